@@ -1,0 +1,115 @@
+package citybot
+
+import "time"
+
+// Sender is the person behind an inbound message, as the platform describes
+// them. Name and Handle are private: they are stored apart from the
+// pseudonymous citizen and never logged or published.
+type Sender struct {
+	ID           UserID
+	Name         string // display name
+	Handle       string // @username or equivalent
+	LanguageCode string // the platform's language hint (BCP 47, e.g. "fr", "en-US"); may be empty
+	IsBot        bool
+}
+
+// AttachmentKind says what a message carries besides its text.
+type AttachmentKind string
+
+// Attachment kinds.
+const (
+	AttachPhoto    AttachmentKind = "photo"
+	AttachVoice    AttachmentKind = "voice"
+	AttachAudio    AttachmentKind = "audio"
+	AttachVideo    AttachmentKind = "video"
+	AttachDocument AttachmentKind = "document"
+	AttachLocation AttachmentKind = "location"
+	AttachSticker  AttachmentKind = "sticker"
+	AttachOther    AttachmentKind = "other"
+)
+
+// Attachment is a file or location that came with a message. FileID is the
+// platform's reference to fetch it later; citybot does not download files at
+// intake.
+type Attachment struct {
+	Kind     AttachmentKind
+	FileID   string
+	MIMEType string
+	Name     string
+	Size     int64
+}
+
+// Location is a point a citizen shared.
+type Location struct {
+	Latitude  float64
+	Longitude float64
+}
+
+// Message is one inbound message from a citizen, as an adapter translated
+// it. The triple (Platform, Chat, ID) identifies it: delivering the same
+// triple twice must be a no-op, and delivering it with Edit set replaces the
+// stored text.
+type Message struct {
+	Platform  Platform
+	Chat      ChatID
+	ChatKind  ChatKind
+	ChatTitle string // group or channel title; empty for private chats
+	ID        PlatformMessageID
+	Sender    Sender
+	// Text is the message text, or the caption of a photo or document.
+	// It is untrusted: it may be empty, huge, invalid UTF-8 or hostile
+	// HTML.
+	Text string
+	// ReplyTo is the message this one replies to, if any.
+	ReplyTo PlatformMessageID
+	// Edit is true when this delivery edits the earlier message ID.
+	Edit bool
+	// Command is a bot command without its slash ("start", "help",
+	// "status", "language", "report"), or empty. Args is the rest.
+	Command     string
+	Args        string
+	Attachments []Attachment
+	Location    *Location
+	SentAt      time.Time // when the platform says it was sent (UTC)
+}
+
+// Action is a button press or another interaction that is not a message:
+// a Telegram callback query, a Discord component interaction.
+type Action struct {
+	Platform Platform
+	Chat     ChatID
+	ChatKind ChatKind
+	// ID is the platform's id of the interaction, unique per press.
+	ID     string
+	Sender Sender
+	// Message is the bot message whose button was pressed.
+	Message PlatformMessageID
+	// Data is the Button.Data of the pressed button.
+	Data string
+}
+
+// Button is a button under an outgoing message. Data comes back in
+// Action.Data when it is pressed; keep it at most 64 bytes (Telegram's
+// limit).
+type Button struct {
+	Label string
+	Data  string
+}
+
+// Outgoing is one message citybot sends. Every Outgoing is first a durable
+// outbox row keyed by Key, so that a restart or retry never sends it twice.
+type Outgoing struct {
+	Key      string // idempotency key, unique across the outbox
+	Platform Platform
+	Chat     ChatID
+	ChatKind ChatKind
+	ReplyTo  PlatformMessageID // optional: thread the answer under this message
+	Text     string            // plain text; adapters send it without markup parsing
+	Buttons  [][]Button        // optional rows of buttons
+}
+
+// Sent is what the platform said about a delivered Outgoing.
+type Sent struct {
+	ID     PlatformMessageID
+	SentAt time.Time
+}
