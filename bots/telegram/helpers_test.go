@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -221,3 +222,16 @@ func alice() tgemu.User {
 }
 
 func bob() tgemu.User { return tgemu.User{ID: 5002, FirstName: "Bob", LanguageCode: "en"} }
+
+// dumpLogsOnFailure prints the captured logs (lines cut at 300 bytes) if
+// the test fails.
+func (e *env) dumpLogsOnFailure(t *testing.T) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, line := range strings.Split(e.logs.String(), "\n") {
+			t.Log(line[:min(len(line), 300)])
+		}
+	})
+}

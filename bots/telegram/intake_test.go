@@ -125,10 +125,19 @@ func TestRunStopsOnRevokedToken(t *testing.T) {
 	}))
 	defer proxy.Close()
 	b := e.bot(t, func(o *telegram.Options) { o.APIEndpoint = proxy.URL + "/bot%s/%s" })
-	revoked.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := b.Run(ctx, newHandler())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, newHandler()) }()
+	// Revoke the token while Run is polling.
+	waitFor(t, "polling", func() bool { return e.emu.Stats().Calls["getUpdates"] > 0 })
+	revoked.Store(true)
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		t.Fatal("Run kept going after 401")
+	}
 	if !errors.Is(err, citybot.ErrForbidden) {
 		t.Fatalf("Run = %v, want ErrForbidden", err)
 	}

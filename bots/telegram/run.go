@@ -109,9 +109,7 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 	bo := backoff{min: b.opts.BackoffMin, max: b.opts.BackoffMax}
 	secs := int(b.opts.PollTimeout / time.Second)
 	for ctx.Err() == nil {
-		updates, err := b.call(ctx, b.opts.PollTimeout+10*time.Second).GetUpdates(tgbotapi.UpdateConfig{
-			Offset: next, Limit: 100, Timeout: secs,
-		})
+		updates, err := b.getUpdates(ctx, next, secs)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -134,7 +132,9 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 			if u.UpdateID < next {
 				continue // confirmed already
 			}
-			if !b.handleUntilDone(ctx, h, u) {
+			if u.bad != nil {
+				b.log.Warn("update skipped", "update_id", u.UpdateID, "reason", "undecodable", "err", u.bad)
+			} else if !b.handleUntilDone(ctx, h, u.Update) {
 				return nil
 			}
 			next = u.UpdateID + 1
@@ -142,6 +142,46 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 		}
 	}
 	return nil
+}
+
+// polled is one update of a getUpdates answer; bad is set when it could
+// not be decoded (it is then skipped, not retried forever).
+type polled struct {
+	tgbotapi.Update
+	bad error
+}
+
+// getUpdates long-polls for the updates from offset on. Unlike
+// tgbotapi's GetUpdates it decodes each update on its own, so that one
+// update the library cannot decode does not block all the others.
+func (b *Bot) getUpdates(ctx context.Context, offset, timeoutSecs int) ([]polled, error) {
+	p := tgbotapi.Params{}
+	p.AddNonZero("offset", offset)
+	p.AddNonZero("limit", 100)
+	p.AddNonZero("timeout", timeoutSecs)
+	resp, err := b.call(ctx, b.opts.PollTimeout+10*time.Second).MakeRequest("getUpdates", p)
+	if err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(resp.Result, &raws); err != nil {
+		return nil, fmt.Errorf("telegram: decode updates: %w", err)
+	}
+	out := make([]polled, 0, len(raws))
+	for _, raw := range raws {
+		var u polled
+		if err := json.Unmarshal(raw, &u.Update); err != nil {
+			var id struct {
+				UpdateID int `json:"update_id"`
+			}
+			if json.Unmarshal(raw, &id) != nil {
+				continue // no id to confirm it by; a later update confirms it
+			}
+			u = polled{Update: tgbotapi.Update{UpdateID: id.UpdateID}, bad: err}
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 func (b *Bot) loadOffset(ctx context.Context) int {

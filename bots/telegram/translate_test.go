@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	plainGroup  int64 = -4001           // a group where only addressed messages count
+	plainGroup  int64 = -4001          // a group where only addressed messages count
 	listenGroup int64 = -1001000000777 // a listening supergroup
 )
 
