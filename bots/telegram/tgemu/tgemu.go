@@ -557,3 +557,65 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }
+
+// MaxInWindow returns the largest number of bot messages chat received
+// within any span of length window, over the kept messages (AllSent).
+// Tests use it to assert that no chat ever received more than its rate.
+func (s *Server) MaxInWindow(chatID int64, window time.Duration) int {
+	var times []time.Time
+	for _, m := range s.Sent(chatID) {
+		times = append(times, m.At)
+	}
+	return maxInWindow(times, window)
+}
+
+// CheckRates checks every kept bot message against l (with l's
+// Tolerance), per chat, per group and overall, and returns an error naming
+// the first chat over a limit, or nil. It is useful with enforcement
+// disabled, to see whether the client kept to the limits on its own.
+func (s *Server) CheckRates(l Limits) error {
+	all := s.AllSent()
+	byChat := make(map[int64][]time.Time)
+	var global []time.Time
+	for _, m := range all {
+		byChat[m.Chat] = append(byChat[m.Chat], m.At)
+		global = append(global, m.At)
+	}
+	shorten := func(w time.Duration) time.Duration {
+		if w > l.Tolerance {
+			return w - l.Tolerance
+		}
+		return w
+	}
+	for chat, times := range byChat {
+		if r := l.PerChat; r.N > 0 {
+			if n := maxInWindow(times, shorten(r.Window)); n > r.N {
+				return fmt.Errorf("tgemu: chat %d received %d messages within %s (limit %d)", chat, n, r.Window, r.N)
+			}
+		}
+		if r := l.PerGroup; r.N > 0 && chat < 0 {
+			if n := maxInWindow(times, shorten(r.Window)); n > r.N {
+				return fmt.Errorf("tgemu: group %d received %d messages within %s (limit %d)", chat, n, r.Window, r.N)
+			}
+		}
+	}
+	if r := l.Global; r.N > 0 {
+		if n := maxInWindow(global, shorten(r.Window)); n > r.N {
+			return fmt.Errorf("tgemu: the bot sent %d messages within %s (limit %d)", n, r.Window, r.N)
+		}
+	}
+	return nil
+}
+
+// maxInWindow returns the largest number of times (ascending) that fall
+// within a half-open span [t, t+window).
+func maxInWindow(times []time.Time, window time.Duration) int {
+	best, lo := 0, 0
+	for hi := range times {
+		for times[hi].Sub(times[lo]) >= window {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}

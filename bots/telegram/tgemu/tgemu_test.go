@@ -383,3 +383,30 @@ func postJSON(t *testing.T, url, body, fetchSite string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestRateMonitor(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	step := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	s, api := start(t, tgemu.Options{Now: clock, Limits: tgemu.Limits{Disabled: true}})
+	_, _ = s.Post(tgemu.Incoming{From: citizen(), Text: "hi"})
+	for _, gap := range []time.Duration{0, 100 * time.Millisecond, 100 * time.Millisecond, 100 * time.Millisecond, 5 * time.Second} {
+		step(gap)
+		if _, err := api.Send(tgbotapi.NewMessage(citizen().ID, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.MaxInWindow(citizen().ID, 3*time.Second); n != 4 {
+		t.Errorf("max in 3s = %d, want 4", n)
+	}
+	err := s.CheckRates(tgemu.DefaultLimits())
+	if err == nil || !strings.Contains(err.Error(), "received 4 messages") {
+		t.Errorf("CheckRates = %v, want a per-chat violation", err)
+	}
+	lenient := tgemu.DefaultLimits()
+	lenient.PerChat.N = 4
+	if err := s.CheckRates(lenient); err != nil {
+		t.Errorf("CheckRates(4 per 3s) = %v", err)
+	}
+}

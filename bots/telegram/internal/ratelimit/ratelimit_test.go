@@ -69,7 +69,7 @@ func TestIdleKeysAreSwept(t *testing.T) {
 	l := New()
 	t0 := time.Unix(0, 0)
 	for i := range 1000 {
-		l.Reserve(t0, Check{Key: string(rune('a' + i%26)) + time.Duration(i).String(), Rule: Rule{N: 1, Window: time.Second}})
+		l.Reserve(t0, Check{Key: string(rune('a'+i%26)) + time.Duration(i).String(), Rule: Rule{N: 1, Window: time.Second}})
 	}
 	if l.Len() != 1000 {
 		t.Fatalf("len = %d", l.Len())
