@@ -261,3 +261,41 @@ func postHook(t *testing.T, url, secret, body string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestRestartAfterCrashBeforeConfirm: the process handled updates and
+// stored the offset, but died before the next poll confirmed them to
+// Telegram. On restart they come back and are skipped; the rest is taken.
+func TestRestartAfterCrashBeforeConfirm(t *testing.T) {
+	e := newEnv(t, tgemu.Options{})
+	_, _ = e.emu.Post(tgemu.Incoming{From: alice(), Text: "handled 1"})
+	p2, _ := e.emu.Post(tgemu.Incoming{From: alice(), Text: "handled 2"})
+	_, _ = e.emu.Post(tgemu.Incoming{From: alice(), Text: "new"})
+	b := e.bot(t, nil)
+	_ = e.cur.SetCursor(context.Background(), "telegram/"+strconv.FormatInt(e.emu.Bot().ID, 10)+"/offset", strconv.Itoa(p2.UpdateID+1))
+	h := newHandler()
+	stop := run(t, b, h)
+	waitFor(t, "the new message", func() bool { return len(h.messages()) >= 1 && e.emu.Pending() == 0 })
+	_ = stop()
+	if got := h.messages(); len(got) != 1 || got[0].Text != "new" {
+		t.Errorf("handled %+v, want only the new message", got)
+	}
+}
+
+// TestUpdateIDsGoingBackwards: a stored offset far above Telegram's ids
+// (ids reset, or a restarted emulator) must not delete new updates.
+func TestUpdateIDsGoingBackwards(t *testing.T) {
+	e := newEnv(t, tgemu.Options{FirstUpdateID: 500})
+	b := e.bot(t, nil)
+	_ = e.cur.SetCursor(context.Background(), "telegram/"+strconv.FormatInt(e.emu.Bot().ID, 10)+"/offset", "900000")
+	_, _ = e.emu.Post(tgemu.Incoming{From: alice(), Text: "after the reset"})
+	h := newHandler()
+	stop := run(t, b, h)
+	waitFor(t, "the message", func() bool { return len(h.messages()) == 1 && e.emu.Pending() == 0 })
+	_ = stop()
+	if !strings.Contains(e.logs.String(), "went backwards") {
+		t.Error("the reset was not logged")
+	}
+	if v, _ := e.cur.Cursor(context.Background(), "telegram/"+strconv.FormatInt(e.emu.Bot().ID, 10)+"/offset"); v != "501" {
+		t.Errorf("stored offset = %q, want 501", v)
+	}
+}

@@ -108,8 +108,17 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 	next := b.loadOffset(ctx)
 	bo := backoff{min: b.opts.BackoffMin, max: b.opts.BackoffMax}
 	secs := int(b.opts.PollTimeout / time.Second)
+	// The first poll sends no offset, so that it confirms nothing: if
+	// Telegram's update ids went backwards (they restart at random after
+	// a week without updates; an emulator restarts from scratch), an
+	// offset from before would silently delete the new updates.
+	first := true
 	for ctx.Err() == nil {
-		updates, err := b.getUpdates(ctx, next, secs)
+		offset := next
+		if first {
+			offset = 0
+		}
+		updates, err := b.getUpdates(ctx, offset, secs)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -128,6 +137,10 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 			continue
 		}
 		bo.reset()
+		if first {
+			first = false
+			next = b.checkReset(next, updates)
+		}
 		for _, u := range updates {
 			if u.UpdateID < next {
 				continue // confirmed already
@@ -142,6 +155,25 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 		}
 	}
 	return nil
+}
+
+// maxUnconfirmed is the most updates that can be handled but not yet
+// confirmed when the process stops: one getUpdates batch.
+const maxUnconfirmed = 100
+
+// checkReset looks at the first batch polled without an offset. Updates
+// just below the stored offset were handled before a restart but not yet
+// confirmed, and are skipped. An update further below cannot be one of
+// those: Telegram's ids went backwards, so the stored offset is dropped
+// and every update is taken as new (the handler ignores redeliveries).
+func (b *Bot) checkReset(next int, updates []polled) int {
+	for _, u := range updates {
+		if next > 0 && u.UpdateID < next-maxUnconfirmed {
+			b.log.Warn("update ids went backwards; ignoring the stored offset", "stored_offset", next, "update_id", u.UpdateID)
+			return 0
+		}
+	}
+	return next
 }
 
 // polled is one update of a getUpdates answer; bad is set when it could

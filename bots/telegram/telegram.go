@@ -33,6 +33,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,12 @@ type handlerBox struct{ h bots.Handler }
 
 var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
+// libLoggerMu serialises tgbotapi.SetLogger, which writes a variable of
+// that package without a lock, so that concurrent New calls do not race.
+// (tgbotapi reads it only in debug mode and in GetUpdatesChan, which this
+// package never uses.)
+var libLoggerMu sync.Mutex
+
 // New checks opts, connects to the Bot API and checks the token with
 // getMe (retrying transient failures a few times). It returns an error
 // wrapping citybot.ErrInvalid for bad options, wrapping
@@ -138,15 +145,18 @@ var secretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 // when the API cannot be reached. Errors never contain the token.
 //
 // New replaces tgbotapi's process-wide logger (tgbotapi.SetLogger) with
-// one that redacts the token and writes to opts.Logger; do not call New
-// concurrently.
+// one that redacts the token and writes to opts.Logger (the last New
+// wins; the library only logs in modes this package does not use).
 func New(ctx context.Context, opts Options) (*Bot, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
 	red := redactor(opts.Token, opts.WebhookSecret)
 	log := slog.New(&redactHandler{h: opts.Logger.Handler(), redact: red}).With("component", "telegram")
-	if err := tgbotapi.SetLogger(libLogger{log: log}); err != nil {
+	libLoggerMu.Lock()
+	err := tgbotapi.SetLogger(libLogger{log: log})
+	libLoggerMu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("telegram: set library logger: %w", err)
 	}
 	b := &Bot{
@@ -163,10 +173,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	for _, id := range opts.ListenGroups {
 		b.listen[id] = true
 	}
-	var (
-		api *tgbotapi.BotAPI
-		err error
-	)
+	var api *tgbotapi.BotAPI
 	bo := backoff{min: opts.BackoffMin, max: opts.BackoffMax}
 	for attempt := 1; ; attempt++ {
 		client := &ctxClient{base: b.http, ctx: ctx, timeout: opts.RequestTimeout, redact: red}

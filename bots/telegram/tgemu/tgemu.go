@@ -69,6 +69,10 @@ type Options struct {
 	// WebhookRetry is the first delay before redelivering an update the
 	// webhook refused; it doubles up to 2 s. Default 50 ms.
 	WebhookRetry time.Duration
+	// FirstUpdateID is the id of the first update. Default: the clock's
+	// Unix time in milliseconds, so that a restarted emulator's ids keep
+	// growing, as Telegram's do.
+	FirstUpdateID int
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives the emulator's logs. Default discards.
@@ -242,6 +246,9 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.FirstUpdateID <= 0 {
+		opts.FirstUpdateID = int(opts.Now().UnixMilli())
+	}
 	def := DefaultLimits()
 	l := opts.Limits
 	if l.PerChat == (ratelimit.Rule{}) {
@@ -269,7 +276,7 @@ func New(opts Options) *Server {
 		retry:      opts.WebhookRetry,
 		changed:    make(chan struct{}),
 		limiter:    ratelimit.New(),
-		nextUpdate: 1000,
+		nextUpdate: opts.FirstUpdateID,
 		chats:      make(map[int64]*chat),
 		callbacks:  make(map[string]*callback),
 		stats:      Stats{Calls: make(map[string]int)},
