@@ -62,6 +62,12 @@ func (h *fakeHandler) messages() []citybot.Message {
 	return append([]citybot.Message(nil), h.msgs...)
 }
 
+func (h *fakeHandler) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.msgs)
+}
+
 func (h *fakeHandler) callsFor(id int) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -138,7 +144,7 @@ type env struct {
 	log  *slog.Logger
 }
 
-func newEnv(t *testing.T, eo tgemu.Options) *env {
+func newEnv(t testing.TB, eo tgemu.Options) *env {
 	t.Helper()
 	emu := tgemu.New(eo)
 	if err := emu.Start("127.0.0.1:0"); err != nil {
@@ -162,7 +168,7 @@ func (e *env) options() telegram.Options {
 	}
 }
 
-func (e *env) bot(t *testing.T, mod func(*telegram.Options)) *telegram.Bot {
+func (e *env) bot(t testing.TB, mod func(*telegram.Options)) *telegram.Bot {
 	t.Helper()
 	o := e.options()
 	if mod != nil {
@@ -201,7 +207,7 @@ func run(t *testing.T, b *telegram.Bot, h *fakeHandler) func() error {
 	return stop
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
