@@ -585,7 +585,8 @@ func (s *Server) setWebhook(p url.Values) (any, error) {
 	s.hook.gen++
 	s.hook.url, s.hook.secret, s.hook.allowed = u, secret, allowed
 	s.hook.lastErr, s.hook.lastAt = "", 0
-	if u != "" && !s.hook.running {
+	stopped := s.stopCtx.Err() != nil
+	if u != "" && !s.hook.running && !stopped {
 		s.hook.running = true
 		s.wg.Add(1)
 		go s.deliver()

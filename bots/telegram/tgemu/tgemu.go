@@ -179,6 +179,8 @@ type Server struct {
 	stats         Stats
 
 	stop     chan struct{}
+	stopCtx  context.Context // cancelled by Close
+	cancel   context.CancelFunc
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 	srv      *http.Server
@@ -282,6 +284,7 @@ func New(opts Options) *Server {
 		stats:      Stats{Calls: make(map[string]int)},
 		stop:       make(chan struct{}),
 	}
+	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.max.pending, s.max.sent, s.max.transcript = opts.MaxPending, opts.MaxSent, opts.MaxTranscript
 	s.setFaultsLocked(opts.Faults)
 	s.mux = http.NewServeMux()
@@ -348,7 +351,10 @@ func (s *Server) Bot() User { return s.bot }
 // stops webhook delivery. It waits for the emulator's goroutines. Safe to
 // call more than once.
 func (s *Server) Close() error {
-	s.stopOnce.Do(func() { close(s.stop) })
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		s.cancel()
+	})
 	s.mu.Lock()
 	srv := s.srv
 	s.notifyLocked()

@@ -2,7 +2,6 @@ package tgemu
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,16 +70,7 @@ func (s *Server) post(client *http.Client, hook webhook, u update) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(s.stopCtx, http.MethodPost, hook.url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
