@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -361,6 +362,31 @@ func TestSandbox(t *testing.T) {
 	// The sandbox's update is a normal private message for the bot.
 	if s.Pending() != 1 {
 		t.Errorf("pending = %d", s.Pending())
+	}
+
+	// A bot message with buttons; pressing one from the page queues a
+	// callback query.
+	api, err := tgbotapi.NewBotAPIWithAPIEndpoint(s.Token(), s.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tgbotapi.NewMessage(id, "Which topic?")
+	m.ReplyMarkup = tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("Roads", "t:roads")))
+	sent, err := api.Send(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	press := `{"name":"Léa","lang":"fr","chat":"private","message_id":` + strconv.Itoa(sent.MessageID) + `,"data":"t:roads"}`
+	if code := postJSON(t, srv.URL+"/sandbox/api/press", press, ""); code != 200 {
+		t.Fatalf("press: %d", code)
+	}
+	bad := `{"name":"Léa","lang":"fr","chat":"private","message_id":` + strconv.Itoa(sent.MessageID) + `,"data":"t:forged"}`
+	if code := postJSON(t, srv.URL+"/sandbox/api/press", bad, ""); code != 400 {
+		t.Errorf("press of a button that does not exist: %d, want 400", code)
+	}
+	u, err := api.GetUpdates(tgbotapi.UpdateConfig{})
+	if err != nil || len(u) != 2 || u[1].CallbackData() != "t:roads" || u[1].CallbackQuery.From.ID != id {
+		t.Fatalf("updates after press = %+v, %v", u, err)
 	}
 }
 
