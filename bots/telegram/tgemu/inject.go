@@ -90,6 +90,9 @@ func (s *Server) Post(in Incoming) (Posted, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.chats[in.Chat] == nil && len(s.chats) >= s.max.chats {
+		return Posted{}, errors.New("tgemu: post: too many chats (Options.MaxChats)")
+	}
 	c := s.chatLocked(in.Chat, in.ChatTitle, &in.From)
 	c.lastMsg++
 	e := Entry{MessageID: c.lastMsg, From: in.From, Text: in.Text, Media: in.Media, Location: in.Location,

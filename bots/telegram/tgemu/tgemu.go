@@ -63,6 +63,9 @@ type Options struct {
 	MaxPending int
 	// MaxSent bounds the bot messages kept for AllSent. Default 100000.
 	MaxSent int
+	// MaxChats bounds the chats the emulator knows; Post into a new chat
+	// past it fails. Default 100000.
+	MaxChats int
 	// MaxTranscript bounds the messages kept per chat for the sandbox
 	// page. Default 200.
 	MaxTranscript int
@@ -157,7 +160,7 @@ type Server struct {
 	now    func() time.Time
 	log    *slog.Logger
 	limits Limits
-	max    struct{ pending, sent, transcript int }
+	max    struct{ pending, sent, transcript, chats int }
 	retry  time.Duration
 	mux    *http.ServeMux
 
@@ -236,6 +239,9 @@ func New(opts Options) *Server {
 	if opts.MaxSent <= 0 {
 		opts.MaxSent = 100000
 	}
+	if opts.MaxChats <= 0 {
+		opts.MaxChats = 100000
+	}
 	if opts.MaxTranscript <= 0 {
 		opts.MaxTranscript = 200
 	}
@@ -286,6 +292,7 @@ func New(opts Options) *Server {
 	}
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.max.pending, s.max.sent, s.max.transcript = opts.MaxPending, opts.MaxSent, opts.MaxTranscript
+	s.max.chats = opts.MaxChats
 	s.setFaultsLocked(opts.Faults)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/", s.serveRoot)

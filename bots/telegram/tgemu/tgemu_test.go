@@ -289,15 +289,25 @@ func TestWebhookPush(t *testing.T) {
 }
 
 func TestBoundedMemory(t *testing.T) {
-	s := tgemu.New(tgemu.Options{MaxPending: 5, MaxSent: 3, MaxTranscript: 4})
+	s := tgemu.New(tgemu.Options{MaxPending: 5, MaxSent: 3, MaxTranscript: 4, MaxChats: 3})
 	defer s.Close()
+	for i := range 3 {
+		_, err := s.Post(tgemu.Incoming{From: tgemu.User{ID: int64(100 + i), FirstName: "N"}, Text: "x"})
+		if err != nil {
+			t.Fatalf("chat %d: %v", i, err)
+		}
+	}
+	// Three chats are known: a fourth is refused, the known ones go on.
+	if _, err := s.Post(tgemu.Incoming{From: citizen(), Text: "x"}); err == nil {
+		t.Fatal("a fourth chat was accepted")
+	}
 	for range 12 {
-		if _, err := s.Post(tgemu.Incoming{From: citizen(), Text: "x"}); err != nil {
+		if _, err := s.Post(tgemu.Incoming{From: tgemu.User{ID: 100, FirstName: "N"}, Text: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s.Pending() != 5 || s.Stats().DroppedUpdates != 7 || len(s.Transcript(citizen().ID)) != 4 {
-		t.Errorf("pending %d, dropped %d, transcript %d", s.Pending(), s.Stats().DroppedUpdates, len(s.Transcript(citizen().ID)))
+	if s.Pending() != 5 || s.Stats().DroppedUpdates != 10 || len(s.Transcript(100)) != 4 {
+		t.Errorf("pending %d, dropped %d, transcript %d", s.Pending(), s.Stats().DroppedUpdates, len(s.Transcript(100)))
 	}
 }
 
