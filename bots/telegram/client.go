@@ -46,6 +46,8 @@ type cancelBody struct {
 
 func (b *cancelBody) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (b *cancelBody) Close() error {
+	// Drain what the JSON decoder left, so the connection is reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(b.r, 64<<10))
 	err := b.c.Close()
 	b.cancel()
 	return err
