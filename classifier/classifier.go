@@ -20,6 +20,7 @@ type Classifier struct {
 	labels   []string // topics Classify may return; includes OtherTopic
 	modelCol []int    // per label: column in the topic head, or -1
 	otherIdx int
+	temper   float64 // modelTemper; a field so tests can vary it
 
 	keywords *phraseSet
 	kwTopics [][]int // keyword id → label indices
@@ -74,6 +75,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
+	c.temper = modelTemper
 
 	// The label space: the configured topics, else the model's labels.
 	if len(opts.Topics) > 0 {
@@ -143,7 +145,7 @@ const unknownTopicPrior = 0.08
 // modelTemper scales the model's log-probabilities before keyword
 // evidence is added: the model is trained on data whose label mix is not a
 // city's, so its confidence is tempered.
-const modelTemper = 0.6
+const modelTemper = 1.0
 
 // lowConfidence is the confidence of "other" for text with nothing the
 // classifier can read.
@@ -202,9 +204,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = modelTemper * math.Log(sc.logits[col]+1e-4)
+			scores[i] = c.temper * math.Log(sc.logits[col]+1e-4)
 		default:
-			scores[i] = modelTemper * math.Log(unknownTopicPrior)
+			scores[i] = c.temper * math.Log(unknownTopicPrior)
 		}
 	}
 	// Keyword evidence: β for the first hit of a topic, β/2 for each

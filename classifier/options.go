@@ -18,7 +18,7 @@ const (
 	// Options.MaxBytes is zero.
 	DefaultMaxBytes = 16 << 10
 	// DefaultOtherThreshold is Options.OtherThreshold when it is zero.
-	DefaultOtherThreshold = 0.30
+	DefaultOtherThreshold = 0.20
 	// DefaultKeywordWeight is Options.KeywordWeight when it is zero.
 	DefaultKeywordWeight = 2.5
 )

@@ -37,10 +37,20 @@ type TrainOptions struct {
 	// which raises rare labels' recall (macro-F1). Default true; set
 	// NoBalance to turn it off.
 	NoBalance bool
+	// LearningRate is SGD's initial step (default 4 for topics, 1 for
+	// urgency; features have unit norm).
+	LearningRate float64
 	// Progress, when not nil, is called from Train's goroutine with the
 	// examples processed so far and the total (epochs × examples).
 	Progress func(done, total int)
 }
+
+// SGD settings, chosen by cross-validation (cv_test.go).
+const (
+	lr0Default = 4.0 // initial learning rate; features have unit norm
+	lr0Urgency = 1.0
+	balPow     = 0.5 // label balancing exponent
+)
 
 // keywordRepeats is how many times each keyword is seen as an example.
 const keywordRepeats = 3
@@ -71,6 +81,13 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	epochs := opts.Epochs
 	if epochs <= 0 {
 		epochs = 12
+	}
+	lr0 := opts.LearningRate
+	if lr0 <= 0 {
+		lr0 = lr0Default
+		if kind == KindUrgency {
+			lr0 = lr0Urgency
+		}
 	}
 	minCount := opts.MinCount
 	if minCount <= 0 {
@@ -157,7 +174,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	for i, e := range exs {
 		d := trainDoc{label: labelIdx[e.Label], w: 1}
 		if !opts.NoBalance {
-			d.w = float32(math.Sqrt(N / (float64(L) * float64(counts[e.Label]))))
+			d.w = float32(math.Pow(N/(float64(L)*float64(counts[e.Label])), balPow))
 		}
 		for _, f := range hashed[i] {
 			if r, ok := index[f.h]; ok {
@@ -183,7 +200,6 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	c := float32(1)
 	total := epochs * len(docs)
 	done := 0
-	const lr0 = 0.8
 	for ep := range epochs {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		lr := lr0 / (1 + 0.3*float64(ep))
