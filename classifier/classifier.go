@@ -21,6 +21,7 @@ type Classifier struct {
 	modelCol []int    // per label: column in the topic head, or -1
 	otherIdx int
 	temper   float64 // modelTemper; a field so tests can vary it
+	eps      float64 // modelFloor
 
 	keywords *phraseSet
 	kwTopics [][]int // keyword id → label indices
@@ -76,6 +77,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.temper = modelTemper
+	c.eps = modelFloor
 
 	// The label space: the configured topics, else the model's labels.
 	if len(opts.Topics) > 0 {
@@ -145,7 +147,11 @@ const unknownTopicPrior = 0.08
 // modelTemper scales the model's log-probabilities before keyword
 // evidence is added: the model is trained on data whose label mix is not a
 // city's, so its confidence is tempered.
-const modelTemper = 1.0
+const modelTemper = 0.4
+
+// modelFloor is added to the model's probabilities before the logarithm,
+// which bounds how strongly the model can veto keyword evidence.
+const modelFloor = 1e-4
 
 // lowConfidence is the confidence of "other" for text with nothing the
 // classifier can read.
@@ -204,7 +210,7 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = c.temper * math.Log(sc.logits[col]+1e-4)
+			scores[i] = c.temper * math.Log(sc.logits[col]+c.eps)
 		default:
 			scores[i] = c.temper * math.Log(unknownTopicPrior)
 		}

@@ -20,7 +20,7 @@ const (
 	// DefaultOtherThreshold is Options.OtherThreshold when it is zero.
 	DefaultOtherThreshold = 0.20
 	// DefaultKeywordWeight is Options.KeywordWeight when it is zero.
-	DefaultKeywordWeight = 2.5
+	DefaultKeywordWeight = 3.5
 )
 
 // Topic is one of the city's topics with the keywords that point to it, per
@@ -173,13 +173,13 @@ func defaultTopics() []Topic {
 			"street light, streetlight, street lamp, lamp post, light pole, light out, lights out, dark street, lighting, bulb, unlit",
 			"lampadaire, éclairage public, éclairage, réverbère, candélabre, ampoule, rue sombre, rue noire, lumière éteinte, pas de lumière")},
 		{Name: "public_safety", Keywords: kw(
-			"gas leak, smell of gas, police, crime, theft, stolen, robbery, burglary, assault, violence, shooting, gun, knife, fight, danger, dangerous, unsafe, security, fire, injured, ambulance, emergency, missing person, rescue, drugs, harassment",
-			"fuite de gaz, odeur de gaz, police, gendarmerie, crime, délit, vol, volé, cambriolage, agression, violence, coup de feu, arme, couteau, bagarre, danger, dangereux, insécurité, sécurité, incendie, blessé, ambulance, urgence, disparu, secours, drogue, harcèlement")},
+			"gas leak, smell of gas, live wire, police, crime, stabbed, stabbing, bleeding, murder, broken into, break-in, theft, stolen, robbery, burglary, assault, violence, shooting, gun, knife, fight, danger, dangerous, unsafe, security, fire, injured, ambulance, emergency, missing person, rescue, drugs, harassment",
+			"fuite de gaz, odeur de gaz, fil électrique tombé, police, gendarmerie, crime, poignardé, saigne, meurtre, effraction, délit, vol, volé, cambriolage, agression, violence, coup de feu, arme, couteau, bagarre, danger, dangereux, insécurité, sécurité, incendie, blessé, ambulance, urgence, disparu, secours, drogue, harcèlement")},
 		{Name: "transport", Keywords: kw(
 			"bus, bus stop, train, tram, metro, subway, transit, traffic, traffic light, traffic sign, stop sign, parking, parked, crosswalk, pedestrian crossing, bike lane, cycle lane, road sign, signal, taxi, fare, timetable, schedule, parked car, double parked, illegally parked, blocking the driveway, abandoned car, abandoned vehicle",
 			"bus, arrêt de bus, autobus, train, tramway, tram, métro, transport en commun, circulation, embouteillage, feu rouge, feu tricolore, panneau, stationnement, parking, passage piéton, piste cyclable, signalisation, taxi, ticket, horaire, horaires, voiture garée, garé, garée, mal garé, mal garée, stationné, stationnée, voiture ventouse, véhicule abandonné")},
 		{Name: "housing", Keywords: kw(
-			"housing, house, home, apartment, flat, landlord, tenant, rent, eviction, evicted, homeless, shelter, tent, building, roof, mold, mould, social housing, squat",
+			"housing, apartment, flat, landlord, tenant, rent, eviction, evicted, homeless, shelter, tent, building, roof, mold, mould, social housing, squat",
 			"logement, maison, appartement, propriétaire, locataire, loyer, expulsion, expulsé, sans abri, sans-abri, sdf, abri, tente, immeuble, bâtiment, toit, toiture, moisissure, insalubre, hlm, logement social, squat")},
 		{Name: "noise", Keywords: kw(
 			"noise, noisy, loud, loud music, party, barking, dog barking, construction noise, noise complaint, shouting, music at night, nightclub, horn, decibel, disturbance",

@@ -44,9 +44,18 @@ func tokenize(text string, toks []token) ([]token, int) {
 	for i < len(text) {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if r == '<' && i+1 < len(text) && (isASCIILetter(text[i+1]) || text[i+1] == '/' || text[i+1] == '!') {
-			// Skip an HTML tag: its name and attributes are not words.
+			// Skip an HTML tag: its name and attributes are not words;
+			// neither is the content of a script or style element.
 			if j := strings.IndexByte(text[i:], '>'); j > 0 && j < 2048 {
+				tag := strings.ToLower(text[i+1 : i+1+min(j-1, 6)])
 				i += j + 1
+				for _, el := range []string{"script", "style"} {
+					if strings.HasPrefix(tag, el) {
+						if k := strings.Index(strings.ToLower(text[i:min(len(text), i+65536)]), "</"+el); k >= 0 {
+							i += k
+						}
+					}
+				}
 				continue
 			}
 		}
