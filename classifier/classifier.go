@@ -355,7 +355,9 @@ func (c *Classifier) placesAndPersonal(text string, sc *scratch, out *citybot.Cl
 	}
 	personal = findEmails(text, personal)
 	personal = findPhones(text, personal)
-	personal = c.pat.findPlates(text, personal)
+	if plateCandidate(toks) {
+		personal = c.pat.findPlates(text, personal)
+	}
 	personal = findCuedNames(toks, personal)
 
 	if c.ner != nil {
@@ -416,40 +418,55 @@ func validSpan(text string, sp citybot.Span) bool {
 	return utf8.ValidString(text[sp.Start:sp.End])
 }
 
-// runNER runs prose's recogniser only when a token looks like a name the
-// cheap rules did not explain: a capitalised word inside a sentence that is
-// not a common word (the topic model knows it), not a place already found
-// and not part of personal data already found. It reads a window around
-// those tokens, at most maxNERBytes.
+// runNER runs prose's recogniser only where cheap cues suggest a name the
+// rules did not explain: two neighbouring capitalised words inside a
+// sentence ("John Carter") that are not common words (the topic model
+// knows them), not a place or personal data already found. It reads a few
+// words around each such pair, at most maxNERWindows windows.
 func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, personal []citybot.PersonalSpan) []entity {
-	first, last := -1, -1
-	for i := range toks {
+	cand := func(i int) bool {
 		t := &toks[i]
-		if !t.capital || t.allCaps || t.sentStart || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+		if !t.capital || t.allCaps || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+			return false
+		}
+		return !c.commonWord(t) && !covered(t, places, personal)
+	}
+	var out []entity
+	windows := 0
+	for i := 0; i+1 < len(toks) && windows < maxNERWindows; i++ {
+		if !cand(i+1) || !cand(i) {
 			continue
 		}
-		if c.commonWord(t) || covered(t, places, personal) {
+		// the two words must be separated by a single space
+		if toks[i+1].start-toks[i].end != 1 || text[toks[i].end] != ' ' {
 			continue
 		}
-		if first < 0 {
-			first = i
-		} else if toks[i].end-toks[max(0, first-4)].start > maxNERBytes {
-			break
+		first, last := max(0, i-3), min(len(toks)-1, i+4)
+		start, end := toks[first].start, toks[last].end
+		if end-start > maxNERBytes {
+			start, end = toks[i].start, toks[i+1].end
 		}
-		last = i
+		windows++
+		if utf8.ValidString(text[start:end]) {
+			out = append(out, c.ner.entities(text, start, end)...)
+		}
+		i = last
 	}
-	if first < 0 {
-		return nil
+	return out
+}
+
+// maxNERWindows bounds the prose calls per message.
+const maxNERWindows = 2
+
+// plateCandidate reports whether a token could be part of a vehicle plate
+// (a short run of capitals), so the plate patterns are worth running.
+func plateCandidate(toks []token) bool {
+	for i := range toks {
+		if toks[i].allCaps && toks[i].letters <= 4 {
+			return true
+		}
 	}
-	start := toks[max(0, first-4)].start
-	end := toks[min(len(toks)-1, last+4)].end
-	if end-start > maxNERBytes {
-		end = toks[last].end
-	}
-	if !utf8.ValidString(text[start:end]) {
-		return nil
-	}
-	return c.ner.entities(text, start, end)
+	return false
 }
 
 // commonWord reports whether the topic model knows t as a word, so it is a
@@ -459,7 +476,7 @@ func (c *Classifier) commonWord(t *token) bool {
 	if h == nil {
 		return false
 	}
-	_, ok := h.index[hashString(hashByte(fnvOffset, 'w'), t.stem)]
+	_, ok := h.index.get(hashString(hashByte(fnvOffset, 'w'), t.stem))
 	return ok
 }
 

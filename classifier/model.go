@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
@@ -28,7 +29,7 @@ const (
 // head is one linear classifier: a weight row per known feature.
 type head struct {
 	labels  []string
-	index   map[uint64]int32 // feature hash → row
+	index   *featTable // feature hash → row
 	weights []float32        // rows × len(labels)
 	bias    []float32
 	trained int // number of training examples
@@ -43,7 +44,7 @@ func (h *head) logits(fs []feat, out []float64) int {
 	}
 	known := 0
 	for _, f := range fs {
-		row, ok := h.index[f.h]
+		row, ok := h.index.get(f.h)
 		if !ok {
 			continue
 		}
@@ -85,7 +86,7 @@ func (m *Model) Has(kind LabelKind) bool { return m.head(kind) != nil }
 // knows (0 when absent).
 func (m *Model) Features(kind LabelKind) int {
 	if h := m.head(kind); h != nil {
-		return len(h.index)
+		return h.index.len()
 	}
 	return 0
 }
@@ -203,11 +204,12 @@ func (m *Model) WriteFile(path string) (err error) {
 
 func encodeHead(kind LabelKind, h *head) headFile {
 	L := len(h.labels)
-	keys := make([]uint64, 0, len(h.index))
-	for k := range h.index {
-		keys = append(keys, k)
+	byRow := h.index.keysByRow()
+	order := make([]int, len(byRow))
+	for i := range order {
+		order[i] = i
 	}
-	slices.Sort(keys)
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(byRow[a], byRow[b]) })
 	var maxAbs float32
 	for _, w := range h.weights {
 		maxAbs = max(maxAbs, float32(math.Abs(float64(w))))
@@ -216,13 +218,13 @@ func encodeHead(kind LabelKind, h *head) headFile {
 	if scale == 0 {
 		scale = 1
 	}
-	kb := make([]byte, 0, len(keys)*9)
-	wb := make([]byte, 0, len(keys)*L*2)
+	kb := make([]byte, 0, len(byRow)*9)
+	wb := make([]byte, 0, len(byRow)*L*2)
 	var prev uint64
-	for _, k := range keys {
+	for _, row := range order {
+		k := byRow[row]
 		kb = binary.AppendUvarint(kb, k-prev)
 		prev = k
-		row := int(h.index[k])
 		for _, w := range h.weights[row*L : row*L+L] {
 			q := int16(math.Round(float64(w / scale)))
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
@@ -251,7 +253,8 @@ func decodeHead(hf headFile) (*head, error) {
 	}
 	rows := len(hf.Weights) / (2 * L)
 	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained,
-		index: make(map[uint64]int32, rows), weights: make([]float32, rows*L)}
+		weights: make([]float32, rows*L)}
+	keys := make([]uint64, rows)
 	var key uint64
 	kb := hf.Keys
 	for r := range rows {
@@ -260,12 +263,16 @@ func decodeHead(hf headFile) (*head, error) {
 			return nil, fmt.Errorf("%s head: truncated feature keys", hf.Kind)
 		}
 		kb = kb[n:]
+		if d == 0 && r > 0 {
+			return nil, fmt.Errorf("%s head: repeated feature key", hf.Kind)
+		}
 		key += d
-		h.index[key] = int32(r)
+		keys[r] = key
 	}
 	if len(kb) != 0 {
 		return nil, fmt.Errorf("%s head: %d bytes of feature keys left over", hf.Kind, len(kb))
 	}
+	h.index = newFeatTable(keys)
 	for i := range h.weights {
 		h.weights[i] = float32(int16(binary.LittleEndian.Uint16(hf.Weights[2*i:]))) * hf.Scale
 	}

@@ -264,7 +264,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	if name == "" {
 		name = "custom"
 	}
-	h := &head{labels: labels, index: index, weights: w, bias: bias, trained: len(examples)}
+	h := &head{labels: labels, index: newFeatTable(keys), weights: w, bias: bias, trained: len(examples)}
 	m := &Model{name: name}
 	if kind == KindTopic {
 		m.topic = h
