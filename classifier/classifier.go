@@ -20,7 +20,6 @@ type Classifier struct {
 	labels   []string // topics Classify may return; includes OtherTopic
 	modelCol []int    // per label: column in the topic head, or -1
 	otherIdx int
-	temper   float64 // modelTemper; a field so tests can vary it
 	eps      float64 // modelFloor
 
 	keywords *phraseSet
@@ -76,7 +75,6 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
-	c.temper = modelTemper
 	c.eps = modelFloor
 
 	// The label space: the configured topics, else the model's labels.
@@ -144,11 +142,6 @@ func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
 // the model was not trained on; its keywords must carry it.
 const unknownTopicPrior = 0.08
 
-// modelTemper scales the model's log-probabilities before keyword
-// evidence is added: the model is trained on data whose label mix is not a
-// city's, so its confidence is tempered.
-const modelTemper = 0.4
-
 // modelFloor is added to the model's probabilities before the logarithm,
 // which bounds how strongly the model can veto keyword evidence.
 const modelFloor = 1e-4
@@ -210,9 +203,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = c.temper * math.Log(sc.logits[col]+c.eps)
+			scores[i] = h.trust * math.Log(sc.logits[col]+c.eps)
 		default:
-			scores[i] = c.temper * math.Log(unknownTopicPrior)
+			scores[i] = h.trust * math.Log(unknownTopicPrior)
 		}
 	}
 	// Keyword evidence: β for the first hit of a topic, β/2 for each

@@ -2,8 +2,8 @@ package classifier
 
 import (
 	"bufio"
-	"cmp"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/gob"
@@ -30,9 +30,10 @@ const (
 type head struct {
 	labels  []string
 	index   *featTable // feature hash → row
-	weights []float32        // rows × len(labels)
+	weights []float32  // rows × len(labels)
 	bias    []float32
-	trained int // number of training examples
+	trained int     // number of training examples
+	trust   float64 // how far Classify trusts the head against keywords, in (0,1]
 }
 
 // logits writes the raw scores of fs into out (len(labels)) and returns
@@ -139,6 +140,7 @@ type headFile struct {
 	Scale   float32
 	Weights []byte // int16 little endian, rows × labels, rows in key order
 	Bias    []float32
+	Trust   float64 // 0 in files that predate it: means 1
 }
 
 // Save writes m in the model file format.
@@ -230,7 +232,7 @@ func encodeHead(kind LabelKind, h *head) headFile {
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
 		}
 	}
-	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust}
 }
 
 func decodeHead(hf headFile) (*head, error) {
@@ -252,7 +254,13 @@ func decodeHead(hf headFile) (*head, error) {
 		return nil, fmt.Errorf("%s head has %d weight bytes for %d labels", hf.Kind, len(hf.Weights), L)
 	}
 	rows := len(hf.Weights) / (2 * L)
-	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained,
+	if hf.Trust < 0 || hf.Trust > 1 || math.IsNaN(hf.Trust) {
+		return nil, fmt.Errorf("%s head has trust %v outside [0,1]", hf.Kind, hf.Trust)
+	}
+	if hf.Trust == 0 {
+		hf.Trust = 1
+	}
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust,
 		weights: make([]float32, rows*L)}
 	keys := make([]uint64, rows)
 	var key uint64
