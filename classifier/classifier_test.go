@@ -411,3 +411,26 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 }
+
+// TestDeterministicOnData classifies every shared-data message twice, with
+// prose's NER on, from two classifiers, and requires identical results.
+func TestDeterministicOnData(t *testing.T) {
+	if testing.Short() {
+		t.Skip("classifies the shared data twice")
+	}
+	a, b := newDefault(t), newDefault(t)
+	n := 0
+	for _, name := range []string{"disaster_en.csv", "newport_en.csv"} {
+		for _, text := range readShared(t, name).Column("text") {
+			ra, rb := a.Classify(text, ""), b.Classify(text, "")
+			checkInvariants(t, text, ra, DefaultMaxBytes)
+			if !equalClassification(ra, rb) {
+				t.Errorf("%q: %+v vs %+v", text, ra, rb)
+			}
+			n++
+		}
+	}
+	if n < 3000 {
+		t.Errorf("only %d messages", n)
+	}
+}
