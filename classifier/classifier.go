@@ -44,7 +44,8 @@ type scratch struct {
 // New returns a Classifier using opts.Model, or the shipped default model
 // when opts.Model is empty. A model file that lacks a topic or an urgency
 // head borrows it from the default model. It returns an error wrapping
-// fs.ErrNotExist for a missing model file, ErrBadModel for a damaged one,
+// fs.ErrNotExist for a missing model file, citybot.ErrInvalid for a damaged
+// one
 // and citybot.ErrInvalid for invalid options. Loading takes well under a
 // second (prose's tagger and recogniser are loaded once here).
 func New(opts Options) (*Classifier, error) {

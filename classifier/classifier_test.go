@@ -319,8 +319,9 @@ func TestModelFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Model = bad
-		if _, err := New(o); !errors.Is(err, ErrBadModel) || !errors.Is(err, citybot.ErrInvalid) {
-			t.Errorf("%s model: %v, want ErrBadModel", name, err)
+		_, err := New(o)
+		if !errors.Is(err, citybot.ErrInvalid) || !strings.Contains(err.Error(), "not a valid classifier model") || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%s model: %v, want ErrInvalid naming the file", name, err)
 		}
 	}
 }
@@ -432,5 +433,39 @@ func TestDeterministicOnData(t *testing.T) {
 	}
 	if n < 3000 {
 		t.Errorf("only %d messages", n)
+	}
+}
+
+func TestUrgencyCues(t *testing.T) {
+	c := newDefault(t)
+	tests := []struct {
+		text string
+		want citybot.Urgency
+		cue  string // a cue that must be reported, when given
+	}{
+		{"Gas leak in the basement of the school", citybot.UrgencyCritical, "gas leak"},
+		{"Fil électrique tombé devant l'école", citybot.UrgencyCritical, "fil électrique tombé"},
+		{"Odeur de gaz très forte dans l'immeuble", citybot.UrgencyCritical, "odeur de gaz"},
+		{"The old warehouse collapsed onto the sidewalk", citybot.UrgencyCritical, "collapsed"},
+		{"Two men fighting with a knife, someone is bleeding", citybot.UrgencyCritical, "bleeding"},
+		{"Le feu rouge est en panne au carrefour", citybot.UrgencyHigh, "panne"},
+		{"Power outage on the whole street since this morning", citybot.UrgencyHigh, "power outage"},
+		{"The car crash was minor and no one was injured", "", ""},
+		{"Could you help us fix the pothole on Elm Street?", "", ""},
+		{"Il y a un arbre mort dans le parc", "", ""},
+		{"The fire hydrant is leaking a little", "", ""},
+		{"Thanks for the quick repair!", citybot.UrgencyLow, "thanks"},
+		{"Merci pour le nouveau banc", citybot.UrgencyLow, "merci"},
+	}
+	for _, tt := range tests {
+		r := c.Classify(tt.text, "")
+		switch {
+		case tt.want == "" && r.Urgency == citybot.UrgencyCritical:
+			t.Errorf("%q: critical (cues %v), want less", tt.text, r.UrgencyCues)
+		case tt.want != "" && r.Urgency != tt.want:
+			t.Errorf("%q: %s (cues %v), want %s", tt.text, r.Urgency, r.UrgencyCues, tt.want)
+		case tt.cue != "" && !slices.Contains(r.UrgencyCues, tt.cue):
+			t.Errorf("%q: cues %v lack %q", tt.text, r.UrgencyCues, tt.cue)
+		}
 	}
 }

@@ -289,36 +289,37 @@ func decodeHead(hf headFile) (*head, error) {
 
 func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 
-// ErrBadModel is wrapped by the errors ReadModel returns for data that is
-// not a model file or is damaged. It wraps citybot.ErrInvalid.
-var ErrBadModel = fmt.Errorf("not a valid classifier model: %w", citybot.ErrInvalid)
+// errBadModel formats ReadModel's errors: they wrap citybot.ErrInvalid.
+func errBadModel(format string, a ...any) error {
+	return fmt.Errorf("classifier: read model: %s: not a valid classifier model: %w", fmt.Sprintf(format, a...), citybot.ErrInvalid)
+}
 
 // ReadModel reads a model written by Save. A damaged or foreign file
-// gives an error wrapping ErrBadModel (and citybot.ErrInvalid).
+// gives an error wrapping citybot.ErrInvalid.
 func ReadModel(r io.Reader) (*Model, error) {
 	br := bufio.NewReader(r)
 	magic := make([]byte, len(modelMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
-		return nil, fmt.Errorf("classifier: read model: missing header: %w", ErrBadModel)
+		return nil, errBadModel("missing header")
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+		return nil, errBadModel("%v", err)
 	}
 	// Bound what a hostile file can make us allocate.
 	lr := io.LimitReader(zr, 512<<20)
 	var mf modelFile
 	if err := gob.NewDecoder(lr).Decode(&mf); err != nil {
-		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+		return nil, errBadModel("%v", err)
 	}
 	if mf.Version != modelVersion {
-		return nil, fmt.Errorf("classifier: read model: version %d, want %d: %w", mf.Version, modelVersion, ErrBadModel)
+		return nil, errBadModel("version %d, want %d", mf.Version, modelVersion)
 	}
 	m := &Model{name: mf.Name}
 	for _, hf := range mf.Heads {
 		h, err := decodeHead(hf)
 		if err != nil {
-			return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+			return nil, errBadModel("%v", err)
 		}
 		switch LabelKind(hf.Kind) {
 		case KindTopic:
@@ -326,17 +327,17 @@ func ReadModel(r io.Reader) (*Model, error) {
 		case KindUrgency:
 			m.urgency = h
 		default:
-			return nil, fmt.Errorf("classifier: read model: unknown head %q: %w", hf.Kind, ErrBadModel)
+			return nil, errBadModel("unknown head %q", hf.Kind)
 		}
 	}
 	if m.topic == nil && m.urgency == nil {
-		return nil, fmt.Errorf("classifier: read model: no head: %w", ErrBadModel)
+		return nil, errBadModel("no head")
 	}
 	return m, nil
 }
 
 // ReadModelFile reads a model file. A missing file gives an error wrapping
-// fs.ErrNotExist; a damaged one, ErrBadModel.
+// fs.ErrNotExist; a damaged one, citybot.ErrInvalid.
 func ReadModelFile(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
