@@ -124,18 +124,36 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 	if m.Edit {
 		editedAt = sql.NullString{String: ts(now), Valid: true}
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO messages
-		(direction, chat_id, platform_message_id, citizen_id, reply_to, command, text, text_truncated, original_size,
-		 classification, latitude, longitude, sent_at, received_at, edited_at)
-		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (chat_id, platform_message_id, direction) DO NOTHING
-		RETURNING id`,
-		chatID, string(m.ID), int64(res.Citizen.ID), string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
-		classJSON, lat, lon, ts(sentAt), ts(now), editedAt).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errNoop
+	var exists int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
+		chatID, string(m.ID)).Scan(&exists)
+	switch {
+	case err == nil:
+		return errNoop // a redelivery
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
+	var (
+		c                *citybot.Case
+		isNew, escalated bool
+		caseID           sql.NullInt64
+	)
+	if in.Mode != citybot.CaseNone {
+		if c, isNew, escalated, err = db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now); err != nil {
+			return err
+		}
+		if c != nil {
+			caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
+		}
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO messages
+		(direction, chat_id, platform_message_id, citizen_id, case_id, reply_to, command, text, text_truncated, original_size,
+		 classification, latitude, longitude, sent_at, received_at, edited_at)
+		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		chatID, string(m.ID), int64(res.Citizen.ID), caseID, string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
+		classJSON, lat, lon, ts(sentAt), ts(now), editedAt).Scan(&id)
 	if err != nil {
 		return err
 	}
@@ -146,15 +164,8 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 			return err
 		}
 	}
-	if in.Mode == citybot.CaseNone {
+	if c == nil {
 		return nil
-	}
-	c, isNew, escalated, err := db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now)
-	if err != nil || c == nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET case_id = ? WHERE id = ?`, int64(c.ID), id); err != nil {
-		return err
 	}
 	if in.Classification != nil {
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
@@ -275,11 +286,14 @@ func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, cha
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
 			return nil, false, false, err
 		}
-		got, err := caseByID(ctx, tx, citybot.CaseID(caseID))
-		if err != nil {
-			return nil, false, false, err
+		got := cur
+		got.UpdatedAt = now
+		if got.Location == nil && m.Location != nil {
+			loc := *m.Location
+			got.Location = &loc
 		}
 		if escalated {
+			got.Urgency = urgencyOf(cl)
 			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(got.ID),
 				map[string]any{"urgency": cur.Urgency}, map[string]any{"urgency": got.Urgency}); err != nil {
 				return nil, false, false, err
@@ -298,8 +312,9 @@ func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, cha
 		u, score, topic, lang = urgencyOf(cl), cl.UrgencyScore, topicOf(cl), cl.Language
 		places, _ = json.Marshal(placeNames(cl))
 	}
+	var ref citybot.CaseRef
 	for attempt := 0; ; attempt++ {
-		ref := newRef()
+		ref = newRef()
 		err := tx.QueryRowContext(ctx, `INSERT INTO cases
 			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
 			 latitude, longitude, places, opened_at, updated_at, last_message_at)
@@ -315,9 +330,13 @@ func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, cha
 		}
 		break
 	}
-	got, err := caseByID(ctx, tx, citybot.CaseID(caseID))
-	if err != nil {
-		return nil, false, false, err
+	got := citybot.Case{
+		ID: citybot.CaseID(caseID), Ref: ref, Status: citybot.StatusNew, Topic: topic, Urgency: u, Language: lang,
+		Platform: m.Platform, Chat: m.Chat, Citizen: citizen, Places: placeNames(cl), OpenedAt: now, UpdatedAt: now,
+	}
+	if m.Location != nil {
+		loc := *m.Location
+		got.Location = &loc
 	}
 	if err := audit(ctx, tx, now, "citybot", "case.open", caseSubject(got.ID), nil,
 		map[string]any{"ref": got.Ref, "status": got.Status, "topic": got.Topic, "urgency": got.Urgency}); err != nil {
@@ -366,26 +385,47 @@ func insertClassifierTags(ctx context.Context, tx *sql.Tx, caseID citybot.CaseID
 	for _, p := range cl.Places {
 		tags = append(tags, tag{"place", p.Name, 1})
 	}
-	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (case_id, message_id, kind, value, confidence, source, set_by, at)
-			VALUES (?, ?, ?, ?, ?, 'classifier', ?, ?)`, int64(caseID), msgID, t.kind, t.value, t.conf, cl.Model, ts(now)); err != nil {
-			return err
+	q := `INSERT INTO tags (case_id, message_id, kind, value, confidence, source, set_by, at) VALUES `
+	args := make([]any, 0, 7*len(tags))
+	for i, t := range tags {
+		if i > 0 {
+			q += ", "
 		}
+		q += "(?, ?, ?, ?, ?, 'classifier', ?, ?)"
+		args = append(args, int64(caseID), msgID, t.kind, t.value, t.conf, cl.Model, ts(now))
 	}
-	return nil
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
 }
 
 func upsertChat(ctx context.Context, tx *sql.Tx, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
-	if kind == "" {
-		kind = citybot.ChatPrivate
-	}
 	title, _ = citybot.CleanText(title, 512)
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (platform, platform_chat_id) DO UPDATE SET
-			kind = excluded.kind,
-			title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE chats.title END
-		RETURNING id`, string(p), string(chat), string(kind), title, ts(now)).Scan(&id)
+	var (
+		id                int64
+		oldKind, oldTitle string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, kind, title FROM chats WHERE platform = ? AND platform_chat_id = ?`,
+		string(p), string(chat)).Scan(&id, &oldKind, &oldTitle)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if kind == "" {
+			kind = citybot.ChatPrivate
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)
+			RETURNING id`, string(p), string(chat), string(kind), title, ts(now)).Scan(&id)
+		return id, err
+	case err != nil:
+		return 0, err
+	}
+	if title == "" {
+		title = oldTitle
+	}
+	if kind == "" {
+		kind = citybot.ChatKind(oldKind)
+	}
+	if oldKind != string(kind) || oldTitle != title {
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET kind = ?, title = ? WHERE id = ?`, string(kind), title, id)
+	}
 	return id, err
 }
 

@@ -118,6 +118,9 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_synchronous", "NORMAL")
+	// Reuse prepared statements: the pipeline runs the same dozen
+	// statements for every message.
+	q.Set("_stmt_cache_size", "64")
 	if readOnly {
 		q.Set("_txlock", "deferred")
 		q.Set("_query_only", "1")
