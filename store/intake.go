@@ -52,7 +52,7 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	}
 	now := db.now().UTC()
 	var res citybot.IntakeResult
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		res = citybot.IntakeResult{}
 		chatID, err := upsertChat(ctx, tx, m.Platform, m.Chat, m.ChatKind, m.ChatTitle, now)
 		if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	return res, nil
 }
 
-func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
+func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
 	m := in.Message
 	var lat, lon sql.NullFloat64
 	if m.Location != nil {
@@ -178,7 +178,7 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 
 // applyEdit applies an edit to a stored message. It reports false when the
 // message was never stored, so that the caller stores it as new.
-func (db *DB) applyEdit(ctx context.Context, tx *sql.Tx, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
+func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
 	var (
 		id      int64
 		oldText string
@@ -243,7 +243,7 @@ func (db *DB) applyEdit(ctx context.Context, tx *sql.Tx, chatID int64, in citybo
 
 // assignCase finds the open case the message joins, or opens one when the
 // mode allows. It returns a nil case when the message joins none.
-func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
+func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
 	m := in.Message
 	var caseID int64
 	if m.ReplyTo != "" {
@@ -370,7 +370,7 @@ func placeNames(cl *citybot.Classification) []string {
 	return names
 }
 
-func insertClassifierTags(ctx context.Context, tx *sql.Tx, caseID citybot.CaseID, msgID int64, cl *citybot.Classification, now time.Time) error {
+func insertClassifierTags(ctx context.Context, tx querier, caseID citybot.CaseID, msgID int64, cl *citybot.Classification, now time.Time) error {
 	type tag struct {
 		kind, value string
 		conf        float64
@@ -398,7 +398,7 @@ func insertClassifierTags(ctx context.Context, tx *sql.Tx, caseID citybot.CaseID
 	return err
 }
 
-func upsertChat(ctx context.Context, tx *sql.Tx, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
+func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
 	title, _ = citybot.CleanText(title, 512)
 	var (
 		id                int64
@@ -432,7 +432,7 @@ func upsertChat(ctx context.Context, tx *sql.Tx, p citybot.Platform, chat citybo
 // upsertCitizen returns the pseudonymous citizen behind a platform
 // identity, creating both when new and keeping the private identity
 // (name, handle, language code) current.
-func upsertCitizen(ctx context.Context, tx *sql.Tx, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
+func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
 	name, _ := citybot.CleanText(s.Name, 256)
 	handle, _ := citybot.CleanText(s.Handle, 256)
 	langCode, _ := citybot.CleanText(s.LanguageCode, 35)

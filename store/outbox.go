@@ -89,7 +89,7 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 // without key, platform or chat (and then nothing is queued).
 func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error) {
 	n := 0
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n = 0
 		now := db.now().UTC()
 		for _, it := range items {
@@ -118,7 +118,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem,
 		return nil, nil
 	}
 	var out []citybot.OutboxItem
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		out = out[:0]
 		now := ts(db.now())
 		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
@@ -161,7 +161,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem,
 // case from new to acknowledged. Errors wrap citybot.ErrNotFound for an
 // unknown row.
 func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
 		if err != nil {
@@ -235,7 +235,7 @@ func (db *DB) FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr strin
 }
 
 func (db *DB) updateOutbox(ctx context.Context, op, query string, args ...any) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		r, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func clip(s string) string {
 // prefers to losing it. Call it once at start, before dispatching.
 func (db *DB) RequeueSending(ctx context.Context) (int, error) {
 	var n int64
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := ts(db.now())
 		r, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`, now, now)
 		if err != nil {
@@ -365,7 +365,7 @@ func (db *DB) SetCursor(ctx context.Context, key, value string) error {
 	if key == "" {
 		return fmt.Errorf("store: set cursor: %w: empty key", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, ts(db.now()))
 		return err
