@@ -213,7 +213,7 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 		return false, err
 	}
 	if c.Status == citybot.StatusNew && in.Classification != nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE message_id = ? AND source = 'classifier'`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE case_id = ? AND message_id = ? AND source = 'classifier'`, caseID.Int64, id); err != nil {
 			return false, err
 		}
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
@@ -337,10 +337,6 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 	if m.Location != nil {
 		loc := *m.Location
 		got.Location = &loc
-	}
-	if err := audit(ctx, tx, now, "citybot", "case.open", caseSubject(got.ID), nil,
-		map[string]any{"ref": got.Ref, "status": got.Status, "topic": got.Topic, "urgency": got.Urgency}); err != nil {
-		return nil, false, false, err
 	}
 	return &got, true, false, nil
 }
