@@ -12,15 +12,16 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
 )
 
-// BenchmarkHandleMessage measures the inbound pipeline on an on-disk
-// SQLite store: messages ingested per second from parallel callers, and
-// the latency from HandleMessage's call to its return (message, case, tags
-// and acknowledgement committed). With -dispatch, a dispatcher drains the
-// outbox meanwhile, as in production.
+// BenchmarkHandleMessage measures the whole inbound pipeline with the real
+// classifier on an on-disk SQLite store: messages ingested per second from
+// parallel callers, and the latency from HandleMessage's call to its return
+// (message, case, tags and acknowledgement committed). With dispatch=true,
+// a dispatcher drains the outbox meanwhile, as in production.
 //
 //	go test ./responder -run '^$' -bench HandleMessage -benchtime 5000x
 func BenchmarkHandleMessage(b *testing.B) {
@@ -48,7 +49,11 @@ func benchHandle(b *testing.B, dispatch bool) {
 		defer func() { cancel(); d.Stop() }()
 		notify = d.Notify
 	}
-	r, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, EmergencyNumber: "112", Notify: notify})
+	cl, err := classifier.New(classifier.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := responder.New(responder.Options{Store: db, Classifier: cl, EmergencyNumber: "112", Notify: notify})
 	if err != nil {
 		b.Fatal(err)
 	}

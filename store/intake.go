@@ -146,14 +146,12 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 			caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
 		}
 	}
-	var id int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages
+	id, err := insertID(ctx, tx, `INSERT INTO messages
 		(direction, chat_id, platform_message_id, citizen_id, case_id, reply_to, command, text, text_truncated, original_size,
 		 classification, latitude, longitude, sent_at, received_at, edited_at)
-		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
+		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		chatID, string(m.ID), int64(res.Citizen.ID), caseID, string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
-		classJSON, lat, lon, ts(sentAt), ts(now), editedAt).Scan(&id)
+		classJSON, lat, lon, ts(sentAt), ts(now), editedAt)
 	if err != nil {
 		return err
 	}
@@ -315,15 +313,17 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 	var ref citybot.CaseRef
 	for attempt := 0; ; attempt++ {
 		ref = newRef()
-		err := tx.QueryRowContext(ctx, `INSERT INTO cases
+		var err error
+		caseID, err = insertID(ctx, tx, `INSERT INTO cases
 			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
 			 latitude, longitude, places, opened_at, updated_at, last_message_at)
-			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (ref) DO NOTHING RETURNING id`,
+			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-			lat, lon, string(places), ts(now), ts(now), ts(now)).Scan(&caseID)
-		if errors.Is(err, sql.ErrNoRows) && attempt < 20 {
-			continue // reference taken: draw another
+			lat, lon, string(places), ts(now), ts(now), ts(now))
+		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
+			// Reference taken: the failed statement was undone alone;
+			// draw another.
+			continue
 		}
 		if err != nil {
 			return nil, false, false, err
@@ -339,6 +339,20 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		got.Location = &loc
 	}
 	return &got, true, false, nil
+}
+
+// insertID runs an INSERT and returns the new row's id.
+//
+// Inserts into tables that other tables reference use neither RETURNING
+// nor ON CONFLICT: either makes SQLite treat the statement as a multi-row
+// write and scan every child table for rows pointing at the new key, a
+// full scan where the child column has no index.
+func insertID(ctx context.Context, tx querier, query string, args ...any) (int64, error) {
+	r, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.LastInsertId()
 }
 
 func urgencyOf(cl *citybot.Classification) citybot.Urgency {
@@ -407,9 +421,8 @@ func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybo
 		if kind == "" {
 			kind = citybot.ChatPrivate
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)
-			RETURNING id`, string(p), string(chat), string(kind), title, ts(now)).Scan(&id)
-		return id, err
+		return insertID(ctx, tx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)`,
+			string(p), string(chat), string(kind), title, ts(now))
 	case err != nil:
 		return 0, err
 	}
@@ -444,8 +457,7 @@ func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybo
 		Scan(&id, &c.Language, &created, &oldName, &oldHandle, &old)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if err := tx.QueryRowContext(ctx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?) RETURNING id`,
-			string(p), ts(now)).Scan(&id); err != nil {
+		if id, err = insertID(ctx, tx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?)`, string(p), ts(now)); err != nil {
 			return c, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO citizen_identities

@@ -70,17 +70,21 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		next = now
 	}
 	text, _ := citybot.CleanText(o.Text, citybot.MaxStoredText)
-	r, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-		ON CONFLICT (key) DO NOTHING`,
-		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, ts(next), ts(now), ts(now))
-	if err != nil {
+	// A check then a plain INSERT (see insertID for why not ON CONFLICT);
+	// writes are serialised, so nothing comes between the two.
+	var one int
+	switch err := q.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE key = ?`, o.Key).Scan(&one); {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
-	n, err := r.RowsAffected()
-	return n == 1, err
+	_, err := q.ExecContext(ctx, `INSERT INTO outbox
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
+		caseID, ts(next), ts(now), ts(now))
+	return err == nil, err
 }
 
 // Enqueue queues outgoing messages in one transaction, in order. A row
@@ -187,11 +191,12 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 			if sentAt.IsZero() {
 				sentAt = now
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
+			_, err = tx.ExecContext(ctx, `INSERT INTO messages
 				(direction, chat_id, platform_message_id, case_id, outbox_id, reply_to, text, sent_at, received_at)
-				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (chat_id, platform_message_id, direction) DO NOTHING`,
-				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now)); err != nil {
+				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)`,
+				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now))
+			// A platform that reuses a message id: keep the first record.
+			if err != nil && !errors.Is(mapErr(err), citybot.ErrDuplicate) {
 				return err
 			}
 		}
