@@ -579,3 +579,16 @@ func TestCancelledContextIsNotStoredThenRedelivered(t *testing.T) {
 		t.Errorf("invalid message: %v", err)
 	}
 }
+
+func TestPanickingBotIsRetried(t *testing.T) {
+	rg := newRig(t, rigOptions{noRun: true})
+	rg.bot.panics = 1
+	m := privateMsg("u1", 1, "pothole")
+	rg.handle(m)
+	rg.start()
+	rg.drain()
+	it, _ := rg.db.OutboxItem(context.Background(), "in:1:ack#1")
+	if it.State != citybot.OutboxSent || it.Attempts != 1 || len(rg.bot.sentTo(m.Chat)) != 1 {
+		t.Errorf("after a panicking send: %+v", it)
+	}
+}

@@ -120,7 +120,7 @@ func (db *DB) runBatch(batch []*writeJob) {
 			abort(err)
 			return
 		}
-		if j.err = j.fn(context.WithoutCancel(j.ctx), conn); j.err != nil {
+		if j.err = runJob(j, conn); j.err != nil {
 			// Undo this job alone. If SQLite already rolled the whole
 			// transaction back (I/O error, full disk), this fails and
 			// the batch fails with it.
@@ -150,4 +150,15 @@ func (db *DB) runBatch(batch []*writeJob) {
 		return
 	}
 	finish(nil)
+}
+
+// runJob runs one job's function, turning a panic into its error so that
+// one caller's bug cannot take down the others' writes.
+func runJob(j *writeJob, conn querier) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: write panicked: %v", p)
+		}
+	}()
+	return j.fn(context.WithoutCancel(j.ctx), conn)
 }
