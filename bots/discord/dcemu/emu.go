@@ -80,6 +80,7 @@ type Stats struct {
 	Injected429  int // 429s from Faults
 	Injected5xx  int // 5xx from Faults
 	Exceeded     int // 429s because the client exceeded a real limit
+	NonceHits    int // posts answered with an earlier message of the same nonce
 	Identifies   int
 	Resumes      int
 	AuthFailures int // gateway connections closed with 4004
@@ -146,6 +147,8 @@ type Server struct {
 	bot     User
 
 	mu           sync.Mutex
+	token        string
+	nonces       map[string]*Message
 	changed      chan struct{} // closed and replaced on every state change
 	lastID       int64
 	users        map[string]*User
@@ -221,6 +224,8 @@ func Start(opts Options) (*Server, error) {
 		interactions: map[string]*interaction{},
 		byToken:      map[string]*interaction{},
 		channelHits:  map[string][]time.Time{},
+		token:        opts.Token,
+		nonces:       map[string]*Message{},
 	}
 	s.guildID = s.newIDLocked()
 	s.appID = s.newIDLocked()
@@ -304,6 +309,20 @@ func (s *Server) wait(ctx context.Context, cond func() bool) error {
 		case <-ch:
 		}
 	}
+}
+
+// SetToken changes the token the emulator accepts, as when the city
+// resets its bot token: clients with the old one get 401 and 4004.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+func (s *Server) currentToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.token
 }
 
 // SetFaults replaces the fault injection settings.
@@ -561,10 +580,26 @@ func (s *Server) Commands() []string {
 	return out
 }
 
+// WaitCommands blocks until at least n guild commands are registered and
+// returns their names, or returns ctx's error.
+func (s *Server) WaitCommands(ctx context.Context, n int) ([]string, error) {
+	var out []string
+	err := s.wait(ctx, func() bool {
+		out = out[:0]
+		for _, c := range s.commands {
+			out = append(out, c.Name)
+		}
+		return len(out) >= n
+	})
+	return out, err
+}
+
 func copyMessage(m *Message) Message {
 	c := *m
 	c.Attachments = append([]Attachment(nil), m.Attachments...)
-	c.AllowedMentions = append([]string(nil), m.AllowedMentions...)
+	if m.AllowedMentions != nil {
+		c.AllowedMentions = append([]string{}, m.AllowedMentions...)
+	}
 	c.Buttons = nil
 	for _, row := range m.Buttons {
 		c.Buttons = append(c.Buttons, append([]Button(nil), row...))

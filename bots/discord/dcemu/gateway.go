@@ -160,7 +160,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				Intents int    `json:"intents"`
 			}
 			_ = json.Unmarshal(f.D, &id)
-			if id.Token != "Bot "+s.opts.Token {
+			if id.Token != "Bot "+s.currentToken() {
 				s.authFailed(c)
 				return
 			}
@@ -172,7 +172,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				Seq       int64  `json:"seq"`
 			}
 			_ = json.Unmarshal(f.D, &rs)
-			if rs.Token != "Bot "+s.opts.Token {
+			if rs.Token != "Bot "+s.currentToken() {
 				s.authFailed(c)
 				return
 			}

@@ -73,7 +73,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.stats.Requests++
-		if r.Header.Get("Authorization") != "Bot "+s.opts.Token {
+		if r.Header.Get("Authorization") != "Bot "+s.token {
 			s.stats.Unauthorized++
 			s.notifyLocked()
 			s.mu.Unlock()
@@ -274,6 +274,8 @@ type sendBody struct {
 	Content         *string          `json:"content"`
 	Components      []componentJSON  `json:"components"`
 	Flags           int              `json:"flags"`
+	Nonce           string           `json:"nonce"`
+	EnforceNonce    bool             `json:"enforce_nonce"`
 	AllowedMentions *json.RawMessage `json:"allowed_mentions"`
 	Reference       *struct {
 		MessageID       string `json:"message_id"`
@@ -355,6 +357,18 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, 50001, "Missing Access")
 		return
 	}
+	if body.EnforceNonce && body.Nonce != "" {
+		if len(body.Nonce) > 25 {
+			writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: nonce")
+			return
+		}
+		if prev, ok := s.nonces[body.Nonce]; ok && time.Since(prev.Timestamp) < 5*time.Minute {
+			s.stats.NonceHits++
+			s.notifyLocked()
+			writeJSON(w, http.StatusOK, s.messageJSONLocked(s.channels[prev.ChannelID], prev, true))
+			return
+		}
+	}
 	if !s.opts.NoLimits {
 		now := time.Now()
 		hits := prune(s.channelHits[cid], now.Add(-s.opts.Limits.ChannelWindow))
@@ -393,6 +407,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.Messages = append(c.Messages, m)
+	if body.EnforceNonce && body.Nonce != "" {
+		s.nonces[body.Nonce] = m
+	}
 	s.dispatchMessageLocked("MESSAGE_CREATE", c, m)
 	s.notifyLocked()
 	writeJSON(w, http.StatusOK, s.messageJSONLocked(c, m, true))
