@@ -19,6 +19,7 @@ type limiter struct {
 	perChan  int
 	window   time.Duration
 	calls    int
+	now      func() time.Time // the clock; tests replace it
 }
 
 type stamp struct{ t time.Time }
@@ -27,7 +28,7 @@ type stamp struct{ t time.Time }
 type slot struct{ g, c *stamp }
 
 func newLimiter(perSec, perChan int, window time.Duration) *limiter {
-	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}}
+	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}, now: time.Now}
 }
 
 // live drops stamps older than window and returns the rest and how long
@@ -57,7 +58,7 @@ func live(ss []*stamp, now time.Time, window time.Duration) ([]*stamp, time.Dura
 func (l *limiter) reserve(channel string) (slot, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	var wait time.Duration
 	g, gw := live(l.global, now, time.Second)
 	l.global = g
@@ -100,7 +101,7 @@ func (l *limiter) reserve(channel string) (slot, time.Duration) {
 func (l *limiter) release(s slot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	if s.g != nil {
 		s.g.t = now
 	}

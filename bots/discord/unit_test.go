@@ -62,7 +62,12 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
-	l := newLimiter(3, 2, 200*time.Millisecond)
+	clock := time.Unix(1e9, 0)
+	at := func(d time.Duration) { clock = clock.Add(d) }
+
+	// Per channel: 2 per 200 ms, counted from the answers.
+	l := newLimiter(10, 2, 200*time.Millisecond)
+	l.now = func() time.Time { return clock }
 	var slots []slot
 	for i := 0; i < 2; i++ {
 		s, wait := l.reserve("c1")
@@ -71,35 +76,43 @@ func TestLimiter(t *testing.T) {
 		}
 		slots = append(slots, s)
 	}
-	if _, wait := l.reserve("c1"); wait <= 0 || wait > 200*time.Millisecond {
+	if _, wait := l.reserve("c1"); wait != 200*time.Millisecond {
 		t.Errorf("third send to c1: wait %v", wait)
 	}
 	if _, wait := l.reserve("c2"); wait != 0 {
 		t.Errorf("first send to c2 refused: %v", wait)
 	}
-	if _, wait := l.reserve("c3"); wait <= 0 || wait > time.Second {
-		t.Errorf("fourth call within a second: wait %v", wait)
-	}
+	at(50 * time.Millisecond)
 	for _, s := range slots {
 		l.release(s)
 	}
-	time.Sleep(210 * time.Millisecond)
-	// c1's window is over, but three calls are still within the second.
-	if _, wait := l.reserve("c1"); wait <= 0 || wait > 800*time.Millisecond {
-		t.Errorf("c1 after its window, global full: wait %v", wait)
+	at(100 * time.Millisecond)
+	if _, wait := l.reserve("c1"); wait != 100*time.Millisecond {
+		t.Errorf("c1 window should count from the answer: wait %v", wait)
+	}
+	at(100 * time.Millisecond)
+	if _, wait := l.reserve("c1"); wait != 0 {
+		t.Errorf("after the window: wait %v", wait)
 	}
 
-	l = newLimiter(100, 1, 100*time.Millisecond)
-	s, _ := l.reserve("c")
-	time.Sleep(50 * time.Millisecond)
-	l.release(s) // the window counts from the answer
-	time.Sleep(70 * time.Millisecond)
-	if _, wait := l.reserve("c"); wait <= 0 {
-		t.Error("window counted from the reservation, not the answer")
+	// Global: 3 per second.
+	g := newLimiter(3, 100, 200*time.Millisecond)
+	g.now = func() time.Time { return clock }
+	for i := 0; i < 3; i++ {
+		if _, wait := g.reserve(fmt.Sprint("c", i)); wait != 0 {
+			t.Fatalf("call %d refused", i)
+		}
 	}
-	time.Sleep(40 * time.Millisecond)
-	if _, wait := l.reserve("c"); wait != 0 {
-		t.Errorf("after the window: wait %v", wait)
+	if _, wait := g.reserve(""); wait != time.Second {
+		t.Errorf("fourth call: wait %v", wait)
+	}
+	at(400 * time.Millisecond)
+	if _, wait := g.reserve("c9"); wait != 600*time.Millisecond {
+		t.Errorf("fourth call later: wait %v", wait)
+	}
+	at(600 * time.Millisecond)
+	if _, wait := g.reserve("c9"); wait != 0 {
+		t.Errorf("after the second: wait %v", wait)
 	}
 }
 
