@@ -128,10 +128,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	b.client = &http.Client{Timeout: opts.HTTPTimeout, Transport: newTransport(opts.APIBase)}
 	b.rest = b.newSession()
 
-	err := b.restCall(ctx, func(o ...discordgo.RequestOption) error {
-		_, err := b.rest.User("@me", o...)
-		return err
-	})
+	_, err := b.rest.User("@me", discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
 	if isUnauthorized(err) {
 		return nil, fmt.Errorf("discord: new: token rejected: %w", citybot.ErrForbidden)
 	}

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -145,7 +146,7 @@ func (r *runner) interact(i *discordgo.Interaction) {
 		text = say(locale, notHereText)
 	case i.Type == discordgo.InteractionApplicationCommand:
 		msg := commandMessage(i, info, user)
-		if err := r.h.HandleMessage(ctx, msg); err != nil {
+		if err := r.h.HandleMessage(ctx, msg); err != nil && !errors.Is(err, citybot.ErrDuplicate) {
 			r.log.Warn("hand over slash command", chatAttr(info, i.ChannelID), "command", msg.Command, "err", err)
 			text = say(locale, sorryText)
 		}

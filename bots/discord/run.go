@@ -51,6 +51,7 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 		info: map[string]chanInfo{}, seen: map[string]bool{}, dmSet: map[string]bool{},
 		sem: make(chan struct{}, 32),
 	}
+	r.ctx = ctx
 	r.hctx, r.hcancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.hcancel()
 
@@ -84,6 +85,9 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	gw := b.newSession()
 	r.gw = gw
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Ready) {
+		if r.closeIfStopped() {
+			return
+		}
 		if e.User != nil {
 			r.setBotID(e.User.ID)
 		}
@@ -91,8 +95,10 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 		r.sessionStarted()
 	})
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Resumed) {
-		r.log.Info("gateway resumed")
-		r.sessionStarted()
+		// A resumed session replays what was missed: nothing to catch up.
+		if !r.closeIfStopped() {
+			r.log.Info("gateway resumed")
+		}
 	})
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) { r.log.Info("gateway disconnected") })
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.MessageCreate) {
@@ -169,7 +175,8 @@ type runner struct {
 	h       bots.Handler
 	log     *slog.Logger
 	gw      *discordgo.Session
-	hctx    context.Context // for handler calls; outlives Run's ctx by the grace
+	ctx     context.Context // Run's: REST reads stop with it
+	hctx    context.Context // for handler calls and interaction answers; outlives ctx by the grace
 	hcancel context.CancelFunc
 	stop    chan struct{}
 	shards  []*shard
@@ -265,15 +272,30 @@ func (r *runner) loadStart(ctx context.Context) error {
 	return nil
 }
 
+// closeIfStopped closes the gateway session when it came back after Run
+// stopped (discordgo's reconnect loop does not look at
+// ShouldReconnectOnError again once it started).
+func (r *runner) closeIfStopped() bool {
+	if !r.stopping() {
+		return false
+	}
+	go r.closeGateway()
+	return true
+}
+
+func (r *runner) closeGateway() {
+	// D-7: without this, a heartbeat failing during Close's sleep
+	// reconnects the closed session.
+	r.gw.Lock()
+	r.gw.ShouldReconnectOnError = false
+	r.gw.Unlock()
+	_ = r.gw.Close()
+}
+
 // shutdown closes the gateway, stops intake and waits for in-flight work.
 func (r *runner) shutdown() {
 	if r.gw != nil {
-		// D-7: without this, a heartbeat failing during Close's sleep
-		// reconnects the closed session.
-		r.gw.Lock()
-		r.gw.ShouldReconnectOnError = false
-		r.gw.Unlock()
-		_ = r.gw.Close()
+		r.closeGateway()
 	}
 	close(r.stop)
 	done := make(chan struct{})
@@ -306,7 +328,8 @@ func (r *runner) enqueue(it item) {
 	}
 }
 
-// sessionStarted runs after READY or RESUMED: every channel is read again
+// sessionStarted runs after READY (a new session, which may follow a gap):
+// every channel is read again
 // from its cursor, and active threads and known DMs are found.
 func (r *runner) sessionStarted() {
 	for _, sh := range r.shards {
@@ -332,7 +355,7 @@ func (r *runner) discover() {
 		return
 	}
 	var list *discordgo.ThreadsList
-	err := r.b.restCall(r.hctx, func(o ...discordgo.RequestOption) (err error) {
+	err := r.b.restCall(r.ctx, func(o ...discordgo.RequestOption) (err error) {
 		list, err = r.b.rest.GuildThreadsActive(r.b.opts.GuildID, o...)
 		return err
 	})
@@ -442,7 +465,7 @@ func (r *runner) deliver(info chanInfo, ch string, m *discordgo.Message, edit bo
 	if len(m.Content) > maxInbound {
 		r.log.Warn("message text truncated", chatAttr(info, ch), "bytes", len(m.Content), "kept", len(msg.Text))
 	}
-	if err := r.h.HandleMessage(r.hctx, msg); err != nil {
+	if err := r.h.HandleMessage(r.hctx, msg); err != nil && !errors.Is(err, citybot.ErrDuplicate) {
 		return fmt.Errorf("discord: handle message: %w", err)
 	}
 	return nil
@@ -555,7 +578,7 @@ func (w *shard) confirm(st *chanState, id string) {
 // live handles a MESSAGE_CREATE.
 func (w *shard) live(ch string, m *discordgo.Message) {
 	r := w.r
-	info, err := r.channelInfo(r.hctx, ch, m.GuildID, true)
+	info, err := r.channelInfo(r.ctx, ch, m.GuildID, true)
 	if err == nil && !info.listened {
 		return
 	}
@@ -591,7 +614,7 @@ func (w *shard) edit(ch string, m *discordgo.Message) {
 	if m.EditedTimestamp == nil || m.Author == nil {
 		return // an embed or pin update, not a citizen's edit
 	}
-	info, err := r.channelInfo(r.hctx, ch, m.GuildID, true)
+	info, err := r.channelInfo(r.ctx, ch, m.GuildID, true)
 	if err != nil || !info.listened {
 		return
 	}
@@ -620,7 +643,7 @@ func (w *shard) catchUp(st *chanState) {
 			return
 		}
 	}
-	info, err := r.channelInfo(r.hctx, st.id, "", false)
+	info, err := r.channelInfo(r.ctx, st.id, "", false)
 	if err != nil {
 		r.log.Warn("look up channel for catch-up", "err", r.b.redact(err))
 		return
@@ -644,7 +667,7 @@ func (w *shard) catchUp(st *chanState) {
 			return
 		}
 		var msgs []*discordgo.Message
-		err := r.b.restCall(r.hctx, func(o ...discordgo.RequestOption) (err error) {
+		err := r.b.restCall(r.ctx, func(o ...discordgo.RequestOption) (err error) {
 			msgs, err = r.b.rest.ChannelMessages(st.id, pageSize, "", after, "", o...)
 			return err
 		})
