@@ -138,8 +138,8 @@ func TestBot(t *testing.T) {
 		if m := h.waitMessage(t, w.general, bad.ID); !utf8.ValidString(m.Text) || !strings.Contains(m.Text, "<script>") {
 			t.Errorf("bad = %q", m.Text)
 		}
-		if !strings.Contains(w.logs.String(), "message text truncated") {
-			t.Error("truncation not logged")
+		if logs := w.logs.String(); !strings.Contains(logs, "message text truncated") || !strings.Contains(logs, "event_type=CITY_FESTIVAL_STARTED") {
+			t.Error("truncation or unknown event not logged")
 		}
 	})
 

@@ -91,10 +91,10 @@ func (h *fakeHandler) count() (stored, dupes int) {
 	return len(h.msgs), h.dupes
 }
 
-// waitFor polls cond under h.mu until it holds or 10 s pass.
+// waitFor polls cond under h.mu until it holds or 30 s pass.
 func (h *fakeHandler) waitFor(t *testing.T, what string, cond func(h *fakeHandler) bool) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
 		h.mu.Lock()
 		ok := cond(h)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -83,6 +84,7 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	go r.registerCommands(me.ID)
 
 	gw := b.newSession()
+	gw.Dialer = gatewayDialer()
 	r.gw = gw
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Ready) {
 		if r.closeIfStopped() {
@@ -136,6 +138,41 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	}
 	r.shutdown()
 	return err
+}
+
+// gatewayIdle is how long the gateway may stay silent before the
+// connection counts as dead: Discord acknowledges a heartbeat at least every
+// 41.25 s. discordgo reads with no deadline, so a server that never says
+// HELLO would hang Open for ever without it.
+const gatewayIdle = 75 * time.Second
+
+// gatewayDialer dials websockets whose reads time out after gatewayIdle.
+func gatewayDialer() *websocket.Dialer {
+	nd := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
+	return &websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: 15 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return idleConn{Conn: c, idle: gatewayIdle}, nil
+		},
+	}
+}
+
+// idleConn pushes its read deadline forward before every read.
+type idleConn struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c idleConn) Read(p []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
 }
 
 // retryStart runs f until it succeeds, returns an ErrForbidden error, or

@@ -45,6 +45,9 @@ type Options struct {
 	// values. Set NoLimits to disable enforcement.
 	Limits   Limits
 	NoLimits bool
+	// Addr is the address to listen on (default "127.0.0.1:0", an
+	// ephemeral loopback port). Sandbox mode may fix a port.
+	Addr string
 	// Logger receives the emulator's own log lines (default: discard).
 	Logger *slog.Logger
 }
@@ -180,8 +183,8 @@ type channel struct {
 	Messages  []*Message
 }
 
-// Start listens on 127.0.0.1 with an ephemeral port and serves until
-// Close. It returns an error when Token is empty or the port cannot be
+// Start listens on Options.Addr (by default 127.0.0.1 with an ephemeral
+// port) and serves until Close. It returns an error when Token is empty or the port cannot be
 // bound.
 func Start(opts Options) (*Server, error) {
 	if opts.Token == "" {
@@ -206,7 +209,10 @@ func Start(opts Options) (*Server, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dcemu: listen: %w", err)
 	}

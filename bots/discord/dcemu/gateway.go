@@ -69,7 +69,7 @@ func (c *gwConn) poke() {
 func (c *gwConn) write(v any) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	return c.ws.WriteJSON(v)
 }
 
