@@ -218,6 +218,7 @@ type runner struct {
 	stop    chan struct{}
 	shards  []*shard
 	wg      sync.WaitGroup
+	spawnMu sync.Mutex    // orders spawn's wg.Add before shutdown's wg.Wait
 	sem     chan struct{} // bounds concurrent interactions
 
 	mu    sync.Mutex
@@ -269,6 +270,8 @@ func (r *runner) stopping() bool {
 
 // spawn runs f on a tracked goroutine unless Run is stopping.
 func (r *runner) spawn(f func()) {
+	r.spawnMu.Lock()
+	defer r.spawnMu.Unlock()
 	if r.stopping() {
 		return
 	}
@@ -334,7 +337,9 @@ func (r *runner) shutdown() {
 	if r.gw != nil {
 		r.closeGateway()
 	}
+	r.spawnMu.Lock()
 	close(r.stop)
+	r.spawnMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
