@@ -185,6 +185,7 @@ func TestTrainErrors(t *testing.T) {
 		{"no text column", []string{"--data", noText, "--label", "topic", "--out", out}, `no "text" column`},
 		{"no label column", []string{"--data", noText, "--label", "urgency", "--out", out}, "text"},
 		{"unknown flag", []string{"--colour"}, "not defined"},
+		{"bad trust", []string{"--data", data, "--label", "topic", "--out", out, "--trust", "2"}, "--trust"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
