@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,4 +202,40 @@ func BenchmarkTrain40k(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(exs)), "examples")
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// BenchmarkClassifyHostile classifies inputs built to hit worst cases of
+// each scanner (16 KiB each, the default read limit), to show the cost per
+// message stays bounded.
+func BenchmarkClassifyHostile(b *testing.B) {
+	c, err := New(DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := DefaultMaxBytes
+	inputs := map[string]string{
+		"emails":      strings.Repeat("aaaa.bbbb@cccc", n/14),
+		"at signs":    strings.Repeat("@", n),
+		"digits":      strings.Repeat("1 2-3.(4) ", n/10),
+		"script tags": strings.Repeat("<script>", n/8),
+		"tags":        strings.Repeat("<a href=x>", n/10),
+		"names":       strings.Repeat("Zorblax Quuxton Mr Smith rue de la Paix AB-123-CD ", n/50),
+		"capitals":    strings.Repeat("ABC DEF 123 ", n/12),
+		"one word":    strings.Repeat("x", 10<<20),
+		"invalid":     strings.Repeat("\xff\xc3", n/2),
+		"cues":        strings.Repeat("gas leak fire no water merci ", n/29),
+	}
+	names := make([]string, 0, len(inputs))
+	for k := range inputs {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			text := inputs[name]
+			for b.Loop() {
+				c.Classify(text, "")
+			}
+		})
+	}
 }
