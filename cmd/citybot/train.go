@@ -15,7 +15,7 @@ import (
 	"citybot/classifier"
 )
 
-const trainUsage = `usage: citybot train --data FILE.csv --label topic|urgency --out MODEL [flags]
+const clsTrainUsage = `usage: citybot train --data FILE.csv --label topic|urgency --out MODEL [flags]
 
 Trains a classifier model head on FILE.csv (a header row with a "text"
 column and the label column; other columns are ignored) and writes MODEL.
@@ -35,7 +35,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, trainUsage)
+		fmt.Fprint(stderr, clsTrainUsage)
 		fs.PrintDefaults()
 	}
 	data := fs.String("data", "", "training CSV `file` (required)")
@@ -106,7 +106,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts := classifier.TrainOptions{Name: *name, Epochs: *epochs, Seed: *seed, Trust: *trust}
 	if opts.Name == "" {
-		opts.Name = strings.TrimSuffix(baseName(*out), ".model")
+		opts.Name = strings.TrimSuffix(clsBaseName(*out), ".model")
 	}
 	if kind == classifier.KindTopic && *keywords {
 		opts.Topics = classifier.DefaultOptions().Topics
@@ -137,7 +137,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func baseName(path string) string {
+func clsBaseName(path string) string {
 	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
 		return path[i+1:]
 	}
