@@ -202,7 +202,7 @@ func TestTrainErrors(t *testing.T) {
 	}
 }
 
-func TestProgressQuietThenLines(t *testing.T) {
+func TestClsProgressQuietThenLines(t *testing.T) {
 	var b bytes.Buffer
 	p := newClsProgress(&b, "training")
 	for i := 0; i <= 100; i++ {
