@@ -300,10 +300,11 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 }
 
 // reportReplies decides what a stored report causes: the acknowledgement
-// of a new case, an emergency notice for a follow-up that made a case
-// critical, or a request for words when nothing was said.
+// of a new case, an emergency notice for a follow-up or an edit that made
+// a case critical, or a request for words when nothing was said. A
+// follow-up that joins a case otherwise gets no answer.
 func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
-	if res.Edited {
+	if res.Edited && !res.Escalated {
 		return nil // the acknowledgement of the first version stands
 	}
 	detected := ""
