@@ -213,11 +213,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		}
 		free := d.workers - inflight
-		more := false
+		more, claimFailed := false, false
 		if free > 0 {
 			items, err := d.store.ClaimOutbox(ctx, free)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("claim outbox", "error", err)
+				claimFailed = true
 			}
 			for _, it := range items {
 				inflight++
@@ -239,7 +240,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		var timer <-chan time.Time // nil (never fires) while every worker is busy
 		if inflight < d.workers {
 			wait := d.poll
-			if next, ok, err := d.store.NextOutboxDue(ctx); err == nil && ok {
+			if next, ok, err := d.store.NextOutboxDue(ctx); err == nil && ok && !claimFailed {
 				wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
 			}
 			t = time.NewTimer(wait)
