@@ -196,6 +196,15 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Ping checks that the database answers a query (for a health check).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
