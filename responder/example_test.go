@@ -19,8 +19,8 @@ import (
 // printBot stands for a platform adapter: it prints what it sends.
 type printBot struct{ sent chan string }
 
-func (printBot) Platform() citybot.Platform                      { return citybot.Telegram }
-func (printBot) Limits() bots.Limits                             { return bots.Limits{MaxText: 4096} }
+func (printBot) Platform() citybot.Platform                    { return citybot.Telegram }
+func (printBot) Limits() bots.Limits                           { return bots.Limits{MaxText: 4096} }
 func (printBot) Run(ctx context.Context, h bots.Handler) error { <-ctx.Done(); return nil }
 func (b printBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, error) {
 	b.sent <- out.Text
