@@ -395,7 +395,7 @@ func TestCrashLeftSendingIsResent(t *testing.T) {
 	m := privateMsg("u1", 1, "pothole")
 	rg.handle(m)
 	// A dispatcher that died after claiming leaves the row in sending.
-	if got, err := rg.db.ClaimOutbox(context.Background(), 10); err != nil || len(got) != 1 {
+	if got, err := rg.db.ClaimOutbox(context.Background(), []citybot.Platform{citybot.Telegram}, 10); err != nil || len(got) != 1 {
 		t.Fatalf("claim: %v %v", got, err)
 	}
 	rg.start()
