@@ -736,3 +736,37 @@ func TestClaimOnlyOwnPlatforms(t *testing.T) {
 		t.Errorf("claim for no platform = %+v", got)
 	}
 }
+
+func TestCaseMessages(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	m := msg("c1", "1", "u1", "Broken bench")
+	m.Location = &citybot.Location{Latitude: 48.85, Longitude: 2.35}
+	m.Attachments = []citybot.Attachment{{Kind: citybot.AttachPhoto, FileID: "f1", Size: 10}}
+	res, err := db.Ingest(ctx, report(m, "parks", citybot.UrgencyLow), ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, _ := db.ClaimOutbox(ctx, tgOnly, 1)
+	if err := db.MarkSent(ctx, claimed[0].ID, citybot.Sent{ID: "555"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.CaseMessages(ctx, res.Case.ID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("CaseMessages = %+v, %v", got, err)
+	}
+	in, out := got[0], got[1]
+	if in.Direction != citybot.Inbound || in.Text != "Broken bench" || in.Citizen != res.Citizen.ID || in.Location == nil ||
+		len(in.Attachments) != 1 || in.Attachments[0].FileID != "f1" || in.Classification == nil || in.Classification.Topic.Label != "parks" {
+		t.Errorf("inbound = %+v", in)
+	}
+	if out.Direction != citybot.Outbound || out.PlatformID != "555" || out.Citizen != 0 || !strings.HasPrefix(out.Text, "ack ") {
+		t.Errorf("outbound = %+v", out)
+	}
+	if c, _ := db.Case(ctx, res.Case.ID); c.Location == nil || c.Location.Latitude != 48.85 {
+		t.Errorf("case location = %+v", c.Location)
+	}
+	if none, err := db.CaseMessages(ctx, 999); err != nil || len(none) != 0 {
+		t.Errorf("unknown case: %+v, %v", none, err)
+	}
+}
