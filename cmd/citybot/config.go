@@ -87,12 +87,50 @@ type TelegramConfig struct {
 	WebhookURL  string `toml:"webhook_url"`
 	// ListenGroups are group chat ids where every message is heard, not
 	// only those that mention or reply to the bot.
-	ListenGroups    []int64  `toml:"listen_groups"`
-	PollTimeout     Duration `toml:"poll_timeout"`
-	PerChatInterval Duration `toml:"per_chat_interval"`
-	GroupPerMinute  int      `toml:"group_per_minute"`
-	GlobalPerSecond int      `toml:"global_per_second"`
+	ListenGroups []int64  `toml:"listen_groups"`
+	PollTimeout  Duration `toml:"poll_timeout"`
+	// Local send limits: at most N messages in any window.
+	RatePerChat  Rate `toml:"rate_per_chat"`
+	RatePerGroup Rate `toml:"rate_per_group"`
+	RateGlobal   Rate `toml:"rate_global"`
 }
+
+// Rate is a send limit written "N/window" in TOML ("3/3s": at most 3
+// messages in any 3 seconds), or "off".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the limit is disabled.
+func (r Rate) Off() bool { return r.N < 0 }
+
+// UnmarshalText parses "N/window" or "off".
+func (r *Rate) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "off" {
+		*r = Rate{N: -1}
+		return nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	v, err1 := strconv.Atoi(strings.TrimSpace(n))
+	d, err2 := time.ParseDuration(strings.TrimSpace(per))
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("invalid rate %q (want \"N/window\" like \"20/1m\", or \"off\")", s)
+	}
+	*r = Rate{N: v, Per: d}
+	return nil
+}
+
+// MarshalText writes the rate as "N/window" or "off".
+func (r Rate) MarshalText() ([]byte, error) {
+	if r.Off() {
+		return []byte("off"), nil
+	}
+	return []byte(strconv.Itoa(r.N) + "/" + r.Per.String()), nil
+}
+
+func (r Rate) String() string { b, _ := r.MarshalText(); return string(b) }
 
 // DiscordConfig configures the Discord adapter.
 type DiscordConfig struct {
@@ -174,14 +212,14 @@ func DefaultConfig() Config {
 		HTTP:  HTTPConfig{Addr: "127.0.0.1:8080"},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Telegram: TelegramConfig{
-			Enabled:         true,
-			APIEndpoint:     "https://api.telegram.org/bot%s/%s",
-			Mode:            "polling",
-			PollTimeout:     Duration{30 * time.Second},
-			PerChatInterval: Duration{time.Second},
-			GroupPerMinute:  20,
-			GlobalPerSecond: 30,
-			ListenGroups:    []int64{},
+			Enabled:      true,
+			APIEndpoint:  "https://api.telegram.org/bot%s/%s",
+			Mode:         "polling",
+			PollTimeout:  Duration{30 * time.Second},
+			RatePerChat:  Rate{N: 3, Per: 3 * time.Second},
+			RatePerGroup: Rate{N: 20, Per: time.Minute},
+			RateGlobal:   Rate{N: 30, Per: time.Second},
+			ListenGroups: []int64{},
 		},
 		Discord: DiscordConfig{
 			Enabled:  true,
@@ -444,14 +482,13 @@ func (c Config) Validate() error {
 	if t.PollTimeout.Duration < time.Second || t.PollTimeout.Duration > 10*time.Minute {
 		bad("telegram.poll_timeout", "%s must be between 1s and 10m", t.PollTimeout)
 	}
-	if t.PerChatInterval.Duration <= 0 {
-		bad("telegram.per_chat_interval", "%s must be positive", t.PerChatInterval)
-	}
-	if t.GroupPerMinute <= 0 {
-		bad("telegram.group_per_minute", "%d must be positive", t.GroupPerMinute)
-	}
-	if t.GlobalPerSecond <= 0 {
-		bad("telegram.global_per_second", "%d must be positive", t.GlobalPerSecond)
+	for _, r := range []struct {
+		key  string
+		rate Rate
+	}{{"telegram.rate_per_chat", t.RatePerChat}, {"telegram.rate_per_group", t.RatePerGroup}, {"telegram.rate_global", t.RateGlobal}} {
+		if !r.rate.Off() && (r.rate.N <= 0 || r.rate.Per <= 0) {
+			bad(r.key, "%q needs a positive count and window (or \"off\")", r.rate)
+		}
 	}
 
 	// [discord]

@@ -77,7 +77,8 @@ addr = "127.0.0.1:0"
 
 [telegram]
 listen_groups = [-1001234]
-per_chat_interval = "1500ms"
+rate_per_chat = "1/1500ms"
+rate_global = "off"
 
 [cases]
 window = "30m"
@@ -97,7 +98,8 @@ window = "30m"
 		{"city.timezone", cfg.City.Timezone, "Europe/Paris"},
 		{"http.addr", cfg.HTTP.Addr, "127.0.0.1:0"},
 		{"telegram.listen_groups", cfg.Telegram.ListenGroups, []int64{-1001234}},
-		{"telegram.per_chat_interval", cfg.Telegram.PerChatInterval.Duration, 1500 * time.Millisecond},
+		{"telegram.rate_per_chat", cfg.Telegram.RatePerChat, Rate{N: 1, Per: 1500 * time.Millisecond}},
+		{"telegram.rate_global", cfg.Telegram.RateGlobal.Off(), true},
 		{"cases.window", cfg.Cases.Window.Duration, 30 * time.Minute},
 		{"store.path (default kept)", cfg.Store.Path, def.Store.Path},
 		{"telegram.api_endpoint (default kept)", cfg.Telegram.APIEndpoint, def.Telegram.APIEndpoint},
@@ -160,6 +162,12 @@ func TestLoadConfigStrictDecoding(t *testing.T) {
 			n:    1,
 		},
 		{
+			name: "bad rate",
+			body: "[telegram]\nrate_global = \"fast\"\n",
+			want: []string{"telegram.rate_global", `invalid rate "fast"`},
+			n:    1,
+		},
+		{
 			name: "not TOML",
 			body: "[city\nname = 1\n",
 			want: []string{"line 2: expected '.' or ']'"},
@@ -205,9 +213,8 @@ api_endpoint = "https://api.telegram.org/bot%s"
 mode = "push"
 listen_groups = [42]
 poll_timeout = "0s"
-per_chat_interval = "0s"
-group_per_minute = 0
-global_per_second = -1
+rate_per_chat = "0/1s"
+rate_per_group = "5/0s"
 [discord]
 api_base = "discord"
 guild_id = "abc"
@@ -227,8 +234,8 @@ discord_addr = "nowhere"
 		"city.name", `city.languages: "de"`, `city.languages: "EN"`, `"en" is listed twice`,
 		"city.default_language", "city.emergency_number", "city.timezone", "store.path",
 		"http.addr", "log.level", "log.format", "telegram.api_endpoint", "telegram.mode",
-		"telegram.listen_groups", "telegram.poll_timeout", "telegram.per_chat_interval",
-		"telegram.group_per_minute", "telegram.global_per_second", "discord.api_base",
+		"telegram.listen_groups", "telegram.poll_timeout", "telegram.rate_per_chat",
+		"telegram.rate_per_group", "discord.api_base",
 		"discord.guild_id", `discord.channels: "x"`, "cases.window", "sandbox.telegram_addr",
 		"sandbox.discord_addr",
 	}
