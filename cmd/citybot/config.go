@@ -459,8 +459,8 @@ func (c Config) Validate() error {
 		switch {
 		case t.WebhookURL == "":
 			bad("telegram.webhook_url", "must be set when telegram.mode = \"webhook\"")
-		case err != nil || u.Scheme != "https" || u.Host == "":
-			bad("telegram.webhook_url", "%q must be an https:// URL", t.WebhookURL)
+		case err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))):
+			bad("telegram.webhook_url", "%q must be an https:// URL (http:// only on a loopback address, for testing)", t.WebhookURL)
 		case u.Path == "" || u.Path == "/":
 			bad("telegram.webhook_url", "%q needs a path (e.g. /telegram/webhook) to route on", t.WebhookURL)
 		}
@@ -534,12 +534,16 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
 func checkLoopback(addr string) error {
 	if err := checkHostPort(addr); err != nil {
 		return err
 	}
-	host, _, _ := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
 		return fmt.Errorf("%q must be a loopback address (the emulators are for this machine only)", addr)
 	}
 	return nil

@@ -259,6 +259,7 @@ func TestWebhookModeNeedsURLAndSecret(t *testing.T) {
 	}{
 		{"no url", "[telegram]\nmode = \"webhook\"\n", map[string]string{envTelegramToken: token, envTelegramSecret: "s3cret"}, []string{"telegram.webhook_url: must be set"}},
 		{"http url", "[telegram]\nmode = \"webhook\"\nwebhook_url = \"http://city.example/tg\"\n", map[string]string{envTelegramToken: token, envTelegramSecret: "s3cret"}, []string{"must be an https:// URL"}},
+		{"http on loopback", "[telegram]\nmode = \"webhook\"\nwebhook_url = \"http://127.0.0.1:8443/tg\"\n", map[string]string{envTelegramToken: token, envTelegramSecret: "s3cret"}, nil},
 		{"no path", "[telegram]\nmode = \"webhook\"\nwebhook_url = \"https://city.example\"\n", map[string]string{envTelegramToken: token, envTelegramSecret: "s3cret"}, []string{"needs a path"}},
 		{"no secret", "[telegram]\nmode = \"webhook\"\nwebhook_url = \"https://city.example/tg\"\n", map[string]string{envTelegramToken: token}, []string{envTelegramSecret + ": must be set"}},
 		{"bad secret", "[telegram]\nmode = \"webhook\"\nwebhook_url = \"https://city.example/tg\"\n", map[string]string{envTelegramToken: token, envTelegramSecret: "no spaces allowed"}, []string{envTelegramSecret + ": must be 1-256"}},
