@@ -223,7 +223,7 @@ func DefaultConfig() Config {
 		},
 		Discord: DiscordConfig{
 			Enabled:  true,
-			APIBase:  "https://discord.com/api/v9/",
+			APIBase:  "https://discord.com",
 			Channels: []string{},
 		},
 		Cases:   CasesConfig{Window: Duration{2 * time.Hour}},
