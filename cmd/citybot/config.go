@@ -17,6 +17,8 @@ import (
 	_ "time/tzdata" // [city] timezone must load on machines without a zoneinfo database
 
 	"github.com/BurntSushi/toml"
+
+	"citybot/classifier"
 )
 
 // Environment variables citybot reads. Secrets come from the environment
@@ -43,6 +45,9 @@ type Config struct {
 	Discord  DiscordConfig  `toml:"discord"`
 	Cases    CasesConfig    `toml:"cases"`
 	Sandbox  SandboxConfig  `toml:"sandbox"`
+	// Classifier is the [classifier] section, decoded straight into the
+	// classifier's options (model, topics and their keywords, places).
+	Classifier classifier.Options `toml:"classifier"`
 
 	// Source is the file LoadConfig read, or "" when the built-in
 	// defaults apply.
@@ -226,8 +231,9 @@ func DefaultConfig() Config {
 			APIBase:  "https://discord.com",
 			Channels: []string{},
 		},
-		Cases:   CasesConfig{Window: Duration{2 * time.Hour}},
-		Sandbox: SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Cases:      CasesConfig{Window: Duration{2 * time.Hour}},
+		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Classifier: classifier.DefaultOptions(),
 	}
 }
 
@@ -519,6 +525,10 @@ func (c Config) Validate() error {
 	}
 	if err := checkLoopback(c.Sandbox.DiscordAddr); err != nil {
 		bad("sandbox.discord_addr", "%v", err)
+	}
+	// [classifier]
+	if err := c.Classifier.Validate(); err != nil {
+		errs = append(errs, flatten(err)...)
 	}
 	return errors.Join(errs...)
 }

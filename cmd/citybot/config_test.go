@@ -384,3 +384,53 @@ func TestLoadConfigMissingFile(t *testing.T) {
 		}
 	})
 }
+
+func TestClassifierSection(t *testing.T) {
+	p := writeConfig(t, `
+[classifier]
+other_threshold = 0.3
+
+[[classifier.topics]]
+name = "potholes"
+keywords = { en = ["pothole", "crater"], fr = ["nid-de-poule"] }
+
+[[classifier.places]]
+name = "Rue de la République"
+kind = "street"
+aliases = ["rue de la Ré"]
+`)
+	cfg, err := LoadConfig(p, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Classifier
+	if c.OtherThreshold != 0.3 || len(c.Topics) != 1 || c.Topics[0].Name != "potholes" ||
+		!reflect.DeepEqual(c.Topics[0].Keywords["fr"], []string{"nid-de-poule"}) ||
+		len(c.Places) != 1 || c.Places[0].Aliases[0] != "rue de la Ré" {
+		t.Errorf("classifier options not decoded: %+v", c)
+	}
+
+	// Unknown keys inside array tables are named; the classifier's own
+	// checks join the others.
+	p = writeConfig(t, `
+[city]
+name = ""
+
+[classifier]
+other_threshold = 2.0
+
+[[classifier.topics]]
+name = "potholes"
+colour = "red"
+`)
+	_, err = LoadConfig(p, envMap(nil))
+	if err == nil || !strings.Contains(err.Error(), `line 10: unknown key "classifier.topics.colour"`) {
+		t.Errorf("error %v does not name the unknown key with its line", err)
+	}
+	p = writeConfig(t, "[city]\nname = \"\"\n[classifier]\nother_threshold = 2.0\n")
+	_, err = LoadConfig(p, envMap(nil))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 2 || !strings.Contains(err.Error(), "city.name") || !strings.Contains(err.Error(), "other_threshold") {
+		t.Errorf("error %v: want city.name and the classifier's other_threshold reported together", err)
+	}
+}
