@@ -107,7 +107,7 @@ func TestConfigCheck(t *testing.T) {
 		{"unknown key", nil, []string{"--config", bad, "config", "check"}, exitUsage, nil, []string{`line 5: unknown key "http.port"`}},
 		{"every problem", nil, []string{"--config", invalid, "config", "check"}, exitUsage, nil, []string{"2 problems", "http.addr", "log.level"}},
 		{"missing file", nil, []string{"--config", "/nonexistent/citybot.toml", "config", "check"}, exitUsage, nil, []string{"/nonexistent/citybot.toml", "no such file"}},
-		{"show", nil, []string{"--config", good, "config", "show"}, exitOK, []string{"[city]", `name = "Lyon"`, `window = "2h0m0s"`}, nil},
+		{"show", nil, []string{"--config", good, "config", "show"}, exitOK, []string{"[city]", `name = "Lyon"`, `window = "30m0s"`, "[outbox]", "[[classifier.topics]]"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,7 @@ type Config struct {
 	Telegram TelegramConfig `toml:"telegram"`
 	Discord  DiscordConfig  `toml:"discord"`
 	Cases    CasesConfig    `toml:"cases"`
+	Outbox   OutboxConfig   `toml:"outbox"`
 	Sandbox  SandboxConfig  `toml:"sandbox"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
@@ -152,6 +153,16 @@ type CasesConfig struct {
 	Window Duration `toml:"window"`
 }
 
+// OutboxConfig tunes the dispatcher that sends the outbox.
+type OutboxConfig struct {
+	Workers      int      `toml:"workers"`       // concurrent sends, each to a different chat
+	MaxAttempts  int      `toml:"max_attempts"`  // failed attempts before a message is given up
+	BaseBackoff  Duration `toml:"base_backoff"`  // first wait after a failed attempt
+	MaxBackoff   Duration `toml:"max_backoff"`   // longest wait between attempts
+	PollInterval Duration `toml:"poll_interval"` // longest idle sleep between outbox checks
+	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
+}
+
 // SandboxConfig says where the local platform emulators listen when a
 // platform's token is not set.
 type SandboxConfig struct {
@@ -231,7 +242,15 @@ func DefaultConfig() Config {
 			APIBase:  "https://discord.com",
 			Channels: []string{},
 		},
-		Cases:      CasesConfig{Window: Duration{2 * time.Hour}},
+		Cases: CasesConfig{Window: Duration{30 * time.Minute}},
+		Outbox: OutboxConfig{
+			Workers:      8,
+			MaxAttempts:  8,
+			BaseBackoff:  Duration{2 * time.Second},
+			MaxBackoff:   Duration{10 * time.Minute},
+			PollInterval: Duration{5 * time.Second},
+			SendTimeout:  Duration{30 * time.Second},
+		},
 		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
 		Classifier: classifier.DefaultOptions(),
 	}
@@ -517,6 +536,26 @@ func (c Config) Validate() error {
 	// [cases]
 	if c.Cases.Window.Duration <= 0 {
 		bad("cases.window", "%s must be positive", c.Cases.Window)
+	}
+
+	// [outbox]
+	o := c.Outbox
+	if o.Workers < 1 || o.Workers > 256 {
+		bad("outbox.workers", "%d must be between 1 and 256", o.Workers)
+	}
+	if o.MaxAttempts < 1 {
+		bad("outbox.max_attempts", "%d must be at least 1", o.MaxAttempts)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"outbox.base_backoff", o.BaseBackoff}, {"outbox.max_backoff", o.MaxBackoff}, {"outbox.poll_interval", o.PollInterval}, {"outbox.send_timeout", o.SendTimeout}} {
+		if d.v.Duration <= 0 {
+			bad(d.key, "%s must be positive", d.v)
+		}
+	}
+	if o.MaxBackoff.Duration < o.BaseBackoff.Duration {
+		bad("outbox.max_backoff", "%s must not be shorter than outbox.base_backoff %s", o.MaxBackoff, o.BaseBackoff)
 	}
 
 	// [sandbox]

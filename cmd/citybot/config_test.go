@@ -221,6 +221,11 @@ guild_id = "abc"
 channels = ["12", "x"]
 [cases]
 window = "-1h"
+[outbox]
+workers = 0
+max_attempts = 0
+base_backoff = "1m"
+max_backoff = "1s"
 [sandbox]
 telegram_addr = "0.0.0.0:9000"
 discord_addr = "nowhere"
@@ -236,7 +241,8 @@ discord_addr = "nowhere"
 		"http.addr", "log.level", "log.format", "telegram.api_endpoint", "telegram.mode",
 		"telegram.listen_groups", "telegram.poll_timeout", "telegram.rate_per_chat",
 		"telegram.rate_per_group", "discord.api_base",
-		"discord.guild_id", `discord.channels: "x"`, "cases.window", "sandbox.telegram_addr",
+		"discord.guild_id", `discord.channels: "x"`, "cases.window", "outbox.workers",
+		"outbox.max_attempts", "outbox.max_backoff", "sandbox.telegram_addr",
 		"sandbox.discord_addr",
 	}
 	for _, k := range keys {
