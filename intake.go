@@ -1,0 +1,119 @@
+package citybot
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxStoredText is the most bytes of a message's text citybot keeps. The
+// rest is cut at a rune boundary and the cut is recorded.
+const MaxStoredText = 64 << 10
+
+// CleanText returns s made safe to store and classify: invalid UTF-8 bytes
+// become U+FFFD, control characters other than tab, newline and carriage
+// return are dropped, and the result is cut to at most limit bytes at a
+// rune boundary (limit <= 0 means no cap). truncated reports a cut.
+func CleanText(s string, limit int) (clean string, truncated bool) {
+	// Cut first so a huge input costs O(limit), not O(len(s)).
+	if limit > 0 && len(s) > limit {
+		s, truncated = cutAtRune(s, limit), true
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexFunc(s, isDropped) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if isDropped(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	// Replacement runes may have grown the text past the cap.
+	if limit > 0 && len(s) > limit {
+		s, truncated = cutAtRune(s, limit), true
+	}
+	return s, truncated
+}
+
+// cutAtRune returns the longest prefix of s of at most n bytes that does
+// not end inside a UTF-8 sequence.
+func cutAtRune(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if !utf8.RuneStart(s[i]) {
+		// Not UTF-8 around the cut: a plain byte cut is as good.
+		i = n
+	}
+	return s[:i]
+}
+
+func isDropped(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	return unicode.IsControl(r)
+}
+
+// CaseMode says whether an inbound message belongs to a case.
+type CaseMode int
+
+// Case modes.
+const (
+	// CaseNone: the message is stored but joins no case (a command).
+	CaseNone CaseMode = iota
+	// CaseJoinOrOpen: the message joins the citizen's open case in the
+	// chat (a reply to one of its messages, or within the window), or
+	// opens a new one.
+	CaseJoinOrOpen
+	// CaseJoinOnly: the message joins an open case as CaseJoinOrOpen
+	// would, and opens none when there is none (an empty message or a
+	// bare attachment).
+	CaseJoinOnly
+)
+
+// Intake is everything the pipeline records for one inbound message, in
+// one transaction.
+type Intake struct {
+	Message Message
+	// Classification of the message text; nil when it was not
+	// classified (a command).
+	Classification *Classification
+	Mode           CaseMode
+	// Window is how long after a case's last message a message from the
+	// same citizen in the same chat still joins it.
+	Window time.Duration
+	// SetLanguage, when not empty, becomes the citizen's preferred
+	// language.
+	SetLanguage string
+	// LoadCases, when > 0, asks for up to that many of the citizen's
+	// cases, newest first, in IntakeResult.Cases.
+	LoadCases int
+}
+
+// IntakeResult is what the store did with an Intake.
+type IntakeResult struct {
+	// Duplicate is true when the message was already stored: nothing
+	// was changed.
+	Duplicate bool
+	// Edited is true when the delivery edited a stored message.
+	Edited  bool
+	Citizen Citizen
+	Message MessageID
+	// Case is the case the message belongs to; nil when none.
+	Case *Case
+	// NewCase is true when the message opened Case.
+	NewCase bool
+	// Escalated is true when the message raised the urgency of an
+	// existing case (Case holds the new urgency).
+	Escalated bool
+	// Cases are the citizen's cases when Intake.LoadCases asked for them.
+	Cases []Case
+}

@@ -1,0 +1,59 @@
+package citybot
+
+import "time"
+
+// OutboxID is the internal id of an outbox row.
+type OutboxID int64
+
+// OutboxState is where an outbox row stands.
+type OutboxState string
+
+// Outbox states. A row goes pending → sending → sent; a failed send goes
+// back to pending with a later NextAttemptAt, or to failed for good.
+const (
+	OutboxPending OutboxState = "pending"
+	OutboxSending OutboxState = "sending" // claimed by a dispatcher; maybe sent
+	OutboxSent    OutboxState = "sent"
+	OutboxFailed  OutboxState = "failed"
+)
+
+// OutboxKind says why a row was queued.
+type OutboxKind string
+
+// Outbox kinds.
+const (
+	// OutboxAck acknowledges a new case. Sending it moves the case from
+	// new to acknowledged.
+	OutboxAck OutboxKind = "ack"
+	// OutboxReply answers a command (/start, /status …).
+	OutboxReply OutboxKind = "reply"
+	// OutboxNotice is any other message to a citizen (an emergency
+	// notice on a follow-up, an officer's answer, a status change).
+	OutboxNotice OutboxKind = "notice"
+)
+
+// OutboxItem is one durable outgoing message. Out.Key is unique across the
+// outbox: queueing the same key twice is a no-op.
+type OutboxItem struct {
+	ID       OutboxID
+	Out      Outgoing
+	Kind     OutboxKind
+	Case     CaseID // the case this message is about; 0 for none
+	State    OutboxState
+	Attempts int // failed attempts so far (throttled ones are not counted)
+	// NextAttemptAt is when a pending row is due.
+	NextAttemptAt time.Time
+	// LastError is the last send error, already safe to show staff (no
+	// token, no citizen identity).
+	LastError string
+	SentID    PlatformMessageID // the platform's id once sent
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// OutboxStats summarises the rows still to send.
+type OutboxStats struct {
+	Pending int       // rows pending or sending
+	Failed  int       // rows given up
+	Oldest  time.Time // creation time of the oldest pending or sending row; zero when none
+}

@@ -1,0 +1,427 @@
+package responder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"citybot"
+	"citybot/bots"
+)
+
+// OutboxStore is what the Dispatcher needs from storage.
+type OutboxStore interface {
+	// ClaimOutbox marks up to limit due rows as sending and returns
+	// them; only the head of each chat's queue is due.
+	ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem, error)
+	// MarkSent records a delivered row (and acknowledges its case when
+	// it is an acknowledgement).
+	MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error
+	// RetryOutbox puts a row back to pending, due at next.
+	RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Time, countAttempt bool, lastErr string) error
+	// FailOutbox gives up on a row.
+	FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr string) error
+	// RequeueSending puts rows left in sending back to pending.
+	RequeueSending(ctx context.Context) (int, error)
+	// OutboxStats summarises the rows still to send.
+	OutboxStats(ctx context.Context) (citybot.OutboxStats, error)
+	// NextOutboxDue tells when the next claimable row is due.
+	NextOutboxDue(ctx context.Context) (time.Time, bool, error)
+}
+
+// DispatcherOptions configure a Dispatcher. Store and at least one bot are
+// required.
+type DispatcherOptions struct {
+	Store  OutboxStore
+	Bots   []bots.Bot       // one per platform
+	Logger *slog.Logger     // nil discards logs
+	Now    func() time.Time // nil means time.Now; must agree with the store's clock
+	// Workers bounds concurrent sends (each to a different chat); <= 0
+	// means 8.
+	Workers int
+	// MaxAttempts is how many failed attempts a row gets before it is
+	// given up; <= 0 means 8. Throttled refusals are not counted.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff bound the exponential backoff after a
+	// failed attempt; <= 0 mean 2 s and 10 min.
+	BaseBackoff, MaxBackoff time.Duration
+	// PollInterval is the longest the dispatcher sleeps without a
+	// Notify; <= 0 means 5 s.
+	PollInterval time.Duration
+	// SendTimeout bounds one Send; <= 0 means 30 s.
+	SendTimeout time.Duration
+	// Registerer receives the metrics (outbox depth, oldest pending age,
+	// sends and send failures by platform); nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Dispatcher sends the outbox. Rows of one chat go out one at a time and
+// in order; different chats are served concurrently by a bounded number of
+// workers.
+//
+// Crash safety: a row is marked sending (committed) before Send and sent
+// right after it. A row found in sending at start was maybe delivered by a
+// process that died in between; the Dispatcher sends it again (nothing is
+// lost, at worst one message is duplicated) and logs a warning "possible
+// duplicate". Run only one Dispatcher per database.
+type Dispatcher struct {
+	store       OutboxStore
+	bots        map[citybot.Platform]bots.Bot
+	log         *slog.Logger
+	now         func() time.Time
+	workers     int
+	maxAttempts int
+	base, cap   time.Duration
+	poll        time.Duration
+	sendTimeout time.Duration
+	wake        chan struct{}
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	depth, oldest  prometheus.Gauge
+	sent, failures *prometheus.CounterVec
+	lastStats      time.Time
+}
+
+// NewDispatcher returns a Dispatcher. It returns an error wrapping
+// citybot.ErrInvalid when the store or bots are missing or two bots share
+// a platform, and the registerer's error when metrics cannot be
+// registered.
+func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
+	if opts.Store == nil || len(opts.Bots) == 0 {
+		return nil, fmt.Errorf("responder: dispatcher: %w: Store and Bots are required", citybot.ErrInvalid)
+	}
+	d := &Dispatcher{
+		store: opts.Store, bots: map[citybot.Platform]bots.Bot{}, log: opts.Logger, now: opts.Now,
+		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
+		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, wake: make(chan struct{}, 1),
+	}
+	for _, b := range opts.Bots {
+		if _, dup := d.bots[b.Platform()]; dup {
+			return nil, fmt.Errorf("responder: dispatcher: %w: two bots for %s", citybot.ErrInvalid, b.Platform())
+		}
+		d.bots[b.Platform()] = b
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d.log = d.log.With("component", "dispatcher")
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.workers <= 0 {
+		d.workers = 8
+	}
+	if d.maxAttempts <= 0 {
+		d.maxAttempts = 8
+	}
+	if d.base <= 0 {
+		d.base = 2 * time.Second
+	}
+	if d.cap <= 0 {
+		d.cap = 10 * time.Minute
+	}
+	if d.poll <= 0 {
+		d.poll = 5 * time.Second
+	}
+	if d.sendTimeout <= 0 {
+		d.sendTimeout = 30 * time.Second
+	}
+	d.depth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_depth", Help: "Outbox rows waiting to be sent."})
+	d.oldest = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_oldest_pending_seconds", Help: "Age of the oldest outbox row waiting to be sent."})
+	d.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "citybot_outbox_sent_total", Help: "Messages sent, by platform."}, []string{"platform"})
+	d.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_outbox_send_failures_total",
+		Help: "Failed sends, by platform and kind (throttled, transient, permanent).",
+	}, []string{"platform", "kind"})
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("responder: dispatcher: register metrics: %w", err)
+			}
+		}
+	}
+	return d, nil
+}
+
+// Notify wakes the dispatcher because rows were queued. It never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due rows until ctx is cancelled or Stop is called, then waits
+// for in-flight sends (a send cut short is left pending for the next run)
+// and returns nil. It returns an error only when it cannot start (already
+// running, or the store fails at start).
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.mu.Lock()
+	if d.cancel != nil {
+		d.mu.Unlock()
+		return errors.New("responder: dispatcher: already running")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	d.cancel, d.done = cancel, make(chan struct{})
+	done := d.done
+	d.mu.Unlock()
+	defer func() {
+		cancel()
+		d.mu.Lock()
+		d.cancel = nil
+		d.mu.Unlock()
+		close(done)
+	}()
+
+	n, err := d.store.RequeueSending(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("responder: dispatcher: %w", err)
+	}
+	if n > 0 {
+		d.log.Warn("rows left in sending by an earlier run are resent: possible duplicate", "rows", n)
+	}
+
+	finished := make(chan struct{}, d.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	inflight := 0
+	for {
+		// Collect finished sends without blocking.
+		for drained := false; !drained; {
+			select {
+			case <-finished:
+				inflight--
+			default:
+				drained = true
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		free := d.workers - inflight
+		more := false
+		if free > 0 {
+			items, err := d.store.ClaimOutbox(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("claim outbox", "error", err)
+			}
+			for _, it := range items {
+				inflight++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					d.deliver(ctx, it)
+					finished <- struct{}{}
+				}()
+			}
+			more = err == nil && len(items) == free
+		}
+		d.updateStats(ctx)
+
+		if more {
+			continue // maybe more rows are due; claim again once a worker frees
+		}
+		var t *time.Timer
+		var timer <-chan time.Time // nil (never fires) while every worker is busy
+		if inflight < d.workers {
+			wait := d.poll
+			if next, ok, err := d.store.NextOutboxDue(ctx); err == nil && ok {
+				wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
+			}
+			t = time.NewTimer(wait)
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-finished:
+			inflight--
+		case <-timer:
+		}
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+// Stop cancels Run and waits for it to return. Calling it twice, or
+// before Run, is safe.
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	cancel, done := d.cancel, d.done
+	d.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+// deliver sends one claimed row and records the outcome.
+func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
+	platform := string(it.Out.Platform)
+	log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
+	// Recording the outcome must survive a shutdown that cut the send.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer rcancel()
+
+	bot, ok := d.bots[it.Out.Platform]
+	var sent citybot.Sent
+	var err error
+	if !ok {
+		err = fmt.Errorf("no bot for platform %s", platform)
+	} else {
+		sent, err = d.send(ctx, bot, it.Out)
+	}
+	now := d.now()
+	var ra *citybot.RetryAfterError
+	switch {
+	case err == nil:
+		d.sent.WithLabelValues(platform).Inc()
+		if err := d.record(rctx, func(ctx context.Context) error { return d.store.MarkSent(ctx, it.ID, sent) }); err != nil {
+			log.Error("sent but not recorded: the row will be sent again at restart", "error", err)
+		}
+		return
+	case ctx.Err() != nil:
+		// Shutdown cut the send: leave the row for the next run.
+		if err := d.record(rctx, func(ctx context.Context) error {
+			return d.store.RetryOutbox(ctx, it.ID, now, false, "interrupted by shutdown")
+		}); err != nil {
+			log.Error("requeue on shutdown", "error", err)
+		}
+		return
+	}
+	msg := redact(err.Error(), it.Out)
+	switch {
+	case errors.As(err, &ra):
+		kind := "transient"
+		if ra.Throttled {
+			kind = "throttled"
+		}
+		d.failures.WithLabelValues(platform, kind).Inc()
+		if !ra.Throttled && it.Attempts+1 >= d.maxAttempts {
+			d.fail(rctx, log, it, msg)
+			return
+		}
+		log.Info("send refused for now", "retry_after", ra.After, "throttled", ra.Throttled)
+		if err := d.record(rctx, func(ctx context.Context) error {
+			return d.store.RetryOutbox(ctx, it.ID, now.Add(max(ra.After, 0)), !ra.Throttled, msg)
+		}); err != nil {
+			log.Error("reschedule", "error", err)
+		}
+	case errors.Is(err, citybot.ErrPermanent):
+		d.failures.WithLabelValues(platform, "permanent").Inc()
+		d.fail(rctx, log, it, msg)
+	default:
+		d.failures.WithLabelValues(platform, "transient").Inc()
+		if it.Attempts+1 >= d.maxAttempts {
+			d.fail(rctx, log, it, msg)
+			return
+		}
+		wait := d.backoff(it.Attempts)
+		log.Warn("send failed, will retry", "attempts", it.Attempts+1, "retry_in", wait, "error", msg)
+		if err := d.record(rctx, func(ctx context.Context) error {
+			return d.store.RetryOutbox(ctx, it.ID, now.Add(wait), true, msg)
+		}); err != nil {
+			log.Error("reschedule", "error", err)
+		}
+	}
+}
+
+// send calls the bot with a timeout; a panicking adapter counts as a
+// transient failure instead of stopping the dispatcher.
+func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (sent citybot.Sent, err error) {
+	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("send panicked: %v", p)
+		}
+	}()
+	return bot.Send(sctx, out)
+}
+
+func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it citybot.OutboxItem, msg string) {
+	log.Error("send given up", "attempts", it.Attempts+1, "error", msg)
+	if err := d.record(ctx, func(ctx context.Context) error { return d.store.FailOutbox(ctx, it.ID, msg) }); err != nil {
+		log.Error("record failure", "error", err)
+	}
+}
+
+// record runs a store update, retrying briefly: losing it would leave the
+// row in sending until the next start.
+func (d *Dispatcher) record(ctx context.Context, fn func(context.Context) error) error {
+	var err error
+	for attempt := range 5 {
+		if err = fn(ctx); err == nil || errors.Is(err, citybot.ErrNotFound) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// backoff returns the wait after the given number of earlier failed
+// attempts: exponential from base, capped, with jitter in [half, full].
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	w := d.base
+	for range attempts {
+		if w >= d.cap/2 {
+			w = d.cap
+			break
+		}
+		w *= 2
+	}
+	w = min(w, d.cap)
+	half := w / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+// redact keeps the chat id (a person's id in a private Telegram chat) out
+// of an error text kept in the outbox and the logs.
+func redact(msg string, out citybot.Outgoing) string {
+	if out.Chat != "" {
+		msg = strings.ReplaceAll(msg, string(out.Chat), "<chat>")
+	}
+	return msg
+}
+
+// updateStats refreshes the outbox gauges at most once a second.
+func (d *Dispatcher) updateStats(ctx context.Context) {
+	now := d.now()
+	if now.Sub(d.lastStats) < time.Second && !d.lastStats.IsZero() {
+		return
+	}
+	d.lastStats = now
+	st, err := d.store.OutboxStats(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("outbox stats", "error", err)
+		}
+		return
+	}
+	d.depth.Set(float64(st.Pending))
+	if st.Oldest.IsZero() {
+		d.oldest.Set(0)
+	} else {
+		d.oldest.Set(max(now.Sub(st.Oldest).Seconds(), 0))
+	}
+}

@@ -1,0 +1,475 @@
+// Package responder is citybot's inbound pipeline and outbox dispatch.
+//
+// A Responder implements bots.Handler: for each citizen message it
+// classifies the text, then in one store transaction saves the message,
+// attaches it to the citizen's open case in that chat or opens a new one,
+// stores the tags and queues the acknowledgement in the outbox. It answers
+// the commands /start, /help, /status [REF], /language [xx] and /report.
+//
+// A Dispatcher sends what the outbox holds through the platforms' bots:
+// rows of one chat one at a time and in order, different chats
+// concurrently, with retries, and marks a case acknowledged once its
+// acknowledgement is sent.
+//
+// responder declares the small interfaces it needs (Store, Classifier,
+// OutboxStore); it imports no concrete store or adapter.
+package responder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"citybot"
+	"citybot/bots"
+)
+
+// Store is what the Responder needs from storage.
+type Store interface {
+	// Ingest records one inbound message and what it causes in one
+	// transaction; reply runs inside it and returns the outbox rows to
+	// queue. A redelivery returns a result with Duplicate set.
+	Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.IntakeResult) ([]citybot.OutboxItem, error)) (citybot.IntakeResult, error)
+	// SetCitizenLanguage records the preferred language of the citizen
+	// behind a platform identity.
+	SetCitizenLanguage(ctx context.Context, p citybot.Platform, s citybot.Sender, lang string) (citybot.Citizen, error)
+}
+
+// Classifier tags a text. It must be safe for concurrent use.
+type Classifier interface {
+	Classify(text, langHint string) citybot.Classification
+}
+
+// ClassifierFunc adapts a function to Classifier.
+type ClassifierFunc func(text, langHint string) citybot.Classification
+
+// Classify calls f.
+func (f ClassifierFunc) Classify(text, langHint string) citybot.Classification {
+	return f(text, langHint)
+}
+
+// Options configure a Responder. Store and Classifier are required.
+type Options struct {
+	Store      Store
+	Classifier Classifier
+	Logger     *slog.Logger     // nil discards logs
+	Now        func() time.Time // nil means time.Now
+	// DefaultLanguage is the city's language, used when nothing else
+	// tells the citizen's; "" means "en".
+	DefaultLanguage string
+	// Languages the bot speaks and offers in /language; empty means
+	// every catalog. Each must have a catalog.
+	Languages []string
+	// Catalogs add or replace languages (keyed by code, e.g. "de").
+	// Missing fields fall back to English.
+	Catalogs map[string]Catalog
+	// EmergencyNumber is put first in the acknowledgement of a critical
+	// message; "" leaves the warning out.
+	EmergencyNumber string
+	// CaseWindow is how long after a case's last message a citizen's new
+	// message in the same chat still joins it; 0 means 30 minutes.
+	CaseWindow time.Duration
+	// MaxText is the longest text per platform, in runes; longer replies
+	// are split into several outbox rows. Missing platforms default to
+	// Telegram 4096, Discord 2000.
+	MaxText map[citybot.Platform]int
+	// Notify is called after a message queued outbox rows, e.g. a
+	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
+	Notify func()
+	// Registerer receives the metrics (messages received, cases opened,
+	// classification time); nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Responder is the inbound pipeline. It implements bots.Handler and is
+// safe for concurrent use.
+type Responder struct {
+	store      Store
+	classifier Classifier
+	log        *slog.Logger
+	now        func() time.Time
+	defLang    string
+	languages  []string
+	catalogs   map[string]Catalog
+	emergency  string
+	window     time.Duration
+	maxText    map[citybot.Platform]int
+	notify     func()
+
+	received   *prometheus.CounterVec
+	opened     *prometheus.CounterVec
+	classifyHi prometheus.Histogram
+}
+
+var _ bots.Handler = (*Responder)(nil)
+
+// New returns a Responder. It returns an error wrapping citybot.ErrInvalid
+// when a required option is missing or a language has no catalog, and the
+// registerer's error when the metrics cannot be registered.
+func New(opts Options) (*Responder, error) {
+	if opts.Store == nil || opts.Classifier == nil {
+		return nil, fmt.Errorf("responder: %w: Store and Classifier are required", citybot.ErrInvalid)
+	}
+	r := &Responder{
+		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now,
+		defLang: opts.DefaultLanguage, emergency: opts.EmergencyNumber, window: opts.CaseWindow, notify: opts.Notify,
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	r.log = r.log.With("component", "responder")
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.window <= 0 {
+		r.window = 30 * time.Minute
+	}
+	if r.notify == nil {
+		r.notify = func() {}
+	}
+	en := english()
+	r.catalogs = defaultCatalogs()
+	for code, c := range opts.Catalogs {
+		if base, ok := r.catalogs[code]; ok {
+			r.catalogs[code] = c.withFallback(base)
+		} else {
+			r.catalogs[code] = c.withFallback(en)
+		}
+	}
+	r.languages = opts.Languages
+	if len(r.languages) == 0 {
+		r.languages = []string{"en", "fr"}
+		for code := range opts.Catalogs {
+			if code != "en" && code != "fr" {
+				r.languages = append(r.languages, code)
+			}
+		}
+	}
+	for _, l := range r.languages {
+		if _, ok := r.catalogs[l]; !ok {
+			return nil, fmt.Errorf("responder: %w: language %q has no catalog", citybot.ErrInvalid, l)
+		}
+	}
+	if r.defLang == "" {
+		r.defLang = "en"
+	}
+	if !r.speaks(r.defLang) {
+		return nil, fmt.Errorf("responder: %w: default language %q is not among the languages", citybot.ErrInvalid, r.defLang)
+	}
+	r.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
+	for p, n := range opts.MaxText {
+		r.maxText[p] = n
+	}
+	r.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_messages_received_total", Help: "Citizen messages received, by platform.",
+	}, []string{"platform"})
+	r.opened = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_cases_opened_total", Help: "Cases opened, by platform.",
+	}, []string{"platform"})
+	r.classifyHi = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "citybot_classification_seconds", Help: "Time to classify one message.",
+		Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	})
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{r.received, r.opened, r.classifyHi} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("responder: register metrics: %w", err)
+			}
+		}
+	}
+	return r, nil
+}
+
+func (r *Responder) speaks(lang string) bool {
+	for _, l := range r.languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// baseLang turns a BCP 47 tag ("fr-CA", "en_US") into its language code.
+func baseLang(tag string) string {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		tag = tag[:i]
+	}
+	return tag
+}
+
+// language chooses the language to answer in: the citizen's stored
+// preference, then the platform's language code, then the language the
+// message was detected in, then the city's default.
+func (r *Responder) language(preferred, platformCode, detected string) string {
+	for _, l := range []string{preferred, baseLang(platformCode), detected} {
+		if l != "" && r.speaks(l) {
+			return l
+		}
+	}
+	return r.defLang
+}
+
+func (r *Responder) catalog(lang string) Catalog { return r.catalogs[lang] }
+
+// HandleMessage runs the pipeline for one inbound message; see the package
+// comment. It returns nil once the message and everything it causes are
+// stored, and also for a redelivery, a bot's message or a message without
+// platform, chat or id (all skipped, the last one with a warning). It
+// returns an error when nothing was stored (the store failed, ctx ended),
+// so that the adapter delivers the message again.
+func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error {
+	if m.Sender.IsBot {
+		r.log.Debug("message from a bot skipped", "platform", m.Platform)
+		return nil
+	}
+	r.received.WithLabelValues(string(m.Platform)).Inc()
+	cmd := strings.ToLower(m.Command)
+	if i := strings.IndexByte(cmd, '@'); i >= 0 { // "/status@citybot"
+		cmd = cmd[:i]
+	}
+	var (
+		res    citybot.IntakeResult
+		queued bool
+		err    error
+	)
+	switch cmd {
+	case "", "report":
+		res, queued, err = r.report(ctx, m, cmd == "report")
+	default:
+		res, queued, err = r.command(ctx, m, cmd)
+	}
+	if errors.Is(err, citybot.ErrInvalid) {
+		// No chat, id or known platform: it can never be stored, and
+		// asking the adapter to deliver it again cannot help.
+		r.log.Warn("invalid message skipped", "platform", m.Platform, "error", err)
+		return nil
+	}
+	if err != nil {
+		r.log.Error("message not stored", "platform", m.Platform, "command", cmd, "error", err)
+		return fmt.Errorf("responder: handle message: %w", err)
+	}
+	if res.Duplicate {
+		r.log.Debug("redelivery ignored", "platform", m.Platform, "message_id", res.Message)
+		return nil
+	}
+	if res.NewCase {
+		r.opened.WithLabelValues(string(m.Platform)).Inc()
+	}
+	if queued {
+		r.notify()
+	}
+	return nil
+}
+
+// report stores a citizen's report and queues its acknowledgement.
+func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand bool) (citybot.IntakeResult, bool, error) {
+	text := m.Text
+	if isCommand {
+		text = m.Args
+	}
+	text, _ = citybot.CleanText(text, citybot.MaxStoredText)
+	hasContent := strings.TrimSpace(text) != ""
+	mode := citybot.CaseJoinOrOpen
+	if !hasContent && len(m.Attachments) == 0 && m.Location == nil {
+		// Nothing to report: keep the message, join an open case if
+		// there is one, open none.
+		mode = citybot.CaseJoinOnly
+	}
+	var cl *citybot.Classification
+	if hasContent {
+		start := r.now()
+		c := r.classifier.Classify(text, baseLang(m.Sender.LanguageCode))
+		r.classifyHi.Observe(r.now().Sub(start).Seconds())
+		cl = &c
+	}
+	in := citybot.Intake{Message: m, Classification: cl, Mode: mode, Window: r.window}
+	queued := false
+	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
+		items := r.reportReplies(m, cl, res)
+		queued = len(items) > 0
+		return items, nil
+	})
+	return res, queued, err
+}
+
+// reportReplies decides what a stored report causes: the acknowledgement
+// of a new case, an emergency notice for a follow-up that made a case
+// critical, or a request for words when nothing was said.
+func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
+	if res.Edited {
+		return nil // the acknowledgement of the first version stands
+	}
+	detected := ""
+	if cl != nil {
+		detected = cl.Language
+	}
+	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, detected)
+	cat := r.catalog(lang)
+	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
+	var parts []string
+	kind := citybot.OutboxNotice
+	switch {
+	case res.NewCase:
+		kind = citybot.OutboxAck
+		c := res.Case
+		if c.Urgency == citybot.UrgencyCritical && r.emergency != "" {
+			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
+		}
+		ref := string(c.Ref)
+		parts = append(parts,
+			fill(cat.AckNew, "ref", ref),
+			fill(cat.AckTopic, "topic", cat.topic(c.Topic)),
+			cat.AckNext,
+			fill(cat.AckStatus, "ref", ref))
+		if group {
+			parts = append(parts, cat.AckGroup)
+		}
+	case res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "":
+		parts = append(parts, fill(cat.Emergency, "number", r.emergency))
+	case res.Case == nil && !group:
+		parts = append(parts, cat.EmptyReport)
+	default:
+		return nil
+	}
+	it := citybot.OutboxItem{
+		Out: citybot.Outgoing{
+			Key:      fmt.Sprintf("in:%d:%s", res.Message, kind),
+			Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
+			Text: strings.Join(parts, "\n\n"),
+		},
+		Kind: kind,
+	}
+	if res.Case != nil {
+		it.Case = res.Case.ID
+	}
+	if group {
+		it.Out.ReplyTo = m.ID
+	}
+	return SplitItem(it, r.maxText[m.Platform])
+}
+
+// command stores a command message and queues its answer.
+func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) (citybot.IntakeResult, bool, error) {
+	in := citybot.Intake{Message: m, Mode: citybot.CaseNone}
+	args := strings.Fields(m.Args)
+	var choice string
+	switch cmd {
+	case "status":
+		in.LoadCases = statusLookup
+	case "language":
+		if len(args) > 0 && r.speaks(baseLang(args[0])) {
+			choice = baseLang(args[0])
+			in.SetLanguage = choice
+		}
+	}
+	queued := false
+	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
+		items := r.commandReplies(m, cmd, args, choice, res)
+		queued = len(items) > 0
+		return items, nil
+	})
+	return res, queued, err
+}
+
+func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
+	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, "")
+	cat := r.catalog(lang)
+	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
+	out := citybot.Outgoing{
+		Key:      fmt.Sprintf("in:%d:reply", res.Message),
+		Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
+	}
+	if group {
+		out.ReplyTo = m.ID
+	}
+	var caseID citybot.CaseID
+	switch cmd {
+	case "start":
+		out.Text = cat.Start
+	case "status":
+		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+	case "language":
+		if choice != "" {
+			out.Text = fill(cat.LanguageSet, "language", r.catalog(choice).Name)
+		} else {
+			out.Text = cat.LanguageAsk
+			var row []citybot.Button
+			for _, l := range r.languages {
+				row = append(row, citybot.Button{Label: r.catalog(l).Name, Data: "lang:" + l})
+			}
+			out.Buttons = [][]citybot.Button{row}
+		}
+	default: // help, and commands we do not know
+		out.Text = cat.Help
+	}
+	return SplitItem(citybot.OutboxItem{Out: out, Kind: citybot.OutboxReply, Case: caseID}, r.maxText[m.Platform])
+}
+
+// How many of a citizen's latest cases /status REF searches, and how many
+// /status lists.
+const (
+	statusLookup = 100
+	statusList   = 10
+)
+
+// statusText answers /status from the citizen's own cases only: a
+// reference that is not theirs gets the same answer as one that does not
+// exist.
+func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []citybot.Case) (string, citybot.CaseID) {
+	if len(args) > 0 {
+		ref := strings.ToUpper(strings.Trim(args[0], "#.,;:!?"))
+		for _, c := range cases {
+			if string(c.Ref) != ref {
+				continue
+			}
+			if group {
+				return fill(cat.StatusGroup, "ref", ref, "status", cat.status(c.Status)), c.ID
+			}
+			return fill(cat.StatusOne, "ref", ref, "topic", cat.topic(c.Topic), "status", cat.status(c.Status)), c.ID
+		}
+		safe, _ := citybot.CleanText(ref, 16)
+		return fill(cat.StatusFound, "ref", safe), 0
+	}
+	if group {
+		return cat.StatusAsk, 0
+	}
+	if len(cases) == 0 {
+		return cat.StatusNone, 0
+	}
+	lines := []string{cat.StatusHeader}
+	for _, c := range cases[:min(len(cases), statusList)] {
+		lines = append(lines, fill(cat.StatusLine, "ref", string(c.Ref), "topic", cat.topic(c.Topic), "status", cat.status(c.Status)))
+	}
+	return strings.Join(lines, "\n"), 0
+}
+
+// HandleAction handles a button press: "lang:xx" sets the citizen's
+// language and returns a confirmation in it. Other actions return "".
+// Errors come from the store.
+func (r *Responder) HandleAction(ctx context.Context, a citybot.Action) (string, error) {
+	code, ok := strings.CutPrefix(a.Data, "lang:")
+	if !ok {
+		r.log.Debug("unknown action ignored", "platform", a.Platform)
+		return "", nil
+	}
+	code = baseLang(code)
+	if !r.speaks(code) {
+		return "", nil
+	}
+	if _, err := r.store.SetCitizenLanguage(ctx, a.Platform, a.Sender, code); err != nil {
+		if errors.Is(err, citybot.ErrInvalid) {
+			return "", nil
+		}
+		r.log.Error("language not saved", "platform", a.Platform, "error", err)
+		return "", fmt.Errorf("responder: handle action: %w", err)
+	}
+	cat := r.catalog(code)
+	return fill(cat.LanguageSet, "language", cat.Name), nil
+}

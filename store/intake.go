@@ -1,0 +1,513 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"citybot"
+)
+
+// errNoop rolls back a transaction that found nothing to do.
+var errNoop = errors.New("store: no-op")
+
+// openStatuses is the SQL list of citybot.CaseStatus.Open statuses.
+const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
+
+// Ingest records one inbound message and everything it causes in one
+// transaction: the chat, the pseudonymous citizen and their private
+// identity, the message (text cleaned and capped at citybot.MaxStoredText
+// bytes, the cut recorded), its attachments, its case (joined or opened per
+// in.Mode), its classifier tags, the citizen's language choice, and the
+// outbox rows that reply returns. reply runs inside the transaction, after
+// everything else, with what was done; it must not block. It may be nil.
+//
+// Delivering the same (Platform, Chat, ID) again changes nothing and
+// returns a result with Duplicate set (reply is not called). An edit
+// (Message.Edit) of a stored message replaces its text, keeps the old one
+// in the edit history and, while the case is still new, replaces the
+// message's classifier tags (and the case's topic and urgency when the
+// message opened it); reply is then called with Edited set. An edit of a
+// message never seen is stored as a new message.
+//
+// Errors wrap citybot.ErrInvalid for a message without platform, chat or
+// id, and whatever reply returns. On error nothing is stored.
+func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.IntakeResult) ([]citybot.OutboxItem, error)) (citybot.IntakeResult, error) {
+	m := in.Message
+	if !m.Platform.Valid() || m.Chat == "" || m.ID == "" {
+		return citybot.IntakeResult{}, fmt.Errorf("store: ingest: %w: message needs a known platform, a chat and an id", citybot.ErrInvalid)
+	}
+	text, truncated := citybot.CleanText(m.Text, citybot.MaxStoredText)
+	var classJSON sql.NullString
+	if in.Classification != nil {
+		b, err := json.Marshal(in.Classification)
+		if err != nil {
+			return citybot.IntakeResult{}, fmt.Errorf("store: ingest: %w", err)
+		}
+		classJSON = sql.NullString{String: string(b), Valid: true}
+	}
+	now := db.now().UTC()
+	var res citybot.IntakeResult
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		res = citybot.IntakeResult{}
+		chatID, err := upsertChat(ctx, tx, m.Platform, m.Chat, m.ChatKind, m.ChatTitle, now)
+		if err != nil {
+			return err
+		}
+		res.Citizen, err = upsertCitizen(ctx, tx, m.Platform, m.Sender, now)
+		if err != nil {
+			return err
+		}
+		handled := false
+		if m.Edit {
+			handled, err = db.applyEdit(ctx, tx, chatID, in, text, truncated, classJSON, now, &res)
+			if err != nil {
+				return err
+			}
+		}
+		if !handled {
+			if err := db.insertInbound(ctx, tx, chatID, in, text, truncated, classJSON, now, &res); err != nil {
+				return err
+			}
+		}
+		if in.SetLanguage != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE citizens SET language = ? WHERE id = ?`, in.SetLanguage, res.Citizen.ID); err != nil {
+				return err
+			}
+			res.Citizen.Language = in.SetLanguage
+		}
+		if in.LoadCases > 0 {
+			res.Cases, err = citizenCases(ctx, tx, res.Citizen.ID, in.LoadCases)
+			if err != nil {
+				return err
+			}
+		}
+		if reply == nil {
+			return nil
+		}
+		items, err := reply(res)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errNoop) {
+		return citybot.IntakeResult{Duplicate: true, Citizen: res.Citizen, Message: res.Message}, nil
+	}
+	if err != nil {
+		return citybot.IntakeResult{}, fmt.Errorf("store: ingest: %w", mapErr(err))
+	}
+	return res, nil
+}
+
+func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
+	m := in.Message
+	var lat, lon sql.NullFloat64
+	if m.Location != nil {
+		lat = sql.NullFloat64{Float64: m.Location.Latitude, Valid: true}
+		lon = sql.NullFloat64{Float64: m.Location.Longitude, Valid: true}
+	}
+	sentAt := m.SentAt
+	if sentAt.IsZero() {
+		sentAt = now
+	}
+	var editedAt sql.NullString
+	if m.Edit {
+		editedAt = sql.NullString{String: ts(now), Valid: true}
+	}
+	var exists int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
+		chatID, string(m.ID)).Scan(&exists)
+	switch {
+	case err == nil:
+		return errNoop // a redelivery
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	var (
+		c                *citybot.Case
+		isNew, escalated bool
+		caseID           sql.NullInt64
+	)
+	if in.Mode != citybot.CaseNone {
+		if c, isNew, escalated, err = db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now); err != nil {
+			return err
+		}
+		if c != nil {
+			caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
+		}
+	}
+	id, err := insertID(ctx, tx, `INSERT INTO messages
+		(direction, chat_id, platform_message_id, citizen_id, case_id, reply_to, command, text, text_truncated, original_size,
+		 classification, latitude, longitude, sent_at, received_at, edited_at)
+		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		chatID, string(m.ID), int64(res.Citizen.ID), caseID, string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
+		classJSON, lat, lon, ts(sentAt), ts(now), editedAt)
+	if err != nil {
+		return err
+	}
+	res.Message = citybot.MessageID(id)
+	for _, a := range m.Attachments {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, kind, file_id, mime_type, name, size) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, string(a.Kind), a.FileID, a.MIMEType, a.Name, a.Size); err != nil {
+			return err
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	if in.Classification != nil {
+		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
+			return err
+		}
+	}
+	res.Case, res.NewCase, res.Escalated = c, isNew, escalated
+	return nil
+}
+
+// applyEdit applies an edit to a stored message. It reports false when the
+// message was never stored, so that the caller stores it as new.
+func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
+	var (
+		id      int64
+		oldText string
+		caseID  sql.NullInt64
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, text, case_id FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
+		chatID, string(in.Message.ID)).Scan(&id, &oldText, &caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res.Message = citybot.MessageID(id)
+	if oldText == text {
+		return true, errNoop // the same edit delivered again
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_edits (message_id, old_text, edited_at) VALUES (?, ?, ?)`, id, oldText, ts(now)); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, text_truncated = ?, original_size = ?, edited_at = ?,
+		classification = COALESCE(?, classification) WHERE id = ?`,
+		text, truncated, len(in.Message.Text), ts(now), classJSON, id); err != nil {
+		return false, err
+	}
+	res.Edited = true
+	if !caseID.Valid {
+		return true, nil
+	}
+	c, err := caseByID(ctx, tx, citybot.CaseID(caseID.Int64))
+	if err != nil {
+		return false, err
+	}
+	if c.Status == citybot.StatusNew && in.Classification != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE case_id = ? AND message_id = ? AND source = 'classifier'`, caseID.Int64, id); err != nil {
+			return false, err
+		}
+		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
+			return false, err
+		}
+		var first int64
+		if err := tx.QueryRowContext(ctx, `SELECT MIN(id) FROM messages WHERE case_id = ?`, caseID.Int64).Scan(&first); err != nil {
+			return false, err
+		}
+		if first == id {
+			cl := in.Classification
+			u := urgencyOf(cl)
+			places, _ := json.Marshal(placeNames(cl))
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET topic = ?, urgency = ?, urgency_rank = ?, urgency_score = ?,
+				language = ?, places = ?, updated_at = ? WHERE id = ?`,
+				topicOf(cl), string(u), u.Rank(), cl.UrgencyScore, cl.Language, string(places), ts(now), caseID.Int64); err != nil {
+				return false, err
+			}
+			if c, err = caseByID(ctx, tx, c.ID); err != nil {
+				return false, err
+			}
+		}
+	}
+	res.Case = &c
+	return true, nil
+}
+
+// assignCase finds the open case the message joins, or opens one when the
+// mode allows. It returns a nil case when the message joins none.
+func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
+	m := in.Message
+	var caseID int64
+	if m.ReplyTo != "" {
+		err := tx.QueryRowContext(ctx, `SELECT c.id FROM messages m JOIN cases c ON c.id = m.case_id
+			WHERE m.chat_id = ? AND m.platform_message_id = ? AND c.citizen_id = ? AND c.status IN `+openStatuses+`
+			LIMIT 1`, chatID, string(m.ReplyTo), int64(citizen)).Scan(&caseID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, false, err
+		}
+	}
+	if caseID == 0 && in.Window > 0 {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM cases
+			WHERE citizen_id = ? AND chat_id = ? AND last_message_at >= ? AND status IN `+openStatuses+`
+			ORDER BY last_message_at DESC LIMIT 1`, int64(citizen), chatID, ts(now.Add(-in.Window))).Scan(&caseID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, false, err
+		}
+	}
+	cl := in.Classification
+	var lat, lon sql.NullFloat64
+	if m.Location != nil {
+		lat = sql.NullFloat64{Float64: m.Location.Latitude, Valid: true}
+		lon = sql.NullFloat64{Float64: m.Location.Longitude, Valid: true}
+	}
+	if caseID != 0 {
+		cur, err := caseByID(ctx, tx, citybot.CaseID(caseID))
+		if err != nil {
+			return nil, false, false, err
+		}
+		set := `last_message_at = ?, updated_at = ?, latitude = COALESCE(latitude, ?), longitude = COALESCE(longitude, ?)`
+		args := []any{ts(now), ts(now), lat, lon}
+		if cl != nil {
+			if u := urgencyOf(cl); u.Rank() < cur.Urgency.Rank() {
+				set += `, urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?)`
+				args = append(args, string(u), u.Rank(), cl.UrgencyScore)
+				escalated = true
+			}
+		}
+		args = append(args, caseID)
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
+			return nil, false, false, err
+		}
+		got := cur
+		got.UpdatedAt = now
+		if got.Location == nil && m.Location != nil {
+			loc := *m.Location
+			got.Location = &loc
+		}
+		if escalated {
+			got.Urgency = urgencyOf(cl)
+			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(got.ID),
+				map[string]any{"urgency": cur.Urgency}, map[string]any{"urgency": got.Urgency}); err != nil {
+				return nil, false, false, err
+			}
+		}
+		return &got, false, escalated, nil
+	}
+	if in.Mode != citybot.CaseJoinOrOpen {
+		return nil, false, false, nil
+	}
+	u := citybot.UrgencyNormal
+	var score float64
+	topic, lang := "other", ""
+	places := []byte("[]")
+	if cl != nil {
+		u, score, topic, lang = urgencyOf(cl), cl.UrgencyScore, topicOf(cl), cl.Language
+		places, _ = json.Marshal(placeNames(cl))
+	}
+	var ref citybot.CaseRef
+	for attempt := 0; ; attempt++ {
+		ref = newRef()
+		var err error
+		caseID, err = insertID(ctx, tx, `INSERT INTO cases
+			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
+			 latitude, longitude, places, opened_at, updated_at, last_message_at)
+			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
+			lat, lon, string(places), ts(now), ts(now), ts(now))
+		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
+			// Reference taken: the failed statement was undone alone;
+			// draw another.
+			continue
+		}
+		if err != nil {
+			return nil, false, false, err
+		}
+		break
+	}
+	got := citybot.Case{
+		ID: citybot.CaseID(caseID), Ref: ref, Status: citybot.StatusNew, Topic: topic, Urgency: u, Language: lang,
+		Platform: m.Platform, Chat: m.Chat, Citizen: citizen, Places: placeNames(cl), OpenedAt: now, UpdatedAt: now,
+	}
+	if m.Location != nil {
+		loc := *m.Location
+		got.Location = &loc
+	}
+	return &got, true, false, nil
+}
+
+// insertID runs an INSERT and returns the new row's id.
+//
+// Inserts into tables that other tables reference use neither RETURNING
+// nor ON CONFLICT: either makes SQLite treat the statement as a multi-row
+// write and scan every child table for rows pointing at the new key, a
+// full scan where the child column has no index.
+func insertID(ctx context.Context, tx querier, query string, args ...any) (int64, error) {
+	r, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.LastInsertId()
+}
+
+func urgencyOf(cl *citybot.Classification) citybot.Urgency {
+	if cl == nil || cl.Urgency.Rank() > citybot.UrgencyLow.Rank() {
+		return citybot.UrgencyNormal
+	}
+	return cl.Urgency
+}
+
+func topicOf(cl *citybot.Classification) string {
+	if cl == nil || cl.Topic.Label == "" {
+		return "other"
+	}
+	return cl.Topic.Label
+}
+
+func placeNames(cl *citybot.Classification) []string {
+	names := []string{}
+	if cl == nil {
+		return names
+	}
+	for _, p := range cl.Places {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+func insertClassifierTags(ctx context.Context, tx querier, caseID citybot.CaseID, msgID int64, cl *citybot.Classification, now time.Time) error {
+	type tag struct {
+		kind, value string
+		conf        float64
+	}
+	tags := []tag{
+		{"topic", topicOf(cl), cl.Topic.Confidence},
+		{"urgency", string(urgencyOf(cl)), cl.UrgencyConfidence},
+	}
+	if cl.Language != "" {
+		tags = append(tags, tag{"language", cl.Language, 1})
+	}
+	for _, p := range cl.Places {
+		tags = append(tags, tag{"place", p.Name, 1})
+	}
+	q := `INSERT INTO tags (case_id, message_id, kind, value, confidence, source, set_by, at) VALUES `
+	args := make([]any, 0, 7*len(tags))
+	for i, t := range tags {
+		if i > 0 {
+			q += ", "
+		}
+		q += "(?, ?, ?, ?, ?, 'classifier', ?, ?)"
+		args = append(args, int64(caseID), msgID, t.kind, t.value, t.conf, cl.Model, ts(now))
+	}
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
+	title, _ = citybot.CleanText(title, 512)
+	var (
+		id                int64
+		oldKind, oldTitle string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, kind, title FROM chats WHERE platform = ? AND platform_chat_id = ?`,
+		string(p), string(chat)).Scan(&id, &oldKind, &oldTitle)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if kind == "" {
+			kind = citybot.ChatPrivate
+		}
+		return insertID(ctx, tx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)`,
+			string(p), string(chat), string(kind), title, ts(now))
+	case err != nil:
+		return 0, err
+	}
+	if title == "" {
+		title = oldTitle
+	}
+	if kind == "" {
+		kind = citybot.ChatKind(oldKind)
+	}
+	if oldKind != string(kind) || oldTitle != title {
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET kind = ?, title = ? WHERE id = ?`, string(kind), title, id)
+	}
+	return id, err
+}
+
+// upsertCitizen returns the pseudonymous citizen behind a platform
+// identity, creating both when new and keeping the private identity
+// (name, handle, language code) current.
+func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
+	name, _ := citybot.CleanText(s.Name, 256)
+	handle, _ := citybot.CleanText(s.Handle, 256)
+	langCode, _ := citybot.CleanText(s.LanguageCode, 35)
+	c := citybot.Citizen{Platform: p}
+	var (
+		id                      int64
+		created                 string
+		oldName, oldHandle, old string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT c.id, c.language, c.created_at, i.name, i.handle, i.language_code
+		FROM citizen_identities i JOIN citizens c ON c.id = i.citizen_id
+		WHERE i.platform = ? AND i.platform_user_id = ?`, string(p), string(s.ID)).
+		Scan(&id, &c.Language, &created, &oldName, &oldHandle, &old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if id, err = insertID(ctx, tx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?)`, string(p), ts(now)); err != nil {
+			return c, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO citizen_identities
+			(citizen_id, platform, platform_user_id, name, handle, language_code, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, string(p), string(s.ID), name, handle, langCode, ts(now)); err != nil {
+			return c, err
+		}
+		created = ts(now)
+	case err != nil:
+		return c, err
+	case oldName != name || oldHandle != handle || (langCode != "" && old != langCode):
+		if langCode == "" {
+			langCode = old
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE citizen_identities SET name = ?, handle = ?, language_code = ?, updated_at = ?
+			WHERE citizen_id = ?`, name, handle, langCode, ts(now), id); err != nil {
+			return c, err
+		}
+	}
+	c.ID = citybot.CitizenID(id)
+	c.CreatedAt = parseTS(created)
+	return c, nil
+}
+
+// refAlphabet has no characters that read alike (0/O/D/Q, 1/I/L/J, 2/Z,
+// 5/S, 8/B, 6/G, U/V).
+const refAlphabet = "ACEFHKMNPRTWXY34679"
+
+// RefLen is the length of a case reference.
+const RefLen = 6
+
+// newRef draws a random case reference from refAlphabet.
+func newRef() citybot.CaseRef {
+	const n = byte(len(refAlphabet))
+	limit := 255 - 255%n // reject bytes that would bias the draw
+	var out [RefLen]byte
+	var buf [16]byte
+	i := 0
+	for i < RefLen {
+		rand.Read(buf[:]) // never fails (crypto/rand)
+		for _, b := range buf {
+			if b >= limit {
+				continue
+			}
+			out[i] = refAlphabet[b%n]
+			i++
+			if i == RefLen {
+				break
+			}
+		}
+	}
+	return citybot.CaseRef(out[:])
+}

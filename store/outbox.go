@@ -1,0 +1,382 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at`
+
+func scanOutbox(s scanner) (citybot.OutboxItem, error) {
+	var (
+		it                                  citybot.OutboxItem
+		id                                  int64
+		key, kind, plat, chat, chatKind     string
+		replyTo, text, buttons, state       string
+		caseID                              sql.NullInt64
+		next, lastErr, sentID, created, upd string
+	)
+	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd); err != nil {
+		return it, err
+	}
+	it.ID = citybot.OutboxID(id)
+	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
+		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text}
+	if buttons != "" {
+		if err := json.Unmarshal([]byte(buttons), &it.Out.Buttons); err != nil {
+			it.Out.Buttons = nil
+		}
+	}
+	it.Kind, it.Case, it.State = citybot.OutboxKind(kind), citybot.CaseID(caseID.Int64), citybot.OutboxState(state)
+	it.NextAttemptAt, it.LastError, it.SentID = parseTS(next), lastErr, citybot.PlatformMessageID(sentID)
+	it.CreatedAt, it.UpdatedAt = parseTS(created), parseTS(upd)
+	return it, nil
+}
+
+// insertOutbox queues one row; a row with the same key already queued
+// makes it a no-op that reports false.
+func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now time.Time) (bool, error) {
+	o := it.Out
+	if o.Key == "" || !o.Platform.Valid() || o.Chat == "" {
+		return false, fmt.Errorf("%w: an outbox row needs a key, a known platform and a chat", citybot.ErrInvalid)
+	}
+	kind := it.Kind
+	if kind == "" {
+		kind = citybot.OutboxNotice
+	}
+	var buttons string
+	if len(o.Buttons) > 0 {
+		b, err := json.Marshal(o.Buttons)
+		if err != nil {
+			return false, err
+		}
+		buttons = string(b)
+	}
+	var caseID sql.NullInt64
+	if it.Case != 0 {
+		caseID = sql.NullInt64{Int64: int64(it.Case), Valid: true}
+	}
+	next := it.NextAttemptAt
+	if next.IsZero() {
+		next = now
+	}
+	text, _ := citybot.CleanText(o.Text, citybot.MaxStoredText)
+	// A check then a plain INSERT (see insertID for why not ON CONFLICT);
+	// writes are serialised, so nothing comes between the two.
+	var one int
+	switch err := q.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE key = ?`, o.Key).Scan(&one); {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, err
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO outbox
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
+		caseID, ts(next), ts(now), ts(now))
+	return err == nil, err
+}
+
+// Enqueue queues outgoing messages in one transaction, in order. A row
+// whose key is already queued is skipped: queueing is idempotent. It
+// returns how many rows were new. Errors wrap citybot.ErrInvalid for a row
+// without key, platform or chat (and then nothing is queued).
+func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error) {
+	n := 0
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		n = 0
+		now := db.now().UTC()
+		for _, it := range items {
+			added, err := insertOutbox(ctx, tx, it, now)
+			if err != nil {
+				return err
+			}
+			if added {
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: enqueue: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// ClaimOutbox marks up to limit due rows as sending and returns them,
+// oldest due first. Only the head of each chat's queue is due: a chat's
+// row is claimed only when every earlier row of that chat is sent or
+// failed, so rows of one chat go out one at a time and in order.
+func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []citybot.OutboxItem
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		out = out[:0]
+		now := ts(db.now())
+		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
+			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+			  AND NOT EXISTS (SELECT 1 FROM outbox p
+				WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`, now, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			it, err := scanOutbox(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?`, now, int64(out[i].ID)); err != nil {
+				return err
+			}
+			out[i].State = citybot.OutboxSending
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// MarkSent records that a claimed row was delivered: the row becomes sent,
+// the outbound message is stored (attached to the row's case, so that a
+// citizen's reply to it joins the case), and an acknowledgement moves its
+// case from new to acknowledged. Errors wrap citybot.ErrNotFound for an
+// unknown row.
+func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		now := db.now().UTC()
+		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
+		if err != nil {
+			return err
+		}
+		if it.State == citybot.OutboxSent {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_message_id = ?, last_error = '', updated_at = ? WHERE id = ?`,
+			string(sent.ID), ts(now), int64(id)); err != nil {
+			return err
+		}
+		var caseID sql.NullInt64
+		if it.Case != 0 {
+			caseID = sql.NullInt64{Int64: int64(it.Case), Valid: true}
+		}
+		if sent.ID != "" {
+			chatID, err := upsertChat(ctx, tx, it.Out.Platform, it.Out.Chat, it.Out.ChatKind, "", now)
+			if err != nil {
+				return err
+			}
+			sentAt := sent.SentAt
+			if sentAt.IsZero() {
+				sentAt = now
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO messages
+				(direction, chat_id, platform_message_id, case_id, outbox_id, reply_to, text, sent_at, received_at)
+				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)`,
+				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now))
+			// A platform that reuses a message id: keep the first record.
+			if err != nil && !errors.Is(mapErr(err), citybot.ErrDuplicate) {
+				return err
+			}
+		}
+		if it.Kind == citybot.OutboxAck && it.Case != 0 {
+			c, err := caseByID(ctx, tx, it.Case)
+			if err != nil {
+				return err
+			}
+			if c.Status == citybot.StatusNew {
+				if _, err := setCaseStatus(ctx, tx, now, it.Case, citybot.StatusChange{To: citybot.StatusAcknowledged, Actor: "dispatcher"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: mark sent: %w", mapErr(err))
+	}
+	return nil
+}
+
+// RetryOutbox puts a claimed row back to pending, due at next, recording
+// lastErr (which must already be safe to show staff). countAttempt adds
+// one to the row's attempts. Errors wrap citybot.ErrNotFound for an
+// unknown row.
+func (db *DB) RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Time, countAttempt bool, lastErr string) error {
+	inc := 0
+	if countAttempt {
+		inc = 1
+	}
+	return db.updateOutbox(ctx, "retry outbox", `UPDATE outbox SET state = 'pending', next_attempt_at = ?, attempts = attempts + ?,
+		last_error = ?, updated_at = ? WHERE id = ?`, ts(next), inc, clip(lastErr), ts(db.now()), int64(id))
+}
+
+// FailOutbox gives up on a row for good, recording lastErr and counting
+// the attempt. Errors wrap citybot.ErrNotFound for an unknown row.
+func (db *DB) FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr string) error {
+	return db.updateOutbox(ctx, "fail outbox", `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
+		WHERE id = ?`, clip(lastErr), ts(db.now()), int64(id))
+}
+
+func (db *DB) updateOutbox(ctx context.Context, op, query string, args ...any) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		r, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, sql.ErrNoRows)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", op, mapErr(err))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	s, _ = citybot.CleanText(s, 1000)
+	return s
+}
+
+// RequeueSending puts every row left in sending (by a dispatcher that
+// stopped between claiming a row and recording the result) back to
+// pending, due now, and returns how many there were. Those rows may have
+// been delivered: resending them may duplicate a message, which citybot
+// prefers to losing it. Call it once at start, before dispatching.
+func (db *DB) RequeueSending(ctx context.Context) (int, error) {
+	var n int64
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		now := ts(db.now())
+		r, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`, now, now)
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: requeue sending: %w", mapErr(err))
+	}
+	return int(n), nil
+}
+
+// OutboxStats counts the rows still to send and those given up, and finds
+// the creation time of the oldest row still to send.
+func (db *DB) OutboxStats(ctx context.Context) (citybot.OutboxStats, error) {
+	var s citybot.OutboxStats
+	var oldest sql.NullString
+	err := db.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'failed'),
+		(SELECT MIN(created_at) FROM outbox WHERE state IN ('pending', 'sending'))`).Scan(&s.Pending, &s.Failed, &oldest)
+	if err != nil {
+		return s, fmt.Errorf("store: outbox stats: %w", mapErr(err))
+	}
+	if t := parseNullTS(oldest); t != nil {
+		s.Oldest = *t
+	}
+	return s, nil
+}
+
+// NextOutboxDue returns when the earliest claimable row (the head of its
+// chat's queue) is due; ok is false when there is none.
+func (db *DB) NextOutboxDue(ctx context.Context) (next time.Time, ok bool, err error) {
+	var v sql.NullString
+	if err := db.r.QueryRowContext(ctx, `SELECT MIN(o.next_attempt_at) FROM outbox o
+		WHERE o.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`).Scan(&v); err != nil {
+		return time.Time{}, false, fmt.Errorf("store: next outbox due: %w", mapErr(err))
+	}
+	if t := parseNullTS(v); t != nil {
+		return *t, true, nil
+	}
+	return time.Time{}, false, nil
+}
+
+// OutboxItem returns the outbox row with this key, or an error wrapping
+// citybot.ErrNotFound.
+func (db *DB) OutboxItem(ctx context.Context, key string) (citybot.OutboxItem, error) {
+	it, err := scanOutbox(db.r.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE key = ?`, key))
+	if err != nil {
+		return it, fmt.Errorf("store: outbox item: %w", mapErr(err))
+	}
+	return it, nil
+}
+
+// OutboxItems returns the outbox rows whose key starts with prefix (every
+// row when prefix is empty), in queue order.
+func (db *DB) OutboxItems(ctx context.Context, prefix string) ([]citybot.OutboxItem, error) {
+	// Escape LIKE wildcards so that the prefix is taken literally.
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE key LIKE ? ESCAPE '\' ORDER BY id`, esc+"%")
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox items: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: outbox items: %w", err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: outbox items: %w", err)
+	}
+	return out, nil
+}
+
+// Cursor returns the value stored for key, or "" when none is. It
+// implements bots.Cursors.
+func (db *DB) Cursor(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM cursors WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: cursor: %w", mapErr(err))
+	}
+	return v, nil
+}
+
+// SetCursor stores value for key, replacing any earlier value. It
+// implements bots.Cursors.
+func (db *DB) SetCursor(ctx context.Context, key, value string) error {
+	if key == "" {
+		return fmt.Errorf("store: set cursor: %w: empty key", citybot.ErrInvalid)
+	}
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, ts(db.now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: set cursor: %w", mapErr(err))
+	}
+	return nil
+}

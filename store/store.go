@@ -1,0 +1,414 @@
+// Package store keeps citybot's state in one SQLite file (mattn/go-sqlite3,
+// WAL): citizens and their private identities, chats, messages in and out,
+// cases and their tags, the outbox, platform cursors and the audit log.
+//
+// The schema is built by numbered migrations embedded from migrations/,
+// recorded in the schema_migrations table; the schema changes only by new
+// migrations. Every time is stored in UTC. Errors wrap the root sentinels
+// (citybot.ErrNotFound, citybot.ErrDuplicate, citybot.ErrInvalid) mapped
+// from SQLite's result codes.
+//
+// A DB has two pools: one connection for writes, so writers queue in Go
+// instead of spinning on SQLite's busy lock, and several read-only
+// connections for queries. One process owns a database file at a time; a
+// second process (a backup, a migration) waits on the busy timeout.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"citybot"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Options configure a DB. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now. Times are stored in UTC.
+	Now func() time.Time
+	// Logger receives the store's few log lines; nil discards them.
+	Logger *slog.Logger
+	// ReadConns is the size of the read pool; <= 0 means
+	// max(4, GOMAXPROCS).
+	ReadConns int
+}
+
+// DB is an open citybot database. It is safe for concurrent use. Close it
+// when done.
+type DB struct {
+	path string
+	w    *sql.DB // one connection: every write transaction
+	// wlock is held by the goroutine committing a batch of writes (see
+	// write); a channel's waiters queue FIFO, which keeps the latency
+	// tail short.
+	wlock chan struct{}
+	qmu   sync.Mutex
+	queue []*writeJob // writes waiting for the next batch
+	r     *sql.DB     // read-only connections
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// Open opens the database at path, creating it when missing, and applies
+// pending migrations. It fails with a clear error when the directory does
+// not exist or is not writable, and with an error wrapping
+// citybot.ErrInvalid when the database was migrated by a newer citybot.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("store: open: %w: path must be a file path (got %q)", citybot.ErrInvalid, path)
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
+	}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1)}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	db.log = db.log.With("component", "store")
+
+	db.w = openPool(path, false)
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	if err := db.w.PingContext(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	db.r = openPool(path, true)
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openPool opens a pool on path without registering a driver globally.
+// Each new connection also gets temp_store = MEMORY (the one pragma the
+// DSN cannot carry): the statement and savepoint journals that every write
+// keeps stay in memory instead of temporary files, which divides the cost
+// of a write by four on a busy machine.
+func openPool(path string, readOnly bool) *sql.DB {
+	drv := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(`PRAGMA temp_store = MEMORY`, nil)
+		return err
+	}}
+	return sql.OpenDB(connector{dsn: dsn(path, readOnly), drv: drv})
+}
+
+// connector opens connections with one driver value, so that no driver
+// name is registered process-wide.
+type connector struct {
+	dsn string
+	drv *sqlite3.SQLiteDriver
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return c.drv }
+
+// dsn builds the connection string. The pragmas are in the DSN so that
+// every pooled connection gets them.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_foreign_keys", "1")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_synchronous", "NORMAL")
+	// Reuse prepared statements: the pipeline runs the same dozen
+	// statements for every message.
+	q.Set("_stmt_cache_size", "64")
+	if readOnly {
+		q.Set("_txlock", "deferred")
+		q.Set("_query_only", "1")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// checkWritable gives a clear error for a path SQLite could not open,
+// before SQLite says only "unable to open database file".
+func checkWritable(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("store: open %s: directory %s: %w", path, dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("store: open %s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("store: open %s: is a directory", path)
+	}
+	// The WAL and shared-memory files are created beside the database,
+	// so the directory itself must be writable.
+	f, err := os.CreateTemp(dir, ".citybot-probe-*")
+	if err != nil {
+		return fmt.Errorf("store: open %s: directory %s is not writable: %w", path, dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// Close closes both pools. Calling it twice is safe.
+func (db *DB) Close() error {
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", name)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", other, name, v)
+		}
+		seen[v] = name
+		body, err := fs.ReadFile(migrationFiles, "migrations/"+name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// Migrate applies the embedded migrations not yet recorded, each in its own
+// transaction. It is idempotent. It returns an error wrapping
+// citybot.ErrInvalid when the database holds a migration this binary does
+// not know (a newer citybot wrote it).
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", mapErr(err))
+	}
+	applied := map[int]bool{}
+	rows, err := db.w.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", mapErr(err))
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	for v := range applied {
+		if !known[v] {
+			return fmt.Errorf("store: migrate: %w: the database has migration %d, unknown to this citybot (newer version?)", citybot.ErrInvalid, v)
+		}
+	}
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
+			// The recorded row is the guard: a concurrent migrator that
+			// got here first makes this insert fail as a duplicate.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, ts(db.now())); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, m.sql)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migrate %s: %w", m.name, mapErr(err))
+		}
+		db.log.Info("migration applied", "version", m.version, "name", m.name)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the live database to dstPath with
+// SQLite's online backup API, while other goroutines keep writing. The copy
+// is written beside dstPath and renamed into place, so dstPath is either
+// the old file or a complete copy. It blocks until the copy is done or ctx
+// is cancelled.
+func (db *DB) Backup(ctx context.Context, dstPath string) error {
+	if dstPath == "" {
+		return fmt.Errorf("store: backup: %w: empty destination", citybot.ErrInvalid)
+	}
+	if abs, err := filepath.Abs(dstPath); err == nil {
+		if src, err := filepath.Abs(db.path); err == nil && src == abs {
+			return fmt.Errorf("store: backup: %w: destination is the live database", citybot.ErrInvalid)
+		}
+	}
+	tmp := dstPath + ".tmp"
+	os.Remove(tmp)
+	if err := db.backupTo(ctx, tmp); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dstPath); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) backupTo(ctx context.Context, tmp string) error {
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		src, ok := dc.(*sqlite3.SQLiteConn)
+		if !ok {
+			return fmt.Errorf("store: backup: unexpected driver connection %T", dc)
+		}
+		drv := &sqlite3.SQLiteDriver{}
+		dconn, err := drv.Open("file:" + (&url.URL{Path: tmp}).EscapedPath())
+		if err != nil {
+			return fmt.Errorf("store: backup: open destination: %w", err)
+		}
+		dst := dconn.(*sqlite3.SQLiteConn)
+		defer dst.Close()
+		b, err := dst.Backup("main", src, "main")
+		if err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		// One step copies every page under one read transaction: the
+		// copy is a consistent snapshot, and in WAL mode writers go on
+		// meanwhile.
+		for {
+			if err := ctx.Err(); err != nil {
+				b.Finish()
+				return fmt.Errorf("store: backup: %w", err)
+			}
+			done, err := b.Step(-1)
+			if err != nil {
+				b.Finish()
+				return fmt.Errorf("store: backup: %w", mapErr(err))
+			}
+			if done {
+				break
+			}
+			// Busy or locked: let the writer finish, then try again.
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := b.Finish(); err != nil {
+			return fmt.Errorf("store: backup: %w", err)
+		}
+		return nil
+	})
+}
+
+// mapErr maps SQLite result codes and sql.ErrNoRows to the root sentinels,
+// keeping the original error in the chain.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", citybot.ErrNotFound, err)
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return fmt.Errorf("%w: %w", citybot.ErrDuplicate, err)
+		case sqlite3.ErrConstraintForeignKey, sqlite3.ErrConstraintCheck, sqlite3.ErrConstraintNotNull:
+			return fmt.Errorf("%w: %w", citybot.ErrInvalid, err)
+		}
+	}
+	return err
+}
+
+// timeLayout is fixed-width so that text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTS(s string) time.Time {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+func parseNullTS(s sql.NullString) *time.Time {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	t := parseTS(s.String)
+	return &t
+}
