@@ -37,7 +37,10 @@ type command struct {
 // not a package variable, so that nothing is package-level mutable state.
 func commands() []*command {
 	return []*command{
+		serveCommand(),
+		migrateCommand(),
 		configCommand(),
+		backupCommand(),
 		versionCommand(),
 		trainCommand(),
 		evalCommand(),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -160,5 +161,25 @@ func TestExitCode(t *testing.T) {
 		if got := exitCode(tt.err); got != tt.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestTrainEvalDispatch checks that train and eval get their arguments
+// untouched (their own flags, their own --help).
+func TestTrainEvalDispatch(t *testing.T) {
+	for _, name := range []string{"train", "eval"} {
+		t.Run(name, func(t *testing.T) {
+			r := runCLI(t, nil, name, "--help")
+			if r.code != exitOK {
+				t.Errorf("%s --help: exit %d (%v)", name, r.code, r.err)
+			}
+			if !strings.Contains(r.stdout+r.stderr, "usage: citybot "+name) {
+				t.Errorf("%s --help printed %q", name, r.stdout+r.stderr)
+			}
+			r = runCLI(t, nil, name, "--data", filepath.Join(t.TempDir(), "missing.csv"))
+			if r.code == exitOK {
+				t.Errorf("%s on a missing file: exit 0", name)
+			}
+		})
 	}
 }

@@ -252,8 +252,18 @@ func DefaultConfig() Config {
 			SendTimeout:  Duration{30 * time.Second},
 		},
 		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
-		Classifier: classifier.DefaultOptions(),
+		Classifier: defaultClassifierOptions(),
 	}
+}
+
+// defaultClassifierOptions are the classifier's defaults with its tuning
+// knobs spelled out, as config.toml shows them.
+func defaultClassifierOptions() classifier.Options {
+	o := classifier.DefaultOptions()
+	o.MaxBytes = classifier.DefaultMaxBytes
+	o.OtherThreshold = classifier.DefaultOtherThreshold
+	o.KeywordWeight = classifier.DefaultKeywordWeight
+	return o
 }
 
 // ConfigError is a configuration that cannot be used: it could not be
