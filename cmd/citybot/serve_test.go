@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -378,5 +379,28 @@ func TestServeWebhook(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), secret) {
 		t.Error("logs reveal the webhook secret")
+	}
+}
+
+// TestHealthzRealStore: /healthz answers 200 on an open database and 503
+// once it is closed.
+func TestHealthzRealStore(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "h.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := newOpsMux(dbHealth{db}, newRegistry(), discardLogger(), nil)
+	get := func() int {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		return rec.Code
+	}
+	if code := get(); code != http.StatusOK {
+		t.Errorf("open database: %d, want 200", code)
+	}
+	db.Close()
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("closed database: %d, want 503", code)
 	}
 }
