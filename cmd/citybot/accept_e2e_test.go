@@ -498,7 +498,7 @@ poll_interval = "200ms"
 					got = append(got, m.Text)
 				}
 			}
-			if len(got) != 1 || !regexp.MustCompile(`^(Case|Dossier) ` + c.groupRef + ` ?: [^()]+\.$`).MatchString(got[0]) {
+			if len(got) != 1 || !regexp.MustCompile(`^(Case|Dossier) `+c.groupRef+` ?: [^()]+\.$`).MatchString(got[0]) {
 				t.Errorf("citizen %d: group /status %s answered %q", i, c.groupRef, got)
 			}
 		}
