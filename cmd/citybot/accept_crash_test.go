@@ -1,0 +1,276 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"citybot/bots/telegram/tgemu"
+)
+
+// acceptProc is one run of the real citybot binary.
+type acceptProc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	exited chan struct{} // closed once the process is gone; then err is set
+	err    error
+	ready  readyInfo
+}
+
+// acceptStartBinary starts `citybot serve` with cfg and the token, and
+// waits for its ready file. The process is killed at the end of the test
+// if it still runs.
+func acceptStartBinary(t *testing.T, bin, cfg, token string) *acceptProc {
+	t.Helper()
+	readyPath := filepath.Join(t.TempDir(), "ready.json")
+	p := &acceptProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, "--config", cfg, "serve", "--ready-file", readyPath)
+	p.cmd.Env = append(os.Environ(), envTelegramToken+"="+token, envDiscordToken+"=")
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill() // an error when it is gone already
+		<-p.exited
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &p.ready) == nil {
+			return p
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("citybot exited before ready: %v\n%s", p.err, p.stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("citybot not ready in 30s:\n%s", p.stderr)
+		}
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *acceptProc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.exited
+}
+
+// acceptCrashRounds is how many SIGKILLs TestAcceptCrash delivers:
+// CITYBOT_ACCEPT_CRASH_ROUNDS, default 4 (raise it to measure how often a
+// kill duplicates an acknowledgement).
+func acceptCrashRounds(t *testing.T) int {
+	if v := os.Getenv("CITYBOT_ACCEPT_CRASH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("CITYBOT_ACCEPT_CRASH_ROUNDS=%q", v)
+		}
+		return n
+	}
+	return 4
+}
+
+// TestAcceptCrash runs the real binary against an emulator held by the
+// test, posts bursts of citizen messages and stops the process at
+// different points, restarting it on the same database each time:
+//   - SIGKILL while acknowledgements are being sent;
+//   - SIGKILL just after a restart, while it resends what was left;
+//   - SIGKILL while a burst of updates is being stored;
+//   - SIGTERM while acknowledgements are being sent (a graceful stop).
+//
+// Then it checks that no message was lost (every posted message stored
+// exactly once, every case acknowledged) and that no acknowledgement was
+// sent twice, except where the design cannot tell: a send that reached
+// Telegram just before a SIGKILL, before its success was committed. Such
+// rows are found in state sending at restart and sent again (at least
+// once beats at most once, and the Bot API has no idempotency key nor a
+// way to list what a bot sent). The test holds every duplicate to one of
+// those rows (counted from the restart's "possible duplicate" warning),
+// and a graceful stop to none at all. It logs how many duplicates it saw:
+// see the report of issue 3 for rates over many kills
+// (CITYBOT_ACCEPT_CRASH_ROUNDS).
+//
+// Rates are Telegram's defaults in citybot and in the emulator, so the
+// 30/s global limit spreads each burst's acknowledgements over about two
+// seconds: a kill lands among them.
+func TestAcceptCrash(t *testing.T) {
+	bin := buildBinary(t)
+	rounds := acceptCrashRounds(t)
+	emu := acceptStartEmulator(t, tgemu.Options{})
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	cfg := writeConfig(t, fmt.Sprintf(`[store]
+path = %q
+[http]
+addr = "127.0.0.1:0"
+[telegram]
+api_endpoint = %q
+poll_timeout = "1s"
+[discord]
+enabled = false
+[outbox]
+poll_interval = "200ms"
+`, dbPath, emu.Endpoint()))
+
+	type posted struct {
+		chat int64
+		id   int
+	}
+	var all []posted
+	next := 0
+	burst := func(n int) {
+		for range n {
+			u := tgemu.User{ID: int64(50001 + next), FirstName: "Crash", LanguageCode: []string{"en", "fr"}[next%2]}
+			p, err := emu.Post(tgemu.Incoming{From: u, Text: fmt.Sprintf("%s (crash report %d)", e2eTexts[next%len(e2eTexts)], next)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, posted{p.Chat, p.MessageID})
+			next++
+		}
+	}
+	sent := func() int { return len(emu.AllSent()) }
+	waitSent := func(n int, p *acceptProc) {
+		t.Helper()
+		acceptEventually(t, 30*time.Second, func() (bool, string) {
+			return sent() >= n, fmt.Sprintf("%d messages sent, waiting for %d; logs:\n%s", sent(), n, p.stderr)
+		})
+	}
+	requeued := 0 // rows found in sending at restarts
+	kills := 0
+	graceful := false // the previous run stopped on SIGTERM
+	start := func() *acceptProc {
+		t.Helper()
+		p := acceptStartBinary(t, bin, cfg, emu.Token())
+		// The dispatcher requeues before it sends anything; wait for the
+		// first outcome to be logged (or for its absence to be certain).
+		return p
+	}
+	account := func(p *acceptProc, prevGraceful bool) {
+		t.Helper()
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if !strings.Contains(line, "possible duplicate") {
+				continue
+			}
+			n := 0
+			if i := strings.Index(line, "rows="); i >= 0 {
+				n, _ = strconv.Atoi(strings.Fields(line[i+len("rows="):])[0])
+			}
+			if prevGraceful {
+				t.Errorf("after a graceful stop, %d rows were left in sending: %s", n, line)
+			}
+			requeued += n
+		}
+	}
+
+	for round := range rounds {
+		before := sent()
+		var p *acceptProc
+		switch round % 4 {
+		case 0: // SIGKILL while acknowledgements flow
+			p = start()
+			burst(60)
+			waitSent(before+10+round%7*3, p)
+			p.kill(t)
+		case 1: // the burst waits for a dead bot; SIGKILL once the restart sends
+			burst(60)
+			p = start()
+			waitSent(before+1, p)
+			p.kill(t)
+		case 2: // SIGKILL while the burst is being stored
+			p = start()
+			pending := emu.Pending()
+			burst(60)
+			acceptEventually(t, 30*time.Second, func() (bool, string) {
+				return emu.Pending() < pending+60, "no update taken"
+			})
+			time.Sleep(time.Duration(round%5) * 20 * time.Millisecond)
+			p.kill(t)
+		case 3: // SIGTERM while acknowledgements flow
+			p = start()
+			burst(60)
+			waitSent(before+10, p)
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			<-p.exited
+			if p.err != nil {
+				t.Errorf("exit after SIGTERM: %v", p.err)
+			}
+		}
+		account(p, graceful)
+		graceful = round%4 == 3
+		if !graceful {
+			kills++
+		}
+		t.Logf("round %d: stopped after %d messages sent in the round, %d updates unconfirmed", round, sent()-before, emu.Pending())
+	}
+
+	// The last run drains everything and stops cleanly.
+	p := start()
+	live := acceptOpenDB(t, dbPath)
+	acceptEventually(t, 60*time.Second, func() (bool, string) {
+		in := acceptCount(t, live, `SELECT COUNT(*) FROM messages WHERE direction = 'in'`)
+		out := acceptCount(t, live, `SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')`)
+		return emu.Pending() == 0 && in == len(all) && out == 0,
+			fmt.Sprintf("%d unconfirmed, %d/%d stored, %d to send; logs:\n%s", emu.Pending(), in, len(all), out, p.stderr)
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", p.err, p.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit 30s after SIGTERM")
+	}
+	account(p, graceful)
+
+	db := acceptOpenDB(t, dbPath)
+	for _, m := range all {
+		if n := acceptStoredIn(t, db, m.chat, m.id); n != 1 {
+			t.Errorf("message %d of chat %d stored %d times, want 1", m.id, m.chat, n)
+		}
+	}
+	cases := acceptCases(t, db)
+	if len(cases) != len(all) {
+		t.Errorf("%d cases, want %d (one per citizen)", len(cases), len(all))
+	}
+	// Every case acknowledged, in its own chat, with its reference.
+	acks := acceptAcks(emu)
+	extra := 0
+	for _, c := range cases {
+		chat, _ := strconv.ParseInt(c.chat, 10, 64)
+		n := acks[chat][c.ref]
+		if n == 0 {
+			t.Errorf("case %s was never acknowledged", c.ref)
+		}
+		if n > 1 {
+			extra += n - 1
+			t.Logf("case %s was acknowledged %d times", c.ref, n)
+		}
+	}
+	if got, want := len(emu.AllSent()), len(cases)+extra; got != want {
+		t.Errorf("the emulator received %d messages, want %d (one acknowledgement per case, plus %d duplicates)", got, want, extra)
+	}
+	if extra > requeued {
+		t.Errorf("%d acknowledgements sent twice, but only %d rows were left in sending by a kill: a duplicate outside the crash window", extra, requeued)
+	}
+	if n := acceptCount(t, db, `SELECT COUNT(*) FROM outbox WHERE state <> 'sent'`); n != 0 {
+		t.Errorf("%d outbox rows not sent", n)
+	}
+	t.Logf("%d SIGKILLs, %d messages, %d cases: %d acknowledgements duplicated; %d rows were found in sending at restarts",
+		kills, len(all), len(cases), extra, requeued)
+}
