@@ -54,11 +54,13 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 	if kb != nil {
 		cfg.ReplyMarkup = *kb
 	}
-	if err := b.reserve(chat, out.ChatKind); err != nil {
+	release, err := b.reserve(chat, out.ChatKind)
+	if err != nil {
 		return citybot.Sent{}, err
 	}
 	m, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg)
 	if err != nil {
+		releaseIfRefused(err, release)
 		return citybot.Sent{}, b.sendError("send", chat, err)
 	}
 	at := b.opts.Now().UTC()
@@ -84,10 +86,12 @@ func (b *Bot) Edit(ctx context.Context, chatRef citybot.ChatID, id citybot.Platf
 	if kb != nil {
 		cfg.ReplyMarkup = kb
 	}
-	if err := b.reserve(chat, out.ChatKind); err != nil {
+	release, err := b.reserve(chat, out.ChatKind)
+	if err != nil {
 		return err
 	}
 	if _, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg); err != nil {
+		releaseIfRefused(err, release)
 		return b.sendError("edit", chat, err)
 	}
 	return nil
@@ -130,9 +134,9 @@ func (b *Bot) prepare(out citybot.Outgoing) (int64, string, *tgbotapi.InlineKeyb
 
 func chatKey(chat int64) string { return "chat:" + strconv.FormatInt(chat, 10) }
 
-// reserve takes a slot from the local limiter or returns a throttled
-// *citybot.RetryAfterError.
-func (b *Bot) reserve(chat int64, kind citybot.ChatKind) error {
+// reserve takes a slot from the local limiter and returns the function
+// that gives it back, or returns a throttled *citybot.RetryAfterError.
+func (b *Bot) reserve(chat int64, kind citybot.ChatKind) (release func(), err error) {
 	checks := []ratelimit.Check{
 		{Key: chatKey(chat), Rule: b.chatN},
 		{Key: "global", Rule: b.globalN},
@@ -140,11 +144,25 @@ func (b *Bot) reserve(chat int64, kind citybot.ChatKind) error {
 	if kind == citybot.ChatGroup || (kind == "" && chat < 0) {
 		checks = append(checks, ratelimit.Check{Key: "group:" + strconv.FormatInt(chat, 10), Rule: b.groupN})
 	}
-	wait, ok := b.limiter.Reserve(b.opts.Now(), checks...)
+	now := b.opts.Now()
+	wait, ok := b.limiter.Reserve(now, checks...)
 	if ok {
-		return nil
+		return func() { b.limiter.Cancel(now, checks...) }, nil
 	}
-	return &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("telegram: send: local rate limit")}
+	return nil, &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("telegram: send: local rate limit")}
+}
+
+// releaseIfRefused gives the rate-limit slot of a failed call back when
+// Telegram answered with an API error (429, 4xx, a JSON 5xx): nothing was
+// sent, so it must not count against the chat's or group's limit (a group
+// would otherwise wait out its minute for messages it never received). A
+// transport failure or an undecodable answer (an HTML 502 from a proxy)
+// keeps the slot: the message may have gone out.
+func releaseIfRefused(err error, release func()) {
+	var te *tgbotapi.Error
+	if errors.As(err, &te) {
+		release()
+	}
 }
 
 // sendError classifies a failed send or edit.

@@ -81,6 +81,26 @@ func (l *Limiter) Reserve(now time.Time, checks ...Check) (time.Duration, bool) 
 	return 0, true
 }
 
+// Cancel takes back one event that Reserve admitted at now under these
+// checks (the platform refused it: nothing was sent), so that it no longer
+// counts against the limits. Keys without such an event are left alone.
+func (l *Limiter) Cancel(now time.Time, checks ...Check) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range checks {
+		e := l.entries[c.Key]
+		if e == nil {
+			continue
+		}
+		for i := len(e.times) - 1; i >= 0; i-- {
+			if e.times[i].Equal(now) {
+				e.times = append(e.times[:i], e.times[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
 // Block refuses every event under key until now+d (a platform's 429 with
 // retry_after).
 func (l *Limiter) Block(now time.Time, key string, d time.Duration) {

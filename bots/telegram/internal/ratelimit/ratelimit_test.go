@@ -79,3 +79,29 @@ func TestIdleKeysAreSwept(t *testing.T) {
 		t.Fatalf("after the windows passed, len = %d, want 1", l.Len())
 	}
 }
+
+func TestCancel(t *testing.T) {
+	l := New()
+	t0 := time.Unix(1000, 0)
+	group := Check{Key: "g", Rule: Rule{N: 2, Window: time.Minute}}
+	for i := range 2 {
+		if _, ok := l.Reserve(t0.Add(time.Duration(i)*time.Second), group); !ok {
+			t.Fatalf("event %d refused", i)
+		}
+	}
+	if _, ok := l.Reserve(t0.Add(2*time.Second), group); ok {
+		t.Fatal("third event admitted over the limit")
+	}
+	// The second one was refused by the platform: its slot is free again.
+	l.Cancel(t0.Add(time.Second), group)
+	if _, ok := l.Reserve(t0.Add(2*time.Second), group); !ok {
+		t.Fatal("event refused after a cancelled one")
+	}
+	if _, ok := l.Reserve(t0.Add(3*time.Second), group); ok {
+		t.Fatal("limit not enforced after a cancel")
+	}
+	l.Cancel(t0.Add(time.Hour), group) // nothing at that time: no effect
+	if _, ok := l.Reserve(t0.Add(4*time.Second), group); ok {
+		t.Fatal("a cancel of nothing freed a slot")
+	}
+}
