@@ -99,6 +99,28 @@ func acceptAcks(emu *tgemu.Server) map[int64]map[string]int {
 	return out
 }
 
+// acceptUnsent describes the outbox rows not yet sent, for failure
+// messages.
+func acceptUnsent(t testing.TB, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT id, kind, chat, state, attempts, next_attempt_at, last_error FROM outbox
+		WHERE state <> 'sent' ORDER BY id LIMIT 10`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, attempts int
+		var kind, chat, state, next, lastErr string
+		if err := rows.Scan(&id, &kind, &chat, &state, &attempts, &next, &lastErr); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "\n  row %d %s chat %s: %s, %d attempts, next %s, last error %q", id, kind, chat, state, attempts, next, lastErr)
+	}
+	return b.String()
+}
+
 // acceptCase is a case as stored.
 type acceptCase struct {
 	ref, chat, user, status string
