@@ -44,7 +44,7 @@ poll_interval = "200ms"
 		name   string
 		chat   int64
 		id     int
-		stored bool   // must be stored (once) and its case acknowledged
+		stored bool // must be stored (once) and its case acknowledged
 		check  func(text string, truncated bool, size int) string
 	}
 	var msgs []sentMsg
