@@ -116,6 +116,10 @@ type ConversationEntry struct {
 	Truncated   bool
 	Attachments []Attachment
 	Location    *Location
+	// Classification is what the classifier understood of an inbound
+	// message (topic and urgency with confidence and cues); nil when
+	// none.
+	Classification *Classification
 }
 
 // CaseNote is an internal note on a case: staff only, never sent.

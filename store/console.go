@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -299,7 +300,7 @@ const maxConversation = 500
 // it. Texts are as stored: citizen text is hostile.
 func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.ConversationEntry, error) {
 	var out []citybot.ConversationEntry
-	rows, err := db.r.QueryContext(ctx, `SELECT id, text, text_truncated, edited_at, sent_at, latitude, longitude FROM (
+	rows, err := db.r.QueryContext(ctx, `SELECT id, text, text_truncated, edited_at, sent_at, latitude, longitude, classification FROM (
 		SELECT * FROM messages WHERE case_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
@@ -312,14 +313,21 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 			edited   sql.NullString
 			sent     string
 			lat, lon sql.NullFloat64
+			class    sql.NullString
 		)
-		if err := rows.Scan(&mid, &e.Text, &e.Truncated, &edited, &sent, &lat, &lon); err != nil {
+		if err := rows.Scan(&mid, &e.Text, &e.Truncated, &edited, &sent, &lat, &lon, &class); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: conversation: %w", err)
 		}
 		e.Direction, e.At, e.Edited = "in", parseTS(sent), edited.Valid
 		if lat.Valid && lon.Valid {
 			e.Location = &citybot.Location{Latitude: lat.Float64, Longitude: lon.Float64}
+		}
+		if class.Valid && class.String != "" {
+			var cl citybot.Classification
+			if json.Unmarshal([]byte(class.String), &cl) == nil {
+				e.Classification = &cl
+			}
 		}
 		index[mid] = len(out)
 		out = append(out, e)
