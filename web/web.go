@@ -117,7 +117,7 @@ type Options struct {
 // Options.Topics is empty.
 func DefaultTopics() []string {
 	return []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
-	"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"}
+		"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"}
 }
 
 // Server is the console. It is safe for concurrent use.
@@ -350,4 +350,3 @@ type errorPage struct {
 	Title   string
 	Message string
 }
-
