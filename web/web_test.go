@@ -272,7 +272,9 @@ func TestLoginLockoutEnumerationAndLogout(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("wrong password: status %d", resp.StatusCode)
 	}
-	msgOf := func(body string) string { return regexp.MustCompile(`(?s)<p class="error"[^>]*>(.*?)</p>`).FindStringSubmatch(body)[1] }
+	msgOf := func(body string) string {
+		return regexp.MustCompile(`(?s)<p class="error"[^>]*>(.*?)</p>`).FindStringSubmatch(body)[1]
+	}
 	if msgOf(unknown) != msgOf(wrong) {
 		t.Errorf("unknown name and wrong password differ: %q vs %q", msgOf(unknown), msgOf(wrong))
 	}
