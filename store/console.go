@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -19,26 +20,10 @@ import (
 func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 	var where []string
 	var args []any
-	in := func(col string, vals []string) {
-		marks := make([]string, len(vals))
-		for i, v := range vals {
-			marks[i] = "?"
-			args = append(args, v)
-		}
-		where = append(where, col+` IN (`+strings.Join(marks, ", ")+`)`)
-	}
 	if facets {
-		if len(q.Statuses) == 0 {
-			// Literally the partial index's condition, so that the
-			// planner can use cases_inbox_open.
-			where = append(where, `c.status IN `+openStatuses)
-		} else {
-			st := make([]string, len(q.Statuses))
-			for i, s := range q.Statuses {
-				st[i] = string(s)
-			}
-			in("c.status", st)
-		}
+		// With no status chosen, literally the partial index's
+		// condition, so that the planner can use cases_inbox_open.
+		where = append(where, statusCondition(q, &args))
 		if q.Topic != "" {
 			where = append(where, `c.topic = ?`)
 			args = append(args, q.Topic)
@@ -85,8 +70,11 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		args = append(args, ts(q.OpenedAfter))
 	}
 	if m := ftsQuery(q.Search); m != "" {
-		where = append(where, `c.id IN (SELECT m.case_id FROM messages_fts f JOIN messages m ON m.id = f.docid
-			WHERE messages_fts MATCH ? AND m.case_id IS NOT NULL)`)
+		// Only the most recent matches: a common word would otherwise
+		// pull in most of the store.
+		where = append(where, `c.id IN (SELECT m.case_id FROM messages m WHERE m.id IN (
+			SELECT docid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY docid DESC LIMIT `+strconv.Itoa(MaxSearchMatches)+`)
+			AND m.case_id IS NOT NULL)`)
 		args = append(args, m)
 	}
 	if len(where) == 0 {
@@ -94,6 +82,11 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 	}
 	return strings.Join(where, " AND "), args
 }
+
+// MaxSearchMatches is how many of the most recent messages matching a
+// search the inbox considers: older matches of a very common word are
+// left out, so that a search stays fast on a large store.
+const MaxSearchMatches = 2000
 
 // ftsQuery turns what an officer typed into an FTS4 query: every word must
 // appear (a prefix match on the last one); operators and quotes typed are
@@ -160,44 +153,50 @@ func (m multiScan) Scan(dest ...any) error { return m.rows.Scan(append(dest, m.e
 // language: for each of these filters, among the cases q selects with
 // that filter left out (so that the counts say what choosing another
 // value would give). Total is the number of cases q selects.
+//
+// It runs two grouped queries on a covering index: one over the selected
+// statuses (every facet but status), one over every status.
 func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error) {
+	type group struct {
+		status, topic, platform, language string
+		rank, n                           int
+	}
+	scan := func(query string, args []any) ([]group, error) {
+		rows, err := db.r.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var gs []group
+		for rows.Next() {
+			var g group
+			if err := rows.Scan(&g.status, &g.rank, &g.topic, &g.platform, &g.language, &g.n); err != nil {
+				return nil, err
+			}
+			gs = append(gs, g)
+		}
+		return gs, rows.Err()
+	}
+	// Every facet but status: among the selected statuses.
 	where, args := inboxWhere(q, false)
-	rows, err := db.r.QueryContext(ctx, `SELECT c.status, c.urgency, c.topic, c.platform, c.language, count(*)
-		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)
+	where += " AND " + statusCondition(q, &args)
+	groups, err := scan(`SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*)
+		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args)
 	if err != nil {
 		return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", mapErr(err))
 	}
-	defer rows.Close()
-	type group struct {
-		status, urgency, topic, platform, language string
-		n                                          int
-	}
-	var groups []group
-	for rows.Next() {
-		var g group
-		if err := rows.Scan(&g.status, &g.urgency, &g.topic, &g.platform, &g.language, &g.n); err != nil {
-			return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", err)
-		}
-		groups = append(groups, g)
-	}
-	if err := rows.Err(); err != nil {
+	// Status: with every other facet applied.
+	sq := q
+	sq.Statuses = nil
+	swhere, sargs := inboxWhere(sq, true)
+	swhere = strings.Replace(swhere, `c.status IN `+openStatuses, `1`, 1)
+	sgroups, err := scan(`SELECT c.status, 0, '', '', '', count(*) FROM cases c WHERE `+swhere+` GROUP BY 1`, sargs)
+	if err != nil {
 		return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", mapErr(err))
-	}
-	statusOK := func(s string) bool {
-		if len(q.Statuses) == 0 {
-			return citybot.CaseStatus(s).Open()
-		}
-		for _, x := range q.Statuses {
-			if string(x) == s {
-				return true
-			}
-		}
-		return false
 	}
 	// match reports whether g passes every faceted filter but skip.
 	match := func(g group, skip string) bool {
-		return (skip == "status" || statusOK(g.status)) &&
-			(skip == "urgency" || q.Urgency == "" || citybot.Urgency(g.urgency).Rank() == q.Urgency.Rank()) &&
+		return (skip == "urgency" || q.Urgency == "" || g.rank == q.Urgency.Rank()) &&
 			(skip == "topic" || q.Topic == "" || g.topic == q.Topic) &&
 			(skip == "platform" || q.Platform == "" || g.platform == string(q.Platform)) &&
 			(skip == "language" || q.Language == "" || g.language == q.Language)
@@ -223,8 +222,11 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 		return out
 	}
 	var c citybot.InboxCounts
-	c.Status = facet("status", func(g group) string { return g.status })
-	c.Urgency = facet("urgency", func(g group) string { return g.urgency })
+	for _, g := range sgroups {
+		c.Status = append(c.Status, citybot.FacetCount{Value: g.status, Count: g.n})
+	}
+	sortFacets(c.Status)
+	c.Urgency = facet("urgency", func(g group) string { return string(urgencyOfRank(g.rank)) })
 	c.Topic = facet("topic", func(g group) string { return g.topic })
 	c.Platform = facet("platform", func(g group) string { return g.platform })
 	c.Language = facet("language", func(g group) string { return g.language })
@@ -234,6 +236,29 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 		}
 	}
 	return c, nil
+}
+
+// statusCondition is the SQL condition on the statuses q selects (every
+// open status when none), appending its arguments.
+func statusCondition(q citybot.InboxQuery, args *[]any) string {
+	if len(q.Statuses) == 0 {
+		return `c.status IN ` + openStatuses
+	}
+	marks := make([]string, len(q.Statuses))
+	for i, s := range q.Statuses {
+		marks[i] = "?"
+		*args = append(*args, string(s))
+	}
+	return `c.status IN (` + strings.Join(marks, ", ") + `)`
+}
+
+func urgencyOfRank(r int) citybot.Urgency {
+	for _, u := range []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow} {
+		if u.Rank() == r {
+			return u
+		}
+	}
+	return citybot.UrgencyNormal
 }
 
 // sortFacets orders counts by value, so that the console's lists do not
