@@ -814,3 +814,36 @@ func (db *DB) MergeCases(ctx context.Context, dup, into citybot.CaseID, actor st
 	}
 	return nil
 }
+
+// OfficerLabels returns the officers' latest topic and urgency label of
+// every case they labelled, with the text of the case's first citizen
+// message, oldest first: the corrections the next model learns from
+// (citybot train --from-store). Cases without a citizen message are left
+// out.
+func (db *DB) OfficerLabels(ctx context.Context) ([]citybot.LabeledText, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT t.case_id, t.kind, t.value, t.set_by, t.at, m.text
+		FROM tags t
+		JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = t.case_id AND direction = 'in')
+		WHERE t.source = 'officer' AND t.kind IN ('topic', 'urgency')
+		  AND t.id = (SELECT max(id) FROM tags t2 WHERE t2.case_id = t.case_id AND t2.kind = t.kind AND t2.source = 'officer')
+		ORDER BY t.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: officer labels: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.LabeledText
+	for rows.Next() {
+		var l citybot.LabeledText
+		var id int64
+		var at string
+		if err := rows.Scan(&id, &l.Kind, &l.Label, &l.SetBy, &at, &l.Text); err != nil {
+			return nil, fmt.Errorf("store: officer labels: %w", err)
+		}
+		l.Case, l.At = citybot.CaseID(id), parseTS(at)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: officer labels: %w", err)
+	}
+	return out, nil
+}

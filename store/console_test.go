@@ -243,3 +243,31 @@ func TestCorrectNotesConversationAndAnswer(t *testing.T) {
 		t.Errorf("audit log newest first: %+v %v", log, err)
 	}
 }
+
+func TestOfficerLabels(t *testing.T) {
+	ctx := context.Background()
+	db, _ := consoleDB(t)
+	a := consoleCase(t, db, citybot.Telegram, "a", "water everywhere in the street", "other", "en", citybot.UrgencyLow)
+	consoleCase(t, db, citybot.Telegram, "b", "unlabelled case", "roads", "en", citybot.UrgencyLow)
+	if _, err := db.CorrectCase(ctx, a.ID, "roads", "", "olivia"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CorrectCase(ctx, a.ID, "water_sanitation", citybot.UrgencyHigh, "omar"); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := db.OfficerLabels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range ls {
+		got = append(got, fmt.Sprintf("%d %s=%s by %s: %s", l.Case, l.Kind, l.Label, l.SetBy, l.Text))
+	}
+	want := []string{
+		fmt.Sprintf("%d topic=water_sanitation by omar: water everywhere in the street", a.ID),
+		fmt.Sprintf("%d urgency=high by omar: water everywhere in the street", a.ID),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("labels:\n%v\nwant\n%v", got, want)
+	}
+}
