@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -56,9 +57,15 @@ type Options struct {
 type DB struct {
 	path string
 	w    *sql.DB // one connection: every write transaction
-	r    *sql.DB // read-only connections
-	now  func() time.Time
-	log  *slog.Logger
+	// wlock is held by the goroutine committing a batch of writes (see
+	// write); a channel's waiters queue FIFO, which keeps the latency
+	// tail short.
+	wlock chan struct{}
+	qmu   sync.Mutex
+	queue []*writeJob // writes waiting for the next batch
+	r     *sql.DB     // read-only connections
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -72,7 +79,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -118,6 +125,9 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_synchronous", "NORMAL")
+	// Reuse prepared statements: the pipeline runs the same dozen
+	// statements for every message.
+	q.Set("_stmt_cache_size", "64")
 	if readOnly {
 		q.Set("_txlock", "deferred")
 		q.Set("_query_only", "1")
@@ -250,7 +260,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		err := db.write(ctx, func(tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
 			// The recorded row is the guard: a concurrent migrator that
 			// got here first makes this insert fail as a duplicate.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -341,20 +351,6 @@ func (db *DB) backupTo(ctx context.Context, tmp string) error {
 		}
 		return nil
 	})
-}
-
-// write runs fn in one write transaction (BEGIN IMMEDIATE) and commits it,
-// or rolls it back when fn or the commit fails.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // mapErr maps SQLite result codes and sql.ErrNoRows to the root sentinels,
