@@ -428,7 +428,7 @@ func (db *DB) CorrectCase(ctx context.Context, id citybot.CaseID, topic string, 
 		return citybot.Case{}, fmt.Errorf("store: correct case: %w: an officer, a known urgency and a topic of at most 64 bytes are needed", citybot.ErrInvalid)
 	}
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		cur, err := caseByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -479,7 +479,7 @@ func (db *DB) CorrectCase(ctx context.Context, id citybot.CaseID, topic string, 
 // AssignCase gives a case to a staff account by name ("" unassigns it).
 // Errors wrap citybot.ErrNotFound for an unknown case or account.
 func (db *DB) AssignCase(ctx context.Context, id citybot.CaseID, assignee, actor string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -511,7 +511,7 @@ func (db *DB) AddNote(ctx context.Context, id citybot.CaseID, author, text strin
 		return citybot.CaseNote{}, fmt.Errorf("store: add note: %w: a note needs text and an author", citybot.ErrInvalid)
 	}
 	var n citybot.CaseNote
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := caseByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -588,7 +588,7 @@ func (db *DB) SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
 	if a.Topic == "" || a.Language == "" || a.UpdatedBy == "" || len(a.Topic) > 64 || len(a.Language) > 16 {
 		return fmt.Errorf("store: set canned answer: %w: a topic, a language and an author are needed", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		var old string
 		err := tx.QueryRowContext(ctx, `SELECT text FROM canned_answers WHERE topic = ? AND language = ?`, a.Topic, a.Language).Scan(&old)
@@ -650,7 +650,7 @@ func (db *DB) AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybo
 // message in the row's case), and records author as the officer who wrote
 // them. It returns how many rows were new (0 when every key was already
 // queued: a resubmitted form).
-func queueCaseItems(ctx context.Context, tx *sql.Tx, items []citybot.OutboxItem, author string, now time.Time) (int, error) {
+func queueCaseItems(ctx context.Context, tx querier, items []citybot.OutboxItem, author string, now time.Time) (int, error) {
 	n := 0
 	for _, it := range items {
 		if it.Out.ChatKind == "" {
@@ -700,7 +700,7 @@ func queueCaseItems(ctx context.Context, tx *sql.Tx, items []citybot.OutboxItem,
 // without key or chat, and whatever build returns.
 func (db *DB) AnswerCase(ctx context.Context, id citybot.CaseID, actor, text string, build func(citybot.CaseView) ([]citybot.OutboxItem, error)) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -741,7 +741,7 @@ func (db *DB) AnswerCase(ctx context.Context, id citybot.CaseID, actor, text str
 // SetCaseStatus) and whatever build returns.
 func (db *DB) ChangeCaseStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, build func(before citybot.CaseView, after citybot.Case) ([]citybot.OutboxItem, error)) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -776,7 +776,7 @@ func (db *DB) MergeCases(ctx context.Context, dup, into citybot.CaseID, actor st
 	if dup == into {
 		return fmt.Errorf("store: merge cases: %w: a case cannot be merged into itself", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		dv, err := caseView(ctx, tx, dup)
 		if err != nil {
 			return err

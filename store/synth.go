@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"citybot"
@@ -98,7 +97,7 @@ func (db *DB) Synthesize(ctx context.Context, o SynthOptions) error {
 		{`ANALYZE`, nil},
 	}
 	for _, st := range stmts {
-		err := db.write(ctx, func(tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
 			_, err := tx.ExecContext(ctx, st.q, st.args...)
 			return err
 		})
