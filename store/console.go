@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,49 +155,51 @@ func (m multiScan) Scan(dest ...any) error { return m.rows.Scan(append(dest, m.e
 // that filter left out (so that the counts say what choosing another
 // value would give). Total is the number of cases q selects.
 //
-// It runs two grouped queries on a covering index: one over the selected
-// statuses (every facet but status), one over every status.
+// Status counts cover the open statuses and the statuses q selects, not
+// the others: counting every resolved and closed case would scan the
+// whole table on every inbox view. It runs one grouped query on a
+// covering index.
 func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error) {
 	type group struct {
 		status, topic, platform, language string
 		rank, n                           int
 	}
-	scan := func(query string, args []any) ([]group, error) {
-		rows, err := db.r.QueryContext(ctx, query, args...)
-		if err != nil {
-			return nil, err
+	counted := q
+	counted.Statuses = []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress, citybot.StatusAnswered}
+	for _, st := range q.Statuses {
+		if !st.Open() {
+			counted.Statuses = append(counted.Statuses, st)
 		}
-		defer rows.Close()
-		var gs []group
-		for rows.Next() {
-			var g group
-			if err := rows.Scan(&g.status, &g.rank, &g.topic, &g.platform, &g.language, &g.n); err != nil {
-				return nil, err
-			}
-			gs = append(gs, g)
-		}
-		return gs, rows.Err()
 	}
-	// Every facet but status: among the selected statuses.
 	where, args := inboxWhere(q, false)
-	where += " AND " + statusCondition(q, &args)
-	groups, err := scan(`SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*)
-		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args)
+	where += " AND " + statusCondition(counted, &args)
+	rows, err := db.r.QueryContext(ctx, `SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*)
+		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)
 	if err != nil {
 		return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", mapErr(err))
 	}
-	// Status: with every other facet applied.
-	sq := q
-	sq.Statuses = nil
-	swhere, sargs := inboxWhere(sq, true)
-	swhere = strings.Replace(swhere, `c.status IN `+openStatuses, `1`, 1)
-	sgroups, err := scan(`SELECT c.status, 0, '', '', '', count(*) FROM cases c WHERE `+swhere+` GROUP BY 1`, sargs)
-	if err != nil {
+	defer rows.Close()
+	var groups []group
+	for rows.Next() {
+		var g group
+		if err := rows.Scan(&g.status, &g.rank, &g.topic, &g.platform, &g.language, &g.n); err != nil {
+			return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
 		return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", mapErr(err))
+	}
+	statusOK := func(s string) bool {
+		if len(q.Statuses) == 0 {
+			return citybot.CaseStatus(s).Open()
+		}
+		return slices.Contains(q.Statuses, citybot.CaseStatus(s))
 	}
 	// match reports whether g passes every faceted filter but skip.
 	match := func(g group, skip string) bool {
-		return (skip == "urgency" || q.Urgency == "" || g.rank == q.Urgency.Rank()) &&
+		return (skip == "status" || statusOK(g.status)) &&
+			(skip == "urgency" || q.Urgency == "" || g.rank == q.Urgency.Rank()) &&
 			(skip == "topic" || q.Topic == "" || g.topic == q.Topic) &&
 			(skip == "platform" || q.Platform == "" || g.platform == string(q.Platform)) &&
 			(skip == "language" || q.Language == "" || g.language == q.Language)
@@ -222,10 +225,7 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 		return out
 	}
 	var c citybot.InboxCounts
-	for _, g := range sgroups {
-		c.Status = append(c.Status, citybot.FacetCount{Value: g.status, Count: g.n})
-	}
-	sortFacets(c.Status)
+	c.Status = facet("status", func(g group) string { return g.status })
 	c.Urgency = facet("urgency", func(g group) string { return string(urgencyOfRank(g.rank)) })
 	c.Topic = facet("topic", func(g group) string { return g.topic })
 	c.Platform = facet("platform", func(g group) string { return g.platform })

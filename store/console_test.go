@@ -134,6 +134,21 @@ func TestInboxOrderFiltersAndSearch(t *testing.T) {
 		find(counts.Urgency, "critical") != 2 || find(counts.Urgency, "high") != 0 || find(counts.Platform, "discord") != 1 {
 		t.Errorf("counts = %+v", counts)
 	}
+	if _, err := db.SetCaseStatus(ctx, 1, citybot.StatusChange{To: citybot.StatusClosed, Reason: "fixed", Actor: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	open, err := db.InboxCounts(ctx, citybot.InboxQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := db.InboxCounts(ctx, citybot.InboxQuery{Statuses: []citybot.CaseStatus{citybot.StatusClosed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.Total != 4 || find(open.Status, "closed") != 0 || find(open.Status, "new") != 4 ||
+		closed.Total != 1 || find(closed.Status, "closed") != 1 || find(closed.Status, "new") != 4 || find(closed.Topic, "roads") != 1 {
+		t.Errorf("status counts: open %+v, closed %+v", open, closed)
+	}
 }
 
 func TestAccountsSessionsAndLockout(t *testing.T) {

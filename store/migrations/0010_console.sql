@@ -31,6 +31,9 @@ CREATE INDEX cases_assignee ON cases (assignee, urgency_rank, opened_at);
 CREATE INDEX cases_facets ON cases (status, urgency_rank, topic, platform, language);
 CREATE INDEX cases_duplicate_of ON cases (duplicate_of) WHERE duplicate_of IS NOT NULL;
 
+-- A case's outgoing messages, for the case page.
+CREATE INDEX outbox_case_console ON outbox (case_id) WHERE case_id IS NOT NULL;
+
 CREATE TABLE case_notes (
 	id      INTEGER PRIMARY KEY,
 	case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
