@@ -29,3 +29,30 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarkSent measures recording a delivered acknowledgement (which
+// also acknowledges its case).
+func BenchmarkMarkSent(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for i := range b.N {
+		user := fmt.Sprint("u", i)
+		if _, err := db.Ingest(ctx, report(msg("chat-"+user, "1", user, "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+			b.Fatal(err)
+		}
+	}
+	items, err := db.ClaimOutbox(ctx, b.N)
+	if err != nil || len(items) != b.N {
+		b.Fatalf("claimed %d, %v", len(items), err)
+	}
+	b.ResetTimer()
+	for i, it := range items {
+		if err := db.MarkSent(ctx, it.ID, citybot.Sent{ID: citybot.PlatformMessageID(fmt.Sprint("s", i))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

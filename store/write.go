@@ -109,6 +109,24 @@ func (db *DB) runBatch(batch []*writeJob) {
 		conn.ExecContext(bg, `ROLLBACK`)
 		finish(err)
 	}
+	if len(batch) == 1 {
+		// Alone: no savepoint needed (nor its journal of every page the
+		// job touches); a failure rolls back the whole transaction.
+		j := batch[0]
+		if j.err = j.ctx.Err(); j.err == nil {
+			j.err = runJob(j, conn)
+		}
+		if j.err != nil {
+			abort(nil)
+			return
+		}
+		if _, err := conn.ExecContext(bg, `COMMIT`); err != nil {
+			abort(fmt.Errorf("commit: %w", err))
+			return
+		}
+		finish(nil)
+		return
+	}
 	ok := 0
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
