@@ -228,7 +228,9 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 	return rep, nil
 }
 
-func candClassify(c *classifier.Classifier, text string) citybot.Classification { return c.Classify(text, "") }
+func candClassify(c *classifier.Classifier, text string) citybot.Classification {
+	return c.Classify(text, "")
+}
 
 // Switch makes the candidate of the last Retrain the live model (and
 // writes it to ModelPath when set). It returns an error wrapping
