@@ -96,7 +96,7 @@ type Options struct {
 	Officer Officer
 	// Trainer, when set, gives admins the retraining page.
 	Trainer Trainer
-	Logger  *slog.Logger // nil discards logs
+	Logger  *slog.Logger     // nil discards logs
 	Now     func() time.Time // nil means time.Now
 	// Languages the city speaks (canned answers are per language);
 	// empty means en and fr.
