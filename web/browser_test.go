@@ -148,7 +148,7 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off})
+	srv, err := New(Options{Store: db, Officer: off, PollEvery: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,6 +263,38 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	}
 	checkAxe(t, ctx, string(axeSrc), "inbox")
 	noXSS(t, ctx, "inbox")
+
+	// A new case appears in the open inbox without a reload.
+	late := tgemu.User{ID: 104, FirstName: "Dan", LanguageCode: "en"}
+	if _, err := e.emu.Post(tgemu.Incoming{From: late, Text: "A tree fell on the road and blocks the bus line"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == late.ID }); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := rg.db.InboxPage(ctx0, citybot.InboxQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lateRef citybot.CaseRef
+	for _, it := range all {
+		if it.Case.Chat == "104" {
+			lateRef = it.Case.Ref
+		}
+	}
+	appeared := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !appeared; time.Sleep(500 * time.Millisecond) {
+		appeared, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rows").textContent.includes("`+string(lateRef)+`")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lateRef == "" || !appeared {
+		t.Fatalf("the new case %q did not appear in the open inbox", lateRef)
+	}
+	if status, _ := chromedp.Run(ctx, chromedp.Text(`#live`)); !strings.Contains(status, "Inbox updated") {
+		t.Errorf("live region = %q", status)
+	}
 
 	// The critical case is the first row.
 	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td:nth-child(2) a`))
