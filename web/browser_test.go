@@ -185,6 +185,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	e := newE2E(t)
 	rg := e.rig
 	rg.account("olivia", citybot.RoleOfficer, "correct horse battery")
+	rg.account("root", citybot.RoleAdmin, "correct horse battery staple")
 	ctx0, cancel0 := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel0()
 	citizens := []struct {
@@ -378,6 +379,26 @@ func TestBrowserOfficerFlow(t *testing.T) {
 			}
 			noXSS(t, ctx, "hostile case")
 		}
+	}
+
+	// Sign out with the keyboard, sign in as an admin, and check the
+	// admin pages too.
+	err = chromedp.Do(ctx,
+		chromedp.Focus(`form.logout button`),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(`#name`),
+		chromedp.SendKeys(`#name`, "root"),
+		chromedp.SendKeys(`#password`, "correct horse battery staple\r"),
+		chromedp.WaitVisible(`table.inbox`),
+	)
+	if err != nil {
+		t.Fatalf("sign out and in as admin: %v", err)
+	}
+	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
+			t.Fatal(err)
+		}
+		checkAxe(t, ctx, string(axeSrc), page)
 	}
 
 	// What the clicks did, in the store.
