@@ -12,8 +12,8 @@
 // POSTs guarded by http.CrossOriginProtection and a per-session form
 // token; every citizen text is rendered escaped.
 //
-// The package declares the Store and Officer it needs; cmd/citybot passes
-// a *store.DB and a *responder.Officer.
+// The package declares the Store, Officer and Trainer it needs; cmd/citybot
+// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
 package web
 
 import (
