@@ -2,8 +2,8 @@
 // tagged cases in an inbox (critical first), read a case's whole
 // conversation, correct its topic and urgency, assign it, answer the
 // citizen through the bot, change its status, keep internal notes and merge
-// duplicates. Admins also edit canned answers, create accounts and read
-// the audit log.
+// duplicates. Admins also edit canned answers, create accounts, read the
+// audit log and retrain the classifier from officers' corrections.
 //
 // It uses the standard library's http.ServeMux with method patterns,
 // html/template pages embedded from templates/ (one file per page), a
