@@ -270,6 +270,20 @@ func TestBot(t *testing.T) {
 			t.Errorf("forbidden channel: %v", err)
 		}
 		noToken(t, "error", err.Error())
+		// Edit (bots.Editor) and PrivateChat.
+		if err := bot.Edit(ctx, ch, sent.ID, citybot.Outgoing{Text: "edited answer"}); err != nil {
+			t.Errorf("edit: %v", err)
+		} else if ms := w.emu.Messages(w.thread); !containsEdited(ms, string(sent.ID), "edited answer") {
+			t.Error("edit not applied")
+		}
+		dm, err := bot.PrivateChat(ctx, citybot.UserID(w.bob.ID))
+		want, _ := w.emu.DMChannel(w.bob.ID)
+		if err != nil || string(dm) != want {
+			t.Errorf("private chat = %s, %v; want %s", dm, err, want)
+		}
+		if _, err := bot.PrivateChat(ctx, "someone"); !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("private chat with a bad id: %v", err)
+		}
 		if d := bot.Limits().MaxText; d != 2000 {
 			t.Errorf("MaxText = %d", d)
 		}
@@ -357,4 +371,13 @@ func TestBot(t *testing.T) {
 	if _, dupes := h.count(); dupes > 3 {
 		t.Errorf("%d duplicate deliveries", dupes)
 	}
+}
+
+func containsEdited(ms []dcemu.Message, id, text string) bool {
+	for _, m := range ms {
+		if m.ID == id {
+			return m.Content == text && m.Edited != nil && len(m.Buttons) == 0
+		}
+	}
+	return false
 }

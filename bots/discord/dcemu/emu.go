@@ -252,6 +252,9 @@ func Start(opts Options) (*Server, error) {
 // the adapter's APIBase.
 func (s *Server) URL() string { return s.baseURL }
 
+// SandboxURL is the address of the page for playing citizens by hand.
+func (s *Server) SandboxURL() string { return s.baseURL + "/sandbox" }
+
 // GuildID is the id of the emulated guild.
 func (s *Server) GuildID() string { return s.guildID }
 
