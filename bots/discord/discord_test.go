@@ -1,7 +1,9 @@
 package discord_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +190,36 @@ func TestBot(t *testing.T) {
 		if _, ok := h.get(w.offtopic, "i"+id); ok {
 			t.Error("command in an unlisted channel was handed over")
 		}
+	})
+
+	t.Run("sandbox page drives the bot", func(t *testing.T) {
+		post := func(path, body string) map[string]any {
+			t.Helper()
+			resp, err := http.Post(w.emu.URL()+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+			}
+			return out
+		}
+		got := post("/sandbox/command", `{"user":"carol","channel":"`+w.general+`","command":"report","options":{"text":"graffiti on the bridge"}}`)
+		if got["acked"] != true || got["deleted"] != true {
+			t.Errorf("sandbox command answer = %v", got)
+		}
+		h.waitMessage(t, w.general, "i"+got["id"].(string))
+		p := post("/sandbox/post", `{"user":"carol","channel":"dm","content":"<b>hi</b>"}`)
+		h.waitFor(t, "sandbox dm", func(h *fakeHandler) bool {
+			for _, m := range h.msgs {
+				if string(m.ID) == p["id"] && m.ChatKind == citybot.ChatPrivate && m.Text == "<b>hi</b>" {
+					return true
+				}
+			}
+			return false
+		})
 	})
 
 	t.Run("buttons", func(t *testing.T) {
