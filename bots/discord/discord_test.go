@@ -178,12 +178,26 @@ func TestBot(t *testing.T) {
 				t.Errorf("/%s answer = %+v", c.cmd, in)
 			}
 		}
-		// Unlisted channel: told where to write, nothing handed over.
-		id, err := w.emu.SlashCommand(w.offtopic, w.bob.ID, "report", map[string]string{"text": "x"})
+		// The handler fails: the citizen is asked to try again.
+		h.setFail(func(m citybot.Message) bool { return m.Command == "report" })
+		id, err := w.emu.SlashCommand(w.general, w.alice.ID, "report", map[string]string{"text": "fails"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		in, err := w.emu.WaitInteraction(ctxT(t, 5*time.Second), id, func(in dcemu.Interaction) bool { return in.Edited })
+		h.setFail(nil)
+		if err != nil || !strings.Contains(in.Content, "try again") || !in.Ephemeral {
+			t.Errorf("failed command answer = %+v, %v", in, err)
+		}
+		if err := bot.Run(ctxT(t, time.Second), h); err == nil || !strings.Contains(err.Error(), "already running") {
+			t.Errorf("second Run: %v", err)
+		}
+		// Unlisted channel: told where to write, nothing handed over.
+		id, err = w.emu.SlashCommand(w.offtopic, w.bob.ID, "report", map[string]string{"text": "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err = w.emu.WaitInteraction(ctxT(t, 5*time.Second), id, func(in dcemu.Interaction) bool { return in.Edited })
 		if err != nil || !strings.Contains(in.Content, "ne suit pas") {
 			t.Errorf("unlisted channel answer = %+v, %v", in, err)
 		}
