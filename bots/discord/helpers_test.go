@@ -31,6 +31,9 @@ type fakeHandler struct {
 	calls   int
 	// fail, when set, makes HandleMessage fail for m (before storing).
 	fail func(m citybot.Message) bool
+	// gate, when set and returning a channel, makes HandleMessage wait
+	// for it (a slow store).
+	gate func(m citybot.Message) <-chan struct{}
 }
 
 func newFakeHandler() *fakeHandler {
@@ -38,6 +41,18 @@ func newFakeHandler() *fakeHandler {
 }
 
 func (h *fakeHandler) HandleMessage(ctx context.Context, m citybot.Message) error {
+	h.mu.Lock()
+	gate := h.gate
+	h.mu.Unlock()
+	if gate != nil {
+		if wait := gate(m); wait != nil {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++
