@@ -199,14 +199,17 @@ func sendRetry(ctx context.Context, bot *discord.Bot, out citybot.Outgoing) (cit
 }
 
 func TestFaults(t *testing.T) {
-	w := newWorld(t, dcemu.Options{})
+	// Discord's per-channel bucket, on a 1 s window to keep the test short.
+	w := newWorld(t, dcemu.Options{Limits: dcemu.Limits{ChannelMessages: 5, ChannelWindow: time.Second}})
 	h := newFakeHandler()
 	cur := newFakeCursors()
 	dm, err := w.emu.DMChannel(w.alice.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := w.start(t, h, w.options(cur))
+	opts := w.options(cur)
+	opts.ChannelWindow = time.Second
+	r := w.start(t, h, opts)
 	defer func() {
 		if err := r.stop(t); err != nil {
 			t.Errorf("run: %v", err)
@@ -234,13 +237,13 @@ func TestFaults(t *testing.T) {
 		}
 	}
 
-	// Incoming while the gateway lost events: caught up through a
-	// faulty history API.
-	w.emu.InvalidateSession()
+	// Events the gateway lost before the session broke: caught up
+	// through a faulty history API.
 	var lost []dcemu.Message
 	for i := 0; i < 20; i++ {
 		lost = append(lost, w.post(t, chats[i%4], w.alice.ID, fmt.Sprintf("lost %d", i), dcemu.PostOptions{Silent: true}))
 	}
+	w.emu.InvalidateSession()
 	for _, m := range lost {
 		h.waitMessage(t, m.ChannelID, m.ID)
 	}

@@ -380,9 +380,9 @@ func TestBot(t *testing.T) {
 
 	t.Run("invalidated session catches up from history", func(t *testing.T) {
 		ids := w.emu.Stats().Identifies
-		w.emu.InvalidateSession()
 		lost := w.post(t, w.general, w.bob.ID, "the gateway never delivered this", dcemu.PostOptions{Silent: true})
 		lostThread := w.post(t, w.thread, w.bob.ID, "nor this", dcemu.PostOptions{Silent: true})
+		w.emu.InvalidateSession()
 		ctx := ctxT(t, 10*time.Second)
 		if err := w.emu.WaitStats(ctx, func(s dcemu.Stats) bool { return s.Identifies > ids }); err != nil {
 			t.Fatalf("no re-identify: %v", err)

@@ -199,6 +199,15 @@ func newWorld(t *testing.T, opts dcemu.Options) *world {
 	}
 	t.Cleanup(emu.Close)
 	w := &world{emu: emu, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs := w.logs.String()
+			if len(logs) > 20000 {
+				logs = logs[len(logs)-20000:]
+			}
+			t.Logf("adapter logs:\n%s", logs)
+		}
+	})
 	w.general = emu.AddChannel("general")
 	w.roads = emu.AddChannel("roads")
 	w.offtopic = emu.AddChannel("off-topic")

@@ -133,7 +133,8 @@ type PostOptions struct {
 	ReplyTo     string
 	// Silent stores the message in the channel history without a
 	// gateway event, as if the gateway lost it: only a REST history
-	// catch-up finds it.
+	// catch-up finds it (after the next READY, e.g. following
+	// InvalidateSession, or a restart).
 	Silent bool
 }
 
