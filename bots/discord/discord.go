@@ -480,7 +480,12 @@ type transport struct {
 }
 
 func newTransport(base string) http.RoundTripper {
-	next := http.DefaultTransport.(*http.Transport).Clone()
+	var next *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		next = dt.Clone()
+	} else {
+		next = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second}
+	}
 	next.MaxIdleConnsPerHost = 16
 	u, _ := url.Parse(base)
 	if u.Scheme == "https" && u.Host == "discord.com" && strings.Trim(u.Path, "/") == "" {
