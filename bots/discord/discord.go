@@ -100,8 +100,9 @@ type Bot struct {
 }
 
 var (
-	_ bots.Bot    = (*Bot)(nil)
-	_ bots.Editor = (*Bot)(nil)
+	_ bots.Bot            = (*Bot)(nil)
+	_ bots.Editor         = (*Bot)(nil)
+	_ bots.PrivateChatter = (*Bot)(nil)
 )
 
 // New checks opts and builds a Bot. When Discord is reachable it checks
@@ -311,7 +312,7 @@ func (b *Bot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.Platform
 }
 
 // PrivateChat returns the DM channel between the bot and user, for
-// anything personal. Errors as for Send.
+// anything personal (bots.PrivateChatter). Errors as for Send.
 func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
 	if !isSnowflake(string(user)) {
 		return "", fmt.Errorf("discord: private chat: user id is not a Discord id: %w", citybot.ErrInvalid)
