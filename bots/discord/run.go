@@ -35,8 +35,9 @@ const (
 // it hears to h until ctx is cancelled, then closes the connection, waits
 // for in-flight handler calls (up to Options.ShutdownGrace) and returns
 // nil. It returns an error wrapping citybot.ErrForbidden when Discord
-// rejects the token, and an error when Run is already running or the
-// cursors cannot be read at start. Network failures are retried.
+// rejects the token at start, and an error when Run is already running.
+// Network and cursor-store failures at start are retried (backing off up
+// to 30 s) until ctx ends; later failures are logged and retried.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	if h == nil {
 		return fmt.Errorf("discord: run: nil handler: %w", citybot.ErrInvalid)
