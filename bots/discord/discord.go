@@ -203,7 +203,7 @@ func (b *Bot) newSession() *discordgo.Session {
 	s.MaxRestRetries = 1
 	s.LogLevel = -1
 	s.Identify.Intents = discordgo.IntentGuildMessages | discordgo.IntentDirectMessages | discordgo.IntentMessageContent
-	s.StateEnabled = true
+	s.StateEnabled = false // the adapter keeps what it needs; no member or channel cache growth
 	s.SyncEvents = true
 	return s
 }
