@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -300,5 +299,3 @@ func noToken(t *testing.T, what, s string) {
 		t.Errorf("%s contains the bot token: %s", what, s)
 	}
 }
-
-var _ = fmt.Sprint
