@@ -49,7 +49,10 @@ type Bot interface {
 // Limits are a platform's message limits.
 type Limits struct {
 	// MaxText is the longest text one message may carry, counted in
-	// runes (Telegram: 4096; Discord: 2000).
+	// UTF-16 code units as both platforms count it (Telegram: 4096;
+	// Discord: 2000): a character outside the Basic Multilingual Plane,
+	// such as most emoji, counts 2. citybot.UTF16Len measures a text
+	// this way.
 	MaxText int
 }
 

@@ -113,8 +113,8 @@ func (b *fakeBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent,
 	if err != nil {
 		return citybot.Sent{}, err
 	}
-	if n := len([]rune(out.Text)); n > b.maxText {
-		b.t.Errorf("%s: text of %d runes over the limit %d", out.Key, n, b.maxText)
+	if n := citybot.UTF16Len(out.Text); n > b.maxText {
+		b.t.Errorf("%s: text of %d UTF-16 units over the limit %d", out.Key, n, b.maxText)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

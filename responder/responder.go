@@ -76,8 +76,8 @@ type Options struct {
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
-	// MaxText is the longest text per platform, in runes; longer replies
-	// are split into several outbox rows. Missing platforms default to
+	// MaxText is the longest text per platform, in UTF-16 code units
+	// (bots.Limits.MaxText); longer replies are split into several outbox rows. Missing platforms default to
 	// Telegram 4096, Discord 2000.
 	MaxText map[citybot.Platform]int
 	// Notify is called after a message queued outbox rows, e.g. a

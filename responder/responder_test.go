@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"citybot"
@@ -275,26 +276,53 @@ func TestLongTextSplitInOrder(t *testing.T) {
 
 func TestSplit(t *testing.T) {
 	long := strings.Repeat("word ", 30) + "\n" + strings.Repeat("é", 50)
+	emoji := strings.Repeat("🚧", 30)                 // 30 runes, 60 UTF-16 units
+	marks := strings.Repeat("e\u0301", 40)           // e + combining acute accent
+	family := strings.Repeat("👩\u200d👩\u200d👧 ", 10) // ZWJ sequences
 	tests := []struct {
 		text string
 		max  int
 	}{
 		{"", 10}, {"short", 10}, {long, 16}, {long, 7}, {strings.Repeat("x", 100), 33}, {"a\nb\nc\nd", 2},
+		{emoji, 10}, {emoji, 7}, {emoji, 1}, {marks, 9}, {family, 12}, {"🚧" + strings.Repeat("a", 20), 3},
 	}
 	for _, tt := range tests {
 		parts := responder.Split(tt.text, tt.max)
 		if strings.Join(parts, "") != tt.text {
 			t.Errorf("Split(%q, %d) loses text: %q", tt.text, tt.max, parts)
 		}
-		for _, p := range parts {
-			if utf8.RuneCountInString(p) > tt.max || (p == "" && tt.text != "") {
-				t.Errorf("Split(%.20q, %d) gave part %q", tt.text, tt.max, p)
+		for i, p := range parts {
+			n := len(utf16.Encode([]rune(p)))
+			if (n > tt.max && utf8.RuneCountInString(p) > 1) || (p == "" && tt.text != "") || !utf8.ValidString(p) {
+				t.Errorf("Split(%.20q, %d) gave part %q (%d UTF-16 units)", tt.text, tt.max, p, n)
+			}
+			if r, _ := utf8.DecodeRuneInString(p); i > 0 && (r == '\u0301' || r == '\u200d') {
+				t.Errorf("Split(%.20q, %d): part %d starts inside a character: %q", tt.text, tt.max, i, p)
+			}
+			if r, _ := utf8.DecodeLastRuneInString(p); i < len(parts)-1 && r == '\u200d' {
+				t.Errorf("Split(%.20q, %d): part %d ends on a joiner: %q", tt.text, tt.max, i, p)
 			}
 		}
 	}
-	// Cuts prefer a space near the end.
-	if parts := responder.Split("hello world again", 12); parts[0] != "hello world " {
-		t.Errorf("cut = %q", parts)
+	// 30 emoji are 60 units: within 2000, one part; within 40, two.
+	if n := len(responder.Split(emoji, 40)); n != 2 {
+		t.Errorf("Split(30 emoji, 40) gave %d parts, want 2 (emoji count two units)", n)
+	}
+	// Cuts prefer a paragraph, then a sentence, then a space.
+	prefs := []struct {
+		text  string
+		max   int
+		first string
+	}{
+		{"hello world again", 12, "hello world "},
+		{"First part here.\n\nSecond part, with words that go on", 30, "First part here.\n\n"},
+		{"One sentence ends here. Another one goes on and on", 32, "One sentence ends here. "},
+		{"Une phrase se termine ici ! Une autre continue encore", 36, "Une phrase se termine ici ! "},
+	}
+	for _, p := range prefs {
+		if parts := responder.Split(p.text, p.max); parts[0] != p.first {
+			t.Errorf("Split(%q, %d) first part %q, want %q", p.text, p.max, parts[0], p.first)
+		}
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -26,7 +25,7 @@ var (
 // under out.ReplyTo when set (and sent anyway if that message is gone),
 // with out.Buttons as an inline keyboard. It returns:
 //   - an error wrapping citybot.ErrInvalid, without calling Telegram, for
-//     an empty text, a text over 4096 runes, a bad chat or reply id, or a
+//     an empty text, a text over 4096 UTF-16 code units, a bad chat or reply id, or a
 //     button without label or with data outside 1..64 bytes;
 //   - *citybot.RetryAfterError{Throttled: true}, without calling
 //     Telegram, when the local rate limiter would have to wait, and
@@ -104,8 +103,8 @@ func (b *Bot) prepare(out citybot.Outgoing) (int64, string, *tgbotapi.InlineKeyb
 	if strings.TrimSpace(text) == "" {
 		return 0, "", nil, fmt.Errorf("empty text: %w", citybot.ErrInvalid)
 	}
-	if n := utf8.RuneCountInString(text); n > MaxText {
-		return 0, "", nil, fmt.Errorf("text of %d runes is over the %d limit: %w", n, MaxText, citybot.ErrInvalid)
+	if n := citybot.UTF16Len(text); n > MaxText {
+		return 0, "", nil, fmt.Errorf("text of %d UTF-16 units is over the %d limit: %w", n, MaxText, citybot.ErrInvalid)
 	}
 	if len(out.Buttons) == 0 {
 		return chat, text, nil, nil

@@ -104,6 +104,7 @@ func TestSendRejectsBadInputWithoutCallingTelegram(t *testing.T) {
 		{"empty", out(alice().ID, "")},
 		{"blank", out(alice().ID, " \n\t ")},
 		{"4097 runes", out(alice().ID, long)},
+		{"2049 emoji are 4098 UTF-16 units", out(alice().ID, strings.Repeat("🚧", 2049))},
 		{"10 MB", out(alice().ID, huge)},
 		{"chat not a number", citybot.Outgoing{Chat: "@alice", Text: "x"}},
 		{"no chat", citybot.Outgoing{Text: "x"}},
@@ -133,8 +134,8 @@ func TestSendRejectsBadInputWithoutCallingTelegram(t *testing.T) {
 	if n := e.emu.Stats().Calls["sendMessage"]; n != 0 {
 		t.Errorf("Telegram was called %d times", n)
 	}
-	// Exactly 4096 runes, invalid UTF-8 and control characters go through.
-	for _, text := range []string{strings.Repeat("é", 4096), "bad \xff\xfe utf8", "ctl \x00\x01\x1b[31m red \u202e"} {
+	// Exactly 4096 UTF-16 units, invalid UTF-8 and control characters go through.
+	for _, text := range []string{strings.Repeat("é", 4096), strings.Repeat("🚧", 2048), "bad \xff\xfe utf8", "ctl \x00\x01\x1b[31m red \u202e"} {
 		if _, err := b.Send(context.Background(), out(alice().ID, text)); err != nil {
 			var ra *citybot.RetryAfterError
 			if errors.As(err, &ra) {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"citybot/bots/telegram/internal/ratelimit"
@@ -22,7 +23,7 @@ import (
 
 const (
 	maxRequestBody = 16 << 20
-	maxTextRunes   = 4096
+	maxTextUnits   = 4096 // UTF-16 code units, as Telegram counts
 	maxPollTimeout = 50 * time.Second
 )
 
@@ -393,7 +394,7 @@ func checkText(text string) error {
 	if !utf8.ValidString(text) {
 		return badRequest("text must be encoded in UTF-8")
 	}
-	if utf8.RuneCountInString(text) > maxTextRunes {
+	if len(utf16.Encode([]rune(text))) > maxTextUnits {
 		return badRequest("message is too long")
 	}
 	return nil

@@ -199,6 +199,8 @@ func TestSendEditAnswer(t *testing.T) {
 		tgbotapi.NewMessage(citizen().ID, ""),
 		tgbotapi.NewMessage(424242, "to nobody"),
 		tgbotapi.NewMessage(citizen().ID, strings.Repeat("x", 4097)),
+		// 2049 runes but 4098 UTF-16 code units: Telegram counts the latter.
+		tgbotapi.NewMessage(citizen().ID, strings.Repeat("🚧", 2049)),
 	} {
 		var te *tgbotapi.Error
 		if _, err := api.Send(bad); !errors.As(err, &te) || te.Code != 400 {
