@@ -28,6 +28,8 @@ func (fakeClassifier) Classify(text, hint string) citybot.Classification {
 		c.Topic = citybot.Scored{Label: "roads", Confidence: 0.9}
 	case strings.Contains(low, "water") || strings.Contains(low, "eau"):
 		c.Topic = citybot.Scored{Label: "water_sanitation", Confidence: 0.9}
+	case strings.Contains(low, "bribe") || strings.Contains(low, "pot-de-vin"):
+		c.Topic = citybot.Scored{Label: "corruption", Confidence: 0.9}
 	case strings.Contains(low, "gas") || strings.Contains(low, "fire") || strings.Contains(low, "gaz"):
 		c.Topic = citybot.Scored{Label: "public_safety", Confidence: 0.9}
 	}

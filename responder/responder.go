@@ -73,6 +73,14 @@ type Options struct {
 	// EmergencyNumber is put first in the acknowledgement of a critical
 	// message; "" leaves the warning out.
 	EmergencyNumber string
+	// SensitiveTopics are the topic labels the city marks sensitive
+	// (config.toml; the web console hides them the same way). The
+	// acknowledgement of a new case on one of them ends with
+	// Catalog.Sensitive, how the citizen's identity is protected; in a
+	// group it also leaves the topic out and asks the citizen to go on
+	// in a private chat (Catalog.SensitiveGroup). nil means the default
+	// list, DefaultSensitiveTopics; an empty non-nil slice means none.
+	SensitiveTopics []string
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
@@ -88,6 +96,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
+// DefaultSensitiveTopics are the sensitive topics when
+// Options.SensitiveTopics is nil.
+func DefaultSensitiveTopics() []string { return []string{"corruption"} }
+
 // Responder is the inbound pipeline. It implements bots.Handler and is
 // safe for concurrent use.
 type Responder struct {
@@ -99,6 +111,7 @@ type Responder struct {
 	languages  []string
 	catalogs   map[string]Catalog
 	emergency  string
+	sensitive  []string
 	window     time.Duration
 	maxText    map[citybot.Platform]int
 	notify     func()
@@ -127,6 +140,10 @@ func New(opts Options) (*Responder, error) {
 	r.log = r.log.With("component", "responder")
 	if r.now == nil {
 		r.now = time.Now
+	}
+	r.sensitive = slices.Clone(opts.SensitiveTopics)
+	if opts.SensitiveTopics == nil {
+		r.sensitive = DefaultSensitiveTopics()
 	}
 	if r.window <= 0 {
 		r.window = 30 * time.Minute
@@ -322,12 +339,20 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
 		}
 		ref := string(c.Ref)
-		parts = append(parts,
-			fill(cat.AckNew, "ref", ref),
-			fill(cat.AckTopic, "topic", cat.topic(c.Topic)),
-			cat.AckNext,
-			fill(cat.AckStatus, "ref", ref))
-		if group {
+		sensitive := slices.Contains(r.sensitive, c.Topic)
+		parts = append(parts, fill(cat.AckNew, "ref", ref))
+		if !sensitive || !group {
+			// In a group, naming a sensitive topic would tell everyone
+			// there what the citizen reported.
+			parts = append(parts, fill(cat.AckTopic, "topic", cat.topic(c.Topic)))
+		}
+		parts = append(parts, cat.AckNext, fill(cat.AckStatus, "ref", ref))
+		switch {
+		case sensitive && group:
+			parts = append(parts, cat.Sensitive, cat.SensitiveGroup)
+		case sensitive:
+			parts = append(parts, cat.Sensitive)
+		case group:
 			parts = append(parts, cat.AckGroup)
 		}
 	case res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "":

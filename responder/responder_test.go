@@ -226,6 +226,64 @@ func TestGroupAckRepliesToMessage(t *testing.T) {
 	}
 }
 
+func TestSensitiveTopicAck(t *testing.T) {
+	tests := []struct {
+		name      string
+		lang      string
+		text      string
+		group     bool
+		sensitive []string // Options.SensitiveTopics
+		want      []string // in the acknowledgement
+		notWant   []string
+	}{
+		{name: "english private", lang: "en", text: "An officer asked me for a bribe",
+			want:    []string{"as case ", "about: corruption", responder.SensitiveNotice("en")},
+			notWant: []string{"private chat to go on"}},
+		{name: "french private", lang: "fr", text: "Un agent m'a demandé un pot-de-vin",
+			want:    []string{"sous le dossier ", "concerne : la corruption", responder.SensitiveNotice("fr")},
+			notWant: []string{"Thank you", "message privé pour continuer"}},
+		{name: "english group", lang: "en", text: "An officer asked me for a bribe", group: true,
+			want:    []string{"as case ", responder.SensitiveNotice("en"), "write to me in a private chat"},
+			notWant: []string{"corruption", "We understood", "phone, address"}},
+		{name: "french group", lang: "fr", text: "Un agent m'a demandé un pot-de-vin", group: true,
+			want:    []string{"sous le dossier ", responder.SensitiveNotice("fr"), "écrivez-moi en message privé"},
+			notWant: []string{"corruption", "Nous avons compris"}},
+		{name: "not sensitive", lang: "en", text: "Pothole on Main Street",
+			want: []string{"roads and pavements"}, notWant: []string{responder.SensitiveNotice("en")}},
+		{name: "explicitly none", lang: "en", text: "An officer asked me for a bribe", sensitive: []string{},
+			want: []string{"about: corruption"}, notWant: []string{responder.SensitiveNotice("en")}},
+		{name: "city's own list", lang: "en", text: "Pothole on Main Street", sensitive: []string{"roads"},
+			want: []string{responder.SensitiveNotice("en")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveTopics: tt.sensitive}})
+			m := privateMsg("u1", 1, tt.text)
+			m.Sender.LanguageCode = tt.lang
+			if tt.group {
+				m.ChatKind, m.Chat = citybot.ChatGroup, "city-group"
+			}
+			rg.handle(m)
+			rg.drain()
+			sent := rg.bot.sentTo(m.Chat)
+			if len(sent) != 1 {
+				t.Fatalf("%d messages sent, want one acknowledgement", len(sent))
+			}
+			ack := sent[0].Text
+			for _, w := range tt.want {
+				if !strings.Contains(ack, w) {
+					t.Errorf("ack lacks %q:\n%s", w, ack)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(ack, w) {
+					t.Errorf("ack has %q:\n%s", w, ack)
+				}
+			}
+		})
+	}
+}
+
 func TestCommands(t *testing.T) {
 	rg := newRig(t, rigOptions{})
 	cmds := []struct{ cmd, args, want string }{
