@@ -30,6 +30,9 @@ type Catalog struct {
 	// SensitiveGroup replaces AckGroup for a sensitive case opened in a
 	// group: add nothing here, continue in a private chat.
 	SensitiveGroup string
+	// FollowUp tells a citizen that their message joined their open
+	// case {ref}; see Options.FollowUpInterval.
+	FollowUp string
 	// Emergency comes first in the acknowledgement of a critical case,
 	// and alone on a follow-up that makes a case critical ({number}).
 	Emergency string
@@ -72,6 +75,7 @@ func english() Catalog {
 		AckStatus:      "To follow it, send /status {ref}.",
 		AckGroup:       "Please keep personal details (phone, address) out of this group: write to me privately if needed.",
 		Sensitive:      SensitiveNotice("en"),
+		FollowUp:       "Added to your case {ref}.",
 		SensitiveGroup: "Please add no details in this group: write to me in a private chat to go on. Your report stays protected there.",
 		Emergency:      "If anyone is in danger, call {number} now. This chat is not an emergency line.",
 		EmptyReport:    "Please describe the problem in a few words (what, and where).",
@@ -115,6 +119,7 @@ func french() Catalog {
 		AckStatus:      "Pour le suivre, envoyez /status {ref}.",
 		AckGroup:       "Merci de ne pas publier de données personnelles (téléphone, adresse) dans ce groupe : écrivez-moi en privé si besoin.",
 		Sensitive:      SensitiveNotice("fr"),
+		FollowUp:       "Ajouté à votre dossier {ref}.",
 		SensitiveGroup: "Merci de n'ajouter aucun détail dans ce groupe : écrivez-moi en message privé pour continuer. Votre signalement y reste protégé.",
 		Emergency:      "Si quelqu'un est en danger, appelez le {number} maintenant. Cette conversation n'est pas une ligne d'urgence.",
 		EmptyReport:    "Décrivez le problème en quelques mots (quoi, et où).",
@@ -158,6 +163,7 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.AckGroup, fb.AckGroup)
 	pick(&c.Sensitive, fb.Sensitive)
 	pick(&c.SensitiveGroup, fb.SensitiveGroup)
+	pick(&c.FollowUp, fb.FollowUp)
 	pick(&c.Emergency, fb.Emergency)
 	pick(&c.EmptyReport, fb.EmptyReport)
 	pick(&c.StatusNone, fb.StatusNone)

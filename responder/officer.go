@@ -92,8 +92,8 @@ type OfficerOptions struct {
 	// Catalogs give topic and status words (as for Options.Catalogs).
 	Catalogs map[string]Catalog
 	// MaxText is the longest text per platform, in UTF-16 code units
-	// (bots.Limits.MaxText); longer messages become several outbox rows. Missing platforms default to
-	// Telegram 4096, Discord 2000.
+	// (bots.Limits.MaxText); longer messages become several outbox
+	// rows. Missing platforms default to Telegram 4096, Discord 2000.
 	MaxText map[citybot.Platform]int
 	// Notify is called after rows were queued (a Dispatcher's Notify).
 	Notify func()

@@ -84,9 +84,18 @@ type Options struct {
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
+	// FollowUpInterval is the least time between two short notes
+	// ("Added to your case REF.") that tell a citizen a follow-up message
+	// joined their case: a message that joins an open case gets one only
+	// when nothing about the case (acknowledgement, note, officer's
+	// answer) was queued for that long, so that several lines typed in a
+	// row get one answer, the acknowledgement. 0 means 10 minutes; < 0
+	// sends no notes. Now must agree with the store's clock.
+	FollowUpInterval time.Duration
 	// MaxText is the longest text per platform, in UTF-16 code units
-	// (bots.Limits.MaxText); longer replies are split into several outbox rows. Missing platforms default to
-	// Telegram 4096, Discord 2000.
+	// (bots.Limits.MaxText); longer replies are split into several
+	// outbox rows. Missing platforms default to Telegram 4096, Discord
+	// 2000.
 	MaxText map[citybot.Platform]int
 	// Notify is called after a message queued outbox rows, e.g. a
 	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
@@ -113,6 +122,7 @@ type Responder struct {
 	emergency  string
 	sensitive  []string
 	window     time.Duration
+	followUp   time.Duration
 	maxText    map[citybot.Platform]int
 	notify     func()
 
@@ -147,6 +157,12 @@ func New(opts Options) (*Responder, error) {
 	}
 	if r.window <= 0 {
 		r.window = 30 * time.Minute
+	}
+	switch r.followUp = opts.FollowUpInterval; {
+	case r.followUp == 0:
+		r.followUp = 10 * time.Minute
+	case r.followUp < 0:
+		r.followUp = 0 // off
 	}
 	if r.notify == nil {
 		r.notify = func() {}
@@ -315,9 +331,11 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 }
 
 // reportReplies decides what a stored report causes: the acknowledgement
-// of a new case, an emergency notice for a follow-up or an edit that made
-// a case critical, or a request for words when nothing was said. A
-// follow-up that joins a case otherwise gets no answer.
+// of a new case; for a follow-up that joins a case, an emergency notice
+// when it made the case critical and a short "added to your case" note
+// when the citizen heard nothing about the case for FollowUpInterval; an
+// emergency notice for an edit that made a case critical; or a request
+// for words when nothing was said.
 func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
 	if res.Edited && !res.Escalated {
 		return nil // the acknowledgement of the first version stands
@@ -355,9 +373,17 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 		case group:
 			parts = append(parts, cat.AckGroup)
 		}
-	case res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "":
-		parts = append(parts, fill(cat.Emergency, "number", r.emergency))
-	case res.Case == nil && !group:
+	case res.Case != nil:
+		if res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "" {
+			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
+		}
+		if !res.Edited && r.followUp > 0 && (res.CaseLastQueued.IsZero() || r.now().Sub(res.CaseLastQueued) >= r.followUp) {
+			parts = append(parts, fill(cat.FollowUp, "ref", string(res.Case.Ref)))
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+	case !group:
 		parts = append(parts, cat.EmptyReport)
 	default:
 		return nil

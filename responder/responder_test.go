@@ -226,6 +226,83 @@ func TestGroupAckRepliesToMessage(t *testing.T) {
 	}
 }
 
+func TestFollowUpNoteAtMostOncePerInterval(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rg := newRig(t, rigOptions{clock: clock})
+	send := func(user string, id int, text string, edit bool) []citybot.Outgoing {
+		t.Helper()
+		m := privateMsg(user, id, text)
+		m.Edit = edit
+		if user == "fr" {
+			m.Sender.LanguageCode = "fr"
+		}
+		if user == "grp" {
+			m.ChatKind, m.Chat = citybot.ChatGroup, "city-group"
+		}
+		rg.handle(m)
+		rg.drain()
+		return rg.bot.sentTo(m.Chat)
+	}
+	sent := send("u1", 1, "Pothole on Main Street", false)
+	if len(sent) != 1 {
+		t.Fatalf("%d sends after the first message, want the acknowledgement", len(sent))
+	}
+	ref := string(caseRef(t, sent[0].Text))
+	// Lines typed right after the acknowledgement get nothing more.
+	clock.Advance(time.Minute)
+	send("u1", 2, "It is deep", false)
+	if sent = send("u1", 3, "Near the bakery", false); len(sent) != 1 {
+		t.Fatalf("lines right after the ack caused %d sends, want only the ack: %+v", len(sent), sent)
+	}
+	// Later, a follow-up gets one short note, and the next line none.
+	clock.Advance(11 * time.Minute)
+	sent = send("u1", 4, "Still there today", false)
+	if len(sent) != 2 || sent[1].Text != "Added to your case "+ref+"." || !strings.HasSuffix(sent[1].Key, ":notice#1") {
+		t.Fatalf("follow-up after 12 min: %+v", sent)
+	}
+	clock.Advance(5 * time.Minute)
+	if sent = send("u1", 5, "A car hit it", false); len(sent) != 2 {
+		t.Fatalf("second follow-up within the interval caused a send: %+v", sent[2:])
+	}
+	// An edit never gets a note.
+	clock.Advance(11 * time.Minute)
+	if sent = send("u1", 5, "A car hit it this morning", true); len(sent) != 2 {
+		t.Fatalf("an edit caused a send: %+v", sent[2:])
+	}
+	if sent = send("u1", 6, "Please hurry", false); len(sent) != 3 || sent[2].Text != "Added to your case "+ref+"." {
+		t.Fatalf("follow-up 11 min after the last note: %+v", sent)
+	}
+	if n := rg.bot.callCount("in:1:ack#1"); n != 1 {
+		t.Errorf("ack sent %d times", n)
+	}
+
+	// In French, and in a group (a reply to the message, no topic).
+	send("fr", 1, "Il y a un nid-de-poule", false)
+	clock.Advance(15 * time.Minute)
+	sent = send("fr", 2, "Toujours là", false)
+	if len(sent) != 2 || sent[1].Text != "Ajouté à votre dossier "+string(caseRef(t, sent[0].Text))+"." {
+		t.Errorf("French follow-up: %+v", sent)
+	}
+	send("grp", 10, "Pothole by the school", false)
+	clock.Advance(15 * time.Minute)
+	sent = send("grp", 11, "Still there", false)
+	if len(sent) != 2 || sent[1].ReplyTo != "11" || !strings.HasPrefix(sent[1].Text, "Added to your case ") {
+		t.Errorf("group follow-up: %+v", sent)
+	}
+}
+
+func TestFollowUpNotesOff(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rg := newRig(t, rigOptions{clock: clock, opts: responder.Options{FollowUpInterval: -1}})
+	rg.handle(privateMsg("u1", 1, "Pothole on Main Street"))
+	clock.Advance(20 * time.Minute)
+	rg.handle(privateMsg("u1", 2, "Still there"))
+	rg.drain()
+	if sent := rg.bot.sentTo("chat-u1"); len(sent) != 1 {
+		t.Errorf("with notes off, %d sends, want the acknowledgement only", len(sent))
+	}
+}
+
 func TestSensitiveTopicAck(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -27,6 +27,8 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}, ""},
 		{"inbox", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
 			` AND c.topic = 'roads' ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
+		{"last row about a case", `SELECT created_at FROM outbox WHERE case_id = 1 ORDER BY id DESC LIMIT 1`,
+			[]string{"INDEX outbox_case_console"}, "TEMP B-TREE"},
 		{"failed rows", `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`, []string{"outbox_failed"}, ""},
 		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}, ""},
 		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}, ""},

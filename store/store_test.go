@@ -266,6 +266,11 @@ func TestCaseJoining(t *testing.T) {
 	if !follow.Escalated || follow.Case.Urgency != citybot.UrgencyCritical {
 		t.Errorf("follow-up did not escalate: %+v", follow.Case)
 	}
+	// The follow-up learns when the citizen last heard about the case:
+	// the acknowledgement queued with the first message.
+	if want := clk.Now().Add(-10 * time.Minute); !follow.CaseLastQueued.Equal(want) || !first.CaseLastQueued.IsZero() {
+		t.Errorf("CaseLastQueued = %v (first message: %v), want %v (zero)", follow.CaseLastQueued, first.CaseLastQueued, want)
+	}
 	// Another citizen in the same chat opens their own case.
 	other, err := db.Ingest(ctx, report(msg("c1", "3", "u2", "Me too"), "water_sanitation", citybot.UrgencyNormal), ackFor)
 	if err != nil || !other.NewCase {
