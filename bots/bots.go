@@ -1,6 +1,8 @@
 // Package bots holds the contract between citybot and a chat platform: one
 // small required interface, Bot, plus optional capabilities an adapter may
-// implement, found by type assertion.
+// implement, found by type assertion: Editor (edit a sent message) and
+// PrivateChatter (find a person's private chat; Telegram and Discord both
+// implement it).
 //
 // Adapters (bots/telegram, bots/discord) translate platform updates into
 // citybot.Message and citybot.Action, and citybot.Outgoing into API calls.

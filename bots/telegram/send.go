@@ -17,9 +17,24 @@ import (
 )
 
 var (
-	_ bots.Bot    = (*Bot)(nil)
-	_ bots.Editor = (*Bot)(nil)
+	_ bots.Bot            = (*Bot)(nil)
+	_ bots.Editor         = (*Bot)(nil)
+	_ bots.PrivateChatter = (*Bot)(nil)
 )
+
+// PrivateChat returns the private chat between the bot and user: on
+// Telegram its id is the user's id. It does not call Telegram and does not
+// block. Telegram lets the bot write there only after the person started
+// the bot; until then Send to that chat fails with an error wrapping
+// citybot.ErrPermanent. Errors wrap citybot.ErrInvalid when user is not a
+// Telegram user id (a positive integer); they never contain the id.
+func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
+	id, err := strconv.ParseInt(string(user), 10, 64)
+	if err != nil || id <= 0 {
+		return "", fmt.Errorf("telegram: private chat: %w: not a Telegram user id", citybot.ErrInvalid)
+	}
+	return chatID(id), nil
+}
 
 // Send delivers out as a plain-text message (no parse mode), threaded
 // under out.ReplyTo when set (and sent anyway if that message is gone),

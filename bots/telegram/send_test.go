@@ -329,3 +329,67 @@ func assertNoToken(t *testing.T, s, token string) {
 		t.Errorf("token leaked in %q", s)
 	}
 }
+
+// TestPrivateChat finds the private chat of a person who wrote in a group
+// and sends there through the emulator; a person who never started the
+// bot cannot be written to, and a malformed id is refused.
+func TestPrivateChat(t *testing.T) {
+	e := newEnv(t, tgemu.Options{BotUsername: "CityHallBot"})
+	b := e.bot(t, func(o *telegram.Options) { o.ListenGroups = []int64{listenGroup}; o.PerChat = telegram.Rate{N: -1} })
+	var pc bots.PrivateChatter = b // the capability, found as the pipeline finds it
+	h := newHandler()
+	run(t, b, h)
+	ctx := context.Background()
+	carol := tgemu.User{ID: 5003, FirstName: "Carol"}
+	post := func(in tgemu.Incoming) {
+		t.Helper()
+		if _, err := e.emu.Post(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(tgemu.Incoming{From: bob(), Text: "/start"}) // bob opens his private chat
+	post(tgemu.Incoming{Chat: listenGroup, ChatTitle: "Quartier", From: bob(), Text: "Someone asked me for a bribe"})
+	post(tgemu.Incoming{Chat: listenGroup, ChatTitle: "Quartier", From: carol, Text: "Me too"})
+	waitFor(t, "three messages", func() bool { return h.count() == 3 })
+	var fromBob, fromCarol citybot.Message
+	for _, m := range h.messages() {
+		switch {
+		case m.Chat == citybot.ChatID(i64toa(listenGroup)) && m.Sender.Name == "Bob":
+			fromBob = m
+		case m.Chat == citybot.ChatID(i64toa(listenGroup)):
+			fromCarol = m
+		}
+	}
+	chat, err := pc.PrivateChat(ctx, fromBob.Sender.ID)
+	if err != nil || chat == fromBob.Chat {
+		t.Fatalf("PrivateChat(bob) = %q, %v; want his private chat", chat, err)
+	}
+	if _, err := b.Send(ctx, citybot.Outgoing{Key: "p1", Platform: citybot.Telegram, Chat: chat, ChatKind: citybot.ChatPrivate,
+		Text: "Let us go on here"}); err != nil {
+		t.Fatalf("send to the private chat: %v", err)
+	}
+	if got := e.emu.Sent(bob().ID); len(got) != 1 || got[0].Text != "Let us go on here" {
+		t.Errorf("bob's private chat holds %+v", got)
+	}
+	if got := e.emu.Sent(listenGroup); len(got) != 0 {
+		t.Errorf("the group got %+v", got)
+	}
+	// Carol never started the bot: Telegram refuses for good.
+	chat, err = pc.PrivateChat(ctx, fromCarol.Sender.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Send(ctx, citybot.Outgoing{Key: "p2", Platform: citybot.Telegram, Chat: chat, ChatKind: citybot.ChatPrivate, Text: "Hello"})
+	if !errors.Is(err, citybot.ErrPermanent) {
+		t.Errorf("send to a person who never started the bot: %v, want ErrPermanent", err)
+	}
+	for _, bad := range []citybot.UserID{"", "abc", "-1001000000777", "0", "99999999999999999999"} {
+		_, err := pc.PrivateChat(ctx, bad)
+		if !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("PrivateChat(%q) = %v, want ErrInvalid", bad, err)
+		}
+		if bad != "" && strings.Contains(err.Error(), string(bad)) {
+			t.Errorf("error %q echoes the id", err)
+		}
+	}
+}
