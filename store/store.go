@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -74,8 +75,11 @@ type DB struct {
 	wlock chan struct{}
 	qmu   sync.Mutex
 	queue []*writeJob // writes waiting for the next batch
-	r     *sql.DB     // read-only connections
-	ckpt  *sql.DB     // one connection for WAL checkpoints
+	// urgentWaiting counts the urgent jobs in queue (changed under qmu,
+	// read without it by a running batch, which then commits early).
+	urgentWaiting atomic.Int32
+	r             *sql.DB // read-only connections
+	ckpt          *sql.DB // one connection for WAL checkpoints
 
 	stopCkpt  context.CancelFunc
 	ckptDone  chan struct{}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"citybot"
+)
+
+// order records the order in which write jobs ran.
+type order struct {
+	mu  sync.Mutex
+	ran []string
+}
+
+func (o *order) job(name string, block <-chan struct{}) func(context.Context, querier) error {
+	return func(ctx context.Context, tx querier) error {
+		if block != nil {
+			<-block
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.ran = append(o.ran, name)
+		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES (?, '', '')`, name)
+		return err
+	}
+}
+
+func (o *order) get() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.ran)
+}
+
+// waitQueued waits until n jobs wait in the write queue.
+func waitQueued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		db.qmu.Lock()
+		q := len(db.queue)
+		db.qmu.Unlock()
+		if q == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs queued, want %d", q, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestUrgentWriteGoesFirst holds that an urgent write (MarkSent) waiting
+// with others is committed first, in a batch of its own.
+func TestUrgentWriteGoesFirst(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	var o order
+	var wg sync.WaitGroup
+	db.wlock <- struct{}{} // a batch is running: everyone queues
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.write(ctx, o.job(fmt.Sprint("n", i), nil)); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, db, i+1)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := db.writeUrgent(ctx, o.job("urgent", nil)); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitQueued(t, db, 6)
+	<-db.wlock
+	wg.Wait()
+	got := o.get()
+	if len(got) != 6 || got[0] != "urgent" || !slices.IsSorted(got[1:]) {
+		t.Errorf("ran %v, want urgent first, then n0…n4 in order", got)
+	}
+}
+
+// TestUrgentWriteCutsRunningBatch holds that a batch running when an
+// urgent write arrives commits after its current job and leaves the rest
+// for later, so that the urgent write waits for one job, not a batch.
+func TestUrgentWriteCutsRunningBatch(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	var o order
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	db.wlock <- struct{}{}
+	for i := range 4 {
+		var block <-chan struct{}
+		if i == 0 {
+			block = release // the first job of the batch holds it running
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.write(ctx, o.job(fmt.Sprint("n", i), block)); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, db, i+1)
+	}
+	<-db.wlock
+	waitQueued(t, db, 0) // a leader took all four in one batch and runs n0
+	done := make(chan error, 1)
+	go func() { done <- db.writeUrgent(ctx, o.job("urgent", nil)) }()
+	waitQueued(t, db, 1)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if got := o.get(); !slices.Equal(got, []string{"n0", "urgent", "n1", "n2", "n3"}) {
+		t.Errorf("ran %v, want n0, urgent, n1, n2, n3", got)
+	}
+	// Every job was committed once.
+	for _, k := range []string{"n0", "n1", "n2", "n3", "urgent"} {
+		if _, err := db.Cursor(ctx, k); err != nil {
+			t.Error(err)
+		}
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM cursors`).Scan(&n); err != nil || n != 5 {
+		t.Errorf("%d cursors (%v), want 5", n, err)
+	}
+}
+
+// TestMarkSentIsUrgent holds that MarkSent uses the urgent path.
+func TestMarkSentIsUrgent(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	if _, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+		t.Fatal(err)
+	}
+	items, err := db.ClaimOutbox(ctx, tgOnly, 1)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claimed %d, %v", len(items), err)
+	}
+	var o order
+	db.wlock <- struct{}{}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := db.write(ctx, o.job("ingest", nil)); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitQueued(t, db, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := db.MarkSent(ctx, items[0].ID, citybot.Sent{ID: "s1"}); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitQueued(t, db, 2)
+	db.qmu.Lock()
+	first := db.queue[0].urgent
+	db.qmu.Unlock()
+	<-db.wlock
+	wg.Wait()
+	if !first {
+		t.Error("MarkSent queued behind an earlier write")
+	}
+}
