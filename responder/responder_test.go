@@ -414,12 +414,13 @@ func TestSplit(t *testing.T) {
 	emoji := strings.Repeat("🚧", 30)                 // 30 runes, 60 UTF-16 units
 	marks := strings.Repeat("e\u0301", 40)           // e + combining acute accent
 	family := strings.Repeat("👩\u200d👩\u200d👧 ", 10) // ZWJ sequences
+	flags := strings.Repeat("🇫🇷🇧🇪", 10)              // pairs of regional indicators
 	tests := []struct {
 		text string
 		max  int
 	}{
 		{"", 10}, {"short", 10}, {long, 16}, {long, 7}, {strings.Repeat("x", 100), 33}, {"a\nb\nc\nd", 2},
-		{emoji, 10}, {emoji, 7}, {emoji, 1}, {marks, 9}, {family, 12}, {"🚧" + strings.Repeat("a", 20), 3},
+		{emoji, 10}, {emoji, 7}, {emoji, 1}, {marks, 9}, {family, 12}, {flags, 6}, {flags, 10}, {"🚧" + strings.Repeat("a", 20), 3},
 	}
 	for _, tt := range tests {
 		parts := responder.Split(tt.text, tt.max)
@@ -436,6 +437,17 @@ func TestSplit(t *testing.T) {
 			}
 			if r, _ := utf8.DecodeLastRuneInString(p); i < len(parts)-1 && r == '\u200d' {
 				t.Errorf("Split(%.20q, %d): part %d ends on a joiner: %q", tt.text, tt.max, i, p)
+			}
+			if n := strings.Count(tt.text, "🇫") + strings.Count(tt.text, "🇧"); n > 0 {
+				ri := 0
+				for _, r := range p {
+					if r >= 0x1F1E6 && r <= 0x1F1FF {
+						ri++
+					}
+				}
+				if ri%2 == 1 {
+					t.Errorf("Split(%.20q, %d): part %d splits a flag: %q", tt.text, tt.max, i, p)
+				}
 			}
 		}
 	}

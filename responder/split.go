@@ -15,7 +15,8 @@ import (
 // cuts inside a rune, so never between the two halves of a surrogate
 // pair, and avoids cutting before a combining mark, a variation selector
 // or an emoji modifier, or after a zero-width joiner, so that a character
-// drawn from several runes stays whole. It prefers to cut after a blank
+// drawn from several runes stays whole, nor inside a flag (a pair of
+// regional indicators). It prefers to cut after a blank
 // line in the second half of a part, then after a newline or a sentence's
 // end in its last third, then after a space in its last fifth; otherwise
 // it cuts at max. Parts keep every rune of text in order (joining them
@@ -107,12 +108,31 @@ func graphemeSafe(text string, end int) int {
 	for cut := end; cut > 0; {
 		next, _ := utf8.DecodeRuneInString(text[cut:])
 		prev, size := utf8.DecodeLastRuneInString(text[:cut])
-		if !extends(next) && prev != '\u200d' {
+		if !extends(next) && prev != '\u200d' && !(isRegional(prev) && isRegional(next) && oddRegionals(text[:cut])) {
 			return cut
 		}
 		cut -= size
 	}
 	return end
+}
+
+// isRegional reports whether r is a regional indicator: two of them make
+// a flag.
+func isRegional(r rune) bool { return r >= 0x1F1E6 && r <= 0x1F1FF }
+
+// oddRegionals reports whether s ends with an odd run of regional
+// indicators: a cut there would split a flag.
+func oddRegionals(s string) bool {
+	n := 0
+	for len(s) > 0 {
+		r, size := utf8.DecodeLastRuneInString(s)
+		if !isRegional(r) {
+			break
+		}
+		n++
+		s = s[:len(s)-size]
+	}
+	return n%2 == 1
 }
 
 // extends reports whether r attaches to the rune before it: a combining
