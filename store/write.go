@@ -41,9 +41,9 @@ func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx querier
 // goes ahead of every non-urgent job waiting, a batch running when it
 // arrives commits after the job it is running and gives the rest back to
 // the queue, and the next batch holds urgent jobs only. So it waits for
-// at most one other job and two commits. It is for recording that a message was
-// delivered (MarkSent): until that commit, a crash makes the message go
-// out again at restart.
+// at most one other job and two commits. It is for recording that a
+// message was delivered (MarkSent): until that commit, a crash makes the
+// message go out again at restart.
 func (db *DB) writeUrgent(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
 	return db.enqueueWrite(ctx, fn, true)
 }
@@ -71,8 +71,14 @@ func (db *DB) enqueueWrite(ctx context.Context, fn func(ctx context.Context, tx 
 		if db.unqueue(j) {
 			return ctx.Err()
 		}
-		<-j.done // a leader already runs it
-		return j.err
+		// A leader took it: it runs it, or, cut short by an urgent
+		// write, gives it back to the queue, where it needs a leader
+		// (its run then fails on the cancelled ctx).
+		select {
+		case <-j.done:
+			return j.err
+		case db.wlock <- struct{}{}:
+		}
 	}
 	defer func() { <-db.wlock }()
 	for {

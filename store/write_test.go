@@ -176,3 +176,51 @@ func TestMarkSentIsUrgent(t *testing.T) {
 		t.Error("MarkSent queued behind an earlier write")
 	}
 }
+
+// TestCancelledJobGivenBackIsRun holds that a job whose caller gave up
+// while the job sat in a batch that an urgent write cut short still gets a
+// leader once given back to the queue: its caller returns instead of
+// waiting forever.
+func TestCancelledJobGivenBackIsRun(t *testing.T) {
+	db := openTest(t, nil)
+	var o order
+	db.wlock <- struct{}{} // the test leads
+	ctx1, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res1 := make(chan error, 1)
+	go func() { res1 <- db.write(ctx1, o.job("n1", nil)) }()
+	waitQueued(t, db, 1)
+	// Lead a batch of a blocking job and n1, as write's leader loop does.
+	release := make(chan struct{})
+	n0 := &writeJob{ctx: context.Background(), fn: o.job("n0", release), done: make(chan struct{})}
+	db.qmu.Lock()
+	batch := append([]*writeJob{n0}, db.queue...)
+	db.queue = nil
+	db.qmu.Unlock()
+	ran := make(chan struct{})
+	go func() { db.runBatch(batch); close(ran) }()
+	cancel() // n1's caller gives up while n1 is in the running batch
+	res2 := make(chan error, 1)
+	go func() { res2 <- db.writeUrgent(context.Background(), o.job("urgent", nil)) }()
+	waitQueued(t, db, 1)
+	close(release)
+	<-ran
+	<-n0.done
+	<-db.wlock // the leader's own job is done: it leaves
+	for name, ch := range map[string]chan error{"urgent": res2, "n1": res1} {
+		select {
+		case err := <-ch:
+			if name == "urgent" && err != nil {
+				t.Errorf("urgent write: %v", err)
+			}
+			if name == "n1" && err == nil {
+				t.Errorf("n1 ran although its caller gave up before it started")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s's caller still waits: no leader for a job given back to the queue", name)
+		}
+	}
+	if got := o.get(); !slices.Equal(got, []string{"n0", "urgent"}) {
+		t.Errorf("ran %v, want n0 then urgent (n1 cancelled)", got)
+	}
+}
