@@ -126,8 +126,8 @@ func (db *DB) unqueue(j *writeJob) bool {
 	return false
 }
 
-// requeue puts jobs a batch did not run back in the queue, after the
-// urgent jobs and before the others, in their order.
+// requeue puts jobs a batch did not run (never urgent ones) back in the
+// queue, after the urgent jobs and before the others, in their order.
 func (db *DB) requeue(jobs []*writeJob) {
 	db.qmu.Lock()
 	defer db.qmu.Unlock()
@@ -189,7 +189,9 @@ func (db *DB) runBatch(batch []*writeJob) {
 	}
 	ok := 0
 	for i, j := range batch {
-		if i > 0 && db.urgentWaiting.Load() > 0 {
+		// Batches hold urgent jobs only or none (urgent jobs wait at the
+		// queue's head and are taken alone), and only the latter are cut.
+		if i > 0 && !j.urgent && db.urgentWaiting.Load() > 0 {
 			db.requeue(batch[i:])
 			batch = batch[:i] // finish and abort complete the jobs run only
 			break

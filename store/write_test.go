@@ -224,3 +224,46 @@ func TestCancelledJobGivenBackIsRun(t *testing.T) {
 		t.Errorf("ran %v, want n0 then urgent (n1 cancelled)", got)
 	}
 }
+
+// TestUrgentBatchNotCut holds that a batch of urgent writes is not cut
+// short by another urgent write: they all commit, in order.
+func TestUrgentBatchNotCut(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	var o order
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	db.wlock <- struct{}{}
+	for i := range 3 {
+		var block <-chan struct{}
+		if i == 0 {
+			block = release
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.writeUrgent(ctx, o.job(fmt.Sprint("u", i), block)); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, db, i+1)
+	}
+	<-db.wlock
+	waitQueued(t, db, 0) // one batch of three urgent jobs runs u0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := db.writeUrgent(ctx, o.job("u3", nil)); err != nil {
+			t.Error(err)
+		}
+	}()
+	waitQueued(t, db, 1)
+	close(release)
+	wg.Wait()
+	if got := o.get(); !slices.Equal(got, []string{"u0", "u1", "u2", "u3"}) {
+		t.Errorf("ran %v, want u0…u3", got)
+	}
+	if n := db.urgentWaiting.Load(); n != 0 {
+		t.Errorf("urgentWaiting = %d after every urgent job ran, want 0", n)
+	}
+}
