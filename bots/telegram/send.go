@@ -1,0 +1,174 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"citybot"
+	"citybot/bots"
+	"citybot/bots/telegram/internal/ratelimit"
+)
+
+var (
+	_ bots.Bot    = (*Bot)(nil)
+	_ bots.Editor = (*Bot)(nil)
+)
+
+// Send delivers out as a plain-text message (no parse mode), threaded
+// under out.ReplyTo when set (and sent anyway if that message is gone),
+// with out.Buttons as an inline keyboard. It returns:
+//   - an error wrapping citybot.ErrInvalid, without calling Telegram, for
+//     an empty text, a text over 4096 runes, a bad chat or reply id, or a
+//     button without label or with data outside 1..64 bytes;
+//   - *citybot.RetryAfterError{Throttled: true}, without calling
+//     Telegram, when the local rate limiter would have to wait, and
+//     likewise when Telegram answers 429 (After = its retry_after);
+//   - an error wrapping citybot.ErrPermanent when Telegram refuses the
+//     message for good (400, 403: blocked by the user, chat not found);
+//   - another error for transient failures (5xx, network).
+//
+// Invalid UTF-8 in the text is replaced with U+FFFD. Errors never contain
+// the token.
+func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, error) {
+	chat, text, kb, err := b.prepare(out)
+	if err != nil {
+		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
+	}
+	cfg := tgbotapi.NewMessage(chat, text)
+	if out.ReplyTo != "" {
+		id, err := strconv.Atoi(string(out.ReplyTo))
+		if err != nil || id <= 0 {
+			return citybot.Sent{}, fmt.Errorf("telegram: send: reply id %q: %w", out.ReplyTo, citybot.ErrInvalid)
+		}
+		cfg.ReplyToMessageID = id
+		cfg.AllowSendingWithoutReply = true
+	}
+	if kb != nil {
+		cfg.ReplyMarkup = *kb
+	}
+	if err := b.reserve(chat, out.ChatKind); err != nil {
+		return citybot.Sent{}, err
+	}
+	m, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg)
+	if err != nil {
+		return citybot.Sent{}, b.sendError("send", chat, err)
+	}
+	at := b.opts.Now().UTC()
+	if m.Date != 0 {
+		at = time.Unix(int64(m.Date), 0).UTC()
+	}
+	return citybot.Sent{ID: msgID(m.MessageID), SentAt: at}, nil
+}
+
+// Edit replaces the text and buttons of a message the bot sent earlier.
+// Its errors are those of Send.
+func (b *Bot) Edit(ctx context.Context, chatRef citybot.ChatID, id citybot.PlatformMessageID, out citybot.Outgoing) error {
+	out.Chat = chatRef
+	chat, text, kb, err := b.prepare(out)
+	if err != nil {
+		return fmt.Errorf("telegram: edit: %w", err)
+	}
+	mid, err := strconv.Atoi(string(id))
+	if err != nil || mid <= 0 {
+		return fmt.Errorf("telegram: edit: message id %q: %w", id, citybot.ErrInvalid)
+	}
+	cfg := tgbotapi.NewEditMessageText(chat, mid, text)
+	if kb != nil {
+		cfg.ReplyMarkup = kb
+	}
+	if err := b.reserve(chat, out.ChatKind); err != nil {
+		return err
+	}
+	if _, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg); err != nil {
+		return b.sendError("edit", chat, err)
+	}
+	return nil
+}
+
+// prepare checks out and returns the chat id, the text to send and the
+// keyboard, or an error wrapping citybot.ErrInvalid.
+func (b *Bot) prepare(out citybot.Outgoing) (int64, string, *tgbotapi.InlineKeyboardMarkup, error) {
+	chat, err := strconv.ParseInt(string(out.Chat), 10, 64)
+	if err != nil || chat == 0 {
+		return 0, "", nil, fmt.Errorf("chat id %q: %w", out.Chat, citybot.ErrInvalid)
+	}
+	text := strings.ToValidUTF8(out.Text, "\uFFFD")
+	if strings.TrimSpace(text) == "" {
+		return 0, "", nil, fmt.Errorf("empty text: %w", citybot.ErrInvalid)
+	}
+	if n := utf8.RuneCountInString(text); n > MaxText {
+		return 0, "", nil, fmt.Errorf("text of %d runes is over the %d limit: %w", n, MaxText, citybot.ErrInvalid)
+	}
+	if len(out.Buttons) == 0 {
+		return chat, text, nil, nil
+	}
+	rows := make([][]tgbotapi.InlineKeyboardButton, 0, len(out.Buttons))
+	for _, row := range out.Buttons {
+		if len(row) == 0 {
+			continue
+		}
+		r := make([]tgbotapi.InlineKeyboardButton, 0, len(row))
+		for _, btn := range row {
+			if strings.TrimSpace(btn.Label) == "" || len(btn.Data) < 1 || len(btn.Data) > 64 {
+				return 0, "", nil, fmt.Errorf("button %q: needs a label and 1 to 64 bytes of data: %w", btn.Label, citybot.ErrInvalid)
+			}
+			r = append(r, tgbotapi.NewInlineKeyboardButtonData(strings.ToValidUTF8(btn.Label, "\uFFFD"), btn.Data))
+		}
+		rows = append(rows, r)
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return chat, text, &kb, nil
+}
+
+func chatKey(chat int64) string { return "chat:" + strconv.FormatInt(chat, 10) }
+
+// reserve takes a slot from the local limiter or returns a throttled
+// *citybot.RetryAfterError.
+func (b *Bot) reserve(chat int64, kind citybot.ChatKind) error {
+	checks := []ratelimit.Check{
+		{Key: chatKey(chat), Rule: b.chatN},
+		{Key: "global", Rule: b.globalN},
+	}
+	if kind == citybot.ChatGroup || (kind == "" && chat < 0) {
+		checks = append(checks, ratelimit.Check{Key: "group:" + strconv.FormatInt(chat, 10), Rule: b.groupN})
+	}
+	wait, ok := b.limiter.Reserve(b.opts.Now(), checks...)
+	if ok {
+		return nil
+	}
+	return &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("telegram: send: local rate limit")}
+}
+
+// sendError classifies a failed send or edit.
+func (b *Bot) sendError(op string, chat int64, err error) error {
+	var te *tgbotapi.Error
+	if !errors.As(err, &te) {
+		return fmt.Errorf("telegram: %s: %w", op, b.clean(err))
+	}
+	desc := b.redact(te.Message)
+	switch {
+	case te.RetryAfter > 0:
+		d := time.Duration(te.RetryAfter) * time.Second
+		b.limiter.Block(b.opts.Now(), chatKey(chat), d)
+		return &citybot.RetryAfterError{After: d, Throttled: true, Err: fmt.Errorf("telegram: %s: %s", op, desc)}
+	case op == "edit" && te.Code == http.StatusBadRequest && strings.Contains(desc, "message is not modified"):
+		return nil // an edit that changes nothing has nothing left to do
+	case te.Code == http.StatusBadRequest || te.Code == http.StatusForbidden:
+		if te.MigrateToChatID != 0 {
+			desc += " (the group became a supergroup)"
+		}
+		return fmt.Errorf("telegram: %s: %s (%d): %w", op, desc, te.Code, citybot.ErrPermanent)
+	case te.Code == http.StatusUnauthorized || te.Code == http.StatusNotFound:
+		return fmt.Errorf("telegram: %s: token rejected (%d): %w", op, te.Code, citybot.ErrForbidden)
+	default:
+		return fmt.Errorf("telegram: %s: %s (%d)", op, desc, te.Code)
+	}
+}

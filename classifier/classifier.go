@@ -1,0 +1,483 @@
+package classifier
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"citybot"
+)
+
+// Classifier tags messages. Build one with New or NewWithModel; it is
+// immutable afterwards and safe for concurrent use by many goroutines.
+type Classifier struct {
+	opts  Options
+	model *Model
+
+	labels   []string // topics Classify may return; includes OtherTopic
+	modelCol []int    // per label: column in the topic head, or -1
+	otherIdx int
+	temper   float64 // modelTemper; a field so tests can vary it
+	eps      float64 // modelFloor
+
+	keywords *phraseSet
+	kwTopics [][]int // keyword id → label indices
+	cues     *cueSet
+	gaz      *gazetteer
+	pat      *patterns
+	ner      *ner // nil when disabled
+
+	bufs sync.Pool // *scratch
+}
+
+// scratch holds per-call buffers.
+type scratch struct {
+	toks    []token
+	feats   []feat
+	matches []match
+	logits  []float64
+	scores  []float64
+}
+
+// New returns a Classifier using opts.Model, or the shipped default model
+// when opts.Model is empty. A model file that lacks a topic or an urgency
+// head borrows it from the default model. It returns an error wrapping
+// fs.ErrNotExist for a missing model file, ErrBadModel for a damaged one,
+// and citybot.ErrInvalid for invalid options. Loading takes well under a
+// second (prose's tagger and recogniser are loaded once here).
+func New(opts Options) (*Classifier, error) {
+	def, err := DefaultModel()
+	if err != nil {
+		return nil, err
+	}
+	m := def
+	if opts.Model != "" {
+		m, err = ReadModelFile(opts.Model)
+		if err != nil {
+			return nil, err
+		}
+		m = m.WithFallback(def)
+	}
+	return NewWithModel(opts, m)
+}
+
+// NewWithModel returns a Classifier using m (for instance one Train just
+// built from officers' corrections) and ignores opts.Model. m must not be
+// nil; it is shared, not copied.
+func NewWithModel(opts Options, m *Model) (*Classifier, error) {
+	if m == nil {
+		return nil, fmt.Errorf("classifier: new: nil model: %w", citybot.ErrInvalid)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	c.bufs.New = func() any { return &scratch{} }
+	c.temper = modelTemper
+	c.eps = modelFloor
+
+	// The label space: the configured topics, else the model's labels.
+	if len(opts.Topics) > 0 {
+		for _, t := range opts.Topics {
+			c.labels = append(c.labels, strings.TrimSpace(t.Name))
+		}
+	} else if m.topic != nil {
+		c.labels = slices.Clone(m.topic.labels)
+	}
+	if !slices.Contains(c.labels, OtherTopic) {
+		c.labels = append(c.labels, OtherTopic)
+	}
+	c.otherIdx = slices.Index(c.labels, OtherTopic)
+	c.modelCol = make([]int, len(c.labels))
+	for i, l := range c.labels {
+		c.modelCol[i] = -1
+		if m.topic != nil {
+			c.modelCol[i] = slices.Index(m.topic.labels, l)
+		}
+	}
+	// Keywords: one id per distinct phrase, mapped to every topic that
+	// lists it.
+	c.keywords = newPhraseSet()
+	ids := map[string]int{}
+	for _, t := range opts.Topics {
+		ti := slices.Index(c.labels, strings.TrimSpace(t.Name))
+		for _, lang := range sortedKeys(t.Keywords) {
+			for _, k := range t.Keywords[lang] {
+				key := strings.Join(phraseStems(k), " ")
+				if key == "" {
+					continue
+				}
+				id, ok := ids[key]
+				if !ok {
+					id = len(c.kwTopics)
+					ids[key] = id
+					c.kwTopics = append(c.kwTopics, nil)
+					c.keywords.add(k, id)
+				}
+				if !slices.Contains(c.kwTopics[id], ti) {
+					c.kwTopics[id] = append(c.kwTopics[id], ti)
+				}
+			}
+		}
+	}
+	if !opts.DisableNER {
+		n, err := newNER()
+		if err != nil {
+			return nil, err
+		}
+		c.ner = n
+	}
+	return c, nil
+}
+
+// Model returns the model the classifier uses (shared; do not modify).
+func (c *Classifier) Model() *Model { return c.model }
+
+// Topics returns the topics Classify may return, "other" included. The
+// caller owns the slice.
+func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
+
+// unknownTopicPrior is the model probability given to a configured topic
+// the model was not trained on; its keywords must carry it.
+const unknownTopicPrior = 0.08
+
+// modelTemper scales the model's log-probabilities before keyword
+// evidence is added: the model is trained on data whose label mix is not a
+// city's, so its confidence is tempered.
+const modelTemper = 0.4
+
+// modelFloor is added to the model's probabilities before the logarithm,
+// which bounds how strongly the model can veto keyword evidence.
+const modelFloor = 1e-4
+
+// lowConfidence is the confidence of "other" for text with nothing the
+// classifier can read.
+const lowConfidence = 0.1
+
+// Classify tags text. langHint is the platform's language code for the
+// sender ("fr", "en-US"; may be empty); it decides only when the text
+// itself does not tell. Any string is valid: Classify reads at most
+// Options.MaxBytes of it, never panics, and returns the same result for the
+// same input. Spans are byte offsets into text, on rune boundaries.
+func (c *Classifier) Classify(text, langHint string) (out citybot.Classification) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug must not take the intake down: answer "other".
+			out = citybot.Classification{
+				Topic:             citybot.Scored{Label: OtherTopic, Confidence: lowConfidence},
+				Urgency:           citybot.UrgencyNormal,
+				UrgencyConfidence: 0.25,
+				UrgencyScore:      0.25,
+				Language:          LangOther,
+				Model:             c.model.name,
+			}
+		}
+	}()
+	sc := c.bufs.Get().(*scratch)
+	defer c.bufs.Put(sc)
+
+	text = prefix(text, c.opts.maxBytes())
+	var nonLatin int
+	sc.toks, nonLatin = tokenize(text, sc.toks[:0])
+	toks := sc.toks
+	out.Model = c.model.name
+	out.Language = detectLanguage(toks, nonLatin, langHint)
+
+	sc.matches = c.keywords.find(toks, sc.matches[:0])
+	c.topic(sc, &out)
+	c.urgency(sc, &out)
+	c.placesAndPersonal(text, sc, &out)
+	return out
+}
+
+func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
+	L := len(c.labels)
+	sc.scores = grow(sc.scores, L)
+	scores := sc.scores
+	known := 0
+	h := c.model.topic
+	if h != nil {
+		sc.feats = featurize(sc.toks, sc.feats)
+		sc.logits = grow(sc.logits, len(h.labels))
+		known = h.logits(sc.feats, sc.logits)
+		softmax(sc.logits)
+	}
+	for i := range L {
+		switch col := c.modelCol[i]; {
+		case h == nil:
+			scores[i] = 0
+		case col >= 0:
+			scores[i] = c.temper * math.Log(sc.logits[col]+c.eps)
+		default:
+			scores[i] = c.temper * math.Log(unknownTopicPrior)
+		}
+	}
+	// Keyword evidence: β for the first hit of a topic, β/2 for each
+	// further distinct keyword, at most 2β.
+	hits := make([]int, L)
+	for _, m := range sc.matches {
+		for _, ti := range c.kwTopics[m.id] {
+			if ti >= 0 {
+				hits[ti]++
+			}
+		}
+	}
+	beta := c.opts.keywordWeight()
+	anyHit := false
+	for i, n := range hits {
+		if n > 0 {
+			anyHit = true
+			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
+		}
+	}
+	if known == 0 && !anyHit {
+		out.Topic = citybot.Scored{Label: OtherTopic, Confidence: lowConfidence}
+		return
+	}
+	softmax(scores)
+	order := make([]int, L)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case scores[a] > scores[b]:
+			return -1
+		case scores[a] < scores[b]:
+			return 1
+		}
+		return 0
+	})
+	best := order[0]
+	out.Topic = citybot.Scored{Label: c.labels[best], Confidence: clamp01(scores[best])}
+	if best != c.otherIdx && scores[best] < c.opts.otherThreshold() {
+		out.Topic = citybot.Scored{Label: OtherTopic, Confidence: clamp01(scores[c.otherIdx])}
+	}
+	for _, i := range order {
+		if len(out.Alternatives) == 3 || scores[i] < 0.05 {
+			break
+		}
+		if c.labels[i] == out.Topic.Label {
+			continue
+		}
+		out.Alternatives = append(out.Alternatives, citybot.Scored{Label: c.labels[i], Confidence: clamp01(scores[i])})
+	}
+}
+
+func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
+	toks := sc.toks
+	var crit, high, low []string
+	matches := c.cues.set.find(toks, sc.matches[len(sc.matches):])
+	for _, m := range matches {
+		lv := c.cues.level[m.id]
+		if lv == cueNeutral {
+			continue
+		}
+		negated := false
+		for k := m.first - 1; k >= 0 && k >= m.first-3; k-- {
+			if isNegator(toks[k].stem) {
+				negated = true
+				break
+			}
+			if k > 0 && toks[k].sentStart {
+				break
+			}
+		}
+		if negated {
+			continue
+		}
+		cue := c.cues.cues[m.id]
+		switch lv {
+		case cueCritical:
+			crit = appendUnique(crit, cue)
+		case cueHigh:
+			high = appendUnique(high, cue)
+		case cueLow:
+			low = appendUnique(low, cue)
+		}
+	}
+	var labels []string
+	var p []float64
+	if h := c.model.urgency; h != nil && len(toks) > 0 {
+		if c.model.topic == nil || len(sc.feats) == 0 {
+			sc.feats = featurize(toks, sc.feats)
+		}
+		p = make([]float64, len(h.labels))
+		if h.logits(sc.feats, p) > 0 {
+			softmax(p)
+			labels = h.labels
+		}
+	}
+	u, conf, score := urgencyResult(labels, p, crit, high, low)
+	out.Urgency, out.UrgencyConfidence, out.UrgencyScore = u, conf, clamp01(score)
+	switch {
+	case u == citybot.UrgencyCritical && len(crit) > 0:
+		out.UrgencyCues = crit
+	case u == citybot.UrgencyHigh && len(high) > 0:
+		out.UrgencyCues = high
+	case u == citybot.UrgencyLow && len(low) > 0:
+		out.UrgencyCues = low
+	case labels != nil:
+		out.UrgencyCues = []string{fmt.Sprintf("model: %s %.2f", u, conf)}
+	}
+}
+
+func appendUnique(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func grow(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+func (c *Classifier) placesAndPersonal(text string, sc *scratch, out *citybot.Classification) {
+	toks := sc.toks
+	var places []citybot.Place
+	// Gazetteer first: the city's own names win.
+	for _, m := range c.gaz.set.find(toks, nil) {
+		e := c.gaz.entries[m.id]
+		places = append(places, citybot.Place{Name: e.Name, Kind: e.Kind, Span: citybot.Span{Start: toks[m.first].start, End: toks[m.end-1].end}})
+	}
+	var personal []citybot.PersonalSpan
+	var streets []citybot.Place
+	streets, personal = findStreets(text, toks, streets, personal)
+	for _, s := range streets {
+		places = addPlace(places, s)
+	}
+	personal = findEmails(text, personal)
+	personal = findPhones(text, personal)
+	personal = c.pat.findPlates(text, personal)
+	personal = findCuedNames(toks, personal)
+
+	if c.ner != nil {
+		for _, e := range c.runNER(text, toks, places, personal) {
+			sp := citybot.Span{Start: e.start, End: e.end}
+			if spanTaken(sp, places, personal) {
+				continue
+			}
+			switch e.label {
+			case "PERSON":
+				personal = append(personal, citybot.PersonalSpan{Kind: citybot.PersonName, Span: sp})
+			case "GPE":
+				places = addPlace(places, citybot.Place{Name: text[e.start:e.end], Kind: "place", Span: sp})
+			}
+		}
+	}
+	places = slices.DeleteFunc(places, func(p citybot.Place) bool { return !validSpan(text, p.Span) })
+	slices.SortStableFunc(places, func(a, b citybot.Place) int { return a.Span.Start - b.Span.Start })
+	out.Places = places
+
+	personal = slices.DeleteFunc(personal, func(p citybot.PersonalSpan) bool { return !validSpan(text, p.Span) })
+	slices.SortStableFunc(personal, func(a, b citybot.PersonalSpan) int {
+		if a.Span.Start != b.Span.Start {
+			return a.Span.Start - b.Span.Start
+		}
+		return b.Span.End - a.Span.End // longer first
+	})
+	// Drop spans inside an earlier one.
+	kept := personal[:0]
+	for _, p := range personal {
+		if n := len(kept); n > 0 && kept[n-1].Span.Start <= p.Span.Start && p.Span.End <= kept[n-1].Span.End {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	out.PersonalData = kept
+}
+
+// addPlace appends p unless it overlaps a place already found.
+func addPlace(places []citybot.Place, p citybot.Place) []citybot.Place {
+	for _, q := range places {
+		if overlaps(q.Span, p.Span) {
+			return places
+		}
+	}
+	return append(places, p)
+}
+
+// validSpan reports whether sp is a non-empty range of text on rune
+// boundaries holding valid UTF-8.
+func validSpan(text string, sp citybot.Span) bool {
+	if sp.Start < 0 || sp.End > len(text) || sp.Start >= sp.End {
+		return false
+	}
+	if !utf8.RuneStart(text[sp.Start]) || sp.End < len(text) && !utf8.RuneStart(text[sp.End]) {
+		return false
+	}
+	return utf8.ValidString(text[sp.Start:sp.End])
+}
+
+// runNER runs prose's recogniser only when a token looks like a name the
+// cheap rules did not explain: a capitalised word inside a sentence that is
+// not a common word (the topic model knows it), not a place already found
+// and not part of personal data already found. It reads a window around
+// those tokens, at most maxNERBytes.
+func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, personal []citybot.PersonalSpan) []entity {
+	first, last := -1, -1
+	for i := range toks {
+		t := &toks[i]
+		if !t.capital || t.allCaps || t.sentStart || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+			continue
+		}
+		if c.commonWord(t) || covered(t, places, personal) {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else if toks[i].end-toks[max(0, first-4)].start > maxNERBytes {
+			break
+		}
+		last = i
+	}
+	if first < 0 {
+		return nil
+	}
+	start := toks[max(0, first-4)].start
+	end := toks[min(len(toks)-1, last+4)].end
+	if end-start > maxNERBytes {
+		end = toks[last].end
+	}
+	if !utf8.ValidString(text[start:end]) {
+		return nil
+	}
+	return c.ner.entities(text, start, end)
+}
+
+// commonWord reports whether the topic model knows t as a word, so it is a
+// common word rather than a name.
+func (c *Classifier) commonWord(t *token) bool {
+	h := c.model.topic
+	if h == nil {
+		return false
+	}
+	_, ok := h.index[hashString(hashByte(fnvOffset, 'w'), t.stem)]
+	return ok
+}
+
+func covered(t *token, places []citybot.Place, personal []citybot.PersonalSpan) bool {
+	return spanTaken(citybot.Span{Start: t.start, End: t.end}, places, personal)
+}
+
+// spanTaken reports whether sp overlaps a place or personal span found.
+func spanTaken(sp citybot.Span, places []citybot.Place, personal []citybot.PersonalSpan) bool {
+	for _, p := range places {
+		if overlaps(p.Span, sp) {
+			return true
+		}
+	}
+	for _, p := range personal {
+		if overlaps(p.Span, sp) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,337 @@
+package classifier
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// sharedData returns the shared data directory, skipping the test when it
+// is absent outside CI (on CI it must be there).
+func sharedData(t testing.TB) string {
+	t.Helper()
+	dir, err := FindSharedData(".")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("shared data missing on CI: %v", err)
+		}
+		t.Skipf("shared data not found: %v", err)
+	}
+	return dir
+}
+
+func readShared(t testing.TB, name string) *Table {
+	t.Helper()
+	tab, err := ReadTableFile(filepath.Join(sharedData(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// fold assigns a row to one of k folds by a hash of its text, so that
+// duplicates stay together.
+func foldOf(text string, k int) int {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return int(h.Sum32() % uint32(k))
+}
+
+// ---- the baseline: TF-IDF over words + multinomial logistic regression ----
+
+type baseline struct {
+	vocab  map[string]int
+	idf    []float64
+	labels []string
+	w      [][]float64 // vocab × labels
+	b      []float64
+}
+
+func baseWords(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+func (m *baseline) vec(text string) ([]int, []float64) {
+	tf := map[int]float64{}
+	for _, w := range baseWords(text) {
+		if i, ok := m.vocab[w]; ok {
+			tf[i]++
+		}
+	}
+	idx := make([]int, 0, len(tf))
+	for i := range tf {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	val := make([]float64, len(idx))
+	var ss float64
+	for j, i := range idx {
+		val[j] = (1 + math.Log(tf[i])) * m.idf[i]
+		ss += val[j] * val[j]
+	}
+	for j := range val {
+		val[j] /= math.Sqrt(ss)
+	}
+	return idx, val
+}
+
+func trainBaseline(exs []Example) *baseline {
+	m := &baseline{vocab: map[string]int{}}
+	df := map[string]int{}
+	for _, e := range exs {
+		seen := map[string]bool{}
+		for _, w := range baseWords(e.Text) {
+			if !seen[w] {
+				seen[w] = true
+				df[w]++
+			}
+		}
+	}
+	words := make([]string, 0, len(df))
+	for w := range df {
+		words = append(words, w)
+	}
+	slices.Sort(words)
+	for _, w := range words {
+		m.vocab[w] = len(m.idf)
+		m.idf = append(m.idf, math.Log(float64(1+len(exs))/float64(1+df[w]))+1)
+	}
+	lab := map[string]int{}
+	for _, e := range exs {
+		if _, ok := lab[e.Label]; !ok {
+			lab[e.Label] = 0
+			m.labels = append(m.labels, e.Label)
+		}
+	}
+	slices.Sort(m.labels)
+	for i, l := range m.labels {
+		lab[l] = i
+	}
+	L := len(m.labels)
+	m.w = make([][]float64, len(words))
+	for i := range m.w {
+		m.w[i] = make([]float64, L)
+	}
+	m.b = make([]float64, L)
+	type doc struct {
+		idx []int
+		val []float64
+		y   int
+	}
+	docs := make([]doc, len(exs))
+	for i, e := range exs {
+		idx, val := m.vec(e.Text)
+		docs[i] = doc{idx, val, lab[e.Label]}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	p := make([]float64, L)
+	const lambda = 1e-5
+	for ep := range 15 {
+		lr := 0.5 / (1 + 0.3*float64(ep))
+		rng.Shuffle(len(docs), func(i, j int) { docs[i], docs[j] = docs[j], docs[i] })
+		for _, d := range docs {
+			copy(p, m.b)
+			for j, i := range d.idx {
+				for k := range L {
+					p[k] += d.val[j] * m.w[i][k]
+				}
+			}
+			softmax(p)
+			for k := range L {
+				g := p[k]
+				if k == d.y {
+					g--
+				}
+				m.b[k] -= lr * g
+				for j, i := range d.idx {
+					m.w[i][k] -= lr * (g*d.val[j] + lambda*m.w[i][k])
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (m *baseline) predict(text string) []float64 {
+	p := slices.Clone(m.b)
+	idx, val := m.vec(text)
+	for j, i := range idx {
+		for k := range p {
+			p[k] += val[j] * m.w[i][k]
+		}
+	}
+	softmax(p)
+	return p
+}
+
+func argmax(p []float64) int {
+	best := 0
+	for i := range p {
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// topShare returns the share of the positives found in the top tenth of
+// the items when sorted by score (ties broken by index).
+func topShare(scores []float64, positive []bool) float64 {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case scores[a] > scores[b]:
+			return -1
+		case scores[a] < scores[b]:
+			return 1
+		}
+		return 0
+	})
+	top := len(idx) / 10
+	total, found := 0, 0
+	for _, p := range positive {
+		if p {
+			total++
+		}
+	}
+	for _, i := range idx[:top] {
+		if positive[i] {
+			found++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(found) / float64(total)
+}
+
+type cvResult struct {
+	oursF1, baseF1, oursAcc, baseAcc float64
+	oursTop, baseTop                 float64 // urgency: critical share in the top 10 %
+}
+
+// crossValidate runs k-fold cross-validation of the classifier and the
+// baseline on the same folds. urgency, when not nil, holds the proxy
+// urgency label of each row.
+func crossValidate(t *testing.T, texts, topics, urgency []string, k int) cvResult {
+	ctx := context.Background()
+	n := len(texts)
+	oursPred := make([]string, n)
+	basePred := make([]string, n)
+	oursScore := make([]float64, n)
+	baseScore := make([]float64, n)
+	for f := range k {
+		var trTopic, trUrg []Example
+		for i := range n {
+			if foldOf(texts[i], k) == f {
+				continue
+			}
+			trTopic = append(trTopic, Example{texts[i], topics[i]})
+			if urgency != nil {
+				trUrg = append(trUrg, Example{texts[i], urgency[i]})
+			}
+		}
+		m, err := Train(ctx, KindTopic, trTopic, TrainOptions{Topics: DefaultOptions().Topics})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := trainBaseline(trTopic)
+		var baseU *baseline
+		if urgency != nil {
+			um, err := Train(ctx, KindUrgency, trUrg, TrainOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = m.WithFallback(um)
+			baseU = trainBaseline(trUrg)
+		}
+		opts := DefaultOptions()
+		opts.DisableNER = true
+		c, err := NewWithModel(opts, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if foldOf(texts[i], k) != f {
+				continue
+			}
+			r := c.Classify(texts[i], "")
+			oursPred[i] = r.Topic.Label
+			oursScore[i] = r.UrgencyScore
+			basePred[i] = base.labels[argmax(base.predict(texts[i]))]
+			if baseU != nil {
+				p := baseU.predict(texts[i])
+				for j, l := range baseU.labels {
+					baseScore[i] += p[j] * urgencyValue(l)
+				}
+			}
+		}
+	}
+	var res cvResult
+	ro := Evaluate(topics, oursPred, nil)
+	rb := Evaluate(topics, basePred, nil)
+	res.oursF1, res.baseF1, res.oursAcc, res.baseAcc = ro.MacroF1, rb.MacroF1, ro.Accuracy, rb.Accuracy
+	if urgency != nil {
+		pos := make([]bool, n)
+		for i, u := range urgency {
+			pos[i] = u == "critical"
+		}
+		res.oursTop = topShare(oursScore, pos)
+		res.baseTop = topShare(baseScore, pos)
+	}
+	return res
+}
+
+// TestCrossValidation measures the classifier against a TF-IDF + logistic
+// regression baseline with 5-fold cross-validation (folds by text hash) on
+// both shared data files, and prints the table. Newport is used only to
+// measure, never for the shipped model.
+func TestCrossValidation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-validation trains 20 models")
+	}
+	const k = 5
+	dis := readShared(t, "disaster_en.csv")
+	nw := readShared(t, "newport_en.csv")
+
+	dr := crossValidate(t, dis.Column("text"), dis.Column("topic"), urgencyColumn(dis), k)
+	nr := crossValidate(t, nw.Column("text"), nw.Column("topic"), nil, k)
+
+	t.Logf("5-fold cross-validation, same folds for both models")
+	t.Logf("%-34s %10s %10s", "metric", "ours", "baseline")
+	t.Logf("%-34s %10.3f %10.3f", "disaster topic macro-F1", dr.oursF1, dr.baseF1)
+	t.Logf("%-34s %10.3f %10.3f", "disaster topic accuracy", dr.oursAcc, dr.baseAcc)
+	t.Logf("%-34s %10.3f %10.3f", "disaster critical in top 10%", dr.oursTop, dr.baseTop)
+	t.Logf("%-34s %10.3f %10.3f", "newport topic macro-F1 (retrained)", nr.oursF1, nr.baseF1)
+	t.Logf("%-34s %10.3f %10.3f", "newport topic accuracy (retrained)", nr.oursAcc, nr.baseAcc)
+
+	// Floors: well above chance, and not worse than the baseline.
+	if dr.oursF1 < 0.45 || nr.oursF1 < 0.45 {
+		t.Errorf("topic macro-F1 too low: disaster %.3f, newport %.3f", dr.oursF1, nr.oursF1)
+	}
+	if dr.oursF1 < dr.baseF1 || nr.oursF1 < nr.baseF1 {
+		t.Errorf("below the baseline: disaster %.3f vs %.3f, newport %.3f vs %.3f", dr.oursF1, dr.baseF1, nr.oursF1, nr.baseF1)
+	}
+	if dr.oursTop < 0.4 || dr.oursTop < dr.baseTop {
+		t.Errorf("only %.0f%% of critical messages in the top 10%% of urgency (baseline %.0f%%)", 100*dr.oursTop, 100*dr.baseTop)
+	}
+}
+
+func urgencyColumn(t *Table) []string {
+	var out []string
+	for _, e := range UrgencyExamples(t) {
+		out = append(out, e.Label)
+	}
+	return out
+}

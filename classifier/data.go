@@ -1,0 +1,84 @@
+package classifier
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// DefaultModelName names the shipped model in Classification.Model.
+const DefaultModelName = "citybot-default-1"
+
+// TrainDefault builds the shipped default model from the rows of
+// disaster_en.csv (CC BY 4.0) and the default topics' keywords: a topic
+// head on the `topic` column, an urgency head on UrgencyProxy. The result
+// depends only on its inputs.
+func TrainDefault(ctx context.Context, disaster *Table, progress func(done, total int)) (*Model, error) {
+	for _, col := range []string{"topic", "source_categories", "request", "offer"} {
+		if disaster.Col(col) < 0 {
+			return nil, fmt.Errorf("classifier: train default: no %q column", col)
+		}
+	}
+	topicM, err := Train(ctx, KindTopic, disaster.Examples("topic"), TrainOptions{
+		Name: DefaultModelName, Topics: DefaultOptions().Topics, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	urg, err := Train(ctx, KindUrgency, UrgencyExamples(disaster), TrainOptions{Name: DefaultModelName, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	return topicM.WithFallback(urg), nil
+}
+
+// UrgencyExamples pairs the text of each row of a disaster_en.csv table
+// with its UrgencyProxy label.
+func UrgencyExamples(disaster *Table) []Example {
+	tc, cc, rc, oc := disaster.Col("text"), disaster.Col("source_categories"), disaster.Col("request"), disaster.Col("offer")
+	if tc < 0 || cc < 0 || rc < 0 || oc < 0 {
+		return nil
+	}
+	out := make([]Example, 0, len(disaster.Rows))
+	for _, r := range disaster.Rows {
+		out = append(out, Example{Text: r[tc], Label: UrgencyProxy(r[cc], r[rc], r[oc])})
+	}
+	return out
+}
+
+// FindSharedData looks for the shared data directory (../shared/data
+// beside the repository) from dir upwards, and returns its path, or
+// an error when none is found. CITYBOT_DATA, when set, wins.
+func FindSharedData(dir string) (string, error) {
+	if d := os.Getenv("CITYBOT_DATA"); d != "" {
+		return d, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("classifier: find data: %w", err)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		cand := filepath.Join(d, "shared", "data")
+		if st, err := os.Stat(filepath.Join(cand, "disaster_en.csv")); err == nil && !st.IsDir() {
+			return cand, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", fmt.Errorf("classifier: find data: no shared/data/disaster_en.csv above %s", abs)
+}
+
+// ReadTableFile reads a CSV file with ReadTable.
+func ReadTableFile(path string) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	defer f.Close()
+	t, err := ReadTable(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,30 @@
+// Package classifier tags a citizen's message: its topic, its urgency, its
+// language, the places it names and the personal data it holds.
+//
+// Classification is a pure function of the text, the language hint, the
+// Options and the model: the same input always gives the same output, and a
+// Classifier is safe for concurrent use. Any string is valid input (empty,
+// huge, invalid UTF-8, HTML, emoji only): Classify never panics and works on
+// a bounded prefix of the text (Options.MaxBytes), so its cost is bounded.
+//
+// Tagging is built from
+//   - a fast tokenizer of its own that keeps byte offsets;
+//   - a linear model (multinomial logistic regression over word, word-pair
+//     and character n-gram features, trained with averaged SGD) for topic and
+//     urgency, stored in a Model file; a default model trained on the
+//     licence-clean disaster_en.csv data ships embedded in the package;
+//   - per-topic, per-language keyword lists from Options, which add evidence
+//     at run time, so topics no training data covers (noise, taxes, permits,
+//     corruption) and French messages are tagged;
+//   - urgency rules (fire, flood, live wire, gas leak, collapse, injury,
+//     violence → critical, in English and French) whose cues are reported;
+//   - the named-entity recogniser of github.com/jdkato/prose/v2, loaded once
+//     and run only when cheap cues suggest a name, plus a gazetteer of
+//     streets, neighbourhoods and landmarks from Options;
+//   - scanners for e-mail addresses, phone numbers and vehicle plates.
+//
+// Training works from (text, label) pairs in memory (Train) so that officers'
+// corrections can retrain a model; Model.WriteFile and ReadModelFile store
+// it. Evaluate computes accuracy, macro-F1, per-class scores and a confusion
+// matrix.
+package classifier

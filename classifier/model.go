@@ -1,0 +1,347 @@
+package classifier
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/gob"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"citybot"
+)
+
+// LabelKind names what a model head predicts.
+type LabelKind string
+
+// The label kinds a Model may hold.
+const (
+	KindTopic   LabelKind = "topic"
+	KindUrgency LabelKind = "urgency"
+)
+
+// head is one linear classifier: a weight row per known feature.
+type head struct {
+	labels  []string
+	index   map[uint64]int32 // feature hash → row
+	weights []float32        // rows × len(labels)
+	bias    []float32
+	trained int // number of training examples
+}
+
+// logits writes the raw scores of fs into out (len(labels)) and returns
+// how many features the head knew.
+func (h *head) logits(fs []feat, out []float64) int {
+	L := len(h.labels)
+	for k := range L {
+		out[k] = float64(h.bias[k])
+	}
+	known := 0
+	for _, f := range fs {
+		row, ok := h.index[f.h]
+		if !ok {
+			continue
+		}
+		known++
+		w := h.weights[int(row)*L : int(row)*L+L]
+		for k := range L {
+			out[k] += float64(f.v) * float64(w[k])
+		}
+	}
+	return known
+}
+
+// Model holds a topic head, an urgency head, or both. A Model is immutable
+// once built and safe for concurrent use.
+type Model struct {
+	name    string
+	topic   *head
+	urgency *head
+}
+
+// Name returns the model's name and version, as Classification.Model
+// reports it.
+func (m *Model) Name() string { return m.name }
+
+// Labels returns the labels the model's head of that kind predicts, in the
+// model's order, or nil when the model has no such head. The caller owns
+// the returned slice.
+func (m *Model) Labels(kind LabelKind) []string {
+	if h := m.head(kind); h != nil {
+		return slices.Clone(h.labels)
+	}
+	return nil
+}
+
+// Has reports whether the model holds a head of that kind.
+func (m *Model) Has(kind LabelKind) bool { return m.head(kind) != nil }
+
+// Features returns the number of features the model's head of that kind
+// knows (0 when absent).
+func (m *Model) Features(kind LabelKind) int {
+	if h := m.head(kind); h != nil {
+		return len(h.index)
+	}
+	return 0
+}
+
+func (m *Model) head(kind LabelKind) *head {
+	switch kind {
+	case KindTopic:
+		return m.topic
+	case KindUrgency:
+		return m.urgency
+	}
+	return nil
+}
+
+// WithFallback returns a model that has m's heads and, for each kind m
+// lacks, base's head. Neither model is changed. A nil base returns m.
+func (m *Model) WithFallback(base *Model) *Model {
+	if base == nil {
+		return m
+	}
+	out := &Model{name: m.name, topic: m.topic, urgency: m.urgency}
+	if out.topic == nil {
+		out.topic = base.topic
+	}
+	if out.urgency == nil {
+		out.urgency = base.urgency
+	}
+	return out
+}
+
+// The file format: a magic line, then a gzip-compressed gob of modelFile.
+// Weights are quantised to int16 per head (max error 1/65534 of the
+// largest weight), feature hashes are sorted and delta-encoded as varints.
+const (
+	modelMagic   = "citybot-classifier-model\n"
+	modelVersion = 1
+)
+
+type modelFile struct {
+	Version int
+	Name    string
+	Heads   []headFile
+}
+
+type headFile struct {
+	Kind    string
+	Labels  []string
+	Trained int
+	Keys    []byte // sorted uint64 hashes, delta varints
+	Scale   float32
+	Weights []byte // int16 little endian, rows × labels, rows in key order
+	Bias    []float32
+}
+
+// Save writes m in the model file format.
+func (m *Model) Save(w io.Writer) error {
+	mf := modelFile{Version: modelVersion, Name: m.name}
+	for _, kind := range []LabelKind{KindTopic, KindUrgency} {
+		h := m.head(kind)
+		if h == nil {
+			continue
+		}
+		mf.Heads = append(mf.Heads, encodeHead(kind, h))
+	}
+	if len(mf.Heads) == 0 {
+		return fmt.Errorf("classifier: save model: no head: %w", citybot.ErrInvalid)
+	}
+	if _, err := io.WriteString(w, modelMagic); err != nil {
+		return fmt.Errorf("classifier: save model: %w", err)
+	}
+	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	if err != nil {
+		return fmt.Errorf("classifier: save model: %w", err)
+	}
+	if err := gob.NewEncoder(zw).Encode(&mf); err != nil {
+		return fmt.Errorf("classifier: save model: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("classifier: save model: %w", err)
+	}
+	return nil
+}
+
+// WriteFile saves m to path atomically (a temporary file renamed over
+// path).
+func (m *Model) WriteFile(path string) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".model-*")
+	if err != nil {
+		return fmt.Errorf("classifier: write model: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err = m.Save(bw); err != nil {
+		return err
+	}
+	if err = bw.Flush(); err != nil {
+		return fmt.Errorf("classifier: write model: %w", err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("classifier: write model: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("classifier: write model: %w", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("classifier: write model: %w", err)
+	}
+	return nil
+}
+
+func encodeHead(kind LabelKind, h *head) headFile {
+	L := len(h.labels)
+	keys := make([]uint64, 0, len(h.index))
+	for k := range h.index {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var maxAbs float32
+	for _, w := range h.weights {
+		maxAbs = max(maxAbs, float32(math.Abs(float64(w))))
+	}
+	scale := maxAbs / 32767
+	if scale == 0 {
+		scale = 1
+	}
+	kb := make([]byte, 0, len(keys)*9)
+	wb := make([]byte, 0, len(keys)*L*2)
+	var prev uint64
+	for _, k := range keys {
+		kb = binary.AppendUvarint(kb, k-prev)
+		prev = k
+		row := int(h.index[k])
+		for _, w := range h.weights[row*L : row*L+L] {
+			q := int16(math.Round(float64(w / scale)))
+			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
+		}
+	}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias}
+}
+
+func decodeHead(hf headFile) (*head, error) {
+	L := len(hf.Labels)
+	if L < 1 || len(hf.Bias) != L {
+		return nil, fmt.Errorf("%s head has %d labels and %d biases", hf.Kind, L, len(hf.Bias))
+	}
+	if !finite32(hf.Scale) || slices.ContainsFunc(hf.Bias, func(f float32) bool { return !finite32(f) }) {
+		return nil, fmt.Errorf("%s head has a weight that is not a finite number", hf.Kind)
+	}
+	seen := map[string]bool{}
+	for _, l := range hf.Labels {
+		if l == "" || seen[l] {
+			return nil, fmt.Errorf("%s head has an empty or repeated label %q", hf.Kind, l)
+		}
+		seen[l] = true
+	}
+	if len(hf.Weights)%(2*L) != 0 {
+		return nil, fmt.Errorf("%s head has %d weight bytes for %d labels", hf.Kind, len(hf.Weights), L)
+	}
+	rows := len(hf.Weights) / (2 * L)
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained,
+		index: make(map[uint64]int32, rows), weights: make([]float32, rows*L)}
+	var key uint64
+	kb := hf.Keys
+	for r := range rows {
+		d, n := binary.Uvarint(kb)
+		if n <= 0 {
+			return nil, fmt.Errorf("%s head: truncated feature keys", hf.Kind)
+		}
+		kb = kb[n:]
+		key += d
+		h.index[key] = int32(r)
+	}
+	if len(kb) != 0 {
+		return nil, fmt.Errorf("%s head: %d bytes of feature keys left over", hf.Kind, len(kb))
+	}
+	for i := range h.weights {
+		h.weights[i] = float32(int16(binary.LittleEndian.Uint16(hf.Weights[2*i:]))) * hf.Scale
+	}
+	return h, nil
+}
+
+func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// ErrBadModel is wrapped by the errors ReadModel returns for data that is
+// not a model file or is damaged. It wraps citybot.ErrInvalid.
+var ErrBadModel = fmt.Errorf("not a valid classifier model: %w", citybot.ErrInvalid)
+
+// ReadModel reads a model written by Save. A damaged or foreign file
+// gives an error wrapping ErrBadModel (and citybot.ErrInvalid).
+func ReadModel(r io.Reader) (*Model, error) {
+	br := bufio.NewReader(r)
+	magic := make([]byte, len(modelMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
+		return nil, fmt.Errorf("classifier: read model: missing header: %w", ErrBadModel)
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+	}
+	// Bound what a hostile file can make us allocate.
+	lr := io.LimitReader(zr, 512<<20)
+	var mf modelFile
+	if err := gob.NewDecoder(lr).Decode(&mf); err != nil {
+		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+	}
+	if mf.Version != modelVersion {
+		return nil, fmt.Errorf("classifier: read model: version %d, want %d: %w", mf.Version, modelVersion, ErrBadModel)
+	}
+	m := &Model{name: mf.Name}
+	for _, hf := range mf.Heads {
+		h, err := decodeHead(hf)
+		if err != nil {
+			return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+		}
+		switch LabelKind(hf.Kind) {
+		case KindTopic:
+			m.topic = h
+		case KindUrgency:
+			m.urgency = h
+		default:
+			return nil, fmt.Errorf("classifier: read model: unknown head %q: %w", hf.Kind, ErrBadModel)
+		}
+	}
+	if m.topic == nil && m.urgency == nil {
+		return nil, fmt.Errorf("classifier: read model: no head: %w", ErrBadModel)
+	}
+	return m, nil
+}
+
+// ReadModelFile reads a model file. A missing file gives an error wrapping
+// fs.ErrNotExist; a damaged one, ErrBadModel.
+func ReadModelFile(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: open model: %w", err)
+	}
+	defer f.Close()
+	m, err := ReadModel(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// DefaultModel decodes the model shipped in the package (trained on
+// disaster_en.csv and the default keywords; see README.md). Each call
+// decodes a fresh copy (about 50 ms).
+func DefaultModel() (*Model, error) {
+	m, err := ReadModel(bytes.NewReader(defaultModelBytes))
+	if err != nil {
+		return nil, fmt.Errorf("classifier: default model: %w", err)
+	}
+	return m, nil
+}
