@@ -299,3 +299,20 @@ func TestUpdateIDsGoingBackwards(t *testing.T) {
 		t.Errorf("stored offset = %q, want 501", v)
 	}
 }
+
+// TestPollingHonoursRetryAfter: a 429 on getUpdates makes the loop wait
+// the server's retry_after rather than its own backoff.
+func TestPollingHonoursRetryAfter(t *testing.T) {
+	e := newEnv(t, tgemu.Options{Faults: tgemu.Faults{RateLimitShare: 1, RetryAfter: 1, Methods: []string{"getUpdates"}}})
+	e.dumpLogsOnFailure(t)
+	h := newHandler()
+	stop := run(t, e.bot(t, nil), h)
+	waitFor(t, "a 429", func() bool { return e.emu.Stats().InjectedFaults >= 1 })
+	e.emu.SetFaults(tgemu.Faults{})
+	p, _ := e.emu.Post(tgemu.Incoming{From: alice(), Text: "after the flood wait"})
+	waitFor(t, "the message", func() bool { _, ok := h.find(alice().ID, p.MessageID); return ok })
+	_ = stop()
+	if !strings.Contains(e.logs.String(), `"retry_in":1000000000`) {
+		t.Error("the poll loop did not wait retry_after (1s)")
+	}
+}

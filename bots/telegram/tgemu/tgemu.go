@@ -100,13 +100,17 @@ type Faults struct {
 	Seed uint64
 }
 
+// Rule allows at most N sends in any window of length Window; a zero Rule
+// in Limits takes Telegram's default, N < 0 allows everything.
+type Rule = ratelimit.Rule
+
 // Limits are Telegram's sending limits as the emulator enforces them. A
 // send over any limit is answered 429 with a retry_after.
 type Limits struct {
 	// Disabled turns enforcement off.
 	Disabled bool
 	// PerChat, PerGroup and Global: at most N sends in any Window.
-	PerChat, PerGroup, Global ratelimit.Rule
+	PerChat, PerGroup, Global Rule
 	// Tolerance shortens every window, so that network jitter between a
 	// well-behaved client's clock and the emulator's does not count as
 	// a violation. Default 100 ms.
@@ -259,13 +263,13 @@ func New(opts Options) *Server {
 	}
 	def := DefaultLimits()
 	l := opts.Limits
-	if l.PerChat == (ratelimit.Rule{}) {
+	if l.PerChat == (Rule{}) {
 		l.PerChat = def.PerChat
 	}
-	if l.PerGroup == (ratelimit.Rule{}) {
+	if l.PerGroup == (Rule{}) {
 		l.PerGroup = def.PerGroup
 	}
-	if l.Global == (ratelimit.Rule{}) {
+	if l.Global == (Rule{}) {
 		l.Global = def.Global
 	}
 	if l.Tolerance == 0 {
