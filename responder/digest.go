@@ -219,7 +219,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 	out := t
 	pairs := []struct{ dst, src *string }{
-		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
+		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
 		{&out.Answered, &fb.Answered}, {&out.FirstAnswer, &fb.FirstAnswer}, {&out.Resolved, &fb.Resolved},
 		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.StillOpen, &fb.StillOpen},
 		{&out.Promises, &fb.Promises}, {&out.Overdue, &fb.Overdue}, {&out.NoPromises, &fb.NoPromises}, {&out.Examples, &fb.Examples},

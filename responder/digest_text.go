@@ -14,7 +14,8 @@ import (
 // Placeholders in braces are filled when the digest is written.
 type DigestTexts struct {
 	Title         string // {week} {from} {to}
-	Received      string // {n} cases received
+	Received      string // {n} cases received, {change}
+	TopicLine     string // {topic} {n} {change}
 	ByPlatform    string // "On {list}."
 	Places        string // "Places mentioned most: {list}."
 	Answered      string // {n} {of}: answered among received
@@ -59,12 +60,13 @@ type DigestTexts struct {
 func digestTextsEN() DigestTexts {
 	return DigestTexts{
 		Title:         "City listening report — week {week} ({from} to {to})",
-		Received:      "Received: {n} reports.",
+		Received:      "Received: {n} reports ({change}).",
+		TopicLine:     "• {topic}: {n} ({change})",
 		ByPlatform:    "Channels: {list}.",
 		Places:        "Places mentioned most: {list}.",
 		Answered:      "Answered by the city: {of}.",
 		FirstAnswer:   "Time to a first answer: half within {median}, 9 in 10 within {p90}.",
-		Resolved:      "Resolved this week: {n}.",
+		Resolved:      "Resolved this week: {n} ({change}).",
 		Resolution:    "Time to resolve: half within {median}, 9 in 10 within {p90}.",
 		Fixed:         "Confirmed fixed by the citizen: {n}.",
 		NotFixed:      "Reported not fixed (reopened): {n}.",
@@ -76,8 +78,8 @@ func digestTextsEN() DigestTexts {
 		Said:          "You said: “{text}”",
 		Did:           "We did: “{text}”",
 		More:          "All figures and open data: {url}",
-		Change:        "{diff} on the week before ({prev})",
-		Same:          "same as the week before",
+		Change:        "{prev} the week before",
+		Same:          "as many as the week before",
 		Others:        "other topics: {n}",
 		Of:            "{n} of {total}",
 		Percent:       "{n} of {total} ({pct})",
@@ -105,24 +107,25 @@ func digestTextsEN() DigestTexts {
 func digestTextsFR() DigestTexts {
 	return DigestTexts{
 		Title:         "Bilan de l'écoute citoyenne — semaine {week} (du {from} au {to})",
-		Received:      "Reçus : {n} signalements.",
+		Received:      "Reçus : {n} signalements ({change}).",
+		TopicLine:     "• {topic} : {n} ({change})",
 		ByPlatform:    "Canaux : {list}.",
 		Places:        "Lieux les plus cités : {list}.",
 		Answered:      "Avec une réponse de la ville : {of}.",
 		FirstAnswer:   "Délai de première réponse : la moitié en moins de {median}, 9 sur 10 en moins de {p90}.",
-		Resolved:      "Résolus cette semaine : {n}.",
+		Resolved:      "Résolus cette semaine : {n} ({change}).",
 		Resolution:    "Délai de résolution : la moitié en moins de {median}, 9 sur 10 en moins de {p90}.",
 		Fixed:         "Confirmés réparés par l'habitant : {n}.",
 		NotFixed:      "Signalés non réparés (rouverts) : {n}.",
 		StillOpen:     "Encore ouverts en fin de semaine : {n}.",
-		Promises:      "Dates promises cette semaine : {kept} tenues sur {due}.",
+		Promises:      "Dates promises cette semaine : tenues {kept} sur {due}.",
 		Overdue:       "Dates promises dépassées : {n}.",
 		NoPromises:    "Aucune date promise n'échoyait cette semaine.",
 		Examples:      "Vous avez dit, nous avons fait :",
 		Said:          "Vous avez dit : « {text} »",
 		Did:           "Nous avons fait : « {text} »",
 		More:          "Tous les chiffres et les données ouvertes : {url}",
-		Change:        "{diff} par rapport à la semaine précédente ({prev})",
+		Change:        "{prev} la semaine précédente",
 		Same:          "autant que la semaine précédente",
 		Others:        "autres sujets : {n}",
 		Of:            "{n} sur {total}",
@@ -156,6 +159,10 @@ func defaultDigestTexts() map[string]DigestTexts {
 // duration writes d in words: minutes under an hour, hours under two
 // days, then days (one decimal under ten).
 func (t DigestTexts) duration(d time.Duration) string {
+	return t.durationIn(d, "en")
+}
+
+func (t DigestTexts) durationIn(d time.Duration, lang string) string {
 	switch {
 	case d < time.Hour:
 		return fill(t.Minutes, "n", strconv.Itoa(max(1, int(math.Round(d.Minutes())))))
@@ -164,7 +171,7 @@ func (t DigestTexts) duration(d time.Duration) string {
 	}
 	days := d.Hours() / 24
 	if days < 10 {
-		return fill(t.Days, "n", strings.TrimSuffix(strconv.FormatFloat(math.Round(days*10)/10, 'f', 1, 64), ".0"))
+		return fill(t.Days, "n", decimal(days, lang))
 	}
 	return fill(t.Days, "n", strconv.Itoa(int(math.Round(days))))
 }
@@ -188,6 +195,15 @@ func (t DigestTexts) change(now, prev int) string {
 		return t.Same
 	}
 	return fill(t.Change, "diff", fmt.Sprintf("%+d", now-prev), "prev", strconv.Itoa(prev))
+}
+
+// decimal writes a one-decimal number with the language's separator.
+func decimal(f float64, lang string) string {
+	s := strings.TrimSuffix(strconv.FormatFloat(math.Round(f*10)/10, 'f', 1, 64), ".0")
+	if lang == "fr" {
+		s = strings.ReplaceAll(s, ".", ",")
+	}
+	return s
 }
 
 func (t DigestTexts) day(d time.Time) string {
@@ -225,7 +241,7 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(note)
 		b.WriteByte('\n')
 	}
-	line(fill(t.Received, "n", strconv.Itoa(f.Received)) + " " + capitalize(t.change(f.Received, p.Received)) + ".")
+	line(fill(t.Received, "n", strconv.Itoa(f.Received), "change", t.change(f.Received, p.Received)))
 	others := 0
 	for i, tf := range f.ByTopic {
 		if i >= maxTopicLines {
@@ -238,7 +254,7 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 				prev = pt.Received
 			}
 		}
-		line(fmt.Sprintf("• %s: %d (%s)", capitalize(cat.topic(tf.Topic)), tf.Received, t.change(tf.Received, prev)))
+		line(fill(t.TopicLine, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
 	}
 	if others > 0 {
 		line("• " + capitalize(fill(t.Others, "n", strconv.Itoa(others))))
@@ -260,11 +276,11 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	b.WriteByte('\n')
 	line(fill(t.Answered, "of", t.share(f.Answered, f.Received, lang)))
 	if f.FirstAnswer.Count > 0 {
-		line(fill(t.FirstAnswer, "median", t.duration(f.FirstAnswer.Median), "p90", t.duration(f.FirstAnswer.P90)))
+		line(fill(t.FirstAnswer, "median", t.durationIn(f.FirstAnswer.Median, lang), "p90", t.durationIn(f.FirstAnswer.P90, lang)))
 	}
-	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved)) + " " + capitalize(t.change(f.Resolved, p.Resolved)) + ".")
+	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
 	if f.Resolution.Count > 0 {
-		line(fill(t.Resolution, "median", t.duration(f.Resolution.Median), "p90", t.duration(f.Resolution.P90)))
+		line(fill(t.Resolution, "median", t.durationIn(f.Resolution.Median, lang), "p90", t.durationIn(f.Resolution.P90, lang)))
 	}
 	line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
 	if f.NotFixed > 0 {
