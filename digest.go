@@ -143,6 +143,14 @@ type Digest struct {
 	Comment   string
 }
 
+// DigestPreview is a digest as it will appear on one platform in one
+// language: the messages in order.
+type DigestPreview struct {
+	Platform Platform
+	Language string
+	Parts    []string
+}
+
 // DigestDecision is an official's decision on a draft.
 type DigestDecision struct {
 	Approve bool

@@ -509,18 +509,10 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 	return out
 }
 
-// Preview is a digest as it will appear on one platform: the messages in
-// order, per language.
-type Preview struct {
-	Platform citybot.Platform
-	Language string
-	Parts    []string
-}
-
 // Previews returns the digest exactly as it will be posted, per platform
 // the channels use (both Telegram and Discord when no channel is
 // configured) and per language.
-func (d *Digester) Previews(dg citybot.Digest) []Preview {
+func (d *Digester) Previews(dg citybot.Digest) []citybot.DigestPreview {
 	var plats []citybot.Platform
 	for _, c := range d.channels {
 		if !slices.Contains(plats, c.Platform) {
@@ -530,10 +522,10 @@ func (d *Digester) Previews(dg citybot.Digest) []Preview {
 	if len(plats) == 0 {
 		plats = []citybot.Platform{citybot.Telegram, citybot.Discord}
 	}
-	var out []Preview
+	var out []citybot.DigestPreview
 	for _, p := range plats {
 		for _, l := range d.languages {
-			out = append(out, Preview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.maxText[p])})
+			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.maxText[p])})
 		}
 	}
 	return out

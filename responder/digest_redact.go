@@ -17,6 +17,7 @@ import (
 // links, @handles, number plates, house numbers, titles followed by a
 // name, long digit runs). It is safe for concurrent use.
 type Redactor struct {
+	house []*regexp.Regexp // house numbers: the number is masked, the street kept
 	rules []*regexp.Regexp
 	title *regexp.Regexp
 }
@@ -42,10 +43,15 @@ func NewRedactor() *Redactor {
 			regexp.MustCompile(`\b[A-Z]{2,3}[\s\-]?\d{3,4}\b`),
 			regexp.MustCompile(`\b\d[A-Z]{3}\d{3}\b`),
 			regexp.MustCompile(`\b\d{1,4}\s?[A-Z]{2,3}\s?\d{2}\b`),
-			// house numbers before a street word (the street stays)
+			// anything left with three or more digits in a row (and a
+			// letter glued to it, as in 221B)
+			regexp.MustCompile(`\d[\d\s]{2,}\d[A-Za-z]?\b|\d{3,}[A-Za-z]?\b`),
+		},
+		house: []*regexp.Regexp{
+			// house numbers before a street word: "12 rue des Lilas", "8 bis, avenue Foch"
 			regexp.MustCompile(`(?i)\b\d{1,4}\s?(?:bis|ter|[a-d])?\s*,?\s+(?:rue|avenue|av\.|boulevard|bd|chemin|all[ée]e|impasse|place|quai|route|cours|street|st\.?|road|rd\.?|lane|drive|dr\.?|way|court|ct\.?|terrace|close|crescent)\b`),
-			// anything left with three or more digits in a row
-			regexp.MustCompile(`\d[\d\s]{2,}\d|\d{3,}`),
+			// house numbers before a street's name: "221B Baker Street", "10 Downing Street"
+			regexp.MustCompile(`\b\d{1,4}[A-Za-z]?\s+(?:\p{Lu}[\p{L}'\-]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Drive|Way|Court|Place|Terrace|Close|Crescent|Boulevard|Square|Gardens)\b`),
 		},
 		title: regexp.MustCompile(`\b(?:Mr|Mrs|Ms|Miss|Dr|M|Mme|Mlle|Madame|Monsieur|Mister|Sir|Dame)\.?\s+(?:\p{Lu}[\p{L}'\-]+)(?:\s+\p{Lu}[\p{L}'\-]+)?`),
 	}
@@ -65,25 +71,22 @@ func (r *Redactor) Redact(text string, spans []citybot.PersonalSpan, avoid []str
 		}
 		return Mask
 	})
-	for _, re := range r.rules {
+	for _, re := range r.house {
 		text = re.ReplaceAllStringFunc(text, func(m string) string {
-			// Keep the street word after a house number.
-			if i := strings.LastIndexFunc(m, unicode.IsSpace); i > 0 && unicode.IsLetter([]rune(m[i+1:] + " ")[0]) && startsWithDigit(m) {
+			if i := strings.IndexFunc(m, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }); i > 0 {
 				return Mask + m[i:]
 			}
 			return Mask
 		})
+	}
+	for _, re := range r.rules {
+		text = re.ReplaceAllString(text, Mask)
 	}
 	// Merge masks that now touch.
 	for strings.Contains(text, Mask+" "+Mask) {
 		text = strings.ReplaceAll(text, Mask+" "+Mask, Mask)
 	}
 	return text
-}
-
-func startsWithDigit(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return unicode.IsDigit(r) || r == '+' || r == '('
 }
 
 func maskSpans(text string, spans []citybot.PersonalSpan) string {
