@@ -20,7 +20,6 @@ type Classifier struct {
 	labels   []string // topics Classify may return; includes OtherTopic
 	modelCol []int    // per label: column in the topic head, or -1
 	otherIdx int
-	temper   float64 // modelTemper; a field so tests can vary it
 	eps      float64 // modelFloor
 
 	keywords *phraseSet
@@ -45,7 +44,8 @@ type scratch struct {
 // New returns a Classifier using opts.Model, or the shipped default model
 // when opts.Model is empty. A model file that lacks a topic or an urgency
 // head borrows it from the default model. It returns an error wrapping
-// fs.ErrNotExist for a missing model file, ErrBadModel for a damaged one,
+// fs.ErrNotExist for a missing model file, citybot.ErrInvalid for a damaged
+// one
 // and citybot.ErrInvalid for invalid options. Loading takes well under a
 // second (prose's tagger and recogniser are loaded once here).
 func New(opts Options) (*Classifier, error) {
@@ -76,7 +76,6 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
-	c.temper = modelTemper
 	c.eps = modelFloor
 
 	// The label space: the configured topics, else the model's labels.
@@ -144,11 +143,6 @@ func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
 // the model was not trained on; its keywords must carry it.
 const unknownTopicPrior = 0.08
 
-// modelTemper scales the model's log-probabilities before keyword
-// evidence is added: the model is trained on data whose label mix is not a
-// city's, so its confidence is tempered.
-const modelTemper = 0.4
-
 // modelFloor is added to the model's probabilities before the logarithm,
 // which bounds how strongly the model can veto keyword evidence.
 const modelFloor = 1e-4
@@ -210,9 +204,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = c.temper * math.Log(sc.logits[col]+c.eps)
+			scores[i] = h.trust * math.Log(sc.logits[col]+c.eps)
 		default:
-			scores[i] = c.temper * math.Log(unknownTopicPrior)
+			scores[i] = h.trust * math.Log(unknownTopicPrior)
 		}
 	}
 	// Keyword evidence: β for the first hit of a topic, β/2 for each
@@ -355,7 +349,9 @@ func (c *Classifier) placesAndPersonal(text string, sc *scratch, out *citybot.Cl
 	}
 	personal = findEmails(text, personal)
 	personal = findPhones(text, personal)
-	personal = c.pat.findPlates(text, personal)
+	if plateCandidate(toks) {
+		personal = c.pat.findPlates(text, personal)
+	}
 	personal = findCuedNames(toks, personal)
 
 	if c.ner != nil {
@@ -416,40 +412,55 @@ func validSpan(text string, sp citybot.Span) bool {
 	return utf8.ValidString(text[sp.Start:sp.End])
 }
 
-// runNER runs prose's recogniser only when a token looks like a name the
-// cheap rules did not explain: a capitalised word inside a sentence that is
-// not a common word (the topic model knows it), not a place already found
-// and not part of personal data already found. It reads a window around
-// those tokens, at most maxNERBytes.
+// runNER runs prose's recogniser only where cheap cues suggest a name the
+// rules did not explain: two neighbouring capitalised words inside a
+// sentence ("John Carter") that are not common words (the topic model
+// knows them), not a place or personal data already found. It reads a few
+// words around each such pair, at most maxNERWindows windows.
 func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, personal []citybot.PersonalSpan) []entity {
-	first, last := -1, -1
-	for i := range toks {
+	cand := func(i int) bool {
 		t := &toks[i]
-		if !t.capital || t.allCaps || t.sentStart || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+		if !t.capital || t.allCaps || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+			return false
+		}
+		return !c.commonWord(t) && !covered(t, places, personal)
+	}
+	var out []entity
+	windows := 0
+	for i := 0; i+1 < len(toks) && windows < maxNERWindows; i++ {
+		if !cand(i+1) || !cand(i) {
 			continue
 		}
-		if c.commonWord(t) || covered(t, places, personal) {
+		// the two words must be separated by a single space
+		if toks[i+1].start-toks[i].end != 1 || text[toks[i].end] != ' ' {
 			continue
 		}
-		if first < 0 {
-			first = i
-		} else if toks[i].end-toks[max(0, first-4)].start > maxNERBytes {
-			break
+		first, last := max(0, i-3), min(len(toks)-1, i+4)
+		start, end := toks[first].start, toks[last].end
+		if end-start > maxNERBytes {
+			start, end = toks[i].start, toks[i+1].end
 		}
-		last = i
+		windows++
+		if utf8.ValidString(text[start:end]) {
+			out = append(out, c.ner.entities(text, start, end)...)
+		}
+		i = last
 	}
-	if first < 0 {
-		return nil
+	return out
+}
+
+// maxNERWindows bounds the prose calls per message.
+const maxNERWindows = 2
+
+// plateCandidate reports whether a token could be part of a vehicle plate
+// (a short run of capitals), so the plate patterns are worth running.
+func plateCandidate(toks []token) bool {
+	for i := range toks {
+		if toks[i].allCaps && toks[i].letters <= 4 {
+			return true
+		}
 	}
-	start := toks[max(0, first-4)].start
-	end := toks[min(len(toks)-1, last+4)].end
-	if end-start > maxNERBytes {
-		end = toks[last].end
-	}
-	if !utf8.ValidString(text[start:end]) {
-		return nil
-	}
-	return c.ner.entities(text, start, end)
+	return false
 }
 
 // commonWord reports whether the topic model knows t as a word, so it is a
@@ -459,7 +470,7 @@ func (c *Classifier) commonWord(t *token) bool {
 	if h == nil {
 		return false
 	}
-	_, ok := h.index[hashString(hashByte(fnvOffset, 'w'), t.stem)]
+	_, ok := h.index.get(hashString(hashByte(fnvOffset, 'w'), t.stem))
 	return ok
 }
 

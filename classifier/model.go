@@ -3,6 +3,7 @@ package classifier
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/gob"
@@ -28,10 +29,11 @@ const (
 // head is one linear classifier: a weight row per known feature.
 type head struct {
 	labels  []string
-	index   map[uint64]int32 // feature hash → row
-	weights []float32        // rows × len(labels)
+	index   *featTable // feature hash → row
+	weights []float32  // rows × len(labels)
 	bias    []float32
-	trained int // number of training examples
+	trained int     // number of training examples
+	trust   float64 // how far Classify trusts the head against keywords, in (0,1]
 }
 
 // logits writes the raw scores of fs into out (len(labels)) and returns
@@ -43,7 +45,7 @@ func (h *head) logits(fs []feat, out []float64) int {
 	}
 	known := 0
 	for _, f := range fs {
-		row, ok := h.index[f.h]
+		row, ok := h.index.get(f.h)
 		if !ok {
 			continue
 		}
@@ -85,7 +87,7 @@ func (m *Model) Has(kind LabelKind) bool { return m.head(kind) != nil }
 // knows (0 when absent).
 func (m *Model) Features(kind LabelKind) int {
 	if h := m.head(kind); h != nil {
-		return len(h.index)
+		return h.index.len()
 	}
 	return 0
 }
@@ -138,6 +140,7 @@ type headFile struct {
 	Scale   float32
 	Weights []byte // int16 little endian, rows × labels, rows in key order
 	Bias    []float32
+	Trust   float64 // 0 in files that predate it: means 1
 }
 
 // Save writes m in the model file format.
@@ -203,11 +206,12 @@ func (m *Model) WriteFile(path string) (err error) {
 
 func encodeHead(kind LabelKind, h *head) headFile {
 	L := len(h.labels)
-	keys := make([]uint64, 0, len(h.index))
-	for k := range h.index {
-		keys = append(keys, k)
+	byRow := h.index.keysByRow()
+	order := make([]int, len(byRow))
+	for i := range order {
+		order[i] = i
 	}
-	slices.Sort(keys)
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(byRow[a], byRow[b]) })
 	var maxAbs float32
 	for _, w := range h.weights {
 		maxAbs = max(maxAbs, float32(math.Abs(float64(w))))
@@ -216,19 +220,19 @@ func encodeHead(kind LabelKind, h *head) headFile {
 	if scale == 0 {
 		scale = 1
 	}
-	kb := make([]byte, 0, len(keys)*9)
-	wb := make([]byte, 0, len(keys)*L*2)
+	kb := make([]byte, 0, len(byRow)*9)
+	wb := make([]byte, 0, len(byRow)*L*2)
 	var prev uint64
-	for _, k := range keys {
+	for _, row := range order {
+		k := byRow[row]
 		kb = binary.AppendUvarint(kb, k-prev)
 		prev = k
-		row := int(h.index[k])
 		for _, w := range h.weights[row*L : row*L+L] {
 			q := int16(math.Round(float64(w / scale)))
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
 		}
 	}
-	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust}
 }
 
 func decodeHead(hf headFile) (*head, error) {
@@ -250,8 +254,15 @@ func decodeHead(hf headFile) (*head, error) {
 		return nil, fmt.Errorf("%s head has %d weight bytes for %d labels", hf.Kind, len(hf.Weights), L)
 	}
 	rows := len(hf.Weights) / (2 * L)
-	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained,
-		index: make(map[uint64]int32, rows), weights: make([]float32, rows*L)}
+	if hf.Trust < 0 || hf.Trust > 1 || math.IsNaN(hf.Trust) {
+		return nil, fmt.Errorf("%s head has trust %v outside [0,1]", hf.Kind, hf.Trust)
+	}
+	if hf.Trust == 0 {
+		hf.Trust = 1
+	}
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust,
+		weights: make([]float32, rows*L)}
+	keys := make([]uint64, rows)
 	var key uint64
 	kb := hf.Keys
 	for r := range rows {
@@ -260,12 +271,16 @@ func decodeHead(hf headFile) (*head, error) {
 			return nil, fmt.Errorf("%s head: truncated feature keys", hf.Kind)
 		}
 		kb = kb[n:]
+		if d == 0 && r > 0 {
+			return nil, fmt.Errorf("%s head: repeated feature key", hf.Kind)
+		}
 		key += d
-		h.index[key] = int32(r)
+		keys[r] = key
 	}
 	if len(kb) != 0 {
 		return nil, fmt.Errorf("%s head: %d bytes of feature keys left over", hf.Kind, len(kb))
 	}
+	h.index = newFeatTable(keys)
 	for i := range h.weights {
 		h.weights[i] = float32(int16(binary.LittleEndian.Uint16(hf.Weights[2*i:]))) * hf.Scale
 	}
@@ -274,36 +289,37 @@ func decodeHead(hf headFile) (*head, error) {
 
 func finite32(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
 
-// ErrBadModel is wrapped by the errors ReadModel returns for data that is
-// not a model file or is damaged. It wraps citybot.ErrInvalid.
-var ErrBadModel = fmt.Errorf("not a valid classifier model: %w", citybot.ErrInvalid)
+// errBadModel formats ReadModel's errors: they wrap citybot.ErrInvalid.
+func errBadModel(format string, a ...any) error {
+	return fmt.Errorf("classifier: read model: %s: not a valid classifier model: %w", fmt.Sprintf(format, a...), citybot.ErrInvalid)
+}
 
 // ReadModel reads a model written by Save. A damaged or foreign file
-// gives an error wrapping ErrBadModel (and citybot.ErrInvalid).
+// gives an error wrapping citybot.ErrInvalid.
 func ReadModel(r io.Reader) (*Model, error) {
 	br := bufio.NewReader(r)
 	magic := make([]byte, len(modelMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != modelMagic {
-		return nil, fmt.Errorf("classifier: read model: missing header: %w", ErrBadModel)
+		return nil, errBadModel("missing header")
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
-		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+		return nil, errBadModel("%v", err)
 	}
 	// Bound what a hostile file can make us allocate.
 	lr := io.LimitReader(zr, 512<<20)
 	var mf modelFile
 	if err := gob.NewDecoder(lr).Decode(&mf); err != nil {
-		return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+		return nil, errBadModel("%v", err)
 	}
 	if mf.Version != modelVersion {
-		return nil, fmt.Errorf("classifier: read model: version %d, want %d: %w", mf.Version, modelVersion, ErrBadModel)
+		return nil, errBadModel("version %d, want %d", mf.Version, modelVersion)
 	}
 	m := &Model{name: mf.Name}
 	for _, hf := range mf.Heads {
 		h, err := decodeHead(hf)
 		if err != nil {
-			return nil, fmt.Errorf("classifier: read model: %v: %w", err, ErrBadModel)
+			return nil, errBadModel("%v", err)
 		}
 		switch LabelKind(hf.Kind) {
 		case KindTopic:
@@ -311,17 +327,17 @@ func ReadModel(r io.Reader) (*Model, error) {
 		case KindUrgency:
 			m.urgency = h
 		default:
-			return nil, fmt.Errorf("classifier: read model: unknown head %q: %w", hf.Kind, ErrBadModel)
+			return nil, errBadModel("unknown head %q", hf.Kind)
 		}
 	}
 	if m.topic == nil && m.urgency == nil {
-		return nil, fmt.Errorf("classifier: read model: no head: %w", ErrBadModel)
+		return nil, errBadModel("no head")
 	}
 	return m, nil
 }
 
 // ReadModelFile reads a model file. A missing file gives an error wrapping
-// fs.ErrNotExist; a damaged one, ErrBadModel.
+// fs.ErrNotExist; a damaged one, citybot.ErrInvalid.
 func ReadModelFile(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {

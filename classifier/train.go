@@ -40,6 +40,11 @@ type TrainOptions struct {
 	// LearningRate is SGD's initial step (default 4 for topics, 1 for
 	// urgency; features have unit norm).
 	LearningRate float64
+	// Trust scales the head's log-probabilities against keyword evidence
+	// when classifying, in (0,1] (default 1). A model trained on data
+	// unlike the city's messages deserves less: the shipped model uses
+	// 0.4.
+	Trust float64
 	// Progress, when not nil, is called from Train's goroutine with the
 	// examples processed so far and the total (epochs × examples).
 	Progress func(done, total int)
@@ -264,7 +269,11 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	if name == "" {
 		name = "custom"
 	}
-	h := &head{labels: labels, index: index, weights: w, bias: bias, trained: len(examples)}
+	trust := opts.Trust
+	if trust <= 0 || trust > 1 {
+		trust = 1
+	}
+	h := &head{labels: labels, index: newFeatTable(keys), weights: w, bias: bias, trained: len(examples), trust: trust}
 	m := &Model{name: name}
 	if kind == KindTopic {
 		m.topic = h

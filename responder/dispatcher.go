@@ -285,9 +285,7 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	if !ok {
 		err = fmt.Errorf("no bot for platform %s", platform)
 	} else {
-		sctx, scancel := context.WithTimeout(ctx, d.sendTimeout)
-		sent, err = bot.Send(sctx, it.Out)
-		scancel()
+		sent, err = d.send(ctx, bot, it.Out)
 	}
 	now := d.now()
 	var ra *citybot.RetryAfterError
@@ -342,6 +340,19 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 			log.Error("reschedule", "error", err)
 		}
 	}
+}
+
+// send calls the bot with a timeout; a panicking adapter counts as a
+// transient failure instead of stopping the dispatcher.
+func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (sent citybot.Sent, err error) {
+	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("send panicked: %v", p)
+		}
+	}()
+	return bot.Send(sctx, out)
 }
 
 func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it citybot.OutboxItem, msg string) {

@@ -58,6 +58,7 @@ type fakeBot struct {
 	script   map[citybot.ChatID][]sendResult // per chat, consumed in order
 	fail     func(out citybot.Outgoing) error
 	block    chan struct{} // when set, Send waits for it or ctx
+	panics   int           // the next this many sends panic
 	inflight map[citybot.ChatID]int
 	sent     []citybot.Outgoing
 	calls    map[string]int // by key
@@ -89,12 +90,19 @@ func (b *fakeBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent,
 		err = b.fail(out)
 	}
 	block := b.block
+	doPanic := b.panics > 0
+	if doPanic {
+		b.panics--
+	}
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
 		b.inflight[out.Chat]--
 		b.mu.Unlock()
 	}()
+	if doPanic {
+		panic("adapter bug")
+	}
 	if block != nil {
 		select {
 		case <-block:

@@ -220,9 +220,10 @@ func (r *Responder) catalog(lang string) Catalog { return r.catalogs[lang] }
 
 // HandleMessage runs the pipeline for one inbound message; see the package
 // comment. It returns nil once the message and everything it causes are
-// stored (or when it is a redelivery or a bot's message, which are
-// skipped), and an error when nothing was stored, so that the adapter gets
-// the message again.
+// stored, and also for a redelivery, a bot's message or a message without
+// platform, chat or id (all skipped, the last one with a warning). It
+// returns an error when nothing was stored (the store failed, ctx ended),
+// so that the adapter delivers the message again.
 func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error {
 	if m.Sender.IsBot {
 		r.log.Debug("message from a bot skipped", "platform", m.Platform)
@@ -243,6 +244,12 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 		res, queued, err = r.report(ctx, m, cmd == "report")
 	default:
 		res, queued, err = r.command(ctx, m, cmd)
+	}
+	if errors.Is(err, citybot.ErrInvalid) {
+		// No chat, id or known platform: it can never be stored, and
+		// asking the adapter to deliver it again cannot help.
+		r.log.Warn("invalid message skipped", "platform", m.Platform, "error", err)
+		return nil
 	}
 	if err != nil {
 		r.log.Error("message not stored", "platform", m.Platform, "command", cmd, "error", err)

@@ -11,7 +11,10 @@ import (
 	"unicode/utf8"
 
 	"citybot"
+	"citybot/bots"
+	"citybot/classifier"
 	"citybot/responder"
+	"citybot/store"
 )
 
 // caseRef finds the reference in an acknowledgement.
@@ -544,5 +547,48 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	if _, err := responder.NewDispatcher(responder.DispatcherOptions{Store: rg.db}); !errors.Is(err, citybot.ErrInvalid) {
 		t.Errorf("dispatcher without bots: %v", err)
+	}
+}
+
+// The concrete store satisfies what the responder and the adapters need.
+var (
+	_ responder.Store       = (*store.DB)(nil)
+	_ responder.OutboxStore = (*store.DB)(nil)
+	_ bots.Cursors          = (*store.DB)(nil)
+	_ responder.Classifier  = (*classifier.Classifier)(nil)
+)
+
+func TestCancelledContextIsNotStoredThenRedelivered(t *testing.T) {
+	rg := newRig(t, rigOptions{noRun: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := privateMsg("u1", 1, "pothole")
+	if err := rg.r.HandleMessage(ctx, m); err == nil {
+		t.Fatal("HandleMessage with a cancelled context returned nil")
+	}
+	if _, _, _, err := rg.db.MessageText(context.Background(), m.Platform, m.Chat, m.ID); !errors.Is(err, citybot.ErrNotFound) {
+		t.Fatalf("message stored despite the error: %v", err)
+	}
+	rg.handle(m) // the adapter delivers it again
+	items, _ := rg.db.OutboxItems(context.Background(), "")
+	if len(items) != 1 || items[0].Kind != citybot.OutboxAck {
+		t.Errorf("after redelivery: %+v", items)
+	}
+	// A message that can never be stored is skipped, not retried forever.
+	if err := rg.r.HandleMessage(context.Background(), citybot.Message{Platform: "irc", Chat: "c", ID: "1", Text: "x"}); err != nil {
+		t.Errorf("invalid message: %v", err)
+	}
+}
+
+func TestPanickingBotIsRetried(t *testing.T) {
+	rg := newRig(t, rigOptions{noRun: true})
+	rg.bot.panics = 1
+	m := privateMsg("u1", 1, "pothole")
+	rg.handle(m)
+	rg.start()
+	rg.drain()
+	it, _ := rg.db.OutboxItem(context.Background(), "in:1:ack#1")
+	if it.State != citybot.OutboxSent || it.Attempts != 1 || len(rg.bot.sentTo(m.Chat)) != 1 {
+		t.Errorf("after a panicking send: %+v", it)
 	}
 }

@@ -190,7 +190,7 @@ func (db *DB) Inbox(ctx context.Context, f citybot.CaseFilter) ([]citybot.Case, 
 // forbids, a close without a reason, or a duplicate of itself.
 func (db *DB) SetCaseStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		var err error
 		out, err = setCaseStatus(ctx, tx, db.now().UTC(), id, ch)
 		return err
@@ -201,7 +201,7 @@ func (db *DB) SetCaseStatus(ctx context.Context, id citybot.CaseID, ch citybot.S
 	return out, nil
 }
 
-func setCaseStatus(ctx context.Context, tx *sql.Tx, now time.Time, id citybot.CaseID, ch citybot.StatusChange) (citybot.Case, error) {
+func setCaseStatus(ctx context.Context, tx querier, now time.Time, id citybot.CaseID, ch citybot.StatusChange) (citybot.Case, error) {
 	cur, err := caseByID(ctx, tx, id)
 	if err != nil {
 		return cur, err
@@ -249,7 +249,7 @@ func setCaseStatus(ctx context.Context, tx *sql.Tx, now time.Time, id citybot.Ca
 // SetExpectedBy records when the city expects to have dealt with a case
 // (nil clears it). Errors wrap citybot.ErrNotFound for an unknown case.
 func (db *DB) SetExpectedBy(ctx context.Context, id citybot.CaseID, by *time.Time, actor string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		cur, err := caseByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -278,7 +278,7 @@ func (db *DB) AddTag(ctx context.Context, id citybot.CaseID, t citybot.Tag) erro
 	if t.Kind == "" || t.Value == "" || (t.Source != citybot.ByClassifier && t.Source != citybot.ByOfficer) {
 		return fmt.Errorf("store: add tag: %w: a tag needs a kind, a value and a source", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := caseByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -350,7 +350,7 @@ func (db *DB) SetCitizenLanguage(ctx context.Context, p citybot.Platform, s city
 		return citybot.Citizen{}, fmt.Errorf("store: set citizen language: %w: unknown platform", citybot.ErrInvalid)
 	}
 	var c citybot.Citizen
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		var err error
 		now := db.now().UTC()
 		if c, err = upsertCitizen(ctx, tx, p, s, now); err != nil {

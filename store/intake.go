@@ -52,7 +52,7 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	}
 	now := db.now().UTC()
 	var res citybot.IntakeResult
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		res = citybot.IntakeResult{}
 		chatID, err := upsertChat(ctx, tx, m.Platform, m.Chat, m.ChatKind, m.ChatTitle, now)
 		if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	return res, nil
 }
 
-func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
+func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
 	m := in.Message
 	var lat, lon sql.NullFloat64
 	if m.Location != nil {
@@ -124,18 +124,34 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 	if m.Edit {
 		editedAt = sql.NullString{String: ts(now), Valid: true}
 	}
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO messages
-		(direction, chat_id, platform_message_id, citizen_id, reply_to, command, text, text_truncated, original_size,
-		 classification, latitude, longitude, sent_at, received_at, edited_at)
-		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (chat_id, platform_message_id, direction) DO NOTHING
-		RETURNING id`,
-		chatID, string(m.ID), int64(res.Citizen.ID), string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
-		classJSON, lat, lon, ts(sentAt), ts(now), editedAt).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errNoop
+	var exists int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
+		chatID, string(m.ID)).Scan(&exists)
+	switch {
+	case err == nil:
+		return errNoop // a redelivery
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
+	var (
+		c                *citybot.Case
+		isNew, escalated bool
+		caseID           sql.NullInt64
+	)
+	if in.Mode != citybot.CaseNone {
+		if c, isNew, escalated, err = db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now); err != nil {
+			return err
+		}
+		if c != nil {
+			caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
+		}
+	}
+	id, err := insertID(ctx, tx, `INSERT INTO messages
+		(direction, chat_id, platform_message_id, citizen_id, case_id, reply_to, command, text, text_truncated, original_size,
+		 classification, latitude, longitude, sent_at, received_at, edited_at)
+		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		chatID, string(m.ID), int64(res.Citizen.ID), caseID, string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
+		classJSON, lat, lon, ts(sentAt), ts(now), editedAt)
 	if err != nil {
 		return err
 	}
@@ -146,15 +162,8 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 			return err
 		}
 	}
-	if in.Mode == citybot.CaseNone {
+	if c == nil {
 		return nil
-	}
-	c, isNew, escalated, err := db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now)
-	if err != nil || c == nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET case_id = ? WHERE id = ?`, int64(c.ID), id); err != nil {
-		return err
 	}
 	if in.Classification != nil {
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
@@ -167,7 +176,7 @@ func (db *DB) insertInbound(ctx context.Context, tx *sql.Tx, chatID int64, in ci
 
 // applyEdit applies an edit to a stored message. It reports false when the
 // message was never stored, so that the caller stores it as new.
-func (db *DB) applyEdit(ctx context.Context, tx *sql.Tx, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
+func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
 	var (
 		id      int64
 		oldText string
@@ -202,7 +211,7 @@ func (db *DB) applyEdit(ctx context.Context, tx *sql.Tx, chatID int64, in citybo
 		return false, err
 	}
 	if c.Status == citybot.StatusNew && in.Classification != nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE message_id = ? AND source = 'classifier'`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE case_id = ? AND message_id = ? AND source = 'classifier'`, caseID.Int64, id); err != nil {
 			return false, err
 		}
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
@@ -232,7 +241,7 @@ func (db *DB) applyEdit(ctx context.Context, tx *sql.Tx, chatID int64, in citybo
 
 // assignCase finds the open case the message joins, or opens one when the
 // mode allows. It returns a nil case when the message joins none.
-func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
+func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
 	m := in.Message
 	var caseID int64
 	if m.ReplyTo != "" {
@@ -275,11 +284,14 @@ func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, cha
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
 			return nil, false, false, err
 		}
-		got, err := caseByID(ctx, tx, citybot.CaseID(caseID))
-		if err != nil {
-			return nil, false, false, err
+		got := cur
+		got.UpdatedAt = now
+		if got.Location == nil && m.Location != nil {
+			loc := *m.Location
+			got.Location = &loc
 		}
 		if escalated {
+			got.Urgency = urgencyOf(cl)
 			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(got.ID),
 				map[string]any{"urgency": cur.Urgency}, map[string]any{"urgency": got.Urgency}); err != nil {
 				return nil, false, false, err
@@ -298,32 +310,49 @@ func (db *DB) assignCase(ctx context.Context, tx *sql.Tx, in citybot.Intake, cha
 		u, score, topic, lang = urgencyOf(cl), cl.UrgencyScore, topicOf(cl), cl.Language
 		places, _ = json.Marshal(placeNames(cl))
 	}
+	var ref citybot.CaseRef
 	for attempt := 0; ; attempt++ {
-		ref := newRef()
-		err := tx.QueryRowContext(ctx, `INSERT INTO cases
+		ref = newRef()
+		var err error
+		caseID, err = insertID(ctx, tx, `INSERT INTO cases
 			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
 			 latitude, longitude, places, opened_at, updated_at, last_message_at)
-			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (ref) DO NOTHING RETURNING id`,
+			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-			lat, lon, string(places), ts(now), ts(now), ts(now)).Scan(&caseID)
-		if errors.Is(err, sql.ErrNoRows) && attempt < 20 {
-			continue // reference taken: draw another
+			lat, lon, string(places), ts(now), ts(now), ts(now))
+		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
+			// Reference taken: the failed statement was undone alone;
+			// draw another.
+			continue
 		}
 		if err != nil {
 			return nil, false, false, err
 		}
 		break
 	}
-	got, err := caseByID(ctx, tx, citybot.CaseID(caseID))
-	if err != nil {
-		return nil, false, false, err
+	got := citybot.Case{
+		ID: citybot.CaseID(caseID), Ref: ref, Status: citybot.StatusNew, Topic: topic, Urgency: u, Language: lang,
+		Platform: m.Platform, Chat: m.Chat, Citizen: citizen, Places: placeNames(cl), OpenedAt: now, UpdatedAt: now,
 	}
-	if err := audit(ctx, tx, now, "citybot", "case.open", caseSubject(got.ID), nil,
-		map[string]any{"ref": got.Ref, "status": got.Status, "topic": got.Topic, "urgency": got.Urgency}); err != nil {
-		return nil, false, false, err
+	if m.Location != nil {
+		loc := *m.Location
+		got.Location = &loc
 	}
 	return &got, true, false, nil
+}
+
+// insertID runs an INSERT and returns the new row's id.
+//
+// Inserts into tables that other tables reference use neither RETURNING
+// nor ON CONFLICT: either makes SQLite treat the statement as a multi-row
+// write and scan every child table for rows pointing at the new key, a
+// full scan where the child column has no index.
+func insertID(ctx context.Context, tx querier, query string, args ...any) (int64, error) {
+	r, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.LastInsertId()
 }
 
 func urgencyOf(cl *citybot.Classification) citybot.Urgency {
@@ -351,7 +380,7 @@ func placeNames(cl *citybot.Classification) []string {
 	return names
 }
 
-func insertClassifierTags(ctx context.Context, tx *sql.Tx, caseID citybot.CaseID, msgID int64, cl *citybot.Classification, now time.Time) error {
+func insertClassifierTags(ctx context.Context, tx querier, caseID citybot.CaseID, msgID int64, cl *citybot.Classification, now time.Time) error {
 	type tag struct {
 		kind, value string
 		conf        float64
@@ -366,33 +395,53 @@ func insertClassifierTags(ctx context.Context, tx *sql.Tx, caseID citybot.CaseID
 	for _, p := range cl.Places {
 		tags = append(tags, tag{"place", p.Name, 1})
 	}
-	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (case_id, message_id, kind, value, confidence, source, set_by, at)
-			VALUES (?, ?, ?, ?, ?, 'classifier', ?, ?)`, int64(caseID), msgID, t.kind, t.value, t.conf, cl.Model, ts(now)); err != nil {
-			return err
+	q := `INSERT INTO tags (case_id, message_id, kind, value, confidence, source, set_by, at) VALUES `
+	args := make([]any, 0, 7*len(tags))
+	for i, t := range tags {
+		if i > 0 {
+			q += ", "
 		}
+		q += "(?, ?, ?, ?, ?, 'classifier', ?, ?)"
+		args = append(args, int64(caseID), msgID, t.kind, t.value, t.conf, cl.Model, ts(now))
 	}
-	return nil
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
 }
 
-func upsertChat(ctx context.Context, tx *sql.Tx, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
-	if kind == "" {
-		kind = citybot.ChatPrivate
-	}
+func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
 	title, _ = citybot.CleanText(title, 512)
-	var id int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (platform, platform_chat_id) DO UPDATE SET
-			kind = excluded.kind,
-			title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE chats.title END
-		RETURNING id`, string(p), string(chat), string(kind), title, ts(now)).Scan(&id)
+	var (
+		id                int64
+		oldKind, oldTitle string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, kind, title FROM chats WHERE platform = ? AND platform_chat_id = ?`,
+		string(p), string(chat)).Scan(&id, &oldKind, &oldTitle)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if kind == "" {
+			kind = citybot.ChatPrivate
+		}
+		return insertID(ctx, tx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)`,
+			string(p), string(chat), string(kind), title, ts(now))
+	case err != nil:
+		return 0, err
+	}
+	if title == "" {
+		title = oldTitle
+	}
+	if kind == "" {
+		kind = citybot.ChatKind(oldKind)
+	}
+	if oldKind != string(kind) || oldTitle != title {
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET kind = ?, title = ? WHERE id = ?`, string(kind), title, id)
+	}
 	return id, err
 }
 
 // upsertCitizen returns the pseudonymous citizen behind a platform
 // identity, creating both when new and keeping the private identity
 // (name, handle, language code) current.
-func upsertCitizen(ctx context.Context, tx *sql.Tx, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
+func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
 	name, _ := citybot.CleanText(s.Name, 256)
 	handle, _ := citybot.CleanText(s.Handle, 256)
 	langCode, _ := citybot.CleanText(s.LanguageCode, 35)
@@ -408,8 +457,7 @@ func upsertCitizen(ctx context.Context, tx *sql.Tx, p citybot.Platform, s citybo
 		Scan(&id, &c.Language, &created, &oldName, &oldHandle, &old)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if err := tx.QueryRowContext(ctx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?) RETURNING id`,
-			string(p), ts(now)).Scan(&id); err != nil {
+		if id, err = insertID(ctx, tx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?)`, string(p), ts(now)); err != nil {
 			return c, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO citizen_identities

@@ -70,17 +70,21 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		next = now
 	}
 	text, _ := citybot.CleanText(o.Text, citybot.MaxStoredText)
-	r, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-		ON CONFLICT (key) DO NOTHING`,
-		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, ts(next), ts(now), ts(now))
-	if err != nil {
+	// A check then a plain INSERT (see insertID for why not ON CONFLICT);
+	// writes are serialised, so nothing comes between the two.
+	var one int
+	switch err := q.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE key = ?`, o.Key).Scan(&one); {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
-	n, err := r.RowsAffected()
-	return n == 1, err
+	_, err := q.ExecContext(ctx, `INSERT INTO outbox
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
+		caseID, ts(next), ts(now), ts(now))
+	return err == nil, err
 }
 
 // Enqueue queues outgoing messages in one transaction, in order. A row
@@ -89,7 +93,7 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 // without key, platform or chat (and then nothing is queued).
 func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error) {
 	n := 0
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n = 0
 		now := db.now().UTC()
 		for _, it := range items {
@@ -118,7 +122,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem,
 		return nil, nil
 	}
 	var out []citybot.OutboxItem
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		out = out[:0]
 		now := ts(db.now())
 		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
@@ -161,7 +165,7 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem,
 // case from new to acknowledged. Errors wrap citybot.ErrNotFound for an
 // unknown row.
 func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
 		if err != nil {
@@ -187,11 +191,12 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 			if sentAt.IsZero() {
 				sentAt = now
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO messages
+			_, err = tx.ExecContext(ctx, `INSERT INTO messages
 				(direction, chat_id, platform_message_id, case_id, outbox_id, reply_to, text, sent_at, received_at)
-				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (chat_id, platform_message_id, direction) DO NOTHING`,
-				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now)); err != nil {
+				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)`,
+				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now))
+			// A platform that reuses a message id: keep the first record.
+			if err != nil && !errors.Is(mapErr(err), citybot.ErrDuplicate) {
 				return err
 			}
 		}
@@ -235,7 +240,7 @@ func (db *DB) FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr strin
 }
 
 func (db *DB) updateOutbox(ctx context.Context, op, query string, args ...any) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		r, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
@@ -263,7 +268,7 @@ func clip(s string) string {
 // prefers to losing it. Call it once at start, before dispatching.
 func (db *DB) RequeueSending(ctx context.Context) (int, error) {
 	var n int64
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := ts(db.now())
 		r, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`, now, now)
 		if err != nil {
@@ -365,7 +370,7 @@ func (db *DB) SetCursor(ctx context.Context, key, value string) error {
 	if key == "" {
 		return fmt.Errorf("store: set cursor: %w: empty key", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, key, value, ts(db.now()))
 		return err

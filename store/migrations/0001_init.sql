@@ -60,8 +60,9 @@ CREATE INDEX cases_citizen_chat ON cases (citizen_id, chat_id, last_message_at);
 -- Officer inbox: open cases, critical first, then oldest.
 CREATE INDEX cases_inbox_open ON cases (urgency_rank, opened_at)
 	WHERE status IN ('new', 'acknowledged', 'in_progress', 'answered');
+-- Other statuses (resolved, closed…) by status; a topic filter scans the
+-- open cases, which stay few.
 CREATE INDEX cases_inbox_status ON cases (status, urgency_rank, opened_at);
-CREATE INDEX cases_inbox_topic ON cases (topic, urgency_rank, opened_at);
 
 CREATE TABLE messages (
 	id                  INTEGER PRIMARY KEY,
@@ -117,9 +118,7 @@ CREATE TABLE tags (
 	set_by     TEXT NOT NULL DEFAULT '',
 	at         TEXT NOT NULL
 );
-CREATE INDEX tags_case ON tags (case_id, kind);
-CREATE INDEX tags_message ON tags (message_id);
-CREATE INDEX tags_kind_value ON tags (kind, value);
+CREATE INDEX tags_case ON tags (case_id, message_id);
 
 CREATE TABLE outbox (
 	id              INTEGER PRIMARY KEY,
@@ -143,7 +142,6 @@ CREATE TABLE outbox (
 -- Dispatcher: due rows, and the head of each chat's queue.
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX outbox_chat_queue ON outbox (platform, chat, id) WHERE state IN ('pending', 'sending');
-CREATE INDEX outbox_case ON outbox (case_id);
 
 CREATE TABLE cursors (
 	key        TEXT PRIMARY KEY,

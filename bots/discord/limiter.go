@@ -1,0 +1,129 @@
+package discord
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// limiter keeps REST calls within sliding windows: a global one of one
+// second and one per channel for posts. A slot counts from when the call is
+// reserved until release stamps it with the time the answer came back, so
+// that the server, which sees the call somewhere in between, never counts
+// more calls in a window than the limiter allowed.
+type limiter struct {
+	mu       sync.Mutex
+	global   []*stamp
+	perSec   int
+	channels map[string][]*stamp
+	perChan  int
+	window   time.Duration
+	calls    int
+	now      func() time.Time // the clock; tests replace it
+}
+
+type stamp struct{ t time.Time }
+
+// slot is a reservation to release after the call.
+type slot struct{ g, c *stamp }
+
+func newLimiter(perSec, perChan int, window time.Duration) *limiter {
+	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}, now: time.Now}
+}
+
+// live drops stamps older than window and returns the rest and how long
+// until the oldest expires.
+func live(ss []*stamp, now time.Time, window time.Duration) ([]*stamp, time.Duration) {
+	out := ss[:0]
+	var oldest time.Time
+	for _, s := range ss {
+		if now.Sub(s.t) < window {
+			out = append(out, s)
+			if oldest.IsZero() || s.t.Before(oldest) {
+				oldest = s.t
+			}
+		}
+	}
+	for i := len(out); i < len(ss); i++ {
+		ss[i] = nil
+	}
+	if oldest.IsZero() {
+		return out, 0
+	}
+	return out, oldest.Add(window).Sub(now)
+}
+
+// reserve takes a slot for a call to channel (or "" for a call that only
+// counts globally). When no slot is free it returns how long to wait.
+func (l *limiter) reserve(channel string) (slot, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	var wait time.Duration
+	g, gw := live(l.global, now, time.Second)
+	l.global = g
+	if len(g) >= l.perSec {
+		wait = gw
+	}
+	var c []*stamp
+	if channel != "" {
+		var cw time.Duration
+		c, cw = live(l.channels[channel], now, l.window)
+		if len(c) == 0 {
+			delete(l.channels, channel)
+		} else {
+			l.channels[channel] = c
+		}
+		if len(c) >= l.perChan && cw > wait {
+			wait = cw
+		}
+	}
+	if wait > 0 {
+		return slot{}, wait
+	}
+	if l.calls++; l.calls%1024 == 0 {
+		for id, ss := range l.channels {
+			if ss, _ = live(ss, now, l.window); len(ss) == 0 {
+				delete(l.channels, id)
+			}
+		}
+	}
+	s := slot{g: &stamp{now}}
+	l.global = append(l.global, s.g)
+	if channel != "" {
+		s.c = &stamp{now}
+		l.channels[channel] = append(c, s.c)
+	}
+	return s, 0
+}
+
+// release stamps the slot with the time the call ended.
+func (l *limiter) release(s slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if s.g != nil {
+		s.g.t = now
+	}
+	if s.c != nil {
+		s.c.t = now
+	}
+}
+
+// acquire blocks until a slot is free and reserves it, or returns ctx's
+// error. Release the slot after the call.
+func (l *limiter) acquire(ctx context.Context, channel string) (slot, error) {
+	for {
+		s, d := l.reserve(channel)
+		if d <= 0 {
+			return s, nil
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return slot{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}

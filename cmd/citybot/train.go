@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"citybot/classifier"
+)
+
+const trainUsage = `usage: citybot train --data FILE.csv --label topic|urgency --out MODEL [flags]
+
+Trains a classifier model head on FILE.csv (a header row with a "text"
+column and the label column; other columns are ignored) and writes MODEL.
+The model's other head (urgency when training topics, and the reverse) is
+taken from --base, or from the model shipped with citybot. Point
+[classifier] model in config.toml at MODEL to serve with it.
+
+Topic training also learns the default topics' keywords (--keywords=false
+to leave them out). Labels citybot does not know are reported, not fatal:
+new topics are trained as they are; invalid urgency levels are skipped.
+
+flags:
+`
+
+// runTrain implements `citybot train`. args exclude the subcommand name.
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, trainUsage)
+		fs.PrintDefaults()
+	}
+	data := fs.String("data", "", "training CSV `file` (required)")
+	label := fs.String("label", "", "label column: topic or urgency (required)")
+	out := fs.String("out", "", "model `file` to write (required)")
+	base := fs.String("base", "", "model `file` whose other head is kept (default: the shipped model)")
+	name := fs.String("name", "", "model name reported in classifications (default: the output file name)")
+	epochs := fs.Int("epochs", 0, "passes over the data (default 12)")
+	seed := fs.Uint64("seed", 1, "random seed; the same data and seed give the same model")
+	keywords := fs.Bool("keywords", true, "add the default topics' keywords as topic examples")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("train: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("train: unexpected arguments %q", fs.Args())
+	}
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"--data", *data}, {"--label", *label}, {"--out", *out}} {
+		if f.val == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		fs.Usage()
+		return fmt.Errorf("train: missing %s", strings.Join(missing, ", "))
+	}
+	kind := classifier.LabelKind(*label)
+	if kind != classifier.KindTopic && kind != classifier.KindUrgency {
+		return fmt.Errorf("train: --label must be topic or urgency, not %q", *label)
+	}
+	tab, err := classifier.ReadTableFile(*data)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if tab.Col(*label) < 0 {
+		return fmt.Errorf("train: %s has no %q column (columns: %s)", *data, *label, strings.Join(tab.Header, ", "))
+	}
+	exs := tab.Examples(*label)
+
+	// Report labels citybot does not know.
+	known := classifier.DefaultTopicNames()
+	if kind == classifier.KindUrgency {
+		known = classifier.UrgencyLabels()
+	}
+	unknown := map[string]int{}
+	for _, e := range exs {
+		if !slices.Contains(known, e.Label) {
+			unknown[e.Label]++
+		}
+	}
+	if len(unknown) > 0 {
+		what := "new topics (trained as given)"
+		if kind == classifier.KindUrgency {
+			what = "unknown urgency levels (skipped; use critical, high, normal, low)"
+		}
+		fmt.Fprintf(stderr, "train: %s: %s\n", what, clsFormatCounts(unknown))
+	}
+	if empty := len(tab.Rows) - len(exs); empty > 0 {
+		fmt.Fprintf(stderr, "train: %d rows without a %s label skipped\n", empty, *label)
+	}
+
+	opts := classifier.TrainOptions{Name: *name, Epochs: *epochs, Seed: *seed}
+	if opts.Name == "" {
+		opts.Name = strings.TrimSuffix(baseName(*out), ".model")
+	}
+	if kind == classifier.KindTopic && *keywords {
+		opts.Topics = classifier.DefaultOptions().Topics
+	}
+	bar := newClsProgress(stderr, "training")
+	opts.Progress = bar.update
+	start := time.Now()
+	m, err := classifier.Train(ctx, kind, exs, opts)
+	bar.done()
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	var other *classifier.Model
+	if *base != "" {
+		other, err = classifier.ReadModelFile(*base)
+	} else {
+		other, err = classifier.DefaultModel()
+	}
+	if err != nil {
+		return fmt.Errorf("train: base model: %w", err)
+	}
+	m = m.WithFallback(other)
+	if err := m.WriteFile(*out); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	fmt.Fprintf(stdout, "trained %s on %d examples in %s: labels %s, %d features; wrote %s\n",
+		kind, len(exs), time.Since(start).Round(time.Millisecond), strings.Join(m.Labels(kind), ", "), m.Features(kind), *out)
+	return nil
+}
+
+func baseName(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+// clsFormatCounts renders label counts as "a (3), b (1)", most frequent
+// first.
+func clsFormatCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q (%d)", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clsProgress draws a progress bar on w: redrawn in place when w is a
+// terminal; otherwise, only once the run has lasted clsQuietFor, a line
+// every 10 %. Short runs (and tests) print nothing.
+type clsProgress struct {
+	w        io.Writer
+	label    string
+	terminal bool
+	start    time.Time
+	lastPct  int
+	shown    bool
+}
+
+const clsQuietFor = 3 * time.Second
+
+func newClsProgress(w io.Writer, label string) *clsProgress {
+	p := &clsProgress{w: w, label: label, start: time.Now(), lastPct: -1}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+func (p *clsProgress) update(done, total int) {
+	if total <= 0 {
+		return
+	}
+	pct := done * 100 / total
+	if pct == p.lastPct {
+		return
+	}
+	elapsed := time.Since(p.start)
+	switch {
+	case p.terminal:
+		const width = 30
+		n := pct * width / 100
+		fmt.Fprintf(p.w, "\r%s [%s%s] %3d%% %s", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), pct, elapsed.Round(time.Second))
+		p.shown = true
+	case elapsed >= clsQuietFor && (pct/10 != p.lastPct/10 || !p.shown):
+		fmt.Fprintf(p.w, "%s: %d%% (%d/%d) after %s\n", p.label, pct, done, total, elapsed.Round(time.Second))
+		p.shown = true
+	}
+	p.lastPct = pct
+}
+
+func (p *clsProgress) done() {
+	if p.terminal && p.shown {
+		fmt.Fprintln(p.w)
+	}
+}

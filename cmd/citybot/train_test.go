@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"citybot/classifier"
+)
+
+// writeCSV writes rows (header first) to a temporary CSV file.
+func writeCSV(t *testing.T, rows [][]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "data.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := csv.NewWriter(f)
+	if err := w.WriteAll(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cityRows makes a small labelled data set: three topics, one of them
+// new to citybot ("snow_removal"), plus urgency labels with one invalid.
+func cityRows() [][]string {
+	rows := [][]string{{"id", "text", "topic", "urgency"}}
+	for i := range 40 {
+		rows = append(rows,
+			[]string{strconv.Itoa(3 * i), fmt.Sprintf("the snow on my street was not plowed again, day %d", i), "snow_removal", "normal"},
+			[]string{strconv.Itoa(3*i + 1), fmt.Sprintf("garbage bins not collected on our block, week %d", i), "waste", "low"},
+			[]string{strconv.Itoa(3*i + 2), fmt.Sprintf("gas leak and fire near the school, house %d", i), "public_safety", "critical"},
+		)
+	}
+	rows = append(rows, []string{"999", "an urgent-ish message", "", "urgentish"})
+	return rows
+}
+
+func TestTrainTopicThenEval(t *testing.T) {
+	ctx := context.Background()
+	data := writeCSV(t, cityRows())
+	model := filepath.Join(t.TempDir(), "city.model")
+	var out, errb bytes.Buffer
+	if err := runTrain(ctx, []string{"--data", data, "--label", "topic", "--out", model}, &out, &errb); err != nil {
+		t.Fatalf("train: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "trained topic on 120 examples") {
+		t.Errorf("train output: %q", out.String())
+	}
+	if !strings.Contains(errb.String(), `"snow_removal" (40)`) {
+		t.Errorf("new topic not reported: %q", errb.String())
+	}
+	m, err := classifier.ReadModelFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Has(classifier.KindUrgency) || m.Name() != "city" {
+		t.Errorf("model %q lacks the default urgency head or its name", m.Name())
+	}
+
+	out.Reset()
+	errb.Reset()
+	preds := filepath.Join(t.TempDir(), "preds.csv")
+	if err := runEval(ctx, []string{"--data", data, "--model", model, "--json", "--predictions", preds}, &out, &errb); err != nil {
+		t.Fatalf("eval: %v\n%s", err, errb.String())
+	}
+	var res struct {
+		N     int `json:"n"`
+		Topic struct {
+			N        int     `json:"n"`
+			Accuracy float64 `json:"accuracy"`
+			MacroF1  float64 `json:"macro_f1"`
+			PerClass map[string]struct {
+				Precision, Recall, F1 float64
+				Support               int
+			} `json:"per_class"`
+			Confusion map[string]map[string]int `json:"confusion"`
+		} `json:"topic"`
+		Urgency *struct {
+			Accuracy      float64        `json:"accuracy"`
+			UnknownLabels map[string]int `json:"unknown_labels"`
+		} `json:"urgency"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("eval --json output is not JSON: %v\n%s", err, out.String())
+	}
+	if res.N != 121 || res.Topic.N != 120 {
+		t.Errorf("n = %d, topic n = %d", res.N, res.Topic.N)
+	}
+	if res.Topic.Accuracy < 0.9 || res.Topic.MacroF1 < 0.9 {
+		t.Errorf("trained on the same data: accuracy %.3f macro-F1 %.3f", res.Topic.Accuracy, res.Topic.MacroF1)
+	}
+	if s := res.Topic.PerClass["snow_removal"]; s.Support != 40 || s.F1 < 0.9 {
+		t.Errorf("snow_removal: %+v", s)
+	}
+	if res.Urgency == nil || res.Urgency.UnknownLabels["urgentish"] != 1 {
+		t.Errorf("urgency report %+v: the unknown label must be reported", res.Urgency)
+	}
+	if !strings.Contains(errb.String(), "urgentish") {
+		t.Errorf("unknown urgency label not reported on stderr: %q", errb.String())
+	}
+
+	// One prediction row per message, scores in [0,1].
+	f, err := os.Open(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 122 || recs[0][2] != "topic" || recs[0][6] != "urgency_score" {
+		t.Fatalf("%d prediction rows, header %v", len(recs), recs[0])
+	}
+	for _, r := range recs[1:] {
+		for _, col := range []int{3, 5, 6} {
+			v, err := strconv.ParseFloat(r[col], 64)
+			if err != nil || v < 0 || v > 1 {
+				t.Errorf("row %s column %s = %q", r[0], recs[0][col], r[col])
+			}
+		}
+	}
+	if recs[3][4] != "critical" || recs[3][2] != "public_safety" {
+		t.Errorf("gas leak row predicted %v", recs[3])
+	}
+}
+
+func TestTrainUrgency(t *testing.T) {
+	data := writeCSV(t, cityRows())
+	model := filepath.Join(t.TempDir(), "urg.model")
+	var out, errb bytes.Buffer
+	if err := runTrain(context.Background(), []string{"--data", data, "--label", "urgency", "--out", model, "--name", "u1"}, &out, &errb); err != nil {
+		t.Fatalf("train: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "unknown urgency levels") || !strings.Contains(errb.String(), "urgentish") {
+		t.Errorf("invalid urgency label not reported: %q", errb.String())
+	}
+	m, err := classifier.ReadModelFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Labels(classifier.KindUrgency), ","); got != "critical,normal,low" {
+		t.Errorf("urgency labels %s", got)
+	}
+	if !m.Has(classifier.KindTopic) {
+		t.Error("topic head not kept from the shipped model")
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	data := writeCSV(t, cityRows())
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("text,topic\n\"unterminated,roads\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noText := filepath.Join(dir, "notext.csv")
+	if err := os.WriteFile(noText, []byte("message,topic\nhello,roads\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "m.model")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no flags", nil, "missing --data, --label, --out"},
+		{"bad label", []string{"--data", data, "--label", "colour", "--out", out}, "topic or urgency"},
+		{"missing file", []string{"--data", filepath.Join(dir, "nope.csv"), "--label", "topic", "--out", out}, "no such file"},
+		{"malformed csv", []string{"--data", bad, "--label", "topic", "--out", out}, "line"},
+		{"no text column", []string{"--data", noText, "--label", "topic", "--out", out}, `no "text" column`},
+		{"no label column", []string{"--data", noText, "--label", "urgency", "--out", out}, "text"},
+		{"unknown flag", []string{"--colour"}, "not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var o, e bytes.Buffer
+			err := runTrain(ctx, tt.args, &o, &e)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	var o, e bytes.Buffer
+	if err := runTrain(ctx, []string{"--help"}, &o, &e); err != nil || !strings.Contains(e.String(), "usage: citybot train") {
+		t.Errorf("--help: %v %q", err, e.String())
+	}
+}
+
+func TestProgressQuietThenLines(t *testing.T) {
+	var b bytes.Buffer
+	p := newClsProgress(&b, "training")
+	for i := 0; i <= 100; i++ {
+		p.update(i, 100)
+	}
+	p.done()
+	if b.Len() != 0 {
+		t.Fatalf("short run printed %q", b.String())
+	}
+	p = newClsProgress(&b, "training")
+	p.start = p.start.Add(-2 * clsQuietFor) // a long run
+	for i := 0; i <= 1000; i++ {
+		p.update(i, 1000)
+	}
+	p.done()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) < 10 || len(lines) > 12 || !strings.HasPrefix(lines[len(lines)-1], "training: 100%") {
+		t.Errorf("long run printed %d lines:\n%s", len(lines), b.String())
+	}
+}

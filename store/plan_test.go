@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestQueryPlans holds that the hot queries use their indexes: a full scan
+// would not show in small tests, only in production.
+func TestQueryPlans(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	tests := []struct {
+		name, query string
+		want        []string // each must appear in the plan
+	}{
+		{"case window", `SELECT id FROM cases WHERE citizen_id = 1 AND chat_id = 1 AND last_message_at >= 'x' AND status IN ` + openStatuses +
+			` ORDER BY last_message_at DESC LIMIT 1`, []string{"INDEX cases_citizen_chat"}},
+		{"identity", `SELECT c.id FROM citizen_identities i JOIN citizens c ON c.id = i.citizen_id WHERE i.platform = 'a' AND i.platform_user_id = 'b'`,
+			[]string{"sqlite_autoindex_citizen_identities_1"}},
+		{"redelivery", `SELECT 1 FROM messages WHERE chat_id = 1 AND platform_message_id = 'x' AND direction = 'in'`,
+			[]string{"sqlite_autoindex_messages_1"}},
+		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.next_attempt_at, o.id LIMIT 4`,
+			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}},
+		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}},
+		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := db.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			all := strings.Join(plan, "; ")
+			for _, w := range tt.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("plan %q lacks %q", all, w)
+				}
+			}
+		})
+	}
+}

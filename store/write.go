@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// maxBatch bounds how many writes one transaction commits together.
+const maxBatch = 64
+
+// writeJob is one caller's write, waiting to be committed in a batch.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx querier) error
+	err  error
+	done chan struct{}
+}
+
+// write runs fn in a write transaction and returns once it is committed
+// (nil) or rolled back (fn's error, or the commit's).
+//
+// Writes are committed in groups: callers queue their job; the first to
+// take the write lock becomes the leader, runs every queued job in one
+// BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT (a job that
+// fails is rolled back alone), commits once and wakes the others. Under
+// load one commit serves many messages; alone, a write costs what a plain
+// transaction does. fn may run on another caller's goroutine and must not
+// block. fn gets a context that carries the caller's values but is never
+// cancelled: a write, once started, runs to its end (they are short), and
+// statements on an uncancellable context cost no watcher goroutine, which
+// matters at a thousand messages a second.
+func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	j := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
+	db.qmu.Lock()
+	db.queue = append(db.queue, j)
+	db.qmu.Unlock()
+	select {
+	case db.wlock <- struct{}{}:
+	case <-j.done:
+		return j.err
+	case <-ctx.Done():
+		if db.unqueue(j) {
+			return ctx.Err()
+		}
+		<-j.done // a leader already runs it
+		return j.err
+	}
+	defer func() { <-db.wlock }()
+	for {
+		db.qmu.Lock()
+		n := min(len(db.queue), maxBatch)
+		batch := append([]*writeJob(nil), db.queue[:n]...)
+		db.queue = db.queue[n:]
+		db.qmu.Unlock()
+		if len(batch) == 0 {
+			break
+		}
+		db.runBatch(batch)
+		select {
+		case <-j.done:
+			return j.err
+		default: // our job is further in the queue: lead another batch
+		}
+	}
+	<-j.done // a previous leader ran it
+	return j.err
+}
+
+// unqueue removes a job that no leader has taken yet.
+func (db *DB) unqueue(j *writeJob) bool {
+	db.qmu.Lock()
+	defer db.qmu.Unlock()
+	for i, q := range db.queue {
+		if q == j {
+			db.queue = append(db.queue[:i], db.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// runBatch runs jobs in one transaction and completes every job.
+func (db *DB) runBatch(batch []*writeJob) {
+	finish := func(err error) {
+		for _, j := range batch {
+			if j.err == nil {
+				j.err = err
+			}
+			close(j.done)
+		}
+	}
+	// The batch runs on a dedicated connection with explicit BEGIN and
+	// COMMIT and uncancellable contexts: database/sql's Tx and a
+	// cancellable context would start a goroutine per statement.
+	bg := context.Background()
+	conn, err := db.w.Conn(bg)
+	if err != nil {
+		finish(err)
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
+		finish(err)
+		return
+	}
+	abort := func(err error) {
+		conn.ExecContext(bg, `ROLLBACK`)
+		finish(err)
+	}
+	if len(batch) == 1 {
+		// Alone: no savepoint needed (nor its journal of every page the
+		// job touches); a failure rolls back the whole transaction.
+		j := batch[0]
+		if j.err = j.ctx.Err(); j.err == nil {
+			j.err = runJob(j, conn)
+		}
+		if j.err != nil {
+			abort(nil)
+			return
+		}
+		if _, err := conn.ExecContext(bg, `COMMIT`); err != nil {
+			abort(fmt.Errorf("commit: %w", err))
+			return
+		}
+		finish(nil)
+		return
+	}
+	ok := 0
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		sp := "job" + strconv.Itoa(i)
+		if _, err := conn.ExecContext(bg, `SAVEPOINT `+sp); err != nil {
+			abort(err)
+			return
+		}
+		if j.err = runJob(j, conn); j.err != nil {
+			// Undo this job alone. If SQLite already rolled the whole
+			// transaction back (I/O error, full disk), this fails and
+			// the batch fails with it.
+			if _, err := conn.ExecContext(bg, `ROLLBACK TO `+sp); err != nil {
+				abort(errors.Join(j.err, err))
+				return
+			}
+		} else {
+			ok++
+		}
+		if _, err := conn.ExecContext(bg, `RELEASE `+sp); err != nil {
+			abort(err)
+			return
+		}
+	}
+	if ok == 0 {
+		abort(nil)
+		return
+	}
+	if _, err := conn.ExecContext(bg, `COMMIT`); err != nil {
+		for _, j := range batch {
+			if j.err == nil {
+				j.err = fmt.Errorf("commit: %w", err)
+			}
+		}
+		abort(nil)
+		return
+	}
+	finish(nil)
+}
+
+// runJob runs one job's function, turning a panic into its error so that
+// one caller's bug cannot take down the others' writes.
+func runJob(j *writeJob, conn querier) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: write panicked: %v", p)
+		}
+	}()
+	return j.fn(context.WithoutCancel(j.ctx), conn)
+}
