@@ -140,3 +140,14 @@ type CannedAnswer struct {
 	UpdatedBy string
 	UpdatedAt time.Time
 }
+
+// LabeledText is one officer correction as training data: the text of the
+// case's first citizen message and the label an officer gave the case.
+type LabeledText struct {
+	Case  CaseID
+	Kind  string // "topic" or "urgency"
+	Label string
+	Text  string // citizen text: hostile, and personal; never published
+	SetBy string
+	At    time.Time
+}

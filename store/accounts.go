@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string, role citybot.Role,
 		return citybot.Account{}, fmt.Errorf("store: create account: %w: an account needs a name (at most 64 bytes), a password and a known role", citybot.ErrInvalid)
 	}
 	var a citybot.Account
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		r, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
 			name, string(role), passwordHash, ts(now))
@@ -105,7 +106,7 @@ func (db *DB) Accounts(ctx context.Context) ([]citybot.Account, error) {
 // citybot.ErrNotFound for an unknown account.
 func (db *DB) RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxFailures int, lockFor time.Duration) (citybot.Account, error) {
 	var a citybot.Account
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		var err error
 		if a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, int64(id))); err != nil {
@@ -138,7 +139,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxF
 // and removes expired sessions. Errors wrap citybot.ErrNotFound for an
 // unknown account and citybot.ErrDuplicate for a reused token hash.
 func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		r, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '' WHERE id = ?`, int64(id))
 		if err != nil {
@@ -154,7 +155,11 @@ func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash
 			tokenHash, int64(id), csrf, ts(now), ts(expires)); err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, "citybot", "account.login", accountSubject(id), nil, nil)
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = ?`, int64(id)).Scan(&name); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, name, "account.login", accountSubject(id), nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", mapErr(err))
@@ -185,12 +190,24 @@ func (db *DB) Session(ctx context.Context, tokenHash string) (citybot.Account, s
 	return a, csrf, nil
 }
 
-// DeleteSession ends a session (logout). Ending an unknown session is not
-// an error.
+// DeleteSession ends a session (logout) and records it in the audit log.
+// Ending an unknown session is not an error.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
-		return err
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		var id int64
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT a.id, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`,
+			tokenHash).Scan(&id, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+			return err
+		}
+		return audit(ctx, tx, db.now().UTC(), name, "account.logout", accountSubject(citybot.AccountID(id)), nil, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete session: %w", mapErr(err))

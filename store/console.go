@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -19,26 +21,10 @@ import (
 func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 	var where []string
 	var args []any
-	in := func(col string, vals []string) {
-		marks := make([]string, len(vals))
-		for i, v := range vals {
-			marks[i] = "?"
-			args = append(args, v)
-		}
-		where = append(where, col+` IN (`+strings.Join(marks, ", ")+`)`)
-	}
 	if facets {
-		if len(q.Statuses) == 0 {
-			// Literally the partial index's condition, so that the
-			// planner can use cases_inbox_open.
-			where = append(where, `c.status IN `+openStatuses)
-		} else {
-			st := make([]string, len(q.Statuses))
-			for i, s := range q.Statuses {
-				st[i] = string(s)
-			}
-			in("c.status", st)
-		}
+		// With no status chosen, literally the partial index's
+		// condition, so that the planner can use cases_inbox_open.
+		where = append(where, statusCondition(q, &args))
 		if q.Topic != "" {
 			where = append(where, `c.topic = ?`)
 			args = append(args, q.Topic)
@@ -85,8 +71,11 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		args = append(args, ts(q.OpenedAfter))
 	}
 	if m := ftsQuery(q.Search); m != "" {
-		where = append(where, `c.id IN (SELECT m.case_id FROM messages_fts f JOIN messages m ON m.id = f.docid
-			WHERE messages_fts MATCH ? AND m.case_id IS NOT NULL)`)
+		// Only the most recent matches: a common word would otherwise
+		// pull in most of the store.
+		where = append(where, `c.id IN (SELECT m.case_id FROM messages m WHERE m.id IN (
+			SELECT docid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY docid DESC LIMIT `+strconv.Itoa(MaxSearchMatches)+`)
+			AND m.case_id IS NOT NULL)`)
 		args = append(args, m)
 	}
 	if len(where) == 0 {
@@ -94,6 +83,11 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 	}
 	return strings.Join(where, " AND "), args
 }
+
+// MaxSearchMatches is how many of the most recent messages matching a
+// search the inbox considers: older matches of a very common word are
+// left out, so that a search stays fast on a large store.
+const MaxSearchMatches = 2000
 
 // ftsQuery turns what an officer typed into an FTS4 query: every word must
 // appear (a prefix match on the last one); operators and quotes typed are
@@ -160,22 +154,35 @@ func (m multiScan) Scan(dest ...any) error { return m.rows.Scan(append(dest, m.e
 // language: for each of these filters, among the cases q selects with
 // that filter left out (so that the counts say what choosing another
 // value would give). Total is the number of cases q selects.
+//
+// Status counts cover the open statuses and the statuses q selects, not
+// the others: counting every resolved and closed case would scan the
+// whole table on every inbox view. It runs one grouped query on a
+// covering index.
 func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error) {
+	type group struct {
+		status, topic, platform, language string
+		rank, n                           int
+	}
+	counted := q
+	counted.Statuses = []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress, citybot.StatusAnswered}
+	for _, st := range q.Statuses {
+		if !st.Open() {
+			counted.Statuses = append(counted.Statuses, st)
+		}
+	}
 	where, args := inboxWhere(q, false)
-	rows, err := db.r.QueryContext(ctx, `SELECT c.status, c.urgency, c.topic, c.platform, c.language, count(*)
+	where += " AND " + statusCondition(counted, &args)
+	rows, err := db.r.QueryContext(ctx, `SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*)
 		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)
 	if err != nil {
 		return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", mapErr(err))
 	}
 	defer rows.Close()
-	type group struct {
-		status, urgency, topic, platform, language string
-		n                                          int
-	}
 	var groups []group
 	for rows.Next() {
 		var g group
-		if err := rows.Scan(&g.status, &g.urgency, &g.topic, &g.platform, &g.language, &g.n); err != nil {
+		if err := rows.Scan(&g.status, &g.rank, &g.topic, &g.platform, &g.language, &g.n); err != nil {
 			return citybot.InboxCounts{}, fmt.Errorf("store: inbox counts: %w", err)
 		}
 		groups = append(groups, g)
@@ -187,17 +194,12 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 		if len(q.Statuses) == 0 {
 			return citybot.CaseStatus(s).Open()
 		}
-		for _, x := range q.Statuses {
-			if string(x) == s {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(q.Statuses, citybot.CaseStatus(s))
 	}
 	// match reports whether g passes every faceted filter but skip.
 	match := func(g group, skip string) bool {
 		return (skip == "status" || statusOK(g.status)) &&
-			(skip == "urgency" || q.Urgency == "" || citybot.Urgency(g.urgency).Rank() == q.Urgency.Rank()) &&
+			(skip == "urgency" || q.Urgency == "" || g.rank == q.Urgency.Rank()) &&
 			(skip == "topic" || q.Topic == "" || g.topic == q.Topic) &&
 			(skip == "platform" || q.Platform == "" || g.platform == string(q.Platform)) &&
 			(skip == "language" || q.Language == "" || g.language == q.Language)
@@ -224,7 +226,7 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 	}
 	var c citybot.InboxCounts
 	c.Status = facet("status", func(g group) string { return g.status })
-	c.Urgency = facet("urgency", func(g group) string { return g.urgency })
+	c.Urgency = facet("urgency", func(g group) string { return string(urgencyOfRank(g.rank)) })
 	c.Topic = facet("topic", func(g group) string { return g.topic })
 	c.Platform = facet("platform", func(g group) string { return g.platform })
 	c.Language = facet("language", func(g group) string { return g.language })
@@ -234,6 +236,29 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 		}
 	}
 	return c, nil
+}
+
+// statusCondition is the SQL condition on the statuses q selects (every
+// open status when none), appending its arguments.
+func statusCondition(q citybot.InboxQuery, args *[]any) string {
+	if len(q.Statuses) == 0 {
+		return `c.status IN ` + openStatuses
+	}
+	marks := make([]string, len(q.Statuses))
+	for i, s := range q.Statuses {
+		marks[i] = "?"
+		*args = append(*args, string(s))
+	}
+	return `c.status IN (` + strings.Join(marks, ", ") + `)`
+}
+
+func urgencyOfRank(r int) citybot.Urgency {
+	for _, u := range []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow} {
+		if u.Rank() == r {
+			return u
+		}
+	}
+	return citybot.UrgencyNormal
 }
 
 // sortFacets orders counts by value, so that the console's lists do not
@@ -403,7 +428,7 @@ func (db *DB) CorrectCase(ctx context.Context, id citybot.CaseID, topic string, 
 		return citybot.Case{}, fmt.Errorf("store: correct case: %w: an officer, a known urgency and a topic of at most 64 bytes are needed", citybot.ErrInvalid)
 	}
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		cur, err := caseByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -454,7 +479,7 @@ func (db *DB) CorrectCase(ctx context.Context, id citybot.CaseID, topic string, 
 // AssignCase gives a case to a staff account by name ("" unassigns it).
 // Errors wrap citybot.ErrNotFound for an unknown case or account.
 func (db *DB) AssignCase(ctx context.Context, id citybot.CaseID, assignee, actor string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -486,7 +511,7 @@ func (db *DB) AddNote(ctx context.Context, id citybot.CaseID, author, text strin
 		return citybot.CaseNote{}, fmt.Errorf("store: add note: %w: a note needs text and an author", citybot.ErrInvalid)
 	}
 	var n citybot.CaseNote
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := caseByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -563,7 +588,7 @@ func (db *DB) SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
 	if a.Topic == "" || a.Language == "" || a.UpdatedBy == "" || len(a.Topic) > 64 || len(a.Language) > 16 {
 		return fmt.Errorf("store: set canned answer: %w: a topic, a language and an author are needed", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		var old string
 		err := tx.QueryRowContext(ctx, `SELECT text FROM canned_answers WHERE topic = ? AND language = ?`, a.Topic, a.Language).Scan(&old)
@@ -625,7 +650,7 @@ func (db *DB) AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybo
 // message in the row's case), and records author as the officer who wrote
 // them. It returns how many rows were new (0 when every key was already
 // queued: a resubmitted form).
-func queueCaseItems(ctx context.Context, tx *sql.Tx, items []citybot.OutboxItem, author string, now time.Time) (int, error) {
+func queueCaseItems(ctx context.Context, tx querier, items []citybot.OutboxItem, author string, now time.Time) (int, error) {
 	n := 0
 	for _, it := range items {
 		if it.Out.ChatKind == "" {
@@ -675,7 +700,7 @@ func queueCaseItems(ctx context.Context, tx *sql.Tx, items []citybot.OutboxItem,
 // without key or chat, and whatever build returns.
 func (db *DB) AnswerCase(ctx context.Context, id citybot.CaseID, actor, text string, build func(citybot.CaseView) ([]citybot.OutboxItem, error)) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -716,7 +741,7 @@ func (db *DB) AnswerCase(ctx context.Context, id citybot.CaseID, actor, text str
 // SetCaseStatus) and whatever build returns.
 func (db *DB) ChangeCaseStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, build func(before citybot.CaseView, after citybot.Case) ([]citybot.OutboxItem, error)) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		v, err := caseView(ctx, tx, id)
 		if err != nil {
 			return err
@@ -751,7 +776,7 @@ func (db *DB) MergeCases(ctx context.Context, dup, into citybot.CaseID, actor st
 	if dup == into {
 		return fmt.Errorf("store: merge cases: %w: a case cannot be merged into itself", citybot.ErrInvalid)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		dv, err := caseView(ctx, tx, dup)
 		if err != nil {
 			return err
@@ -788,4 +813,37 @@ func (db *DB) MergeCases(ctx context.Context, dup, into citybot.CaseID, actor st
 		return fmt.Errorf("store: merge cases: %w", mapErr(err))
 	}
 	return nil
+}
+
+// OfficerLabels returns the officers' latest topic and urgency label of
+// every case they labelled, with the text of the case's first citizen
+// message, oldest first: the corrections the next model learns from
+// (citybot train --from-store). Cases without a citizen message are left
+// out.
+func (db *DB) OfficerLabels(ctx context.Context) ([]citybot.LabeledText, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT t.case_id, t.kind, t.value, t.set_by, t.at, m.text
+		FROM tags t
+		JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = t.case_id AND direction = 'in')
+		WHERE t.source = 'officer' AND t.kind IN ('topic', 'urgency')
+		  AND t.id = (SELECT max(id) FROM tags t2 WHERE t2.case_id = t.case_id AND t2.kind = t.kind AND t2.source = 'officer')
+		ORDER BY t.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: officer labels: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.LabeledText
+	for rows.Next() {
+		var l citybot.LabeledText
+		var id int64
+		var at string
+		if err := rows.Scan(&id, &l.Kind, &l.Label, &l.SetBy, &at, &l.Text); err != nil {
+			return nil, fmt.Errorf("store: officer labels: %w", err)
+		}
+		l.Case, l.At = citybot.CaseID(id), parseTS(at)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: officer labels: %w", err)
+	}
+	return out, nil
 }

@@ -134,6 +134,21 @@ func TestInboxOrderFiltersAndSearch(t *testing.T) {
 		find(counts.Urgency, "critical") != 2 || find(counts.Urgency, "high") != 0 || find(counts.Platform, "discord") != 1 {
 		t.Errorf("counts = %+v", counts)
 	}
+	if _, err := db.SetCaseStatus(ctx, 1, citybot.StatusChange{To: citybot.StatusClosed, Reason: "fixed", Actor: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	open, err := db.InboxCounts(ctx, citybot.InboxQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := db.InboxCounts(ctx, citybot.InboxQuery{Statuses: []citybot.CaseStatus{citybot.StatusClosed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.Total != 4 || find(open.Status, "closed") != 0 || find(open.Status, "new") != 4 ||
+		closed.Total != 1 || find(closed.Status, "closed") != 1 || find(closed.Status, "new") != 4 || find(closed.Topic, "roads") != 1 {
+		t.Errorf("status counts: open %+v, closed %+v", open, closed)
+	}
 }
 
 func TestAccountsSessionsAndLockout(t *testing.T) {
@@ -235,11 +250,39 @@ func TestCorrectNotesConversationAndAnswer(t *testing.T) {
 	for _, e := range es {
 		actions = append(actions, e.Action)
 	}
-	if !slices.Equal(actions, []string{"case.open", "case.correct", "case.note", "case.answer", "case.status"}) {
+	if !slices.Equal(actions, []string{"case.correct", "case.note", "case.answer", "case.status"}) {
 		t.Errorf("audit actions = %v (a resubmitted answer must not be recorded twice)", actions)
 	}
 	log, err := db.AuditLog(ctx, 0, 2)
 	if err != nil || len(log) != 2 || log[0].ID < log[1].ID {
 		t.Errorf("audit log newest first: %+v %v", log, err)
+	}
+}
+
+func TestOfficerLabels(t *testing.T) {
+	ctx := context.Background()
+	db, _ := consoleDB(t)
+	a := consoleCase(t, db, citybot.Telegram, "a", "water everywhere in the street", "other", "en", citybot.UrgencyLow)
+	consoleCase(t, db, citybot.Telegram, "b", "unlabelled case", "roads", "en", citybot.UrgencyLow)
+	if _, err := db.CorrectCase(ctx, a.ID, "roads", "", "olivia"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CorrectCase(ctx, a.ID, "water_sanitation", citybot.UrgencyHigh, "omar"); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := db.OfficerLabels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range ls {
+		got = append(got, fmt.Sprintf("%d %s=%s by %s: %s", l.Case, l.Kind, l.Label, l.SetBy, l.Text))
+	}
+	want := []string{
+		fmt.Sprintf("%d topic=water_sanitation by omar: water everywhere in the street", a.ID),
+		fmt.Sprintf("%d urgency=high by omar: water everywhere in the street", a.ID),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("labels:\n%v\nwant\n%v", got, want)
 	}
 }

@@ -60,6 +60,7 @@ type caseData struct {
 	Nonce        string
 	Done         string
 	Sensitive    bool
+	CanAnswer    bool // the case still takes answers
 	Now          time.Time
 }
 
@@ -71,7 +72,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	ctx := r.Context()
 	id := v.Case.ID
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
-		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: slices.Contains(s.sensitive, v.Case.Topic)}
+		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: slices.Contains(s.sensitive, v.Case.Topic),
+		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
 	var err error
 	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
 		s.fail(w, r, sess, err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"citybot"
@@ -157,13 +158,19 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
-	d, err := s.inboxData(r, sess)
-	if err != nil {
-		s.fail(w, r, sess, err)
-		return
-	}
 	q, _ := s.inboxQuery(r, sess)
-	counts, err := s.store.InboxCounts(r.Context(), q)
+	// The counts are the slow part: they run beside the page's query.
+	var (
+		counts    citybot.InboxCounts
+		countsErr error
+		wg        sync.WaitGroup
+	)
+	wg.Go(func() { counts, countsErr = s.store.InboxCounts(r.Context(), q) })
+	d, err := s.inboxData(r, sess)
+	wg.Wait()
+	if err == nil {
+		err = countsErr
+	}
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return

@@ -75,6 +75,7 @@ func (s *Server) pageFor(sess *session, data any) page {
 	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds())}
 	if sess != nil {
 		a := sess.account
+		a.PasswordHash = "" // never near a template
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer

@@ -304,6 +304,19 @@ func TestLoginLockoutEnumerationAndLogout(t *testing.T) {
 	if resp, _ := rg.do(u, http.MethodGet, "/inbox", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("old cookie after logout: status %d, want a redirect to sign in", resp.StatusCode)
 	}
+	es, err := rg.db.AuditLog(context.Background(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range es {
+		if e.Actor == "olivia" {
+			seen = append(seen, e.Action)
+		}
+	}
+	if strings.Join(seen, ",") != "account.logout,account.login" {
+		t.Errorf("audit of olivia's session = %v", seen)
+	}
 	// Three failures lock the account: even the right password fails,
 	// with the same message.
 	for range 3 {

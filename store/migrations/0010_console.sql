@@ -27,7 +27,12 @@ CREATE INDEX sessions_account ON sessions (account_id);
 
 ALTER TABLE cases ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
 CREATE INDEX cases_assignee ON cases (assignee, urgency_rank, opened_at);
+-- Inbox counts per filter: an index that covers the grouped columns.
+CREATE INDEX cases_facets ON cases (status, urgency_rank, topic, platform, language);
 CREATE INDEX cases_duplicate_of ON cases (duplicate_of) WHERE duplicate_of IS NOT NULL;
+
+-- A case's outgoing messages, for the case page.
+CREATE INDEX outbox_case_console ON outbox (case_id) WHERE case_id IS NOT NULL;
 
 CREATE TABLE case_notes (
 	id      INTEGER PRIMARY KEY,
