@@ -14,21 +14,6 @@ import (
 	"citybot"
 )
 
-// digestTx runs fn in one write transaction of its own. The digest's
-// writes are rare and small; they take the write connection like any
-// other writer.
-func (db *DB) digestTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 // durations returns the count, median and 90th percentile of ds (sorted in
 // place), by the nearest-rank method.
 func durations(ds []time.Duration) citybot.Durations {
@@ -353,7 +338,7 @@ func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func
 		return d, fmt.Errorf("store: save digest draft: %w: a digest needs a week and texts", citybot.ErrInvalid)
 	}
 	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	err := db.digestTx(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		var busy int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM digests WHERE week = ? AND state IN ('draft', 'approved')`,
@@ -388,7 +373,7 @@ func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func
 	return d, nil
 }
 
-func queueAll(ctx context.Context, tx *sql.Tx, now time.Time, d citybot.Digest, build func(citybot.Digest) ([]citybot.OutboxItem, error)) error {
+func queueAll(ctx context.Context, tx querier, now time.Time, d citybot.Digest, build func(citybot.Digest) ([]citybot.OutboxItem, error)) error {
 	if build == nil {
 		return nil
 	}
@@ -420,7 +405,7 @@ func (db *DB) DecideDigest(ctx context.Context, id citybot.DigestID, dec citybot
 	if !dec.Approve && comment == "" {
 		return out, fmt.Errorf("store: decide digest: %w: sending a draft back needs a comment", citybot.ErrInvalid)
 	}
-	err := db.digestTx(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		d, err := scanDigest(tx.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE id = ?`, int64(id)))
 		if err != nil {
 			return err

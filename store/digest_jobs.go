@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,7 +65,7 @@ func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extr
 // malformed outbox row.
 func (db *DB) QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.OutboxItem) (bool, error) {
 	added := false
-	err := db.digestTx(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := caseByID(ctx, tx, id); err != nil {
 			return err
 		}
@@ -98,7 +97,7 @@ func (db *DB) QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.O
 // citybot.ErrDuplicate when the question was answered already.
 func (db *DB) RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool) (citybot.Case, error) {
 	var out citybot.Case
-	err := db.digestTx(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		var answer string
 		if err := tx.QueryRowContext(ctx, `SELECT answer FROM followups WHERE case_id = ?`, int64(id)).Scan(&answer); err != nil {
 			return err
@@ -168,7 +167,7 @@ func (db *DB) DueReminders(ctx context.Context, openedBefore time.Time, limit in
 // are skipped. It returns how many cases were newly recorded.
 func (db *DB) QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error) {
 	n := 0
-	err := db.digestTx(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n = 0
 		now := db.now().UTC()
 		for _, id := range ids {
@@ -235,7 +234,7 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 				return res, fmt.Errorf("store: retention: %w", err)
 			}
 			var n int64
-			err := db.digestTx(ctx, func(tx *sql.Tx) error {
+			err := db.write(ctx, func(ctx context.Context, tx querier) error {
 				r, err := tx.ExecContext(ctx, st.query, cut(st.days), retentionBatch)
 				if err != nil {
 					return err
@@ -253,7 +252,7 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 		}
 	}
 	if res != (citybot.RetentionResult{}) {
-		err := db.digestTx(ctx, func(tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
 			return audit(ctx, tx, now, "scheduler", "retention.apply", "retention", nil, res)
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
