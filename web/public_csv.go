@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/csv"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -41,13 +42,27 @@ func (p *Public) casesCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="citybot-cases.csv"`)
+	if err := WriteCasesCSV(w, cases, p.loc); err != nil {
+		p.log.Error("csv export", "error", err)
+	}
+}
+
+// WriteCasesCSV writes cases as CSV (RFC 4180, UTF-8, a header line):
+// reference, topic, status, the case's datetimes in loc (nil means UTC),
+// places and the rounded location. It carries no citizen text or
+// identity; cells that a spreadsheet would read as a formula are
+// defused. It returns the writer's error.
+func WriteCasesCSV(w io.Writer, cases []citybot.PublicCase, loc *time.Location) error {
+	if loc == nil {
+		loc = time.UTC
+	}
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader())
 	ts := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return p.w3c(*t)
+		return t.In(loc).Format(time.RFC3339)
 	}
 	for _, c := range cases {
 		lat, lon := "", ""
@@ -59,9 +74,7 @@ func (p *Public) casesCSV(w http.ResponseWriter, r *http.Request) {
 			ts(c.ResolvedAt), ts(c.ExpectedBy), csvSafe(strings.Join(c.Places, "; ")), lat, lon})
 	}
 	cw.Flush()
-	if err := cw.Error(); err != nil {
-		p.log.Error("csv export", "error", err)
-	}
+	return cw.Error()
 }
 
 // csvSafe defuses spreadsheet formulas: a cell starting with =, +, - or @
