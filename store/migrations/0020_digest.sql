@@ -60,8 +60,10 @@ WHEN new.status <> old.status BEGIN
 	UPDATE cases SET resolved_at = CASE WHEN new.status = 'resolved' THEN new.updated_at ELSE NULL END WHERE id = new.id;
 END;
 
-CREATE INDEX cases_opened_at ON cases (opened_at);
-CREATE INDEX cases_first_answer_at ON cases (first_answer_at) WHERE first_answer_at IS NOT NULL;
-CREATE INDEX cases_resolved_at ON cases (resolved_at) WHERE resolved_at IS NOT NULL;
-CREATE INDEX cases_expected_by ON cases (expected_by) WHERE expected_by IS NOT NULL;
-CREATE INDEX cases_updated_at ON cases (updated_at);
+-- The digest's week ranges, covering: a week's figures read the indexes
+-- only, never the case rows.
+CREATE INDEX cases_opened_at ON cases (opened_at, status, topic, platform, first_answer_at, places);
+CREATE INDEX cases_first_answer_at ON cases (first_answer_at, status, topic, opened_at) WHERE first_answer_at IS NOT NULL;
+CREATE INDEX cases_resolved_at ON cases (resolved_at, topic, opened_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX cases_closed_at ON cases (updated_at, opened_at) WHERE status = 'closed';
+CREATE INDEX cases_expected_by ON cases (expected_by, status, resolved_at, updated_at) WHERE expected_by IS NOT NULL;
