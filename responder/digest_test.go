@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -603,4 +604,21 @@ func TestDigestPrintForReview(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + d.Texts["en"] + "\n\n" + d.Texts["fr"])
+}
+
+func TestDigestWriteChartForReview(t *testing.T) {
+	out := os.Getenv("CITYBOT_CHART_OUT")
+	if out == "" {
+		t.Skip("set CITYBOT_CHART_OUT=file.png to write the chart")
+	}
+	rg := newDgRig(t, nil)
+	rg.playWeek()
+	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
+	d, err := rg.dg.Compute(rg.ctx, weekStart, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, d.Chart, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
