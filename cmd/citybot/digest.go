@@ -106,10 +106,11 @@ func (ch DigestChannel) channel(key string) (responder.Channel, error) {
 	return responder.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
 }
 
-// DigestOptions turns the three sections into the Digester's options
-// (without Store, Logger, Now, Classifier and Notify, which the caller
-// sets). It returns every problem at once, each naming its key.
-func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string) (responder.DigestOptions, error) {
+// DigestOptions turns the sections into the Digester's options (without
+// Store, Logger, Now, Classifier and Notify, which the caller sets).
+// Empty digest.languages and digest.timezone take [city] languages and
+// [city] timezone. It returns every problem at once, each naming its key.
+func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string, cityTimezone string) (responder.DigestOptions, error) {
 	var errs []error
 	opts := responder.DigestOptions{
 		Languages: d.Languages, PublicURL: d.PublicURL, Examples: d.Examples,
@@ -119,6 +120,9 @@ func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string) (r
 	}
 	if len(opts.Languages) == 0 {
 		opts.Languages = cityLanguages
+	}
+	if d.Timezone == "" {
+		d.Timezone = cityTimezone
 	}
 	loc, err := d.Location()
 	errs = append(errs, err)

@@ -134,7 +134,7 @@ func (w *dgWorld) start() *dgProcess {
 		Channels:  []DigestChannel{{Platform: "telegram", Chat: fmt.Sprint(tgPublic)}, {Platform: "discord", Chat: w.dcChan}},
 		Officials: DigestChannel{Platform: "telegram", Chat: fmt.Sprint(tgOfficials), Language: "en"},
 		Approvers: map[string]string{fmt.Sprint(w.official.ID): "mayor"},
-	}, RetentionConfig{}, []string{"en", "fr"})
+	}, RetentionConfig{}, []string{"en", "fr"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

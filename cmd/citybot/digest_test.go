@@ -101,7 +101,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		Channels:  []DigestChannel{{Platform: "telegram", Chat: "-100"}, {Platform: "discord", Chat: "900", Language: "fr"}},
 		Officials: DigestChannel{Platform: "telegram", Chat: "-200"}, Approvers: map[string]string{"42": "mayor"},
 		FollowupDays: 5,
-	}, RetentionConfig{MessageDays: 365}, []string{"en", "fr"})
+	}, RetentionConfig{MessageDays: 365}, []string{"en", "fr"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		t.Fatalf("options %+v", opts)
 	}
 	_, err = DigestOptions(DigestConfig{Timezone: "Nowhere/Land", Channels: []DigestChannel{{Platform: "irc", Chat: "x"}},
-		Officers: DigestChannel{Platform: "telegram"}}, RetentionConfig{OutboxDays: -1}, nil)
+		Officers: DigestChannel{Platform: "telegram"}}, RetentionConfig{OutboxDays: -1}, nil, "")
 	for _, key := range []string{"digest.timezone", "digest.channels[0]", "digest.officers", "retention"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("error %v does not name %s", err, key)
