@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/bots"
 	"citybot/responder"
 	"citybot/scheduler"
 	"citybot/store"
@@ -337,4 +338,70 @@ func weekStart(w string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%w: week %q does not exist", citybot.ErrInvalid, w)
 	}
 	return t, nil
+}
+
+// Validate reports every schedule that does not parse, naming its key.
+func (s ScheduleConfig) Validate() error {
+	def := DefaultSchedule()
+	var errs []error
+	for _, k := range []struct{ key, v, def string }{
+		{"schedule.digest", s.Digest, def.Digest}, {"schedule.reminders", s.Reminders, def.Reminders},
+		{"schedule.followups", s.Followups, def.Followups}, {"schedule.retention", s.Retention, def.Retention},
+	} {
+		v := k.v
+		if strings.TrimSpace(v) == "" {
+			v = k.def
+		}
+		if v == "off" {
+			continue
+		}
+		if _, err := scheduler.New(scheduler.Options{}, scheduler.Job{Name: k.key, Spec: v, Run: func(context.Context) error { return nil }}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k.key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ChartBots wraps each bot so that the digest's chart rows are sent as
+// images (responder.ChartBot). Give the result to the Dispatcher, and the
+// unwrapped bots to everything else.
+func ChartBots(bs []bots.Bot, db *store.DB, publicURL string) []bots.Bot {
+	out := make([]bots.Bot, len(bs))
+	for i, b := range bs {
+		out[i] = responder.ChartBot(b, db, publicURL)
+	}
+	return out
+}
+
+// DigestParts are the digest's running parts.
+type DigestParts struct {
+	// Digester's Wrap(handler) is the handler the adapters run with, so
+	// that Approve / Request changes and Fixed / Not fixed reach it.
+	Digester *responder.Digester
+	// Scheduler runs the jobs: Start(ctx) after the dispatcher, Stop()
+	// before it.
+	Scheduler *scheduler.Scheduler
+}
+
+// NewDigestParts builds the Digester and its Scheduler from the
+// configuration. cityLanguages and cityTimezone are [city] languages and
+// timezone; hide are the sensitive topics (nil means corruption); cls
+// finds personal data in officers' answers; notify is the Dispatcher's
+// Notify. Errors name the configuration keys.
+func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
+	hide []string, cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
+	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Hide = db, cls, notify, log, hide
+	dg, err := responder.NewDigester(opts)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	sched, err := NewDigestScheduler(dg, s, db, log, nil)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	return DigestParts{Digester: dg, Scheduler: sched}, nil
 }

@@ -136,4 +136,15 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if _, err := NewDigestScheduler(d, ScheduleConfig{Digest: "every monday"}, db, nil, nil); !errors.Is(err, citybot.ErrInvalid) {
 		t.Fatalf("bad spec: %v", err)
 	}
+	err = ScheduleConfig{Digest: "every monday", Retention: "99 * * * *", Reminders: "off"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "schedule.digest") || !strings.Contains(err.Error(), "schedule.retention") {
+		t.Fatalf("validate: %v", err)
+	}
+	if err := (ScheduleConfig{}).Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil)
+	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
+		t.Fatalf("parts: %v", err)
+	}
 }
