@@ -23,6 +23,8 @@ type DigestStore interface {
 	DecideDigest(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision, posts func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
 	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
+	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
+	CommentDigest(ctx context.Context, id citybot.DigestID, actor, comment string) error
 
 	DueFollowups(ctx context.Context, resolvedBefore time.Time, hide []string, limit int) ([]citybot.FollowupTarget, error)
 	QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.OutboxItem) (bool, error)
@@ -561,7 +563,7 @@ func (d *Digester) decideAction(ctx context.Context, a citybot.Action) (string, 
 	}
 	dec := citybot.DigestDecision{Approve: approve, Actor: name}
 	if !approve {
-		dec.Comment = "Changes requested from the officials' chat; details to follow in the console."
+		dec.Comment = "Changes requested from the officials' chat."
 	}
 	dg, err := d.Decide(ctx, citybot.DigestID(id), dec)
 	switch {
@@ -615,7 +617,37 @@ type wrapped struct {
 }
 
 func (w wrapped) HandleMessage(ctx context.Context, m citybot.Message) error {
+	if w.d.officials != (Channel{}) && m.Platform == w.d.officials.Platform && m.Chat == w.d.officials.Chat {
+		return w.d.officialsMessage(ctx, m)
+	}
 	return w.h.HandleMessage(ctx, m)
+}
+
+// officialsMessage handles a message in the officials' chat: it opens no
+// case; an approver's reply there is the comment on the digest they last
+// sent back.
+func (d *Digester) officialsMessage(ctx context.Context, m citybot.Message) error {
+	name, ok := d.approvers[m.Sender.ID]
+	text := strings.TrimSpace(m.Text)
+	if !ok || m.ReplyTo == "" || text == "" || m.Command != "" || m.Edit {
+		return nil
+	}
+	ds, err := d.store.Digests(ctx, 10, citybot.DigestChangesRequested)
+	if err != nil {
+		return fmt.Errorf("responder: officials' comment: %w", err)
+	}
+	for _, dg := range ds {
+		if dg.DecidedBy != name {
+			continue
+		}
+		err := d.store.CommentDigest(ctx, dg.ID, name, text)
+		if err != nil && !errors.Is(err, citybot.ErrInvalid) {
+			return fmt.Errorf("responder: officials' comment: %w", err)
+		}
+		d.log.Info("digest comment recorded", "digest_id", int64(dg.ID))
+		return nil
+	}
+	return nil
 }
 
 func (w wrapped) HandleAction(ctx context.Context, a citybot.Action) (string, error) {

@@ -622,3 +622,47 @@ func TestDigestWriteChartForReview(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSendBackFromTheOfficialsChatWithAComment(t *testing.T) {
+	rg := newDgRig(t, nil)
+	rg.playWeek()
+	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
+	d, err := rg.dg.Draft(rg.ctx, weekStart, "scheduler", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rg.dg.Wrap(rg.resp)
+	mayor := citybot.Sender{ID: "4242", Name: "The Mayor"}
+	text, err := h.HandleAction(rg.ctx, citybot.Action{Platform: citybot.Telegram, Chat: "-100777", Sender: mayor, Data: fmt.Sprintf("dg:r:%d", d.ID)})
+	if err != nil || !strings.Contains(text, "Reply to the draft") {
+		t.Fatalf("send back: %q %v", text, err)
+	}
+	before, _ := rg.db.Inbox(rg.ctx, citybot.CaseFilter{Limit: 100})
+	reply := citybot.Message{Platform: citybot.Telegram, Chat: "-100777", ChatKind: citybot.ChatGroup, ID: "9001", ReplyTo: "12",
+		Sender: mayor, Text: "Please explain the water cut of Tuesday.", SentAt: rg.clock.Now()}
+	if err := h.HandleMessage(rg.ctx, reply); err != nil {
+		t.Fatal(err)
+	}
+	// A stranger's message in the officials' chat is ignored too.
+	stranger := reply
+	stranger.ID, stranger.Sender = "9002", citybot.Sender{ID: "1"}
+	stranger.Text = "pothole in the town hall car park"
+	if err := h.HandleMessage(rg.ctx, stranger); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := rg.db.Digest(rg.ctx, d.ID)
+	if got.State != citybot.DigestChangesRequested || !strings.Contains(got.Comment, "mayor: Please explain the water cut") {
+		t.Fatalf("digest %s, comment %q", got.State, got.Comment)
+	}
+	after, _ := rg.db.Inbox(rg.ctx, citybot.CaseFilter{Limit: 100})
+	if len(after) != len(before) {
+		t.Fatalf("the officials' chat opened cases: %d → %d", len(before), len(after))
+	}
+	audit, _ := rg.db.Audit(rg.ctx, fmt.Sprintf("digest:%d", d.ID))
+	if len(audit) != 3 || audit[1].Action != "digest.request_changes" || audit[2].Action != "digest.comment" || audit[2].Actor != "mayor" {
+		t.Fatalf("audit %+v", audit)
+	}
+	if posts, _ := rg.db.OutboxItems(rg.ctx, "digest:2026-W47:telegram"); len(posts) != 0 {
+		t.Fatalf("posted")
+	}
+}

@@ -509,3 +509,32 @@ func (db *DB) DigestChart(ctx context.Context, id citybot.DigestID) ([]byte, err
 	}
 	return png, nil
 }
+
+// CommentDigest adds an official's comment to a digest sent back for
+// changes (after the comment given with the decision) and records it in
+// the audit log. Errors wrap citybot.ErrNotFound for an unknown digest and
+// citybot.ErrInvalid for an empty comment or a digest not sent back.
+func (db *DB) CommentDigest(ctx context.Context, id citybot.DigestID, actor, comment string) error {
+	comment, _ = citybot.CleanText(strings.TrimSpace(comment), 4000)
+	if comment == "" || strings.TrimSpace(actor) == "" {
+		return fmt.Errorf("store: comment digest: %w: a comment needs text and an author", citybot.ErrInvalid)
+	}
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		d, err := scanDigest(tx.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE id = ?`, int64(id)))
+		if err != nil {
+			return err
+		}
+		if d.State != citybot.DigestChangesRequested {
+			return fmt.Errorf("%w: only a digest sent back takes comments", citybot.ErrInvalid)
+		}
+		all := strings.TrimSpace(d.Comment + "\n\n" + actor + ": " + comment)
+		if _, err := tx.ExecContext(ctx, `UPDATE digests SET comment = ? WHERE id = ?`, all, int64(id)); err != nil {
+			return err
+		}
+		return audit(ctx, tx, db.now().UTC(), actor, "digest.comment", digestSubject(id), nil, map[string]any{"comment": comment})
+	})
+	if err != nil {
+		return fmt.Errorf("store: comment digest: %w", mapErr(err))
+	}
+	return nil
+}
