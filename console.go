@@ -151,3 +151,25 @@ type LabeledText struct {
 	SetBy string
 	At    time.Time
 }
+
+// ModelScore compares the live model with a candidate on one label kind,
+// over officers' corrections held back from training.
+type ModelScore struct {
+	Trained           bool // a new head was trained (enough labels)
+	Examples          int  // training examples (shipped data and corrections)
+	HeldOut           int  // corrections scored
+	LiveAccuracy      float64
+	CandidateAccuracy float64
+}
+
+// RetrainReport is what a retraining produced: a candidate model, not yet
+// serving, and how it compares with the live one.
+type RetrainReport struct {
+	At          time.Time
+	By          string // the admin who asked
+	Live        string // the live model's name
+	Candidate   string // the candidate's name
+	Corrections int    // officers' labels available
+	Topic       ModelScore
+	Urgency     ModelScore
+}

@@ -847,3 +847,22 @@ func (db *DB) OfficerLabels(ctx context.Context) ([]citybot.LabeledText, error) 
 	}
 	return out, nil
 }
+
+// RecordAudit appends an entry to the audit log (for actions outside the
+// store, such as a model switch). At is set to now; Before and After are
+// stored as given. Errors wrap citybot.ErrInvalid for a missing actor,
+// action or subject.
+func (db *DB) RecordAudit(ctx context.Context, e citybot.AuditEntry) error {
+	if e.Actor == "" || e.Action == "" || e.Subject == "" {
+		return fmt.Errorf("store: record audit: %w: an entry needs an actor, an action and a subject", citybot.ErrInvalid)
+	}
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, subject, before, after) VALUES (?, ?, ?, ?, ?, ?)`,
+			ts(db.now()), e.Actor, e.Action, e.Subject, e.Before, e.After)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: record audit: %w", mapErr(err))
+	}
+	return nil
+}

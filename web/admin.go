@@ -114,3 +114,48 @@ func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	s.showAccounts(w, r, sess, http.StatusOK, accountsData{Created: name, Generated: generated})
 }
+
+type modelData struct {
+	Configured bool
+	Live       string
+	Pending    *citybot.RetrainReport
+	Done       string
+}
+
+func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	d := modelData{Configured: s.trainer != nil}
+	if s.trainer != nil {
+		d.Live, d.Pending = s.trainer.Status()
+	}
+	switch r.URL.Query().Get("done") {
+	case "trained":
+		d.Done = "A candidate model was trained. Compare it below; it serves only once you switch to it."
+	case "switched":
+		d.Done = "The new model now classifies incoming messages."
+	}
+	s.render(w, r, http.StatusOK, "model", sess, d)
+}
+
+func (s *Server) modelTrain(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.trainer == nil {
+		s.fail(w, r, sess, invalid("retraining is not configured"))
+		return
+	}
+	if _, err := s.trainer.Retrain(r.Context(), sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/model?done=trained", http.StatusSeeOther)
+}
+
+func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.trainer == nil {
+		s.fail(w, r, sess, invalid("retraining is not configured"))
+		return
+	}
+	if err := s.trainer.Switch(r.Context(), sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/model?done=switched", http.StatusSeeOther)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"citybot"
+	"citybot/bots"
+	"citybot/bots/telegram"
+	"citybot/bots/telegram/tgemu"
+	"citybot/classifier"
+	"citybot/responder"
+	"citybot/store"
 )
 
 // browserDeps finds headless Chromium and axe-core, or skips the test.
@@ -101,23 +108,115 @@ func waitDone(ctx context.Context, done string) error {
 	}
 }
 
-// TestBrowserOfficerFlow drives the console in headless Chromium: sign in,
-// find the critical case at the top of the inbox, correct its topic and
-// answer it with the keyboard, with axe-core run on the sign-in, inbox and
-// case pages. It checks that the correction is stored as an officer label
-// and the answer is queued in the outbox for the case's Telegram chat, and
-// saves a screenshot of the case page.
+// e2e is the whole chain a browser test needs: the Telegram emulator, the
+// real Telegram adapter, the inbound pipeline with the real classifier,
+// the outbox dispatcher, the officer actions and the console, on a real
+// store.
+type e2e struct {
+	emu *tgemu.Server
+	rig *rig
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	emu := tgemu.New(tgemu.Options{})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := telegram.New(ctx, telegram.Options{Token: emu.Token(), APIEndpoint: emu.Endpoint(), Cursors: db, PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Bots: []bots.Bot{bot}, PollInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := classifier.New(classifier.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := responder.New(responder.Options{Store: db, Classifier: cl, Notify: disp.Notify, EmergencyNumber: "112"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Notify: disp.Notify})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: db, Officer: off, PollEvery: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	done := make(chan struct{}, 2)
+	go func() { disp.Run(ctx); done <- struct{}{} }()
+	go func() { bot.Run(ctx, resp); done <- struct{}{} }()
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		disp.Stop()
+		<-done
+		<-done
+		emu.Close()
+		db.Close()
+	})
+	return &e2e{emu: emu, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
+}
+
+// TestBrowserOfficerFlow drives the console in headless Chromium against
+// the whole chain: citizens write to the Telegram emulator (one of them
+// hostile HTML and script); the officer signs in, finds the critical case
+// at the top of the inbox, corrects its topic and answers it with the
+// keyboard; the answer arrives in the citizen's Telegram chat. axe-core
+// runs on the sign-in, inbox and case pages; the hostile text never runs;
+// a screenshot of the case page is saved as a test artifact (go test
+// -artifacts).
 func TestBrowserOfficerFlow(t *testing.T) {
 	chromium, axePath := browserDeps(t)
 	axeSrc, err := os.ReadFile(axePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg := newRig(t, Options{})
+	e := newE2E(t)
+	rg := e.rig
 	rg.account("olivia", citybot.RoleOfficer, "correct horse battery")
-	rg.report("ana", "The bench in the park is broken", "parks", "en", citybot.UrgencyLow)
-	crit := rg.report("bob", `Gas smell in the stairwell <script>alert("x")</script>, hurry`, "other", "en", citybot.UrgencyCritical)
-	rg.report("cy", "Streetlight out on Rue Haute", "street_lighting", "fr", citybot.UrgencyNormal)
+	rg.account("root", citybot.RoleAdmin, "correct horse battery staple")
+	ctx0, cancel0 := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel0()
+	citizens := []struct {
+		user tgemu.User
+		text string
+	}{
+		{tgemu.User{ID: 101, FirstName: "Ana", LanguageCode: "en"}, "The bench in the park near the library is broken."},
+		{tgemu.User{ID: 102, FirstName: "Bob", LanguageCode: "en"}, "Strong smell of gas in our building, people feel dizzy, please help now!"},
+		{tgemu.User{ID: 103, FirstName: "Eve", LanguageCode: "en"}, `The streetlight is out <script>window.__xss=1</script><img src=x onerror="window.__xss=2"> on Main Street`},
+	}
+	for _, c := range citizens {
+		if _, err := e.emu.Post(tgemu.Incoming{From: c.user, Text: c.text}); err != nil {
+			t.Fatal(err)
+		}
+		// Each gets an acknowledgement in their chat.
+		if _, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == c.user.ID }); err != nil {
+			t.Fatalf("no acknowledgement to citizen %d: %v", c.user.ID, err)
+		}
+	}
+	items, _, err := rg.db.InboxPage(ctx0, citybot.InboxQuery{})
+	if err != nil || len(items) != 3 {
+		t.Fatalf("inbox: %d cases, %v", len(items), err)
+	}
+	crit := items[0].Case
+	if crit.Urgency != citybot.UrgencyCritical || crit.Chat != "102" {
+		t.Fatalf("top case %s is %s in chat %s; want the gas leak, critical, in chat 102", crit.Ref, crit.Urgency, crit.Chat)
+	}
+	newTopic := "public_safety"
+	if crit.Topic == newTopic {
+		newTopic = "housing"
+	}
 
 	// A server the browser reaches as 127.0.0.1, a secure context for
 	// Chromium, so the __Host- session cookie is set over plain HTTP.
@@ -164,6 +263,39 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("sign in: %v", err)
 	}
 	checkAxe(t, ctx, string(axeSrc), "inbox")
+	noXSS(t, ctx, "inbox")
+
+	// A new case appears in the open inbox without a reload.
+	late := tgemu.User{ID: 104, FirstName: "Dan", LanguageCode: "en"}
+	if _, err := e.emu.Post(tgemu.Incoming{From: late, Text: "A tree fell on the road and blocks the bus line"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == late.ID }); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := rg.db.InboxPage(ctx0, citybot.InboxQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lateRef citybot.CaseRef
+	for _, it := range all {
+		if it.Case.Chat == "104" {
+			lateRef = it.Case.Ref
+		}
+	}
+	appeared := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !appeared; time.Sleep(500 * time.Millisecond) {
+		appeared, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rows").textContent.includes("`+string(lateRef)+`")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lateRef == "" || !appeared {
+		t.Fatalf("the new case %q did not appear in the open inbox", lateRef)
+	}
+	if status, _ := chromedp.Run(ctx, chromedp.Text(`#live`)); !strings.Contains(status, "Inbox updated") {
+		t.Errorf("live region = %q", status)
+	}
 
 	// The critical case is the first row.
 	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td:nth-child(2) a`))
@@ -181,16 +313,12 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("open the case: %v", err)
 	}
 	checkAxe(t, ctx, string(axeSrc), "case")
-	scripts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main script").length`))
-	if err != nil || scripts != 0 {
-		t.Errorf("the citizen's <script> became an element (%d, %v)", scripts, err)
-	}
 
 	// Correct the topic with the keyboard only: focus the select, choose,
 	// then press Enter on the focused button.
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#topic`),
-		chromedp.SetValue(`#topic`, "public_safety"),
+		chromedp.SetValue(`#topic`, newTopic),
 		chromedp.Focus(`form[action$="/correct"] button`),
 		chromedp.KeyEvent("\r"),
 	)
@@ -201,9 +329,10 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("correct the topic: %v", err)
 	}
 	// Answer: type, Tab to the button, Enter.
+	const answer = "The fire brigade is on its way. Leave the building."
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#answer-text`),
-		chromedp.KeyEvent("The fire brigade is on its way. Leave the building."),
+		chromedp.KeyEvent(answer),
 		chromedp.KeyEvent("\t"),
 		chromedp.KeyEvent("\r"),
 	)
@@ -217,33 +346,86 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(done, "Answer queued") {
+		t.Errorf("confirmation = %q", done)
+	}
+
+	// The answer arrives in the citizen's Telegram chat.
+	got, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == 102 && strings.Contains(m.Text, answer) })
+	if err != nil {
+		t.Fatalf("the answer never reached the citizen's Telegram chat: %v", err)
+	}
+	if !strings.Contains(got.Text, string(crit.Ref)) {
+		t.Errorf("answer in Telegram lacks the case reference: %q", got.Text)
+	}
+	// The case page, reloaded, shows it sent; and the hostile case page
+	// runs nothing either.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(crit, "")), chromedp.WaitVisible(`#h-conv`)); err != nil {
+		t.Fatal(err)
+	}
 	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
-	}
-	if !strings.Contains(done, "Answer queued") {
-		t.Errorf("confirmation = %q", done)
 	}
 	png := filepath.Join(t.ArtifactDir(), "case-page.png")
 	if err := os.WriteFile(png, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", png)
+	for _, it := range items {
+		if it.Case.Chat == "103" {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(it.Case, "")), chromedp.WaitVisible(`#h-conv`)); err != nil {
+				t.Fatal(err)
+			}
+			noXSS(t, ctx, "hostile case")
+		}
+	}
+
+	// Sign out with the keyboard, sign in as an admin, and check the
+	// admin pages too.
+	err = chromedp.Do(ctx,
+		chromedp.Focus(`form.logout button`),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(`#name`),
+		chromedp.SendKeys(`#name`, "root"),
+		chromedp.SendKeys(`#password`, "correct horse battery staple\r"),
+		chromedp.WaitVisible(`table.inbox`),
+	)
+	if err != nil {
+		t.Fatalf("sign out and in as admin: %v", err)
+	}
+	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
+			t.Fatal(err)
+		}
+		checkAxe(t, ctx, string(axeSrc), page)
+	}
 
 	// What the clicks did, in the store.
 	v, err := rg.db.CaseView(context.Background(), crit.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Case.Topic != "public_safety" || v.Case.Status != citybot.StatusAnswered {
+	if v.Case.Topic != newTopic || v.Case.Status != citybot.StatusAnswered {
 		t.Errorf("case after the browser: topic %s, status %s", v.Case.Topic, v.Case.Status)
 	}
-	items, err := rg.db.OutboxItems(context.Background(), fmt.Sprintf("officer:answer:%d:", crit.ID))
-	if err != nil {
-		t.Fatal(err)
+	tags, _ := rg.db.CaseTags(context.Background(), crit.ID)
+	labelled := false
+	for _, tg := range tags {
+		labelled = labelled || (tg.Source == citybot.ByOfficer && tg.SetBy == "olivia" && tg.Value == newTopic)
 	}
-	if len(items) != 1 || items[0].Out.Platform != citybot.Telegram || items[0].Out.Chat != crit.Chat ||
-		!strings.Contains(items[0].Out.Text, "The fire brigade is on its way.") {
-		t.Errorf("outbox after the answer: %+v", items)
+	if !labelled {
+		t.Errorf("no officer label %s by olivia in %+v", newTopic, tags)
+	}
+}
+
+// noXSS checks that the hostile citizen text ran nothing and made no
+// element.
+func noXSS(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	bad, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`window.__xss !== undefined || document.querySelectorAll("main script, main img[src='x']").length > 0`))
+	if err != nil || bad {
+		t.Errorf("%s: hostile citizen text became live HTML (%v)", page, err)
 	}
 }

@@ -194,7 +194,12 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 			if l == "" {
 				l = strings.ReplaceAll(v, "_", " ")
 			}
-			f.Options = append(f.Options, option{Value: v, Label: l, Count: c[v], Counted: name != "assignee" && name != "age",
+			countedHere := name != "assignee" && name != "age"
+			if name == "status" && !citybot.CaseStatus(v).Open() && !slices.Contains(chosen, v) {
+				// The store counts closed statuses only when chosen.
+				countedHere = false
+			}
+			f.Options = append(f.Options, option{Value: v, Label: l, Count: c[v], Counted: countedHere,
 				Selected: slices.Contains(chosen, v)})
 		}
 		for _, v := range values {

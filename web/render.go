@@ -14,7 +14,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "error"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "model", "error"}
 }
 
 func templateFuncs() template.FuncMap {

@@ -2,8 +2,8 @@
 // tagged cases in an inbox (critical first), read a case's whole
 // conversation, correct its topic and urgency, assign it, answer the
 // citizen through the bot, change its status, keep internal notes and merge
-// duplicates. Admins also edit canned answers, create accounts and read
-// the audit log.
+// duplicates. Admins also edit canned answers, create accounts, read the
+// audit log and retrain the classifier from officers' corrections.
 //
 // It uses the standard library's http.ServeMux with method patterns,
 // html/template pages embedded from templates/ (one file per page), a
@@ -12,8 +12,8 @@
 // POSTs guarded by http.CrossOriginProtection and a per-session form
 // token; every citizen text is rendered escaped.
 //
-// The package declares the Store and Officer it needs; cmd/citybot passes
-// a *store.DB and a *responder.Officer.
+// The package declares the Store, Officer and Trainer it needs; cmd/citybot
+// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
 package web
 
 import (
@@ -77,10 +77,25 @@ type Officer interface {
 	Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error
 }
 
+// Trainer retrains the classifier from officers' corrections
+// (responder.Retrainer). Optional.
+type Trainer interface {
+	// Retrain trains a candidate model and compares it with the live
+	// one; it blocks until done.
+	Retrain(ctx context.Context, actor string) (citybot.RetrainReport, error)
+	// Switch makes the waiting candidate the live model.
+	Switch(ctx context.Context, actor string) error
+	// Status returns the live model's name and the waiting candidate's
+	// report (nil when none).
+	Status() (live string, pending *citybot.RetrainReport)
+}
+
 // Options configure a Server. Store and Officer are required.
 type Options struct {
 	Store   Store
 	Officer Officer
+	// Trainer, when set, gives admins the retraining page.
+	Trainer Trainer
 	Logger  *slog.Logger     // nil discards logs
 	Now     func() time.Time // nil means time.Now
 	// Languages the city speaks (canned answers are per language);
@@ -124,6 +139,7 @@ func DefaultTopics() []string {
 type Server struct {
 	store     Store
 	officer   Officer
+	trainer   Trainer
 	log       *slog.Logger
 	now       func() time.Time
 	languages []string
@@ -156,7 +172,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Officer == nil {
 		return nil, fmt.Errorf("web: %w: Store and Officer are required", citybot.ErrInvalid)
 	}
-	s := &Server{store: opts.Store, officer: opts.Officer, log: opts.Logger, now: opts.Now,
+	s := &Server{store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
 		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, maxFail: opts.MaxFailures, lockFor: opts.LockFor,
 		pollEvery: opts.PollEvery}
@@ -238,6 +254,9 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/canned", adminRoles, s.cannedSave},
 		{"GET /admin/accounts", adminRoles, s.accountsPage},
 		{"POST /admin/accounts", adminRoles, s.accountCreate},
+		{"GET /admin/model", adminRoles, s.modelPage},
+		{"POST /admin/model/train", adminRoles, s.modelTrain},
+		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
 		{"POST /logout", staffRoles, s.logout},
 	}
 	mux := http.NewServeMux()

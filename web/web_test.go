@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -478,5 +479,63 @@ func TestAdminCreatesAccount(t *testing.T) {
 	}
 	if resp, _ := rg.do(admin, http.MethodPost, "/admin/accounts", url.Values{"name": {"short"}, "role": {"officer"}, "password": {"short"}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("short password: %d", resp.StatusCode)
+	}
+}
+
+func TestAdminRetrainsModel(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cl, err := classifier.New(classifier.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := responder.NewLiveClassifier(cl)
+	tr, err := responder.NewRetrainer(responder.RetrainerOptions{Store: db, Live: live, Classifier: classifier.DefaultOptions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	rg := &rig{t: t, db: db, srv: srv, ts: ts}
+	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "a long enough password"))
+	officer := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "a long enough password"))
+
+	// With no correction yet, training is refused with a reason.
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "corrected no case") {
+		t.Errorf("train without corrections: %d", resp.StatusCode)
+	}
+	for i := range 20 {
+		c := rg.report(fmt.Sprint("u", i), fmt.Sprintf("the zorblax in flat %d is broken", i), "other", "en", citybot.UrgencyNormal)
+		if resp, _ := rg.do(officer, http.MethodPost, casePath(c, "/correct"), url.Values{"topic": {"housing"}, "urgency": {"high"}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("correct: %d", resp.StatusCode)
+		}
+	}
+	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("train: %d", resp.StatusCode)
+	}
+	_, body := rg.do(admin, http.MethodGet, "/admin/model?done=trained", nil)
+	if !strings.Contains(body, "Accuracy on held-back corrections") || !strings.Contains(body, "Live model: <strong>"+classifier.DefaultModelName) {
+		t.Fatalf("model page lacks the comparison:\n%s", body)
+	}
+	if got := live.Classify("the zorblax in flat 99 is broken", "").Model; got != classifier.DefaultModelName {
+		t.Errorf("the live model changed before the switch: %s", got)
+	}
+	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/switch", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("switch: %d", resp.StatusCode)
+	}
+	if got := live.Classify("the zorblax in flat 99 is broken", ""); got.Model == classifier.DefaultModelName || got.Topic.Label != "housing" {
+		t.Errorf("after the switch: model %s, topic %s", got.Model, got.Topic.Label)
 	}
 }

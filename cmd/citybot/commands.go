@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+func configCommand() *command {
+	return &command{
+		name:    "config",
+		summary: "check or show the configuration (config check | config show)",
+		usage: `Usage:
+  citybot [--config PATH] config check
+  citybot [--config PATH] config show
+
+check reads the configuration and the secrets from the environment and
+reports every problem at once; it exits 0 and prints "OK" when there is
+none, 2 otherwise. Secret values are never printed.
+
+show prints the effective configuration (the file over the built-in
+defaults) as TOML. Secrets are not part of it.
+`,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if len(args) != 1 || (args[0] != "check" && args[0] != "show") {
+				return &UsageError{Command: "citybot config", Msg: fmt.Sprintf("config needs one subcommand, check or show; got %q", args)}
+			}
+			cfg, err := LoadConfig(e.configPath, e.getenv)
+			if err != nil {
+				return err
+			}
+			if args[0] == "show" {
+				if err := toml.NewEncoder(e.stdout).Encode(cfg); err != nil {
+					return fmt.Errorf("config show: %w", err)
+				}
+				return nil
+			}
+			src := cfg.Source
+			if src == "" {
+				src = "the built-in configuration (no " + defaultConfigPath + ")"
+			}
+			fmt.Fprintf(e.stdout, "OK: %s is valid (%s)\n", src, describeMode(cfg))
+			return nil
+		},
+	}
+}
+
+// describeMode says in a few words what serve would connect to, without
+// any secret.
+func describeMode(cfg Config) string {
+	var parts []string
+	platform := func(name string, enabled, live bool) {
+		switch {
+		case !enabled:
+			parts = append(parts, name+" disabled")
+		case live:
+			parts = append(parts, name+" live")
+		default:
+			parts = append(parts, name+" sandbox")
+		}
+	}
+	platform("telegram", cfg.Telegram.Enabled, cfg.TelegramToken.Set())
+	// The Discord adapter is not wired into serve yet (issue 4).
+	parts = append(parts, "discord not built yet")
+	return strings.Join(parts, ", ")
+}
+
+func versionCommand() *command {
+	return &command{
+		name:    "version",
+		summary: "print the version and build information",
+		usage: `Usage:
+  citybot version
+
+Prints citybot's module version, the VCS revision and time it was built
+from (when known) and the Go toolchain.
+`,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if err := noArgs("version", args); err != nil {
+				return err
+			}
+			fmt.Fprint(e.stdout, versionText())
+			return nil
+		},
+	}
+}
+
+// versionText describes this build from debug.ReadBuildInfo.
+func versionText() string {
+	version, revision, when, modified := "(unknown)", "", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				revision = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "citybot %s\n", version)
+	if revision != "" {
+		dirty := ""
+		if modified {
+			dirty = " (modified)"
+		}
+		fmt.Fprintf(&b, "revision %s%s\n", revision, dirty)
+	}
+	if when != "" {
+		fmt.Fprintf(&b, "built from commit of %s\n", when)
+	}
+	fmt.Fprintf(&b, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return b.String()
+}
+
+func trainCommand() *command {
+	return &command{
+		name:    "train",
+		summary: "train the classifier's model from labelled examples",
+		usage: `Usage:
+  citybot train [ARGS]
+
+Trains the classifier's model. Every argument goes to the trainer:
+run 'citybot train --help' for its own options.
+`,
+		passThrough: true,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			return runTrain(ctx, args, e.stdout, e.stderr)
+		},
+	}
+}
+
+func evalCommand() *command {
+	return &command{
+		name:    "eval",
+		summary: "measure the classifier against a labelled test set",
+		usage: `Usage:
+  citybot eval [ARGS]
+
+Evaluates the classifier's model. Every argument goes to the
+evaluator: run 'citybot eval --help' for its own options.
+`,
+		passThrough: true,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			return runEval(ctx, args, e.stdout, e.stderr)
+		},
+	}
+}

@@ -1,0 +1,625 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // [city] timezone must load on machines without a zoneinfo database
+
+	"github.com/BurntSushi/toml"
+
+	"citybot/classifier"
+)
+
+// Environment variables citybot reads. Secrets come from the environment
+// only; config.toml never holds them.
+const (
+	envConfig         = "CITYBOT_CONFIG"
+	envTelegramToken  = "CITYBOT_TELEGRAM_TOKEN"
+	envTelegramSecret = "CITYBOT_TELEGRAM_WEBHOOK_SECRET"
+	envDiscordToken   = "CITYBOT_DISCORD_TOKEN"
+)
+
+// defaultConfigPath is read when neither --config nor CITYBOT_CONFIG names
+// a file. If it does not exist, citybot runs on the defaults in code.
+const defaultConfigPath = "config.toml"
+
+// Config is citybot's whole configuration: config.toml decoded strictly over
+// the defaults of DefaultConfig, plus the secrets from the environment.
+type Config struct {
+	City     CityConfig     `toml:"city"`
+	Store    StoreConfig    `toml:"store"`
+	HTTP     HTTPConfig     `toml:"http"`
+	Log      LogConfig      `toml:"log"`
+	Telegram TelegramConfig `toml:"telegram"`
+	Discord  DiscordConfig  `toml:"discord"`
+	Cases    CasesConfig    `toml:"cases"`
+	Outbox   OutboxConfig   `toml:"outbox"`
+	Sandbox  SandboxConfig  `toml:"sandbox"`
+	// Classifier is the [classifier] section, decoded straight into the
+	// classifier's options (model, topics and their keywords, places).
+	Classifier classifier.Options `toml:"classifier"`
+
+	// Source is the file LoadConfig read, or "" when the built-in
+	// defaults apply.
+	Source string `toml:"-"`
+
+	// Secrets, read from the environment by LoadConfig.
+	TelegramToken         Secret `toml:"-"`
+	TelegramWebhookSecret Secret `toml:"-"`
+	DiscordToken          Secret `toml:"-"`
+}
+
+// CityConfig describes the city citybot answers for.
+type CityConfig struct {
+	Name            string   `toml:"name"`
+	Languages       []string `toml:"languages"`
+	DefaultLanguage string   `toml:"default_language"`
+	EmergencyNumber string   `toml:"emergency_number"`
+	Timezone        string   `toml:"timezone"`
+}
+
+// StoreConfig locates the SQLite database.
+type StoreConfig struct {
+	Path string `toml:"path"`
+}
+
+// HTTPConfig is the operations HTTP server (health, metrics, webhook).
+type HTTPConfig struct {
+	Addr string `toml:"addr"`
+}
+
+// LogConfig shapes the process's logs.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text, json
+}
+
+// TelegramConfig configures the Telegram adapter.
+type TelegramConfig struct {
+	Enabled     bool   `toml:"enabled"`
+	APIEndpoint string `toml:"api_endpoint"`
+	Mode        string `toml:"mode"` // polling, webhook
+	WebhookURL  string `toml:"webhook_url"`
+	// ListenGroups are group chat ids where every message is heard, not
+	// only those that mention or reply to the bot.
+	ListenGroups []int64  `toml:"listen_groups"`
+	PollTimeout  Duration `toml:"poll_timeout"`
+	// Local send limits: at most N messages in any window.
+	RatePerChat  Rate `toml:"rate_per_chat"`
+	RatePerGroup Rate `toml:"rate_per_group"`
+	RateGlobal   Rate `toml:"rate_global"`
+}
+
+// Rate is a send limit written "N/window" in TOML ("3/3s": at most 3
+// messages in any 3 seconds), or "off".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the limit is disabled.
+func (r Rate) Off() bool { return r.N < 0 }
+
+// UnmarshalText parses "N/window" or "off".
+func (r *Rate) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "off" {
+		*r = Rate{N: -1}
+		return nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	v, err1 := strconv.Atoi(strings.TrimSpace(n))
+	d, err2 := time.ParseDuration(strings.TrimSpace(per))
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("invalid rate %q (want \"N/window\" like \"20/1m\", or \"off\")", s)
+	}
+	*r = Rate{N: v, Per: d}
+	return nil
+}
+
+// MarshalText writes the rate as "N/window" or "off".
+func (r Rate) MarshalText() ([]byte, error) {
+	if r.Off() {
+		return []byte("off"), nil
+	}
+	return []byte(strconv.Itoa(r.N) + "/" + r.Per.String()), nil
+}
+
+func (r Rate) String() string { b, _ := r.MarshalText(); return string(b) }
+
+// DiscordConfig configures the Discord adapter.
+type DiscordConfig struct {
+	Enabled  bool     `toml:"enabled"`
+	APIBase  string   `toml:"api_base"`
+	GuildID  string   `toml:"guild_id"`
+	Channels []string `toml:"channels"`
+}
+
+// CasesConfig shapes how messages become cases.
+type CasesConfig struct {
+	// Window is how long after a citizen's last message in a chat a new
+	// message still joins their open case there.
+	Window Duration `toml:"window"`
+}
+
+// OutboxConfig tunes the dispatcher that sends the outbox.
+type OutboxConfig struct {
+	Workers      int      `toml:"workers"`       // concurrent sends, each to a different chat
+	MaxAttempts  int      `toml:"max_attempts"`  // failed attempts before a message is given up
+	BaseBackoff  Duration `toml:"base_backoff"`  // first wait after a failed attempt
+	MaxBackoff   Duration `toml:"max_backoff"`   // longest wait between attempts
+	PollInterval Duration `toml:"poll_interval"` // longest idle sleep between outbox checks
+	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
+}
+
+// SandboxConfig says where the local platform emulators listen when a
+// platform's token is not set.
+type SandboxConfig struct {
+	TelegramAddr string `toml:"telegram_addr"`
+	DiscordAddr  string `toml:"discord_addr"`
+}
+
+// Duration is a time.Duration written in TOML as a string ("90s", "2h").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. \"90s\", \"2h\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Secret is a value that must never be printed: String, GoString, LogValue
+// and MarshalText all redact it. Reveal returns the value itself.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal returns the secret's value, for the one call that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Set reports whether the secret has a value.
+func (s Secret) Set() bool { return s != "" }
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret under %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
+// LogValue redacts the secret in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts the secret in any encoding.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// DefaultConfig returns the defaults in code that config.toml overrides.
+func DefaultConfig() Config {
+	return Config{
+		City: CityConfig{
+			Name:            "Citybot Town",
+			Languages:       []string{"en", "fr"},
+			DefaultLanguage: "en",
+			EmergencyNumber: "112",
+			Timezone:        "UTC",
+		},
+		Store: StoreConfig{Path: "citybot.db"},
+		HTTP:  HTTPConfig{Addr: "127.0.0.1:8080"},
+		Log:   LogConfig{Level: "info", Format: "text"},
+		Telegram: TelegramConfig{
+			Enabled:      true,
+			APIEndpoint:  "https://api.telegram.org/bot%s/%s",
+			Mode:         "polling",
+			PollTimeout:  Duration{30 * time.Second},
+			RatePerChat:  Rate{N: 3, Per: 3 * time.Second},
+			RatePerGroup: Rate{N: 20, Per: time.Minute},
+			RateGlobal:   Rate{N: 30, Per: time.Second},
+			ListenGroups: []int64{},
+		},
+		Discord: DiscordConfig{
+			Enabled:  true,
+			APIBase:  "https://discord.com",
+			Channels: []string{},
+		},
+		Cases: CasesConfig{Window: Duration{30 * time.Minute}},
+		Outbox: OutboxConfig{
+			Workers:      8,
+			MaxAttempts:  8,
+			BaseBackoff:  Duration{2 * time.Second},
+			MaxBackoff:   Duration{10 * time.Minute},
+			PollInterval: Duration{5 * time.Second},
+			SendTimeout:  Duration{30 * time.Second},
+		},
+		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Classifier: defaultClassifierOptions(),
+	}
+}
+
+// defaultClassifierOptions are the classifier's defaults with its tuning
+// knobs spelled out, as config.toml shows them.
+func defaultClassifierOptions() classifier.Options {
+	o := classifier.DefaultOptions()
+	o.MaxBytes = classifier.DefaultMaxBytes
+	o.OtherThreshold = classifier.DefaultOtherThreshold
+	o.KeywordWeight = classifier.DefaultKeywordWeight
+	return o
+}
+
+// ConfigError is a configuration that cannot be used: it could not be
+// read or decoded, or it holds one or more problems. main exits with
+// status 2 on it.
+type ConfigError struct {
+	Path     string  // the file, or "" for the defaults in code
+	Problems []error // every problem found, in file order where known
+}
+
+func (e *ConfigError) Error() string {
+	src := e.Path
+	if src == "" {
+		src = "built-in defaults"
+	}
+	if len(e.Problems) == 1 {
+		return fmt.Sprintf("config %s: %v", src, e.Problems[0])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problems:", src, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems, for errors.Is and errors.As.
+func (e *ConfigError) Unwrap() []error { return e.Problems }
+
+// LoadConfig reads the config file at path over DefaultConfig, then the
+// secrets from getenv. An empty path means defaultConfigPath, which may
+// be absent (then the defaults in code apply). It returns a *ConfigError
+// when the file cannot be read, is not valid TOML, holds unknown keys or
+// values of the wrong type, or when Validate finds problems; every
+// problem it can find is in the one error. The returned Config is usable
+// only when the error is nil.
+func LoadConfig(path string, getenv func(string) string) (Config, error) {
+	cfg := DefaultConfig()
+	explicit := path != ""
+	if !explicit {
+		path = defaultConfigPath
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && !explicit:
+		path = ""
+	case err != nil:
+		return cfg, &ConfigError{Path: path, Problems: []error{fmt.Errorf("read: %w", err)}}
+	default:
+		if problems := decodeStrict(data, &cfg); len(problems) > 0 {
+			return cfg, &ConfigError{Path: path, Problems: problems}
+		}
+	}
+	cfg.Source = path
+	cfg.TelegramToken = Secret(strings.TrimSpace(getenv(envTelegramToken)))
+	cfg.TelegramWebhookSecret = Secret(strings.TrimSpace(getenv(envTelegramSecret)))
+	cfg.DiscordToken = Secret(strings.TrimSpace(getenv(envDiscordToken)))
+	if err := cfg.Validate(); err != nil {
+		return cfg, &ConfigError{Path: path, Problems: flatten(err)}
+	}
+	return cfg, nil
+}
+
+// decodeStrict decodes data into cfg and returns every unknown key (with
+// its line) and decoding error.
+func decodeStrict(data []byte, cfg *Config) []error {
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			if perr.LastKey != "" {
+				return []error{fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)}
+			}
+			return []error{fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)}
+		}
+		return []error{err}
+	}
+	undecoded := md.Undecoded()
+	seen := make(map[string]bool, len(undecoded))
+	var problems []error
+	for _, k := range undecoded {
+		seen[k.String()] = true
+		// Report an unknown table once, not each key under it.
+		if len(k) > 1 && seen[toml.Key(k[:len(k)-1]).String()] {
+			continue
+		}
+		what := "unknown key"
+		if md.Type(k...) == "Hash" {
+			what = "unknown section"
+		}
+		msg := fmt.Sprintf("%s %q", what, k.String())
+		if line := keyLine(data, k); line > 0 {
+			msg = fmt.Sprintf("line %d: %s", line, msg)
+		}
+		problems = append(problems, errors.New(msg))
+	}
+	return problems
+}
+
+var (
+	tableHeader = regexp.MustCompile(`^\s*\[\[?\s*([^\]]+?)\s*\]\]?`)
+	keyStart    = regexp.MustCompile(`^\s*([A-Za-z0-9_\-."' ]+?)\s*=`)
+)
+
+// keyLine finds the line where key k is written, or 0. It understands the
+// plain forms config files use: [table] headers and bare or dotted keys.
+func keyLine(data []byte, k toml.Key) int {
+	want := strings.Join(k, ".")
+	table := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if m := tableHeader.FindStringSubmatch(line); m != nil {
+			table = unquoteKey(m[1])
+			if table == want {
+				return n
+			}
+			continue
+		}
+		if m := keyStart.FindStringSubmatch(line); m != nil {
+			full := unquoteKey(m[1])
+			if table != "" {
+				full = table + "." + full
+			}
+			if full == want || strings.HasPrefix(full, want+".") {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func unquoteKey(s string) string {
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+var (
+	languageCode   = regexp.MustCompile(`^[a-z]{2,3}$`)
+	emergencyDial  = regexp.MustCompile(`^\+?[0-9][0-9 ]{1,14}$`)
+	telegramToken  = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)
+	webhookSecret  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	discordID      = regexp.MustCompile(`^[0-9]{1,20}$`)
+	logLevels      = []string{"debug", "info", "warn", "error"}
+	logFormats     = []string{"text", "json"}
+	telegramModes  = []string{"polling", "webhook"}
+	supportedLangs = []string{"en", "fr"}
+)
+
+// Validate reports every problem of the configuration at once, joined
+// with errors.Join, or nil. Problems name the key (section.key) and never
+// include a secret's value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	// [city]
+	if strings.TrimSpace(c.City.Name) == "" {
+		bad("city.name", "must not be empty")
+	}
+	if len(c.City.Languages) == 0 {
+		bad("city.languages", "must list at least one language")
+	}
+	for i, l := range c.City.Languages {
+		switch {
+		case !languageCode.MatchString(l):
+			bad("city.languages", "%q is not a lowercase ISO 639 code like \"en\"", l)
+		case !slices.Contains(supportedLangs, l):
+			bad("city.languages", "%q has no message catalog (supported: %s)", l, strings.Join(supportedLangs, ", "))
+		case slices.Index(c.City.Languages, l) != i:
+			bad("city.languages", "%q is listed twice", l)
+		}
+	}
+	if !slices.Contains(c.City.Languages, c.City.DefaultLanguage) {
+		bad("city.default_language", "%q must be one of city.languages %q", c.City.DefaultLanguage, c.City.Languages)
+	}
+	if !emergencyDial.MatchString(c.City.EmergencyNumber) {
+		bad("city.emergency_number", "%q is not a phone number (digits, optional leading +)", c.City.EmergencyNumber)
+	}
+	if c.City.Timezone == "" {
+		bad("city.timezone", "must not be empty (e.g. \"Europe/Paris\" or \"UTC\")")
+	} else if _, err := time.LoadLocation(c.City.Timezone); err != nil {
+		bad("city.timezone", "unknown time zone %q", c.City.Timezone)
+	}
+
+	// [store]
+	if strings.TrimSpace(c.Store.Path) == "" {
+		bad("store.path", "must not be empty")
+	}
+
+	// [http]
+	if err := checkHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "%v", err)
+	}
+
+	// [log]
+	if !slices.Contains(logLevels, c.Log.Level) {
+		bad("log.level", "%q must be one of %s", c.Log.Level, strings.Join(logLevels, ", "))
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		bad("log.format", "%q must be one of %s", c.Log.Format, strings.Join(logFormats, ", "))
+	}
+
+	// [telegram]
+	t := c.Telegram
+	if err := checkEndpoint(t.APIEndpoint); err != nil {
+		bad("telegram.api_endpoint", "%v", err)
+	}
+	if !slices.Contains(telegramModes, t.Mode) {
+		bad("telegram.mode", "%q must be \"polling\" or \"webhook\"", t.Mode)
+	}
+	if t.Mode == "webhook" {
+		u, err := url.Parse(t.WebhookURL)
+		switch {
+		case t.WebhookURL == "":
+			bad("telegram.webhook_url", "must be set when telegram.mode = \"webhook\"")
+		case err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))):
+			bad("telegram.webhook_url", "%q must be an https:// URL (http:// only on a loopback address, for testing)", t.WebhookURL)
+		case u.Path == "" || u.Path == "/":
+			bad("telegram.webhook_url", "%q needs a path (e.g. /telegram/webhook) to route on", t.WebhookURL)
+		}
+		if t.Enabled && c.TelegramToken.Set() && !c.TelegramWebhookSecret.Set() {
+			bad(envTelegramSecret, "must be set when telegram.mode = \"webhook\"")
+		}
+	}
+	if c.TelegramWebhookSecret.Set() && !webhookSecret.MatchString(c.TelegramWebhookSecret.Reveal()) {
+		bad(envTelegramSecret, "must be 1-256 characters from A-Z a-z 0-9 _ -")
+	}
+	if c.TelegramToken.Set() && !telegramToken.MatchString(c.TelegramToken.Reveal()) {
+		bad(envTelegramToken, "is not shaped like a Telegram bot token (digits, a colon, then letters)")
+	}
+	for _, g := range t.ListenGroups {
+		if g >= 0 {
+			bad("telegram.listen_groups", "%d is not a group chat id (group ids are negative)", g)
+		}
+	}
+	if t.PollTimeout.Duration < time.Second || t.PollTimeout.Duration > 10*time.Minute {
+		bad("telegram.poll_timeout", "%s must be between 1s and 10m", t.PollTimeout)
+	}
+	for _, r := range []struct {
+		key  string
+		rate Rate
+	}{{"telegram.rate_per_chat", t.RatePerChat}, {"telegram.rate_per_group", t.RatePerGroup}, {"telegram.rate_global", t.RateGlobal}} {
+		if !r.rate.Off() && (r.rate.N <= 0 || r.rate.Per <= 0) {
+			bad(r.key, "%q needs a positive count and window (or \"off\")", r.rate)
+		}
+	}
+
+	// [discord]
+	d := c.Discord
+	if u, err := url.Parse(d.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("discord.api_base", "%q must be an http(s) URL", d.APIBase)
+	}
+	if d.GuildID != "" && !discordID.MatchString(d.GuildID) {
+		bad("discord.guild_id", "%q is not a Discord id (digits)", d.GuildID)
+	}
+	for _, ch := range d.Channels {
+		if !discordID.MatchString(ch) {
+			bad("discord.channels", "%q is not a Discord channel id (digits)", ch)
+		}
+	}
+	if c.DiscordToken.Set() && strings.ContainsAny(c.DiscordToken.Reveal(), " \t\r\n") {
+		bad(envDiscordToken, "must not contain whitespace")
+	}
+
+	// [cases]
+	if c.Cases.Window.Duration <= 0 {
+		bad("cases.window", "%s must be positive", c.Cases.Window)
+	}
+
+	// [outbox]
+	o := c.Outbox
+	if o.Workers < 1 || o.Workers > 256 {
+		bad("outbox.workers", "%d must be between 1 and 256", o.Workers)
+	}
+	if o.MaxAttempts < 1 {
+		bad("outbox.max_attempts", "%d must be at least 1", o.MaxAttempts)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"outbox.base_backoff", o.BaseBackoff}, {"outbox.max_backoff", o.MaxBackoff}, {"outbox.poll_interval", o.PollInterval}, {"outbox.send_timeout", o.SendTimeout}} {
+		if d.v.Duration <= 0 {
+			bad(d.key, "%s must be positive", d.v)
+		}
+	}
+	if o.MaxBackoff.Duration < o.BaseBackoff.Duration {
+		bad("outbox.max_backoff", "%s must not be shorter than outbox.base_backoff %s", o.MaxBackoff, o.BaseBackoff)
+	}
+
+	// [sandbox]
+	if err := checkLoopback(c.Sandbox.TelegramAddr); err != nil {
+		bad("sandbox.telegram_addr", "%v", err)
+	}
+	if err := checkLoopback(c.Sandbox.DiscordAddr); err != nil {
+		bad("sandbox.discord_addr", "%v", err)
+	}
+	// [classifier]
+	if err := c.Classifier.Validate(); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	return errors.Join(errs...)
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q has no valid port", addr)
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+func checkLoopback(addr string) error {
+	if err := checkHostPort(addr); err != nil {
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(addr); !isLoopbackHost(host) {
+		return fmt.Errorf("%q must be a loopback address (the emulators are for this machine only)", addr)
+	}
+	return nil
+}
+
+// checkEndpoint checks a tgbotapi endpoint format: exactly two %s (the
+// token, then the method) and no other verbs, forming an http(s) URL.
+func checkEndpoint(f string) error {
+	if strings.Count(f, "%s") != 2 || strings.Count(f, "%") != 2 {
+		return fmt.Errorf("%q must contain exactly two %%s (token, then method) and no other %%", f)
+	}
+	u, err := url.Parse(fmt.Sprintf(f, "TOKEN", "getMe"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q does not form an http(s) URL", f)
+	}
+	if !strings.Contains(u.Path, "TOKEN") {
+		return fmt.Errorf("%q must put the token in the path", f)
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"citybot"
+	"citybot/bots"
+	"citybot/bots/telegram"
+	"citybot/bots/telegram/tgemu"
+	"citybot/classifier"
+	"citybot/responder"
+	"citybot/store"
+)
+
+// The concrete store satisfies the interfaces its consumers declare.
+var (
+	_ responder.Store       = (*store.DB)(nil)
+	_ responder.OutboxStore = (*store.DB)(nil)
+	_ bots.Cursors          = (*store.DB)(nil)
+	_ responder.Classifier  = (*classifier.Classifier)(nil)
+	_ bots.Bot              = (*telegram.Bot)(nil)
+)
+
+// Stop timeouts of serve's parts, in shutdown order.
+const (
+	stopBotTimeout        = 15 * time.Second // the update in hand is stored
+	stopHTTPTimeout       = 10 * time.Second
+	stopDispatcherTimeout = 15 * time.Second // a send in flight is recorded
+	stopEmulatorTimeout   = 5 * time.Second
+)
+
+// Part names, also the order of shutdown.
+const (
+	partTelegram   = "telegram"
+	partHTTP       = "http"
+	partDispatcher = "dispatcher"
+	partTelegramEm = "telegram_emulator"
+)
+
+func serveCommand() *command {
+	var readyFile string
+	return &command{
+		name:    "serve",
+		summary: "run the bot until SIGTERM (the default command)",
+		usage: `Usage:
+  citybot [--config PATH] serve [--ready-file FILE]
+
+Opens (and migrates) the database, connects to the platforms, sends the
+outbox and serves GET /healthz and GET /metrics on [http] addr, until
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
+dispatcher (recording the send in flight), database.
+
+With CITYBOT_TELEGRAM_TOKEN unset, Telegram runs in sandbox mode: a local
+emulator starts on [sandbox] telegram_addr and one log line gives the URL
+of its page where you play a citizen.
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&readyFile, "ready-file", "",
+				"once serving, write a JSON `FILE` with the pid, the bound HTTP address and the sandbox URLs (for scripts and tests)")
+		},
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if err := noArgs("serve", args); err != nil {
+				return err
+			}
+			cfg, err := LoadConfig(e.configPath, e.getenv)
+			if err != nil {
+				return err
+			}
+			return serve(ctx, cfg, newLogger(cfg.Log, e.stderr), readyFile)
+		},
+	}
+}
+
+// readyInfo is what serve writes to --ready-file once it serves.
+type readyInfo struct {
+	PID      int    `json:"pid"`
+	HTTPAddr string `json:"http_addr"` // host:port actually bound
+	// Sandbox maps a platform in sandbox mode to its play-a-citizen page.
+	Sandbox map[string]string `json:"sandbox,omitempty"`
+	// Emulators maps a platform in sandbox mode to its emulator's base URL.
+	Emulators map[string]string `json:"emulators,omitempty"`
+}
+
+// serve runs citybot until ctx is cancelled or a part fails, then stops
+// every part in order and closes the database. It returns nil after a
+// clean stop on ctx, and the failure otherwise.
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile string) (err error) {
+	log := logger.With("component", "serve")
+	began := time.Now()
+
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+			log.Error("database close failed", "err", cerr)
+		} else {
+			log.Info("stopped", "part", "database")
+		}
+	}()
+
+	clf, err := classifier.New(cfg.Classifier)
+	if err != nil {
+		return fmt.Errorf("serve: classifier: %w", err)
+	}
+
+	reg := newRegistry()
+	g := newGroup(log)
+	// Whatever started is stopped on every return path, in order.
+	stopOrder := []string{partTelegram, partHTTP, partDispatcher, partTelegramEm}
+	defer func() {
+		if serr := g.stopAll(stopOrder...); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}()
+
+	ready := readyInfo{PID: os.Getpid(), Sandbox: map[string]string{}, Emulators: map[string]string{}}
+	var platforms []bots.Bot
+	routes := map[string]http.Handler{}
+	var tg *telegram.Bot
+	if cfg.Telegram.Enabled {
+		opts := telegram.Options{
+			Token:         cfg.TelegramToken.Reveal(),
+			APIEndpoint:   cfg.Telegram.APIEndpoint,
+			Mode:          cfg.Telegram.Mode,
+			WebhookURL:    cfg.Telegram.WebhookURL,
+			WebhookSecret: cfg.TelegramWebhookSecret.Reveal(),
+			ListenGroups:  cfg.Telegram.ListenGroups,
+			Cursors:       db,
+			Logger:        logger,
+			PollTimeout:   cfg.Telegram.PollTimeout.Duration,
+			PerChat:       telegramRate(cfg.Telegram.RatePerChat),
+			PerGroup:      telegramRate(cfg.Telegram.RatePerGroup),
+			Global:        telegramRate(cfg.Telegram.RateGlobal),
+		}
+		if !cfg.TelegramToken.Set() {
+			emu, err := startTelegramSandbox(ctx, cfg, logger, g)
+			if err != nil {
+				return err
+			}
+			opts.Token, opts.APIEndpoint = emu.Token(), emu.Endpoint()
+			opts.Mode, opts.WebhookURL, opts.WebhookSecret = telegram.ModePolling, "", ""
+			// The emulator answers at once; a short poll keeps shutdown quick.
+			opts.PollTimeout = min(opts.PollTimeout, 5*time.Second)
+			ready.Sandbox["telegram"] = emu.URL() + "/sandbox"
+			ready.Emulators["telegram"] = emu.URL()
+		}
+		tg, err = telegram.New(ctx, opts)
+		if err != nil {
+			if errors.Is(err, citybot.ErrForbidden) {
+				return fmt.Errorf("%w (check %s)", err, envTelegramToken)
+			}
+			return err
+		}
+		if opts.Mode == telegram.ModeWebhook {
+			u, _ := url.Parse(cfg.Telegram.WebhookURL) // checked by Validate
+			routes["POST "+u.Path] = tg.WebhookHandler()
+		}
+		platforms = append(platforms, tg)
+	}
+	if len(platforms) == 0 {
+		return &ConfigError{Path: cfg.Source, Problems: []error{errors.New("no platform is enabled ([telegram] enabled = false)")}}
+	}
+
+	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
+		Store:        db,
+		Bots:         platforms,
+		Logger:       logger,
+		Workers:      cfg.Outbox.Workers,
+		MaxAttempts:  cfg.Outbox.MaxAttempts,
+		BaseBackoff:  cfg.Outbox.BaseBackoff.Duration,
+		MaxBackoff:   cfg.Outbox.MaxBackoff.Duration,
+		PollInterval: cfg.Outbox.PollInterval.Duration,
+		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
+		Registerer:   reg,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	resp, err := responder.New(responder.Options{
+		Store:           db,
+		Classifier:      clf,
+		Logger:          logger,
+		DefaultLanguage: cfg.City.DefaultLanguage,
+		Languages:       cfg.City.Languages,
+		EmergencyNumber: cfg.City.EmergencyNumber,
+		CaseWindow:      cfg.Cases.Window.Duration,
+		Notify:          disp.Notify,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
+	}
+	httpLog := logger.With("component", "http")
+	srv := &http.Server{
+		Handler:           newOpsMux(dbHealth{db}, reg, httpLog, routes),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+	}
+	ready.HTTPAddr = ln.Addr().String()
+
+	// Start in reverse order of stop: sending first, then HTTP, then intake.
+	g.start(ctx, partDispatcher, stopDispatcherTimeout, disp.Run)
+	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
+		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
+	})
+	if tg != nil {
+		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, resp) })
+	}
+
+	if page, ok := ready.Sandbox["telegram"]; ok {
+		log.Info(fmt.Sprintf("citybot is in sandbox mode: Telegram is a local emulator; play a citizen at %s ; to go live, set %s", page, envTelegramToken),
+			"telegram_sandbox", page)
+	}
+	if readyFile != "" {
+		if err := writeReadyFile(readyFile, ready); err != nil {
+			return err
+		}
+	}
+	log.Info("serving", "http_addr", ready.HTTPAddr, "store", cfg.Store.Path, "mode", describeMode(cfg),
+		"startup", time.Since(began).Round(time.Millisecond))
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", "signal")
+		return nil
+	case p := <-g.exited:
+		log.Error("a part stopped on its own; shutting down", "part", p.name, "err", p.err)
+		if p.err == nil {
+			return fmt.Errorf("serve: %s stopped unexpectedly", p.name)
+		}
+		if errors.Is(p.err, citybot.ErrForbidden) && p.name == partTelegram {
+			return fmt.Errorf("serve: %w (check %s)", p.err, envTelegramToken)
+		}
+		return fmt.Errorf("serve: %s: %w", p.name, p.err)
+	}
+}
+
+// dbHealth checks the database for /healthz with a cheap query through
+// the store.
+type dbHealth struct{ db *store.DB }
+
+// Ping reads the outbox summary: it fails when the database cannot be
+// read.
+func (h dbHealth) Ping(ctx context.Context) error {
+	_, err := h.db.OutboxStats(ctx)
+	return err
+}
+
+// serveHTTP serves srv on ln until ctx is cancelled, then shuts it down
+// gracefully within timeout.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("serve: http: shutdown: %w", err)
+	}
+	<-errc // http.ErrServerClosed
+	return nil
+}
+
+// startTelegramSandbox starts the Telegram emulator on [sandbox]
+// telegram_addr with a freshly generated token, as a part of g.
+func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, g *group) (*tgemu.Server, error) {
+	token, err := sandboxToken()
+	if err != nil {
+		return nil, err
+	}
+	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger.With("component", "tgemu")})
+	if err := emu.Start(cfg.Sandbox.TelegramAddr); err != nil {
+		return nil, fmt.Errorf("serve: sandbox: start the Telegram emulator on %s ([sandbox] telegram_addr): %w", cfg.Sandbox.TelegramAddr, err)
+	}
+	g.start(ctx, partTelegramEm, stopEmulatorTimeout, func(ctx context.Context) error {
+		<-ctx.Done()
+		return emu.Close()
+	})
+	return emu, nil
+}
+
+// sandboxToken makes a random token shaped like a Telegram bot token.
+func sandboxToken() (string, error) {
+	id, err := rand.Int(rand.Reader, big.NewInt(9e9))
+	if err != nil {
+		return "", fmt.Errorf("serve: sandbox token: %w", err)
+	}
+	return fmt.Sprintf("%d:sandbox-%s", id.Int64()+1e9, rand.Text()), nil
+}
+
+// telegramRate converts a configured rate to the adapter's.
+func telegramRate(r Rate) telegram.Rate {
+	if r.Off() {
+		return telegram.Rate{N: -1}
+	}
+	return telegram.Rate{N: r.N, Per: r.Per}
+}
+
+// writeReadyFile writes info as JSON to path atomically (a temp file
+// renamed into place), so a reader never sees half of it.
+func writeReadyFile(path string, info readyInfo) error {
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return fmt.Errorf("serve: ready file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ready-*")
+	if err != nil {
+		return fmt.Errorf("serve: ready file: %w", err)
+	}
+	_, werr := tmp.Write(append(data, '\n'))
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("serve: ready file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("serve: ready file: %w", err)
+	}
+	return nil
+}
