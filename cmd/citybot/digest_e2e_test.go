@@ -181,6 +181,26 @@ func (w *dgWorld) waitFor(what string, cond func() bool) {
 	}
 }
 
+// waitRecorded waits until every outbox row whose key starts with prefix
+// is recorded as sent: a process stopped while a send is in flight sends
+// it again after a restart (at least once, never lost), which this test
+// is not about.
+func (w *dgWorld) waitRecorded(p *dgProcess, prefix string) {
+	w.t.Helper()
+	w.waitFor("rows "+prefix+" recorded as sent", func() bool {
+		items, err := p.db.OutboxItems(context.Background(), prefix)
+		if err != nil || len(items) == 0 {
+			return false
+		}
+		for _, it := range items {
+			if it.State != citybot.OutboxSent {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // TestDigestEndToEnd: a week of traffic on both platforms, the draft at
 // the scheduled time, approval by the official's Telegram button, a
 // restart between approval and posting, the digest and its chart posted
@@ -257,6 +277,9 @@ func TestDigestEndToEnd(t *testing.T) {
 		t.Fatalf("%d public posts before approval", n)
 	}
 
+	// Every row of the draft is recorded as sent (stopping while a send is
+	// in flight would resend it after the restart: at least once).
+	w.waitRecorded(p, "digest:2026-W47:r1:officials")
 	// Stop the dispatcher side before the approval lands, so that the
 	// posts are queued by one process and sent by the next: the restart
 	// between approval and posting.
@@ -287,6 +310,8 @@ func TestDigestEndToEnd(t *testing.T) {
 	}
 
 	// Another restart posts nothing again; a second press changes nothing.
+	w.waitRecorded(p, "digest:2026-W47:telegram")
+	w.waitRecorded(p, "digest:2026-W47:discord")
 	p.stop()
 	p = w.start()
 	if _, err := w.tg.Press(tgOfficials, draftMsg.MessageID, w.official, draftMsg.Buttons[0][0].Data); err != nil {
@@ -302,10 +327,14 @@ func TestDigestEndToEnd(t *testing.T) {
 	if ran := p.sched.Fire(context.Background(), monday.Add(7*24*time.Hour+8*time.Hour+time.Minute)); len(ran) != 1 {
 		t.Fatalf("second week: ran %v", ran)
 	}
+	ds, err = p.db.Digests(context.Background(), 1)
+	if err != nil || len(ds) != 1 || ds[0].Week != "2026-W48" {
+		t.Fatalf("second draft: %v %+v", err, ds)
+	}
 	var second tgemu.SentMessage
 	w.waitFor("the second draft", func() bool {
 		for _, m := range w.tg.Sent(tgOfficials) {
-			if len(m.Buttons) == 1 && m.MessageID != draftMsg.MessageID && strings.HasPrefix(m.Buttons[0][1].Data, "dg:r:") {
+			if len(m.Buttons) == 1 && m.Buttons[0][1].Data == fmt.Sprintf("dg:r:%d", ds[0].ID) {
 				second = m
 				return true
 			}
