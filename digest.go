@@ -69,8 +69,9 @@ type DigestFigures struct {
 	Received   int
 	ByTopic    []TopicFigures // every topic, sensitive ones included (counts only)
 	ByPlatform []FacetCount
-	// ByPlace counts cases per place found, sensitive topics left out;
-	// the busiest places first.
+	// ByPlace counts cases per place found (house numbers removed),
+	// sensitive topics left out, places of a single case left out; the
+	// busiest places first.
 	ByPlace []FacetCount
 	// Answered counts cases opened in the period that got a first answer
 	// from the city (an officer's answer or status change).

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"citybot"
 )
@@ -171,6 +172,13 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 		return cmp.Compare(a.Topic, b.Topic)
 	})
 	f.ByPlatform = facets(platforms)
+	// A place named by a single case could point at the person who wrote:
+	// only places at least two cases mention are counted.
+	for name, n := range places {
+		if n < 2 {
+			delete(places, name)
+		}
+	}
 	f.ByPlace = facets(places)
 	return f, nil
 }
@@ -202,9 +210,15 @@ func (db *DB) spans(ctx context.Context, query string, args ...any) ([]time.Dura
 func PublicPlace(name string) string {
 	var b strings.Builder
 	space := false
-	for _, r := range name {
+	rs := []rune(name)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		switch {
 		case r >= '0' && r <= '9':
+			// A letter glued to a house number goes with it: 221B, 8a.
+			if i+1 < len(rs) && unicode.IsLetter(rs[i+1]) && (i+2 == len(rs) || !unicode.IsLetter(rs[i+2])) {
+				i++
+			}
 			continue
 		case r == ' ' || r == '\t' || r == '\n' || r == ',':
 			space = b.Len() > 0
