@@ -111,18 +111,27 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	return p, nil
 }
 
-// Register adds the public routes to mux: GET /public/ (the page),
-// /public/digests/{week}, /public/digests/{week}/chart.png,
-// /public/cases.csv and the Open311 API under /open311/v2/. cmd/citybot
-// calls it on the mux that also mounts the console at "/".
-func (p *Public) Register(mux *http.ServeMux) {
+// Routes returns the public routes, pattern → handler: GET /public/ (the
+// page), /public/digests/{week}, /public/digests/{week}/chart.png,
+// /public/cases.csv and the Open311 API under /open311/v2/ (services and
+// requests, .json or .xml; requests/{id}.json or .xml).
+func (p *Public) Routes() map[string]http.Handler {
 	h := func(f http.HandlerFunc) http.Handler { return publicHeaders(f) }
-	mux.Handle("GET /public/{$}", h(p.home))
-	mux.Handle("GET /public/digests/{week}", h(p.digestPage))
-	mux.Handle("GET /public/digests/{week}/chart.png", h(p.chart))
-	mux.Handle("GET /public/cases.csv", h(p.casesCSV))
-	mux.Handle("GET /open311/v2/{file}", h(p.open311))
-	mux.Handle("GET /open311/v2/requests/{file}", h(p.request))
+	return map[string]http.Handler{
+		"GET /public/{$}":                      h(p.home),
+		"GET /public/digests/{week}":           h(p.digestPage),
+		"GET /public/digests/{week}/chart.png": h(p.chart),
+		"GET /public/cases.csv":                h(p.casesCSV),
+		"GET /open311/v2/{file}":               h(p.open311),
+		"GET /open311/v2/requests/{file}":      h(p.request),
+	}
+}
+
+// Register adds Routes to mux, next to the console mounted at "/".
+func (p *Public) Register(mux *http.ServeMux) {
+	for pattern, h := range p.Routes() {
+		mux.Handle(pattern, h)
+	}
 }
 
 // Handler returns a handler serving only the public routes.
