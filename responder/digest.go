@@ -367,13 +367,27 @@ func countLetters(s string) int {
 }
 
 // DraftLastWeek drafts the digest of the week before now's week: the
-// scheduler's weekly job. A week that already has a draft or an approved
-// digest is left alone (nil). The officials are notified.
+// scheduler's weekly job. A week that already has a digest in any state
+// is left alone (nil): a second fire changes nothing, and a draft sent
+// back is redrafted by staff, not by the schedule. The officials are
+// notified.
 func (d *Digester) DraftLastWeek(ctx context.Context) error {
 	_, start, _ := citybot.WeekOf(d.now(), d.loc)
-	_, err := d.Draft(ctx, start.Add(-time.Hour), "scheduler", "")
+	at := start.Add(-time.Hour)
+	week := weekOf(at, d.loc)
+	recent, err := d.store.Digests(ctx, 20)
+	if err != nil {
+		return fmt.Errorf("responder: draft last week: %w", err)
+	}
+	for _, dg := range recent {
+		if dg.Week == week {
+			d.log.Info("digest of last week exists already", "week", string(week), "state", string(dg.State))
+			return nil
+		}
+	}
+	_, err = d.Draft(ctx, at, "scheduler", "")
 	if errors.Is(err, citybot.ErrDuplicate) {
-		d.log.Info("digest draft exists already", "week", string(weekOf(start.Add(-time.Hour), d.loc)))
+		d.log.Info("digest draft exists already", "week", string(week))
 		return nil
 	}
 	return err

@@ -325,6 +325,13 @@ func TestDigestSentBackIsNeverPosted(t *testing.T) {
 	if err != nil || back.State != citybot.DigestChangesRequested {
 		t.Fatalf("send back: %v %v", back.State, err)
 	}
+	// The schedule firing again does not redraft a sent-back week.
+	if err := rg.dg.DraftLastWeek(rg.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := rg.db.Digests(rg.ctx, 10); len(all) != 1 {
+		t.Fatalf("the schedule redrafted: %d digests", len(all))
+	}
 	if _, err := rg.dg.Decide(rg.ctx, d.ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); !errors.Is(err, citybot.ErrInvalid) {
 		t.Fatalf("approving a sent-back draft: %v", err)
 	}
