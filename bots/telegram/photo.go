@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -18,11 +17,12 @@ import (
 
 var _ bots.PhotoSender = (*Bot)(nil)
 
-// MaxCaption is the longest photo caption Telegram accepts, in runes.
+// MaxCaption is the longest photo caption Telegram accepts, in UTF-16
+// code units (as MaxText).
 const MaxCaption = 1024
 
 // SendPhoto uploads png (at most 10 MB) as a photo named name with
-// out.Text as its caption (plain text, at most MaxCaption runes; may be
+// out.Text as its caption (plain text, at most MaxCaption UTF-16 code units; may be
 // empty), threaded under out.ReplyTo and with out.Buttons, through
 // sendPhoto as multipart/form-data. Its errors are those of Send, plus
 // citybot.ErrInvalid for an empty or oversized image or caption.
@@ -42,7 +42,7 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 	if blank {
 		caption = ""
 	}
-	if utf8.RuneCountInString(caption) > MaxCaption {
+	if citybot.UTF16Len(caption) > MaxCaption {
 		return citybot.Sent{}, fmt.Errorf("telegram: send photo: %w: caption over %d characters", citybot.ErrInvalid, MaxCaption)
 	}
 	if name == "" {

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 
 	"citybot"
@@ -60,6 +61,10 @@ func TestSendPhotoThroughTheEmulator(t *testing.T) {
 	}
 	if _, err := ps.SendPhoto(context.Background(), out(alice().ID, string(long)), "x.png", tinyPNG(t)); !errors.Is(err, citybot.ErrInvalid) {
 		t.Fatalf("long caption: %v", err)
+	}
+	// 513 emoji are 513 runes but 1026 UTF-16 code units: too long.
+	if _, err := ps.SendPhoto(context.Background(), out(alice().ID, strings.Repeat("🚧", 513)), "x.png", tinyPNG(t)); !errors.Is(err, citybot.ErrInvalid) {
+		t.Fatalf("caption of 1026 UTF-16 units: %v", err)
 	}
 	if st := e.emu.Stats(); st.Calls["sendPhoto"] != 2 {
 		t.Fatalf("sendPhoto calls %d, want 2", st.Calls["sendPhoto"])

@@ -9,11 +9,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// maxCaptionRunes is Telegram's limit on a photo's caption.
-const maxCaptionRunes = 1024
+// maxCaptionUnits is Telegram's limit on a photo's caption, in UTF-16
+// code units.
+const maxCaptionUnits = 1024
 
 // fileKey is the parameter under which an uploaded file's bytes are passed
 // to a method handler ("photo" → "@photo"): a name no client can send.
@@ -66,7 +68,7 @@ func (s *Server) sendPhoto(p url.Values) (any, error) {
 	if !utf8.ValidString(caption) {
 		return nil, badRequest("caption must be encoded in UTF-8")
 	}
-	if utf8.RuneCountInString(caption) > maxCaptionRunes {
+	if len(utf16.Encode([]rune(caption))) > maxCaptionUnits {
 		return nil, badRequest("message caption is too long")
 	}
 	s.mu.Lock()
