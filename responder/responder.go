@@ -3,8 +3,12 @@
 // A Responder implements bots.Handler: for each citizen message it
 // classifies the text, then in one store transaction saves the message,
 // attaches it to the citizen's open case in that chat or opens a new one,
-// stores the tags and queues the acknowledgement in the outbox. It answers
-// the commands /start, /help, /status [REF], /language [xx] and /report.
+// stores the tags and queues the acknowledgement in the outbox (with how
+// identity is protected, for a sensitive topic), or for a message that
+// joins an open case, at most one short "added to your case" note per
+// Options.FollowUpInterval. It answers the commands /start, /help,
+// /status [REF], /language [xx] and /report. Replies longer than a
+// platform's limit (in UTF-16 code units) are split (Split).
 //
 // A Dispatcher sends what the outbox holds through the platforms' bots:
 // rows of one chat one at a time and in order, different chats
