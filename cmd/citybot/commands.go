@@ -65,8 +65,7 @@ func describeMode(cfg Config) string {
 		}
 	}
 	platform("telegram", cfg.Telegram.Enabled, cfg.TelegramToken.Set())
-	// The Discord adapter is not wired into serve yet (issue 4).
-	parts = append(parts, "discord not built yet")
+	platform("discord", cfg.Discord.Enabled, cfg.DiscordToken.Set())
 	return strings.Join(parts, ", ")
 }
 

@@ -144,6 +144,10 @@ type DiscordConfig struct {
 	APIBase  string   `toml:"api_base"`
 	GuildID  string   `toml:"guild_id"`
 	Channels []string `toml:"channels"`
+	// RatePerChannel bounds sends per channel (Discord's message bucket).
+	RatePerChannel Rate `toml:"rate_per_channel"`
+	// GlobalPerSecond bounds REST requests per second (Discord allows 50).
+	GlobalPerSecond int `toml:"global_per_second"`
 }
 
 // CasesConfig shapes how messages become cases.
@@ -238,9 +242,11 @@ func DefaultConfig() Config {
 			ListenGroups: []int64{},
 		},
 		Discord: DiscordConfig{
-			Enabled:  true,
-			APIBase:  "https://discord.com",
-			Channels: []string{},
+			Enabled:         true,
+			APIBase:         "https://discord.com",
+			Channels:        []string{},
+			RatePerChannel:  Rate{N: 5, Per: 5 * time.Second},
+			GlobalPerSecond: 45,
 		},
 		Cases: CasesConfig{Window: Duration{30 * time.Minute}},
 		Outbox: OutboxConfig{
@@ -538,6 +544,12 @@ func (c Config) Validate() error {
 		if !discordID.MatchString(ch) {
 			bad("discord.channels", "%q is not a Discord channel id (digits)", ch)
 		}
+	}
+	if d.RatePerChannel.Off() || d.RatePerChannel.N <= 0 || d.RatePerChannel.Per <= 0 {
+		bad("discord.rate_per_channel", "%q needs a positive count and window (Discord enforces it)", d.RatePerChannel)
+	}
+	if d.GlobalPerSecond < 1 || d.GlobalPerSecond > 50 {
+		bad("discord.global_per_second", "%d must be between 1 and 50 (Discord's global limit)", d.GlobalPerSecond)
 	}
 	if c.DiscordToken.Set() && strings.ContainsAny(c.DiscordToken.Reveal(), " \t\r\n") {
 		bad(envDiscordToken, "must not contain whitespace")

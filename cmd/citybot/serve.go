@@ -14,10 +14,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"citybot"
 	"citybot/bots"
+	"citybot/bots/discord"
+	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
@@ -32,6 +36,7 @@ var (
 	_ bots.Cursors          = (*store.DB)(nil)
 	_ responder.Classifier  = (*classifier.Classifier)(nil)
 	_ bots.Bot              = (*telegram.Bot)(nil)
+	_ bots.Bot              = (*discord.Bot)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -42,12 +47,14 @@ const (
 	stopEmulatorTimeout   = 5 * time.Second
 )
 
-// Part names, also the order of shutdown.
+// Part names, listed in the order of shutdown.
 const (
 	partTelegram   = "telegram"
+	partDiscord    = "discord"
 	partHTTP       = "http"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
+	partDiscordEm  = "discord_emulator"
 )
 
 func serveCommand() *command {
@@ -64,8 +71,9 @@ SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
 dispatcher (recording the send in flight), database.
 
 With CITYBOT_TELEGRAM_TOKEN unset, Telegram runs in sandbox mode: a local
-emulator starts on [sandbox] telegram_addr and one log line gives the URL
-of its page where you play a citizen.
+emulator starts on [sandbox] telegram_addr. Likewise Discord without
+CITYBOT_DISCORD_TOKEN, on [sandbox] discord_addr. One log line gives the
+URL of each emulator's page where you play a citizen.
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&readyFile, "ready-file", "",
@@ -122,7 +130,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partHTTP, partDispatcher, partTelegramEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -173,8 +181,44 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		platforms = append(platforms, tg)
 	}
+	var dc *discord.Bot
+	if cfg.Discord.Enabled {
+		opts := discord.Options{
+			Token:           cfg.DiscordToken.Reveal(),
+			APIBase:         cfg.Discord.APIBase,
+			GuildID:         cfg.Discord.GuildID,
+			Channels:        cfg.Discord.Channels,
+			Cursors:         db,
+			Logger:          logger,
+			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
+			ChannelMessages: cfg.Discord.RatePerChannel.N,
+			ChannelWindow:   cfg.Discord.RatePerChannel.Per,
+		}
+		if !cfg.DiscordToken.Set() {
+			token, err := sandboxToken()
+			if err != nil {
+				return err
+			}
+			emu, channel, err := startDiscordSandbox(ctx, cfg, token, logger, g)
+			if err != nil {
+				return err
+			}
+			opts.Token, opts.APIBase, opts.GuildID = token, emu.URL(), emu.GuildID()
+			opts.Channels = append(slices.Clone(opts.Channels), channel)
+			ready.Sandbox["discord"] = emu.URL() + "/sandbox"
+			ready.Emulators["discord"] = emu.URL()
+		}
+		dc, err = discord.New(ctx, opts)
+		if err != nil {
+			if errors.Is(err, citybot.ErrForbidden) {
+				return fmt.Errorf("%w (check %s)", err, envDiscordToken)
+			}
+			return err
+		}
+		platforms = append(platforms, dc)
+	}
 	if len(platforms) == 0 {
-		return &ConfigError{Path: cfg.Source, Problems: []error{errors.New("no platform is enabled ([telegram] enabled = false)")}}
+		return &ConfigError{Path: cfg.Source, Problems: []error{errors.New("no platform is enabled ([telegram] and [discord] enabled = false)")}}
 	}
 
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
@@ -229,10 +273,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if tg != nil {
 		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, resp) })
 	}
+	if dc != nil {
+		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, resp) })
+	}
 
-	if page, ok := ready.Sandbox["telegram"]; ok {
-		log.Info(fmt.Sprintf("citybot is in sandbox mode: Telegram is a local emulator; play a citizen at %s ; to go live, set %s", page, envTelegramToken),
-			"telegram_sandbox", page)
+	if len(ready.Sandbox) > 0 {
+		log.Info(sandboxLine(ready.Sandbox), "telegram_sandbox", ready.Sandbox["telegram"], "discord_sandbox", ready.Sandbox["discord"])
 	}
 	if readyFile != "" {
 		if err := writeReadyFile(readyFile, ready); err != nil {
@@ -253,6 +299,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		if errors.Is(p.err, citybot.ErrForbidden) && p.name == partTelegram {
 			return fmt.Errorf("serve: %w (check %s)", p.err, envTelegramToken)
+		}
+		if errors.Is(p.err, citybot.ErrForbidden) && p.name == partDiscord {
+			return fmt.Errorf("serve: %w (check %s)", p.err, envDiscordToken)
 		}
 		return fmt.Errorf("serve: %s: %w", p.name, p.err)
 	}
@@ -305,6 +354,42 @@ func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, 
 		return emu.Close()
 	})
 	return emu, nil
+}
+
+// sandboxChannel is the channel the Discord sandbox creates and listens to.
+const sandboxChannel = "town-square"
+
+// startDiscordSandbox starts the Discord emulator on [sandbox]
+// discord_addr, accepting token, with one public channel, as
+// a part of g. It returns the emulator and the channel's id.
+func startDiscordSandbox(ctx context.Context, cfg Config, token string, logger *slog.Logger, g *group) (*dcemu.Server, string, error) {
+	emu, err := dcemu.Start(dcemu.Options{Token: token, Addr: cfg.Sandbox.DiscordAddr, Logger: logger})
+	if err != nil {
+		return nil, "", fmt.Errorf("serve: sandbox: start the Discord emulator on %s ([sandbox] discord_addr): %w", cfg.Sandbox.DiscordAddr, err)
+	}
+	channel := emu.AddChannel(sandboxChannel)
+	g.start(ctx, partDiscordEm, stopEmulatorTimeout, func(ctx context.Context) error {
+		<-ctx.Done()
+		emu.Close()
+		return nil
+	})
+	return emu, channel, nil
+}
+
+// sandboxLine is the one log line that says citybot runs in sandbox mode,
+// where to play a citizen, and how to go live.
+func sandboxLine(pages map[string]string) string {
+	var where, golive []string
+	if p, ok := pages["telegram"]; ok {
+		where = append(where, "Telegram at "+p)
+		golive = append(golive, envTelegramToken)
+	}
+	if p, ok := pages["discord"]; ok {
+		where = append(where, "Discord at "+p)
+		golive = append(golive, envDiscordToken)
+	}
+	return fmt.Sprintf("citybot is in sandbox mode (local emulators, nothing leaves this machine): play a citizen on %s ; to go live, set %s",
+		strings.Join(where, " and on "), strings.Join(golive, " and "))
 }
 
 // sandboxToken makes a random token shaped like a Telegram bot token.
