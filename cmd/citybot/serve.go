@@ -345,7 +345,7 @@ func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
-	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger.With("component", "tgemu")})
+	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger})
 	if err := emu.Start(cfg.Sandbox.TelegramAddr); err != nil {
 		return nil, fmt.Errorf("serve: sandbox: start the Telegram emulator on %s ([sandbox] telegram_addr): %w", cfg.Sandbox.TelegramAddr, err)
 	}
