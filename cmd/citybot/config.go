@@ -555,6 +555,10 @@ func (c Config) Validate() error {
 		bad(envDiscordToken, "must not contain whitespace")
 	}
 
+	if !t.Enabled && !d.Enabled {
+		bad("telegram.enabled", "and discord.enabled are both false: enable at least one platform")
+	}
+
 	// [cases]
 	if c.Cases.Window.Duration <= 0 {
 		bad("cases.window", "%s must be positive", c.Cases.Window)

@@ -162,6 +162,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 				return err
 			}
 			opts.Token, opts.APIEndpoint = emu.Token(), emu.Endpoint()
+			if opts.Mode == telegram.ModeWebhook {
+				log.Warn("telegram.mode = \"webhook\" is ignored in sandbox mode: the emulator is polled")
+			}
 			opts.Mode, opts.WebhookURL, opts.WebhookSecret = telegram.ModePolling, "", ""
 			// The emulator answers at once; a short poll keeps shutdown quick.
 			opts.PollTimeout = min(opts.PollTimeout, 5*time.Second)
@@ -217,10 +220,6 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		platforms = append(platforms, dc)
 	}
-	if len(platforms) == 0 {
-		return &ConfigError{Path: cfg.Source, Problems: []error{errors.New("no platform is enabled ([telegram] and [discord] enabled = false)")}}
-	}
-
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
 		Store:        db,
 		Bots:         platforms,
@@ -285,7 +284,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			return err
 		}
 	}
-	log.Info("serving", "http_addr", ready.HTTPAddr, "store", cfg.Store.Path, "mode", describeMode(cfg),
+	source := cfg.Source
+	if source == "" {
+		source = "built-in defaults"
+	}
+	log.Info("serving", "http_addr", ready.HTTPAddr, "config", source, "store", cfg.Store.Path, "mode", describeMode(cfg),
 		"startup", time.Since(began).Round(time.Millisecond))
 
 	select {
