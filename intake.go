@@ -117,3 +117,39 @@ type IntakeResult struct {
 	// Cases are the citizen's cases when Intake.LoadCases asked for them.
 	Cases []Case
 }
+
+// Direction says whether a stored message came from a citizen or from
+// citybot.
+type Direction string
+
+// Directions.
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// StoredMessage is a message as the store keeps it, in or out. It carries
+// no identity: Citizen is the pseudonymous id (0 for citybot's own).
+type StoredMessage struct {
+	ID         MessageID
+	Direction  Direction
+	Platform   Platform
+	Chat       ChatID
+	PlatformID PlatformMessageID
+	Citizen    CitizenID
+	Case       CaseID // 0 when the message belongs to no case
+	Command    string
+	ReplyTo    PlatformMessageID
+	// Text is cleaned (valid UTF-8, no control characters) and capped at
+	// MaxStoredText bytes; Truncated says it was cut from OriginalSize
+	// bytes. It is still untrusted citizen text: escape it when shown.
+	Text           string
+	Truncated      bool
+	OriginalSize   int
+	Classification *Classification // nil when the message was not classified
+	Attachments    []Attachment
+	Location       *Location
+	SentAt         time.Time
+	ReceivedAt     time.Time
+	EditedAt       *time.Time
+}

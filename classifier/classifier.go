@@ -28,17 +28,20 @@ type Classifier struct {
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
+	joint    *joint
 
 	bufs sync.Pool // *scratch
 }
 
 // scratch holds per-call buffers.
 type scratch struct {
-	toks    []token
-	feats   []feat
-	matches []match
-	logits  []float64
-	scores  []float64
+	toks           []token
+	feats          []feat
+	matches        []match
+	logits         []float64 // topic head
+	ulogits        []float64 // urgency head
+	scores         []float64
+	knownT, knownU int
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -76,6 +79,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
+	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
 
 	// The label space: the configured topics, else the model's labels.
@@ -181,6 +185,10 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Language = detectLanguage(toks, nonLatin, langHint)
 
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
+	sc.feats = featurize(toks, sc.feats)
+	sc.logits = grow(sc.logits, c.joint.lt)
+	sc.ulogits = grow(sc.ulogits, c.joint.lu)
+	sc.knownT, sc.knownU = c.joint.score(sc.feats, sc.logits, sc.ulogits)
 	c.topic(sc, &out)
 	c.urgency(sc, &out)
 	c.placesAndPersonal(text, sc, &out)
@@ -194,9 +202,7 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	known := 0
 	h := c.model.topic
 	if h != nil {
-		sc.feats = featurize(sc.toks, sc.feats)
-		sc.logits = grow(sc.logits, len(h.labels))
-		known = h.logits(sc.feats, sc.logits)
+		known = sc.knownT
 		softmax(sc.logits)
 	}
 	for i := range L {
@@ -295,15 +301,10 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 	}
 	var labels []string
 	var p []float64
-	if h := c.model.urgency; h != nil && len(toks) > 0 {
-		if c.model.topic == nil || len(sc.feats) == 0 {
-			sc.feats = featurize(toks, sc.feats)
-		}
-		p = make([]float64, len(h.labels))
-		if h.logits(sc.feats, p) > 0 {
-			softmax(p)
-			labels = h.labels
-		}
+	if h := c.model.urgency; h != nil && sc.knownU > 0 {
+		p = sc.ulogits
+		softmax(p)
+		labels = h.labels
 	}
 	u, conf, score := urgencyResult(labels, p, crit, high, low)
 	out.Urgency, out.UrgencyConfidence, out.UrgencyScore = u, conf, clamp01(score)
@@ -428,7 +429,7 @@ func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, p
 	var out []entity
 	windows := 0
 	for i := 0; i+1 < len(toks) && windows < maxNERWindows; i++ {
-		if !cand(i+1) || !cand(i) {
+		if !cand(i+1) || !cand(i) || i > 0 && placePreposition(toks[i-1].stem) {
 			continue
 		}
 		// the two words must be separated by a single space
@@ -447,6 +448,19 @@ func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, p
 		i = last
 	}
 	return out
+}
+
+// placePreposition reports whether a word usually introduces a place
+// ("in Port Salut", "près de Saint Michel"): capitalised words after it
+// are left to the street patterns and the gazetteer, which saves prose
+// calls.
+func placePreposition(stem string) bool {
+	switch stem {
+	case "in", "at", "near", "on", "to", "into", "around", "behind", "outside", "across", "along",
+		"a", "au", "aux", "dan", "sur", "pre", "vers", "quartier", "commune", "zone", "section", "camp", "village":
+		return true
+	}
+	return false
 }
 
 // maxNERWindows bounds the prose calls per message.

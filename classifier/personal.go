@@ -38,12 +38,13 @@ func findEmails(text string, dst []citybot.PersonalSpan) []citybot.PersonalSpan 
 		if text[i] != '@' || i < last {
 			continue
 		}
+		// RFC 5321 bounds: 64 bytes of local part, 255 of domain.
 		s := i
-		for s > last && isLocal(text[s-1]) {
+		for s > last && s > i-64 && isLocal(text[s-1]) {
 			s--
 		}
 		e := i + 1
-		for e < len(text) && isDomain(text[e]) {
+		for e < len(text) && e < i+256 && isDomain(text[e]) {
 			e++
 		}
 		for e > i+1 && (text[e-1] == '.' || text[e-1] == '-') {

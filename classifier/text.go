@@ -51,9 +51,7 @@ func tokenize(text string, toks []token) ([]token, int) {
 				i += j + 1
 				for _, el := range []string{"script", "style"} {
 					if strings.HasPrefix(tag, el) {
-						if k := strings.Index(strings.ToLower(text[i:min(len(text), i+65536)]), "</"+el); k >= 0 {
-							i += k
-						}
+						i = closingTag(text, i, el)
 					}
 				}
 				continue
@@ -104,6 +102,18 @@ func tokenize(text string, toks []token) ([]token, int) {
 		toks = append(toks, tok)
 	}
 	return toks, nonLatin
+}
+
+// closingTag returns the offset of the "</el" that closes an element whose
+// content starts at i, or len(text) when it is never closed (as browsers
+// do). It runs in time linear in the distance scanned.
+func closingTag(text string, i int, el string) int {
+	for k := i; k+2+len(el) <= len(text); k++ {
+		if text[k] == '<' && text[k+1] == '/' && strings.EqualFold(text[k+2:k+2+len(el)], el) {
+			return k
+		}
+	}
+	return len(text)
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

@@ -19,9 +19,9 @@ import (
 
 // OutboxStore is what the Dispatcher needs from storage.
 type OutboxStore interface {
-	// ClaimOutbox marks up to limit due rows as sending and returns
-	// them; only the head of each chat's queue is due.
-	ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem, error)
+	// ClaimOutbox marks up to limit due rows of these platforms as
+	// sending and returns them; only the head of each chat's queue is due.
+	ClaimOutbox(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error)
 	// MarkSent records a delivered row (and acknowledges its case when
 	// it is an acknowledgement).
 	MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error
@@ -33,8 +33,9 @@ type OutboxStore interface {
 	RequeueSending(ctx context.Context) (int, error)
 	// OutboxStats summarises the rows still to send.
 	OutboxStats(ctx context.Context) (citybot.OutboxStats, error)
-	// NextOutboxDue tells when the next claimable row is due.
-	NextOutboxDue(ctx context.Context) (time.Time, bool, error)
+	// NextOutboxDue tells when the next claimable row of these platforms
+	// is due.
+	NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (time.Time, bool, error)
 }
 
 // DispatcherOptions configure a Dispatcher. Store and at least one bot are
@@ -75,6 +76,7 @@ type DispatcherOptions struct {
 type Dispatcher struct {
 	store       OutboxStore
 	bots        map[citybot.Platform]bots.Bot
+	platforms   []citybot.Platform // those of bots: rows of others are left alone
 	log         *slog.Logger
 	now         func() time.Time
 	workers     int
@@ -111,6 +113,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 			return nil, fmt.Errorf("responder: dispatcher: %w: two bots for %s", citybot.ErrInvalid, b.Platform())
 		}
 		d.bots[b.Platform()] = b
+		d.platforms = append(d.platforms, b.Platform())
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -213,11 +216,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		}
 		free := d.workers - inflight
-		more := false
+		more, claimFailed := false, false
 		if free > 0 {
-			items, err := d.store.ClaimOutbox(ctx, free)
+			items, err := d.store.ClaimOutbox(ctx, d.platforms, free)
 			if err != nil && ctx.Err() == nil {
 				d.log.Error("claim outbox", "error", err)
+				claimFailed = true
 			}
 			for _, it := range items {
 				inflight++
@@ -239,7 +243,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		var timer <-chan time.Time // nil (never fires) while every worker is busy
 		if inflight < d.workers {
 			wait := d.poll
-			if next, ok, err := d.store.NextOutboxDue(ctx); err == nil && ok {
+			if next, ok, err := d.store.NextOutboxDue(ctx, d.platforms); err == nil && ok && !claimFailed {
 				wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
 			}
 			t = time.NewTimer(wait)

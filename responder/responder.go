@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,21 +143,25 @@ func New(opts Options) (*Responder, error) {
 			r.catalogs[code] = c.withFallback(en)
 		}
 	}
-	r.languages = opts.Languages
+	for _, l := range opts.Languages {
+		r.languages = append(r.languages, baseLang(l))
+	}
 	if len(r.languages) == 0 {
-		r.languages = []string{"en", "fr"}
+		var extra []string
 		for code := range opts.Catalogs {
 			if code != "en" && code != "fr" {
-				r.languages = append(r.languages, code)
+				extra = append(extra, code)
 			}
 		}
+		slices.Sort(extra)
+		r.languages = append([]string{"en", "fr"}, extra...)
 	}
 	for _, l := range r.languages {
 		if _, ok := r.catalogs[l]; !ok {
 			return nil, fmt.Errorf("responder: %w: language %q has no catalog", citybot.ErrInvalid, l)
 		}
 	}
-	if r.defLang == "" {
+	if r.defLang = baseLang(r.defLang); r.defLang == "" {
 		r.defLang = "en"
 	}
 	if !r.speaks(r.defLang) {
@@ -186,14 +191,7 @@ func New(opts Options) (*Responder, error) {
 	return r, nil
 }
 
-func (r *Responder) speaks(lang string) bool {
-	for _, l := range r.languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
+func (r *Responder) speaks(lang string) bool { return slices.Contains(r.languages, lang) }
 
 // baseLang turns a BCP 47 tag ("fr-CA", "en_US") into its language code.
 func baseLang(tag string) string {
@@ -300,10 +298,11 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 }
 
 // reportReplies decides what a stored report causes: the acknowledgement
-// of a new case, an emergency notice for a follow-up that made a case
-// critical, or a request for words when nothing was said.
+// of a new case, an emergency notice for a follow-up or an edit that made
+// a case critical, or a request for words when nothing was said. A
+// follow-up that joins a case otherwise gets no answer.
 func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
-	if res.Edited {
+	if res.Edited && !res.Escalated {
 		return nil // the acknowledgement of the first version stands
 	}
 	detected := ""

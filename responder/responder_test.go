@@ -395,7 +395,7 @@ func TestCrashLeftSendingIsResent(t *testing.T) {
 	m := privateMsg("u1", 1, "pothole")
 	rg.handle(m)
 	// A dispatcher that died after claiming leaves the row in sending.
-	if got, err := rg.db.ClaimOutbox(context.Background(), 10); err != nil || len(got) != 1 {
+	if got, err := rg.db.ClaimOutbox(context.Background(), []citybot.Platform{citybot.Telegram}, 10); err != nil || len(got) != 1 {
 		t.Fatalf("claim: %v %v", got, err)
 	}
 	rg.start()
@@ -416,13 +416,23 @@ func TestEditUpdatesAndReclassifies(t *testing.T) {
 	if err != nil || text != "gas leak here" {
 		t.Errorf("stored %q, %v", text, err)
 	}
+	// The edit made the case critical: the emergency number follows.
 	items, _ := rg.db.OutboxItems(ctx, "")
-	if len(items) != 1 {
-		t.Fatalf("edit queued more: %+v", items)
+	if len(items) != 2 || items[0].Kind != citybot.OutboxAck || items[1].Kind != citybot.OutboxNotice ||
+		!strings.HasPrefix(items[1].Out.Text, "If anyone is in danger, call 112") {
+		t.Fatalf("after the edit: %+v", items)
 	}
 	c, err := rg.db.Case(ctx, items[0].Case)
 	if err != nil || c.Topic != "public_safety" || c.Urgency != citybot.UrgencyCritical {
 		t.Errorf("case after edit: %+v, %v", c, err)
+	}
+	// The same edit delivered again, and another edit of the now critical
+	// case, queue nothing.
+	rg.handle(m)
+	m.Text = "gas leak here, fixed now, pothole"
+	rg.handle(m)
+	if items, _ := rg.db.OutboxItems(ctx, ""); len(items) != 2 {
+		t.Errorf("repeated edits queued: %+v", items)
 	}
 }
 

@@ -45,7 +45,7 @@ func BenchmarkMarkSent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	items, err := db.ClaimOutbox(ctx, b.N)
+	items, err := db.ClaimOutbox(ctx, tgOnly, b.N)
 	if err != nil || len(items) != b.N {
 		b.Fatalf("claimed %d, %v", len(items), err)
 	}

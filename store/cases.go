@@ -384,3 +384,77 @@ func (db *DB) MessageText(ctx context.Context, p citybot.Platform, chat citybot.
 	}
 	return text, truncated, editedAt, nil
 }
+
+// CaseMessages returns the messages of a case, in and out, oldest first,
+// with their attachments. An unknown case has no messages.
+func (db *DB) CaseMessages(ctx context.Context, id citybot.CaseID) ([]citybot.StoredMessage, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT m.id, m.direction, ch.platform, ch.platform_chat_id, m.platform_message_id,
+		COALESCE(m.citizen_id, 0), COALESCE(m.case_id, 0), m.command, m.reply_to, m.text, m.text_truncated, m.original_size,
+		m.classification, m.latitude, m.longitude, m.sent_at, m.received_at, m.edited_at
+		FROM messages m JOIN chats ch ON ch.id = m.chat_id WHERE m.case_id = ? ORDER BY m.id`, int64(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: case messages: %w", mapErr(err))
+	}
+	var out []citybot.StoredMessage
+	byID := map[citybot.MessageID]int{}
+	for rows.Next() {
+		var (
+			m                         citybot.StoredMessage
+			dir, plat, chat, pid, rep string
+			cit, cas                  int64
+			class                     sql.NullString
+			lat, lon                  sql.NullFloat64
+			sent, recv                string
+			edited                    sql.NullString
+		)
+		if err := rows.Scan(&m.ID, &dir, &plat, &chat, &pid, &cit, &cas, &m.Command, &rep, &m.Text, &m.Truncated, &m.OriginalSize,
+			&class, &lat, &lon, &sent, &recv, &edited); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: case messages: %w", err)
+		}
+		m.Direction, m.Platform, m.Chat = citybot.Direction(dir), citybot.Platform(plat), citybot.ChatID(chat)
+		m.PlatformID, m.ReplyTo = citybot.PlatformMessageID(pid), citybot.PlatformMessageID(rep)
+		m.Citizen, m.Case = citybot.CitizenID(cit), citybot.CaseID(cas)
+		m.SentAt, m.ReceivedAt, m.EditedAt = parseTS(sent), parseTS(recv), parseNullTS(edited)
+		if class.Valid {
+			var cl citybot.Classification
+			if json.Unmarshal([]byte(class.String), &cl) == nil {
+				m.Classification = &cl
+			}
+		}
+		if lat.Valid && lon.Valid {
+			m.Location = &citybot.Location{Latitude: lat.Float64, Longitude: lon.Float64}
+		}
+		byID[m.ID] = len(out)
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: case messages: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	arows, err := db.r.QueryContext(ctx, `SELECT a.message_id, a.kind, a.file_id, a.mime_type, a.name, a.size
+		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.case_id = ? ORDER BY a.id`, int64(id))
+	if err != nil {
+		return nil, fmt.Errorf("store: case messages: %w", mapErr(err))
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var mid int64
+		var a citybot.Attachment
+		var kind string
+		if err := arows.Scan(&mid, &kind, &a.FileID, &a.MIMEType, &a.Name, &a.Size); err != nil {
+			return nil, fmt.Errorf("store: case messages: %w", err)
+		}
+		a.Kind = citybot.AttachmentKind(kind)
+		if i, ok := byID[citybot.MessageID(mid)]; ok {
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+	}
+	if err := arows.Err(); err != nil {
+		return nil, fmt.Errorf("store: case messages: %w", err)
+	}
+	return out, nil
+}

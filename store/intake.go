@@ -31,7 +31,8 @@ const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
 // (Message.Edit) of a stored message replaces its text, keeps the old one
 // in the edit history and, while the case is still new, replaces the
 // message's classifier tags (and the case's topic and urgency when the
-// message opened it); reply is then called with Edited set. An edit of a
+// message opened it); an edit that makes an open case more urgent raises
+// its urgency and sets Escalated. reply is then called with Edited set. An edit of a
 // message never seen is stored as a new message.
 //
 // Errors wrap citybot.ErrInvalid for a message without platform, chat or
@@ -210,11 +211,12 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 	if err != nil {
 		return false, err
 	}
-	if c.Status == citybot.StatusNew && in.Classification != nil {
+	cl := in.Classification
+	if cl != nil && c.Status == citybot.StatusNew {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tags WHERE case_id = ? AND message_id = ? AND source = 'classifier'`, caseID.Int64, id); err != nil {
 			return false, err
 		}
-		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
+		if err := insertClassifierTags(ctx, tx, c.ID, id, cl, now); err != nil {
 			return false, err
 		}
 		var first int64
@@ -222,7 +224,6 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 			return false, err
 		}
 		if first == id {
-			cl := in.Classification
 			u := urgencyOf(cl)
 			places, _ := json.Marshal(placeNames(cl))
 			if _, err := tx.ExecContext(ctx, `UPDATE cases SET topic = ?, urgency = ?, urgency_rank = ?, urgency_score = ?,
@@ -230,9 +231,22 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 				topicOf(cl), string(u), u.Rank(), cl.UrgencyScore, cl.Language, string(places), ts(now), caseID.Int64); err != nil {
 				return false, err
 			}
-			if c, err = caseByID(ctx, tx, c.ID); err != nil {
-				return false, err
-			}
+			res.Escalated = u.Rank() < c.Urgency.Rank()
+			c.Topic, c.Urgency, c.Language, c.Places, c.UpdatedAt = topicOf(cl), u, cl.Language, placeNames(cl), now
+		}
+	}
+	// An edit that makes an open case more urgent raises it, whatever
+	// its status.
+	if u := urgencyOf(cl); cl != nil && c.Status.Open() && u.Rank() < c.Urgency.Rank() {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?), updated_at = ?
+			WHERE id = ?`, string(u), u.Rank(), cl.UrgencyScore, ts(now), caseID.Int64); err != nil {
+			return false, err
+		}
+		c.Urgency, c.UpdatedAt, res.Escalated = u, now, true
+	}
+	if res.Escalated {
+		if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(c.ID), nil, map[string]any{"urgency": c.Urgency}); err != nil {
+			return false, err
 		}
 	}
 	res.Case = &c

@@ -42,6 +42,16 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	return it, nil
 }
 
+// platformList returns "(?, ?…)" and its arguments.
+func platformList(ps []citybot.Platform) (string, []any) {
+	marks := make([]string, len(ps))
+	args := make([]any, len(ps))
+	for i, p := range ps {
+		marks[i], args[i] = "?", string(p)
+	}
+	return "(" + strings.Join(marks, ", ") + ")", args
+}
+
 // insertOutbox queues one row; a row with the same key already queued
 // makes it a no-op that reports false.
 func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now time.Time) (bool, error) {
@@ -113,23 +123,26 @@ func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, er
 	return n, nil
 }
 
-// ClaimOutbox marks up to limit due rows as sending and returns them,
-// oldest due first. Only the head of each chat's queue is due: a chat's
-// row is claimed only when every earlier row of that chat is sent or
-// failed, so rows of one chat go out one at a time and in order.
-func (db *DB) ClaimOutbox(ctx context.Context, limit int) ([]citybot.OutboxItem, error) {
-	if limit <= 0 {
+// ClaimOutbox marks up to limit due rows of the given platforms as sending
+// and returns them, oldest due first. Only the head of each chat's queue
+// is due: a chat's row is claimed only when every earlier row of that chat
+// is sent or failed, so rows of one chat go out one at a time and in
+// order. Rows of other platforms (no bot for them in this process) stay
+// pending.
+func (db *DB) ClaimOutbox(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error) {
+	if limit <= 0 || len(platforms) == 0 {
 		return nil, nil
 	}
+	in, pargs := platformList(platforms)
 	var out []citybot.OutboxItem
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		out = out[:0]
 		now := ts(db.now())
 		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
-			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+			WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND o.platform IN `+in+`
 			  AND NOT EXISTS (SELECT 1 FROM outbox p
 				WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))
-			ORDER BY o.next_attempt_at, o.id LIMIT ?`, now, limit)
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`, append(append([]any{now}, pargs...), limit)...)
 		if err != nil {
 			return err
 		}
@@ -301,13 +314,18 @@ func (db *DB) OutboxStats(ctx context.Context) (citybot.OutboxStats, error) {
 	return s, nil
 }
 
-// NextOutboxDue returns when the earliest claimable row (the head of its
-// chat's queue) is due; ok is false when there is none.
-func (db *DB) NextOutboxDue(ctx context.Context) (next time.Time, ok bool, err error) {
+// NextOutboxDue returns when the earliest claimable row of the given
+// platforms (the head of its chat's queue) is due; ok is false when there
+// is none.
+func (db *DB) NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (next time.Time, ok bool, err error) {
+	if len(platforms) == 0 {
+		return time.Time{}, false, nil
+	}
+	in, pargs := platformList(platforms)
 	var v sql.NullString
 	if err := db.r.QueryRowContext(ctx, `SELECT MIN(o.next_attempt_at) FROM outbox o
-		WHERE o.state = 'pending' AND NOT EXISTS (SELECT 1 FROM outbox p
-			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`).Scan(&v); err != nil {
+		WHERE o.state = 'pending' AND o.platform IN `+in+` AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`, pargs...).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next outbox due: %w", mapErr(err))
 	}
 	if t := parseNullTS(v); t != nil {

@@ -21,7 +21,7 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"sqlite_autoindex_citizen_identities_1"}},
 		{"redelivery", `SELECT 1 FROM messages WHERE chat_id = 1 AND platform_message_id = 'x' AND direction = 'in'`,
 			[]string{"sqlite_autoindex_messages_1"}},
-		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND NOT EXISTS (SELECT 1 FROM outbox p
+		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND o.platform IN ('telegram', 'discord') AND NOT EXISTS (SELECT 1 FROM outbox p
 			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.next_attempt_at, o.id LIMIT 4`,
 			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}},
 		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}},

@@ -534,7 +534,7 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("Enqueue = %d, %v; want 3 (the repeated key skipped)", n, err)
 	}
-	claimed, err := db.ClaimOutbox(ctx, 10)
+	claimed, err := db.ClaimOutbox(ctx, tgOnly, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +548,7 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if got := keys(claimed); got != "a#1,b#1" {
 		t.Fatalf("first claim = %s, want one head per chat", got)
 	}
-	if again, _ := db.ClaimOutbox(ctx, 10); len(again) != 0 {
+	if again, _ := db.ClaimOutbox(ctx, tgOnly, 10); len(again) != 0 {
 		t.Fatalf("second claim while sending = %s", keys(again))
 	}
 	// a#1 throttled: back to pending later; a#2 still waits behind it.
@@ -558,14 +558,14 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err := db.MarkSent(ctx, claimed[1].ID, citybot.Sent{ID: "900"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.ClaimOutbox(ctx, 10); len(got) != 0 {
+	if got, _ := db.ClaimOutbox(ctx, tgOnly, 10); len(got) != 0 {
 		t.Fatalf("claimed %s before a#1 was due", keys(got))
 	}
-	if next, ok, err := db.NextOutboxDue(ctx); err != nil || !ok || !next.Equal(clk.Now().Add(time.Second)) {
+	if next, ok, err := db.NextOutboxDue(ctx, tgOnly); err != nil || !ok || !next.Equal(clk.Now().Add(time.Second)) {
 		t.Errorf("NextOutboxDue = %v %v %v", next, ok, err)
 	}
 	clk.Add(time.Second)
-	got, _ := db.ClaimOutbox(ctx, 10)
+	got, _ := db.ClaimOutbox(ctx, tgOnly, 10)
 	if keys(got) != "a#1" || got[0].Attempts != 0 || got[0].LastError != "429" {
 		t.Fatalf("after the delay: %+v", got)
 	}
@@ -573,7 +573,7 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err := db.FailOutbox(ctx, got[0].ID, "blocked"); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = db.ClaimOutbox(ctx, 10)
+	got, _ = db.ClaimOutbox(ctx, tgOnly, 10)
 	if keys(got) != "a#2" {
 		t.Fatalf("after failure: %s", keys(got))
 	}
@@ -601,7 +601,7 @@ func TestAckSentAcknowledgesCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ := db.ClaimOutbox(ctx, 1)
+	claimed, _ := db.ClaimOutbox(ctx, tgOnly, 1)
 	if len(claimed) != 1 {
 		t.Fatal("nothing to claim")
 	}
@@ -707,5 +707,66 @@ func TestInbox(t *testing.T) {
 	res, _ := db.Inbox(ctx, citybot.CaseFilter{Statuses: []citybot.CaseStatus{citybot.StatusResolved}})
 	if len(res) != 1 || res[0].ID != ids[2] {
 		t.Errorf("resolved filter = %+v", res)
+	}
+}
+
+// tgOnly claims Telegram rows.
+var tgOnly = []citybot.Platform{citybot.Telegram}
+
+func TestClaimOnlyOwnPlatforms(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	_, err := db.Enqueue(ctx,
+		citybot.OutboxItem{Out: citybot.Outgoing{Key: "d", Platform: citybot.Discord, Chat: "c", Text: "x"}},
+		citybot.OutboxItem{Out: citybot.Outgoing{Key: "t", Platform: citybot.Telegram, Chat: "c", Text: "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	if err != nil || len(got) != 1 || got[0].Out.Key != "t" {
+		t.Fatalf("claim = %+v, %v", got, err)
+	}
+	if _, ok, _ := db.NextOutboxDue(ctx, tgOnly); ok {
+		t.Error("NextOutboxDue sees the Discord row")
+	}
+	if _, ok, _ := db.NextOutboxDue(ctx, []citybot.Platform{citybot.Telegram, citybot.Discord}); !ok {
+		t.Error("NextOutboxDue misses the Discord row")
+	}
+	if got, _ := db.ClaimOutbox(ctx, nil, 10); len(got) != 0 {
+		t.Errorf("claim for no platform = %+v", got)
+	}
+}
+
+func TestCaseMessages(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	m := msg("c1", "1", "u1", "Broken bench")
+	m.Location = &citybot.Location{Latitude: 48.85, Longitude: 2.35}
+	m.Attachments = []citybot.Attachment{{Kind: citybot.AttachPhoto, FileID: "f1", Size: 10}}
+	res, err := db.Ingest(ctx, report(m, "parks", citybot.UrgencyLow), ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, _ := db.ClaimOutbox(ctx, tgOnly, 1)
+	if err := db.MarkSent(ctx, claimed[0].ID, citybot.Sent{ID: "555"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.CaseMessages(ctx, res.Case.ID)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("CaseMessages = %+v, %v", got, err)
+	}
+	in, out := got[0], got[1]
+	if in.Direction != citybot.Inbound || in.Text != "Broken bench" || in.Citizen != res.Citizen.ID || in.Location == nil ||
+		len(in.Attachments) != 1 || in.Attachments[0].FileID != "f1" || in.Classification == nil || in.Classification.Topic.Label != "parks" {
+		t.Errorf("inbound = %+v", in)
+	}
+	if out.Direction != citybot.Outbound || out.PlatformID != "555" || out.Citizen != 0 || !strings.HasPrefix(out.Text, "ack ") {
+		t.Errorf("outbound = %+v", out)
+	}
+	if c, _ := db.Case(ctx, res.Case.ID); c.Location == nil || c.Location.Latitude != 48.85 {
+		t.Errorf("case location = %+v", c.Location)
+	}
+	if none, err := db.CaseMessages(ctx, 999); err != nil || len(none) != 0 {
+		t.Errorf("unknown case: %+v, %v", none, err)
 	}
 }

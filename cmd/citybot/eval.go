@@ -18,7 +18,7 @@ import (
 	"citybot/classifier"
 )
 
-const evalUsage = `usage: citybot eval --data FILE.csv [--model MODEL] [--json] [--predictions OUT.csv]
+const clsEvalUsage = `usage: citybot eval --data FILE.csv [--model MODEL] [--json] [--predictions OUT.csv]
 
 Classifies every row of FILE.csv (a header row with a "text" column) and
 scores each label column present ("topic", "urgency"): accuracy, macro-F1
@@ -29,8 +29,8 @@ scored as errors. Without --model, the model shipped with citybot is used.
 flags:
 `
 
-// evalResult is what --json prints.
-type evalResult struct {
+// clsEvalResult is what --json prints.
+type clsEvalResult struct {
 	N       int                `json:"n"`
 	Model   string             `json:"model"`
 	Topic   *classifier.Report `json:"topic,omitempty"`
@@ -42,7 +42,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, evalUsage)
+		fmt.Fprint(stderr, clsEvalUsage)
 		fs.PrintDefaults()
 	}
 	data := fs.String("data", "", "CSV `file` to evaluate on (required)")
@@ -118,7 +118,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 
-	res := evalResult{N: len(texts), Model: c.Model().Name()}
+	res := clsEvalResult{N: len(texts), Model: c.Model().Name()}
 	score := func(col string, pred []string, known []string) *classifier.Report {
 		gold := tab.Column(col)
 		if gold == nil {

@@ -56,7 +56,7 @@ func TestEvalShippedModelOnNewport(t *testing.T) {
 }
 
 func TestEvalText(t *testing.T) {
-	data := writeCSV(t, cityRows())
+	data := clsWriteCSV(t, clsCityRows())
 	var out, errb bytes.Buffer
 	if err := runEval(context.Background(), []string{"--data", data}, &out, &errb); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestEvalText(t *testing.T) {
 
 func TestEvalErrors(t *testing.T) {
 	ctx := context.Background()
-	data := writeCSV(t, cityRows())
+	data := clsWriteCSV(t, clsCityRows())
 	bad := filepath.Join(t.TempDir(), "bad.model")
 	if err := os.WriteFile(bad, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)

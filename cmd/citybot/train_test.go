@@ -15,8 +15,8 @@ import (
 	"citybot/classifier"
 )
 
-// writeCSV writes rows (header first) to a temporary CSV file.
-func writeCSV(t *testing.T, rows [][]string) string {
+// clsWriteCSV writes rows (header first) to a temporary CSV file.
+func clsWriteCSV(t *testing.T, rows [][]string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data.csv")
 	f, err := os.Create(path)
@@ -33,9 +33,9 @@ func writeCSV(t *testing.T, rows [][]string) string {
 	return path
 }
 
-// cityRows makes a small labelled data set: three topics, one of them
+// clsCityRows makes a small labelled data set: three topics, one of them
 // new to citybot ("snow_removal"), plus urgency labels with one invalid.
-func cityRows() [][]string {
+func clsCityRows() [][]string {
 	rows := [][]string{{"id", "text", "topic", "urgency"}}
 	for i := range 40 {
 		rows = append(rows,
@@ -50,7 +50,7 @@ func cityRows() [][]string {
 
 func TestTrainTopicThenEval(t *testing.T) {
 	ctx := context.Background()
-	data := writeCSV(t, cityRows())
+	data := clsWriteCSV(t, clsCityRows())
 	model := filepath.Join(t.TempDir(), "city.model")
 	var out, errb bytes.Buffer
 	if err := runTrain(ctx, []string{"--data", data, "--label", "topic", "--out", model}, &out, &errb); err != nil {
@@ -139,7 +139,7 @@ func TestTrainTopicThenEval(t *testing.T) {
 }
 
 func TestTrainUrgency(t *testing.T) {
-	data := writeCSV(t, cityRows())
+	data := clsWriteCSV(t, clsCityRows())
 	model := filepath.Join(t.TempDir(), "urg.model")
 	var out, errb bytes.Buffer
 	if err := runTrain(context.Background(), []string{"--data", data, "--label", "urgency", "--out", model, "--name", "u1"}, &out, &errb); err != nil {
@@ -163,7 +163,7 @@ func TestTrainUrgency(t *testing.T) {
 func TestTrainErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	data := writeCSV(t, cityRows())
+	data := clsWriteCSV(t, clsCityRows())
 	bad := filepath.Join(dir, "bad.csv")
 	if err := os.WriteFile(bad, []byte("text,topic\n\"unterminated,roads\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -185,6 +185,7 @@ func TestTrainErrors(t *testing.T) {
 		{"no text column", []string{"--data", noText, "--label", "topic", "--out", out}, `no "text" column`},
 		{"no label column", []string{"--data", noText, "--label", "urgency", "--out", out}, "text"},
 		{"unknown flag", []string{"--colour"}, "not defined"},
+		{"bad trust", []string{"--data", data, "--label", "topic", "--out", out, "--trust", "2"}, "--trust"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,7 +202,7 @@ func TestTrainErrors(t *testing.T) {
 	}
 }
 
-func TestProgressQuietThenLines(t *testing.T) {
+func TestClsProgressQuietThenLines(t *testing.T) {
 	var b bytes.Buffer
 	p := newClsProgress(&b, "training")
 	for i := 0; i <= 100; i++ {
