@@ -216,7 +216,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		}
 		free := d.workers - inflight
-		more, claimFailed := false, false
+		more, claimFailed, claimed := false, false, 0
 		if free > 0 {
 			items, err := d.store.ClaimOutbox(ctx, d.platforms, free)
 			if err != nil && ctx.Err() == nil {
@@ -233,6 +233,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				}()
 			}
 			more = err == nil && len(items) == free
+			claimed = len(items)
 		}
 		d.updateStats(ctx)
 
@@ -242,9 +243,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		var t *time.Timer
 		var timer <-chan time.Time // nil (never fires) while every worker is busy
 		if inflight < d.workers {
+			// Rows due later matter only once nothing is due now; until
+			// then every finished send brings us back here.
 			wait := d.poll
-			if next, ok, err := d.store.NextOutboxDue(ctx, d.platforms); err == nil && ok && !claimFailed {
-				wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
+			if claimed == 0 && !claimFailed {
+				if next, ok, err := d.store.NextOutboxDue(ctx, d.platforms); err == nil && ok {
+					wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
+				}
 			}
 			t = time.NewTimer(wait)
 			timer = t.C

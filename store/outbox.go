@@ -214,14 +214,18 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 			}
 		}
 		if it.Kind == citybot.OutboxAck && it.Case != 0 {
-			c, err := caseByID(ctx, tx, it.Case)
+			// new → acknowledged, and only from new: a case an officer
+			// already moved on stays where it is.
+			r, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'acknowledged', updated_at = ? WHERE id = ? AND status = 'new'`,
+				ts(now), int64(it.Case))
 			if err != nil {
 				return err
 			}
-			if c.Status == citybot.StatusNew {
-				if _, err := setCaseStatus(ctx, tx, now, it.Case, citybot.StatusChange{To: citybot.StatusAcknowledged, Actor: "dispatcher"}); err != nil {
-					return err
-				}
+			if n, err := r.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				return audit(ctx, tx, now, "dispatcher", "case.status", caseSubject(it.Case),
+					map[string]any{"status": citybot.StatusNew}, map[string]any{"status": citybot.StatusAcknowledged})
 			}
 		}
 		return nil

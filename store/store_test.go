@@ -770,3 +770,47 @@ func TestCaseMessages(t *testing.T) {
 		t.Errorf("unknown case: %+v, %v", none, err)
 	}
 }
+
+// TestCheckpointOffTheWritePath: the writer never checkpoints; the loop
+// copies the WAL into the database file.
+func TestCheckpointOffTheWritePath(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ckpt.db")
+	db, err := Open(ctx, path, Options{CheckpointInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	db.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto)
+	if auto != 0 {
+		t.Errorf("writer wal_autocheckpoint = %d, want 0", auto)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.Size()
+	for i := range 200 {
+		if _, err := db.Ingest(ctx, report(msg("c", fmt.Sprint(i), fmt.Sprint("u", i), "pothole"), "roads", citybot.UrgencyLow), ackFor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := os.Stat(path)
+		if st.Size() > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes: the WAL was never checkpointed", st.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
