@@ -76,7 +76,7 @@ func params(r *http.Request) (url.Values, error) {
 		if err := r.ParseMultipartForm(maxRequestBody); err != nil {
 			return nil, err
 		}
-		return r.Form, nil
+		return withFiles(r.Form, r.MultipartForm), nil
 	default:
 		if err := r.ParseForm(); err != nil {
 			return nil, err
@@ -150,7 +150,7 @@ func (s *Server) fault(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
-	case "getMe", "getUpdates", "sendMessage", "editMessageText", "answerCallbackQuery", "setWebhook",
+	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "editMessageText", "answerCallbackQuery", "setWebhook",
 		"deleteWebhook", "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close":
 		s.stats.Calls[method]++
 	default:
@@ -198,6 +198,8 @@ func (s *Server) call(ctx context.Context, method string, p url.Values) (any, er
 		return s.getUpdates(ctx, p)
 	case "sendMessage":
 		return s.sendMessage(p)
+	case "sendPhoto":
+		return s.sendPhoto(p)
 	case "editMessageText":
 		return s.editMessageText(p)
 	case "answerCallbackQuery":
