@@ -37,15 +37,19 @@ const defaultConfigPath = "config.toml"
 // Config is citybot's whole configuration: config.toml decoded strictly over
 // the defaults of DefaultConfig, plus the secrets from the environment.
 type Config struct {
-	City     CityConfig     `toml:"city"`
-	Store    StoreConfig    `toml:"store"`
-	HTTP     HTTPConfig     `toml:"http"`
-	Log      LogConfig      `toml:"log"`
-	Telegram TelegramConfig `toml:"telegram"`
-	Discord  DiscordConfig  `toml:"discord"`
-	Cases    CasesConfig    `toml:"cases"`
-	Outbox   OutboxConfig   `toml:"outbox"`
-	Sandbox  SandboxConfig  `toml:"sandbox"`
+	City      CityConfig      `toml:"city"`
+	Store     StoreConfig     `toml:"store"`
+	HTTP      HTTPConfig      `toml:"http"`
+	Log       LogConfig       `toml:"log"`
+	Telegram  TelegramConfig  `toml:"telegram"`
+	Discord   DiscordConfig   `toml:"discord"`
+	Cases     CasesConfig     `toml:"cases"`
+	Outbox    OutboxConfig    `toml:"outbox"`
+	Sandbox   SandboxConfig   `toml:"sandbox"`
+	Digest    DigestConfig    `toml:"digest"`
+	Schedule  ScheduleConfig  `toml:"schedule"`
+	Retention RetentionConfig `toml:"retention"`
+	Web       WebConfig       `toml:"web"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -157,6 +161,21 @@ type CasesConfig struct {
 	Window Duration `toml:"window"`
 }
 
+// WebConfig is the officer console and the public pages, served on
+// [http] addr.
+type WebConfig struct {
+	// Enabled serves the console at / and the public pages at /public/
+	// and /open311/v2/.
+	Enabled bool `toml:"enabled"`
+	// InsecureCookies drops the Secure flag of the console's session
+	// cookie, for plain HTTP on a non-loopback address. Never in
+	// production.
+	InsecureCookies bool `toml:"insecure_cookies"`
+	// SensitiveTopics are shown only to admins and never case by case in
+	// public.
+	SensitiveTopics []string `toml:"sensitive_topics"`
+}
+
 // OutboxConfig tunes the dispatcher that sends the outbox.
 type OutboxConfig struct {
 	Workers      int      `toml:"workers"`       // concurrent sends, each to a different chat
@@ -257,7 +276,16 @@ func DefaultConfig() Config {
 			PollInterval: Duration{5 * time.Second},
 			SendTimeout:  Duration{30 * time.Second},
 		},
-		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Sandbox: SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Digest: DigestConfig{
+			Examples:      3,
+			FollowupDays:  3,
+			ReminderHours: 8,
+			WorkStart:     9,
+			WorkEnd:       17,
+		},
+		Schedule:   DefaultSchedule(),
+		Web:        WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}},
 		Classifier: defaultClassifierOptions(),
 	}
 }
@@ -591,6 +619,21 @@ func (c Config) Validate() error {
 	if err := checkLoopback(c.Sandbox.DiscordAddr); err != nil {
 		bad("sandbox.discord_addr", "%v", err)
 	}
+	// [digest], [schedule], [retention]
+	cityTZ := c.City.Timezone
+	if _, err := time.LoadLocation(cityTZ); err != nil {
+		cityTZ = "UTC" // reported once, as city.timezone
+	}
+	if _, err := DigestOptions(c.Digest, c.Retention, c.City.Languages, cityTZ); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
+		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)
+	}
+
 	// [classifier]
 	if err := c.Classifier.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
