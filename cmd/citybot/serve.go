@@ -27,6 +27,7 @@ import (
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
+	"citybot/web"
 )
 
 // The concrete store satisfies the interfaces its consumers declare.
@@ -37,12 +38,17 @@ var (
 	_ responder.Classifier  = (*classifier.Classifier)(nil)
 	_ bots.Bot              = (*telegram.Bot)(nil)
 	_ bots.Bot              = (*discord.Bot)(nil)
+	_ web.Store             = (*store.DB)(nil)
+	_ web.Officer           = (*responder.Officer)(nil)
+	_ web.Digester          = (*responder.Digester)(nil)
+	_ web.PublicFigures     = (*responder.Digester)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
 const (
 	stopBotTimeout        = 15 * time.Second // the update in hand is stored
 	stopHTTPTimeout       = 10 * time.Second
+	stopSchedulerTimeout  = 30 * time.Second // the running job finishes
 	stopDispatcherTimeout = 15 * time.Second // a send in flight is recorded
 	stopEmulatorTimeout   = 5 * time.Second
 )
@@ -52,6 +58,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
 	partDiscordEm  = "discord_emulator"
@@ -66,9 +73,12 @@ func serveCommand() *command {
   citybot [--config PATH] serve [--ready-file FILE]
 
 Opens (and migrates) the database, connects to the platforms, sends the
-outbox and serves GET /healthz and GET /metrics on [http] addr, until
+outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
+retention) and serves on [http] addr the officer console (/), the public
+pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
 SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
-dispatcher (recording the send in flight), database.
+scheduler (waiting for the running job), dispatcher (recording the send
+in flight), emulators, database.
 
 With CITYBOT_TELEGRAM_TOKEN unset, Telegram runs in sandbox mode: a local
 emulator starts on [sandbox] telegram_addr. Likewise Discord without
@@ -130,7 +140,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partDispatcher, partTelegramEm, partDiscordEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -221,8 +231,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		platforms = append(platforms, dc)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
-		Store:        db,
-		Bots:         platforms,
+		Store: db,
+		// The digest's chart rows go out as images.
+		Bots:         ChartBots(platforms, db, cfg.Digest.PublicURL),
 		Logger:       logger,
 		Workers:      cfg.Outbox.Workers,
 		MaxAttempts:  cfg.Outbox.MaxAttempts,
@@ -250,6 +261,31 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	officer, err := responder.NewOfficer(responder.OfficerOptions{
+		Store:           db,
+		Logger:          logger,
+		DefaultLanguage: cfg.City.DefaultLanguage,
+		Notify:          disp.Notify,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
+		cfg.Web.SensitiveTopics, clf, disp.Notify, logger)
+	if err != nil {
+		return fmt.Errorf("serve: digest: %w", err)
+	}
+	// The adapters hand updates to the digester first: officials'
+	// Approve / Request changes and citizens' Fixed / Not fixed reach it;
+	// everything else goes on to the responder.
+	handler := digest.Digester.Wrap(resp)
+
+	if cfg.Web.Enabled {
+		if err := webRoutes(routes, cfg, db, officer, digest.Digester, clf, logger); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
@@ -266,14 +302,20 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 
 	// Start in reverse order of stop: sending first, then HTTP, then intake.
 	g.start(ctx, partDispatcher, stopDispatcherTimeout, disp.Run)
+	g.start(ctx, partScheduler, stopSchedulerTimeout, func(ctx context.Context) error {
+		digest.Scheduler.Start(ctx)
+		<-ctx.Done()
+		digest.Scheduler.Stop() // waits for the running job
+		return nil
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
 	if tg != nil {
-		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, resp) })
+		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, handler) })
 	}
 	if dc != nil {
-		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, resp) })
+		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, handler) })
 	}
 
 	if len(ready.Sandbox) > 0 {
@@ -308,6 +350,48 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		return fmt.Errorf("serve: %s: %w", p.name, p.err)
 	}
+}
+
+// webRoutes adds the officer console (at /), the digest approval pages
+// (/digests) and the public pages (/public/, /open311/v2/) to routes.
+func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
+	dg *responder.Digester, clf *classifier.Classifier, logger *slog.Logger) error {
+	console, err := web.New(web.Options{
+		Store:           db,
+		Officer:         officer,
+		Logger:          logger,
+		Languages:       cfg.City.Languages,
+		Topics:          clf.Topics(),
+		SensitiveTopics: cfg.Web.SensitiveTopics,
+		InsecureCookies: cfg.Web.InsecureCookies,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	approval, err := console.ApprovalHandler(db, dg)
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	public, err := web.NewPublic(web.PublicOptions{
+		Store:           db,
+		Figures:         dg,
+		Logger:          logger,
+		Languages:       cfg.City.Languages,
+		Topics:          clf.Topics(),
+		SensitiveTopics: cfg.Web.SensitiveTopics,
+		Agency:          cfg.Digest.Agency,
+		Location:        dg.Location(),
+	})
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	routes["/"] = console.Handler()
+	routes["/digests"] = approval
+	routes["/digests/"] = approval
+	for pattern, h := range public.Routes() {
+		routes[pattern] = h
+	}
+	return nil
 }
 
 // dbHealth checks the database for /healthz with a cheap query through

@@ -188,6 +188,12 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("/healthz = %d %s", code, body)
 	}
+	// The console, the public pages and Open311 are served beside them.
+	for _, path := range []string{"/login", "/public/", "/open311/v2/services.json"} {
+		if code, _ := httpGet(t, base+path); code != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, code)
+		}
+	}
 	code, body = httpGet(t, base+"/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics = %d", code)
@@ -248,7 +254,7 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("log line without component: %v", l)
 		}
 	}
-	if got, want := strings.Join(order, ","), "telegram,discord,http,dispatcher,database"; got != want {
+	if got, want := strings.Join(order, ","), "telegram,discord,http,scheduler,dispatcher,database"; got != want {
 		t.Errorf("stop order %s, want %s", got, want)
 	}
 }
