@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -174,6 +175,10 @@ type WebConfig struct {
 	// SensitiveTopics are shown only to admins and never case by case in
 	// public.
 	SensitiveTopics []string `toml:"sensitive_topics"`
+	// RetrainModel is where the console's retraining writes a model an
+	// admin switched to; point [classifier] model at it to keep it after
+	// a restart. "" keeps a switched model in memory only.
+	RetrainModel string `toml:"retrain_model"`
 }
 
 // OutboxConfig tunes the dispatcher that sends the outbox.
@@ -619,6 +624,13 @@ func (c Config) Validate() error {
 	if err := checkLoopback(c.Sandbox.DiscordAddr); err != nil {
 		bad("sandbox.discord_addr", "%v", err)
 	}
+	// [web]
+	if m := c.Web.RetrainModel; m != "" {
+		if st, err := os.Stat(filepath.Dir(m)); err != nil || !st.IsDir() {
+			bad("web.retrain_model", "%q: directory %s does not exist", m, filepath.Dir(m))
+		}
+	}
+
 	// [digest], [schedule], [retention]
 	cityTZ := c.City.Timezone
 	if _, err := time.LoadLocation(cityTZ); err != nil {

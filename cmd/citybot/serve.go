@@ -42,6 +42,7 @@ var (
 	_ web.Officer           = (*responder.Officer)(nil)
 	_ web.Digester          = (*responder.Digester)(nil)
 	_ web.PublicFigures     = (*responder.Digester)(nil)
+	_ web.Trainer           = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -132,10 +133,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 	}()
 
-	clf, err := classifier.New(cfg.Classifier)
+	base, err := classifier.New(cfg.Classifier)
 	if err != nil {
 		return fmt.Errorf("serve: classifier: %w", err)
 	}
+	// The console's retraining can switch the model while citybot serves.
+	clf := responder.NewLiveClassifier(base)
 
 	reg := newRegistry()
 	g := newGroup(log)
@@ -281,7 +284,17 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	handler := digest.Digester.Wrap(resp)
 
 	if cfg.Web.Enabled {
-		if err := webRoutes(routes, cfg, db, officer, digest.Digester, clf, logger); err != nil {
+		trainer, err := responder.NewRetrainer(responder.RetrainerOptions{
+			Store:      db,
+			Live:       clf,
+			Classifier: cfg.Classifier,
+			ModelPath:  cfg.Web.RetrainModel,
+			Logger:     logger,
+		})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if err := webRoutes(routes, cfg, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
 			return err
 		}
 	}
@@ -352,16 +365,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	}
 }
 
-// webRoutes adds the officer console (at /), the digest approval pages
-// (/digests) and the public pages (/public/, /open311/v2/) to routes.
+// webRoutes adds the officer console (at /, with the retraining page), the
+// digest approval pages (/digests) and the public pages (/public/,
+// /open311/v2/) to routes.
 func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
-	dg *responder.Digester, clf *classifier.Classifier, logger *slog.Logger) error {
+	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
 	console, err := web.New(web.Options{
 		Store:           db,
 		Officer:         officer,
+		Trainer:         trainer,
 		Logger:          logger,
 		Languages:       cfg.City.Languages,
-		Topics:          clf.Topics(),
+		Topics:          topics,
 		SensitiveTopics: cfg.Web.SensitiveTopics,
 		InsecureCookies: cfg.Web.InsecureCookies,
 	})
@@ -377,7 +392,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 		Figures:         dg,
 		Logger:          logger,
 		Languages:       cfg.City.Languages,
-		Topics:          clf.Topics(),
+		Topics:          topics,
 		SensitiveTopics: cfg.Web.SensitiveTopics,
 		Agency:          cfg.Digest.Agency,
 		Location:        dg.Location(),
