@@ -507,3 +507,15 @@ func TestHealthzRealStore(t *testing.T) {
 		t.Errorf("closed database: %d, want 503", code)
 	}
 }
+
+// TestServeWebDisabled: with [web] enabled = false only health and
+// metrics are served.
+func TestServeWebDisabled(t *testing.T) {
+	s := startServe(t, nil, "[web]\nenabled = false\n")
+	base := "http://" + s.ready.HTTPAddr
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 200, "/login": 404, "/public/": 404} {
+		if code, _ := httpGet(t, base+path); code != want {
+			t.Errorf("GET %s = %d, want %d", path, code, want)
+		}
+	}
+}
