@@ -114,6 +114,12 @@ type IntakeResult struct {
 	// Escalated is true when the message raised the urgency of an
 	// existing case (Case holds the new urgency).
 	Escalated bool
+	// CaseLastQueued is when the latest outbox row about Case (an
+	// acknowledgement, a note, an officer's answer) was queued, by the
+	// store's clock, for a new message that joined an existing case; zero
+	// otherwise, or when no row was ever queued for it. Rows queued
+	// earlier in the same transaction batch count.
+	CaseLastQueued time.Time
 	// Cases are the citizen's cases when Intake.LoadCases asked for them.
 	Cases []Case
 }

@@ -1,6 +1,8 @@
 // Package bots holds the contract between citybot and a chat platform: one
 // small required interface, Bot, plus optional capabilities an adapter may
-// implement, found by type assertion.
+// implement, found by type assertion: Editor (edit a sent message) and
+// PrivateChatter (find a person's private chat; Telegram and Discord both
+// implement it).
 //
 // Adapters (bots/telegram, bots/discord) translate platform updates into
 // citybot.Message and citybot.Action, and citybot.Outgoing into API calls.
@@ -49,7 +51,10 @@ type Bot interface {
 // Limits are a platform's message limits.
 type Limits struct {
 	// MaxText is the longest text one message may carry, counted in
-	// runes (Telegram: 4096; Discord: 2000).
+	// UTF-16 code units as both platforms count it (Telegram: 4096;
+	// Discord: 2000): a character outside the Basic Multilingual Plane,
+	// such as most emoji, counts 2. citybot.UTF16Len measures a text
+	// this way.
 	MaxText int
 }
 

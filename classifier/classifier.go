@@ -47,10 +47,9 @@ type scratch struct {
 // New returns a Classifier using opts.Model, or the shipped default model
 // when opts.Model is empty. A model file that lacks a topic or an urgency
 // head borrows it from the default model. It returns an error wrapping
-// fs.ErrNotExist for a missing model file, citybot.ErrInvalid for a damaged
-// one
-// and citybot.ErrInvalid for invalid options. Loading takes well under a
-// second (prose's tagger and recogniser are loaded once here).
+// fs.ErrNotExist for a missing model file, and citybot.ErrInvalid for a
+// damaged one or invalid options. Loading takes well under a second
+// (prose's tagger and recogniser are loaded once here).
 func New(opts Options) (*Classifier, error) {
 	def, err := DefaultModel()
 	if err != nil {
@@ -215,8 +214,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 			scores[i] = h.trust * math.Log(unknownTopicPrior)
 		}
 	}
-	// Keyword evidence: β for the first hit of a topic, β/2 for each
-	// further distinct keyword, at most 2β.
+	// Keyword evidence: β for the first keyword occurrence of a topic,
+	// β/2 for each further occurrence (the same keyword repeated counts),
+	// at most 2β.
 	hits := make([]int, L)
 	for _, m := range sc.matches {
 		for _, ti := range c.kwTopics[m.id] {

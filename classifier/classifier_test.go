@@ -235,6 +235,9 @@ func TestLanguage(t *testing.T) {
 		{"Pothole", "en", "en"},
 		{"", "fr", "other"},
 		{"Это сообщение", "fr", "other"},
+		{"Hola, hay un bache enorme en la calle del mercado", "es", "other"},
+		{"Die Straße ist kaputt und nicht sicher", "", "other"},
+		{"Please fix the light on the street, thanks", "fr", "en"},
 	}
 	for _, tt := range tests {
 		if got := c.Classify(tt.text, tt.hint).Language; got != tt.want {

@@ -83,6 +83,9 @@ func runParallel(b *testing.B, fn func() error) {
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "msg/s")
 	b.ReportMetric(pct(0.50), "p50_ms")
 	b.ReportMetric(pct(0.99), "p99_ms")
+	b.ReportMetric(pct(0.90), "p90_ms")
+	b.ReportMetric(pct(0.95), "p95_ms")
+	b.ReportMetric(pct(0.999), "p999_ms")
 }
 
 func benchHandle(b *testing.B, dispatch bool) {

@@ -23,6 +23,16 @@ type Catalog struct {
 	AckNext   string // what happens next
 	AckStatus string // how to ask for the status ({ref})
 	AckGroup  string // added in groups: keep personal details out of the group
+	// Sensitive ends the acknowledgement of a case on a sensitive topic
+	// (Options.SensitiveTopics): how the citizen's identity is
+	// protected. Built-in languages default to SensitiveNotice.
+	Sensitive string
+	// SensitiveGroup replaces AckGroup for a sensitive case opened in a
+	// group: add nothing here, continue in a private chat.
+	SensitiveGroup string
+	// FollowUp tells a citizen that their message joined their open
+	// case {ref}; see Options.FollowUpInterval.
+	FollowUp string
 	// Emergency comes first in the acknowledgement of a critical case,
 	// and alone on a follow-up that makes a case critical ({number}).
 	Emergency string
@@ -59,22 +69,25 @@ func english() Catalog {
 			"Commands: /status to follow your cases, /language to choose your language, /help for help.",
 		Help: "Write your report in plain words; add a photo or your location if it helps.\n" +
 			"/status — your cases and where they stand\n/status REF — one case\n/language — choose your language\n/start — what this bot does and what it stores",
-		AckNew:       "Thank you. Your report is registered as case {ref}.",
-		AckTopic:     "We understood it is about: {topic}.",
-		AckNext:      "A city officer will review it and we will write to you here when there is news.",
-		AckStatus:    "To follow it, send /status {ref}.",
-		AckGroup:     "Please keep personal details (phone, address) out of this group: write to me privately if needed.",
-		Emergency:    "If anyone is in danger, call {number} now. This chat is not an emergency line.",
-		EmptyReport:  "Please describe the problem in a few words (what, and where).",
-		StatusNone:   "You have no case yet. Describe a problem and I will register it.",
-		StatusHeader: "Your cases:",
-		StatusLine:   "{ref} — {topic}: {status}",
-		StatusOne:    "Case {ref} ({topic}): {status}.",
-		StatusGroup:  "Case {ref}: {status}.",
-		StatusAsk:    "To protect your privacy, send /status REF with your case reference, or ask me privately.",
-		StatusFound:  "I found no case {ref} among yours. Check the reference, or send /status to list your cases.",
-		LanguageAsk:  "Choose your language:",
-		LanguageSet:  "Language set: {language}.",
+		AckNew:         "Thank you. Your report is registered as case {ref}.",
+		AckTopic:       "We understood it is about: {topic}.",
+		AckNext:        "A city officer will review it and we will write to you here when there is news.",
+		AckStatus:      "To follow it, send /status {ref}.",
+		AckGroup:       "Please keep personal details (phone, address) out of this group: write to me privately if needed.",
+		Sensitive:      SensitiveNotice("en"),
+		FollowUp:       "Added to your case {ref}.",
+		SensitiveGroup: "Please add no details in this group: write to me in a private chat to go on. Your report stays protected there.",
+		Emergency:      "If anyone is in danger, call {number} now. This chat is not an emergency line.",
+		EmptyReport:    "Please describe the problem in a few words (what, and where).",
+		StatusNone:     "You have no case yet. Describe a problem and I will register it.",
+		StatusHeader:   "Your cases:",
+		StatusLine:     "{ref} — {topic}: {status}",
+		StatusOne:      "Case {ref} ({topic}): {status}.",
+		StatusGroup:    "Case {ref}: {status}.",
+		StatusAsk:      "To protect your privacy, send /status REF with your case reference, or ask me privately.",
+		StatusFound:    "I found no case {ref} among yours. Check the reference, or send /status to list your cases.",
+		LanguageAsk:    "Choose your language:",
+		LanguageSet:    "Language set: {language}.",
 		Topics: map[string]string{
 			"roads": "roads and pavements", "waste": "rubbish and cleanliness", "water_sanitation": "water and sanitation",
 			"street_lighting": "street lighting", "public_safety": "public safety", "transport": "transport and traffic",
@@ -100,22 +113,25 @@ func french() Catalog {
 			"Commandes : /status pour suivre vos dossiers, /language pour choisir votre langue, /help pour l'aide.",
 		Help: "Écrivez votre signalement simplement ; ajoutez une photo ou votre position si cela aide.\n" +
 			"/status — vos dossiers et leur état\n/status REF — un dossier\n/language — choisir votre langue\n/start — ce que fait ce robot et ce qu'il conserve",
-		AckNew:       "Merci. Votre signalement est enregistré sous le dossier {ref}.",
-		AckTopic:     "Nous avons compris qu'il concerne : {topic}.",
-		AckNext:      "Un agent de la ville va l'examiner et nous vous écrirons ici dès qu'il y aura du nouveau.",
-		AckStatus:    "Pour le suivre, envoyez /status {ref}.",
-		AckGroup:     "Merci de ne pas publier de données personnelles (téléphone, adresse) dans ce groupe : écrivez-moi en privé si besoin.",
-		Emergency:    "Si quelqu'un est en danger, appelez le {number} maintenant. Cette conversation n'est pas une ligne d'urgence.",
-		EmptyReport:  "Décrivez le problème en quelques mots (quoi, et où).",
-		StatusNone:   "Vous n'avez pas encore de dossier. Décrivez un problème et je l'enregistrerai.",
-		StatusHeader: "Vos dossiers :",
-		StatusLine:   "{ref} — {topic} : {status}",
-		StatusOne:    "Dossier {ref} ({topic}) : {status}.",
-		StatusGroup:  "Dossier {ref} : {status}.",
-		StatusAsk:    "Pour protéger votre vie privée, envoyez /status REF avec la référence de votre dossier, ou écrivez-moi en privé.",
-		StatusFound:  "Je ne trouve pas de dossier {ref} parmi les vôtres. Vérifiez la référence, ou envoyez /status pour la liste de vos dossiers.",
-		LanguageAsk:  "Choisissez votre langue :",
-		LanguageSet:  "Langue choisie : {language}.",
+		AckNew:         "Merci. Votre signalement est enregistré sous le dossier {ref}.",
+		AckTopic:       "Nous avons compris qu'il concerne : {topic}.",
+		AckNext:        "Un agent de la ville va l'examiner et nous vous écrirons ici dès qu'il y aura du nouveau.",
+		AckStatus:      "Pour le suivre, envoyez /status {ref}.",
+		AckGroup:       "Merci de ne pas publier de données personnelles (téléphone, adresse) dans ce groupe : écrivez-moi en privé si besoin.",
+		Sensitive:      SensitiveNotice("fr"),
+		FollowUp:       "Ajouté à votre dossier {ref}.",
+		SensitiveGroup: "Merci de n'ajouter aucun détail dans ce groupe : écrivez-moi en message privé pour continuer. Votre signalement y reste protégé.",
+		Emergency:      "Si quelqu'un est en danger, appelez le {number} maintenant. Cette conversation n'est pas une ligne d'urgence.",
+		EmptyReport:    "Décrivez le problème en quelques mots (quoi, et où).",
+		StatusNone:     "Vous n'avez pas encore de dossier. Décrivez un problème et je l'enregistrerai.",
+		StatusHeader:   "Vos dossiers :",
+		StatusLine:     "{ref} — {topic} : {status}",
+		StatusOne:      "Dossier {ref} ({topic}) : {status}.",
+		StatusGroup:    "Dossier {ref} : {status}.",
+		StatusAsk:      "Pour protéger votre vie privée, envoyez /status REF avec la référence de votre dossier, ou écrivez-moi en privé.",
+		StatusFound:    "Je ne trouve pas de dossier {ref} parmi les vôtres. Vérifiez la référence, ou envoyez /status pour la liste de vos dossiers.",
+		LanguageAsk:    "Choisissez votre langue :",
+		LanguageSet:    "Langue choisie : {language}.",
 		Topics: map[string]string{
 			"roads": "la voirie et les trottoirs", "waste": "les déchets et la propreté", "water_sanitation": "l'eau et l'assainissement",
 			"street_lighting": "l'éclairage public", "public_safety": "la sécurité publique", "transport": "les transports et la circulation",
@@ -145,6 +161,9 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.AckNext, fb.AckNext)
 	pick(&c.AckStatus, fb.AckStatus)
 	pick(&c.AckGroup, fb.AckGroup)
+	pick(&c.Sensitive, fb.Sensitive)
+	pick(&c.SensitiveGroup, fb.SensitiveGroup)
+	pick(&c.FollowUp, fb.FollowUp)
 	pick(&c.Emergency, fb.Emergency)
 	pick(&c.EmptyReport, fb.EmptyReport)
 	pick(&c.StatusNone, fb.StatusNone)

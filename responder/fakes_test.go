@@ -28,6 +28,8 @@ func (fakeClassifier) Classify(text, hint string) citybot.Classification {
 		c.Topic = citybot.Scored{Label: "roads", Confidence: 0.9}
 	case strings.Contains(low, "water") || strings.Contains(low, "eau"):
 		c.Topic = citybot.Scored{Label: "water_sanitation", Confidence: 0.9}
+	case strings.Contains(low, "bribe") || strings.Contains(low, "pot-de-vin"):
+		c.Topic = citybot.Scored{Label: "corruption", Confidence: 0.9}
 	case strings.Contains(low, "gas") || strings.Contains(low, "fire") || strings.Contains(low, "gaz"):
 		c.Topic = citybot.Scored{Label: "public_safety", Confidence: 0.9}
 	}
@@ -113,8 +115,8 @@ func (b *fakeBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent,
 	if err != nil {
 		return citybot.Sent{}, err
 	}
-	if n := len([]rune(out.Text)); n > b.maxText {
-		b.t.Errorf("%s: text of %d runes over the limit %d", out.Key, n, b.maxText)
+	if n := citybot.UTF16Len(out.Text); n > b.maxText {
+		b.t.Errorf("%s: text of %d UTF-16 units over the limit %d", out.Key, n, b.maxText)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -163,18 +165,46 @@ type rigOptions struct {
 	opts  responder.Options
 	dopts responder.DispatcherOptions
 	noRun bool
+	// clock, when set, is the store's, the responder's and the
+	// dispatcher's clock.
+	clock *fakeClock
+}
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func newRig(t *testing.T, ro rigOptions) *rig {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
+	var now func() time.Time
+	if ro.clock != nil {
+		now = ro.clock.Now
+	}
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	bot := newFakeBot(t, citybot.Telegram)
 	dopts := ro.dopts
+	if now != nil {
+		dopts.Now = now
+	}
 	dopts.Store, dopts.Bots = db, []bots.Bot{bot}
 	if dopts.BaseBackoff == 0 {
 		dopts.BaseBackoff = 5 * time.Millisecond
@@ -185,6 +215,9 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 	}
 	opts := ro.opts
 	opts.Store, opts.Classifier, opts.Notify = db, fakeClassifier{}, d.Notify
+	if now != nil {
+		opts.Now = now
+	}
 	if opts.EmergencyNumber == "" {
 		opts.EmergencyNumber = "112"
 	}

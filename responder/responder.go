@@ -3,8 +3,12 @@
 // A Responder implements bots.Handler: for each citizen message it
 // classifies the text, then in one store transaction saves the message,
 // attaches it to the citizen's open case in that chat or opens a new one,
-// stores the tags and queues the acknowledgement in the outbox. It answers
-// the commands /start, /help, /status [REF], /language [xx] and /report.
+// stores the tags and queues the acknowledgement in the outbox (with how
+// identity is protected, for a sensitive topic), or for a message that
+// joins an open case, at most one short "added to your case" note per
+// Options.FollowUpInterval. It answers the commands /start, /help,
+// /status [REF], /language [xx] and /report. Replies longer than a
+// platform's limit (in UTF-16 code units) are split (Split).
 //
 // A Dispatcher sends what the outbox holds through the platforms' bots:
 // rows of one chat one at a time and in order, different chats
@@ -73,12 +77,29 @@ type Options struct {
 	// EmergencyNumber is put first in the acknowledgement of a critical
 	// message; "" leaves the warning out.
 	EmergencyNumber string
+	// SensitiveTopics are the topic labels the city marks sensitive
+	// (config.toml; the web console hides them the same way). The
+	// acknowledgement of a new case on one of them ends with
+	// Catalog.Sensitive, how the citizen's identity is protected; in a
+	// group it also leaves the topic out and asks the citizen to go on
+	// in a private chat (Catalog.SensitiveGroup). nil means the default
+	// list, DefaultSensitiveTopics; an empty non-nil slice means none.
+	SensitiveTopics []string
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
-	// MaxText is the longest text per platform, in runes; longer replies
-	// are split into several outbox rows. Missing platforms default to
-	// Telegram 4096, Discord 2000.
+	// FollowUpInterval is the least time between two short notes
+	// ("Added to your case REF.") that tell a citizen a follow-up message
+	// joined their case: a message that joins an open case gets one only
+	// when nothing about the case (acknowledgement, note, officer's
+	// answer) was queued for that long, so that several lines typed in a
+	// row get one answer, the acknowledgement. 0 means 10 minutes; < 0
+	// sends no notes. Now must agree with the store's clock.
+	FollowUpInterval time.Duration
+	// MaxText is the longest text per platform, in UTF-16 code units
+	// (bots.Limits.MaxText); longer replies are split into several
+	// outbox rows. Missing platforms default to Telegram 4096, Discord
+	// 2000.
 	MaxText map[citybot.Platform]int
 	// Notify is called after a message queued outbox rows, e.g. a
 	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
@@ -87,6 +108,10 @@ type Options struct {
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
 }
+
+// DefaultSensitiveTopics are the sensitive topics when
+// Options.SensitiveTopics is nil.
+func DefaultSensitiveTopics() []string { return []string{"corruption"} }
 
 // Responder is the inbound pipeline. It implements bots.Handler and is
 // safe for concurrent use.
@@ -99,7 +124,9 @@ type Responder struct {
 	languages  []string
 	catalogs   map[string]Catalog
 	emergency  string
+	sensitive  []string
 	window     time.Duration
+	followUp   time.Duration
 	maxText    map[citybot.Platform]int
 	notify     func()
 
@@ -128,8 +155,18 @@ func New(opts Options) (*Responder, error) {
 	if r.now == nil {
 		r.now = time.Now
 	}
+	r.sensitive = slices.Clone(opts.SensitiveTopics)
+	if opts.SensitiveTopics == nil {
+		r.sensitive = DefaultSensitiveTopics()
+	}
 	if r.window <= 0 {
 		r.window = 30 * time.Minute
+	}
+	switch r.followUp = opts.FollowUpInterval; {
+	case r.followUp == 0:
+		r.followUp = 10 * time.Minute
+	case r.followUp < 0:
+		r.followUp = 0 // off
 	}
 	if r.notify == nil {
 		r.notify = func() {}
@@ -298,9 +335,11 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 }
 
 // reportReplies decides what a stored report causes: the acknowledgement
-// of a new case, an emergency notice for a follow-up or an edit that made
-// a case critical, or a request for words when nothing was said. A
-// follow-up that joins a case otherwise gets no answer.
+// of a new case; for a follow-up that joins a case, an emergency notice
+// when it made the case critical and a short "added to your case" note
+// when the citizen heard nothing about the case for FollowUpInterval; an
+// emergency notice for an edit that made a case critical; or a request
+// for words when nothing was said.
 func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
 	if res.Edited && !res.Escalated {
 		return nil // the acknowledgement of the first version stands
@@ -322,17 +361,33 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
 		}
 		ref := string(c.Ref)
-		parts = append(parts,
-			fill(cat.AckNew, "ref", ref),
-			fill(cat.AckTopic, "topic", cat.topic(c.Topic)),
-			cat.AckNext,
-			fill(cat.AckStatus, "ref", ref))
-		if group {
+		sensitive := slices.Contains(r.sensitive, c.Topic)
+		parts = append(parts, fill(cat.AckNew, "ref", ref))
+		if !sensitive || !group {
+			// In a group, naming a sensitive topic would tell everyone
+			// there what the citizen reported.
+			parts = append(parts, fill(cat.AckTopic, "topic", cat.topic(c.Topic)))
+		}
+		parts = append(parts, cat.AckNext, fill(cat.AckStatus, "ref", ref))
+		switch {
+		case sensitive && group:
+			parts = append(parts, cat.Sensitive, cat.SensitiveGroup)
+		case sensitive:
+			parts = append(parts, cat.Sensitive)
+		case group:
 			parts = append(parts, cat.AckGroup)
 		}
-	case res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "":
-		parts = append(parts, fill(cat.Emergency, "number", r.emergency))
-	case res.Case == nil && !group:
+	case res.Case != nil:
+		if res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "" {
+			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
+		}
+		if !res.Edited && r.followUp > 0 && (res.CaseLastQueued.IsZero() || r.now().Sub(res.CaseLastQueued) >= r.followUp) {
+			parts = append(parts, fill(cat.FollowUp, "ref", string(res.Case.Ref)))
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+	case !group:
 		parts = append(parts, cat.EmptyReport)
 	default:
 		return nil

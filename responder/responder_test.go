@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"citybot"
@@ -225,6 +226,141 @@ func TestGroupAckRepliesToMessage(t *testing.T) {
 	}
 }
 
+func TestFollowUpNoteAtMostOncePerInterval(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rg := newRig(t, rigOptions{clock: clock})
+	send := func(user string, id int, text string, edit bool) []citybot.Outgoing {
+		t.Helper()
+		m := privateMsg(user, id, text)
+		m.Edit = edit
+		if user == "fr" {
+			m.Sender.LanguageCode = "fr"
+		}
+		if user == "grp" {
+			m.ChatKind, m.Chat = citybot.ChatGroup, "city-group"
+		}
+		rg.handle(m)
+		rg.drain()
+		return rg.bot.sentTo(m.Chat)
+	}
+	sent := send("u1", 1, "Pothole on Main Street", false)
+	if len(sent) != 1 {
+		t.Fatalf("%d sends after the first message, want the acknowledgement", len(sent))
+	}
+	ref := string(caseRef(t, sent[0].Text))
+	// Lines typed right after the acknowledgement get nothing more.
+	clock.Advance(time.Minute)
+	send("u1", 2, "It is deep", false)
+	if sent = send("u1", 3, "Near the bakery", false); len(sent) != 1 {
+		t.Fatalf("lines right after the ack caused %d sends, want only the ack: %+v", len(sent), sent)
+	}
+	// Later, a follow-up gets one short note, and the next line none.
+	clock.Advance(11 * time.Minute)
+	sent = send("u1", 4, "Still there today", false)
+	if len(sent) != 2 || sent[1].Text != "Added to your case "+ref+"." || !strings.HasSuffix(sent[1].Key, ":notice#1") {
+		t.Fatalf("follow-up after 12 min: %+v", sent)
+	}
+	clock.Advance(5 * time.Minute)
+	if sent = send("u1", 5, "A car hit it", false); len(sent) != 2 {
+		t.Fatalf("second follow-up within the interval caused a send: %+v", sent[2:])
+	}
+	// An edit never gets a note.
+	clock.Advance(11 * time.Minute)
+	if sent = send("u1", 5, "A car hit it this morning", true); len(sent) != 2 {
+		t.Fatalf("an edit caused a send: %+v", sent[2:])
+	}
+	if sent = send("u1", 6, "Please hurry", false); len(sent) != 3 || sent[2].Text != "Added to your case "+ref+"." {
+		t.Fatalf("follow-up 11 min after the last note: %+v", sent)
+	}
+	if n := rg.bot.callCount("in:1:ack#1"); n != 1 {
+		t.Errorf("ack sent %d times", n)
+	}
+
+	// In French, and in a group (a reply to the message, no topic).
+	send("fr", 1, "Il y a un nid-de-poule", false)
+	clock.Advance(15 * time.Minute)
+	sent = send("fr", 2, "Toujours là", false)
+	if len(sent) != 2 || sent[1].Text != "Ajouté à votre dossier "+string(caseRef(t, sent[0].Text))+"." {
+		t.Errorf("French follow-up: %+v", sent)
+	}
+	send("grp", 10, "Pothole by the school", false)
+	clock.Advance(15 * time.Minute)
+	sent = send("grp", 11, "Still there", false)
+	if len(sent) != 2 || sent[1].ReplyTo != "11" || !strings.HasPrefix(sent[1].Text, "Added to your case ") {
+		t.Errorf("group follow-up: %+v", sent)
+	}
+}
+
+func TestFollowUpNotesOff(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	rg := newRig(t, rigOptions{clock: clock, opts: responder.Options{FollowUpInterval: -1}})
+	rg.handle(privateMsg("u1", 1, "Pothole on Main Street"))
+	clock.Advance(20 * time.Minute)
+	rg.handle(privateMsg("u1", 2, "Still there"))
+	rg.drain()
+	if sent := rg.bot.sentTo("chat-u1"); len(sent) != 1 {
+		t.Errorf("with notes off, %d sends, want the acknowledgement only", len(sent))
+	}
+}
+
+func TestSensitiveTopicAck(t *testing.T) {
+	tests := []struct {
+		name      string
+		lang      string
+		text      string
+		group     bool
+		sensitive []string // Options.SensitiveTopics
+		want      []string // in the acknowledgement
+		notWant   []string
+	}{
+		{name: "english private", lang: "en", text: "An officer asked me for a bribe",
+			want:    []string{"as case ", "about: corruption", responder.SensitiveNotice("en")},
+			notWant: []string{"private chat to go on"}},
+		{name: "french private", lang: "fr", text: "Un agent m'a demandé un pot-de-vin",
+			want:    []string{"sous le dossier ", "concerne : la corruption", responder.SensitiveNotice("fr")},
+			notWant: []string{"Thank you", "message privé pour continuer"}},
+		{name: "english group", lang: "en", text: "An officer asked me for a bribe", group: true,
+			want:    []string{"as case ", responder.SensitiveNotice("en"), "write to me in a private chat"},
+			notWant: []string{"corruption", "We understood", "phone, address"}},
+		{name: "french group", lang: "fr", text: "Un agent m'a demandé un pot-de-vin", group: true,
+			want:    []string{"sous le dossier ", responder.SensitiveNotice("fr"), "écrivez-moi en message privé"},
+			notWant: []string{"corruption", "Nous avons compris"}},
+		{name: "not sensitive", lang: "en", text: "Pothole on Main Street",
+			want: []string{"roads and pavements"}, notWant: []string{responder.SensitiveNotice("en")}},
+		{name: "explicitly none", lang: "en", text: "An officer asked me for a bribe", sensitive: []string{},
+			want: []string{"about: corruption"}, notWant: []string{responder.SensitiveNotice("en")}},
+		{name: "city's own list", lang: "en", text: "Pothole on Main Street", sensitive: []string{"roads"},
+			want: []string{responder.SensitiveNotice("en")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveTopics: tt.sensitive}})
+			m := privateMsg("u1", 1, tt.text)
+			m.Sender.LanguageCode = tt.lang
+			if tt.group {
+				m.ChatKind, m.Chat = citybot.ChatGroup, "city-group"
+			}
+			rg.handle(m)
+			rg.drain()
+			sent := rg.bot.sentTo(m.Chat)
+			if len(sent) != 1 {
+				t.Fatalf("%d messages sent, want one acknowledgement", len(sent))
+			}
+			ack := sent[0].Text
+			for _, w := range tt.want {
+				if !strings.Contains(ack, w) {
+					t.Errorf("ack lacks %q:\n%s", w, ack)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(ack, w) {
+					t.Errorf("ack has %q:\n%s", w, ack)
+				}
+			}
+		})
+	}
+}
+
 func TestCommands(t *testing.T) {
 	rg := newRig(t, rigOptions{})
 	cmds := []struct{ cmd, args, want string }{
@@ -275,26 +411,65 @@ func TestLongTextSplitInOrder(t *testing.T) {
 
 func TestSplit(t *testing.T) {
 	long := strings.Repeat("word ", 30) + "\n" + strings.Repeat("é", 50)
+	emoji := strings.Repeat("🚧", 30)                 // 30 runes, 60 UTF-16 units
+	marks := strings.Repeat("e\u0301", 40)           // e + combining acute accent
+	family := strings.Repeat("👩\u200d👩\u200d👧 ", 10) // ZWJ sequences
+	flags := strings.Repeat("🇫🇷🇧🇪", 10)              // pairs of regional indicators
 	tests := []struct {
 		text string
 		max  int
 	}{
 		{"", 10}, {"short", 10}, {long, 16}, {long, 7}, {strings.Repeat("x", 100), 33}, {"a\nb\nc\nd", 2},
+		{emoji, 10}, {emoji, 7}, {emoji, 1}, {marks, 9}, {family, 12}, {flags, 6}, {flags, 10}, {"🚧" + strings.Repeat("a", 20), 3},
 	}
 	for _, tt := range tests {
 		parts := responder.Split(tt.text, tt.max)
 		if strings.Join(parts, "") != tt.text {
 			t.Errorf("Split(%q, %d) loses text: %q", tt.text, tt.max, parts)
 		}
-		for _, p := range parts {
-			if utf8.RuneCountInString(p) > tt.max || (p == "" && tt.text != "") {
-				t.Errorf("Split(%.20q, %d) gave part %q", tt.text, tt.max, p)
+		for i, p := range parts {
+			n := len(utf16.Encode([]rune(p)))
+			if (n > tt.max && utf8.RuneCountInString(p) > 1) || (p == "" && tt.text != "") || !utf8.ValidString(p) {
+				t.Errorf("Split(%.20q, %d) gave part %q (%d UTF-16 units)", tt.text, tt.max, p, n)
+			}
+			if r, _ := utf8.DecodeRuneInString(p); i > 0 && (r == '\u0301' || r == '\u200d') {
+				t.Errorf("Split(%.20q, %d): part %d starts inside a character: %q", tt.text, tt.max, i, p)
+			}
+			if r, _ := utf8.DecodeLastRuneInString(p); i < len(parts)-1 && r == '\u200d' {
+				t.Errorf("Split(%.20q, %d): part %d ends on a joiner: %q", tt.text, tt.max, i, p)
+			}
+			if n := strings.Count(tt.text, "🇫") + strings.Count(tt.text, "🇧"); n > 0 {
+				ri := 0
+				for _, r := range p {
+					if r >= 0x1F1E6 && r <= 0x1F1FF {
+						ri++
+					}
+				}
+				if ri%2 == 1 {
+					t.Errorf("Split(%.20q, %d): part %d splits a flag: %q", tt.text, tt.max, i, p)
+				}
 			}
 		}
 	}
-	// Cuts prefer a space near the end.
-	if parts := responder.Split("hello world again", 12); parts[0] != "hello world " {
-		t.Errorf("cut = %q", parts)
+	// 30 emoji are 60 units: within 2000, one part; within 40, two.
+	if n := len(responder.Split(emoji, 40)); n != 2 {
+		t.Errorf("Split(30 emoji, 40) gave %d parts, want 2 (emoji count two units)", n)
+	}
+	// Cuts prefer a paragraph, then a sentence, then a space.
+	prefs := []struct {
+		text  string
+		max   int
+		first string
+	}{
+		{"hello world again", 12, "hello world "},
+		{"First part here.\n\nSecond part, with words that go on", 30, "First part here.\n\n"},
+		{"One sentence ends here. Another one goes on and on", 32, "One sentence ends here. "},
+		{"Une phrase se termine ici ! Une autre continue encore", 36, "Une phrase se termine ici ! "},
+	}
+	for _, p := range prefs {
+		if parts := responder.Split(p.text, p.max); parts[0] != p.first {
+			t.Errorf("Split(%q, %d) first part %q, want %q", p.text, p.max, parts[0], p.first)
+		}
 	}
 }
 

@@ -32,7 +32,8 @@ const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
 // in the edit history and, while the case is still new, replaces the
 // message's classifier tags (and the case's topic and urgency when the
 // message opened it); an edit that makes an open case more urgent raises
-// its urgency and sets Escalated. reply is then called with Edited set. An edit of a
+// its urgency and sets Escalated. reply is then called with Edited set.
+// A new message that joins an existing case gets CaseLastQueued. An edit of a
 // message never seen is stored as a new message.
 //
 // Errors wrap citybot.ErrInvalid for a message without platform, chat or
@@ -172,6 +173,18 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 		}
 	}
 	res.Case, res.NewCase, res.Escalated = c, isNew, escalated
+	if !isNew {
+		// When the citizen last heard about the case, so that the
+		// pipeline does not answer every line of a follow-up.
+		var last sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT created_at FROM outbox WHERE case_id = ? ORDER BY id DESC LIMIT 1`, int64(c.ID)).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if t := parseNullTS(last); t != nil {
+			res.CaseLastQueued = *t
+		}
+	}
 	return nil
 }
 

@@ -175,10 +175,13 @@ func (db *DB) ClaimOutbox(ctx context.Context, platforms []citybot.Platform, lim
 // MarkSent records that a claimed row was delivered: the row becomes sent,
 // the outbound message is stored (attached to the row's case, so that a
 // citizen's reply to it joins the case), and an acknowledgement moves its
-// case from new to acknowledged. Errors wrap citybot.ErrNotFound for an
-// unknown row.
+// case from new to acknowledged. It goes ahead of other writes waiting to
+// commit (ingests, claims), so that the time in which a crash would make
+// the row go out twice stays short under load. Errors wrap
+// citybot.ErrNotFound for an unknown row.
 func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error {
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+	// Urgent: until this commits, a crash would send the row again.
+	err := db.writeUrgent(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
 		if err != nil {
@@ -214,14 +217,18 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 			}
 		}
 		if it.Kind == citybot.OutboxAck && it.Case != 0 {
-			c, err := caseByID(ctx, tx, it.Case)
+			// new → acknowledged, and only from new: a case an officer
+			// already moved on stays where it is.
+			r, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'acknowledged', updated_at = ? WHERE id = ? AND status = 'new'`,
+				ts(now), int64(it.Case))
 			if err != nil {
 				return err
 			}
-			if c.Status == citybot.StatusNew {
-				if _, err := setCaseStatus(ctx, tx, now, it.Case, citybot.StatusChange{To: citybot.StatusAcknowledged, Actor: "dispatcher"}); err != nil {
-					return err
-				}
+			if n, err := r.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				return audit(ctx, tx, now, "dispatcher", "case.status", caseSubject(it.Case),
+					map[string]any{"status": citybot.StatusNew}, map[string]any{"status": citybot.StatusAcknowledged})
 			}
 		}
 		return nil

@@ -14,18 +14,24 @@ func TestQueryPlans(t *testing.T) {
 	tests := []struct {
 		name, query string
 		want        []string // each must appear in the plan
+		avoid       string   // must not appear in the plan
 	}{
 		{"case window", `SELECT id FROM cases WHERE citizen_id = 1 AND chat_id = 1 AND last_message_at >= 'x' AND status IN ` + openStatuses +
-			` ORDER BY last_message_at DESC LIMIT 1`, []string{"INDEX cases_citizen_chat"}},
+			` ORDER BY last_message_at DESC LIMIT 1`, []string{"INDEX cases_citizen_chat"}, ""},
 		{"identity", `SELECT c.id FROM citizen_identities i JOIN citizens c ON c.id = i.citizen_id WHERE i.platform = 'a' AND i.platform_user_id = 'b'`,
-			[]string{"sqlite_autoindex_citizen_identities_1"}},
+			[]string{"sqlite_autoindex_citizen_identities_1"}, ""},
 		{"redelivery", `SELECT 1 FROM messages WHERE chat_id = 1 AND platform_message_id = 'x' AND direction = 'in'`,
-			[]string{"sqlite_autoindex_messages_1"}},
+			[]string{"sqlite_autoindex_messages_1"}, ""},
 		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND o.platform IN ('telegram', 'discord') AND NOT EXISTS (SELECT 1 FROM outbox p
 			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.next_attempt_at, o.id LIMIT 4`,
-			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}},
-		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}},
-		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}},
+			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}, ""},
+		{"inbox", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
+			` AND c.topic = 'roads' ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
+		{"last row about a case", `SELECT created_at FROM outbox WHERE case_id = 1 ORDER BY id DESC LIMIT 1`,
+			[]string{"INDEX outbox_case_console"}, "TEMP B-TREE"},
+		{"failed rows", `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`, []string{"outbox_failed"}, ""},
+		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}, ""},
+		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +50,9 @@ func TestQueryPlans(t *testing.T) {
 				plan = append(plan, detail)
 			}
 			all := strings.Join(plan, "; ")
+			if tt.avoid != "" && strings.Contains(all, tt.avoid) {
+				t.Errorf("plan %q has %q", all, tt.avoid)
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(all, w) {
 					t.Errorf("plan %q lacks %q", all, w)

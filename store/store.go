@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -58,6 +59,9 @@ type Options struct {
 	// ReadConns is the size of the read pool; <= 0 means
 	// max(4, GOMAXPROCS).
 	ReadConns int
+	// CheckpointInterval is how often the WAL is copied back into the
+	// database file, off the writers' path; <= 0 means 500 ms.
+	CheckpointInterval time.Duration
 }
 
 // DB is an open citybot database. It is safe for concurrent use. Close it
@@ -71,9 +75,17 @@ type DB struct {
 	wlock chan struct{}
 	qmu   sync.Mutex
 	queue []*writeJob // writes waiting for the next batch
-	r     *sql.DB     // read-only connections
-	now   func() time.Time
-	log   *slog.Logger
+	// urgentWaiting counts the urgent jobs in queue (changed under qmu,
+	// read without it by a running batch, which then commits early).
+	urgentWaiting atomic.Int32
+	r             *sql.DB // read-only connections
+	ckpt          *sql.DB // one connection for WAL checkpoints
+
+	stopCkpt  context.CancelFunc
+	ckptDone  chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
+	log       *slog.Logger
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -96,7 +108,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.log = db.log.With("component", "store")
 
-	db.w = openPool(path, false)
+	// The writer never checkpoints: a checkpoint syncs the files, and a
+	// slow disk would hold every writer behind it. checkpointLoop does it
+	// on its own connection.
+	db.w = openPool(path, false, `PRAGMA wal_autocheckpoint = 0`)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -116,6 +131,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	db.ckpt = openPool(path, false)
+	db.ckpt.SetMaxOpenConns(1)
+	interval := opts.CheckpointInterval
+	if interval <= 0 {
+		interval = 500 * time.Millisecond
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	db.stopCkpt, db.ckptDone = cancel, make(chan struct{})
+	go db.checkpointLoop(lctx, interval)
 	return db, nil
 }
 
@@ -124,10 +148,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // DSN cannot carry): the statement and savepoint journals that every write
 // keeps stay in memory instead of temporary files, which divides the cost
 // of a write by four on a busy machine.
-func openPool(path string, readOnly bool) *sql.DB {
+func openPool(path string, readOnly bool, pragmas ...string) *sql.DB {
+	pragmas = append([]string{`PRAGMA temp_store = MEMORY`}, pragmas...)
 	drv := &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec(`PRAGMA temp_store = MEMORY`, nil)
-		return err
+		for _, p := range pragmas {
+			if _, err := c.Exec(p, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	}}
 	return sql.OpenDB(connector{dsn: dsn(path, readOnly), drv: drv})
 }
@@ -191,6 +220,15 @@ func checkWritable(path string) error {
 // Close closes both pools. Calling it twice is safe.
 func (db *DB) Close() error {
 	var errs []error
+	db.closeOnce.Do(func() {
+		if db.stopCkpt != nil {
+			db.stopCkpt()
+			<-db.ckptDone
+		}
+		if db.ckpt != nil {
+			errs = append(errs, db.ckpt.Close())
+		}
+	})
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
@@ -201,6 +239,33 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// checkpointLoop copies the WAL back into the database file every
+// interval, in PASSIVE mode (it never waits for readers or the writer),
+// until ctx ends. Writers never checkpoint themselves, so a slow fsync
+// delays only this loop.
+func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
+	defer close(db.ckptDone)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		var busy, logFrames, done int
+		err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
+		if err != nil && ctx.Err() == nil {
+			db.log.Warn("wal checkpoint", "error", err)
+			continue
+		}
+		if d := time.Since(start); d > time.Second {
+			db.log.Info("slow wal checkpoint", "duration", d, "frames", logFrames)
+		}
+	}
 }
 
 // Ping checks that the database answers a query (for a health check).

@@ -266,6 +266,11 @@ func TestCaseJoining(t *testing.T) {
 	if !follow.Escalated || follow.Case.Urgency != citybot.UrgencyCritical {
 		t.Errorf("follow-up did not escalate: %+v", follow.Case)
 	}
+	// The follow-up learns when the citizen last heard about the case:
+	// the acknowledgement queued with the first message.
+	if want := clk.Now().Add(-10 * time.Minute); !follow.CaseLastQueued.Equal(want) || !first.CaseLastQueued.IsZero() {
+		t.Errorf("CaseLastQueued = %v (first message: %v), want %v (zero)", follow.CaseLastQueued, first.CaseLastQueued, want)
+	}
 	// Another citizen in the same chat opens their own case.
 	other, err := db.Ingest(ctx, report(msg("c1", "3", "u2", "Me too"), "water_sanitation", citybot.UrgencyNormal), ackFor)
 	if err != nil || !other.NewCase {
@@ -768,5 +773,49 @@ func TestCaseMessages(t *testing.T) {
 	}
 	if none, err := db.CaseMessages(ctx, 999); err != nil || len(none) != 0 {
 		t.Errorf("unknown case: %+v, %v", none, err)
+	}
+}
+
+// TestCheckpointOffTheWritePath: the writer never checkpoints; the loop
+// copies the WAL into the database file.
+func TestCheckpointOffTheWritePath(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ckpt.db")
+	db, err := Open(ctx, path, Options{CheckpointInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	db.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto)
+	if auto != 0 {
+		t.Errorf("writer wal_autocheckpoint = %d, want 0", auto)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.Size()
+	for i := range 200 {
+		if _, err := db.Ingest(ctx, report(msg("c", fmt.Sprint(i), fmt.Sprint("u", i), "pothole"), "roads", citybot.UrgencyLow), ackFor); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := os.Stat(path)
+		if st.Size() > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes: the WAL was never checkpointed", st.Size())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }

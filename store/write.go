@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -12,10 +13,11 @@ const maxBatch = 64
 
 // writeJob is one caller's write, waiting to be committed in a batch.
 type writeJob struct {
-	ctx  context.Context
-	fn   func(ctx context.Context, tx querier) error
-	err  error
-	done chan struct{}
+	ctx    context.Context
+	fn     func(ctx context.Context, tx querier) error
+	urgent bool // see writeUrgent
+	err    error
+	done   chan struct{}
 }
 
 // write runs fn in a write transaction and returns once it is committed
@@ -32,9 +34,34 @@ type writeJob struct {
 // statements on an uncancellable context cost no watcher goroutine, which
 // matters at a thousand messages a second.
 func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
-	j := &writeJob{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return db.enqueueWrite(ctx, fn, false)
+}
+
+// writeUrgent is write for a job that must not wait behind the queue: it
+// goes ahead of every non-urgent job waiting, a batch running when it
+// arrives commits after the job it is running and gives the rest back to
+// the queue, and the next batch holds urgent jobs only. So it waits for
+// at most one other job and two commits. It is for recording that a
+// message was delivered (MarkSent): until that commit, a crash makes the
+// message go out again at restart.
+func (db *DB) writeUrgent(ctx context.Context, fn func(ctx context.Context, tx querier) error) error {
+	return db.enqueueWrite(ctx, fn, true)
+}
+
+func (db *DB) enqueueWrite(ctx context.Context, fn func(ctx context.Context, tx querier) error, urgent bool) error {
+	j := &writeJob{ctx: ctx, fn: fn, urgent: urgent, done: make(chan struct{})}
 	db.qmu.Lock()
-	db.queue = append(db.queue, j)
+	if urgent {
+		// After the urgent jobs already waiting, before the others.
+		i := 0
+		for i < len(db.queue) && db.queue[i].urgent {
+			i++
+		}
+		db.queue = slices.Insert(db.queue, i, j)
+		db.urgentWaiting.Add(1)
+	} else {
+		db.queue = append(db.queue, j)
+	}
 	db.qmu.Unlock()
 	select {
 	case db.wlock <- struct{}{}:
@@ -44,13 +71,28 @@ func (db *DB) write(ctx context.Context, fn func(ctx context.Context, tx querier
 		if db.unqueue(j) {
 			return ctx.Err()
 		}
-		<-j.done // a leader already runs it
-		return j.err
+		// A leader took it: it runs it, or, cut short by an urgent
+		// write, gives it back to the queue, where it needs a leader
+		// (its run then fails on the cancelled ctx).
+		select {
+		case <-j.done:
+			return j.err
+		case db.wlock <- struct{}{}:
+		}
 	}
 	defer func() { <-db.wlock }()
 	for {
 		db.qmu.Lock()
 		n := min(len(db.queue), maxBatch)
+		if n > 0 && db.queue[0].urgent {
+			// Urgent jobs alone: a short batch commits soonest.
+			u := 1
+			for u < n && db.queue[u].urgent {
+				u++
+			}
+			n = u
+			db.urgentWaiting.Add(-int32(u))
+		}
 		batch := append([]*writeJob(nil), db.queue[:n]...)
 		db.queue = db.queue[n:]
 		db.qmu.Unlock()
@@ -75,13 +117,31 @@ func (db *DB) unqueue(j *writeJob) bool {
 	for i, q := range db.queue {
 		if q == j {
 			db.queue = append(db.queue[:i], db.queue[i+1:]...)
+			if j.urgent {
+				db.urgentWaiting.Add(-1)
+			}
 			return true
 		}
 	}
 	return false
 }
 
-// runBatch runs jobs in one transaction and completes every job.
+// requeue puts jobs a batch did not run (never urgent ones) back in the
+// queue, after the urgent jobs and before the others, in their order.
+func (db *DB) requeue(jobs []*writeJob) {
+	db.qmu.Lock()
+	defer db.qmu.Unlock()
+	i := 0
+	for i < len(db.queue) && db.queue[i].urgent {
+		i++
+	}
+	db.queue = slices.Insert(db.queue, i, jobs...)
+}
+
+// runBatch runs jobs in one transaction and completes every job it runs.
+// When an urgent job is queued meanwhile, it stops after the job it is
+// running, commits, and gives the jobs it did not start back to the queue
+// (see writeUrgent).
 func (db *DB) runBatch(batch []*writeJob) {
 	finish := func(err error) {
 		for _, j := range batch {
@@ -129,6 +189,13 @@ func (db *DB) runBatch(batch []*writeJob) {
 	}
 	ok := 0
 	for i, j := range batch {
+		// Batches hold urgent jobs only or none (urgent jobs wait at the
+		// queue's head and are taken alone), and only the latter are cut.
+		if i > 0 && !j.urgent && db.urgentWaiting.Load() > 0 {
+			db.requeue(batch[i:])
+			batch = batch[:i] // finish and abort complete the jobs run only
+			break
+		}
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
 			continue

@@ -88,6 +88,56 @@ func TestRestartCatchUp(t *testing.T) {
 	noToken(t, "logs", w.logs.String())
 }
 
+// TestShutdownInFlight: cancelling Run lets the message being handled
+// finish and be confirmed; what was queued behind it is caught up by the
+// next Run, once.
+func TestShutdownInFlight(t *testing.T) {
+	w := newWorld(t, dcemu.Options{})
+	h := newFakeHandler()
+	cur := newFakeCursors()
+	r := w.start(t, h, w.options(cur))
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	h.mu.Lock()
+	h.gate = func(m citybot.Message) <-chan struct{} {
+		if m.Text == "slow" {
+			entered <- struct{}{}
+			return release
+		}
+		return nil
+	}
+	h.mu.Unlock()
+	slow := w.post(t, w.general, w.alice.ID, "slow")
+	behind := w.post(t, w.general, w.bob.ID, "queued behind the slow one")
+	<-entered
+	done := make(chan error, 1)
+	go func() { done <- r.stop(t) }()
+	time.Sleep(300 * time.Millisecond) // Run is shutting down, the handler still busy
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned before the in-flight message was handled: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, ok := h.get(w.general, slow.ID); !ok {
+		t.Fatal("in-flight message lost")
+	}
+	if v, _ := cur.Cursor(t.Context(), "discord:channel:"+w.general); v != slow.ID && v != behind.ID {
+		t.Errorf("cursor = %s, want %s", v, slow.ID)
+	}
+	r = w.start(t, h, w.options(cur))
+	h.waitMessage(t, w.general, behind.ID)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if stored, dupes := h.count(); stored != 2 || dupes != 0 {
+		t.Errorf("stored %d, dupes %d", stored, dupes)
+	}
+}
+
 // sendAll delivers outs like the outbox would: retrying after
 // RetryAfterError and transient errors, giving up on permanent ones.
 func sendAll(ctx context.Context, bot *discord.Bot, outs []citybot.Outgoing) (retries int, err error) {
@@ -149,14 +199,17 @@ func sendRetry(ctx context.Context, bot *discord.Bot, out citybot.Outgoing) (cit
 }
 
 func TestFaults(t *testing.T) {
-	w := newWorld(t, dcemu.Options{})
+	// Discord's per-channel bucket, on a 1 s window to keep the test short.
+	w := newWorld(t, dcemu.Options{Limits: dcemu.Limits{ChannelMessages: 5, ChannelWindow: time.Second}})
 	h := newFakeHandler()
 	cur := newFakeCursors()
 	dm, err := w.emu.DMChannel(w.alice.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := w.start(t, h, w.options(cur))
+	opts := w.options(cur)
+	opts.ChannelWindow = time.Second
+	r := w.start(t, h, opts)
 	defer func() {
 		if err := r.stop(t); err != nil {
 			t.Errorf("run: %v", err)
@@ -184,13 +237,13 @@ func TestFaults(t *testing.T) {
 		}
 	}
 
-	// Incoming while the gateway lost events: caught up through a
-	// faulty history API.
-	w.emu.InvalidateSession()
+	// Events the gateway lost before the session broke: caught up
+	// through a faulty history API.
 	var lost []dcemu.Message
 	for i := 0; i < 20; i++ {
 		lost = append(lost, w.post(t, chats[i%4], w.alice.ID, fmt.Sprintf("lost %d", i), dcemu.PostOptions{Silent: true}))
 	}
+	w.emu.InvalidateSession()
 	for _, m := range lost {
 		h.waitMessage(t, m.ChannelID, m.ID)
 	}

@@ -100,8 +100,9 @@ type Bot struct {
 }
 
 var (
-	_ bots.Bot    = (*Bot)(nil)
-	_ bots.Editor = (*Bot)(nil)
+	_ bots.Bot            = (*Bot)(nil)
+	_ bots.Editor         = (*Bot)(nil)
+	_ bots.PrivateChatter = (*Bot)(nil)
 )
 
 // New checks opts and builds a Bot. When Discord is reachable it checks
@@ -202,7 +203,7 @@ func (b *Bot) newSession() *discordgo.Session {
 	s.MaxRestRetries = 1
 	s.LogLevel = -1
 	s.Identify.Intents = discordgo.IntentGuildMessages | discordgo.IntentDirectMessages | discordgo.IntentMessageContent
-	s.StateEnabled = true
+	s.StateEnabled = false // the adapter keeps what it needs; no member or channel cache growth
 	s.SyncEvents = true
 	return s
 }
@@ -311,7 +312,7 @@ func (b *Bot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.Platform
 }
 
 // PrivateChat returns the DM channel between the bot and user, for
-// anything personal. Errors as for Send.
+// anything personal (bots.PrivateChatter). Errors as for Send.
 func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
 	if !isSnowflake(string(user)) {
 		return "", fmt.Errorf("discord: private chat: user id is not a Discord id: %w", citybot.ErrInvalid)
@@ -480,7 +481,12 @@ type transport struct {
 }
 
 func newTransport(base string) http.RoundTripper {
-	next := http.DefaultTransport.(*http.Transport).Clone()
+	var next *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		next = dt.Clone()
+	} else {
+		next = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSHandshakeTimeout: 10 * time.Second}
+	}
 	next.MaxIdleConnsPerHost = 16
 	u, _ := url.Parse(base)
 	if u.Scheme == "https" && u.Host == "discord.com" && strings.Trim(u.Path, "/") == "" {

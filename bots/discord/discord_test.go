@@ -1,7 +1,9 @@
 package discord_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -176,18 +178,62 @@ func TestBot(t *testing.T) {
 				t.Errorf("/%s answer = %+v", c.cmd, in)
 			}
 		}
-		// Unlisted channel: told where to write, nothing handed over.
-		id, err := w.emu.SlashCommand(w.offtopic, w.bob.ID, "report", map[string]string{"text": "x"})
+		// The handler fails: the citizen is asked to try again.
+		h.setFail(func(m citybot.Message) bool { return m.Command == "report" })
+		id, err := w.emu.SlashCommand(w.general, w.alice.ID, "report", map[string]string{"text": "fails"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		in, err := w.emu.WaitInteraction(ctxT(t, 5*time.Second), id, func(in dcemu.Interaction) bool { return in.Edited })
+		h.setFail(nil)
+		if err != nil || !strings.Contains(in.Content, "try again") || !in.Ephemeral {
+			t.Errorf("failed command answer = %+v, %v", in, err)
+		}
+		if err := bot.Run(ctxT(t, time.Second), h); err == nil || !strings.Contains(err.Error(), "already running") {
+			t.Errorf("second Run: %v", err)
+		}
+		// Unlisted channel: told where to write, nothing handed over.
+		id, err = w.emu.SlashCommand(w.offtopic, w.bob.ID, "report", map[string]string{"text": "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err = w.emu.WaitInteraction(ctxT(t, 5*time.Second), id, func(in dcemu.Interaction) bool { return in.Edited })
 		if err != nil || !strings.Contains(in.Content, "ne suit pas") {
 			t.Errorf("unlisted channel answer = %+v, %v", in, err)
 		}
 		if _, ok := h.get(w.offtopic, "i"+id); ok {
 			t.Error("command in an unlisted channel was handed over")
 		}
+	})
+
+	t.Run("sandbox page drives the bot", func(t *testing.T) {
+		post := func(path, body string) map[string]any {
+			t.Helper()
+			resp, err := http.Post(w.emu.URL()+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", path, resp.StatusCode, err)
+			}
+			return out
+		}
+		got := post("/sandbox/command", `{"user":"carol","channel":"`+w.general+`","command":"report","options":{"text":"graffiti on the bridge"}}`)
+		if got["acked"] != true || got["deleted"] != true {
+			t.Errorf("sandbox command answer = %v", got)
+		}
+		h.waitMessage(t, w.general, "i"+got["id"].(string))
+		p := post("/sandbox/post", `{"user":"carol","channel":"dm","content":"<b>hi</b>"}`)
+		h.waitFor(t, "sandbox dm", func(h *fakeHandler) bool {
+			for _, m := range h.msgs {
+				if string(m.ID) == p["id"] && m.ChatKind == citybot.ChatPrivate && m.Text == "<b>hi</b>" {
+					return true
+				}
+			}
+			return false
+		})
 	})
 
 	t.Run("buttons", func(t *testing.T) {
@@ -270,6 +316,20 @@ func TestBot(t *testing.T) {
 			t.Errorf("forbidden channel: %v", err)
 		}
 		noToken(t, "error", err.Error())
+		// Edit (bots.Editor) and PrivateChat.
+		if err := bot.Edit(ctx, ch, sent.ID, citybot.Outgoing{Text: "edited answer"}); err != nil {
+			t.Errorf("edit: %v", err)
+		} else if ms := w.emu.Messages(w.thread); !containsEdited(ms, string(sent.ID), "edited answer") {
+			t.Error("edit not applied")
+		}
+		dm, err := bot.PrivateChat(ctx, citybot.UserID(w.bob.ID))
+		want, _ := w.emu.DMChannel(w.bob.ID)
+		if err != nil || string(dm) != want {
+			t.Errorf("private chat = %s, %v; want %s", dm, err, want)
+		}
+		if _, err := bot.PrivateChat(ctx, "someone"); !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("private chat with a bad id: %v", err)
+		}
 		if d := bot.Limits().MaxText; d != 2000 {
 			t.Errorf("MaxText = %d", d)
 		}
@@ -320,9 +380,9 @@ func TestBot(t *testing.T) {
 
 	t.Run("invalidated session catches up from history", func(t *testing.T) {
 		ids := w.emu.Stats().Identifies
-		w.emu.InvalidateSession()
 		lost := w.post(t, w.general, w.bob.ID, "the gateway never delivered this", dcemu.PostOptions{Silent: true})
 		lostThread := w.post(t, w.thread, w.bob.ID, "nor this", dcemu.PostOptions{Silent: true})
+		w.emu.InvalidateSession()
 		ctx := ctxT(t, 10*time.Second)
 		if err := w.emu.WaitStats(ctx, func(s dcemu.Stats) bool { return s.Identifies > ids }); err != nil {
 			t.Fatalf("no re-identify: %v", err)
@@ -357,4 +417,13 @@ func TestBot(t *testing.T) {
 	if _, dupes := h.count(); dupes > 3 {
 		t.Errorf("%d duplicate deliveries", dupes)
 	}
+}
+
+func containsEdited(ms []dcemu.Message, id, text string) bool {
+	for _, m := range ms {
+		if m.ID == id {
+			return m.Content == text && m.Edited != nil && len(m.Buttons) == 0
+		}
+	}
+	return false
 }

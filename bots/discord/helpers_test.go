@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -31,6 +30,9 @@ type fakeHandler struct {
 	calls   int
 	// fail, when set, makes HandleMessage fail for m (before storing).
 	fail func(m citybot.Message) bool
+	// gate, when set and returning a channel, makes HandleMessage wait
+	// for it (a slow store).
+	gate func(m citybot.Message) <-chan struct{}
 }
 
 func newFakeHandler() *fakeHandler {
@@ -38,6 +40,18 @@ func newFakeHandler() *fakeHandler {
 }
 
 func (h *fakeHandler) HandleMessage(ctx context.Context, m citybot.Message) error {
+	h.mu.Lock()
+	gate := h.gate
+	h.mu.Unlock()
+	if gate != nil {
+		if wait := gate(m); wait != nil {
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls++
@@ -184,6 +198,15 @@ func newWorld(t *testing.T, opts dcemu.Options) *world {
 	}
 	t.Cleanup(emu.Close)
 	w := &world{emu: emu, logs: &syncBuffer{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs := w.logs.String()
+			if len(logs) > 20000 {
+				logs = logs[len(logs)-20000:]
+			}
+			t.Logf("adapter logs:\n%s", logs)
+		}
+	})
 	w.general = emu.AddChannel("general")
 	w.roads = emu.AddChannel("roads")
 	w.offtopic = emu.AddChannel("off-topic")
@@ -276,5 +299,3 @@ func noToken(t *testing.T, what, s string) {
 		t.Errorf("%s contains the bot token: %s", what, s)
 	}
 }
-
-var _ = fmt.Sprint

@@ -29,14 +29,18 @@ const (
 	pageSize   = 100                   // Discord's history page limit
 	maxPages   = 50                    // pages read per catch-up pass
 	maxInbound = 64 << 10              // longest text handed over, in bytes
+	// catchUpsPerTick bounds the channels a shard reads again per
+	// RetryInterval, between live messages.
+	catchUpsPerTick = 20
 )
 
 // Run connects to the gateway, registers the slash commands and hands what
 // it hears to h until ctx is cancelled, then closes the connection, waits
 // for in-flight handler calls (up to Options.ShutdownGrace) and returns
 // nil. It returns an error wrapping citybot.ErrForbidden when Discord
-// rejects the token, and an error when Run is already running or the
-// cursors cannot be read at start. Network failures are retried.
+// rejects the token at start, and an error when Run is already running.
+// Network and cursor-store failures at start are retried (backing off up
+// to 30 s) until ctx ends; later failures are logged and retried.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	if h == nil {
 		return fmt.Errorf("discord: run: nil handler: %w", citybot.ErrInvalid)
@@ -251,6 +255,7 @@ type item struct {
 	kind itemKind
 	ch   string
 	msg  *discordgo.Message
+	lazy bool // itemCatchUp: leave it to the retry tick
 }
 
 func (r *runner) setBotID(id string) {
@@ -391,7 +396,7 @@ func (r *runner) discover() {
 	dms := slices.Clone(r.dms)
 	r.mu.Unlock()
 	for _, id := range dms {
-		r.enqueue(item{kind: itemCatchUp, ch: id})
+		r.enqueue(item{kind: itemCatchUp, ch: id, lazy: true})
 	}
 	if r.b.opts.GuildID == "" {
 		return
@@ -544,12 +549,14 @@ func (w *shard) run() {
 			}
 			w.handle(it)
 		case <-tick.C:
+			n := 0
 			for _, st := range w.states {
-				if w.r.stopping() {
-					return
+				if w.r.stopping() || n == catchUpsPerTick {
+					break
 				}
 				if !st.synced {
 					w.catchUp(st)
+					n++
 				}
 			}
 		}
@@ -559,22 +566,22 @@ func (w *shard) run() {
 func (w *shard) handle(it item) {
 	switch it.kind {
 	case itemResync:
-		for _, ch := range w.r.b.opts.Channels {
-			if w.owns(ch) {
-				w.state(ch)
-			}
-		}
+		// Listened channels now; threads and DMs as discover queues
+		// them, then a few per tick, so that live messages never wait
+		// behind thousands of DM catch-ups.
 		for _, st := range w.states {
 			st.synced = false
 		}
-		for _, st := range w.states {
+		for _, ch := range w.r.b.opts.Channels {
 			if w.r.stopping() {
 				return
 			}
-			w.catchUp(st)
+			if w.owns(ch) {
+				w.catchUp(w.state(ch))
+			}
 		}
 	case itemCatchUp:
-		if st := w.state(it.ch); !st.synced {
+		if st := w.state(it.ch); !st.synced && !it.lazy {
 			w.catchUp(st)
 		}
 	case itemMessage:

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -18,15 +17,30 @@ import (
 )
 
 var (
-	_ bots.Bot    = (*Bot)(nil)
-	_ bots.Editor = (*Bot)(nil)
+	_ bots.Bot            = (*Bot)(nil)
+	_ bots.Editor         = (*Bot)(nil)
+	_ bots.PrivateChatter = (*Bot)(nil)
 )
+
+// PrivateChat returns the private chat between the bot and user: on
+// Telegram its id is the user's id. It does not call Telegram and does not
+// block. Telegram lets the bot write there only after the person started
+// the bot; until then Send to that chat fails with an error wrapping
+// citybot.ErrPermanent. Errors wrap citybot.ErrInvalid when user is not a
+// Telegram user id (a positive integer); they never contain the id.
+func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
+	id, err := strconv.ParseInt(string(user), 10, 64)
+	if err != nil || id <= 0 {
+		return "", fmt.Errorf("telegram: private chat: %w: not a Telegram user id", citybot.ErrInvalid)
+	}
+	return chatID(id), nil
+}
 
 // Send delivers out as a plain-text message (no parse mode), threaded
 // under out.ReplyTo when set (and sent anyway if that message is gone),
 // with out.Buttons as an inline keyboard. It returns:
 //   - an error wrapping citybot.ErrInvalid, without calling Telegram, for
-//     an empty text, a text over 4096 runes, a bad chat or reply id, or a
+//     an empty text, a text over 4096 UTF-16 code units, a bad chat or reply id, or a
 //     button without label or with data outside 1..64 bytes;
 //   - *citybot.RetryAfterError{Throttled: true}, without calling
 //     Telegram, when the local rate limiter would have to wait, and
@@ -108,8 +122,8 @@ func (b *Bot) prepare(out citybot.Outgoing) (int64, string, *tgbotapi.InlineKeyb
 	if strings.TrimSpace(text) == "" {
 		return 0, "", nil, fmt.Errorf("empty text: %w", citybot.ErrInvalid)
 	}
-	if n := utf8.RuneCountInString(text); n > MaxText {
-		return 0, "", nil, fmt.Errorf("text of %d runes is over the %d limit: %w", n, MaxText, citybot.ErrInvalid)
+	if n := citybot.UTF16Len(text); n > MaxText {
+		return 0, "", nil, fmt.Errorf("text of %d UTF-16 units is over the %d limit: %w", n, MaxText, citybot.ErrInvalid)
 	}
 	if len(out.Buttons) == 0 {
 		return chat, text, nil, nil

@@ -104,6 +104,7 @@ func TestSendRejectsBadInputWithoutCallingTelegram(t *testing.T) {
 		{"empty", out(alice().ID, "")},
 		{"blank", out(alice().ID, " \n\t ")},
 		{"4097 runes", out(alice().ID, long)},
+		{"2049 emoji are 4098 UTF-16 units", out(alice().ID, strings.Repeat("🚧", 2049))},
 		{"10 MB", out(alice().ID, huge)},
 		{"chat not a number", citybot.Outgoing{Chat: "@alice", Text: "x"}},
 		{"no chat", citybot.Outgoing{Text: "x"}},
@@ -133,8 +134,8 @@ func TestSendRejectsBadInputWithoutCallingTelegram(t *testing.T) {
 	if n := e.emu.Stats().Calls["sendMessage"]; n != 0 {
 		t.Errorf("Telegram was called %d times", n)
 	}
-	// Exactly 4096 runes, invalid UTF-8 and control characters go through.
-	for _, text := range []string{strings.Repeat("é", 4096), "bad \xff\xfe utf8", "ctl \x00\x01\x1b[31m red \u202e"} {
+	// Exactly 4096 UTF-16 units, invalid UTF-8 and control characters go through.
+	for _, text := range []string{strings.Repeat("é", 4096), strings.Repeat("🚧", 2048), "bad \xff\xfe utf8", "ctl \x00\x01\x1b[31m red \u202e"} {
 		if _, err := b.Send(context.Background(), out(alice().ID, text)); err != nil {
 			var ra *citybot.RetryAfterError
 			if errors.As(err, &ra) {
@@ -326,5 +327,69 @@ func assertNoToken(t *testing.T, s, token string) {
 	_, half, _ := strings.Cut(token, ":")
 	if strings.Contains(s, token) || strings.Contains(s, half) {
 		t.Errorf("token leaked in %q", s)
+	}
+}
+
+// TestPrivateChat finds the private chat of a person who wrote in a group
+// and sends there through the emulator; a person who never started the
+// bot cannot be written to, and a malformed id is refused.
+func TestPrivateChat(t *testing.T) {
+	e := newEnv(t, tgemu.Options{BotUsername: "CityHallBot"})
+	b := e.bot(t, func(o *telegram.Options) { o.ListenGroups = []int64{listenGroup}; o.PerChat = telegram.Rate{N: -1} })
+	var pc bots.PrivateChatter = b // the capability, found as the pipeline finds it
+	h := newHandler()
+	run(t, b, h)
+	ctx := context.Background()
+	carol := tgemu.User{ID: 5003, FirstName: "Carol"}
+	post := func(in tgemu.Incoming) {
+		t.Helper()
+		if _, err := e.emu.Post(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(tgemu.Incoming{From: bob(), Text: "/start"}) // bob opens his private chat
+	post(tgemu.Incoming{Chat: listenGroup, ChatTitle: "Quartier", From: bob(), Text: "Someone asked me for a bribe"})
+	post(tgemu.Incoming{Chat: listenGroup, ChatTitle: "Quartier", From: carol, Text: "Me too"})
+	waitFor(t, "three messages", func() bool { return h.count() == 3 })
+	var fromBob, fromCarol citybot.Message
+	for _, m := range h.messages() {
+		switch {
+		case m.Chat == citybot.ChatID(i64toa(listenGroup)) && m.Sender.Name == "Bob":
+			fromBob = m
+		case m.Chat == citybot.ChatID(i64toa(listenGroup)):
+			fromCarol = m
+		}
+	}
+	chat, err := pc.PrivateChat(ctx, fromBob.Sender.ID)
+	if err != nil || chat == fromBob.Chat {
+		t.Fatalf("PrivateChat(bob) = %q, %v; want his private chat", chat, err)
+	}
+	if _, err := b.Send(ctx, citybot.Outgoing{Key: "p1", Platform: citybot.Telegram, Chat: chat, ChatKind: citybot.ChatPrivate,
+		Text: "Let us go on here"}); err != nil {
+		t.Fatalf("send to the private chat: %v", err)
+	}
+	if got := e.emu.Sent(bob().ID); len(got) != 1 || got[0].Text != "Let us go on here" {
+		t.Errorf("bob's private chat holds %+v", got)
+	}
+	if got := e.emu.Sent(listenGroup); len(got) != 0 {
+		t.Errorf("the group got %+v", got)
+	}
+	// Carol never started the bot: Telegram refuses for good.
+	chat, err = pc.PrivateChat(ctx, fromCarol.Sender.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Send(ctx, citybot.Outgoing{Key: "p2", Platform: citybot.Telegram, Chat: chat, ChatKind: citybot.ChatPrivate, Text: "Hello"})
+	if !errors.Is(err, citybot.ErrPermanent) {
+		t.Errorf("send to a person who never started the bot: %v, want ErrPermanent", err)
+	}
+	for _, bad := range []citybot.UserID{"", "abc", "-1001000000777", "0", "99999999999999999999"} {
+		_, err := pc.PrivateChat(ctx, bad)
+		if !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("PrivateChat(%q) = %v, want ErrInvalid", bad, err)
+		}
+		if bad != "" && strings.Contains(err.Error(), string(bad)) {
+			t.Errorf("error %q echoes the id", err)
+		}
 	}
 }

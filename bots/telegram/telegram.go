@@ -50,7 +50,8 @@ const (
 	ModeWebhook = "webhook"
 )
 
-// MaxText is the longest text one Telegram message may carry, in runes.
+// MaxText is the longest text one Telegram message may carry, in UTF-16
+// code units (Telegram counts characters after entity parsing that way).
 const MaxText = 4096
 
 // Rate allows at most N sends in any window Per. The zero Rate takes the
@@ -282,7 +283,8 @@ func rule(r Rate, n int, per time.Duration) ratelimit.Rule {
 // Platform returns citybot.Telegram.
 func (b *Bot) Platform() citybot.Platform { return citybot.Telegram }
 
-// Limits returns Telegram's message limits: 4096 runes of text.
+// Limits returns Telegram's message limits: 4096 UTF-16 code units of
+// text.
 func (b *Bot) Limits() bots.Limits { return bots.Limits{MaxText: MaxText} }
 
 // Username returns the bot's @username (without "@"), as getMe told.

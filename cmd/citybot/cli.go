@@ -41,6 +41,8 @@ func commands() []*command {
 		migrateCommand(),
 		configCommand(),
 		backupCommand(),
+		userCommand(),
+		digestCommand(),
 		versionCommand(),
 		trainCommand(),
 		evalCommand(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"citybot"
 )
 
 func configCommand() *command {
@@ -65,8 +68,7 @@ func describeMode(cfg Config) string {
 		}
 	}
 	platform("telegram", cfg.Telegram.Enabled, cfg.TelegramToken.Set())
-	// The Discord adapter is not wired into serve yet (issue 4).
-	parts = append(parts, "discord not built yet")
+	platform("discord", cfg.Discord.Enabled, cfg.DiscordToken.Set())
 	return strings.Join(parts, ", ")
 }
 
@@ -154,6 +156,69 @@ evaluator: run 'citybot eval --help' for its own options.
 		passThrough: true,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 			return runEval(ctx, args, e.stdout, e.stderr)
+		},
+	}
+}
+
+// withDB puts --db PATH after args' subcommand, PATH being [store] path,
+// unless args already name a database or only ask for help.
+func withDB(e *env, args []string) ([]string, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") || args[0] == "help" {
+		return args, nil
+	}
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if a == "-db" || a == "--db" || strings.HasPrefix(a, "-db=") || strings.HasPrefix(a, "--db=") ||
+			a == "-h" || a == "-help" || a == "--help" {
+			return args, nil
+		}
+	}
+	cfg, err := LoadConfig(e.configPath, e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{args[0], "--db", cfg.Store.Path}, args[1:]...), nil
+}
+
+// usageOnInvalid turns the citybot.ErrInvalid that user and digest return
+// for bad arguments into a usage error (exit status 2).
+func usageOnInvalid(command string, err error) error {
+	if errors.Is(err, citybot.ErrInvalid) {
+		return &UsageError{Command: "citybot " + command, Msg: err.Error()}
+	}
+	return err
+}
+
+func userCommand() *command {
+	return &command{
+		name:        "user",
+		summary:     "create a staff account for the officer console (user add)",
+		usage:       userUsage,
+		passThrough: true,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			args, err := withDB(e, args)
+			if err != nil {
+				return err
+			}
+			return usageOnInvalid("user", runUser(ctx, args, e.getenv, e.stdin, e.stdout, e.stderr))
+		},
+	}
+}
+
+func digestCommand() *command {
+	return &command{
+		name:        "digest",
+		summary:     "preview the weekly digest, write its chart, export cases (preview | chart | export)",
+		usage:       digestUsage,
+		passThrough: true,
+		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			args, err := withDB(e, args)
+			if err != nil {
+				return err
+			}
+			return usageOnInvalid("digest", runDigest(ctx, args, e.getenv, e.stdout, e.stderr))
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -37,15 +38,19 @@ const defaultConfigPath = "config.toml"
 // Config is citybot's whole configuration: config.toml decoded strictly over
 // the defaults of DefaultConfig, plus the secrets from the environment.
 type Config struct {
-	City     CityConfig     `toml:"city"`
-	Store    StoreConfig    `toml:"store"`
-	HTTP     HTTPConfig     `toml:"http"`
-	Log      LogConfig      `toml:"log"`
-	Telegram TelegramConfig `toml:"telegram"`
-	Discord  DiscordConfig  `toml:"discord"`
-	Cases    CasesConfig    `toml:"cases"`
-	Outbox   OutboxConfig   `toml:"outbox"`
-	Sandbox  SandboxConfig  `toml:"sandbox"`
+	City      CityConfig      `toml:"city"`
+	Store     StoreConfig     `toml:"store"`
+	HTTP      HTTPConfig      `toml:"http"`
+	Log       LogConfig       `toml:"log"`
+	Telegram  TelegramConfig  `toml:"telegram"`
+	Discord   DiscordConfig   `toml:"discord"`
+	Cases     CasesConfig     `toml:"cases"`
+	Outbox    OutboxConfig    `toml:"outbox"`
+	Sandbox   SandboxConfig   `toml:"sandbox"`
+	Digest    DigestConfig    `toml:"digest"`
+	Schedule  ScheduleConfig  `toml:"schedule"`
+	Retention RetentionConfig `toml:"retention"`
+	Web       WebConfig       `toml:"web"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -144,6 +149,10 @@ type DiscordConfig struct {
 	APIBase  string   `toml:"api_base"`
 	GuildID  string   `toml:"guild_id"`
 	Channels []string `toml:"channels"`
+	// RatePerChannel bounds sends per channel (Discord's message bucket).
+	RatePerChannel Rate `toml:"rate_per_channel"`
+	// GlobalPerSecond bounds REST requests per second (Discord allows 50).
+	GlobalPerSecond int `toml:"global_per_second"`
 }
 
 // CasesConfig shapes how messages become cases.
@@ -151,6 +160,25 @@ type CasesConfig struct {
 	// Window is how long after a citizen's last message in a chat a new
 	// message still joins their open case there.
 	Window Duration `toml:"window"`
+}
+
+// WebConfig is the officer console and the public pages, served on
+// [http] addr.
+type WebConfig struct {
+	// Enabled serves the console at / and the public pages at /public/
+	// and /open311/v2/.
+	Enabled bool `toml:"enabled"`
+	// InsecureCookies drops the Secure flag of the console's session
+	// cookie, for plain HTTP on a non-loopback address. Never in
+	// production.
+	InsecureCookies bool `toml:"insecure_cookies"`
+	// SensitiveTopics are shown only to admins and never case by case in
+	// public.
+	SensitiveTopics []string `toml:"sensitive_topics"`
+	// RetrainModel is where the console's retraining writes a model an
+	// admin switched to; point [classifier] model at it to keep it after
+	// a restart. "" keeps a switched model in memory only.
+	RetrainModel string `toml:"retrain_model"`
 }
 
 // OutboxConfig tunes the dispatcher that sends the outbox.
@@ -238,9 +266,11 @@ func DefaultConfig() Config {
 			ListenGroups: []int64{},
 		},
 		Discord: DiscordConfig{
-			Enabled:  true,
-			APIBase:  "https://discord.com",
-			Channels: []string{},
+			Enabled:         true,
+			APIBase:         "https://discord.com",
+			Channels:        []string{},
+			RatePerChannel:  Rate{N: 5, Per: 5 * time.Second},
+			GlobalPerSecond: 45,
 		},
 		Cases: CasesConfig{Window: Duration{30 * time.Minute}},
 		Outbox: OutboxConfig{
@@ -251,7 +281,16 @@ func DefaultConfig() Config {
 			PollInterval: Duration{5 * time.Second},
 			SendTimeout:  Duration{30 * time.Second},
 		},
-		Sandbox:    SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Sandbox: SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
+		Digest: DigestConfig{
+			Examples:      3,
+			FollowupDays:  3,
+			ReminderHours: 8,
+			WorkStart:     9,
+			WorkEnd:       17,
+		},
+		Schedule:   DefaultSchedule(),
+		Web:        WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}},
 		Classifier: defaultClassifierOptions(),
 	}
 }
@@ -539,8 +578,18 @@ func (c Config) Validate() error {
 			bad("discord.channels", "%q is not a Discord channel id (digits)", ch)
 		}
 	}
+	if d.RatePerChannel.Off() || d.RatePerChannel.N <= 0 || d.RatePerChannel.Per <= 0 {
+		bad("discord.rate_per_channel", "%q needs a positive count and window (Discord enforces it)", d.RatePerChannel)
+	}
+	if d.GlobalPerSecond < 1 || d.GlobalPerSecond > 50 {
+		bad("discord.global_per_second", "%d must be between 1 and 50 (Discord's global limit)", d.GlobalPerSecond)
+	}
 	if c.DiscordToken.Set() && strings.ContainsAny(c.DiscordToken.Reveal(), " \t\r\n") {
 		bad(envDiscordToken, "must not contain whitespace")
+	}
+
+	if !t.Enabled && !d.Enabled {
+		bad("telegram.enabled", "and discord.enabled are both false: enable at least one platform")
 	}
 
 	// [cases]
@@ -575,6 +624,28 @@ func (c Config) Validate() error {
 	if err := checkLoopback(c.Sandbox.DiscordAddr); err != nil {
 		bad("sandbox.discord_addr", "%v", err)
 	}
+	// [web]
+	if m := c.Web.RetrainModel; m != "" {
+		if st, err := os.Stat(filepath.Dir(m)); err != nil || !st.IsDir() {
+			bad("web.retrain_model", "%q: directory %s does not exist", m, filepath.Dir(m))
+		}
+	}
+
+	// [digest], [schedule], [retention]
+	cityTZ := c.City.Timezone
+	if _, err := time.LoadLocation(cityTZ); err != nil {
+		cityTZ = "UTC" // reported once, as city.timezone
+	}
+	if _, err := DigestOptions(c.Digest, c.Retention, c.City.Languages, cityTZ); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
+		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)
+	}
+
 	// [classifier]
 	if err := c.Classifier.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)

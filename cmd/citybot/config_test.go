@@ -209,6 +209,7 @@ addr = "8080"
 level = "loud"
 format = "xml"
 [telegram]
+enabled = false
 api_endpoint = "https://api.telegram.org/bot%s"
 mode = "push"
 listen_groups = [42]
@@ -216,11 +217,18 @@ poll_timeout = "0s"
 rate_per_chat = "0/1s"
 rate_per_group = "5/0s"
 [discord]
+enabled = false
 api_base = "discord"
 guild_id = "abc"
 channels = ["12", "x"]
 [cases]
 window = "-1h"
+[web]
+retrain_model = "/nonexistent/dir/model.bin"
+[digest]
+work_start = 18
+[schedule]
+reminders = "every now and then"
 [outbox]
 workers = 0
 max_attempts = 0
@@ -240,9 +248,9 @@ discord_addr = "nowhere"
 		"city.default_language", "city.emergency_number", "city.timezone", "store.path",
 		"http.addr", "log.level", "log.format", "telegram.api_endpoint", "telegram.mode",
 		"telegram.listen_groups", "telegram.poll_timeout", "telegram.rate_per_chat",
-		"telegram.rate_per_group", "discord.api_base",
+		"telegram.rate_per_group", "discord.api_base", "enable at least one platform",
 		"discord.guild_id", `discord.channels: "x"`, "cases.window", "outbox.workers",
-		"outbox.max_attempts", "outbox.max_backoff", "sandbox.telegram_addr",
+		"outbox.max_attempts", "outbox.max_backoff", "web.retrain_model", "digest.work_start", "schedule.reminders", "sandbox.telegram_addr",
 		"sandbox.discord_addr",
 	}
 	for _, k := range keys {

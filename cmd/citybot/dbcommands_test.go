@@ -139,3 +139,42 @@ func TestUnwritableDatabasePath(t *testing.T) {
 		})
 	}
 }
+
+// TestUserAndDigestCommands: user and digest find the database from
+// [store] path, and a bad command line is a usage error.
+func TestUserAndDigestCommands(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "city.db")
+	cfg := dbConfig(t, dbPath)
+	if r := runCLI(t, nil, "--config", cfg, "migrate"); r.code != exitOK {
+		t.Fatalf("migrate: %v", r.err)
+	}
+	var out, errb strings.Builder
+	err := run(context.Background(), []string{"--config", cfg, "user", "add", "--role", "admin", "ada"}, envMap(nil),
+		strings.NewReader("a long enough passphrase\n"), &out, &errb)
+	if err != nil || !strings.Contains(out.String(), `Created admin account "ada"`) {
+		t.Fatalf("user add = %v, %q", err, out.String())
+	}
+	if strings.Contains(out.String(), "passphrase") {
+		t.Error("user add printed the given password")
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"same name again", []string{"--config", cfg, "user", "add", "ada"}, exitRuntime, "duplicate"},
+		{"no name", []string{"--config", cfg, "user", "add"}, exitUsage, "NAME"},
+		{"digest preview", []string{"--config", cfg, "digest", "preview", "--week", "2026-W47"}, exitOK, "week 47"},
+		{"digest unknown", []string{"--config", cfg, "digest", "publish"}, exitUsage, "unknown subcommand"},
+		{"user help", []string{"user", "--help"}, exitOK, "user add"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, nil, tt.args...)
+			if r.code != tt.code || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", r.code, r.stdout+r.stderr, tt.code, tt.want)
+			}
+		})
+	}
+}

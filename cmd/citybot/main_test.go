@@ -13,30 +13,39 @@ import (
 	"time"
 )
 
-// buildBinary builds citybot into a temp dir once per test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped with -short")
+// envRunMain makes the test binary run citybot's main instead of the
+// tests: the process tests exec themselves, which tests the real main
+// (signals, exit statuses) without a slow separate build.
+const envRunMain = "CITYBOT_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+		os.Exit(0)
 	}
-	bin := filepath.Join(t.TempDir(), "citybot")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	os.Exit(m.Run())
 }
 
-// TestBinarySIGTERM runs the real binary in sandbox mode, sends it
-// SIGTERM and checks it stops in order and exits 0; then checks the exit
-// statuses of a usage error and a config error.
+// citybotCmd returns a command running citybot's main with args.
+func citybotCmd(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), envRunMain+"=1", envTelegramToken+"=", envDiscordToken+"=")
+	return cmd
+}
+
+// TestBinarySIGTERM runs citybot's main in its own process in sandbox
+// mode, sends it SIGTERM and checks it stops in order and exits 0; then
+// checks the exit statuses of usage, config and runtime errors.
 func TestBinarySIGTERM(t *testing.T) {
-	bin := buildBinary(t)
 	dir := t.TempDir()
 	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[telegram]\npoll_timeout = \"1s\"\n", filepath.Join(dir, "c.db")))
 	ready := filepath.Join(dir, "ready.json")
-	cmd := exec.Command(bin, "--config", cfg, "serve", "--ready-file", ready)
-	cmd.Env = append(os.Environ(), envTelegramToken+"=", envDiscordToken+"=")
+	cmd := citybotCmd(t, "--config", cfg, "serve", "--ready-file", ready)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -79,9 +88,9 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	logs := stderr.String()
 	last := -1
-	for _, part := range []string{"part=telegram ", "part=http ", "part=dispatcher ", "part=telegram_emulator ", "part=database"} {
+	for _, part := range []string{"part=telegram ", "part=discord ", "part=http ", "part=scheduler ", "part=dispatcher ", "part=telegram_emulator ", "part=discord_emulator ", "part=database"} {
 		i := strings.Index(logs, "msg=stopped component=serve "+part)
-		if i < last {
+		if i < 0 || i < last {
 			t.Errorf("%q not logged after the previous step:\n%s", part, logs)
 		}
 		last = i
@@ -96,7 +105,7 @@ func TestBinarySIGTERM(t *testing.T) {
 		{[]string{"--config", cfg, "config", "check"}, exitOK},
 		{[]string{"--config", writeConfig(t, "[store]\npath = \"/nonexistent/dir/c.db\"\n"), "migrate"}, exitRuntime},
 	} {
-		c := exec.Command(bin, tt.args...)
+		c := citybotCmd(t, tt.args...)
 		var out bytes.Buffer
 		c.Stdout, c.Stderr = &out, &out
 		c.Run()

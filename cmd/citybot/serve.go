@@ -14,15 +14,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"citybot"
 	"citybot/bots"
+	"citybot/bots/discord"
+	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
+	"citybot/web"
 )
 
 // The concrete store satisfies the interfaces its consumers declare.
@@ -32,22 +37,32 @@ var (
 	_ bots.Cursors          = (*store.DB)(nil)
 	_ responder.Classifier  = (*classifier.Classifier)(nil)
 	_ bots.Bot              = (*telegram.Bot)(nil)
+	_ bots.Bot              = (*discord.Bot)(nil)
+	_ web.Store             = (*store.DB)(nil)
+	_ web.Officer           = (*responder.Officer)(nil)
+	_ web.Digester          = (*responder.Digester)(nil)
+	_ web.PublicFigures     = (*responder.Digester)(nil)
+	_ web.Trainer           = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
 const (
 	stopBotTimeout        = 15 * time.Second // the update in hand is stored
 	stopHTTPTimeout       = 10 * time.Second
+	stopSchedulerTimeout  = 30 * time.Second // the running job finishes
 	stopDispatcherTimeout = 15 * time.Second // a send in flight is recorded
 	stopEmulatorTimeout   = 5 * time.Second
 )
 
-// Part names, also the order of shutdown.
+// Part names, listed in the order of shutdown.
 const (
 	partTelegram   = "telegram"
+	partDiscord    = "discord"
 	partHTTP       = "http"
+	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
+	partDiscordEm  = "discord_emulator"
 )
 
 func serveCommand() *command {
@@ -59,13 +74,17 @@ func serveCommand() *command {
   citybot [--config PATH] serve [--ready-file FILE]
 
 Opens (and migrates) the database, connects to the platforms, sends the
-outbox and serves GET /healthz and GET /metrics on [http] addr, until
+outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
+retention) and serves on [http] addr the officer console (/), the public
+pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
 SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
-dispatcher (recording the send in flight), database.
+scheduler (waiting for the running job), dispatcher (recording the send
+in flight), emulators, database.
 
 With CITYBOT_TELEGRAM_TOKEN unset, Telegram runs in sandbox mode: a local
-emulator starts on [sandbox] telegram_addr and one log line gives the URL
-of its page where you play a citizen.
+emulator starts on [sandbox] telegram_addr. Likewise Discord without
+CITYBOT_DISCORD_TOKEN, on [sandbox] discord_addr. One log line gives the
+URL of each emulator's page where you play a citizen.
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&readyFile, "ready-file", "",
@@ -114,15 +133,17 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 	}()
 
-	clf, err := classifier.New(cfg.Classifier)
+	base, err := classifier.New(cfg.Classifier)
 	if err != nil {
 		return fmt.Errorf("serve: classifier: %w", err)
 	}
+	// The console's retraining can switch the model while citybot serves.
+	clf := responder.NewLiveClassifier(base)
 
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partHTTP, partDispatcher, partTelegramEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -154,6 +175,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 				return err
 			}
 			opts.Token, opts.APIEndpoint = emu.Token(), emu.Endpoint()
+			if opts.Mode == telegram.ModeWebhook {
+				log.Warn("telegram.mode = \"webhook\" is ignored in sandbox mode: the emulator is polled")
+			}
 			opts.Mode, opts.WebhookURL, opts.WebhookSecret = telegram.ModePolling, "", ""
 			// The emulator answers at once; a short poll keeps shutdown quick.
 			opts.PollTimeout = min(opts.PollTimeout, 5*time.Second)
@@ -173,13 +197,46 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		platforms = append(platforms, tg)
 	}
-	if len(platforms) == 0 {
-		return &ConfigError{Path: cfg.Source, Problems: []error{errors.New("no platform is enabled ([telegram] enabled = false)")}}
+	var dc *discord.Bot
+	if cfg.Discord.Enabled {
+		opts := discord.Options{
+			Token:           cfg.DiscordToken.Reveal(),
+			APIBase:         cfg.Discord.APIBase,
+			GuildID:         cfg.Discord.GuildID,
+			Channels:        cfg.Discord.Channels,
+			Cursors:         db,
+			Logger:          logger,
+			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
+			ChannelMessages: cfg.Discord.RatePerChannel.N,
+			ChannelWindow:   cfg.Discord.RatePerChannel.Per,
+		}
+		if !cfg.DiscordToken.Set() {
+			token, err := sandboxToken()
+			if err != nil {
+				return err
+			}
+			emu, channel, err := startDiscordSandbox(ctx, cfg, token, logger, g)
+			if err != nil {
+				return err
+			}
+			opts.Token, opts.APIBase, opts.GuildID = token, emu.URL(), emu.GuildID()
+			opts.Channels = append(slices.Clone(opts.Channels), channel)
+			ready.Sandbox["discord"] = emu.URL() + "/sandbox"
+			ready.Emulators["discord"] = emu.URL()
+		}
+		dc, err = discord.New(ctx, opts)
+		if err != nil {
+			if errors.Is(err, citybot.ErrForbidden) {
+				return fmt.Errorf("%w (check %s)", err, envDiscordToken)
+			}
+			return err
+		}
+		platforms = append(platforms, dc)
 	}
-
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
-		Store:        db,
-		Bots:         platforms,
+		Store: db,
+		// The digest's chart rows go out as images.
+		Bots:         ChartBots(platforms, db, cfg.Digest.PublicURL),
 		Logger:       logger,
 		Workers:      cfg.Outbox.Workers,
 		MaxAttempts:  cfg.Outbox.MaxAttempts,
@@ -207,6 +264,41 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	officer, err := responder.NewOfficer(responder.OfficerOptions{
+		Store:           db,
+		Logger:          logger,
+		DefaultLanguage: cfg.City.DefaultLanguage,
+		Notify:          disp.Notify,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
+		cfg.Web.SensitiveTopics, clf, disp.Notify, logger)
+	if err != nil {
+		return fmt.Errorf("serve: digest: %w", err)
+	}
+	// The adapters hand updates to the digester first: officials'
+	// Approve / Request changes and citizens' Fixed / Not fixed reach it;
+	// everything else goes on to the responder.
+	handler := digest.Digester.Wrap(resp)
+
+	if cfg.Web.Enabled {
+		trainer, err := responder.NewRetrainer(responder.RetrainerOptions{
+			Store:      db,
+			Live:       clf,
+			Classifier: cfg.Classifier,
+			ModelPath:  cfg.Web.RetrainModel,
+			Logger:     logger,
+		})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if err := webRoutes(routes, cfg, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
+			return err
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
@@ -223,23 +315,35 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 
 	// Start in reverse order of stop: sending first, then HTTP, then intake.
 	g.start(ctx, partDispatcher, stopDispatcherTimeout, disp.Run)
+	g.start(ctx, partScheduler, stopSchedulerTimeout, func(ctx context.Context) error {
+		digest.Scheduler.Start(ctx)
+		<-ctx.Done()
+		digest.Scheduler.Stop() // waits for the running job
+		return nil
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
 	if tg != nil {
-		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, resp) })
+		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, handler) })
+	}
+	if dc != nil {
+		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, handler) })
 	}
 
-	if page, ok := ready.Sandbox["telegram"]; ok {
-		log.Info(fmt.Sprintf("citybot is in sandbox mode: Telegram is a local emulator; play a citizen at %s ; to go live, set %s", page, envTelegramToken),
-			"telegram_sandbox", page)
+	if len(ready.Sandbox) > 0 {
+		log.Info(sandboxLine(ready.Sandbox), "telegram_sandbox", ready.Sandbox["telegram"], "discord_sandbox", ready.Sandbox["discord"])
 	}
 	if readyFile != "" {
 		if err := writeReadyFile(readyFile, ready); err != nil {
 			return err
 		}
 	}
-	log.Info("serving", "http_addr", ready.HTTPAddr, "store", cfg.Store.Path, "mode", describeMode(cfg),
+	source := cfg.Source
+	if source == "" {
+		source = "built-in defaults"
+	}
+	log.Info("serving", "http_addr", ready.HTTPAddr, "config", source, "store", cfg.Store.Path, "mode", describeMode(cfg),
 		"startup", time.Since(began).Round(time.Millisecond))
 
 	select {
@@ -254,8 +358,55 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		if errors.Is(p.err, citybot.ErrForbidden) && p.name == partTelegram {
 			return fmt.Errorf("serve: %w (check %s)", p.err, envTelegramToken)
 		}
+		if errors.Is(p.err, citybot.ErrForbidden) && p.name == partDiscord {
+			return fmt.Errorf("serve: %w (check %s)", p.err, envDiscordToken)
+		}
 		return fmt.Errorf("serve: %s: %w", p.name, p.err)
 	}
+}
+
+// webRoutes adds the officer console (at /, with the retraining page), the
+// digest approval pages (/digests) and the public pages (/public/,
+// /open311/v2/) to routes.
+func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
+	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
+	console, err := web.New(web.Options{
+		Store:           db,
+		Officer:         officer,
+		Trainer:         trainer,
+		Logger:          logger,
+		Languages:       cfg.City.Languages,
+		Topics:          topics,
+		SensitiveTopics: cfg.Web.SensitiveTopics,
+		InsecureCookies: cfg.Web.InsecureCookies,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	approval, err := console.ApprovalHandler(db, dg)
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	public, err := web.NewPublic(web.PublicOptions{
+		Store:           db,
+		Figures:         dg,
+		Logger:          logger,
+		Languages:       cfg.City.Languages,
+		Topics:          topics,
+		SensitiveTopics: cfg.Web.SensitiveTopics,
+		Agency:          cfg.Digest.Agency,
+		Location:        dg.Location(),
+	})
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
+	routes["/"] = console.Handler()
+	routes["/digests"] = approval
+	routes["/digests/"] = approval
+	for pattern, h := range public.Routes() {
+		routes[pattern] = h
+	}
+	return nil
 }
 
 // dbHealth checks the database for /healthz with a cheap query through
@@ -296,7 +447,7 @@ func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, 
 	if err != nil {
 		return nil, err
 	}
-	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger.With("component", "tgemu")})
+	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger})
 	if err := emu.Start(cfg.Sandbox.TelegramAddr); err != nil {
 		return nil, fmt.Errorf("serve: sandbox: start the Telegram emulator on %s ([sandbox] telegram_addr): %w", cfg.Sandbox.TelegramAddr, err)
 	}
@@ -305,6 +456,42 @@ func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, 
 		return emu.Close()
 	})
 	return emu, nil
+}
+
+// sandboxChannel is the channel the Discord sandbox creates and listens to.
+const sandboxChannel = "town-square"
+
+// startDiscordSandbox starts the Discord emulator on [sandbox]
+// discord_addr, accepting token, with one public channel, as
+// a part of g. It returns the emulator and the channel's id.
+func startDiscordSandbox(ctx context.Context, cfg Config, token string, logger *slog.Logger, g *group) (*dcemu.Server, string, error) {
+	emu, err := dcemu.Start(dcemu.Options{Token: token, Addr: cfg.Sandbox.DiscordAddr, Logger: logger})
+	if err != nil {
+		return nil, "", fmt.Errorf("serve: sandbox: start the Discord emulator on %s ([sandbox] discord_addr): %w", cfg.Sandbox.DiscordAddr, err)
+	}
+	channel := emu.AddChannel(sandboxChannel)
+	g.start(ctx, partDiscordEm, stopEmulatorTimeout, func(ctx context.Context) error {
+		<-ctx.Done()
+		emu.Close()
+		return nil
+	})
+	return emu, channel, nil
+}
+
+// sandboxLine is the one log line that says citybot runs in sandbox mode,
+// where to play a citizen, and how to go live.
+func sandboxLine(pages map[string]string) string {
+	var where, golive []string
+	if p, ok := pages["telegram"]; ok {
+		where = append(where, "Telegram at "+p)
+		golive = append(golive, envTelegramToken)
+	}
+	if p, ok := pages["discord"]; ok {
+		where = append(where, "Discord at "+p)
+		golive = append(golive, envDiscordToken)
+	}
+	return fmt.Sprintf("citybot is in sandbox mode (local emulators, nothing leaves this machine): play a citizen on %s ; to go live, set %s",
+		strings.Join(where, " and on "), strings.Join(golive, " and "))
 }
 
 // sandboxToken makes a random token shaped like a Telegram bot token.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram/tgemu"
 	"citybot/store"
 )
@@ -134,10 +135,11 @@ func logLines(t *testing.T, logs string) []map[string]any {
 	return out
 }
 
-// TestServeEndToEnd drives the whole of serve against the Telegram
-// emulator through the real tgbotapi client: a citizen's message is
-// stored as a case and acknowledged with its reference; /healthz and
-// /metrics answer; SIGTERM-like cancellation stops every part in order.
+// TestServeEndToEnd drives the whole of serve against the Telegram and
+// Discord emulators at once, through the real tgbotapi and discordgo
+// clients: a citizen's message on each platform is stored as a case and
+// acknowledged with its reference; /healthz and /metrics answer;
+// SIGTERM-like cancellation stops every part in order.
 func TestServeEndToEnd(t *testing.T) {
 	emu := tgemu.New(tgemu.Options{})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
@@ -145,10 +147,18 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	defer emu.Close()
 	token := emu.Token()
-	s := startServe(t, map[string]string{envTelegramToken: token},
-		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n", emu.Endpoint()))
+	const dcToken = "discord-TEST-token.abc"
+	dc, err := dcemu.Start(dcemu.Options{Token: dcToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	square := dc.AddChannel("town-square")
+	s := startServe(t, map[string]string{envTelegramToken: token, envDiscordToken: dcToken},
+		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n[discord]\napi_base = %q\nguild_id = %q\nchannels = [%q]\n",
+			emu.Endpoint(), dc.URL(), dc.GuildID(), square))
 	if len(s.ready.Sandbox) != 0 {
-		t.Errorf("sandbox mode with a token set: %v", s.ready.Sandbox)
+		t.Errorf("sandbox mode with tokens set: %v", s.ready.Sandbox)
 	}
 
 	citizen := tgemu.User{ID: 4242, FirstName: "Amélie", LanguageCode: "fr"}
@@ -159,13 +169,30 @@ func TestServeEndToEnd(t *testing.T) {
 	defer cancel()
 	ack, err := emu.WaitSent(ctx, func(m tgemu.SentMessage) bool { return m.Chat == citizen.ID })
 	if err != nil {
-		t.Fatalf("no acknowledgement: %v; logs:\n%s", err, s.logs)
+		t.Fatalf("no Telegram acknowledgement: %v; logs:\n%s", err, s.logs)
+	}
+	if err := dc.WaitConnected(ctx); err != nil {
+		t.Fatalf("discord gateway not connected: %v", err)
+	}
+	bob := dc.AddUser("Bob Tremblay", false)
+	if _, err := dc.Post(square, bob.ID, "The bins on Harbour Street have not been emptied for two weeks"); err != nil {
+		t.Fatal(err)
+	}
+	dcAcks, err := dc.WaitSent(ctx, square, 1)
+	if err != nil {
+		t.Fatalf("no Discord acknowledgement: %v; logs:\n%s", err, s.logs)
 	}
 
 	base := "http://" + s.ready.HTTPAddr
 	code, body := httpGet(t, base+"/healthz")
 	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
 		t.Errorf("/healthz = %d %s", code, body)
+	}
+	// The console, the public pages and Open311 are served beside them.
+	for _, path := range []string{"/login", "/public/", "/open311/v2/services.json"} {
+		if code, _ := httpGet(t, base+path); code != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, code)
+		}
 	}
 	code, body = httpGet(t, base+"/metrics")
 	if code != http.StatusOK {
@@ -174,7 +201,9 @@ func TestServeEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		`citybot_messages_received_total{platform="telegram"} 1`,
 		`citybot_cases_opened_total{platform="telegram"} 1`,
-		"citybot_classification_seconds_count 1",
+		`citybot_messages_received_total{platform="discord"} 1`,
+		`citybot_cases_opened_total{platform="discord"} 1`,
+		"citybot_classification_seconds_count 2",
 		"citybot_outbox_depth",
 		"go_goroutines",
 	} {
@@ -195,23 +224,26 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	defer db.Close()
 	cases, err := db.Inbox(ctx2, citybot.CaseFilter{Statuses: []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged}})
-	if err != nil || len(cases) != 1 {
-		t.Fatalf("cases = %v, %v; want exactly one", cases, err)
+	if err != nil || len(cases) != 2 {
+		t.Fatalf("cases = %v, %v; want two", cases, err)
 	}
-	if !strings.Contains(ack.Text, string(cases[0].Ref)) {
-		t.Errorf("acknowledgement %q does not carry the reference %s", ack.Text, cases[0].Ref)
-	}
-	if cases[0].Status != citybot.StatusAcknowledged {
-		t.Errorf("case status %s, want acknowledged", cases[0].Status)
+	acks := map[citybot.Platform]string{citybot.Telegram: ack.Text, citybot.Discord: dcAcks[0].Content}
+	for _, c := range cases {
+		if !strings.Contains(acks[c.Platform], string(c.Ref)) {
+			t.Errorf("%s acknowledgement %q does not carry the reference %s", c.Platform, acks[c.Platform], c.Ref)
+		}
+		if c.Status != citybot.StatusAcknowledged {
+			t.Errorf("%s case status %s, want acknowledged", c.Platform, c.Status)
+		}
 	}
 
 	// Shutdown went in order, each step logged; the token never was.
 	logs := s.logs.String()
-	if strings.Contains(logs, token) || strings.Contains(logs, "EMULATOR-TOKEN") {
-		t.Errorf("logs reveal the bot token")
+	if strings.Contains(logs, token) || strings.Contains(logs, "EMULATOR-TOKEN") || strings.Contains(logs, dcToken) {
+		t.Errorf("logs reveal a bot token")
 	}
-	if strings.Contains(logs, "Amélie") {
-		t.Errorf("logs reveal the citizen's name")
+	if strings.Contains(logs, "Amélie") || strings.Contains(logs, "Tremblay") || strings.Contains(logs, bob.ID) {
+		t.Errorf("logs reveal a citizen's identity")
 	}
 	var order []string
 	for _, l := range logLines(t, logs) {
@@ -222,14 +254,14 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("log line without component: %v", l)
 		}
 	}
-	if got, want := strings.Join(order, ","), "telegram,http,dispatcher,database"; got != want {
+	if got, want := strings.Join(order, ","), "telegram,discord,http,scheduler,dispatcher,database"; got != want {
 		t.Errorf("stop order %s, want %s", got, want)
 	}
 }
 
-// TestServeSandbox runs serve with no token: it starts the emulator
-// itself, says so in one log line, and a citizen played through the
-// sandbox page's API gets an acknowledgement.
+// TestServeSandbox runs serve with no token: it starts both emulators
+// itself, says so in one log line, and a citizen played through each
+// sandbox page's API gets an answer.
 func TestServeSandbox(t *testing.T) {
 	s := startServe(t, nil, "[telegram]\npoll_timeout = \"1s\"\n")
 	page := s.ready.Sandbox["telegram"]
@@ -275,6 +307,48 @@ func TestServeSandbox(t *testing.T) {
 		t.Fatalf("no reply in the sandbox transcript; logs:\n%s", s.logs)
 	}
 
+	// Discord's sandbox, side by side: a DM gets an answer.
+	dcURL := s.ready.Emulators["discord"]
+	if s.ready.Sandbox["discord"] != dcURL+"/sandbox" {
+		t.Fatalf("discord sandbox page %q", s.ready.Sandbox["discord"])
+	}
+	post, _ := json.Marshal(map[string]any{"user": "Zoé Martin", "channel": "dm", "content": "Water has been cut in my building since this morning"})
+	resp, err = http.Post(dcURL+"/sandbox/post", "application/json", bytes.NewReader(post))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("discord sandbox post = %d", resp.StatusCode)
+	}
+	var dcReply string
+	for deadline := time.Now().Add(20 * time.Second); dcReply == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, body := httpGet(t, dcURL+"/sandbox/state")
+		var st struct {
+			Channels []struct {
+				Kind     string `json:"kind"`
+				Name     string `json:"name"`
+				Messages []struct {
+					FromBot bool   `json:"from_bot"`
+					Content string `json:"content"`
+				} `json:"messages"`
+			} `json:"channels"`
+		}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatalf("discord sandbox state: %v: %s", err, body)
+		}
+		for _, c := range st.Channels {
+			for _, m := range c.Messages {
+				if c.Kind == "dm" && m.FromBot {
+					dcReply = m.Content
+				}
+			}
+		}
+	}
+	if dcReply == "" {
+		t.Fatalf("no Discord reply in the sandbox; logs:\n%s", s.logs)
+	}
+
 	if err := s.shutdown(t); err != nil {
 		t.Fatalf("run = %v", err)
 	}
@@ -288,16 +362,45 @@ func TestServeSandbox(t *testing.T) {
 		t.Fatalf("%d log lines mention sandbox mode, want 1", len(sandboxLines))
 	}
 	line := fmt.Sprint(sandboxLines[0])
-	for _, want := range []string{page, envTelegramToken} {
+	for _, want := range []string{page, s.ready.Sandbox["discord"], envTelegramToken, envDiscordToken} {
 		if !strings.Contains(line, want) {
 			t.Errorf("sandbox line %s lacks %q", line, want)
 		}
 	}
 }
 
-// TestServeWrongToken: a token the Bot API rejects is a clear runtime
+// TestServeWrongToken: a token the platform rejects is a clear runtime
 // error naming the variable, never showing the token.
 func TestServeWrongToken(t *testing.T) {
+	t.Run("telegram", testTelegramWrongToken)
+	t.Run("discord", testDiscordWrongToken)
+}
+
+func testDiscordWrongToken(t *testing.T) {
+	dc, err := dcemu.Start(dcemu.Options{Token: "the-right-one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	const wrong = "WRONG-discord-token-never-shown"
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[telegram]\nenabled = false\n[discord]\napi_base = %q\n",
+		filepath.Join(t.TempDir(), "c.db"), dc.URL()))
+	var stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = run(ctx, []string{"--config", cfg, "serve"}, envMap(map[string]string{envDiscordToken: wrong}), strings.NewReader(""), io.Discard, &stderr)
+	if err == nil || exitCode(err) != exitRuntime {
+		t.Fatalf("serve with a wrong Discord token = %v (exit %d)", err, exitCode(err))
+	}
+	if !errors.Is(err, citybot.ErrForbidden) || !strings.Contains(err.Error(), envDiscordToken) {
+		t.Errorf("error %q does not say the token was rejected and which variable holds it", err)
+	}
+	if strings.Contains(err.Error()+stderr.String(), "WRONG-discord") {
+		t.Errorf("the token shows in the error or logs")
+	}
+}
+
+func testTelegramWrongToken(t *testing.T) {
 	emu := tgemu.New(tgemu.Options{})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -402,5 +505,17 @@ func TestHealthzRealStore(t *testing.T) {
 	db.Close()
 	if code := get(); code != http.StatusServiceUnavailable {
 		t.Errorf("closed database: %d, want 503", code)
+	}
+}
+
+// TestServeWebDisabled: with [web] enabled = false only health and
+// metrics are served.
+func TestServeWebDisabled(t *testing.T) {
+	s := startServe(t, nil, "[web]\nenabled = false\n")
+	base := "http://" + s.ready.HTTPAddr
+	for path, want := range map[string]int{"/healthz": 200, "/metrics": 200, "/login": 404, "/public/": 404} {
+		if code, _ := httpGet(t, base+path); code != want {
+			t.Errorf("GET %s = %d, want %d", path, code, want)
+		}
 	}
 }

@@ -133,7 +133,8 @@ type PostOptions struct {
 	ReplyTo     string
 	// Silent stores the message in the channel history without a
 	// gateway event, as if the gateway lost it: only a REST history
-	// catch-up finds it.
+	// catch-up finds it (after the next READY, e.g. following
+	// InvalidateSession, or a restart).
 	Silent bool
 }
 
@@ -251,6 +252,9 @@ func Start(opts Options) (*Server, error) {
 // URL is the emulator's base URL ("http://127.0.0.1:port"), the value for
 // the adapter's APIBase.
 func (s *Server) URL() string { return s.baseURL }
+
+// SandboxURL is the address of the page for playing citizens by hand.
+func (s *Server) SandboxURL() string { return s.baseURL + "/sandbox" }
 
 // GuildID is the id of the emulated guild.
 func (s *Server) GuildID() string { return s.guildID }

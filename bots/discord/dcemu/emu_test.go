@@ -182,3 +182,49 @@ func TestInteractionAuth(t *testing.T) {
 		t.Error("interaction acked without an answer")
 	}
 }
+
+// Without the message content intent, guild messages arrive empty, as on
+// Discord; DMs keep their text.
+func TestMessageContentIntent(t *testing.T) {
+	s := start(t)
+	ch := s.AddChannel("general")
+	u := s.AddUser("ann", false)
+	dm, err := s.DMChannel(u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := discordgo.New("Bot good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Client.Transport = rewrite{s.URL()}
+	sess.LogLevel = -1
+	sess.Identify.Intents = discordgo.IntentsAllWithoutPrivileged
+	got := make(chan *discordgo.Message, 2)
+	sess.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { got <- m.Message })
+	if err := sess.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sess.Lock()
+		sess.ShouldReconnectOnError = false
+		sess.Unlock()
+		_ = sess.Close()
+	}()
+	if _, err := s.Post(ch, u.ID, "guild text"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Post(dm, u.ID, "dm text"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case m := <-got:
+			if m.ChannelID == ch && m.Content != "" || m.ChannelID == dm && m.Content != "dm text" {
+				t.Errorf("channel %s: content %q", m.ChannelID, m.Content)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no MESSAGE_CREATE")
+		}
+	}
+}

@@ -27,7 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v9/users/@me/channels", s.authed(s.createDM))
 	mux.HandleFunc("GET /api/v9/channels/{cid}", s.authed(s.getChannel))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.getMessages)))
-	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.postMessage)))
+	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.uploads(s.postMessage))))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages/{mid}", s.authed(s.getMessage))
 	mux.HandleFunc("PATCH /api/v9/channels/{cid}/messages/{mid}", s.authed(s.faulty(s.patchMessage)))
 	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{gid}/commands", s.authed(s.putCommands))
@@ -341,7 +341,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: "+err.Error())
 		return
 	}
-	if strings.TrimSpace(content) == "" && len(bs) == 0 {
+	if strings.TrimSpace(content) == "" && len(bs) == 0 && len(uploaded(r)) == 0 {
 		writeError(w, http.StatusBadRequest, 50006, "Cannot send an empty message")
 		return
 	}
@@ -387,7 +387,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Reset-After", strconv.FormatFloat(hits[0].Add(s.opts.Limits.ChannelWindow).Sub(now).Seconds(), 'f', 3, 64))
 		w.Header().Set("X-RateLimit-Bucket", "channel-"+cid)
 	}
-	m := &Message{ID: s.newIDLocked(), ChannelID: cid, AuthorID: s.bot.ID, FromBot: true, Content: content, Buttons: bs, Timestamp: time.Now().UTC()}
+	m := &Message{ID: s.newIDLocked(), ChannelID: cid, AuthorID: s.bot.ID, FromBot: true, Content: content, Buttons: bs, Timestamp: time.Now().UTC(), Attachments: uploaded(r)}
 	if body.AllowedMentions != nil {
 		var am struct {
 			Parse []string `json:"parse"`

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"citybot/bots/telegram/internal/ratelimit"
@@ -22,7 +23,7 @@ import (
 
 const (
 	maxRequestBody = 16 << 20
-	maxTextRunes   = 4096
+	maxTextUnits   = 4096 // UTF-16 code units, as Telegram counts
 	maxPollTimeout = 50 * time.Second
 )
 
@@ -76,7 +77,7 @@ func params(r *http.Request) (url.Values, error) {
 		if err := r.ParseMultipartForm(maxRequestBody); err != nil {
 			return nil, err
 		}
-		return r.Form, nil
+		return withFiles(r.Form, r.MultipartForm), nil
 	default:
 		if err := r.ParseForm(); err != nil {
 			return nil, err
@@ -150,7 +151,7 @@ func (s *Server) fault(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
-	case "getMe", "getUpdates", "sendMessage", "editMessageText", "answerCallbackQuery", "setWebhook",
+	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "editMessageText", "answerCallbackQuery", "setWebhook",
 		"deleteWebhook", "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close":
 		s.stats.Calls[method]++
 	default:
@@ -198,6 +199,8 @@ func (s *Server) call(ctx context.Context, method string, p url.Values) (any, er
 		return s.getUpdates(ctx, p)
 	case "sendMessage":
 		return s.sendMessage(p)
+	case "sendPhoto":
+		return s.sendPhoto(p)
 	case "editMessageText":
 		return s.editMessageText(p)
 	case "answerCallbackQuery":
@@ -393,7 +396,7 @@ func checkText(text string) error {
 	if !utf8.ValidString(text) {
 		return badRequest("text must be encoded in UTF-8")
 	}
-	if utf8.RuneCountInString(text) > maxTextRunes {
+	if len(utf16.Encode([]rune(text))) > maxTextUnits {
 		return badRequest("message is too long")
 	}
 	return nil

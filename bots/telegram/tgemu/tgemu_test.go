@@ -1,9 +1,12 @@
 package tgemu_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -199,6 +202,8 @@ func TestSendEditAnswer(t *testing.T) {
 		tgbotapi.NewMessage(citizen().ID, ""),
 		tgbotapi.NewMessage(424242, "to nobody"),
 		tgbotapi.NewMessage(citizen().ID, strings.Repeat("x", 4097)),
+		// 2049 runes but 4098 UTF-16 code units: Telegram counts the latter.
+		tgbotapi.NewMessage(citizen().ID, strings.Repeat("🚧", 2049)),
 	} {
 		var te *tgbotapi.Error
 		if _, err := api.Send(bad); !errors.As(err, &te) || te.Code != 400 {
@@ -444,5 +449,29 @@ func TestRateMonitor(t *testing.T) {
 	lenient.PerChat.N = 4
 	if err := s.CheckRates(lenient); err != nil {
 		t.Errorf("CheckRates(4 per 3s) = %v", err)
+	}
+}
+
+// TestPhotoCaptionCountsUTF16 holds that the emulator counts a caption as
+// Telegram does, in UTF-16 code units.
+func TestPhotoCaptionCountsUTF16(t *testing.T) {
+	s, api := start(t, tgemu.Options{})
+	_, _ = s.Post(tgemu.Incoming{From: citizen(), Text: "hi"})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	photo := func(caption string) error {
+		p := tgbotapi.NewPhoto(citizen().ID, tgbotapi.FileBytes{Name: "c.png", Bytes: buf.Bytes()})
+		p.Caption = caption
+		_, err := api.Send(p)
+		return err
+	}
+	if err := photo(strings.Repeat("🚧", 512)); err != nil { // 1024 units
+		t.Fatalf("caption of 1024 UTF-16 units: %v", err)
+	}
+	// tgbotapi's upload path returns a plain error with the description.
+	if err := photo(strings.Repeat("🚧", 513)); err == nil || !strings.Contains(err.Error(), "caption is too long") { // 513 runes, 1026 units
+		t.Fatalf("caption of 1026 UTF-16 units: %v, want a 400 caption is too long", err)
 	}
 }

@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"citybot"
+	"citybot/bots"
+	"citybot/responder"
+	"citybot/scheduler"
+	"citybot/store"
+	"citybot/web"
+)
+
+// DigestConfig is the [digest] section of config.toml: the weekly public
+// digest, its approval and where it is posted.
+type DigestConfig struct {
+	// Languages the digest is written in; empty means [city] languages.
+	Languages []string `toml:"languages"`
+	// Timezone is the city's IANA time zone ("Europe/Paris"): weeks,
+	// schedules and working hours are read there. "" means UTC.
+	Timezone string `toml:"timezone"`
+	// PublicURL is the public page's address, linked from the digest.
+	PublicURL string `toml:"public_url"`
+	// Agency is Open311's agency_responsible ("City of …").
+	Agency string `toml:"agency"`
+	// Examples is how many "you said, we did" examples (0: 3, -1: none).
+	Examples int `toml:"examples"`
+	// Channels receive the approved digest.
+	Channels []DigestChannel `toml:"channels"`
+	// Officials is the private officials' chat with Approve / Request
+	// changes buttons; Approvers maps platform user ids allowed to
+	// press them to console account names.
+	Officials DigestChannel     `toml:"officials"`
+	Approvers map[string]string `toml:"approvers"`
+	// Officers is the chat that gets reminders about unanswered cases.
+	Officers DigestChannel `toml:"officers"`
+	// FollowupDays after resolution the citizen is asked "Is it fixed?"
+	// (0 means 3); ReminderHours working hours without a first answer
+	// trigger a reminder (0 means 8); WorkStart and WorkEnd bound the
+	// working day (0, 0 means 9 to 17).
+	FollowupDays  int `toml:"followup_days"`
+	ReminderHours int `toml:"reminder_hours"`
+	WorkStart     int `toml:"work_start"`
+	WorkEnd       int `toml:"work_end"`
+}
+
+// DigestChannel is a chat on a platform.
+type DigestChannel struct {
+	Platform string `toml:"platform"` // "telegram" or "discord"
+	Chat     string `toml:"chat"`     // the platform's chat or channel id
+	Language string `toml:"language"` // "" posts every language
+}
+
+// ScheduleConfig is the [schedule] section: five-field cron specs (or
+// descriptors such as "@daily") in the digest's time zone; "off"
+// disables a job.
+type ScheduleConfig struct {
+	Digest    string `toml:"digest"`    // default "0 8 * * MON": draft last week's digest
+	Reminders string `toml:"reminders"` // default "*/30 * * * *"
+	Followups string `toml:"followups"` // default "0 10 * * *"
+	Retention string `toml:"retention"` // default "30 3 * * *"
+}
+
+// RetentionConfig is the [retention] section: days after which each kind
+// of citizen data is removed or anonymised (0 keeps it).
+type RetentionConfig struct {
+	MessageDays    int `toml:"message_days"`
+	IdentityDays   int `toml:"identity_days"`
+	AttachmentDays int `toml:"attachment_days"`
+	OutboxDays     int `toml:"outbox_days"`
+}
+
+// DefaultSchedule returns the schedules used for empty keys.
+func DefaultSchedule() ScheduleConfig {
+	return ScheduleConfig{Digest: "0 8 * * MON", Reminders: "*/30 * * * *", Followups: "0 10 * * *", Retention: "30 3 * * *"}
+}
+
+// Location returns the digest's time zone, or an error naming the key.
+func (c DigestConfig) Location() (*time.Location, error) {
+	if c.Timezone == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("digest.timezone: %q: %w", c.Timezone, citybot.ErrInvalid)
+	}
+	return loc, nil
+}
+
+func (ch DigestChannel) channel(key string) (responder.Channel, error) {
+	if ch == (DigestChannel{}) {
+		return responder.Channel{}, nil
+	}
+	p := citybot.Platform(ch.Platform)
+	if !p.Valid() || strings.TrimSpace(ch.Chat) == "" {
+		return responder.Channel{}, fmt.Errorf("%s: %w: needs platform (telegram or discord) and chat", key, citybot.ErrInvalid)
+	}
+	return responder.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
+}
+
+// DigestOptions turns the sections into the Digester's options (without
+// Store, Logger, Now, Classifier and Notify, which the caller sets).
+// Empty digest.languages and digest.timezone take [city] languages and
+// [city] timezone. It returns every problem at once, each naming its key.
+func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string, cityTimezone string) (responder.DigestOptions, error) {
+	var errs []error
+	opts := responder.DigestOptions{
+		Languages: d.Languages, PublicURL: d.PublicURL, Examples: d.Examples,
+		ReminderHours: d.ReminderHours, WorkStart: d.WorkStart, WorkEnd: d.WorkEnd,
+		Retention: citybot.RetentionPolicy{MessageDays: r.MessageDays, IdentityDays: r.IdentityDays,
+			AttachmentDays: r.AttachmentDays, OutboxDays: r.OutboxDays},
+	}
+	if len(opts.Languages) == 0 {
+		opts.Languages = cityLanguages
+	}
+	if d.Timezone == "" {
+		d.Timezone = cityTimezone
+	}
+	loc, err := d.Location()
+	errs = append(errs, err)
+	opts.Location = loc
+	if d.FollowupDays < 0 || d.ReminderHours < 0 {
+		errs = append(errs, fmt.Errorf("digest.followup_days and digest.reminder_hours: %w: must not be negative", citybot.ErrInvalid))
+	}
+	opts.FollowupAfter = time.Duration(d.FollowupDays) * 24 * time.Hour
+	for i, ch := range d.Channels {
+		c, err := ch.channel(fmt.Sprintf("digest.channels[%d]", i))
+		errs = append(errs, err)
+		if c != (responder.Channel{}) {
+			opts.Channels = append(opts.Channels, c)
+		}
+	}
+	if opts.Officials, err = d.Officials.channel("digest.officials"); err != nil {
+		errs = append(errs, err)
+	}
+	if opts.Officers, err = d.Officers.channel("digest.officers"); err != nil {
+		errs = append(errs, err)
+	}
+	if len(d.Approvers) > 0 {
+		opts.Approvers = map[citybot.UserID]string{}
+		for id, name := range d.Approvers {
+			opts.Approvers[citybot.UserID(id)] = name
+		}
+	}
+	for _, v := range []int{r.MessageDays, r.IdentityDays, r.AttachmentDays, r.OutboxDays} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("retention: %w: days must not be negative", citybot.ErrInvalid))
+			break
+		}
+	}
+	return opts, errors.Join(errs...)
+}
+
+// DigestJobs returns the scheduler's jobs for a Digester: digest (draft
+// last week's digest), reminders, followups and retention, each on its
+// schedule (empty keys take DefaultSchedule, "off" leaves a job out).
+func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
+	def := DefaultSchedule()
+	pick := func(v, fallback string) string {
+		if strings.TrimSpace(v) == "" {
+			return fallback
+		}
+		return v
+	}
+	all := []scheduler.Job{
+		{Name: "digest", Spec: pick(s.Digest, def.Digest), Run: d.DraftLastWeek},
+		{Name: "reminders", Spec: pick(s.Reminders, def.Reminders), Run: func(ctx context.Context) error { _, err := d.Remind(ctx); return err }},
+		{Name: "followups", Spec: pick(s.Followups, def.Followups), Run: func(ctx context.Context) error { _, err := d.AskFixed(ctx); return err }},
+		{Name: "retention", Spec: pick(s.Retention, def.Retention), Run: d.Retain, Timeout: time.Hour},
+	}
+	var out []scheduler.Job
+	for _, j := range all {
+		if j.Spec != "off" {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// NewDigestScheduler builds the scheduler of the digest's jobs, in the
+// digest's time zone, recording last runs in state (the store's cursors)
+// so that a run missed while citybot was stopped happens at start.
+// Start it with Start(ctx) and stop it with Stop() (which waits for the
+// running job) before the dispatcher and the store.
+func NewDigestScheduler(d *responder.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
+	return scheduler.New(scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}, DigestJobs(d, s)...)
+}
+
+// digestUsage is the help of "citybot digest".
+const digestUsage = `Usage:
+  citybot digest preview [--db PATH] [--week 2026-W47] [--tz ZONE] [--lang LIST]
+  citybot digest chart   [--db PATH] [--week 2026-W47] [--tz ZONE] --out FILE.png
+  citybot digest export  [--db PATH] [--from DATE] [--to DATE] [--tz ZONE] > cases.csv
+
+preview prints the digest of a week (by default last week) in every
+language, exactly as it would be posted, without storing or posting it.
+chart writes its PNG chart. export writes the cases as CSV (no text, no
+identity; sensitive topics left out; by default the last 90 days).
+`
+
+// runDigest runs "citybot digest ARGS". The database is --db PATH; the
+// command table passes [store] path there (CITYBOT_DB is read when it is
+// empty). It returns an error wrapping citybot.ErrInvalid for bad
+// arguments.
+func runDigest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, digestUsage)
+		if len(args) == 0 {
+			return fmt.Errorf("digest: %w: missing subcommand (preview, chart, export)", citybot.ErrInvalid)
+		}
+		return nil
+	}
+	sub := args[0]
+	if sub != "preview" && sub != "chart" && sub != "export" {
+		return fmt.Errorf("digest: %w: unknown subcommand %q (preview, chart, export)", citybot.ErrInvalid, sub)
+	}
+	fs := flag.NewFlagSet("citybot digest "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dbPath := fs.String("db", "", "database file ([store] path)")
+	week := fs.String("week", "", "ISO week, e.g. 2026-W47 (default: last week)")
+	tz := fs.String("tz", "", "IANA time zone (default UTC)")
+	langs := fs.String("lang", "en,fr", "languages, comma separated")
+	out := fs.String("out", "", "PNG file to write (chart)")
+	from := fs.String("from", "", "first day, 2006-01-02 (export)")
+	to := fs.String("to", "", "day after the last, 2006-01-02 (export)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, digestUsage)
+			return nil
+		}
+		return fmt.Errorf("digest %s: %w: %v", sub, citybot.ErrInvalid, err)
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("digest %s: %w: unexpected argument %q", sub, citybot.ErrInvalid, fs.Arg(0))
+	}
+	if *dbPath == "" {
+		*dbPath = getenv("CITYBOT_DB")
+	}
+	if *dbPath == "" {
+		return fmt.Errorf("digest %s: %w: no database path (--db)", sub, citybot.ErrInvalid)
+	}
+	if sub == "chart" && *out == "" {
+		return fmt.Errorf("digest chart: %w: --out FILE.png is required", citybot.ErrInvalid)
+	}
+	loc, err := DigestConfig{Timezone: *tz}.Location()
+	if err != nil {
+		return fmt.Errorf("digest %s: %w", sub, err)
+	}
+	if _, err := os.Stat(*dbPath); err != nil {
+		return fmt.Errorf("digest %s: database %s: %w", sub, *dbPath, err)
+	}
+	db, err := store.Open(ctx, *dbPath, store.Options{})
+	if err != nil {
+		return fmt.Errorf("digest %s: %w", sub, err)
+	}
+	defer db.Close()
+
+	if sub == "export" {
+		q := citybot.PublicCaseQuery{ExcludeTopic: []string{"corruption"}, Limit: 1_000_000}
+		for _, p := range []struct {
+			v   string
+			dst *time.Time
+		}{{*from, &q.After}, {*to, &q.Before}} {
+			if p.v == "" {
+				continue
+			}
+			t, err := time.ParseInLocation("2006-01-02", p.v, loc)
+			if err != nil {
+				return fmt.Errorf("digest export: %w: dates are 2006-01-02", citybot.ErrInvalid)
+			}
+			*p.dst = t
+		}
+		if q.After.IsZero() && q.Before.IsZero() {
+			q.After = time.Now().Add(-90 * 24 * time.Hour)
+		}
+		cases, err := db.PublicCases(ctx, q)
+		if err != nil {
+			return fmt.Errorf("digest export: %w", err)
+		}
+		return web.WriteCasesCSV(stdout, cases, loc)
+	}
+
+	dg, err := responder.NewDigester(responder.DigestOptions{Store: db, Location: loc, Languages: strings.Split(*langs, ",")})
+	if err != nil {
+		return fmt.Errorf("digest %s: %w", sub, err)
+	}
+	at := time.Now().Add(-7 * 24 * time.Hour)
+	if *week != "" {
+		if at, err = weekStart(*week, loc); err != nil {
+			return fmt.Errorf("digest %s: %w", sub, err)
+		}
+	}
+	d, err := dg.Compute(ctx, at, "")
+	if err != nil {
+		return fmt.Errorf("digest %s: %w", sub, err)
+	}
+	if sub == "chart" {
+		if err := os.WriteFile(*out, d.Chart, 0o644); err != nil {
+			return fmt.Errorf("digest chart: %w", err)
+		}
+		fmt.Fprintf(stderr, "chart of %s written to %s (%d bytes)\n", d.Week, *out, len(d.Chart))
+		return nil
+	}
+	var ls []string
+	for l := range d.Texts {
+		ls = append(ls, l)
+	}
+	sort.Strings(ls)
+	for i, l := range ls {
+		if i > 0 {
+			fmt.Fprintln(stdout, "\n-----")
+		}
+		fmt.Fprintf(stdout, "[%s]\n%s\n", l, d.Texts[l])
+	}
+	return nil
+}
+
+// weekStart returns the Monday 00:00 of an ISO week ("2026-W47") in loc.
+func weekStart(w string, loc *time.Location) (time.Time, error) {
+	var year, n int
+	if _, err := fmt.Sscanf(w, "%d-W%d", &year, &n); err != nil || n < 1 || n > 53 {
+		return time.Time{}, fmt.Errorf("%w: week %q (want 2026-W47)", citybot.ErrInvalid, w)
+	}
+	// 4 January is always in week 1.
+	jan4 := time.Date(year, 1, 4, 12, 0, 0, 0, loc)
+	mon := jan4.AddDate(0, 0, -((int(jan4.Weekday())+6)%7)+(n-1)*7)
+	t := time.Date(mon.Year(), mon.Month(), mon.Day(), 0, 0, 0, 0, loc)
+	if got, _, _ := citybot.WeekOf(t, loc); string(got) != fmt.Sprintf("%04d-W%02d", year, n) {
+		return time.Time{}, fmt.Errorf("%w: week %q does not exist", citybot.ErrInvalid, w)
+	}
+	return t, nil
+}
+
+// Validate reports every schedule that does not parse, naming its key.
+func (s ScheduleConfig) Validate() error {
+	def := DefaultSchedule()
+	var errs []error
+	for _, k := range []struct{ key, v, def string }{
+		{"schedule.digest", s.Digest, def.Digest}, {"schedule.reminders", s.Reminders, def.Reminders},
+		{"schedule.followups", s.Followups, def.Followups}, {"schedule.retention", s.Retention, def.Retention},
+	} {
+		v := k.v
+		if strings.TrimSpace(v) == "" {
+			v = k.def
+		}
+		if v == "off" {
+			continue
+		}
+		if _, err := scheduler.New(scheduler.Options{}, scheduler.Job{Name: k.key, Spec: v, Run: func(context.Context) error { return nil }}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k.key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ChartBots wraps each bot so that the digest's chart rows are sent as
+// images (responder.ChartBot). Give the result to the Dispatcher, and the
+// unwrapped bots to everything else.
+func ChartBots(bs []bots.Bot, db *store.DB, publicURL string) []bots.Bot {
+	out := make([]bots.Bot, len(bs))
+	for i, b := range bs {
+		out[i] = responder.ChartBot(b, db, publicURL)
+	}
+	return out
+}
+
+// DigestParts are the digest's running parts.
+type DigestParts struct {
+	// Digester's Wrap(handler) is the handler the adapters run with, so
+	// that Approve / Request changes and Fixed / Not fixed reach it.
+	Digester *responder.Digester
+	// Scheduler runs the jobs: Start(ctx) after the dispatcher, Stop()
+	// before it.
+	Scheduler *scheduler.Scheduler
+}
+
+// NewDigestParts builds the Digester and its Scheduler from the
+// configuration. cityLanguages and cityTimezone are [city] languages and
+// timezone; hide are the sensitive topics (nil means corruption); cls
+// finds personal data in officers' answers; notify is the Dispatcher's
+// Notify. Errors name the configuration keys.
+func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
+	hide []string, cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
+	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Hide = db, cls, notify, log, hide
+	dg, err := responder.NewDigester(opts)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	sched, err := NewDigestScheduler(dg, s, db, log, nil)
+	if err != nil {
+		return DigestParts{}, err
+	}
+	return DigestParts{Digester: dg, Scheduler: sched}, nil
+}

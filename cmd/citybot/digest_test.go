@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"citybot"
+	"citybot/responder"
+	"citybot/store"
+)
+
+func digestDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "citybot.db")
+	now := time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC) // in 2026-W47
+	db, err := store.Open(context.Background(), path, store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i, text := range []string{"pothole on Main Street, call 0612345678", "corruption: bribe asked by the clerk"} {
+		topic := []string{"roads", "corruption"}[i]
+		_, err := db.Ingest(context.Background(), citybot.Intake{
+			Message: citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID("c" + topic), ChatKind: citybot.ChatPrivate,
+				ID: "1", Sender: citybot.Sender{ID: citybot.UserID("u" + topic), Name: "Jane Roe"}, Text: text},
+			Classification: &citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.9}, Urgency: citybot.UrgencyNormal, Language: "en"},
+			Mode:           citybot.CaseJoinOrOpen, Window: time.Minute,
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+func TestRunDigestPreviewChartExport(t *testing.T) {
+	path := digestDB(t)
+	ctx := context.Background()
+	env := func(string) string { return "" }
+	var out, errb bytes.Buffer
+	if err := runDigest(ctx, []string{"preview", "--db", path, "--week", "2026-W47"}, env, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Received: 2 reports") || !strings.Contains(out.String(), "Reçus : 2 signalements") {
+		t.Fatalf("preview:\n%s", out.String())
+	}
+	png1 := filepath.Join(t.TempDir(), "chart.png")
+	if err := runDigest(ctx, []string{"chart", "--db", path, "--week", "2026-W47", "--out", png1}, env, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(png1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Fatalf("chart is not a PNG: %v", err)
+	}
+	out.Reset()
+	if err := runDigest(ctx, []string{"export", "--from", "2026-11-01"}, func(k string) string {
+		if k == "CITYBOT_DB" {
+			return path
+		}
+		return ""
+	}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || strings.Contains(out.String(), "0612345678") || strings.Contains(out.String(), "corruption") {
+		t.Fatalf("export (one case, no sensitive one, no text):\n%s", out.String())
+	}
+}
+
+func TestRunDigestBadArguments(t *testing.T) {
+	path := digestDB(t)
+	env := func(string) string { return "" }
+	for _, args := range [][]string{
+		{}, {"publish"}, {"preview"}, {"preview", "--db", path, "--week", "2026-W60"}, {"chart", "--db", path},
+		{"preview", "--db", path, "--tz", "Mars/Olympus"}, {"export", "--db", path, "--from", "yesterday"}, {"preview", "--db", path, "extra"},
+	} {
+		var out, errb bytes.Buffer
+		if err := runDigest(context.Background(), args, env, &out, &errb); !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("runDigest(%q) = %v, want ErrInvalid", args, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := runDigest(context.Background(), []string{"--help"}, env, &out, &out); err != nil || !strings.Contains(out.String(), "Usage") {
+		t.Fatalf("help: %v", err)
+	}
+}
+
+func TestDigestConfigToOptionsAndJobs(t *testing.T) {
+	opts, err := DigestOptions(DigestConfig{
+		Timezone:  "Europe/Paris",
+		Channels:  []DigestChannel{{Platform: "telegram", Chat: "-100"}, {Platform: "discord", Chat: "900", Language: "fr"}},
+		Officials: DigestChannel{Platform: "telegram", Chat: "-200"}, Approvers: map[string]string{"42": "mayor"},
+		FollowupDays: 5,
+	}, RetentionConfig{MessageDays: 365}, []string{"en", "fr"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Location.String() != "Europe/Paris" || len(opts.Channels) != 2 || opts.Approvers["42"] != "mayor" ||
+		opts.FollowupAfter != 5*24*time.Hour || opts.Retention.MessageDays != 365 {
+		t.Fatalf("options %+v", opts)
+	}
+	_, err = DigestOptions(DigestConfig{Timezone: "Nowhere/Land", Channels: []DigestChannel{{Platform: "irc", Chat: "x"}},
+		Officers: DigestChannel{Platform: "telegram"}}, RetentionConfig{OutboxDays: -1}, nil, "")
+	for _, key := range []string{"digest.timezone", "digest.channels[0]", "digest.officers", "retention"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error %v does not name %s", err, key)
+		}
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	opts.Store = db
+	d, err := responder.NewDigester(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewDigestScheduler(d, ScheduleConfig{Reminders: "off", Followups: "@hourly"}, db, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Names(), ","); got != "digest,followups,retention" {
+		t.Fatalf("jobs %s", got)
+	}
+	if _, err := NewDigestScheduler(d, ScheduleConfig{Digest: "every monday"}, db, nil, nil); !errors.Is(err, citybot.ErrInvalid) {
+		t.Fatalf("bad spec: %v", err)
+	}
+	err = ScheduleConfig{Digest: "every monday", Retention: "99 * * * *", Reminders: "off"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "schedule.digest") || !strings.Contains(err.Error(), "schedule.retention") {
+		t.Fatalf("validate: %v", err)
+	}
+	if err := (ScheduleConfig{}).Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil)
+	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
+		t.Fatalf("parts: %v", err)
+	}
+}

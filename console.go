@@ -1,0 +1,175 @@
+package citybot
+
+import "time"
+
+// Role is what a staff account may do in the console.
+type Role string
+
+// Staff roles.
+const (
+	// RoleAdmin does everything an officer does, and manages accounts,
+	// canned answers and reads the audit log.
+	RoleAdmin Role = "admin"
+	// RoleOfficer triages, answers and updates cases.
+	RoleOfficer Role = "officer"
+	// RoleOfficial (an elected official) reads cases and approves
+	// digests; it changes no case.
+	RoleOfficial Role = "official"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOfficer || r == RoleOfficial }
+
+// AccountID is a staff account's internal id.
+type AccountID int64
+
+// Account is a staff member who signs in to the console. PasswordHash is a
+// bcrypt hash; it never leaves the server.
+type Account struct {
+	ID           AccountID
+	Name         string
+	Role         Role
+	PasswordHash string
+	// FailedLogins counts consecutive failed sign-ins; LockedUntil, when
+	// in the future, refuses every sign-in.
+	FailedLogins int
+	LockedUntil  time.Time
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// InboxQuery selects cases for the officer console. Zero fields do not
+// filter. Results come critical-first, then oldest first.
+type InboxQuery struct {
+	// Statuses to include; empty means every open status.
+	Statuses []CaseStatus
+	Topic    string
+	Urgency  Urgency
+	Platform Platform
+	Language string
+	// Place keeps cases that mention this place (exact name).
+	Place string
+	// Assignee keeps cases assigned to this account name; "-" keeps
+	// unassigned cases.
+	Assignee string
+	// OpenedBefore and OpenedAfter bound when the case was opened (the
+	// age filter); zero means unbounded.
+	OpenedBefore time.Time
+	OpenedAfter  time.Time
+	// Search is a full-text query over the case's messages.
+	Search string
+	// HideTopics are topics the reader may not see (sensitive topics).
+	HideTopics []string
+	Limit      int // at most this many; <= 0 means 50
+	Offset     int
+}
+
+// InboxItem is one row of the inbox.
+type InboxItem struct {
+	Case     Case
+	Assignee string
+	// Excerpt is the start of the case's first message (citizen text:
+	// hostile, escape it when shown).
+	Excerpt string
+}
+
+// FacetCount is how many cases have one value of a filter.
+type FacetCount struct {
+	Value string
+	Count int
+}
+
+// InboxCounts are the number of cases per value of each filter, among
+// the cases the query selects when that filter itself is left out.
+type InboxCounts struct {
+	Status   []FacetCount
+	Urgency  []FacetCount
+	Topic    []FacetCount
+	Platform []FacetCount
+	Language []FacetCount
+	Total    int
+}
+
+// CaseView is a case as the console shows it.
+type CaseView struct {
+	Case     Case
+	Assignee string
+	// Merged are the cases marked duplicates of this one: their citizens
+	// follow this case.
+	Merged []Case
+	// Languages are the preferred languages (may be "") of the citizens
+	// of Case and Merged.
+	Languages map[CitizenID]string
+}
+
+// ConversationEntry is one message of a case's conversation: the
+// citizen's (Direction "in"), the bot's or an officer's ("out"), or one
+// still in the outbox (State not sent).
+type ConversationEntry struct {
+	Direction   string // "in" or "out"
+	At          time.Time
+	Text        string // hostile when Direction is "in": escape it
+	Author      string // officer account name for an officer's answer; "" otherwise
+	Kind        OutboxKind
+	State       OutboxState // for "out": sent, pending, sending or failed
+	Edited      bool
+	Truncated   bool
+	Attachments []Attachment
+	Location    *Location
+	// Classification is what the classifier understood of an inbound
+	// message (topic and urgency with confidence and cues); nil when
+	// none.
+	Classification *Classification
+}
+
+// CaseNote is an internal note on a case: staff only, never sent.
+type CaseNote struct {
+	ID     int64
+	Case   CaseID
+	Author string
+	Text   string
+	At     time.Time
+}
+
+// CannedAnswer is a prepared answer an officer can start from, per topic
+// and language.
+type CannedAnswer struct {
+	Topic     string
+	Language  string
+	Text      string
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// LabeledText is one officer correction as training data: the text of the
+// case's first citizen message and the label an officer gave the case.
+type LabeledText struct {
+	Case  CaseID
+	Kind  string // "topic" or "urgency"
+	Label string
+	Text  string // citizen text: hostile, and personal; never published
+	SetBy string
+	At    time.Time
+}
+
+// ModelScore compares the live model with a candidate on one label kind,
+// over officers' corrections held back from training.
+type ModelScore struct {
+	Trained           bool // a new head was trained (enough labels)
+	Examples          int  // training examples (shipped data and corrections)
+	HeldOut           int  // corrections scored
+	LiveAccuracy      float64
+	CandidateAccuracy float64
+}
+
+// RetrainReport is what a retraining produced: a candidate model, not yet
+// serving, and how it compares with the live one.
+type RetrainReport struct {
+	At          time.Time
+	By          string // the admin who asked
+	Live        string // the live model's name
+	Candidate   string // the candidate's name
+	Corrections int    // officers' labels available
+	Topic       ModelScore
+	Urgency     ModelScore
+}

@@ -1,0 +1,220 @@
+package citybot
+
+import (
+	"fmt"
+	"time"
+)
+
+// DigestID is a weekly digest's internal id.
+type DigestID int64
+
+// DigestState is where a weekly digest stands. A draft is approved or sent
+// back by an official; only an approved digest is ever posted, and
+// approving it queues its posts in the same transaction.
+type DigestState string
+
+// Digest states: draft → approved, or draft → changes_requested (then a new
+// draft revision of the same week may be made). A week has at most one
+// approved digest.
+const (
+	DigestDraft            DigestState = "draft"
+	DigestApproved         DigestState = "approved"
+	DigestChangesRequested DigestState = "changes_requested"
+)
+
+// Valid reports whether s is a known digest state.
+func (s DigestState) Valid() bool {
+	return s == DigestDraft || s == DigestApproved || s == DigestChangesRequested
+}
+
+// Week is an ISO 8601 week ("2026-W48") in the city's time zone.
+type Week string
+
+// WeekOf returns the ISO week holding t, read in loc (nil means UTC), and
+// the half-open range [start, end) of that week (Monday 00:00 to the next
+// Monday 00:00 in loc), in UTC.
+func WeekOf(t time.Time, loc *time.Location) (w Week, start, end time.Time) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	y, n := lt.ISOWeek()
+	wd := (int(lt.Weekday()) + 6) % 7 // Monday = 0
+	s := time.Date(lt.Year(), lt.Month(), lt.Day()-wd, 0, 0, 0, 0, loc)
+	e := time.Date(s.Year(), s.Month(), s.Day()+7, 0, 0, 0, 0, loc)
+	return Week(fmt.Sprintf("%04d-W%02d", y, n)), s.UTC(), e.UTC()
+}
+
+// Durations summarises how long something took over a set of cases.
+type Durations struct {
+	Count  int // how many cases the figures cover
+	Median time.Duration
+	P90    time.Duration
+}
+
+// TopicFigures are one topic's figures for a period.
+type TopicFigures struct {
+	Topic       string
+	Received    int
+	Answered    int
+	Resolved    int
+	FirstAnswer Durations
+}
+
+// DigestFigures are the public figures of a period, computed from the
+// store. They carry no citizen text and no identity.
+type DigestFigures struct {
+	Start, End time.Time // [Start, End), UTC
+	// Received counts cases opened in the period (duplicates excluded).
+	Received   int
+	ByTopic    []TopicFigures // every topic, sensitive ones included (counts only)
+	ByPlatform []FacetCount
+	// ByPlace counts cases per place found (house numbers removed),
+	// sensitive topics left out, places of a single case left out; the
+	// busiest places first.
+	ByPlace []FacetCount
+	// Answered counts cases opened in the period that got a first answer
+	// from the city (an officer's answer or status change).
+	Answered int
+	// FirstAnswer: time from opening to first answer, for cases first
+	// answered in the period.
+	FirstAnswer Durations
+	// Resolution: time from opening to resolution, for cases resolved in
+	// the period.
+	Resolution Durations
+	// Resolved counts cases resolved in the period.
+	Resolved int
+	// ConfirmedFixed and NotFixed count the citizens' answers to "Is it
+	// fixed?" given in the period.
+	ConfirmedFixed int
+	NotFixed       int
+	// StillOpen counts every case open at the end of the period.
+	StillOpen int
+	// PromisesDue counts expected-by dates that fell in the period;
+	// PromisesKept those met (resolved or closed by then) and
+	// PromisesOverdue those missed.
+	PromisesDue     int
+	PromisesKept    int
+	PromisesOverdue int
+}
+
+// DigestExample is one anonymised "you said, we did" pair: redacted
+// excerpts, never from a sensitive topic.
+type DigestExample struct {
+	Topic string
+	Said  string
+	Did   string
+}
+
+// ExampleSource is the raw material of a "you said, we did" example, as
+// the store finds it. Said and Did are citizen and officer texts, not yet
+// redacted: they must go through redaction before any public use. Avoid
+// lists private strings (the citizen's name and handle) the redaction must
+// remove; it never leaves the process.
+type ExampleSource struct {
+	Case         CaseID
+	Topic        string
+	Said         string
+	SaidPersonal []PersonalSpan // the classifier's spans in Said
+	Did          string
+	Avoid        []string
+}
+
+// Digest is one revision of a week's public digest.
+type Digest struct {
+	ID       DigestID
+	Week     Week
+	Revision int // 1 for the first draft of the week
+	State    DigestState
+	Figures  DigestFigures
+	Previous DigestFigures // the week before, for the change
+	Examples []DigestExample
+	// Note is an optional paragraph staff add before the figures.
+	Note string
+	// Texts are the digest's text per language, exactly as posted.
+	Texts map[string]string
+	// Chart is the PNG image posted with the digest.
+	Chart []byte
+	// DraftedBy is "scheduler" or the account that asked for the draft.
+	DraftedBy string
+	CreatedAt time.Time
+	// DecidedBy, DecidedAt and Comment record the official's decision.
+	DecidedBy string
+	DecidedAt time.Time
+	Comment   string
+}
+
+// DigestPreview is a digest as it will appear on one platform in one
+// language: the messages in order.
+type DigestPreview struct {
+	Platform Platform
+	Language string
+	Parts    []string
+}
+
+// DigestDecision is an official's decision on a draft.
+type DigestDecision struct {
+	Approve bool
+	Actor   string // the official's account name
+	Comment string // required when sending back
+}
+
+// PublicCase is a case as public output shows it: no text, no identity,
+// places without house numbers, a location rounded to about 100 m.
+type PublicCase struct {
+	Ref        CaseRef
+	Topic      string
+	Status     CaseStatus
+	Places     []string
+	Location   *Location
+	OpenedAt   time.Time
+	UpdatedAt  time.Time
+	ExpectedBy *time.Time
+	// AnsweredAt and ResolvedAt are nil until they happen.
+	AnsweredAt *time.Time
+	ResolvedAt *time.Time
+}
+
+// PublicCaseQuery selects public cases. Zero fields do not filter.
+type PublicCaseQuery struct {
+	Refs         []CaseRef
+	Topic        string
+	Open         *bool // true: open statuses only; false: closed only
+	After        time.Time
+	Before       time.Time
+	ExcludeTopic []string // sensitive topics
+	Limit        int      // <= 0 means 1000
+}
+
+// FollowupTarget is a resolved case whose citizen is to be asked "Is it
+// fixed?".
+type FollowupTarget struct {
+	Case     Case
+	Language string // the citizen's preferred language; may be ""
+}
+
+// ReminderTarget is an open case still waiting for a first answer.
+type ReminderTarget struct {
+	Case Case
+}
+
+// RetentionPolicy says after how many days each kind of citizen data is
+// removed or anonymised; 0 keeps that kind forever. Only data of cases no
+// longer open (and messages in no case) is touched.
+type RetentionPolicy struct {
+	// MessageDays: inbound message texts are blanked, edits history,
+	// classifications and locations removed.
+	MessageDays int
+	// IdentityDays: the private platform identity (name, handle, user
+	// id) of citizens silent that long is deleted.
+	IdentityDays int
+	// AttachmentDays: attachment references are deleted.
+	AttachmentDays int
+	// OutboxDays: texts of sent outbox rows are blanked.
+	OutboxDays int
+}
+
+// RetentionResult counts what a retention run changed.
+type RetentionResult struct {
+	Messages, Identities, Attachments, Outbox int
+}

@@ -1,0 +1,314 @@
+package responder
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"citybot"
+)
+
+// OfficerStore is what an Officer needs from storage: each call runs build
+// inside one write transaction and queues the outbox rows it returns, so
+// that a case change and the citizens' notices are stored together.
+type OfficerStore interface {
+	// AnswerCase queues an officer's answer (rows from build) and moves
+	// the case to answered when its status allows.
+	AnswerCase(ctx context.Context, id citybot.CaseID, actor, text string, build func(citybot.CaseView) ([]citybot.OutboxItem, error)) (citybot.Case, error)
+	// ChangeCaseStatus moves a case along its lifecycle and queues the
+	// notices build returns.
+	ChangeCaseStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, build func(before citybot.CaseView, after citybot.Case) ([]citybot.OutboxItem, error)) (citybot.Case, error)
+	// MergeCases marks dup a duplicate of into and queues the notices
+	// build returns.
+	MergeCases(ctx context.Context, dup, into citybot.CaseID, actor string, build func(dup, into citybot.CaseView) ([]citybot.OutboxItem, error)) error
+}
+
+// OfficerTexts is what the city says to citizens when an officer acts on
+// their case, in one language. Placeholders: {ref} the case reference,
+// {into} the surviving case's reference, {status} a status in words,
+// {reason} a closing reason, {text} the officer's answer.
+type OfficerTexts struct {
+	Answer       string // an officer's answer: {ref} {text}
+	Status       string // a status change: {ref} {status}
+	StatusReason string // appended when a case is closed: {reason}
+	Merged       string // to the citizen of the duplicate: {ref} {into}
+	MergedInto   string // to the citizen of the surviving case: {ref}
+	// Sensitive is added to the acknowledgement of a case on a sensitive
+	// topic: how the citizen's identity is protected.
+	Sensitive string
+}
+
+// defaultOfficerTexts returns the built-in texts, keyed by language.
+func defaultOfficerTexts() map[string]OfficerTexts {
+	return map[string]OfficerTexts{
+		"en": {
+			Answer:       "Answer from the city about your case {ref}:\n\n{text}",
+			Status:       "Your case {ref} is now: {status}.",
+			StatusReason: "Reason: {reason}",
+			Merged:       "Your case {ref} is about the same matter as case {into}, so we merged them. You will hear about {into} from now on (/status {into}).",
+			MergedInto:   "Another report about the same matter was merged into your case {ref}. Nothing changes for you.",
+			Sensitive: "This report concerns a sensitive matter. Only a few named staff members can read it. " +
+				"Your name, username and account are never shown to them, nor published, and nothing you wrote appears in any public report. " +
+				"You may write anonymously and leave out details that identify you.",
+		},
+		"fr": {
+			Answer:       "Réponse de la ville à propos de votre dossier {ref} :\n\n{text}",
+			Status:       "Votre dossier {ref} est maintenant : {status}.",
+			StatusReason: "Motif : {reason}",
+			Merged:       "Votre dossier {ref} concerne le même sujet que le dossier {into} : nous les avons fusionnés. Vous serez informé·e du suivi de {into} (/status {into}).",
+			MergedInto:   "Un autre signalement sur le même sujet a été fusionné avec votre dossier {ref}. Rien ne change pour vous.",
+			Sensitive: "Ce signalement concerne un sujet sensible. Seules quelques personnes nommément désignées peuvent le lire. " +
+				"Votre nom, votre pseudonyme et votre compte ne leur sont jamais montrés ni publiés, et rien de ce que vous avez écrit n'apparaît dans un rapport public. " +
+				"Vous pouvez écrire anonymement et omettre ce qui permettrait de vous identifier.",
+		},
+	}
+}
+
+// SensitiveNotice returns the sentence on identity protection that the
+// acknowledgement of a case on a sensitive topic must carry, in lang
+// (falling back to English). The inbound pipeline appends it to the
+// acknowledgement when the case's topic is one the city marks sensitive.
+func SensitiveNotice(lang string) string {
+	texts := defaultOfficerTexts()
+	if t, ok := texts[baseLang(lang)]; ok {
+		return t.Sensitive
+	}
+	return texts["en"].Sensitive
+}
+
+// OfficerOptions configure an Officer. Store is required.
+type OfficerOptions struct {
+	Store  OfficerStore
+	Logger *slog.Logger // nil discards logs
+	// DefaultLanguage is used for a citizen whose language is unknown or
+	// has no texts; "" means "en".
+	DefaultLanguage string
+	// Texts add or replace languages; missing fields fall back to
+	// English.
+	Texts map[string]OfficerTexts
+	// Catalogs give topic and status words (as for Options.Catalogs).
+	Catalogs map[string]Catalog
+	// MaxText is the longest text per platform, in UTF-16 code units
+	// (bots.Limits.MaxText); longer messages become several outbox
+	// rows. Missing platforms default to Telegram 4096, Discord 2000.
+	MaxText map[citybot.Platform]int
+	// Notify is called after rows were queued (a Dispatcher's Notify).
+	Notify func()
+}
+
+// MaxAnswer is the longest officer answer accepted, in runes.
+const MaxAnswer = 8000
+
+// Officer carries officers' actions on cases to the citizens: answers,
+// status changes and merges are stored with their notices, in each
+// citizen's language, through the outbox on the case's platform. It is
+// safe for concurrent use.
+type Officer struct {
+	store    OfficerStore
+	log      *slog.Logger
+	defLang  string
+	texts    map[string]OfficerTexts
+	catalogs map[string]Catalog
+	maxText  map[citybot.Platform]int
+	notify   func()
+}
+
+// NewOfficer returns an Officer, or an error wrapping citybot.ErrInvalid
+// when Store is missing.
+func NewOfficer(opts OfficerOptions) (*Officer, error) {
+	if opts.Store == nil {
+		return nil, fmt.Errorf("responder: officer: %w: Store is required", citybot.ErrInvalid)
+	}
+	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify}
+	if o.log == nil {
+		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	o.log = o.log.With("component", "officer")
+	if o.defLang == "" {
+		o.defLang = "en"
+	}
+	o.texts = defaultOfficerTexts()
+	en := o.texts["en"]
+	for k, t := range opts.Texts {
+		o.texts[k] = t.withFallback(en)
+	}
+	o.catalogs = defaultCatalogs()
+	for k, c := range opts.Catalogs {
+		o.catalogs[k] = c.withFallback(o.catalogs["en"])
+	}
+	o.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
+	for p, n := range opts.MaxText {
+		o.maxText[p] = n
+	}
+	return o, nil
+}
+
+func (t OfficerTexts) withFallback(fb OfficerTexts) OfficerTexts {
+	for _, p := range []struct {
+		s *string
+		f string
+	}{{&t.Answer, fb.Answer}, {&t.Status, fb.Status}, {&t.StatusReason, fb.StatusReason}, {&t.Merged, fb.Merged},
+		{&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}} {
+		if *p.s == "" {
+			*p.s = p.f
+		}
+	}
+	return t
+}
+
+// lang picks the language to write to a citizen in: their preferred
+// language, else the case's detected language, else the default.
+func (o *Officer) lang(preferred, detected string) string {
+	for _, l := range []string{baseLang(preferred), baseLang(detected)} {
+		if _, ok := o.texts[l]; ok && l != "" {
+			return l
+		}
+	}
+	return o.defLang
+}
+
+func (o *Officer) textsFor(lang string) (OfficerTexts, Catalog) {
+	t, ok := o.texts[lang]
+	if !ok {
+		t = o.texts["en"]
+	}
+	c, ok := o.catalogs[lang]
+	if !ok {
+		c = o.catalogs["en"]
+	}
+	return t, c
+}
+
+// item builds the outbox rows of one message to a case's citizen, split to
+// the platform's limit.
+func (o *Officer) item(c citybot.Case, key, text string) []citybot.OutboxItem {
+	it := citybot.OutboxItem{
+		Out:  citybot.Outgoing{Key: key, Platform: c.Platform, Chat: c.Chat, Text: text},
+		Kind: citybot.OutboxNotice,
+		Case: c.ID,
+	}
+	return SplitItem(it, o.maxText[c.Platform])
+}
+
+// followers returns the case and the cases merged into it: every citizen
+// who hears about it.
+func followers(v citybot.CaseView) []citybot.Case {
+	return append([]citybot.Case{v.Case}, v.Merged...)
+}
+
+func validNonce(nonce string) bool {
+	if nonce == "" || len(nonce) > 64 {
+		return false
+	}
+	for _, r := range nonce {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Answer sends an officer's answer to the citizen of case id (and to the
+// citizens of the cases merged into it), through the outbox on each
+// case's platform, and moves the case to answered when its status allows.
+// nonce identifies the form submission: answering twice with the same
+// nonce queues the answer once. It returns the case after. Errors wrap
+// citybot.ErrInvalid for an empty or too long text, a missing actor or a
+// malformed nonce, and citybot.ErrNotFound for an unknown case.
+func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error) {
+	text, _ = citybot.CleanText(strings.TrimSpace(text), 0)
+	if text == "" || utf8.RuneCountInString(text) > MaxAnswer || actor == "" || !validNonce(nonce) {
+		return citybot.Case{}, fmt.Errorf("responder: answer: %w: an answer needs text (at most %d characters), an officer and a form nonce", citybot.ErrInvalid, MaxAnswer)
+	}
+	c, err := o.store.AnswerCase(ctx, id, actor, text, func(v citybot.CaseView) ([]citybot.OutboxItem, error) {
+		if !v.Case.Status.Open() && v.Case.Status != citybot.StatusResolved {
+			return nil, fmt.Errorf("%w: case %s is %s", citybot.ErrInvalid, v.Case.Ref, v.Case.Status)
+		}
+		var items []citybot.OutboxItem
+		for _, f := range followers(v) {
+			t, _ := o.textsFor(o.lang(v.Languages[f.Citizen], f.Language))
+			msg := fill(t.Answer, "ref", string(f.Ref), "text", text)
+			items = append(items, o.item(f, fmt.Sprintf("officer:answer:%d:%s:%d", id, nonce, f.ID), msg)...)
+		}
+		return items, nil
+	})
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("responder: answer: %w", err)
+	}
+	o.log.Info("answer queued", "case", int64(id))
+	o.wake()
+	return c, nil
+}
+
+// ChangeStatus moves case id along its lifecycle and tells its citizen
+// (and the citizens of the cases merged into it) in their language.
+// Duplicates are made with Merge, not here. nonce identifies the form
+// submission (see Answer). Errors wrap citybot.ErrInvalid (a transition
+// the lifecycle forbids, a close without reason, StatusDuplicate, a
+// malformed nonce) and citybot.ErrNotFound.
+func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error) {
+	if ch.To == citybot.StatusDuplicate || !ch.To.Valid() || ch.Actor == "" || !validNonce(nonce) {
+		return citybot.Case{}, fmt.Errorf("responder: change status: %w: a known status other than duplicate, an officer and a form nonce are needed", citybot.ErrInvalid)
+	}
+	c, err := o.store.ChangeCaseStatus(ctx, id, ch, func(before citybot.CaseView, after citybot.Case) ([]citybot.OutboxItem, error) {
+		var items []citybot.OutboxItem
+		for _, f := range followers(before) {
+			t, cat := o.textsFor(o.lang(before.Languages[f.Citizen], f.Language))
+			msg := fill(t.Status, "ref", string(f.Ref), "status", cat.status(after.Status))
+			if after.Status == citybot.StatusClosed && after.CloseReason != "" {
+				msg += "\n" + fill(t.StatusReason, "reason", after.CloseReason)
+			}
+			items = append(items, o.item(f, fmt.Sprintf("officer:status:%d:%s:%d", id, nonce, f.ID), msg)...)
+		}
+		return items, nil
+	})
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("responder: change status: %w", err)
+	}
+	o.log.Info("status changed", "case", int64(id), "status", string(c.Status))
+	o.wake()
+	return c, nil
+}
+
+// Merge marks case dup a duplicate of case into. The citizen of dup (and
+// of any case merged into dup before) is told which case to follow; the
+// citizen of into is told another report joined theirs. From then on the
+// answers and status changes of into reach them all. Errors wrap
+// citybot.ErrInvalid (same case, dup not open, into a duplicate) and
+// citybot.ErrNotFound.
+func (o *Officer) Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error {
+	if actor == "" {
+		return fmt.Errorf("responder: merge: %w: an officer is needed", citybot.ErrInvalid)
+	}
+	err := o.store.MergeCases(ctx, dup, into, actor, func(dv, iv citybot.CaseView) ([]citybot.OutboxItem, error) {
+		var items []citybot.OutboxItem
+		for _, f := range followers(dv) {
+			t, _ := o.textsFor(o.lang(dv.Languages[f.Citizen], f.Language))
+			msg := fill(t.Merged, "ref", string(f.Ref), "into", string(iv.Case.Ref))
+			items = append(items, o.item(f, fmt.Sprintf("officer:merge:%d:%d", dup, f.ID), msg)...)
+		}
+		// The surviving case's citizen hears once, unless it is the same
+		// citizen in the same chat.
+		ic := iv.Case
+		if ic.Citizen != dv.Case.Citizen || ic.Chat != dv.Case.Chat {
+			t, _ := o.textsFor(o.lang(iv.Languages[ic.Citizen], ic.Language))
+			items = append(items, o.item(ic, fmt.Sprintf("officer:merge:%d:into:%d", dup, ic.ID), fill(t.MergedInto, "ref", string(ic.Ref)))...)
+		}
+		return items, nil
+	})
+	if err != nil {
+		return fmt.Errorf("responder: merge: %w", err)
+	}
+	o.log.Info("cases merged", "case", int64(dup), "into", int64(into))
+	o.wake()
+	return nil
+}
+
+func (o *Officer) wake() {
+	if o.notify != nil {
+		o.notify()
+	}
+}

@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at`
+
+func scanAccount(s scanner) (citybot.Account, error) {
+	var (
+		a                     citybot.Account
+		id                    int64
+		role, locked, created string
+	)
+	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created); err != nil {
+		return a, err
+	}
+	a.ID, a.Role, a.CreatedAt = citybot.AccountID(id), citybot.Role(role), parseTS(created)
+	if locked != "" {
+		a.LockedUntil = parseTS(locked)
+	}
+	return a, nil
+}
+
+// CreateAccount adds a staff account with a password hash computed by the
+// caller and records it in the audit log as done by actor. Errors wrap
+// citybot.ErrInvalid for an empty name or hash or an unknown role, and
+// citybot.ErrDuplicate when the name (case-insensitive) is taken.
+func (db *DB) CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || passwordHash == "" || !role.Valid() || len(name) > 64 {
+		return citybot.Account{}, fmt.Errorf("store: create account: %w: an account needs a name (at most 64 bytes), a password and a known role", citybot.ErrInvalid)
+	}
+	var a citybot.Account
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		now := db.now().UTC()
+		r, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+			name, string(role), passwordHash, ts(now))
+		if err != nil {
+			return err
+		}
+		id, err := r.LastInsertId()
+		if err != nil {
+			return err
+		}
+		a = citybot.Account{ID: citybot.AccountID(id), Name: name, Role: role, PasswordHash: passwordHash, CreatedAt: now}
+		return audit(ctx, tx, now, actorOr(actor), "account.create", accountSubject(a.ID), nil,
+			map[string]any{"name": name, "role": role})
+	})
+	if err != nil {
+		return citybot.Account{}, fmt.Errorf("store: create account: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+func accountSubject(id citybot.AccountID) string { return fmt.Sprintf("account:%d", id) }
+
+func actorOr(actor string) string {
+	if actor == "" {
+		return "citybot"
+	}
+	return actor
+}
+
+// AccountByName returns the account with this name (case-insensitive), or
+// an error wrapping citybot.ErrNotFound.
+func (db *DB) AccountByName(ctx context.Context, name string) (citybot.Account, error) {
+	a, err := scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE name = ?`, strings.TrimSpace(name)))
+	if err != nil {
+		return a, fmt.Errorf("store: account by name: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+// Accounts returns every staff account, by name.
+func (db *DB) Accounts(ctx context.Context) ([]citybot.Account, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: accounts: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: accounts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: accounts: %w", err)
+	}
+	return out, nil
+}
+
+// RecordLoginFailure counts a failed sign-in of an account and, when the
+// count reaches maxFailures, locks it until now+lockFor (and starts the
+// count again). It returns the updated account. Errors wrap
+// citybot.ErrNotFound for an unknown account.
+func (db *DB) RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxFailures int, lockFor time.Duration) (citybot.Account, error) {
+	var a citybot.Account
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		now := db.now().UTC()
+		var err error
+		if a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, int64(id))); err != nil {
+			return err
+		}
+		a.FailedLogins++
+		if maxFailures > 0 && a.FailedLogins >= maxFailures {
+			a.FailedLogins, a.LockedUntil = 0, now.Add(lockFor)
+			if err := audit(ctx, tx, now, "citybot", "account.lock", accountSubject(id), nil,
+				map[string]any{"locked_until": a.LockedUntil}); err != nil {
+				return err
+			}
+		}
+		locked := ""
+		if !a.LockedUntil.IsZero() {
+			locked = ts(a.LockedUntil)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?`, a.FailedLogins, locked, int64(id))
+		return err
+	})
+	if err != nil {
+		return citybot.Account{}, fmt.Errorf("store: record login failure: %w", mapErr(err))
+	}
+	return a, nil
+}
+
+// CreateSession records a signed-in session for an account: tokenHash is
+// the hash of the cookie's token (the token itself is never stored), csrf
+// the session's form token. It also clears the account's failed sign-ins
+// and removes expired sessions. Errors wrap citybot.ErrNotFound for an
+// unknown account and citybot.ErrDuplicate for a reused token hash.
+func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		now := db.now().UTC()
+		r, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '' WHERE id = ?`, int64(id))
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n != 1 {
+			return sql.ErrNoRows
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ts(now)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			tokenHash, int64(id), csrf, ts(now), ts(expires)); err != nil {
+			return err
+		}
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = ?`, int64(id)).Scan(&name); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, name, "account.login", accountSubject(id), nil, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: create session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Session returns the account and form token of an unexpired session, by
+// its token hash. Errors wrap citybot.ErrNotFound for an unknown or
+// expired session, or a disabled account.
+func (db *DB) Session(ctx context.Context, tokenHash string) (citybot.Account, string, error) {
+	var csrf string
+	var a citybot.Account
+	row := db.r.QueryRowContext(ctx, `SELECT s.csrf, a.id, a.name, a.role, a.password_hash, a.failed_logins, a.locked_until, a.disabled, a.created_at
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`, tokenHash, ts(db.now()))
+	var (
+		id                    int64
+		role, locked, created string
+	)
+	if err := row.Scan(&csrf, &id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created); err != nil {
+		return a, "", fmt.Errorf("store: session: %w", mapErr(err))
+	}
+	a.ID, a.Role, a.CreatedAt = citybot.AccountID(id), citybot.Role(role), parseTS(created)
+	if locked != "" {
+		a.LockedUntil = parseTS(locked)
+	}
+	return a, csrf, nil
+}
+
+// DeleteSession ends a session (logout) and records it in the audit log.
+// Ending an unknown session is not an error.
+func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		var id int64
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT a.id, a.name FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?`,
+			tokenHash).Scan(&id, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+			return err
+		}
+		return audit(ctx, tx, db.now().UTC(), name, "account.logout", accountSubject(citybot.AccountID(id)), nil, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete session: %w", mapErr(err))
+	}
+	return nil
+}

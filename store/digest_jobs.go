@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+// DueFollowups returns up to limit resolved cases, resolved at or before
+// resolvedBefore (and at most 30 days before it: later is too late to
+// ask), whose citizen was not yet asked "Is it fixed?", with the
+// citizen's preferred language; topics in hide (sensitive ones) are left
+// out. Oldest resolution first.
+func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide []string, limit int) ([]citybot.FollowupTarget, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	args := []any{ts(resolvedBefore.AddDate(0, 0, -30)), ts(resolvedBefore)}
+	excl := ""
+	if len(hide) > 0 {
+		excl = ` AND c.topic NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(hide)), ", ") + `)`
+		for _, h := range hide {
+			args = append(args, h)
+		}
+	}
+	args = append(args, limit)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
+		LEFT JOIN citizens z ON z.id = c.citizen_id
+		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND +c.status = 'resolved'`+excl+`
+		  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
+		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: due followups: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.FollowupTarget
+	for rows.Next() {
+		var t citybot.FollowupTarget
+		if t.Case, err = scanCase(withExtra{rows, &t.Language}); err != nil {
+			return nil, fmt.Errorf("store: due followups: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: due followups: %w", err)
+	}
+	return out, nil
+}
+
+// withExtra scans the case columns followed by extra destinations.
+type withExtra struct {
+	s     scanner
+	extra *string
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extra)...) }
+
+// QueueFollowup records that a case's citizen is asked "Is it fixed?" and
+// queues the question (it) in the same transaction. It reports false when
+// the case was already asked (nothing is queued then). Errors wrap
+// citybot.ErrNotFound for an unknown case and citybot.ErrInvalid for a
+// malformed outbox row.
+func (db *DB) QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.OutboxItem) (bool, error) {
+	added := false
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		if _, err := caseByID(ctx, tx, id); err != nil {
+			return err
+		}
+		now := db.now().UTC()
+		r, err := tx.ExecContext(ctx, `INSERT INTO followups (case_id, asked_at, outbox_key) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING`,
+			int64(id), ts(now), it.Out.Key)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return nil
+		}
+		added = true
+		_, err = insertOutbox(ctx, tx, it, now)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: queue followup: %w", mapErr(err))
+	}
+	return added, nil
+}
+
+// RecordFollowup records a citizen's answer to "Is it fixed?". Only the
+// case's own citizen (platform user id user on platform p) may answer,
+// once. "Not fixed" reopens a resolved case (to in_progress, by actor
+// "citizen", in the audit log). It returns the case as it is after.
+// Errors wrap citybot.ErrNotFound when the case was never asked,
+// citybot.ErrForbidden when user is not the case's citizen, and
+// citybot.ErrDuplicate when the question was answered already.
+func (db *DB) RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool) (citybot.Case, error) {
+	var out citybot.Case
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		var answer string
+		if err := tx.QueryRowContext(ctx, `SELECT answer FROM followups WHERE case_id = ?`, int64(id)).Scan(&answer); err != nil {
+			return err
+		}
+		c, err := caseByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		var ok int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM citizen_identities WHERE citizen_id = ? AND platform = ? AND platform_user_id = ?`,
+			int64(c.Citizen), string(p), string(user)).Scan(&ok); err != nil {
+			return err
+		}
+		if ok == 0 {
+			return fmt.Errorf("%w: only the case's citizen may answer", citybot.ErrForbidden)
+		}
+		if answer != "" {
+			return fmt.Errorf("%w: already answered", citybot.ErrDuplicate)
+		}
+		now := db.now().UTC()
+		answer = "not_fixed"
+		if fixed {
+			answer = "fixed"
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE followups SET answer = ?, answered_at = ? WHERE case_id = ?`, answer, ts(now), int64(id)); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, now, "citizen", "case.followup", caseSubject(id), nil, map[string]any{"answer": answer}); err != nil {
+			return err
+		}
+		out = c
+		if !fixed && c.Status == citybot.StatusResolved {
+			out, err = setCaseStatus(ctx, tx, now, id, citybot.StatusChange{To: citybot.StatusInProgress, Actor: "citizen"})
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("store: record followup: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// DueReminders returns up to limit open cases opened at or before
+// openedBefore that have no first answer yet and about which officers were
+// not reminded, critical first, then oldest.
+func (db *DB) DueReminders(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.Case, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+caseFrom+`
+		WHERE c.status IN `+openStatuses+` AND c.first_answer_at IS NULL AND c.opened_at <= ?
+		  AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.case_id = c.id)
+		ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT ?`, ts(openedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due reminders: %w", mapErr(err))
+	}
+	cs, err := collectCases(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: due reminders: %w", mapErr(err))
+	}
+	return cs, nil
+}
+
+// QueueReminders records that officers were reminded about the cases and
+// queues the reminder rows in the same transaction; cases already reminded
+// are skipped. It returns how many cases were newly recorded.
+func (db *DB) QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error) {
+	n := 0
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		n = 0
+		now := db.now().UTC()
+		for _, id := range ids {
+			r, err := tx.ExecContext(ctx, `INSERT INTO reminders (case_id, reminded_at) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING`, int64(id), ts(now))
+			if err != nil {
+				return err
+			}
+			k, _ := r.RowsAffected()
+			n += int(k)
+		}
+		if n == 0 {
+			return nil
+		}
+		for _, it := range items {
+			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: queue reminders: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// retentionBatch bounds the rows one retention transaction changes, so
+// that intake never waits long behind it.
+const retentionBatch = 500
+
+// ApplyRetention removes or anonymises citizen data older than the
+// policy's days, counted back from the store's clock, in small
+// transactions, and returns what it changed. Data of open cases is kept.
+// It stops early, with ctx's error, when ctx is cancelled.
+func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error) {
+	var res citybot.RetentionResult
+	now := db.now().UTC()
+	cut := func(days int) string { return ts(now.AddDate(0, 0, -days)) }
+	notOpen := `(m.case_id IS NULL OR NOT EXISTS (SELECT 1 FROM cases c WHERE c.id = m.case_id AND c.status IN ` + openStatuses + `))`
+	steps := []struct {
+		days  int
+		count *int
+		query string
+	}{
+		{p.MessageDays, &res.Messages, `UPDATE messages SET text = '', classification = NULL, latitude = NULL, longitude = NULL
+			WHERE id IN (SELECT m.id FROM messages m WHERE m.received_at < ?1 AND (m.text <> '' OR m.classification IS NOT NULL OR m.latitude IS NOT NULL)
+			AND ` + notOpen + ` LIMIT ?2)`},
+		{p.MessageDays, new(int), `DELETE FROM message_edits WHERE id IN (SELECT e.id FROM message_edits e JOIN messages m ON m.id = e.message_id
+			WHERE m.received_at < ?1 AND ` + notOpen + ` LIMIT ?2)`},
+		{p.AttachmentDays, &res.Attachments, `DELETE FROM attachments WHERE id IN (SELECT a.id FROM attachments a JOIN messages m ON m.id = a.message_id
+			WHERE m.received_at < ?1 AND ` + notOpen + ` LIMIT ?2)`},
+		{p.IdentityDays, &res.Identities, `DELETE FROM citizen_identities WHERE citizen_id IN (SELECT ci.citizen_id FROM citizen_identities ci
+			WHERE ci.updated_at < ?1 AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.citizen_id = ci.citizen_id AND c.status IN ` + openStatuses + `)
+			LIMIT ?2)`},
+		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '' WHERE id IN (SELECT id FROM outbox
+			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '') LIMIT ?2)`},
+	}
+	for _, st := range steps {
+		if st.days <= 0 {
+			continue
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				return res, fmt.Errorf("store: retention: %w", err)
+			}
+			var n int64
+			err := db.write(ctx, func(ctx context.Context, tx querier) error {
+				r, err := tx.ExecContext(ctx, st.query, cut(st.days), retentionBatch)
+				if err != nil {
+					return err
+				}
+				n, err = r.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return res, fmt.Errorf("store: retention: %w", mapErr(err))
+			}
+			*st.count += int(n)
+			if n < retentionBatch {
+				break
+			}
+		}
+	}
+	if res != (citybot.RetentionResult{}) {
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
+			return audit(ctx, tx, now, "scheduler", "retention.apply", "retention", nil, res)
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return res, fmt.Errorf("store: retention: %w", mapErr(err))
+		}
+	}
+	return res, nil
+}

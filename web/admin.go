@@ -1,0 +1,161 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"citybot"
+)
+
+// invalid returns an error wrapping citybot.ErrInvalid with a message for
+// staff.
+func invalid(msg string) error { return fmt.Errorf("web: %w: %s", citybot.ErrInvalid, msg) }
+
+type auditData struct {
+	Entries []citybot.AuditEntry
+	NextURL string
+}
+
+// auditPageSize is the number of audit entries per page.
+const auditPageSize = 100
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	es, err := s.store.AuditLog(r.Context(), before, auditPageSize)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d := auditData{Entries: es}
+	if len(es) == auditPageSize {
+		d.NextURL = "/admin/audit?before=" + strconv.FormatInt(es[len(es)-1].ID, 10)
+	}
+	s.render(w, r, http.StatusOK, "audit", sess, d)
+}
+
+type cannedData struct {
+	Answers   []citybot.CannedAnswer
+	Topics    []string
+	Languages []string
+	Done      bool
+}
+
+func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	as, err := s.store.CannedAnswers(r.Context())
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "canned", sess, cannedData{Answers: as, Topics: s.topics, Languages: s.languages,
+		Done: r.URL.Query().Get("done") == "1"})
+}
+
+func (s *Server) cannedSave(w http.ResponseWriter, r *http.Request, sess *session) {
+	topic, lang := r.PostFormValue("topic"), r.PostFormValue("language")
+	if !slices.Contains(s.topics, topic) || !slices.Contains(s.languages, lang) {
+		s.fail(w, r, sess, invalid("choose a known topic and language"))
+		return
+	}
+	err := s.store.SetCannedAnswer(r.Context(), citybot.CannedAnswer{Topic: topic, Language: lang,
+		Text: r.PostFormValue("text"), UpdatedBy: sess.account.Name})
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/canned?done=1", http.StatusSeeOther)
+}
+
+type accountsData struct {
+	Accounts  []citybot.Account
+	Roles     []citybot.Role
+	Created   string
+	Generated string
+}
+
+func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.showAccounts(w, r, sess, http.StatusOK, accountsData{})
+}
+
+func (s *Server) showAccounts(w http.ResponseWriter, r *http.Request, sess *session, status int, d accountsData) {
+	as, err := s.store.Accounts(r.Context())
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d.Accounts, d.Roles = as, []citybot.Role{citybot.RoleOfficer, citybot.RoleOfficial, citybot.RoleAdmin}
+	s.render(w, r, status, "accounts", sess, d)
+}
+
+// accountCreate adds a staff account; with no password given, one is
+// generated and shown once.
+func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *session) {
+	name := clip(r.PostFormValue("name"), 64)
+	role := citybot.Role(r.PostFormValue("role"))
+	password := r.PostFormValue("password")
+	generated := ""
+	if password == "" {
+		password = GeneratePassword()
+		generated = password
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if _, err := s.store.CreateAccount(r.Context(), name, role, hash, sess.account.Name); err != nil {
+		if errors.Is(err, citybot.ErrDuplicate) {
+			err = invalid("that name is taken")
+		}
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.showAccounts(w, r, sess, http.StatusOK, accountsData{Created: name, Generated: generated})
+}
+
+type modelData struct {
+	Configured bool
+	Live       string
+	Pending    *citybot.RetrainReport
+	Done       string
+}
+
+func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	d := modelData{Configured: s.trainer != nil}
+	if s.trainer != nil {
+		d.Live, d.Pending = s.trainer.Status()
+	}
+	switch r.URL.Query().Get("done") {
+	case "trained":
+		d.Done = "A candidate model was trained. Compare it below; it serves only once you switch to it."
+	case "switched":
+		d.Done = "The new model now classifies incoming messages."
+	}
+	s.render(w, r, http.StatusOK, "model", sess, d)
+}
+
+func (s *Server) modelTrain(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.trainer == nil {
+		s.fail(w, r, sess, invalid("retraining is not configured"))
+		return
+	}
+	if _, err := s.trainer.Retrain(r.Context(), sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/model?done=trained", http.StatusSeeOther)
+}
+
+func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.trainer == nil {
+		s.fail(w, r, sess, invalid("retraining is not configured"))
+		return
+	}
+	if err := s.trainer.Switch(r.Context(), sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/model?done=switched", http.StatusSeeOther)
+}

@@ -1,0 +1,186 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+
+	"citybot"
+)
+
+// ApprovalStore is what the digest approval pages read.
+type ApprovalStore interface {
+	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
+	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
+}
+
+// Digester drafts digests and carries officials' decisions
+// (responder.Digester).
+type Digester interface {
+	Decide(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision) (citybot.Digest, error)
+	Draft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error)
+	Previews(d citybot.Digest) []citybot.DigestPreview
+}
+
+// approvalPages are the approval templates, rendered in the console's
+// layout.
+type approvalPages struct {
+	s        *Server
+	store    ApprovalStore
+	digester Digester
+	pages    map[string]*template.Template
+}
+
+// ApprovalHandler returns the digest approval pages, behind the console's
+// sign-in, roles and form tokens:
+//
+//	GET  /digests                 every staff role: drafts and decisions
+//	GET  /digests/{id}            the draft exactly as it will be posted on
+//	                              each platform, in each language, and its chart
+//	GET  /digests/{id}/chart.png  the chart
+//	POST /digests/{id}/decide     officials only: approve, or send back
+//	                              with a comment
+//	POST /digests/{id}/redraft    admins and officers: a new revision of a
+//	                              sent-back draft, with an optional note
+//
+// cmd/citybot mounts it next to the console: mux.Handle("/digests",
+// h) and mux.Handle("/digests/", h). It returns an error when a template
+// does not parse.
+func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler, error) {
+	if store == nil || d == nil {
+		return nil, fmt.Errorf("web: approval: %w: store and digester are required", citybot.ErrInvalid)
+	}
+	a := &approvalPages{s: s, store: store, digester: d, pages: map[string]*template.Template{}}
+	for _, name := range []string{"approval_list", "approval_digest"} {
+		t, err := template.New(name).Funcs(templateFuncs()).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		a.pages[name] = t
+	}
+	staff := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer, citybot.RoleOfficial}
+	routes := []route{
+		{"GET /digests", staff, a.list},
+		{"GET /digests/{id}", staff, a.show},
+		{"GET /digests/{id}/chart.png", staff, a.chart},
+		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide},
+		{"POST /digests/{id}/redraft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer}, a.redraft},
+	}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.pattern, s.authorize(rt))
+	}
+	cop := http.NewCrossOriginProtection()
+	return securityHeaders(cop.Handler(mux)), nil
+}
+
+func (a *approvalPages) render(w http.ResponseWriter, status int, name string, sess *session, data any) {
+	var buf bytes.Buffer
+	if err := a.pages[name].ExecuteTemplate(&buf, "layout", a.s.pageFor(sess, data)); err != nil {
+		a.s.log.Error("render", "page", name, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (a *approvalPages) list(w http.ResponseWriter, r *http.Request, sess *session) {
+	ds, err := a.store.Digests(r.Context(), 100)
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	a.render(w, http.StatusOK, "approval_list", sess, struct {
+		Digests    []citybot.Digest
+		IsOfficial bool
+	}{ds, sess.account.Role == citybot.RoleOfficial})
+}
+
+func (a *approvalPages) load(w http.ResponseWriter, r *http.Request, sess *session) (citybot.Digest, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		a.s.fail(w, r, sess, citybot.ErrNotFound)
+		return citybot.Digest{}, false
+	}
+	d, err := a.store.Digest(r.Context(), citybot.DigestID(id))
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return d, false
+	}
+	return d, true
+}
+
+func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
+		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted."}[r.URL.Query().Get("done")]
+	a.render(w, http.StatusOK, "approval_digest", sess, struct {
+		Digest     citybot.Digest
+		Previews   []citybot.DigestPreview
+		IsOfficial bool
+		CanRedraft bool
+		Done       string
+	}{d, a.digester.Previews(d), sess.account.Role == citybot.RoleOfficial,
+		d.State == citybot.DigestChangesRequested && sess.account.Role != citybot.RoleOfficial, done})
+}
+
+func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	if len(d.Chart) == 0 {
+		a.s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(d.Chart)
+}
+
+func (a *approvalPages) decide(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	dec := citybot.DigestDecision{Approve: r.PostFormValue("decision") == "approve", Actor: sess.account.Name,
+		Comment: r.PostFormValue("comment")}
+	if !dec.Approve && r.PostFormValue("decision") != "sendback" {
+		a.s.fail(w, r, sess, fmt.Errorf("%w: choose approve or send back", citybot.ErrInvalid))
+		return
+	}
+	if _, err := a.digester.Decide(r.Context(), d.ID, dec); err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	done := "sentback"
+	if dec.Approve {
+		done = "approved"
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=%s", d.ID, done), http.StatusSeeOther)
+}
+
+func (a *approvalPages) redraft(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	if d.State != citybot.DigestChangesRequested {
+		a.s.fail(w, r, sess, fmt.Errorf("%w: only a sent-back digest can be redrafted", citybot.ErrInvalid))
+		return
+	}
+	nd, err := a.digester.Draft(r.Context(), d.Figures.Start, sess.account.Name, r.PostFormValue("note"))
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=redrafted", nd.ID), http.StatusSeeOther)
+}

@@ -1,0 +1,264 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+// doneMessages are the confirmations a case page shows after an action,
+// keyed by the "done" query parameter (never echoed as given).
+func doneMessages() map[string]string {
+	return map[string]string{
+		"labels":   "Topic and urgency saved.",
+		"assign":   "Assignment saved.",
+		"expected": "Expected date saved.",
+		"status":   "Status changed; the citizen will be told in their language.",
+		"note":     "Internal note added (not sent to the citizen).",
+		"answer":   "Answer queued; it goes out on the citizen's platform.",
+		"merged":   "The duplicate case was merged into this one; both citizens will be told.",
+	}
+}
+
+// loadCase reads the case of the {id} path value and checks that the
+// signed-in role may see it; it answers 404 itself when not.
+func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, sess *session) (citybot.CaseView, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return citybot.CaseView{}, false
+	}
+	v, err := s.store.CaseView(r.Context(), citybot.CaseID(id))
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return v, false
+	}
+	if !s.canSeeTopic(sess.account.Role, v.Case.Topic) {
+		// Not 403: a sensitive case's existence is not disclosed.
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return v, false
+	}
+	return v, true
+}
+
+type caseData struct {
+	View         citybot.CaseView
+	DuplicateRef citybot.CaseRef
+	Conversation []citybot.ConversationEntry
+	Tags         []citybot.Tag
+	Notes        []citybot.CaseNote
+	History      []citybot.AuditEntry
+	Canned       []citybot.CannedAnswer
+	Assignees    []string
+	Topics       []string
+	Urgencies    []citybot.Urgency
+	NextStatuses []citybot.CaseStatus
+	Nonce        string
+	Done         string
+	Sensitive    bool
+	CanAnswer    bool // the case still takes answers
+	Now          time.Time
+}
+
+func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	id := v.Case.ID
+	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
+		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: slices.Contains(s.sensitive, v.Case.Topic),
+		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
+	var err error
+	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if d.Tags, err = s.store.CaseTags(ctx, id); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if d.Notes, err = s.store.CaseNotes(ctx, id); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if d.History, err = s.store.Audit(ctx, "case:"+strconv.FormatInt(int64(id), 10)); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if v.Case.DuplicateOf != 0 {
+		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSeeTopic(sess.account.Role, dv.Case.Topic) {
+			d.DuplicateRef = dv.Case.Ref
+		}
+	}
+	canned, err := s.store.CannedAnswers(ctx)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	for _, a := range canned {
+		if a.Topic == v.Case.Topic {
+			d.Canned = append(d.Canned, a)
+		}
+	}
+	// The case's language first.
+	slices.SortStableFunc(d.Canned, func(a, b citybot.CannedAnswer) int {
+		return boolRank(a.Language != v.Case.Language) - boolRank(b.Language != v.Case.Language)
+	})
+	accounts, err := s.store.Accounts(ctx)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	for _, a := range accounts {
+		if a.Role != citybot.RoleOfficial && !a.Disabled {
+			d.Assignees = append(d.Assignees, a.Name)
+		}
+	}
+	d.Topics = slices.Clone(s.topics)
+	if !slices.Contains(d.Topics, v.Case.Topic) {
+		d.Topics = append(d.Topics, v.Case.Topic)
+	}
+	for _, st := range allStatuses() {
+		if st != citybot.StatusDuplicate && v.Case.Status.CanMoveTo(st) {
+			d.NextStatuses = append(d.NextStatuses, st)
+		}
+	}
+	s.render(w, r, http.StatusOK, "case", sess, d)
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Server) backToCase(w http.ResponseWriter, r *http.Request, id citybot.CaseID, done string) {
+	http.Redirect(w, r, "/cases/"+strconv.FormatInt(int64(id), 10)+"?done="+done, http.StatusSeeOther)
+}
+
+func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	topic := r.PostFormValue("topic")
+	if topic != "" && !slices.Contains(s.topics, topic) && topic != v.Case.Topic {
+		s.fail(w, r, sess, invalid("unknown topic"))
+		return
+	}
+	urgency := citybot.Urgency(r.PostFormValue("urgency"))
+	if urgency != "" && urgency.Rank() > 3 {
+		s.fail(w, r, sess, invalid("unknown urgency"))
+		return
+	}
+	if _, err := s.store.CorrectCase(r.Context(), v.Case.ID, topic, urgency, sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	if !s.canSeeTopic(sess.account.Role, topic) {
+		// The officer just moved the case out of their sight.
+		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "labels")
+}
+
+func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if err := s.store.AssignCase(r.Context(), v.Case.ID, clip(r.PostFormValue("assignee"), 64), sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "assign")
+}
+
+func (s *Server) caseExpected(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	var by *time.Time
+	if day := strings.TrimSpace(r.PostFormValue("expected_by")); day != "" {
+		t, err := time.Parse("2006-01-02", day)
+		if err != nil || t.Year() < 2000 || t.Year() > 2200 {
+			s.fail(w, r, sess, invalid("the expected date must be a date (YYYY-MM-DD)"))
+			return
+		}
+		by = &t
+	}
+	if err := s.store.SetExpectedBy(r.Context(), v.Case.ID, by, sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "expected")
+}
+
+func (s *Server) caseStatus(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	ch := citybot.StatusChange{To: citybot.CaseStatus(r.PostFormValue("status")), Actor: sess.account.Name,
+		Reason: clip(r.PostFormValue("reason"), 2000)}
+	if _, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, r.PostFormValue("nonce")); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "status")
+}
+
+func (s *Server) caseNote(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if _, err := s.store.AddNote(r.Context(), v.Case.ID, sess.account.Name, r.PostFormValue("text")); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "note")
+}
+
+func (s *Server) caseAnswer(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if _, err := s.officer.Answer(r.Context(), v.Case.ID, sess.account.Name, r.PostFormValue("text"), r.PostFormValue("nonce")); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, v.Case.ID, "answer")
+}
+
+func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	ref := clip(r.PostFormValue("into"), 32)
+	if ref == "" {
+		s.fail(w, r, sess, invalid("give the reference of the case to merge into"))
+		return
+	}
+	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
+	if err != nil || !s.canSeeTopic(sess.account.Role, into.Topic) {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	if err := s.officer.Merge(r.Context(), v.Case.ID, into.ID, sess.account.Name); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.backToCase(w, r, into.ID, "merged")
+}

@@ -1,0 +1,308 @@
+package web
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+// Open311 GeoReport v2, read side: services are citybot's topics (the
+// sensitive ones left out), requests are cases without any citizen text
+// or identity. Datetimes are W3C (RFC 3339) in the city's time zone; lat
+// and long are rounded to about 100 m, and null when unknown.
+
+// open311Service is one service of GET services.{json,xml}.
+type open311Service struct {
+	XMLName     xml.Name `json:"-" xml:"service"`
+	ServiceCode string   `json:"service_code" xml:"service_code"`
+	ServiceName string   `json:"service_name" xml:"service_name"`
+	Description string   `json:"description" xml:"description"`
+	Metadata    bool     `json:"metadata" xml:"metadata"`
+	Type        string   `json:"type" xml:"type"`
+	Keywords    string   `json:"keywords" xml:"keywords"`
+	Group       string   `json:"group" xml:"group"`
+}
+
+// open311Request is one request of GET requests.{json,xml}.
+type open311Request struct {
+	XMLName           xml.Name `json:"-" xml:"request"`
+	ServiceRequestID  string   `json:"service_request_id" xml:"service_request_id"`
+	Status            string   `json:"status" xml:"status"`
+	StatusNotes       string   `json:"status_notes" xml:"status_notes"`
+	ServiceName       string   `json:"service_name" xml:"service_name"`
+	ServiceCode       string   `json:"service_code" xml:"service_code"`
+	Description       string   `json:"description" xml:"description"`
+	AgencyResponsible string   `json:"agency_responsible" xml:"agency_responsible"`
+	ServiceNotice     string   `json:"service_notice" xml:"service_notice"`
+	RequestedDatetime string   `json:"requested_datetime" xml:"requested_datetime"`
+	UpdatedDatetime   string   `json:"updated_datetime" xml:"updated_datetime"`
+	ExpectedDatetime  *string  `json:"expected_datetime" xml:"expected_datetime"`
+	Address           string   `json:"address" xml:"address"`
+	AddressID         string   `json:"address_id" xml:"address_id"`
+	Zipcode           string   `json:"zipcode" xml:"zipcode"`
+	Lat               *float64 `json:"lat" xml:"lat"`
+	Long              *float64 `json:"long" xml:"long"`
+	MediaURL          string   `json:"media_url" xml:"media_url"`
+}
+
+// open311RequestXML is open311Request for XML, where every field is an
+// element (empty when unknown).
+type open311RequestXML struct {
+	XMLName           xml.Name `xml:"request"`
+	ServiceRequestID  string   `xml:"service_request_id"`
+	Status            string   `xml:"status"`
+	StatusNotes       string   `xml:"status_notes"`
+	ServiceName       string   `xml:"service_name"`
+	ServiceCode       string   `xml:"service_code"`
+	Description       string   `xml:"description"`
+	AgencyResponsible string   `xml:"agency_responsible"`
+	ServiceNotice     string   `xml:"service_notice"`
+	RequestedDatetime string   `xml:"requested_datetime"`
+	UpdatedDatetime   string   `xml:"updated_datetime"`
+	ExpectedDatetime  string   `xml:"expected_datetime"`
+	Address           string   `xml:"address"`
+	AddressID         string   `xml:"address_id"`
+	Zipcode           string   `xml:"zipcode"`
+	Lat               string   `xml:"lat"`
+	Long              string   `xml:"long"`
+	MediaURL          string   `xml:"media_url"`
+}
+
+func (r open311Request) toXML() open311RequestXML {
+	x := open311RequestXML{ServiceRequestID: r.ServiceRequestID, Status: r.Status, StatusNotes: r.StatusNotes,
+		ServiceName: r.ServiceName, ServiceCode: r.ServiceCode, Description: r.Description, AgencyResponsible: r.AgencyResponsible,
+		ServiceNotice: r.ServiceNotice, RequestedDatetime: r.RequestedDatetime, UpdatedDatetime: r.UpdatedDatetime,
+		Address: r.Address, AddressID: r.AddressID, Zipcode: r.Zipcode, MediaURL: r.MediaURL}
+	if r.ExpectedDatetime != nil {
+		x.ExpectedDatetime = *r.ExpectedDatetime
+	}
+	if r.Lat != nil && r.Long != nil {
+		x.Lat, x.Long = strconv.FormatFloat(*r.Lat, 'f', -1, 64), strconv.FormatFloat(*r.Long, 'f', -1, 64)
+	}
+	return x
+}
+
+type open311Error struct {
+	XMLName     xml.Name `json:"-" xml:"error"`
+	Code        int      `json:"code" xml:"code"`
+	Description string   `json:"description" xml:"description"`
+}
+
+// open311 serves services.{json,xml} and requests.{json,xml}.
+func (p *Public) open311(w http.ResponseWriter, r *http.Request) {
+	name, format, ok := strings.Cut(r.PathValue("file"), ".")
+	if !ok || (format != "json" && format != "xml") {
+		p.open311Fail(w, "json", http.StatusNotFound, "unknown resource or format (json or xml)")
+		return
+	}
+	switch name {
+	case "services":
+		p.services(w, r, format)
+	case "requests":
+		p.requests(w, r, format)
+	default:
+		p.open311Fail(w, format, http.StatusNotFound, "unknown resource")
+	}
+}
+
+func (p *Public) services(w http.ResponseWriter, r *http.Request, format string) {
+	lang := p.lang(r)
+	var out []open311Service
+	for _, t := range p.topics {
+		if p.isSensitive(t) {
+			continue
+		}
+		out = append(out, open311Service{
+			ServiceCode: t, ServiceName: p.figures.TopicName(lang, t),
+			Description: p.figures.TopicName(lang, t), Metadata: false, Type: "realtime",
+			Keywords: strings.ReplaceAll(t, "_", ","), Group: "city",
+		})
+	}
+	open311Write(p, w, format, "services", out)
+}
+
+func (p *Public) isSensitive(topic string) bool {
+	for _, s := range p.sensitive {
+		if s == topic {
+			return true
+		}
+	}
+	return false
+}
+
+// requests lists requests: service_request_id (comma separated),
+// service_code, start_date, end_date (W3C datetimes; the default is the
+// last 90 days) and status (open, closed) filter; at most 1000.
+func (p *Public) requests(w http.ResponseWriter, r *http.Request, format string) {
+	q := r.URL.Query()
+	pq := citybot.PublicCaseQuery{ExcludeTopic: p.sensitive, Limit: 1000, Topic: q.Get("service_code")}
+	if ids := q.Get("service_request_id"); ids != "" {
+		for _, id := range strings.Split(ids, ",") {
+			if id = strings.TrimSpace(id); id != "" && len(pq.Refs) < 100 {
+				pq.Refs = append(pq.Refs, citybot.CaseRef(id))
+			}
+		}
+	}
+	var err error
+	if pq.After, err = parseW3C(q.Get("start_date")); err != nil {
+		p.open311Fail(w, format, http.StatusBadRequest, "start_date must be a W3C datetime")
+		return
+	}
+	if pq.Before, err = parseW3C(q.Get("end_date")); err != nil {
+		p.open311Fail(w, format, http.StatusBadRequest, "end_date must be a W3C datetime")
+		return
+	}
+	if pq.After.IsZero() && pq.Before.IsZero() && len(pq.Refs) == 0 {
+		pq.After = p.now().Add(-90 * 24 * time.Hour)
+	}
+	switch s := q.Get("status"); s {
+	case "":
+	case "open", "closed":
+		open := s == "open"
+		pq.Open = &open
+	default:
+		p.open311Fail(w, format, http.StatusBadRequest, "status must be open or closed")
+		return
+	}
+	p.writeRequests(w, r, format, pq)
+}
+
+// request serves requests/{id}.{json,xml}: a list of one, as the
+// specification says.
+func (p *Public) request(w http.ResponseWriter, r *http.Request) {
+	id, format, ok := strings.Cut(r.PathValue("file"), ".")
+	if !ok || (format != "json" && format != "xml") || id == "" {
+		p.open311Fail(w, "json", http.StatusNotFound, "use requests/{id}.json or .xml")
+		return
+	}
+	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, ExcludeTopic: p.sensitive, Limit: 1})
+}
+
+func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {
+	cases, err := p.store.PublicCases(r.Context(), pq)
+	if err != nil {
+		p.log.Error("open311 requests", "error", err)
+		p.open311Fail(w, format, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if len(pq.Refs) == 1 && pq.Limit == 1 && len(cases) == 0 {
+		p.open311Fail(w, format, http.StatusNotFound, "no such request")
+		return
+	}
+	lang := p.lang(r)
+	out := make([]open311Request, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, p.open311Case(c, lang))
+	}
+	if format == "xml" {
+		xs := make([]open311RequestXML, len(out))
+		for i, o := range out {
+			xs[i] = o.toXML()
+		}
+		open311Write(p, w, format, "service_requests", xs)
+		return
+	}
+	open311Write(p, w, format, "service_requests", out)
+}
+
+func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
+	status := "open"
+	if !c.Status.Open() {
+		status = "closed"
+	}
+	name := p.figures.TopicName(lang, c.Topic)
+	desc := name
+	if len(c.Places) > 0 {
+		desc += " — " + strings.Join(c.Places, ", ")
+	}
+	req := open311Request{
+		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: statusNote(c.Status, lang),
+		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,
+		RequestedDatetime: p.w3c(c.OpenedAt), UpdatedDatetime: p.w3c(c.UpdatedAt),
+		Address: strings.Join(c.Places, ", "),
+	}
+	if c.ExpectedBy != nil {
+		s := p.w3c(*c.ExpectedBy)
+		req.ExpectedDatetime = &s
+	}
+	if c.Location != nil {
+		lat, lon := c.Location.Latitude, c.Location.Longitude
+		req.Lat, req.Long = &lat, &lon
+	}
+	return req
+}
+
+func (p *Public) w3c(t time.Time) string { return t.In(p.loc).Format(time.RFC3339) }
+
+func parseW3C(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad datetime")
+}
+
+// statusNote says where a case stands, in words.
+func statusNote(s citybot.CaseStatus, lang string) string {
+	en := map[citybot.CaseStatus]string{
+		citybot.StatusNew: "Received", citybot.StatusAcknowledged: "Acknowledged", citybot.StatusInProgress: "In progress",
+		citybot.StatusAnswered: "Answered", citybot.StatusResolved: "Resolved", citybot.StatusClosed: "Closed",
+	}
+	fr := map[citybot.CaseStatus]string{
+		citybot.StatusNew: "Reçu", citybot.StatusAcknowledged: "Accusé de réception envoyé", citybot.StatusInProgress: "En cours",
+		citybot.StatusAnswered: "Réponse envoyée", citybot.StatusResolved: "Résolu", citybot.StatusClosed: "Clos",
+	}
+	if lang == "fr" {
+		return fr[s]
+	}
+	return en[s]
+}
+
+// xmlList is a root element around a list of items (each carries its
+// own element name).
+type xmlList[T any] struct {
+	XMLName xml.Name
+	Items   []T
+}
+
+func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, v []T) {
+	if format == "xml" {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write([]byte(xml.Header))
+		if err := xml.NewEncoder(w).Encode(xmlList[T]{XMLName: xml.Name{Local: root}, Items: v}); err != nil {
+			p.log.Error("open311 xml", "error", err)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if v == nil {
+		v = []T{}
+	}
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		p.log.Error("open311 json", "error", err)
+	}
+}
+
+func (p *Public) open311Fail(w http.ResponseWriter, format string, code int, msg string) {
+	e := []open311Error{{Code: code, Description: msg}}
+	if format == "xml" {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(code)
+		w.Write([]byte(xml.Header))
+		xml.NewEncoder(w).Encode(xmlList[open311Error]{XMLName: xml.Name{Local: "errors"}, Items: e})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(e)
+}

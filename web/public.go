@@ -1,0 +1,302 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"citybot"
+)
+
+// PublicStore is what the public pages and open data need from storage.
+type PublicStore interface {
+	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
+	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
+	PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error)
+}
+
+// PublicFigures computes live figures and names topics
+// (responder.Digester).
+type PublicFigures interface {
+	Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error)
+	TopicName(lang, topic string) string
+}
+
+// PublicOptions configure the public pages. Store and Figures are
+// required.
+type PublicOptions struct {
+	Store   PublicStore
+	Figures PublicFigures
+	Logger  *slog.Logger     // nil discards logs
+	Now     func() time.Time // nil means time.Now
+	// Languages of the pages, the default first; empty means en, fr.
+	Languages []string
+	// Topics are the Open311 services; empty means DefaultTopics().
+	Topics []string
+	// SensitiveTopics never appear case by case (Open311 requests, CSV)
+	// nor as services; nil means ["corruption"]. Their counts stay in
+	// the figures.
+	SensitiveTopics []string
+	// Agency is the Open311 agency_responsible ("City of …").
+	Agency string
+	// Location is the city's time zone for dates; nil means UTC.
+	Location *time.Location
+}
+
+// Public serves the public accountability pages (no sign-in): the latest
+// and past approved digests, live figures by topic, the Open311
+// GeoReport v2 read API and a CSV export of cases. Nothing it serves
+// carries a citizen's text or identity. It is safe for concurrent use.
+type Public struct {
+	store     PublicStore
+	figures   PublicFigures
+	log       *slog.Logger
+	now       func() time.Time
+	languages []string
+	topics    []string
+	sensitive []string
+	agency    string
+	loc       *time.Location
+	pages     map[string]*template.Template
+	handler   http.Handler
+}
+
+// NewPublic returns the public pages, or an error wrapping
+// citybot.ErrInvalid when a required option is missing, and a template's
+// parse error.
+func NewPublic(opts PublicOptions) (*Public, error) {
+	if opts.Store == nil || opts.Figures == nil {
+		return nil, fmt.Errorf("web: public: %w: Store and Figures are required", citybot.ErrInvalid)
+	}
+	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Languages,
+		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location}
+	if p.log == nil {
+		p.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p.log = p.log.With("component", "public")
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if len(p.languages) == 0 {
+		p.languages = []string{"en", "fr"}
+	}
+	if len(p.topics) == 0 {
+		p.topics = DefaultTopics()
+	}
+	if p.sensitive == nil {
+		p.sensitive = []string{"corruption"}
+	}
+	if p.loc == nil {
+		p.loc = time.UTC
+	}
+	p.pages = map[string]*template.Template{}
+	for _, name := range []string{"home", "digest"} {
+		t, err := template.New(name).Funcs(templateFuncs()).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: public template %s: %w", name, err)
+		}
+		p.pages[name] = t
+	}
+	mux := http.NewServeMux()
+	p.Register(mux)
+	p.handler = mux
+	return p, nil
+}
+
+// Routes returns the public routes, pattern → handler: GET /public/ (the
+// page), /public/digests/{week}, /public/digests/{week}/chart.png,
+// /public/cases.csv and the Open311 API under /open311/v2/ (services and
+// requests, .json or .xml; requests/{id}.json or .xml).
+func (p *Public) Routes() map[string]http.Handler {
+	h := func(f http.HandlerFunc) http.Handler { return publicHeaders(f) }
+	return map[string]http.Handler{
+		"GET /public/{$}":                      h(p.home),
+		"GET /public/digests/{week}":           h(p.digestPage),
+		"GET /public/digests/{week}/chart.png": h(p.chart),
+		"GET /public/cases.csv":                h(p.casesCSV),
+		"GET /open311/v2/{file}":               h(p.open311),
+		"GET /open311/v2/requests/{file}":      h(p.request),
+	}
+}
+
+// Register adds Routes to mux, next to the console mounted at "/".
+func (p *Public) Register(mux *http.ServeMux) {
+	for pattern, h := range p.Routes() {
+		mux.Handle(pattern, h)
+	}
+}
+
+// Handler returns a handler serving only the public routes.
+func (p *Public) Handler() http.Handler { return p.handler }
+
+func publicHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if strings.HasPrefix(r.URL.Path, "/open311/") {
+			// Open data: any site may read it.
+			h.Set("Access-Control-Allow-Origin", "*")
+		}
+		h.Set("Cache-Control", "public, max-age=60")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// lang picks the page's language: ?lang=, then Accept-Language, then the
+// default.
+func (p *Public) lang(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); slices.Contains(p.languages, l) {
+		return l
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		tag, _, _ = strings.Cut(strings.ToLower(tag), "-")
+		if slices.Contains(p.languages, tag) {
+			return tag
+		}
+	}
+	return p.languages[0]
+}
+
+func (p *Public) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := p.pages[name].ExecuteTemplate(&buf, "public_layout", data); err != nil {
+		p.log.Error("render", "page", name, "error", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (p *Public) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, citybot.ErrNotFound) {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	if !errors.Is(err, context.Canceled) {
+		p.log.Error("public request failed", "path", r.URL.Path, "error", err)
+	}
+	http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+}
+
+// publicTopicRow is one line of the live figures table.
+type publicTopicRow struct {
+	Topic       string
+	Received    int
+	Answered    int
+	Resolved    int
+	MedianFirst string
+}
+
+type publicHome struct {
+	Lang      string
+	Languages []string
+	Latest    *publicDigest
+	Past      []publicDigest
+	Live      []publicTopicRow
+	LiveFrom  time.Time
+	LiveTo    time.Time
+	Total     citybot.DigestFigures
+}
+
+type publicDigest struct {
+	Week    citybot.Week
+	Text    string
+	Texts   []langText
+	Decided time.Time
+	By      string
+}
+
+type langText struct {
+	Lang string
+	Text string
+}
+
+func (p *Public) digestView(d citybot.Digest, lang string) publicDigest {
+	v := publicDigest{Week: d.Week, Text: d.Texts[lang], Decided: d.DecidedAt, By: d.DecidedBy}
+	if v.Text == "" {
+		v.Text = d.Texts[p.languages[0]]
+	}
+	for _, l := range p.languages {
+		if t, ok := d.Texts[l]; ok {
+			v.Texts = append(v.Texts, langText{Lang: l, Text: t})
+		}
+	}
+	return v
+}
+
+// home is the public page: the latest approved digest, live figures of
+// the last seven days by topic, and the past digests.
+func (p *Public) home(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := p.lang(r)
+	ds, err := p.store.Digests(ctx, 60, citybot.DigestApproved)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	now := p.now().UTC()
+	from := now.Add(-7 * 24 * time.Hour)
+	f, err := p.figures.Figures(ctx, from, now)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	data := publicHome{Lang: lang, Languages: p.languages, LiveFrom: from, LiveTo: now, Total: f}
+	for i, d := range ds {
+		v := p.digestView(d, lang)
+		if i == 0 {
+			data.Latest = &v
+			continue
+		}
+		data.Past = append(data.Past, v)
+	}
+	for _, t := range f.ByTopic {
+		row := publicTopicRow{Topic: p.figures.TopicName(lang, t.Topic), Received: t.Received, Answered: t.Answered, Resolved: t.Resolved}
+		if t.FirstAnswer.Count > 0 {
+			row.MedianFirst = fmt.Sprintf("%.1f h", t.FirstAnswer.Median.Hours())
+		}
+		data.Live = append(data.Live, row)
+	}
+	p.render(w, http.StatusOK, "home", data)
+}
+
+// digestPage shows one approved digest in every language, with its chart.
+func (p *Public) digestPage(w http.ResponseWriter, r *http.Request) {
+	d, err := p.store.ApprovedDigest(r.Context(), citybot.Week(r.PathValue("week")))
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	lang := p.lang(r)
+	p.render(w, http.StatusOK, "digest", struct {
+		Lang   string
+		Digest publicDigest
+	}{lang, p.digestView(d, lang)})
+}
+
+// chart serves an approved digest's PNG.
+func (p *Public) chart(w http.ResponseWriter, r *http.Request) {
+	d, err := p.store.ApprovedDigest(r.Context(), citybot.Week(r.PathValue("week")))
+	if err == nil && len(d.Chart) == 0 {
+		err = citybot.ErrNotFound
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(d.Chart)
+}

@@ -1,0 +1,371 @@
+// Package web is citybot's officer console: staff sign in, triage the
+// tagged cases in an inbox (critical first), read a case's whole
+// conversation, correct its topic and urgency, assign it, answer the
+// citizen through the bot, change its status, keep internal notes and merge
+// duplicates. Admins also edit canned answers, create accounts, read the
+// audit log and retrain the classifier from officers' corrections.
+//
+// It uses the standard library's http.ServeMux with method patterns,
+// html/template pages embedded from templates/ (one file per page), a
+// little JavaScript (static/console.js) and no front-end build. Every route
+// checks the signed-in account's role on the server; state changes are
+// POSTs guarded by http.CrossOriginProtection and a per-session form
+// token; every citizen text is rendered escaped.
+//
+// The package declares the Store, Officer and Trainer it needs; cmd/citybot
+// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"citybot"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Store is what the console needs from storage.
+type Store interface {
+	AccountByName(ctx context.Context, name string) (citybot.Account, error)
+	Accounts(ctx context.Context) ([]citybot.Account, error)
+	CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error)
+	RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxFailures int, lockFor time.Duration) (citybot.Account, error)
+	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
+	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+
+	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
+	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
+
+	CaseView(ctx context.Context, id citybot.CaseID) (citybot.CaseView, error)
+	CaseByRef(ctx context.Context, ref citybot.CaseRef) (citybot.Case, error)
+	Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.ConversationEntry, error)
+	CaseTags(ctx context.Context, id citybot.CaseID) ([]citybot.Tag, error)
+	CaseNotes(ctx context.Context, id citybot.CaseID) ([]citybot.CaseNote, error)
+	Audit(ctx context.Context, subject string) ([]citybot.AuditEntry, error)
+	AddNote(ctx context.Context, id citybot.CaseID, author, text string) (citybot.CaseNote, error)
+	CorrectCase(ctx context.Context, id citybot.CaseID, topic string, urgency citybot.Urgency, actor string) (citybot.Case, error)
+	AssignCase(ctx context.Context, id citybot.CaseID, assignee, actor string) error
+	SetExpectedBy(ctx context.Context, id citybot.CaseID, by *time.Time, actor string) error
+
+	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
+	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
+	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
+}
+
+// Officer carries officers' actions to the citizens (responder.Officer).
+type Officer interface {
+	Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error)
+	ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error)
+	Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error
+}
+
+// Trainer retrains the classifier from officers' corrections
+// (responder.Retrainer). Optional.
+type Trainer interface {
+	// Retrain trains a candidate model and compares it with the live
+	// one; it blocks until done.
+	Retrain(ctx context.Context, actor string) (citybot.RetrainReport, error)
+	// Switch makes the waiting candidate the live model.
+	Switch(ctx context.Context, actor string) error
+	// Status returns the live model's name and the waiting candidate's
+	// report (nil when none).
+	Status() (live string, pending *citybot.RetrainReport)
+}
+
+// Options configure a Server. Store and Officer are required.
+type Options struct {
+	Store   Store
+	Officer Officer
+	// Trainer, when set, gives admins the retraining page.
+	Trainer Trainer
+	Logger  *slog.Logger     // nil discards logs
+	Now     func() time.Time // nil means time.Now
+	// Languages the city speaks (canned answers are per language);
+	// empty means en and fr.
+	Languages []string
+	// Topics an officer can choose; empty means the classifier's
+	// default topics.
+	Topics []string
+	// SensitiveTopics are visible only to SensitiveRoles; nil means
+	// ["corruption"], an empty non-nil slice means none.
+	SensitiveTopics []string
+	// SensitiveRoles may see sensitive cases; nil means admin only.
+	SensitiveRoles []citybot.Role
+	// InsecureCookies drops the Secure flag from the session cookie, for
+	// a console served over plain HTTP on a non-localhost address. Never
+	// in production.
+	InsecureCookies bool
+	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	// MaxFailures failed sign-ins in a row lock an account for LockFor;
+	// 0 means 5 and 15 minutes.
+	MaxFailures int
+	LockFor     time.Duration
+	// LoginBurst sign-in attempts per client address are allowed at
+	// once, then one every LoginEvery; 0 means 10 and 6 seconds.
+	LoginBurst int
+	LoginEvery time.Duration
+	// PollEvery is how often the inbox looks for new cases; 0 means 15
+	// seconds.
+	PollEvery time.Duration
+}
+
+// DefaultTopics returns the classifier's topics, offered when
+// Options.Topics is empty.
+func DefaultTopics() []string {
+	return []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
+		"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"}
+}
+
+// Server is the console. It is safe for concurrent use.
+type Server struct {
+	store     Store
+	officer   Officer
+	trainer   Trainer
+	log       *slog.Logger
+	now       func() time.Time
+	languages []string
+	topics    []string
+	sensitive []string
+	sensRoles []citybot.Role
+	secure    bool
+	ttl       time.Duration
+	maxFail   int
+	lockFor   time.Duration
+	pollEvery time.Duration
+	limiter   *limiter
+	dummyHash []byte
+	pages     map[string]*template.Template
+	routes    []route
+	handler   http.Handler
+}
+
+// route is one entry of the console's routing table: who may use it.
+type route struct {
+	pattern string // "METHOD /path"
+	roles   []citybot.Role
+	h       func(w http.ResponseWriter, r *http.Request, sess *session)
+}
+
+// New returns a console, or an error wrapping citybot.ErrInvalid when a
+// required option is missing, and the error of a template that does not
+// parse.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil || opts.Officer == nil {
+		return nil, fmt.Errorf("web: %w: Store and Officer are required", citybot.ErrInvalid)
+	}
+	s := &Server{store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
+		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
+		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, maxFail: opts.MaxFailures, lockFor: opts.LockFor,
+		pollEvery: opts.PollEvery}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.log = s.log.With("component", "web")
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if len(s.languages) == 0 {
+		s.languages = []string{"en", "fr"}
+	}
+	if len(s.topics) == 0 {
+		s.topics = DefaultTopics()
+	}
+	if s.sensitive == nil {
+		s.sensitive = []string{"corruption"}
+	}
+	if s.sensRoles == nil {
+		s.sensRoles = []citybot.Role{citybot.RoleAdmin}
+	}
+	for _, r := range s.sensRoles {
+		if !r.Valid() {
+			return nil, fmt.Errorf("web: %w: unknown role %q in SensitiveRoles", citybot.ErrInvalid, r)
+		}
+	}
+	if s.ttl <= 0 {
+		s.ttl = 12 * time.Hour
+	}
+	if s.maxFail <= 0 {
+		s.maxFail = 5
+	}
+	if s.lockFor <= 0 {
+		s.lockFor = 15 * time.Minute
+	}
+	if s.pollEvery <= 0 {
+		s.pollEvery = 15 * time.Second
+	}
+	burst, every := opts.LoginBurst, opts.LoginEvery
+	if burst <= 0 {
+		burst = 10
+	}
+	if every <= 0 {
+		every = 6 * time.Second
+	}
+	s.limiter = &limiter{burst: float64(burst), every: every, now: s.now, buckets: map[string]*bucket{}}
+	// A hash of nothing anyone knows, at the cost real accounts use, so
+	// that an unknown name costs as much time as a wrong password.
+	var err error
+	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("citybot: no such account"), bcrypt.DefaultCost); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.buildRoutes()
+	return s, nil
+}
+
+func (s *Server) buildRoutes() {
+	staffRoles := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer, citybot.RoleOfficial}
+	actRoles := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer}
+	adminRoles := []citybot.Role{citybot.RoleAdmin}
+	s.routes = []route{
+		{"GET /{$}", staffRoles, s.home},
+		{"GET /inbox", staffRoles, s.inbox},
+		{"GET /inbox/rows", staffRoles, s.inboxRows},
+		{"GET /cases/{id}", staffRoles, s.casePage},
+		{"POST /cases/{id}/correct", actRoles, s.caseCorrect},
+		{"POST /cases/{id}/assign", actRoles, s.caseAssign},
+		{"POST /cases/{id}/expected", actRoles, s.caseExpected},
+		{"POST /cases/{id}/status", actRoles, s.caseStatus},
+		{"POST /cases/{id}/notes", actRoles, s.caseNote},
+		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
+		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
+		{"GET /admin/audit", adminRoles, s.auditPage},
+		{"GET /admin/canned", adminRoles, s.cannedPage},
+		{"POST /admin/canned", adminRoles, s.cannedSave},
+		{"GET /admin/accounts", adminRoles, s.accountsPage},
+		{"POST /admin/accounts", adminRoles, s.accountCreate},
+		{"GET /admin/model", adminRoles, s.modelPage},
+		{"POST /admin/model/train", adminRoles, s.modelTrain},
+		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
+		{"POST /logout", staffRoles, s.logout},
+	}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.pattern, s.authorize(rt))
+	}
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.login)
+	static, _ := fs.Sub(staticFiles, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("cross-origin request refused", "method", r.Method, "path", r.URL.Path)
+		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+	}))
+	s.handler = securityHeaders(cop.Handler(mux))
+}
+
+// Handler returns the console's handler, to mount at the root of the
+// [http] address (next to /healthz and /metrics, which it does not
+// serve).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorize runs a route's handler for a signed-in account whose role the
+// route allows; POSTs must also carry the session's form token.
+func (s *Server) authorize(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.session(r)
+		if !ok {
+			if r.Method == http.MethodGet && r.URL.Path != "/inbox/rows" {
+				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "Please sign in.", http.StatusUnauthorized)
+			return
+		}
+		if !slices.Contains(rt.roles, sess.account.Role) {
+			s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
+			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Your role does not allow this page or action."})
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+			if !sess.checkCSRF(r.PostFormValue("csrf")) {
+				s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Form expired", Message: "The form was too old or not sent from this console. Go back, reload the page and try again."})
+				return
+			}
+		}
+		rt.h(w, r, sess)
+	})
+}
+
+// canSeeTopic reports whether a role may see cases of a topic.
+func (s *Server) canSeeTopic(role citybot.Role, topic string) bool {
+	return !slices.Contains(s.sensitive, topic) || slices.Contains(s.sensRoles, role)
+}
+
+// hiddenTopics returns the topics a role may not see.
+func (s *Server) hiddenTopics(role citybot.Role) []string {
+	if slices.Contains(s.sensRoles, role) {
+		return nil
+	}
+	return s.sensitive
+}
+
+// fail answers a request whose action failed: a safe message for the
+// staff member, the details to the log.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
+	switch {
+	case errors.Is(err, citybot.ErrNotFound):
+		s.render(w, r, http.StatusNotFound, "error", sess, errorPage{Title: "Not found", Message: "There is no such case or item."})
+	case errors.Is(err, citybot.ErrInvalid), errors.Is(err, citybot.ErrDuplicate):
+		s.log.Info("refused", "path", r.URL.Path, "err", err)
+		s.render(w, r, http.StatusBadRequest, "error", sess, errorPage{Title: "Not possible", Message: safeMessage(err)})
+	case errors.Is(err, context.Canceled):
+	default:
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		s.render(w, r, http.StatusInternalServerError, "error", sess, errorPage{Title: "Something went wrong", Message: "The action failed. It was logged; try again in a moment."})
+	}
+}
+
+// safeMessage keeps the part of an invalid-input error meant for people:
+// the text after the last sentinel mention.
+func safeMessage(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, citybot.ErrInvalid.Error()+": "); i >= 0 {
+		return msg[i+len(citybot.ErrInvalid.Error())+2:]
+	}
+	if errors.Is(err, citybot.ErrDuplicate) {
+		return "That already exists."
+	}
+	return "The input was not valid."
+}
+
+type errorPage struct {
+	Title   string
+	Message string
+}
