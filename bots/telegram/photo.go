@@ -61,11 +61,13 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 	if kb != nil {
 		cfg.ReplyMarkup = *kb
 	}
-	if err := b.reserve(chat, out.ChatKind); err != nil {
+	release, err := b.reserve(chat, out.ChatKind)
+	if err != nil {
 		return citybot.Sent{}, err
 	}
 	m, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg)
 	if err != nil {
+		releaseIfRefused(err, release)
 		return citybot.Sent{}, b.sendError("send photo", chat, withUploadCode(err))
 	}
 	at := b.opts.Now().UTC()
