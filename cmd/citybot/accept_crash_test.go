@@ -24,15 +24,16 @@ type acceptProc struct {
 	ready  readyInfo
 }
 
-// acceptStartBinary starts `citybot serve` with cfg and the token, and
-// waits for its ready file. The process is killed at the end of the test
-// if it still runs.
-func acceptStartBinary(t *testing.T, bin, cfg, token string) *acceptProc {
+// acceptStartBinary starts `citybot serve` with cfg and the token in a
+// process of its own (the test binary running citybot's real main, see
+// citybotCmd), and waits for its ready file. The process is killed at the
+// end of the test if it still runs.
+func acceptStartBinary(t *testing.T, cfg, token string) *acceptProc {
 	t.Helper()
 	readyPath := filepath.Join(t.TempDir(), "ready.json")
 	p := &acceptProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "--config", cfg, "serve", "--ready-file", readyPath)
-	p.cmd.Env = append(os.Environ(), envTelegramToken+"="+token, envDiscordToken+"=")
+	p.cmd = citybotCmd(t, "--config", cfg, "serve", "--ready-file", readyPath)
+	p.cmd.Env = append(p.cmd.Env, envTelegramToken+"="+token) // the last value wins
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func acceptCrashRounds(t *testing.T) int {
 	return 4
 }
 
-// TestAcceptCrash runs the real binary against an emulator held by the
+// TestAcceptCrash runs citybot's real main in its own process against an emulator held by the
 // test, posts bursts of citizen messages and stops the process at
 // different points, restarting it on the same database each time:
 //   - SIGKILL while acknowledgements are being sent;
@@ -105,7 +106,9 @@ func acceptCrashRounds(t *testing.T) int {
 // 30/s global limit spreads each burst's acknowledgements over about two
 // seconds: a kill lands among them.
 func TestAcceptCrash(t *testing.T) {
-	bin := buildBinary(t)
+	if testing.Short() {
+		t.Skip("kills and restarts citybot's process a few times; skipped with -short")
+	}
 	rounds := acceptCrashRounds(t)
 	emu := acceptStartEmulator(t, tgemu.Options{})
 	dbPath := filepath.Join(t.TempDir(), "citybot.db")
@@ -151,7 +154,7 @@ poll_interval = "200ms"
 	graceful := false // the previous run stopped on SIGTERM
 	start := func() *acceptProc {
 		t.Helper()
-		p := acceptStartBinary(t, bin, cfg, emu.Token())
+		p := acceptStartBinary(t, cfg, emu.Token())
 		// The dispatcher requeues before it sends anything; wait for the
 		// first outcome to be logged (or for its absence to be certain).
 		return p
