@@ -176,6 +176,14 @@ poll_interval = "200ms"
 		}
 	}
 
+	// Which stop ended the run in which a duplicated acknowledgement was
+	// first sent: by the time of that first send.
+	type run struct {
+		kind string
+		end  time.Time
+	}
+	var runs []run
+	kinds := []string{"SIGKILL while acknowledging", "SIGKILL right after a restart", "SIGKILL while storing", "SIGTERM"}
 	for round := range rounds {
 		before := sent()
 		var p *acceptProc
@@ -211,6 +219,7 @@ poll_interval = "200ms"
 				t.Errorf("exit after SIGTERM: %v", p.err)
 			}
 		}
+		runs = append(runs, run{kinds[round%4], time.Now()})
 		account(p, graceful)
 		graceful = round%4 == 3
 		if !graceful {
@@ -262,7 +271,21 @@ poll_interval = "200ms"
 		}
 		if n > 1 {
 			extra += n - 1
-			t.Logf("case %s was acknowledged %d times", c.ref, n)
+			var first time.Time
+			for _, m := range emu.Sent(chat) {
+				if sm := ackRE.FindStringSubmatch(m.Text); sm != nil && sm[1] == c.ref {
+					first = m.At
+					break
+				}
+			}
+			stop := "the final run"
+			for _, r := range runs {
+				if first.Before(r.end) {
+					stop = r.kind
+					break
+				}
+			}
+			t.Logf("case %s was acknowledged %d times; first sent in a run ended by %s", c.ref, n, stop)
 		}
 	}
 	if got, want := len(emu.AllSent()), len(cases)+extra; got != want {
