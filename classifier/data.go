@@ -30,7 +30,8 @@ func TrainDefault(ctx context.Context, disaster *Table, progress func(done, tota
 	if err != nil {
 		return nil, err
 	}
-	urg, err := Train(ctx, KindUrgency, UrgencyExamples(disaster), TrainOptions{Name: DefaultModelName, Progress: progress})
+	urg, err := Train(ctx, KindUrgency, UrgencyExamples(disaster), TrainOptions{
+		Name: DefaultModelName, Trust: defaultTrust, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
