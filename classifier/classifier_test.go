@@ -462,6 +462,15 @@ func TestUrgencyCues(t *testing.T) {
 		{"The fire hydrant is leaking a little", "", ""},
 		{"Thanks for the quick repair!", citybot.UrgencyLow, "thanks"},
 		{"Merci pour le nouveau banc", citybot.UrgencyLow, "merci"},
+		// a risk or a near miss is a hazard, not a harm happening now
+		{"Broken seesaw. Broken fulcrum could lead to injury.", citybot.UrgencyHigh, "injury (risk)"},
+		{"Please fix the sidewalk before someone gets hurt", citybot.UrgencyHigh, "hurt (risk)"},
+		{"A car ran the red light and almost killed me and my dog", citybot.UrgencyHigh, "killed (risk)"},
+		{"La balançoire est cassée, un enfant pourrait être blessé", citybot.UrgencyHigh, "blessé (risk)"},
+		{"I've seen dog fights in the park every evening", "", ""},
+		// but a harm reported now stays critical
+		{"A man is injured, he fell from the scaffolding and could not get up", citybot.UrgencyCritical, "injured"},
+		{"Two kids were hurt when the wall collapsed", citybot.UrgencyCritical, "collapsed"},
 	}
 	for _, tt := range tests {
 		r := c.Classify(tt.text, "")
