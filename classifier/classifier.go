@@ -290,7 +290,7 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 			continue
 		}
 		cue := c.cues.cues[m.id]
-		if lv == cueCritical && hypothetical(toks, m.first) {
+		if lv == cueCritical && hypothetical(toks, m.first, c.cues.outcome[m.id]) {
 			// "before someone gets hurt": a hazard, not a harm
 			lv, cue = cueHigh, cue+" (risk)"
 		}

@@ -468,6 +468,12 @@ func TestUrgencyCues(t *testing.T) {
 		{"A car ran the red light and almost killed me and my dog", citybot.UrgencyHigh, "killed (risk)"},
 		{"La balançoire est cassée, un enfant pourrait être blessé", citybot.UrgencyHigh, "blessé (risk)"},
 		{"I've seen dog fights in the park every evening", "", ""},
+		{"Someone could be hurt on these broken stairs", citybot.UrgencyHigh, "hurt (risk)"},
+		{"The wall could collapse any day now", citybot.UrgencyHigh, "collapse (risk)"},
+		// an uncertain present danger stays critical
+		{"The roof fell in, there may be people trapped inside", citybot.UrgencyCritical, "people trapped"},
+		{"We think there might be a gas leak in the basement", citybot.UrgencyCritical, "gas leak"},
+		{"Il pourrait y avoir une fuite de gaz dans la cave", citybot.UrgencyCritical, "fuite de gaz"},
 		// but a harm reported now stays critical
 		{"A man is injured, he fell from the scaffolding and could not get up", citybot.UrgencyCritical, "injured"},
 		{"Two kids were hurt when the wall collapsed", citybot.UrgencyCritical, "collapsed"},

@@ -32,15 +32,25 @@ const (
 	cueNeutral
 )
 
+// outcomeCues are the critical cues that name a harm to a person (as
+// opposed to a danger present now: fire, gas leak, trapped). Under a modal
+// they are always a risk ("could be hurt"); see hypothetical.
+const outcomeCues = "hurt, injured, injury, injuries, killed, died, dying, death, deaths, drowning, drowned, electrocuted, electrocution, blessé, blessée, blessés, blessure, blessures, tué, tués, mort, morts, mourant, noyade, noyé, électrocuté, électrocution"
+
 // cueSet finds urgency cues in tokens.
 type cueSet struct {
-	set   *phraseSet
-	cues  []string // display text by id
-	level []cueLevel
+	set     *phraseSet
+	cues    []string // display text by id
+	level   []cueLevel
+	outcome []bool // by id: the cue is in outcomeCues
 }
 
 func newCueSet() *cueSet {
 	c := &cueSet{set: newPhraseSet()}
+	outcome := map[string]bool{}
+	for _, p := range strings.Split(outcomeCues, ",") {
+		outcome[strings.TrimSpace(p)] = true
+	}
 	add := func(list string, lv cueLevel) {
 		for _, p := range strings.Split(list, ",") {
 			p = strings.TrimSpace(p)
@@ -50,6 +60,7 @@ func newCueSet() *cueSet {
 			if c.set.add(p, len(c.cues)) {
 				c.cues = append(c.cues, p)
 				c.level = append(c.level, lv)
+				c.outcome = append(c.outcome, lv == cueCritical && outcome[p])
 			}
 		}
 	}
@@ -82,12 +93,25 @@ const hypotheticalWindow = 8
 // or a warning comes shortly before it in the same sentence ("could lead
 // to injury", "before someone gets hurt", "risque de blessure"). Such a cue
 // counts as a hazard (high), and so does a near miss ("almost killed me",
-// "j'ai failli être renversé").
-func hypothetical(toks []token, first int) bool {
+// "j'ai failli être renversé"). A modal followed by "be" or "have" states
+// an uncertain present ("there may be people trapped", "il pourrait y
+// avoir une fuite de gaz") and leaves a cue of danger critical, but not a
+// cue of harm (outcome: "someone could be hurt" is a risk).
+func hypothetical(toks []token, first int, outcome bool) bool {
 	for k := first - 1; k >= 0 && k >= first-hypotheticalWindow; k-- {
 		switch toks[k].stem {
-		case "could", "might", "may", "would", "will", "going", "gonna", "want", "before", "if", "until", "risk", "prevent", "avoid", "waiting", "lead", "almost", "nearly",
-			"pourrait", "pourraient", "risque", "risquent", "avant", "si", "eviter", "peut", "peuvent", "faillir", "failli", "presque":
+		case "could", "might", "may", "would", "will", "pourrait", "pourraient", "peut", "peuvent":
+			if outcome || k+1 >= first {
+				return true
+			}
+			switch toks[k+1].stem {
+			case "be", "been", "have", "etre", "avoir", "y":
+				// uncertain present: look further back
+			default:
+				return true
+			}
+		case "going", "gonna", "want", "before", "if", "until", "risk", "prevent", "avoid", "waiting", "lead", "almost", "nearly",
+			"risque", "risquent", "avant", "si", "eviter", "faillir", "failli", "presque":
 			return true
 		}
 		if toks[k].sentStart {
