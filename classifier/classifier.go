@@ -290,6 +290,10 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 			continue
 		}
 		cue := c.cues.cues[m.id]
+		if lv == cueCritical && hypothetical(toks, m.first, c.cues.outcome[m.id]) {
+			// "before someone gets hurt": a hazard, not a harm
+			lv, cue = cueHigh, cue+" (risk)"
+		}
 		switch lv {
 		case cueCritical:
 			crit = appendUnique(crit, cue)
@@ -301,12 +305,13 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 	}
 	var labels []string
 	var p []float64
+	trust := 1.0
 	if h := c.model.urgency; h != nil && sc.knownU > 0 {
 		p = sc.ulogits
 		softmax(p)
-		labels = h.labels
+		labels, trust = h.labels, h.trust
 	}
-	u, conf, score := urgencyResult(labels, p, crit, high, low)
+	u, conf, score := urgencyResult(labels, p, trust, crit, high, low)
 	out.Urgency, out.UrgencyConfidence, out.UrgencyScore = u, conf, clamp01(score)
 	switch {
 	case u == citybot.UrgencyCritical && len(crit) > 0:

@@ -462,6 +462,21 @@ func TestUrgencyCues(t *testing.T) {
 		{"The fire hydrant is leaking a little", "", ""},
 		{"Thanks for the quick repair!", citybot.UrgencyLow, "thanks"},
 		{"Merci pour le nouveau banc", citybot.UrgencyLow, "merci"},
+		// a risk or a near miss is a hazard, not a harm happening now
+		{"Broken seesaw. Broken fulcrum could lead to injury.", citybot.UrgencyHigh, "injury (risk)"},
+		{"Please fix the sidewalk before someone gets hurt", citybot.UrgencyHigh, "hurt (risk)"},
+		{"A car ran the red light and almost killed me and my dog", citybot.UrgencyHigh, "killed (risk)"},
+		{"La balançoire est cassée, un enfant pourrait être blessé", citybot.UrgencyHigh, "blessé (risk)"},
+		{"I've seen dog fights in the park every evening", "", ""},
+		{"Someone could be hurt on these broken stairs", citybot.UrgencyHigh, "hurt (risk)"},
+		{"The wall could collapse any day now", citybot.UrgencyHigh, "collapse (risk)"},
+		// an uncertain present danger stays critical
+		{"The roof fell in, there may be people trapped inside", citybot.UrgencyCritical, "people trapped"},
+		{"We think there might be a gas leak in the basement", citybot.UrgencyCritical, "gas leak"},
+		{"Il pourrait y avoir une fuite de gaz dans la cave", citybot.UrgencyCritical, "fuite de gaz"},
+		// but a harm reported now stays critical
+		{"A man is injured, he fell from the scaffolding and could not get up", citybot.UrgencyCritical, "injured"},
+		{"Two kids were hurt when the wall collapsed", citybot.UrgencyCritical, "collapsed"},
 	}
 	for _, tt := range tests {
 		r := c.Classify(tt.text, "")

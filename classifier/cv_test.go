@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"citybot"
 )
 
 // sharedData returns the shared data directory, skipping the test when it
@@ -220,6 +222,7 @@ type cvResult struct {
 	oursF1, baseF1, oursAcc, baseAcc float64
 	oursTop, baseTop                 float64 // urgency: critical share in the top 10 %
 	oursTopSub, baseTopSub           float64 // the same within the rows of subset
+	shipTop                          float64 // ours with the shipped model's urgency trust
 }
 
 // crossValidate runs k-fold cross-validation of the classifier and the
@@ -231,6 +234,7 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 	oursPred := make([]string, n)
 	basePred := make([]string, n)
 	oursScore := make([]float64, n)
+	shipScore := make([]float64, n)
 	baseScore := make([]float64, n)
 	for f := range k {
 		var trTopic, trUrg []Example
@@ -249,16 +253,23 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 		}
 		base := trainBaseline(trTopic)
 		var baseU *baseline
+		opts := DefaultOptions()
+		opts.DisableNER = true
+		var ship *Classifier
 		if urgency != nil {
 			um, err := Train(ctx, KindUrgency, trUrg, TrainOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
+			// the same head with the shipped model's trust
+			sh := *um.urgency
+			sh.trust = defaultUrgencyTrust
+			if ship, err = NewWithModel(opts, m.WithFallback(&Model{name: "ship", urgency: &sh})); err != nil {
+				t.Fatal(err)
+			}
 			m = m.WithFallback(um)
 			baseU = trainBaseline(trUrg)
 		}
-		opts := DefaultOptions()
-		opts.DisableNER = true
 		c, err := NewWithModel(opts, m)
 		if err != nil {
 			t.Fatal(err)
@@ -271,6 +282,9 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 			oursPred[i] = r.Topic.Label
 			oursScore[i] = r.UrgencyScore
 			basePred[i] = base.labels[argmax(base.predict(texts[i]))]
+			if ship != nil {
+				shipScore[i] = ship.Classify(texts[i], "").UrgencyScore
+			}
 			if baseU != nil {
 				p := baseU.predict(texts[i])
 				for j, l := range baseU.labels {
@@ -290,6 +304,7 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 		}
 		res.oursTop = topShare(oursScore, pos)
 		res.baseTop = topShare(baseScore, pos)
+		res.shipTop = topShare(shipScore, pos)
 		var os, bs []float64
 		var ps []bool
 		for i := range pos {
@@ -328,6 +343,15 @@ func TestCrossValidation(t *testing.T) {
 		shipPred = append(shipPred, ship.Classify(text, "").Topic.Label)
 	}
 	sr := Evaluate(nw.Column("topic"), shipPred, nil)
+	// Newport has no emergency: the share the shipped model calls critical
+	// is its false-alarm rate there.
+	shipCrit := 0
+	for _, text := range nw.Column("text") {
+		if ship.Classify(text, "").Urgency == "critical" {
+			shipCrit++
+		}
+	}
+	falseAlarm := float64(shipCrit) / float64(len(nw.Rows))
 
 	t.Logf("5-fold cross-validation, same folds for both models")
 	t.Logf("%-34s %10s %10s", "metric", "ours", "baseline")
@@ -335,9 +359,11 @@ func TestCrossValidation(t *testing.T) {
 	t.Logf("%-34s %10.3f %10.3f", "disaster topic accuracy", dr.oursAcc, dr.baseAcc)
 	t.Logf("%-34s %10.3f %10.3f", "disaster critical in top 10%", dr.oursTop, dr.baseTop)
 	t.Logf("%-34s %10.3f %10.3f", "  same, direct messages only", dr.oursTopSub, dr.baseTopSub)
+	t.Logf("%-34s %10.3f %10s", "  same, with the shipped trust", dr.shipTop, "-")
 	t.Logf("%-34s %10.3f %10.3f", "newport topic macro-F1 (retrained)", nr.oursF1, nr.baseF1)
 	t.Logf("%-34s %10.3f %10.3f", "newport topic accuracy (retrained)", nr.oursAcc, nr.baseAcc)
-	t.Logf("shipped model on newport (never trained on it): macro-F1 %.3f, accuracy %.3f", sr.MacroF1, sr.Accuracy)
+	t.Logf("shipped model on newport (never trained on it): macro-F1 %.3f, accuracy %.3f, critical %d of %d (%.1f%%)",
+		sr.MacroF1, sr.Accuracy, shipCrit, len(nw.Rows), 100*falseAlarm)
 
 	// Floors: well above chance, and not worse than the baseline.
 	if dr.oursF1 < 0.45 || nr.oursF1 < 0.45 {
@@ -349,8 +375,17 @@ func TestCrossValidation(t *testing.T) {
 	if sr.MacroF1 < 0.4 {
 		t.Errorf("shipped model on newport: macro-F1 %.3f", sr.MacroF1)
 	}
-	if dr.oursTop < 0.4 || dr.oursTop < dr.baseTop {
-		t.Errorf("only %.0f%% of critical messages in the top 10%% of urgency (baseline %.0f%%)", 100*dr.oursTop, 100*dr.baseTop)
+	// Urgency ranking: 0.485 (0.423 direct) before the score became a
+	// logistic blend of level and model; the proxy's label noise keeps
+	// every bag-of-words model tried near 0.45-0.5 (README). With the
+	// shipped trust the level decides the order (rules first, for cities),
+	// which ranks disaster news full of cue words high: 0.30.
+	if dr.oursTop < 0.47 || dr.oursTop < dr.baseTop+0.03 || dr.oursTopSub < 0.38 || dr.shipTop < 0.25 {
+		t.Errorf("critical messages in the top 10%% of urgency: %.3f (direct %.3f, shipped trust %.3f; baseline %.3f)",
+			dr.oursTop, dr.oursTopSub, dr.shipTop, dr.baseTop)
+	}
+	if falseAlarm > 0.02 {
+		t.Errorf("shipped model calls %.1f%% of newport messages critical", 100*falseAlarm)
 	}
 }
 
@@ -360,4 +395,17 @@ func urgencyColumn(t *Table) []string {
 		out = append(out, e.Label)
 	}
 	return out
+}
+
+// urgencyValue maps urgencies to a score in [0,1].
+func urgencyValue(u string) float64 {
+	switch citybot.Urgency(u) {
+	case citybot.UrgencyCritical:
+		return 1
+	case citybot.UrgencyHigh:
+		return 0.66
+	case citybot.UrgencyNormal:
+		return 0.33
+	}
+	return 0
 }

@@ -15,6 +15,11 @@ const DefaultModelName = "citybot-default-1"
 // cross-validation and the golden set).
 const defaultTrust = 0.4
 
+// defaultUrgencyTrust is the shipped urgency head's trust: low, so that
+// the cue rules order a city's messages by level and the disaster-trained
+// head only orders them within a level (see urgencyResult).
+const defaultUrgencyTrust = 0.4
+
 // TrainDefault builds the shipped default model from the rows of
 // disaster_en.csv (CC BY 4.0) and the default topics' keywords: a topic
 // head on the `topic` column, an urgency head on UrgencyProxy. The result
@@ -30,7 +35,8 @@ func TrainDefault(ctx context.Context, disaster *Table, progress func(done, tota
 	if err != nil {
 		return nil, err
 	}
-	urg, err := Train(ctx, KindUrgency, UrgencyExamples(disaster), TrainOptions{Name: DefaultModelName, Progress: progress})
+	urg, err := Train(ctx, KindUrgency, UrgencyExamples(disaster), TrainOptions{
+		Name: DefaultModelName, Trust: defaultUrgencyTrust, Progress: progress})
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,9 @@
 //     at run time, so topics no training data covers (noise, taxes, permits,
 //     corruption) and French messages are tagged;
 //   - urgency rules (fire, flood, live wire, gas leak, collapse, injury,
-//     violence → critical, in English and French) whose cues are reported;
+//     violence → critical, in English and French; a risk or a near miss is
+//     a hazard, not a harm) whose cues are reported, and an urgency score
+//     that ranks by level first and by the model within a level;
 //   - the named-entity recogniser of github.com/jdkato/prose/v2, loaded once
 //     and run only when cheap cues suggest a name, plus a gazetteer of
 //     streets, neighbourhoods and landmarks from Options;
