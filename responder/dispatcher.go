@@ -29,8 +29,13 @@ type OutboxStore interface {
 	RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Time, countAttempt bool, lastErr string) error
 	// FailOutbox gives up on a row.
 	FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr string) error
-	// RequeueSending puts rows left in sending back to pending.
-	RequeueSending(ctx context.Context) (int, error)
+	// SendingOutbox returns the rows of these platforms left in sending
+	// by an earlier process (UpdatedAt is when they were claimed).
+	SendingOutbox(ctx context.Context, platforms []citybot.Platform) ([]citybot.OutboxItem, error)
+	// MarkDeliveryUnknown gives up on a row left in sending without
+	// sending it again, leaving its case as it is, and returns the
+	// case's reference ("" for none).
+	MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, lastErr string) (citybot.CaseRef, error)
 	// OutboxStats summarises the rows still to send.
 	OutboxStats(ctx context.Context) (citybot.OutboxStats, error)
 	// NextOutboxDue tells when the next claimable row of these platforms
@@ -57,10 +62,12 @@ type DispatcherOptions struct {
 	// PollInterval is the longest the dispatcher sleeps without a
 	// Notify; <= 0 means 5 s.
 	PollInterval time.Duration
-	// SendTimeout bounds one Send; <= 0 means 30 s.
+	// SendTimeout bounds one Send; <= 0 means 30 s. It also bounds how
+	// long a stop waits for the sends in flight.
 	SendTimeout time.Duration
 	// Registerer receives the metrics (outbox depth, oldest pending age,
-	// sends and send failures by platform); nil registers none.
+	// sends, send failures and deliveries left unknown after a crash, by
+	// platform); nil registers none.
 	Registerer prometheus.Registerer
 }
 
@@ -68,15 +75,34 @@ type DispatcherOptions struct {
 // in order; different chats are served concurrently by a bounded number of
 // workers.
 //
-// Crash safety: a row is marked sending (committed) before Send and sent
-// right after it; nothing else runs between Send's success and MarkSent,
-// which the store commits ahead of the writes waiting (see store.MarkSent:
-// under a load of 16 ingesting callers its latency, the window in which a
-// crash duplicates a message, fell from a p50 of 4.2 ms to 0.7 ms). A row
-// found in sending at start was maybe delivered by a process that died in
-// between; the Dispatcher sends it again (nothing is
-// lost, at worst one message is duplicated) and logs a warning "possible
-// duplicate". Run only one Dispatcher per database.
+// Delivery guarantees: a reply is never sent twice; a reply is lost only
+// as a visible "delivery unknown" row, when a crash makes its delivery
+// ambiguous on a platform that cannot recognise a repeat.
+//
+//   - A row is marked sending (committed) before Send and sent right after
+//     it; nothing but the MarkSent commit runs between the platform's
+//     answer and the sent state, and the store commits it ahead of the
+//     writes waiting (see store.MarkSent).
+//   - Stop (or cancelling Run's context) stops claiming rows, lets the
+//     sends in flight finish (each bounded by SendTimeout, no longer
+//     cancelled by the stop), records their outcome, and only then
+//     returns: a send the platform accepted is never left pending.
+//   - A row found in sending at start was being sent when an earlier
+//     process died: the platform may or may not have accepted it. When
+//     its bot implements bots.IdempotentSender (Discord: a nonce derived
+//     from the row's key) and the interrupted attempt is within half the
+//     platform's window, the row is sent again and the platform answers
+//     the repeat with the first message. Otherwise (Telegram has no
+//     idempotency key) it is not sent again: it becomes
+//     citybot.OutboxUnknown ("delivery unknown", shown as such in the
+//     console), a warning names the outbox id and the case reference, the
+//     metric citybot_outbox_delivery_unknown_total{platform} counts it,
+//     and its case keeps its status (an acknowledgement's case stays new,
+//     at the top of the officers' inbox).
+//
+// A send that fails with a transient error is retried; if the platform
+// had in fact accepted it (an answer lost on the network), the retry can
+// still post it twice. Run only one Dispatcher per database.
 type Dispatcher struct {
 	store       OutboxStore
 	bots        map[citybot.Platform]bots.Bot
@@ -96,6 +122,7 @@ type Dispatcher struct {
 
 	depth, oldest  prometheus.Gauge
 	sent, failures *prometheus.CounterVec
+	unknown        *prometheus.CounterVec
 	lastStats      time.Time
 }
 
@@ -151,8 +178,12 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		Name: "citybot_outbox_send_failures_total",
 		Help: "Failed sends, by platform and kind (throttled, transient, permanent).",
 	}, []string{"platform", "kind"})
+	d.unknown = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_outbox_delivery_unknown_total",
+		Help: "Outbox rows a crash interrupted mid-send and that were not sent again (delivery unknown), by platform.",
+	}, []string{"platform"})
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures} {
+		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("responder: dispatcher: register metrics: %w", err)
 			}
@@ -169,9 +200,11 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// Run sends due rows until ctx is cancelled or Stop is called, then waits
-// for in-flight sends (a send cut short is left pending for the next run)
-// and returns nil. It returns an error only when it cannot start (already
+// Run first resolves the rows an earlier process left in sending (see
+// Dispatcher), then sends due rows until ctx is cancelled or Stop is
+// called. It then claims nothing more, waits for the sends in flight to
+// finish (each within SendTimeout) and their outcome to be recorded, and
+// returns nil. It returns an error only when it cannot start (already
 // running, or the store fails at start).
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
@@ -191,21 +224,25 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		close(done)
 	}()
 
-	n, err := d.store.RequeueSending(ctx)
-	if err != nil {
+	if err := d.resolveInterrupted(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("responder: dispatcher: %w", err)
 	}
-	if n > 0 {
-		d.log.Warn("rows left in sending by an earlier run are resent: possible duplicate", "rows", n)
-	}
 
+	// Sends are not cut by a stop: they finish (within SendTimeout) and
+	// their outcome is recorded before Run returns.
+	sendCtx := context.WithoutCancel(ctx)
 	finished := make(chan struct{}, d.workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	inflight := 0
+	defer func() {
+		if inflight > 0 {
+			d.log.Info("stopping: waiting for the sends in flight", "sends", inflight)
+		}
+		wg.Wait()
+	}()
 	for {
 		// Collect finished sends without blocking.
 		for drained := false; !drained; {
@@ -232,7 +269,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					d.deliver(ctx, it)
+					d.deliver(sendCtx, it)
 					finished <- struct{}{}
 				}()
 			}
@@ -284,12 +321,12 @@ func (d *Dispatcher) Stop() {
 	<-done
 }
 
-// deliver sends one claimed row and records the outcome.
+// deliver sends one claimed row and records the outcome. ctx is not
+// cancelled by a stop.
 func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	platform := string(it.Out.Platform)
 	log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
-	// Recording the outcome must survive a shutdown that cut the send.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer rcancel()
 
 	bot, ok := d.bots[it.Out.Platform]
@@ -306,15 +343,7 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	case err == nil:
 		d.sent.WithLabelValues(platform).Inc()
 		if err := d.record(rctx, func(ctx context.Context) error { return d.store.MarkSent(ctx, it.ID, sent) }); err != nil {
-			log.Error("sent but not recorded: the row will be sent again at restart", "error", err)
-		}
-		return
-	case ctx.Err() != nil:
-		// Shutdown cut the send: leave the row for the next run.
-		if err := d.record(rctx, func(ctx context.Context) error {
-			return d.store.RetryOutbox(ctx, it.ID, now, false, "interrupted by shutdown")
-		}); err != nil {
-			log.Error("requeue on shutdown", "error", err)
+			log.Error("sent but not recorded: the row stays in sending and is resolved at restart", "error", err)
 		}
 		return
 	}

@@ -534,52 +534,6 @@ func TestTransientFailuresGiveUp(t *testing.T) {
 	}
 }
 
-func TestStopLeavesInFlightForRetry(t *testing.T) {
-	rg := newRig(t, rigOptions{noRun: true})
-	rg.bot.block = make(chan struct{})
-	m := privateMsg("u1", 1, "pothole")
-	rg.handle(m)
-	rg.start()
-	deadline := time.Now().Add(5 * time.Second)
-	for rg.bot.callCount("in:1:ack#1") == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	rg.d.Stop()
-	rg.d.Stop() // twice is safe
-	if err := <-rg.done; err != nil {
-		t.Errorf("Run = %v", err)
-	}
-	ctx := context.Background()
-	it, _ := rg.db.OutboxItem(ctx, "in:1:ack#1")
-	if it.State != citybot.OutboxPending || it.Attempts != 0 {
-		t.Fatalf("after stop: %+v", it)
-	}
-	// The next run sends it.
-	rg.bot.mu.Lock()
-	rg.bot.block = nil
-	rg.bot.mu.Unlock()
-	rg.start()
-	rg.drain()
-	if n := len(rg.bot.sentTo(m.Chat)); n != 1 {
-		t.Errorf("delivered %d after restart", n)
-	}
-}
-
-func TestCrashLeftSendingIsResent(t *testing.T) {
-	rg := newRig(t, rigOptions{noRun: true})
-	m := privateMsg("u1", 1, "pothole")
-	rg.handle(m)
-	// A dispatcher that died after claiming leaves the row in sending.
-	if got, err := rg.db.ClaimOutbox(context.Background(), []citybot.Platform{citybot.Telegram}, 10); err != nil || len(got) != 1 {
-		t.Fatalf("claim: %v %v", got, err)
-	}
-	rg.start()
-	rg.drain()
-	if n := len(rg.bot.sentTo(m.Chat)); n != 1 {
-		t.Errorf("delivered %d, want 1", n)
-	}
-}
-
 func TestEditUpdatesAndReclassifies(t *testing.T) {
 	rg := newRig(t, rigOptions{noRun: true})
 	ctx := context.Background()

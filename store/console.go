@@ -384,7 +384,9 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 		return nil, fmt.Errorf("store: conversation: %w", err)
 	}
 	rows, err = db.r.QueryContext(ctx, `SELECT text, kind, state, created_at, author FROM (
-		SELECT o.id, o.text, o.kind, o.state, o.created_at, COALESCE(om.author, '') AS author
+		SELECT o.id, o.text, o.kind,
+			CASE WHEN o.state = 'failed' AND o.delivery_unknown = 1 THEN 'unknown' ELSE o.state END AS state,
+			o.created_at, COALESCE(om.author, '') AS author
 		FROM outbox o LEFT JOIN officer_messages om ON om.outbox_key = o.key
 		WHERE o.case_id = ? ORDER BY o.id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -23,10 +23,14 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		replyTo, text, buttons, state       string
 		caseID                              sql.NullInt64
 		next, lastErr, sentID, created, upd string
+		unknown                             bool
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown); err != nil {
 		return it, err
+	}
+	if unknown && state == string(citybot.OutboxFailed) {
+		state = string(citybot.OutboxUnknown)
 	}
 	it.ID = citybot.OutboxID(id)
 	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
@@ -284,8 +288,9 @@ func clip(s string) string {
 // RequeueSending puts every row left in sending (by a dispatcher that
 // stopped between claiming a row and recording the result) back to
 // pending, due now, and returns how many there were. Those rows may have
-// been delivered: resending them may duplicate a message, which citybot
-// prefers to losing it. Call it once at start, before dispatching.
+// been delivered: resending them may duplicate a message. The Dispatcher
+// no longer calls it: it resolves such rows one by one with SendingOutbox,
+// RetryOutbox (platforms that recognise a repeat) and MarkDeliveryUnknown.
 func (db *DB) RequeueSending(ctx context.Context) (int, error) {
 	var n int64
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
@@ -301,6 +306,74 @@ func (db *DB) RequeueSending(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("store: requeue sending: %w", mapErr(err))
 	}
 	return int(n), nil
+}
+
+// SendingOutbox returns the rows of the given platforms left in sending,
+// in queue order. At a dispatcher's start (one dispatcher per database)
+// those are the rows whose send an earlier process began and did not
+// record: the platform may or may not have accepted them. UpdatedAt is
+// when the row was claimed.
+func (db *DB) SendingOutbox(ctx context.Context, platforms []citybot.Platform) ([]citybot.OutboxItem, error) {
+	if len(platforms) == 0 {
+		return nil, nil
+	}
+	in, pargs := platformList(platforms)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE state = 'sending' AND platform IN `+in+` ORDER BY id`, pargs...)
+	if err != nil {
+		return nil, fmt.Errorf("store: sending outbox: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: sending outbox: %w", err)
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: sending outbox: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDeliveryUnknown gives up on a row left in sending by a crash without
+// sending it again: it becomes citybot.OutboxUnknown (stored as failed,
+// flagged), with lastErr (safe to show staff) and one more attempt. The
+// row's case keeps its status: an acknowledgement given up this way
+// leaves its case new, at the top of the officers' inbox. The audit log
+// records it against the case. It returns the case's reference ("" for a
+// row without a case). Errors wrap citybot.ErrNotFound when no row with
+// this id is in sending.
+func (db *DB) MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, lastErr string) (citybot.CaseRef, error) {
+	var ref citybot.CaseRef
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		ref = ""
+		now := db.now().UTC()
+		var caseID sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM outbox WHERE id = ? AND state = 'sending'`, int64(id)).Scan(&caseID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', delivery_unknown = 1, attempts = attempts + 1,
+			last_error = ?, updated_at = ? WHERE id = ?`, clip(lastErr), ts(now), int64(id)); err != nil {
+			return err
+		}
+		if !caseID.Valid {
+			return nil
+		}
+		var r string
+		if err := tx.QueryRowContext(ctx, `SELECT ref FROM cases WHERE id = ?`, caseID.Int64).Scan(&r); err != nil {
+			return err
+		}
+		ref = citybot.CaseRef(r)
+		return audit(ctx, tx, now, "dispatcher", "outbox.delivery_unknown", caseSubject(citybot.CaseID(caseID.Int64)),
+			map[string]any{"outbox_id": int64(id), "state": citybot.OutboxSending},
+			map[string]any{"outbox_id": int64(id), "state": citybot.OutboxUnknown})
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: mark delivery unknown: %w", mapErr(err))
+	}
+	return ref, nil
 }
 
 // OutboxStats counts the rows still to send and those given up, and finds
