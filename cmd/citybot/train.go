@@ -28,8 +28,8 @@ Topic training also learns the default topics' keywords (--keywords=false
 to leave them out). Labels citybot does not know are reported, not fatal:
 new topics are trained as they are; invalid urgency levels are skipped.
 
---from-store retrains both heads, as the console's Retrain button does,
-from the officers' corrections of topic and urgency in the database at
+--from-store retrains both heads, with the trainer of the console's
+retraining page, from the officers' corrections of topic and urgency in the database at
 [store] path, plus the shipped data (--shipped; by default
 shared/data/disaster_en.csv found from the current directory upwards, or
 $CITYBOT_DATA/disaster_en.csv; "none" for the corrections and the topics'
@@ -37,8 +37,8 @@ keywords only). One correction in five is held back to compare the live
 model ([classifier] model) with the new one; both accuracies are printed.
 The new model is written only with --switch (to [classifier] model, or
 citybot-model.bin beside the database when that is empty: restart serve
-to use it) or to an explicit --out. With no correction in the database it
-exits 1.
+to use it) or to an explicit --out (which wins over --switch). With no
+correction in the database it exits 1.
 
 flags:
 `
@@ -67,7 +67,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	}
 	data := fs.String("data", "", "training CSV `file` (required without --from-store)")
 	label := fs.String("label", "", "label column: topic or urgency (required without --from-store)")
-	out := fs.String("out", "", "model `file` to write (required without --from-store)")
+	out := fs.String("out", "", "model `file` to write (required without --from-store; with it, optional)")
 	base := fs.String("base", "", "model `file` whose other head is kept (default: the shipped model)")
 	name := fs.String("name", "", "model name reported in classifications (default: the output file name)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default 12)")
