@@ -129,16 +129,18 @@ func versionText() string {
 func trainCommand() *command {
 	return &command{
 		name:    "train",
-		summary: "train the classifier's model from labelled examples",
+		summary: "train the classifier's model from labelled examples or officers' corrections",
 		usage: `Usage:
   citybot train [ARGS]
 
-Trains the classifier's model. Every argument goes to the trainer:
-run 'citybot train --help' for its own options.
+Trains the classifier's model from a labelled CSV file, or with
+--from-store from the officers' corrections in the database. Every
+argument goes to the trainer: run 'citybot train --help' for its own
+options.
 `,
 		passThrough: true,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			return runTrain(ctx, args, e.stdout, e.stderr)
+			return runTrainEnv(ctx, e, args)
 		},
 	}
 }

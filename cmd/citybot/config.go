@@ -160,6 +160,12 @@ type CasesConfig struct {
 	// Window is how long after a citizen's last message in a chat a new
 	// message still joins their open case there.
 	Window Duration `toml:"window"`
+	// FollowUpNoteEvery is the least time between two short notes
+	// ("Added to your case REF.") telling a citizen that a message joined
+	// their open case: such a note goes out only when nothing about the
+	// case was queued for that long, so several lines typed in a row get
+	// one answer. Off sends no notes.
+	FollowUpNoteEvery DurationOrOff `toml:"follow_up_note_every"`
 }
 
 // WebConfig is the officer console and the public pages, served on
@@ -173,7 +179,11 @@ type WebConfig struct {
 	// production.
 	InsecureCookies bool `toml:"insecure_cookies"`
 	// SensitiveTopics are shown only to admins and never case by case in
-	// public.
+	// public, and their acknowledgement tells the citizen how their
+	// identity is protected. The key absent keeps the default
+	// ["corruption"]; an explicit empty list marks no topic sensitive
+	// (decoding keeps it empty and non-nil, which the responder and the
+	// console read as "none", where nil would mean their default).
 	SensitiveTopics []string `toml:"sensitive_topics"`
 	// RetrainModel is where the console's retraining writes a model an
 	// admin switched to; point [classifier] model at it to keep it after
@@ -213,6 +223,36 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DurationOrOff is a Duration that may also be written "off" in TOML.
+type DurationOrOff struct {
+	time.Duration
+	Off bool
+}
+
+// UnmarshalText parses "off" or a Go duration string.
+func (d *DurationOrOff) UnmarshalText(b []byte) error {
+	if strings.TrimSpace(string(b)) == "off" {
+		*d = DurationOrOff{Off: true}
+		return nil
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. \"10m\", or \"off\")", b)
+	}
+	*d = DurationOrOff{Duration: v}
+	return nil
+}
+
+// MarshalText writes "off" or the duration as a Go duration string.
+func (d DurationOrOff) MarshalText() ([]byte, error) {
+	if d.Off {
+		return []byte("off"), nil
+	}
+	return []byte(d.Duration.String()), nil
+}
+
+func (d DurationOrOff) String() string { b, _ := d.MarshalText(); return string(b) }
 
 // Secret is a value that must never be printed: String, GoString, LogValue
 // and MarshalText all redact it. Reveal returns the value itself.
@@ -272,7 +312,7 @@ func DefaultConfig() Config {
 			RatePerChannel:  Rate{N: 5, Per: 5 * time.Second},
 			GlobalPerSecond: 45,
 		},
-		Cases: CasesConfig{Window: Duration{30 * time.Minute}},
+		Cases: CasesConfig{Window: Duration{30 * time.Minute}, FollowUpNoteEvery: DurationOrOff{Duration: 10 * time.Minute}},
 		Outbox: OutboxConfig{
 			Workers:      8,
 			MaxAttempts:  8,
@@ -596,6 +636,9 @@ func (c Config) Validate() error {
 	if c.Cases.Window.Duration <= 0 {
 		bad("cases.window", "%s must be positive", c.Cases.Window)
 	}
+	if f := c.Cases.FollowUpNoteEvery; !f.Off && f.Duration <= 0 {
+		bad("cases.follow_up_note_every", "%s must be positive (write \"off\" to send no notes)", f)
+	}
 
 	// [outbox]
 	o := c.Outbox
@@ -625,6 +668,21 @@ func (c Config) Validate() error {
 		bad("sandbox.discord_addr", "%v", err)
 	}
 	// [web]
+	// A misspelt sensitive topic would leave reporters unprotected: with
+	// a topics list, the classifier returns nothing else. The default
+	// list is not checked, so that a city's own topics need not include
+	// corruption.
+	if len(c.Classifier.Topics) > 0 && !slices.Equal(c.Web.SensitiveTopics, DefaultConfig().Web.SensitiveTopics) {
+		names := []string{"other"}
+		for _, t := range c.Classifier.Topics {
+			names = append(names, t.Name)
+		}
+		for _, t := range c.Web.SensitiveTopics {
+			if !slices.Contains(names, t) {
+				bad("web.sensitive_topics", "%q is not one of the [classifier] topics (%s)", t, strings.Join(names[1:], ", "))
+			}
+		}
+	}
 	if m := c.Web.RetrainModel; m != "" {
 		if st, err := os.Stat(filepath.Dir(m)); err != nil || !st.IsDir() {
 			bad("web.retrain_model", "%q: directory %s does not exist", m, filepath.Dir(m))

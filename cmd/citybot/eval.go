@@ -38,6 +38,7 @@ type clsEvalResult struct {
 }
 
 // runEval implements `citybot eval`. args exclude the subcommand name.
+// Bad flags and arguments return a *UsageError (exit status 2).
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -53,14 +54,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("eval: %w", err)
+		return &UsageError{Command: "citybot eval", Msg: "eval: " + err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("eval: unexpected arguments %q", fs.Args())
+		return &UsageError{Command: "citybot eval", Msg: fmt.Sprintf("eval: unexpected arguments %q", fs.Args())}
 	}
 	if *data == "" {
 		fs.Usage()
-		return errors.New("eval: missing --data")
+		return &UsageError{Command: "citybot eval", Msg: "eval: missing --data"}
 	}
 	tab, err := classifier.ReadTableFile(*data)
 	if err != nil {

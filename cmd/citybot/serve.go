@@ -250,15 +250,17 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 	resp, err := responder.New(responder.Options{
-		Store:           db,
-		Classifier:      clf,
-		Logger:          logger,
-		DefaultLanguage: cfg.City.DefaultLanguage,
-		Languages:       cfg.City.Languages,
-		EmergencyNumber: cfg.City.EmergencyNumber,
-		CaseWindow:      cfg.Cases.Window.Duration,
-		Notify:          disp.Notify,
-		Registerer:      reg,
+		Store:            db,
+		Classifier:       clf,
+		Logger:           logger,
+		DefaultLanguage:  cfg.City.DefaultLanguage,
+		Languages:        cfg.City.Languages,
+		EmergencyNumber:  cfg.City.EmergencyNumber,
+		SensitiveTopics:  cfg.Web.SensitiveTopics,
+		CaseWindow:       cfg.Cases.Window.Duration,
+		FollowUpInterval: followUpInterval(cfg.Cases.FollowUpNoteEvery),
+		Notify:           disp.Notify,
+		Registerer:       reg,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -501,6 +503,15 @@ func sandboxToken() (string, error) {
 		return "", fmt.Errorf("serve: sandbox token: %w", err)
 	}
 	return fmt.Sprintf("%d:sandbox-%s", id.Int64()+1e9, rand.Text()), nil
+}
+
+// followUpInterval converts [cases] follow_up_note_every to the
+// responder's FollowUpInterval, where a negative value sends no notes.
+func followUpInterval(d DurationOrOff) time.Duration {
+	if d.Off {
+		return -1
+	}
+	return d.Duration
 }
 
 // telegramRate converts a configured rate to the adapter's.

@@ -16,6 +16,7 @@ import (
 )
 
 const clsTrainUsage = `usage: citybot train --data FILE.csv --label topic|urgency --out MODEL [flags]
+       citybot train --from-store [--config PATH] [--out MODEL] [--switch] [--shipped FILE.csv]
 
 Trains a classifier model head on FILE.csv (a header row with a "text"
 column and the label column; other columns are ignored) and writes MODEL.
@@ -27,34 +28,83 @@ Topic training also learns the default topics' keywords (--keywords=false
 to leave them out). Labels citybot does not know are reported, not fatal:
 new topics are trained as they are; invalid urgency levels are skipped.
 
+--from-store retrains both heads, with the trainer of the console's
+retraining page, from the officers' corrections of topic and urgency in the database at
+[store] path, plus the shipped data (--shipped; by default
+shared/data/disaster_en.csv found from the current directory upwards, or
+$CITYBOT_DATA/disaster_en.csv; "none" for the corrections and the topics'
+keywords only). One correction in five is held back to compare the live
+model ([classifier] model) with the new one; both accuracies are printed.
+The new model is written only with --switch (to [classifier] model, or
+citybot-model.bin beside the database when that is empty: restart serve
+to use it) or to an explicit --out (which wins over --switch). With no
+correction in the database it exits 1.
+
 flags:
 `
 
-// runTrain implements `citybot train`. args exclude the subcommand name.
+// runTrain implements `citybot train` with an empty environment and the
+// default configuration path; see runTrainEnv.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runTrainEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
+}
+
+// trainUsage is a bad `citybot train` command line (exit status 2).
+func trainUsage(format string, a ...any) error {
+	return &UsageError{Command: "citybot train", Msg: "train: " + fmt.Sprintf(format, a...)}
+}
+
+// runTrainEnv implements `citybot train`. args exclude the subcommand
+// name. Bad flags and arguments return a *UsageError; --from-store reads
+// the configuration through e (a *ConfigError when it cannot be used).
+func runTrainEnv(ctx context.Context, e *env, args []string) error {
+	stdout, stderr := e.stdout, e.stderr
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, clsTrainUsage)
 		fs.PrintDefaults()
 	}
-	data := fs.String("data", "", "training CSV `file` (required)")
-	label := fs.String("label", "", "label column: topic or urgency (required)")
-	out := fs.String("out", "", "model `file` to write (required)")
+	data := fs.String("data", "", "training CSV `file` (required without --from-store)")
+	label := fs.String("label", "", "label column: topic or urgency (required without --from-store)")
+	out := fs.String("out", "", "model `file` to write (required without --from-store; with it, optional)")
 	base := fs.String("base", "", "model `file` whose other head is kept (default: the shipped model)")
 	name := fs.String("name", "", "model name reported in classifications (default: the output file name)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default 12)")
 	seed := fs.Uint64("seed", 1, "random seed; the same data and seed give the same model")
 	keywords := fs.Bool("keywords", true, "add the default topics' keywords as topic examples")
 	trust := fs.Float64("trust", 1, "how far serving trusts this model against the keyword lists, in (0,1]; the shipped model, trained on data unlike a city's, uses 0.4")
+	fromStore := fs.Bool("from-store", false, "retrain topic and urgency from the officers' corrections in the database")
+	configPath := fs.String("config", e.configPath, "configuration `file` (with --from-store; default as the global --config)")
+	switchTo := fs.Bool("switch", false, "with --from-store: write the new model to [classifier] model (or citybot-model.bin beside the database)")
+	shipped := fs.String("shipped", "", "with --from-store: the shipped data CSV `file` (default: shared/data/disaster_en.csv when found; \"none\" for corrections only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return fmt.Errorf("train: %w", err)
+		return trainUsage("%v", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("train: unexpected arguments %q", fs.Args())
+		return trainUsage("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *fromStore {
+		var wrong []string
+		for _, f := range []string{"data", "label", "base", "name", "epochs", "seed", "keywords", "trust"} {
+			if set[f] {
+				wrong = append(wrong, "--"+f)
+			}
+		}
+		if len(wrong) > 0 {
+			return trainUsage("%s cannot be used with --from-store", strings.Join(wrong, ", "))
+		}
+		return trainFromStore(ctx, e, storeTrainArgs{config: *configPath, out: *out, switchTo: *switchTo, shipped: *shipped})
+	}
+	for _, f := range []string{"switch", "shipped", "config"} {
+		if set[f] {
+			return trainUsage("--%s needs --from-store", f)
+		}
 	}
 	var missing []string
 	for _, f := range []struct{ name, val string }{{"--data", *data}, {"--label", *label}, {"--out", *out}} {
@@ -64,11 +114,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(missing) > 0 {
 		fs.Usage()
-		return fmt.Errorf("train: missing %s", strings.Join(missing, ", "))
+		return trainUsage("missing %s", strings.Join(missing, ", "))
 	}
 	kind := classifier.LabelKind(*label)
 	if kind != classifier.KindTopic && kind != classifier.KindUrgency {
-		return fmt.Errorf("train: --label must be topic or urgency, not %q", *label)
+		return trainUsage("--label must be topic or urgency, not %q", *label)
 	}
 	tab, err := classifier.ReadTableFile(*data)
 	if err != nil {
@@ -102,7 +152,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if !(*trust > 0 && *trust <= 1) {
-		return fmt.Errorf("train: --trust %v is not in (0,1]", *trust)
+		return trainUsage("--trust %v is not in (0,1]", *trust)
 	}
 	opts := classifier.TrainOptions{Name: *name, Epochs: *epochs, Seed: *seed, Trust: *trust}
 	if opts.Name == "" {
