@@ -47,11 +47,14 @@ var (
 
 // Stop timeouts of serve's parts, in shutdown order.
 const (
-	stopBotTimeout        = 15 * time.Second // the update in hand is stored
-	stopHTTPTimeout       = 10 * time.Second
-	stopSchedulerTimeout  = 30 * time.Second // the running job finishes
-	stopDispatcherTimeout = 15 * time.Second // a send in flight is recorded
-	stopEmulatorTimeout   = 5 * time.Second
+	stopBotTimeout       = 15 * time.Second // the update in hand is stored
+	stopHTTPTimeout      = 10 * time.Second
+	stopSchedulerTimeout = 30 * time.Second // the running job finishes
+	// The dispatcher lets a send in flight finish (bounded by [outbox]
+	// send_timeout) and records it: its stop waits that long plus this
+	// margin, so that a graceful stop never leaves a row mid-send.
+	stopDispatcherMargin = 10 * time.Second
+	stopEmulatorTimeout  = 5 * time.Second
 )
 
 // Part names, listed in the order of shutdown.
@@ -316,7 +319,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	ready.HTTPAddr = ln.Addr().String()
 
 	// Start in reverse order of stop: sending first, then HTTP, then intake.
-	g.start(ctx, partDispatcher, stopDispatcherTimeout, disp.Run)
+	g.start(ctx, partDispatcher, cfg.Outbox.SendTimeout.Duration+stopDispatcherMargin, disp.Run)
 	g.start(ctx, partScheduler, stopSchedulerTimeout, func(ctx context.Context) error {
 		digest.Scheduler.Start(ctx)
 		<-ctx.Done()
