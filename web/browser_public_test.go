@@ -67,6 +67,43 @@ func checkKeyboard(t *testing.T, ctx context.Context, page string) {
 	}
 }
 
+// checkReflow reloads the current page in a 320 CSS pixel wide viewport
+// (WCAG 1.4.10: 1280 pixels zoomed to 400 %) and fails when anything
+// makes the page scroll sideways; content in its own scrolling region
+// does not count.
+func checkReflow(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Reload(), chromedp.WaitVisible(`h1`))
+	if err != nil {
+		t.Fatalf("reflow on %s: %v", page, err)
+	}
+	defer func() {
+		if err := chromedp.Do(ctx, chromedp.EmulateReset()); err != nil {
+			t.Fatalf("reflow on %s: %v", page, err)
+		}
+	}()
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+		if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+		const out = [];
+		for (const e of document.body.querySelectorAll("*")) {
+			if (e.getBoundingClientRect().right <= window.innerWidth + 1) continue;
+			let p = e.parentElement, clipped = false;
+			for (; p && p !== document.body; p = p.parentElement) {
+				const o = getComputedStyle(p).overflowX;
+				if (o === "auto" || o === "scroll" || o === "hidden") { clipped = true; break; }
+			}
+			if (!clipped) out.push(e.tagName.toLowerCase() + (e.className ? "." + e.className : ""));
+		}
+		return out.length ? out : ["(document " + document.documentElement.scrollWidth + "px)"];
+	})()`))
+	if err != nil {
+		t.Fatalf("reflow on %s: %v", page, err)
+	}
+	if len(wide) > 0 {
+		t.Errorf("reflow on %s: at 320 px the page scrolls sideways because of %q", page, wide)
+	}
+}
+
 // tabTo presses Tab from the page's start until the element matching
 // sel has the focus, or fails after limit presses.
 func tabTo(t *testing.T, ctx context.Context, sel string, limit int) {
@@ -216,6 +253,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 		}
 		checkAxe(t, ctx, axeSrc, page)
 		checkKeyboard(t, ctx, page)
+		checkReflow(t, ctx, page)
 		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("img[src$='chart.png']").complete && document.querySelector("img[src$='chart.png']").naturalWidth > 0`)); err != nil || !ok {
 			t.Errorf("%s: the chart did not load (%v)", page, err)
 		}
@@ -250,6 +288,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 		open(page, `h1`)
 		checkAxe(t, ctx, axeSrc, page+" (official)")
 		checkKeyboard(t, ctx, page+" (official)")
+		checkReflow(t, ctx, page+" (official)")
 		noXSS(t, ctx, page)
 	}
 
