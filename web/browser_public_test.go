@@ -22,40 +22,7 @@ const focusables = `a[href], button, input:not([type=hidden]), textarea, select,
 // in turn, each with a visible focus outline.
 func checkKeyboard(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
-		document.activeElement && document.activeElement.blur();
-		window.getSelection().removeAllRanges();
-		const els = Array.from(document.querySelectorAll('`+focusables+`')).filter(e => !e.disabled && e.getClientRects().length > 0);
-		els.forEach(e => e.removeAttribute("data-kbd"));
-		return els.length;
-	})()`))
-	if err != nil {
-		t.Fatalf("keyboard on %s: %v", page, err)
-	}
-	if n == 0 {
-		t.Fatalf("keyboard on %s: nothing to focus", page)
-	}
-	noOutline := []string{}
-	for i := 0; i < n+1; i++ {
-		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
-			t.Fatalf("keyboard on %s: %v", page, err)
-		}
-		bad, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
-			const e = document.activeElement;
-			if (!e || e === document.body) return "";
-			e.setAttribute("data-kbd", "1");
-			const s = getComputedStyle(e);
-			return (s.outlineStyle === "none" || parseFloat(s.outlineWidth) < 1) ? e.outerHTML.slice(0, 80) : "";
-		})()`))
-		if err != nil {
-			t.Fatalf("keyboard on %s: %v", page, err)
-		}
-		if bad != "" {
-			noOutline = append(noOutline, bad)
-		}
-	}
-	missed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('`+focusables+`'))
-		.filter(e => !e.disabled && e.getClientRects().length > 0 && !e.hasAttribute("data-kbd")).map(e => e.outerHTML.slice(0, 80))`))
+	missed, noOutline, err := keyboardProblems(ctx)
 	if err != nil {
 		t.Fatalf("keyboard on %s: %v", page, err)
 	}
@@ -65,6 +32,46 @@ func checkKeyboard(t *testing.T, ctx context.Context, page string) {
 	if len(noOutline) > 0 {
 		t.Errorf("keyboard on %s: no visible focus on %q", page, noOutline)
 	}
+}
+
+// keyboardProblems presses Tab once more than there are focusable
+// elements on the current page and returns those never focused and those
+// focused without a visible outline.
+func keyboardProblems(ctx context.Context) (missed, noOutline []string, err error) {
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
+		document.activeElement && document.activeElement.blur();
+		window.getSelection().removeAllRanges();
+		const els = Array.from(document.querySelectorAll('`+focusables+`')).filter(e => !e.disabled && e.getClientRects().length > 0);
+		els.forEach(e => e.removeAttribute("data-kbd"));
+		return els.length;
+	})()`))
+	if err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, fmt.Errorf("nothing to focus")
+	}
+	for i := 0; i < n+1; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			return nil, nil, err
+		}
+		bad, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const e = document.activeElement;
+			if (!e || e === document.body) return "";
+			e.setAttribute("data-kbd", "1");
+			const s = getComputedStyle(e);
+			return (s.outlineStyle === "none" || parseFloat(s.outlineWidth) < 1) ? e.outerHTML.slice(0, 80) : "";
+		})()`))
+		if err != nil {
+			return nil, nil, err
+		}
+		if bad != "" {
+			noOutline = append(noOutline, bad)
+		}
+	}
+	missed, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('`+focusables+`'))
+		.filter(e => !e.disabled && e.getClientRects().length > 0 && !e.hasAttribute("data-kbd")).map(e => e.outerHTML.slice(0, 80))`))
+	return missed, noOutline, err
 }
 
 // checkReflow reloads the current page in a 320 CSS pixel wide viewport
@@ -243,6 +250,22 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 		chromedp.EvalAwaitPromise))
 	if err != nil || n < 3 {
 		t.Fatalf("axe self-check: %d serious violations on a page with three (%v)", n, err)
+	}
+
+	// The keyboard check finds a link taken out of the tab order and a
+	// button whose focus is invisible (set by script: the pages' CSP
+	// forbids inline styles).
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(`h1`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("main").insertAdjacentHTML("beforeend",
+		'<a id="kbd-skipped" href="#x" tabindex="-1">skipped</a><button id="kbd-hidden">hidden focus</button>'),
+		document.getElementById("kbd-hidden").style.outline = "none", true`)); err != nil {
+		t.Fatal(err)
+	}
+	missed, noOutline, err := keyboardProblems(ctx)
+	if err != nil || len(missed) != 1 || !strings.Contains(missed[0], "kbd-skipped") || len(noOutline) != 1 || !strings.Contains(noOutline[0], "kbd-hidden") {
+		t.Fatalf("keyboard self-check: missed %q, no outline %q (%v)", missed, noOutline, err)
 	}
 
 	// The public pages, signed out, in both languages.
