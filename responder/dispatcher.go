@@ -65,6 +65,10 @@ type DispatcherOptions struct {
 	// SendTimeout bounds one Send; <= 0 means 30 s. It also bounds how
 	// long a stop waits for the sends in flight.
 	SendTimeout time.Duration
+	// RecordTimeout bounds one attempt at recording a send's outcome in
+	// the store (its budget starts once the send has returned); <= 0
+	// means 10 s. A failed attempt is retried a few times.
+	RecordTimeout time.Duration
 	// Registerer receives the metrics (outbox depth, oldest pending age,
 	// sends, send failures and deliveries left unknown after a crash, by
 	// platform); nil registers none.
@@ -114,6 +118,7 @@ type Dispatcher struct {
 	base, cap   time.Duration
 	poll        time.Duration
 	sendTimeout time.Duration
+	recordTO    time.Duration
 	wake        chan struct{}
 
 	mu     sync.Mutex
@@ -137,7 +142,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 	d := &Dispatcher{
 		store: opts.Store, bots: map[citybot.Platform]bots.Bot{}, log: opts.Logger, now: opts.Now,
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
-		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, wake: make(chan struct{}, 1),
+		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
 	}
 	for _, b := range opts.Bots {
 		if _, dup := d.bots[b.Platform()]; dup {
@@ -170,6 +175,9 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 	}
 	if d.sendTimeout <= 0 {
 		d.sendTimeout = 30 * time.Second
+	}
+	if d.recordTO <= 0 {
+		d.recordTO = 10 * time.Second
 	}
 	d.depth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_depth", Help: "Outbox rows waiting to be sent."})
 	d.oldest = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_oldest_pending_seconds", Help: "Age of the oldest outbox row waiting to be sent."})
@@ -326,8 +334,6 @@ func (d *Dispatcher) Stop() {
 func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	platform := string(it.Out.Platform)
 	log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer rcancel()
 
 	bot, ok := d.bots[it.Out.Platform]
 	var sent citybot.Sent
@@ -337,6 +343,11 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	} else {
 		sent, err = d.send(ctx, bot, it.Out)
 	}
+	// The outcome is recorded with budgets that start only now: a slow or
+	// timed-out send must not leave the row in sending, where it would
+	// block its chat's queue until the next start. A stop does not
+	// abort the record either.
+	rctx := context.WithoutCancel(ctx)
 	now := d.now()
 	var ra *citybot.RetryAfterError
 	switch {
@@ -404,12 +415,18 @@ func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it citybot.Outb
 	}
 }
 
-// record runs a store update, retrying briefly: losing it would leave the
-// row in sending until the next start.
+// record runs a store update, each attempt within RecordTimeout, retrying
+// a few times with a short backoff: losing it would leave the row in
+// sending, blocking its chat, until the next start. It returns the last
+// error; the caller logs it once.
 func (d *Dispatcher) record(ctx context.Context, fn func(context.Context) error) error {
+	const attempts = 5
 	var err error
-	for attempt := range 5 {
-		if err = fn(ctx); err == nil || errors.Is(err, citybot.ErrNotFound) {
+	for attempt := range attempts {
+		actx, cancel := context.WithTimeout(ctx, d.recordTO)
+		err = fn(actx)
+		cancel()
+		if err == nil || errors.Is(err, citybot.ErrNotFound) || attempt == attempts-1 {
 			return err
 		}
 		select {

@@ -327,3 +327,55 @@ func TestChartBotIdempotency(t *testing.T) {
 		}
 	}
 }
+
+// A send slower than the record budget still has its outcome recorded:
+// the budget starts once the send returns. Otherwise the row would stay in
+// sending and block its chat's queue until a restart.
+func TestSlowSendOutcomeRecorded(t *testing.T) {
+	rg := newRig(t, rigOptions{noRun: true, dopts: responder.DispatcherOptions{
+		RecordTimeout: 20 * time.Millisecond, SendTimeout: 10 * time.Second}})
+	block := make(chan struct{})
+	rg.bot.block = block
+	m := privateMsg("u1", 1, "pothole")
+	rg.handle(m)
+	ctx := context.Background()
+	items, _ := rg.db.OutboxItems(ctx, "")
+	if len(items) != 1 {
+		t.Fatalf("queued %+v", items)
+	}
+	rg.start()
+	waitFor(t, "the send to start", func() bool { return rg.bot.callCount(items[0].Out.Key) == 1 })
+	time.Sleep(100 * time.Millisecond) // well past the record budget
+	close(block)
+	waitFor(t, "the slow send to be recorded", func() bool {
+		it, err := rg.db.OutboxItem(ctx, items[0].Out.Key)
+		return err == nil && it.State == citybot.OutboxSent
+	})
+	// The chat is not blocked: its next reply goes out, once.
+	rg.bot.mu.Lock()
+	rg.bot.block = nil
+	rg.bot.mu.Unlock()
+	help := privateMsg("u1", 2, "/help")
+	help.Command = "help"
+	rg.handle(help)
+	rg.drain()
+	if n := len(rg.bot.sentTo(m.Chat)); n != 2 {
+		t.Errorf("delivered %d to the chat, want 2", n)
+	}
+}
+
+// A send that times out after longer than the record budget is put back to
+// pending for a retry, not left in sending.
+func TestTimedOutSendRescheduled(t *testing.T) {
+	rg := newRig(t, rigOptions{noRun: true, dopts: responder.DispatcherOptions{
+		RecordTimeout: 20 * time.Millisecond, SendTimeout: 100 * time.Millisecond, BaseBackoff: time.Hour}})
+	rg.bot.block = make(chan struct{}) // never answers
+	rg.handle(privateMsg("u1", 1, "pothole"))
+	ctx := context.Background()
+	items, _ := rg.db.OutboxItems(ctx, "")
+	rg.start()
+	waitFor(t, "the timed-out send to be rescheduled", func() bool {
+		it, err := rg.db.OutboxItem(ctx, items[0].Out.Key)
+		return err == nil && it.State == citybot.OutboxPending && it.Attempts == 1
+	})
+}
