@@ -24,17 +24,22 @@ type fakeHandler struct {
 	actions  []citybot.Action
 	calls    map[citybot.PlatformMessageID]int
 	failures map[citybot.PlatformMessageID]int
+	panics   map[citybot.PlatformMessageID]bool // these always panic
 	reply    string
 }
 
 func newHandler() *fakeHandler {
-	return &fakeHandler{calls: map[citybot.PlatformMessageID]int{}, failures: map[citybot.PlatformMessageID]int{}}
+	return &fakeHandler{calls: map[citybot.PlatformMessageID]int{}, failures: map[citybot.PlatformMessageID]int{},
+		panics: map[citybot.PlatformMessageID]bool{}}
 }
 
 func (h *fakeHandler) HandleMessage(_ context.Context, m citybot.Message) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls[m.ID]++
+	if h.panics[m.ID] {
+		panic("handler bug on: " + m.Text)
+	}
 	if h.failures[m.ID] > 0 {
 		h.failures[m.ID]--
 		return errors.New("fake store: disk full")
@@ -54,6 +59,12 @@ func (h *fakeHandler) failNext(id int, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failures[citybot.PlatformMessageID(itoa(id))] = n
+}
+
+func (h *fakeHandler) panicOn(id int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.panics[citybot.PlatformMessageID(itoa(id))] = true
 }
 
 func (h *fakeHandler) messages() []citybot.Message {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -25,7 +27,9 @@ const maxWebhookBody = 16 << 20
 // WebhookHandler's requests. It returns an error, without retrying, when
 // Telegram rejects the token (wrapping citybot.ErrForbidden). Other
 // failures (network, 409 Conflict, 429, 5xx, a failing handler) are
-// logged and retried with backoff. Run must be called once.
+// logged and retried with backoff; an update the handler panics on or
+// fails Options.MaxHandlerAttempts times is skipped (see SkippedUpdates).
+// Run must be called once.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	if h == nil {
 		return fmt.Errorf("telegram: run: nil handler: %w", citybot.ErrInvalid)
@@ -247,21 +251,81 @@ func (b *Bot) storeOffset(ctx context.Context, next int) {
 // tries. It reports false if ctx ended before h succeeded. A handler call
 // already started is allowed to finish after ctx ends (bounded by
 // HandlerTimeout).
+//
+// A poison update, one the handler failed MaxHandlerAttempts times or
+// panicked on, is skipped as a last resort (logged once at error level,
+// counted in SkippedUpdates) and reported true so that its offset is
+// stored: otherwise it would block every later update, again after each
+// restart. The handler stores whatever can be stored (it returns nil for
+// invalid input), so this only drops what it could not handle at all.
 func (b *Bot) handleUntilDone(ctx context.Context, h bots.Handler, u tgbotapi.Update) bool {
 	bo := backoff{min: b.opts.BackoffMin, max: b.opts.BackoffMax}
-	for {
+	for attempt := 1; ; attempt++ {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.HandlerTimeout)
 		err := b.dispatch(hctx, h, u)
 		cancel()
 		if err == nil {
 			return true
 		}
+		var hp *handlerPanic
+		if errors.As(err, &hp) || attempt >= b.opts.MaxHandlerAttempts {
+			b.skip(u, attempt, err, hp)
+			return true
+		}
 		wait := bo.next()
-		b.log.Warn("handler failed; the update will be retried", "update_id", u.UpdateID, "err", b.clean(err), "retry_in", wait)
+		b.log.Warn("handler failed; the update will be retried", "update_id", u.UpdateID, "attempts", attempt, "err", b.clean(err), "retry_in", wait)
 		if ctx.Err() != nil || !sleep(ctx, wait) {
 			return false
 		}
 	}
+}
+
+// skip logs and counts an update given up on. The log names the update
+// and the kind of failure only: no citizen text, no identity (a panic's
+// value may hold either, so only its type and the stack are logged).
+func (b *Bot) skip(u tgbotapi.Update, attempts int, err error, hp *handlerPanic) {
+	n := b.skipped.Add(1)
+	attrs := []any{"update_id", u.UpdateID, "kind", updateKind(&u), "attempts", attempts, "skipped_total", n}
+	if hp != nil {
+		attrs = append(attrs, "reason", "handler panicked", "panic_type", fmt.Sprintf("%T", hp.value), "stack", hp.stack)
+	} else {
+		attrs = append(attrs, "reason", "handler kept failing", "err", b.clean(err))
+	}
+	b.log.Error("update skipped: it could not be handled", attrs...)
+}
+
+// SkippedUpdates returns how many updates Run gave up on because the
+// handler kept failing or panicked on them (see
+// Options.MaxHandlerAttempts). Each is also logged at error level.
+func (b *Bot) SkippedUpdates() int64 { return b.skipped.Load() }
+
+// callers returns the calling goroutine's stack as function names and
+// lines only: unlike debug.Stack it prints no argument values, which may
+// be a chat or user id.
+func callers() string {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(2, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var sb strings.Builder
+	for {
+		f, more := frames.Next()
+		fmt.Fprintf(&sb, "%s:%d %s\n", f.File, f.Line, f.Function)
+		if !more {
+			return sb.String()
+		}
+	}
+}
+
+// handlerPanic is the error dispatch returns when the handler panicked.
+// Its message holds the panic value's type only: the value may quote a
+// citizen.
+type handlerPanic struct {
+	value any
+	stack string
+}
+
+func (p *handlerPanic) Error() string {
+	return fmt.Sprintf("telegram: handler panic (%T)", p.value)
 }
 
 // dispatch translates u and hands it to h. Updates that are not for
@@ -270,7 +334,7 @@ func (b *Bot) handleUntilDone(ctx context.Context, h bots.Handler, u tgbotapi.Up
 func (b *Bot) dispatch(ctx context.Context, h bots.Handler, u tgbotapi.Update) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("telegram: handler panic: %v", r)
+			err = &handlerPanic{value: r, stack: callers()}
 		}
 	}()
 	kind := updateKind(&u)
@@ -336,7 +400,8 @@ func truncateRunes(s string, n int) string {
 // matches the secret (compared in constant time), 503 while Run is not
 // running, 400 for a body that is not an update, 500 when the handler
 // failed (so Telegram delivers the update again), and 200 once the handler
-// returned nil.
+// returned nil or panicked (a panic is logged at error level and counted in
+// SkippedUpdates, not redelivered).
 func (b *Bot) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -364,6 +429,13 @@ func (b *Bot) WebhookHandler() http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), b.opts.HandlerTimeout)
 		defer cancel()
 		if err := b.dispatch(ctx, box.h, u); err != nil {
+			if hp := (*handlerPanic)(nil); errors.As(err, &hp) {
+				// Redelivering would panic again: give it up now.
+				b.skip(u, 1, err, hp)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte("{}"))
+				return
+			}
 			b.log.Warn("webhook: handler failed; Telegram will redeliver", "update_id", u.UpdateID, "err", b.clean(err))
 			http.Error(w, "try again", http.StatusInternalServerError)
 			return

@@ -105,6 +105,11 @@ type Options struct {
 	// BackoffMin and BackoffMax bound the delay between retries of a
 	// failed poll or a failed handler. Defaults 1 s and 1 min.
 	BackoffMin, BackoffMax time.Duration
+	// MaxHandlerAttempts is how many times a polled update is handed to
+	// a failing Handler before it is skipped (logged at error level and
+	// counted, see SkippedUpdates) so that one poison update cannot block
+	// the ones after it. A Handler that panics is not retried. Default 10.
+	MaxHandlerAttempts int
 	// PerChat, PerGroup and Global are the local send limits. Defaults:
 	// 3 per 3 s per chat, 20 per minute per group, 30 per second overall.
 	PerChat, PerGroup, Global Rate
@@ -127,6 +132,7 @@ type Bot struct {
 	groupN  ratelimit.Rule
 	globalN ratelimit.Rule
 	handler atomic.Pointer[handlerBox] // set while Run runs in webhook mode
+	skipped atomic.Int64               // updates given up on (see SkippedUpdates)
 }
 
 type handlerBox struct{ h bots.Handler }
@@ -252,6 +258,9 @@ func (o *Options) defaults() error {
 	}
 	if o.BackoffMin <= 0 {
 		o.BackoffMin = time.Second
+	}
+	if o.MaxHandlerAttempts <= 0 {
+		o.MaxHandlerAttempts = 10
 	}
 	if o.BackoffMax < o.BackoffMin {
 		o.BackoffMax = max(time.Minute, o.BackoffMin)
