@@ -214,7 +214,10 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 		t.Fatal(err)
 	}
 	opts := ro.opts
-	opts.Store, opts.Classifier, opts.Notify = db, fakeClassifier{}, d.Notify
+	opts.Store, opts.Notify = db, d.Notify
+	if opts.Classifier == nil {
+		opts.Classifier = fakeClassifier{}
+	}
 	if now != nil {
 		opts.Now = now
 	}

@@ -33,6 +33,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/classifier"
 )
 
 // Store is what the Responder needs from storage.
@@ -320,7 +321,7 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 	var cl *citybot.Classification
 	if hasContent {
 		start := r.now()
-		c := r.classifier.Classify(text, baseLang(m.Sender.LanguageCode))
+		c := r.classify(text, baseLang(m.Sender.LanguageCode))
 		r.classifyHi.Observe(r.now().Sub(start).Seconds())
 		cl = &c
 	}
@@ -332,6 +333,28 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		return items, nil
 	})
 	return res, queued, err
+}
+
+// classify runs the classifier. A panicking classifier must not fail the
+// intake (the message would be redelivered and panic again): the message is
+// then stored unclassified, topic "other" with low confidence and normal
+// urgency, for an officer to tag, and an error is logged without the text.
+func (r *Responder) classify(text, langHint string) (c citybot.Classification) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("classifier panicked; message stored unclassified", "panic_type", fmt.Sprintf("%T", p))
+			c = citybot.Classification{
+				Topic:             citybot.Scored{Label: classifier.OtherTopic, Confidence: 0},
+				Urgency:           citybot.UrgencyNormal,
+				UrgencyConfidence: 0,
+				UrgencyScore:      0.25,
+				UrgencyCues:       []string{"classifier failed"},
+				Language:          classifier.LangOther,
+				Model:             "none (classifier failed)",
+			}
+		}
+	}()
+	return r.classifier.Classify(text, langHint)
 }
 
 // reportReplies decides what a stored report causes: the acknowledgement

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -729,5 +730,51 @@ func TestPanickingBotIsRetried(t *testing.T) {
 	it, _ := rg.db.OutboxItem(context.Background(), "in:1:ack#1")
 	if it.State != citybot.OutboxSent || it.Attempts != 1 || len(rg.bot.sentTo(m.Chat)) != 1 {
 		t.Errorf("after a panicking send: %+v", it)
+	}
+}
+
+// A classifier that panics does not fail the intake (the adapter would
+// redeliver the message and it would panic again): the message is stored
+// unclassified, topic other with low confidence, and acknowledged.
+func TestClassifierPanicStoresUnclassified(t *testing.T) {
+	logs := &logBuf{}
+	rg := newRig(t, rigOptions{opts: responder.Options{
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+		Classifier: responder.ClassifierFunc(func(text, _ string) citybot.Classification {
+			panic("classifier bug on " + text)
+		}),
+	}})
+	ctx := context.Background()
+	m := privateMsg("u1", 1, "Pothole zqx on Main Street")
+	if err := rg.r.HandleMessage(ctx, m); err != nil {
+		t.Fatalf("HandleMessage = %v, want nil", err)
+	}
+	rg.drain()
+	sent := rg.bot.sentTo(m.Chat)
+	if len(sent) != 1 {
+		t.Fatalf("%d messages sent, want one acknowledgement", len(sent))
+	}
+	c, err := rg.db.CaseByRef(ctx, caseRef(t, sent[0].Text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Topic != classifier.OtherTopic || c.Urgency != citybot.UrgencyNormal {
+		t.Errorf("case %+v: want topic other, urgency normal", c)
+	}
+	tags, err := rg.db.CaseTags(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range tags {
+		if tg.Kind == "topic" && tg.Confidence > 0.1 {
+			t.Errorf("topic tag %+v: want low confidence", tg)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "classifier panicked") || !strings.Contains(out, `"level":"ERROR"`) {
+		t.Errorf("panic not logged at error level: %s", out)
+	}
+	if strings.Contains(out, "zqx") {
+		t.Errorf("logs quote the citizen: %s", out)
 	}
 }
