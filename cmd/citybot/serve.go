@@ -47,7 +47,15 @@ var (
 
 // Stop timeouts of serve's parts, in shutdown order.
 const (
-	stopBotTimeout       = 15 * time.Second // the update in hand is stored
+	// A platform's stop lets the update in hand be stored: it waits for
+	// the longest handler call plus a margin, so that the database is
+	// never closed under a running handler. Telegram's adapter gets this
+	// smaller HandlerTimeout (its default is 60 s) to keep shutdown quick;
+	// a handler is a classification and a store write, far below it, and
+	// an update that times out is retried. Discord's in-flight handlers
+	// are awaited up to its ShutdownGrace (default 10 s), also below.
+	botHandlerTimeout    = 20 * time.Second
+	stopBotTimeout       = botHandlerTimeout + 5*time.Second
 	stopHTTPTimeout      = 10 * time.Second
 	stopSchedulerTimeout = 30 * time.Second // the running job finishes
 	// The dispatcher lets a send in flight finish (bounded by [outbox]
@@ -187,6 +195,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			ready.Sandbox["telegram"] = emu.URL() + "/sandbox"
 			ready.Emulators["telegram"] = emu.URL()
 		}
+		opts.HandlerTimeout = botHandlerTimeout // see stopBotTimeout
 		tg, err = telegram.New(ctx, opts)
 		if err != nil {
 			if errors.Is(err, citybot.ErrForbidden) {
