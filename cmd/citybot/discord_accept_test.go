@@ -1,0 +1,673 @@
+package main
+
+// Acceptance of issue 4 (Discord) through the whole pipeline: `citybot
+// serve` run through run() (or as its own process), the real discordgo
+// client talking to dcemu on 127.0.0.1, a real SQLite file in t.TempDir(),
+// the real classifier, responder, outbox and dispatcher.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"citybot"
+	"citybot/bots/discord/dcemu"
+	"citybot/store"
+)
+
+// dcToken is the bot token the Discord emulator accepts in these tests.
+const dcToken = "dcaccept-bot-TOKEN.secret"
+
+// dcWorld is a Discord emulator with a guild of listened channels and
+// threads, and citizens.
+type dcWorld struct {
+	emu      *dcemu.Server
+	channels []string // listened text channels
+	threads  []string // public threads under the listened channels
+}
+
+// newDCWorld starts dcemu with opts (the token set here) and creates
+// nChannels listened channels and nThreads threads under them.
+func newDCWorld(t *testing.T, opts dcemu.Options, nChannels, nThreads int) *dcWorld {
+	t.Helper()
+	opts.Token = dcToken
+	emu, err := dcemu.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	w := &dcWorld{emu: emu}
+	for i := range nChannels {
+		w.channels = append(w.channels, emu.AddChannel(fmt.Sprintf("ward-%02d", i)))
+	}
+	for i := range nThreads {
+		th, err := emu.AddThread(w.channels[i%nChannels], fmt.Sprintf("thread-%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.threads = append(w.threads, th)
+	}
+	return w
+}
+
+// config is serve's configuration for this world: Telegram off, Discord
+// pointed at the emulator and listening in w.channels (threads under them
+// are listened too), and an outbox that polls and retries quickly so that
+// a retried send does not wait the production backoff (2 s, growing).
+func (w *dcWorld) config(dbPath, extra string) string {
+	quoted := make([]string, len(w.channels))
+	for i, c := range w.channels {
+		quoted[i] = fmt.Sprintf("%q", c)
+	}
+	return fmt.Sprintf(`[store]
+path = %q
+[http]
+addr = "127.0.0.1:0"
+[log]
+level = "debug"
+format = "json"
+[telegram]
+enabled = false
+[discord]
+api_base = %q
+guild_id = %q
+channels = [%s]
+[outbox]
+poll_interval = "100ms"
+base_backoff = "100ms"
+max_backoff = "2s"
+max_attempts = 30
+%s`, dbPath, w.emu.URL(), w.emu.GuildID(), strings.Join(quoted, ", "), extra)
+}
+
+// startServeAt runs `citybot serve` through run() on the config text
+// (whose [store] path may be an existing database) and waits for its
+// ready file and the Discord gateway session and slash commands.
+func (w *dcWorld) startServeAt(t *testing.T, dbPath, config string, env map[string]string) *server {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{envDiscordToken: dcToken}
+	}
+	dir := t.TempDir()
+	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
+	cfg := writeConfig(t, config)
+	readyPath := filepath.Join(dir, "ready.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go func() {
+		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-s.done:
+			s.done <- err
+		case <-time.After(60 * time.Second):
+			t.Error("serve did not stop within 60s")
+		}
+	})
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &s.ready) == nil {
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, tail(s.logs.String()))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not ready within 30s; logs:\n%s", tail(s.logs.String()))
+		}
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel2()
+	if err := w.emu.WaitConnected(ctx2); err != nil {
+		t.Fatalf("discord gateway not connected: %v", err)
+	}
+	if _, err := w.emu.WaitCommands(ctx2, 4); err != nil {
+		t.Fatalf("slash commands not registered: %v", err)
+	}
+	return s
+}
+
+// tail is the end of a long log, for failure messages.
+func tail(s string) string {
+	const n = 8000
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// waitCond polls cond every 20 ms until it holds or d passes; it fails
+// the test with what and the logs otherwise.
+func waitCond(t *testing.T, d time.Duration, what func() string, s *server, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			logs := ""
+			if s != nil {
+				logs = tail(s.logs.String())
+			}
+			t.Fatalf("timed out after %v waiting for %s\nlogs:\n%s", d, what(), logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The texts the responder sends, recognised in English and French.
+var (
+	dcRefRE = regexp.MustCompile(`(?:registered as case|enregistré sous le dossier) ([0-9A-Z]{6})\b`)
+)
+
+// dcAckRef returns the case reference a message acknowledges, or "".
+func dcAckRef(content string) string {
+	if m := dcRefRE.FindStringSubmatch(content); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// dcIsStatus reports whether content answers /status for ref (one case,
+// in a DM or a channel).
+func dcIsStatus(content, ref string) bool {
+	return regexp.MustCompile(`(?:Case|Dossier) ` + ref + `(?: \(| ?:)`).MatchString(content)
+}
+
+// dcIsNotFound reports whether content says ref is not among the
+// citizen's cases.
+func dcIsNotFound(content, ref string) bool {
+	return strings.Contains(content, "no case "+ref) || strings.Contains(content, "pas de dossier "+ref)
+}
+
+// dcInbound reads, from the database at path once serve has stopped, the
+// Discord messages citizens sent, keyed "chat/message id", with how many
+// rows each has.
+func dcInbound(t *testing.T, path string) map[string]int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT c.platform_chat_id, m.platform_message_id FROM messages m JOIN chats c ON c.id = m.chat_id
+		WHERE m.direction = 'in' AND c.platform = 'discord'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var chat, id string
+		if err := rows.Scan(&chat, &id); err != nil {
+			t.Fatal(err)
+		}
+		out[chat+"/"+id]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// dcCases reads every case from the database at path.
+func dcCases(t *testing.T, path string) []citybot.Case {
+	t.Helper()
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all := []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress,
+		citybot.StatusAnswered, citybot.StatusResolved, citybot.StatusClosed, citybot.StatusDuplicate}
+	cases, err := db.Inbox(context.Background(), citybot.CaseFilter{Statuses: all, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// dcAcks counts, over every channel, the acknowledgements the bot sent
+// per case reference, and where.
+func dcAcks(emu *dcemu.Server) (count map[string]int, where map[string]string) {
+	count, where = map[string]int{}, map[string]string{}
+	for ch, ms := range emu.SentAll() {
+		for _, m := range ms {
+			if ref := dcAckRef(m.Content); ref != "" {
+				count[ref]++
+				where[ref] = ch
+			}
+		}
+	}
+	return count, where
+}
+
+// dcSentTotal is the number of messages the bot posted.
+func dcSentTotal(emu *dcemu.Server) int {
+	n := 0
+	for _, ms := range emu.SentAll() {
+		n += len(ms)
+	}
+	return n
+}
+
+// dcCitizen is a citizen of the load test, writing in one chat.
+type dcCitizen struct {
+	user   dcemu.User
+	home   string // channel, thread or DM channel id
+	dm     bool
+	posted []dcemu.Message
+	ref    string
+}
+
+var dcReports = []string{
+	"There is a deep pothole in front of number %d on Harbour Street, cars swerve around it",
+	"The street light at the corner of block %d has been dark all week",
+	"Garbage bins at number %d on Oak Avenue have not been emptied for ten days",
+	"Les poubelles du numéro %d rue Victor Hugo n'ont pas été ramassées depuis dix jours",
+	"A fallen tree branch blocks the sidewalk near number %d Elm Street",
+}
+
+// TestDiscordAcceptLoad is the end-to-end acceptance run of issue 4: 200
+// citizens (80 in DMs, 120 in 20 listened channels and 10 threads) send
+// 1,000 messages (reports, follow-ups, an attachment, typed /status and
+// /language), then run 100 slash commands (/status with their own
+// reference, someone else's, or none; /language; /help; /report) and
+// press 20 language buttons. Every message is stored exactly once, every
+// case is acknowledged exactly once in its citizen's chat, /status
+// answers from the citizen's own cases only, every interaction is
+// answered within Discord's 3 s, and the bot sent exactly what was due.
+//
+// Rate limits: the emulator enforces Discord's real limits (5 messages
+// per 5 s per channel, 50 requests per second) and serve runs with its
+// defaults (5/5s, 45/s). Rather than loosen them, the load is spread as
+// on a real server: at most four citizens per guild channel keeps each
+// channel's bucket to about ten messages, so the run is bounded by the
+// global 45/s (about 450 posts: ~10 s), and Stats().Exceeded must stay 0.
+func TestDiscordAcceptLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test; skipped with -short")
+	}
+	w := newDCWorld(t, dcemu.Options{}, 20, 10)
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	s := w.startServeAt(t, dbPath, w.config(dbPath, ""), nil)
+
+	const (
+		citizens = 200
+		inDM     = 80
+	)
+	guildChats := append(append([]string{}, w.channels...), w.threads...)
+	cs := make([]*dcCitizen, citizens)
+	for i := range cs {
+		c := &dcCitizen{user: w.emu.AddUser(fmt.Sprintf("Citizen %03d", i), false)}
+		if i < inDM {
+			ch, err := w.emu.DMChannel(c.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.home, c.dm = ch, true
+		} else {
+			c.home = guildChats[(i-inDM)%len(guildChats)]
+		}
+		cs[i] = c
+	}
+	post := func(c *dcCitizen, text string, opts ...dcemu.PostOptions) {
+		t.Helper()
+		m, err := w.emu.Post(c.home, c.user.ID, text, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.posted = append(c.posted, m)
+	}
+
+	// Phase 1: a report and three follow-ups each, interleaved across
+	// citizens as on a busy server (one with a photo attached).
+	start := time.Now()
+	for round := range 4 {
+		for i, c := range cs {
+			switch round {
+			case 0:
+				post(c, fmt.Sprintf(dcReports[i%len(dcReports)], i+1))
+			case 1:
+				post(c, "It is getting worse every day, please send someone")
+			case 2:
+				post(c, "Here is a photo of it", dcemu.PostOptions{Attachments: []dcemu.Attachment{{Filename: "photo.jpg", ContentType: "image/jpeg", Size: 52000}}})
+			case 3:
+				post(c, "Thanks in advance")
+			}
+		}
+	}
+	waitCond(t, 90*time.Second, func() string {
+		n, _ := dcAcks(w.emu)
+		return fmt.Sprintf("200 acknowledgements (have %d)", len(n))
+	}, s, func() bool { n, _ := dcAcks(w.emu); return len(n) >= citizens })
+	refOwner := map[string]*dcCitizen{}
+	for i, c := range cs {
+		for _, m := range w.emu.Sent(c.home) {
+			if ref := dcAckRef(m.Content); ref != "" && (c.dm || m.ReplyTo == c.posted[0].ID) {
+				c.ref = ref
+			}
+		}
+		if c.ref == "" {
+			t.Fatalf("citizen %d: no acknowledgement with a reference in their chat", i)
+		}
+		if refOwner[c.ref] != nil {
+			t.Fatalf("reference %s acknowledged to two citizens", c.ref)
+		}
+		refOwner[c.ref] = c
+	}
+
+	// Phase 2: a fifth message each. DM citizens type /status (one in
+	// four: /language, which the bot answers with language buttons);
+	// guild citizens type /status REF (every other one) or one more
+	// follow-up.
+	statusAsks := map[string]int{} // ref → /status REF asks by its owner
+	var langAsk []*dcCitizen
+	want := citizens
+	for i, c := range cs {
+		switch {
+		case c.dm && i%4 == 0:
+			post(c, "/language")
+			langAsk = append(langAsk, c)
+			want++
+		case c.dm:
+			post(c, "/status")
+			want++
+		case i%2 == 0:
+			post(c, "/status "+c.ref)
+			statusAsks[c.ref]++
+			want++
+		default:
+			post(c, "Any news?")
+		}
+	}
+	waitCond(t, 60*time.Second, func() string { return fmt.Sprintf("%d bot messages (have %d)", want, dcSentTotal(w.emu)) },
+		s, func() bool { return dcSentTotal(w.emu) >= want })
+
+	// Phase 3: slash commands and button presses.
+	type slash struct {
+		c       *dcCitizen
+		channel string
+		name    string
+		opts    map[string]string
+		id      string
+	}
+	var slashes []*slash
+	add := func(c *dcCitizen, channel, name string, opts map[string]string) *slash {
+		sl := &slash{c: c, channel: channel, name: name, opts: opts}
+		slashes = append(slashes, sl)
+		return sl
+	}
+	dmC, guildC := cs[:inDM], cs[inDM:]
+	for i := range 20 {
+		add(dmC[i], dmC[i].home, "status", map[string]string{"ref": dmC[i].ref})
+		statusAsks[dmC[i].ref]++
+		add(guildC[i], guildC[i].home, "status", map[string]string{"ref": guildC[i].ref})
+		statusAsks[guildC[i].ref]++
+	}
+	var foreign []*slash // /status with someone else's reference
+	for i := range 5 {
+		foreign = append(foreign, add(dmC[20+i], dmC[20+i].home, "status", map[string]string{"ref": guildC[50+i].ref}))
+		foreign = append(foreign, add(guildC[20+i], guildC[20+i].home, "status", map[string]string{"ref": dmC[50+i].ref}))
+	}
+	var dmList, guildAsk []*slash
+	for i := range 10 {
+		dmList = append(dmList, add(dmC[30+i], dmC[30+i].home, "status", nil))
+		guildAsk = append(guildAsk, add(guildC[30+i], guildC[30+i].home, "status", nil))
+	}
+	var langSet, helps, reports []*slash
+	for i := range 10 {
+		langSet = append(langSet, add(dmC[41+2*i], dmC[41+2*i].home, "language", map[string]string{"language": "fr"}))
+		c := guildC[60+i]
+		if i%2 == 0 {
+			c = dmC[61+2*(i/2)]
+		}
+		helps = append(helps, add(c, c.home, "help", nil))
+		// A DM citizen reports in a guild channel: a new case there.
+		reports = append(reports, add(dmC[70+i], w.channels[i], "report",
+			map[string]string{"text": fmt.Sprintf("Graffiti on the wall of the library on Main Street, panel %d", i)}))
+	}
+	want += len(slashes)
+	wantCases := citizens + len(reports)
+	var interactions []string
+	for _, sl := range slashes {
+		id, err := w.emu.SlashCommand(sl.channel, sl.c.user.ID, sl.name, sl.opts)
+		if err != nil {
+			t.Fatalf("/%s: %v", sl.name, err)
+		}
+		sl.id = id
+		interactions = append(interactions, id)
+	}
+	pressed := map[*dcCitizen]string{}
+	for i, c := range langAsk {
+		var ask dcemu.Message
+		for _, m := range w.emu.Sent(c.home) {
+			if len(m.Buttons) > 0 {
+				ask = m
+			}
+		}
+		if ask.ID == "" {
+			t.Fatalf("citizen %s: /language not answered with buttons", c.user.Name)
+		}
+		lang := []string{"fr", "en"}[i%2]
+		id, err := w.emu.PressButton(c.home, c.user.ID, ask.ID, "lang:"+lang)
+		if err != nil {
+			t.Fatalf("press lang:%s: %v", lang, err)
+		}
+		pressed[c] = id
+		interactions = append(interactions, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, id := range interactions {
+		in, err := w.emu.WaitInteraction(ctx, id, func(in dcemu.Interaction) bool { return in.Acked && (in.Deleted || in.Edited) })
+		if err != nil {
+			t.Fatalf("interaction %s not answered: %v\n%s", id, err, tail(s.logs.String()))
+		}
+		if in.Late() {
+			t.Errorf("interaction %s (%s %s) answered after %v, over Discord's %v", id, in.Kind, in.Command, in.AckAfter, dcemu.ResponseDeadline)
+		}
+	}
+	waitCond(t, 60*time.Second, func() string { return fmt.Sprintf("%d bot messages (have %d)", want, dcSentTotal(w.emu)) },
+		s, func() bool { return dcSentTotal(w.emu) >= want })
+	elapsed := time.Since(start)
+	time.Sleep(500 * time.Millisecond) // let a wrong extra message show up
+	if err := s.shutdown(t); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	// Every message stored exactly once, and nothing else stored.
+	inbound := dcInbound(t, dbPath)
+	posted := 0
+	for _, c := range cs {
+		for _, m := range c.posted {
+			posted++
+			if n := inbound[m.ChannelID+"/"+m.ID]; n != 1 {
+				t.Errorf("message %s in %s stored %d times", m.ID, m.ChannelID, n)
+			}
+		}
+	}
+	for _, sl := range slashes {
+		if n := inbound[sl.channel+"/i"+sl.id]; n != 1 {
+			t.Errorf("/%s interaction %s stored %d times", sl.name, sl.id, n)
+		}
+	}
+	if posted != 1000 {
+		t.Fatalf("posted %d messages, want 1000", posted)
+	}
+	if len(inbound) != posted+len(slashes) {
+		t.Errorf("%d messages stored, want %d (1000 posted + %d slash commands)", len(inbound), posted+len(slashes), len(slashes))
+	}
+
+	// Every case acknowledged exactly once, in its citizen's chat.
+	cases := dcCases(t, dbPath)
+	if len(cases) != wantCases {
+		t.Errorf("%d cases, want %d (one per citizen, one per /report elsewhere)", len(cases), wantCases)
+	}
+	acks, where := dcAcks(w.emu)
+	dups := 0
+	for _, k := range cases {
+		if n := acks[string(k.Ref)]; n != 1 {
+			t.Errorf("case %s acknowledged %d times", k.Ref, n)
+			if n > 1 {
+				dups += n - 1
+			}
+		}
+		if where[string(k.Ref)] != string(k.Chat) {
+			t.Errorf("case %s acknowledged in %s, its chat is %s", k.Ref, where[string(k.Ref)], k.Chat)
+		}
+	}
+	if len(acks) != wantCases {
+		t.Errorf("%d references acknowledged, want %d", len(acks), wantCases)
+	}
+	for _, sl := range reports {
+		found := false
+		for _, m := range w.emu.Sent(sl.channel) {
+			if ref := dcAckRef(m.Content); ref != "" && refOwner[ref] == nil {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("/report in %s: no acknowledgement of a new case there", sl.channel)
+		}
+	}
+
+	// /status: one answer per ask naming the citizen's own case; someone
+	// else's reference is "not found"; a list names only own cases.
+	statusSeen := map[string]int{}
+	for _, ms := range w.emu.SentAll() {
+		for _, m := range ms {
+			if dcAckRef(m.Content) != "" {
+				continue
+			}
+			for ref := range refOwner {
+				if dcIsStatus(m.Content, ref) {
+					statusSeen[ref]++
+				}
+			}
+		}
+	}
+	for ref, n := range statusAsks {
+		if statusSeen[ref] != n {
+			t.Errorf("/status %s asked %d times by its owner, answered %d times", ref, n, statusSeen[ref])
+		}
+	}
+	for ref, n := range statusSeen {
+		if statusAsks[ref] == 0 {
+			t.Errorf("case %s shown %d times though its owner never asked", ref, n)
+		}
+	}
+	for _, sl := range foreign {
+		other := sl.opts["ref"]
+		nf := 0
+		for _, m := range w.emu.Sent(sl.channel) {
+			if dcIsNotFound(m.Content, other) {
+				nf++
+			}
+		}
+		if nf != 1 {
+			t.Errorf("/status with someone else's reference %s in %s: %d \"not found\" answers, want 1", other, sl.channel, nf)
+		}
+	}
+	ownList := func(c *dcCitizen, content string) {
+		t.Helper()
+		if !strings.Contains(content, c.ref) {
+			t.Errorf("citizen %s: /status list %q lacks their case %s", c.user.Name, content, c.ref)
+		}
+		for ref, o := range refOwner {
+			if o != c && strings.Contains(content, ref) {
+				t.Errorf("citizen %s: /status list shows %s, someone else's case", c.user.Name, ref)
+			}
+		}
+	}
+	for _, c := range dmC {
+		for _, m := range w.emu.Sent(c.home) {
+			if strings.HasPrefix(m.Content, "Your cases:") || strings.HasPrefix(m.Content, "Vos dossiers") {
+				ownList(c, m.Content)
+			}
+		}
+	}
+	for _, sl := range dmList {
+		n := 0
+		for _, m := range w.emu.Sent(sl.channel) {
+			if strings.HasPrefix(m.Content, "Your cases:") || strings.HasPrefix(m.Content, "Vos dossiers") {
+				n++
+			}
+		}
+		want := 1 // this one, and the /status typed in phase 2 unless /language was typed
+		if !slices.Contains(langAsk, sl.c) {
+			want++
+		}
+		if n != want {
+			t.Errorf("citizen %s: %d case lists, want %d", sl.c.user.Name, n, want)
+		}
+	}
+	for _, sl := range guildAsk {
+		n := 0
+		for _, m := range w.emu.Sent(sl.channel) {
+			if strings.Contains(m.Content, "To protect your privacy") || strings.Contains(m.Content, "protéger votre vie privée") {
+				n++
+			}
+			if strings.Contains(m.Content, sl.c.ref) && dcAckRef(m.Content) == "" && !dcIsStatus(m.Content, sl.c.ref) {
+				t.Errorf("/status without a reference in a channel named the case: %q", m.Content)
+			}
+		}
+		if n < 1 {
+			t.Errorf("/status without a reference in channel %s: no request for the reference", sl.channel)
+		}
+	}
+	for _, sl := range langSet {
+		if n := countSent(w.emu, sl.channel, "Langue choisie : Français."); n != 1 {
+			t.Errorf("/language fr by %s: %d confirmations in French, want 1", sl.c.user.Name, n)
+		}
+	}
+	for _, sl := range helps {
+		if countSent(w.emu, sl.channel, "Write your report in plain words")+countSent(w.emu, sl.channel, "Écrivez votre signalement") < 1 {
+			t.Errorf("/help in %s: no help text", sl.channel)
+		}
+	}
+	for i, c := range langAsk {
+		in, _ := w.emu.Interaction(pressed[c])
+		wantText := []string{"Langue choisie : Français.", "Language set: English."}[i%2]
+		if in.Content != wantText {
+			t.Errorf("language button of %s answered %q, want %q", c.user.Name, in.Content, wantText)
+		}
+	}
+
+	sent := dcSentTotal(w.emu)
+	if sent != want {
+		t.Errorf("bot sent %d messages, want %d (an acknowledgement per case, an answer per command)", sent, want)
+	}
+	st := w.emu.Stats()
+	if st.Exceeded != 0 {
+		t.Errorf("Discord's rate limits exceeded %d times", st.Exceeded)
+	}
+	logs := s.logs.String()
+	if strings.Contains(logs, dcToken) || strings.Contains(logs, "Citizen 0") || strings.Contains(logs, cs[0].user.ID) {
+		t.Error("logs reveal the bot token or a citizen's identity")
+	}
+	t.Logf("1000 messages + %d slash commands + %d button presses from %d citizens: %d cases, %d bot messages in %v (%.1f msg/s in, %.1f bot msg/s out); duplicates %d; rate limits exceeded %d; REST requests %d",
+		len(slashes), len(pressed), citizens, len(cases), sent, elapsed.Round(time.Millisecond),
+		float64(posted+len(slashes))/elapsed.Seconds(), float64(sent)/elapsed.Seconds(), dups, st.Exceeded, st.Requests)
+}
+
+// countSent counts the bot's messages in channel containing text.
+func countSent(emu *dcemu.Server, channel, text string) int {
+	n := 0
+	for _, m := range emu.Sent(channel) {
+		if strings.Contains(m.Content, text) {
+			n++
+		}
+	}
+	return n
+}
