@@ -109,6 +109,14 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) { r.log.Info("gateway disconnected") })
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.MessageCreate) {
 		if e.Message != nil {
+			// A DM channel is remembered as soon as its message is
+			// read from the gateway, not when its shard gets to it:
+			// the REST history of a remembered channel is all a
+			// restart after a crash can recover, and DMs cannot be
+			// listed.
+			if e.GuildID == "" && !r.skip(e.Message) {
+				r.rememberDM(e.ChannelID)
+			}
 			r.enqueue(item{kind: itemMessage, ch: e.ChannelID, msg: e.Message})
 		}
 	})
@@ -224,6 +232,7 @@ type runner struct {
 	wg      sync.WaitGroup
 	spawnMu sync.Mutex    // orders spawn's wg.Add before shutdown's wg.Wait
 	sem     chan struct{} // bounds concurrent interactions
+	dmSave  sync.Mutex    // serialises saves of the DM channel list
 
 	mu    sync.Mutex
 	botID string
@@ -434,6 +443,12 @@ func (r *runner) rememberDM(ch string) {
 		delete(r.dmSet, r.dms[0])
 		r.dms = r.dms[1:]
 	}
+	r.mu.Unlock()
+	// Saves are serialised, each writing the list as it is then, so that
+	// a slow save never overwrites a longer list with an older one.
+	r.dmSave.Lock()
+	defer r.dmSave.Unlock()
+	r.mu.Lock()
 	val := strings.Join(r.dms, " ")
 	r.mu.Unlock()
 	if err := r.b.opts.Cursors.SetCursor(r.hctx, keyDMs, val); err != nil {
