@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"citybot"
 	"citybot/bots"
@@ -28,7 +29,10 @@ const (
 	maxDMs     = 1000                  // DM channels remembered for catch-up
 	pageSize   = 100                   // Discord's history page limit
 	maxPages   = 50                    // pages read per catch-up pass
-	maxInbound = 64 << 10              // longest text handed over, in bytes
+	// maxInbound is the longest text handed over, in bytes: a little more
+	// than the store keeps, so that the store still sees a longer text
+	// and records the cut.
+	maxInbound = citybot.MaxStoredText + utf8.UTFMax
 	// catchUpsPerTick bounds the channels a shard reads again per
 	// RetryInterval, between live messages.
 	catchUpsPerTick = 20
