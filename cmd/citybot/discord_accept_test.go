@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"citybot"
 	"citybot/bots/discord/dcemu"
@@ -1000,7 +1001,7 @@ func testDiscordSIGKILL(t *testing.T) {
 				miss = append(miss, m.ChannelID)
 			}
 		}
-		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; first process:\n%s", want, dcSentTotal(w.emu), miss, tail(first.logs.String()))
+		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, tail(second.logs.String()))
 	},
 		nil, func() bool { n, _ := dcAcks(w.emu); return len(n) >= want })
 	// Let the restarted process record its last sends, then stop it.
@@ -1060,4 +1061,200 @@ func dcWaitReady(t *testing.T, logs *syncBuffer, n int) {
 	waitCond(t, 30*time.Second, func() string { return "the Discord gateway ready\n" + tail(logs.String()) }, nil, func() bool {
 		return strings.Count(logs.String(), `"msg":"gateway ready"`) >= n
 	})
+}
+
+// TestDiscordAcceptFaults runs serve against a Discord emulator that
+// answers a share of its channel-message calls (sends and history reads)
+// with 429 (retry_after) and 500/502: every case is still acknowledged
+// exactly once, every message stored once, and the bot stays within
+// Discord's rate limits (the injected 429s are counted apart).
+func TestDiscordAcceptFaults(t *testing.T) {
+	w := newDCWorld(t, dcemu.Options{}, 4, 2)
+	w.emu.SetFaults(dcemu.Faults{RateLimit: 0.15, ServerError: 0.10, RetryAfter: 200 * time.Millisecond, Seed: 7})
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	s := w.startServeAt(t, dbPath, w.config(dbPath, ""), nil)
+	chats := append(append([]string{}, w.channels...), w.threads...)
+	var tr dcTraffic
+	const citizens = 48
+	start := time.Now()
+	for i := range citizens {
+		u := w.emu.AddUser(fmt.Sprintf("Fault %d", i), false)
+		ch := chats[i%len(chats)]
+		if i%2 == 0 {
+			dm, err := w.emu.DMChannel(u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch = dm
+		}
+		tr.post(t, w.emu, ch, u.ID, fmt.Sprintf(dcReports[i%len(dcReports)], i+1))
+		tr.post(t, w.emu, ch, u.ID, "It has been like this for days")
+	}
+	waitCond(t, 60*time.Second, func() string { return fmt.Sprintf("%d acknowledgements (have %d)", citizens, dcSentTotal(w.emu)) },
+		s, func() bool { return dcSentTotal(w.emu) >= citizens })
+	elapsed := time.Since(start)
+	time.Sleep(500 * time.Millisecond)
+	if err := s.shutdown(t); err != nil {
+		t.Fatal(err)
+	}
+	tr.checkStoredOnce(t, dbPath, 0)
+	cases, dups := checkAckedOnce(t, w.emu, dbPath)
+	if cases != citizens {
+		t.Errorf("%d cases, want %d", cases, citizens)
+	}
+	st := w.emu.Stats()
+	if st.Injected429 == 0 || st.Injected5xx == 0 {
+		t.Errorf("faults injected: %d 429s, %d 5xx; the test proved nothing", st.Injected429, st.Injected5xx)
+	}
+	if st.Exceeded != 0 {
+		t.Errorf("rate limits exceeded %d times", st.Exceeded)
+	}
+	t.Logf("%d acknowledgements in %v through %d injected 429s and %d 5xx; duplicates %d; nonce hits %d; rate limits exceeded %d",
+		cases, elapsed.Round(time.Millisecond), st.Injected429, st.Injected5xx, dups, st.NonceHits, st.Exceeded)
+}
+
+// TestDiscordAcceptBadInput interleaves hostile input with good reports:
+// an empty message, a 10 MB one, invalid UTF-8, HTML, gateway events of
+// unknown or malformed shape, a message without an author. Serve never
+// crashes, skips what cannot be used (saying so in its log), stores the
+// rest, and every good report is stored and acknowledged once. Then the
+// city resets the bot token: serve stops with a clear error naming the
+// variable, never the token.
+func TestDiscordAcceptBadInput(t *testing.T) {
+	w := newDCWorld(t, dcemu.Options{}, 2, 1)
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	s := w.startServeAt(t, dbPath, w.config(dbPath, ""), nil)
+	chats := append(append([]string{}, w.channels...), w.threads...)
+	var tr dcTraffic
+	var good []dcemu.Message
+	huge := strings.Repeat("The pothole on Main Street is enormous. ", 10<<20/40)
+	mallory := w.emu.AddUser("Mallory <b>", false)
+	malDM, err := w.emu.DMChannel(mallory.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []func(){
+		func() { tr.post(t, w.emu, malDM, mallory.ID, "") },
+		func() { tr.post(t, w.emu, chats[0], mallory.ID, "   ") },
+		func() { tr.post(t, w.emu, chats[1], mallory.ID, huge) },
+		func() {
+			tr.post(t, w.emu, chats[2], mallory.ID, "bad bytes \xff\xfe\xc0 pothole \xed\xa0\x80 on Main Street")
+		},
+		func() {
+			tr.post(t, w.emu, malDM, mallory.ID, `<script>alert(1)</script><img src=x onerror=alert(2)> broken light`)
+		},
+		func() {
+			if err := w.emu.Dispatch("CITYBOT_UNKNOWN_EVENT", map[string]any{"x": 1}); err != nil {
+				t.Error(err)
+			}
+		},
+		func() {
+			if err := w.emu.Dispatch("MESSAGE_CREATE", "not an object"); err != nil {
+				t.Error(err)
+			}
+		},
+		func() {
+			// No author.
+			if err := w.emu.Dispatch("MESSAGE_CREATE", map[string]any{"id": "123", "channel_id": chats[0], "content": "ghost", "type": 0}); err != nil {
+				t.Error(err)
+			}
+		},
+		func() {
+			if err := w.emu.Dispatch("INTERACTION_CREATE", map[string]any{"id": "456", "type": 99, "token": "x", "channel_id": chats[0]}); err != nil {
+				t.Error(err)
+			}
+		},
+		func() {
+			if err := w.emu.Dispatch("MESSAGE_UPDATE", map[string]any{"id": "789", "channel_id": chats[0]}); err != nil {
+				t.Error(err)
+			}
+		},
+	}
+	for i, b := range bad {
+		b()
+		for j := range 3 {
+			u := w.emu.AddUser(fmt.Sprintf("Good %d-%d", i, j), false)
+			ch := chats[(i+j)%len(chats)]
+			if j == 2 {
+				if ch, err = w.emu.DMChannel(u.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			good = append(good, tr.post(t, w.emu, ch, u.ID, fmt.Sprintf(dcReports[(i+j)%len(dcReports)], 10*i+j)))
+		}
+	}
+	// Mallory's HTML, bytes and 10 MB open cases of their own (in three
+	// chats); the empty and blank messages open none.
+	wantCases := len(good) + 3
+	waitCond(t, 60*time.Second, func() string { return fmt.Sprintf("%d acknowledgements (have %d)", wantCases, dcSentTotal(w.emu)) },
+		s, func() bool { n, _ := dcAcks(w.emu); return len(n) >= wantCases })
+	time.Sleep(500 * time.Millisecond)
+	for _, g := range good {
+		n := 0
+		for _, m := range w.emu.Sent(g.ChannelID) {
+			if dcAckRef(m.Content) != "" && (m.ReplyTo == g.ID || m.ChannelID == g.ChannelID && m.ReplyTo == "") {
+				n++
+			}
+		}
+		if n < 1 {
+			t.Errorf("good report %s in %s not acknowledged", g.ID, g.ChannelID)
+		}
+	}
+	// The empty DM gets a request for words, nothing else.
+	if n := countSent(w.emu, malDM, "Please describe the problem"); n != 1 {
+		t.Errorf("empty DM: %d requests for words, want 1", n)
+	}
+
+	select {
+	case err := <-s.done:
+		t.Fatalf("serve stopped during bad input: %v\n%s", err, tail(s.logs.String()))
+	default:
+	}
+	if err := s.shutdown(t); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	logs := s.logs.String()
+	if strings.Contains(logs, dcToken) {
+		t.Error("the token shows in the logs")
+	}
+	if strings.Contains(logs, "Mallory") || strings.Contains(logs, "<script>") {
+		t.Error("logs reveal a citizen's name or text")
+	}
+	if !strings.Contains(logs, "CITYBOT_UNKNOWN_EVENT") {
+		t.Error("the unknown gateway event was not logged as skipped")
+	}
+
+	tr.checkStoredOnce(t, dbPath, 0)
+	cases := dcCases(t, dbPath)
+	acks, _ := dcAcks(w.emu)
+	for _, k := range cases {
+		if n := acks[string(k.Ref)]; n != 1 {
+			t.Errorf("case %s acknowledged %d times", k.Ref, n)
+		}
+	}
+	if len(cases) != wantCases {
+		t.Errorf("%d cases, want %d", len(cases), wantCases)
+	}
+	// An acknowledgement per case, and the request for words.
+	if sent := dcSentTotal(w.emu); sent != wantCases+1 {
+		t.Errorf("bot sent %d messages, want %d", sent, wantCases+1)
+	}
+	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, m := range tr.posted {
+		text, truncated, _, err := db.MessageText(context.Background(), citybot.Discord, citybot.ChatID(m.ChannelID), citybot.PlatformMessageID(m.ID))
+		if err != nil {
+			t.Errorf("message %s: %v", m.ID, err)
+			continue
+		}
+		if !utf8.ValidString(text) {
+			t.Errorf("message %s stored as invalid UTF-8", m.ID)
+		}
+		if len(m.Content) > 1<<20 && (!truncated || len(text) > 1<<20) {
+			t.Errorf("10 MB message stored with %d bytes, truncated %v", len(text), truncated)
+		}
+	}
 }
