@@ -24,6 +24,7 @@ import (
 
 	"citybot"
 	"citybot/bots/discord/dcemu"
+	"citybot/bots/telegram/tgemu"
 	"citybot/store"
 )
 
@@ -1257,4 +1258,212 @@ func TestDiscordAcceptBadInput(t *testing.T) {
 			t.Errorf("10 MB message stored with %d bytes, truncated %v", len(text), truncated)
 		}
 	}
+}
+
+// TestDiscordAcceptBothPlatforms drives Telegram (tgemu) and Discord
+// (dcemu) citizens at the same time through one serve: each citizen is
+// acknowledged once, on their own platform and chat; /status on each
+// platform lists only that citizen's cases, and a reference from the
+// other platform is "not found".
+func TestDiscordAcceptBothPlatforms(t *testing.T) {
+	tg := tgemu.New(tgemu.Options{})
+	if err := tg.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer tg.Close()
+	w := newDCWorld(t, dcemu.Options{}, 3, 1)
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	cfg := strings.Replace(w.config(dbPath, ""), "[telegram]\nenabled = false\n",
+		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n", tg.Endpoint()), 1)
+	s := w.startServeAt(t, dbPath, cfg, map[string]string{envDiscordToken: dcToken, envTelegramToken: tg.Token()})
+
+	const n = 30
+	tgUsers := make([]tgemu.User, n)
+	dcUsers := make([]dcemu.User, n)
+	dcChats := make([]string, n)
+	guild := append(append([]string{}, w.channels...), w.threads...)
+	for i := range n {
+		tgUsers[i] = tgemu.User{ID: int64(880000 + i), FirstName: fmt.Sprintf("TG %d", i), LanguageCode: []string{"en", "fr"}[i%2]}
+		dcUsers[i] = w.emu.AddUser(fmt.Sprintf("DC %d", i), false)
+		if i%2 == 0 {
+			dm, err := w.emu.DMChannel(dcUsers[i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dcChats[i] = dm
+		} else {
+			dcChats[i] = guild[i%len(guild)]
+		}
+	}
+	var tr dcTraffic
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // Telegram citizens
+		defer wg.Done()
+		for i, u := range tgUsers {
+			for _, text := range []string{fmt.Sprintf(dcReports[i%len(dcReports)], i+1), "Please hurry"} {
+				if _, err := tg.Post(tgemu.Incoming{From: u, Text: text}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	go func() { // Discord citizens, at the same time
+		defer wg.Done()
+		for i, u := range dcUsers {
+			tr.post(t, w.emu, dcChats[i], u.ID, fmt.Sprintf(dcReports[(i+2)%len(dcReports)], i+1))
+			tr.post(t, w.emu, dcChats[i], u.ID, "Please hurry")
+		}
+	}()
+	wg.Wait()
+	waitCond(t, 60*time.Second, func() string {
+		return fmt.Sprintf("%d acknowledgements on each platform (telegram %d, discord %d)", n, len(tg.AllSent()), dcSentTotal(w.emu))
+	}, s, func() bool { return len(tg.AllSent()) >= n && dcSentTotal(w.emu) >= n })
+
+	// Each citizen's reference, from their own acknowledgement.
+	tgRef := make([]string, n)
+	for i, u := range tgUsers {
+		for _, m := range tg.Sent(u.ID) {
+			if ref := dcAckRef(m.Text); ref != "" {
+				if tgRef[i] != "" {
+					t.Errorf("telegram citizen %d acknowledged twice", i)
+				}
+				tgRef[i] = ref
+			}
+		}
+		if tgRef[i] == "" {
+			t.Fatalf("telegram citizen %d: no acknowledgement in their chat", i)
+		}
+	}
+	dcRef := make([]string, n)
+	for i := range dcUsers {
+		for _, m := range w.emu.Sent(dcChats[i]) {
+			if ref := dcAckRef(m.Content); ref != "" && (i%2 == 0 || m.ReplyTo == tr.first(dcChats[i], dcUsers[i].ID)) {
+				dcRef[i] = ref
+			}
+		}
+		if dcRef[i] == "" {
+			t.Fatalf("discord citizen %d: no acknowledgement in their chat", i)
+		}
+	}
+
+	// /status on each platform: Telegram citizens in private; Discord
+	// citizens in DMs (typed) and in channels (slash command, with a
+	// Telegram citizen's reference: not theirs).
+	for i, u := range tgUsers {
+		text := "/status"
+		if i%3 == 0 {
+			text = "/status " + dcRef[i] // a Discord citizen's case
+		}
+		if _, err := tg.Post(tgemu.Incoming{From: u, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var inters []string
+	for i, u := range dcUsers {
+		if i%2 == 0 {
+			tr.post(t, w.emu, dcChats[i], u.ID, "/status")
+			continue
+		}
+		id, err := w.emu.SlashCommand(dcChats[i], u.ID, "status", map[string]string{"ref": tgRef[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inters = append(inters, id)
+	}
+	waitCond(t, 60*time.Second, func() string {
+		return fmt.Sprintf("/status answers (telegram %d, discord %d)", len(tg.AllSent()), dcSentTotal(w.emu))
+	}, s, func() bool { return len(tg.AllSent()) >= 2*n && dcSentTotal(w.emu) >= 2*n })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, id := range inters {
+		in, err := w.emu.WaitInteraction(ctx, id, func(in dcemu.Interaction) bool { return in.Acked && (in.Deleted || in.Edited) })
+		if err != nil || in.Late() {
+			t.Errorf("interaction %s: %+v, %v", id, in, err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := s.shutdown(t); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+
+	allRefs := append(append([]string{}, tgRef...), dcRef...)
+	noOthers := func(platform string, i int, own, content string) {
+		t.Helper()
+		for _, r := range allRefs {
+			if r != own && strings.Contains(content, r) && !dcIsNotFound(content, r) {
+				t.Errorf("%s citizen %d: /status answer shows %s, someone else's case: %q", platform, i, r, content)
+			}
+		}
+	}
+	for i, u := range tgUsers {
+		sent := tg.Sent(u.ID)
+		if len(sent) != 2 {
+			t.Errorf("telegram citizen %d got %d messages, want an acknowledgement and a /status answer", i, len(sent))
+			continue
+		}
+		answer := sent[1].Text
+		if i%3 == 0 {
+			if !dcIsNotFound(answer, dcRef[i]) {
+				t.Errorf("telegram citizen %d asking for Discord case %s: %q, want not found", i, dcRef[i], answer)
+			}
+		} else if !strings.Contains(answer, tgRef[i]) {
+			t.Errorf("telegram citizen %d: /status %q lacks their case %s", i, answer, tgRef[i])
+		}
+		noOthers("telegram", i, tgRef[i], answer)
+	}
+	for i := range dcUsers {
+		var answers []string
+		for _, m := range w.emu.Sent(dcChats[i]) {
+			if dcAckRef(m.Content) == "" && (i%2 == 0 || strings.Contains(m.Content, tgRef[i])) {
+				answers = append(answers, m.Content)
+			}
+		}
+		if len(answers) != 1 {
+			t.Errorf("discord citizen %d: %d /status answers, want 1: %q", i, len(answers), answers)
+			continue
+		}
+		if i%2 == 1 {
+			if !dcIsNotFound(answers[0], tgRef[i]) {
+				t.Errorf("discord citizen %d asking for Telegram case %s: %q, want not found", i, tgRef[i], answers[0])
+			}
+		} else if !strings.Contains(answers[0], dcRef[i]) {
+			t.Errorf("discord citizen %d: /status %q lacks their case %s", i, answers[0], dcRef[i])
+		}
+		noOthers("discord", i, dcRef[i], answers[0])
+	}
+	if got := len(tg.AllSent()); got != 2*n {
+		t.Errorf("telegram: bot sent %d messages, want %d", got, 2*n)
+	}
+	if got := dcSentTotal(w.emu); got != 2*n {
+		t.Errorf("discord: bot sent %d messages, want %d", got, 2*n)
+	}
+	cases := dcCases(t, dbPath)
+	byPlatform := map[citybot.Platform]int{}
+	for _, k := range cases {
+		byPlatform[k.Platform]++
+	}
+	if byPlatform[citybot.Telegram] != n || byPlatform[citybot.Discord] != n || len(cases) != 2*n {
+		t.Errorf("cases per platform %v, want %d each", byPlatform, n)
+	}
+	tr.checkStoredOnce(t, dbPath, len(inters))
+	if err := tg.CheckRates(tgemu.DefaultLimits()); err != nil {
+		t.Errorf("over Telegram's limits: %v", err)
+	}
+	if st := w.emu.Stats(); st.Exceeded != 0 {
+		t.Errorf("over Discord's limits %d times", st.Exceeded)
+	}
+}
+
+// first returns the id of user's first posted message in channel.
+func (tr *dcTraffic) first(channel, user string) string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, m := range tr.posted {
+		if m.ChannelID == channel && m.AuthorID == user {
+			return m.ID
+		}
+	}
+	return ""
 }
