@@ -42,7 +42,8 @@ const (
 // it hears to h until ctx is cancelled, then closes the connection, waits
 // for in-flight handler calls (up to Options.ShutdownGrace) and returns
 // nil. It returns an error wrapping citybot.ErrForbidden when Discord
-// rejects the token at start, and an error when Run is already running.
+// rejects the token at start, or later (checked when the gateway
+// disconnects), and an error when Run is already running.
 // Network and cursor-store failures at start are retried (backing off up
 // to 30 s) until ctx ends; later failures are logged and retried.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
@@ -58,7 +59,7 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	r := &runner{
 		b: b, h: h, log: b.log, stop: make(chan struct{}),
 		info: map[string]chanInfo{}, seen: map[string]bool{}, dmSet: map[string]bool{},
-		sem: make(chan struct{}, 32),
+		sem: make(chan struct{}, 32), fatal: make(chan error, 1),
 	}
 	r.ctx = ctx
 	r.hctx, r.hcancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -110,7 +111,13 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 			r.log.Info("gateway resumed")
 		}
 	})
-	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) { r.log.Info("gateway disconnected") })
+	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) {
+		r.log.Info("gateway disconnected")
+		// discordgo reconnects for ever, silently, even when the token
+		// was revoked (close 4004); ask the REST API whether it still
+		// accepts the token.
+		r.spawn(r.checkToken)
+	})
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.MessageCreate) {
 		if e.Message != nil {
 			// A DM channel is remembered as soon as its message is
@@ -150,7 +157,11 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	})
 	if err == nil && ctx.Err() == nil {
 		r.log.Info("discord listening", "channels", len(b.opts.Channels))
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case err = <-r.fatal:
+			r.log.Error("discord stops", "err", err)
+		}
 	}
 	r.shutdown()
 	return err
@@ -237,6 +248,7 @@ type runner struct {
 	spawnMu sync.Mutex    // orders spawn's wg.Add before shutdown's wg.Wait
 	sem     chan struct{} // bounds concurrent interactions
 	dmSave  sync.Mutex    // serialises saves of the DM channel list
+	fatal   chan error    // an error that ends Run (a revoked token)
 
 	mu    sync.Mutex
 	botID string
@@ -431,6 +443,20 @@ func (r *runner) discover() {
 		r.info[t.ID] = chanInfo{listened: true, kind: citybot.ChatGroup, title: t.Name}
 		r.mu.Unlock()
 		r.enqueue(item{kind: itemCatchUp, ch: t.ID})
+	}
+}
+
+// checkToken ends Run with an error wrapping citybot.ErrForbidden when
+// the REST API rejects the token (it was revoked or reset while running).
+// Other failures are left to discordgo's reconnection.
+func (r *runner) checkToken() {
+	_, err := r.b.rest.User("@me", discordgo.WithContext(r.ctx), discordgo.WithRetryOnRatelimit(false))
+	if !isUnauthorized(err) {
+		return
+	}
+	select {
+	case r.fatal <- fmt.Errorf("discord: run: token rejected after start: %w", citybot.ErrForbidden):
+	default:
 	}
 }
 
