@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -1466,4 +1467,37 @@ func (tr *dcTraffic) first(channel, user string) string {
 		}
 	}
 	return ""
+}
+
+// TestDiscordAcceptTokenRevoked: the city resets the bot token while
+// citybot serves. Serve stops with a clear error naming the variable that
+// holds the token, never the token itself; what was stored stays.
+func TestDiscordAcceptTokenRevoked(t *testing.T) {
+	w := newDCWorld(t, dcemu.Options{}, 1, 0)
+	dbPath := filepath.Join(t.TempDir(), "citybot.db")
+	s := w.startServeAt(t, dbPath, w.config(dbPath, ""), nil)
+	var tr dcTraffic
+	u := w.emu.AddUser("Before reset", false)
+	tr.post(t, w.emu, w.channels[0], u.ID, "The playground gate on Oak Avenue is broken")
+	waitCond(t, 30*time.Second, func() string { return "the acknowledgement" }, s, func() bool { return dcSentTotal(w.emu) >= 1 })
+
+	w.emu.SetToken("a-new-token-serve-does-not-have")
+	w.emu.DropGateway()
+	var runErr error
+	select {
+	case runErr = <-s.done:
+		s.done <- runErr
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve still running 30s after its token was revoked\n%s", tail(s.logs.String()))
+	}
+	if runErr == nil || !errors.Is(runErr, citybot.ErrForbidden) || !strings.Contains(runErr.Error(), envDiscordToken) {
+		t.Errorf("serve with a revoked token returned %v; want a forbidden error naming %s", runErr, envDiscordToken)
+	}
+	if exitCode(runErr) != exitRuntime {
+		t.Errorf("exit code %d, want %d", exitCode(runErr), exitRuntime)
+	}
+	if strings.Contains(s.logs.String(), dcToken) || strings.Contains(fmt.Sprint(runErr), dcToken) {
+		t.Error("the token shows in the logs or the error")
+	}
+	tr.checkStoredOnce(t, dbPath, 0)
 }
