@@ -126,11 +126,11 @@ func (w *dcWorld) startServeAt(t *testing.T, dbPath, config string, env map[stri
 		}
 		select {
 		case err := <-s.done:
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, tail(s.logs.String()))
+			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, dcTail(s.logs.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 30s; logs:\n%s", tail(s.logs.String()))
+			t.Fatalf("serve not ready within 30s; logs:\n%s", dcTail(s.logs.String()))
 		}
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
@@ -146,7 +146,7 @@ func (w *dcWorld) startServeAt(t *testing.T, dbPath, config string, env map[stri
 }
 
 // tail is the end of a long log, for failure messages.
-func tail(s string) string {
+func dcTail(s string) string {
 	const n = 8000
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
@@ -163,7 +163,7 @@ func waitCond(t *testing.T, d time.Duration, what func() string, s *server, cond
 		if time.Now().After(deadline) {
 			logs := ""
 			if s != nil {
-				logs = tail(s.logs.String())
+				logs = dcTail(s.logs.String())
 			}
 			t.Fatalf("timed out after %v waiting for %s\nlogs:\n%s", d, what(), logs)
 		}
@@ -478,7 +478,7 @@ func TestDiscordAcceptLoad(t *testing.T) {
 	for _, id := range interactions {
 		in, err := w.emu.WaitInteraction(ctx, id, func(in dcemu.Interaction) bool { return in.Acked && (in.Deleted || in.Edited) })
 		if err != nil {
-			t.Fatalf("interaction %s not answered: %v\n%s", id, err, tail(s.logs.String()))
+			t.Fatalf("interaction %s not answered: %v\n%s", id, err, dcTail(s.logs.String()))
 		}
 		if in.Late() {
 			t.Errorf("interaction %s (%s %s) answered after %v, over Discord's %v", id, in.Kind, in.Command, in.AckAfter, dcemu.ResponseDeadline)
@@ -1003,7 +1003,7 @@ func testDiscordSIGKILL(t *testing.T) {
 				miss = append(miss, m.ChannelID)
 			}
 		}
-		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, tail(second.logs.String()))
+		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, dcTail(second.logs.String()))
 	},
 		nil, func() bool { n, _ := dcAcks(w.emu); return len(n) >= want })
 	// Let the restarted process record its last sends, then stop it.
@@ -1020,7 +1020,7 @@ func testDiscordSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := second.wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, tail(second.logs.String()))
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, dcTail(second.logs.String()))
 	}
 	tr.checkStoredOnce(t, dbPath, 0)
 	cases, dups := checkAckedOnce(t, w.emu, dbPath)
@@ -1060,7 +1060,7 @@ func dcExceededAfterWindow(t *testing.T, emu *dcemu.Server) func() {
 // ready (the client processed READY), n times in all.
 func dcWaitReady(t *testing.T, logs *syncBuffer, n int) {
 	t.Helper()
-	waitCond(t, 30*time.Second, func() string { return "the Discord gateway ready\n" + tail(logs.String()) }, nil, func() bool {
+	waitCond(t, 30*time.Second, func() string { return "the Discord gateway ready\n" + dcTail(logs.String()) }, nil, func() bool {
 		return strings.Count(logs.String(), `"msg":"gateway ready"`) >= n
 	})
 }
@@ -1209,7 +1209,7 @@ func TestDiscordAcceptBadInput(t *testing.T) {
 
 	select {
 	case err := <-s.done:
-		t.Fatalf("serve stopped during bad input: %v\n%s", err, tail(s.logs.String()))
+		t.Fatalf("serve stopped during bad input: %v\n%s", err, dcTail(s.logs.String()))
 	default:
 	}
 	if err := s.shutdown(t); err != nil {
@@ -1488,7 +1488,7 @@ func TestDiscordAcceptTokenRevoked(t *testing.T) {
 	case runErr = <-s.done:
 		s.done <- runErr
 	case <-time.After(30 * time.Second):
-		t.Fatalf("serve still running 30s after its token was revoked\n%s", tail(s.logs.String()))
+		t.Fatalf("serve still running 30s after its token was revoked\n%s", dcTail(s.logs.String()))
 	}
 	if runErr == nil || !errors.Is(runErr, citybot.ErrForbidden) || !strings.Contains(runErr.Error(), envDiscordToken) {
 		t.Errorf("serve with a revoked token returned %v; want a forbidden error naming %s", runErr, envDiscordToken)
