@@ -134,7 +134,7 @@ func TestBot(t *testing.T) {
 		if m := h.waitMessage(t, w.general, empty.ID); m.Text != "" || len(m.Attachments) != 1 || m.Attachments[0].Kind != citybot.AttachAudio {
 			t.Errorf("empty = %+v", m)
 		}
-		if m := h.waitMessage(t, w.general, huge.ID); len(m.Text) == 0 || len(m.Text) > 64<<10 || !utf8.ValidString(m.Text) {
+		if m := h.waitMessage(t, w.general, huge.ID); len(m.Text) <= citybot.MaxStoredText || len(m.Text) > citybot.MaxStoredText+utf8.UTFMax || !utf8.ValidString(m.Text) {
 			t.Errorf("huge text: %d bytes, valid %v", len(m.Text), utf8.ValidString(m.Text))
 		}
 		if m := h.waitMessage(t, w.general, bad.ID); !utf8.ValidString(m.Text) || !strings.Contains(m.Text, "<script>") {

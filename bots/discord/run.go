@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"citybot"
 	"citybot/bots"
@@ -28,7 +29,10 @@ const (
 	maxDMs     = 1000                  // DM channels remembered for catch-up
 	pageSize   = 100                   // Discord's history page limit
 	maxPages   = 50                    // pages read per catch-up pass
-	maxInbound = 64 << 10              // longest text handed over, in bytes
+	// maxInbound is the longest text handed over, in bytes: a little more
+	// than the store keeps, so that the store still sees a longer text
+	// and records the cut.
+	maxInbound = citybot.MaxStoredText + utf8.UTFMax
 	// catchUpsPerTick bounds the channels a shard reads again per
 	// RetryInterval, between live messages.
 	catchUpsPerTick = 20
@@ -38,7 +42,8 @@ const (
 // it hears to h until ctx is cancelled, then closes the connection, waits
 // for in-flight handler calls (up to Options.ShutdownGrace) and returns
 // nil. It returns an error wrapping citybot.ErrForbidden when Discord
-// rejects the token at start, and an error when Run is already running.
+// rejects the token at start, or later (checked when the gateway
+// disconnects), and an error when Run is already running.
 // Network and cursor-store failures at start are retried (backing off up
 // to 30 s) until ctx ends; later failures are logged and retried.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
@@ -54,7 +59,7 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	r := &runner{
 		b: b, h: h, log: b.log, stop: make(chan struct{}),
 		info: map[string]chanInfo{}, seen: map[string]bool{}, dmSet: map[string]bool{},
-		sem: make(chan struct{}, 32),
+		sem: make(chan struct{}, 32), fatal: make(chan error, 1),
 	}
 	r.ctx = ctx
 	r.hctx, r.hcancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -106,9 +111,23 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 			r.log.Info("gateway resumed")
 		}
 	})
-	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) { r.log.Info("gateway disconnected") })
+	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.Disconnect) {
+		r.log.Info("gateway disconnected")
+		// discordgo reconnects for ever, silently, even when the token
+		// was revoked (close 4004); ask the REST API whether it still
+		// accepts the token.
+		r.spawn(r.checkToken)
+	})
 	gw.AddHandler(func(_ *discordgo.Session, e *discordgo.MessageCreate) {
 		if e.Message != nil {
+			// A DM channel is remembered as soon as its message is
+			// read from the gateway, not when its shard gets to it:
+			// the REST history of a remembered channel is all a
+			// restart after a crash can recover, and DMs cannot be
+			// listed.
+			if e.GuildID == "" && !r.skip(e.Message) {
+				r.rememberDM(e.ChannelID)
+			}
 			r.enqueue(item{kind: itemMessage, ch: e.ChannelID, msg: e.Message})
 		}
 	})
@@ -138,7 +157,11 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	})
 	if err == nil && ctx.Err() == nil {
 		r.log.Info("discord listening", "channels", len(b.opts.Channels))
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case err = <-r.fatal:
+			r.log.Error("discord stops", "err", err)
+		}
 	}
 	r.shutdown()
 	return err
@@ -224,6 +247,8 @@ type runner struct {
 	wg      sync.WaitGroup
 	spawnMu sync.Mutex    // orders spawn's wg.Add before shutdown's wg.Wait
 	sem     chan struct{} // bounds concurrent interactions
+	dmSave  sync.Mutex    // serialises saves of the DM channel list
+	fatal   chan error    // an error that ends Run (a revoked token)
 
 	mu    sync.Mutex
 	botID string
@@ -421,6 +446,20 @@ func (r *runner) discover() {
 	}
 }
 
+// checkToken ends Run with an error wrapping citybot.ErrForbidden when
+// the REST API rejects the token (it was revoked or reset while running).
+// Other failures are left to discordgo's reconnection.
+func (r *runner) checkToken() {
+	_, err := r.b.rest.User("@me", discordgo.WithContext(r.ctx), discordgo.WithRetryOnRatelimit(false))
+	if !isUnauthorized(err) {
+		return
+	}
+	select {
+	case r.fatal <- fmt.Errorf("discord: run: token rejected after start: %w", citybot.ErrForbidden):
+	default:
+	}
+}
+
 // rememberDM records a DM channel so that a restart catches it up.
 func (r *runner) rememberDM(ch string) {
 	r.mu.Lock()
@@ -434,6 +473,12 @@ func (r *runner) rememberDM(ch string) {
 		delete(r.dmSet, r.dms[0])
 		r.dms = r.dms[1:]
 	}
+	r.mu.Unlock()
+	// Saves are serialised, each writing the list as it is then, so that
+	// a slow save never overwrites a longer list with an older one.
+	r.dmSave.Lock()
+	defer r.dmSave.Unlock()
+	r.mu.Lock()
 	val := strings.Join(r.dms, " ")
 	r.mu.Unlock()
 	if err := r.b.opts.Cursors.SetCursor(r.hctx, keyDMs, val); err != nil {
