@@ -233,7 +233,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second) // generous: CI runs other packages beside it
 	defer cancelTimeout()
 	base := rg.ts.URL
 
