@@ -282,7 +282,7 @@ func TestWebhookModeNeedsURLAndSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(writeConfig(t, tt.body), envMap(tt.env))
+			_, err := LoadConfig(writeConfig(t, "[discord]\nenabled = false\n"+tt.body), envMap(tt.env))
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("LoadConfig = %v, want nil", err)
