@@ -427,6 +427,7 @@ func (e *ConfigError) Unwrap() []error { return e.Problems }
 // only when the error is nil.
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := DefaultConfig()
+	var problems []error
 	explicit := path != ""
 	if !explicit {
 		path = defaultConfigPath
@@ -438,37 +439,43 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	case err != nil:
 		return cfg, &ConfigError{Path: path, Problems: []error{fmt.Errorf("read: %w", err)}}
 	default:
-		if problems := decodeStrict(data, &cfg); len(problems) > 0 {
-			return cfg, &ConfigError{Path: path, Problems: problems}
+		var err error
+		if problems, err = decodeStrict(data, &cfg); err != nil {
+			return cfg, &ConfigError{Path: path, Problems: []error{err}}
 		}
 	}
 	cfg.Source = path
 	cfg.TelegramToken = Secret(strings.TrimSpace(getenv(envTelegramToken)))
 	cfg.TelegramWebhookSecret = Secret(strings.TrimSpace(getenv(envTelegramSecret)))
 	cfg.DiscordToken = Secret(strings.TrimSpace(getenv(envDiscordToken)))
+	// Unknown keys do not stop the checks: one run reports every problem.
 	if err := cfg.Validate(); err != nil {
-		return cfg, &ConfigError{Path: path, Problems: flatten(err)}
+		problems = append(problems, flatten(err)...)
+	}
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Path: path, Problems: problems}
 	}
 	return cfg, nil
 }
 
-// decodeStrict decodes data into cfg and returns every unknown key (with
-// its line) and decoding error.
-func decodeStrict(data []byte, cfg *Config) []error {
+// decodeStrict decodes data into cfg. It returns every unknown key (with
+// its line) as problems, the known keys still decoded into cfg, or err
+// when data is not valid TOML or a value has the wrong type; then cfg is
+// only partly decoded.
+func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			if perr.LastKey != "" {
-				return []error{fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)}
+				return nil, fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
 			}
-			return []error{fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)}
+			return nil, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
 		}
-		return []error{err}
+		return nil, err
 	}
 	undecoded := md.Undecoded()
 	seen := make(map[string]bool, len(undecoded))
-	var problems []error
 	for _, k := range undecoded {
 		seen[k.String()] = true
 		// Report an unknown table once, not each key under it.
@@ -485,7 +492,7 @@ func decodeStrict(data []byte, cfg *Config) []error {
 		}
 		problems = append(problems, errors.New(msg))
 	}
-	return problems
+	return problems, nil
 }
 
 var (
