@@ -55,7 +55,9 @@ Usage:
   citybot [--config PATH] [COMMAND] [ARGS]
 
 With no command, citybot runs "serve". With no platform token in the
-environment, serve runs in sandbox mode against local emulators.
+environment, serve runs in sandbox mode against local emulators; once one
+token is set, every enabled platform needs its own (or [<platform>]
+enabled = false).
 
 Commands:
 %s
@@ -65,9 +67,9 @@ Global flags:
   -h, --help      show this help
 
 Environment:
-  CITYBOT_TELEGRAM_TOKEN            Telegram bot token (unset: sandbox mode)
+  CITYBOT_TELEGRAM_TOKEN            Telegram bot token
   CITYBOT_TELEGRAM_WEBHOOK_SECRET   secret Telegram sends with webhook calls
-  CITYBOT_DISCORD_TOKEN             Discord bot token (unset: sandbox mode)
+  CITYBOT_DISCORD_TOKEN             Discord bot token
   CITYBOT_CONFIG                    configuration file, when --config is not given
 
 Run 'citybot COMMAND --help' for a command's own help.

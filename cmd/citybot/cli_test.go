@@ -93,6 +93,9 @@ func TestConfigCheck(t *testing.T) {
 	good := writeConfig(t, "[city]\nname = \"Lyon\"\n")
 	bad := writeConfig(t, "[city]\nname = \"\"\nlanguages = [\"xx\"]\n[http]\nport = 80\n")
 	invalid := writeConfig(t, "[http]\naddr = \"nowhere\"\n[log]\nlevel = \"loud\"\n")
+	telegramOnly := writeConfig(t, "[discord]\nenabled = false\n")
+	unknownAndInvalid := writeConfig(t, "telegram.mod = \"x\"\n[outbox]\nworkers = -3\n")
+	forced := writeConfig(t, "[sandbox]\nenabled = true\n")
 	tests := []struct {
 		name   string
 		env    map[string]string
@@ -104,9 +107,14 @@ func TestConfigCheck(t *testing.T) {
 		{"valid file", nil, []string{"--config", good, "config", "check"}, exitOK, []string{"OK: " + good, "telegram sandbox"}, nil},
 		{"flag after command", nil, []string{"config", "--config", good, "check"}, exitOK, []string{"OK: " + good}, nil},
 		{"from CITYBOT_CONFIG", map[string]string{envConfig: good}, []string{"config", "check"}, exitOK, []string{"OK: " + good}, nil},
-		{"live token", map[string]string{envTelegramToken: "1:" + strings.Repeat("a", 30)}, []string{"--config", good, "config", "check"}, exitOK, []string{"telegram live"}, nil},
+		{"live token", map[string]string{envTelegramToken: "1:" + strings.Repeat("a", 30), envDiscordToken: "discord-token"}, []string{"--config", good, "config", "check"}, exitOK, []string{"telegram live", "discord live"}, nil},
+		{"live without discord", map[string]string{envTelegramToken: "1:" + strings.Repeat("a", 30)}, []string{"--config", telegramOnly, "config", "check"}, exitOK, []string{"telegram live", "discord disabled"}, nil},
+		{"one token missing", map[string]string{envTelegramToken: "1:" + strings.Repeat("a", 30)}, []string{"--config", good, "config", "check"}, exitUsage, nil, []string{envDiscordToken + ": is not set", "[discord] enabled = false"}},
+		{"misspelt token", map[string]string{"CITYBOT_TELEGRAM_TOKNE": "1:" + strings.Repeat("a", 30), envDiscordToken: "discord-token"}, []string{"--config", good, "config", "check"}, exitUsage, nil, []string{envTelegramToken + ": is not set", "[telegram] enabled = false"}},
+		{"sandbox forced", map[string]string{envTelegramToken: "1:" + strings.Repeat("a", 30)}, []string{"--config", forced, "config", "check"}, exitOK, []string{"telegram sandbox", "discord sandbox"}, nil},
 		{"unknown key", nil, []string{"--config", bad, "config", "check"}, exitUsage, nil, []string{`line 5: unknown key "http.port"`}},
 		{"every problem", nil, []string{"--config", invalid, "config", "check"}, exitUsage, nil, []string{"2 problems", "http.addr", "log.level"}},
+		{"unknown key and invalid value", nil, []string{"--config", unknownAndInvalid, "config", "check"}, exitUsage, nil, []string{"2 problems", `line 1: unknown key "telegram.mod"`, "outbox.workers: -3"}},
 		{"missing file", nil, []string{"--config", "/nonexistent/citybot.toml", "config", "check"}, exitUsage, nil, []string{"/nonexistent/citybot.toml", "no such file"}},
 		{"show", nil, []string{"--config", good, "config", "show"}, exitOK, []string{"[city]", `name = "Lyon"`, `window = "30m0s"`, "[outbox]", "[[classifier.topics]]"}, nil},
 	}

@@ -56,20 +56,7 @@ defaults) as TOML. Secrets are not part of it.
 // describeMode says in a few words what serve would connect to, without
 // any secret.
 func describeMode(cfg Config) string {
-	var parts []string
-	platform := func(name string, enabled, live bool) {
-		switch {
-		case !enabled:
-			parts = append(parts, name+" disabled")
-		case live:
-			parts = append(parts, name+" live")
-		default:
-			parts = append(parts, name+" sandbox")
-		}
-	}
-	platform("telegram", cfg.Telegram.Enabled, cfg.TelegramToken.Set())
-	platform("discord", cfg.Discord.Enabled, cfg.DiscordToken.Set())
-	return strings.Join(parts, ", ")
+	return "telegram " + cfg.PlatformMode("telegram") + ", discord " + cfg.PlatformMode("discord")
 }
 
 func versionCommand() *command {

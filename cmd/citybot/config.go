@@ -201,11 +201,56 @@ type OutboxConfig struct {
 	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
 }
 
-// SandboxConfig says where the local platform emulators listen when a
-// platform's token is not set.
+// SandboxConfig configures sandbox mode, where every enabled platform is
+// a local emulator and nothing leaves the machine. Sandbox mode is on when
+// Enabled is true, or when no platform token is set at all (the first
+// run); see Config.Sandboxed.
 type SandboxConfig struct {
+	// Enabled forces sandbox mode even when platform tokens are set (the
+	// tokens are then not used).
+	Enabled      bool   `toml:"enabled"`
 	TelegramAddr string `toml:"telegram_addr"`
 	DiscordAddr  string `toml:"discord_addr"`
+}
+
+// Platform modes, as PlatformMode returns them and /healthz reports them.
+const (
+	modeLive     = "live"
+	modeSandbox  = "sandbox"
+	modeDisabled = "disabled"
+)
+
+// Sandboxed reports whether serve runs the enabled platforms on local
+// emulators: [sandbox] enabled is true, or no platform token is set at
+// all. With at least one token set and [sandbox] enabled false, every
+// enabled platform is live and needs its token (Validate checks it).
+func (c Config) Sandboxed() bool {
+	return c.Sandbox.Enabled || (!c.TelegramToken.Set() && !c.DiscordToken.Set())
+}
+
+// PlatformMode returns "live", "sandbox" or "disabled" for platform
+// "telegram" or "discord" ("disabled" for any other name).
+func (c Config) PlatformMode(platform string) string {
+	var enabled bool
+	switch platform {
+	case "telegram":
+		enabled = c.Telegram.Enabled
+	case "discord":
+		enabled = c.Discord.Enabled
+	}
+	switch {
+	case !enabled:
+		return modeDisabled
+	case c.Sandboxed():
+		return modeSandbox
+	default:
+		return modeLive
+	}
+}
+
+// PlatformModes maps each platform to its PlatformMode.
+func (c Config) PlatformModes() map[string]string {
+	return map[string]string{"telegram": c.PlatformMode("telegram"), "discord": c.PlatformMode("discord")}
 }
 
 // Duration is a time.Duration written in TOML as a string ("90s", "2h").
@@ -382,6 +427,7 @@ func (e *ConfigError) Unwrap() []error { return e.Problems }
 // only when the error is nil.
 func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg := DefaultConfig()
+	var problems []error
 	explicit := path != ""
 	if !explicit {
 		path = defaultConfigPath
@@ -393,37 +439,43 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	case err != nil:
 		return cfg, &ConfigError{Path: path, Problems: []error{fmt.Errorf("read: %w", err)}}
 	default:
-		if problems := decodeStrict(data, &cfg); len(problems) > 0 {
-			return cfg, &ConfigError{Path: path, Problems: problems}
+		var err error
+		if problems, err = decodeStrict(data, &cfg); err != nil {
+			return cfg, &ConfigError{Path: path, Problems: []error{err}}
 		}
 	}
 	cfg.Source = path
 	cfg.TelegramToken = Secret(strings.TrimSpace(getenv(envTelegramToken)))
 	cfg.TelegramWebhookSecret = Secret(strings.TrimSpace(getenv(envTelegramSecret)))
 	cfg.DiscordToken = Secret(strings.TrimSpace(getenv(envDiscordToken)))
+	// Unknown keys do not stop the checks: one run reports every problem.
 	if err := cfg.Validate(); err != nil {
-		return cfg, &ConfigError{Path: path, Problems: flatten(err)}
+		problems = append(problems, flatten(err)...)
+	}
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Path: path, Problems: problems}
 	}
 	return cfg, nil
 }
 
-// decodeStrict decodes data into cfg and returns every unknown key (with
-// its line) and decoding error.
-func decodeStrict(data []byte, cfg *Config) []error {
+// decodeStrict decodes data into cfg. It returns every unknown key (with
+// its line) as problems, the known keys still decoded into cfg, or err
+// when data is not valid TOML or a value has the wrong type; then cfg is
+// only partly decoded.
+func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
 			if perr.LastKey != "" {
-				return []error{fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)}
+				return nil, fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
 			}
-			return []error{fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)}
+			return nil, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
 		}
-		return []error{err}
+		return nil, err
 	}
 	undecoded := md.Undecoded()
 	seen := make(map[string]bool, len(undecoded))
-	var problems []error
 	for _, k := range undecoded {
 		seen[k.String()] = true
 		// Report an unknown table once, not each key under it.
@@ -440,7 +492,7 @@ func decodeStrict(data []byte, cfg *Config) []error {
 		}
 		problems = append(problems, errors.New(msg))
 	}
-	return problems
+	return problems, nil
 }
 
 var (
@@ -578,7 +630,7 @@ func (c Config) Validate() error {
 		case u.Path == "" || u.Path == "/":
 			bad("telegram.webhook_url", "%q needs a path (e.g. /telegram/webhook) to route on", t.WebhookURL)
 		}
-		if t.Enabled && c.TelegramToken.Set() && !c.TelegramWebhookSecret.Set() {
+		if c.PlatformMode("telegram") == modeLive && !c.TelegramWebhookSecret.Set() {
 			bad(envTelegramSecret, "must be set when telegram.mode = \"webhook\"")
 		}
 	}
@@ -630,6 +682,17 @@ func (c Config) Validate() error {
 
 	if !t.Enabled && !d.Enabled {
 		bad("telegram.enabled", "and discord.enabled are both false: enable at least one platform")
+	}
+	// Once one token is set, citybot is live: a platform left enabled
+	// without its token is a mistake (often a misspelt variable), not a
+	// reason to run an emulator in production.
+	if !c.Sandboxed() {
+		if t.Enabled && !c.TelegramToken.Set() {
+			bad(envTelegramToken, "is not set while another platform's token is (so citybot runs live): set it, or set `[telegram] enabled = false`")
+		}
+		if d.Enabled && !c.DiscordToken.Set() {
+			bad(envDiscordToken, "is not set while another platform's token is (so citybot runs live): set it, or set `[discord] enabled = false`")
+		}
 	}
 
 	// [cases]

@@ -150,6 +150,12 @@ func TestLoadConfigStrictDecoding(t *testing.T) {
 			n:    2,
 		},
 		{
+			name: "unknown keys and invalid values all reported",
+			body: "telegram.mod = \"x\"\n[outbox]\nworkers = -3\nworkerz = 2\n[log]\nlevel = \"loud\"\n",
+			want: []string{`line 1: unknown key "telegram.mod"`, `line 4: unknown key "outbox.workerz"`, "outbox.workers: -3 must be between 1 and 256", `log.level: "loud"`},
+			n:    4,
+		},
+		{
 			name: "wrong type",
 			body: "[http]\naddr = 8080\n",
 			want: []string{"http.addr"},
@@ -282,7 +288,7 @@ func TestWebhookModeNeedsURLAndSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(writeConfig(t, tt.body), envMap(tt.env))
+			_, err := LoadConfig(writeConfig(t, "[discord]\nenabled = false\n"+tt.body), envMap(tt.env))
 			if len(tt.want) == 0 {
 				if err != nil {
 					t.Fatalf("LoadConfig = %v, want nil", err)

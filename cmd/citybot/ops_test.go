@@ -32,7 +32,8 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mux := newOpsMux(fakePinger{tt.err}, newRegistry(), discardLogger(), nil)
+			modes := map[string]string{"telegram": modeLive, "discord": modeSandbox}
+			mux := newOpsMux(fakePinger{tt.err}, modes, newRegistry(), discardLogger(), nil)
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 			if rec.Code != tt.code {
@@ -41,12 +42,18 @@ func TestHealthz(t *testing.T) {
 			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			var body map[string]string
+			var body struct {
+				Status    string            `json:"status"`
+				Platforms map[string]string `json:"platforms"`
+			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 				t.Fatalf("body %q is not JSON: %v", rec.Body, err)
 			}
-			if body["status"] != tt.status {
-				t.Errorf("status %q, want %q", body["status"], tt.status)
+			if body.Status != tt.status {
+				t.Errorf("status %q, want %q", body.Status, tt.status)
+			}
+			if body.Platforms["telegram"] != modeLive || body.Platforms["discord"] != modeSandbox {
+				t.Errorf("platforms %v, want telegram live, discord sandbox", body.Platforms)
 			}
 			if strings.Contains(rec.Body.String(), "secret") {
 				t.Errorf("body leaks the internal error: %s", rec.Body)
@@ -54,7 +61,7 @@ func TestHealthz(t *testing.T) {
 		})
 	}
 	t.Run("POST not allowed", func(t *testing.T) {
-		mux := newOpsMux(fakePinger{}, newRegistry(), discardLogger(), nil)
+		mux := newOpsMux(fakePinger{}, nil, newRegistry(), discardLogger(), nil)
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("POST", "/healthz", nil))
 		if rec.Code != http.StatusMethodNotAllowed {
@@ -64,7 +71,7 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestMetricsRegistry(t *testing.T) {
-	mux := newOpsMux(fakePinger{}, newRegistry(), discardLogger(), nil)
+	mux := newOpsMux(fakePinger{}, nil, newRegistry(), discardLogger(), nil)
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusOK {

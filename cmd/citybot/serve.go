@@ -92,10 +92,13 @@ SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
-With CITYBOT_TELEGRAM_TOKEN unset, Telegram runs in sandbox mode: a local
-emulator starts on [sandbox] telegram_addr. Likewise Discord without
-CITYBOT_DISCORD_TOKEN, on [sandbox] discord_addr. One log line gives the
-URL of each emulator's page where you play a citizen.
+With neither CITYBOT_TELEGRAM_TOKEN nor CITYBOT_DISCORD_TOKEN set (or with
+[sandbox] enabled = true), citybot runs in sandbox mode: each enabled
+platform is a local emulator, on [sandbox] telegram_addr and discord_addr,
+and nothing leaves this machine. One log line gives the URL of each
+emulator's page where you play a citizen. Once one token is set, citybot
+is live: every enabled platform needs its token (set it, or set
+[<platform>] enabled = false). GET /healthz reports each platform's mode.
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&readyFile, "ready-file", "",
@@ -180,7 +183,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			PerGroup:      telegramRate(cfg.Telegram.RatePerGroup),
 			Global:        telegramRate(cfg.Telegram.RateGlobal),
 		}
-		if !cfg.TelegramToken.Set() {
+		if cfg.PlatformMode("telegram") == modeSandbox {
 			emu, err := startTelegramSandbox(ctx, cfg, logger, g)
 			if err != nil {
 				return err
@@ -222,7 +225,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			ChannelMessages: cfg.Discord.RatePerChannel.N,
 			ChannelWindow:   cfg.Discord.RatePerChannel.Per,
 		}
-		if !cfg.DiscordToken.Set() {
+		if cfg.PlatformMode("discord") == modeSandbox {
 			token, err := sandboxToken()
 			if err != nil {
 				return err
@@ -319,7 +322,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	}
 	httpLog := logger.With("component", "http")
 	srv := &http.Server{
-		Handler:           newOpsMux(dbHealth{db}, reg, httpLog, routes),
+		Handler:           newOpsMux(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
@@ -345,8 +348,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, handler) })
 	}
 
+	if cfg.Sandbox.Enabled && (cfg.TelegramToken.Set() || cfg.DiscordToken.Set()) {
+		log.Warn("[sandbox] enabled = true: the platform tokens set in the environment are not used")
+	}
 	if len(ready.Sandbox) > 0 {
-		log.Info(sandboxLine(ready.Sandbox), "telegram_sandbox", ready.Sandbox["telegram"], "discord_sandbox", ready.Sandbox["discord"])
+		log.Info(sandboxLine(ready.Sandbox, cfg.Sandbox.Enabled), "telegram_sandbox", ready.Sandbox["telegram"], "discord_sandbox", ready.Sandbox["discord"])
 	}
 	if readyFile != "" {
 		if err := writeReadyFile(readyFile, ready); err != nil {
@@ -493,8 +499,9 @@ func startDiscordSandbox(ctx context.Context, cfg Config, token string, logger *
 }
 
 // sandboxLine is the one log line that says citybot runs in sandbox mode,
-// where to play a citizen, and how to go live.
-func sandboxLine(pages map[string]string) string {
+// where to play a citizen, and how to go live; forced is [sandbox]
+// enabled.
+func sandboxLine(pages map[string]string, forced bool) string {
 	var where, golive []string
 	if p, ok := pages["telegram"]; ok {
 		where = append(where, "Telegram at "+p)
@@ -504,8 +511,12 @@ func sandboxLine(pages map[string]string) string {
 		where = append(where, "Discord at "+p)
 		golive = append(golive, envDiscordToken)
 	}
-	return fmt.Sprintf("citybot is in sandbox mode (local emulators, nothing leaves this machine): play a citizen on %s ; to go live, set %s",
-		strings.Join(where, " and on "), strings.Join(golive, " and "))
+	how := "set " + strings.Join(golive, " and ")
+	if forced {
+		how = "set [sandbox] enabled = false and " + strings.Join(golive, " and ")
+	}
+	return fmt.Sprintf("citybot is in sandbox mode (local emulators, nothing leaves this machine): play a citizen on %s ; to go live, %s",
+		strings.Join(where, " and on "), how)
 }
 
 // sandboxToken makes a random token shaped like a Telegram bot token.

@@ -185,7 +185,8 @@ func TestServeEndToEnd(t *testing.T) {
 
 	base := "http://" + s.ready.HTTPAddr
 	code, body := httpGet(t, base+"/healthz")
-	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
+	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) ||
+		!strings.Contains(body, `"platforms":{"discord":"live","telegram":"live"}`) {
 		t.Errorf("/healthz = %d %s", code, body)
 	}
 	// The console, the public pages and Open311 are served beside them.
@@ -271,6 +272,10 @@ func TestServeSandbox(t *testing.T) {
 	code, body := httpGet(t, page)
 	if code != http.StatusOK || !strings.Contains(body, "<html") {
 		t.Errorf("GET sandbox page = %d", code)
+	}
+	if code, body := httpGet(t, "http://"+s.ready.HTTPAddr+"/healthz"); code != http.StatusOK ||
+		!strings.Contains(body, `"platforms":{"discord":"sandbox","telegram":"sandbox"}`) {
+		t.Errorf("/healthz = %d %s, want both platforms in sandbox mode", code, body)
 	}
 
 	emuURL := s.ready.Emulators["telegram"]
@@ -369,6 +374,27 @@ func TestServeSandbox(t *testing.T) {
 	}
 }
 
+// TestServeSandboxForced: [sandbox] enabled = true runs the emulators even
+// with a token set, never using the token, and /healthz says so.
+func TestServeSandboxForced(t *testing.T) {
+	const token = "111111:FORCED-sandbox-token-never-used"
+	s := startServe(t, map[string]string{envTelegramToken: token},
+		"[sandbox]\nenabled = true\n[discord]\nenabled = false\n[telegram]\npoll_timeout = \"1s\"\n")
+	if s.ready.Sandbox["telegram"] == "" || s.ready.Sandbox["discord"] != "" {
+		t.Errorf("sandbox pages %v, want telegram only", s.ready.Sandbox)
+	}
+	if code, body := httpGet(t, "http://"+s.ready.HTTPAddr+"/healthz"); code != http.StatusOK ||
+		!strings.Contains(body, `"platforms":{"discord":"disabled","telegram":"sandbox"}`) {
+		t.Errorf("/healthz = %d %s, want telegram in sandbox mode", code, body)
+	}
+	if err := s.shutdown(t); err != nil {
+		t.Fatalf("run = %v", err)
+	}
+	if logs := s.logs.String(); strings.Contains(logs, "FORCED-sandbox") || !strings.Contains(logs, "[sandbox] enabled = false") {
+		t.Errorf("logs show the token or do not say how to go live:\n%s", logs)
+	}
+}
+
 // TestServeWrongToken: a token the platform rejects is a clear runtime
 // error naming the variable, never showing the token.
 func TestServeWrongToken(t *testing.T) {
@@ -408,7 +434,7 @@ func testTelegramWrongToken(t *testing.T) {
 	defer emu.Close()
 	const wrong = "111111:WRONG-token-that-must-never-show"
 	dir := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[telegram]\napi_endpoint = %q\n",
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[discord]\nenabled = false\n[telegram]\napi_endpoint = %q\n",
 		filepath.Join(dir, "c.db"), emu.Endpoint()))
 	var stderr syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -456,7 +482,7 @@ func TestServeWebhook(t *testing.T) {
 	ln.Close() // serve binds it again; the webhook URL must name the port beforehand
 	const secret = "hook_SECRET_value-1"
 	s := startServe(t, map[string]string{envTelegramToken: emu.Token(), envTelegramSecret: secret},
-		fmt.Sprintf("[http]\naddr = %q\n[telegram]\napi_endpoint = %q\nmode = \"webhook\"\nwebhook_url = \"http://%s/telegram/hook\"\n", addr, emu.Endpoint(), addr))
+		fmt.Sprintf("[http]\naddr = %q\n[discord]\nenabled = false\n[telegram]\napi_endpoint = %q\nmode = \"webhook\"\nwebhook_url = \"http://%s/telegram/hook\"\n", addr, emu.Endpoint(), addr))
 	if s.ready.HTTPAddr != addr {
 		t.Fatalf("serving on %s, want %s", s.ready.HTTPAddr, addr)
 	}
@@ -493,7 +519,7 @@ func TestHealthzRealStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := newOpsMux(dbHealth{db}, newRegistry(), discardLogger(), nil)
+	mux := newOpsMux(dbHealth{db}, nil, newRegistry(), discardLogger(), nil)
 	get := func() int {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
