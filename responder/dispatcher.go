@@ -388,7 +388,8 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 // transient failure instead of stopping the dispatcher. A private row
 // (out.To set) goes to the private chat the adapter finds for out.To
 // (bots.PrivateChatter), never to out.Chat: a bot without the capability
-// or a refusal fails the row for good. Errors never name out.To nor the
+// (or one answering citybot.ErrNotSupported), a malformed user id or a
+// refusal fails the row for good. Errors never name out.To nor the
 // private chat (see redact).
 func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (sent citybot.Sent, err error) {
 	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
@@ -408,7 +409,7 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 			err = fmt.Errorf("%w: no private chat", citybot.ErrPermanent)
 		}
 		if err != nil {
-			if errors.Is(err, citybot.ErrInvalid) && !errors.Is(err, citybot.ErrPermanent) {
+			if (errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotSupported)) && !errors.Is(err, citybot.ErrPermanent) {
 				err = fmt.Errorf("%w: %w", citybot.ErrPermanent, err)
 			}
 			return citybot.Sent{}, fmt.Errorf("private delivery: find the private chat: %w", redactErr(err, out, chat))
