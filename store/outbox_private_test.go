@@ -9,7 +9,7 @@ import (
 
 func TestPrivateRowsGetTheCitizensIdentity(t *testing.T) {
 	ctx := context.Background()
-	db, _ := consoleDB(t)
+	db, now := consoleDB(t)
 	c := consoleCase(t, db, citybot.Telegram, "u-4242", "a bribe", "corruption", "en", citybot.UrgencyLow)
 	row := func(key string, private bool) citybot.OutboxItem {
 		return citybot.OutboxItem{Out: citybot.Outgoing{Key: key, Platform: c.Platform, Chat: c.Chat, Text: "answer"},
@@ -54,5 +54,22 @@ func TestPrivateRowsGetTheCitizensIdentity(t *testing.T) {
 	}
 	if gone.State != citybot.OutboxFailed || gone.Out.To != "" || gone.LastError == "" {
 		t.Errorf("row without identity: state %s, to %q, error %q", gone.State, gone.Out.To, gone.LastError)
+	}
+
+	// Retention forgets the person of a sent private row once their
+	// identity is gone.
+	claimed, err := db.ClaimOutbox(ctx, []citybot.Platform{citybot.Telegram}, 10)
+	if err != nil || len(claimed) == 0 || claimed[0].Out.Key != "k-private" {
+		t.Fatalf("claimed %+v, %v", claimed, err)
+	}
+	if err := db.MarkSent(ctx, claimed[0].ID, citybot.Sent{ID: "9"}); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.AddDate(0, 0, 3)
+	if _, err := db.ApplyRetention(ctx, citybot.RetentionPolicy{IdentityDays: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if priv, err = db.OutboxItem(ctx, "k-private"); err != nil || priv.Out.To != "" || priv.State != citybot.OutboxSent {
+		t.Errorf("sent private row after retention: to %q, state %s, %v", priv.Out.To, priv.State, err)
 	}
 }
