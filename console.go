@@ -100,6 +100,8 @@ type CaseView struct {
 	// Languages are the preferred languages (may be "") of the citizens
 	// of Case and Merged.
 	Languages map[CitizenID]string
+	// ChatKinds are the kinds of the chats of Case and Merged, by case.
+	ChatKinds map[CaseID]ChatKind
 }
 
 // ConversationEntry is one message of a case's conversation: the

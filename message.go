@@ -106,6 +106,13 @@ type Outgoing struct {
 	ReplyTo  PlatformMessageID // optional: thread the answer under this message
 	Text     string            // plain text; adapters send it without markup parsing
 	Buttons  [][]Button        // optional rows of buttons
+	// To, when set, means "deliver privately to this person": the
+	// dispatcher asks the platform's adapter for the private chat with To
+	// just before sending and sends there, never to Chat (which then only
+	// orders the row among the others of Chat's queue). It is a private
+	// platform user id: filled by the store from the citizen's identity
+	// (see OutboxItem.Private), never logged nor shown.
+	To UserID
 }
 
 // Sent is what the platform said about a delivered Outgoing.

@@ -49,6 +49,12 @@ type OutboxItem struct {
 	SentID    PlatformMessageID // the platform's id once sent
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Private asks the store, when it queues a row about a case, to
+	// deliver it privately to the case's citizen: the store fills Out.To
+	// from the citizen's platform identity (a row it cannot resolve is
+	// queued as failed, never sent to Out.Chat). It is not stored: a
+	// stored row is private when Out.To is set.
+	Private bool
 }
 
 // OutboxStats summarises the rows still to send.

@@ -396,7 +396,12 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 }
 
 // send calls the bot with a timeout; a panicking adapter counts as a
-// transient failure instead of stopping the dispatcher.
+// transient failure instead of stopping the dispatcher. A private row
+// (out.To set) goes to the private chat the adapter finds for out.To
+// (bots.PrivateChatter), never to out.Chat: a bot without the capability
+// (or one answering citybot.ErrNotSupported), a malformed user id or a
+// refusal fails the row for good. Errors never name out.To nor the
+// private chat (see redact).
 func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (sent citybot.Sent, err error) {
 	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
 	defer cancel()
@@ -405,8 +410,55 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 			err = fmt.Errorf("send panicked: %v", p)
 		}
 	}()
+	if out.To != "" {
+		pc, ok := bot.(bots.PrivateChatter)
+		if !ok {
+			return citybot.Sent{}, fmt.Errorf("private delivery: %w: the %s bot cannot open a private chat", citybot.ErrPermanent, out.Platform)
+		}
+		chat, err := pc.PrivateChat(sctx, out.To)
+		if err == nil && chat == "" {
+			err = fmt.Errorf("%w: no private chat", citybot.ErrPermanent)
+		}
+		if err != nil {
+			if (errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotSupported)) && !errors.Is(err, citybot.ErrPermanent) {
+				err = fmt.Errorf("%w: %w", citybot.ErrPermanent, err)
+			}
+			return citybot.Sent{}, fmt.Errorf("private delivery: find the private chat: %w", redactErr(err, out, chat))
+		}
+		priv := out
+		priv.Chat, priv.ChatKind, priv.ReplyTo = chat, citybot.ChatPrivate, ""
+		sent, err = bot.Send(sctx, priv)
+		if err != nil {
+			return citybot.Sent{}, fmt.Errorf("private delivery: %w", redactErr(err, out, chat))
+		}
+		return sent, nil
+	}
 	return bot.Send(sctx, out)
 }
+
+// redactErr keeps a private row's person and private chat out of an
+// error's text, keeping what errors.Is and errors.As find in it.
+func redactErr(err error, out citybot.Outgoing, chat citybot.ChatID) error {
+	msg := err.Error()
+	for _, s := range []string{string(out.To), string(chat)} {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "<private>")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// redactedError shows a redacted text and unwraps to the original error.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it citybot.OutboxItem, msg string) {
 	log.Error("send given up", "attempts", it.Attempts+1, "error", msg)
@@ -454,9 +506,13 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-// redact keeps the chat id (a person's id in a private Telegram chat) out
-// of an error text kept in the outbox and the logs.
+// redact keeps the chat id (a person's id in a private Telegram chat) and
+// a private row's person out of an error text kept in the outbox and the
+// logs.
 func redact(msg string, out citybot.Outgoing) string {
+	if out.To != "" {
+		msg = strings.ReplaceAll(msg, string(out.To), "<private>")
+	}
 	if out.Chat != "" {
 		msg = strings.ReplaceAll(msg, string(out.Chat), "<chat>")
 	}

@@ -54,6 +54,17 @@ func (d *Dispatcher) window(out citybot.Outgoing) time.Duration {
 	return is.IdempotencyWindow(out)
 }
 
+// PrivateChat implements bots.PrivateChatter for the wrapped bot. It
+// returns an error wrapping citybot.ErrNotSupported when the wrapped bot
+// cannot open private chats, and the wrapped bot's errors otherwise.
+func (c chartBot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
+	pc, ok := c.Bot.(bots.PrivateChatter)
+	if !ok {
+		return "", fmt.Errorf("responder: private chat: %w", citybot.ErrNotSupported)
+	}
+	return pc.PrivateChat(ctx, user)
+}
+
 // IdempotencyWindow implements bots.IdempotentSender for the wrapped bot:
 // rows posting a digest's chart go as a photo, which no platform
 // deduplicates, and get zero; others get the wrapped bot's window.

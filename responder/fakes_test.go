@@ -125,6 +125,19 @@ func (b *fakeBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent,
 	return citybot.Sent{ID: citybot.PlatformMessageID(fmt.Sprint("bot-", b.next)), SentAt: time.Now()}, nil
 }
 
+// privateBot is a fakeBot that finds private chats.
+type privateBot struct {
+	*fakeBot
+	err error
+}
+
+func (b *privateBot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
+	if b.err != nil {
+		return "", b.err
+	}
+	return citybot.ChatID("dm-" + string(user)), nil
+}
+
 // sentTo returns the messages delivered to a chat, in order.
 func (b *fakeBot) sentTo(chat citybot.ChatID) []citybot.Outgoing {
 	b.mu.Lock()
@@ -165,6 +178,12 @@ type rigOptions struct {
 	opts  responder.Options
 	dopts responder.DispatcherOptions
 	noRun bool
+	// privateChats gives the bot bots.PrivateChatter: the private chat
+	// of user U is "dm-U", or privateErr when set.
+	privateChats bool
+	privateErr   error
+	// chart wraps the bot in responder.ChartBot, as serve does.
+	chart bool
 	// clock, when set, is the store's, the responder's and the
 	// dispatcher's clock.
 	clock *fakeClock
@@ -206,6 +225,12 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 		dopts.Now = now
 	}
 	dopts.Store, dopts.Bots = db, []bots.Bot{bot}
+	if ro.privateChats {
+		dopts.Bots = []bots.Bot{&privateBot{fakeBot: bot, err: ro.privateErr}}
+	}
+	if ro.chart {
+		dopts.Bots = []bots.Bot{responder.ChartBot(dopts.Bots[0], db, "")}
+	}
 	if dopts.BaseBackoff == 0 {
 		dopts.BaseBackoff = 5 * time.Millisecond
 	}

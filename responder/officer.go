@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -36,6 +37,9 @@ type OfficerTexts struct {
 	StatusReason string // appended when a case is closed: {reason}
 	Merged       string // to the citizen of the duplicate: {ref} {into}
 	MergedInto   string // to the citizen of the surviving case: {ref}
+	// RepliedPrivately is all a group hears when an answer on a case on
+	// a sensitive topic went to the citizen's private chat: {ref}.
+	RepliedPrivately string
 	// Sensitive is added to the acknowledgement of a case on a sensitive
 	// topic: how the citizen's identity is protected.
 	Sensitive string
@@ -45,21 +49,23 @@ type OfficerTexts struct {
 func defaultOfficerTexts() map[string]OfficerTexts {
 	return map[string]OfficerTexts{
 		"en": {
-			Answer:       "Answer from the city about your case {ref}:\n\n{text}",
-			Status:       "Your case {ref} is now: {status}.",
-			StatusReason: "Reason: {reason}",
-			Merged:       "Your case {ref} is about the same matter as case {into}, so we merged them. You will hear about {into} from now on (/status {into}).",
-			MergedInto:   "Another report about the same matter was merged into your case {ref}. Nothing changes for you.",
+			Answer:           "Answer from the city about your case {ref}:\n\n{text}",
+			Status:           "Your case {ref} is now: {status}.",
+			StatusReason:     "Reason: {reason}",
+			Merged:           "Your case {ref} is about the same matter as case {into}, so we merged them. You will hear about {into} from now on (/status {into}).",
+			MergedInto:       "Another report about the same matter was merged into your case {ref}. Nothing changes for you.",
+			RepliedPrivately: "The city has replied to case {ref} privately.",
 			Sensitive: "This report concerns a sensitive matter. Only a few named staff members can read it. " +
 				"Your name, username and account are never shown to them, nor published, and nothing you wrote appears in any public report. " +
 				"You may write anonymously and leave out details that identify you.",
 		},
 		"fr": {
-			Answer:       "Réponse de la ville à propos de votre dossier {ref} :\n\n{text}",
-			Status:       "Votre dossier {ref} est maintenant : {status}.",
-			StatusReason: "Motif : {reason}",
-			Merged:       "Votre dossier {ref} concerne le même sujet que le dossier {into} : nous les avons fusionnés. Vous serez informé·e du suivi de {into} (/status {into}).",
-			MergedInto:   "Un autre signalement sur le même sujet a été fusionné avec votre dossier {ref}. Rien ne change pour vous.",
+			Answer:           "Réponse de la ville à propos de votre dossier {ref} :\n\n{text}",
+			Status:           "Votre dossier {ref} est maintenant : {status}.",
+			StatusReason:     "Motif : {reason}",
+			Merged:           "Votre dossier {ref} concerne le même sujet que le dossier {into} : nous les avons fusionnés. Vous serez informé·e du suivi de {into} (/status {into}).",
+			MergedInto:       "Un autre signalement sur le même sujet a été fusionné avec votre dossier {ref}. Rien ne change pour vous.",
+			RepliedPrivately: "La ville a répondu en privé au sujet du dossier {ref}.",
 			Sensitive: "Ce signalement concerne un sujet sensible. Seules quelques personnes nommément désignées peuvent le lire. " +
 				"Votre nom, votre pseudonyme et votre compte ne leur sont jamais montrés ni publiés, et rien de ce que vous avez écrit n'apparaît dans un rapport public. " +
 				"Vous pouvez écrire anonymement et omettre ce qui permettrait de vous identifier.",
@@ -97,6 +103,13 @@ type OfficerOptions struct {
 	MaxText map[citybot.Platform]int
 	// Notify is called after rows were queued (a Dispatcher's Notify).
 	Notify func()
+	// SensitiveTopics are the topic labels the city marks sensitive
+	// (pass the same list as Options.SensitiveTopics). Answers, status
+	// and merge notices about a case on such a topic opened in a group go
+	// to the citizen's private chat on the same platform (Private outbox
+	// rows); the group hears at most RepliedPrivately. nil means
+	// DefaultSensitiveTopics; an empty non-nil slice means none.
+	SensitiveTopics []string
 }
 
 // MaxAnswer is the longest officer answer accepted, in runes.
@@ -107,13 +120,14 @@ const MaxAnswer = 8000
 // citizen's language, through the outbox on the case's platform. It is
 // safe for concurrent use.
 type Officer struct {
-	store    OfficerStore
-	log      *slog.Logger
-	defLang  string
-	texts    map[string]OfficerTexts
-	catalogs map[string]Catalog
-	maxText  map[citybot.Platform]int
-	notify   func()
+	store     OfficerStore
+	log       *slog.Logger
+	defLang   string
+	texts     map[string]OfficerTexts
+	catalogs  map[string]Catalog
+	maxText   map[citybot.Platform]int
+	notify    func()
+	sensitive []string
 }
 
 // NewOfficer returns an Officer, or an error wrapping citybot.ErrInvalid
@@ -122,7 +136,11 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("responder: officer: %w: Store is required", citybot.ErrInvalid)
 	}
-	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify}
+	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify,
+		sensitive: slices.Clone(opts.SensitiveTopics)}
+	if opts.SensitiveTopics == nil {
+		o.sensitive = DefaultSensitiveTopics()
+	}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -151,7 +169,7 @@ func (t OfficerTexts) withFallback(fb OfficerTexts) OfficerTexts {
 		s *string
 		f string
 	}{{&t.Answer, fb.Answer}, {&t.Status, fb.Status}, {&t.StatusReason, fb.StatusReason}, {&t.Merged, fb.Merged},
-		{&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}} {
+		{&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}, {&t.RepliedPrivately, fb.RepliedPrivately}} {
 		if *p.s == "" {
 			*p.s = p.f
 		}
@@ -182,15 +200,40 @@ func (o *Officer) textsFor(lang string) (OfficerTexts, Catalog) {
 	return t, c
 }
 
-// item builds the outbox rows of one message to a case's citizen, split to
-// the platform's limit.
-func (o *Officer) item(c citybot.Case, key, text string) []citybot.OutboxItem {
+// item builds the outbox rows of one message to the citizen of c (a case
+// that v is about: v.Case or one merged into it), split to the platform's
+// limit. When the message must stay private (see private), the rows are
+// Private: the store and the dispatcher deliver them to the citizen's
+// private chat, and the group gets groupLine instead ("" for nothing).
+func (o *Officer) item(v citybot.CaseView, c citybot.Case, key, text, groupLine string) []citybot.OutboxItem {
 	it := citybot.OutboxItem{
 		Out:  citybot.Outgoing{Key: key, Platform: c.Platform, Chat: c.Chat, Text: text},
 		Kind: citybot.OutboxNotice,
 		Case: c.ID,
 	}
-	return SplitItem(it, o.maxText[c.Platform])
+	if !o.private(v, c) {
+		return SplitItem(it, o.maxText[c.Platform])
+	}
+	it.Private = true
+	items := SplitItem(it, o.maxText[c.Platform])
+	if groupLine != "" {
+		items = append(items, citybot.OutboxItem{
+			Out:  citybot.Outgoing{Key: key + ":group", Platform: c.Platform, Chat: c.Chat, Text: groupLine},
+			Kind: citybot.OutboxNotice,
+			Case: c.ID,
+		})
+	}
+	return items
+}
+
+// private tells whether messages to the citizen of c must go to their
+// private chat: c (or the case v it follows) is on a sensitive topic and
+// c's chat is not a private one (an unknown kind counts as shared).
+func (o *Officer) private(v citybot.CaseView, c citybot.Case) bool {
+	if !slices.Contains(o.sensitive, c.Topic) && !slices.Contains(o.sensitive, v.Case.Topic) {
+		return false
+	}
+	return v.ChatKinds[c.ID] != citybot.ChatPrivate
 }
 
 // followers returns the case and the cases merged into it: every citizen
@@ -231,7 +274,8 @@ func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, no
 		for _, f := range followers(v) {
 			t, _ := o.textsFor(o.lang(v.Languages[f.Citizen], f.Language))
 			msg := fill(t.Answer, "ref", string(f.Ref), "text", text)
-			items = append(items, o.item(f, fmt.Sprintf("officer:answer:%d:%s:%d", id, nonce, f.ID), msg)...)
+			items = append(items, o.item(v, f, fmt.Sprintf("officer:answer:%d:%s:%d", id, nonce, f.ID), msg,
+				fill(t.RepliedPrivately, "ref", string(f.Ref)))...)
 		}
 		return items, nil
 	})
@@ -261,7 +305,7 @@ func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybo
 			if after.Status == citybot.StatusClosed && after.CloseReason != "" {
 				msg += "\n" + fill(t.StatusReason, "reason", after.CloseReason)
 			}
-			items = append(items, o.item(f, fmt.Sprintf("officer:status:%d:%s:%d", id, nonce, f.ID), msg)...)
+			items = append(items, o.item(before, f, fmt.Sprintf("officer:status:%d:%s:%d", id, nonce, f.ID), msg, "")...)
 		}
 		return items, nil
 	})
@@ -288,14 +332,14 @@ func (o *Officer) Merge(ctx context.Context, dup, into citybot.CaseID, actor str
 		for _, f := range followers(dv) {
 			t, _ := o.textsFor(o.lang(dv.Languages[f.Citizen], f.Language))
 			msg := fill(t.Merged, "ref", string(f.Ref), "into", string(iv.Case.Ref))
-			items = append(items, o.item(f, fmt.Sprintf("officer:merge:%d:%d", dup, f.ID), msg)...)
+			items = append(items, o.item(dv, f, fmt.Sprintf("officer:merge:%d:%d", dup, f.ID), msg, "")...)
 		}
 		// The surviving case's citizen hears once, unless it is the same
 		// citizen in the same chat.
 		ic := iv.Case
 		if ic.Citizen != dv.Case.Citizen || ic.Chat != dv.Case.Chat {
 			t, _ := o.textsFor(o.lang(iv.Languages[ic.Citizen], ic.Language))
-			items = append(items, o.item(ic, fmt.Sprintf("officer:merge:%d:into:%d", dup, ic.ID), fill(t.MergedInto, "ref", string(ic.Ref)))...)
+			items = append(items, o.item(iv, ic, fmt.Sprintf("officer:merge:%d:into:%d", dup, ic.ID), fill(t.MergedInto, "ref", string(ic.Ref)), "")...)
 		}
 		return items, nil
 	})

@@ -271,8 +271,8 @@ func sortFacets(fs []citybot.FacetCount) {
 	}
 }
 
-// caseView loads a case with its assignee, the cases merged into it and
-// its citizens' languages.
+// caseView loads a case with its assignee, the cases merged into it, its
+// citizens' languages and its chats' kinds.
 func caseView(ctx context.Context, q querier, id citybot.CaseID) (citybot.CaseView, error) {
 	var v citybot.CaseView
 	var assignee string
@@ -289,12 +289,17 @@ func caseView(ctx context.Context, q querier, id citybot.CaseID) (citybot.CaseVi
 		return v, err
 	}
 	v.Languages = map[citybot.CitizenID]string{}
+	v.ChatKinds = map[citybot.CaseID]citybot.ChatKind{}
 	for _, cc := range append([]citybot.Case{c}, v.Merged...) {
-		var lang string
+		var lang, kind string
 		if err := q.QueryRowContext(ctx, `SELECT language FROM citizens WHERE id = ?`, int64(cc.Citizen)).Scan(&lang); err != nil {
 			return v, err
 		}
 		v.Languages[cc.Citizen] = lang
+		if err := q.QueryRowContext(ctx, `SELECT ch.kind FROM cases c JOIN chats ch ON ch.id = c.chat_id WHERE c.id = ?`, int64(cc.ID)).Scan(&kind); err != nil {
+			return v, err
+		}
+		v.ChatKinds[cc.ID] = citybot.ChatKind(kind)
 	}
 	return v, nil
 }
@@ -650,11 +655,31 @@ func (db *DB) AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybo
 // queueCaseItems queues outbox rows built for a case, filling each row's
 // chat kind and, in groups, the message it answers (the citizen's latest
 // message in the row's case), and records author as the officer who wrote
-// them. It returns how many rows were new (0 when every key was already
-// queued: a resubmitted form).
+// them. A row marked Private gets the case citizen's platform user id in
+// Out.To (and answers no message); when the citizen has no identity on the
+// row's platform any more, the row is queued as failed: it is never sent
+// to the group instead. It returns how many rows were new (0 when every
+// key was already queued: a resubmitted form).
 func queueCaseItems(ctx context.Context, tx querier, items []citybot.OutboxItem, author string, now time.Time) (int, error) {
 	n := 0
 	for _, it := range items {
+		if it.Private {
+			if it.Case == 0 {
+				return n, fmt.Errorf("%w: a private outbox row needs a case", citybot.ErrInvalid)
+			}
+			var user string
+			err := tx.QueryRowContext(ctx, `SELECT i.platform_user_id FROM cases c
+				JOIN citizen_identities i ON i.citizen_id = c.citizen_id AND i.platform = ?
+				WHERE c.id = ?`, string(it.Out.Platform), int64(it.Case)).Scan(&user)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) || err == nil && user == "":
+				it.State, it.LastError = citybot.OutboxFailed, "no private chat: the citizen's identity is no longer kept"
+			case err != nil:
+				return n, err
+			}
+			it.Out.To = citybot.UserID(user)
+			it.Out.ReplyTo = ""
+		}
 		if it.Out.ChatKind == "" {
 			var kind string
 			err := tx.QueryRowContext(ctx, `SELECT kind FROM chats WHERE platform = ? AND platform_chat_id = ?`,
@@ -664,7 +689,7 @@ func queueCaseItems(ctx context.Context, tx querier, items []citybot.OutboxItem,
 			}
 			it.Out.ChatKind = citybot.ChatKind(kind)
 		}
-		if it.Out.ReplyTo == "" && it.Case != 0 && it.Out.ChatKind != citybot.ChatPrivate {
+		if it.Out.ReplyTo == "" && it.Case != 0 && it.Out.ChatKind != citybot.ChatPrivate && !it.Private {
 			var pm string
 			err := tx.QueryRowContext(ctx, `SELECT platform_message_id FROM messages WHERE case_id = ? AND direction = 'in' ORDER BY id DESC LIMIT 1`,
 				int64(it.Case)).Scan(&pm)

@@ -223,8 +223,12 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 		{p.IdentityDays, &res.Identities, `DELETE FROM citizen_identities WHERE citizen_id IN (SELECT ci.citizen_id FROM citizen_identities ci
 			WHERE ci.updated_at < ?1 AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.citizen_id = ci.citizen_id AND c.status IN ` + openStatuses + `)
 			LIMIT ?2)`},
-		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '' WHERE id IN (SELECT id FROM outbox
-			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '') LIMIT ?2)`},
+		// A private row's person (outbox.to_user) goes with their identity.
+		{p.IdentityDays, new(int), `UPDATE outbox SET to_user = '' WHERE id IN (SELECT o.id FROM outbox o
+			WHERE o.to_user <> '' AND o.state IN ('sent', 'failed') AND o.updated_at < ?1
+			AND NOT EXISTS (SELECT 1 FROM citizen_identities ci WHERE ci.platform = o.platform AND ci.platform_user_id = o.to_user) LIMIT ?2)`},
+		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '', to_user = '' WHERE id IN (SELECT id FROM outbox
+			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '' OR to_user <> '') LIMIT ?2)`},
 	}
 	for _, st := range steps {
 		if st.days <= 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -24,9 +24,10 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		caseID                              sql.NullInt64
 		next, lastErr, sentID, created, upd string
 		unknown                             bool
+		to                                  string
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -34,7 +35,7 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	}
 	it.ID = citybot.OutboxID(id)
 	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
-		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text}
+		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text, To: citybot.UserID(to)}
 	if buttons != "" {
 		if err := json.Unmarshal([]byte(buttons), &it.Out.Buttons); err != nil {
 			it.Out.Buttons = nil
@@ -57,7 +58,9 @@ func platformList(ps []citybot.Platform) (string, []any) {
 }
 
 // insertOutbox queues one row; a row with the same key already queued
-// makes it a no-op that reports false.
+// makes it a no-op that reports false. A row whose State is
+// citybot.OutboxFailed is stored as given up at once, with its LastError
+// (a private row whose citizen cannot be reached privately).
 func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now time.Time) (bool, error) {
 	o := it.Out
 	if o.Key == "" || !o.Platform.Valid() || o.Chat == "" {
@@ -84,6 +87,10 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		next = now
 	}
 	text, _ := citybot.CleanText(o.Text, citybot.MaxStoredText)
+	state, lastErr := "pending", ""
+	if it.State == citybot.OutboxFailed {
+		state, lastErr = "failed", it.LastError
+	}
 	// A check then a plain INSERT (see insertID for why not ON CONFLICT);
 	// writes are serialised, so nothing comes between the two.
 	var one int
@@ -94,10 +101,10 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		return false, err
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, ts(next), ts(now), ts(now))
+		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To))
 	return err == nil, err
 }
 
@@ -202,7 +209,10 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 		if it.Case != 0 {
 			caseID = sql.NullInt64{Int64: int64(it.Case), Valid: true}
 		}
-		if sent.ID != "" {
+		// A private row went to a chat only the adapter knows: it is not
+		// recorded under Chat (the group), where its message id means
+		// another message.
+		if sent.ID != "" && it.Out.To == "" {
 			chatID, err := upsertChat(ctx, tx, it.Out.Platform, it.Out.Chat, it.Out.ChatKind, "", now)
 			if err != nil {
 				return err

@@ -286,6 +286,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		Logger:          logger,
 		DefaultLanguage: cfg.City.DefaultLanguage,
 		Notify:          disp.Notify,
+		SensitiveTopics: cfg.Web.SensitiveTopics,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
