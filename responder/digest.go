@@ -158,7 +158,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.languages = []string{"en", "fr"}
 	}
 	if d.hide == nil {
-		d.hide = []string{"corruption"}
+		d.hide = citybot.DefaultSensitiveTopics()
 	}
 	if d.examples == 0 {
 		d.examples = 3

@@ -111,8 +111,8 @@ type Options struct {
 }
 
 // DefaultSensitiveTopics are the sensitive topics when
-// Options.SensitiveTopics is nil.
-func DefaultSensitiveTopics() []string { return []string{"corruption"} }
+// Options.SensitiveTopics is nil: citybot.DefaultSensitiveTopics.
+func DefaultSensitiveTopics() []string { return citybot.DefaultSensitiveTopics() }
 
 // Responder is the inbound pipeline. It implements bots.Handler and is
 // safe for concurrent use.

@@ -92,7 +92,7 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 		p.topics = DefaultTopics()
 	}
 	if p.sensitive == nil {
-		p.sensitive = []string{"corruption"}
+		p.sensitive = citybot.DefaultSensitiveTopics()
 	}
 	if p.loc == nil {
 		p.loc = time.UTC

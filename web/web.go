@@ -190,7 +190,7 @@ func New(opts Options) (*Server, error) {
 		s.topics = DefaultTopics()
 	}
 	if s.sensitive == nil {
-		s.sensitive = []string{"corruption"}
+		s.sensitive = citybot.DefaultSensitiveTopics()
 	}
 	if s.sensRoles == nil {
 		s.sensRoles = []citybot.Role{citybot.RoleAdmin}

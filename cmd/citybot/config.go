@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"citybot"
 	"citybot/classifier"
 )
 
@@ -375,7 +376,7 @@ func DefaultConfig() Config {
 			WorkEnd:       17,
 		},
 		Schedule:   DefaultSchedule(),
-		Web:        WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}},
+		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
 		Classifier: defaultClassifierOptions(),
 	}
 }
