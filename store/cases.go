@@ -330,21 +330,28 @@ func (db *DB) Audit(ctx context.Context, subject string) ([]citybot.AuditEntry, 
 	if err != nil {
 		return nil, fmt.Errorf("store: audit: %w", mapErr(err))
 	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: audit: %w", err)
+	}
+	return out, nil
+}
+
+// scanAudit reads audit_log rows selected as (id, at, actor, action,
+// subject, before, after) and closes rows.
+func scanAudit(rows *sql.Rows) ([]citybot.AuditEntry, error) {
 	defer rows.Close()
 	var out []citybot.AuditEntry
 	for rows.Next() {
 		var e citybot.AuditEntry
 		var at string
 		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &e.Before, &e.After); err != nil {
-			return nil, fmt.Errorf("store: audit: %w", err)
+			return nil, err
 		}
 		e.At = parseTS(at)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: audit: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // SetCitizenLanguage records the preferred language of the citizen behind

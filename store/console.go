@@ -635,18 +635,8 @@ func (db *DB) AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybo
 	if err != nil {
 		return nil, fmt.Errorf("store: audit log: %w", mapErr(err))
 	}
-	defer rows.Close()
-	var out []citybot.AuditEntry
-	for rows.Next() {
-		var e citybot.AuditEntry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &e.Before, &e.After); err != nil {
-			return nil, fmt.Errorf("store: audit log: %w", err)
-		}
-		e.At = parseTS(at)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := scanAudit(rows)
+	if err != nil {
 		return nil, fmt.Errorf("store: audit log: %w", err)
 	}
 	return out, nil
