@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -50,31 +48,10 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 	}
 	cfg := tgbotapi.NewPhoto(chat, tgbotapi.FileBytes{Name: name, Bytes: png})
 	cfg.Caption = caption
-	if out.ReplyTo != "" {
-		id, err := strconv.Atoi(string(out.ReplyTo))
-		if err != nil || id <= 0 {
-			return citybot.Sent{}, fmt.Errorf("telegram: send photo: reply id %q: %w", out.ReplyTo, citybot.ErrInvalid)
-		}
-		cfg.ReplyToMessageID = id
-		cfg.AllowSendingWithoutReply = true
+	if err := setReply(&cfg.BaseChat, out, kb); err != nil {
+		return citybot.Sent{}, fmt.Errorf("telegram: send photo: %w", err)
 	}
-	if kb != nil {
-		cfg.ReplyMarkup = *kb
-	}
-	release, err := b.reserve(chat, out.ChatKind)
-	if err != nil {
-		return citybot.Sent{}, err
-	}
-	m, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg)
-	if err != nil {
-		releaseIfRefused(err, release)
-		return citybot.Sent{}, b.sendError("send photo", chat, withUploadCode(err))
-	}
-	at := b.opts.Now().UTC()
-	if m.Date != 0 {
-		at = time.Unix(int64(m.Date), 0).UTC()
-	}
-	return citybot.Sent{ID: msgID(m.MessageID), SentAt: at}, nil
+	return b.deliver(ctx, "send photo", chat, out.ChatKind, cfg, withUploadCode)
 }
 
 // withUploadCode restores the HTTP status of an upload's error:

@@ -57,25 +57,44 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
 	}
 	cfg := tgbotapi.NewMessage(chat, text)
+	if err := setReply(&cfg.BaseChat, out, kb); err != nil {
+		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
+	}
+	return b.deliver(ctx, "send", chat, out.ChatKind, cfg, nil)
+}
+
+// setReply threads a message under out.ReplyTo and attaches its keyboard.
+func setReply(bc *tgbotapi.BaseChat, out citybot.Outgoing, kb *tgbotapi.InlineKeyboardMarkup) error {
 	if out.ReplyTo != "" {
 		id, err := strconv.Atoi(string(out.ReplyTo))
 		if err != nil || id <= 0 {
-			return citybot.Sent{}, fmt.Errorf("telegram: send: reply id %q: %w", out.ReplyTo, citybot.ErrInvalid)
+			return fmt.Errorf("reply id %q: %w", out.ReplyTo, citybot.ErrInvalid)
 		}
-		cfg.ReplyToMessageID = id
-		cfg.AllowSendingWithoutReply = true
+		bc.ReplyToMessageID = id
+		bc.AllowSendingWithoutReply = true
 	}
 	if kb != nil {
-		cfg.ReplyMarkup = *kb
+		bc.ReplyMarkup = *kb
 	}
-	release, err := b.reserve(chat, out.ChatKind)
+	return nil
+}
+
+// deliver makes one send call within the rate limits: it reserves a slot
+// (or returns *citybot.RetryAfterError), gives the slot back when Telegram
+// refused the call, and maps errors (after fixErr, when set) without the
+// token.
+func (b *Bot) deliver(ctx context.Context, op string, chat int64, kind citybot.ChatKind, cfg tgbotapi.Chattable, fixErr func(error) error) (citybot.Sent, error) {
+	release, err := b.reserve(chat, kind)
 	if err != nil {
 		return citybot.Sent{}, err
 	}
 	m, err := b.call(ctx, b.opts.RequestTimeout).Send(cfg)
 	if err != nil {
 		releaseIfRefused(err, release)
-		return citybot.Sent{}, b.sendError("send", chat, err)
+		if fixErr != nil {
+			err = fixErr(err)
+		}
+		return citybot.Sent{}, b.sendError(op, chat, err)
 	}
 	at := b.opts.Now().UTC()
 	if m.Date != 0 {
