@@ -53,4 +53,36 @@ type Classification struct {
 	Places       []Place
 	PersonalData []PersonalSpan
 	Model        string // model name and version that produced this
+
+	// Sensitive is true when the message reports bribery, extortion,
+	// kickbacks, favouritism, embezzlement or the like, whatever its topic.
+	// A case is sensitive as soon as one of its messages is: only the
+	// roles allowed to read sensitive cases see it, it is never shown case
+	// by case in public, and it is answered only in private.
+	Sensitive bool
+	// SensitiveCues are the words or rules that raised Sensitive, shown to
+	// those who may read the case.
+	SensitiveCues []string
+	// Intent says whether the message is a report (the default, also when
+	// empty) or feedback that opens no case: thanks, a greeting, a bare
+	// acknowledgement, or a question about the bot itself.
+	Intent Intent
+}
+
+// Intent is what a citizen's message is for.
+type Intent string
+
+// Intents. The zero value means IntentReport.
+const (
+	IntentReport      Intent = "report"
+	IntentThanks      Intent = "thanks"
+	IntentGreeting    Intent = "greeting"
+	IntentAck         Intent = "ack"          // "ok", "d'accord", "👍"
+	IntentBotQuestion Intent = "bot_question" // "who are you?", "how does this work?"
+)
+
+// IsFeedback reports whether a message with this intent is feedback rather
+// than a report: it opens no case.
+func (i Intent) IsFeedback() bool {
+	return i != "" && i != IntentReport
 }
