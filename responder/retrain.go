@@ -292,6 +292,12 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 				continue
 			}
 			m, err := r.trainHead(ctx, h, name, func(i int) bool { return h.folds[i] != f })
+			if errors.Is(err, citybot.ErrInvalid) {
+				// Not trainable (one label only): keep the live head.
+				h.score.Trained = false
+				h.score.Reason = fmt.Sprintf("cannot be retrained from these corrections (%v)", err)
+				continue
+			}
 			if err != nil {
 				return citybot.RetrainReport{}, err
 			}

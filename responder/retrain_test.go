@@ -273,3 +273,44 @@ func TestModelFilesDamaged(t *testing.T) {
 		t.Fatalf("memory only: %v, %v", m, err)
 	}
 }
+
+// TestRetrainRefusesUrgencyCollapse replays the reviewer's finding: a
+// candidate whose urgency head learnt from corrections alone, all "high",
+// would tag every new case high. It is better on those corrections, but
+// it changes the urgency of most recent messages, so it is refused.
+func TestRetrainRefusesUrgencyCollapse(t *testing.T) {
+	ctx := context.Background()
+	f := newRetrainFixture(t)
+	rt := f.retrainer(responder.ModelFiles{})
+	for i := range 30 {
+		f.label(fmt.Sprintf("The bus on line %d was late again this morning", i), "", "")
+	}
+	texts := []string{"Bins in Rose Lane not emptied, week %d", "Bench %d in the park is wobbly", "Queue at the permit office, ticket %d", "Street sign %d is bent"}
+	for i := range 40 {
+		f.label(fmt.Sprintf(texts[i%len(texts)], i), "", citybot.UrgencyHigh)
+	}
+	// One label only: no head can learn from it, and that is no error.
+	rep, err := rt.Retrain(ctx, "root")
+	if err != nil || rep.Urgency.Trained || rep.Switchable || !strings.Contains(rep.Urgency.Reason, "cannot be retrained") {
+		t.Fatalf("one label: %v, %+v", err, rep)
+	}
+	for i := range 5 {
+		f.label(fmt.Sprintf("Thank you for fixing it so fast, message %d", i), "", citybot.UrgencyLow)
+	}
+	rep, err = rt.Retrain(ctx, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Urgency.Adopted || rep.Switchable || rep.Check.Passed || rep.Check.Messages != 75 {
+		t.Fatalf("report = %+v", rep)
+	}
+	if rep.Check.Changed <= responder.DefaultMaxUrgencyChange || rep.Check.TopLevel != string(citybot.UrgencyHigh) {
+		t.Errorf("check = %+v", rep.Check)
+	}
+	if !strings.Contains(rep.Refused, "change urgency level") {
+		t.Errorf("refusal %q", rep.Refused)
+	}
+	if err := rt.Switch(ctx, "root"); !errors.Is(err, responder.ErrRefused) {
+		t.Errorf("switch: %v, want refused", err)
+	}
+}
