@@ -220,6 +220,9 @@ type ModelStatus struct {
 	Previous string // name of the model a rollback to "previous" returns to; "" when none
 	// Kept is the file a switched model is written to, so that it
 	// survives restarts; "" when switched models are kept in memory only.
-	Kept    string
-	Pending *RetrainReport // the last training's report; nil when none
+	Kept string
+	// MinCorrections of a kind before it is retrained; Folds of the
+	// cross-validation.
+	MinCorrections, Folds int
+	Pending               *RetrainReport // the last training's report; nil when none
 }

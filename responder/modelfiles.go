@@ -73,10 +73,20 @@ func (f ModelFiles) save(m *classifier.Model, curIsFile bool) error {
 	if err := m.WriteFile(filepath.Join(dir, m.Name()+".model")); err != nil {
 		return err
 	}
-	if err := f.shiftCurrent(curIsFile); err != nil {
+	// Written in full before anything moves, so that a failed write
+	// leaves the files as they were.
+	next := f.Current + ".next"
+	if err := m.WriteFile(next); err != nil {
 		return err
 	}
-	return m.WriteFile(f.Current)
+	if err := f.shiftCurrent(curIsFile); err != nil {
+		os.Remove(next)
+		return err
+	}
+	if err := os.Rename(next, f.Current); err != nil {
+		return fmt.Errorf("responder: switch model file: %w", err)
+	}
+	return nil
 }
 
 // shiftCurrent makes the current file the previous one, or removes the
@@ -103,11 +113,19 @@ func (f ModelFiles) rollback(target *classifier.Model, isBase, curIsFile bool) e
 	if err := os.MkdirAll(filepath.Dir(f.Current), 0o755); err != nil {
 		return fmt.Errorf("responder: model directory: %w", err)
 	}
-	if err := f.shiftCurrent(curIsFile); err != nil {
+	if isBase {
+		return f.shiftCurrent(curIsFile)
+	}
+	next := f.Current + ".next"
+	if err := target.WriteFile(next); err != nil {
 		return err
 	}
-	if isBase {
-		return nil
+	if err := f.shiftCurrent(curIsFile); err != nil {
+		os.Remove(next)
+		return err
 	}
-	return target.WriteFile(f.Current)
+	if err := os.Rename(next, f.Current); err != nil {
+		return fmt.Errorf("responder: switch model file: %w", err)
+	}
+	return nil
 }

@@ -200,6 +200,9 @@ func (r *Retrainer) Status() citybot.ModelStatus {
 		Live: r.opts.Live.Current().Model().Name(),
 		Base: r.opts.Base.Name(),
 		Kept: r.opts.Files.Current,
+
+		MinCorrections: r.opts.MinCorrections,
+		Folds:          r.opts.Folds,
 	}
 	if r.previous != nil {
 		st.Previous = r.previous.Name()

@@ -208,6 +208,9 @@ func TestRetrainSwitchPersistAndRollBack(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(files.Current), rep.Candidate+".model")); err != nil {
 		t.Errorf("the switched model is not kept by name: %v", err)
 	}
+	if _, err := os.Stat(files.Current + ".next"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a temporary model file was left: %v", err)
+	}
 
 	// A restart: the files give the switched model back.
 	m, err := files.Load()

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"citybot"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
+	"citybot/store"
 )
 
 // serveAt runs `citybot serve` through run() with the configuration file
@@ -122,5 +124,41 @@ func TestServeLoadsSwitchedModel(t *testing.T) {
 	}
 	if err := s.shutdown(t); err != nil {
 		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// BenchmarkRetrainShipped measures one console retraining as serve wires
+// it: 40 topic and 40 urgency corrections plus the embedded shipped data,
+// 5-fold cross-validation, the final heads and the urgency check. Run it
+// with -benchtime=1x: one iteration takes seconds.
+func BenchmarkRetrainShipped(b *testing.B) {
+	dbPath := filepath.Join(b.TempDir(), "citybot.db")
+	wiringCorrections(b, dbPath, 40, wiringGraffiti, "waste", "")
+	wiringCorrections(b, dbPath, 30, func(i int) string { return fmt.Sprintf("Water everywhere in the cellar of number %d, rising fast", i) }, "", citybot.UrgencyHigh)
+	wiringCorrections(b, dbPath, 10, func(i int) string { return fmt.Sprintf("Thanks for the new bench number %d", i) }, "", citybot.UrgencyLow)
+	cfg := DefaultConfig()
+	cfg.Store.Path = dbPath
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	base, live, err := servingClassifier(cfg, newLogger(LogConfig{Level: "error", Format: "text"}, io.Discard))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, err := newRetrainer(cfg, db, base, live, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rep, err := rt.Retrain(ctx, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !rep.Topic.Trained || !rep.Urgency.Trained || rep.Topic.Examples < 3000 {
+			b.Fatalf("report = %+v", rep)
+		}
 	}
 }

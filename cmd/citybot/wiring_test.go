@@ -184,7 +184,7 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 // wiringCorrections adds to a real SQLite database n cases, each with the
 // text text(i), that officers corrected to topic and urgency ("" keeps
 // one).
-func wiringCorrections(t *testing.T, path string, n int, text func(i int) string, topic string, u citybot.Urgency) {
+func wiringCorrections(t testing.TB, path string, n int, text func(i int) string, topic string, u citybot.Urgency) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, path, store.Options{})
