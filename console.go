@@ -180,10 +180,13 @@ type ModelScore struct {
 }
 
 // UrgencyCheck compares the urgency levels the live and the candidate
-// models give the most recent citizen messages: a candidate whose levels
-// collapse ("every case came out high") is refused.
+// models give the most recent citizen messages that officers did not
+// correct (or, when there are too few, messages of the shipped data): a
+// candidate whose levels collapse ("every case came out high") is
+// refused.
 type UrgencyCheck struct {
-	Messages     int     // recent messages classified
+	Messages     int     // messages classified
+	Source       string  // which: recent uncorrected messages, or the shipped data's when too few
 	Changed      float64 // share whose urgency level differs
 	LiveCritical float64 // share called critical by the live model
 	Critical     float64 // … by the candidate

@@ -351,7 +351,26 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 		if err != nil {
 			return citybot.RetrainReport{}, fmt.Errorf("responder: retrain: %w", err)
 		}
+		// Messages officers corrected are left out: changing them is
+		// what the corrections ask for.
+		corrected := map[string]bool{}
+		for _, l := range labels {
+			corrected[l.Text] = true
+		}
+		recent = slices.DeleteFunc(recent, func(t string) bool { return corrected[t] })
+		source := "recent messages officers did not correct"
+		if len(recent) < minCheckMessages && shipped != nil && shipped.Col("text") >= 0 {
+			// A young city: judge on the shipped data's messages instead.
+			recent = recent[:0]
+			tc := shipped.Col("text")
+			step := max(len(shipped.Rows)/r.opts.RecentMessages, 1)
+			for i := 0; i < len(shipped.Rows) && len(recent) < r.opts.RecentMessages; i += step {
+				recent = append(recent, shipped.Rows[i][tc])
+			}
+			source = "messages of the shipped data (too few recent ones)"
+		}
 		rep.Check = r.checkUrgency(live, cand, recent)
+		rep.Check.Source = source
 	}
 
 	var why []string
@@ -450,11 +469,12 @@ func (r *Retrainer) judge(h *headJob) {
 	s.Reason += fmt.Sprintf("; about %d more consistent corrections might show it", s.NeedMore)
 }
 
-// checkUrgency compares the urgency levels live and cand give texts.
+// checkUrgency compares the urgency levels live and cand give texts (the
+// recent messages officers did not correct).
 func (r *Retrainer) checkUrgency(live, cand *classifier.Classifier, texts []string) citybot.UrgencyCheck {
 	c := citybot.UrgencyCheck{Messages: len(texts), Passed: true}
 	if len(texts) < minCheckMessages {
-		c.Reason = fmt.Sprintf("only %d recent messages: not checked (at least %d are needed)", len(texts), minCheckMessages)
+		c.Reason = fmt.Sprintf("only %d recent messages officers did not correct: not checked (at least %d are needed)", len(texts), minCheckMessages)
 		return c
 	}
 	liveN, candN := map[citybot.Urgency]int{}, map[citybot.Urgency]int{}
@@ -485,7 +505,7 @@ func (r *Retrainer) checkUrgency(live, cand *classifier.Classifier, texts []stri
 	c.TopLevel, c.TopShare = string(lv), share
 	var bad []string
 	if c.Changed > r.opts.MaxUrgencyChange {
-		bad = append(bad, fmt.Sprintf("%.0f%% of the %d most recent messages would change urgency level (at most %.0f%% may)",
+		bad = append(bad, fmt.Sprintf("%.0f%% of %d messages would change urgency level (at most %.0f%% may)",
 			100*c.Changed, len(texts), 100*r.opts.MaxUrgencyChange))
 	}
 	if c.Critical > max(r.opts.MaxCritical, c.LiveCritical) {

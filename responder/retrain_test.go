@@ -189,7 +189,7 @@ func TestRetrainSwitchPersistAndRollBack(t *testing.T) {
 	if rep.Topic.DiffLow <= 0 || rep.Topic.CandidateAccuracy < 0.6 || rep.Topic.CandidateMacroF1 <= rep.Topic.LiveMacroF1 {
 		t.Errorf("topic score = %+v", rep.Topic)
 	}
-	if !rep.Check.Passed || rep.Check.Messages != 75 || rep.Check.Changed != 0 {
+	if !rep.Check.Passed || rep.Check.Messages != 30 || rep.Check.Changed != 0 {
 		t.Errorf("urgency check = %+v (the urgency head is kept: nothing may change)", rep.Check)
 	}
 	// Nothing changes until asked.
@@ -304,7 +304,7 @@ func TestRetrainRefusesUrgencyCollapse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Urgency.Adopted || rep.Switchable || rep.Check.Passed || rep.Check.Messages != 75 {
+	if !rep.Urgency.Adopted || rep.Switchable || rep.Check.Passed || rep.Check.Messages != 30 {
 		t.Fatalf("report = %+v", rep)
 	}
 	if rep.Check.Changed <= responder.DefaultMaxUrgencyChange || rep.Check.TopLevel != string(citybot.UrgencyHigh) {

@@ -150,9 +150,12 @@ func printRetrainReport(w io.Writer, rep citybot.RetrainReport) {
 			fmt.Fprintf(w, "%-8s live head kept: %s\n", "", h.s.Reason)
 		}
 	}
-	if c := rep.Check; c.Messages > 0 {
-		fmt.Fprintf(w, "urgency on the %d most recent messages: %.1f%% change level, critical %.1f%% -> %.1f%%, most frequent %s %.1f%%\n",
-			c.Messages, 100*c.Changed, 100*c.LiveCritical, 100*c.Critical, c.TopLevel, 100*c.TopShare)
+	switch c := rep.Check; {
+	case c.Messages >= 1 && (c.Passed && c.Reason == "" || !c.Passed):
+		fmt.Fprintf(w, "urgency on %d %s: %.1f%% change level, critical %.1f%% -> %.1f%%, most frequent %s %.1f%%\n",
+			c.Messages, c.Source, 100*c.Changed, 100*c.LiveCritical, 100*c.Critical, c.TopLevel, 100*c.TopShare)
+	case c.Reason != "":
+		fmt.Fprintf(w, "urgency check: %s\n", c.Reason)
 	}
 	if rep.Switchable {
 		fmt.Fprintln(w, "verdict: the new model may be switched to")
