@@ -381,7 +381,7 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 	}
 	switch {
 	case len(adopted) == 0:
-		rep.Refused = "no head is better than the live one. " + strings.Join(why, ". ")
+		rep.Refused = "the new model is no better than the live one. " + strings.Join(why, ". ")
 	case !rep.Check.Passed:
 		rep.Refused = "the candidate would change urgency on recent messages too much: " + rep.Check.Reason
 	default:
