@@ -162,3 +162,49 @@ func BenchmarkRetrainShipped(b *testing.B) {
 		}
 	}
 }
+
+// TestShippedTrainingTable holds the embedded training table to what
+// retraining needs and the licence allows: the columns training reads,
+// the rows of disaster_en.csv (CC BY 4.0) when the shared data is at
+// hand, and not one text of newport_en.csv (non-commercial).
+func TestShippedTrainingTable(t *testing.T) {
+	tab, err := shippedTraining()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"text", "topic", "source_categories", "request", "offer"} {
+		if tab.Col(c) < 0 {
+			t.Errorf("no %q column in %v", c, tab.Header)
+		}
+	}
+	if len(tab.Rows) < 1000 || len(tab.Examples("topic")) < 1000 || len(classifier.UrgencyExamples(tab)) != len(tab.Rows) {
+		t.Fatalf("%d rows, %d topic examples", len(tab.Rows), len(tab.Examples("topic")))
+	}
+	if len(shippedTrainingGz) > 300<<10 {
+		t.Errorf("the embedded table is %d bytes: keep it under 300 kB", len(shippedTrainingGz))
+	}
+	dir, err := classifier.FindSharedData(".")
+	if err != nil {
+		t.Skip("shared data not found: the table's source is not checked")
+	}
+	src, err := classifier.ReadTableFile(filepath.Join(dir, "disaster_en.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(src.Rows) != len(tab.Rows) {
+		t.Errorf("%d rows embedded, disaster_en.csv has %d: run go generate ./cmd/citybot", len(tab.Rows), len(src.Rows))
+	}
+	np, err := classifier.ReadTableFile(filepath.Join(dir, "newport_en.csv"))
+	if err != nil {
+		t.Skip("newport_en.csv not found")
+	}
+	embedded := map[string]bool{}
+	for _, r := range tab.Rows {
+		embedded[r[tab.Col("text")]] = true
+	}
+	for _, r := range np.Rows {
+		if txt := r[np.Col("text")]; txt != "" && embedded[txt] {
+			t.Errorf("a newport_en.csv text is embedded: %.40q", txt)
+		}
+	}
+}
