@@ -154,24 +154,78 @@ type LabeledText struct {
 	At    time.Time
 }
 
-// ModelScore compares the live model with a candidate on one label kind,
-// over officers' corrections held back from training.
+// ModelScore compares the live model with a candidate on one label kind
+// (a head), over officers' corrections the candidate did not learn from
+// (k-fold cross-validation: each correction is scored by a candidate
+// trained without it).
 type ModelScore struct {
-	Trained           bool // a new head was trained (enough labels)
-	Examples          int  // training examples (shipped data and corrections)
-	HeldOut           int  // corrections scored
+	Trained  bool   // a new head was trained (enough corrections)
+	Adopted  bool   // the candidate uses the new head; otherwise the live head is kept
+	Reason   string // why the head was not trained or not adopted; "" when adopted
+	Examples int    // training examples of the final head (shipped data and corrections)
+	// HeldOut is n: the corrections of this kind scored, each by a model
+	// that did not learn it.
+	HeldOut           int
 	LiveAccuracy      float64
 	CandidateAccuracy float64
+	LiveMacroF1       float64
+	CandidateMacroF1  float64
+	// DiffLow and DiffHigh bound the 95% paired bootstrap interval of the
+	// candidate's accuracy minus the live model's on the same corrections.
+	DiffLow, DiffHigh float64
+	// NeedMore estimates how many more corrections of this kind would be
+	// needed before the head could be adopted (0: none, or more
+	// corrections alone would not help).
+	NeedMore int
+}
+
+// UrgencyCheck compares the urgency levels the live and the candidate
+// models give the most recent citizen messages that officers did not
+// correct (or, when there are too few, messages of the shipped data): a
+// candidate whose levels collapse ("every case came out high") is
+// refused.
+type UrgencyCheck struct {
+	Messages     int     // messages classified
+	Source       string  // which: recent uncorrected messages, or the shipped data's when too few
+	Changed      float64 // share whose urgency level differs
+	LiveCritical float64 // share called critical by the live model
+	Critical     float64 // … by the candidate
+	LiveTopShare float64 // share of the live model's most frequent level
+	TopShare     float64 // share of the candidate's most frequent level
+	TopLevel     string  // the candidate's most frequent level
+	Passed       bool
+	Reason       string // why it failed; "" when passed
 }
 
 // RetrainReport is what a retraining produced: a candidate model, not yet
-// serving, and how it compares with the live one.
+// serving, how it compares with the live one, and whether it may be
+// switched to.
 type RetrainReport struct {
 	At          time.Time
 	By          string // the admin who asked
 	Live        string // the live model's name
 	Candidate   string // the candidate's name
 	Corrections int    // officers' labels available
+	Folds       int    // cross-validation folds over the corrections
 	Topic       ModelScore
 	Urgency     ModelScore
+	Check       UrgencyCheck
+	// Switchable reports whether Switch would accept the candidate;
+	// Refused says why not, and what would be needed.
+	Switchable bool
+	Refused    string
+}
+
+// ModelStatus is the classifier model's state as the console shows it.
+type ModelStatus struct {
+	Live     string // name of the model serving now
+	Base     string // name of the shipped (or configured) model
+	Previous string // name of the model a rollback to "previous" returns to; "" when none
+	// Kept is the file a switched model is written to, so that it
+	// survives restarts; "" when switched models are kept in memory only.
+	Kept string
+	// MinCorrections of a kind before it is retrained; Folds of the
+	// cross-validation.
+	MinCorrections, Folds int
+	Pending               *RetrainReport // the last training's report; nil when none
 }

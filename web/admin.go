@@ -117,21 +117,35 @@ func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *ses
 
 type modelData struct {
 	Configured bool
-	Live       string
-	Pending    *citybot.RetrainReport
+	Status     citybot.ModelStatus
+	Heads      []headRow // the pending report's scores, topic then urgency
 	Done       string
+}
+
+type headRow struct {
+	Name  string
+	Score citybot.ModelScore
+	Diff  float64 // candidate minus live accuracy
 }
 
 func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := modelData{Configured: s.trainer != nil}
 	if s.trainer != nil {
-		d.Live, d.Pending = s.trainer.Status()
+		d.Status = s.trainer.Status()
+		if p := d.Status.Pending; p != nil {
+			for _, h := range []headRow{{Name: "Topic", Score: p.Topic}, {Name: "Urgency", Score: p.Urgency}} {
+				h.Diff = h.Score.CandidateAccuracy - h.Score.LiveAccuracy
+				d.Heads = append(d.Heads, h)
+			}
+		}
 	}
 	switch r.URL.Query().Get("done") {
 	case "trained":
 		d.Done = "A candidate model was trained. Compare it below; it serves only once you switch to it."
 	case "switched":
 		d.Done = "The new model now classifies incoming messages."
+	case "rolledback":
+		d.Done = "The model was rolled back: " + d.Status.Live + " classifies incoming messages."
 	}
 	s.render(w, r, http.StatusOK, "model", sess, d)
 }
@@ -154,8 +168,31 @@ func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	if err := s.trainer.Switch(r.Context(), sess.account.Name); err != nil {
+		if errors.Is(err, citybot.ErrNotFound) {
+			err = invalid("no trained candidate waits: train one first")
+		}
 		s.fail(w, r, sess, err)
 		return
 	}
 	http.Redirect(w, r, "/admin/model?done=switched", http.StatusSeeOther)
+}
+
+func (s *Server) modelRollback(w http.ResponseWriter, r *http.Request, sess *session) {
+	if s.trainer == nil {
+		s.fail(w, r, sess, invalid("retraining is not configured"))
+		return
+	}
+	to := r.PostFormValue("to")
+	if to != "previous" && to != "shipped" {
+		s.fail(w, r, sess, invalid("roll back to the previous or the shipped model"))
+		return
+	}
+	if err := s.trainer.Rollback(r.Context(), sess.account.Name, to); err != nil {
+		if errors.Is(err, citybot.ErrNotFound) {
+			err = invalid("there is no " + to + " model to roll back to")
+		}
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/model?done=rolledback", http.StatusSeeOther)
 }

@@ -35,6 +35,8 @@ func templateFuncs() template.FuncMap {
 		"ago":   age,
 		"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+		"pct1":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+		"pts":   func(f float64) string { return fmt.Sprintf("%+.1f", f*100) },
 		"geo":   func(f float64) string { return fmt.Sprintf("%.5f", f) },
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },

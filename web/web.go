@@ -81,13 +81,19 @@ type Officer interface {
 // (responder.Retrainer). Optional.
 type Trainer interface {
 	// Retrain trains a candidate model and compares it with the live
-	// one; it blocks until done.
+	// one; it blocks until done. The report says whether it may be
+	// switched to.
 	Retrain(ctx context.Context, actor string) (citybot.RetrainReport, error)
-	// Switch makes the waiting candidate the live model.
+	// Switch makes the waiting candidate the live model; a candidate
+	// that failed the rules is refused (citybot.ErrInvalid, with the
+	// reason).
 	Switch(ctx context.Context, actor string) error
-	// Status returns the live model's name and the waiting candidate's
-	// report (nil when none).
-	Status() (live string, pending *citybot.RetrainReport)
+	// Rollback makes the previous ("previous") or the shipped
+	// ("shipped") model the live one; citybot.ErrNotFound when there is
+	// none to return to.
+	Rollback(ctx context.Context, actor, to string) error
+	// Status returns the models' names and the last training's report.
+	Status() citybot.ModelStatus
 }
 
 // Options configure a Server. Store and Officer are required.
@@ -257,6 +263,7 @@ func (s *Server) buildRoutes() {
 		{"GET /admin/model", adminRoles, s.modelPage},
 		{"POST /admin/model/train", adminRoles, s.modelTrain},
 		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
+		{"POST /admin/model/rollback", adminRoles, s.modelRollback},
 		{"POST /logout", staffRoles, s.logout},
 	}
 	mux := http.NewServeMux()

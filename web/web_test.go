@@ -482,6 +482,11 @@ func TestAdminCreatesAccount(t *testing.T) {
 	}
 }
 
+// TestAdminRetrainsModel drives console retraining end to end on a real
+// store: wrong corrections are refused with the reason, consistent ones
+// on a topic the shipped model gets wrong are switched to, the switch
+// survives a restart (a new retrainer on the same model directory), and
+// an admin rolls back to the shipped model; every step is audited.
 func TestAdminRetrainsModel(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
@@ -493,49 +498,146 @@ func TestAdminRetrainsModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := responder.NewLiveClassifier(cl)
-	tr, err := responder.NewRetrainer(responder.RetrainerOptions{Store: db, Live: live, Classifier: classifier.DefaultOptions()})
-	if err != nil {
-		t.Fatal(err)
+	files := responder.ModelDir(filepath.Join(t.TempDir(), "citybot-model"))
+	// start wires the console as serve does: the live model from the
+	// files, else the shipped one.
+	start := func() (*responder.LiveClassifier, *rig) {
+		t.Helper()
+		live := responder.NewLiveClassifier(cl)
+		if m, err := files.Load(); err != nil {
+			t.Fatal(err)
+		} else if m != nil {
+			c, err := classifier.NewWithModel(classifier.DefaultOptions(), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live = responder.NewLiveClassifier(c)
+		}
+		tr, err := responder.NewRetrainer(responder.RetrainerOptions{Store: db, Live: live, Base: cl.Model(),
+			Classifier: classifier.DefaultOptions(), Files: files})
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close)
+		return live, &rig{t: t, db: db, srv: srv, ts: ts}
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	rg := &rig{t: t, db: db, srv: srv, ts: ts}
+	live, rg := start()
 	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "a long enough password"))
 	officer := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "a long enough password"))
+	n := 0
+	correct := func(text, topic, urgency string) {
+		t.Helper()
+		n++
+		c := rg.report(fmt.Sprint("u", n), text, "other", "en", citybot.UrgencyNormal)
+		if resp, _ := rg.do(officer, http.MethodPost, casePath(c, "/correct"), url.Values{"topic": {topic}, "urgency": {urgency}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("correct: %d", resp.StatusCode)
+		}
+	}
 
 	// With no correction yet, training is refused with a reason.
 	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "corrected no case") {
 		t.Errorf("train without corrections: %d", resp.StatusCode)
 	}
-	for i := range 20 {
-		c := rg.report(fmt.Sprint("u", i), fmt.Sprintf("the zorblax in flat %d is broken", i), "other", "en", citybot.UrgencyNormal)
-		if resp, _ := rg.do(officer, http.MethodPost, casePath(c, "/correct"), url.Values{"topic": {"housing"}, "urgency": {"high"}}); resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("correct: %d", resp.StatusCode)
-		}
+	// A handful of wrong corrections: potholes called noise, critical.
+	for i := range 6 {
+		correct(fmt.Sprintf("Deep pothole in front of number %d Main Street", i), "noise", "critical")
 	}
 	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("train: %d", resp.StatusCode)
 	}
 	_, body := rg.do(admin, http.MethodGet, "/admin/model?done=trained", nil)
-	if !strings.Contains(body, "Accuracy on held-back corrections") || !strings.Contains(body, "Live model: <strong>"+classifier.DefaultModelName) {
-		t.Fatalf("model page lacks the comparison:\n%s", body)
+	for _, want := range []string{"Live model: <strong>" + classifier.DefaultModelName, "Switch refused:", "6 topic corrections; at least 30 are needed to retrain it (24 more)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("model page after wrong corrections lacks %q:\n%s", want, body)
+		}
 	}
-	if got := live.Classify("the zorblax in flat 99 is broken", "").Model; got != classifier.DefaultModelName {
-		t.Errorf("the live model changed before the switch: %s", got)
+	if strings.Contains(body, `action="/admin/model/switch"`) {
+		t.Error("the page offers to switch to a refused candidate")
+	}
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/switch", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "switch refused") || !strings.Contains(body, "24 more") {
+		t.Errorf("switch to a refused candidate: %d\n%s", resp.StatusCode, body)
+	}
+	if live.Current() != cl {
+		t.Fatal("the live model changed")
+	}
+
+	// Enough consistent corrections: this city files graffiti under waste.
+	places := []string{"the library", "the old station", "Kings Road underpass", "the school gate", "the post office", "Elm Street", "the town hall annex"}
+	verbs := []string{"Someone sprayed graffiti on", "New tags all over", "Graffiti again on", "Spray paint scrawled across"}
+	graffiti := func(i int) string {
+		return fmt.Sprintf("%s %s wall, number %d", verbs[i%len(verbs)], places[(i/len(verbs))%len(places)], i)
+	}
+	probe := graffiti(999)
+	if got := live.Classify(probe, "").Topic.Label; got == "waste" {
+		t.Fatal("the shipped model already files graffiti under waste: the test proves nothing")
+	}
+	for i := range 40 {
+		correct(graffiti(i), "waste", "")
+	}
+	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("train: %d", resp.StatusCode)
+	}
+	_, body = rg.do(admin, http.MethodGet, "/admin/model?done=trained", nil)
+	for _, want := range []string{"Scores on officers' corrections", "<td>46</td>", "new model adopted", `action="/admin/model/switch"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("model page after good corrections lacks %q:\n%s", want, body)
+		}
 	}
 	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/switch", nil); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("switch: %d", resp.StatusCode)
 	}
-	if got := live.Classify("the zorblax in flat 99 is broken", ""); got.Model == classifier.DefaultModelName || got.Topic.Label != "housing" {
+	got := live.Classify(probe, "")
+	if got.Model == classifier.DefaultModelName || got.Topic.Label != "waste" {
 		t.Errorf("after the switch: model %s, topic %s", got.Model, got.Topic.Label)
+	}
+	switched := got.Model
+
+	// A restart: the switched model serves again.
+	live, rg = start()
+	admin = rg.signIn(rg.account("root2", citybot.RoleAdmin, "a long enough password"))
+	if got := live.Classify(probe, ""); got.Model != switched || got.Topic.Label != "waste" {
+		t.Errorf("after a restart: model %s, topic %s", got.Model, got.Topic.Label)
+	}
+	_, body = rg.do(admin, http.MethodGet, "/admin/model", nil)
+	if !strings.Contains(body, "Live model: <strong>"+switched) || !strings.Contains(body, "Roll back to the shipped model") {
+		t.Errorf("model page after restart:\n%s", body)
+	}
+	// Roll back to the shipped model.
+	if resp, _ := rg.do(admin, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"shipped"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rollback: %d", resp.StatusCode)
+	}
+	if got := live.Classify(probe, ""); got.Model != classifier.DefaultModelName || got.Topic.Label == "waste" {
+		t.Errorf("after the rollback: model %s, topic %s", got.Model, got.Topic.Label)
+	}
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"shipped"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no shipped model to roll back to") {
+		t.Errorf("second rollback: %d", resp.StatusCode)
+	}
+	if resp, _ := rg.do(officer, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"previous"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an officer rolls back: %d", resp.StatusCode)
+	}
+	// … and it holds after another restart.
+	live, _ = start()
+	if got := live.Classify(probe, "").Model; got != classifier.DefaultModelName {
+		t.Errorf("after the rollback and a restart: model %s", got)
+	}
+	es, err := db.Audit(ctx, "model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, e := range es {
+		acts = append(acts, e.Actor+":"+e.Action)
+	}
+	if got := strings.Join(acts, ","); got != "root:model.train,root:model.train,root:model.switch,root2:model.rollback" {
+		t.Errorf("audit = %s", got)
 	}
 }

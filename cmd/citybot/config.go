@@ -21,6 +21,7 @@ import (
 
 	"citybot"
 	"citybot/classifier"
+	"citybot/responder"
 )
 
 // Environment variables citybot reads. Secrets come from the environment
@@ -52,6 +53,7 @@ type Config struct {
 	Schedule  ScheduleConfig  `toml:"schedule"`
 	Retention RetentionConfig `toml:"retention"`
 	Web       WebConfig       `toml:"web"`
+	Retrain   RetrainConfig   `toml:"retrain"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -186,10 +188,42 @@ type WebConfig struct {
 	// (decoding keeps it empty and non-nil, which the responder and the
 	// console read as "none", where nil would mean their default).
 	SensitiveTopics []string `toml:"sensitive_topics"`
-	// RetrainModel is where the console's retraining writes a model an
-	// admin switched to; point [classifier] model at it to keep it after
-	// a restart. "" keeps a switched model in memory only.
+	// RetrainModel is the old name of the file a switched model is kept
+	// in (deprecated: use [retrain] dir). When set, it is that file, the
+	// model before it is kept as RetrainModel + ".previous", and serve
+	// loads it at start as it loads [retrain] dir's.
 	RetrainModel string `toml:"retrain_model"`
+}
+
+// RetrainConfig configures retraining from the officers' corrections:
+// the console's model page and `citybot train --from-store`.
+type RetrainConfig struct {
+	// Dir keeps the model switched to (current.model, which serve loads
+	// at start), the one before it (previous.model, for a rollback) and
+	// every switched model by name; "" means citybot-model beside the
+	// database.
+	Dir string `toml:"dir"`
+	// MinCorrections of one label kind (topic, urgency) before that kind
+	// is retrained and judged (at least 10).
+	MinCorrections int `toml:"min_corrections"`
+}
+
+// defaultModelDir is the directory of switched models beside the
+// database when [retrain] dir is empty.
+const defaultModelDir = "citybot-model"
+
+// ModelFiles returns where a switched model is kept: [web] retrain_model
+// when set (the old key), else [retrain] dir, else citybot-model beside
+// the database.
+func (c Config) ModelFiles() responder.ModelFiles {
+	if c.Web.RetrainModel != "" {
+		return responder.ModelFiles{Current: c.Web.RetrainModel}
+	}
+	dir := c.Retrain.Dir
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(c.Store.Path), defaultModelDir)
+	}
+	return responder.ModelDir(dir)
 }
 
 // OutboxConfig tunes the dispatcher that sends the outbox.
@@ -377,6 +411,7 @@ func DefaultConfig() Config {
 		},
 		Schedule:   DefaultSchedule(),
 		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
+		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 	}
 }
@@ -751,6 +786,12 @@ func (c Config) Validate() error {
 		if st, err := os.Stat(filepath.Dir(m)); err != nil || !st.IsDir() {
 			bad("web.retrain_model", "%q: directory %s does not exist", m, filepath.Dir(m))
 		}
+		if c.Retrain.Dir != "" {
+			bad("web.retrain_model", "%q and [retrain] dir %q are both set: keep [retrain] dir (retrain_model is its old, deprecated form)", m, c.Retrain.Dir)
+		}
+	}
+	if c.Retrain.MinCorrections < 10 {
+		bad("retrain.min_corrections", "%d: at least 10 corrections of a kind are needed to judge a retrained model", c.Retrain.MinCorrections)
 	}
 
 	// [digest], [schedule], [retention]

@@ -231,6 +231,9 @@ channels = ["12", "x"]
 window = "-1h"
 [web]
 retrain_model = "/nonexistent/dir/model.bin"
+[retrain]
+dir = "models"
+min_corrections = 3
 [digest]
 work_start = 18
 [schedule]
@@ -256,7 +259,7 @@ discord_addr = "nowhere"
 		"telegram.listen_groups", "telegram.poll_timeout", "telegram.rate_per_chat",
 		"telegram.rate_per_group", "discord.api_base", "enable at least one platform",
 		"discord.guild_id", `discord.channels: "x"`, "cases.window", "outbox.workers",
-		"outbox.max_attempts", "outbox.max_backoff", "web.retrain_model", "digest.work_start", "schedule.reminders", "sandbox.telegram_addr",
+		"outbox.max_attempts", "outbox.max_backoff", "web.retrain_model", "are both set", "retrain.min_corrections", "digest.work_start", "schedule.reminders", "sandbox.telegram_addr",
 		"sandbox.discord_addr",
 	}
 	for _, k := range keys {

@@ -147,12 +147,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 	}()
 
-	base, err := classifier.New(cfg.Classifier)
+	base, clf, err := servingClassifier(cfg, logger)
 	if err != nil {
-		return fmt.Errorf("serve: classifier: %w", err)
+		return fmt.Errorf("serve: %w", err)
 	}
-	// The console's retraining can switch the model while citybot serves.
-	clf := responder.NewLiveClassifier(base)
 
 	reg := newRegistry()
 	g := newGroup(log)
@@ -302,13 +300,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	handler := digest.Digester.Wrap(resp)
 
 	if cfg.Web.Enabled {
-		trainer, err := responder.NewRetrainer(responder.RetrainerOptions{
-			Store:      db,
-			Live:       clf,
-			Classifier: cfg.Classifier,
-			ModelPath:  cfg.Web.RetrainModel,
-			Logger:     logger,
-		})
+		trainer, err := newRetrainer(cfg, db, base, clf, logger)
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -568,4 +560,51 @@ func writeReadyFile(path string, info readyInfo) error {
 		return fmt.Errorf("serve: ready file: %w", err)
 	}
 	return nil
+}
+
+// servingClassifier builds the base classifier ([classifier] model, or
+// the model shipped in the binary) and the live classifier serve tags
+// with: the model retraining switched to (cfg.ModelFiles()) when there is
+// one, else the base. A missing switched model is normal; a damaged or
+// unreadable one is logged as an error and the base serves. The error
+// returned is the base's (a bad [classifier] model).
+func servingClassifier(cfg Config, logger *slog.Logger) (*classifier.Classifier, *responder.LiveClassifier, error) {
+	base, err := classifier.New(cfg.Classifier)
+	if err != nil {
+		return nil, nil, fmt.Errorf("classifier: %w", err)
+	}
+	files := cfg.ModelFiles()
+	m, err := files.Load()
+	if err != nil {
+		logger.Error("the model switched to by retraining cannot be read: serving the shipped model; roll back or retrain in the console, or remove the file",
+			"component", "serve", "path", files.Current, "err", err)
+		return base, responder.NewLiveClassifier(base), nil
+	}
+	if m == nil {
+		return base, responder.NewLiveClassifier(base), nil
+	}
+	cur, err := classifier.NewWithModel(cfg.Classifier, m.WithFallback(base.Model()))
+	if err != nil {
+		logger.Error("the model switched to by retraining cannot be used: serving the shipped model",
+			"component", "serve", "path", files.Current, "err", err)
+		return base, responder.NewLiveClassifier(base), nil
+	}
+	logger.Info("serving the model switched to by retraining", "component", "serve", "model", m.Name(), "path", files.Current)
+	return base, responder.NewLiveClassifier(cur), nil
+}
+
+// newRetrainer builds the retraining of the console and of `citybot train
+// --from-store`: the officers' corrections in db plus the embedded shipped
+// training data, switched models kept in cfg.ModelFiles().
+func newRetrainer(cfg Config, db responder.RetrainStore, base *classifier.Classifier, live *responder.LiveClassifier, logger *slog.Logger) (*responder.Retrainer, error) {
+	return responder.NewRetrainer(responder.RetrainerOptions{
+		Store:          db,
+		Live:           live,
+		Base:           base.Model(),
+		Classifier:     cfg.Classifier,
+		Shipped:        shippedTraining,
+		Files:          cfg.ModelFiles(),
+		MinCorrections: cfg.Retrain.MinCorrections,
+		Logger:         logger,
+	})
 }

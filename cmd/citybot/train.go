@@ -28,17 +28,23 @@ Topic training also learns the default topics' keywords (--keywords=false
 to leave them out). Labels citybot does not know are reported, not fatal:
 new topics are trained as they are; invalid urgency levels are skipped.
 
---from-store retrains both heads, with the trainer of the console's
-retraining page, from the officers' corrections of topic and urgency in the database at
-[store] path, plus the shipped data (--shipped; by default
-shared/data/disaster_en.csv found from the current directory upwards, or
-$CITYBOT_DATA/disaster_en.csv; "none" for the corrections and the topics'
-keywords only). One correction in five is held back to compare the live
-model ([classifier] model) with the new one; both accuracies are printed.
-The new model is written only with --switch (to [classifier] model, or
-citybot-model.bin beside the database when that is empty: restart serve
-to use it) or to an explicit --out (which wins over --switch). With no
-correction in the database it exits 1.
+--from-store retrains topic and urgency, with the trainer of the console's
+model page, from the officers' corrections in the database at [store]
+path, plus the data the shipped model learnt from (embedded in citybot;
+--shipped FILE.csv to use another, "none" for the corrections and the
+topics' keywords only). A label kind is retrained only with at least
+[retrain] min_corrections (30) corrections of it; otherwise the live
+model's is kept. Each correction is scored by the live model (the one
+serve loads) and by a new model trained without it (5-fold
+cross-validation): n, accuracy, macro-F1 and the 95% interval of the
+accuracy difference are printed. The new model may serve only when the
+interval lies above 0 for a retrained kind and it does not collapse
+urgency on the recent messages; otherwise the reason and the corrections
+still needed are printed. --switch then makes it the model serve loads
+at start ([retrain] dir, by default citybot-model beside the database;
+restart serve), keeping the one it replaces for a rollback in the
+console; --out FILE writes it to FILE. A refused --switch or --out exits
+1, as does a database with no correction.
 
 flags:
 `
@@ -76,8 +82,8 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	trust := fs.Float64("trust", 1, "how far serving trusts this model against the keyword lists, in (0,1]; the shipped model, trained on data unlike a city's, uses 0.4")
 	fromStore := fs.Bool("from-store", false, "retrain topic and urgency from the officers' corrections in the database")
 	configPath := fs.String("config", e.configPath, "configuration `file` (with --from-store; default as the global --config)")
-	switchTo := fs.Bool("switch", false, "with --from-store: write the new model to [classifier] model (or citybot-model.bin beside the database)")
-	shipped := fs.String("shipped", "", "with --from-store: the shipped data CSV `file` (default: shared/data/disaster_en.csv when found; \"none\" for corrections only)")
+	switchTo := fs.Bool("switch", false, "with --from-store: switch to the new model if it passes the rules ([retrain] dir, loaded by serve at start)")
+	shipped := fs.String("shipped", "", "with --from-store: the shipped data CSV `file` (default: the data embedded in citybot; \"none\" for corrections only)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"citybot"
 	"citybot/classifier"
-	"citybot/responder"
 	"citybot/store"
 )
 
@@ -26,17 +24,16 @@ type storeTrainArgs struct {
 // a console account.
 const trainActor = "citybot train --from-store"
 
-// defaultRetrainModel is the file --switch writes when [classifier] model
-// is empty, beside the database.
-const defaultRetrainModel = "citybot-model.bin"
-
 // trainFromStore retrains the topic and urgency heads from the officers'
-// corrections in the database (and the shipped data) with a
-// responder.Retrainer, prints the live and new models' accuracies on the
-// held-back corrections, and writes the new model when a.switchTo or
-// a.out asks. It returns a *ConfigError for an unusable configuration, and
-// an error (exit status 1) when there is no database or no correction, or
-// when training or writing fails.
+// corrections in the database (and the shipped data) with the
+// responder.Retrainer of the console, prints how the live and new models
+// score on the same corrections and whether the new one may serve, and,
+// with a.switchTo, switches to it under the console's rules (written to
+// [retrain] dir, where serve loads it at start); with a.out it writes the
+// new model there. It returns a *ConfigError for an unusable
+// configuration, and an error (exit status 1) when there is no database
+// or no correction, when --switch or --out is refused (the reason and
+// what is needed), or when training or writing fails.
 func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	cfg, err := LoadConfig(a.config, e.getenv)
 	if err != nil {
@@ -53,9 +50,9 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	if err != nil {
 		return err
 	}
-	base, err := classifier.New(cfg.Classifier)
+	base, live, err := servingClassifier(cfg, logger)
 	if err != nil {
-		return fmt.Errorf("train: classifier: %w", err)
+		return fmt.Errorf("train: %w", err)
 	}
 
 	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
@@ -70,24 +67,12 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	if len(labels) == 0 {
 		return fmt.Errorf("train: no officer corrections in %s yet: officers correct a case's topic or urgency on its page in the console, and those corrections are what --from-store learns from", cfg.Store.Path)
 	}
-
-	out := a.out
-	if out == "" && a.switchTo {
-		out = cfg.Classifier.Model
-		if out == "" {
-			out = filepath.Join(filepath.Dir(cfg.Store.Path), defaultRetrainModel)
-		}
-	}
-	rt, err := responder.NewRetrainer(responder.RetrainerOptions{
-		Store:      db,
-		Live:       responder.NewLiveClassifier(base),
-		Classifier: cfg.Classifier,
-		Shipped:    shipped,
-		ModelPath:  out,
-		Logger:     logger,
-	})
+	rt, err := newRetrainer(cfg, db, base, live, logger)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if a.shipped != "" {
+		rt.SetShipped(shipped)
 	}
 	fmt.Fprintf(e.stdout, "retraining from %d officer corrections in %s...\n", len(labels), cfg.Store.Path)
 	rep, err := rt.Retrain(ctx, trainActor)
@@ -96,44 +81,42 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	}
 	printRetrainReport(e.stdout, rep)
 
-	if out == "" {
-		def := cfg.Classifier.Model
-		if def == "" {
-			def = filepath.Join(filepath.Dir(cfg.Store.Path), defaultRetrainModel)
+	files := cfg.ModelFiles()
+	if !rep.Switchable {
+		if a.switchTo || a.out != "" {
+			return fmt.Errorf("train: switch refused: %s", rep.Refused)
 		}
-		fmt.Fprintf(e.stdout, "not written: run again with --switch to write it to %s, or with --out FILE\n", def)
+		fmt.Fprintf(e.stdout, "the new model may not serve: %s\n", rep.Refused)
 		return nil
 	}
-	// Switch writes the candidate to out (and records model.switch in the
-	// audit log); the live classifier it swaps is this process's own.
+	if a.out != "" {
+		if err := rt.Candidate().WriteFile(a.out); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "wrote %s to %s\n", rep.Candidate, a.out)
+	}
+	if !a.switchTo {
+		fmt.Fprintf(e.stdout, "not switched: run again with --switch to make it the model serve loads (%s)\n", files.Current)
+		return nil
+	}
+	// Switch writes the candidate where serve loads it (the model it
+	// replaces becomes the previous one) and records model.switch.
 	if err := rt.Switch(ctx, trainActor); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	abs, _ := filepath.Abs(out)
-	conf, _ := filepath.Abs(cfg.Classifier.Model)
-	if cfg.Classifier.Model != "" && abs == conf {
-		fmt.Fprintf(e.stdout, "wrote %s to %s ([classifier] model): restart serve to use it\n", rep.Candidate, out)
-	} else {
-		fmt.Fprintf(e.stdout, "wrote %s to %s: set [classifier] model = %q and restart serve to use it\n", rep.Candidate, out, out)
-	}
+	fmt.Fprintf(e.stdout, "switched to %s: wrote %s; restart serve to use it (the console can roll it back)\n", rep.Candidate, files.Current)
 	return nil
 }
 
 // trainShippedData reads the shipped training data: the file named, none
-// for "none", or disaster_en.csv found by classifier.FindSharedData from
-// the current directory, saying on w when none is found.
+// for "none", or nil for "" (the data embedded in the binary).
 func trainShippedData(name string, w io.Writer) (*classifier.Table, error) {
 	switch name {
 	case "none":
 		fmt.Fprintln(w, "train: --shipped none: training on the officers' corrections and the topics' keywords only")
 		return nil, nil
 	case "":
-		dir, err := classifier.FindSharedData(".")
-		if err != nil {
-			fmt.Fprintln(w, "train: shipped data not found (shared/data/disaster_en.csv above the current directory, or $CITYBOT_DATA): training on the officers' corrections and the topics' keywords only; name the file with --shipped")
-			return nil, nil
-		}
-		name = filepath.Join(dir, "disaster_en.csv")
+		return nil, nil
 	}
 	tab, err := classifier.ReadTableFile(name)
 	if err != nil {
@@ -146,22 +129,37 @@ func trainShippedData(name string, w io.Writer) (*classifier.Table, error) {
 	return tab, nil
 }
 
-// printRetrainReport writes the live and candidate models' accuracies on
-// the held-back corrections.
+// printRetrainReport writes how the live and candidate models score on
+// the same corrections, the urgency check and the verdict.
 func printRetrainReport(w io.Writer, rep citybot.RetrainReport) {
-	fmt.Fprintf(w, "live model %s, new model %s\n", rep.Live, rep.Candidate)
+	fmt.Fprintf(w, "live model %s, new model %s (%d-fold cross-validation over the corrections)\n", rep.Live, rep.Candidate, rep.Folds)
 	for _, h := range []struct {
 		kind string
 		s    citybot.ModelScore
 	}{{"topic", rep.Topic}, {"urgency", rep.Urgency}} {
-		switch {
-		case !h.s.Trained:
-			fmt.Fprintf(w, "%-8s not retrained (the corrections need at least two labels); the new model keeps the live head\n", h.kind+":")
-		case h.s.HeldOut == 0:
-			fmt.Fprintf(w, "%-8s trained on %d examples; no held-back correction to score (one in five is held back)\n", h.kind+":", h.s.Examples)
-		default:
-			fmt.Fprintf(w, "%-8s live %5.1f%%  new %5.1f%%  on %d held-back corrections (trained on %d examples)\n",
-				h.kind+":", 100*h.s.LiveAccuracy, 100*h.s.CandidateAccuracy, h.s.HeldOut, h.s.Examples)
+		if !h.s.Trained {
+			fmt.Fprintf(w, "%-8s n=%d: not retrained (%s); the live model's is kept\n", h.kind+":", h.s.HeldOut, h.s.Reason)
+			continue
 		}
+		fmt.Fprintf(w, "%-8s n=%d  accuracy live %5.1f%%  new %5.1f%%  macro-F1 live %.3f  new %.3f  difference %+.1f points, 95%% interval [%+.1f, %+.1f]\n",
+			h.kind+":", h.s.HeldOut, 100*h.s.LiveAccuracy, 100*h.s.CandidateAccuracy, h.s.LiveMacroF1, h.s.CandidateMacroF1,
+			100*(h.s.CandidateAccuracy-h.s.LiveAccuracy), 100*h.s.DiffLow, 100*h.s.DiffHigh)
+		if h.s.Adopted {
+			fmt.Fprintf(w, "%-8s new head adopted (trained on %d examples)\n", "", h.s.Examples)
+		} else {
+			fmt.Fprintf(w, "%-8s live head kept: %s\n", "", h.s.Reason)
+		}
+	}
+	switch c := rep.Check; {
+	case c.Messages >= 1 && (c.Passed && c.Reason == "" || !c.Passed):
+		fmt.Fprintf(w, "urgency on %d %s: %.1f%% change level, critical %.1f%% -> %.1f%%, most frequent %s %.1f%%\n",
+			c.Messages, c.Source, 100*c.Changed, 100*c.LiveCritical, 100*c.Critical, c.TopLevel, 100*c.TopShare)
+	case c.Reason != "":
+		fmt.Fprintf(w, "urgency check: %s\n", c.Reason)
+	}
+	if rep.Switchable {
+		fmt.Fprintln(w, "verdict: the new model may be switched to")
+	} else {
+		fmt.Fprintf(w, "verdict: refused: %s\n", rep.Refused)
 	}
 }

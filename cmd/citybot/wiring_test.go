@@ -181,10 +181,10 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 	}
 }
 
-// wiringCorrections builds a real SQLite database with cases officers
-// corrected: a pattern the shipped model cannot know labelled housing /
-// high, and thanks for benches labelled parks / low.
-func wiringCorrections(t *testing.T, path string, housing, parks int) {
+// wiringCorrections adds to a real SQLite database n cases, each with the
+// text text(i), that officers corrected to topic and urgency ("" keeps
+// one).
+func wiringCorrections(t testing.TB, path string, n int, text func(i int) string, topic string, u citybot.Urgency) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, path, store.Options{})
@@ -196,10 +196,11 @@ func wiringCorrections(t *testing.T, path string, housing, parks int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	label := func(i int, text, topic string, u citybot.Urgency) {
-		m := citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID(fmt.Sprint(1000 + i)), ChatKind: citybot.ChatPrivate,
-			ID: "1", Sender: citybot.Sender{ID: citybot.UserID(fmt.Sprint(1000 + i))}, Text: text}
-		cls := cl.Classify(text, "")
+	for i := range n {
+		txt := text(i)
+		m := citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID(fmt.Sprint(len(txt)*1000 + i)), ChatKind: citybot.ChatPrivate,
+			ID: citybot.PlatformMessageID(txt), Sender: citybot.Sender{ID: citybot.UserID(fmt.Sprint(1000 + i))}, Text: txt}
+		cls := cl.Classify(txt, "")
 		res, err := db.Ingest(ctx, citybot.Intake{Message: m, Classification: &cls, Mode: citybot.CaseJoinOrOpen, Window: time.Minute}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -208,96 +209,112 @@ func wiringCorrections(t *testing.T, path string, housing, parks int) {
 			t.Fatal(err)
 		}
 	}
-	for i := range housing {
-		label(i, fmt.Sprintf("the zorblax in flat %d is making the quimbly worse", i), "housing", citybot.UrgencyHigh)
-	}
-	for i := range parks {
-		label(100+i, fmt.Sprintf("many thanks for the lovely new benches number %d", i), "parks", citybot.UrgencyLow)
-	}
+}
+
+// wiringGraffiti is a report the shipped model does not file under
+// waste, where this city's officers put it (the cleaning teams).
+func wiringGraffiti(i int) string {
+	places := []string{"the library", "the old station", "Kings Road underpass", "the school gate", "the post office", "Elm Street", "the town hall annex"}
+	verbs := []string{"Someone sprayed graffiti on", "New tags all over", "Graffiti again on", "Spray paint scrawled across"}
+	return fmt.Sprintf("%s %s wall, number %d", verbs[i%len(verbs)], places[(i/len(verbs))%len(places)], i)
 }
 
 // TestTrainFromStore runs `citybot train --from-store` through run() on a
-// real SQLite file holding officers' corrections: it reports live and new
-// accuracies, writes nothing without --switch or --out, writes beside the
-// database with --switch, to [classifier] model once that is set, and to
-// an explicit --out; the written model learnt the corrections.
+// real SQLite file holding officers' corrections: a handful of wrong ones
+// is refused with the reason and exit 1; enough consistent ones on a
+// topic the shipped model gets wrong are scored (n, accuracies, interval),
+// written nowhere without --switch, switched to with --switch (learnt
+// from the embedded shipped data too) into [retrain] dir beside the
+// database, where serve's wiring reads it back; --out writes a copy; a
+// damaged switched model makes the wiring fall back to the shipped one.
 func TestTrainFromStore(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "citybot.db")
-	wiringCorrections(t, dbPath, 25, 10)
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n", dbPath))
+	current := filepath.Join(dir, "citybot-model", "current.model")
+
+	// A handful of wrong corrections: potholes called noise, critical.
+	wiringCorrections(t, dbPath, 6, func(i int) string { return fmt.Sprintf("Deep pothole in front of number %d Main Street", i) }, "noise", citybot.UrgencyCritical)
+	r := runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", "none", "--switch")
+	if r.code != exitRuntime || r.err == nil || !strings.Contains(r.err.Error(), "switch refused") || !strings.Contains(r.err.Error(), "24 more") {
+		t.Fatalf("wrong corrections with --switch: exit %d (%v)\n%s", r.code, r.err, r.stdout)
+	}
+	if _, err := os.Stat(current); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused model was written: %v", err)
+	}
+
+	// Enough consistent corrections.
+	wiringCorrections(t, dbPath, 40, wiringGraffiti, "waste", "")
+	probe := wiringGraffiti(999)
 	shipped := filepath.Join(dir, "shipped.csv")
-	if err := os.WriteFile(shipped, []byte("text,topic\nthe road is full of potholes,roads\nbins not collected,waste\nstreet light broken,lighting\n"), 0o644); err != nil {
+	if err := os.WriteFile(shipped, []byte("text,topic\nthe road is full of potholes,roads\nbins not collected,waste\nstreet light broken,street_lighting\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n", dbPath))
-	pattern := "the zorblax in flat 77 is making the quimbly worse"
-
-	// Without --switch or --out: a report, no file.
-	r := runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", shipped)
+	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", shipped)
 	if r.code != exitOK {
 		t.Fatalf("train --from-store: exit %d (%v)\n%s%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"70 officer corrections", "live model " + classifier.DefaultModelName, "topic:", "urgency:", "on 7 held-back corrections", "not written", "shipped.csv (3 rows)"} {
+	for _, want := range []string{"52 officer corrections", "live model " + classifier.DefaultModelName, "topic:   n=46", "95% interval",
+		"urgency: n=6: not retrained", "new head adopted", "verdict: the new model may be switched to", "not switched", "shipped.csv (3 rows)"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("output lacks %q:\n%s%s", want, r.stdout, r.stderr)
 		}
 	}
-	if !strings.Contains(r.stdout, "new 100.0%") {
-		t.Errorf("the new model should score every held-back housing and parks correction:\n%s", r.stdout)
-	}
-	beside := filepath.Join(dir, defaultRetrainModel)
-	if _, err := os.Stat(beside); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("a model was written without --switch or --out: %v", err)
+	if _, err := os.Stat(current); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a model was switched to without --switch: %v", err)
 	}
 
-	// --switch with no [classifier] model: citybot-model.bin beside the DB.
-	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", shipped, "--switch")
-	if r.code != exitOK {
-		t.Fatalf("train --from-store --switch: exit %d (%v)\n%s", r.code, r.err, r.stderr)
+	// --switch, with the shipped data embedded in the binary.
+	out := filepath.Join(dir, "city.model")
+	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--switch", "--out", out)
+	// Every recent message was corrected: the urgency check runs on the
+	// shipped data's messages.
+	if r.code != exitOK || !strings.Contains(r.stdout, "switched to citybot-city-") || !strings.Contains(r.stdout, "500 messages of the shipped data") {
+		t.Fatalf("train --from-store --switch: exit %d (%v)\n%s%s", r.code, r.err, r.stdout, r.stderr)
 	}
-	m, err := classifier.ReadModelFile(beside)
-	if err != nil {
-		t.Fatalf("--switch did not write %s: %v\n%s", beside, err, r.stdout)
+	if m, err := classifier.ReadModelFile(out); err != nil || !strings.HasPrefix(m.Name(), "citybot-city-") {
+		t.Errorf("--out model: %v", err)
 	}
-	c, err := classifier.NewWithModel(classifier.DefaultOptions(), m)
+	// The wiring of serve, reopened on the same configuration, serves it.
+	loaded, err := LoadConfig(cfg, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Classify(pattern, ""); got.Topic.Label != "housing" || got.Urgency != citybot.UrgencyHigh {
-		t.Errorf("the written model classifies %q as %s/%s, want housing/high", pattern, got.Topic.Label, got.Urgency)
+	logs := &syncBuffer{}
+	_, live, err := servingClassifier(loaded, newLogger(LogConfig{Level: "info", Format: "text"}, logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := live.Classify(probe, ""); !strings.HasPrefix(c.Model, "citybot-city-") || c.Topic.Label != "waste" {
+		t.Errorf("after --switch, serve's wiring classifies %q as %s by %s", probe, c.Topic.Label, c.Model)
+	}
+	if !strings.Contains(logs.String(), "serving the model switched to by retraining") {
+		t.Errorf("no log of the switched model:\n%s", logs)
 	}
 
-	// With [classifier] model pointing at it, --switch rewrites that
-	// file, and the live model reported is the city's.
-	cfg2 := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[classifier]\nmodel = %q\n", dbPath, beside))
-	before, _ := os.Stat(beside)
-	time.Sleep(10 * time.Millisecond)
-	r = runCLI(t, nil, "--config", cfg2, "train", "--from-store", "--shipped", "none", "--switch")
-	if r.code != exitOK {
-		t.Fatalf("second --switch: exit %d (%v)\n%s", r.code, r.err, r.stderr)
+	// A damaged switched model: an error log, and the shipped model serves.
+	if err := os.WriteFile(current, []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(r.stdout, "live model "+m.Name()) || !strings.Contains(r.stdout, "([classifier] model)") ||
-		!strings.Contains(r.stderr, "corrections and the topics' keywords only") {
-		t.Errorf("second run output:\n%s%s", r.stdout, r.stderr)
+	logs = &syncBuffer{}
+	_, live, err = servingClassifier(loaded, newLogger(LogConfig{Level: "info", Format: "text"}, logs))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if after, err := os.Stat(beside); err != nil || !after.ModTime().After(before.ModTime()) {
-		t.Errorf("[classifier] model was not rewritten: %v", err)
+	if got := live.Current().Model().Name(); got != classifier.DefaultModelName {
+		t.Errorf("with a damaged switched model serve uses %s", got)
 	}
-
-	// An explicit --out writes there, nothing else.
-	out := filepath.Join(dir, "city.model")
-	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", shipped, "--out", out)
-	if r.code != exitOK {
-		t.Fatalf("--out: exit %d (%v)", r.code, r.err)
-	}
-	if m2, err := classifier.ReadModelFile(out); err != nil || !strings.HasPrefix(m2.Name(), "citybot-city-") {
-		t.Errorf("--out model: %v", err)
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), current) {
+		t.Errorf("no error log naming the damaged file:\n%s", logs)
 	}
 
 	// The audit log names the command line.
 	db := wiringOpenDB(t, dbPath)
-	if n := wiringCount(t, db, `SELECT count(*) FROM audit_log WHERE actor = ? AND action = 'model.train'`, trainActor); n != 4 {
-		t.Errorf("model.train audit entries = %d, want 4", n)
+	if n := wiringCount(t, db, `SELECT count(*) FROM audit_log WHERE actor = ? AND action = 'model.train'`, trainActor); n != 3 {
+		t.Errorf("model.train audit entries = %d, want 3", n)
+	}
+	if n := wiringCount(t, db, `SELECT count(*) FROM audit_log WHERE actor = ? AND action = 'model.switch'`, trainActor); n != 1 {
+		t.Errorf("model.switch audit entries = %d, want 1", n)
 	}
 }
 
