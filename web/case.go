@@ -121,7 +121,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	for _, a := range accounts {
-		if a.Role != citybot.RoleOfficial && !a.Disabled {
+		// A sensitive case goes only to someone who may read it.
+		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a.Role, v.Case) {
 			d.Assignees = append(d.Assignees, a.Name)
 		}
 	}
@@ -189,7 +190,15 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	if err := s.store.AssignCase(r.Context(), v.Case.ID, clip(r.PostFormValue("assignee"), 64), sess.account.Name); err != nil {
+	assignee := clip(r.PostFormValue("assignee"), 64)
+	if assignee != "" && v.Case.Sensitive {
+		a, err := s.store.AccountByName(r.Context(), assignee)
+		if err == nil && !s.canSee(a.Role, v.Case) {
+			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
+			return
+		}
+	}
+	if err := s.store.AssignCase(r.Context(), v.Case.ID, assignee, sess.account.Name); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}

@@ -137,6 +137,19 @@ func TestSensitiveFlagHidesAndClears(t *testing.T) {
 	if c, _ := rg.db.Case(context.Background(), pothole.ID); !c.Sensitive {
 		t.Fatal("the flag was cleared by a refused request")
 	}
+	// Assignment: only to someone who may read it.
+	if resp, _ := rg.do(admin, http.MethodPost, casePath(pothole, "/assign"), url.Values{"assignee": {"olivia"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("assigning the sensitive case to an officer: %d, want 400", resp.StatusCode)
+	}
+	if resp, _ := rg.do(admin, http.MethodPost, casePath(pothole, "/assign"), url.Values{"assignee": {"root"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("assigning the sensitive case to an admin: %d, want 303", resp.StatusCode)
+	}
+	if v, _ := rg.db.CaseView(context.Background(), pothole.ID); v.Assignee != "root" {
+		t.Errorf("assignee %q, want root", v.Assignee)
+	}
+	if _, page := rg.do(admin, http.MethodGet, casePath(pothole, ""), nil); strings.Contains(page, `<option value="olivia"`) {
+		t.Error("the officer is offered as assignee of the sensitive case")
+	}
 	hist, _ := rg.db.Audit(context.Background(), fmt.Sprintf("case:%d", pothole.ID))
 	before := len(hist)
 
