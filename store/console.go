@@ -51,7 +51,10 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		where = append(where, `c.topic NOT IN (`+strings.Join(marks, ", ")+`)`)
 	}
 	if q.HideSensitive {
-		where = append(where, `c.sensitive = 0`)
+		// "+": never an index constraint, so that the inbox keeps its
+		// ordered index (cases_inbox_open); the covering indexes carry
+		// the column.
+		where = append(where, `+c.sensitive = 0`)
 	}
 	if q.Place != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(c.places) WHERE json_each.value = ?)`)

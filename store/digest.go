@@ -139,9 +139,10 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 		return f, err
 	}
 
-	// Citizens who said thank you (feedback, not reports).
+	// Citizens who said thank you (feedback, not reports); "intent <> ''"
+	// lets SQLite use the partial index messages_feedback.
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT citizen_id) FROM messages
-		WHERE intent = 'thanks' AND received_at >= ? AND received_at < ?`, s, e).Scan(&f.Thanks); err != nil {
+		WHERE intent <> '' AND intent = 'thanks' AND received_at >= ? AND received_at < ?`, s, e).Scan(&f.Thanks); err != nil {
 		return f, err
 	}
 
