@@ -223,7 +223,7 @@ func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 	pairs := []struct{ dst, src *string }{
 		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
 		{&out.Answered, &fb.Answered}, {&out.FirstAnswer, &fb.FirstAnswer}, {&out.Resolved, &fb.Resolved},
-		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.Thanks, &fb.Thanks}, {&out.StillOpen, &fb.StillOpen},
+		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.Thanks, &fb.Thanks}, {&out.ThanksOne, &fb.ThanksOne}, {&out.StillOpen, &fb.StillOpen},
 		{&out.Promises, &fb.Promises}, {&out.Overdue, &fb.Overdue}, {&out.NoPromises, &fb.NoPromises}, {&out.Examples, &fb.Examples},
 		{&out.Said, &fb.Said}, {&out.Did, &fb.Did}, {&out.More, &fb.More}, {&out.Change, &fb.Change}, {&out.Same, &fb.Same},
 		{&out.Others, &fb.Others}, {&out.Of, &fb.Of}, {&out.Percent, &fb.Percent}, {&out.None, &fb.None},

@@ -25,6 +25,7 @@ type DigestTexts struct {
 	Fixed         string // {n} citizens confirmed fixed
 	NotFixed      string // {n} said not fixed
 	Thanks        string // {n} citizens said thank you (feedback, not reports)
+	ThanksOne     string // one citizen said thank you
 	StillOpen     string // {n}
 	Promises      string // {kept} {due}
 	Overdue       string // {n}
@@ -72,6 +73,7 @@ func digestTextsEN() DigestTexts {
 		Fixed:         "Confirmed fixed by the citizen: {n}.",
 		NotFixed:      "Reported not fixed (reopened): {n}.",
 		Thanks:        "{n} citizens said thank you.",
+		ThanksOne:     "1 citizen said thank you.",
 		StillOpen:     "Still open at the end of the week: {n}.",
 		Promises:      "Promised dates this week: {kept} kept out of {due}.",
 		Overdue:       "Promised dates missed: {n}.",
@@ -120,6 +122,7 @@ func digestTextsFR() DigestTexts {
 		Fixed:         "Confirmés réparés par l'habitant : {n}.",
 		NotFixed:      "Signalés non réparés (rouverts) : {n}.",
 		Thanks:        "{n} habitants ont dit merci.",
+		ThanksOne:     "1 habitant a dit merci.",
 		StillOpen:     "Encore ouverts en fin de semaine : {n}.",
 		Promises:      "Dates promises cette semaine : tenues {kept} sur {due}.",
 		Overdue:       "Dates promises dépassées : {n}.",
@@ -289,7 +292,10 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	if f.NotFixed > 0 {
 		line(fill(t.NotFixed, "n", strconv.Itoa(f.NotFixed)))
 	}
-	if f.Thanks > 0 {
+	switch {
+	case f.Thanks == 1:
+		line(t.ThanksOne)
+	case f.Thanks > 1:
 		line(fill(t.Thanks, "n", strconv.Itoa(f.Thanks)))
 	}
 	line(fill(t.StillOpen, "n", strconv.Itoa(f.StillOpen)))

@@ -2,8 +2,10 @@ package responder_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"citybot"
 	"citybot/responder"
@@ -229,5 +231,48 @@ func TestFeedbackIsNotAReport(t *testing.T) {
 				t.Fatalf("%q opened %d cases", tt.text, n)
 			}
 		})
+	}
+}
+
+// The digest counts thanks as thanks, never as reports, and never quotes
+// or places a sensitive case, even one whose topic is not sensitive.
+func TestDigestThanksAndSensitiveCases(t *testing.T) {
+	rg := newDgRig(t, nil)
+	at := weekStart.Add(9 * time.Hour)
+	pothole := rg.report(at, "u1", "There is a pothole on Main Street")
+	rg.answer(at.Add(time.Hour), pothole, "Fixed this morning.")
+	rg.status(at.Add(2*time.Hour), pothole, citybot.StatusResolved)
+	bribe := rg.report(at.Add(3*time.Hour), "u2", "The pothole crew on Main Street wants cash to fix my street")
+	if !bribe.Sensitive || bribe.Topic != "roads" {
+		t.Fatalf("the bribe case: %+v", bribe)
+	}
+	rg.answer(at.Add(4*time.Hour), bribe, "We opened an inquiry.")
+	rg.status(at.Add(5*time.Hour), bribe, citybot.StatusResolved)
+	say := func(at time.Time, user, text string) {
+		t.Helper()
+		rg.clock.Set(at)
+		rg.msgID++
+		if err := rg.resp.HandleMessage(rg.ctx, citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID(user),
+			ChatKind: citybot.ChatPrivate, ID: citybot.PlatformMessageID(fmt.Sprint(rg.msgID)),
+			Sender: citybot.Sender{ID: citybot.UserID(user)}, Text: text, SentAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	say(at.Add(6*time.Hour), "u1", "Thank you for the repair!")
+	say(at.Add(7*time.Hour), "u3", "Merci beaucoup")
+	say(at.Add(8*time.Hour), "u3", "Merci encore") // the same citizen: counted once
+
+	d, err := rg.dg.Compute(rg.ctx, at, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Figures.Received != 2 || d.Figures.Thanks != 2 {
+		t.Fatalf("figures: %d reports (want 2), %d thanks (want 2)", d.Figures.Received, d.Figures.Thanks)
+	}
+	if !strings.Contains(d.Texts["en"], "2 citizens said thank you.") || !strings.Contains(d.Texts["fr"], "2 habitants ont dit merci.") {
+		t.Errorf("texts lack the thanks:\n%s\n%s", d.Texts["en"], d.Texts["fr"])
+	}
+	if len(d.Examples) != 1 || strings.Contains(d.Examples[0].Said+d.Examples[0].Did, "cash") || strings.Contains(d.Examples[0].Did, "inquiry") {
+		t.Errorf("examples %+v: want the pothole only", d.Examples)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -302,5 +303,89 @@ func TestFeedbackJoinsLatestCase(t *testing.T) {
 	}
 	if f.Received != 1 || f.Thanks != 2 {
 		t.Fatalf("figures: received %d (want 1), thanks %d (want 2 citizens)", f.Received, f.Thanks)
+	}
+}
+
+// TestDigestLeavesSensitiveCasesOut: sensitive cases count in the
+// figures but give no place and no example.
+func TestDigestLeavesSensitiveCasesOut(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db := openTest(t, clk.Now)
+	start := clk.Now()
+	var ids []citybot.CaseID
+	for i := range 4 {
+		in := report(msg(fmt.Sprint("c", i), "1", fmt.Sprint("u", i), "pothole on Main Street"), "roads", citybot.UrgencyNormal)
+		in.Sensitive = i%2 == 1
+		res, err := db.Ingest(ctx, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Case.ID)
+		clk.Add(time.Minute)
+		if _, err := db.AnswerCase(ctx, res.Case.ID, "bob", "fixed", func(v citybot.CaseView) ([]citybot.OutboxItem, error) {
+			return []citybot.OutboxItem{{Case: v.Case.ID, Out: citybot.Outgoing{Key: fmt.Sprint("a", i), Platform: citybot.Telegram, Chat: v.Case.Chat, Text: "fixed"}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SetCaseStatus(ctx, res.Case.ID, citybot.StatusChange{To: citybot.StatusResolved, Actor: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := clk.Now().Add(time.Hour)
+	f, err := db.DigestFigures(ctx, start, end, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Received != 4 || len(f.ByPlace) != 1 || f.ByPlace[0].Count != 2 {
+		t.Fatalf("received %d (want 4), places %+v (want Main Street ×2)", f.Received, f.ByPlace)
+	}
+	ex, err := db.DigestExamples(ctx, start, end, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []citybot.CaseID
+	for _, e := range ex {
+		got = append(got, e.Case)
+	}
+	if !slices.Equal(got, []citybot.CaseID{ids[0], ids[2]}) {
+		t.Fatalf("examples from cases %v, want %v", got, []citybot.CaseID{ids[0], ids[2]})
+	}
+	due, err := db.DueFollowups(ctx, end, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].Case.Sensitive || due[1].Case.Sensitive {
+		t.Fatalf("follow-ups %+v: want the two plain cases", due)
+	}
+}
+
+// TestMergeCarriesTheFlag: merging a sensitive case into another makes
+// the surviving case sensitive.
+func TestMergeCarriesTheFlag(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	in := report(msg("c1", "1", "u1", "cash for the permit"), "administration_permits", citybot.UrgencyNormal)
+	in.Sensitive, in.SensitiveCues = true, []string{"cash"}
+	dup, err := db.Ingest(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into, err := db.Ingest(ctx, report(msg("c2", "1", "u2", "permit desk closed"), "administration_permits", citybot.UrgencyNormal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if into.Case.Sensitive {
+		t.Fatal("the plain case opened sensitive")
+	}
+	if err := db.MergeCases(ctx, dup.Case.ID, into.Case.ID, "bob", nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.Case(ctx, into.Case.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Sensitive || !slices.Contains(c.SensitiveCues, "cash") {
+		t.Fatalf("after the merge: %+v", c)
 	}
 }
