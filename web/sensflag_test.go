@@ -98,6 +98,9 @@ func TestSensitiveFlagHidesAndClears(t *testing.T) {
 	if hidden(admin) {
 		t.Fatal("admin does not see the sensitive case")
 	}
+	if _, rows := rg.do(admin, http.MethodGet, "/inbox/rows", nil); !strings.Contains(rows, `badge sensitive">sensitive`) {
+		t.Error("the admin's inbox does not mark the sensitive case")
+	}
 	_, page := rg.do(admin, http.MethodGet, casePath(pothole, ""), nil)
 	if !strings.Contains(page, "Sensitive case") || !strings.Contains(page, "cash") || !strings.Contains(page, "/sensitive") {
 		t.Errorf("admin's case page lacks the flag, its cues or the clear form")
