@@ -107,7 +107,8 @@ type Intake struct {
 	Sensitive     bool
 	SensitiveCues []string
 	// Intent is recorded with the message when it is feedback (thanks,
-	// a greeting…); "" or IntentReport for a report.
+	// a greeting…); "" or IntentReport for a report. Feedback adds no
+	// classifier tags to the case it joins.
 	Intent Intent
 }
 

@@ -362,12 +362,13 @@ func (r *Responder) sensitiveOf(cl *citybot.Classification) (bool, []string) {
 }
 
 // feedback stores a message that is feedback, not a report: a thank-you
-// joins the citizen's most recent case in the chat (any status) and opens
-// none; a greeting, a bare "ok" or a question about the bot joins no case.
-// Each gets one short reply.
+// joins the citizen's most recent case in the chat (any status); a
+// greeting, a bare "ok" or a question about the bot joins their open case
+// as a follow-up would (so that officers read the whole conversation).
+// None opens a case; each gets one short reply.
 func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot.Classification) (citybot.IntakeResult, bool, error) {
 	m := in.Message
-	in.Intent, in.Mode = cl.Intent, citybot.CaseNone
+	in.Intent, in.Mode = cl.Intent, citybot.CaseJoinOnly
 	if cl.Intent == citybot.IntentThanks {
 		in.Mode = citybot.CaseFeedback
 	}

@@ -212,6 +212,31 @@ func TestFeedbackIsNotAReport(t *testing.T) {
 		t.Fatalf("thanks changed the case status to %s", got.Status)
 	}
 
+	// "ok" after an open case joins it (officers read it), opens none.
+	rg.handle(privateMsg("u2", 1, "There is a pothole on Elm Street"))
+	rg.handle(privateMsg("u2", 2, "ok"))
+	rg.drain()
+	open := caseIn(t, rg, "chat-u2")
+	if n := casesIn(t, rg, "chat-u2"); n != 1 {
+		t.Fatalf("%d cases after ok, want 1", n)
+	}
+	conv, err = rg.db.Conversation(ctx, open.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acks int
+	for _, e := range conv {
+		if e.Direction == "in" && e.Intent == citybot.IntentAck {
+			acks++
+		}
+	}
+	if acks != 1 {
+		t.Fatalf("%d acks in the open case, want 1", acks)
+	}
+	if tags, _ := rg.db.CaseTags(ctx, open.ID); len(tags) == 0 || countKind(tags, "topic") != 1 {
+		t.Fatalf("ok added classifier tags: %+v", tags)
+	}
+
 	for _, tt := range []struct {
 		user, text, want string
 	}{
@@ -275,4 +300,14 @@ func TestDigestThanksAndSensitiveCases(t *testing.T) {
 	if len(d.Examples) != 1 || strings.Contains(d.Examples[0].Said+d.Examples[0].Did, "cash") || strings.Contains(d.Examples[0].Did, "inquiry") {
 		t.Errorf("examples %+v: want the pothole only", d.Examples)
 	}
+}
+
+func countKind(tags []citybot.Tag, kind string) int {
+	n := 0
+	for _, t := range tags {
+		if t.Kind == kind {
+			n++
+		}
+	}
+	return n
 }

@@ -187,7 +187,7 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	if c == nil {
 		return nil
 	}
-	if in.Classification != nil && in.Mode != citybot.CaseFeedback {
+	if in.Classification != nil && in.Mode != citybot.CaseFeedback && !in.Intent.IsFeedback() {
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
 			return err
 		}
