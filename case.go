@@ -102,6 +102,16 @@ type Case struct {
 	DuplicateOf CaseID // set when Status is StatusDuplicate
 	OpenedAt    time.Time
 	UpdatedAt   time.Time
+	// Sensitive is set as soon as one of the case's messages is
+	// sensitive (its classification says so, or its topic is one the
+	// city marks sensitive); only staff allowed to read sensitive cases
+	// may clear it. A sensitive case is read only by those roles, never
+	// shown case by case in public, and answered only in private.
+	Sensitive bool
+	// SensitiveCues are what raised Sensitive (classifier cues,
+	// "topic:NAME" for a sensitive topic), for those who may read the
+	// case; empty when it is not sensitive.
+	SensitiveCues []string
 }
 
 // TagSource says who set a tag.

@@ -58,10 +58,14 @@ type InboxQuery struct {
 	OpenedAfter  time.Time
 	// Search is a full-text query over the case's messages.
 	Search string
-	// HideTopics are topics the reader may not see (sensitive topics).
+	// HideTopics are topics the reader may not see.
 	HideTopics []string
-	Limit      int // at most this many; <= 0 means 50
-	Offset     int
+	// HideSensitive leaves out sensitive cases (Case.Sensitive), for a
+	// reader whose role may not read them: they are neither listed,
+	// counted, nor found by Search.
+	HideSensitive bool
+	Limit         int // at most this many; <= 0 means 50
+	Offset        int
 }
 
 // InboxItem is one row of the inbox.
@@ -122,6 +126,11 @@ type ConversationEntry struct {
 	// message (topic and urgency with confidence and cues); nil when
 	// none.
 	Classification *Classification
+	// Sensitive marks an inbound message found sensitive at intake.
+	Sensitive bool
+	// Intent is set for an inbound message that was feedback (thanks)
+	// rather than a report.
+	Intent Intent
 }
 
 // CaseNote is an internal note on a case: staff only, never sent.

@@ -96,6 +96,9 @@ type DigestFigures struct {
 	PromisesDue     int
 	PromisesKept    int
 	PromisesOverdue int
+	// Thanks counts the citizens who said thank you in the period
+	// (feedback, never counted as a report).
+	Thanks int
 }
 
 // DigestExample is one anonymised "you said, we did" pair: redacted
@@ -182,8 +185,9 @@ type PublicCaseQuery struct {
 	Open         *bool // true: open statuses only; false: closed only
 	After        time.Time
 	Before       time.Time
-	ExcludeTopic []string // sensitive topics
+	ExcludeTopic []string // topics left out
 	Limit        int      // <= 0 means 1000
+	// Sensitive cases (Case.Sensitive) are always left out.
 }
 
 // FollowupTarget is a resolved case whose citizen is to be asked "Is it

@@ -77,6 +77,11 @@ const (
 	// would, and opens none when there is none (an empty message or a
 	// bare attachment).
 	CaseJoinOnly
+	// CaseFeedback: the message is feedback (thanks): it joins the
+	// citizen's most recent case in the chat, whatever its status (the
+	// case it was merged into, for a duplicate), without changing the
+	// case, and opens none.
+	CaseFeedback
 )
 
 // Intake is everything the pipeline records for one inbound message, in
@@ -96,6 +101,15 @@ type Intake struct {
 	// LoadCases, when > 0, asks for up to that many of the citizen's
 	// cases, newest first, in IntakeResult.Cases.
 	LoadCases int
+	// Sensitive marks the message sensitive (the caller's rule: the
+	// classification says so, or its topic is a sensitive one); the case
+	// it joins or opens becomes sensitive. SensitiveCues say why.
+	Sensitive     bool
+	SensitiveCues []string
+	// Intent is recorded with the message when it is feedback (thanks,
+	// a greeting…); "" or IntentReport for a report. Feedback adds no
+	// classifier tags to the case it joins.
+	Intent Intent
 }
 
 // IntakeResult is what the store did with an Intake.
@@ -114,6 +128,9 @@ type IntakeResult struct {
 	// Escalated is true when the message raised the urgency of an
 	// existing case (Case holds the new urgency).
 	Escalated bool
+	// BecameSensitive is true when the message made an existing case
+	// sensitive (a new sensitive case has NewCase and Case.Sensitive).
+	BecameSensitive bool
 	// CaseLastQueued is when the latest outbox row about Case (an
 	// acknowledgement, a note, an officer's answer) was queued, by the
 	// store's clock, for a new message that joined an existing case; zero
@@ -153,9 +170,13 @@ type StoredMessage struct {
 	Truncated      bool
 	OriginalSize   int
 	Classification *Classification // nil when the message was not classified
-	Attachments    []Attachment
-	Location       *Location
-	SentAt         time.Time
-	ReceivedAt     time.Time
-	EditedAt       *time.Time
+	// Sensitive is true when the message was marked sensitive at intake.
+	Sensitive bool
+	// Intent is the feedback intent recorded at intake; "" for a report.
+	Intent      Intent
+	Attachments []Attachment
+	Location    *Location
+	SentAt      time.Time
+	ReceivedAt  time.Time
+	EditedAt    *time.Time
 }

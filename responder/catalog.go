@@ -23,8 +23,10 @@ type Catalog struct {
 	AckNext   string // what happens next
 	AckStatus string // how to ask for the status ({ref})
 	AckGroup  string // added in groups: keep personal details out of the group
-	// Sensitive ends the acknowledgement of a case on a sensitive topic
-	// (Options.SensitiveTopics): how the citizen's identity is
+	// Sensitive ends the acknowledgement of a sensitive case (a message
+	// the classifier found sensitive, or on one of
+	// Options.SensitiveTopics), and the private notice sent when a
+	// follow-up makes a case sensitive: how the citizen's identity is
 	// protected. Built-in languages default to SensitiveNotice.
 	Sensitive string
 	// SensitiveGroup replaces AckGroup for a sensitive case opened in a
@@ -36,6 +38,14 @@ type Catalog struct {
 	// Emergency comes first in the acknowledgement of a critical case,
 	// and alone on a follow-up that makes a case critical ({number}).
 	Emergency string
+
+	// Thanks answers a thank-you (feedback: it opens no case; it is
+	// kept with the citizen's latest case, for the officers).
+	Thanks string
+	// Greeting answers a bare greeting: how to report, in short.
+	Greeting string
+	// AckOK answers a bare "ok" or thumbs up.
+	AckOK string
 
 	EmptyReport  string // a message with nothing in it, or /report alone
 	StatusNone   string // the citizen has no case
@@ -78,6 +88,9 @@ func english() Catalog {
 		FollowUp:       "Added to your case {ref}.",
 		SensitiveGroup: "Please add no details in this group: write to me in a private chat to go on. Your report stays protected there.",
 		Emergency:      "If anyone is in danger, call {number} now. This chat is not an emergency line.",
+		Thanks:         "Thank you! We passed it on to the team.",
+		Greeting:       "Hello! To report a problem in the city, describe it here in a few words (what, and where); add a photo or your location if it helps. /help for more.",
+		AckOK:          "Noted. Write to me any time about a problem in the city; /status shows your cases.",
 		EmptyReport:    "Please describe the problem in a few words (what, and where).",
 		StatusNone:     "You have no case yet. Describe a problem and I will register it.",
 		StatusHeader:   "Your cases:",
@@ -122,6 +135,9 @@ func french() Catalog {
 		FollowUp:       "Ajouté à votre dossier {ref}.",
 		SensitiveGroup: "Merci de n'ajouter aucun détail dans ce groupe : écrivez-moi en message privé pour continuer. Votre signalement y reste protégé.",
 		Emergency:      "Si quelqu'un est en danger, appelez le {number} maintenant. Cette conversation n'est pas une ligne d'urgence.",
+		Thanks:         "Merci ! Nous l'avons transmis à l'équipe.",
+		Greeting:       "Bonjour ! Pour signaler un problème dans la ville, décrivez-le ici en quelques mots (quoi, et où) ; ajoutez une photo ou votre position si cela aide. /help pour en savoir plus.",
+		AckOK:          "C'est noté. Écrivez-moi quand vous voulez au sujet d'un problème dans la ville ; /status montre vos dossiers.",
 		EmptyReport:    "Décrivez le problème en quelques mots (quoi, et où).",
 		StatusNone:     "Vous n'avez pas encore de dossier. Décrivez un problème et je l'enregistrerai.",
 		StatusHeader:   "Vos dossiers :",
@@ -165,6 +181,9 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.SensitiveGroup, fb.SensitiveGroup)
 	pick(&c.FollowUp, fb.FollowUp)
 	pick(&c.Emergency, fb.Emergency)
+	pick(&c.Thanks, fb.Thanks)
+	pick(&c.Greeting, fb.Greeting)
+	pick(&c.AckOK, fb.AckOK)
 	pick(&c.EmptyReport, fb.EmptyReport)
 	pick(&c.StatusNone, fb.StatusNone)
 	pick(&c.StatusHeader, fb.StatusHeader)

@@ -57,8 +57,11 @@ type DigestOptions struct {
 	// English); Catalogs give topic words as for Options.Catalogs.
 	Texts    map[string]DigestTexts
 	Catalogs map[string]Catalog
-	// Hide are the sensitive topics: never in examples, places,
-	// follow-ups or per-case public output; nil means ["corruption"].
+	// Hide are topics additionally kept out of examples, places and
+	// follow-ups. Sensitive cases (citybot.Case.Sensitive, the flag
+	// the store keeps) are always kept out, whatever their topic, and
+	// reminders name them by reference only; nil and empty mean no
+	// extra topic.
 	Hide []string
 	// Channels receive the approved digest.
 	Channels []Channel
@@ -157,9 +160,6 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	if len(d.languages) == 0 {
 		d.languages = []string{"en", "fr"}
 	}
-	if d.hide == nil {
-		d.hide = citybot.DefaultSensitiveTopics()
-	}
 	if d.examples == 0 {
 		d.examples = 3
 	}
@@ -223,7 +223,7 @@ func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 	pairs := []struct{ dst, src *string }{
 		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
 		{&out.Answered, &fb.Answered}, {&out.FirstAnswer, &fb.FirstAnswer}, {&out.Resolved, &fb.Resolved},
-		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.StillOpen, &fb.StillOpen},
+		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.Thanks, &fb.Thanks}, {&out.ThanksOne, &fb.ThanksOne}, {&out.StillOpen, &fb.StillOpen},
 		{&out.Promises, &fb.Promises}, {&out.Overdue, &fb.Overdue}, {&out.NoPromises, &fb.NoPromises}, {&out.Examples, &fb.Examples},
 		{&out.Said, &fb.Said}, {&out.Did, &fb.Did}, {&out.More, &fb.More}, {&out.Change, &fb.Change}, {&out.Same, &fb.Same},
 		{&out.Others, &fb.Others}, {&out.Of, &fb.Of}, {&out.Percent, &fb.Percent}, {&out.None, &fb.None},
@@ -250,7 +250,8 @@ func (d *Digester) Location() *time.Location { return d.loc }
 // Languages returns the digest's languages, the officials' first.
 func (d *Digester) Languages() []string { return slices.Clone(d.languages) }
 
-// Hidden returns the sensitive topics kept out of per-case public output.
+// Hidden returns the extra topics kept out of per-case public output
+// (Options.Hide); sensitive cases are kept out by their flag.
 func (d *Digester) Hidden() []string { return slices.Clone(d.hide) }
 
 // TopicName returns a topic in words in lang.
@@ -262,7 +263,7 @@ func (d *Digester) TopicName(lang, topic string) string {
 	return c.topic(topic)
 }
 
-// Figures computes the public figures of [start, end) (sensitive topics'
+// Figures computes the public figures of [start, end) (sensitive cases'
 // places left out). It is what the public page shows live.
 func (d *Digester) Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
 	f, err := d.store.DigestFigures(ctx, start, end, d.hide)
@@ -674,7 +675,7 @@ func (w wrapped) HandleAction(ctx context.Context, a citybot.Action) (string, er
 
 // AskFixed queues "Is it fixed?" with Fixed / Not fixed buttons to the
 // citizens of cases resolved at least FollowupAfter ago, once per case,
-// sensitive topics left out. It returns how many were queued.
+// sensitive cases left out. It returns how many were queued.
 func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 	targets, err := d.store.DueFollowups(ctx, d.now().Add(-d.after), d.hide, 200)
 	if err != nil {
@@ -770,7 +771,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	for i, c := range cases {
 		ids[i] = c.ID
 		topic := cat.topic(c.Topic)
-		if slices.Contains(d.hide, c.Topic) {
+		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
 		lines = append(lines, fill(t.ReminderLine, "ref", string(c.Ref), "topic", topic, "urgency", string(c.Urgency),

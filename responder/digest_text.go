@@ -24,6 +24,8 @@ type DigestTexts struct {
 	Resolution    string // {median} {p90}
 	Fixed         string // {n} citizens confirmed fixed
 	NotFixed      string // {n} said not fixed
+	Thanks        string // {n} citizens said thank you (feedback, not reports)
+	ThanksOne     string // one citizen said thank you
 	StillOpen     string // {n}
 	Promises      string // {kept} {due}
 	Overdue       string // {n}
@@ -70,6 +72,8 @@ func digestTextsEN() DigestTexts {
 		Resolution:    "Time to resolve: half within {median}, 9 in 10 within {p90}.",
 		Fixed:         "Confirmed fixed by the citizen: {n}.",
 		NotFixed:      "Reported not fixed (reopened): {n}.",
+		Thanks:        "{n} citizens said thank you.",
+		ThanksOne:     "1 citizen said thank you.",
 		StillOpen:     "Still open at the end of the week: {n}.",
 		Promises:      "Promised dates this week: {kept} kept out of {due}.",
 		Overdue:       "Promised dates missed: {n}.",
@@ -117,6 +121,8 @@ func digestTextsFR() DigestTexts {
 		Resolution:    "Délai de résolution : la moitié en moins de {median}, 9 sur 10 en moins de {p90}.",
 		Fixed:         "Confirmés réparés par l'habitant : {n}.",
 		NotFixed:      "Signalés non réparés (rouverts) : {n}.",
+		Thanks:        "{n} habitants ont dit merci.",
+		ThanksOne:     "1 habitant a dit merci.",
 		StillOpen:     "Encore ouverts en fin de semaine : {n}.",
 		Promises:      "Dates promises cette semaine : tenues {kept} sur {due}.",
 		Overdue:       "Dates promises dépassées : {n}.",
@@ -285,6 +291,12 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
 	if f.NotFixed > 0 {
 		line(fill(t.NotFixed, "n", strconv.Itoa(f.NotFixed)))
+	}
+	switch {
+	case f.Thanks == 1:
+		line(t.ThanksOne)
+	case f.Thanks > 1:
+		line(fill(t.Thanks, "n", strconv.Itoa(f.Thanks)))
 	}
 	line(fill(t.StillOpen, "n", strconv.Itoa(f.StillOpen)))
 	if f.PromisesDue > 0 {

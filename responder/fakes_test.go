@@ -41,6 +41,24 @@ func (fakeClassifier) Classify(text, hint string) citybot.Classification {
 			c.Language = "fr"
 		}
 	}
+	// A bribe in plain words: sensitive whatever the topic.
+	if strings.Contains(low, "cash") || strings.Contains(low, "liquide") {
+		c.Sensitive, c.SensitiveCues = true, []string{"cash"}
+	}
+	// Feedback, as the lexicon marks it.
+	switch trimmed := strings.Trim(low, " !.?"); {
+	case strings.HasPrefix(low, "thank") || strings.HasPrefix(low, "merci"):
+		c.Intent = citybot.IntentThanks
+		if strings.HasPrefix(low, "merci") {
+			c.Language = "fr"
+		}
+	case trimmed == "hello" || trimmed == "bonjour":
+		c.Intent = citybot.IntentGreeting
+	case trimmed == "ok":
+		c.Intent = citybot.IntentAck
+	case strings.HasPrefix(low, "who are you"):
+		c.Intent = citybot.IntentBotQuestion
+	}
 	return c
 }
 

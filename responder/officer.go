@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -103,12 +102,13 @@ type OfficerOptions struct {
 	MaxText map[citybot.Platform]int
 	// Notify is called after rows were queued (a Dispatcher's Notify).
 	Notify func()
-	// SensitiveTopics are the topic labels the city marks sensitive
-	// (pass the same list as Options.SensitiveTopics). Answers, status
-	// and merge notices about a case on such a topic opened in a group go
-	// to the citizen's private chat on the same platform (Private outbox
-	// rows); the group hears at most RepliedPrivately. nil means
-	// DefaultSensitiveTopics; an empty non-nil slice means none.
+	// SensitiveTopics is no longer read: answers, status and merge
+	// notices about a sensitive case (citybot.Case.Sensitive, the flag
+	// the store keeps) opened in a group go to the citizen's private
+	// chat on the same platform (Private outbox rows); the group hears
+	// at most RepliedPrivately.
+	//
+	// Deprecated: the flag decides; kept so that callers still build.
 	SensitiveTopics []string
 }
 
@@ -120,14 +120,13 @@ const MaxAnswer = 8000
 // citizen's language, through the outbox on the case's platform. It is
 // safe for concurrent use.
 type Officer struct {
-	store     OfficerStore
-	log       *slog.Logger
-	defLang   string
-	texts     map[string]OfficerTexts
-	catalogs  map[string]Catalog
-	maxText   map[citybot.Platform]int
-	notify    func()
-	sensitive []string
+	store    OfficerStore
+	log      *slog.Logger
+	defLang  string
+	texts    map[string]OfficerTexts
+	catalogs map[string]Catalog
+	maxText  map[citybot.Platform]int
+	notify   func()
 }
 
 // NewOfficer returns an Officer, or an error wrapping citybot.ErrInvalid
@@ -136,11 +135,7 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("responder: officer: %w: Store is required", citybot.ErrInvalid)
 	}
-	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify,
-		sensitive: slices.Clone(opts.SensitiveTopics)}
-	if opts.SensitiveTopics == nil {
-		o.sensitive = DefaultSensitiveTopics()
-	}
+	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -227,10 +222,10 @@ func (o *Officer) item(v citybot.CaseView, c citybot.Case, key, text, groupLine 
 }
 
 // private tells whether messages to the citizen of c must go to their
-// private chat: c (or the case v it follows) is on a sensitive topic and
+// private chat: c (or the case v it follows) is sensitive (its flag) and
 // c's chat is not a private one (an unknown kind counts as shared).
 func (o *Officer) private(v citybot.CaseView, c citybot.Case) bool {
-	if !slices.Contains(o.sensitive, c.Topic) && !slices.Contains(o.sensitive, v.Case.Topic) {
+	if !c.Sensitive && !v.Case.Sensitive {
 		return false
 	}
 	return v.ChatKinds[c.ID] != citybot.ChatPrivate

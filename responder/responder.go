@@ -4,7 +4,7 @@
 // classifies the text, then in one store transaction saves the message,
 // attaches it to the citizen's open case in that chat or opens a new one,
 // stores the tags and queues the acknowledgement in the outbox (with how
-// identity is protected, for a sensitive topic), or for a message that
+// identity is protected, for a sensitive case), or for a message that
 // joins an open case, at most one short "added to your case" note per
 // Options.FollowUpInterval. It answers the commands /start, /help,
 // /status [REF], /language [xx] and /report. Replies longer than a
@@ -79,12 +79,16 @@ type Options struct {
 	// message; "" leaves the warning out.
 	EmergencyNumber string
 	// SensitiveTopics are the topic labels the city marks sensitive
-	// (config.toml; the web console hides them the same way). The
-	// acknowledgement of a new case on one of them ends with
+	// (config.toml). A message is sensitive when its classification
+	// says so (Classification.Sensitive) or its topic is one of these;
+	// the case it opens or joins becomes sensitive (the store keeps the
+	// flag). The acknowledgement of a new sensitive case ends with
 	// Catalog.Sensitive, how the citizen's identity is protected; in a
 	// group it also leaves the topic out and asks the citizen to go on
-	// in a private chat (Catalog.SensitiveGroup). nil means the default
-	// list, DefaultSensitiveTopics; an empty non-nil slice means none.
+	// in a private chat (Catalog.SensitiveGroup). A follow-up that makes
+	// a case sensitive gets that notice once, in private when it came
+	// from a group. nil means the default list, DefaultSensitiveTopics;
+	// an empty non-nil slice means none.
 	SensitiveTopics []string
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
@@ -326,9 +330,73 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		cl = &c
 	}
 	in := citybot.Intake{Message: m, Classification: cl, Mode: mode, Window: r.window}
+	in.Sensitive, in.SensitiveCues = r.sensitiveOf(cl)
+	if !isCommand && !in.Sensitive && !m.Edit && cl != nil && cl.Intent.IsFeedback() && len(m.Attachments) == 0 && m.Location == nil {
+		return r.feedback(ctx, in, cl)
+	}
 	queued := false
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
 		items := r.reportReplies(m, cl, res)
+		queued = len(items) > 0
+		return items, nil
+	})
+	return res, queued, err
+}
+
+// sensitiveOf applies the city's rule: a message is sensitive when its
+// classification says so or its topic is one of the sensitive topics. It
+// returns the cues that say why.
+func (r *Responder) sensitiveOf(cl *citybot.Classification) (bool, []string) {
+	if cl == nil {
+		return false, nil
+	}
+	sensitive, cues := cl.Sensitive, slices.Clone(cl.SensitiveCues)
+	if slices.Contains(r.sensitive, cl.Topic.Label) {
+		sensitive = true
+		cues = append(cues, "topic:"+cl.Topic.Label)
+	}
+	if !sensitive {
+		return false, nil
+	}
+	return true, cues
+}
+
+// feedback stores a message that is feedback, not a report: a thank-you
+// joins the citizen's most recent case in the chat (any status); a
+// greeting, a bare "ok" or a question about the bot joins their open case
+// as a follow-up would (so that officers read the whole conversation).
+// None opens a case; each gets one short reply.
+func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot.Classification) (citybot.IntakeResult, bool, error) {
+	m := in.Message
+	in.Intent, in.Mode = cl.Intent, citybot.CaseJoinOnly
+	if cl.Intent == citybot.IntentThanks {
+		in.Mode = citybot.CaseFeedback
+	}
+	queued := false
+	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
+		cat := r.catalog(r.language(res.Citizen.Language, m.Sender.LanguageCode, cl.Language))
+		out := citybot.Outgoing{
+			Key:      fmt.Sprintf("in:%d:feedback", res.Message),
+			Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
+		}
+		switch cl.Intent {
+		case citybot.IntentThanks:
+			out.Text = cat.Thanks
+		case citybot.IntentGreeting:
+			out.Text = cat.Greeting
+		case citybot.IntentAck:
+			out.Text = cat.AckOK
+		default: // a question about the bot
+			out.Text = cat.Help
+		}
+		if m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel {
+			out.ReplyTo = m.ID
+		}
+		it := citybot.OutboxItem{Out: out, Kind: citybot.OutboxReply}
+		if res.Case != nil {
+			it.Case = res.Case.ID
+		}
+		items := SplitItem(it, r.maxText[m.Platform])
 		queued = len(items) > 0
 		return items, nil
 	})
@@ -364,7 +432,7 @@ func (r *Responder) classify(text, langHint string) (c citybot.Classification) {
 // emergency notice for an edit that made a case critical; or a request
 // for words when nothing was said.
 func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification, res citybot.IntakeResult) []citybot.OutboxItem {
-	if res.Edited && !res.Escalated {
+	if res.Edited && !res.Escalated && !res.BecameSensitive {
 		return nil // the acknowledgement of the first version stands
 	}
 	detected := ""
@@ -384,7 +452,7 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
 		}
 		ref := string(c.Ref)
-		sensitive := slices.Contains(r.sensitive, c.Topic)
+		sensitive := c.Sensitive
 		parts = append(parts, fill(cat.AckNew, "ref", ref))
 		if !sensitive || !group {
 			// In a group, naming a sensitive topic would tell everyone
@@ -400,6 +468,8 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 		case group:
 			parts = append(parts, cat.AckGroup)
 		}
+	case res.Case != nil && res.BecameSensitive:
+		return r.sensitiveNotice(m, cat, res, group)
 	case res.Case != nil:
 		if res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "" {
 			parts = append(parts, fill(cat.Emergency, "number", r.emergency))
@@ -430,6 +500,36 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 		it.Out.ReplyTo = m.ID
 	}
 	return SplitItem(it, r.maxText[m.Platform])
+}
+
+// sensitiveNotice is what a citizen hears when their message made an
+// existing case sensitive (a bribe reported as a follow-up to a pothole):
+// that it joined the case, and how their identity is protected, once.
+// From a group the notice goes to their private chat, and the group hears
+// only that they should go on in private, never the topic.
+func (r *Responder) sensitiveNotice(m citybot.Message, cat Catalog, res citybot.IntakeResult, group bool) []citybot.OutboxItem {
+	var parts []string
+	if res.Escalated && res.Case.Urgency == citybot.UrgencyCritical && r.emergency != "" {
+		parts = append(parts, fill(cat.Emergency, "number", r.emergency))
+	}
+	parts = append(parts, fill(cat.FollowUp, "ref", string(res.Case.Ref)), cat.Sensitive)
+	key := fmt.Sprintf("in:%d:sensitive", res.Message)
+	it := citybot.OutboxItem{
+		Out:  citybot.Outgoing{Key: key, Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind, Text: strings.Join(parts, "\n\n")},
+		Kind: citybot.OutboxNotice,
+		Case: res.Case.ID,
+	}
+	if !group {
+		return SplitItem(it, r.maxText[m.Platform])
+	}
+	it.Private = true
+	items := SplitItem(it, r.maxText[m.Platform])
+	return append(items, citybot.OutboxItem{
+		Out: citybot.Outgoing{Key: key + ":group", Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
+			ReplyTo: m.ID, Text: cat.SensitiveGroup},
+		Kind: citybot.OutboxNotice,
+		Case: res.Case.ID,
+	})
 }
 
 // command stores a command message and queues its answer.

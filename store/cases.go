@@ -20,7 +20,8 @@ type querier interface {
 }
 
 const caseColumns = `c.id, c.ref, c.status, c.topic, c.urgency, c.language, c.platform, ch.platform_chat_id, c.citizen_id,
-	c.latitude, c.longitude, c.places, c.expected_by, c.close_reason, c.duplicate_of, c.opened_at, c.updated_at`
+	c.latitude, c.longitude, c.places, c.expected_by, c.close_reason, c.duplicate_of, c.opened_at, c.updated_at,
+	c.sensitive, c.sensitive_cues`
 
 const caseFrom = ` FROM cases c JOIN chats ch ON ch.id = c.chat_id `
 
@@ -38,9 +39,11 @@ func scanCase(s scanner) (citybot.Case, error) {
 		opened, updated     string
 		id, citizen         int64
 		topic, lang, reason string
+		sensitive           bool
+		cues                string
 	)
 	if err := s.Scan(&id, &ref, &status, &topic, &urg, &lang, &plat, &chat, &citizen,
-		&lat, &lon, &places, &expected, &reason, &dupOf, &opened, &updated); err != nil {
+		&lat, &lon, &places, &expected, &reason, &dupOf, &opened, &updated, &sensitive, &cues); err != nil {
 		return c, err
 	}
 	c = citybot.Case{
@@ -48,7 +51,12 @@ func scanCase(s scanner) (citybot.Case, error) {
 		Topic: topic, Urgency: citybot.Urgency(urg), Language: lang, Platform: citybot.Platform(plat),
 		Chat: citybot.ChatID(chat), Citizen: citybot.CitizenID(citizen), ExpectedBy: parseNullTS(expected),
 		CloseReason: reason, DuplicateOf: citybot.CaseID(dupOf.Int64),
-		OpenedAt: parseTS(opened), UpdatedAt: parseTS(updated),
+		OpenedAt: parseTS(opened), UpdatedAt: parseTS(updated), Sensitive: sensitive,
+	}
+	if sensitive && cues != "" && cues != "[]" {
+		if err := json.Unmarshal([]byte(cues), &c.SensitiveCues); err != nil {
+			c.SensitiveCues = nil
+		}
 	}
 	if lat.Valid && lon.Valid {
 		c.Location = &citybot.Location{Latitude: lat.Float64, Longitude: lon.Float64}
@@ -401,7 +409,7 @@ func (db *DB) MessageText(ctx context.Context, p citybot.Platform, chat citybot.
 func (db *DB) CaseMessages(ctx context.Context, id citybot.CaseID) ([]citybot.StoredMessage, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT m.id, m.direction, ch.platform, ch.platform_chat_id, m.platform_message_id,
 		COALESCE(m.citizen_id, 0), COALESCE(m.case_id, 0), m.command, m.reply_to, m.text, m.text_truncated, m.original_size,
-		m.classification, m.latitude, m.longitude, m.sent_at, m.received_at, m.edited_at
+		m.classification, m.latitude, m.longitude, m.sent_at, m.received_at, m.edited_at, m.sensitive, m.intent
 		FROM messages m JOIN chats ch ON ch.id = m.chat_id WHERE m.case_id = ? ORDER BY m.id`, int64(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: case messages: %w", mapErr(err))
@@ -417,9 +425,10 @@ func (db *DB) CaseMessages(ctx context.Context, id citybot.CaseID) ([]citybot.St
 			lat, lon                  sql.NullFloat64
 			sent, recv                string
 			edited                    sql.NullString
+			intent                    string
 		)
 		if err := rows.Scan(&m.ID, &dir, &plat, &chat, &pid, &cit, &cas, &m.Command, &rep, &m.Text, &m.Truncated, &m.OriginalSize,
-			&class, &lat, &lon, &sent, &recv, &edited); err != nil {
+			&class, &lat, &lon, &sent, &recv, &edited, &m.Sensitive, &intent); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: case messages: %w", err)
 		}
@@ -427,6 +436,7 @@ func (db *DB) CaseMessages(ctx context.Context, id citybot.CaseID) ([]citybot.St
 		m.PlatformID, m.ReplyTo = citybot.PlatformMessageID(pid), citybot.PlatformMessageID(rep)
 		m.Citizen, m.Case = citybot.CitizenID(cit), citybot.CaseID(cas)
 		m.SentAt, m.ReceivedAt, m.EditedAt = parseTS(sent), parseTS(recv), parseNullTS(edited)
+		m.Intent = citybot.Intent(intent)
 		if class.Valid {
 			var cl citybot.Classification
 			if json.Unmarshal([]byte(class.String), &cl) == nil {

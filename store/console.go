@@ -50,6 +50,12 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		}
 		where = append(where, `c.topic NOT IN (`+strings.Join(marks, ", ")+`)`)
 	}
+	if q.HideSensitive {
+		// "+": never an index constraint, so that the inbox keeps its
+		// ordered index (cases_inbox_open); the covering indexes carry
+		// the column.
+		where = append(where, `+c.sensitive = 0`)
+	}
 	if q.Place != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(c.places) WHERE json_each.value = ?)`)
 		args = append(args, q.Place)
@@ -330,7 +336,7 @@ const maxConversation = 500
 // it. Texts are as stored: citizen text is hostile.
 func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.ConversationEntry, error) {
 	var out []citybot.ConversationEntry
-	rows, err := db.r.QueryContext(ctx, `SELECT id, text, text_truncated, edited_at, sent_at, latitude, longitude, classification FROM (
+	rows, err := db.r.QueryContext(ctx, `SELECT id, text, text_truncated, edited_at, sent_at, latitude, longitude, classification, sensitive, intent FROM (
 		SELECT * FROM messages WHERE case_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
@@ -344,12 +350,13 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 			sent     string
 			lat, lon sql.NullFloat64
 			class    sql.NullString
+			intent   string
 		)
-		if err := rows.Scan(&mid, &e.Text, &e.Truncated, &edited, &sent, &lat, &lon, &class); err != nil {
+		if err := rows.Scan(&mid, &e.Text, &e.Truncated, &edited, &sent, &lat, &lon, &class, &e.Sensitive, &intent); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: conversation: %w", err)
 		}
-		e.Direction, e.At, e.Edited = "in", parseTS(sent), edited.Valid
+		e.Direction, e.At, e.Edited, e.Intent = "in", parseTS(sent), edited.Valid, citybot.Intent(intent)
 		if lat.Valid && lon.Valid {
 			e.Location = &citybot.Location{Latitude: lat.Float64, Longitude: lon.Float64}
 		}
@@ -481,6 +488,102 @@ func (db *DB) CorrectCase(ctx context.Context, id citybot.CaseID, topic string, 
 		return citybot.Case{}, fmt.Errorf("store: correct case: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+// MaxSensitiveReason is the longest reason accepted for setting or
+// clearing a case's sensitive flag, in bytes.
+const MaxSensitiveReason = 2000
+
+// SetCaseSensitive sets (sensitive true) or clears a case's sensitive
+// flag by hand: an explicit staff decision, with a reason, recorded in
+// the audit log (action case.sensitive, with the reason). The caller
+// checks that actor's role may read sensitive cases. Clearing forgets the
+// cues; a later sensitive message flags the case again. Setting the flag
+// it already has changes nothing and is not audited. It returns the
+// updated case. Errors wrap citybot.ErrNotFound for an unknown case and
+// citybot.ErrInvalid for a missing actor or reason.
+func (db *DB) SetCaseSensitive(ctx context.Context, id citybot.CaseID, sensitive bool, actor, reason string) (citybot.Case, error) {
+	reason, _ = citybot.CleanText(strings.TrimSpace(reason), MaxSensitiveReason)
+	if actor == "" || reason == "" {
+		return citybot.Case{}, fmt.Errorf("store: set case sensitive: %w: a reason is needed", citybot.ErrInvalid)
+	}
+	var out citybot.Case
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		cur, err := caseByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		out = cur
+		if cur.Sensitive == sensitive {
+			return nil
+		}
+		now := db.now().UTC()
+		cues := "[]"
+		if sensitive {
+			cues = `["set by staff"]`
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET sensitive = ?, sensitive_cues = ?, updated_at = ? WHERE id = ?`,
+			sensitive, cues, ts(now), int64(id)); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, now, actor, "case.sensitive", caseSubject(id),
+			map[string]any{"sensitive": cur.Sensitive}, map[string]any{"sensitive": sensitive, "reason": reason}); err != nil {
+			return err
+		}
+		out, err = caseByID(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("store: set case sensitive: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// FlagSensitiveTopics flags sensitive every case on one of topics that is
+// not flagged yet and on whose flag staff never decided (no case.sensitive
+// entry in its audit log): the backfill of a city's configured sensitive
+// topics, safe to run at every start. It runs once per distinct list (the
+// list last applied is kept), and returns how many cases it flagged.
+func (db *DB) FlagSensitiveTopics(ctx context.Context, topics []string) (int, error) {
+	list := slices.Clone(topics)
+	slices.Sort(list)
+	list = slices.Compact(list)
+	key, _ := json.Marshal(list)
+	n := 0
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		n = 0
+		var last string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM cursors WHERE key = 'store:sensitive_topics'`).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if last == string(key) {
+			return nil
+		}
+		now := db.now().UTC()
+		for _, t := range list {
+			cue, _ := json.Marshal([]string{"topic:" + t})
+			r, err := tx.ExecContext(ctx, `UPDATE cases SET sensitive = 1, sensitive_cues = ?
+				WHERE topic = ? AND sensitive = 0
+				  AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.subject = 'case:' || cases.id AND a.action = 'case.sensitive')`,
+				string(cue), t)
+			if err != nil {
+				return err
+			}
+			k, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(k)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES ('store:sensitive_topics', ?, ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, string(key), ts(now))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: flag sensitive topics: %w", mapErr(err))
+	}
+	return n, nil
 }
 
 // AssignCase gives a case to a staff account by name ("" unassigns it).
@@ -811,6 +914,12 @@ func (db *DB) MergeCases(ctx context.Context, dup, into citybot.CaseID, actor st
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET duplicate_of = ?, updated_at = ? WHERE duplicate_of = ?`, int64(into), ts(now), int64(dup)); err != nil {
 			return err
+		}
+		if dv.Case.Sensitive && !iv.Case.Sensitive {
+			// The surviving case now holds a sensitive report.
+			if _, err := markSensitive(ctx, tx, &iv.Case, append(slices.Clone(dv.Case.SensitiveCues), "merged:"+string(dv.Case.Ref)), now); err != nil {
+				return err
+			}
 		}
 		if err := audit(ctx, tx, now, actorOr(actor), "case.merge", caseSubject(into), nil,
 			map[string]any{"merged": dv.Case.Ref, "into": iv.Case.Ref}); err != nil {

@@ -74,7 +74,7 @@ func explain(b *testing.B, db *DB, query string, args ...any) {
 func BenchmarkConsoleInboxFirstPage(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
-	q := citybot.InboxQuery{HideTopics: []string{"corruption"}}
+	q := citybot.InboxQuery{HideSensitive: true}
 	where, args := inboxWhere(q, true)
 	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 51`, args...)
 	b.ResetTimer()
@@ -89,7 +89,7 @@ func BenchmarkConsoleInboxFirstPage(b *testing.B) {
 func BenchmarkConsoleInboxCounts(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
-	q := citybot.InboxQuery{HideTopics: []string{"corruption"}}
+	q := citybot.InboxQuery{HideSensitive: true}
 	where, args := inboxWhere(q, false)
 	where += " AND " + statusCondition(q, &args)
 	explain(b, db, `SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*) FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)

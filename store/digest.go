@@ -47,7 +47,8 @@ func facets(m map[string]int) []citybot.FacetCount {
 // cases received by topic, platform and place, answered, time to first
 // answer and to resolution (median, 90th percentile), resolved, confirmed
 // fixed, still open, promises kept and missed. Places of the hide topics
-// (sensitive ones) are left out of ByPlace; their counts stay in ByTopic.
+// and the sensitive cases are left out of ByPlace; their counts stay in
+// ByTopic. Thanks counts the citizens who said thank you.
 // Promises whose date has not passed yet (before the store's clock) are not
 // counted. The figures carry no text and no identity.
 func (db *DB) DigestFigures(ctx context.Context, start, end time.Time, hide []string) (citybot.DigestFigures, error) {
@@ -73,15 +74,15 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	platforms, places := map[string]int{}, map[string]int{}
 
 	// Cases received in the period.
-	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, first_answer_at IS NOT NULL FROM cases
+	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, first_answer_at IS NOT NULL, sensitive FROM cases
 		WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`, s, e)
 	if err != nil {
 		return f, err
 	}
 	for rows.Next() {
 		var tp, plat, pl string
-		var answered bool
-		if err := rows.Scan(&tp, &plat, &pl, &answered); err != nil {
+		var answered, sensitive bool
+		if err := rows.Scan(&tp, &plat, &pl, &answered, &sensitive); err != nil {
 			rows.Close()
 			return f, err
 		}
@@ -93,7 +94,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 			f.Answered++
 			t.Answered++
 		}
-		if pl != "[]" && pl != "" && !slices.Contains(hide, tp) {
+		if pl != "[]" && pl != "" && !sensitive && !slices.Contains(hide, tp) {
 			var names []string
 			if json.Unmarshal([]byte(pl), &names) == nil {
 				for _, n := range names {
@@ -135,6 +136,13 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	if err := db.r.QueryRowContext(ctx, `SELECT
 		COALESCE(SUM(answer = 'fixed'), 0), COALESCE(SUM(answer = 'not_fixed'), 0)
 		FROM followups WHERE answer <> '' AND answered_at >= ? AND answered_at < ?`, s, e).Scan(&f.ConfirmedFixed, &f.NotFixed); err != nil {
+		return f, err
+	}
+
+	// Citizens who said thank you (feedback, not reports); "intent <> ''"
+	// lets SQLite use the partial index messages_feedback.
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT citizen_id) FROM messages
+		WHERE intent <> '' AND intent = 'thanks' AND received_at >= ? AND received_at < ?`, s, e).Scan(&f.Thanks); err != nil {
 		return f, err
 	}
 
@@ -240,7 +248,7 @@ func PublicPlace(name string) string {
 
 // DigestExamples returns the raw material of up to limit "you said, we
 // did" examples among the cases resolved in [start, end) that an officer
-// answered, topics in hide left out: the citizen's first message with the
+// answered, sensitive cases and topics in hide left out: the citizen's first message with the
 // classifier's personal-data spans, the officer's first answer, and the
 // citizen's private name and handle for the redaction. The texts are NOT
 // redacted: never show them as they are.
@@ -264,7 +272,7 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 			WHERE om.case_id = c.id ORDER BY om.at, o.id LIMIT 1),
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
-		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL`+excl+`
+		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL AND c.sensitive = 0`+excl+`
 		  AND EXISTS (SELECT 1 FROM officer_messages om WHERE om.case_id = c.id)
 		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
 	if err != nil {

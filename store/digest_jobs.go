@@ -13,8 +13,8 @@ import (
 // DueFollowups returns up to limit resolved cases, resolved at or before
 // resolvedBefore (and at most 30 days before it: later is too late to
 // ask), whose citizen was not yet asked "Is it fixed?", with the
-// citizen's preferred language; topics in hide (sensitive ones) are left
-// out. Oldest resolution first.
+// citizen's preferred language; sensitive cases and topics in hide are
+// left out. Oldest resolution first.
 func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide []string, limit int) ([]citybot.FollowupTarget, error) {
 	if limit <= 0 {
 		limit = 100
@@ -30,7 +30,7 @@ func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide [
 	args = append(args, limit)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
 		LEFT JOIN citizens z ON z.id = c.citizen_id
-		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND +c.status = 'resolved'`+excl+`
+		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND +c.status = 'resolved' AND c.sensitive = 0`+excl+`
 		  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
 		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"citybot"
@@ -96,6 +98,14 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 			return err
 		}
 		for _, it := range items {
+			if it.Private {
+				// Delivered to the citizen's private chat: the store
+				// fills the recipient from their identity.
+				if _, err := queueCaseItems(ctx, tx, []citybot.OutboxItem{it}, "", now); err != nil {
+					return err
+				}
+				continue
+			}
 			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
 				return err
 			}
@@ -140,20 +150,30 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 		isNew, escalated bool
 		caseID           sql.NullInt64
 	)
-	if in.Mode != citybot.CaseNone {
+	switch in.Mode {
+	case citybot.CaseNone:
+	case citybot.CaseFeedback:
+		if c, err = feedbackCase(ctx, tx, chatID, res.Citizen.ID); err != nil {
+			return err
+		}
+	default:
 		if c, isNew, escalated, err = db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now); err != nil {
 			return err
 		}
-		if c != nil {
-			caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
-		}
+	}
+	if c != nil {
+		caseID = sql.NullInt64{Int64: int64(c.ID), Valid: true}
+	}
+	intent := ""
+	if in.Intent.IsFeedback() {
+		intent = string(in.Intent)
 	}
 	id, err := insertID(ctx, tx, `INSERT INTO messages
 		(direction, chat_id, platform_message_id, citizen_id, case_id, reply_to, command, text, text_truncated, original_size,
-		 classification, latitude, longitude, sent_at, received_at, edited_at)
-		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 classification, latitude, longitude, sent_at, received_at, edited_at, sensitive, intent)
+		VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		chatID, string(m.ID), int64(res.Citizen.ID), caseID, string(m.ReplyTo), m.Command, text, truncated, len(m.Text),
-		classJSON, lat, lon, ts(sentAt), ts(now), editedAt)
+		classJSON, lat, lon, ts(sentAt), ts(now), editedAt, in.Sensitive, intent)
 	if err != nil {
 		return err
 	}
@@ -167,8 +187,13 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	if c == nil {
 		return nil
 	}
-	if in.Classification != nil {
+	if in.Classification != nil && in.Mode != citybot.CaseFeedback && !in.Intent.IsFeedback() {
 		if err := insertClassifierTags(ctx, tx, c.ID, id, in.Classification, now); err != nil {
+			return err
+		}
+	}
+	if in.Sensitive && !isNew {
+		if res.BecameSensitive, err = markSensitive(ctx, tx, c, in.SensitiveCues, now); err != nil {
 			return err
 		}
 	}
@@ -211,9 +236,10 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 	if _, err := tx.ExecContext(ctx, `INSERT INTO message_edits (message_id, old_text, edited_at) VALUES (?, ?, ?)`, id, oldText, ts(now)); err != nil {
 		return false, err
 	}
+	// An edit never unmarks a sensitive message.
 	if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, text_truncated = ?, original_size = ?, edited_at = ?,
-		classification = COALESCE(?, classification) WHERE id = ?`,
-		text, truncated, len(in.Message.Text), ts(now), classJSON, id); err != nil {
+		classification = COALESCE(?, classification), sensitive = MAX(sensitive, ?) WHERE id = ?`,
+		text, truncated, len(in.Message.Text), ts(now), classJSON, in.Sensitive, id); err != nil {
 		return false, err
 	}
 	res.Edited = true
@@ -223,6 +249,11 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 	c, err := caseByID(ctx, tx, citybot.CaseID(caseID.Int64))
 	if err != nil {
 		return false, err
+	}
+	if in.Sensitive {
+		if res.BecameSensitive, err = markSensitive(ctx, tx, &c, in.SensitiveCues, now); err != nil {
+			return false, err
+		}
 	}
 	cl := in.Classification
 	if cl != nil && c.Status == citybot.StatusNew {
@@ -337,16 +368,24 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		u, score, topic, lang = urgencyOf(cl), cl.UrgencyScore, topicOf(cl), cl.Language
 		places, _ = json.Marshal(placeNames(cl))
 	}
+	var cues []string
+	if in.Sensitive {
+		cues = mergeCues(nil, in.SensitiveCues)
+	}
+	cuesJSON, _ := json.Marshal(cues)
+	if cues == nil {
+		cuesJSON = []byte("[]")
+	}
 	var ref citybot.CaseRef
 	for attempt := 0; ; attempt++ {
 		ref = newRef()
 		var err error
 		caseID, err = insertID(ctx, tx, `INSERT INTO cases
 			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
-			 latitude, longitude, places, opened_at, updated_at, last_message_at)
-			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
+			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-			lat, lon, string(places), ts(now), ts(now), ts(now))
+			lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON))
 		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
 			// Reference taken: the failed statement was undone alone;
 			// draw another.
@@ -360,12 +399,84 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 	got := citybot.Case{
 		ID: citybot.CaseID(caseID), Ref: ref, Status: citybot.StatusNew, Topic: topic, Urgency: u, Language: lang,
 		Platform: m.Platform, Chat: m.Chat, Citizen: citizen, Places: placeNames(cl), OpenedAt: now, UpdatedAt: now,
+		Sensitive: in.Sensitive, SensitiveCues: cues,
 	}
 	if m.Location != nil {
 		loc := *m.Location
 		got.Location = &loc
 	}
 	return &got, true, false, nil
+}
+
+// feedbackCase returns the citizen's most recent case in the chat,
+// whatever its status (the case it was merged into, for a duplicate), or
+// nil when they have none.
+func feedbackCase(ctx context.Context, tx querier, chatID int64, citizen citybot.CitizenID) (*citybot.Case, error) {
+	var id int64
+	var dup sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id, duplicate_of FROM cases WHERE citizen_id = ? AND chat_id = ?
+		ORDER BY last_message_at DESC, id DESC LIMIT 1`, int64(citizen), chatID).Scan(&id, &dup)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if dup.Valid {
+		id = dup.Int64
+	}
+	c, err := caseByID(ctx, tx, citybot.CaseID(id))
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// maxCues is how many sensitive cues a case keeps.
+const maxCues = 16
+
+// mergeCues returns have with the cues of add not yet in it, each cleaned
+// and cut to 64 bytes, at most maxCues in all.
+func mergeCues(have, add []string) []string {
+	out := slices.Clone(have)
+	for _, c := range add {
+		c, _ = citybot.CleanText(strings.TrimSpace(c), 64)
+		if c == "" || slices.Contains(out, c) {
+			continue
+		}
+		if len(out) >= maxCues {
+			break
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// markSensitive flags case c sensitive, adding cues, and updates c. It
+// reports whether c was not sensitive before (then the change is
+// audited, by citybot).
+func markSensitive(ctx context.Context, tx querier, c *citybot.Case, cues []string, now time.Time) (bool, error) {
+	was := c.Sensitive
+	merged := mergeCues(c.SensitiveCues, cues)
+	if was && len(merged) == len(c.SensitiveCues) {
+		return false, nil
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return false, err
+	}
+	if merged == nil {
+		b = []byte("[]")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET sensitive = 1, sensitive_cues = ? WHERE id = ?`, string(b), int64(c.ID)); err != nil {
+		return false, err
+	}
+	c.Sensitive, c.SensitiveCues = true, merged
+	if was {
+		return false, nil
+	}
+	return true, audit(ctx, tx, now, "citybot", "case.sensitive", caseSubject(c.ID),
+		map[string]any{"sensitive": false}, map[string]any{"sensitive": true, "reason": "a sensitive message joined the case"})
 }
 
 // insertID runs an INSERT and returns the new row's id.

@@ -14,9 +14,10 @@ import (
 // PublicCases returns the cases q selects as public output may show them
 // (citybot.PublicCase: no text, no identity, places without digits,
 // locations rounded to three decimals), newest first. Duplicates are left
-// out. It serves the Open311 API and the CSV export.
+// out, and so are sensitive cases (citybot.Case.Sensitive), always. It
+// serves the Open311 API and the CSV export.
 func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error) {
-	where := []string{`status <> 'duplicate'`}
+	where := []string{`status <> 'duplicate'`, `sensitive = 0`}
 	var args []any
 	in := func(col string, vals []string) {
 		where = append(where, col+` IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+`)`)

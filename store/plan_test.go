@@ -32,6 +32,12 @@ func TestQueryPlans(t *testing.T) {
 		{"failed rows", `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`, []string{"outbox_failed"}, ""},
 		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}, ""},
 		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}, ""},
+		{"inbox without sensitive cases", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
+			` AND +c.sensitive = 0 ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
+		{"thanks of a week", `SELECT COUNT(DISTINCT citizen_id) FROM messages WHERE intent <> '' AND intent = 'thanks' AND received_at >= 'a' AND received_at < 'b'`,
+			[]string{"INDEX messages_feedback"}, ""},
+		{"received of a week", `SELECT topic, platform, places, first_answer_at IS NOT NULL, sensitive FROM cases
+			WHERE opened_at >= 'a' AND opened_at < 'b' AND status <> 'duplicate'`, []string{"COVERING INDEX cases_opened_at"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

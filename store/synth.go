@@ -61,7 +61,7 @@ func (db *DB) Synthesize(ctx context.Context, o SynthOptions) error {
 		  y AS (SELECT i, (i % ?) + 1 AS who, ((i * 2654435761) % 1000003) % 100 AS u, ((i * 40503) % 999983) % 100 AS s,
 		        strftime('%Y-%m-%dT%H:%M:%f', ?, '+' || (i * 120) || ' seconds') || '000Z' AS at FROM x)
 		  INSERT INTO cases (id, ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
-		                     places, close_reason, opened_at, updated_at, last_message_at)
+		                     places, close_reason, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
 		  SELECT i, printf('S%07d', i),
 		         CASE WHEN s < ? THEN CASE s % 4 WHEN 0 THEN 'new' WHEN 1 THEN 'acknowledged' WHEN 2 THEN 'in_progress' ELSE 'answered' END
 		              WHEN s % 2 = 0 THEN 'resolved' ELSE 'closed' END,
@@ -76,7 +76,8 @@ func (db *DB) Synthesize(ctx context.Context, o SynthOptions) error {
 		         who, who,
 		         CASE WHEN i % 4 = 0 THEN '["Main Street"]' WHEN i % 4 = 1 THEN '["Rue Haute"]' ELSE '[]' END,
 		         CASE WHEN s >= ? AND s % 2 = 1 THEN 'synthetic' ELSE '' END,
-		         at, at, at
+		         at, at, at,
+		         i % 13 = 10, CASE WHEN i % 13 = 10 THEN '["topic:corruption"]' ELSE '[]' END
 		  FROM y`, []any{o.Cases, citizens, base, o.OpenPercent, o.OpenPercent}},
 		{`WITH RECURSIVE x(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM x WHERE i < ?),
 		  y AS (SELECT i, (i % ?) + 1 AS c FROM x)

@@ -21,6 +21,8 @@ func doneMessages() map[string]string {
 		"note":     "Internal note added (not sent to the citizen).",
 		"answer":   "Answer queued; it goes out on the citizen's platform.",
 		"merged":   "The duplicate case was merged into this one; both citizens will be told.",
+		"cleared":  "The sensitive flag was cleared; the reason is in the history.",
+		"flagged":  "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
 	}
 }
 
@@ -37,7 +39,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, sess, err)
 		return v, false
 	}
-	if !s.canSeeTopic(sess.account.Role, v.Case.Topic) {
+	if !s.canSee(sess.account.Role, v.Case) {
 		// Not 403: a sensitive case's existence is not disclosed.
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return v, false
@@ -60,8 +62,10 @@ type caseData struct {
 	Nonce        string
 	Done         string
 	Sensitive    bool
-	CanAnswer    bool // the case still takes answers
-	Now          time.Time
+	// CanFlag: the reader may clear or set the sensitive flag.
+	CanFlag   bool
+	CanAnswer bool // the case still takes answers
+	Now       time.Time
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -72,7 +76,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	ctx := r.Context()
 	id := v.Case.ID
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
-		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: slices.Contains(s.sensitive, v.Case.Topic),
+		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: v.Case.Sensitive,
+		CanFlag:   s.readsSensitive(sess.account.Role),
 		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
 	var err error
 	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
@@ -92,7 +97,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	if v.Case.DuplicateOf != 0 {
-		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSeeTopic(sess.account.Role, dv.Case.Topic) {
+		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account.Role, dv.Case) {
 			d.DuplicateRef = dv.Case.Ref
 		}
 	}
@@ -116,7 +121,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	for _, a := range accounts {
-		if a.Role != citybot.RoleOfficial && !a.Disabled {
+		// A sensitive case goes only to someone who may read it.
+		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a.Role, v.Case) {
 			d.Assignees = append(d.Assignees, a.Name)
 		}
 	}
@@ -158,11 +164,20 @@ func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.fail(w, r, sess, invalid("unknown urgency"))
 		return
 	}
-	if _, err := s.store.CorrectCase(r.Context(), v.Case.ID, topic, urgency, sess.account.Name); err != nil {
+	c, err := s.store.CorrectCase(r.Context(), v.Case.ID, topic, urgency, sess.account.Name)
+	if err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
-	if !s.canSeeTopic(sess.account.Role, topic) {
+	if !c.Sensitive && slices.Contains(s.sensitive, c.Topic) {
+		// A sensitive topic makes the case sensitive, as it would
+		// have at intake.
+		if c, err = s.store.SetCaseSensitive(r.Context(), c.ID, true, sess.account.Name, "topic set to "+c.Topic); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+	}
+	if !s.canSee(sess.account.Role, c) {
 		// The officer just moved the case out of their sight.
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
@@ -175,7 +190,15 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	if err := s.store.AssignCase(r.Context(), v.Case.ID, clip(r.PostFormValue("assignee"), 64), sess.account.Name); err != nil {
+	assignee := clip(r.PostFormValue("assignee"), 64)
+	if assignee != "" && v.Case.Sensitive {
+		a, err := s.store.AccountByName(r.Context(), assignee)
+		if err == nil && !s.canSee(a.Role, v.Case) {
+			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
+			return
+		}
+	}
+	if err := s.store.AssignCase(r.Context(), v.Case.ID, assignee, sess.account.Name); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -252,7 +275,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
-	if err != nil || !s.canSeeTopic(sess.account.Role, into.Topic) {
+	if err != nil || !s.canSee(sess.account.Role, into) {
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return
 	}
@@ -261,4 +284,43 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	s.backToCase(w, r, into.ID, "merged")
+}
+
+// caseSensitive clears (action "clear") or sets (action "set") a case's
+// sensitive flag: only a role allowed to read sensitive cases may, with a
+// reason; the store audits it. Others are refused (and a sensitive case
+// stays undisclosed to them: loadCase answers 404).
+func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if !s.readsSensitive(sess.account.Role) {
+		s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
+		s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Only the roles allowed to read sensitive cases may change the sensitive flag."})
+		return
+	}
+	var set bool
+	switch r.PostFormValue("action") {
+	case "clear":
+	case "set":
+		set = true
+	default:
+		s.fail(w, r, sess, invalid("choose to clear or to set the sensitive flag"))
+		return
+	}
+	reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 2000)
+	if reason == "" {
+		s.fail(w, r, sess, invalid("give the reason for changing the sensitive flag"))
+		return
+	}
+	if _, err := s.store.SetCaseSensitive(r.Context(), v.Case.ID, set, sess.account.Name, reason); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	done := "cleared"
+	if set {
+		done = "flagged"
+	}
+	s.backToCase(w, r, v.Case.ID, done)
 }

@@ -14,7 +14,7 @@ import (
 
 // Open311 GeoReport v2, read side: services are citybot's topics (the
 // sensitive ones left out), requests are cases without any citizen text
-// or identity. Datetimes are W3C (RFC 3339) in the city's time zone; lat
+// or identity, sensitive cases left out. Datetimes are W3C (RFC 3339) in the city's time zone; lat
 // and long are rounded to about 100 m, and null when unknown.
 
 // open311Service is one service of GET services.{json,xml}.
@@ -141,7 +141,8 @@ func (p *Public) isSensitive(topic string) bool {
 // last 90 days) and status (open, closed) filter; at most 1000.
 func (p *Public) requests(w http.ResponseWriter, r *http.Request, format string) {
 	q := r.URL.Query()
-	pq := citybot.PublicCaseQuery{ExcludeTopic: p.sensitive, Limit: 1000, Topic: q.Get("service_code")}
+	// Sensitive cases are left out by the store, by their flag.
+	pq := citybot.PublicCaseQuery{Limit: 1000, Topic: q.Get("service_code")}
 	if ids := q.Get("service_request_id"); ids != "" {
 		for _, id := range strings.Split(ids, ",") {
 			if id = strings.TrimSpace(id); id != "" && len(pq.Refs) < 100 {
@@ -181,7 +182,7 @@ func (p *Public) request(w http.ResponseWriter, r *http.Request) {
 		p.open311Fail(w, "json", http.StatusNotFound, "use requests/{id}.json or .xml")
 		return
 	}
-	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, ExcludeTopic: p.sensitive, Limit: 1})
+	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, Limit: 1})
 }
 
 func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {

@@ -41,9 +41,10 @@ type PublicOptions struct {
 	Languages []string
 	// Topics are the Open311 services; empty means DefaultTopics().
 	Topics []string
-	// SensitiveTopics never appear case by case (Open311 requests, CSV)
-	// nor as services; nil means ["corruption"]. Their counts stay in
-	// the figures.
+	// SensitiveTopics are not offered as Open311 services; nil means
+	// ["corruption"]. Sensitive cases (citybot.Case.Sensitive, whatever
+	// their topic) never appear case by case (Open311 requests, CSV):
+	// the store leaves them out. Their counts stay in the figures.
 	SensitiveTopics []string
 	// Agency is the Open311 agency_responsible ("City of …").
 	Agency string

@@ -19,10 +19,10 @@ func csvHeader() []string {
 
 // casesCSV exports cases as CSV (RFC 4180, UTF-8): from and to (dates or
 // W3C datetimes; the default is the last 90 days) and topic filter; at
-// most 100,000 rows; sensitive topics left out.
+// most 100,000 rows; sensitive cases (their flag) left out.
 func (p *Public) casesCSV(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	pq := citybot.PublicCaseQuery{ExcludeTopic: p.sensitive, Limit: 100000, Topic: q.Get("topic")}
+	pq := citybot.PublicCaseQuery{Limit: 100000, Topic: q.Get("topic")}
 	var err error
 	if pq.After, err = parseW3C(q.Get("from")); err != nil {
 		http.Error(w, "from must be a date (2006-01-02) or a W3C datetime.", http.StatusBadRequest)

@@ -64,6 +64,9 @@ type Store interface {
 	CorrectCase(ctx context.Context, id citybot.CaseID, topic string, urgency citybot.Urgency, actor string) (citybot.Case, error)
 	AssignCase(ctx context.Context, id citybot.CaseID, assignee, actor string) error
 	SetExpectedBy(ctx context.Context, id citybot.CaseID, by *time.Time, actor string) error
+	// SetCaseSensitive sets or clears a case's sensitive flag, audited
+	// with the reason.
+	SetCaseSensitive(ctx context.Context, id citybot.CaseID, sensitive bool, actor, reason string) (citybot.Case, error)
 
 	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
 	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
@@ -110,10 +113,15 @@ type Options struct {
 	// Topics an officer can choose; empty means the classifier's
 	// default topics.
 	Topics []string
-	// SensitiveTopics are visible only to SensitiveRoles; nil means
-	// ["corruption"], an empty non-nil slice means none.
+	// SensitiveTopics are the topics the city marks sensitive: an
+	// officer who corrects a case to one of them makes it sensitive
+	// (audited). nil means ["corruption"], an empty non-nil slice means
+	// none. Who sees a case is decided by its flag
+	// (citybot.Case.Sensitive), not by its topic.
 	SensitiveTopics []string
-	// SensitiveRoles may see sensitive cases; nil means admin only.
+	// SensitiveRoles may see sensitive cases (in the inbox, its counts
+	// and searches, the case page), and only they may clear or set the
+	// flag by hand, with a reason; nil means admin only.
 	SensitiveRoles []citybot.Role
 	// InsecureCookies drops the Secure flag from the session cookie, for
 	// a console served over plain HTTP on a non-localhost address. Never
@@ -255,6 +263,7 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/notes", actRoles, s.caseNote},
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
+		{"POST /cases/{id}/sensitive", slices.Clone(s.sensRoles), s.caseSensitive},
 		{"GET /admin/audit", adminRoles, s.auditPage},
 		{"GET /admin/canned", adminRoles, s.cannedPage},
 		{"POST /admin/canned", adminRoles, s.cannedSave},
@@ -330,18 +339,15 @@ func (s *Server) authorize(rt route) http.Handler {
 	})
 }
 
-// canSeeTopic reports whether a role may see cases of a topic.
-func (s *Server) canSeeTopic(role citybot.Role, topic string) bool {
-	return !slices.Contains(s.sensitive, topic) || slices.Contains(s.sensRoles, role)
+// canSee reports whether a role may see case c: a sensitive case only
+// for the roles allowed to read sensitive cases.
+func (s *Server) canSee(role citybot.Role, c citybot.Case) bool {
+	return !c.Sensitive || s.readsSensitive(role)
 }
 
-// hiddenTopics returns the topics a role may not see.
-func (s *Server) hiddenTopics(role citybot.Role) []string {
-	if slices.Contains(s.sensRoles, role) {
-		return nil
-	}
-	return s.sensitive
-}
+// readsSensitive reports whether a role may read sensitive cases (and
+// set or clear the flag).
+func (s *Server) readsSensitive(role citybot.Role) bool { return slices.Contains(s.sensRoles, role) }
 
 // fail answers a request whose action failed: a safe message for the
 // staff member, the details to the log.

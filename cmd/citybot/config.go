@@ -181,9 +181,10 @@ type WebConfig struct {
 	// cookie, for plain HTTP on a non-loopback address. Never in
 	// production.
 	InsecureCookies bool `toml:"insecure_cookies"`
-	// SensitiveTopics are shown only to admins and never case by case in
-	// public, and their acknowledgement tells the citizen how their
-	// identity is protected. The key absent keeps the default
+	// SensitiveTopics make a message on them sensitive (as does the
+	// classifier's own flag); a case with a sensitive message is shown
+	// only to admins, never case by case in public, and its citizen is
+	// told how their identity is protected. The key absent keeps the default
 	// ["corruption"]; an explicit empty list marks no topic sensitive
 	// (decoding keeps it empty and non-nil, which the responder and the
 	// console read as "none", where nil would mean their default).

@@ -204,7 +204,7 @@ const digestUsage = `Usage:
 preview prints the digest of a week (by default last week) in every
 language, exactly as it would be posted, without storing or posting it.
 chart writes its PNG chart. export writes the cases as CSV (no text, no
-identity; sensitive topics left out; by default the last 90 days).
+identity; sensitive cases left out; by default the last 90 days).
 `
 
 // runDigest runs "citybot digest ARGS". The database is --db PATH; the
@@ -265,7 +265,8 @@ func runDigest(ctx context.Context, args []string, getenv func(string) string, s
 	defer db.Close()
 
 	if sub == "export" {
-		q := citybot.PublicCaseQuery{ExcludeTopic: []string{"corruption"}, Limit: 1_000_000}
+		// Sensitive cases are left out by the store, by their flag.
+		q := citybot.PublicCaseQuery{Limit: 1_000_000}
 		for _, p := range []struct {
 			v   string
 			dst *time.Time
@@ -385,16 +386,17 @@ type DigestParts struct {
 
 // NewDigestParts builds the Digester and its Scheduler from the
 // configuration. cityLanguages and cityTimezone are [city] languages and
-// timezone; hide are the sensitive topics (nil means corruption); cls
-// finds personal data in officers' answers; notify is the Dispatcher's
-// Notify. Errors name the configuration keys.
+// timezone; cls finds personal data in officers' answers; notify is the
+// Dispatcher's Notify. Sensitive cases are kept out of the digest's
+// examples, places and follow-ups by their flag (the store's), whatever
+// their topic. Errors name the configuration keys.
 func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
-	hide []string, cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
+	cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
 	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
 	if err != nil {
 		return DigestParts{}, err
 	}
-	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Hide = db, cls, notify, log, hide
+	opts.Store, opts.Classifier, opts.Notify, opts.Logger = db, cls, notify, log
 	dg, err := responder.NewDigester(opts)
 	if err != nil {
 		return DigestParts{}, err

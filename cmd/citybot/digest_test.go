@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -25,13 +26,16 @@ func digestDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for i, text := range []string{"pothole on Main Street, call 0612345678", "corruption: bribe asked by the clerk"} {
-		topic := []string{"roads", "corruption"}[i]
+	// The second and third are sensitive (as the responder marks them):
+	// by topic, and by the classifier's flag on a roads case.
+	for i, text := range []string{"pothole on Main Street, call 0612345678", "corruption: bribe asked by the clerk",
+		"the road crew fixes it only if I pay them cash"} {
+		topic := []string{"roads", "corruption", "roads"}[i]
 		_, err := db.Ingest(context.Background(), citybot.Intake{
-			Message: citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID("c" + topic), ChatKind: citybot.ChatPrivate,
-				ID: "1", Sender: citybot.Sender{ID: citybot.UserID("u" + topic), Name: "Jane Roe"}, Text: text},
+			Message: citybot.Message{Platform: citybot.Telegram, Chat: citybot.ChatID(fmt.Sprint("c", i)), ChatKind: citybot.ChatPrivate,
+				ID: "1", Sender: citybot.Sender{ID: citybot.UserID(fmt.Sprint("u", i)), Name: "Jane Roe"}, Text: text},
 			Classification: &citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.9}, Urgency: citybot.UrgencyNormal, Language: "en"},
-			Mode:           citybot.CaseJoinOrOpen, Window: time.Minute,
+			Mode:           citybot.CaseJoinOrOpen, Window: time.Minute, Sensitive: i > 0,
 		}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +52,7 @@ func TestRunDigestPreviewChartExport(t *testing.T) {
 	if err := runDigest(ctx, []string{"preview", "--db", path, "--week", "2026-W47"}, env, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Received: 2 reports") || !strings.Contains(out.String(), "Reçus : 2 signalements") {
+	if !strings.Contains(out.String(), "Received: 3 reports") || !strings.Contains(out.String(), "Reçus : 3 signalements") {
 		t.Fatalf("preview:\n%s", out.String())
 	}
 	png1 := filepath.Join(t.TempDir(), "chart.png")
@@ -143,7 +147,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if err := (ScheduleConfig{}).Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil)
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, func() {}, nil)
 	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
 		t.Fatalf("parts: %v", err)
 	}

@@ -146,6 +146,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			log.Info("stopped", "part", "database")
 		}
 	}()
+	// Cases on a configured sensitive topic from before the flag existed
+	// (or before the topic was configured) become sensitive.
+	if n, err := db.FlagSensitiveTopics(ctx, cfg.Web.SensitiveTopics); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	} else if n > 0 {
+		log.Info("cases flagged sensitive by their topic", "cases", n)
+	}
 
 	base, clf, err := servingClassifier(cfg, logger)
 	if err != nil {
@@ -290,7 +297,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
-		cfg.Web.SensitiveTopics, clf, disp.Notify, logger)
+		clf, disp.Notify, logger)
 	if err != nil {
 		return fmt.Errorf("serve: digest: %w", err)
 	}
