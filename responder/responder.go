@@ -379,6 +379,14 @@ func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot
 			Key:      fmt.Sprintf("in:%d:feedback", res.Message),
 			Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
 		}
+		group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
+		if group && (cl.Intent == citybot.IntentGreeting || cl.Intent == citybot.IntentAck ||
+			(cl.Intent == citybot.IntentThanks && res.Case == nil)) {
+			// A group is a conversation among citizens: a "hello", an
+			// "ok" or a thank-you that is not about one of their cases
+			// is not said to the bot, and answering each would flood it.
+			return nil, nil
+		}
 		switch cl.Intent {
 		case citybot.IntentThanks:
 			out.Text = cat.Thanks
@@ -389,7 +397,7 @@ func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot
 		default: // a question about the bot
 			out.Text = cat.Help
 		}
-		if m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel {
+		if group {
 			out.ReplyTo = m.ID
 		}
 		it := citybot.OutboxItem{Out: out, Kind: citybot.OutboxReply}

@@ -311,3 +311,31 @@ func countKind(tags []citybot.Tag, kind string) int {
 	}
 	return n
 }
+
+// In a group, a greeting, an "ok" or a thank-you about no case of the
+// citizen's is chatter among citizens: stored, never answered. A thank-you
+// for the citizen's own case and a question about the bot are answered.
+func TestGroupFeedbackIsNotAnsweredUnlessAboutTheBot(t *testing.T) {
+	rg := newRig(t, rigOptions{})
+	rg.handle(groupMsg("g1", "grp", 1, "hello"))
+	rg.handle(groupMsg("g2", "grp", 2, "ok"))
+	rg.handle(groupMsg("g3", "grp", 3, "Thanks everyone"))
+	rg.drain()
+	if sent := rg.bot.sentTo("grp"); len(sent) != 0 {
+		t.Fatalf("group chatter answered: %q", texts(sent))
+	}
+	if n := casesIn(t, rg, "grp"); n != 0 {
+		t.Fatalf("group chatter opened %d cases", n)
+	}
+
+	rg.handle(groupMsg("g4", "grp", 4, "There is a pothole on Main Street"))
+	rg.drain()
+	before := len(rg.bot.sentTo("grp"))
+	rg.handle(groupMsg("g4", "grp", 5, "Thank you for the quick answer"))
+	rg.handle(groupMsg("g5", "grp", 6, "who are you?"))
+	rg.drain()
+	after := rg.bot.sentTo("grp")[before:]
+	if len(after) != 2 || !strings.Contains(after[0].Text, "Thank you") || !strings.Contains(after[1].Text, "/status") {
+		t.Fatalf("replies in the group: %q; want the thanks reply then help", texts(after))
+	}
+}
