@@ -365,7 +365,7 @@ func (r *Responder) sensitiveOf(cl *citybot.Classification) (bool, []string) {
 // joins the citizen's most recent case in the chat (any status); a
 // greeting, a bare "ok" or a question about the bot joins their open case
 // as a follow-up would (so that officers read the whole conversation).
-// None opens a case; each gets one short reply.
+// None opens a case; each gets one short reply, except chatter in a group.
 func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot.Classification) (citybot.IntakeResult, bool, error) {
 	m := in.Message
 	in.Intent, in.Mode = cl.Intent, citybot.CaseJoinOnly
