@@ -76,7 +76,11 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	ls, err := embeddedLexicons()
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
@@ -278,7 +282,7 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 		}
 		negated := false
 		for k := m.first - 1; k >= 0 && k >= m.first-3; k-- {
-			if isNegator(toks[k].stem) {
+			if c.cues.isNegator(toks[k].stem) {
 				negated = true
 				break
 			}
