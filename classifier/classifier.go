@@ -25,6 +25,7 @@ type Classifier struct {
 	keywords *phraseSet
 	kwTopics [][]int // keyword id → label indices
 	cues     *cueSet
+	sens     *sensitiveSet
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
@@ -42,6 +43,7 @@ type scratch struct {
 	ulogits        []float64 // urgency head
 	scores         []float64
 	knownT, knownU int
+	sens           []sensHit
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -80,7 +82,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
@@ -194,6 +196,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.knownT, sc.knownU = c.joint.score(sc.feats, sc.logits, sc.ulogits)
 	c.topic(sc, &out)
 	c.urgency(sc, &out)
+	c.sensitive(sc, &out)
 	c.placesAndPersonal(text, sc, &out)
 	return out
 }

@@ -33,6 +33,8 @@ type lexicon struct {
 	// Topics: topic name → keywords pointing to it.
 	Topics  map[string][]string `toml:"topics"`
 	Urgency urgencyWords        `toml:"urgency"`
+	// Sensitive: the words of the sensitive detector (sensitive.go).
+	Sensitive sensitiveWords `toml:"sensitive"`
 }
 
 // urgencyWords are the urgency cues of a language (see urgency.go).
