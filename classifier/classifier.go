@@ -26,6 +26,7 @@ type Classifier struct {
 	kwTopics [][]int // keyword id → label indices
 	cues     *cueSet
 	sens     *sensitiveSet
+	intents  *intentSet
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
@@ -82,7 +83,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
@@ -197,6 +198,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	c.topic(sc, &out)
 	c.urgency(sc, &out)
 	c.sensitive(sc, &out)
+	c.intent(text, sc, &out)
 	c.placesAndPersonal(text, sc, &out)
 	return out
 }

@@ -35,6 +35,8 @@ type lexicon struct {
 	Urgency urgencyWords        `toml:"urgency"`
 	// Sensitive: the words of the sensitive detector (sensitive.go).
 	Sensitive sensitiveWords `toml:"sensitive"`
+	// Intent: the words of feedback (intent.go).
+	Intent intentWords `toml:"intent"`
 }
 
 // urgencyWords are the urgency cues of a language (see urgency.go).
