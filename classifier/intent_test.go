@@ -30,6 +30,8 @@ func TestIntent(t *testing.T) {
 		{"well done to the team 👏", thanks},
 		{"🙏🙏", thanks},
 		{"merci beaucoup pour la réparation", thanks},
+		{"thank you for fixing my street light so fast", thanks},
+		{"merci d'avoir réparé notre lampadaire", thanks},
 		{"Merci !", thanks},
 		{"bravo pour le travail", thanks},
 		{"merci de votre réponse rapide", thanks},
