@@ -79,10 +79,11 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	ls, err := embeddedLexicons()
+	ls, topics, err := loadLexicons(opts)
 	if err != nil {
 		return nil, err
 	}
+	opts.Topics = topics
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.joint = newJoint(m.topic, m.urgency)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -165,4 +167,117 @@ func topicsFrom(ls lexicons) []Topic {
 		ts = append(ts, t)
 	}
 	return ts
+}
+
+// mergeLexicons returns base with the city's files applied: a city file
+// with replace = true replaces its language's file; otherwise each of its
+// lists is added to the same list of its language (entries already there
+// are not repeated), and a language base lacks is added as it is. base
+// and city are not modified.
+func mergeLexicons(base, city lexicons) lexicons {
+	out := lexicons{}
+	for l, lx := range base {
+		out[l] = lx
+	}
+	for _, l := range city.langs() {
+		cl := city[l]
+		b, ok := out[l]
+		if cl.Replace || !ok {
+			c := *cl
+			c.Replace = false
+			out[l] = &c
+			continue
+		}
+		m := *b
+		m.Topics = map[string][]string{}
+		for t, kw := range b.Topics {
+			m.Topics[t] = kw
+		}
+		for t, kw := range cl.Topics {
+			m.Topics[t] = appendNew(slices.Clone(m.Topics[t]), kw)
+		}
+		appendLists(reflect.ValueOf(&m).Elem(), reflect.ValueOf(cl).Elem())
+		out[l] = &m
+	}
+	return out
+}
+
+// appendLists appends every []string field of src's struct fields to the
+// same field of dst (a copy: the slices are cloned first).
+func appendLists(dst, src reflect.Value) {
+	for i := range dst.NumField() {
+		df, sf := dst.Field(i), src.Field(i)
+		switch {
+		case df.Kind() == reflect.Struct:
+			appendLists(df, sf)
+		case df.Type() == reflect.TypeFor[[]string]():
+			df.Set(reflect.ValueOf(appendNew(slices.Clone(df.Interface().([]string)), sf.Interface().([]string))))
+		}
+	}
+}
+
+// appendNew appends the entries of add that dst lacks.
+func appendNew(dst, add []string) []string {
+	for _, a := range add {
+		if !slices.Contains(dst, a) {
+			dst = append(dst, a)
+		}
+	}
+	return dst
+}
+
+// cityTopics applies the [topics] tables of a city's lexicon files to
+// topics (which it does not modify): a file adds its keywords to the
+// topics of the same name in its language, or, with replace = true, gives
+// every topic exactly its keywords in that language. A topic a file names
+// that is not among topics is an error naming the file.
+func cityTopics(topics []Topic, city lexicons, dir string) ([]Topic, error) {
+	out := make([]Topic, len(topics))
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		out[i] = Topic{Name: t.Name, Keywords: maps.Clone(t.Keywords)}
+		names[i] = strings.TrimSpace(t.Name)
+	}
+	for _, l := range city.langs() {
+		cl := city[l]
+		for _, name := range slices.Sorted(maps.Keys(cl.Topics)) {
+			if !slices.Contains(names, name) {
+				return nil, fmt.Errorf("classifier: lexicon %s: topic %q is not one of the classifier's topics (%s): %w",
+					path.Join(dir, l+".toml"), name, strings.Join(names, ", "), citybot.ErrInvalid)
+			}
+		}
+		for i := range out {
+			kw := cl.Topics[names[i]]
+			if !cl.Replace && len(kw) == 0 {
+				continue
+			}
+			if out[i].Keywords == nil {
+				out[i].Keywords = map[string][]string{}
+			}
+			if cl.Replace {
+				out[i].Keywords[l] = slices.Clone(kw)
+			} else {
+				out[i].Keywords[l] = appendNew(slices.Clone(out[i].Keywords[l]), kw)
+			}
+		}
+	}
+	return out, nil
+}
+
+// loadLexicons returns the embedded lexicons merged with the city's files
+// in opts.LexiconDir, and opts.Topics with the city's topic keywords.
+func loadLexicons(opts Options) (lexicons, []Topic, error) {
+	ls, err := embeddedLexicons()
+	if err != nil || opts.LexiconDir == "" {
+		return ls, opts.Topics, err
+	}
+	city, err := readLexicons(os.DirFS(opts.LexiconDir), ".", opts.LexiconDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	topics, err := cityTopics(opts.Topics, city, opts.LexiconDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mergeLexicons(ls, city), topics, nil
 }

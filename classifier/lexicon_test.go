@@ -3,6 +3,8 @@ package classifier
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -118,5 +120,80 @@ func TestLexiconStrict(t *testing.T) {
 		if got := langOfFile(name); got != want {
 			t.Errorf("langOfFile(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestLexiconDir checks a city's lexicon files: one adds to an embedded
+// language, one brings a new language, one replaces an embedded
+// language; an unknown key or topic is an error naming the file.
+func TestLexiconDir(t *testing.T) {
+	write := func(t *testing.T, dir string, files map[string]string) {
+		t.Helper()
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"en.toml": "[topics]\nroads = [\"tarmac\"]\n[urgency]\ncritical = [\"volcano\"]\n[sensitive]\nphrases = [\"sweetener\"]\n",
+		"es.toml": "[topics]\nroads = [\"bache\"]\n[urgency]\ncritical = [\"incendio\"]\n[intent]\nthanks = [\"gracias\"]\n",
+		"fr.toml": "replace = true\n[urgency]\ncritical = [\"feu\"]\n",
+		"README":  "not a lexicon",
+	})
+	o := DefaultOptions()
+	o.LexiconDir = dir
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text  string
+		check func(citybot.Classification) bool
+	}{
+		{"A volcano is erupting behind the school", func(r citybot.Classification) bool { return slices.Contains(r.UrgencyCues, "volcano") }},
+		{"Gas leak in the basement", func(r citybot.Classification) bool { return r.Urgency == citybot.UrgencyCritical }},
+		{"He asked for a sweetener", func(r citybot.Classification) bool { return r.Sensitive }},
+		{"the tarmac is gone", func(r citybot.Classification) bool { return r.Topic.Label == "roads" }},
+		{"hay un bache enorme en la calle", func(r citybot.Classification) bool { return r.Topic.Label == "roads" }},
+		{"incendio en la casa", func(r citybot.Classification) bool { return r.Urgency == citybot.UrgencyCritical }},
+		{"gracias", func(r citybot.Classification) bool { return r.Intent == citybot.IntentThanks }},
+		{"odeur de gaz dans la cave", func(r citybot.Classification) bool { return !slices.Contains(r.UrgencyCues, "odeur de gaz") }},
+		{"merci beaucoup", func(r citybot.Classification) bool { return r.Intent == citybot.IntentReport }},
+		{"un pot-de-vin au guichet", func(r citybot.Classification) bool { return !slices.Contains(r.SensitiveCues, "pot de vin") }},
+	} {
+		if r := c.Classify(tc.text, ""); !tc.check(r) {
+			t.Errorf("%q: %+v", tc.text, r)
+		}
+	}
+	// The embedded classifier is unchanged by another's directory.
+	if r := newDefault(t).Classify("A volcano is erupting behind the school", ""); slices.Contains(r.UrgencyCues, "volcano") {
+		t.Error("a city's lexicon leaked into the default classifier")
+	}
+	if got := o.Topics[0].Keywords["en"]; slices.Contains(got, "tarmac") {
+		t.Error("New modified the caller's topics")
+	}
+
+	for name, tc := range map[string]struct{ file, body, want string }{
+		"unknown key":   {"de.toml", "[urgency]\ncritcal = [\"x\"]\n", "de.toml: unknown key urgency.critcal"},
+		"unknown topic": {"it.toml", "[topics]\npotholes = [\"buca\"]\n", `it.toml: topic "potholes"`},
+		"bad name":      {"italian.toml", "", "italian.toml"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, map[string]string{tc.file: tc.body})
+			o := DefaultOptions()
+			o.LexiconDir = dir
+			_, err := New(o)
+			if !errors.Is(err, citybot.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New = %v, want ErrInvalid containing %q", err, tc.want)
+			}
+		})
+	}
+	o = DefaultOptions()
+	o.LexiconDir = filepath.Join(t.TempDir(), "missing")
+	if _, err := New(o); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing directory: %v, want fs.ErrNotExist", err)
 	}
 }

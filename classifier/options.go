@@ -62,6 +62,14 @@ type Options struct {
 	// KeywordWeight is the evidence, in log-odds, that one keyword hit
 	// adds to its topic (DefaultKeywordWeight when zero).
 	KeywordWeight float64 `toml:"keyword_weight"`
+	// LexiconDir is a directory of the city's lexicon files, <lang>.toml
+	// in the format of the embedded ones (lexicon/en.toml): each adds its
+	// words to the embedded file of its language, or replaces it when it
+	// says replace = true; a language without an embedded file is added.
+	// Its [topics] keywords go to the topics of the same name. Empty: the
+	// embedded lexicons only. A relative path is relative to the working
+	// directory.
+	LexiconDir string `toml:"lexicon_dir"`
 	// DisableNER turns off prose's named-entity recogniser: person names
 	// then come from cues only ("Mr", "Mme", "my name is").
 	DisableNER bool `toml:"disable_ner"`
