@@ -60,7 +60,7 @@ func TestSensitiveRecall(t *testing.T) {
 		show      bool
 		minRecall float64
 	}{
-		{"tuning", []string{"testdata/sensitive_tune.tsv", "testdata/sensitive_tune_round1.tsv", "testdata/sensitive_tune_round2.tsv", "testdata/sensitive_tune_round3.tsv"}, true, 0.95},
+		{"tuning", []string{"testdata/sensitive_tune.tsv", "testdata/sensitive_tune_round1.tsv", "testdata/sensitive_tune_round2.tsv", "testdata/sensitive_tune_round3.tsv", "testdata/sensitive_tune_round4.tsv"}, true, 0.95},
 		// Unseen plain-words reports are harder: the four held-out sets
 		// written so far measured 0.85, 0.725, 0.75 and 0.45 when first
 		// read (0.725 on the last once the score was added), below the
