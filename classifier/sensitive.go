@@ -302,7 +302,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			}
 			d := y.first - x.first
 			// "give him", "lui donner", "pay the guard"
-			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 3 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3) {
+			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3) {
 				payeePay = true
 			}
 			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
