@@ -265,6 +265,7 @@ const (
 	wOfficial    = 1.0
 	wDemand      = 1.0
 	wMoney       = 1.0 // a money word or an amount
+	wMoneyAmount = 1.5 // an amount and a money word ("200 euros")
 	wInformal    = 2.0 // replaces wMoney
 	wCondition   = 1.5
 	wPayee       = 1.5 // a payment to a person: "give him", "pay the guard"
@@ -333,6 +334,8 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	switch {
 	case has(sInformal):
 		sc += wInformal
+	case has(sMoney) && has(sAmount):
+		sc += wMoneyAmount
 	case has(sMoney) || has(sAmount):
 		sc += wMoney
 	}
