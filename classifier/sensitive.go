@@ -272,7 +272,7 @@ const (
 	wNoReceipt   = 2.0
 	wFree        = 1.5
 	wRelative    = 1.5 // tied to an official or a third person
-	wHiring      = 1.0
+	wHiring      = 1.0 // with a relative or an official
 	wTaking      = 0.5
 	wTakingNear  = 1.0 // taking near an official (added)
 	wPublic      = 0.5
@@ -280,7 +280,7 @@ const (
 	wFake        = 1.5
 	wInvoice     = 0.5
 	wFee         = -1.5 // a lawful fee, price or fine, without aggravation
-	wQuestion    = -1.0 // the message opens as a question
+	wQuestion    = -1.5 // the message opens as a question
 	wPositive    = -1.5 // thanks, praise
 	maxWindowHit = 64   // hits read per window (bounded cost)
 )
@@ -313,13 +313,13 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 				linkedRelative = true
 			}
 			// "the treasurer … took", "stolen by the mayor"
-			if x.mask&sTaking != 0 && x.mask&sOfficial == 0 && y.mask&sOfficial != 0 && d >= -8 && d <= 4 {
+			if x.mask&sTaking != 0 && x.mask&sOfficial == 0 && y.mask&sOfficial != 0 && d >= -10 && d <= 4 {
 				takingNearOfficial = true
 			}
 		}
 	}
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree) || has(sInformal)
-	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial) {
+	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits)) {
 		return sensThreshold + 10
 	}
 	sc := 0.0
@@ -344,7 +344,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	add(noReceipt, wNoReceipt)
 	add(has(sFree), wFree)
 	add(linkedRelative, wRelative)
-	add(has(sHiring), wHiring)
+	add(has(sHiring) && (has(sRelative) || has(sOfficial)), wHiring)
 	add(has(sTaking), wTaking)
 	add(takingNearOfficial && has(sPublic), wTakingNear)
 	// public goods count unless money already did ("stole money")
@@ -361,13 +361,13 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 // rule applies the conjunctive rules (see the package comment of the
 // sensitive detector) to one window; any of them raises the flag whatever
 // the score.
-func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial bool) bool {
+func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial, question bool) bool {
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree)
 	payment := has(sMoney) || has(sAmount) || has(sInformal)
 	switch {
 	case has(sPhrase):
 		return true
-	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !(has(sFee) && !aggravated && !has(sInformal)):
+	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((has(sFee) || question) && !aggravated && !has(sInformal)):
 		return true // official+payment
 	case has(sDemand) && payment && aggravated:
 		return true // payment+condition
