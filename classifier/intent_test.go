@@ -92,6 +92,9 @@ func TestIntent(t *testing.T) {
 		"bonjour, mon voisin brûle ses déchets dans le jardin",
 		"Thank you for the new bench! But the one by the fountain is broken too.",
 		"hello hello hello the road is flooded",
+		"Hi. I would like to get information about this service. Thanks.",
+		"merci de m'envoyer les horaires",
+		"je voudrais un renseignement svp, merci",
 		"",
 	}
 	n := 0
@@ -112,7 +115,7 @@ func TestIntent(t *testing.T) {
 			n++
 		}
 	}
-	t.Logf("%d of %d feedback and %d reports right", n, len(feedback)+len(reports), len(reports))
+	t.Logf("%d of %d right (%d feedback, %d reports)", n, len(feedback)+len(reports), len(feedback), len(reports))
 	if len(feedback) < 30 || len(reports) < 30 {
 		t.Fatalf("%d feedback and %d report examples, want 30 each", len(feedback), len(reports))
 	}
