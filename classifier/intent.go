@@ -145,14 +145,17 @@ func (c *Classifier) intent(text string, sc *scratch, out *citybot.Classificatio
 	}
 	keywords := len(sc.matches) > 0
 	extra := len(toks) - covered
+	// "Will there be a tsunami? Thank you": thanks or an ok with a
+	// question is a question.
+	question := strings.ContainsAny(text, "?？¿")
 	switch {
 	case all&iBot != 0 && !keywords && extra <= maxBotExtra:
 		out.Intent = citybot.IntentBotQuestion
-	case all&iThanks != 0 && (!keywords || all&iResolved != 0) && extra <= maxThanksExtra:
+	case all&iThanks != 0 && !question && (!keywords || all&iResolved != 0) && extra <= maxThanksExtra:
 		out.Intent = citybot.IntentThanks
 	case all&iGreeting != 0 && !keywords && extra <= maxGreetingExtra:
 		out.Intent = citybot.IntentGreeting
-	case all&iAck != 0 && !keywords && extra <= maxAckExtra:
+	case all&iAck != 0 && !question && !keywords && extra <= maxAckExtra:
 		out.Intent = citybot.IntentAck
 	}
 }

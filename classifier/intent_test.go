@@ -95,6 +95,9 @@ func TestIntent(t *testing.T) {
 		"Hi. I would like to get information about this service. Thanks.",
 		"merci de m'envoyer les horaires",
 		"je voudrais un renseignement svp, merci",
+		"Will the water be back tonight? thank you",
+		"ok?",
+		"I prefer to die than live without you.",
 		"",
 	}
 	n := 0
