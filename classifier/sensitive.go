@@ -272,7 +272,7 @@ const (
 	wNoReceipt   = 2.0
 	wFree        = 1.5
 	wRelative    = 1.5 // tied to an official or a third person
-	wHiring      = 1.0 // with a relative or an official
+	wHiring      = 1.0 // with a relative; half with an official
 	wTaking      = 0.5
 	wTakingNear  = 1.0 // taking near an official (added)
 	wPublic      = 0.5
@@ -309,7 +309,8 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
 				noReceipt = true
 			}
-			if x.mask&sRelative != 0 && (y.mask&sOfficial != 0 && d >= -3 && d <= 3 || y.mask&sPossessive != 0 && d >= -2 && d <= -1) {
+			overlap := y.first < x.end && x.first < y.end
+			if x.mask&sRelative != 0 && !overlap && (y.mask&sOfficial != 0 && d >= -3 && d <= 3 || y.mask&sPossessive != 0 && d >= -2 && d <= -1) {
 				linkedRelative = true
 			}
 			// "the treasurer … took", "stolen by the mayor"
@@ -344,7 +345,12 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	add(noReceipt, wNoReceipt)
 	add(has(sFree), wFree)
 	add(linkedRelative, wRelative)
-	add(has(sHiring) && (has(sRelative) || has(sOfficial)), wHiring)
+	switch {
+	case has(sHiring) && has(sRelative):
+		sc += wHiring
+	case has(sHiring) && has(sOfficial):
+		sc += wHiring / 2
+	}
 	add(has(sTaking), wTaking)
 	add(takingNearOfficial && has(sPublic), wTakingNear)
 	// public goods count unless money already did ("stole money")

@@ -60,11 +60,12 @@ func TestSensitiveRecall(t *testing.T) {
 		show      bool
 		minRecall float64
 	}{
-		{"tuning", []string{"testdata/sensitive_tune.tsv", "testdata/sensitive_tune_round1.tsv", "testdata/sensitive_tune_round2.tsv", "testdata/sensitive_tune_round3.tsv", "testdata/sensitive_tune_round4.tsv", "testdata/sensitive_tune_round5.tsv", "testdata/sensitive_tune_round6.tsv"}, true, 0.95},
-		// Unseen plain-words reports are harder: the seven held-out sets
+		{"tuning", []string{"testdata/sensitive_tune.tsv", "testdata/sensitive_tune_round1.tsv", "testdata/sensitive_tune_round2.tsv", "testdata/sensitive_tune_round3.tsv", "testdata/sensitive_tune_round4.tsv", "testdata/sensitive_tune_round5.tsv", "testdata/sensitive_tune_round6.tsv", "testdata/sensitive_tune_round7.tsv", "testdata/sensitive_tune_round8.tsv"}, true, 0.95},
+		// Unseen plain-words reports are harder: the nine held-out sets
 		// written so far measured 0.85, 0.725, 0.75, 0.45 (0.725 once the
-		// score was added), 0.70, 0.925 and 0.75 when first read, below
-		// the 0.95; this floor keeps what is reached from slipping.
+		// score was added), 0.70, 0.925, 0.75, 0.525 and 0.725 when first
+		// read, below the 0.95; this floor keeps the current set
+		// from slipping.
 		{"held-out", []string{"testdata/sensitive_heldout.tsv"}, false, 0.70},
 	} {
 		t.Run(part.name, func(t *testing.T) {
