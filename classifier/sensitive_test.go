@@ -60,7 +60,7 @@ func TestSensitiveRecall(t *testing.T) {
 		show      bool
 		minRecall float64
 	}{
-		{"tuning", []string{"testdata/sensitive_tune.tsv", "testdata/sensitive_tune_round1.tsv", "testdata/sensitive_tune_round2.tsv", "testdata/sensitive_tune_round3.tsv", "testdata/sensitive_tune_round4.tsv", "testdata/sensitive_tune_round5.tsv", "testdata/sensitive_tune_round6.tsv", "testdata/sensitive_tune_round7.tsv", "testdata/sensitive_tune_round8.tsv"}, true, 0.95},
+		{"tuning", nil, true, 0.95}, // testdata/sensitive_tune*.tsv
 		// Unseen plain-words reports are harder: the nine held-out sets
 		// written so far measured 0.85, 0.725, 0.75, 0.45 (0.725 once the
 		// score was added), 0.70, 0.925, 0.75, 0.525 and 0.725 when first
@@ -69,8 +69,15 @@ func TestSensitiveRecall(t *testing.T) {
 		{"held-out", []string{"testdata/sensitive_heldout.tsv"}, false, 0.70},
 	} {
 		t.Run(part.name, func(t *testing.T) {
+			files := part.files
+			if files == nil {
+				var err error
+				if files, err = filepath.Glob("testdata/sensitive_tune*.tsv"); err != nil || len(files) < 2 {
+					t.Fatalf("tuning files %v: %v", files, err)
+				}
+			}
 			var rows []labelled
-			for _, f := range part.files {
+			for _, f := range files {
 				rows = append(rows, readLabelled(t, f)...)
 			}
 			var pos, neg, tp, fp int
