@@ -15,8 +15,11 @@ import (
 //
 // It reads the classifier's tokens (case and accents folded, a plural s/x
 // dropped) once, finding every phrase of the lexicons' [sensitive]
-// sections, overlaps included, then applies light rules within each
-// sentence (an official named in the sentence before counts too):
+// sections, overlaps included, and numbers that are amounts; then it
+// judges every window of two sentences (a sentence and the one before it):
+// the window is flagged when one of the rules below fires, or when its
+// evidence score (see score and the w… weights) reaches sensThreshold.
+// The rules:
 //
 //   - phrase: a phrase of the phrases list ("under the table", "pot de vin");
 //   - official+payment: an official or office, money (a word, or a number
@@ -38,8 +41,10 @@ import (
 //     tied relative), and public money, aid, fuel or land;
 //   - fake invoice: a fake, inflated or never-done word with an invoice
 //     word ("the invoices are fake", "factures de travaux jamais faits");
-//   - extortion: a gang and money, an informal payment, or a payment with
-//     an aggravation.
+//   - extortion: a gang with money, an informal payment or a demand.
+//
+// An official rule is not applied to a window that opens the message with
+// a question and has no aggravation ("do I pay in cash at the office?").
 type sensitiveSet struct {
 	set        *phraseSet
 	masks      []sensCat // by phrase id
