@@ -25,6 +25,8 @@ type Classifier struct {
 	keywords *phraseSet
 	kwTopics [][]int // keyword id → label indices
 	cues     *cueSet
+	sens     *sensitiveSet
+	intents  *intentSet
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
@@ -42,6 +44,7 @@ type scratch struct {
 	ulogits        []float64 // urgency head
 	scores         []float64
 	knownT, knownU int
+	sens           []sensHit
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -76,7 +79,12 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Classifier{opts: opts, model: m, cues: newCueSet(), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	ls, topics, err := loadLexicons(opts)
+	if err != nil {
+		return nil, err
+	}
+	opts.Topics = topics
+	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
@@ -190,6 +198,8 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.knownT, sc.knownU = c.joint.score(sc.feats, sc.logits, sc.ulogits)
 	c.topic(sc, &out)
 	c.urgency(sc, &out)
+	c.sensitive(sc, &out)
+	c.intent(text, sc, &out)
 	c.placesAndPersonal(text, sc, &out)
 	return out
 }
@@ -278,7 +288,7 @@ func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
 		}
 		negated := false
 		for k := m.first - 1; k >= 0 && k >= m.first-3; k-- {
-			if isNegator(toks[k].stem) {
+			if c.cues.isNegator(toks[k].stem) {
 				negated = true
 				break
 			}

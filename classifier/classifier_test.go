@@ -62,6 +62,15 @@ func checkInvariants(t testing.TB, text string, r citybot.Classification, maxByt
 	for _, p := range r.PersonalData {
 		span(string(p.Kind), p.Span)
 	}
+	if r.Sensitive != (len(r.SensitiveCues) > 0) {
+		t.Errorf("sensitive %v with cues %v", r.Sensitive, r.SensitiveCues)
+	}
+	switch r.Intent {
+	case citybot.IntentReport, citybot.IntentThanks, citybot.IntentGreeting, citybot.IntentAck, citybot.IntentBotQuestion:
+	default:
+		// "" is what the panic fallback of Classify returns.
+		t.Errorf("intent %q", r.Intent)
+	}
 }
 
 func TestBadInput(t *testing.T) {
@@ -104,7 +113,8 @@ func equalClassification(a, b citybot.Classification) bool {
 	return a.Topic == b.Topic && slices.Equal(a.Alternatives, b.Alternatives) && a.Urgency == b.Urgency &&
 		a.UrgencyConfidence == b.UrgencyConfidence && a.UrgencyScore == b.UrgencyScore &&
 		slices.Equal(a.UrgencyCues, b.UrgencyCues) && a.Language == b.Language &&
-		slices.Equal(a.Places, b.Places) && slices.Equal(a.PersonalData, b.PersonalData) && a.Model == b.Model
+		slices.Equal(a.Places, b.Places) && slices.Equal(a.PersonalData, b.PersonalData) && a.Model == b.Model &&
+		a.Sensitive == b.Sensitive && slices.Equal(a.SensitiveCues, b.SensitiveCues) && a.Intent == b.Intent
 }
 
 // FuzzClassify checks Classify's invariants on any input: confidences in
@@ -112,7 +122,8 @@ func equalClassification(a, b citybot.Classification) bool {
 func FuzzClassify(f *testing.F) {
 	for _, s := range []string{"", "pothole on Main Street", "Fil électrique tombé rue de la Paix !",
 		"gas leak at 12 Elm St, call 401-555-0199", "<b>x</b>", "\xff\xfe", "🔥", "Mr John Smith AB-123-CD a@b.co",
-		"Привет 你好 مرحبا", "M. Dupont 06 12 34 56 78"} {
+		"Привет 你好 مرحبا", "M. Dupont 06 12 34 56 78", "the inspector wants 300 cash. Only if I pay him!",
+		"👍", "merci", "they hired the mayor's nephew"} {
 		f.Add(s, "fr")
 	}
 	opts := DefaultOptions()

@@ -1,5 +1,8 @@
 // Package classifier tags a citizen's message: its topic, its urgency, its
-// language, the places it names and the personal data it holds.
+// language, the places it names, the personal data it holds, whether it is
+// sensitive (bribery, extortion, favouritism, embezzlement…, whatever the
+// topic) and whether it is feedback (thanks, a greeting, an
+// acknowledgement, a question about the bot) rather than a report.
 //
 // Classification is a pure function of the text, the language hint, the
 // Options and the model: the same input always gives the same output, and a
@@ -23,7 +26,14 @@
 //   - the named-entity recogniser of github.com/jdkato/prose/v2, loaded once
 //     and run only when cheap cues suggest a name, plus a gazetteer of
 //     streets, neighbourhoods and landmarks from Options;
-//   - scanners for e-mail addresses, phone numbers and vehicle plates.
+//   - scanners for e-mail addresses, phone numbers and vehicle plates;
+//   - a sensitive detector (rules and an evidence score over phrases,
+//     officials, payments, conditions, relatives…) and a feedback detector.
+//
+// Every word list (topic keywords, urgency cues, negations, masking
+// phrases, the sensitive and feedback words) is data: one TOML file per
+// language, embedded (lexicon/en.toml, lexicon/fr.toml), to which a city
+// adds or which it replaces with files of its own (Options.LexiconDir).
 //
 // Training works from (text, label) pairs in memory (Train) so that officers'
 // corrections can retrain a model; Model.WriteFile and ReadModelFile store

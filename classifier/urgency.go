@@ -7,22 +7,6 @@ import (
 	"citybot"
 )
 
-// Urgency cues, English and French. A critical cue means danger to life or
-// health now; a high cue an outage or hazard affecting many people; a low
-// cue thanks, a suggestion or a general question. Matching ignores case,
-// accents, hyphens, apostrophes and a plural s or x.
-const (
-	criticalCuesEN = "fire, on fire, burning, house fire, smoke, flames, flood, flooding, flooded, flash flood, live wire, downed wire, wire down, wires down, power line down, power lines down, fallen power line, exposed wire, sparking, electrocuted, electrocution, gas leak, gas smell, smell of gas, smells like gas, leaking gas, collapse, collapsed, collapsing, caved in, building fell, injured, injury, injuries, hurt, bleeding, unconscious, not breathing, can't breathe, heart attack, trapped in, trapped under, trapped inside, people trapped, buried under, under the rubble, dying, died, dead body, dead bodies, people dead, killed, drowning, drowned, shooting, shot, gunshot, stabbed, stabbing, assault, assaulted, attacked, attack, violence, violent, rape, raped, kidnapped, fight, fighting, riot, explosion, exploded, emergency, ambulance, sos, urgent help, need help urgently, death, deaths, rescue, missing child, child missing, medical help, need medical"
-	criticalCuesFR = "feu, en feu, incendie, brûle, brule, fumée, flammes, inondation, inondé, inondée, inondations, crue, fil électrique tombé, fil tombé, fils tombés, fil électrique, câble électrique tombé, câble tombé, câble à terre, fil dénudé, ligne électrique tombée, électrocuté, électrocution, étincelles, fuite de gaz, odeur de gaz, ça sent le gaz, sent le gaz, effondrement, effondré, effondrée, s'est effondré, s'est effondrée, écroulé, écroulée, blessé, blessée, blessés, blessure, blessures, saigne, inconscient, inconsciente, ne respire plus, crise cardiaque, coincé dans, coincée dans, coincés dans, personne coincée, enfant coincé, piégés, ensevelis, sous les décombres, mourant, mort, morts, décédé, tué, tués, noyade, noyé, coup de feu, coups de feu, fusillade, poignardé, agression, agressé, agressée, attaqué, attaquée, violence, violences, viol, enlevé, bagarre, émeute, explosion, urgence, ambulance, au secours, à l'aide, enfant disparu, secours"
-	highCuesEN     = "outage, power outage, power cut, blackout, no power, no electricity, no water, water cut, burst pipe, water main break, main break, sewage overflow, sewage, blocked road, road blocked, road closed, traffic light out, traffic lights out, traffic lights are out, traffic light is out, lights are out, signal is out, signal out, hazard, hazardous, dangerous, danger, unsafe, sinkhole, fallen tree, tree down, tree fell, downed tree, broken glass, whole street, entire neighborhood, entire neighbourhood, all residents, for days, since days, need water, need food, hungry, starving, no food, shelter, homeless, sick, disease, cholera, contaminated, mold, urgent, asap, immediately"
-	highCuesFR     = "panne, panne de courant, panne d'électricité, coupure, coupure de courant, coupure d'eau, pas d'électricité, plus d'électricité, pas d'eau, plus d'eau, canalisation cassée, conduite cassée, fuite d'eau, égout qui déborde, débordement, route bloquée, route coupée, route fermée, feu en panne, feux en panne, dangereux, dangereuse, danger, risque, trou béant, affaissement, arbre tombé, arbre couché, verre cassé, toute la rue, tout le quartier, tous les habitants, depuis des jours, depuis plusieurs jours, besoin d'eau, faim, pas de nourriture, sans abri, malade, maladie, choléra, contaminée, insalubre, urgent, urgente, rapidement, immédiatement"
-	lowCuesEN      = "thank you, thanks, thank, great job, well done, kudos, appreciate, suggestion, suggest, idea, would be nice, it would be great, could you consider, question, wondering, i wonder, how do i, how can i, when will, information, info, just curious"
-	// neutralCues are phrases that contain a cue word but are no cue;
-	// the longest match wins, so they mask it.
-	neutralCues = "fire hydrant, fire station, fire department, fire lane, fire pit, fire alarm test, dead end, dead tree, dead animal, feu rouge, feux rouges, feu vert, feu orange, feu tricolore, feux tricolores, feux de circulation, feu de signalisation, feux de signalisation, feu d'artifice, feux d'artifice, bouche d'incendie, borne d'incendie, borne incendie, caserne de pompiers, pas de feu, traffic light, traffic lights, attack ad, death trap, dying tree, dying trees, trees are dying, tree is dying, grass is dying, plants are dying, arbre mort, arbres morts, branche morte, branches mortes, bois mort, feuilles mortes, angle mort, point mort, issue de secours, sortie de secours, roue de secours, emergency exit, dog fight, dog fights, shot off, sick of, sick and tired, bus shelter, fire drill, fire works"
-	lowCuesFR   = "merci, merci beaucoup, bravo, félicitations, bon travail, suggestion, suggère, je propose, proposition, idée, ce serait bien, serait-il possible, question, je me demande, comment faire, comment puis-je, quand est-ce, renseignement, information, simple curiosité"
-)
-
 type cueLevel int
 
 const (
@@ -32,57 +16,58 @@ const (
 	cueNeutral
 )
 
-// outcomeCues are the critical cues that name a harm to a person (as
-// opposed to a danger present now: fire, gas leak, trapped). Under a modal
-// they are always a risk ("could be hurt"); see hypothetical.
-const outcomeCues = "hurt, injured, injury, injuries, killed, died, dying, death, deaths, drowning, drowned, electrocuted, electrocution, blessé, blessée, blessés, blessure, blessures, tué, tués, mort, morts, mourant, noyade, noyé, électrocuté, électrocution"
-
-// cueSet finds urgency cues in tokens.
+// cueSet finds urgency cues in tokens. Its words come from the lexicons'
+// [urgency] sections (lexicon/en.toml, …): critical, high and low cues,
+// neutral (masking) phrases, outcome cues and negations. Matching ignores
+// case, accents, hyphens, apostrophes and a plural s or x.
 type cueSet struct {
-	set     *phraseSet
-	cues    []string // display text by id
-	level   []cueLevel
-	outcome []bool // by id: the cue is in outcomeCues
+	set       *phraseSet
+	cues      []string // display text by id
+	level     []cueLevel
+	outcome   []bool          // by id: the cue is an outcome cue
+	negations map[string]bool // stems
 }
 
-func newCueSet() *cueSet {
-	c := &cueSet{set: newPhraseSet()}
+// newCueSet loads the cues of every language, level by level (every
+// language's critical cues, then high, low, neutral), languages in order:
+// when two languages list the same phrase, the first level wins.
+func newCueSet(ls lexicons) *cueSet {
+	c := &cueSet{set: newPhraseSet(), negations: map[string]bool{}}
 	outcome := map[string]bool{}
-	for _, p := range strings.Split(outcomeCues, ",") {
-		outcome[strings.TrimSpace(p)] = true
-	}
-	add := func(list string, lv cueLevel) {
-		for _, p := range strings.Split(list, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				continue
+	ls.each(func(l *lexicon) []string { return l.Urgency.Outcome }, func(_ string, list []string) {
+		for _, p := range list {
+			outcome[strings.Join(phraseStems(p), " ")] = true
+		}
+	})
+	ls.each(func(l *lexicon) []string { return l.Urgency.Negations }, func(_ string, list []string) {
+		for _, p := range list {
+			for _, s := range phraseStems(p) {
+				c.negations[s] = true
 			}
-			if c.set.add(p, len(c.cues)) {
-				c.cues = append(c.cues, p)
-				c.level = append(c.level, lv)
-				c.outcome = append(c.outcome, lv == cueCritical && outcome[p])
+		}
+	})
+	add := func(lv cueLevel) func(string, []string) {
+		return func(_ string, list []string) {
+			for _, p := range list {
+				p = strings.TrimSpace(p)
+				if c.set.add(p, len(c.cues)) {
+					c.cues = append(c.cues, p)
+					c.level = append(c.level, lv)
+					c.outcome = append(c.outcome, lv == cueCritical && outcome[strings.Join(phraseStems(p), " ")])
+				}
 			}
 		}
 	}
-	add(criticalCuesEN, cueCritical)
-	add(criticalCuesFR, cueCritical)
-	add(highCuesEN, cueHigh)
-	add(highCuesFR, cueHigh)
-	add(lowCuesEN, cueLow)
-	add(lowCuesFR, cueLow)
-	add(neutralCues, cueNeutral)
+	ls.each(func(l *lexicon) []string { return l.Urgency.Critical }, add(cueCritical))
+	ls.each(func(l *lexicon) []string { return l.Urgency.High }, add(cueHigh))
+	ls.each(func(l *lexicon) []string { return l.Urgency.Low }, add(cueLow))
+	ls.each(func(l *lexicon) []string { return l.Urgency.Neutral }, add(cueNeutral))
 	return c
 }
 
 // isNegator reports whether a stem cancels a cue that follows closely
 // ("no fire", "pas de blessé", "not injured").
-func isNegator(stem string) bool {
-	switch stem {
-	case "no", "not", "never", "without", "nobody", "none", "pas", "aucun", "aucune", "sans", "ni", "jamai":
-		return true
-	}
-	return false
-}
+func (c *cueSet) isNegator(stem string) bool { return c.negations[stem] }
 
 // hypotheticalWindow is how many words before a critical cue, within its
 // sentence, may make it hypothetical.

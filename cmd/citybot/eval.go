@@ -24,7 +24,10 @@ Classifies every row of FILE.csv (a header row with a "text" column) and
 scores each label column present ("topic", "urgency"): accuracy, macro-F1
 (over the labels present in the file), per-class precision, recall and F1,
 and the confusion matrix. Labels the model cannot predict are reported and
-scored as errors. Without --model, the model shipped with citybot is used.
+scored as errors. A "sensitive" column (true/false, 1/0, yes/no; empty
+cells are skipped) is scored by the precision and recall of the sensitive
+flag. --predictions writes one row per message, with a "sensitive" column
+(true/false). Without --model, the model shipped with citybot is used.
 
 flags:
 `
@@ -35,6 +38,78 @@ type clsEvalResult struct {
 	Model   string             `json:"model"`
 	Topic   *classifier.Report `json:"topic,omitempty"`
 	Urgency *classifier.Report `json:"urgency,omitempty"`
+	// Sensitive scores the sensitive flag when the file has a
+	// "sensitive" column.
+	Sensitive *clsFlagReport `json:"sensitive,omitempty"`
+}
+
+// clsFlagReport scores a boolean flag against labels.
+type clsFlagReport struct {
+	N              int     `json:"n"`       // labelled rows
+	Support        int     `json:"support"` // rows labelled true
+	Flagged        int     `json:"flagged"` // labelled rows the classifier flagged
+	TruePositives  int     `json:"true_positives"`
+	FalsePositives int     `json:"false_positives"`
+	FalseNegatives int     `json:"false_negatives"`
+	Precision      float64 `json:"precision"`
+	Recall         float64 `json:"recall"`
+	F1             float64 `json:"f1"`
+	// Invalid counts cells that are neither true nor false (skipped).
+	Invalid int `json:"invalid,omitempty"`
+}
+
+// clsParseBool reads a label cell: true, false, or ok = false when it is
+// empty or unreadable.
+func clsParseBool(s string) (v, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "y", "t":
+		return true, true
+	case "false", "0", "no", "n", "f":
+		return false, true
+	}
+	return false, false
+}
+
+// clsScoreFlag scores pred against the gold column (nil when absent).
+func clsScoreFlag(gold []string, pred []bool) *clsFlagReport {
+	if gold == nil {
+		return nil
+	}
+	r := &clsFlagReport{}
+	for i, cell := range gold {
+		g, ok := clsParseBool(cell)
+		if !ok {
+			if strings.TrimSpace(cell) != "" {
+				r.Invalid++
+			}
+			continue
+		}
+		r.N++
+		switch p := pred[i]; {
+		case g && p:
+			r.TruePositives++
+		case g:
+			r.FalseNegatives++
+		case p:
+			r.FalsePositives++
+		}
+		if g {
+			r.Support++
+		}
+		if pred[i] {
+			r.Flagged++
+		}
+	}
+	if r.Flagged > 0 {
+		r.Precision = float64(r.TruePositives) / float64(r.Flagged)
+	}
+	if r.Support > 0 {
+		r.Recall = float64(r.TruePositives) / float64(r.Support)
+	}
+	if r.Precision+r.Recall > 0 {
+		r.F1 = 2 * r.Precision * r.Recall / (r.Precision + r.Recall)
+	}
+	return r
 }
 
 // runEval implements `citybot eval`. args exclude the subcommand name.
@@ -75,6 +150,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	texts := tab.Column("text")
 	topics := make([]string, len(texts))
 	urgencies := make([]string, len(texts))
+	sensitive := make([]bool, len(texts))
 	var pw *csv.Writer
 	if *predictions != "" {
 		f, err := os.Create(*predictions)
@@ -88,7 +164,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			pw.Flush()
 			bw.Flush()
 		}()
-		if err := pw.Write([]string{"row", "text", "topic", "topic_confidence", "urgency", "urgency_confidence", "urgency_score", "language"}); err != nil {
+		if err := pw.Write([]string{"row", "text", "topic", "topic_confidence", "urgency", "urgency_confidence", "urgency_score", "language", "sensitive"}); err != nil {
 			return fmt.Errorf("eval: write predictions: %w", err)
 		}
 	}
@@ -101,10 +177,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			bar.update(i, len(texts))
 		}
 		r := c.Classify(text, "")
-		topics[i], urgencies[i] = r.Topic.Label, string(r.Urgency)
+		topics[i], urgencies[i], sensitive[i] = r.Topic.Label, string(r.Urgency), r.Sensitive
 		if pw != nil {
 			rec := []string{strconv.Itoa(i + 1), text, r.Topic.Label, clsFloat(r.Topic.Confidence),
-				string(r.Urgency), clsFloat(r.UrgencyConfidence), clsFloat(r.UrgencyScore), r.Language}
+				string(r.Urgency), clsFloat(r.UrgencyConfidence), clsFloat(r.UrgencyScore), r.Language,
+				strconv.FormatBool(r.Sensitive)}
 			if err := pw.Write(rec); err != nil {
 				return fmt.Errorf("eval: write predictions: %w", err)
 			}
@@ -136,8 +213,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	res.Topic = score("topic", topics, c.Topics())
 	res.Urgency = score("urgency", urgencies, classifier.UrgencyLabels())
-	if res.Topic == nil && res.Urgency == nil {
-		fmt.Fprintf(stderr, "eval: %s has no topic or urgency column: nothing to score\n", *data)
+	res.Sensitive = clsScoreFlag(tab.Column("sensitive"), sensitive)
+	if res.Topic == nil && res.Urgency == nil && res.Sensitive == nil {
+		fmt.Fprintf(stderr, "eval: %s has no topic, urgency or sensitive column: nothing to score\n", *data)
+	}
+	if res.Sensitive != nil && res.Sensitive.Invalid > 0 {
+		fmt.Fprintf(stderr, "eval: %d sensitive cells are neither true nor false (skipped)\n", res.Sensitive.Invalid)
 	}
 	for _, r := range []struct {
 		name string
@@ -161,6 +242,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if res.Urgency != nil {
 		clsPrintReport(stdout, "urgency", res.Urgency)
+	}
+	if s := res.Sensitive; s != nil {
+		fmt.Fprintf(stdout, "\nsensitive: %d labelled, %d true, %d flagged: precision %.3f, recall %.3f, F1 %.3f\n",
+			s.N, s.Support, s.Flagged, s.Precision, s.Recall, s.F1)
 	}
 	return nil
 }

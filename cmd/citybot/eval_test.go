@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,5 +99,108 @@ func TestEvalErrors(t *testing.T) {
 	var o, e bytes.Buffer
 	if err := runEval(ctx, []string{"--help"}, &o, &e); err != nil || !strings.Contains(e.String(), "usage: citybot eval") {
 		t.Errorf("--help: %v %q", err, e.String())
+	}
+}
+
+// TestEvalSensitive runs eval on a small file with a sensitive column:
+// --predictions gains a sensitive column (true/false), and --json reports
+// the precision and recall of the flag, which must agree with the
+// predictions written.
+func TestEvalSensitive(t *testing.T) {
+	rows := [][]string{{"text", "topic", "sensitive"},
+		{"the inspector said my shop would pass only if I gave him 300 cash", "corruption", "true"},
+		{"un agent de la mairie m'a demandé 200 euros en liquide pour accélérer mon permis", "administration_permits", "1"},
+		{"they hired the mayor's nephew", "corruption", "yes"},
+		{"the officer at the checkpoint takes 20 from every driver", "public_safety", "true"},
+		{"how much is the permit fee", "administration_permits", "false"},
+		{"my property tax went up 200 euros", "taxes_budget", "0"},
+		{"the parking fine was 35 euros", "transport", "no"},
+		{"le prix du ticket de bus a augmenté", "transport", "false"},
+		{"there is a pothole on Elm Street", "roads", ""},
+		{"the street light is out", "street_lighting", "maybe"},
+	}
+	data := clsWriteCSV(t, rows)
+	preds := filepath.Join(t.TempDir(), "preds.csv")
+	var out, errb bytes.Buffer
+	if err := runEval(context.Background(), []string{"--data", data, "--json", "--predictions", preds}, &out, &errb); err != nil {
+		t.Fatalf("eval: %v\n%s", err, errb.String())
+	}
+	var res struct {
+		N         int `json:"n"`
+		Sensitive *struct {
+			N, Support, Flagged int
+			TruePositives       int `json:"true_positives"`
+			FalsePositives      int `json:"false_positives"`
+			FalseNegatives      int `json:"false_negatives"`
+			Precision, Recall   float64
+			Invalid             int
+		} `json:"sensitive"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if res.Sensitive == nil {
+		t.Fatalf("no sensitive report in %s", out.String())
+	}
+	s := res.Sensitive
+	if res.N != 10 || s.N != 8 || s.Support != 4 || s.Invalid != 1 {
+		t.Errorf("n %d, sensitive %+v: want 10 rows, 8 labelled, 4 true, 1 invalid", res.N, *s)
+	}
+	if !strings.Contains(errb.String(), "neither true nor false") {
+		t.Errorf("invalid cell not reported: %q", errb.String())
+	}
+
+	f, err := os.Open(preds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(recs[0], "sensitive")
+	if col < 0 || len(recs) != len(rows) {
+		t.Fatalf("predictions header %v, %d rows", recs[0], len(recs))
+	}
+	// Recompute the scores from the predictions file.
+	var tp, fp, fn int
+	for i, r := range recs[1:] {
+		if r[col] != "true" && r[col] != "false" {
+			t.Fatalf("row %d sensitive = %q", i+1, r[col])
+		}
+		gold, pred := rows[i+1][2], r[col] == "true"
+		switch gold {
+		case "true", "1", "yes":
+			if pred {
+				tp++
+			} else {
+				fn++
+			}
+		case "false", "0", "no":
+			if pred {
+				fp++
+			}
+		}
+	}
+	if s.TruePositives != tp || s.FalsePositives != fp || s.FalseNegatives != fn {
+		t.Errorf("json %+v, predictions give tp %d fp %d fn %d", *s, tp, fp, fn)
+	}
+	wantP, wantR := 0.0, float64(tp)/4
+	if tp+fp > 0 {
+		wantP = float64(tp) / float64(tp+fp)
+	}
+	if math.Abs(s.Precision-wantP) > 1e-9 || math.Abs(s.Recall-wantR) > 1e-9 {
+		t.Errorf("precision %.3f recall %.3f, want %.3f %.3f", s.Precision, s.Recall, wantP, wantR)
+	}
+	t.Logf("sensitive on the small file: precision %.2f, recall %.2f", s.Precision, s.Recall)
+
+	// The text report has a sensitive line.
+	out.Reset()
+	if err := runEval(context.Background(), []string{"--data", data}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "sensitive: 8 labelled, 4 true") {
+		t.Errorf("text report lacks the sensitive line:\n%s", out.String())
 	}
 }

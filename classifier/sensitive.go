@@ -1,0 +1,465 @@
+package classifier
+
+import (
+	"strings"
+
+	"citybot"
+)
+
+// The sensitive detector raises citybot.Classification.Sensitive for a
+// report of bribery, "fees" without receipt, extortion and racketeering,
+// kickbacks, rigged tenders, favouritism and nepotism, embezzlement, fake
+// invoices or land grabs, whatever the topic. A miss exposes a citizen, so
+// it errs toward flagging; a lawful fee, tax, fine or price alone does not
+// raise it.
+//
+// It reads the classifier's tokens (case and accents folded, a plural s/x
+// dropped) once, finding every phrase of the lexicons' [sensitive]
+// sections, overlaps included, and numbers that are amounts; then it
+// judges every window of two sentences (a sentence and the one before it):
+// the window is flagged when one of the rules below fires, or when its
+// evidence score (see score and the w… weights) reaches sensThreshold.
+// The rules:
+//
+//   - phrase: a phrase of the phrases list ("under the table", "pot de vin");
+//   - official+payment: an official or office, money (a word, or a number
+//     not followed by a unit such as "days") or an informal payment
+//     ("envelope", "un petit quelque chose"), and a demand or payment verb or
+//     an aggravation (below); not when the sentence speaks of a lawful fee
+//     ("fine", "taxe", "prix") with no aggravation and no informal payment;
+//   - payment+condition: a demand or payment verb, money or an informal
+//     payment, and an aggravation: a condition ("only if", "pour
+//     accélérer", "sinon"), a payment to a person ("give him", "lui
+//     donner"), no receipt, or a service that should be free;
+//   - no receipt: "sans reçu", "no receipt" (or without/no a few words
+//     before a receipt word) with a payment verb or money;
+//   - paying an official: an official and a payment to a person;
+//   - favour: a relative or friend tied to an official ("the mayor's
+//     nephew", "neveu du maire") or to a third person ("his friends"), and
+//     a job, post, contract or tender;
+//   - misappropriation: stealing, selling or keeping near an official (or a
+//     tied relative), and public money, aid, fuel or land;
+//   - fake invoice: a fake, inflated or never-done word with an invoice
+//     word ("the invoices are fake", "factures de travaux jamais faits");
+//   - extortion: a gang with money, an informal payment or a demand.
+//
+// An official rule is not applied to a window that opens the message with
+// a question and has no aggravation ("do I pay in cash at the office?").
+type sensitiveSet struct {
+	set        *phraseSet
+	masks      []sensCat // by phrase id
+	texts      []string  // display text by phrase id
+	notAmounts map[string]bool
+}
+
+type sensCat uint32
+
+const (
+	sPhrase sensCat = 1 << iota
+	sOfficial
+	sDemand
+	sMoney
+	sInformal
+	sCondition
+	sPossessive
+	sPayee
+	sNoReceipt
+	sReceipt
+	sWithout
+	sFree
+	sFee
+	sRelative
+	sHiring
+	sTaking
+	sPublic
+	sGang
+	sPayVerb
+	sFake
+	sInvoice
+	sQuestion
+	sPositive
+	sAmount // a number that is no date, year or measure
+)
+
+// sensitiveWords is the [sensitive] section of a lexicon file.
+type sensitiveWords struct {
+	Phrases     []string `toml:"phrases"`
+	Officials   []string `toml:"officials"`
+	Demands     []string `toml:"demands"`
+	Money       []string `toml:"money"`
+	Informal    []string `toml:"informal"`
+	Conditions  []string `toml:"conditions"`
+	Possessives []string `toml:"possessives"`
+	Payees      []string `toml:"payees"`
+	PayVerbs    []string `toml:"pay_verbs"`
+	NoReceipt   []string `toml:"no_receipt"`
+	Receipts    []string `toml:"receipts"`
+	Without     []string `toml:"without"`
+	Free        []string `toml:"free"`
+	Fees        []string `toml:"fees"`
+	Relatives   []string `toml:"relatives"`
+	Hiring      []string `toml:"hiring"`
+	Taking      []string `toml:"taking"`
+	PublicGoods []string `toml:"public_goods"`
+	Gangs       []string `toml:"gangs"`
+	Fakes       []string `toml:"fakes"`
+	Invoices    []string `toml:"invoices"`
+	Questions   []string `toml:"questions"`
+	Positive    []string `toml:"positive"`
+	NotAmounts  []string `toml:"not_amounts"`
+}
+
+func newSensitiveSet(ls lexicons) *sensitiveSet {
+	s := &sensitiveSet{set: newPhraseSet(), notAmounts: map[string]bool{}}
+	ids := map[string]int{}
+	add := func(cat sensCat) func(string, []string) {
+		return func(_ string, list []string) {
+			for _, p := range list {
+				key := strings.Join(phraseStems(p), " ")
+				if key == "" {
+					continue
+				}
+				if id, ok := ids[key]; ok {
+					s.masks[id] |= cat
+					continue
+				}
+				ids[key] = len(s.masks)
+				s.set.add(p, len(s.masks))
+				s.masks = append(s.masks, cat)
+				s.texts = append(s.texts, strings.TrimSpace(p))
+			}
+		}
+	}
+	for _, l := range []struct {
+		cat sensCat
+		get func(*lexicon) []string
+	}{
+		{sPhrase, func(l *lexicon) []string { return l.Sensitive.Phrases }},
+		{sOfficial, func(l *lexicon) []string { return l.Sensitive.Officials }},
+		{sDemand, func(l *lexicon) []string { return l.Sensitive.Demands }},
+		{sMoney, func(l *lexicon) []string { return l.Sensitive.Money }},
+		{sInformal, func(l *lexicon) []string { return l.Sensitive.Informal }},
+		{sCondition, func(l *lexicon) []string { return l.Sensitive.Conditions }},
+		{sPossessive, func(l *lexicon) []string { return l.Sensitive.Possessives }},
+		{sPayee, func(l *lexicon) []string { return l.Sensitive.Payees }},
+		{sPayVerb, func(l *lexicon) []string { return l.Sensitive.PayVerbs }},
+		{sNoReceipt, func(l *lexicon) []string { return l.Sensitive.NoReceipt }},
+		{sReceipt, func(l *lexicon) []string { return l.Sensitive.Receipts }},
+		{sWithout, func(l *lexicon) []string { return l.Sensitive.Without }},
+		{sFree, func(l *lexicon) []string { return l.Sensitive.Free }},
+		{sFee, func(l *lexicon) []string { return l.Sensitive.Fees }},
+		{sRelative, func(l *lexicon) []string { return l.Sensitive.Relatives }},
+		{sHiring, func(l *lexicon) []string { return l.Sensitive.Hiring }},
+		{sTaking, func(l *lexicon) []string { return l.Sensitive.Taking }},
+		{sPublic, func(l *lexicon) []string { return l.Sensitive.PublicGoods }},
+		{sGang, func(l *lexicon) []string { return l.Sensitive.Gangs }},
+		{sFake, func(l *lexicon) []string { return l.Sensitive.Fakes }},
+		{sInvoice, func(l *lexicon) []string { return l.Sensitive.Invoices }},
+		{sQuestion, func(l *lexicon) []string { return l.Sensitive.Questions }},
+		{sPositive, func(l *lexicon) []string { return l.Sensitive.Positive }},
+	} {
+		ls.each(l.get, add(l.cat))
+	}
+	ls.each(func(l *lexicon) []string { return l.Sensitive.NotAmounts }, func(_ string, list []string) {
+		for _, p := range list {
+			for _, st := range phraseStems(p) {
+				s.notAmounts[st] = true
+			}
+		}
+	})
+	return s
+}
+
+// sensHit is one phrase found, or an amount (id -1).
+type sensHit struct {
+	id         int
+	first, end int
+	mask       sensCat
+}
+
+// amount reports whether toks[i] is a number that may be an amount of
+// money: not a year (1900–2099), and neither the word before it in its
+// sentence nor the word after it is one of not_amounts ("3 days", "June
+// 14", "5 km").
+func (s *sensitiveSet) amount(toks []token, i int) bool {
+	t := &toks[i]
+	if t.digits == 0 || t.letters > 0 {
+		return false
+	}
+	if n := t.norm; len(n) == 4 && (n[:2] == "19" || n[:2] == "20") {
+		return false
+	}
+	if !t.sentStart && i > 0 && s.notAmounts[toks[i-1].stem] {
+		return false
+	}
+	return i+1 == len(toks) || toks[i+1].sentStart || !s.notAmounts[toks[i+1].stem]
+}
+
+// detect returns the cues that raise the flag, or nil. hits is a buffer
+// it may reuse; the grown buffer is returned.
+func (s *sensitiveSet) detect(toks []token, hits []sensHit) ([]string, []sensHit) {
+	hits = hits[:0]
+	for i := range toks {
+		for _, p := range s.set.byFirst[toks[i].stem] {
+			n := len(p.stems)
+			if i+n > len(toks) {
+				continue
+			}
+			ok := true
+			for k := 1; k < n; k++ {
+				if toks[i+k].stem != p.stems[k] {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: s.masks[p.id]})
+			}
+		}
+		if s.amount(toks, i) {
+			hits = append(hits, sensHit{id: -1, first: i, end: i + 1, mask: sAmount})
+		}
+	}
+	if len(hits) == 0 {
+		return nil, hits
+	}
+	// Score every window of two sentences (a sentence and the one before
+	// it); the best window decides.
+	best, bestAt := 0.0, [2]int{}
+	h, prevStart := 0, 0
+	for a := 0; a < len(toks); {
+		b := a + 1
+		for b < len(toks) && !toks[b].sentStart {
+			b++
+		}
+		h0 := h
+		for h < len(hits) && hits[h].first < b {
+			h++
+		}
+		if sc := s.score(toks, hits[prevStart:h]); sc > best {
+			best, bestAt = sc, [2]int{prevStart, h}
+		}
+		prevStart = h0
+		a = b
+	}
+	if best < sensThreshold {
+		return nil, hits
+	}
+	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), hits
+}
+
+func containsStr(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Evidence weights of the sensitive score; a window scoring
+// sensThreshold or more raises the flag. A phrase alone reaches it; so do
+// an official, a demand and an amount ("the police asked me 50"); a
+// payment with no receipt ("on nous fait payer sans reçu"); a relative
+// tied to an official and a job ("they hired the mayor's nephew"). A
+// lawful fee with no aggravation, a question and thanks lower the score.
+const (
+	sensThreshold = 3.0
+
+	wPhrase      = 3.0
+	wOfficial    = 1.0
+	wDemand      = 1.0
+	wMoney       = 1.0 // a money word or an amount
+	wMoneyAmount = 1.5 // an amount and a money word ("200 euros")
+	wInformal    = 2.0 // replaces wMoney
+	wCondition   = 1.5
+	wPayee       = 1.5 // a payment to a person: "give him", "pay the guard"
+	wNoReceipt   = 2.0
+	wFree        = 1.5
+	wRelative    = 1.5 // tied to an official or a third person
+	wHiring      = 1.0 // with a relative; half with an official
+	wTaking      = 0.5
+	wTakingNear  = 1.0 // taking near an official (added)
+	wPublic      = 0.5
+	wGang        = 1.5
+	wFake        = 1.5
+	wInvoice     = 0.5
+	wFee         = -1.5 // a lawful fee, price or fine, without aggravation
+	wQuestion    = -1.5 // the message opens as a question
+	wPositive    = -1.5 // thanks, praise
+	maxWindowHit = 64   // hits read per window (bounded cost)
+)
+
+// score sums the evidence of one window's hits.
+func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
+	if len(hits) > maxWindowHit {
+		hits = hits[:maxWindowHit]
+	}
+	var all sensCat
+	for _, x := range hits {
+		all |= x.mask
+	}
+	has := func(c sensCat) bool { return all&c != 0 }
+	payeePay, noReceipt, linkedRelative, takingNearOfficial := false, has(sNoReceipt), false, false
+	for i, x := range hits {
+		for j, y := range hits {
+			if i == j {
+				continue
+			}
+			d := y.first - x.first
+			// "give him", "lui donner", "pay the guard"
+			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3) {
+				payeePay = true
+			}
+			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
+				noReceipt = true
+			}
+			overlap := y.first < x.end && x.first < y.end
+			if x.mask&sRelative != 0 && !overlap && (y.mask&sOfficial != 0 && d >= -3 && d <= 3 || y.mask&sPossessive != 0 && d >= -2 && d <= -1) {
+				linkedRelative = true
+			}
+			// "the treasurer … took", "stolen by the mayor"
+			if x.mask&sTaking != 0 && x.mask&sOfficial == 0 && y.mask&sOfficial != 0 && d >= -10 && d <= 4 {
+				takingNearOfficial = true
+			}
+		}
+	}
+	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree) || has(sInformal)
+	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits)) {
+		return sensThreshold + 10
+	}
+	sc := 0.0
+	add := func(ok bool, w float64) {
+		if ok {
+			sc += w
+		}
+	}
+	add(has(sPhrase), wPhrase)
+	add(has(sOfficial), wOfficial)
+	add(has(sDemand), wDemand)
+	switch {
+	case has(sInformal):
+		sc += wInformal
+	case has(sMoney) && has(sAmount):
+		sc += wMoneyAmount
+	case has(sMoney) || has(sAmount):
+		sc += wMoney
+	}
+	add(has(sCondition), wCondition)
+	add(payeePay, wPayee)
+	add(noReceipt, wNoReceipt)
+	add(has(sFree), wFree)
+	add(linkedRelative, wRelative)
+	switch {
+	case has(sHiring) && has(sRelative):
+		sc += wHiring
+	case has(sHiring) && has(sOfficial):
+		sc += wHiring / 2
+	}
+	add(has(sTaking), wTaking)
+	add(takingNearOfficial && has(sPublic), wTakingNear)
+	// public goods count unless money already did ("stole money")
+	add(has(sPublic) && !(has(sMoney) && onlyMoneyPublic(hits)), wPublic)
+	add(has(sGang), wGang)
+	add(has(sFake), wFake)
+	add(has(sInvoice), wInvoice)
+	add(has(sFee) && !aggravated, wFee)
+	add(startsQuestion(hits), wQuestion)
+	add(has(sPositive), wPositive)
+	return sc
+}
+
+// rule applies the conjunctive rules (see the package comment of the
+// sensitive detector) to one window; any of them raises the flag whatever
+// the score.
+func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial, question bool) bool {
+	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree)
+	payment := has(sMoney) || has(sAmount) || has(sInformal)
+	switch {
+	case has(sPhrase):
+		return true
+	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((has(sFee) || question) && !aggravated && !has(sInformal)):
+		return true // official+payment
+	case has(sDemand) && payment && aggravated:
+		return true // payment+condition
+	case noReceipt && (has(sDemand) || has(sMoney) || has(sAmount)):
+		return true
+	case (has(sOfficial) || has(sHiring)) && payeePay && !(has(sFee) && !has(sCondition)):
+		return true // paying an official
+	case linkedRelative && has(sHiring):
+		return true // favour
+	case (takingNearOfficial || linkedRelative && has(sTaking) || has(sGang) && has(sTaking)) && has(sPublic):
+		return true // misappropriation
+	case has(sFake) && has(sInvoice):
+		return true // fake invoice
+	case has(sGang) && (has(sMoney) || has(sInformal) || has(sDemand)):
+		return true // extortion
+	}
+	return false
+}
+
+// onlyMoneyPublic reports whether every public-goods hit is also a money
+// hit ("money"), so that it is not counted twice.
+func onlyMoneyPublic(hits []sensHit) bool {
+	for _, x := range hits {
+		if x.mask&sPublic != 0 && x.mask&sMoney == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// startsQuestion reports whether a question word opens the message.
+func startsQuestion(hits []sensHit) bool {
+	for _, x := range hits {
+		if x.mask&sQuestion != 0 && x.first == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// text is the display text of a hit: the lexicon's phrase, or the
+// message's number.
+func (s *sensitiveSet) text(toks []token, x sensHit) string {
+	if x.id < 0 {
+		return toks[x.first].norm
+	}
+	return s.texts[x.id]
+}
+
+// explain lists the words of the deciding window that carried evidence,
+// phrases first, at most six.
+func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
+	const evidence = sPhrase | sOfficial | sDemand | sMoney | sAmount | sInformal | sCondition | sPayee | sNoReceipt |
+		sFree | sRelative | sHiring | sTaking | sPublic | sGang | sFake | sInvoice
+	var out []string
+	for _, want := range []sensCat{sPhrase, evidence &^ sPhrase} {
+		for _, x := range hits {
+			if x.mask&want == 0 || len(out) == 6 {
+				continue
+			}
+			if t := s.text(toks, x); !containsStr(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// sensitive fills out.Sensitive and out.SensitiveCues. A message the
+// classifier files under the corruption topic is sensitive too.
+func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
+	var cues []string
+	cues, sc.sens = c.sens.detect(sc.toks, sc.sens)
+	if out.Topic.Label == corruptionTopic && !containsStr(cues, "topic: "+corruptionTopic) {
+		cues = append(cues, "topic: "+corruptionTopic)
+	}
+	out.Sensitive = len(cues) > 0
+	out.SensitiveCues = cues
+}
+
+// corruptionTopic is the default topic of corruption reports. Sensitive
+// is a flag, not this topic: a message can be about permits and
+// sensitive; but one the classifier files here is always sensitive.
+const corruptionTopic = "corruption"
