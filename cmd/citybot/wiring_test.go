@@ -99,7 +99,8 @@ func wiringCount(t *testing.T, db *sql.DB, query string, args ...any) int {
 // TestServeSensitiveAckAndFollowUpNotes runs serve through run() against
 // the Telegram emulator twice: with the default configuration, a bribe
 // report's acknowledgement tells the citizen how their identity is
-// protected; with sensitive_topics = [] it does not. A second message to
+// protected; with sensitive_topics = [] it still does, since the
+// classifier's sensitive flag applies whatever the topic list. A second message to
 // the same case gets the "added to your case" note when
 // follow_up_note_every is short, and none when it is "off".
 func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
@@ -109,7 +110,7 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 		note        bool
 	}{
 		{name: "default sensitive, short notes", extra: "[cases]\nfollow_up_note_every = \"1ms\"\n", protected: true, note: true},
-		{name: "no sensitive topic, notes off", extra: "[web]\nsensitive_topics = []\n[cases]\nfollow_up_note_every = \"off\"\n"},
+		{name: "no sensitive topic, flag still applies, notes off", extra: "[web]\nsensitive_topics = []\n[cases]\nfollow_up_note_every = \"off\"\n", protected: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			emu := tgemu.New(tgemu.Options{})
