@@ -475,14 +475,27 @@ func (db *DB) OutboxStats(ctx context.Context) (citybot.OutboxStats, error) {
 // platforms (the head of its chat's queue) is due; ok is false when there
 // is none.
 func (db *DB) NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (next time.Time, ok bool, err error) {
+	return db.nextOutboxDue(ctx, platforms, "")
+}
+
+// NextOutboxDueAfter is NextOutboxDue among the rows due after after: the
+// rows due by then are the ones a claim reads (and may have left waiting
+// for their rate limit), so that a caller can sleep until the next row
+// comes due.
+func (db *DB) NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (next time.Time, ok bool, err error) {
+	return db.nextOutboxDue(ctx, platforms, ts(after))
+}
+
+func (db *DB) nextOutboxDue(ctx context.Context, platforms []citybot.Platform, after string) (next time.Time, ok bool, err error) {
 	if len(platforms) == 0 {
 		return time.Time{}, false, nil
 	}
 	in, pargs := platformList(platforms)
 	var v sql.NullString
 	if err := db.r.QueryRowContext(ctx, `SELECT MIN(o.next_attempt_at) FROM outbox o
-		WHERE o.state = 'pending' AND o.platform IN `+in+` AND NOT EXISTS (SELECT 1 FROM outbox p
-			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`, pargs...).Scan(&v); err != nil {
+		WHERE o.state = 'pending' AND o.next_attempt_at > ? AND o.platform IN `+in+` AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`,
+		append([]any{after}, pargs...)...).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next outbox due: %w", mapErr(err))
 	}
 	if t := parseNullTS(v); t != nil {
