@@ -100,6 +100,17 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
+	if kind == citybot.OutboxReply && o.ChatKind == citybot.ChatPrivate && o.To == "" && state == "pending" {
+		// A citizen repeating a command in their private chat (/status
+		// ten times a second) gets its answer once: a reply still
+		// waiting with the same text and buttons gives way to this
+		// one, the latest. Replies already being sent are left alone.
+		if _, err := q.ExecContext(ctx, `DELETE FROM outbox WHERE platform = ? AND chat = ? AND state = 'pending' AND kind = 'reply'
+			AND chat_kind = 'private' AND to_user = '' AND text = ? AND buttons = ?`,
+			string(o.Platform), string(o.Chat), text, buttons); err != nil {
+			return false, err
+		}
+	}
 	// A row about a critical case jumps the queue (see ClaimOutbox).
 	priority := 0
 	if caseID.Valid {

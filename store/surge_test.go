@@ -124,3 +124,53 @@ func TestWALBounded(t *testing.T) {
 		t.Errorf("writer journal_size_limit = %d, %v", sizeLimit, err)
 	}
 }
+
+// TestRepeatedRepliesCoalesce: a citizen repeating a command in their
+// private chat gets its answer once: replies still waiting with the same
+// text give way to the latest; a reply being sent, a different answer,
+// and replies in a group (to different people) stay.
+func TestRepeatedRepliesCoalesce(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	reply := func(key, chat string, kind citybot.ChatKind, text string) citybot.OutboxItem {
+		return citybot.OutboxItem{Kind: citybot.OutboxReply,
+			Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: citybot.ChatID(chat), ChatKind: kind, Text: text}}
+	}
+	if _, err := db.Enqueue(ctx, reply("r0", "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
+		t.Fatal(err)
+	}
+	sending, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	if err != nil || len(sending) != 1 {
+		t.Fatalf("claim = %+v, %v", sending, err)
+	}
+	for i := 1; i <= 50; i++ {
+		if _, err := db.Enqueue(ctx, reply(fmt.Sprint("r", i), "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Enqueue(ctx, reply(fmt.Sprint("g", i), "-5", citybot.ChatGroup, "Case A: received.")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Enqueue(ctx, reply("help", "7", citybot.ChatPrivate, "Send /status.")); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	items, err := db.OutboxItems(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := 0
+	for _, it := range items {
+		if it.Out.Chat == "7" {
+			keys = append(keys, it.Out.Key)
+		} else {
+			groups++
+		}
+	}
+	if strings.Join(keys, ",") != "r0,r50,help" {
+		t.Errorf("private chat rows %v, want r0 (being sent), r50 (the latest repeat), help", keys)
+	}
+	if groups != 50 {
+		t.Errorf("%d group replies kept, want all 50", groups)
+	}
+}
