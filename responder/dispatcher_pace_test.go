@@ -45,33 +45,44 @@ type pacedBot struct {
 	*fakeBot
 	interval time.Duration
 
-	pmu     sync.Mutex
-	next    time.Time // the next free slot
-	credits map[string]time.Time
-	blocked time.Time // a 429's pause, for every chat
+	perChat  time.Duration // 0: no per-chat limit
+
+	pmu      sync.Mutex
+	next     time.Time // the next free slot
+	chatNext map[citybot.ChatID]time.Time
+	credits  map[string]time.Time
+	blocked  time.Time // a 429's pause, for every chat
 }
 
 func newPacedBot(t *testing.T, interval time.Duration) *pacedBot {
-	return &pacedBot{fakeBot: newFakeBot(t, citybot.Telegram), interval: interval, credits: map[string]time.Time{}}
+	return &pacedBot{fakeBot: newFakeBot(t, citybot.Telegram), interval: interval, credits: map[string]time.Time{},
+		chatNext: map[citybot.ChatID]time.Time{}}
 }
 
-func (b *pacedBot) take(now time.Time) time.Duration {
+// take takes a slot for chat at now, or returns the wait and its scope.
+func (b *pacedBot) take(now time.Time, chat citybot.ChatID) (time.Duration, bots.PaceScope) {
 	if w := b.blocked.Sub(now); w > 0 {
-		return w
+		return w, bots.PacePlatform
 	}
 	if w := b.next.Sub(now); w > 0 {
-		return w
+		return w, bots.PacePlatform
+	}
+	if w := b.chatNext[chat].Sub(now); w > 0 {
+		return w, bots.PaceChat
 	}
 	b.next = now.Add(b.interval)
-	return 0
+	if b.perChat > 0 {
+		b.chatNext[chat] = now.Add(b.perChat)
+	}
+	return 0, bots.PaceChat
 }
 
 func (b *pacedBot) Reserve(out citybot.Outgoing) (time.Duration, bots.PaceScope) {
 	b.pmu.Lock()
 	defer b.pmu.Unlock()
 	now := time.Now()
-	if w := b.take(now); w > 0 {
-		return w, bots.PacePlatform
+	if w, scope := b.take(now, out.Chat); w > 0 {
+		return w, scope
 	}
 	b.credits[out.Key] = now
 	return 0, bots.PaceChat
@@ -93,7 +104,7 @@ func (b *pacedBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent
 	_, ok := b.credits[out.Key]
 	delete(b.credits, out.Key)
 	if !ok {
-		if w := b.take(time.Now()); w > 0 {
+		if w, _ := b.take(time.Now(), out.Chat); w > 0 {
 			b.pmu.Unlock()
 			return citybot.Sent{}, &citybot.RetryAfterError{After: w, Throttled: true}
 		}
@@ -197,5 +208,53 @@ func TestCriticalJumpsTheQueue(t *testing.T) {
 	t.Logf("critical ack sent %d-th of %d", pos+1, len(rg.bot.allSent()))
 	if before := len(rg.bot.allSent()) - 1; pos < 0 || pos > 5+8 || before > 40 {
 		t.Errorf("the critical ack went out %d-th (%d sent in all): it did not jump the queue", pos+1, before+1)
+	}
+}
+
+// TestFloodingChatDelaysNoOne: one chat has 40 replies queued before 40
+// other chats get one each; the platform allows one message a chat every
+// 200 ms. The flooding chat is served at its pace while every other chat
+// is served at once, and no throttled row is claimed.
+func TestFloodingChatDelaysNoOne(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	row := func(key, chat string) citybot.OutboxItem {
+		return citybot.OutboxItem{Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: citybot.ChatID(chat),
+			ChatKind: citybot.ChatPrivate, Text: "reply " + key}, Kind: citybot.OutboxReply}
+	}
+	for i := range 40 {
+		if _, err := db.Enqueue(ctx, row(fmt.Sprint("flood", i), "666")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		if _, err := db.Enqueue(ctx, row(fmt.Sprint("other", i), fmt.Sprint(2000+i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := &countingStore{DB: db}
+	bot := newPacedBot(t, time.Millisecond)
+	bot.perChat = 200 * time.Millisecond
+	d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: cs, Bots: []bots.Bot{bot}, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runDispatcher(t, d)
+	others := func() int { return len(bot.allSent()) - len(bot.sentTo("666")) }
+	waitFor(t, "the 40 other chats", func() bool { return others() == 40 })
+	flood := len(bot.sentTo("666"))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("when the 40 other chats were served, the flooding chat had %d of its 40; %d claims, %d reschedules", flood, cs.claims.Load(), cs.retries.Load())
+	if flood > 5 {
+		t.Errorf("the flooding chat got %d messages before the others were all served", flood)
+	}
+	if n := cs.retries.Load(); n > 2 {
+		t.Errorf("%d throttled rows claimed and put back", n)
 	}
 }
