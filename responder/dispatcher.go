@@ -153,7 +153,7 @@ type chatRef struct {
 	chat     citybot.ChatID
 }
 
-// headScan is how many heads of chat queues one claim reads: the rows
+// headScan bounds how many heads of chat queues one claim reads: the rows
 // due now, of which those whose chat or platform may send are claimed.
 const headScan = 256
 
@@ -382,6 +382,8 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 			}
 		}
 	}
+	// Read enough heads to get past the paused chats' ones.
+	scan := min(headScan, free+len(d.chatPause)+8)
 	var ready []citybot.Platform
 	for _, p := range d.platforms {
 		if until := d.platPause[p]; until.After(now) {
@@ -396,7 +398,7 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 	reserved := map[citybot.OutboxID]citybot.Outgoing{}
 	// A platform paused while scanning leaves the others to scan again.
 	for len(ready) > 0 && len(ids) < free {
-		heads, err := d.store.OutboxHeads(ctx, ready, headScan)
+		heads, err := d.store.OutboxHeads(ctx, ready, scan)
 		if err != nil {
 			d.unreserve(reserved, nil)
 			return nil, time.Time{}, err
@@ -431,7 +433,7 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 			}
 			ids = append(ids, h.ID)
 		}
-		if len(stopped) == 0 || len(heads) < headScan {
+		if len(stopped) == 0 || len(heads) < scan {
 			break
 		}
 		ready = slices.DeleteFunc(ready, func(p citybot.Platform) bool { return stopped[p] })
