@@ -113,6 +113,16 @@ type DispatcherOptions struct {
 // A send that fails with a transient error is retried; if the platform
 // had in fact accepted it (an answer lost on the network), the retry can
 // still post it twice. Run only one Dispatcher per database.
+//
+// Rate limits: the dispatcher never claims a row it cannot send now. It
+// reads the heads of the chat queues (critical cases first), asks each
+// row's bot for a send slot (bots.Pacer) and claims only the rows that got
+// one; a chat or a whole platform that must wait is paused in memory
+// until its slot, and meanwhile costs no claim, no write and no log line
+// (a counter, citybot_outbox_throttled_total, and a debug line). A send
+// the platform still refuses (a 429) is put back once, due after its
+// retry_after, and pauses its chat; the bot's limiter knows whether the
+// refusal covers every chat.
 type Dispatcher struct {
 	store       OutboxStore
 	bots        map[citybot.Platform]bots.Bot
