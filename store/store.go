@@ -274,14 +274,31 @@ const truncateBusy = 100 * time.Millisecond
 // the limit, the loop truncates it (see truncateWAL).
 func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
 	defer close(db.ckptDone)
-	t := time.NewTicker(interval)
+	// The WAL's size is checked more often than it is checkpointed: a
+	// burst of intake writes tens of megabytes a second.
+	t := time.NewTicker(min(interval, walCheckEvery))
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		big := false
+		if st, err := os.Stat(db.path + "-wal"); err == nil && st.Size() > db.walLimit {
+			big = true
+		}
+		if big {
+			// Straight to a truncating checkpoint under the write lock:
+			// a passive one first would let a burst write on meanwhile.
+			db.truncateWAL(ctx)
+			continue
+		}
+		if time.Since(last) < interval {
+			continue
+		}
+		last = time.Now()
 		start := time.Now()
 		var busy, logFrames, done int
 		err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
@@ -292,19 +309,19 @@ func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
 		if d := time.Since(start); d > time.Second {
 			db.log.Info("slow wal checkpoint", "duration", d, "frames", logFrames)
 		}
-		if st, err := os.Stat(db.path + "-wal"); err == nil && st.Size() > db.walLimit {
-			db.truncateWAL(ctx, st.Size())
-		}
 	}
 }
 
+// walCheckEvery is how often the WAL's size is checked.
+const walCheckEvery = 50 * time.Millisecond
+
 // truncateWAL checkpoints the whole WAL and truncates it to zero bytes.
 // It holds the write lock meanwhile, so that it never waits on (nor
-// starves) citybot's own writer: writes queue for the time of one
-// checkpoint of what the last passive one left, plus at most
-// truncateBusy waiting for readers; a reader still in the WAL after that
-// makes it give up until the next tick.
-func (db *DB) truncateWAL(ctx context.Context, size int64) {
+// starves) citybot's own writer, and so that a burst cannot grow the WAL
+// while it copies: writes queue for the time of one checkpoint of at most
+// a little over WALLimit, plus at most truncateBusy waiting for readers
+// still in the WAL (after which it gives up until the next check).
+func (db *DB) truncateWAL(ctx context.Context) {
 	select {
 	case db.wlock <- struct{}{}:
 	case <-ctx.Done():
@@ -321,7 +338,7 @@ func (db *DB) truncateWAL(ctx context.Context, size int64) {
 		if busy == 1 {
 			db.walBusy.Add(1)
 		}
-		db.log.Debug("wal truncated", "wal_bytes", size, "busy", busy == 1, "duration", time.Since(start))
+		db.log.Debug("wal truncated", "busy", busy == 1, "duration", time.Since(start))
 	}
 	db.walTruncations.Add(1)
 }

@@ -67,9 +67,10 @@ enabled = false
 	base := "http://" + s.ready.HTTPAddr
 
 	// Samplers: the WAL's size and /healthz, until the end.
+	s0 := time.Now()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var walPeak atomic.Int64
+	var walPeak, walPeakAt atomic.Int64
 	var health struct {
 		mu        sync.Mutex
 		worst     time.Duration
@@ -83,6 +84,7 @@ enabled = false
 		for {
 			if st, err := os.Stat(s.dbPath + "-wal"); err == nil && st.Size() > walPeak.Load() {
 				walPeak.Store(st.Size())
+				walPeakAt.Store(int64(time.Since(s0)))
 				if st.Size() > 1<<30 { // the unbounded WAL of old: stop before the disk fills
 					close(tooBig)
 					return
@@ -213,12 +215,24 @@ enabled = false
 		t.Error(err)
 	}
 
-	lines := 0
+	lines, truncs, busy := 0, 0, 0
+	var truncWorst float64
 	for _, l := range logLines(t, s.logs.String()) {
 		if l["level"] != "DEBUG" {
 			lines++
 		}
+		if l["msg"] == "wal truncated" {
+			truncs++
+			if l["busy"] == true {
+				busy++
+			}
+			if d, ok := l["duration"].(float64); ok {
+				truncWorst = max(truncWorst, d)
+			}
+		}
 	}
+	t.Logf("WAL peak at %s; %d truncations (%d found readers in the WAL), the longest %s",
+		time.Duration(walPeakAt.Load()).Round(time.Millisecond), truncs, busy, time.Duration(truncWorst).Round(time.Millisecond))
 	critLatency := critAck.Sub(intake)
 	st := emu.Stats()
 	claims := metrics["citybot_outbox_claims_total"]
