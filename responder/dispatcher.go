@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -143,13 +142,12 @@ type Dispatcher struct {
 
 	// pmu guards the pauses: until when a platform, or one chat's
 	// queue, may not send (what the bots' limiters and 429s said).
-	pmu        sync.Mutex
-	platPause  map[citybot.Platform]time.Time
-	chatPause  map[chatRef]time.Time
-	lastPrune  time.Time
-	claimTxs   prometheus.Counter
-	throttled  *prometheus.CounterVec
-	claimCount atomic.Int64
+	pmu       sync.Mutex
+	platPause map[citybot.Platform]time.Time
+	chatPause map[chatRef]time.Time
+	lastPrune time.Time
+	claimTxs  prometheus.Counter
+	throttled *prometheus.CounterVec
 
 	depth, oldest  prometheus.Gauge
 	sent, failures *prometheus.CounterVec
@@ -453,7 +451,6 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 	}
 	items, err := d.store.ClaimOutboxIDs(ctx, ids)
 	d.claimTxs.Inc()
-	d.claimCount.Add(1)
 	d.unreserve(reserved, items)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -498,9 +495,6 @@ func (d *Dispatcher) pause(out citybot.Outgoing, scope bots.PaceScope, until tim
 	d.log.Debug("throttled", "platform", string(out.Platform), "scope", scope.String(), "why", why,
 		"wait", until.Sub(d.now()).Round(time.Millisecond))
 }
-
-// Claims returns how many claim transactions the dispatcher has made.
-func (d *Dispatcher) Claims() int64 { return d.claimCount.Load() }
 
 // Stop cancels Run and waits for it to return. Calling it twice, or
 // before Run, is safe.
