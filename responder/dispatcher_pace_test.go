@@ -45,7 +45,7 @@ type pacedBot struct {
 	*fakeBot
 	interval time.Duration
 
-	perChat  time.Duration // 0: no per-chat limit
+	perChat time.Duration // 0: no per-chat limit
 
 	pmu      sync.Mutex
 	next     time.Time // the next free slot
