@@ -102,12 +102,17 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 	}
 	if kind == citybot.OutboxReply && o.ChatKind == citybot.ChatPrivate && o.To == "" && state == "pending" {
 		// A citizen repeating a command in their private chat (/status
-		// ten times a second) gets its answer once: a reply still
-		// waiting with the same text and buttons gives way to this
-		// one, the latest. Replies already being sent are left alone.
-		if _, err := q.ExecContext(ctx, `DELETE FROM outbox WHERE platform = ? AND chat = ? AND state = 'pending' AND kind = 'reply'
-			AND chat_kind = 'private' AND to_user = '' AND text = ? AND buttons = ?`,
-			string(o.Platform), string(o.Chat), text, buttons); err != nil {
+		// ten times a second) gets its answer once: while the same
+		// answer (text and buttons) still waits in that chat, it is not
+		// queued again. (The repeated state IN term lets SQLite use the
+		// partial index outbox_chat_queue.)
+		switch err := q.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE platform = ? AND chat = ?
+			AND state IN ('pending', 'sending') AND state = 'pending' AND kind = 'reply' AND chat_kind = 'private'
+			AND to_user = '' AND text = ? AND buttons = ? LIMIT 1`,
+			string(o.Platform), string(o.Chat), text, buttons).Scan(&one); {
+		case err == nil:
+			return false, nil
+		case !errors.Is(err, sql.ErrNoRows):
 			return false, err
 		}
 	}
