@@ -285,17 +285,19 @@ func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		big := false
-		if st, err := os.Stat(db.path + "-wal"); err == nil && st.Size() > db.walLimit {
-			big = true
+		var size int64
+		if st, err := os.Stat(db.path + "-wal"); err == nil {
+			size = st.Size()
 		}
-		if big {
+		if size > db.walLimit {
 			// Straight to a truncating checkpoint under the write lock:
 			// a passive one first would let a burst write on meanwhile.
 			db.truncateWAL(ctx)
 			continue
 		}
-		if time.Since(last) < interval {
+		// Past half the limit, a passive checkpoint at every check
+		// leaves the truncation little to copy under the lock.
+		if time.Since(last) < interval && size <= db.walLimit/2 {
 			continue
 		}
 		last = time.Now()
