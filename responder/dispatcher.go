@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,9 +20,13 @@ import (
 
 // OutboxStore is what the Dispatcher needs from storage.
 type OutboxStore interface {
-	// ClaimOutbox marks up to limit due rows of these platforms as
-	// sending and returns them; only the head of each chat's queue is due.
-	ClaimOutbox(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error)
+	// OutboxHeads returns up to limit due rows of these platforms, each
+	// the head of its chat's queue, critical first then oldest due,
+	// without claiming them (a read).
+	OutboxHeads(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error)
+	// ClaimOutboxIDs marks the rows with these ids that are still
+	// pending as sending, in one transaction, and returns them.
+	ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error)
 	// MarkSent records a delivered row (and acknowledges its case when
 	// it is an acknowledgement).
 	MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error
@@ -38,9 +43,9 @@ type OutboxStore interface {
 	MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, lastErr string) (citybot.CaseRef, error)
 	// OutboxStats summarises the rows still to send.
 	OutboxStats(ctx context.Context) (citybot.OutboxStats, error)
-	// NextOutboxDue tells when the next claimable row of these platforms
-	// is due.
-	NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (time.Time, bool, error)
+	// NextOutboxDueAfter tells when the next claimable row of these
+	// platforms due after after is due.
+	NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (time.Time, bool, error)
 }
 
 // DispatcherOptions configure a Dispatcher. Store and at least one bot are
@@ -107,6 +112,16 @@ type DispatcherOptions struct {
 // A send that fails with a transient error is retried; if the platform
 // had in fact accepted it (an answer lost on the network), the retry can
 // still post it twice. Run only one Dispatcher per database.
+//
+// Rate limits: the dispatcher never claims a row it cannot send now. It
+// reads the heads of the chat queues (critical cases first), asks each
+// row's bot for a send slot (bots.Pacer) and claims only the rows that got
+// one; a chat or a whole platform that must wait is paused in memory
+// until its slot, and meanwhile costs no claim, no write and no log line
+// (a counter, citybot_outbox_throttled_total, and a debug line). A send
+// the platform still refuses (a 429) is put back once, due after its
+// retry_after, and pauses its chat; the bot's limiter knows whether the
+// refusal covers every chat.
 type Dispatcher struct {
 	store       OutboxStore
 	bots        map[citybot.Platform]bots.Bot
@@ -125,11 +140,30 @@ type Dispatcher struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	// pmu guards the pauses: until when a platform, or one chat's
+	// queue, may not send (what the bots' limiters and 429s said).
+	pmu       sync.Mutex
+	platPause map[citybot.Platform]time.Time
+	chatPause map[chatRef]time.Time
+	lastPrune time.Time
+	claimTxs  prometheus.Counter
+	throttled *prometheus.CounterVec
+
 	depth, oldest  prometheus.Gauge
 	sent, failures *prometheus.CounterVec
 	unknown        *prometheus.CounterVec
 	lastStats      time.Time
 }
+
+// chatRef names one chat's queue.
+type chatRef struct {
+	platform citybot.Platform
+	chat     citybot.ChatID
+}
+
+// headScan bounds how many heads of chat queues one claim reads: the rows
+// due now, of which those whose chat or platform may send are claimed.
+const headScan = 256
 
 // NewDispatcher returns a Dispatcher. It returns an error wrapping
 // citybot.ErrInvalid when the store or bots are missing or two bots share
@@ -143,6 +177,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		store: opts.Store, bots: map[citybot.Platform]bots.Bot{}, log: opts.Logger, now: opts.Now,
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
 		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
+		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{},
 	}
 	for _, b := range opts.Bots {
 		if _, dup := d.bots[b.Platform()]; dup {
@@ -190,8 +225,16 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		Name: "citybot_outbox_delivery_unknown_total",
 		Help: "Outbox rows a crash interrupted mid-send and that were not sent again (delivery unknown), by platform.",
 	}, []string{"platform"})
+	d.claimTxs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "citybot_outbox_claims_total",
+		Help: "Claim transactions (each marks the rows it claims as sending).",
+	})
+	d.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_outbox_throttled_total",
+		Help: "Times a chat or a whole platform was held back by a rate limit (local or the platform's 429), by platform and scope.",
+	}, []string{"platform", "scope"})
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown} {
+		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown, d.claimTxs, d.throttled} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("responder: dispatcher: register metrics: %w", err)
 			}
@@ -265,11 +308,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		}
 		free := d.workers - inflight
-		more, claimFailed, claimed := false, false, 0
+		claimedAt := d.now() // rows due by then were read (and claimed or paused)
+		more, claimFailed := false, false
+		var wake time.Time // when a paused chat or platform may send again
 		if free > 0 {
-			items, err := d.store.ClaimOutbox(ctx, d.platforms, free)
+			items, w, err := d.claim(ctx, free)
 			if err != nil && ctx.Err() == nil {
-				d.log.Error("claim outbox", "error", err)
+				d.log.Error("claim outbox", "err", err)
 				claimFailed = true
 			}
 			for _, it := range items {
@@ -282,7 +327,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				}()
 			}
 			more = err == nil && len(items) == free
-			claimed = len(items)
+			wake = w
 		}
 		d.updateStats(ctx)
 
@@ -292,11 +337,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		var t *time.Timer
 		var timer <-chan time.Time // nil (never fires) while every worker is busy
 		if inflight < d.workers {
-			// Rows due later matter only once nothing is due now; until
-			// then every finished send brings us back here.
+			// Nothing more can go now: sleep until a paused chat or
+			// platform may send, a row comes due, a send finishes or
+			// rows are queued (Notify).
 			wait := d.poll
-			if claimed == 0 && !claimFailed {
-				if next, ok, err := d.store.NextOutboxDue(ctx, d.platforms); err == nil && ok {
+			if !wake.IsZero() {
+				wait = min(wait, max(wake.Sub(d.now()), time.Millisecond))
+			}
+			if !claimFailed {
+				if next, ok, err := d.store.NextOutboxDueAfter(ctx, d.platforms, claimedAt); err == nil && ok {
 					wait = min(wait, max(next.Sub(d.now()), time.Millisecond))
 				}
 			}
@@ -314,6 +363,137 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			t.Stop()
 		}
 	}
+}
+
+// claim claims up to free rows that can be sent now, and returns them with
+// the earliest time a chat or platform held back may send (zero when none
+// was). Reserve before claim: it reads the heads of the chat queues (a
+// read), asks each row's bot for a send slot (bots.Pacer) and claims, in
+// one transaction, only the rows that got one; a row whose chat or
+// platform must wait is left pending, untouched, and its chat or platform
+// is paused until the slot. So a throttled queue costs no write and no
+// claim until its slot comes, however many rows wait in it.
+func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem, time.Time, error) {
+	now := d.now()
+	var wake time.Time
+	earliest := func(t time.Time) {
+		if wake.IsZero() || t.Before(wake) {
+			wake = t
+		}
+	}
+	d.pmu.Lock()
+	if now.Sub(d.lastPrune) > time.Second {
+		d.lastPrune = now
+		for k, until := range d.chatPause {
+			if !until.After(now) {
+				delete(d.chatPause, k)
+			}
+		}
+	}
+	// Read enough heads to get past the paused chats' ones.
+	scan := min(headScan, free+len(d.chatPause)+8)
+	var ready []citybot.Platform
+	for _, p := range d.platforms {
+		if until := d.platPause[p]; until.After(now) {
+			earliest(until)
+			continue
+		}
+		ready = append(ready, p)
+	}
+	d.pmu.Unlock()
+
+	var ids []citybot.OutboxID
+	reserved := map[citybot.OutboxID]citybot.Outgoing{}
+	// A platform paused while scanning leaves the others to scan again.
+	for len(ready) > 0 && len(ids) < free {
+		heads, err := d.store.OutboxHeads(ctx, ready, scan)
+		if err != nil {
+			d.unreserve(reserved, nil)
+			return nil, time.Time{}, err
+		}
+		stopped := map[citybot.Platform]bool{}
+		for _, h := range heads {
+			if len(ids) == free {
+				break
+			}
+			p := h.Out.Platform
+			if stopped[p] || reserved[h.ID].Key != "" || slices.Contains(ids, h.ID) {
+				continue
+			}
+			d.pmu.Lock()
+			until := d.chatPause[chatRef{p, h.Out.Chat}]
+			d.pmu.Unlock()
+			if until.After(now) {
+				earliest(until)
+				continue
+			}
+			if pc, ok := d.bots[p].(bots.Pacer); ok {
+				if w, scope := pc.Reserve(h.Out); w > 0 {
+					until := now.Add(w)
+					d.pause(h.Out, scope, until, "rate limit")
+					earliest(until)
+					if scope == bots.PacePlatform {
+						stopped[p] = true
+					}
+					continue
+				}
+				reserved[h.ID] = h.Out
+			}
+			ids = append(ids, h.ID)
+		}
+		if len(stopped) == 0 || len(heads) < scan {
+			break
+		}
+		ready = slices.DeleteFunc(ready, func(p citybot.Platform) bool { return stopped[p] })
+	}
+	if len(ids) == 0 {
+		return nil, wake, nil
+	}
+	items, err := d.store.ClaimOutboxIDs(ctx, ids)
+	d.claimTxs.Inc()
+	d.unreserve(reserved, items)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return items, wake, nil
+}
+
+// unreserve gives back the slots taken for rows that were not claimed.
+func (d *Dispatcher) unreserve(reserved map[citybot.OutboxID]citybot.Outgoing, claimed []citybot.OutboxItem) {
+	for id, out := range reserved {
+		if slices.ContainsFunc(claimed, func(it citybot.OutboxItem) bool { return it.ID == id }) {
+			continue
+		}
+		if pc, ok := d.bots[out.Platform].(bots.Pacer); ok {
+			pc.Unreserve(out)
+		}
+	}
+}
+
+// pause holds back out's chat (or its whole platform) until until, counts
+// it and says so at debug level, once per pause.
+func (d *Dispatcher) pause(out citybot.Outgoing, scope bots.PaceScope, until time.Time, why string) {
+	d.pmu.Lock()
+	var prev time.Time
+	if scope == bots.PacePlatform {
+		prev = d.platPause[out.Platform]
+		if until.After(prev) {
+			d.platPause[out.Platform] = until
+		}
+	} else {
+		k := chatRef{out.Platform, out.Chat}
+		prev = d.chatPause[k]
+		if until.After(prev) {
+			d.chatPause[k] = until
+		}
+	}
+	d.pmu.Unlock()
+	if !until.After(prev) {
+		return
+	}
+	d.throttled.WithLabelValues(string(out.Platform), scope.String()).Inc()
+	d.log.Debug("throttled", "platform", string(out.Platform), "scope", scope.String(), "why", why,
+		"wait", until.Sub(d.now()).Round(time.Millisecond))
 }
 
 // Stop cancels Run and waits for it to return. Calling it twice, or
@@ -354,7 +534,7 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	case err == nil:
 		d.sent.WithLabelValues(platform).Inc()
 		if err := d.record(rctx, func(ctx context.Context) error { return d.store.MarkSent(ctx, it.ID, sent) }); err != nil {
-			log.Error("sent but not recorded: the row stays in sending and is resolved at restart", "error", err)
+			log.Error("sent but not recorded: the row stays in sending and is resolved at restart", "err", err)
 		}
 		return
 	}
@@ -370,11 +550,18 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 			d.fail(rctx, log, it, msg)
 			return
 		}
-		log.Info("send refused for now", "retry_after", ra.After, "throttled", ra.Throttled)
+		if ra.Throttled {
+			// Counted and paused, not logged at info: a surge makes many.
+			// The bot's limiter knows what the refusal covers (the
+			// chat, or the platform after a global 429): claim asks it.
+			d.pause(it.Out, bots.PaceChat, now.Add(max(ra.After, 0)), "refused")
+		} else {
+			log.Warn("send refused for now", "retry_after", ra.After, "err", msg)
+		}
 		if err := d.record(rctx, func(ctx context.Context) error {
 			return d.store.RetryOutbox(ctx, it.ID, now.Add(max(ra.After, 0)), !ra.Throttled, msg)
 		}); err != nil {
-			log.Error("reschedule", "error", err)
+			log.Error("reschedule", "err", err)
 		}
 	case errors.Is(err, citybot.ErrPermanent):
 		d.failures.WithLabelValues(platform, "permanent").Inc()
@@ -386,11 +573,11 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 			return
 		}
 		wait := d.backoff(it.Attempts)
-		log.Warn("send failed, will retry", "attempts", it.Attempts+1, "retry_in", wait, "error", msg)
+		log.Warn("send failed, will retry", "attempts", it.Attempts+1, "retry_in", wait, "err", msg)
 		if err := d.record(rctx, func(ctx context.Context) error {
 			return d.store.RetryOutbox(ctx, it.ID, now.Add(wait), true, msg)
 		}); err != nil {
-			log.Error("reschedule", "error", err)
+			log.Error("reschedule", "err", err)
 		}
 	}
 }
@@ -461,9 +648,9 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it citybot.OutboxItem, msg string) {
-	log.Error("send given up", "attempts", it.Attempts+1, "error", msg)
+	log.Error("send given up", "attempts", it.Attempts+1, "err", msg)
 	if err := d.record(ctx, func(ctx context.Context) error { return d.store.FailOutbox(ctx, it.ID, msg) }); err != nil {
-		log.Error("record failure", "error", err)
+		log.Error("record failure", "err", err)
 	}
 }
 
@@ -529,7 +716,7 @@ func (d *Dispatcher) updateStats(ctx context.Context) {
 	st, err := d.store.OutboxStats(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.Error("outbox stats", "error", err)
+			d.log.Error("outbox stats", "err", err)
 		}
 		return
 	}

@@ -77,3 +77,20 @@ func (c chartBot) IdempotencyWindow(out citybot.Outgoing) time.Duration {
 	}
 	return 0
 }
+
+// Reserve implements bots.Pacer for the wrapped bot (a chart row's photo
+// is sent through the same limiter); a bot without the capability is not
+// paced: every row may go at once.
+func (c chartBot) Reserve(out citybot.Outgoing) (time.Duration, bots.PaceScope) {
+	if p, ok := c.Bot.(bots.Pacer); ok {
+		return p.Reserve(out)
+	}
+	return 0, bots.PaceChat
+}
+
+// Unreserve implements bots.Pacer for the wrapped bot.
+func (c chartBot) Unreserve(out citybot.Outgoing) {
+	if p, ok := c.Bot.(bots.Pacer); ok {
+		p.Unreserve(out)
+	}
+}

@@ -100,11 +100,40 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 	case !errors.Is(err, sql.ErrNoRows):
 		return false, err
 	}
+	if kind == citybot.OutboxReply && o.ChatKind == citybot.ChatPrivate && o.To == "" && state == "pending" {
+		// A citizen repeating a command in their private chat (/status
+		// ten times a second) gets its answer once: while the same
+		// answer (text and buttons) still waits in that chat, it is not
+		// queued again. (The repeated state IN term lets SQLite use the
+		// partial index outbox_chat_queue.)
+		switch err := q.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE platform = ? AND chat = ?
+			AND state IN ('pending', 'sending') AND state = 'pending' AND kind = 'reply' AND chat_kind = 'private'
+			AND to_user = '' AND text = ? AND buttons = ? LIMIT 1`,
+			string(o.Platform), string(o.Chat), text, buttons).Scan(&one); {
+		case err == nil:
+			return false, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, err
+		}
+	}
+	// A row about a critical case jumps the queue (see ClaimOutbox).
+	priority := 0
+	if caseID.Valid {
+		var rank int
+		switch err := q.QueryRowContext(ctx, `SELECT urgency_rank FROM cases WHERE id = ?`, caseID.Int64).Scan(&rank); {
+		case err == nil:
+			if rank == citybot.UrgencyCritical.Rank() {
+				priority = 1
+			}
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, err
+		}
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To))
+		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority)
 	return err == nil, err
 }
 
@@ -135,52 +164,108 @@ func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, er
 }
 
 // ClaimOutbox marks up to limit due rows of the given platforms as sending
-// and returns them, oldest due first. Only the head of each chat's queue
-// is due: a chat's row is claimed only when every earlier row of that chat
-// is sent or failed, so rows of one chat go out one at a time and in
-// order. Rows of other platforms (no bot for them in this process) stay
-// pending.
+// and returns them: rows about a critical case first, then oldest due
+// first. Only the head of each chat's queue is due: a chat's row is claimed
+// only when every earlier row of that chat is sent or failed, so rows of
+// one chat go out one at a time and in order. Rows of other platforms (no
+// bot for them in this process) stay pending.
 func (db *DB) ClaimOutbox(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error) {
 	if limit <= 0 || len(platforms) == 0 {
 		return nil, nil
 	}
-	in, pargs := platformList(platforms)
 	var out []citybot.OutboxItem
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		out = out[:0]
-		now := ts(db.now())
-		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
-			WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND o.platform IN `+in+`
-			  AND NOT EXISTS (SELECT 1 FROM outbox p
-				WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))
-			ORDER BY o.next_attempt_at, o.id LIMIT ?`, append(append([]any{now}, pargs...), limit)...)
+		var err error
+		out, err = outboxHeads(ctx, tx, ts(db.now()), platforms, limit)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			it, err := scanOutbox(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for i := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?`, now, int64(out[i].ID)); err != nil {
-				return err
-			}
-			out[i].State = citybot.OutboxSending
-		}
-		return nil
+		return markClaimed(ctx, tx, ts(db.now()), out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", mapErr(err))
 	}
 	return out, nil
+}
+
+// OutboxHeads returns up to limit due rows of the given platforms that
+// ClaimOutbox would claim, in the same order (critical first, then oldest
+// due), without claiming them: a read, which takes no write transaction.
+// The Dispatcher reads the heads, asks each platform's rate limiter for a
+// slot, and claims (ClaimOutboxIDs) only the rows that can go now.
+func (db *DB) OutboxHeads(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error) {
+	if limit <= 0 || len(platforms) == 0 {
+		return nil, nil
+	}
+	out, err := outboxHeads(ctx, db.r, ts(db.now()), platforms, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox heads: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// ClaimOutboxIDs marks the rows with these ids that are still pending as
+// sending, in one transaction, and returns them in the order of ids;
+// rows no longer pending are left out.
+func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []citybot.OutboxItem
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		out = out[:0]
+		for _, id := range ids {
+			it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ? AND state = 'pending'`, int64(id)))
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return markClaimed(ctx, tx, ts(db.now()), out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim outbox: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// outboxHeads selects up to limit claimable rows (see ClaimOutbox).
+func outboxHeads(ctx context.Context, q querier, now string, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error) {
+	in, pargs := platformList(platforms)
+	// Walking outbox_claim in its order stops after limit heads instead
+	// of sorting every due row (thousands in a surge) on each claim.
+	rows, err := q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o INDEXED BY outbox_claim
+		WHERE o.state = 'pending' AND o.next_attempt_at <= ? AND o.platform IN `+in+`
+		  AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))
+		ORDER BY o.priority DESC, o.next_attempt_at, o.id LIMIT ?`, append(append([]any{now}, pargs...), limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []citybot.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// markClaimed sets rows to sending.
+func markClaimed(ctx context.Context, tx querier, now string, items []citybot.OutboxItem) error {
+	for i := range items {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?`, now, int64(items[i].ID)); err != nil {
+			return err
+		}
+		items[i].State = citybot.OutboxSending
+	}
+	return nil
 }
 
 // MarkSent records that a claimed row was delivered: the row becomes sent,
@@ -408,14 +493,27 @@ func (db *DB) OutboxStats(ctx context.Context) (citybot.OutboxStats, error) {
 // platforms (the head of its chat's queue) is due; ok is false when there
 // is none.
 func (db *DB) NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (next time.Time, ok bool, err error) {
+	return db.nextOutboxDue(ctx, platforms, "")
+}
+
+// NextOutboxDueAfter is NextOutboxDue among the rows due after after: the
+// rows due by then are the ones a claim reads (and may have left waiting
+// for their rate limit), so that a caller can sleep until the next row
+// comes due.
+func (db *DB) NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (next time.Time, ok bool, err error) {
+	return db.nextOutboxDue(ctx, platforms, ts(after))
+}
+
+func (db *DB) nextOutboxDue(ctx context.Context, platforms []citybot.Platform, after string) (next time.Time, ok bool, err error) {
 	if len(platforms) == 0 {
 		return time.Time{}, false, nil
 	}
 	in, pargs := platformList(platforms)
 	var v sql.NullString
 	if err := db.r.QueryRowContext(ctx, `SELECT MIN(o.next_attempt_at) FROM outbox o
-		WHERE o.state = 'pending' AND o.platform IN `+in+` AND NOT EXISTS (SELECT 1 FROM outbox p
-			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`, pargs...).Scan(&v); err != nil {
+		WHERE o.state = 'pending' AND o.next_attempt_at > ? AND o.platform IN `+in+` AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending'))`,
+		append([]any{after}, pargs...)...).Scan(&v); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next outbox due: %w", mapErr(err))
 	}
 	if t := parseNullTS(v); t != nil {

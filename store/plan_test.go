@@ -25,6 +25,11 @@ func TestQueryPlans(t *testing.T) {
 		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND o.platform IN ('telegram', 'discord') AND NOT EXISTS (SELECT 1 FROM outbox p
 			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.next_attempt_at, o.id LIMIT 4`,
 			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}, ""},
+		{"heads, critical first", `SELECT id FROM outbox o INDEXED BY outbox_claim WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND o.platform IN ('telegram', 'discord') AND NOT EXISTS (SELECT 1 FROM outbox p
+			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.priority DESC, o.next_attempt_at, o.id LIMIT 4`,
+			[]string{"INDEX outbox_claim", "INDEX outbox_chat_queue"}, "TEMP B-TREE"},
+		{"repeated reply", `SELECT 1 FROM outbox WHERE platform = 'telegram' AND chat = '7' AND state IN ('pending', 'sending') AND state = 'pending'
+			AND kind = 'reply' AND chat_kind = 'private' AND to_user = '' AND text = 'x' AND buttons = '' LIMIT 1`, []string{"INDEX outbox_chat_queue"}, ""},
 		{"inbox", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
 			` AND c.topic = 'roads' ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
 		{"last row about a case", `SELECT created_at FROM outbox WHERE case_id = 1 ORDER BY id DESC LIMIT 1`,

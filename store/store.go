@@ -62,6 +62,12 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database file, off the writers' path; <= 0 means 500 ms.
 	CheckpointInterval time.Duration
+	// WALLimit bounds the WAL file: once a checkpoint finds it larger,
+	// the WAL is checkpointed in TRUNCATE mode (between two write
+	// batches) and starts again from zero bytes; SQLite's
+	// journal_size_limit also trims it to this size whenever it is
+	// reset. <= 0 means 16 MiB.
+	WALLimit int64
 }
 
 // DB is an open citybot database. It is safe for concurrent use. Close it
@@ -81,11 +87,15 @@ type DB struct {
 	r             *sql.DB // read-only connections
 	ckpt          *sql.DB // one connection for WAL checkpoints
 
-	stopCkpt  context.CancelFunc
-	ckptDone  chan struct{}
-	closeOnce sync.Once
-	now       func() time.Time
-	log       *slog.Logger
+	stopCkpt context.CancelFunc
+	ckptDone chan struct{}
+	walLimit int64
+	// walTruncations counts truncating checkpoints.
+	walTruncations atomic.Int64
+	walBusy        atomic.Int64
+	closeOnce      sync.Once
+	now            func() time.Time
+	log            *slog.Logger
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -99,7 +109,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1)}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit}
+	if db.walLimit <= 0 {
+		db.walLimit = defaultWALLimit
+	}
+	sizeLimit := fmt.Sprintf(`PRAGMA journal_size_limit = %d`, db.walLimit)
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -111,7 +125,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// The writer never checkpoints: a checkpoint syncs the files, and a
 	// slow disk would hold every writer behind it. checkpointLoop does it
 	// on its own connection.
-	db.w = openPool(path, false, `PRAGMA wal_autocheckpoint = 0`)
+	db.w = openPool(path, false, `PRAGMA wal_autocheckpoint = 0`, sizeLimit)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
@@ -131,7 +145,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	db.ckpt = openPool(path, false)
+	// The checkpointer waits little for readers: a truncating checkpoint
+	// holds the writers back (see truncateWAL), and one that finds a
+	// long reader gives up and tries again at the next tick.
+	db.ckpt = openPool(path, false, sizeLimit, fmt.Sprintf(`PRAGMA busy_timeout = %d`, truncateBusy.Milliseconds()))
 	db.ckpt.SetMaxOpenConns(1)
 	interval := opts.CheckpointInterval
 	if interval <= 0 {
@@ -241,25 +258,54 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// defaultWALLimit is Options.WALLimit's default.
+const defaultWALLimit = 16 << 20
+
+// truncateBusy is how long a truncating checkpoint waits for readers to
+// leave the WAL, holding the writers back meanwhile.
+const truncateBusy = 100 * time.Millisecond
+
 // checkpointLoop copies the WAL back into the database file every
 // interval, in PASSIVE mode (it never waits for readers or the writer),
 // until ctx ends. Writers never checkpoint themselves, so a slow fsync
-// delays only this loop.
+// delays only this loop. A passive checkpoint never shrinks the WAL, and
+// with readers always about (the dispatcher, health checks) SQLite never
+// restarts it from its beginning either: when the WAL file has grown past
+// the limit, the loop truncates it (see truncateWAL).
 func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
 	defer close(db.ckptDone)
-	t := time.NewTicker(interval)
+	// The WAL's size is checked more often than it is checkpointed: a
+	// burst of intake writes tens of megabytes a second.
+	t := time.NewTicker(min(interval, walCheckEvery))
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		var size int64
+		if st, err := os.Stat(db.path + "-wal"); err == nil {
+			size = st.Size()
+		}
+		if size > db.walLimit {
+			// Straight to a truncating checkpoint under the write lock:
+			// a passive one first would let a burst write on meanwhile.
+			db.truncateWAL(ctx)
+			continue
+		}
+		// Past half the limit, a passive checkpoint at every check
+		// leaves the truncation little to copy under the lock.
+		if time.Since(last) < interval && size <= db.walLimit/2 {
+			continue
+		}
+		last = time.Now()
 		start := time.Now()
 		var busy, logFrames, done int
 		err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
 		if err != nil && ctx.Err() == nil {
-			db.log.Warn("wal checkpoint", "error", err)
+			db.log.Warn("wal checkpoint", "err", err)
 			continue
 		}
 		if d := time.Since(start); d > time.Second {
@@ -267,6 +313,40 @@ func (db *DB) checkpointLoop(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// walCheckEvery is how often the WAL's size is checked.
+const walCheckEvery = 50 * time.Millisecond
+
+// truncateWAL checkpoints the whole WAL and truncates it to zero bytes.
+// It holds the write lock meanwhile, so that it never waits on (nor
+// starves) citybot's own writer, and so that a burst cannot grow the WAL
+// while it copies: writes queue for the time of one checkpoint of at most
+// a little over WALLimit, plus at most truncateBusy waiting for readers
+// still in the WAL (after which it gives up until the next check).
+func (db *DB) truncateWAL(ctx context.Context) {
+	select {
+	case db.wlock <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-db.wlock }()
+	start := time.Now()
+	var busy, logFrames, done int
+	err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		db.log.Warn("wal truncate", "err", err)
+	case err == nil:
+		if busy == 1 {
+			db.walBusy.Add(1)
+		}
+		db.log.Debug("wal truncated", "busy", busy == 1, "duration", time.Since(start))
+	}
+	db.walTruncations.Add(1)
+}
+
+// WALTruncations says how often the WAL was truncated (see Options.WALLimit).
+func (db *DB) WALTruncations() int64 { return db.walTruncations.Load() }
 
 // Ping checks that the database answers a query (for a health check).
 func (db *DB) Ping(ctx context.Context) error {

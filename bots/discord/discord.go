@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -94,6 +95,8 @@ type Bot struct {
 	client   *http.Client
 	rest     *discordgo.Session
 	limiter  *limiter
+	cmu      sync.Mutex
+	credits  map[string]credit // slots Reserve took, by outbox key
 	listened map[string]bool
 	redactor *strings.Replacer
 	running  chan struct{} // holds a token while Run runs
@@ -103,6 +106,7 @@ var (
 	_ bots.Bot            = (*Bot)(nil)
 	_ bots.Editor         = (*Bot)(nil)
 	_ bots.PrivateChatter = (*Bot)(nil)
+	_ bots.Pacer          = (*Bot)(nil)
 )
 
 // New checks opts and builds a Bot. When Discord is reachable it checks
@@ -119,6 +123,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		opts:     opts,
 		log:      lg,
 		limiter:  newLimiter(opts.GlobalPerSecond, opts.ChannelMessages, opts.ChannelWindow),
+		credits:  map[string]credit{},
 		listened: map[string]bool{},
 		redactor: strings.NewReplacer(opts.Token, "[REDACTED]"),
 		running:  make(chan struct{}, 1),
@@ -260,7 +265,7 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 	if out.Key != "" {
 		body.Nonce, body.EnforceNonce = nonce(out.Key), true
 	}
-	st, wait := b.limiter.reserve(ch)
+	st, wait := b.slotFor(out.Key, ch)
 	if wait > 0 {
 		return citybot.Sent{}, &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("discord: send: local rate limit")}
 	}
@@ -269,7 +274,7 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(1))
 	b.limiter.release(st)
 	if err != nil {
-		return citybot.Sent{}, b.sendError("send", err)
+		return citybot.Sent{}, b.sendError("send", err, ch)
 	}
 	var m discordgo.Message
 	if err := discordgo.Unmarshal(raw, &m); err != nil {
@@ -306,7 +311,7 @@ func (b *Bot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.Platform
 	}, discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(1))
 	b.limiter.release(st)
 	if err != nil {
-		return b.sendError("edit", err)
+		return b.sendError("edit", err, ch)
 	}
 	return nil
 }
@@ -323,7 +328,7 @@ func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.Cha
 		return err
 	})
 	if err != nil {
-		return "", b.sendError("private chat", err)
+		return "", b.sendError("private chat", err, "")
 	}
 	return citybot.ChatID(c.ID), nil
 }
@@ -374,6 +379,75 @@ func components(rows [][]citybot.Button) ([]discordgo.MessageComponent, error) {
 	return out, nil
 }
 
+// creditTTL is how long a slot taken by Reserve waits for its Send; an
+// unused one then expires, still counted until it leaves its window.
+const creditTTL = 5 * time.Second
+
+// credit is a send slot Reserve took for one outbox key.
+type credit struct {
+	s  slot
+	at time.Time
+}
+
+// Reserve implements bots.Pacer: it takes a slot for out in the local
+// limiter (global and per channel, and the holds Discord's 429s set),
+// kept for the next Send or SendPhoto of out.Key. A global wait has scope
+// bots.PacePlatform. A private row (out.To) goes to a DM channel only
+// Send finds: it waits for the global limit only and its Send takes its
+// own slot; so does a row without a key or with a malformed chat.
+func (b *Bot) Reserve(out citybot.Outgoing) (time.Duration, bots.PaceScope) {
+	if w := b.limiter.globalWait(); w > 0 {
+		return w, bots.PacePlatform
+	}
+	ch := string(out.Chat)
+	if out.Key == "" || out.To != "" || !isSnowflake(ch) {
+		return 0, bots.PaceChat
+	}
+	st, wait := b.limiter.reserve(ch)
+	if wait > 0 {
+		return wait, bots.PaceChat
+	}
+	now := time.Now()
+	b.cmu.Lock()
+	defer b.cmu.Unlock()
+	for k, c := range b.credits {
+		if now.Sub(c.at) >= creditTTL {
+			delete(b.credits, k)
+		}
+	}
+	if old, ok := b.credits[out.Key]; ok {
+		b.limiter.cancel(old.s)
+	}
+	b.credits[out.Key] = credit{s: st, at: now}
+	return 0, bots.PaceChat
+}
+
+// Unreserve implements bots.Pacer.
+func (b *Bot) Unreserve(out citybot.Outgoing) {
+	b.cmu.Lock()
+	c, ok := b.credits[out.Key]
+	delete(b.credits, out.Key)
+	b.cmu.Unlock()
+	if ok {
+		b.limiter.cancel(c.s)
+	}
+}
+
+// slotFor returns the slot Reserve took for key when it is for channel
+// and fresh, or reserves one.
+func (b *Bot) slotFor(key, channel string) (slot, time.Duration) {
+	if key != "" {
+		b.cmu.Lock()
+		c, ok := b.credits[key]
+		delete(b.credits, key)
+		b.cmu.Unlock()
+		if ok && c.s.channel == channel && time.Since(c.at) < creditTTL {
+			return c.s, 0
+		}
+	}
+	return b.limiter.reserve(channel)
+}
+
 // nonce derives Discord's 25-character message nonce from an outbox key.
 func nonce(key string) string {
 	sum := sha256.Sum256([]byte(key))
@@ -381,13 +455,18 @@ func nonce(key string) string {
 }
 
 // sendError maps a discordgo error onto citybot's error kinds, redacted.
-func (b *Bot) sendError(op string, err error) error {
+// A 429 holds channel's later sends back for its retry_after (a global
+// 429 discordgo itself waits out, for every call).
+func (b *Bot) sendError(op string, err error, channel string) error {
 	safe := b.redact(err)
 	var rl *discordgo.RateLimitError
 	if errors.As(err, &rl) {
 		after := time.Second
 		if rl.RateLimit != nil && rl.TooManyRequests != nil && rl.RetryAfter > 0 {
 			after = rl.RetryAfter
+		}
+		if channel != "" {
+			b.limiter.block(channel, after)
 		}
 		return &citybot.RetryAfterError{After: after, Throttled: true, Err: fmt.Errorf("discord: %s: rate limited: %w", op, safe)}
 	}

@@ -20,15 +20,66 @@ type limiter struct {
 	window   time.Duration
 	calls    int
 	now      func() time.Time // the clock; tests replace it
+	// blocked holds a channel's sends back until a time (Discord's 429
+	// on it); "" holds every call back.
+	blocked map[string]time.Time
 }
 
 type stamp struct{ t time.Time }
 
 // slot is a reservation to release after the call.
-type slot struct{ g, c *stamp }
+type slot struct {
+	g, c    *stamp
+	channel string
+}
 
 func newLimiter(perSec, perChan int, window time.Duration) *limiter {
-	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}, now: time.Now}
+	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}, now: time.Now,
+		blocked: map[string]time.Time{}}
+}
+
+// block holds channel's calls back for d ("" for every call).
+func (l *limiter) block(channel string, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until := l.now().Add(d); until.After(l.blocked[channel]) {
+		l.blocked[channel] = until
+	}
+}
+
+// globalWait returns, reserving nothing, how long until a call may go as
+// far as the global limit (and a global block) is concerned.
+func (l *limiter) globalWait() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	g, gw := live(l.global, now, time.Second)
+	l.global = g
+	wait := l.blocked[""].Sub(now)
+	if len(g) >= l.perSec {
+		wait = max(wait, gw)
+	}
+	return max(wait, 0)
+}
+
+// cancel takes back a slot whose call was not made.
+func (l *limiter) cancel(s slot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	drop := func(ss []*stamp, x *stamp) []*stamp {
+		for i, y := range ss {
+			if y == x {
+				return append(ss[:i], ss[i+1:]...)
+			}
+		}
+		return ss
+	}
+	if s.g != nil {
+		l.global = drop(l.global, s.g)
+	}
+	if s.c != nil {
+		l.channels[s.channel] = drop(l.channels[s.channel], s.c)
+	}
 }
 
 // live drops stamps older than window and returns the rest and how long
@@ -59,11 +110,11 @@ func (l *limiter) reserve(channel string) (slot, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	var wait time.Duration
+	wait := max(l.blocked[""].Sub(now), l.blocked[channel].Sub(now), 0)
 	g, gw := live(l.global, now, time.Second)
 	l.global = g
 	if len(g) >= l.perSec {
-		wait = gw
+		wait = max(wait, gw)
 	}
 	var c []*stamp
 	if channel != "" {
@@ -87,8 +138,13 @@ func (l *limiter) reserve(channel string) (slot, time.Duration) {
 				delete(l.channels, id)
 			}
 		}
+		for id, until := range l.blocked {
+			if !until.After(now) {
+				delete(l.blocked, id)
+			}
+		}
 	}
-	s := slot{g: &stamp{now}}
+	s := slot{g: &stamp{now}, channel: channel}
 	l.global = append(l.global, s.g)
 	if channel != "" {
 		s.c = &stamp{now}

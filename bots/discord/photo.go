@@ -52,7 +52,7 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 		no := false
 		data.Reference = &discordgo.MessageReference{MessageID: string(out.ReplyTo), ChannelID: ch, FailIfNotExists: &no}
 	}
-	st, wait := b.limiter.reserve(ch)
+	st, wait := b.slotFor(out.Key, ch)
 	if wait > 0 {
 		return citybot.Sent{}, &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("discord: send photo: local rate limit")}
 	}
@@ -60,7 +60,7 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(1))
 	b.limiter.release(st)
 	if err != nil {
-		return citybot.Sent{}, b.sendError("send photo", err)
+		return citybot.Sent{}, b.sendError("send photo", err, ch)
 	}
 	at := m.Timestamp.UTC()
 	if at.IsZero() {

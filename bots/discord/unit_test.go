@@ -130,7 +130,7 @@ func TestRedactAndErrors(t *testing.T) {
 
 	rl := &discordgo.RateLimitError{RateLimit: &discordgo.RateLimit{TooManyRequests: &discordgo.TooManyRequests{RetryAfter: 300 * time.Millisecond}}}
 	var ra *citybot.RetryAfterError
-	if err := b.sendError("send", rl); !errors.As(err, &ra) || ra.After != 300*time.Millisecond || !ra.Throttled {
+	if err := b.sendError("send", rl, ""); !errors.As(err, &ra) || ra.After != 300*time.Millisecond || !ra.Throttled {
 		t.Errorf("429 → %v", err)
 	}
 }

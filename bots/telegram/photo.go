@@ -51,7 +51,7 @@ func (b *Bot) SendPhoto(ctx context.Context, out citybot.Outgoing, name string, 
 	if err := setReply(&cfg.BaseChat, out, kb); err != nil {
 		return citybot.Sent{}, fmt.Errorf("telegram: send photo: %w", err)
 	}
-	return b.deliver(ctx, "send photo", chat, out.ChatKind, cfg, withUploadCode)
+	return b.deliver(ctx, "send photo", out.Key, chat, out.ChatKind, cfg, withUploadCode)
 }
 
 // withUploadCode restores the HTTP status of an upload's error:

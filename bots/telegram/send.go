@@ -20,7 +20,82 @@ var (
 	_ bots.Bot            = (*Bot)(nil)
 	_ bots.Editor         = (*Bot)(nil)
 	_ bots.PrivateChatter = (*Bot)(nil)
+	_ bots.Pacer          = (*Bot)(nil)
 )
+
+// creditTTL is how long a slot taken by Reserve waits for its Send; an
+// unused one then expires and stays counted until it leaves its window.
+const creditTTL = 5 * time.Second
+
+// globalPause429 is how long a 429 pauses every chat, besides the chat it
+// names for its whole retry_after. Telegram's 429 does not say what it
+// covers; citybot keeps to the per-chat and per-group limits itself, so
+// a 429 usually means the bot as a whole sends too fast. A short pause
+// for every chat stops the other sends in flight from all being refused
+// in turn, without letting one chat's long retry_after stop the others.
+const globalPause429 = time.Second
+
+// credit is a send slot Reserve took for one outbox key.
+type credit struct {
+	chat   int64
+	at     time.Time
+	checks []ratelimit.Check
+}
+
+// Reserve implements bots.Pacer: it takes a send slot for out from the
+// local limiter (per chat, per group, global, and the pauses 429 answers
+// set), kept for the next Send of out.Key. When the global limit or a
+// global pause refuses it, the wait has scope bots.PacePlatform. A row
+// without a key, or with a chat Send would refuse as invalid, gets no
+// slot and no wait: Send decides.
+func (b *Bot) Reserve(out citybot.Outgoing) (time.Duration, bots.PaceScope) {
+	chat, kind, ok := paceChat(out)
+	if !ok || out.Key == "" {
+		return 0, bots.PaceChat
+	}
+	now := b.opts.Now()
+	checks := b.checks(chat, kind)
+	if w := b.limiter.Wait(now, checks[1]); w > 0 {
+		return w, bots.PacePlatform
+	}
+	if w, ok := b.limiter.Reserve(now, checks...); !ok {
+		return w, bots.PaceChat
+	}
+	b.cmu.Lock()
+	defer b.cmu.Unlock()
+	for k, c := range b.credits {
+		if now.Sub(c.at) >= creditTTL {
+			delete(b.credits, k)
+		}
+	}
+	if old, ok := b.credits[out.Key]; ok {
+		b.limiter.Cancel(old.at, old.checks...)
+	}
+	b.credits[out.Key] = credit{chat: chat, at: now, checks: checks}
+	return 0, bots.PaceChat
+}
+
+// Unreserve implements bots.Pacer.
+func (b *Bot) Unreserve(out citybot.Outgoing) {
+	b.cmu.Lock()
+	c, ok := b.credits[out.Key]
+	delete(b.credits, out.Key)
+	b.cmu.Unlock()
+	if ok {
+		b.limiter.Cancel(c.at, c.checks...)
+	}
+}
+
+// paceChat returns the chat out goes to: a private row's person's chat
+// (their user id on Telegram), else out.Chat.
+func paceChat(out citybot.Outgoing) (int64, citybot.ChatKind, bool) {
+	if out.To != "" {
+		id, err := strconv.ParseInt(string(out.To), 10, 64)
+		return id, citybot.ChatPrivate, err == nil && id > 0
+	}
+	id, err := strconv.ParseInt(string(out.Chat), 10, 64)
+	return id, out.ChatKind, err == nil && id != 0
+}
 
 // PrivateChat returns the private chat between the bot and user: on
 // Telegram its id is the user's id. It does not call Telegram and does not
@@ -44,7 +119,9 @@ func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.Cha
 //     button without label or with data outside 1..64 bytes;
 //   - *citybot.RetryAfterError{Throttled: true}, without calling
 //     Telegram, when the local rate limiter would have to wait, and
-//     likewise when Telegram answers 429 (After = its retry_after);
+//     likewise when Telegram answers 429 (After = its retry_after; the
+//     chat then waits that long and every other chat up to a second,
+//     see globalPause429);
 //   - an error wrapping citybot.ErrPermanent when Telegram refuses the
 //     message for good (400, 403: blocked by the user, chat not found);
 //   - another error for transient failures (5xx, network).
@@ -60,7 +137,7 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 	if err := setReply(&cfg.BaseChat, out, kb); err != nil {
 		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
 	}
-	return b.deliver(ctx, "send", chat, out.ChatKind, cfg, nil)
+	return b.deliver(ctx, "send", out.Key, chat, out.ChatKind, cfg, nil)
 }
 
 // setReply threads a message under out.ReplyTo and attaches its keyboard.
@@ -79,12 +156,12 @@ func setReply(bc *tgbotapi.BaseChat, out citybot.Outgoing, kb *tgbotapi.InlineKe
 	return nil
 }
 
-// deliver makes one send call within the rate limits: it reserves a slot
-// (or returns *citybot.RetryAfterError), gives the slot back when Telegram
-// refused the call, and maps errors (after fixErr, when set) without the
-// token.
-func (b *Bot) deliver(ctx context.Context, op string, chat int64, kind citybot.ChatKind, cfg tgbotapi.Chattable, fixErr func(error) error) (citybot.Sent, error) {
-	release, err := b.reserve(chat, kind)
+// deliver makes one send call within the rate limits: it uses the slot
+// Reserve took for key or reserves one (or returns
+// *citybot.RetryAfterError), gives the slot back when Telegram refused the
+// call, and maps errors (after fixErr, when set) without the token.
+func (b *Bot) deliver(ctx context.Context, op, key string, chat int64, kind citybot.ChatKind, cfg tgbotapi.Chattable, fixErr func(error) error) (citybot.Sent, error) {
+	release, err := b.reserveFor(key, chat, kind)
 	if err != nil {
 		return citybot.Sent{}, err
 	}
@@ -167,9 +244,9 @@ func (b *Bot) prepare(out citybot.Outgoing) (int64, string, *tgbotapi.InlineKeyb
 
 func chatKey(chat int64) string { return "chat:" + strconv.FormatInt(chat, 10) }
 
-// reserve takes a slot from the local limiter and returns the function
-// that gives it back, or returns a throttled *citybot.RetryAfterError.
-func (b *Bot) reserve(chat int64, kind citybot.ChatKind) (release func(), err error) {
+// checks are the limits a send to chat is held to; the global one is
+// second.
+func (b *Bot) checks(chat int64, kind citybot.ChatKind) []ratelimit.Check {
 	checks := []ratelimit.Check{
 		{Key: chatKey(chat), Rule: b.chatN},
 		{Key: "global", Rule: b.globalN},
@@ -177,6 +254,29 @@ func (b *Bot) reserve(chat int64, kind citybot.ChatKind) (release func(), err er
 	if kind == citybot.ChatGroup || (kind == "" && chat < 0) {
 		checks = append(checks, ratelimit.Check{Key: "group:" + strconv.FormatInt(chat, 10), Rule: b.groupN})
 	}
+	return checks
+}
+
+// reserveFor uses the slot Reserve took for key when it is for chat and
+// fresh, and otherwise reserves one (see reserve).
+func (b *Bot) reserveFor(key string, chat int64, kind citybot.ChatKind) (release func(), err error) {
+	if key != "" {
+		b.cmu.Lock()
+		c, ok := b.credits[key]
+		delete(b.credits, key)
+		b.cmu.Unlock()
+		// A stale slot, or one for another chat, stays counted: safe.
+		if ok && c.chat == chat && b.opts.Now().Sub(c.at) < creditTTL {
+			return func() { b.limiter.Cancel(c.at, c.checks...) }, nil
+		}
+	}
+	return b.reserve(chat, kind)
+}
+
+// reserve takes a slot from the local limiter and returns the function
+// that gives it back, or returns a throttled *citybot.RetryAfterError.
+func (b *Bot) reserve(chat int64, kind citybot.ChatKind) (release func(), err error) {
+	checks := b.checks(chat, kind)
 	now := b.opts.Now()
 	wait, ok := b.limiter.Reserve(now, checks...)
 	if ok {
@@ -208,7 +308,9 @@ func (b *Bot) sendError(op string, chat int64, err error) error {
 	switch {
 	case te.RetryAfter > 0:
 		d := time.Duration(te.RetryAfter) * time.Second
-		b.limiter.Block(b.opts.Now(), chatKey(chat), d)
+		now := b.opts.Now()
+		b.limiter.Block(now, chatKey(chat), d)
+		b.limiter.Block(now, "global", min(d, globalPause429))
 		return &citybot.RetryAfterError{After: d, Throttled: true, Err: fmt.Errorf("telegram: %s: %s", op, desc)}
 	case op == "edit" && te.Code == http.StatusBadRequest && strings.Contains(desc, "message is not modified"):
 		return nil // an edit that changes nothing has nothing left to do

@@ -153,7 +153,8 @@ func TestSendRejectsBadInputWithoutCallingTelegram(t *testing.T) {
 
 func TestSendErrorsAreClassified(t *testing.T) {
 	e := newEnv(t, tgemu.Options{})
-	b := e.bot(t, func(o *telegram.Options) { o.PerChat = telegram.Rate{N: -1} })
+	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	b := e.bot(t, func(o *telegram.Options) { o.PerChat, o.Now = telegram.Rate{N: -1}, clock.Now })
 	ctx := context.Background()
 	_, _ = e.emu.Post(tgemu.Incoming{From: alice(), Text: "hi"})
 	_, _ = e.emu.Post(tgemu.Incoming{From: bob(), Text: "hi"})
@@ -178,6 +179,14 @@ func TestSendErrorsAreClassified(t *testing.T) {
 		if e.emu.Stats().Calls["sendMessage"] != calls {
 			t.Error("a send during retry_after reached Telegram")
 		}
+		// Every other chat pauses for a second too.
+		if _, err = b.Send(ctx, out(bob().ID, "meanwhile")); !errors.As(err, &ra) || ra.After != time.Second {
+			t.Fatalf("another chat during the pause: %v, want throttled for 1s", err)
+		}
+		if e.emu.Stats().Calls["sendMessage"] != calls {
+			t.Error("a send to another chat during the pause reached Telegram")
+		}
+		clock.Add(time.Second)
 	})
 	t.Run("500 is transient", func(t *testing.T) {
 		e.emu.SetFaults(tgemu.Faults{ServerErrorShare: 1, Methods: []string{"sendMessage"}})

@@ -127,6 +127,8 @@ type Bot struct {
 	log     *slog.Logger
 	redact  func(string) string
 	limiter *ratelimit.Limiter
+	cmu     sync.Mutex
+	credits map[string]credit // slots Reserve took, by outbox key
 	listen  map[int64]bool
 	chatN   ratelimit.Rule
 	groupN  ratelimit.Rule
@@ -172,6 +174,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		log:     log,
 		redact:  red,
 		limiter: ratelimit.New(),
+		credits: map[string]credit{},
 		listen:  make(map[int64]bool, len(opts.ListenGroups)),
 		chatN:   rule(opts.PerChat, ratelimit.TelegramChatN, ratelimit.TelegramChatWindow),
 		groupN:  rule(opts.PerGroup, ratelimit.TelegramGroupN, ratelimit.TelegramGroupWindow),

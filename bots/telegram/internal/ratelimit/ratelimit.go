@@ -81,6 +81,18 @@ func (l *Limiter) Reserve(now time.Time, checks ...Check) (time.Duration, bool) 
 	return 0, true
 }
 
+// Wait returns how long from now until every check would admit one
+// event (0: now), recording nothing.
+func (l *Limiter) Wait(now time.Time, checks ...Check) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var wait time.Duration
+	for _, c := range checks {
+		wait = max(wait, l.waitLocked(now, c))
+	}
+	return wait
+}
+
 // Cancel takes back one event that Reserve admitted at now under these
 // checks (the platform refused it: nothing was sent), so that it no longer
 // counts against the limits. Keys without such an event are left alone.

@@ -1,0 +1,48 @@
+package bots
+
+import (
+	"time"
+
+	"citybot"
+)
+
+// PaceScope says what a rate limiter's wait covers.
+type PaceScope int
+
+// Pace scopes.
+const (
+	// PaceChat: this chat (or group) must wait; others may send.
+	PaceChat PaceScope = iota
+	// PacePlatform: no chat of the platform may send before the wait
+	// is over (the global limit, or a platform's global 429).
+	PacePlatform
+)
+
+// String names the scope for metrics and logs.
+func (s PaceScope) String() string {
+	if s == PacePlatform {
+		return "platform"
+	}
+	return "chat"
+}
+
+// Pacer is an optional capability of a Bot whose Send keeps to rate
+// limits (local ones, and what the platform's 429 answers said): the
+// caller takes a send slot before committing to a send, instead of
+// sending and being refused. The outbox dispatcher reserves a slot for a
+// row before it claims the row, so that a throttled queue waits for its
+// slot instead of claiming and releasing rows (each a write) in a loop.
+//
+// Both methods are safe for concurrent use and never block or call the
+// platform.
+type Pacer interface {
+	// Reserve takes a slot for sending out now and returns 0; the next
+	// Send of out (same Key) uses it instead of taking another (within
+	// a few seconds: an unused slot expires, still counted, so the
+	// limits are never exceeded). When no slot is free it takes nothing
+	// and returns how long until one may be, and what the wait covers.
+	Reserve(out citybot.Outgoing) (time.Duration, PaceScope)
+	// Unreserve gives back the slot Reserve took for out when out will
+	// not be sent after all. Without such a slot it does nothing.
+	Unreserve(out citybot.Outgoing)
+}
