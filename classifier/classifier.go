@@ -23,7 +23,8 @@ type Classifier struct {
 	eps      float64 // modelFloor
 
 	keywords *phraseSet
-	kwTopics [][]int // keyword id → label indices
+	kwTopics [][]int   // keyword id → label indices
+	kwBeta   []float64 // per label: evidence of its first keyword hit
 	cues     *cueSet
 	gaz      *gazetteer
 	pat      *patterns
@@ -41,6 +42,7 @@ type scratch struct {
 	logits         []float64 // topic head
 	ulogits        []float64 // urgency head
 	scores         []float64
+	acc            []float32 // joint.score's accumulators
 	knownT, knownU int
 }
 
@@ -100,6 +102,20 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 			c.modelCol[i] = slices.Index(m.topic.labels, l)
 		}
 	}
+	// Keyword evidence per label: full for a topic the model has no
+	// data for, fading as its training messages grow, because the model
+	// learnt from them which words point to it (see keywordHalf); but
+	// only for a trusted head (trust above ½, fully at 1): the shipped
+	// head (0.4) learnt from disaster messages, not the city's.
+	c.kwBeta = make([]float64, len(c.labels))
+	for i, col := range c.modelCol {
+		fade := 0.0
+		if col >= 0 && col < len(m.topic.counts) {
+			n := float64(m.topic.counts[col])
+			fade = max(0, 2*m.topic.trust-1) * n / (keywordHalf + n)
+		}
+		c.kwBeta[i] = opts.keywordWeight() * (1 - fade)
+	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
 	c.keywords = newPhraseSet()
@@ -144,7 +160,12 @@ func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
 
 // unknownTopicPrior is the model probability given to a configured topic
 // the model was not trained on; its keywords must carry it.
-const unknownTopicPrior = 0.08
+const unknownTopicPrior = 0.05
+
+// keywordHalf is the number of training messages of a topic at which its
+// keywords weigh half of Options.KeywordWeight (chosen by
+// cross-validation, cv_test.go).
+var keywordHalf = 30.0
 
 // modelFloor is added to the model's probabilities before the logarithm,
 // which bounds how strongly the model can veto keyword evidence.
@@ -184,12 +205,13 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Language = detectLanguage(toks, nonLatin, langHint)
 
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
-	sc.feats = featurize(toks, sc.feats)
+	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
+	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	sc.logits = grow(sc.logits, c.joint.lt)
 	sc.ulogits = grow(sc.ulogits, c.joint.lu)
-	sc.knownT, sc.knownU = c.joint.score(sc.feats, sc.logits, sc.ulogits)
+	sc.knownT, sc.knownU, sc.acc = c.joint.score(sc.feats, sc.logits, sc.ulogits, sc.acc)
 	c.topic(sc, &out)
-	c.urgency(sc, &out)
+	c.urgency(sc, &sig, &out)
 	c.placesAndPersonal(text, sc, &out)
 	return out
 }
@@ -225,12 +247,11 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 			}
 		}
 	}
-	beta := c.opts.keywordWeight()
 	anyHit := false
 	for i, n := range hits {
 		if n > 0 {
 			anyHit = true
-			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
+			scores[i] += c.kwBeta[i] * math.Min(1+0.5*float64(n-1), 2)
 		}
 	}
 	if known == 0 && !anyHit {
@@ -267,42 +288,17 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	}
 }
 
-func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
-	toks := sc.toks
-	var crit, high, low []string
-	matches := c.cues.set.find(toks, sc.matches[len(sc.matches):])
-	for _, m := range matches {
-		lv := c.cues.level[m.id]
-		if lv == cueNeutral {
-			continue
+func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classification) {
+	crit, high, low := sig.crit, sig.high, sig.low
+	if !sig.critical() {
+		// A critical cue alone is evidence of a hazard, not of a
+		// present danger someone must answer now.
+		for _, cue := range crit {
+			high = appendUnique(high, cue+" (reported)")
 		}
-		negated := false
-		for k := m.first - 1; k >= 0 && k >= m.first-3; k-- {
-			if isNegator(toks[k].stem) {
-				negated = true
-				break
-			}
-			if k > 0 && toks[k].sentStart {
-				break
-			}
-		}
-		if negated {
-			continue
-		}
-		cue := c.cues.cues[m.id]
-		if lv == cueCritical && hypothetical(toks, m.first, c.cues.outcome[m.id]) {
-			// "before someone gets hurt": a hazard, not a harm
-			lv, cue = cueHigh, cue+" (risk)"
-		}
-		switch lv {
-		case cueCritical:
-			crit = appendUnique(crit, cue)
-		case cueHigh:
-			high = appendUnique(high, cue)
-		case cueLow:
-			low = appendUnique(low, cue)
-		}
+		crit = nil
 	}
+	high = append(high, sig.risk...)
 	var labels []string
 	var p []float64
 	trust := 1.0
@@ -489,7 +485,7 @@ func (c *Classifier) commonWord(t *token) bool {
 	if h == nil {
 		return false
 	}
-	_, ok := h.index.get(hashString(hashByte(fnvOffset, 'w'), t.stem))
+	_, ok := h.index.get(wordHash(t.stem))
 	return ok
 }
 
