@@ -24,7 +24,7 @@ type Classifier struct {
 
 	keywords *phraseSet
 	kwTopics [][]int   // keyword id → label indices
-	kwBeta   []float64 // per label: evidence of its first keyword hit
+	kwFade   []float64 // per label: how far a trusted head fades its keywords
 	cues     *cueSet
 	gaz      *gazetteer
 	pat      *patterns
@@ -107,14 +107,12 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	// learnt from them which words point to it (see keywordHalf); but
 	// only for a trusted head (trust above ½, fully at 1): the shipped
 	// head (0.4) learnt from disaster messages, not the city's.
-	c.kwBeta = make([]float64, len(c.labels))
+	c.kwFade = make([]float64, len(c.labels))
 	for i, col := range c.modelCol {
-		fade := 0.0
 		if col >= 0 && col < len(m.topic.counts) {
 			n := float64(m.topic.counts[col])
-			fade = max(0, 2*m.topic.trust-1) * n / (keywordHalf + n)
+			c.kwFade[i] = n / (keywordHalf + n)
 		}
-		c.kwBeta[i] = opts.keywordWeight() * (1 - fade)
 	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
@@ -159,8 +157,9 @@ func (c *Classifier) Model() *Model { return c.model }
 func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
 
 // unknownTopicPrior is the model probability given to a configured topic
-// the model was not trained on; its keywords must carry it.
-const unknownTopicPrior = 0.05
+// the model was not trained on, times the probability the model does not
+// give its best label; its keywords must carry it.
+const unknownTopicPrior = 0.02
 
 // keywordHalf is the number of training messages of a topic at which its
 // keywords weigh half of Options.KeywordWeight (chosen by
@@ -226,14 +225,23 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		known = sc.knownT
 		softmax(sc.logits)
 	}
+	// A topic the model does not know gets a share of the probability
+	// the model leaves to its other labels: keywords name it when the
+	// model hesitates, not against a model sure of its answer.
+	unknown := unknownTopicPrior
+	trust := 1.0
+	if h != nil {
+		unknown *= 1 - slices.Max(sc.logits[:len(h.labels)])
+		trust = h.trust
+	}
 	for i := range L {
 		switch col := c.modelCol[i]; {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = h.trust * math.Log(sc.logits[col]+c.eps)
+			scores[i] = trust * math.Log(sc.logits[col]+c.eps)
 		default:
-			scores[i] = h.trust * math.Log(unknownTopicPrior)
+			scores[i] = trust * math.Log(unknown+c.eps)
 		}
 	}
 	// Keyword evidence: β for the first keyword occurrence of a topic,
@@ -251,7 +259,8 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	for i, n := range hits {
 		if n > 0 {
 			anyHit = true
-			scores[i] += c.kwBeta[i] * math.Min(1+0.5*float64(n-1), 2)
+			beta := c.opts.keywordWeight() * (1 - max(0, 2*trust-1)*c.kwFade[i])
+			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
 		}
 	}
 	if known == 0 && !anyHit {

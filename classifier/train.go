@@ -32,9 +32,10 @@ type TrainOptions struct {
 	// 1 for words and word pairs; character n-grams need at least
 	// minCharCount), which keeps model files small.
 	MinCount int
-	// Topics: for a topic model, each keyword of each topic is added as
-	// a short training example of that topic, so topics without data
-	// are learnt from their keywords.
+	// Topics: for a topic model, the keywords of each topic without
+	// data would be short training examples of it, weighted
+	// keywordWeight, which is 0: such a topic is left to the keywords
+	// at run time (Options.Topics), see keywordWeight.
 	Topics []Topic
 	// Balance weighs each label's examples by (N / (labels × n_label))^p,
 	// which raises rare labels' recall (macro-F1). Default true; set
@@ -61,10 +62,6 @@ type TrainOptions struct {
 	// solver iterations done so far (total is 0: the solver stops when
 	// converged).
 	Progress func(done, total int)
-
-	// keywordWeight overrides keywordWeight (TrainDefault: the shipped
-	// model knows the city's topics only from their keywords).
-	keywordWeight float64
 }
 
 // Solver settings, chosen by cross-validation (cv_test.go).
@@ -170,9 +167,6 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	// teaches better which words point to a topic, and Classify adds
 	// keyword evidence at run time anyway.
 	kwWeight := keywordWeight
-	if opts.keywordWeight > 0 {
-		kwWeight = opts.keywordWeight
-	}
 	exs = slices.DeleteFunc(exs, func(e Example) bool { return hasData[e.Label] || kwWeight == 0 })
 	nKeyword := len(exs)
 	exs = append(exs, data...)

@@ -1,0 +1,88 @@
+package classifier
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"citybot"
+)
+
+// TestReadModelOldVersion checks that a model file of an older format
+// gives an error that says to retrain it.
+func TestReadModelOldVersion(t *testing.T) {
+	var buf bytes.Buffer
+	buf.WriteString(modelMagic)
+	zw := gzip.NewWriter(&buf)
+	if err := gob.NewEncoder(zw).Encode(&modelFile{Version: 1, Name: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ReadModel(&buf)
+	if !errors.Is(err, citybot.ErrInvalid) || !strings.Contains(err.Error(), "version 1") || !strings.Contains(err.Error(), "retrain") {
+		t.Fatalf("err = %v, want an ErrInvalid naming version 1 and saying to retrain", err)
+	}
+}
+
+// TestFeaturizeAnyScript checks that character n-grams are made of runes
+// in every script: a four-letter Cyrillic or Arabic word gives as many
+// features as a four-letter Latin one.
+func TestFeaturizeAnyScript(t *testing.T) {
+	count := func(w string) int {
+		toks, _ := tokenize(w, nil)
+		return len(featurize(toks, nil))
+	}
+	latin := count("road")
+	for _, w := range []string{"дом", "дома", "شارع", "ドア"} {
+		want := latin
+		if w == "дом" {
+			want = count("car")
+		}
+		if w == "ドア" {
+			want = count("ab")
+		}
+		if got := count(w); got != want {
+			t.Errorf("%q: %d features, want %d like a Latin word of as many letters", w, got, want)
+		}
+	}
+}
+
+// TestTrainCyrillic trains on a tiny Cyrillic data set and checks that the
+// model tells its topics apart on unseen messages, through a model file.
+func TestTrainCyrillic(t *testing.T) {
+	var exs []Example
+	roads := []string{"яма на дороге", "разбитый асфальт", "дорога в ямах", "глубокая яма", "асфальт провалился"}
+	waste := []string{"мусор не вывезли", "переполнен мусорный бак", "контейнер для мусора", "свалка мусора", "мусорка полная"}
+	for i := range 30 {
+		exs = append(exs, Example{fmt.Sprintf("%s у дома %d", roads[i%5], i), "roads"},
+			Example{fmt.Sprintf("%s во дворе %d", waste[i%5], i), "waste"})
+	}
+	m, err := Train(context.Background(), KindTopic, exs, TrainOptions{Name: "ru"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := ReadModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewWithModel(Options{DisableNER: true}, m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{"огромная яма на дороге у школы": "roads", "мусор опять не вывезли": "waste"} {
+		if got := c.Classify(text, "").Topic.Label; got != want {
+			t.Errorf("%q: %s, want %s", text, got, want)
+		}
+	}
+}
