@@ -29,6 +29,7 @@ type Classifier struct {
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
+	tagger   *ner // prose's model for part-of-speech tags (signals.pastOnly)
 	joint    *joint
 
 	bufs sync.Pool // *scratch
@@ -139,11 +140,12 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 			}
 		}
 	}
+	n, err := newNER()
+	if err != nil {
+		return nil, err
+	}
+	c.tagger = n
 	if !opts.DisableNER {
-		n, err := newNER()
-		if err != nil {
-			return nil, err
-		}
 		c.ner = n
 	}
 	return c, nil
@@ -210,6 +212,9 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.ulogits = grow(sc.ulogits, c.joint.lu)
 	sc.knownT, sc.knownU, sc.acc = c.joint.score(sc.feats, sc.logits, sc.ulogits, sc.acc)
 	c.topic(sc, &out)
+	if sig.needsTense(out.Language) {
+		sig.toldPast = c.tagger.pastOnly(prefix(text, maxNERBytes))
+	}
 	c.urgency(sc, &sig, &out)
 	c.placesAndPersonal(text, sc, &out)
 	return out
@@ -301,9 +306,12 @@ func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classificat
 	crit, high, low := sig.crit, sig.high, sig.low
 	if !sig.critical() {
 		// A critical cue alone is evidence of a hazard, not of a
-		// present danger someone must answer now.
-		for _, cue := range crit {
-			high = appendUnique(high, cue+" (reported)")
+		// present danger someone must answer now; in talk about
+		// danger (news, sympathy, a forwarded post) not even that.
+		if !sig.chatter() {
+			for _, cue := range crit {
+				high = appendUnique(high, cue+" (reported)")
+			}
 		}
 		crit = nil
 	}
