@@ -167,6 +167,11 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	// teaches better which words point to a topic, and Classify adds
 	// keyword evidence at run time anyway.
 	kwWeight := keywordWeight
+	if len(hasData) < 2 {
+		// Data of one label (a handful of officers' corrections) says
+		// nothing against other labels: the keywords must.
+		kwWeight = 1
+	}
 	exs = slices.DeleteFunc(exs, func(e Example) bool { return hasData[e.Label] || kwWeight == 0 })
 	nKeyword := len(exs)
 	exs = append(exs, data...)

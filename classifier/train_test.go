@@ -86,3 +86,23 @@ func TestTrainCyrillic(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainOneLabelWithKeywords checks that data of a single label (a
+// handful of officers' corrections) trains with the topics' keywords as
+// the other labels, and fails without them.
+func TestTrainOneLabelWithKeywords(t *testing.T) {
+	var exs []Example
+	for i := range 12 {
+		exs = append(exs, Example{fmt.Sprintf("the zorblax in flat %d is broken", i), "housing"})
+	}
+	m, err := Train(context.Background(), KindTopic, exs, TrainOptions{Topics: DefaultOptions().Topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.Labels(KindTopic)); n < 2 {
+		t.Errorf("%d labels, want the keywords' topics too", n)
+	}
+	if _, err := Train(context.Background(), KindTopic, exs, TrainOptions{}); !errors.Is(err, citybot.ErrInvalid) {
+		t.Errorf("one label, no keywords: err = %v, want ErrInvalid", err)
+	}
+}
