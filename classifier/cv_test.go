@@ -224,6 +224,7 @@ type cvResult struct {
 	oursF1, baseF1, oursAcc, baseAcc float64
 	oursFoldF1, baseFoldF1           float64 // mean of the per-fold macro-F1s
 	shipFoldF1                       float64 // the same, topic head with the shipped trust
+	ece                              float64 // expected calibration error of the topic confidence
 	oursTop, baseTop                 float64 // urgency: critical share in the top 10 %
 	oursTopSub, baseTopSub           float64 // the same within the rows of subset
 	shipTop                          float64 // ours with the shipped model's urgency trust
@@ -243,6 +244,7 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 	ctx := context.Background()
 	n := len(texts)
 	oursPred := make([]string, n)
+	oursConf := make([]float64, n)
 	basePred := make([]string, n)
 	oursScore := make([]float64, n)
 	shipScore := make([]float64, n)
@@ -306,6 +308,7 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 			}
 			r := c.Classify(texts[i], "")
 			oursPred[i] = r.Topic.Label
+			oursConf[i] = r.Topic.Confidence
 			oursScore[i] = r.UrgencyScore
 			if base != nil {
 				toks, _ := tokenize(texts[i], nil)
@@ -331,6 +334,7 @@ func crossValidate(t *testing.T, texts, topics, urgency []string, subset []bool,
 		res.baseFoldF1 += Evaluate(gF, bF, nil).MacroF1 / float64(k)
 		res.shipFoldF1 += Evaluate(gF, sF, nil).MacroF1 / float64(k)
 	}
+	res.ece = calibrationError(oursConf, oursPred, topics)
 	ro := Evaluate(topics, oursPred, nil)
 	rb := Evaluate(topics, basePred, nil)
 	res.oursF1, res.baseF1, res.oursAcc, res.baseAcc = ro.MacroF1, rb.MacroF1, ro.Accuracy, rb.Accuracy
@@ -394,10 +398,16 @@ func TestCrossValidation(t *testing.T) {
 	}
 	falseAlarm := float64(shipCrit) / float64(len(nw.Rows))
 
+	base := func(v float64) string {
+		if !withBase {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f", v)
+	}
 	t.Logf("5-fold cross-validation, same folds for both models")
 	t.Logf("%-34s %10s %10s %10s", "metric", "ours", "baseline", "sklearn")
-	t.Logf("%-34s %10.3f %10.3f", "disaster topic macro-F1", dr.oursF1, dr.baseF1)
-	t.Logf("%-34s %10.3f %10.3f", "disaster topic accuracy", dr.oursAcc, dr.baseAcc)
+	t.Logf("%-34s %10.3f %10s", "disaster topic macro-F1", dr.oursF1, base(dr.baseF1))
+	t.Logf("%-34s %10.3f %10s", "disaster topic accuracy", dr.oursAcc, base(dr.baseAcc))
 	t.Logf("%-34s %10.3f %10.3f", "disaster critical in top 10%", dr.oursTop, dr.baseTop)
 	t.Logf("%-34s %10.3f %10.3f", "  same, direct messages only", dr.oursTopSub, dr.baseTopSub)
 	t.Logf("%-34s %10.3f %10s", "  same, with the shipped trust", dr.shipTop, "-")
@@ -416,12 +426,14 @@ func TestCrossValidation(t *testing.T) {
 	newsCrit, directCrit := share("news"), share("direct")
 	t.Logf("%-34s %10.3f %10s", "disaster news called critical", newsCrit, "-")
 	t.Logf("%-34s %10.3f %10s", "disaster direct called critical", directCrit, "-")
-	t.Logf("%-34s %10.3f %10.3f", "newport topic macro-F1 (retrained)", nr.oursF1, nr.baseF1)
-	t.Logf("%-34s %10.3f %10.3f %10s", "disaster macro-F1, mean of folds", dr.oursFoldF1, dr.baseFoldF1, sklearnMean(t, "disaster_en"))
-	t.Logf("%-34s %10.3f %10.3f %10s", "newport macro-F1, mean of folds", nr.oursFoldF1, nr.baseFoldF1, sklearnMean(t, "newport_en"))
+	t.Logf("%-34s %10.3f %10s", "newport topic macro-F1 (retrained)", nr.oursF1, base(nr.baseF1))
+	t.Logf("%-34s %10.3f %10s %10s", "disaster macro-F1, mean of folds", dr.oursFoldF1, base(dr.baseFoldF1), sklearnMean(t, "disaster_en"))
+	t.Logf("%-34s %10.3f %10s %10s", "newport macro-F1, mean of folds", nr.oursFoldF1, base(nr.baseFoldF1), sklearnMean(t, "newport_en"))
 	t.Logf("%-34s %10.3f %10s", "  disaster, shipped topic trust", dr.shipFoldF1, "-")
+	t.Logf("%-34s %10.3f %10s", "disaster topic confidence ECE", dr.ece, "-")
+	t.Logf("%-34s %10.3f %10s", "newport topic confidence ECE", nr.ece, "-")
 	t.Logf("%-34s %10.3f %10s", "  newport, shipped topic trust", nr.shipFoldF1, "-")
-	t.Logf("%-34s %10.3f %10.3f", "newport topic accuracy (retrained)", nr.oursAcc, nr.baseAcc)
+	t.Logf("%-34s %10.3f %10s", "newport topic accuracy (retrained)", nr.oursAcc, base(nr.baseAcc))
 	t.Logf("shipped model on newport (never trained on it): macro-F1 %.3f, accuracy %.3f, critical %d of %d (%.1f%%)",
 		sr.MacroF1, sr.Accuracy, shipCrit, len(nw.Rows), 100*falseAlarm)
 
@@ -434,6 +446,9 @@ func TestCrossValidation(t *testing.T) {
 	// keywords of city topics cost disaster messages (README).
 	if withBase && (dr.oursFoldF1 < dr.baseFoldF1-0.02 || nr.oursFoldF1 < nr.baseFoldF1) {
 		t.Errorf("below the baseline: disaster %.3f vs %.3f, newport %.3f vs %.3f", dr.oursFoldF1, dr.baseFoldF1, nr.oursFoldF1, nr.baseFoldF1)
+	}
+	if dr.ece > 0.15 || nr.ece > 0.15 {
+		t.Errorf("topic confidence badly calibrated: ECE disaster %.3f, newport %.3f", dr.ece, nr.ece)
 	}
 	if sr.MacroF1 < 0.4 {
 		t.Errorf("shipped model on newport: macro-F1 %.3f", sr.MacroF1)
@@ -504,4 +519,27 @@ func sklearnMean(t *testing.T, name string) string {
 		sum += out.Logreg.MacroF1
 	}
 	return fmt.Sprintf("%.3f", sum/5)
+}
+
+// calibrationError returns the expected calibration error of confidences:
+// the mean over ten equal-width bins, weighted by their size, of
+// |accuracy − mean confidence|.
+func calibrationError(conf []float64, pred, gold []string) float64 {
+	var n, hit [10]float64
+	var sum [10]float64
+	for i, c := range conf {
+		b := min(int(c*10), 9)
+		n[b]++
+		sum[b] += c
+		if pred[i] == gold[i] {
+			hit[b]++
+		}
+	}
+	var e float64
+	for b := range n {
+		if n[b] > 0 {
+			e += n[b] / float64(len(conf)) * math.Abs(hit[b]/n[b]-sum[b]/n[b])
+		}
+	}
+	return e
 }
