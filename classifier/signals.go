@@ -21,6 +21,7 @@ type signals struct {
 	forward, link, mention, news, sympathy, pastTime, notice bool
 	hypothetical                                             bool
 	toldPast                                                 bool // prose: only past-tense verbs (see pastOnly)
+	casualties                                               bool // a count of victims: "3 dead", "kills 12", "4 morts"
 	words                                                    int
 }
 
@@ -109,6 +110,16 @@ func scanSignals(cs *cueSet, text string, toks []token, scratch []match) signals
 			}
 		}
 	}
+	for i := range toks {
+		if !isCount(&toks[i]) {
+			continue
+		}
+		for k := max(0, i-2); k <= min(len(toks)-1, i+2); k++ {
+			if k != i && isCasualty(toks[k].stem) {
+				s.casualties = true
+			}
+		}
+	}
 	s.link = strings.Contains(text, "http") || strings.Contains(text, "www.")
 	s.mention = strings.Contains(text, "@")
 	s.forward = s.forward && s.mention || strings.HasPrefix(strings.TrimSpace(text), "RT ")
@@ -118,10 +129,38 @@ func scanSignals(cs *cueSet, text string, toks []token, scratch []match) signals
 
 // chatter reports whether the message reads as talk about a danger rather
 // than a report of one: a forwarded post, a link, a news report, sympathy,
-// an official notice, or a past event told without a present marker.
+// an official notice, a past event told without a present marker, or a
+// headline counting victims ("Flash flooding kills 12", "4 morts") with no
+// present-tense verb and no one there now.
 func (s *signals) chatter() bool {
 	return s.forward || s.link || s.news || s.sympathy || s.notice ||
-		s.hypothetical && !s.request || s.pastTime && !s.now && !s.request
+		s.hypothetical && !s.request || s.pastTime && !s.now && !s.request ||
+		s.casualties && !s.present && !s.presence()
+}
+
+// isCount reports whether a token counts people: a number, or a number
+// word in English or French.
+func isCount(t *token) bool {
+	if t.letters == 0 && t.digits > 0 {
+		return true
+	}
+	switch t.norm {
+	case "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "dozen", "dozens", "hundreds", "thousands",
+		"deux", "trois", "quatre", "cinq", "sept", "huit", "neuf", "dix", "douze", "vingt", "dizaine", "dizaines", "centaines", "milliers":
+		return true
+	}
+	return false
+}
+
+// isCasualty reports whether a stem names victims as a headline counts
+// them ("3 dead", "kills 12", "leaves 2 injured", "4 morts", "3 blessés").
+func isCasualty(stem string) bool {
+	switch stem {
+	case "dead", "death", "kill", "kills", "killed", "die", "dies", "died", "injured", "injurie", "hurt", "wounded", "victim", "casualtie",
+		"mort", "blesse", "tue", "victime", "dece":
+		return true
+	}
+	return false
 }
 
 // presence reports whether the message reads as someone reporting a
@@ -187,7 +226,7 @@ const shortReport = 20
 // Signal feature names, hashed into the signal group.
 var signalNames = [...]string{
 	"crit", "crit2", "risk", "high", "low", "p1", "req", "now", "present", "addr", "q",
-	"fwd", "link", "at", "news", "sym", "past", "notice", "hypo",
+	"fwd", "link", "at", "news", "sym", "past", "notice", "hypo", "casualties",
 	"short", "medium", "long", "crit+presence", "crit+chatter", "critical",
 }
 
@@ -204,7 +243,7 @@ func appendSignals(dst []feat, s *signals) []feat {
 	on := [len(signalNames)]bool{
 		len(s.crit) > 0, len(s.crit) > 1, len(s.risk) > 0, len(s.high) > 0, len(s.low) > 0,
 		s.firstPerson, s.request, s.now, s.present, s.address, s.question,
-		s.forward, s.link, s.mention, s.news, s.sympathy, s.pastTime, s.notice, s.hypothetical,
+		s.forward, s.link, s.mention, s.news, s.sympathy, s.pastTime, s.notice, s.hypothetical, s.casualties,
 		s.words <= 10, s.words > 10 && s.words <= 30, s.words > 30,
 		len(s.crit) > 0 && s.presence(), len(s.crit) > 0 && s.chatter(), s.critical(),
 	}
