@@ -213,7 +213,9 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.knownT, sc.knownU, sc.acc = c.joint.score(sc.feats, sc.logits, sc.ulogits, sc.acc)
 	c.topic(sc, &out)
 	if sig.needsTense(out.Language) {
-		sig.toldPast = c.tagger.pastOnly(prefix(text, maxNERBytes))
+		if w := prefix(text, maxNERBytes); utf8.ValidString(w) {
+			sig.toldPast = c.tagger.pastOnly(w)
+		}
 	}
 	c.urgency(sc, &sig, &out)
 	c.placesAndPersonal(text, sc, &out)
