@@ -59,8 +59,8 @@ type TrainOptions struct {
 	// 0.4.
 	Trust float64
 	// Progress, when not nil, is called from Train's goroutine with the
-	// solver iterations done so far (total is 0: the solver stops when
-	// converged).
+	// solver iterations done so far and their upper bound (the solver
+	// usually stops earlier, converged; the last call has done = total).
 	Progress func(done, total int)
 }
 
@@ -245,9 +245,18 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	for i := range all {
 		all[i] = i
 	}
+	// Progress counts solver iterations against their upper bound: one
+	// or two fits of at most maxIter each.
+	nData := len(exs) - nKeyword
+	calibrate := nData >= selectMin && !opts.NoCalibrate
+	fits := 1
+	if calibrate && nData <= selectMax {
+		fits = 2
+	}
+	total, offset := fits*maxIter, 0
 	progress := func(done int) {
 		if opts.Progress != nil {
-			opts.Progress(done, 0)
+			opts.Progress(min(offset+done, total), total)
 		}
 	}
 
@@ -269,8 +278,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	}
 	temp := 1.0
 	var theta0 []float64
-	nData := len(exs) - nKeyword
-	if nData >= selectMin && !opts.NoCalibrate {
+	if calibrate {
 		var tr, ho []int
 		for i, e := range exs {
 			if i >= nKeyword && heldOut(e.Text) {
@@ -318,6 +326,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 			}
 			temp = fitTemperature(bestLogits, hoLabels)
 		}
+		offset = maxIter
 	}
 	theta := theta0
 	if theta == nil || nData <= selectMax {
@@ -325,6 +334,9 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		if theta, err = fitLogReg(ctx, docs, R, L, C, maxIter, theta0, progress); err != nil {
 			return nil, err
 		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(total, total)
 	}
 	w := make([]float32, R*L)
 	for i := range w {

@@ -106,3 +106,27 @@ func TestTrainOneLabelWithKeywords(t *testing.T) {
 		t.Errorf("one label, no keywords: err = %v, want ErrInvalid", err)
 	}
 }
+
+// TestTrainProgress checks that Progress counts up to its total and ends
+// there.
+func TestTrainProgress(t *testing.T) {
+	var exs []Example
+	for i := range 300 {
+		exs = append(exs, Example{fmt.Sprintf("pothole on the road number %d", i), "roads"},
+			Example{fmt.Sprintf("the bins were not collected, week %d", i), "waste"})
+	}
+	last, lastTotal, calls := -1, 0, 0
+	_, err := Train(context.Background(), KindTopic, exs, TrainOptions{Progress: func(done, total int) {
+		calls++
+		if done < last || done > total || total <= 0 {
+			t.Errorf("progress %d/%d after %d", done, total, last)
+		}
+		last, lastTotal = done, total
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 || last != lastTotal {
+		t.Errorf("%d calls, last %d/%d; want the last to be total", calls, last, lastTotal)
+	}
+}
