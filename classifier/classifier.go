@@ -23,13 +23,15 @@ type Classifier struct {
 	eps      float64 // modelFloor
 
 	keywords *phraseSet
-	kwTopics [][]int // keyword id → label indices
+	kwTopics [][]int   // keyword id → label indices
+	kwFade   []float64 // per label: how far a trusted head fades its keywords
 	cues     *cueSet
 	sens     *sensitiveSet
 	intents  *intentSet
 	gaz      *gazetteer
 	pat      *patterns
 	ner      *ner // nil when disabled
+	tagger   *ner // prose's model for part-of-speech tags (signals.pastOnly)
 	joint    *joint
 
 	bufs sync.Pool // *scratch
@@ -43,6 +45,7 @@ type scratch struct {
 	logits         []float64 // topic head
 	ulogits        []float64 // urgency head
 	scores         []float64
+	acc            []float32 // joint.score's accumulators
 	knownT, knownU int
 	sens           []sensHit
 }
@@ -108,6 +111,18 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 			c.modelCol[i] = slices.Index(m.topic.labels, l)
 		}
 	}
+	// Keyword evidence per label: full for a topic the model has no
+	// data for, fading as its training messages grow, because the model
+	// learnt from them which words point to it (see keywordHalf); but
+	// only for a trusted head (trust above ½, fully at 1): the shipped
+	// head (0.4) learnt from disaster messages, not the city's.
+	c.kwFade = make([]float64, len(c.labels))
+	for i, col := range c.modelCol {
+		if col >= 0 && col < len(m.topic.counts) {
+			n := float64(m.topic.counts[col])
+			c.kwFade[i] = n / (keywordHalf + n)
+		}
+	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
 	c.keywords = newPhraseSet()
@@ -133,11 +148,12 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 			}
 		}
 	}
+	n, err := newNER()
+	if err != nil {
+		return nil, err
+	}
+	c.tagger = n
 	if !opts.DisableNER {
-		n, err := newNER()
-		if err != nil {
-			return nil, err
-		}
 		c.ner = n
 	}
 	return c, nil
@@ -151,8 +167,14 @@ func (c *Classifier) Model() *Model { return c.model }
 func (c *Classifier) Topics() []string { return slices.Clone(c.labels) }
 
 // unknownTopicPrior is the model probability given to a configured topic
-// the model was not trained on; its keywords must carry it.
-const unknownTopicPrior = 0.08
+// the model was not trained on, times the probability the model does not
+// give its best label; its keywords must carry it.
+const unknownTopicPrior = 0.02
+
+// keywordHalf is the number of training messages of a topic at which its
+// keywords weigh half of Options.KeywordWeight (chosen by
+// cross-validation, cv_test.go).
+var keywordHalf = 30.0
 
 // modelFloor is added to the model's probabilities before the logarithm,
 // which bounds how strongly the model can veto keyword evidence.
@@ -192,12 +214,18 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Language = detectLanguage(toks, nonLatin, langHint)
 
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
-	sc.feats = featurize(toks, sc.feats)
+	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
+	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	sc.logits = grow(sc.logits, c.joint.lt)
 	sc.ulogits = grow(sc.ulogits, c.joint.lu)
-	sc.knownT, sc.knownU = c.joint.score(sc.feats, sc.logits, sc.ulogits)
+	sc.knownT, sc.knownU, sc.acc = c.joint.score(sc.feats, sc.logits, sc.ulogits, sc.acc)
 	c.topic(sc, &out)
-	c.urgency(sc, &out)
+	if sig.needsTense(out.Language) {
+		if w := prefix(text, maxNERBytes); utf8.ValidString(w) {
+			sig.toldPast = c.tagger.pastOnly(w)
+		}
+	}
+	c.urgency(sc, &sig, &out)
 	c.sensitive(sc, &out)
 	c.intent(text, sc, &out)
 	c.placesAndPersonal(text, sc, &out)
@@ -214,14 +242,23 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		known = sc.knownT
 		softmax(sc.logits)
 	}
+	// A topic the model does not know gets a share of the probability
+	// the model leaves to its other labels: keywords name it when the
+	// model hesitates, not against a model sure of its answer.
+	unknown := unknownTopicPrior
+	trust := 1.0
+	if h != nil {
+		unknown *= 1 - slices.Max(sc.logits[:len(h.labels)])
+		trust = h.trust
+	}
 	for i := range L {
 		switch col := c.modelCol[i]; {
 		case h == nil:
 			scores[i] = 0
 		case col >= 0:
-			scores[i] = h.trust * math.Log(sc.logits[col]+c.eps)
+			scores[i] = trust * math.Log(sc.logits[col]+c.eps)
 		default:
-			scores[i] = h.trust * math.Log(unknownTopicPrior)
+			scores[i] = trust * math.Log(unknown+c.eps)
 		}
 	}
 	// Keyword evidence: β for the first keyword occurrence of a topic,
@@ -235,11 +272,11 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 			}
 		}
 	}
-	beta := c.opts.keywordWeight()
 	anyHit := false
 	for i, n := range hits {
 		if n > 0 {
 			anyHit = true
+			beta := c.opts.keywordWeight() * (1 - max(0, 2*trust-1)*c.kwFade[i])
 			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
 		}
 	}
@@ -277,42 +314,20 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	}
 }
 
-func (c *Classifier) urgency(sc *scratch, out *citybot.Classification) {
-	toks := sc.toks
-	var crit, high, low []string
-	matches := c.cues.set.find(toks, sc.matches[len(sc.matches):])
-	for _, m := range matches {
-		lv := c.cues.level[m.id]
-		if lv == cueNeutral {
-			continue
-		}
-		negated := false
-		for k := m.first - 1; k >= 0 && k >= m.first-3; k-- {
-			if c.cues.isNegator(toks[k].stem) {
-				negated = true
-				break
-			}
-			if k > 0 && toks[k].sentStart {
-				break
+func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classification) {
+	crit, high, low := sig.crit, sig.high, sig.low
+	if !sig.critical() {
+		// A critical cue alone is evidence of a hazard, not of a
+		// present danger someone must answer now; in talk about
+		// danger (news, sympathy, a forwarded post) not even that.
+		if !sig.chatter() {
+			for _, cue := range crit {
+				high = appendUnique(high, cue+" (reported)")
 			}
 		}
-		if negated {
-			continue
-		}
-		cue := c.cues.cues[m.id]
-		if lv == cueCritical && hypothetical(toks, m.first, c.cues.outcome[m.id]) {
-			// "before someone gets hurt": a hazard, not a harm
-			lv, cue = cueHigh, cue+" (risk)"
-		}
-		switch lv {
-		case cueCritical:
-			crit = appendUnique(crit, cue)
-		case cueHigh:
-			high = appendUnique(high, cue)
-		case cueLow:
-			low = appendUnique(low, cue)
-		}
+		crit = nil
 	}
+	high = append(high, sig.risk...)
 	var labels []string
 	var p []float64
 	trust := 1.0
@@ -499,7 +514,7 @@ func (c *Classifier) commonWord(t *token) bool {
 	if h == nil {
 		return false
 	}
-	_, ok := h.index.get(hashString(hashByte(fnvOffset, 'w'), t.stem))
+	_, ok := h.index.get(wordHash(t.stem))
 	return ok
 }
 

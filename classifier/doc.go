@@ -12,17 +12,22 @@
 //
 // Tagging is built from
 //   - a fast tokenizer of its own that keeps byte offsets;
-//   - a linear model (multinomial logistic regression over word, word-pair
-//     and character n-gram features, trained with averaged SGD) for topic and
-//     urgency, stored in a Model file; a default model trained on the
+//   - a linear model (multinomial logistic regression over TF-IDF word,
+//     word-pair and character n-gram features, fitted exactly with L-BFGS
+//     and temperature-scaled) for topic and urgency, stored in a Model
+//     file; a default model trained on the
 //     licence-clean disaster_en.csv data ships embedded in the package;
 //   - per-topic, per-language keyword lists from Options, which add evidence
 //     at run time, so topics no training data covers (noise, taxes, permits,
 //     corruption) and French messages are tagged;
-//   - urgency rules (fire, flood, live wire, gas leak, collapse, injury,
-//     violence → critical, in English and French; a risk or a near miss is
-//     a hazard, not a harm) whose cues are reported, and an urgency score
-//     that ranks by level first and by the model within a level;
+//   - urgency cues (fire, flood, live wire, gas leak, collapse, injury,
+//     violence, in English and French; a risk or a near miss is a hazard,
+//     not a harm) whose cues are reported; a critical cue makes a message
+//     critical only when it reads as a present danger and not as talk
+//     about one (news, sympathy, forwarded posts, links, notices, past
+//     events, hypotheticals: signals.go); the signals are also features of
+//     the learnt urgency head; the urgency score ranks by level first and
+//     by the model within a level;
 //   - the named-entity recogniser of github.com/jdkato/prose/v2, loaded once
 //     and run only when cheap cues suggest a name, plus a gazetteer of
 //     streets, neighbourhoods and landmarks from Options;

@@ -26,23 +26,26 @@ const (
 	KindUrgency LabelKind = "urgency"
 )
 
-// head is one linear classifier: a weight row per known feature.
+// head is one linear classifier over TF-IDF features: a weight row and an
+// inverse document frequency per known feature.
 type head struct {
 	labels  []string
 	index   *featTable // feature hash → row
+	idf     []float32  // per row
 	weights []float32  // rows × len(labels)
 	bias    []float32
 	trained int     // number of training examples
 	trust   float64 // how far Classify trusts the head against keywords, in (0,1]
+	counts  []int   // per label: training messages (keyword examples not counted)
 }
 
 // logits writes the raw scores of fs into out (len(labels)) and returns
-// how many features the head knew.
+// how many features the head knew. Each group of the known features is
+// scaled to unit norm, as in training.
 func (h *head) logits(fs []feat, out []float64) int {
 	L := len(h.labels)
-	for k := range L {
-		out[k] = float64(h.bias[k])
-	}
+	acc := make([]float64, nGroups*L)
+	var ss [nGroups]float64
 	known := 0
 	for _, f := range fs {
 		row, ok := h.index.get(f.h)
@@ -50,9 +53,18 @@ func (h *head) logits(fs []feat, out []float64) int {
 			continue
 		}
 		known++
+		x := float64(f.v * h.idf[row])
+		ss[f.g] += x * x
 		w := h.weights[int(row)*L : int(row)*L+L]
+		a := acc[int(f.g)*L : int(f.g)*L+L]
 		for k := range L {
-			out[k] += float64(f.v) * float64(w[k])
+			a[k] += x * float64(w[k])
+		}
+	}
+	for k := range L {
+		out[k] = float64(h.bias[k])
+		for g := range nGroups {
+			out[k] += acc[g*L+k] * groupNorm(g, ss[g])
 		}
 	}
 	return known
@@ -120,10 +132,14 @@ func (m *Model) WithFallback(base *Model) *Model {
 
 // The file format: a magic line, then a gzip-compressed gob of modelFile.
 // Weights are quantised to int16 per head (max error 1/65534 of the
-// largest weight), feature hashes are sorted and delta-encoded as varints.
+// largest weight), feature hashes are sorted and delta-encoded as varints,
+// inverse document frequencies quantised to 1/1024. Version 2 (TF-IDF
+// features, L-BFGS logistic regression) replaced version 1 (hashed
+// unit-norm features, SGD): a version 1 file must be retrained.
 const (
 	modelMagic   = "citybot-classifier-model\n"
-	modelVersion = 1
+	modelVersion = 2
+	idfQuantum   = 1024
 )
 
 type modelFile struct {
@@ -140,7 +156,9 @@ type headFile struct {
 	Scale   float32
 	Weights []byte // int16 little endian, rows × labels, rows in key order
 	Bias    []float32
-	Trust   float64 // 0 in files that predate it: means 1
+	Trust   float64 // in (0,1]
+	IDF     []byte  // uint16 little endian per row, in key order, × 1/idfQuantum
+	Counts  []int   // per label: training messages
 }
 
 // Save writes m in the model file format.
@@ -222,17 +240,20 @@ func encodeHead(kind LabelKind, h *head) headFile {
 	}
 	kb := make([]byte, 0, len(byRow)*9)
 	wb := make([]byte, 0, len(byRow)*L*2)
+	ib := make([]byte, 0, len(byRow)*2)
 	var prev uint64
 	for _, row := range order {
 		k := byRow[row]
 		kb = binary.AppendUvarint(kb, k-prev)
 		prev = k
+		q := min(math.Round(float64(h.idf[row])*idfQuantum), math.MaxUint16)
+		ib = binary.LittleEndian.AppendUint16(ib, uint16(q))
 		for _, w := range h.weights[row*L : row*L+L] {
 			q := int16(math.Round(float64(w / scale)))
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
 		}
 	}
-	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust, IDF: ib, Counts: h.counts}
 }
 
 func decodeHead(hf headFile) (*head, error) {
@@ -254,14 +275,20 @@ func decodeHead(hf headFile) (*head, error) {
 		return nil, fmt.Errorf("%s head has %d weight bytes for %d labels", hf.Kind, len(hf.Weights), L)
 	}
 	rows := len(hf.Weights) / (2 * L)
-	if hf.Trust < 0 || hf.Trust > 1 || math.IsNaN(hf.Trust) {
-		return nil, fmt.Errorf("%s head has trust %v outside [0,1]", hf.Kind, hf.Trust)
+	if !(hf.Trust > 0 && hf.Trust <= 1) {
+		return nil, fmt.Errorf("%s head has trust %v outside (0,1]", hf.Kind, hf.Trust)
 	}
-	if hf.Trust == 0 {
-		hf.Trust = 1
+	if len(hf.Counts) != L || slices.ContainsFunc(hf.Counts, func(n int) bool { return n < 0 }) {
+		return nil, fmt.Errorf("%s head has %d label counts for %d labels", hf.Kind, len(hf.Counts), L)
 	}
-	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust,
-		weights: make([]float32, rows*L)}
+	if len(hf.IDF) != 2*rows {
+		return nil, fmt.Errorf("%s head has %d idf bytes for %d features", hf.Kind, len(hf.IDF), rows)
+	}
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust, counts: hf.Counts,
+		weights: make([]float32, rows*L), idf: make([]float32, rows)}
+	for r := range rows {
+		h.idf[r] = float32(binary.LittleEndian.Uint16(hf.IDF[2*r:])) / idfQuantum
+	}
 	keys := make([]uint64, rows)
 	var key uint64
 	kb := hf.Keys
@@ -313,7 +340,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 		return nil, errBadModel("%v", err)
 	}
 	if mf.Version != modelVersion {
-		return nil, errBadModel("version %d, want %d", mf.Version, modelVersion)
+		return nil, errBadModel("model format version %d, this citybot reads version %d: retrain it with `citybot train`", mf.Version, modelVersion)
 	}
 	m := &Model{name: mf.Name}
 	for _, hf := range mf.Heads {

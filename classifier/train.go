@@ -3,8 +3,8 @@ package classifier
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -22,54 +22,93 @@ type TrainOptions struct {
 	// Name is the model's name ("custom" when empty); Classification.Model
 	// reports it.
 	Name string
-	// Epochs over the data (default 12).
+	// Epochs bounds the solver's iterations (each is at least one pass
+	// over the data); 0 means until converged, at most maxIterDefault.
 	Epochs int
-	// Seed makes the example order, and so the model, reproducible.
+	// Seed is kept for compatibility: the solver is deterministic, the
+	// same data gives the same model whatever the seed.
 	Seed uint64
 	// MinCount drops features seen in fewer training messages (default
-	// 2), which keeps model files small.
+	// 1 for words and word pairs; character n-grams need at least
+	// minCharCount), which keeps model files small.
 	MinCount int
-	// Topics: for a topic model, each keyword of each topic is added as
-	// a short training example of that topic, so topics without data
-	// are learnt from their keywords.
+	// Topics: for a topic model, the keywords of each topic without
+	// data would be short training examples of it, weighted
+	// keywordWeight, which is 0: such a topic is left to the keywords
+	// at run time (Options.Topics), see keywordWeight.
 	Topics []Topic
-	// Balance weighs each label's examples by (N / (labels × n_label))^½,
+	// Balance weighs each label's examples by (N / (labels × n_label))^p,
 	// which raises rare labels' recall (macro-F1). Default true; set
 	// NoBalance to turn it off.
 	NoBalance bool
-	// LearningRate is SGD's initial step (default 4 for topics, 1 for
-	// urgency; features have unit norm).
+	// LearningRate is ignored (the solver needs none); kept for
+	// compatibility.
 	LearningRate float64
+	// C is the inverse L2 regularisation strength, as scikit-learn's
+	// LogisticRegression has it (loss summed over examples + ½‖w‖²/C).
+	// 0 means cDefault, chosen by 5-fold cross-validation on the
+	// development data (cv_test.go; flat between 3 and 30).
+	C float64
+	// NoCalibrate turns off temperature scaling of the probabilities
+	// (fitted on a held-out fifth when there are at least selectMin
+	// examples; the final model is then trained on all of them).
+	NoCalibrate bool
 	// Trust scales the head's log-probabilities against keyword evidence
 	// when classifying, in (0,1] (default 1). A model trained on data
 	// unlike the city's messages deserves less: the shipped model uses
 	// 0.4.
 	Trust float64
 	// Progress, when not nil, is called from Train's goroutine with the
-	// examples processed so far and the total (epochs × examples).
+	// solver iterations done so far and their upper bound (the solver
+	// usually stops earlier, converged; the last call has done = total).
 	Progress func(done, total int)
 }
 
-// SGD settings, chosen by cross-validation (cv_test.go).
+// Solver settings, chosen by cross-validation (cv_test.go).
 const (
-	lr0Default = 4.0 // initial learning rate; features have unit norm
-	lr0Urgency = 1.0
-	balPow     = 0.5 // label balancing exponent
+	cDefault       = 10.0 // inverse regularisation when not chosen
+	maxIterDefault = 150
+	balPow         = 1.0 // label balancing exponent (scikit-learn's "balanced")
+	// selectMin is the fewest examples for which Train holds a fifth out
+	// to fit the temperature; below it the held-out part is too small.
+	selectMin = 200
+	// selectMax: with more examples, the model fitted on four fifths
+	// (for the temperature) is the model, not refitted on all: a fifth
+	// more data changes little there, and training stays within a
+	// minute for 40,000 messages; the solver also stops earlier
+	// (maxIterLarge).
+	selectMax    = 20000
+	maxIterLarge = 40
 )
+
+// minCharCount is the fewest training messages a character n-gram must
+// occur in to be a feature.
+const minCharCount = 2
 
 // keywordRepeats is how many times each keyword is seen as an example.
 const keywordRepeats = 3
+
+// keywordWeight is the weight of a keyword example in the loss (a data
+// example of an average label weighs 1). 0, the default: keywords are no
+// training examples. A topic without data is then not a label of the
+// head, and Classify scores it from its keywords alone
+// (unknownTopicPrior): trained as short examples, such a topic learns
+// only that it occurs in three-word messages, and the head then gives it
+// almost no probability in a real message, which keywords cannot
+// overcome (measured on the golden set and by cross-validation).
+var keywordWeight = 0.0
 
 // UrgencyLabels are the valid urgency labels, most urgent first.
 func UrgencyLabels() []string {
 	return []string{string(citybot.UrgencyCritical), string(citybot.UrgencyHigh), string(citybot.UrgencyNormal), string(citybot.UrgencyLow)}
 }
 
+// trainDoc is one vectorised training example.
 type trainDoc struct {
 	rows  []int32
-	vals  []float32
+	vals  []float32 // TF-IDF, each group scaled to unit norm
 	label int
-	w     float32
+	w     float64 // class-balancing weight
 }
 
 // Train fits a model head of the given kind to examples held in memory
@@ -79,30 +118,29 @@ type trainDoc struct {
 // an error wrapping citybot.ErrInvalid when fewer than two labels remain,
 // and ctx.Err() when ctx is cancelled. It blocks until done; it uses one
 // goroutine.
+//
+// The head is a multinomial logistic regression over TF-IDF features
+// (sublinear term frequency, smoothed idf, words and word pairs scaled
+// apart from character n-grams), fitted exactly with L-BFGS under an L2
+// penalty. Its probabilities are temperature-scaled on a held-out part.
 func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOptions) (*Model, error) {
 	if kind != KindTopic && kind != KindUrgency {
 		return nil, fmt.Errorf("classifier: train: unknown label kind %q: %w", kind, citybot.ErrInvalid)
 	}
-	epochs := opts.Epochs
-	if epochs <= 0 {
-		epochs = 12
-	}
-	lr0 := opts.LearningRate
-	if lr0 <= 0 {
-		lr0 = lr0Default
-		if kind == KindUrgency {
-			lr0 = lr0Urgency
+	minCount := max(opts.MinCount, 1)
+	maxIter := opts.Epochs
+	if maxIter <= 0 {
+		maxIter = maxIterDefault
+		if len(examples) > selectMax {
+			maxIter = maxIterLarge
 		}
-	}
-	minCount := opts.MinCount
-	if minCount <= 0 {
-		minCount = 2
 	}
 	valid := func(string) bool { return true }
 	if kind == KindUrgency {
 		valid = func(l string) bool { return slices.Contains(UrgencyLabels(), l) }
 	}
-	// Collect the examples, keyword examples first.
+	// Collect the examples, keyword examples first; keyword examples
+	// are never held out.
 	var exs []Example
 	if kind == KindTopic {
 		for _, t := range opts.Topics {
@@ -115,155 +153,202 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 			}
 		}
 	}
+	var data []Example
+	hasData := map[string]bool{}
 	for _, e := range examples {
 		l := strings.TrimSpace(e.Label)
 		if l == "" || !valid(l) {
 			continue
 		}
-		exs = append(exs, Example{Text: e.Text, Label: l})
+		data = append(data, Example{Text: e.Text, Label: l})
+		hasData[l] = true
 	}
-	var labels []string
-	labelIdx := map[string]int{}
+	// A topic's keywords are examples only when it has no data: the data
+	// teaches better which words point to a topic, and Classify adds
+	// keyword evidence at run time anyway.
+	kwWeight := keywordWeight
+	if len(hasData) < 2 {
+		// Data of one label (a handful of officers' corrections) says
+		// nothing against other labels: the keywords must.
+		kwWeight = 1
+	}
+	exs = slices.DeleteFunc(exs, func(e Example) bool { return hasData[e.Label] || kwWeight == 0 })
+	nKeyword := len(exs)
+	exs = append(exs, data...)
 	counts := map[string]int{}
 	for _, e := range exs {
 		counts[e.Label]++
 	}
-	for l := range counts {
-		labels = append(labels, l)
-	}
-	slices.Sort(labels)
+	labels := sortedKeys(counts)
 	if kind == KindUrgency {
 		labels = slices.DeleteFunc(UrgencyLabels(), func(l string) bool { return counts[l] == 0 })
 	}
 	if len(labels) < 2 {
 		return nil, fmt.Errorf("classifier: train %s: need at least two labels, have %d: %w", kind, len(labels), citybot.ErrInvalid)
 	}
+	labelIdx := map[string]int{}
 	for i, l := range labels {
 		labelIdx[l] = i
 	}
 	L := len(labels)
 
-	// Featurize once; count in how many messages each feature occurs.
-	df := map[uint64]int32{}
+	// Featurize once.
 	hashed := make([][]feat, len(exs))
+	ys := make([]int, len(exs))
 	var toks []token
 	var fs []feat
+	var ms []match
+	ls, err := embeddedLexicons()
+	if err != nil {
+		return nil, err
+	}
+	cs := newCueSet(ls)
 	for i, e := range exs {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		toks, _ = tokenize(prefix(e.Text, DefaultMaxBytes), toks[:0])
+		text := prefix(e.Text, DefaultMaxBytes)
+		toks, _ = tokenize(text, toks[:0])
 		fs = featurize(toks, fs)
+		if kind == KindUrgency { // signals are urgency evidence only
+			sig := scanSignals(cs, text, toks, ms[:0])
+			fs = appendSignals(fs, &sig)
+		}
 		hashed[i] = slices.Clone(fs)
-		seen := map[uint64]bool{}
-		for _, f := range fs {
-			if !seen[f.h] {
-				seen[f.h] = true
-				df[f.h]++
+		ys[i] = labelIdx[e.Label]
+	}
+	// Class balance over the data examples; keyword examples weigh
+	// keywordWeight each, whatever their label.
+	balance := func(idx []int) []float64 {
+		n := map[int]int{}
+		nd := 0
+		for _, i := range idx {
+			if i >= nKeyword {
+				n[ys[i]]++
+				nd++
 			}
 		}
-	}
-	index := map[uint64]int32{}
-	keys := make([]uint64, 0, len(df))
-	for h, c := range df {
-		if int(c) >= minCount {
-			keys = append(keys, h)
-		}
-	}
-	slices.Sort(keys) // deterministic rows
-	for i, h := range keys {
-		index[h] = int32(i)
-	}
-	docs := make([]trainDoc, len(exs))
-	N := float64(len(exs))
-	for i, e := range exs {
-		d := trainDoc{label: labelIdx[e.Label], w: 1}
-		if !opts.NoBalance {
-			d.w = float32(math.Pow(N/(float64(L)*float64(counts[e.Label])), balPow))
-		}
-		for _, f := range hashed[i] {
-			if r, ok := index[f.h]; ok {
-				d.rows = append(d.rows, r)
-				d.vals = append(d.vals, f.v)
+		w := make([]float64, len(idx))
+		for j, i := range idx {
+			switch {
+			case i < nKeyword:
+				w[j] = kwWeight
+			case opts.NoBalance:
+				w[j] = 1
+			default:
+				w[j] = math.Pow(float64(nd)/(float64(len(n))*float64(n[ys[i]])), balPow)
 			}
 		}
-		docs[i] = d
-		hashed[i] = nil
+		return w
+	}
+	dataCounts := make([]int, L)
+	for i := nKeyword; i < len(exs); i++ {
+		dataCounts[ys[i]]++
+	}
+	all := make([]int, len(exs))
+	for i := range all {
+		all[i] = i
+	}
+	// Progress counts solver iterations against their upper bound: one
+	// or two fits of at most maxIter each.
+	nData := len(exs) - nKeyword
+	calibrate := nData >= selectMin && !opts.NoCalibrate
+	fits := 1
+	if calibrate && nData <= selectMax {
+		fits = 2
+	}
+	total, offset := fits*maxIter, 0
+	progress := func(done int) {
+		if opts.Progress != nil {
+			opts.Progress(min(offset+done, total), total)
+		}
 	}
 
-	R := len(keys)
-	w := make([]float32, R*L)
-	u := make([]float32, R*L) // averaging accumulators
-	b := make([]float64, L)
-	ub := make([]float64, L)
-	order := make([]int, len(docs))
-	for i := range order {
-		order[i] = i
+	// One vocabulary (and idf) for all the examples: the held-out part
+	// below lends its words, never its labels.
+	v := newVectorizer(hashed, all, minCount)
+	docs := v.docs(hashed, all, ys, balance(all))
+	for i := range hashed {
+		hashed[i] = nil
 	}
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x63697479626f74))
-	p := make([]float64, L)
-	c := float32(1)
-	total := epochs * len(docs)
-	done := 0
-	for ep := range epochs {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		lr := lr0 / (1 + 0.3*float64(ep))
-		for _, di := range order {
-			if done%1024 == 0 {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				if opts.Progress != nil {
-					opts.Progress(done, total)
-				}
+	R := len(v.keys)
+
+	// Choose C and the temperature on a held-out fifth (by a hash of the
+	// text, keywords always in training), when there is enough data;
+	// the final fit starts from the chosen solution.
+	C := opts.C
+	if C <= 0 {
+		C = cDefault
+	}
+	temp := 1.0
+	var theta0 []float64
+	if calibrate {
+		var tr, ho []int
+		for i, e := range exs {
+			if i >= nKeyword && heldOut(e.Text) {
+				ho = append(ho, i)
+			} else {
+				tr = append(tr, i)
 			}
-			done++
-			d := &docs[di]
-			// forward
-			copy(p, b)
-			for j, r := range d.rows {
-				v := float64(d.vals[j])
-				row := w[int(r)*L : int(r)*L+L]
-				for k := range L {
-					p[k] += v * float64(row[k])
-				}
+		}
+		grid := []float64{C}
+		trDocs := make([]trainDoc, len(tr))
+		for j, i := range tr {
+			trDocs[j] = docs[i]
+		}
+		for j, w := range balance(tr) {
+			trDocs[j].w = w
+		}
+		gold := make([]string, len(ho))
+		for j, i := range ho {
+			gold[j] = labels[ys[i]]
+		}
+		var theta []float64
+		bestF1 := -1.0
+		var bestLogits [][]float64
+		for _, c := range grid { // warm start from the previous C
+			var err error
+			theta, err = fitLogReg(ctx, trDocs, R, L, c, maxIter, theta, progress)
+			if err != nil {
+				return nil, err
 			}
-			softmax(p)
-			// gradient step
-			for k := range L {
-				g := p[k]
-				if k == d.label {
-					g -= 1
-				}
-				p[k] = g * lr * float64(d.w)
+			logits := make([][]float64, len(ho))
+			pred := make([]string, len(ho))
+			for j, i := range ho {
+				logits[j] = docLogits(theta, &docs[i], L)
+				pred[j] = labels[argmaxF(logits[j])]
 			}
-			for k := range L {
-				b[k] -= p[k]
-				ub[k] -= float64(c) * p[k]
+			if f1 := Evaluate(gold, pred, nil).MacroF1; f1 > bestF1+1e-9 {
+				bestF1, C, bestLogits = f1, c, logits
+				theta0 = slices.Clone(theta)
 			}
-			for j, r := range d.rows {
-				v := float64(d.vals[j])
-				row := w[int(r)*L : int(r)*L+L]
-				urow := u[int(r)*L : int(r)*L+L]
-				for k := range L {
-					step := float32(p[k] * v)
-					row[k] -= step
-					urow[k] -= c * step
-				}
+		}
+		if !opts.NoCalibrate {
+			hoLabels := make([]int, len(ho))
+			for j, i := range ho {
+				hoLabels[j] = ys[i]
 			}
-			c++
+			temp = fitTemperature(bestLogits, hoLabels)
+		}
+		offset = maxIter
+	}
+	theta := theta0
+	if theta == nil || nData <= selectMax {
+		var err error
+		if theta, err = fitLogReg(ctx, docs, R, L, C, maxIter, theta0, progress); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Progress != nil {
 		opts.Progress(total, total)
 	}
-	// averaged weights: w - u/c
+	w := make([]float32, R*L)
 	for i := range w {
-		w[i] -= u[i] / c
+		w[i] = float32(theta[i] / temp)
 	}
 	bias := make([]float32, L)
 	for k := range L {
-		bias[k] = float32(b[k] - ub[k]/float64(c))
+		bias[k] = float32(theta[R*L+k] / temp)
 	}
 	name := opts.Name
 	if name == "" {
@@ -273,7 +358,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	if trust <= 0 || trust > 1 {
 		trust = 1
 	}
-	h := &head{labels: labels, index: newFeatTable(keys), weights: w, bias: bias, trained: len(examples), trust: trust}
+	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, counts: dataCounts}
 	m := &Model{name: name}
 	if kind == KindTopic {
 		m.topic = h
@@ -281,6 +366,355 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		m.urgency = h
 	}
 	return m, nil
+}
+
+// heldOut reports whether Train holds an example out to choose C and the
+// temperature: a fifth of them, by a hash of the text, so duplicates stay
+// together.
+func heldOut(text string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return h.Sum32()%5 == 4
+}
+
+// vectorizer holds a vocabulary (features seen in at least minCount
+// training messages, rows in hash order) and its smoothed idf.
+type vectorizer struct {
+	keys  []uint64
+	index map[uint64]int32
+	idf   []float32
+}
+
+func newVectorizer(hashed [][]feat, idx []int, minCount int) *vectorizer {
+	df := map[uint64]int32{}
+	char := map[uint64]bool{}
+	for _, i := range idx {
+		for _, f := range hashed[i] {
+			df[f.h]++
+			if f.g == groupChar {
+				char[f.h] = true
+			}
+		}
+	}
+	v := &vectorizer{index: map[uint64]int32{}}
+	for h, c := range df {
+		if n := int(c); n >= minCount && (n >= minCharCount || !char[h]) {
+			v.keys = append(v.keys, h)
+		}
+	}
+	slices.Sort(v.keys)
+	N := float64(len(idx))
+	v.idf = make([]float32, len(v.keys))
+	for r, h := range v.keys {
+		v.index[h] = int32(r)
+		v.idf[r] = float32(math.Log((1+N)/(1+float64(df[h]))) + 1)
+	}
+	return v
+}
+
+// docs vectorises the examples idx; w, when not nil, are their weights.
+func (v *vectorizer) docs(hashed [][]feat, idx []int, ys []int, w []float64) []trainDoc {
+	out := make([]trainDoc, len(idx))
+	for j, i := range idx {
+		d := trainDoc{label: ys[i], w: 1}
+		if w != nil {
+			d.w = w[j]
+		}
+		var ss [nGroups]float64
+		var grp []uint8
+		for _, f := range hashed[i] {
+			if r, ok := v.index[f.h]; ok {
+				x := f.v * v.idf[r]
+				d.rows = append(d.rows, r)
+				d.vals = append(d.vals, x)
+				grp = append(grp, f.g)
+				ss[f.g] += float64(x) * float64(x)
+			}
+		}
+		for k := range d.vals {
+			d.vals[k] = float32(float64(d.vals[k]) * groupNorm(int(grp[k]), ss[grp[k]]))
+		}
+		out[j] = d
+	}
+	return out
+}
+
+// docLogits returns the raw scores of d under theta (rows × L weights,
+// then L biases).
+func docLogits(theta []float64, d *trainDoc, L int) []float64 {
+	z := make([]float64, L)
+	R := (len(theta) - L) / L
+	copy(z, theta[R*L:])
+	for j, r := range d.rows {
+		v := float64(d.vals[j])
+		row := theta[int(r)*L : int(r)*L+L]
+		for k := range L {
+			z[k] += v * row[k]
+		}
+	}
+	return z
+}
+
+func argmaxF(p []float64) int {
+	best := 0
+	for i := range p {
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// fitTemperature returns the T in [0.2, 5] that minimises the negative
+// log-likelihood of softmax(z/T) on held-out logits (golden-section
+// search on log T; the likelihood is unimodal in it).
+func fitTemperature(logits [][]float64, gold []int) float64 {
+	if len(logits) == 0 {
+		return 1
+	}
+	nll := func(lt float64) float64 {
+		T := math.Exp(lt)
+		var s float64
+		p := make([]float64, 0, 16)
+		for j, z := range logits {
+			p = p[:0]
+			for _, x := range z {
+				p = append(p, x/T)
+			}
+			softmax(p)
+			s -= math.Log(max(p[gold[j]], 1e-12))
+		}
+		return s
+	}
+	a, b := math.Log(0.2), math.Log(5.0)
+	g := (math.Sqrt(5) - 1) / 2
+	x1, x2 := b-g*(b-a), a+g*(b-a)
+	f1, f2 := nll(x1), nll(x2)
+	for range 40 {
+		if f1 < f2 {
+			b, x2, f2 = x2, x1, f1
+			x1 = b - g*(b-a)
+			f1 = nll(x1)
+		} else {
+			a, x1, f1 = x1, x2, f2
+			x2 = a + g*(b-a)
+			f2 = nll(x2)
+		}
+	}
+	return math.Exp((a + b) / 2)
+}
+
+// fitLogReg minimises the weighted multinomial logistic loss of docs plus
+// ½‖W‖²/C (biases unpenalised), divided by the number of docs, with
+// L-BFGS. theta0, when not nil, is the starting point (a warm start).
+func fitLogReg(ctx context.Context, docs []trainDoc, R, L int, C float64, maxIter int, theta0 []float64, progress func(int)) ([]float64, error) {
+	n := float64(len(docs))
+	lambda := 1 / (C * n)
+	P := R*L + L
+	p := make([]float64, L)
+	obj := func(theta, grad []float64) float64 {
+		clear(grad)
+		var loss float64
+		bias := theta[R*L:]
+		gb := grad[R*L:]
+		for di := range docs {
+			d := &docs[di]
+			copy(p, bias)
+			for j, r := range d.rows {
+				v := float64(d.vals[j])
+				row := theta[int(r)*L : int(r)*L+L]
+				for k := range L {
+					p[k] += v * row[k]
+				}
+			}
+			// log-softmax
+			mx := p[0]
+			for _, x := range p[1:] {
+				mx = max(mx, x)
+			}
+			var s float64
+			for k := range L {
+				p[k] = math.Exp(p[k] - mx)
+				s += p[k]
+			}
+			loss -= d.w * (math.Log(p[d.label] / s) /* ≤ 0 */)
+			for k := range L {
+				g := p[k] / s
+				if k == d.label {
+					g--
+				}
+				p[k] = g * d.w
+				gb[k] += p[k]
+			}
+			for j, r := range d.rows {
+				v := float64(d.vals[j])
+				row := grad[int(r)*L : int(r)*L+L]
+				for k := range L {
+					row[k] += v * p[k]
+				}
+			}
+		}
+		inv := 1 / n
+		var reg float64
+		for i := range R * L {
+			reg += theta[i] * theta[i]
+			grad[i] = grad[i]*inv + lambda*theta[i]
+		}
+		for k := range L {
+			gb[k] *= inv
+		}
+		return loss*inv + 0.5*lambda*reg
+	}
+	theta := make([]float64, P)
+	if len(theta0) == P {
+		copy(theta, theta0)
+	}
+	if err := lbfgs(ctx, obj, theta, maxIter, progress); err != nil {
+		return nil, err
+	}
+	return theta, nil
+}
+
+// lbfgsMemory is how many correction pairs L-BFGS keeps (stored as
+// float32, enough for a search direction).
+const lbfgsMemory = 7
+
+// lbfgsTol: L-BFGS stops when an iteration lowers the objective by less
+// than this fraction.
+const lbfgsTol = 1e-6
+
+// lbfgs minimises f from x (changed in place) with limited-memory BFGS
+// and a backtracking (Armijo) line search, for at most maxIter iterations
+// or until the objective stops decreasing (relative change < 1e-7) or the
+// gradient vanishes.
+func lbfgs(ctx context.Context, f func(x, g []float64) float64, x []float64, maxIter int, progress func(int)) error {
+	P := len(x)
+	g := make([]float64, P)
+	fx := f(x, g)
+	var S, Y [][]float32
+	var rho []float64
+	d := make([]float64, P)
+	xn := make([]float64, P)
+	gn := make([]float64, P)
+	alpha := make([]float64, lbfgsMemory)
+	for it := range maxIter {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		progress(it)
+		gmax := 0.0
+		for _, v := range g {
+			gmax = max(gmax, math.Abs(v))
+		}
+		if gmax < 1e-6 {
+			return nil
+		}
+		// two-loop recursion: d = -H g
+		for i := range d {
+			d[i] = -g[i]
+		}
+		m := len(S)
+		for i := m - 1; i >= 0; i-- {
+			a := rho[i] * dot32(S[i], d)
+			alpha[i] = a
+			axpy32(-a, Y[i], d)
+		}
+		if m > 0 {
+			yy := dot3232(Y[m-1], Y[m-1])
+			sy := 1 / rho[m-1]
+			gamma := sy / yy
+			for i := range d {
+				d[i] *= gamma
+			}
+		}
+		for i := range m {
+			b := rho[i] * dot32(Y[i], d)
+			axpy32(alpha[i]-b, S[i], d)
+		}
+		gd := 0.0
+		for i := range d {
+			gd += g[i] * d[i]
+		}
+		if gd >= 0 { // not a descent direction: restart from the gradient
+			S, Y, rho = S[:0], Y[:0], rho[:0]
+			for i := range d {
+				d[i] = -g[i]
+			}
+			gd = -dot(g, g)
+		}
+		step := 1.0
+		if m == 0 {
+			step = 1 / math.Sqrt(-gd)
+		}
+		var fn float64
+		ok := false
+		for range 30 {
+			for i := range x {
+				xn[i] = x[i] + step*d[i]
+			}
+			fn = f(xn, gn)
+			if fn <= fx+1e-4*step*gd {
+				ok = true
+				break
+			}
+			step /= 2
+		}
+		if !ok {
+			return nil // no progress possible at this precision
+		}
+		s := make([]float32, P)
+		y := make([]float32, P)
+		var sy float64
+		for i := range x {
+			si, yi := xn[i]-x[i], gn[i]-g[i]
+			s[i], y[i] = float32(si), float32(yi)
+			sy += si * yi
+		}
+		rel := (fx - fn) / max(math.Abs(fx), 1e-12)
+		copy(x, xn)
+		copy(g, gn)
+		fx = fn
+		if sy > 1e-12 {
+			if len(S) == lbfgsMemory {
+				S, Y, rho = S[1:], Y[1:], rho[1:]
+			}
+			S, Y, rho = append(S, s), append(Y, y), append(rho, 1/sy)
+		}
+		if rel < lbfgsTol {
+			return nil
+		}
+	}
+	return nil
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func dot32(a []float32, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * b[i]
+	}
+	return s
+}
+
+func dot3232(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+func axpy32(a float64, x []float32, y []float64) {
+	for i := range x {
+		y[i] += a * float64(x[i])
+	}
 }
 
 // softmax turns scores into probabilities in place.

@@ -1,0 +1,83 @@
+package classifier
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// readLines returns the lines of a testdata file that are not empty and
+// not comments (#).
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no messages", path)
+	}
+	return out
+}
+
+// TestUrgencyChatter checks that talk about danger (news, sympathy,
+// forwarded posts, links, official notices, past events, hypotheticals;
+// testdata/urgency_chatter.txt) is rarely called critical, and that
+// genuine reports of a present danger (testdata/urgency_emergency.txt)
+// nearly always are and rank above the chatter.
+func TestUrgencyChatter(t *testing.T) {
+	c := newDefault(t)
+	chatter := readLines(t, "testdata/urgency_chatter.txt")
+	genuine := readLines(t, "testdata/urgency_emergency.txt")
+	share := func(texts []string, want bool) (float64, []float64) {
+		n := 0
+		var scores []float64
+		for _, text := range texts {
+			r := c.Classify(text, "")
+			scores = append(scores, r.UrgencyScore)
+			if (r.Urgency == "critical") == want {
+				n++
+			} else if testing.Verbose() {
+				t.Logf("%s: %q: %s %v", map[bool]string{true: "missed", false: "false alarm"}[want], text, r.Urgency, r.UrgencyCues)
+			}
+		}
+		return float64(len(texts)-n) / float64(len(texts)), scores
+	}
+	falseAlarm, cs := share(chatter, false)
+	missed, gs := share(genuine, true)
+	t.Logf("chatter called critical: %.1f%% of %d; genuine emergencies called critical: %.1f%% of %d",
+		100*falseAlarm, len(chatter), 100*(1-missed), len(genuine))
+	if falseAlarm > 0.05 {
+		t.Errorf("%.1f%% of chatter called critical, want at most 5%%", 100*falseAlarm)
+	}
+	if missed > 0.10 {
+		t.Errorf("%.1f%% of genuine emergencies not called critical, want at most 10%%", 100*missed)
+	}
+	// Ranking: the share of (genuine, chatter) pairs in the right order.
+	right, pairs := 0, 0
+	for _, g := range gs {
+		for _, c := range cs {
+			pairs++
+			if g > c {
+				right++
+			}
+		}
+	}
+	auc := float64(right) / float64(pairs)
+	t.Logf("genuine ranked above chatter: %.3f of pairs", auc)
+	if auc < 0.9 {
+		t.Errorf("genuine emergencies rank above chatter in %.3f of pairs, want at least 0.9", auc)
+	}
+}
