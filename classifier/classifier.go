@@ -22,15 +22,16 @@ type Classifier struct {
 	otherIdx int
 	eps      float64 // modelFloor
 
-	keywords *phraseSet
-	kwTopics [][]int // keyword id → label indices
-	cues     *cueSet
-	sens     *sensitiveSet
-	intents  *intentSet
-	gaz      *gazetteer
-	pat      *patterns
-	ner      *ner // nil when disabled
-	joint    *joint
+	keywords  *phraseSet
+	kwTopics  [][]int // keyword id → label indices
+	cues      *cueSet
+	sens      *sensitiveSet
+	sensModel *sensModel // nil: rules only
+	intents   *intentSet
+	gaz       *gazetteer
+	pat       *patterns
+	ner       *ner // nil when disabled
+	joint     *joint
 
 	bufs sync.Pool // *scratch
 }
@@ -45,6 +46,7 @@ type scratch struct {
 	scores         []float64
 	knownT, knownU int
 	sens           []sensHit
+	sensFeats      []sensFeat
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -86,6 +88,9 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	opts.Topics = topics
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
+	if c.sensModel, err = defaultSensModel(); err != nil {
+		return nil, err
+	}
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
 

@@ -452,6 +452,12 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
 	cues, sc.sens = c.sens.detect(sc.toks, sc.sens)
+	if cues == nil && c.sensModel != nil {
+		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
+		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {
+			cues = c.sensModel.explain(sc.toks, p)
+		}
+	}
 	if out.Topic.Label == corruptionTopic && !containsStr(cues, "topic: "+corruptionTopic) {
 		cues = append(cues, "topic: "+corruptionTopic)
 	}
