@@ -438,10 +438,11 @@ type SensitiveTraining struct {
 	NegWeight float64  // 0 means the default
 	Lambda    float64  // L2 penalty; 0 means the default
 	Iters     int      // L-BFGS iterations; 0 means the default
-	// MaxControlFA and MaxNegativeFA bound the false alarms of rules or
-	// model, out of fold, when choosing the threshold.
-	MaxControlFA, MaxNegativeFA float64
-	Log                         func(format string, args ...any)
+	// MaxAddedFA and MaxAddedNeg bound the false alarms the model adds to
+	// the rules' own, out of fold, on the controls and on the negatives,
+	// when choosing the threshold (defaults 1 % and 0.5 %).
+	MaxAddedFA, MaxAddedNeg float64
+	Log                     func(format string, args ...any)
 }
 
 // SensitiveCV is the result of leave-one-round-out cross-validation.
@@ -483,11 +484,11 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 	if tr.Iters == 0 {
 		tr.Iters = defaultSensIters
 	}
-	if tr.MaxControlFA == 0 {
-		tr.MaxControlFA = 0.02
+	if tr.MaxAddedFA == 0 {
+		tr.MaxAddedFA = 0.01
 	}
-	if tr.MaxNegativeFA == 0 {
-		tr.MaxNegativeFA = 0.02
+	if tr.MaxAddedNeg == 0 {
+		tr.MaxAddedNeg = 0.005
 	}
 	logf := tr.Log
 	if logf == nil {
@@ -605,10 +606,11 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 	cands = append(cands, 1)
 	sort.Float64s(cands)
 	thr := 1.0
+	_, _, rfp, _, rfneg, _ := rates(2, -1) // the rules' own false alarms
 	for _, t := range cands {
 		t = math.Nextafter(t, 2) // strictly above this negative
 		_, _, fp, n, fneg, nneg := rates(t, -1)
-		if float64(fp) <= tr.MaxControlFA*float64(n) && float64(fneg) <= tr.MaxNegativeFA*float64(max(nneg, 1)) {
+		if float64(fp-rfp) <= tr.MaxAddedFA*float64(n) && float64(fneg-rfneg) <= tr.MaxAddedNeg*float64(max(nneg, 1)) {
 			thr = t
 			break
 		}

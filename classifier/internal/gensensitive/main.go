@@ -31,7 +31,7 @@ func run() error {
 	lambda := flag.Float64("lambda", 0, "L2 penalty (0: default)")
 	negw := flag.Float64("negweight", 0, "weight of the negatives as a whole, relative to the controls (0: default)")
 	misses := flag.Bool("misses", false, "print the out-of-fold misses and false alarms")
-	maxfa := flag.Float64("maxfa", 0, "bound on the out-of-fold false alarms on the controls when choosing the threshold (0: default)")
+	maxfa := flag.Float64("maxfa", 0, "bound on the out-of-fold false alarms the model adds on the controls when choosing the threshold (0: default)")
 	iters := flag.Int("iters", 0, "L-BFGS iterations (0: default)")
 	verbose := flag.Bool("v", false, "log progress")
 	flag.Parse()
@@ -51,7 +51,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tr := classifier.SensitiveTraining{Negatives: t.Column("text"), Lambda: *lambda, NegWeight: *negw, MaxControlFA: *maxfa, Iters: *iters}
+	tr := classifier.SensitiveTraining{Negatives: t.Column("text"), Lambda: *lambda, NegWeight: *negw, MaxAddedFA: *maxfa, Iters: *iters}
 	if *verbose {
 		tr.Log = func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	}
