@@ -269,3 +269,31 @@ func TestSensitiveQuietOnCityData(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSensitiveModel measures the learned part of the sensitive
+// detector alone (features and score, on tokens and hits already found),
+// to compare with BenchmarkClassify (full tagging) per message.
+func BenchmarkSensitiveModel(b *testing.B) {
+	c := newDefault(b)
+	texts := benchTexts(b)
+	type pre struct {
+		toks []token
+		hits []sensHit
+	}
+	var ps []pre
+	for _, t := range texts {
+		toks, _ := tokenize(t, nil)
+		_, hits := c.sens.detect(toks, nil)
+		ps = append(ps, pre{toks, hits})
+	}
+	var fs []sensFeat
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		p := &ps[i%len(ps)]
+		fs = sensFeatures(p.toks, p.hits, fs)
+		if c.sensModel.prob(fs) >= c.sensModel.threshold {
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "flagged/op")
+}
