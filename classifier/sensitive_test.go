@@ -54,7 +54,7 @@ func readLabelled(t *testing.T, name string) []labelled {
 //     and the model trained (each file a round written separately; every
 //     one but sensitive_tune.tsv and sensitive_tune_extra.tsv was a
 //     held-out set first): recall >= 0.95, false alarms <= 3 %;
-//   - held-out: testdata/sensitive_fresh.tsv, written before the model
+//   - held-out: testdata/sensitive_fresh2.tsv, written before the model
 //     and never used to train, tune or choose its threshold (its misses
 //     are counted, not printed); the floor is the level measured once.
 //
@@ -74,7 +74,7 @@ func TestSensitiveRecall(t *testing.T) {
 		// 0.925, 0.75, 0.525 and 0.725 with the rules alone when first
 		// read. The fresh set was measured once with rules and model:
 		// see README.md; this floor keeps it from slipping.
-		{"held-out", []string{"testdata/sensitive_fresh.tsv"}, false, freshMinRecall, freshMaxFA},
+		{"held-out", []string{"testdata/sensitive_fresh2.tsv"}, false, freshMinRecall, freshMaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -188,8 +188,8 @@ func TestSensitiveModelCV(t *testing.T) {
 }
 
 // The out-of-fold recall and false alarms of the rules or the model, as
-// measured (0.883 and 0.033; see README.md, Sensitive). The false alarms
-// are mostly the rules' own (0.024) on the extra rounds' controls, written
+// measured (0.885 and 0.030; see README.md, Sensitive). The false alarms
+// are mostly the rules' own (0.020) on the extra rounds' controls, written
 // as near twins of reports; the threshold lets the model add at most 1 %.
 const (
 	cvMinRecall = 0.88
