@@ -54,9 +54,9 @@ func readLabelled(t *testing.T, name string) []labelled {
 //     and the model trained (each file a round written separately; every
 //     one but sensitive_tune.tsv and sensitive_tune_extra.tsv was a
 //     held-out set first): recall >= 0.95, false alarms <= 3 %;
-//   - held-out: testdata/sensitive_fresh2.tsv, written before the model
-//     and never used to train, tune or choose its threshold (its misses
-//     are counted, not printed); the floor is the level measured once.
+//   - held-out: testdata/sensitive_fresh2.tsv, never used to train, tune
+//     or choose the threshold (its misses are counted, not printed); the
+//     floor is the level measured once.
 //
 // The out-of-fold figure (leave one round out) is TestSensitiveModelCV.
 func TestSensitiveRecall(t *testing.T) {
@@ -72,8 +72,8 @@ func TestSensitiveRecall(t *testing.T) {
 		// Unseen plain-words reports are harder: the nine held-out sets
 		// written before the model measured 0.85, 0.725, 0.75, 0.45, 0.70,
 		// 0.925, 0.75, 0.525 and 0.725 with the rules alone when first
-		// read. The fresh set was measured once with rules and model:
-		// see README.md; this floor keeps it from slipping.
+		// read; the tenth 0.769 with rules and model (0.615 rules alone),
+		// the eleventh (this one) 0.817 (0.650 rules alone).
 		{"held-out", []string{"testdata/sensitive_fresh2.tsv"}, false, freshMinRecall, freshMaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
@@ -126,11 +126,13 @@ func TestSensitiveRecall(t *testing.T) {
 	}
 }
 
-// The level the fresh held-out set reached when measured once (see
-// README.md, Sensitive).
+// The level the fresh held-out set (sensitive_fresh2.tsv) reached when
+// measured once, rules and model: recall 0.817 (49/60), false alarms
+// 0.067 (4/60, all four the rules'; see README.md, Sensitive). Below the
+// issue's 0.95 and 3 %: this floor keeps it from slipping.
 const (
-	freshMinRecall = 0.0
-	freshMaxFA     = 1.0
+	freshMinRecall = 0.81
+	freshMaxFA     = 0.07
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
