@@ -679,8 +679,8 @@ func defaultSensModel() (*sensModel, error) {
 }
 
 // explain returns the cues of a message the model flags: "model" and its
-// probability, then up to three of its words with the largest positive
-// weights.
+// probability, then up to three of its words (of three letters or more)
+// with the largest positive weights.
 func (m *sensModel) explain(toks []token, p float64) []string {
 	cues := []string{fmt.Sprintf("model %.2f", p)}
 	type ww struct {
@@ -689,7 +689,7 @@ func (m *sensModel) explain(toks []token, p float64) []string {
 	}
 	var best [3]ww
 	for i := range toks {
-		if toks[i].letters == 0 {
+		if toks[i].letters < 3 { // not "s" of "it's"
 			continue
 		}
 		w := m.wordWeight(toks[i].stem)
