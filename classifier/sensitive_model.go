@@ -279,7 +279,7 @@ type sensExample struct {
 
 // trainSensModel fits a logistic regression with an L2 penalty lambda
 // (the bias is not penalised) by L-BFGS; deterministic.
-func trainSensModel(ex []sensExample, lambda float64, iters int) *sensModel {
+func trainSensModel(ex []sensExample, lambda float64, iters int) (*sensModel, lbfgsStats) {
 	n := sensDim + 1 // last: bias
 	f := func(w, g []float64) float64 {
 		clear(g)
@@ -308,17 +308,23 @@ func trainSensModel(ex []sensExample, lambda float64, iters int) *sensModel {
 		}
 		return loss
 	}
-	w := lbfgs(f, n, iters)
+	w, st := lbfgs(f, n, iters)
 	m := &sensModel{w: make([]float32, sensDim), bias: w[sensDim]}
 	for i := range m.w {
 		m.w[i] = float32(w[i])
 	}
-	return m
+	return m, st
+}
+
+// lbfgsStats are the iterations and the final gradient norm of lbfgs.
+type lbfgsStats struct {
+	iters int
+	grad  float64
 }
 
 // lbfgs minimises f (which fills the gradient) from 0 with at most iters
 // iterations of L-BFGS (memory 10, backtracking Armijo line search).
-func lbfgs(f func(w, g []float64) float64, n, iters int) []float64 {
+func lbfgs(f func(w, g []float64) float64, n, iters int) ([]float64, lbfgsStats) {
 	const mem = 10
 	w := make([]float64, n)
 	g := make([]float64, n)
@@ -398,14 +404,8 @@ func lbfgs(f func(w, g []float64) float64, n, iters int) []float64 {
 			break
 		}
 	}
-	lbfgsIters, lbfgsGrad = it, math.Sqrt(dot(g, g))
-	return w
+	return w, lbfgsStats{it, math.Sqrt(dot(g, g))}
 }
-
-// The iterations and final gradient norm of the last lbfgs call (for
-// the generator's log).
-var lbfgsIters int
-var lbfgsGrad float64
 
 func dot(a, b []float64) float64 {
 	s := 0.0
@@ -560,13 +560,13 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 	// Out-of-fold probabilities.
 	oof := make([]float64, len(items))
 	for r := 0; r < R; r++ {
-		m := trainSensModel(examples(func(it *item) bool { return it.fold != r }), tr.Lambda, tr.Iters)
+		m, st := trainSensModel(examples(func(it *item) bool { return it.fold != r }), tr.Lambda, tr.Iters)
 		for i := range items {
 			if items[i].fold == r {
 				oof[i] = m.prob(items[i].feats)
 			}
 		}
-		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, lbfgsIters, lbfgsGrad)
+		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, st.iters, st.grad)
 	}
 	rules := true
 	rates := func(t float64, round int) (tp, p, fp, n, fneg, nneg int) {
@@ -648,7 +648,7 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 			cv.FalseAlarms = append(cv.FalseAlarms, fmt.Sprintf("%s: %.3f rule %v %s", r, oof[i], it.rule, it.text))
 		}
 	}
-	m := trainSensModel(examples(func(*item) bool { return true }), tr.Lambda, tr.Iters)
+	m, _ := trainSensModel(examples(func(*item) bool { return true }), tr.Lambda, tr.Iters)
 	m.threshold = thr
 	return m.marshal(), cv, nil
 }

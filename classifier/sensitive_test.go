@@ -299,3 +299,106 @@ func BenchmarkSensitiveModel(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "flagged/op")
 }
+
+// TestSensModelFile checks that the weights file keeps the weights (to
+// the int16 quantisation), the bias and the threshold, drops pruned
+// weights, and refuses damaged files.
+func TestSensModelFile(t *testing.T) {
+	m := &sensModel{w: make([]float32, sensDim), bias: -1.25, threshold: 0.875}
+	m.w[3], m.w[70000], m.w[sensDim-1], m.w[9] = 2.5, -0.75, 0.125, sensPrune/2
+	b := m.marshal()
+	got, err := unmarshalSensModel(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.bias != m.bias || got.threshold != m.threshold {
+		t.Errorf("bias %v threshold %v, want %v %v", got.bias, got.threshold, m.bias, m.threshold)
+	}
+	for i, w := range m.w {
+		want := w
+		if i == 9 {
+			want = 0 // pruned
+		}
+		if d := got.w[i] - want; d > 1e-4 || d < -1e-4 {
+			t.Errorf("w[%d] = %v, want %v", i, got.w[i], want)
+		}
+	}
+	for name, bad := range map[string][]byte{
+		"magic":    append([]byte("x"), b[1:]...),
+		"short":    b[:len(b)-1],
+		"trailing": append(slices.Clone(b), 0),
+		"empty":    nil,
+	} {
+		if _, err := unmarshalSensModel(bad); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+	if _, err := defaultSensModel(); err != nil {
+		t.Errorf("shipped weights: %v", err)
+	}
+}
+
+// TestSensModelTrain checks the solver on a small problem: it converges
+// (small gradient), separates the classes, and a larger penalty gives
+// smaller weights.
+func TestSensModelTrain(t *testing.T) {
+	var ex []sensExample
+	for i := 0; i < 40; i++ {
+		pos := i%2 == 0
+		f := []sensFeat{{idx: uint32(i % 5), val: 0.5}} // noise shared by both classes
+		if pos {
+			f = append(f, sensFeat{idx: 100, val: 1})
+		} else {
+			f = append(f, sensFeat{idx: 200, val: 1})
+		}
+		ex = append(ex, sensExample{feats: f, y: pos, weight: 1})
+	}
+	m, st := trainSensModel(ex, 0.1, 200)
+	if st.grad > 1e-3 {
+		t.Errorf("gradient norm %g after %d iterations", st.grad, st.iters)
+	}
+	for _, e := range ex {
+		if p := m.prob(e.feats); (p >= 0.5) != e.y {
+			t.Errorf("%v: p = %.3f", e.y, p)
+		}
+	}
+	m2, _ := trainSensModel(ex, 10, 200)
+	if !(m2.w[100] > 0 && m2.w[100] < m.w[100] && m.w[200] < m2.w[200] && m2.w[200] < 0) {
+		t.Errorf("penalty: w = %v %v (λ 0.1), %v %v (λ 10)", m.w[100], m.w[200], m2.w[100], m2.w[200])
+	}
+}
+
+// TestSensitiveModelFlags checks the wiring: a message flagged with a
+// model cue is one the rules alone do not flag and whose probability
+// reaches the threshold; the rules alone flag no message the detector
+// does not.
+func TestSensitiveModelFlags(t *testing.T) {
+	c := newDefault(t)
+	rulesOnly := newDefault(t)
+	rulesOnly.sensModel = nil
+	files, err := filepath.Glob("testdata/sensitive_tune*.tsv")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	byModel := 0
+	for _, f := range files {
+		for _, r := range readLabelled(t, f) {
+			got, rules := c.Classify(r.text, ""), rulesOnly.Classify(r.text, "")
+			if rules.Sensitive && !got.Sensitive {
+				t.Errorf("%q: rules flag it, the detector does not", r.text)
+			}
+			if !got.Sensitive || !strings.HasPrefix(got.SensitiveCues[0], "model ") {
+				continue
+			}
+			byModel++
+			toks, _ := tokenize(r.text, nil)
+			_, hits := c.sens.detect(toks, nil)
+			if p := c.sensModel.prob(sensFeatures(toks, hits, nil)); rules.Sensitive || p < c.sensModel.threshold {
+				t.Errorf("%q: model cue %v, rules %v, p %.3f", r.text, got.SensitiveCues, rules.Sensitive, p)
+			}
+		}
+	}
+	if byModel == 0 {
+		t.Error("no message flagged by the model")
+	}
+}
