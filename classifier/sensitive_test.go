@@ -54,7 +54,7 @@ func readLabelled(t *testing.T, name string) []labelled {
 //     and the model trained (each file a round written separately; every
 //     one but sensitive_tune.tsv and sensitive_tune_extra.tsv was a
 //     held-out set first): recall >= 0.95, false alarms <= 3 %;
-//   - held-out: testdata/sensitive_fresh2.tsv, never used to train, tune
+//   - held-out: testdata/sensitive_fresh3.tsv, never used to train, tune
 //     or choose the threshold (its misses are counted, not printed); the
 //     floor is the level measured once.
 //
@@ -72,9 +72,9 @@ func TestSensitiveRecall(t *testing.T) {
 		// Unseen plain-words reports are harder: the nine held-out sets
 		// written before the model measured 0.85, 0.725, 0.75, 0.45, 0.70,
 		// 0.925, 0.75, 0.525 and 0.725 with the rules alone when first
-		// read; the tenth 0.769 with rules and model (0.615 rules alone),
-		// the eleventh (this one) 0.817 (0.650 rules alone).
-		{"held-out", []string{"testdata/sensitive_fresh2.tsv"}, false, freshMinRecall, freshMaxFA},
+		// read; with rules and model the tenth 0.769 (0.615 rules alone),
+		// the eleventh 0.817 (0.650), the twelfth (this one) 0.783 (0.533).
+		{"held-out", []string{"testdata/sensitive_fresh3.tsv"}, false, freshMinRecall, freshMaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -126,13 +126,14 @@ func TestSensitiveRecall(t *testing.T) {
 	}
 }
 
-// The level the fresh held-out set (sensitive_fresh2.tsv) reached when
-// measured once, rules and model: recall 0.817 (49/60), false alarms
-// 0.067 (4/60, all four the rules'; see README.md, Sensitive). Below the
-// issue's 0.95 and 3 %: this floor keeps it from slipping.
+// The level the fresh held-out set (sensitive_fresh3.tsv) reached when
+// measured once, rules and model: recall 0.783 (47/60), false alarms
+// 0.115 (7/61: 3 the rules', 4 the model's, on controls written as near
+// twins of the reports; see README.md, Sensitive). Below the 0.95
+// and 3 %: this floor keeps it from slipping.
 const (
-	freshMinRecall = 0.81
-	freshMaxFA     = 0.07
+	freshMinRecall = 0.78
+	freshMaxFA     = 0.12
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -190,8 +191,8 @@ func TestSensitiveModelCV(t *testing.T) {
 }
 
 // The out-of-fold recall and false alarms of the rules or the model, as
-// measured (0.885 and 0.030; see README.md, Sensitive). The false alarms
-// are mostly the rules' own (0.020) on the extra rounds' controls, written
+// measured (0.895 and 0.034; see README.md, Sensitive). The false alarms
+// are mostly the rules' own (0.024) on the extra rounds' controls, written
 // as near twins of reports; the threshold lets the model add at most 1 %.
 const (
 	cvMinRecall = 0.88
