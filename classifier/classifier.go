@@ -22,17 +22,18 @@ type Classifier struct {
 	otherIdx int
 	eps      float64 // modelFloor
 
-	keywords *phraseSet
-	kwTopics [][]int   // keyword id → label indices
-	kwFade   []float64 // per label: how far a trusted head fades its keywords
-	cues     *cueSet
-	sens     *sensitiveSet
-	intents  *intentSet
-	gaz      *gazetteer
-	pat      *patterns
-	ner      *ner // nil when disabled
-	tagger   *ner // prose's model for part-of-speech tags (signals.pastOnly)
-	joint    *joint
+	keywords  *phraseSet
+	kwTopics  [][]int   // keyword id → label indices
+	kwFade    []float64 // per label: how far a trusted head fades its keywords
+	cues      *cueSet
+	sens      *sensitiveSet
+	sensModel *sensModel // nil: rules only
+	intents   *intentSet
+	gaz       *gazetteer
+	pat       *patterns
+	ner       *ner // nil when disabled
+	tagger    *ner // prose's model for part-of-speech tags (signals.pastOnly)
+	joint     *joint
 
 	bufs sync.Pool // *scratch
 }
@@ -48,6 +49,7 @@ type scratch struct {
 	acc            []float32 // joint.score's accumulators
 	knownT, knownU int
 	sens           []sensHit
+	sensFeats      []sensFeat
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -89,6 +91,9 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	opts.Topics = topics
 	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
+	if c.sensModel, err = defaultSensModel(); err != nil {
+		return nil, err
+	}
 	c.joint = newJoint(m.topic, m.urgency)
 	c.eps = modelFloor
 

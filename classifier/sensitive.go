@@ -308,7 +308,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			}
 			d := y.first - x.first
 			// "give him", "lui donner", "pay the guard"
-			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3) {
+			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first])) {
 				payeePay = true
 			}
 			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
@@ -325,7 +325,9 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 		}
 	}
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree) || has(sInformal)
-	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits)) {
+	// a lawful fee, price or fine, or a payment with a receipt or an invoice
+	lawful := has(sFee) || !noReceipt && hasReceipt(toks, hits)
+	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits), lawful) {
 		return sensThreshold + 10
 	}
 	sc := 0.0
@@ -348,7 +350,9 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	add(has(sCondition), wCondition)
 	add(payeePay, wPayee)
 	add(noReceipt, wNoReceipt)
-	add(has(sFree), wFree)
+	// "free" aggravates a payment, a demand, a taking or a contrast ("free
+	// but…"); alone it is information ("the tests are free on tuesdays")
+	add(has(sFree) && (has(sMoney) || has(sAmount) || has(sInformal) || has(sDemand) || has(sTaking) || contrast(toks)), wFree)
 	add(linkedRelative, wRelative)
 	switch {
 	case has(sHiring) && has(sRelative):
@@ -363,7 +367,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	add(has(sGang), wGang)
 	add(has(sFake), wFake)
 	add(has(sInvoice), wInvoice)
-	add(has(sFee) && !aggravated, wFee)
+	add(lawful && !aggravated, wFee)
 	add(startsQuestion(hits), wQuestion)
 	add(has(sPositive), wPositive)
 	return sc
@@ -372,19 +376,19 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 // rule applies the conjunctive rules (see the package comment of the
 // sensitive detector) to one window; any of them raises the flag whatever
 // the score.
-func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial, question bool) bool {
+func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial, question, lawful bool) bool {
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree)
 	payment := has(sMoney) || has(sAmount) || has(sInformal)
 	switch {
 	case has(sPhrase):
 		return true
-	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((has(sFee) || question) && !aggravated && !has(sInformal)):
+	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((lawful || question) && !aggravated && !has(sInformal)):
 		return true // official+payment
 	case has(sDemand) && payment && aggravated:
 		return true // payment+condition
 	case noReceipt && (has(sDemand) || has(sMoney) || has(sAmount)):
 		return true
-	case (has(sOfficial) || has(sHiring)) && payeePay && !(has(sFee) && !has(sCondition)):
+	case (has(sOfficial) || has(sHiring)) && payeePay && !(lawful && !has(sCondition)):
 		return true // paying an official
 	case linkedRelative && has(sHiring):
 		return true // favour
@@ -394,6 +398,51 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 		return true // fake invoice
 	case has(sGang) && (has(sMoney) || has(sInformal) || has(sDemand)):
 		return true // extortion
+	}
+	return false
+}
+
+// atPlace reports whether the words between a payment and an official
+// say where it was paid, not to whom ("paid 30 at the counter", "payé à la
+// mairie"): a payment at a desk or an office is no payment to a person.
+func atPlace(between []token) bool {
+	for i := range between {
+		switch between[i].stem {
+		case "at", "online", "au", "aux":
+			return true
+		case "a":
+			if i+1 < len(between) && (between[i+1].stem == "la" || between[i+1].stem == "l") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// contrast reports whether the message holds a word of contrast ("but",
+// "mais").
+func contrast(toks []token) bool {
+	for i := range toks {
+		switch toks[i].stem {
+		case "but", "yet", "though", "tho", "although", "mais", "pourtant", "cependant":
+			return true
+		}
+	}
+	return false
+}
+
+// hasReceipt reports whether a receipt hit of the window is a receipt or
+// an invoice proper ("got a receipt", "avec reçu"), not a paper or a
+// ticket, which say less of a lawful payment.
+func hasReceipt(toks []token, hits []sensHit) bool {
+	for _, x := range hits {
+		if x.mask&sReceipt == 0 {
+			continue
+		}
+		switch toks[x.first].stem {
+		case "receipt", "invoice", "recu", "facture", "quittance":
+			return true
+		}
 	}
 	return false
 }
@@ -452,6 +501,12 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
 	cues, sc.sens = c.sens.detect(sc.toks, sc.sens)
+	if cues == nil && c.sensModel != nil {
+		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
+		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {
+			cues = c.sensModel.explain(sc.toks, p)
+		}
+	}
 	if out.Topic.Label == corruptionTopic && !containsStr(cues, "topic: "+corruptionTopic) {
 		cues = append(cues, "topic: "+corruptionTopic)
 	}

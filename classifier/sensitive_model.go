@@ -1,0 +1,709 @@
+package classifier
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"citybot"
+)
+
+// The learned part of the sensitive detector: a logistic regression over
+// hashed features of the message, next to the rules (sensitive.go). A
+// message is sensitive when a rule fires or when the model's probability
+// reaches the threshold stored with the weights. The features generalise
+// beyond the rules' phrasing:
+//
+//   - word unigrams and bigrams of stems (within a sentence; numbers are
+//     one word "<num>"), weighted 1/sqrt(count);
+//   - character 3- and 4-grams of each stem with its word boundaries
+//     (" pot", "pot "), weighted 1/sqrt(count): typos, missing accents,
+//     inflections;
+//   - the [sensitive] categories the lexicon finds in the message
+//     (official, money, demand, condition, relative, …) and every pair of
+//     them ("official and money"), weighted 1/sqrt(count).
+//
+// The weights are trained by `go generate` (internal/gensensitive) on the
+// hand-written sets testdata/sensitive_tune*.tsv (reports and controls,
+// one round each) plus every text of disaster_en.csv as a negative
+// (CC BY 4.0; it holds no bribery reports), with L-BFGS; the threshold is
+// chosen by leave-one-round-out cross-validation (see README.md).
+
+//go:generate go run ./internal/gensensitive -out sensitive_model.bin
+//go:embed sensitive_model.bin
+var sensitiveModelBytes []byte
+
+const (
+	sensDimBits = 18
+	sensDim     = 1 << sensDimBits
+	sensMagic   = "citybot-sensitive-1\n"
+)
+
+// sensModel is the learned part of the sensitive detector.
+type sensModel struct {
+	w         []float32 // by hashed feature
+	bias      float64
+	threshold float64 // on the probability
+}
+
+// sensFeat is one hashed feature and its value; a feature may repeat.
+type sensFeat struct {
+	idx uint32
+	val float32
+}
+
+// FNV-1a, 32 bits.
+const (
+	sfnvOffset = 2166136261
+	sfnvPrime  = 16777619
+)
+
+func fnvByte(h uint32, b byte) uint32 { return (h ^ uint32(b)) * sfnvPrime }
+
+func fnvString(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * sfnvPrime
+	}
+	return h
+}
+
+func sensIdx(h uint32) uint32 { return (h ^ h>>sensDimBits) & (sensDim - 1) }
+
+// sensWord is the stem a token contributes to word features.
+func sensWord(t *token) string {
+	if t.letters == 0 && t.digits > 0 {
+		return "<num>"
+	}
+	return t.stem
+}
+
+// sensFeatures appends the features of a message to out: its tokens and
+// the categories of the sensitive hits found in it.
+func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
+	out = out[:0]
+	// words and bigrams
+	for i := range toks {
+		w := sensWord(&toks[i])
+		if w == "" {
+			continue
+		}
+		out = append(out, sensFeat{idx: sensIdx(fnvString(fnvByte(sfnvOffset, 'w'), w))})
+		if i+1 < len(toks) && !toks[i+1].sentStart {
+			if w2 := sensWord(&toks[i+1]); w2 != "" {
+				h := fnvString(fnvByte(sfnvOffset, 'b'), w)
+				h = fnvString(fnvByte(h, ' '), w2)
+				out = append(out, sensFeat{idx: sensIdx(h)})
+			}
+		}
+	}
+	nw := len(out)
+	// character n-grams within word boundaries
+	var buf [64]byte
+	for i := range toks {
+		t := &toks[i]
+		if t.letters == 0 || len(t.stem) > len(buf)-2 {
+			continue
+		}
+		b := buf[:0]
+		b = append(b, ' ')
+		b = append(b, t.stem...)
+		b = append(b, ' ')
+		for n := 3; n <= sensMaxN; n++ {
+			for s := 0; s+n <= len(b); s++ {
+				h := fnvByte(sfnvOffset, 'c')
+				for _, c := range b[s : s+n] {
+					h = fnvByte(h, c)
+				}
+				out = append(out, sensFeat{idx: sensIdx(h)})
+			}
+		}
+	}
+	nc := len(out) - nw
+	if nw > 0 {
+		v := float32(1 / math.Sqrt(float64(nw)))
+		for i := range out[:nw] {
+			out[i].val = v
+		}
+	}
+	if nc > 0 {
+		v := float32(1 / math.Sqrt(float64(nc)))
+		for i := nw; i < len(out); i++ {
+			out[i].val = v
+		}
+	}
+	// categories and pairs of categories
+	var all sensCat
+	for _, x := range hits {
+		all |= x.mask
+	}
+	const used = sensCat(1)<<sensCats - 1
+	all &= used &^ (sPhrase | sQuestion) // phrases and questions: the rules' business
+	nk := len(out)
+	for a := 0; a < sensCats; a++ {
+		if all&(1<<a) == 0 {
+			continue
+		}
+		out = append(out, sensFeat{idx: sensIdx(fnvByte(fnvByte(sfnvOffset, 'k'), byte(a)))})
+		for b := a + 1; b < sensCats; b++ {
+			if all&(1<<b) != 0 {
+				out = append(out, sensFeat{idx: sensIdx(fnvByte(fnvByte(fnvByte(sfnvOffset, 'p'), byte(a)), byte(b)))})
+			}
+		}
+	}
+	if k := len(out) - nk; k > 0 {
+		v := float32(sensCatScale / math.Sqrt(float64(k)))
+		for i := nk; i < len(out); i++ {
+			out[i].val = v
+		}
+	}
+	return out
+}
+
+// sensCatScale is the norm of the category features.
+const sensCatScale = 1.0
+
+// sensMaxN is the longest character n-gram.
+const sensMaxN = 4
+
+// sensCats is the number of categories (sPhrase … sAmount).
+const sensCats = 24
+
+func init() {
+	if sAmount != 1<<(sensCats-1) {
+		panic("classifier: sensCats does not match the sensitive categories")
+	}
+}
+
+// prob returns the model's probability that the features are a report.
+func (m *sensModel) prob(fs []sensFeat) float64 {
+	z := m.bias
+	for _, f := range fs {
+		z += float64(m.w[f.idx]) * float64(f.val)
+	}
+	return sigmoid(z)
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
+}
+
+// wordWeight returns the weight of the unigram feature of a word.
+func (m *sensModel) wordWeight(w string) float32 {
+	return m.w[sensIdx(fnvString(fnvByte(sfnvOffset, 'w'), w))]
+}
+
+// The weights file: sensMagic, then little-endian float64 threshold,
+// float64 bias, float64 scale, uint32 count, and count entries of a
+// uvarint index delta and an int16 weight (weight = int16 * scale).
+// Weights whose magnitude is below sensPrune are dropped.
+const sensPrune = 1e-3
+
+func (m *sensModel) marshal() []byte {
+	var buf bytes.Buffer
+	buf.WriteString(sensMagic)
+	maxAbs := 0.0
+	var idx []uint32
+	for i, w := range m.w {
+		if math.Abs(float64(w)) >= sensPrune {
+			idx = append(idx, uint32(i))
+			maxAbs = math.Max(maxAbs, math.Abs(float64(w)))
+		}
+	}
+	scale := maxAbs / 32767
+	if scale == 0 {
+		scale = 1
+	}
+	for _, v := range []float64{m.threshold, m.bias, scale} {
+		binary.Write(&buf, binary.LittleEndian, v)
+	}
+	binary.Write(&buf, binary.LittleEndian, uint32(len(idx)))
+	prev := uint32(0)
+	var tmp [binary.MaxVarintLen32]byte
+	for _, i := range idx {
+		buf.Write(tmp[:binary.PutUvarint(tmp[:], uint64(i-prev))])
+		prev = i
+		binary.Write(&buf, binary.LittleEndian, int16(math.Round(float64(m.w[i])/scale)))
+	}
+	return buf.Bytes()
+}
+
+var errSensModel = errors.New("classifier: damaged sensitive model")
+
+func unmarshalSensModel(b []byte) (*sensModel, error) {
+	if !bytes.HasPrefix(b, []byte(sensMagic)) {
+		return nil, errSensModel
+	}
+	r := bytes.NewReader(b[len(sensMagic):])
+	var hdr [3]float64
+	var n uint32
+	if binary.Read(r, binary.LittleEndian, &hdr) != nil || binary.Read(r, binary.LittleEndian, &n) != nil || n > sensDim {
+		return nil, errSensModel
+	}
+	m := &sensModel{w: make([]float32, sensDim), threshold: hdr[0], bias: hdr[1]}
+	prev := uint64(0)
+	for k := uint32(0); k < n; k++ {
+		d, err := binary.ReadUvarint(r)
+		var q int16
+		if err != nil || binary.Read(r, binary.LittleEndian, &q) != nil {
+			return nil, errSensModel
+		}
+		prev += d
+		if prev >= sensDim {
+			return nil, errSensModel
+		}
+		m.w[prev] = float32(float64(q) * hdr[2])
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return nil, errSensModel
+	}
+	return m, nil
+}
+
+// sensExample is one training message.
+type sensExample struct {
+	feats  []sensFeat
+	y      bool
+	weight float64
+}
+
+// trainSensModel fits a logistic regression with an L2 penalty lambda
+// (the bias is not penalised) by L-BFGS; deterministic.
+func trainSensModel(ex []sensExample, lambda float64, iters int) (*sensModel, lbfgsStats) {
+	n := sensDim + 1 // last: bias
+	f := func(w, g []float64) float64 {
+		clear(g)
+		loss := 0.0
+		for _, e := range ex {
+			z := w[sensDim]
+			for _, x := range e.feats {
+				z += w[x.idx] * float64(x.val)
+			}
+			var y float64
+			if e.y {
+				y = 1
+			}
+			// log(1+exp(z)) - y z
+			l := math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - y*z
+			loss += e.weight * l
+			d := e.weight * (sigmoid(z) - y)
+			g[sensDim] += d
+			for _, x := range e.feats {
+				g[x.idx] += d * float64(x.val)
+			}
+		}
+		for i := 0; i < sensDim; i++ {
+			loss += lambda / 2 * w[i] * w[i]
+			g[i] += lambda * w[i]
+		}
+		return loss
+	}
+	w, st := lbfgsFromZero(f, n, iters)
+	m := &sensModel{w: make([]float32, sensDim), bias: w[sensDim]}
+	for i := range m.w {
+		m.w[i] = float32(w[i])
+	}
+	return m, st
+}
+
+// lbfgsStats are the iterations and the final gradient norm of lbfgs.
+type lbfgsStats struct {
+	iters int
+	grad  float64
+}
+
+// lbfgsFromZero minimises f (which fills the gradient) from 0 with at most iters
+// iterations of L-BFGS (memory 10, backtracking Armijo line search).
+func lbfgsFromZero(f func(w, g []float64) float64, n, iters int) ([]float64, lbfgsStats) {
+	const mem = 10
+	w := make([]float64, n)
+	g := make([]float64, n)
+	fx := f(w, g)
+	var ss, ys [][]float64
+	var rhos []float64
+	d := make([]float64, n)
+	wn := make([]float64, n)
+	gn := make([]float64, n)
+	alpha := make([]float64, mem)
+	it := 0
+	for ; it < iters; it++ {
+		// d = -H g (two-loop recursion)
+		copy(d, g)
+		for k := len(ss) - 1; k >= 0; k-- {
+			alpha[k] = rhos[k] * dot(ss[k], d)
+			axpy(-alpha[k], ys[k], d)
+		}
+		if k := len(ss) - 1; k >= 0 {
+			gamma := dot(ss[k], ys[k]) / dot(ys[k], ys[k])
+			for i := range d {
+				d[i] *= gamma
+			}
+		} else {
+			gn := math.Sqrt(dot(g, g))
+			if gn == 0 {
+				break
+			}
+			for i := range d {
+				d[i] /= gn
+			}
+		}
+		for k := range ss {
+			b := rhos[k] * dot(ys[k], d)
+			axpy(alpha[k]-b, ss[k], d)
+		}
+		for i := range d {
+			d[i] = -d[i]
+		}
+		gd := dot(g, d)
+		if gd >= 0 { // not a descent direction: restart
+			ss, ys, rhos = nil, nil, nil
+			for i := range d {
+				d[i] = -g[i]
+			}
+			gd = dot(g, d)
+		}
+		step, fn := 1.0, 0.0
+		for ls := 0; ; ls++ {
+			for i := range wn {
+				wn[i] = w[i] + step*d[i]
+			}
+			fn = f(wn, gn)
+			if fn <= fx+1e-4*step*gd || ls == 30 {
+				break
+			}
+			step /= 2
+		}
+		s := make([]float64, n)
+		y := make([]float64, n)
+		for i := range s {
+			s[i] = wn[i] - w[i]
+			y[i] = gn[i] - g[i]
+		}
+		sy := dot(s, y)
+		copy(w, wn)
+		copy(g, gn)
+		done := math.Abs(fx-fn) <= 1e-9*math.Max(1, math.Abs(fx))
+		fx = fn
+		if sy > 1e-12 {
+			if len(ss) == mem {
+				ss, ys, rhos = ss[1:], ys[1:], rhos[1:]
+			}
+			ss, ys, rhos = append(ss, s), append(ys, y), append(rhos, 1/sy)
+		}
+		if done {
+			break
+		}
+	}
+	return w, lbfgsStats{it, math.Sqrt(dot(g, g))}
+}
+
+func axpy(a float64, x, y []float64) {
+	for i := range x {
+		y[i] += a * x[i]
+	}
+}
+
+// SensitiveSet is a labelled set of messages for training the sensitive
+// model: Round names the set it was written in (leave-one-round-out
+// cross-validation holds out one round at a time); Negatives are
+// messages with no sensitive report (disaster_en.csv texts).
+type SensitiveSet struct {
+	Round string
+	Texts []string
+	Label []bool
+}
+
+// SensitiveTraining holds the rounds and the options of TrainSensitive.
+type SensitiveTraining struct {
+	Rounds    []SensitiveSet
+	Negatives []string // weighted as a whole NegWeight times the controls
+	NegWeight float64  // 0 means the default
+	Lambda    float64  // L2 penalty; 0 means the default
+	Iters     int      // L-BFGS iterations; 0 means the default
+	// MaxAddedFA and MaxAddedNeg bound the false alarms the model adds to
+	// the rules' own, out of fold, on the controls and on the negatives,
+	// when choosing the threshold (defaults 1 % and 0.5 %).
+	MaxAddedFA, MaxAddedNeg float64
+	Log                     func(format string, args ...any)
+}
+
+// SensitiveCV is the result of leave-one-round-out cross-validation.
+type SensitiveCV struct {
+	Threshold float64
+	// Out-of-fold recall and false alarms on the rounds' reports and
+	// controls, and the share of negatives flagged, for the rules alone
+	// and the rules or the model at Threshold.
+	RulesRecall, RulesFA, RulesNeg float64
+	Recall, FA, Neg                float64
+	ModelRecall, ModelFA, ModelNeg float64  // the model alone at Threshold
+	PerRound                       []string // "round: recall r (tp/p), false alarms …"
+	Misses, FalseAlarms            []string // out of fold, rules or model: "round: p text"
+	Curve                          []string // out of fold, rules or model, by threshold
+}
+
+const (
+	defaultSensLambda    = 0.01
+	defaultSensIters     = 300
+	defaultSensNegWeight = 1.0
+)
+
+// TrainSensitive runs leave-one-round-out cross-validation to choose the
+// threshold, then trains the model on everything and returns the weights
+// file (for `go generate`) and the cross-validation figures.
+func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
+	opts := DefaultOptions()
+	ls, _, err := loadLexicons(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	sens := newSensitiveSet(ls)
+	if tr.Lambda == 0 {
+		tr.Lambda = defaultSensLambda
+	}
+	if tr.NegWeight == 0 {
+		tr.NegWeight = defaultSensNegWeight
+	}
+	if tr.Iters == 0 {
+		tr.Iters = defaultSensIters
+	}
+	if tr.MaxAddedFA == 0 {
+		tr.MaxAddedFA = 0.01
+	}
+	if tr.MaxAddedNeg == 0 {
+		tr.MaxAddedNeg = 0.005
+	}
+	logf := tr.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	type item struct {
+		feats []sensFeat
+		rule  bool
+		y     bool
+		round int // -1: negative
+		fold  int
+		text  string
+	}
+	var items []item
+	prep := func(text string, y bool, round, fold int) {
+		sc := &scratch{}
+		sc.toks, _ = tokenize(prefix(text, opts.maxBytes()), nil)
+		var cues []string
+		cues, sc.sens = sens.detect(sc.toks, nil)
+		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), rule: cues != nil, y: y, round: round, fold: fold, text: text})
+	}
+	R := len(tr.Rounds)
+	if R < 2 {
+		return nil, nil, fmt.Errorf("classifier: train sensitive: %d rounds, want at least 2", R)
+	}
+	for r, s := range tr.Rounds {
+		if len(s.Texts) != len(s.Label) {
+			return nil, nil, fmt.Errorf("classifier: train sensitive: round %s: %d texts, %d labels", s.Round, len(s.Texts), len(s.Label))
+		}
+		for i, t := range s.Texts {
+			prep(t, s.Label[i], r, r)
+		}
+	}
+	for i, t := range tr.Negatives {
+		prep(t, false, -1, i%R)
+	}
+	examples := func(keep func(it *item) bool) []sensExample {
+		var np, nc, nn int
+		for i := range items {
+			if it := &items[i]; keep(it) {
+				switch {
+				case it.y:
+					np++
+				case it.round >= 0:
+					nc++
+				default:
+					nn++
+				}
+			}
+		}
+		var ex []sensExample
+		for i := range items {
+			it := &items[i]
+			if !keep(it) {
+				continue
+			}
+			w := 1.0
+			switch {
+			case it.y:
+			case it.round >= 0:
+				w = float64(np) / float64(nc)
+			default:
+				w = tr.NegWeight * float64(np) / float64(nn)
+			}
+			ex = append(ex, sensExample{feats: it.feats, y: it.y, weight: w})
+		}
+		return ex
+	}
+	// Out-of-fold probabilities.
+	oof := make([]float64, len(items))
+	for r := 0; r < R; r++ {
+		m, st := trainSensModel(examples(func(it *item) bool { return it.fold != r }), tr.Lambda, tr.Iters)
+		for i := range items {
+			if items[i].fold == r {
+				oof[i] = m.prob(items[i].feats)
+			}
+		}
+		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, st.iters, st.grad)
+	}
+	rules := true
+	rates := func(t float64, round int) (tp, p, fp, n, fneg, nneg int) {
+		for i := range items {
+			it := &items[i]
+			if round >= 0 && it.round != round {
+				continue
+			}
+			flag := rules && it.rule || oof[i] >= t
+			switch {
+			case it.y:
+				p++
+				if flag {
+					tp++
+				}
+			case it.round >= 0:
+				n++
+				if flag {
+					fp++
+				}
+			default:
+				nneg++
+				if flag {
+					fneg++
+				}
+			}
+		}
+		return
+	}
+	// The lowest threshold whose false alarms stay within bounds.
+	cands := []float64{}
+	for i := range items {
+		if !items[i].y {
+			cands = append(cands, oof[i])
+		}
+	}
+	cands = append(cands, 1)
+	sort.Float64s(cands)
+	thr := 1.0
+	_, _, rfp, _, rfneg, _ := rates(2, -1) // the rules' own false alarms
+	for _, t := range cands {
+		t = math.Nextafter(t, 2) // strictly above this negative
+		_, _, fp, n, fneg, nneg := rates(t, -1)
+		if float64(fp-rfp) <= tr.MaxAddedFA*float64(n) && float64(fneg-rfneg) <= tr.MaxAddedNeg*float64(max(nneg, 1)) {
+			thr = t
+			break
+		}
+	}
+	cv := &SensitiveCV{Threshold: thr}
+	for _, t := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
+		tp, p, fp, n, fneg, nneg := rates(t, -1)
+		cv.Curve = append(cv.Curve, fmt.Sprintf("threshold %.2f: recall %.3f, false alarms %.3f, negatives %.4f", t, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)))
+	}
+	tp, p, fp, n, fneg, nneg := rates(2, -1) // rules alone
+	cv.RulesRecall, cv.RulesFA, cv.RulesNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
+	tp, p, fp, n, fneg, nneg = rates(thr, -1)
+	cv.Recall, cv.FA, cv.Neg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
+	rules = false
+	tp, p, fp, n, fneg, nneg = rates(thr, -1)
+	cv.ModelRecall, cv.ModelFA, cv.ModelNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
+	rules = true
+	for r := 0; r < R; r++ {
+		rtp, rp, rfp, rn, _, _ := rates(2, r)
+		tp, p, fp, n, _, _ := rates(thr, r)
+		cv.PerRound = append(cv.PerRound, fmt.Sprintf("%s: rules recall %.3f (%d/%d) fa %.3f (%d/%d); rules+model recall %.3f (%d/%d) fa %.3f (%d/%d)",
+			tr.Rounds[r].Round, ratio(rtp, rp), rtp, rp, ratio(rfp, rn), rfp, rn, ratio(tp, p), tp, p, ratio(fp, n), fp, n))
+	}
+	for i := range items {
+		it := &items[i]
+		flag := it.rule || oof[i] >= thr
+		switch {
+		case it.y && !flag:
+			cv.Misses = append(cv.Misses, fmt.Sprintf("%s: %.3f %s", tr.Rounds[it.round].Round, oof[i], it.text))
+		case !it.y && flag:
+			r := "negatives"
+			if it.round >= 0 {
+				r = tr.Rounds[it.round].Round
+			}
+			cv.FalseAlarms = append(cv.FalseAlarms, fmt.Sprintf("%s: %.3f rule %v %s", r, oof[i], it.rule, it.text))
+		}
+	}
+	m, _ := trainSensModel(examples(func(*item) bool { return true }), tr.Lambda, tr.Iters)
+	m.threshold = thr
+	return m.marshal(), cv, nil
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+var (
+	sensModelOnce sync.Once
+	sensModelDef  *sensModel
+	sensModelErr  error
+)
+
+// defaultSensModel decodes the embedded weights once; the model is shared
+// by every Classifier and never changed.
+func defaultSensModel() (*sensModel, error) {
+	sensModelOnce.Do(func() {
+		sensModelDef, sensModelErr = unmarshalSensModel(sensitiveModelBytes)
+		if sensModelErr != nil {
+			sensModelErr = fmt.Errorf("%w: %w", sensModelErr, citybot.ErrInvalid)
+		}
+	})
+	return sensModelDef, sensModelErr
+}
+
+// explain returns the cues of a message the model flags: "model" and its
+// probability, then up to three of its words (of three letters or more)
+// with the largest positive weights.
+func (m *sensModel) explain(toks []token, p float64) []string {
+	cues := []string{fmt.Sprintf("model %.2f", p)}
+	type ww struct {
+		w    float32
+		word string
+	}
+	var best [3]ww
+	for i := range toks {
+		if toks[i].letters < 3 { // not "s" of "it's"
+			continue
+		}
+		w := m.wordWeight(toks[i].stem)
+		if w <= best[2].w || w <= 0 {
+			continue
+		}
+		dup := false
+		for _, b := range best {
+			dup = dup || b.word == toks[i].norm
+		}
+		if dup {
+			continue
+		}
+		best[2] = ww{w, toks[i].norm}
+		for k := 2; k > 0 && best[k].w > best[k-1].w; k-- {
+			best[k], best[k-1] = best[k-1], best[k]
+		}
+	}
+	for _, b := range best {
+		if b.word != "" {
+			cues = append(cues, b.word)
+		}
+	}
+	return cues
+}
