@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -194,6 +195,32 @@ type WebConfig struct {
 	// model before it is kept as RetrainModel + ".previous", and serve
 	// loads it at start as it loads [retrain] dir's.
 	RetrainModel string `toml:"retrain_model"`
+	// TrustedProxy lists the reverse proxies (CIDR prefixes or single
+	// addresses) whose X-Forwarded-For or X-Real-IP header names the
+	// client, for the sign-in limits; from any other peer the headers
+	// are ignored. Empty: the peer is the client.
+	TrustedProxy []string `toml:"trusted_proxy"`
+}
+
+// TrustedProxies parses [web] trusted_proxy; a single address is a
+// prefix of its full length.
+func (w WebConfig) TrustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range w.TrustedProxy {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q is neither an address nor a CIDR prefix", s))
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, errors.Join(errs...)
 }
 
 // RetrainConfig configures retraining from the officers' corrections:
@@ -790,6 +817,9 @@ func (c Config) Validate() error {
 		if c.Retrain.Dir != "" {
 			bad("web.retrain_model", "%q and [retrain] dir %q are both set: keep [retrain] dir (retrain_model is its old, deprecated form)", m, c.Retrain.Dir)
 		}
+	}
+	if _, err := c.Web.TrustedProxies(); err != nil {
+		bad("web.trusted_proxy", "%v", err)
 	}
 	if c.Retrain.MinCorrections < 10 {
 		bad("retrain.min_corrections", "%d: at least 10 corrections of a kind are needed to judge a retrained model", c.Retrain.MinCorrections)

@@ -390,7 +390,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 // /open311/v2/) to routes.
 func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
 	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
+	proxies, err := cfg.Web.TrustedProxies()
+	if err != nil {
+		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
+	}
 	console, err := web.New(web.Options{
+		TrustedProxies:  proxies,
 		Store:           db,
 		Officer:         officer,
 		Trainer:         trainer,
