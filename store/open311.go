@@ -83,7 +83,7 @@ func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]cit
 		var names []string
 		if json.Unmarshal([]byte(places), &names) == nil {
 			for _, n := range names {
-				if n = PublicPlace(n); n != "" {
+				if n = db.places.Public(n); n != "" {
 					c.Places = append(c.Places, n)
 				}
 			}

@@ -219,14 +219,22 @@ func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
 	}
 	name := p.figures.TopicName(lang, c.Topic)
 	desc := name
-	if len(c.Places) > 0 {
-		desc += " — " + strings.Join(c.Places, ", ")
+	// The store gives only public places (the gazetteer's, or street-like
+	// text); invisible characters are removed once more here.
+	places := make([]string, 0, len(c.Places))
+	for _, pl := range c.Places {
+		if pl = citybot.VisibleText(pl); pl != "" {
+			places = append(places, pl)
+		}
+	}
+	if len(places) > 0 {
+		desc += " — " + strings.Join(places, ", ")
 	}
 	req := open311Request{
 		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: statusNote(c.Status, lang),
 		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,
 		RequestedDatetime: p.w3c(c.OpenedAt), UpdatedDatetime: p.w3c(c.UpdatedAt),
-		Address: strings.Join(c.Places, ", "),
+		Address: strings.Join(places, ", "),
 	}
 	if c.ExpectedBy != nil {
 		s := p.w3c(*c.ExpectedBy)

@@ -77,9 +77,10 @@ func WriteCasesCSV(w io.Writer, cases []citybot.PublicCase, loc *time.Location) 
 	return cw.Error()
 }
 
-// csvSafe defuses spreadsheet formulas: a cell starting with =, +, - or @
-// gets a leading apostrophe.
+// csvSafe defuses spreadsheet formulas (a cell starting with =, +, - or @
+// gets a leading apostrophe) and removes invisible characters.
 func csvSafe(s string) string {
+	s = citybot.VisibleText(s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -202,6 +202,16 @@ type WebConfig struct {
 	TrustedProxy []string `toml:"trusted_proxy"`
 }
 
+// Gazetteer returns the names of [classifier] places, the only place
+// names shown in public without passing citybot.PublicPlace.
+func (c Config) Gazetteer() []string {
+	names := make([]string, 0, len(c.Classifier.Places))
+	for _, p := range c.Classifier.Places {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 // TrustedProxies parses [web] trusted_proxy; a single address is a
 // prefix of its full length.
 func (w WebConfig) TrustedProxies() ([]netip.Prefix, error) {
@@ -835,6 +845,14 @@ func (c Config) Validate() error {
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
+	}
+	for l, by := range c.Digest.ApprovedBy {
+		if !slices.Contains(c.City.Languages, l) {
+			bad("digest.approved_by", "%q is not one of [city] languages", l)
+		}
+		if strings.TrimSpace(by) == "" || len(by) > 200 {
+			bad("digest.approved_by", "%s: the office's name needs 1 to 200 bytes", l)
+		}
 	}
 	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
 		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)

@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	log := logger.With("component", "serve")
 	began := time.Now()
 
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer()})
 	if err != nil {
 		return err
 	}
@@ -420,6 +420,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 		Topics:          topics,
 		SensitiveTopics: cfg.Web.SensitiveTopics,
 		Agency:          cfg.Digest.Agency,
+		ApprovedBy:      cfg.Digest.ApprovedBy,
 		Location:        dg.Location(),
 	})
 	if err != nil {

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"citybot"
+)
+
+// Whatever writes a reply (an officer pasting text, a canned answer, a
+// quoted citizen), no bidi override or zero-width character reaches the
+// citizen: the outbox keeps the text and button labels without them.
+func TestOutboxTextHasNoInvisibleCharacters(t *testing.T) {
+	db := openTest(t, func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) })
+	ctx := context.Background()
+	out := citybot.Outgoing{Key: "officer:answer:1", Platform: citybot.Telegram, Chat: "42",
+		Text:    "Your case REF\u202e7gpj.exe is\u200b fixed \u2066now\u2069",
+		Buttons: [][]citybot.Button{{{Label: "Fixed\u202e", Data: "fixed"}}}}
+	if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: out, Kind: citybot.OutboxNotice}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := db.OutboxItems(ctx, "officer:")
+	if err != nil || len(items) != 1 {
+		t.Fatalf("outbox items: %v, %d", err, len(items))
+	}
+	got := items[0].Out
+	for _, s := range []string{got.Text, got.Buttons[0][0].Label} {
+		if strings.ContainsAny(s, "\u202e\u200b\u2066\u2069") {
+			t.Errorf("outbox text %q keeps invisible characters", s)
+		}
+	}
+	if got.Text != "Your case REF7gpj.exe is fixed now" {
+		t.Errorf("outbox text %q", got.Text)
+	}
+}
