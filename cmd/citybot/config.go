@@ -86,6 +86,12 @@ type StoreConfig struct {
 // HTTPConfig is the operations HTTP server (health, metrics, webhook).
 type HTTPConfig struct {
 	Addr string `toml:"addr"`
+	// MaxConnections bounds the connections the HTTP server holds open
+	// at once; more wait in the kernel's queue until one closes. 0 means
+	// automatic: the process's open-file limit less descriptorReserve,
+	// at most 4096, so that a flood of idle connections cannot take the
+	// descriptors the database and the platforms' clients need.
+	MaxConnections int `toml:"max_connections"`
 }
 
 // LogConfig shapes the process's logs.
@@ -448,7 +454,7 @@ func DefaultConfig() Config {
 			WorkEnd:       17,
 		},
 		Schedule:   DefaultSchedule(),
-		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
+		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 	}
@@ -674,6 +680,9 @@ func (c Config) Validate() error {
 	}
 
 	// [http]
+	if n := c.HTTP.MaxConnections; n < 0 || n > 1<<20 {
+		bad("http.max_connections", "%d: must be 0 (automatic) or a positive number of connections", n)
+	}
 	if err := checkHostPort(c.HTTP.Addr); err != nil {
 		bad("http.addr", "%v", err)
 	}

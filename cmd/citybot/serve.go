@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"citybot"
 	"citybot/bots"
 	"citybot/bots/discord"
@@ -321,11 +323,19 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
 	}
 	httpLog := logger.With("component", "http")
+	maxConns := cfg.HTTP.MaxConnections
+	if maxConns == 0 {
+		maxConns = autoMaxConnections()
+	}
+	httpLog.Debug("connection limit", "max_connections", maxConns)
+	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
 		Handler:           newOpsMux(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		// Short: an idle keep-alive connection holds one of the limited
+		// slots.
+		IdleTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
 	}
 	ready.HTTPAddr = ln.Addr().String()
