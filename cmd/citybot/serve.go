@@ -336,7 +336,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		// Short: an idle keep-alive connection holds one of the limited
 		// slots.
 		IdleTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+		ErrorLog:    slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
 	}
 	ready.HTTPAddr = ln.Addr().String()
 
