@@ -56,6 +56,10 @@ type PublicOptions struct {
 	// language left out gets "the city" in its words (en, fr) or the
 	// first language's name.
 	ApprovedBy map[string]string
+	// MaxExports bounds the CSV exports running at once (each reads up
+	// to 100,000 cases on one of the store's read connections); one more
+	// is answered 503 at once. 0 means 2.
+	MaxExports int
 }
 
 // Public serves the public accountability pages (no sign-in): the latest
@@ -72,6 +76,7 @@ type Public struct {
 	sensitive []string
 	agency    string
 	approved  map[string]string
+	exports   chan struct{}
 	loc       *time.Location
 	pages     map[string]*template.Template
 	handler   http.Handler
@@ -86,7 +91,10 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	}
 	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Languages,
 		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location,
-		approved: map[string]string{}}
+		approved: map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
+	if cap(p.exports) == 0 {
+		p.exports = make(chan struct{}, 2)
+	}
 	for l, by := range opts.ApprovedBy {
 		if by = strings.TrimSpace(citybot.VisibleText(by)); by != "" {
 			p.approved[l] = by

@@ -17,10 +17,25 @@ func csvHeader() []string {
 		"expected_by", "places", "latitude", "longitude"}
 }
 
+// maxExportSpan is the longest period one CSV export covers.
+const maxExportSpan = 366 * 24 * time.Hour
+
 // casesCSV exports cases as CSV (RFC 4180, UTF-8): from and to (dates or
-// W3C datetimes; the default is the last 90 days) and topic filter; at
-// most 100,000 rows; sensitive cases (their flag) left out.
+// W3C datetimes; the default is the last 90 days, at most 366 days) and
+// topic filter; at most 100,000 rows; sensitive cases (their flag) left
+// out. At most PublicOptions.MaxExports run at once: one more is told to
+// come back (503), so that exports cannot take every read connection of
+// the store from the console and the health check.
 func (p *Public) casesCSV(w http.ResponseWriter, r *http.Request) {
+	select {
+	case p.exports <- struct{}{}:
+		defer func() { <-p.exports }()
+	default:
+		p.log.Warn("csv export refused: too many at once")
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "Too many exports at once; try again in a few seconds.", http.StatusServiceUnavailable)
+		return
+	}
 	q := r.URL.Query()
 	pq := citybot.PublicCaseQuery{Limit: 100000, Topic: q.Get("topic")}
 	var err error
@@ -34,6 +49,17 @@ func (p *Public) casesCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	if pq.After.IsZero() && pq.Before.IsZero() {
 		pq.After = p.now().Add(-90 * 24 * time.Hour)
+	}
+	end := pq.Before
+	if end.IsZero() {
+		end = p.now()
+	}
+	if pq.After.IsZero() {
+		pq.After = end.Add(-90 * 24 * time.Hour)
+	}
+	if end.Sub(pq.After) > maxExportSpan {
+		http.Error(w, "One export covers at most 366 days: give from (and to) within a year.", http.StatusBadRequest)
+		return
 	}
 	cases, err := p.store.PublicCases(r.Context(), pq)
 	if err != nil {
