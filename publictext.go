@@ -228,3 +228,27 @@ func (p PlacePolicy) Public(name string) string {
 	}
 	return PublicPlace(name)
 }
+
+// PlacesClearOfPersonalData returns the places of cl that overlap no
+// personal data the classifier found in the same text (a name, phone,
+// e-mail or plate; a house-number address does not count, it is the
+// place itself): "cour de Mme Dupont" is a neighbour, not a place.
+func PlacesClearOfPersonalData(cl *Classification) []Place {
+	if cl == nil {
+		return nil
+	}
+	var out []Place
+	for _, p := range cl.Places {
+		clear := true
+		for _, pd := range cl.PersonalData {
+			if pd.Kind != PersonAddress && pd.Span.Start < p.Span.End && p.Span.Start < pd.Span.End {
+				clear = false
+				break
+			}
+		}
+		if clear {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -35,3 +35,28 @@ func TestOutboxTextHasNoInvisibleCharacters(t *testing.T) {
 		t.Errorf("outbox text %q", got.Text)
 	}
 }
+
+// A place the classifier found overlapping personal data (a person's
+// name) is not a case place, so never public; one clear of it is.
+func TestPublicPlacesClearOfPersonalData(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db := openTest(t, func() time.Time { return now })
+	ctx := context.Background()
+	text := "Rubbish piled on Jean Dupont Street and on Harbour Road"
+	in := report(msg("c1", "m1", "u1", text), "waste", citybot.UrgencyNormal)
+	in.Classification.Places = []citybot.Place{
+		{Name: "Jean Dupont Street", Kind: "street", Span: citybot.Span{Start: 17, End: 35}},
+		{Name: "Harbour Road", Kind: "street", Span: citybot.Span{Start: 43, End: 55}},
+	}
+	in.Classification.PersonalData = []citybot.PersonalSpan{{Kind: citybot.PersonName, Span: citybot.Span{Start: 17, End: 28}}}
+	if _, err := db.Ingest(ctx, in, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := db.PublicCases(ctx, citybot.PublicCaseQuery{Limit: 10, After: now.Add(-time.Hour)})
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("public cases: %v, %d", err, len(cs))
+	}
+	if got := strings.Join(cs[0].Places, "|"); got != "Harbour Road" {
+		t.Errorf("public places %q, want only Harbour Road", got)
+	}
+}
