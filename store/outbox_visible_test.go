@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,44 @@ func TestPublicPlacesClearOfPersonalData(t *testing.T) {
 	}
 	if got := strings.Join(cs[0].Places, "|"); got != "Harbour Road" {
 		t.Errorf("public places %q, want only Harbour Road", got)
+	}
+}
+
+// PublicCasesEach reads in pages and gives the same cases, in the same
+// order, as one PublicCases query, even when every case opened at the
+// same instant (the page boundary falls inside a run of equal times).
+func TestPublicCasesEachPages(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	db := openTest(t, func() time.Time { return now })
+	ctx := context.Background()
+	const n = publicCasesPageSize*2 + 37
+	for i := range n {
+		in := report(msg(fmt.Sprintf("c%d", i), "m", fmt.Sprintf("u%d", i), "pothole"), "roads", citybot.UrgencyNormal)
+		if _, err := db.Ingest(ctx, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := citybot.PublicCaseQuery{Limit: 100000, After: now.Add(-time.Hour)}
+	all, err := db.PublicCases(ctx, q)
+	if err != nil || len(all) != n {
+		t.Fatalf("public cases: %v, %d of %d", err, len(all), n)
+	}
+	var got []citybot.CaseRef
+	if err := db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("PublicCasesEach gave %d cases, want %d", len(got), n)
+	}
+	for i := range all {
+		if got[i] != all[i].Ref {
+			t.Fatalf("case %d: %s, want %s", i, got[i], all[i].Ref)
+		}
+	}
+	q.Limit = publicCasesPageSize + 3
+	got = got[:0]
+	db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil })
+	if len(got) != q.Limit {
+		t.Errorf("with Limit %d: %d cases", q.Limit, len(got))
 	}
 }

@@ -21,14 +21,14 @@ type blockingStore struct {
 	release chan struct{}
 }
 
-func (b *blockingStore) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error) {
+func (b *blockingStore) PublicCasesEach(ctx context.Context, q citybot.PublicCaseQuery, fn func(citybot.PublicCase) error) error {
 	b.entered <- struct{}{}
 	select {
 	case <-b.release:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	return b.DB.PublicCases(ctx, q)
+	return b.DB.PublicCasesEach(ctx, q, fn)
 }
 
 // Anonymous CSV exports cannot pile up on the store's read connections:

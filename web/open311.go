@@ -188,7 +188,7 @@ func (p *Public) request(w http.ResponseWriter, r *http.Request) {
 func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {
 	cases, err := p.store.PublicCases(r.Context(), pq)
 	if err != nil {
-		p.log.Error("open311 requests", "error", err)
+		p.log.Error("open311 requests", "err", err)
 		p.open311Fail(w, format, http.StatusInternalServerError, "internal error")
 		return
 	}
@@ -289,7 +289,7 @@ func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, 
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write([]byte(xml.Header))
 		if err := xml.NewEncoder(w).Encode(xmlList[T]{XMLName: xml.Name{Local: root}, Items: v}); err != nil {
-			p.log.Error("open311 xml", "error", err)
+			p.log.Error("open311 xml", "err", err)
 		}
 		return
 	}
@@ -298,7 +298,7 @@ func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, 
 		v = []T{}
 	}
 	if err := json.NewEncoder(w).Encode(v); err != nil {
-		p.log.Error("open311 json", "error", err)
+		p.log.Error("open311 json", "err", err)
 	}
 }
 

@@ -21,6 +21,9 @@ type PublicStore interface {
 	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
 	PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error)
+	// PublicCasesEach calls fn with each case, reading a page at a time
+	// and holding no read connection while fn runs.
+	PublicCasesEach(ctx context.Context, q citybot.PublicCaseQuery, fn func(citybot.PublicCase) error) error
 }
 
 // PublicFigures computes live figures and names topics
@@ -198,7 +201,7 @@ func (p *Public) lang(r *http.Request) string {
 func (p *Public) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "public_layout", data); err != nil {
-		p.log.Error("render", "page", name, "error", err)
+		p.log.Error("render", "page", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
@@ -213,7 +216,7 @@ func (p *Public) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if !errors.Is(err, context.Canceled) {
-		p.log.Error("public request failed", "path", r.URL.Path, "error", err)
+		p.log.Error("public request failed", "path", r.URL.Path, "err", err)
 	}
 	http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
 }
