@@ -239,32 +239,35 @@ func (s *Server) deviceCookieName() string {
 	return "citybot_device"
 }
 
-// deviceMAC signs an account name for a browser's device cookie.
-func (s *Server) deviceMAC(name string) string {
+// deviceMAC signs an account name and a browser's nonce for a device
+// cookie.
+func (s *Server) deviceMAC(name, nonce string) string {
 	m := hmac.New(sha256.New, s.deviceKey)
-	m.Write([]byte("citybot device\x00" + strings.ToLower(name)))
+	m.Write([]byte("citybot device\x00" + strings.ToLower(name) + "\x00" + nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// setDevice marks this browser as one that signed in to the account
-// (a signed cookie, kept a year; a restart forgets it).
+// setDevice marks this browser as one that signed in to the account: a
+// cookie "nonce.mac", kept a year (a restart of citybot forgets it).
 func (s *Server) setDevice(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: s.deviceMAC(name), Path: "/", MaxAge: 365 * 24 * 3600,
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	nonce := randomToken()[:22]
+	http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: nonce + "." + s.deviceMAC(name, nonce), Path: "/",
+		MaxAge: 365 * 24 * 3600, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
 // knownDevice reports whether the request comes from a browser that
-// signed in to account name before, with the cookie's value as the
-// browser's back-off key.
+// signed in to account name before, with the browser's own back-off key
+// (its nonce).
 func (s *Server) knownDevice(r *http.Request, name string) (string, bool) {
 	c, err := r.Cookie(s.deviceCookieName())
-	if err != nil || c.Value == "" {
+	if err != nil || len(c.Value) > 200 {
 		return "", false
 	}
-	if !hmac.Equal([]byte(c.Value), []byte(s.deviceMAC(name))) {
+	nonce, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || nonce == "" || !hmac.Equal([]byte(mac), []byte(s.deviceMAC(name, nonce))) {
 		return "", false
 	}
-	return c.Value, true
+	return strings.ToLower(name) + "/" + nonce, true
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
