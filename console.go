@@ -1,6 +1,11 @@
 package citybot
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
 
 // Role is what a staff account may do in the console.
 type Role string
@@ -19,6 +24,37 @@ const (
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOfficer || r == RoleOfficial }
+
+// reservedAccountNames are names citybot itself writes where an account
+// name would appear (audit actors, the "unassigned" filter): an account
+// holding one could pass its actions off as the system's.
+var reservedAccountNames = []string{"citybot", "system", "cli", "scheduler", "anonymous", "unassigned", "nobody"}
+
+// CheckAccountName returns an error wrapping ErrInvalid when name cannot
+// be a staff account's: empty, longer than 64 bytes, a reserved name
+// (citybot, system, cli…, whatever the case), or not made of letters,
+// digits, ".", "_", "-" and "@" starting with a letter or digit (so no
+// spaces, control, bidi or zero-width characters).
+func CheckAccountName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("%w: an account name needs 1 to 64 bytes", ErrInvalid)
+	}
+	for i, r := range name {
+		letter := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if i == 0 && !letter {
+			return fmt.Errorf("%w: an account name starts with a letter or a digit", ErrInvalid)
+		}
+		if !letter && !strings.ContainsRune("._-@", r) {
+			return fmt.Errorf("%w: an account name has only letters, digits, '.', '_', '-' and '@'", ErrInvalid)
+		}
+	}
+	for _, r := range reservedAccountNames {
+		if strings.EqualFold(name, r) {
+			return fmt.Errorf("%w: %q is reserved for citybot itself", ErrInvalid, r)
+		}
+	}
+	return nil
+}
 
 // AccountID is a staff account's internal id.
 type AccountID int64

@@ -35,7 +35,10 @@ type OfficerTexts struct {
 	Status       string // a status change: {ref} {status}
 	StatusReason string // appended when a case is closed: {reason}
 	Merged       string // to the citizen of the duplicate: {ref} {into}
-	MergedInto   string // to the citizen of the surviving case: {ref}
+	// MergedQuiet replaces Merged when the surviving case is sensitive:
+	// its reference is not told to those who cannot read it. {ref}
+	MergedQuiet string
+	MergedInto  string // to the citizen of the surviving case: {ref}
 	// RepliedPrivately is all a group hears when an answer on a case on
 	// a sensitive topic went to the citizen's private chat: {ref}.
 	RepliedPrivately string
@@ -52,6 +55,7 @@ func defaultOfficerTexts() map[string]OfficerTexts {
 			Status:           "Your case {ref} is now: {status}.",
 			StatusReason:     "Reason: {reason}",
 			Merged:           "Your case {ref} is about the same matter as case {into}, so we merged them. You will hear about {into} from now on (/status {into}).",
+			MergedQuiet:      "Your case {ref} is about the same matter as another report, so we joined them. You will keep hearing about it under {ref}.",
 			MergedInto:       "Another report about the same matter was merged into your case {ref}. Nothing changes for you.",
 			RepliedPrivately: "The city has replied to case {ref} privately.",
 			Sensitive: "This report concerns a sensitive matter. Only a few named staff members can read it. " +
@@ -63,6 +67,7 @@ func defaultOfficerTexts() map[string]OfficerTexts {
 			Status:           "Votre dossier {ref} est maintenant : {status}.",
 			StatusReason:     "Motif : {reason}",
 			Merged:           "Votre dossier {ref} concerne le même sujet que le dossier {into} : nous les avons fusionnés. Vous serez informé·e du suivi de {into} (/status {into}).",
+			MergedQuiet:      "Votre dossier {ref} concerne le même sujet qu'un autre signalement : nous les avons réunis. Vous continuerez d'être informé·e sous la référence {ref}.",
 			MergedInto:       "Un autre signalement sur le même sujet a été fusionné avec votre dossier {ref}. Rien ne change pour vous.",
 			RepliedPrivately: "La ville a répondu en privé au sujet du dossier {ref}.",
 			Sensitive: "Ce signalement concerne un sujet sensible. Seules quelques personnes nommément désignées peuvent le lire. " +
@@ -164,7 +169,7 @@ func (t OfficerTexts) withFallback(fb OfficerTexts) OfficerTexts {
 		s *string
 		f string
 	}{{&t.Answer, fb.Answer}, {&t.Status, fb.Status}, {&t.StatusReason, fb.StatusReason}, {&t.Merged, fb.Merged},
-		{&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}, {&t.RepliedPrivately, fb.RepliedPrivately}} {
+		{&t.MergedQuiet, fb.MergedQuiet}, {&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}, {&t.RepliedPrivately, fb.RepliedPrivately}} {
 		if *p.s == "" {
 			*p.s = p.f
 		}
@@ -327,6 +332,13 @@ func (o *Officer) Merge(ctx context.Context, dup, into citybot.CaseID, actor str
 		for _, f := range followers(dv) {
 			t, _ := o.textsFor(o.lang(dv.Languages[f.Citizen], f.Language))
 			msg := fill(t.Merged, "ref", string(f.Ref), "into", string(iv.Case.Ref))
+			if iv.Case.Sensitive {
+				// The surviving case is sensitive (or became so by this
+				// merge): its reference is not for this citizen, nor
+				// for a group, nor for the officers who read this
+				// conversation.
+				msg = fill(t.MergedQuiet, "ref", string(f.Ref))
+			}
 			items = append(items, o.item(dv, f, fmt.Sprintf("officer:merge:%d:%d", dup, f.ID), msg, "")...)
 		}
 		// The surviving case's citizen hears once, unless it is the same

@@ -35,8 +35,11 @@ func scanAccount(s scanner) (citybot.Account, error) {
 // citybot.ErrDuplicate when the name (case-insensitive) is taken.
 func (db *DB) CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || passwordHash == "" || !role.Valid() || len(name) > 64 {
-		return citybot.Account{}, fmt.Errorf("store: create account: %w: an account needs a name (at most 64 bytes), a password and a known role", citybot.ErrInvalid)
+	if passwordHash == "" || !role.Valid() {
+		return citybot.Account{}, fmt.Errorf("store: create account: %w: an account needs a password and a known role", citybot.ErrInvalid)
+	}
+	if err := citybot.CheckAccountName(name); err != nil {
+		return citybot.Account{}, fmt.Errorf("store: create account: %w", err)
 	}
 	var a citybot.Account
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"citybot"
 )
@@ -98,7 +97,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 			var names []string
 			if json.Unmarshal([]byte(pl), &names) == nil {
 				for _, n := range names {
-					if n = PublicPlace(n); n != "" {
+					if n = db.places.Public(n); n != "" {
 						places[n]++
 					}
 				}
@@ -213,38 +212,10 @@ func (db *DB) spans(ctx context.Context, query string, args ...any) ([]time.Dura
 	return all, per, rows.Err()
 }
 
-// PublicPlace returns a place name fit for public output: house numbers
-// and other digits removed, spaces tidied; "" when nothing is left.
-func PublicPlace(name string) string {
-	var b strings.Builder
-	space := false
-	rs := []rune(name)
-	for i := 0; i < len(rs); i++ {
-		r := rs[i]
-		switch {
-		case r >= '0' && r <= '9':
-			// A letter glued to a house number goes with it: 221B, 8a.
-			if i+1 < len(rs) && unicode.IsLetter(rs[i+1]) && (i+2 == len(rs) || !unicode.IsLetter(rs[i+2])) {
-				i++
-			}
-			continue
-		case r == ' ' || r == '\t' || r == '\n' || r == ',':
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	out := strings.Trim(b.String(), " -/.'")
-	// A bare suffix such as "bis" or "ter" left by a house number.
-	if l := strings.ToLower(out); l == "bis" || l == "ter" || len([]rune(out)) < 3 {
-		return ""
-	}
-	return out
-}
+// PublicPlace returns a citizen's place text fit for public output, ""
+// when it is withheld: citybot.PublicPlace, without the gazetteer (the
+// DB's own output uses Options.Gazetteer too).
+func PublicPlace(name string) string { return citybot.PublicPlace(name) }
 
 // DigestExamples returns the raw material of up to limit "you said, we
 // did" examples among the cases resolved in [start, end) that an officer

@@ -507,12 +507,15 @@ func topicOf(cl *citybot.Classification) string {
 	return cl.Topic.Label
 }
 
+// placeNames are the case's places: those overlapping personal data (a
+// neighbour's name in "cour de Mme Dupont") are left out, since they are
+// shown in the console's filters and, when street-like, in public.
 func placeNames(cl *citybot.Classification) []string {
 	names := []string{}
 	if cl == nil {
 		return names
 	}
-	for _, p := range cl.Places {
+	for _, p := range citybot.PlacesClearOfPersonalData(cl) {
 		names = append(names, p.Name)
 	}
 	return names

@@ -17,6 +17,54 @@ import (
 // out, and so are sensitive cases (citybot.Case.Sensitive), always. It
 // serves the Open311 API and the CSV export.
 func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	out, _, _, err := db.publicCasesPage(ctx, q, limit, "", 0)
+	if err != nil {
+		return nil, fmt.Errorf("store: public cases: %w", err)
+	}
+	return out, nil
+}
+
+// publicCasesPageSize is how many cases PublicCasesEach reads per query.
+const publicCasesPageSize = 500
+
+// PublicCasesEach calls fn with each case q selects, as PublicCases
+// returns them (newest first, at most q.Limit, <= 0 meaning 1000), reading
+// them a page at a time: no read connection is held while fn runs (a
+// slow client of the CSV export holds none), and only one page is in
+// memory. It stops at fn's first error and returns it.
+func (db *DB) PublicCasesEach(ctx context.Context, q citybot.PublicCaseQuery, fn func(citybot.PublicCase) error) error {
+	left := q.Limit
+	if left <= 0 {
+		left = 1000
+	}
+	afterOpened, afterID := "", int64(0)
+	for left > 0 {
+		page, lastOpened, lastID, err := db.publicCasesPage(ctx, q, min(left, publicCasesPageSize), afterOpened, afterID)
+		if err != nil {
+			return fmt.Errorf("store: public cases: %w", err)
+		}
+		for _, c := range page {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		if len(page) < min(left, publicCasesPageSize) {
+			return nil
+		}
+		left -= len(page)
+		afterOpened, afterID = lastOpened, lastID
+	}
+	return nil
+}
+
+// publicCasesPage reads up to limit cases of q, newest first, after the
+// keyset (afterOpened, afterID) when afterOpened is set; it returns the
+// keyset of its last row.
+func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, limit int, afterOpened string, afterID int64) ([]citybot.PublicCase, string, int64, error) {
 	where := []string{`status <> 'duplicate'`, `sensitive = 0`}
 	var args []any
 	in := func(col string, vals []string) {
@@ -54,18 +102,22 @@ func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]cit
 		where = append(where, `opened_at < ?`)
 		args = append(args, ts(q.Before))
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 1000
+	if afterOpened != "" {
+		where = append(where, `(opened_at < ? OR (opened_at = ? AND id < ?))`)
+		args = append(args, afterOpened, afterOpened, afterID)
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
+	rows, err := db.r.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
 		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: public cases: %w", mapErr(err))
+		return nil, "", 0, mapErr(err)
 	}
 	defer rows.Close()
-	var out []citybot.PublicCase
+	var (
+		out        []citybot.PublicCase
+		lastOpened string
+		lastID     int64
+	)
 	for rows.Next() {
 		var (
 			c                           citybot.PublicCase
@@ -74,16 +126,17 @@ func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]cit
 			opened, updated             string
 			expected, answered, resolve sql.NullString
 		)
-		if err := rows.Scan(&ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve); err != nil {
-			return nil, fmt.Errorf("store: public cases: %w", err)
+		if err := rows.Scan(&lastID, &ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve); err != nil {
+			return nil, "", 0, err
 		}
+		lastOpened = opened
 		c.Ref, c.Status = citybot.CaseRef(ref), citybot.CaseStatus(status)
 		c.OpenedAt, c.UpdatedAt = parseTS(opened), parseTS(updated)
 		c.ExpectedBy, c.AnsweredAt, c.ResolvedAt = parseNullTS(expected), parseNullTS(answered), parseNullTS(resolve)
 		var names []string
 		if json.Unmarshal([]byte(places), &names) == nil {
 			for _, n := range names {
-				if n = PublicPlace(n); n != "" {
+				if n = db.places.Public(n); n != "" {
 					c.Places = append(c.Places, n)
 				}
 			}
@@ -95,7 +148,7 @@ func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]cit
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: public cases: %w", err)
+		return nil, "", 0, err
 	}
-	return out, nil
+	return out, lastOpened, lastID, nil
 }

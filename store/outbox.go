@@ -72,7 +72,15 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 	}
 	var buttons string
 	if len(o.Buttons) > 0 {
-		b, err := json.Marshal(o.Buttons)
+		// Labels reach the citizen: no bidi or zero-width characters.
+		bs := make([][]citybot.Button, len(o.Buttons))
+		for i, row := range o.Buttons {
+			bs[i] = make([]citybot.Button, len(row))
+			for j, btn := range row {
+				bs[i][j] = citybot.Button{Label: citybot.VisibleText(btn.Label), Data: btn.Data}
+			}
+		}
+		b, err := json.Marshal(bs)
 		if err != nil {
 			return false, err
 		}
@@ -86,7 +94,9 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 	if next.IsZero() {
 		next = now
 	}
-	text, _ := citybot.CleanText(o.Text, citybot.MaxStoredText)
+	// Everything sent to a citizen goes through here: no bidi override or
+	// zero-width character reaches them, whoever wrote the text.
+	text, _ := citybot.CleanText(citybot.VisibleText(o.Text), citybot.MaxStoredText)
 	state, lastErr := "pending", ""
 	if it.State == citybot.OutboxFailed {
 		state, lastErr = "failed", it.LastError

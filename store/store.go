@@ -68,6 +68,10 @@ type Options struct {
 	// journal_size_limit also trims it to this size whenever it is
 	// reset. <= 0 means 16 MiB.
 	WALLimit int64
+	// Gazetteer is the city's place names ([classifier] places): shown
+	// in public (Open311, CSV, the digest's places) as they are, where a
+	// citizen's other place texts must pass citybot.PublicPlace.
+	Gazetteer []string
 }
 
 // DB is an open citybot database. It is safe for concurrent use. Close it
@@ -96,6 +100,7 @@ type DB struct {
 	closeOnce      sync.Once
 	now            func() time.Time
 	log            *slog.Logger
+	places         citybot.PlacePolicy
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -109,7 +114,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit}
+	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
+		places: citybot.NewPlacePolicy(opts.Gazetteer)}
 	if db.walLimit <= 0 {
 		db.walLimit = defaultWALLimit
 	}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,12 +10,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -105,8 +111,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginFailed is the one answer to every failed sign-in: it does not say
-// whether the name exists or the account is locked.
-const loginFailed = "Wrong name or password, or the account is locked for a while. Try again."
+// whether the name exists.
+const loginFailed = "Wrong name or password. Try again."
+
+// loginSlowed answers an attempt made during a back-off delay; it is the
+// same for a name that exists and one that does not.
+const loginSlowed = "Too many failed sign-ins. Wait %s and try again."
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -114,51 +124,150 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	page := loginPage{Next: next, Name: name, Error: loginFailed}
-	if !s.limiter.allow(clientIP(r)) {
-		s.log.Warn("sign-in rate limited")
+	ip := s.clientIP(r)
+	if !s.limiter.allow(ip) {
+		s.log.Warn("sign-in rate limited", "addr", ip)
 		w.Header().Set("Retry-After", "60")
 		page.Error = "Too many sign-in attempts from this address. Wait a minute and try again."
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
 	}
 	if name == "" || len(name) > 64 || len(password) > 72 {
-		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "malformed")
 		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
+		return
+	}
+	// Back-off keys: the client address, and the account as typed (the
+	// same for names that exist and names that do not) unless this
+	// browser signed in to it before, in which case the browser's own
+	// key. Strangers' failures therefore never slow a browser the
+	// account's owner already used.
+	keys := []string{"addr:" + ip}
+	if dev, ok := s.knownDevice(r, name); ok {
+		keys = append(keys, "device:"+dev)
+	} else {
+		keys = append(keys, "account:"+strings.ToLower(name))
+	}
+	now := s.now()
+	if wait := s.backoff.wait(now, keys...); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "backoff", "wait_seconds", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		page.Error = fmt.Sprintf(loginSlowed, (time.Duration(secs) * time.Second).String())
+		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
 	}
 	a, err := s.store.AccountByName(r.Context(), name)
-	if err != nil {
-		if !errors.Is(err, citybot.ErrNotFound) {
-			s.fail(w, r, nil, err)
-			return
+	hash := s.dummyHash
+	switch {
+	case err == nil:
+		hash = []byte(a.PasswordHash)
+	case !errors.Is(err, citybot.ErrNotFound):
+		s.fail(w, r, nil, err)
+		return
+	}
+	// The same work for an unknown name as for a real account, so that
+	// timing does not tell which names exist; at most a few checks at
+	// once, so that sign-in floods cannot take every core.
+	match, ok := s.checkPassword(r.Context(), hash, password)
+	if !ok {
+		s.log.Warn("sign-in refused", "account", logName(name), "addr", ip, "reason", "busy")
+		w.Header().Set("Retry-After", "1")
+		page.Error = "The console is busy. Try again in a moment."
+		s.render(w, r, http.StatusServiceUnavailable, "login", nil, page)
+		return
+	}
+	if err != nil || !match || a.Disabled {
+		if err == nil && match && a.Disabled {
+			s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "disabled")
+		} else {
+			s.backoff.fail(s.now(), keys...)
+			s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "wrong name or password")
 		}
-		// Same work as for a real account, so that timing does not tell
-		// which names exist.
-		bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
 		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
 		return
 	}
-	match := bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(password)) == nil
-	now := s.now()
-	if !match || a.Disabled || a.LockedUntil.After(now) {
-		if !match {
-			if _, err := s.store.RecordLoginFailure(r.Context(), a.ID, s.maxFail, s.lockFor); err != nil {
-				s.log.Error("record sign-in failure", "err", err)
-			}
-		}
-		s.log.Info("sign-in refused")
-		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
-		return
-	}
+	s.backoff.reset(keys...)
 	token, csrf := randomToken(), randomToken()
 	if err := s.store.CreateSession(r.Context(), a.ID, hashToken(token), csrf, now.Add(s.ttl)); err != nil {
 		s.fail(w, r, nil, err)
 		return
 	}
-	s.log.Info("signed in", "account", a.Name, "role", string(a.Role))
+	s.log.Info("signed in", "account", a.Name, "role", string(a.Role), "addr", ip)
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: token, Path: "/", MaxAge: int(s.ttl.Seconds()),
 		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	s.setDevice(w, a.Name)
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// checkPassword compares password with hash under the global cap on
+// concurrent checks. ok is false when no slot came free within the
+// wait (or the request ended): the caller answers "busy" at once.
+func (s *Server) checkPassword(ctx context.Context, hash []byte, password string) (match, ok bool) {
+	t := time.NewTimer(s.checkWait)
+	defer t.Stop()
+	select {
+	case s.checks <- struct{}{}:
+	case <-t.C:
+		return false, false
+	case <-ctx.Done():
+		return false, false
+	}
+	defer func() { <-s.checks }()
+	return bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil, true
+}
+
+// logName is a typed account name made safe for a log line: control
+// and format characters dropped, at most 64 bytes.
+func logName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, name)
+	if len(name) > 64 {
+		name = strings.ToValidUTF8(name[:64], "")
+	}
+	return name
+}
+
+func (s *Server) deviceCookieName() string {
+	if s.secure {
+		return "__Host-citybot_device"
+	}
+	return "citybot_device"
+}
+
+// deviceMAC signs an account name and a browser's nonce for a device
+// cookie.
+func (s *Server) deviceMAC(name, nonce string) string {
+	m := hmac.New(sha256.New, s.deviceKey)
+	m.Write([]byte("citybot device\x00" + strings.ToLower(name) + "\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// setDevice marks this browser as one that signed in to the account: a
+// cookie "nonce.mac", kept a year (a restart of citybot forgets it).
+func (s *Server) setDevice(w http.ResponseWriter, name string) {
+	nonce := randomToken()[:22]
+	http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: nonce + "." + s.deviceMAC(name, nonce), Path: "/",
+		MaxAge: 365 * 24 * 3600, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// knownDevice reports whether the request comes from a browser that
+// signed in to account name before, with the browser's own back-off key
+// (its nonce).
+func (s *Server) knownDevice(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(s.deviceCookieName())
+	if err != nil || len(c.Value) > 200 {
+		return "", false
+	}
+	nonce, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || nonce == "" || !hmac.Equal([]byte(mac), []byte(s.deviceMAC(name, nonce))) {
+		return "", false
+	}
+	return strings.ToLower(name) + "/" + nonce, true
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -173,25 +282,100 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a redirect target only when it is a path on this site.
+// safeNext keeps a redirect target only when it is a path of the
+// console: one leading "/", no "//", no backslash, no control or format
+// character (after percent-decoding, so "/%09/evil" and "/%5Cevil" are
+// refused too), no scheme or host, and not the sign-in page itself.
+// Anything else gives "/inbox".
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") {
-		return "/inbox"
+	const home = "/inbox"
+	if len(next) > 2048 {
+		return home
+	}
+	decoded, err := url.PathUnescape(next)
+	if err != nil {
+		return home
+	}
+	for _, v := range []string{next, decoded} {
+		if !strings.HasPrefix(v, "/") || strings.Contains(v, "//") || strings.Contains(v, "\\") {
+			return home
+		}
+		for _, r := range v {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				return home
+			}
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	if u.Path == "/login" || strings.HasPrefix(u.Path, "/login/") {
+		return home
 	}
 	return next
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
-// clientIP is the request's peer address. Forwarded headers are not
-// trusted: behind a proxy, every client shares the proxy's budget.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP is the request's client address: the peer's, or, when the
+// peer is one of the trusted proxies ([web] trusted_proxy), the address
+// the proxy reports: the last X-Forwarded-For entry that is not itself
+// a trusted proxy, else X-Real-IP. Headers from any other peer are
+// ignored, since anyone can send them.
+func (s *Server) clientIP(r *http.Request) string {
+	peer := peerAddr(r.RemoteAddr)
+	if !s.trusted(peer) {
+		return addrString(peer, r.RemoteAddr)
 	}
-	return host
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		parts := strings.Split(strings.Join(xff, ","), ",")
+		for i := len(parts) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+			if err != nil {
+				break
+			}
+			a = a.Unmap()
+			if !s.trusted(a) {
+				return a.String()
+			}
+		}
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+		return a.Unmap().String()
+	}
+	return addrString(peer, r.RemoteAddr)
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func peerAddr(remote string) netip.Addr {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+func addrString(a netip.Addr, remote string) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return remote
 }
 
 // limiter is a token bucket per client address for sign-in attempts.

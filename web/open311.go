@@ -188,7 +188,7 @@ func (p *Public) request(w http.ResponseWriter, r *http.Request) {
 func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {
 	cases, err := p.store.PublicCases(r.Context(), pq)
 	if err != nil {
-		p.log.Error("open311 requests", "error", err)
+		p.log.Error("open311 requests", "err", err)
 		p.open311Fail(w, format, http.StatusInternalServerError, "internal error")
 		return
 	}
@@ -219,14 +219,22 @@ func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
 	}
 	name := p.figures.TopicName(lang, c.Topic)
 	desc := name
-	if len(c.Places) > 0 {
-		desc += " — " + strings.Join(c.Places, ", ")
+	// The store gives only public places (the gazetteer's, or street-like
+	// text); invisible characters are removed once more here.
+	places := make([]string, 0, len(c.Places))
+	for _, pl := range c.Places {
+		if pl = citybot.VisibleText(pl); pl != "" {
+			places = append(places, pl)
+		}
+	}
+	if len(places) > 0 {
+		desc += " — " + strings.Join(places, ", ")
 	}
 	req := open311Request{
 		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: statusNote(c.Status, lang),
 		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,
 		RequestedDatetime: p.w3c(c.OpenedAt), UpdatedDatetime: p.w3c(c.UpdatedAt),
-		Address: strings.Join(c.Places, ", "),
+		Address: strings.Join(places, ", "),
 	}
 	if c.ExpectedBy != nil {
 		s := p.w3c(*c.ExpectedBy)
@@ -281,7 +289,7 @@ func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, 
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Write([]byte(xml.Header))
 		if err := xml.NewEncoder(w).Encode(xmlList[T]{XMLName: xml.Name{Local: root}, Items: v}); err != nil {
-			p.log.Error("open311 xml", "error", err)
+			p.log.Error("open311 xml", "err", err)
 		}
 		return
 	}
@@ -290,7 +298,7 @@ func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, 
 		v = []T{}
 	}
 	if err := json.NewEncoder(w).Encode(v); err != nil {
-		p.log.Error("open311 json", "error", err)
+		p.log.Error("open311 json", "err", err)
 	}
 }
 

@@ -21,6 +21,9 @@ type PublicStore interface {
 	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
 	PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error)
+	// PublicCasesEach calls fn with each case, reading a page at a time
+	// and holding no read connection while fn runs.
+	PublicCasesEach(ctx context.Context, q citybot.PublicCaseQuery, fn func(citybot.PublicCase) error) error
 }
 
 // PublicFigures computes live figures and names topics
@@ -50,6 +53,16 @@ type PublicOptions struct {
 	Agency string
 	// Location is the city's time zone for dates; nil means UTC.
 	Location *time.Location
+	// ApprovedBy names, per language, the office that approves the
+	// digests ("the Mayor's office"), shown on the public pages instead
+	// of the approving official's account, which is never public. A
+	// language left out gets "the city" in its words (en, fr) or the
+	// first language's name.
+	ApprovedBy map[string]string
+	// MaxExports bounds the CSV exports running at once (each reads up
+	// to 100,000 cases on one of the store's read connections); one more
+	// is answered 503 at once. 0 means 2.
+	MaxExports int
 }
 
 // Public serves the public accountability pages (no sign-in): the latest
@@ -65,6 +78,8 @@ type Public struct {
 	topics    []string
 	sensitive []string
 	agency    string
+	approved  map[string]string
+	exports   chan struct{}
 	loc       *time.Location
 	pages     map[string]*template.Template
 	handler   http.Handler
@@ -78,7 +93,16 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 		return nil, fmt.Errorf("web: public: %w: Store and Figures are required", citybot.ErrInvalid)
 	}
 	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Languages,
-		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location}
+		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location,
+		approved: map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
+	if cap(p.exports) == 0 {
+		p.exports = make(chan struct{}, 2)
+	}
+	for l, by := range opts.ApprovedBy {
+		if by = strings.TrimSpace(citybot.VisibleText(by)); by != "" {
+			p.approved[l] = by
+		}
+	}
 	if p.log == nil {
 		p.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -144,11 +168,16 @@ func publicHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		if strings.HasPrefix(r.URL.Path, "/open311/") {
-			// Open data: any site may read it.
+		if strings.HasPrefix(r.URL.Path, "/open311/") && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			// Open data: any site may read it, without credentials (never
+			// Access-Control-Allow-Credentials). The pages and the CSV
+			// are for people and are not shared with other sites' scripts.
 			h.Set("Access-Control-Allow-Origin", "*")
 		}
 		h.Set("Cache-Control", "public, max-age=60")
+		// The language comes from Accept-Language when ?lang= is absent:
+		// a shared cache must not give one reader's language to another.
+		h.Add("Vary", "Accept-Language")
 		next.ServeHTTP(w, r)
 	})
 }
@@ -172,7 +201,7 @@ func (p *Public) lang(r *http.Request) string {
 func (p *Public) render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := p.pages[name].ExecuteTemplate(&buf, "public_layout", data); err != nil {
-		p.log.Error("render", "page", name, "error", err)
+		p.log.Error("render", "page", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
@@ -187,7 +216,7 @@ func (p *Public) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if !errors.Is(err, context.Canceled) {
-		p.log.Error("public request failed", "path", r.URL.Path, "error", err)
+		p.log.Error("public request failed", "path", r.URL.Path, "err", err)
 	}
 	http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
 }
@@ -226,16 +255,34 @@ type langText struct {
 }
 
 func (p *Public) digestView(d citybot.Digest, lang string) publicDigest {
-	v := publicDigest{Week: d.Week, Text: d.Texts[lang], Decided: d.DecidedAt, By: d.DecidedBy}
+	// Never d.DecidedBy: that is a console account.
+	v := publicDigest{Week: d.Week, Text: citybot.VisibleText(d.Texts[lang]), Decided: d.DecidedAt, By: p.approvedBy(lang)}
 	if v.Text == "" {
-		v.Text = d.Texts[p.languages[0]]
+		v.Text = citybot.VisibleText(d.Texts[p.languages[0]])
 	}
 	for _, l := range p.languages {
 		if t, ok := d.Texts[l]; ok {
-			v.Texts = append(v.Texts, langText{Lang: l, Text: t})
+			v.Texts = append(v.Texts, langText{Lang: l, Text: citybot.VisibleText(t)})
 		}
 	}
 	return v
+}
+
+// approvedBy names the approving office in lang.
+func (p *Public) approvedBy(lang string) string {
+	if by := p.approved[lang]; by != "" {
+		return by
+	}
+	switch lang {
+	case "fr":
+		return "la ville"
+	case "en":
+		return "the city"
+	}
+	if by := p.approved[p.languages[0]]; by != "" {
+		return by
+	}
+	return "the city"
 }
 
 // home is the public page: the latest approved digest, live figures of

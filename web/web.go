@@ -18,6 +18,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -46,7 +49,6 @@ type Store interface {
 	AccountByName(ctx context.Context, name string) (citybot.Account, error)
 	Accounts(ctx context.Context) ([]citybot.Account, error)
 	CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error)
-	RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxFailures int, lockFor time.Duration) (citybot.Account, error)
 	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
 	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
@@ -129,10 +131,25 @@ type Options struct {
 	InsecureCookies bool
 	// SessionTTL is how long a sign-in lasts; 0 means 12 hours.
 	SessionTTL time.Duration
-	// MaxFailures failed sign-ins in a row lock an account for LockFor;
-	// 0 means 5 and 15 minutes.
-	MaxFailures int
-	LockFor     time.Duration
+	// FreeFailures failed sign-ins are free; after them, each attempt
+	// waits a delay that doubles with every failure, from one second,
+	// kept per client address (up to MaxDelay), per browser that signed
+	// in to the account before (up to MaxDelay) and per account name
+	// tried from other browsers (up to MaxAccountDelay). Nothing locks:
+	// strangers' failures never slow a browser that signed in to the
+	// account before. 0 means 3 failures, 15 minutes and 1 minute.
+	FreeFailures    int
+	MaxDelay        time.Duration
+	MaxAccountDelay time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (or
+	// X-Real-IP) names the client address; from any other peer these
+	// headers are ignored. Empty: the peer is the client.
+	TrustedProxies []netip.Prefix
+	// MaxPasswordChecks bounds the password checks (bcrypt) running at
+	// once; an attempt that finds no slot within CheckWait is answered
+	// 503 at once. 0 means runtime.NumCPU() and one second.
+	MaxPasswordChecks int
+	CheckWait         time.Duration
 	// LoginBurst sign-in attempts per client address are allowed at
 	// once, then one every LoginEvery; 0 means 10 and 6 seconds.
 	LoginBurst int
@@ -162,10 +179,13 @@ type Server struct {
 	sensRoles []citybot.Role
 	secure    bool
 	ttl       time.Duration
-	maxFail   int
-	lockFor   time.Duration
 	pollEvery time.Duration
 	limiter   *limiter
+	backoff   *backoff
+	proxies   []netip.Prefix
+	checks    chan struct{}
+	checkWait time.Duration
+	deviceKey []byte
 	dummyHash []byte
 	pages     map[string]*template.Template
 	routes    []route
@@ -188,8 +208,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
-		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, maxFail: opts.MaxFailures, lockFor: opts.LockFor,
-		pollEvery: opts.PollEvery}
+		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
+		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -217,12 +237,33 @@ func New(opts Options) (*Server, error) {
 	if s.ttl <= 0 {
 		s.ttl = 12 * time.Hour
 	}
-	if s.maxFail <= 0 {
-		s.maxFail = 5
+	free, maxDelay, maxAccount := opts.FreeFailures, opts.MaxDelay, opts.MaxAccountDelay
+	if free <= 0 {
+		free = 3
 	}
-	if s.lockFor <= 0 {
-		s.lockFor = 15 * time.Minute
+	if maxDelay <= 0 {
+		maxDelay = 15 * time.Minute
 	}
+	if maxAccount <= 0 {
+		maxAccount = time.Minute
+	}
+	s.backoff = &backoff{free: free, base: time.Second, entries: map[string]*strikes{},
+		ceiling: func(key string) time.Duration {
+			if strings.HasPrefix(key, "account:") {
+				return maxAccount
+			}
+			return maxDelay
+		}}
+	checks := opts.MaxPasswordChecks
+	if checks <= 0 {
+		checks = runtime.NumCPU()
+	}
+	s.checks = make(chan struct{}, checks)
+	if s.checkWait <= 0 {
+		s.checkWait = time.Second
+	}
+	s.deviceKey = make([]byte, 32)
+	rand.Read(s.deviceKey)
 	if s.pollEvery <= 0 {
 		s.pollEvery = 15 * time.Second
 	}

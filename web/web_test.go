@@ -266,7 +266,7 @@ func TestStoredXSS(t *testing.T) {
 }
 
 func TestLoginLockoutEnumerationAndLogout(t *testing.T) {
-	rg := newRig(t, Options{MaxFailures: 3, LockFor: time.Hour, LoginBurst: 100})
+	rg := newRig(t, Options{LoginBurst: 100})
 	rg.account("olivia", citybot.RoleOfficer, "the right password")
 	login := func(name, pw string) (*http.Response, string) {
 		return rg.do(nil, http.MethodPost, "/login", url.Values{"name": {name}, "password": {pw}, "next": {"/cases/1"}})
@@ -320,15 +320,6 @@ func TestLoginLockoutEnumerationAndLogout(t *testing.T) {
 	}
 	if strings.Join(seen, ",") != "account.logout,account.login" {
 		t.Errorf("audit of olivia's session = %v", seen)
-	}
-	// Three failures lock the account: even the right password fails,
-	// with the same message.
-	for range 3 {
-		login("olivia", "wrong password")
-	}
-	resp, locked := login("olivia", "the right password")
-	if resp.StatusCode != http.StatusUnauthorized || msgOf(locked) != msgOf(wrong) {
-		t.Errorf("locked account: status %d, message %q", resp.StatusCode, msgOf(locked))
 	}
 	// Open redirects are refused.
 	if got := safeNext("//evil.example/x"); got != "/inbox" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,6 +86,12 @@ type StoreConfig struct {
 // HTTPConfig is the operations HTTP server (health, metrics, webhook).
 type HTTPConfig struct {
 	Addr string `toml:"addr"`
+	// MaxConnections bounds the connections the HTTP server holds open
+	// at once; more wait in the kernel's queue until one closes. 0 means
+	// automatic: the process's open-file limit less descriptorReserve,
+	// at most 4096, so that a flood of idle connections cannot take the
+	// descriptors the database and the platforms' clients need.
+	MaxConnections int `toml:"max_connections"`
 }
 
 // LogConfig shapes the process's logs.
@@ -194,6 +201,42 @@ type WebConfig struct {
 	// model before it is kept as RetrainModel + ".previous", and serve
 	// loads it at start as it loads [retrain] dir's.
 	RetrainModel string `toml:"retrain_model"`
+	// TrustedProxy lists the reverse proxies (CIDR prefixes or single
+	// addresses) whose X-Forwarded-For or X-Real-IP header names the
+	// client, for the sign-in limits; from any other peer the headers
+	// are ignored. Empty: the peer is the client.
+	TrustedProxy []string `toml:"trusted_proxy"`
+}
+
+// Gazetteer returns the names of [classifier] places, the only place
+// names shown in public without passing citybot.PublicPlace.
+func (c Config) Gazetteer() []string {
+	names := make([]string, 0, len(c.Classifier.Places))
+	for _, p := range c.Classifier.Places {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// TrustedProxies parses [web] trusted_proxy; a single address is a
+// prefix of its full length.
+func (w WebConfig) TrustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range w.TrustedProxy {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q is neither an address nor a CIDR prefix", s))
+			continue
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, errors.Join(errs...)
 }
 
 // RetrainConfig configures retraining from the officers' corrections:
@@ -411,7 +454,7 @@ func DefaultConfig() Config {
 			WorkEnd:       17,
 		},
 		Schedule:   DefaultSchedule(),
-		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
+		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 	}
@@ -637,6 +680,9 @@ func (c Config) Validate() error {
 	}
 
 	// [http]
+	if n := c.HTTP.MaxConnections; n < 0 || n > 1<<20 {
+		bad("http.max_connections", "%d: must be 0 (automatic) or a positive number of connections", n)
+	}
 	if err := checkHostPort(c.HTTP.Addr); err != nil {
 		bad("http.addr", "%v", err)
 	}
@@ -791,6 +837,9 @@ func (c Config) Validate() error {
 			bad("web.retrain_model", "%q and [retrain] dir %q are both set: keep [retrain] dir (retrain_model is its old, deprecated form)", m, c.Retrain.Dir)
 		}
 	}
+	if _, err := c.Web.TrustedProxies(); err != nil {
+		bad("web.trusted_proxy", "%v", err)
+	}
 	if c.Retrain.MinCorrections < 10 {
 		bad("retrain.min_corrections", "%d: at least 10 corrections of a kind are needed to judge a retrained model", c.Retrain.MinCorrections)
 	}
@@ -805,6 +854,14 @@ func (c Config) Validate() error {
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
+	}
+	for l, by := range c.Digest.ApprovedBy {
+		if !slices.Contains(c.City.Languages, l) {
+			bad("digest.approved_by", "%q is not one of [city] languages", l)
+		}
+		if strings.TrimSpace(by) == "" || len(by) > 200 {
+			bad("digest.approved_by", "%s: the office's name needs 1 to 200 bytes", l)
+		}
 	}
 	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
 		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)

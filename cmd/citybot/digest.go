@@ -32,6 +32,10 @@ type DigestConfig struct {
 	PublicURL string `toml:"public_url"`
 	// Agency is Open311's agency_responsible ("City of …").
 	Agency string `toml:"agency"`
+	// ApprovedBy names, per language, the office the public pages say
+	// approved a digest ("the Mayor's office"); the approving official's
+	// account name is never shown in public. Empty: "the city".
+	ApprovedBy map[string]string `toml:"approved_by"`
 	// Examples is how many "you said, we did" examples (0: 3, -1: none).
 	Examples int `toml:"examples"`
 	// Channels receive the approved digest.

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"citybot"
 	"citybot/bots"
 	"citybot/bots/discord"
@@ -134,7 +136,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	log := logger.With("component", "serve")
 	began := time.Now()
 
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer()})
 	if err != nil {
 		return err
 	}
@@ -321,12 +323,20 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
 	}
 	httpLog := logger.With("component", "http")
+	maxConns := cfg.HTTP.MaxConnections
+	if maxConns == 0 {
+		maxConns = autoMaxConnections()
+	}
+	httpLog.Debug("connection limit", "max_connections", maxConns)
+	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
 		Handler:           newOpsMux(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+		// Short: an idle keep-alive connection holds one of the limited
+		// slots.
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
 	}
 	ready.HTTPAddr = ln.Addr().String()
 
@@ -390,7 +400,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 // /open311/v2/) to routes.
 func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
 	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
+	proxies, err := cfg.Web.TrustedProxies()
+	if err != nil {
+		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
+	}
 	console, err := web.New(web.Options{
+		TrustedProxies:  proxies,
 		Store:           db,
 		Officer:         officer,
 		Trainer:         trainer,
@@ -415,6 +430,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 		Topics:          topics,
 		SensitiveTopics: cfg.Web.SensitiveTopics,
 		Agency:          cfg.Digest.Agency,
+		ApprovedBy:      cfg.Digest.ApprovedBy,
 		Location:        dg.Location(),
 	})
 	if err != nil {

@@ -60,6 +60,9 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if *dbPath == "" {
 		return fmt.Errorf("user add: %w: no database path", citybot.ErrInvalid)
 	}
+	if err := citybot.CheckAccountName(fs.Arg(0)); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
 	r := citybot.Role(*role)
 	if !r.Valid() {
 		return fmt.Errorf("user add: %w: unknown role %q (admin, officer or official)", citybot.ErrInvalid, *role)

@@ -67,3 +67,22 @@ func TestRunUserAdd(t *testing.T) {
 		}
 	}
 }
+
+// Names citybot writes itself, and names that hide what they are, are
+// refused before any account is made.
+func TestRunUserAddReservedNames(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "citybot.db")
+	for _, name := range []string{"citybot", "CityBot", "system", "cli", "-", "", "   ", "-x", "ro ot",
+		"root\u202e", "ro\u200bot", "tab\tname", "new\nline"} {
+		var out bytes.Buffer
+		err := runUser(ctx, []string{"add", "--db", path, name}, os.Getenv, strings.NewReader("a long passphrase here\n"), &out, &out)
+		if !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("user add %q: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := runUser(ctx, []string{"add", "--db", path, "jean-luc.picard"}, os.Getenv, strings.NewReader("a long passphrase here\n"), &out, &out); err != nil {
+		t.Errorf("user add jean-luc.picard: %v", err)
+	}
+}
