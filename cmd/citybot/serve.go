@@ -269,7 +269,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	locales, err := cfg.City.Locales()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	resp, err := responder.New(responder.Options{
+		Locales:          locales,
 		Store:            db,
 		Classifier:       clf,
 		Logger:           logger,
@@ -287,6 +292,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	}
 
 	officer, err := responder.NewOfficer(responder.OfficerOptions{
+		Locales:         locales,
 		Store:           db,
 		Logger:          logger,
 		DefaultLanguage: cfg.City.DefaultLanguage,
@@ -296,7 +302,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
+	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
 		clf, disp.Notify, logger)
 	if err != nil {
 		return fmt.Errorf("serve: digest: %w", err)
