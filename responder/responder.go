@@ -565,6 +565,10 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 	in := citybot.Intake{Message: m, Mode: citybot.CaseNone}
 	args := strings.Fields(m.Args)
 	var choice string
+	// The citizen's latest case tells the language they write in when
+	// they chose none and the platform gives none (a typed command on
+	// Discord): /help answers a Spanish speaker in Spanish.
+	in.LoadCases = 1
 	switch cmd {
 	case "status":
 		in.LoadCases = statusLookup
@@ -585,7 +589,11 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 }
 
 func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
-	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, "")
+	written := ""
+	if len(res.Cases) > 0 {
+		written = res.Cases[0].Language // the latest
+	}
+	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, written)
 	cat := r.catalog(lang)
 	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
 	out := citybot.Outgoing{
