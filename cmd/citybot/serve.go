@@ -25,6 +25,7 @@ import (
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
 	"citybot/web"
@@ -317,7 +318,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		if err := webRoutes(routes, cfg, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
+		if err := webRoutes(routes, cfg, locales, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
 			return err
 		}
 	}
@@ -394,9 +395,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 // webRoutes adds the officer console (at /, with the retraining page), the
 // digest approval pages (/digests) and the public pages (/public/,
 // /open311/v2/) to routes.
-func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
+func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, db *store.DB, officer *responder.Officer,
 	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
 	console, err := web.New(web.Options{
+		Locales:         locales,
 		Store:           db,
 		Officer:         officer,
 		Trainer:         trainer,
@@ -414,6 +416,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 		return fmt.Errorf("serve: web: %w", err)
 	}
 	public, err := web.NewPublic(web.PublicOptions{
+		Locales:         locales,
 		Store:           db,
 		Figures:         dg,
 		Logger:          logger,
