@@ -159,6 +159,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	locales, err := cfg.City.Locales()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	reg := newRegistry()
 	g := newGroup(log)
@@ -225,6 +229,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			APIBase:         cfg.Discord.APIBase,
 			GuildID:         cfg.Discord.GuildID,
 			Channels:        cfg.Discord.Channels,
+			Languages:       discordLanguages(cfg.City.Languages, locales),
+			Locales:         locales,
 			Cursors:         db,
 			Logger:          logger,
 			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
@@ -267,10 +273,6 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
 		Registerer:   reg,
 	})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	locales, err := cfg.City.Locales()
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -623,4 +625,18 @@ func newRetrainer(cfg Config, db responder.RetrainStore, base *classifier.Classi
 		MinCorrections: cfg.Retrain.MinCorrections,
 		Logger:         logger,
 	})
+}
+
+// discordLanguages are the choices of Discord's /language: the city's
+// languages, each named in itself.
+func discordLanguages(langs []string, locales *locale.Set) []discord.Language {
+	var out []discord.Language
+	for _, l := range langs {
+		name := l
+		if c := locales.Catalog(l); c != nil {
+			name = c.Name()
+		}
+		out = append(out, discord.Language{Code: l, Name: name})
+	}
+	return out
 }
