@@ -240,7 +240,7 @@ func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 		{&out.FixedYes, &fb.FixedYes}, {&out.FixedNo, &fb.FixedNo}, {&out.FixedThanks, &fb.FixedThanks},
 		{&out.FixedReopened, &fb.FixedReopened}, {&out.Reminder, &fb.Reminder}, {&out.ReminderLine, &fb.ReminderLine},
 		{&out.Approve, &fb.Approve}, {&out.RequestChanges, &fb.RequestChanges}, {&out.ChartReports, &fb.ChartReports},
-		{&out.ChartAnswer, &fb.ChartAnswer},
+		{&out.ChartAnswer, &fb.ChartAnswer}, {&out.PercentSign, &fb.PercentSign}, {&out.DecimalPoint, &fb.DecimalPoint},
 	}
 	for _, p := range pairs {
 		if *p.dst == "" {

@@ -40,6 +40,8 @@ type DigestTexts struct {
 	Others        string // {n} cases on other topics
 	Of            string // "{n} of {total}"
 	Percent       string // "{n} of {total} ({pct})": used from 20 cases on
+	PercentSign   string // "{n}%" ("{n} %" in French)
+	DecimalPoint  string // "." or ","
 	None          string // nothing to report
 	Minutes       string // {n}
 	Hours         string // {n}
@@ -86,7 +88,7 @@ func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 		Thanks: t("thanks"), ThanksOne: fill(c.Plural("digest.thanks", 1), "n", "1"),
 		StillOpen: t("still_open"), Promises: t("promises"), Overdue: t("overdue"), NoPromises: t("no_promises"),
 		Examples: t("examples"), Said: t("said"), Did: t("did"), More: t("more"), Change: t("change"), Same: t("same"),
-		Others: t("others"), Of: t("of"), Percent: t("percent"), None: t("none"),
+		Others: t("others"), Of: t("of"), Percent: t("percent"), PercentSign: t("percent_sign"), DecimalPoint: t("decimal_point"), None: t("none"),
 		Minutes: t("minutes"), Hours: t("hours"), Days: t("days"), ChartCaption: t("chart_caption"),
 		DraftNotice: t("draft_notice"), Approved: t("approved"), SentBack: t("sent_back"), AlreadyDone: t("already_done"),
 		NotAllowed: t("not_allowed"), FixedAsk: t("fixed_ask"), FixedYes: t("fixed_yes"), FixedNo: t("fixed_no"),
@@ -115,10 +117,6 @@ func (t DigestTexts) count(key, fallback string, n int, pairs ...string) string 
 // duration writes d in words: minutes under an hour, hours under two
 // days, then days (one decimal under ten).
 func (t DigestTexts) duration(d time.Duration) string {
-	return t.durationIn(d, "en")
-}
-
-func (t DigestTexts) durationIn(d time.Duration, lang string) string {
 	switch {
 	case d < time.Hour:
 		return fill(t.Minutes, "n", strconv.Itoa(max(1, int(math.Round(d.Minutes())))))
@@ -127,19 +125,16 @@ func (t DigestTexts) durationIn(d time.Duration, lang string) string {
 	}
 	days := d.Hours() / 24
 	if days < 10 {
-		return fill(t.Days, "n", decimal(days, lang))
+		return fill(t.Days, "n", t.decimal(days))
 	}
 	return fill(t.Days, "n", strconv.Itoa(int(math.Round(days))))
 }
 
 // share writes "n of total", with a percentage only from 20 cases on:
 // a percentage of a handful misleads.
-func (t DigestTexts) share(n, total int, lang string) string {
+func (t DigestTexts) share(n, total int) string {
 	if total >= 20 {
-		pct := fmt.Sprintf("%d %%", int(math.Round(100*float64(n)/float64(total))))
-		if lang == "en" {
-			pct = strings.ReplaceAll(pct, " ", "")
-		}
+		pct := fill(t.PercentSign, "n", strconv.Itoa(int(math.Round(100*float64(n)/float64(total)))))
 		return fill(t.Percent, "n", strconv.Itoa(n), "total", strconv.Itoa(total), "pct", pct)
 	}
 	return fill(t.Of, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
@@ -153,11 +148,12 @@ func (t DigestTexts) change(now, prev int) string {
 	return fill(t.Change, "diff", fmt.Sprintf("%+d", now-prev), "prev", strconv.Itoa(prev))
 }
 
-// decimal writes a one-decimal number with the language's separator.
-func decimal(f float64, lang string) string {
+// decimal writes a one-decimal number with the language's decimal
+// separator.
+func (t DigestTexts) decimal(f float64) string {
 	s := strings.TrimSuffix(strconv.FormatFloat(math.Round(f*10)/10, 'f', 1, 64), ".0")
-	if lang == "fr" {
-		s = strings.ReplaceAll(s, ".", ",")
+	if t.DecimalPoint != "" {
+		s = strings.ReplaceAll(s, ".", t.DecimalPoint)
 	}
 	return s
 }
@@ -230,13 +226,13 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(fill(t.Places, "list", strings.Join(parts, ", ")))
 	}
 	b.WriteByte('\n')
-	line(fill(t.Answered, "of", t.share(f.Answered, f.Received, lang)))
+	line(fill(t.Answered, "of", t.share(f.Answered, f.Received)))
 	if f.FirstAnswer.Count > 0 {
-		line(fill(t.FirstAnswer, "median", t.durationIn(f.FirstAnswer.Median, lang), "p90", t.durationIn(f.FirstAnswer.P90, lang)))
+		line(fill(t.FirstAnswer, "median", t.duration(f.FirstAnswer.Median), "p90", t.duration(f.FirstAnswer.P90)))
 	}
 	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
 	if f.Resolution.Count > 0 {
-		line(fill(t.Resolution, "median", t.durationIn(f.Resolution.Median, lang), "p90", t.durationIn(f.Resolution.P90, lang)))
+		line(fill(t.Resolution, "median", t.duration(f.Resolution.Median), "p90", t.duration(f.Resolution.P90)))
 	}
 	line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
 	if f.NotFixed > 0 {
