@@ -136,13 +136,13 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	}
 	set := locales(opts.Locales)
 	o.texts = officerTextsOf(set)
-	en := o.texts["en"]
+	en := o.texts[locale.Reference]
 	for k, t := range opts.Texts {
 		o.texts[k] = t.withFallback(en)
 	}
 	o.catalogs = catalogsOf(set)
 	for k, c := range opts.Catalogs {
-		o.catalogs[k] = c.withFallback(o.catalogs["en"])
+		o.catalogs[k] = c.withFallback(o.catalogs[locale.Reference])
 	}
 	o.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
 	for p, n := range opts.MaxText {
@@ -178,11 +178,11 @@ func (o *Officer) lang(preferred, detected string) string {
 func (o *Officer) textsFor(lang string) (OfficerTexts, Catalog) {
 	t, ok := o.texts[lang]
 	if !ok {
-		t = o.texts["en"]
+		t = o.texts[locale.Reference]
 	}
 	c, ok := o.catalogs[lang]
 	if !ok {
-		c = o.catalogs["en"]
+		c = o.catalogs[locale.Reference]
 	}
 	return t, c
 }
