@@ -18,12 +18,11 @@ import (
 	"citybot/store"
 )
 
-// TestPublicPagesLangDir checks that the public pages of a city speaking
-// English and Arabic mark each text with its language and writing
-// direction: the page in Arabic is right-to-left, the Arabic digest is
-// right-to-left inside an English page and the other way round, and the
-// language switcher names each language in itself.
-func TestPublicPagesLangDir(t *testing.T) {
+// newArabicPublic serves the public pages of a city speaking English
+// and Arabic, with one Arabic report and last week's digest approved. It
+// returns the server's URL and the digest's week.
+func newArabicPublic(t *testing.T) (string, citybot.Week) {
+	t.Helper()
 	ctx := context.Background()
 	clock := &pubClock{t: pubWeek.Add(8 * time.Hour)}
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
@@ -48,7 +47,16 @@ func TestPublicPagesLangDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	console, err := New(Options{Store: db, Officer: off, Now: clock.Now, InsecureCookies: true, Languages: langs})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/", console.Handler()) // the style sheet
 	pub.Register(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
@@ -69,9 +77,19 @@ func TestPublicPagesLangDir(t *testing.T) {
 	if _, err := dg.Decide(ctx, ds[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {
 		t.Fatal(err)
 	}
+	return ts.URL, ds[0].Week
+}
+
+// TestPublicPagesLangDir checks that the public pages of a city speaking
+// English and Arabic mark each text with its language and writing
+// direction: the page in Arabic is right-to-left, the Arabic digest is
+// right-to-left inside an English page and the other way round, and the
+// language switcher names each language in itself.
+func TestPublicPagesLangDir(t *testing.T) {
+	base, week := newArabicPublic(t)
 	get := func(path string) string {
 		t.Helper()
-		res, err := http.Get(ts.URL + path)
+		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +109,7 @@ func TestPublicPagesLangDir(t *testing.T) {
 		{"/public/?lang=ar", []string{`<html lang="ar" dir="rtl">`, `<pre class="digest" lang="ar" dir="rtl">` + arTitle,
 			`lang="en" dir="ltr" hreflang="en">English</a>`, `lang="ar" dir="rtl" hreflang="ar" aria-current="page">العربية</a>`}},
 		{"/public/?lang=en", []string{`<html lang="en" dir="ltr">`, `<pre class="digest" lang="en" dir="ltr">City listening report`}},
-		{"/public/digests/" + string(ds[0].Week), []string{`<html lang="en" dir="ltr">`,
+		{"/public/digests/" + string(week), []string{`<html lang="en" dir="ltr">`,
 			`<section lang="ar" dir="rtl" aria-labelledby="h-ar">`, `<h2 id="h-ar">العربية</h2>`, `<section lang="en" dir="ltr"`}},
 	} {
 		body := get(tt.path)
