@@ -25,11 +25,17 @@ var langReports = map[string]string{
 	"sw": "Taa ya barabarani kwenye kona ya mtaa wetu imeharibika tangu wiki iliyopita",
 }
 
+// langThanks are thank-yous, one per shipped language.
+var langThanks = map[string]string{
+	"en": "Thank you!", "fr": "Merci beaucoup !", "es": "¡Muchas gracias!",
+	"pt": "Muito obrigado!", "ar": "شكرا جزيلا", "sw": "Asante sana!",
+}
+
 // TestAcceptLanguages is the acceptance test of the shipped languages: a
 // citizen writing in each of them, on Telegram and on Discord (through
 // the real clients against tgemu and dcemu), gets the acknowledgement,
-// the answer to /status and the answer to /help in that language, with
-// the texts of the language's catalog file.
+// the answer to /status and the answer to /help in that language, and
+// the reply to their thank-you, with the texts of the language's file.
 func TestAcceptLanguages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs serve against both emulators")
@@ -37,7 +43,7 @@ func TestAcceptLanguages(t *testing.T) {
 	set := locale.MustEmbedded()
 	langs := []string{"en", "fr", "es", "pt", "ar", "sw"}
 	for _, l := range langs {
-		if !set.Has(l) || langReports[l] == "" {
+		if !set.Has(l) || langReports[l] == "" || langThanks[l] == "" {
 			t.Fatalf("language %s: no catalog or no report", l)
 		}
 	}
@@ -119,6 +125,10 @@ func TestAcceptLanguages(t *testing.T) {
 		post(c, "/help")
 	}
 	waitAll(3, "answers (acknowledgement, /status, /help)")
+	for _, c := range cits {
+		post(c, langThanks[c.lang])
+	}
+	waitAll(4, "answers (acknowledgement, /status, /help, thanks)")
 	time.Sleep(300 * time.Millisecond) // nothing more should come
 	if err := s.shutdown(t); err != nil {
 		t.Fatalf("serve: %v", err)
@@ -128,8 +138,8 @@ func TestAcceptLanguages(t *testing.T) {
 		cat := set.Catalog(c.lang)
 		got := received(c)
 		name := c.platform + "/" + c.lang
-		if len(got) != 3 {
-			t.Errorf("%s: got %d messages, want 3: %q", name, len(got), got)
+		if len(got) != 4 {
+			t.Errorf("%s: got %d messages, want 4: %q", name, len(got), got)
 			continue
 		}
 		// The acknowledgement: the language's "case {ref}" sentence,
@@ -156,6 +166,10 @@ func TestAcceptLanguages(t *testing.T) {
 		if want := cat.Text("chat.help"); got[2] != want {
 			t.Errorf("%s: /help = %q, want %q", name, got[2], want)
 		}
-		t.Logf("%s: case %s acknowledged, /status and /help in %s", name, ref, cat.Name())
+		// A thank-you opens no case and is answered in the language.
+		if want := cat.Text("chat.thanks"); got[3] != want {
+			t.Errorf("%s: reply to %q = %q, want %q", name, langThanks[c.lang], got[3], want)
+		}
+		t.Logf("%s: case %s acknowledged; /status, /help and thanks answered in %s", name, ref, cat.Name())
 	}
 }
