@@ -67,6 +67,12 @@ func forbidden(from, to string) string {
 		if isModule(to) || to == "database/sql" || to == "net/http" || strings.Contains(to, ".") {
 			return "the root package imports the standard library only, and not database/sql or net/http"
 		}
+	case under(from, "citybot/locale"):
+		// Texts and language matching: shared by the adapters, the
+		// responder and the web, it depends on none of them.
+		if isModule(to) || to == "database/sql" || to == "net/http" {
+			return "locale holds texts only: it imports nothing of the module, no database or network"
+		}
 	case under(from, "citybot/classifier"):
 		for _, bad := range []string{"citybot/store", "citybot/bots", "citybot/responder", "citybot/web"} {
 			if under(to, bad) {
@@ -123,6 +129,11 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/bots/telegram", "citybot/bots/discord", true},
 		{"citybot/bots/telegram/emulator", "citybot/bots/telegram", false},
 		{"citybot/store", "citybot/cmd/citybot", true},
+		{"citybot/locale", "golang.org/x/text/language", false},
+		{"citybot/locale", "citybot", true},
+		{"citybot/locale", "citybot/responder", true},
+		{"citybot/bots/discord", "citybot/locale", false},
+		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,7 @@ type Classifier struct {
 	sens      *sensitiveSet
 	sensModel *sensModel // nil: rules only
 	intents   *intentSet
+	lang      *langDetector
 	gaz       *gazetteer
 	pat       *patterns
 	ner       *ner // nil when disabled
@@ -89,7 +90,11 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 		return nil, err
 	}
 	opts.Topics = topics
-	c := &Classifier{opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
+	lang, err := newLangDetector(ls)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{lang: lang, opts: opts, model: m, cues: newCueSet(ls), sens: newSensitiveSet(ls), intents: newIntentSet(ls), gaz: newGazetteer(opts.Places), pat: newPatterns()}
 	c.bufs.New = func() any { return &scratch{} }
 	if c.sensModel, err = defaultSensModel(); err != nil {
 		return nil, err
@@ -212,11 +217,10 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	defer c.bufs.Put(sc)
 
 	text = prefix(text, c.opts.maxBytes())
-	var nonLatin int
-	sc.toks, nonLatin = tokenize(text, sc.toks[:0])
+	sc.toks, _ = tokenize(text, sc.toks[:0])
 	toks := sc.toks
 	out.Model = c.model.name
-	out.Language = detectLanguage(toks, nonLatin, langHint)
+	out.Language = c.lang.detect(text, toks, langHint)
 
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
@@ -456,7 +460,7 @@ func validSpan(text string, sp citybot.Span) bool {
 func (c *Classifier) runNER(text string, toks []token, places []citybot.Place, personal []citybot.PersonalSpan) []entity {
 	cand := func(i int) bool {
 		t := &toks[i]
-		if !t.capital || t.allCaps || !t.latin || t.letters < 2 || t.digits > 0 || langVote(t.norm) != 0 {
+		if !t.capital || t.allCaps || !t.latin || t.letters < 2 || t.digits > 0 || c.lang.isFunctionWord(t.norm) {
 			return false
 		}
 		return !c.commonWord(t) && !covered(t, places, personal)

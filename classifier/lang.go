@@ -1,89 +1,244 @@
 package classifier
 
-import "strings"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
 
-// Languages Classify reports.
+	"citybot"
+)
+
+// Languages Classify reports: the language of a lexicon file (its code,
+// "es", "ar", …) or LangOther.
 const (
 	LangEnglish = "en"
 	LangFrench  = "fr"
 	LangOther   = "other"
 )
 
-// langVote tells which language a folded word points to: English (1),
-// French (-1), another language (2: Spanish, German, Italian, Portuguese,
-// Haitian Creole), or none (0). Words common to several ("a", "on", "me")
-// are left out.
-func langVote(norm string) int {
-	switch norm {
-	case "the", "and", "is", "are", "was", "were", "of", "to", "in", "it", "this", "that", "there", "with", "for", "my", "we", "you", "they", "have", "has", "not", "no", "please", "street", "road", "our", "at", "be", "been", "from", "near", "help", "need", "what", "when", "why", "how", "can", "will", "would", "should", "i", "he", "she", "his", "her", "its", "an", "or", "by", "all", "water", "thank", "thanks", "hello", "hi", "people", "house", "broken", "again", "still", "yesterday", "today", "night", "since", "who", "which", "do", "does", "did", "dont", "im", "very", "many", "some", "any", "out", "up", "down", "over", "about":
-		return 1
-	case "le", "la", "les", "des", "du", "est", "sont", "et", "un", "une", "dans", "pour", "avec", "sur", "pas", "ne", "nous", "vous", "ils", "elles", "je", "tu", "il", "elle", "ce", "cette", "ces", "qui", "que", "quoi", "mon", "ma", "mes", "notre", "nos", "votre", "vos", "leur", "leurs", "au", "aux", "rue", "merci", "bonjour", "depuis", "tres", "mais", "ou", "donc", "car", "sous", "chez", "tout", "tous", "toute", "toutes", "rien", "plus", "deja", "encore", "hier", "aujourd", "hui", "nuit", "quartier", "eau", "devant", "pres", "quand", "pourquoi", "comment", "avons", "avez", "ont", "suis", "sommes", "etes", "etait", "ete", "fait", "faire", "svp", "madame", "monsieur", "ville", "mairie", "personne", "gens":
-		return -1
-	case "el", "los", "las", "hay", "calle", "por", "del", "muy", "pero", "esta", "gracias", "basura", "tenemos", "porque", "donde", // es
-		"der", "die", "das", "und", "ist", "nicht", "ich", "wir", "mit", "auf", "strasse", "bitte", "danke", "seit", // de
-		"della", "sono", "questo", "grazie", "strada", "perche", // it
-		"nao", "obrigado", "rua", "com", "voce", // pt
-		"mwen", "nou", "gen", "ak", "bezwen", "tanpri", "nan": // ht
-		return 2
-	}
-	return 0
+// languageWords are what tells a language apart (the [language] section
+// of a lexicon file): the scripts it is written in (names of Go's
+// unicode.Scripts: "Latin", "Arabic") and common words of it (articles,
+// pronouns, prepositions, everyday words of reports) that are rare in
+// other languages. A word two languages list counts half for each.
+type languageWords struct {
+	Scripts []string `toml:"scripts"`
+	Words   []string `toml:"words"`
 }
 
-// detectLanguage returns "en", "fr" or "other" from tokens, the count of
-// non-Latin letters and a platform hint ("fr", "en-US", …; may be empty).
-func detectLanguage(toks []token, nonLatin int, hint string) string {
-	latin := 0
-	en, fr, other := 0, 0, 0
-	accents := 0
-	for i := range toks {
-		t := &toks[i]
-		if t.latin {
-			latin += t.letters
-		}
-		if i < 400 {
-			switch langVote(t.norm) {
-			case 1:
-				en++
-			case -1:
-				fr++
-			case 2:
-				other++
+// foreignWords are telltale words of languages citybot has no lexicon for
+// (German, Italian, Turkish, Dutch, Haitian Creole; Persian and Urdu in
+// Arabic script): a text where they outvote every known language is
+// "other", said honestly rather than guessed. A language a city adds with
+// a lexicon file takes its own words out of this list.
+var foreignWords = []string{
+	// de
+	"der", "die", "das", "und", "ist", "nicht", "ich", "wir", "mit", "auf", "strasse", "bitte", "danke", "seit",
+	"ein", "eine", "zu", "den", "dem", "kein", "keine", "sehr", "auch", "noch", "schon", "wieder", "heute",
+	"gestern", "haben", "wird", "sind", "hier", "unsere", "unser", "seit", "wasser", "kaputt", "bei",
+	// it
+	"della", "sono", "questo", "questa", "grazie", "strada", "perche", "il", "gli", "che", "di", "molto", "anche",
+	"nella", "sul", "sulla", "ancora", "oggi", "ieri", "acqua", "buca", "quartiere", "citta", "nostro", "nostra",
+	// tr
+	"ve", "bir", "bu", "cok", "icin", "ile", "var", "yok", "sokak", "lutfen", "tesekkurler", "merhaba",
+	"mahalle", "degil", "ama", "gibi", "daha", "hala", "bugun", "dun", "suyu", "sokakta",
+	// nl
+	"het", "een", "niet", "straat", "bedankt", "ik", "wij", "zijn", "geen", "ook", "nog",
+	// ht
+	"mwen", "nou", "gen", "ak", "bezwen", "tanpri", "nan",
+	// fa, ur (Arabic script)
+	"است", "این", "را", "که", "می", "ہے", "کے", "میں", "کی", "نہیں", "نیست", "خیابان",
+}
+
+// langDetector tells a message's language among the lexicons' languages.
+type langDetector struct {
+	langs   []string              // sorted
+	words   map[string][]int      // folded word → indices of langs (and -1: foreign)
+	scripts map[string][]int      // script name → indices of langs
+	tables  []*unicode.RangeTable // the scripts of scriptNames, in order
+	names   []string
+}
+
+// newLangDetector builds the detector from the lexicons' [language]
+// sections. An unknown script name is an error wrapping
+// citybot.ErrInvalid.
+func newLangDetector(ls lexicons) (*langDetector, error) {
+	d := &langDetector{langs: ls.langs(), words: map[string][]int{}, scripts: map[string][]int{}}
+	own := map[string]bool{}
+	for i, l := range d.langs {
+		for _, s := range ls[l].Language.Scripts {
+			t, ok := unicode.Scripts[s]
+			if !ok {
+				return nil, fmt.Errorf("classifier: lexicon %s: language.scripts: %q is not a Unicode script name (\"Latin\", \"Arabic\", …): %w", l, s, citybot.ErrInvalid)
 			}
-			if t.latin && len(t.norm) < t.end-t.start && t.letters > 0 {
-				// the folded form is shorter: the word had accents
-				accents++
+			if !slices.Contains(d.names, s) {
+				d.names = append(d.names, s)
+				d.tables = append(d.tables, t)
+			}
+		}
+		for _, w := range ls[l].Language.Words {
+			for _, n := range phraseWords(w) {
+				own[n] = true
+				if !slices.Contains(d.words[n], i) {
+					d.words[n] = append(d.words[n], i)
+				}
 			}
 		}
 	}
-	if latin == 0 || nonLatin > latin {
+	// Candidates of a script in order of preference for ties: English,
+	// French (the commonest in citybot's cities), then the others.
+	order := slices.Clone(d.langs)
+	slices.SortStableFunc(order, func(a, b string) int { return rank(a) - rank(b) })
+	for _, l := range order {
+		i := slices.Index(d.langs, l)
+		for _, s := range ls[l].Language.Scripts {
+			d.scripts[s] = append(d.scripts[s], i)
+		}
+	}
+	for _, w := range foreignWords {
+		for _, n := range phraseWords(w) {
+			if !own[n] && !slices.Contains(d.words[n], -1) {
+				d.words[n] = append(d.words[n], -1)
+			}
+		}
+	}
+	return d, nil
+}
+
+// phraseWords returns the folded words of an entry.
+func phraseWords(s string) []string {
+	toks, _ := tokenize(s, nil)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.norm
+	}
+	return out
+}
+
+// telltale letters: one vote in half for a language (ñ in Spanish, ã in
+// Portuguese, è in French).
+var telltale = map[rune]string{
+	'ñ': "es", '¿': "es", '¡': "es",
+	'ã': "pt", 'õ': "pt",
+	'è': "fr", 'ù': "fr", 'œ': "fr", 'î': "fr", 'û': "fr", 'ë': "fr", 'ï': "fr",
+}
+
+// detect returns the language of text (tokens toks) or LangOther: the
+// script its letters are mostly written in decides among the languages
+// written in it (Arabic script: Arabic, unless Persian or Urdu words
+// outvote it; a script no lexicon names: other); then the votes of each
+// language's words, with telltale letters; a text where foreign words
+// outvote every language is other. When no word tells, the platform's
+// hint ("fr", "es-419"; may be empty) decides, else English for a Latin
+// text of a few letters.
+func (d *langDetector) detect(text string, toks []token, hint string) string {
+	if len(toks) > 400 {
+		toks = toks[:400]
+	}
+	count := make([]int, len(d.tables))
+	otherLetters := 0
+	votes := make([]float64, len(d.langs))
+	foreign := 0.0
+	for _, t := range toks {
+		for _, r := range text[t.start:t.end] {
+			if !unicode.IsLetter(r) {
+				continue
+			}
+			found := false
+			for i, tab := range d.tables {
+				if unicode.Is(tab, r) {
+					count[i]++
+					found = true
+					break
+				}
+			}
+			if !found {
+				otherLetters++
+			}
+			if l, ok := telltale[unicode.ToLower(r)]; ok {
+				if i := slices.Index(d.langs, l); i >= 0 {
+					votes[i] += 0.5
+				}
+			}
+		}
+		if ls := d.words[t.norm]; len(ls) > 0 {
+			share := 1 / float64(len(ls))
+			for _, i := range ls {
+				if i < 0 {
+					foreign += share
+				} else {
+					votes[i] += share
+				}
+			}
+		}
+	}
+	best, letters := -1, 0
+	for i, n := range count {
+		if n > letters {
+			best, letters = i, n
+		}
+	}
+	if best < 0 || otherLetters > letters {
+		return LangOther // no letters, or a script no language is written in
+	}
+	cands := d.scripts[d.names[best]]
+	winner, top := -1, 0.0
+	for _, i := range cands { // in d.order: a tie goes to the first
+		if votes[i] > top {
+			winner, top = i, votes[i]
+		}
+	}
+	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0) {
 		return LangOther
 	}
-	fr += accents / 2
-	if other >= 2 && other > en && other > fr {
-		return LangOther
+	if winner >= 0 {
+		// A tie between two languages goes to the hinted one.
+		for _, i := range cands {
+			if i != winner && votes[i] == top && d.hinted(hint) == d.langs[i] {
+				return d.langs[i]
+			}
+		}
+		return d.langs[winner]
 	}
-	h := strings.ToLower(hint)
-	hinted := ""
-	switch {
-	case strings.HasPrefix(h, "en"):
-		hinted = LangEnglish
-	case strings.HasPrefix(h, "fr"):
-		hinted = LangFrench
+	if h := d.hinted(hint); h != "" && slices.ContainsFunc(cands, func(i int) bool { return d.langs[i] == h }) {
+		return h
 	}
-	switch {
-	case en > fr:
-		return LangEnglish
-	case fr > en:
-		return LangFrench
-	case hinted != "":
-		return hinted
-	case en > 0 || latin >= 3:
-		// Latin-script text with no telling words: English is the
+	if len(cands) == 1 {
+		return d.langs[cands[0]]
+	}
+	if d.names[best] == "Latin" && letters >= 2 && slices.Contains(d.langs, LangEnglish) {
+		// Latin-script text with no telling word: English is the
 		// commonest case.
-		if accents > 0 {
-			return LangFrench
-		}
 		return LangEnglish
 	}
 	return LangOther
 }
+
+// rank orders languages for ties: English, French, then the others.
+func rank(l string) int {
+	switch l {
+	case LangEnglish:
+		return 0
+	case LangFrench:
+		return 1
+	}
+	return 2
+}
+
+// hinted returns the language of a platform hint ("pt-BR" → "pt") when
+// the detector knows it, else "".
+func (d *langDetector) hinted(hint string) string {
+	h := strings.ToLower(strings.TrimSpace(hint))
+	if i := strings.IndexAny(h, "-_"); i >= 0 {
+		h = h[:i]
+	}
+	if slices.Contains(d.langs, h) {
+		return h
+	}
+	return ""
+}
+
+// isFunctionWord tells whether a folded word is one that tells a language
+// (a capitalised "The" or "Les" starts no name).
+func (d *langDetector) isFunctionWord(norm string) bool { return len(d.words[norm]) > 0 }

@@ -39,6 +39,8 @@ type lexicon struct {
 	Sensitive sensitiveWords `toml:"sensitive"`
 	// Intent: the words of feedback (intent.go).
 	Intent intentWords `toml:"intent"`
+	// Language: the scripts and words that tell the language (lang.go).
+	Language languageWords `toml:"language"`
 }
 
 // urgencyWords are the urgency cues of a language (see urgency.go).

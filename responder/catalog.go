@@ -4,14 +4,17 @@ import (
 	"strings"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // Catalog is everything the bot says to citizens, in one language. Texts
 // may hold placeholders in braces, replaced when the text is used:
 // {ref} a case reference, {topic} a topic in words, {status} a status in
 // words, {number} the emergency number, {language} the language's name.
-// To add a language, add a Catalog to Options.Catalogs; a missing field
-// falls back to English.
+// The texts come from the language files of package locale (the [chat]
+// section); a city adds or overrides languages with files
+// (Options.Locales). Options.Catalogs still adds or replaces catalogs in
+// code; a missing field falls back to English.
 type Catalog struct {
 	Name string // the language's name in itself ("Français")
 
@@ -27,7 +30,7 @@ type Catalog struct {
 	// the classifier found sensitive, or on one of
 	// Options.SensitiveTopics), and the private notice sent when a
 	// follow-up makes a case sensitive: how the citizen's identity is
-	// protected. Built-in languages default to SensitiveNotice.
+	// protected (SensitiveNotice).
 	Sensitive string
 	// SensitiveGroup replaces AckGroup for a sensitive case opened in a
 	// group: add nothing here, continue in a private chat.
@@ -63,103 +66,42 @@ type Catalog struct {
 	Statuses map[citybot.CaseStatus]string // status → words
 }
 
-// defaultCatalogs returns the built-in catalogs, keyed by language code.
-func defaultCatalogs() map[string]Catalog {
-	return map[string]Catalog{"en": english(), "fr": french()}
+// locales returns s, or the shipped catalogs when s is nil.
+func locales(s *locale.Set) *locale.Set {
+	if s == nil {
+		return locale.MustEmbedded()
+	}
+	return s
 }
 
-func english() Catalog {
-	return Catalog{
-		Name: "English",
-		Start: "Hello! I am the city's listening bot.\n\n" +
-			"Tell me about a problem in the city (a pothole, uncollected rubbish, a water cut, a broken street light…) " +
-			"and I will register it as a case with a short reference, pass it to the right service and tell you here when there is news.\n\n" +
-			"What is stored: your messages, the topic and place we understood, and a pseudonymous number for you. " +
-			"Your name and username are kept apart and never published; public reports never show who wrote.\n\n" +
-			"Commands: /status to follow your cases, /language to choose your language, /help for help.",
-		Help: "Write your report in plain words; add a photo or your location if it helps.\n" +
-			"/status — your cases and where they stand\n/status REF — one case\n/language — choose your language\n/start — what this bot does and what it stores",
-		AckNew:         "Thank you. Your report is registered as case {ref}.",
-		AckTopic:       "We understood it is about: {topic}.",
-		AckNext:        "A city officer will review it and we will write to you here when there is news.",
-		AckStatus:      "To follow it, send /status {ref}.",
-		AckGroup:       "Please keep personal details (phone, address) out of this group: write to me privately if needed.",
-		Sensitive:      SensitiveNotice("en"),
-		FollowUp:       "Added to your case {ref}.",
-		SensitiveGroup: "Please add no details in this group: write to me in a private chat to go on. Your report stays protected there.",
-		Emergency:      "If anyone is in danger, call {number} now. This chat is not an emergency line.",
-		Thanks:         "Thank you! We passed it on to the team.",
-		Greeting:       "Hello! To report a problem in the city, describe it here in a few words (what, and where); add a photo or your location if it helps. /help for more.",
-		AckOK:          "Noted. Write to me any time about a problem in the city; /status shows your cases.",
-		EmptyReport:    "Please describe the problem in a few words (what, and where).",
-		StatusNone:     "You have no case yet. Describe a problem and I will register it.",
-		StatusHeader:   "Your cases:",
-		StatusLine:     "{ref} — {topic}: {status}",
-		StatusOne:      "Case {ref} ({topic}): {status}.",
-		StatusGroup:    "Case {ref}: {status}.",
-		StatusAsk:      "To protect your privacy, send /status REF with your case reference, or ask me privately.",
-		StatusFound:    "I found no case {ref} among yours. Check the reference, or send /status to list your cases.",
-		LanguageAsk:    "Choose your language:",
-		LanguageSet:    "Language set: {language}.",
-		Topics: map[string]string{
-			"roads": "roads and pavements", "waste": "rubbish and cleanliness", "water_sanitation": "water and sanitation",
-			"street_lighting": "street lighting", "public_safety": "public safety", "transport": "transport and traffic",
-			"housing": "housing", "noise": "noise", "parks": "parks and green spaces", "taxes_budget": "taxes and budget",
-			"corruption": "corruption", "administration_permits": "administration and permits", "other": "a general matter",
-		},
-		Statuses: map[citybot.CaseStatus]string{
-			citybot.StatusNew: "received", citybot.StatusAcknowledged: "received, waiting for an officer",
-			citybot.StatusInProgress: "in progress", citybot.StatusAnswered: "answered",
-			citybot.StatusResolved: "resolved", citybot.StatusClosed: "closed", citybot.StatusDuplicate: "merged with another case",
-		},
+// catalogsOf returns the chat catalogs of every language of s, keyed by
+// language code.
+func catalogsOf(s *locale.Set) map[string]Catalog {
+	out := map[string]Catalog{}
+	for _, l := range s.Languages() {
+		out[l] = catalogOf(s.Catalog(l))
 	}
+	return out
 }
 
-func french() Catalog {
-	return Catalog{
-		Name: "Français",
-		Start: "Bonjour ! Je suis le robot d'écoute de la ville.\n\n" +
-			"Signalez-moi un problème (nid-de-poule, ordures non ramassées, coupure d'eau, lampadaire en panne…) : " +
-			"je l'enregistre comme dossier avec une courte référence, je le transmets au bon service et je vous préviens ici dès qu'il y a du nouveau.\n\n" +
-			"Ce qui est conservé : vos messages, le sujet et le lieu compris, et un numéro pseudonyme pour vous. " +
-			"Votre nom et votre identifiant sont conservés à part et jamais publiés ; les bilans publics ne montrent jamais qui a écrit.\n\n" +
-			"Commandes : /status pour suivre vos dossiers, /language pour choisir votre langue, /help pour l'aide.",
-		Help: "Écrivez votre signalement simplement ; ajoutez une photo ou votre position si cela aide.\n" +
-			"/status — vos dossiers et leur état\n/status REF — un dossier\n/language — choisir votre langue\n/start — ce que fait ce robot et ce qu'il conserve",
-		AckNew:         "Merci. Votre signalement est enregistré sous le dossier {ref}.",
-		AckTopic:       "Nous avons compris qu'il concerne : {topic}.",
-		AckNext:        "Un agent de la ville va l'examiner et nous vous écrirons ici dès qu'il y aura du nouveau.",
-		AckStatus:      "Pour le suivre, envoyez /status {ref}.",
-		AckGroup:       "Merci de ne pas publier de données personnelles (téléphone, adresse) dans ce groupe : écrivez-moi en privé si besoin.",
-		Sensitive:      SensitiveNotice("fr"),
-		FollowUp:       "Ajouté à votre dossier {ref}.",
-		SensitiveGroup: "Merci de n'ajouter aucun détail dans ce groupe : écrivez-moi en message privé pour continuer. Votre signalement y reste protégé.",
-		Emergency:      "Si quelqu'un est en danger, appelez le {number} maintenant. Cette conversation n'est pas une ligne d'urgence.",
-		Thanks:         "Merci ! Nous l'avons transmis à l'équipe.",
-		Greeting:       "Bonjour ! Pour signaler un problème dans la ville, décrivez-le ici en quelques mots (quoi, et où) ; ajoutez une photo ou votre position si cela aide. /help pour en savoir plus.",
-		AckOK:          "C'est noté. Écrivez-moi quand vous voulez au sujet d'un problème dans la ville ; /status montre vos dossiers.",
-		EmptyReport:    "Décrivez le problème en quelques mots (quoi, et où).",
-		StatusNone:     "Vous n'avez pas encore de dossier. Décrivez un problème et je l'enregistrerai.",
-		StatusHeader:   "Vos dossiers :",
-		StatusLine:     "{ref} — {topic} : {status}",
-		StatusOne:      "Dossier {ref} ({topic}) : {status}.",
-		StatusGroup:    "Dossier {ref} : {status}.",
-		StatusAsk:      "Pour protéger votre vie privée, envoyez /status REF avec la référence de votre dossier, ou écrivez-moi en privé.",
-		StatusFound:    "Je ne trouve pas de dossier {ref} parmi les vôtres. Vérifiez la référence, ou envoyez /status pour la liste de vos dossiers.",
-		LanguageAsk:    "Choisissez votre langue :",
-		LanguageSet:    "Langue choisie : {language}.",
-		Topics: map[string]string{
-			"roads": "la voirie et les trottoirs", "waste": "les déchets et la propreté", "water_sanitation": "l'eau et l'assainissement",
-			"street_lighting": "l'éclairage public", "public_safety": "la sécurité publique", "transport": "les transports et la circulation",
-			"housing": "le logement", "noise": "le bruit", "parks": "les parcs et espaces verts", "taxes_budget": "les impôts et le budget",
-			"corruption": "la corruption", "administration_permits": "les démarches et permis", "other": "une question générale",
-		},
-		Statuses: map[citybot.CaseStatus]string{
-			citybot.StatusNew: "reçu", citybot.StatusAcknowledged: "reçu, en attente d'un agent",
-			citybot.StatusInProgress: "en cours de traitement", citybot.StatusAnswered: "réponse envoyée",
-			citybot.StatusResolved: "résolu", citybot.StatusClosed: "clos", citybot.StatusDuplicate: "fusionné avec un autre dossier",
-		},
+// catalogOf reads the [chat] texts of one language file.
+func catalogOf(c *locale.Catalog) Catalog {
+	t := func(key string) string { return c.Text("chat." + key) }
+	cat := Catalog{
+		Name: c.Name(), Start: t("start"), Help: t("help"),
+		AckNew: t("ack_new"), AckTopic: t("ack_topic"), AckNext: t("ack_next"), AckStatus: t("ack_status"), AckGroup: t("ack_group"),
+		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), Emergency: t("emergency"),
+		Thanks: t("thanks"), Greeting: t("greeting"), AckOK: t("ack_ok"), EmptyReport: t("empty_report"),
+		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
+		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
+		LanguageAsk: t("language_ask"), LanguageSet: t("language_set"),
+		Topics:   c.Table("chat.topics"),
+		Statuses: map[citybot.CaseStatus]string{},
 	}
+	for k, v := range c.Table("chat.statuses") {
+		cat.Statuses[citybot.CaseStatus(k)] = v
+	}
+	return cat
 }
 
 // withFallback fills c's empty fields from fb.

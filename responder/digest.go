@@ -13,6 +13,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/locale"
 )
 
 // DigestStore is what a Digester needs from storage (store.DB).
@@ -55,7 +56,10 @@ type DigestOptions struct {
 	Languages []string
 	// Texts add or replace languages (missing fields fall back to
 	// English); Catalogs give topic words as for Options.Catalogs.
-	Texts    map[string]DigestTexts
+	Texts map[string]DigestTexts
+	// Locales are the language files (as for Options.Locales); nil
+	// means the shipped ones.
+	Locales  *locale.Set
 	Catalogs map[string]Catalog
 	// Hide are topics additionally kept out of examples, places and
 	// follow-ups. Sensitive cases (citybot.Case.Sensitive, the flag
@@ -115,6 +119,7 @@ type Digester struct {
 	languages []string
 	texts     map[string]DigestTexts
 	catalogs  map[string]Catalog
+	english   Catalog
 	hide      []string
 	channels  []Channel
 	officials Channel
@@ -178,17 +183,19 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	if d.notify == nil {
 		d.notify = func() {}
 	}
-	en := digestTextsEN()
-	d.texts = defaultDigestTexts()
+	set := locales(opts.Locales)
+	d.texts = digestTextsOf(set)
+	en := d.texts[locale.Reference]
 	for code, t := range opts.Texts {
 		d.texts[code] = t.withFallback(en)
 	}
-	d.catalogs = defaultCatalogs()
+	d.catalogs = catalogsOf(set)
+	d.english = d.catalogs[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := d.catalogs[code]; ok {
 			d.catalogs[code] = c.withFallback(base)
 		} else {
-			d.catalogs[code] = c.withFallback(english())
+			d.catalogs[code] = c.withFallback(d.english)
 		}
 	}
 	for _, l := range d.languages {
@@ -196,7 +203,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 			return nil, fmt.Errorf("responder: digester: %w: language %q has no digest texts", citybot.ErrInvalid, l)
 		}
 		if _, ok := d.catalogs[l]; !ok {
-			d.catalogs[l] = english()
+			d.catalogs[l] = d.english
 		}
 	}
 	for _, c := range append(slices.Clone(d.channels), d.officials, d.officers) {
@@ -232,6 +239,8 @@ func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 		{&out.AlreadyDone, &fb.AlreadyDone}, {&out.NotAllowed, &fb.NotAllowed}, {&out.FixedAsk, &fb.FixedAsk},
 		{&out.FixedYes, &fb.FixedYes}, {&out.FixedNo, &fb.FixedNo}, {&out.FixedThanks, &fb.FixedThanks},
 		{&out.FixedReopened, &fb.FixedReopened}, {&out.Reminder, &fb.Reminder}, {&out.ReminderLine, &fb.ReminderLine},
+		{&out.Approve, &fb.Approve}, {&out.RequestChanges, &fb.RequestChanges}, {&out.ChartReports, &fb.ChartReports},
+		{&out.ChartAnswer, &fb.ChartAnswer}, {&out.PercentSign, &fb.PercentSign}, {&out.DecimalPoint, &fb.DecimalPoint},
 	}
 	for _, p := range pairs {
 		if *p.dst == "" {
@@ -258,7 +267,7 @@ func (d *Digester) Hidden() []string { return slices.Clone(d.hide) }
 func (d *Digester) TopicName(lang, topic string) string {
 	c, ok := d.catalogs[lang]
 	if !ok {
-		c = english()
+		c = d.english
 	}
 	return c.topic(topic)
 }
@@ -311,28 +320,13 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	t := d.texts[lead]
 	if dg.Chart, err = renderChart(dg.Figures, func(tp string) string { return d.TopicName(lead, tp) }, ChartLabels{
 		Title:  fill(t.ChartCaption, "week", string(week)),
-		Cases:  chartWord(lead, "cases"),
-		Answer: chartWord(lead, "answer"),
+		Cases:  d.texts[lead].ChartReports,
+		Answer: d.texts[lead].ChartAnswer,
 		Hours:  "h",
 	}); err != nil {
 		return dg, err
 	}
 	return dg, nil
-}
-
-func chartWord(lang, w string) string {
-	switch lang + ":" + w {
-	case "fr:cases":
-		return "signalements"
-	case "fr:answer":
-		return "delai median de premiere reponse (heures)"
-	case "en:answer", ":answer":
-		return "median time to first answer (hours)"
-	}
-	if w == "answer" {
-		return "median time to first answer (hours)"
-	}
-	return "reports"
 }
 
 // example redacts one "you said, we did" pair; ok is false when nothing
@@ -449,24 +443,12 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 		Out: citybot.Outgoing{Key: key + ":draft", Platform: d.officials.Platform, Chat: d.officials.Chat, ChatKind: citybot.ChatGroup,
 			Text: dg.Texts[lang],
 			Buttons: [][]citybot.Button{{
-				{Label: buttonLabel(lang, true), Data: actApprove + id},
-				{Label: buttonLabel(lang, false), Data: actSendBack + id},
+				{Label: t.Approve, Data: actApprove + id},
+				{Label: t.RequestChanges, Data: actSendBack + id},
 			}}},
 		Kind: citybot.OutboxNotice,
 	}
 	return append(out, SplitItem(body, d.maxText[d.officials.Platform])...), nil
-}
-
-func buttonLabel(lang string, approve bool) string {
-	switch {
-	case lang == "fr" && approve:
-		return "Approuver"
-	case lang == "fr":
-		return "Demander des changements"
-	case approve:
-		return "Approve"
-	}
-	return "Request changes"
 }
 
 // Decide records an official's decision on a draft. Approving queues the
@@ -693,7 +675,7 @@ func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 		}
 		t, cat := d.texts[lang], d.catalogs[lang]
 		if cat.Topics == nil {
-			cat = english()
+			cat = d.english
 		}
 		id := strconv.FormatInt(int64(c.ID), 10)
 		it := citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: c.ID, Out: citybot.Outgoing{
@@ -766,7 +748,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 		lang = d.languages[0]
 	}
 	t, cat := d.texts[lang], d.catalogs[lang]
-	lines := []string{fill(t.Reminder, "n", strconv.Itoa(len(cases)), "hours", strconv.Itoa(d.remindH))}
+	lines := []string{t.count("reminder", t.Reminder, len(cases), "hours", strconv.Itoa(d.remindH))}
 	ids := make([]citybot.CaseID, len(cases))
 	for i, c := range cases {
 		ids[i] = c.ID

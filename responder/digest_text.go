@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // DigestTexts are the words of the weekly digest in one language.
@@ -24,7 +25,7 @@ type DigestTexts struct {
 	Resolution    string // {median} {p90}
 	Fixed         string // {n} citizens confirmed fixed
 	NotFixed      string // {n} said not fixed
-	Thanks        string // {n} citizens said thank you (feedback, not reports)
+	Thanks        string // {n} citizens said thank you (feedback, not reports); plural in the files
 	ThanksOne     string // one citizen said thank you
 	StillOpen     string // {n}
 	Promises      string // {kept} {due}
@@ -39,6 +40,8 @@ type DigestTexts struct {
 	Others        string // {n} cases on other topics
 	Of            string // "{n} of {total}"
 	Percent       string // "{n} of {total} ({pct})": used from 20 cases on
+	PercentSign   string // "{n}%" ("{n} %" in French)
+	DecimalPoint  string // "." or ","
 	None          string // nothing to report
 	Minutes       string // {n}
 	Hours         string // {n}
@@ -57,118 +60,63 @@ type DigestTexts struct {
 	Reminder      string // to officers: {n} {hours}
 	ReminderLine  string // {ref} {topic} {urgency} {age}
 	Months        [12]string
+	// Officials' buttons on a draft, and the chart's axis words.
+	Approve, RequestChanges   string
+	ChartReports, ChartAnswer string
+
+	// plurals, when the texts came from a language file, give the
+	// plural forms of Thanks and Reminder.
+	plurals *locale.Catalog
 }
 
-func digestTextsEN() DigestTexts {
-	return DigestTexts{
-		Title:         "City listening report — week {week} ({from} to {to})",
-		Received:      "Received: {n} reports ({change}).",
-		TopicLine:     "• {topic}: {n} ({change})",
-		ByPlatform:    "Channels: {list}.",
-		Places:        "Places mentioned most: {list}.",
-		Answered:      "Answered by the city: {of}.",
-		FirstAnswer:   "Time to a first answer: half within {median}, 9 in 10 within {p90}.",
-		Resolved:      "Resolved this week: {n} ({change}).",
-		Resolution:    "Time to resolve: half within {median}, 9 in 10 within {p90}.",
-		Fixed:         "Confirmed fixed by the citizen: {n}.",
-		NotFixed:      "Reported not fixed (reopened): {n}.",
-		Thanks:        "{n} citizens said thank you.",
-		ThanksOne:     "1 citizen said thank you.",
-		StillOpen:     "Still open at the end of the week: {n}.",
-		Promises:      "Promised dates this week: {kept} kept out of {due}.",
-		Overdue:       "Promised dates missed: {n}.",
-		NoPromises:    "No promised date fell this week.",
-		Examples:      "You said, we did:",
-		Said:          "You said: “{text}”",
-		Did:           "We did: “{text}”",
-		More:          "All figures and open data: {url}",
-		Change:        "{prev} the week before",
-		Same:          "as many as the week before",
-		Others:        "other topics: {n}",
-		Of:            "{n} of {total}",
-		Percent:       "{n} of {total} ({pct})",
-		None:          "none",
-		Minutes:       "{n} min",
-		Hours:         "{n} h",
-		Days:          "{n} days",
-		ChartCaption:  "Reports and time to first answer by topic, week {week}.",
-		DraftNotice:   "The draft of the weekly report for week {week} (version {revision}) is ready. It will be posted exactly as below once approved.",
-		Approved:      "Approved: the report for week {week} will be posted.",
-		SentBack:      "Sent back: the report for week {week} will not be posted. Reply to the draft with your comment.",
-		AlreadyDone:   "This draft was already decided.",
-		NotAllowed:    "You are not allowed to approve reports.",
-		FixedAsk:      "Your case {ref} ({topic}) was marked resolved. Is it fixed?",
-		FixedYes:      "Fixed",
-		FixedNo:       "Not fixed",
-		FixedThanks:   "Thank you for confirming.",
-		FixedReopened: "Thank you: case {ref} is reopened and an officer will look at it again.",
-		Reminder:      "{n} cases have had no first answer for more than {hours} working hours:",
-		ReminderLine:  "{ref} — {topic} ({urgency}), open for {age}",
-		Months:        [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
+// digestTextsOf returns the [digest] texts of every language of s, keyed
+// by language code.
+func digestTextsOf(s *locale.Set) map[string]DigestTexts {
+	out := map[string]DigestTexts{}
+	for _, l := range s.Languages() {
+		out[l] = digestTextsOfCatalog(s.Catalog(l))
 	}
+	return out
 }
 
-func digestTextsFR() DigestTexts {
-	return DigestTexts{
-		Title:         "Bilan de l'écoute citoyenne — semaine {week} (du {from} au {to})",
-		Received:      "Reçus : {n} signalements ({change}).",
-		TopicLine:     "• {topic} : {n} ({change})",
-		ByPlatform:    "Canaux : {list}.",
-		Places:        "Lieux les plus cités : {list}.",
-		Answered:      "Avec une réponse de la ville : {of}.",
-		FirstAnswer:   "Délai de première réponse : la moitié en moins de {median}, 9 sur 10 en moins de {p90}.",
-		Resolved:      "Résolus cette semaine : {n} ({change}).",
-		Resolution:    "Délai de résolution : la moitié en moins de {median}, 9 sur 10 en moins de {p90}.",
-		Fixed:         "Confirmés réparés par l'habitant : {n}.",
-		NotFixed:      "Signalés non réparés (rouverts) : {n}.",
-		Thanks:        "{n} habitants ont dit merci.",
-		ThanksOne:     "1 habitant a dit merci.",
-		StillOpen:     "Encore ouverts en fin de semaine : {n}.",
-		Promises:      "Dates promises cette semaine : tenues {kept} sur {due}.",
-		Overdue:       "Dates promises dépassées : {n}.",
-		NoPromises:    "Aucune date promise n'échoyait cette semaine.",
-		Examples:      "Vous avez dit, nous avons fait :",
-		Said:          "Vous avez dit : « {text} »",
-		Did:           "Nous avons fait : « {text} »",
-		More:          "Tous les chiffres et les données ouvertes : {url}",
-		Change:        "{prev} la semaine précédente",
-		Same:          "autant que la semaine précédente",
-		Others:        "autres sujets : {n}",
-		Of:            "{n} sur {total}",
-		Percent:       "{n} sur {total} ({pct})",
-		None:          "aucun",
-		Minutes:       "{n} min",
-		Hours:         "{n} h",
-		Days:          "{n} jours",
-		ChartCaption:  "Signalements et délai de première réponse par sujet, semaine {week}.",
-		DraftNotice:   "Le projet de bilan hebdomadaire de la semaine {week} (version {revision}) est prêt. Il sera publié exactement comme ci-dessous une fois approuvé.",
-		Approved:      "Approuvé : le bilan de la semaine {week} sera publié.",
-		SentBack:      "Renvoyé : le bilan de la semaine {week} ne sera pas publié. Répondez au projet avec votre commentaire.",
-		AlreadyDone:   "Ce projet a déjà été tranché.",
-		NotAllowed:    "Vous n'êtes pas autorisé·e à approuver les bilans.",
-		FixedAsk:      "Votre dossier {ref} ({topic}) a été marqué comme résolu. Est-ce réparé ?",
-		FixedYes:      "Réparé",
-		FixedNo:       "Pas réparé",
-		FixedThanks:   "Merci de votre confirmation.",
-		FixedReopened: "Merci : le dossier {ref} est rouvert et un agent va le reprendre.",
-		Reminder:      "{n} dossiers attendent une première réponse depuis plus de {hours} heures ouvrées :",
-		ReminderLine:  "{ref} — {topic} ({urgency}), ouvert depuis {age}",
-		Months:        [12]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."},
+func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
+	t := func(key string) string { return c.Text("digest." + key) }
+	d := DigestTexts{
+		Title: t("title"), Received: t("received"), TopicLine: t("topic_line"), ByPlatform: t("by_platform"), Places: t("places"),
+		Answered: t("answered"), FirstAnswer: t("first_answer"), Resolved: t("resolved"), Resolution: t("resolution"),
+		Fixed: t("fixed"), NotFixed: t("not_fixed"),
+		Thanks: t("thanks"), ThanksOne: fill(c.Plural("digest.thanks", 1), "n", "1"),
+		StillOpen: t("still_open"), Promises: t("promises"), Overdue: t("overdue"), NoPromises: t("no_promises"),
+		Examples: t("examples"), Said: t("said"), Did: t("did"), More: t("more"), Change: t("change"), Same: t("same"),
+		Others: t("others"), Of: t("of"), Percent: t("percent"), PercentSign: t("percent_sign"), DecimalPoint: t("decimal_point"), None: t("none"),
+		Minutes: t("minutes"), Hours: t("hours"), Days: t("days"), ChartCaption: t("chart_caption"),
+		DraftNotice: t("draft_notice"), Approved: t("approved"), SentBack: t("sent_back"), AlreadyDone: t("already_done"),
+		NotAllowed: t("not_allowed"), FixedAsk: t("fixed_ask"), FixedYes: t("fixed_yes"), FixedNo: t("fixed_no"),
+		FixedThanks: t("fixed_thanks"), FixedReopened: t("fixed_reopened"), Reminder: t("reminder"), ReminderLine: t("reminder_line"),
+		Approve: t("approve"), RequestChanges: t("request_changes"), ChartReports: t("chart_reports"), ChartAnswer: t("chart_answer"),
+		plurals: c,
 	}
+	for i := range d.Months {
+		d.Months[i] = t("months." + strconv.Itoa(i+1))
+	}
+	return d
 }
 
-// defaultDigestTexts returns the built-in digest texts, keyed by language.
-func defaultDigestTexts() map[string]DigestTexts {
-	return map[string]DigestTexts{"en": digestTextsEN(), "fr": digestTextsFR()}
+// count fills the plural text key for n: the language's form for n when
+// t came from a language file, else fallback ({n} filled either way).
+func (t DigestTexts) count(key, fallback string, n int, pairs ...string) string {
+	s := fallback
+	if t.plurals != nil {
+		if p := t.plurals.Plural("digest."+key, n); p != "" {
+			s = p
+		}
+	}
+	return fill(s, append([]string{"n", strconv.Itoa(n)}, pairs...)...)
 }
 
 // duration writes d in words: minutes under an hour, hours under two
 // days, then days (one decimal under ten).
 func (t DigestTexts) duration(d time.Duration) string {
-	return t.durationIn(d, "en")
-}
-
-func (t DigestTexts) durationIn(d time.Duration, lang string) string {
 	switch {
 	case d < time.Hour:
 		return fill(t.Minutes, "n", strconv.Itoa(max(1, int(math.Round(d.Minutes())))))
@@ -177,19 +125,16 @@ func (t DigestTexts) durationIn(d time.Duration, lang string) string {
 	}
 	days := d.Hours() / 24
 	if days < 10 {
-		return fill(t.Days, "n", decimal(days, lang))
+		return fill(t.Days, "n", t.decimal(days))
 	}
 	return fill(t.Days, "n", strconv.Itoa(int(math.Round(days))))
 }
 
 // share writes "n of total", with a percentage only from 20 cases on:
 // a percentage of a handful misleads.
-func (t DigestTexts) share(n, total int, lang string) string {
+func (t DigestTexts) share(n, total int) string {
 	if total >= 20 {
-		pct := fmt.Sprintf("%d %%", int(math.Round(100*float64(n)/float64(total))))
-		if lang == "en" {
-			pct = strings.ReplaceAll(pct, " ", "")
-		}
+		pct := fill(t.PercentSign, "n", strconv.Itoa(int(math.Round(100*float64(n)/float64(total)))))
 		return fill(t.Percent, "n", strconv.Itoa(n), "total", strconv.Itoa(total), "pct", pct)
 	}
 	return fill(t.Of, "n", strconv.Itoa(n), "total", strconv.Itoa(total))
@@ -203,11 +148,12 @@ func (t DigestTexts) change(now, prev int) string {
 	return fill(t.Change, "diff", fmt.Sprintf("%+d", now-prev), "prev", strconv.Itoa(prev))
 }
 
-// decimal writes a one-decimal number with the language's separator.
-func decimal(f float64, lang string) string {
+// decimal writes a one-decimal number with the language's decimal
+// separator.
+func (t DigestTexts) decimal(f float64) string {
 	s := strings.TrimSuffix(strconv.FormatFloat(math.Round(f*10)/10, 'f', 1, 64), ".0")
-	if lang == "fr" {
-		s = strings.ReplaceAll(s, ".", ",")
+	if t.DecimalPoint != "" {
+		s = strings.ReplaceAll(s, ".", t.DecimalPoint)
 	}
 	return s
 }
@@ -280,23 +226,23 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(fill(t.Places, "list", strings.Join(parts, ", ")))
 	}
 	b.WriteByte('\n')
-	line(fill(t.Answered, "of", t.share(f.Answered, f.Received, lang)))
+	line(fill(t.Answered, "of", t.share(f.Answered, f.Received)))
 	if f.FirstAnswer.Count > 0 {
-		line(fill(t.FirstAnswer, "median", t.durationIn(f.FirstAnswer.Median, lang), "p90", t.durationIn(f.FirstAnswer.P90, lang)))
+		line(fill(t.FirstAnswer, "median", t.duration(f.FirstAnswer.Median), "p90", t.duration(f.FirstAnswer.P90)))
 	}
 	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
 	if f.Resolution.Count > 0 {
-		line(fill(t.Resolution, "median", t.durationIn(f.Resolution.Median, lang), "p90", t.durationIn(f.Resolution.P90, lang)))
+		line(fill(t.Resolution, "median", t.duration(f.Resolution.Median), "p90", t.duration(f.Resolution.P90)))
 	}
 	line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
 	if f.NotFixed > 0 {
 		line(fill(t.NotFixed, "n", strconv.Itoa(f.NotFixed)))
 	}
 	switch {
-	case f.Thanks == 1:
+	case f.Thanks == 1 && t.plurals == nil:
 		line(t.ThanksOne)
-	case f.Thanks > 1:
-		line(fill(t.Thanks, "n", strconv.Itoa(f.Thanks)))
+	case f.Thanks > 0:
+		line(t.count("thanks", t.Thanks, f.Thanks))
 	}
 	line(fill(t.StillOpen, "n", strconv.Itoa(f.StillOpen)))
 	if f.PromisesDue > 0 {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // OfficerStore is what an Officer needs from storage: each call runs build
@@ -47,46 +48,31 @@ type OfficerTexts struct {
 	Sensitive string
 }
 
-// defaultOfficerTexts returns the built-in texts, keyed by language.
-func defaultOfficerTexts() map[string]OfficerTexts {
-	return map[string]OfficerTexts{
-		"en": {
-			Answer:           "Answer from the city about your case {ref}:\n\n{text}",
-			Status:           "Your case {ref} is now: {status}.",
-			StatusReason:     "Reason: {reason}",
-			Merged:           "Your case {ref} is about the same matter as case {into}, so we merged them. You will hear about {into} from now on (/status {into}).",
-			MergedQuiet:      "Your case {ref} is about the same matter as another report, so we joined them. You will keep hearing about it under {ref}.",
-			MergedInto:       "Another report about the same matter was merged into your case {ref}. Nothing changes for you.",
-			RepliedPrivately: "The city has replied to case {ref} privately.",
-			Sensitive: "This report concerns a sensitive matter. Only a few named staff members can read it. " +
-				"Your name, username and account are never shown to them, nor published, and nothing you wrote appears in any public report. " +
-				"You may write anonymously and leave out details that identify you.",
-		},
-		"fr": {
-			Answer:           "Réponse de la ville à propos de votre dossier {ref} :\n\n{text}",
-			Status:           "Votre dossier {ref} est maintenant : {status}.",
-			StatusReason:     "Motif : {reason}",
-			Merged:           "Votre dossier {ref} concerne le même sujet que le dossier {into} : nous les avons fusionnés. Vous serez informé·e du suivi de {into} (/status {into}).",
-			MergedQuiet:      "Votre dossier {ref} concerne le même sujet qu'un autre signalement : nous les avons réunis. Vous continuerez d'être informé·e sous la référence {ref}.",
-			MergedInto:       "Un autre signalement sur le même sujet a été fusionné avec votre dossier {ref}. Rien ne change pour vous.",
-			RepliedPrivately: "La ville a répondu en privé au sujet du dossier {ref}.",
-			Sensitive: "Ce signalement concerne un sujet sensible. Seules quelques personnes nommément désignées peuvent le lire. " +
-				"Votre nom, votre pseudonyme et votre compte ne leur sont jamais montrés ni publiés, et rien de ce que vous avez écrit n'apparaît dans un rapport public. " +
-				"Vous pouvez écrire anonymement et omettre ce qui permettrait de vous identifier.",
-		},
+// officerTextsOf returns the [officer] texts of every language of s (the
+// sensitive notice is [chat] sensitive), keyed by language code.
+func officerTextsOf(s *locale.Set) map[string]OfficerTexts {
+	out := map[string]OfficerTexts{}
+	for _, l := range s.Languages() {
+		c := s.Catalog(l)
+		t := func(key string) string { return c.Text("officer." + key) }
+		out[l] = OfficerTexts{
+			Answer: t("answer"), Status: t("status"), StatusReason: t("status_reason"), Merged: t("merged"),
+			MergedQuiet: t("merged_quiet"), MergedInto: t("merged_into"), RepliedPrivately: t("replied_privately"), Sensitive: c.Text("chat.sensitive"),
+		}
 	}
+	return out
 }
 
 // SensitiveNotice returns the sentence on identity protection that the
-// acknowledgement of a case on a sensitive topic must carry, in lang
-// (falling back to English). The inbound pipeline appends it to the
-// acknowledgement when the case's topic is one the city marks sensitive.
+// acknowledgement of a sensitive case carries, in the shipped language
+// that best matches the BCP 47 tag lang (falling back to English).
 func SensitiveNotice(lang string) string {
-	texts := defaultOfficerTexts()
-	if t, ok := texts[baseLang(lang)]; ok {
-		return t.Sensitive
+	s := locale.MustEmbedded()
+	l := s.Match(lang)
+	if l == "" {
+		l = locale.Reference
 	}
-	return texts["en"].Sensitive
+	return s.Catalog(l).Text("chat.sensitive")
 }
 
 // OfficerOptions configure an Officer. Store is required.
@@ -101,6 +87,9 @@ type OfficerOptions struct {
 	Texts map[string]OfficerTexts
 	// Catalogs give topic and status words (as for Options.Catalogs).
 	Catalogs map[string]Catalog
+	// Locales are the language files (as for Options.Locales); nil
+	// means the shipped ones.
+	Locales *locale.Set
 	// MaxText is the longest text per platform, in UTF-16 code units
 	// (bots.Limits.MaxText); longer messages become several outbox
 	// rows. Missing platforms default to Telegram 4096, Discord 2000.
@@ -148,14 +137,15 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	if o.defLang == "" {
 		o.defLang = "en"
 	}
-	o.texts = defaultOfficerTexts()
-	en := o.texts["en"]
+	set := locales(opts.Locales)
+	o.texts = officerTextsOf(set)
+	en := o.texts[locale.Reference]
 	for k, t := range opts.Texts {
 		o.texts[k] = t.withFallback(en)
 	}
-	o.catalogs = defaultCatalogs()
+	o.catalogs = catalogsOf(set)
 	for k, c := range opts.Catalogs {
-		o.catalogs[k] = c.withFallback(o.catalogs["en"])
+		o.catalogs[k] = c.withFallback(o.catalogs[locale.Reference])
 	}
 	o.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
 	for p, n := range opts.MaxText {
@@ -191,11 +181,11 @@ func (o *Officer) lang(preferred, detected string) string {
 func (o *Officer) textsFor(lang string) (OfficerTexts, Catalog) {
 	t, ok := o.texts[lang]
 	if !ok {
-		t = o.texts["en"]
+		t = o.texts[locale.Reference]
 	}
 	c, ok := o.catalogs[lang]
 	if !ok {
-		c = o.catalogs["en"]
+		c = o.catalogs[locale.Reference]
 	}
 	return t, c
 }

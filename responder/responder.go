@@ -34,6 +34,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/classifier"
+	"citybot/locale"
 )
 
 // Store is what the Responder needs from storage.
@@ -72,8 +73,12 @@ type Options struct {
 	// Languages the bot speaks and offers in /language; empty means
 	// every catalog. Each must have a catalog.
 	Languages []string
-	// Catalogs add or replace languages (keyed by code, e.g. "de").
-	// Missing fields fall back to English.
+	// Locales are the language files the texts come from (package
+	// locale: the shipped ones with a city's directory on top); nil means
+	// the shipped ones.
+	Locales *locale.Set
+	// Catalogs add or replace languages in code (keyed by code, e.g.
+	// "de"), on top of Locales. Missing fields fall back to English.
 	Catalogs map[string]Catalog
 	// EmergencyNumber is put first in the acknowledgement of a critical
 	// message; "" leaves the warning out.
@@ -127,6 +132,7 @@ type Responder struct {
 	now        func() time.Time
 	defLang    string
 	languages  []string
+	locales    *locale.Set
 	catalogs   map[string]Catalog
 	emergency  string
 	sensitive  []string
@@ -176,8 +182,9 @@ func New(opts Options) (*Responder, error) {
 	if r.notify == nil {
 		r.notify = func() {}
 	}
-	en := english()
-	r.catalogs = defaultCatalogs()
+	r.locales = locales(opts.Locales)
+	r.catalogs = catalogsOf(r.locales)
+	en := r.catalogs[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := r.catalogs[code]; ok {
 			r.catalogs[code] = c.withFallback(base)
@@ -191,12 +198,12 @@ func New(opts Options) (*Responder, error) {
 	if len(r.languages) == 0 {
 		var extra []string
 		for code := range opts.Catalogs {
-			if code != "en" && code != "fr" {
+			if !r.locales.Has(code) {
 				extra = append(extra, code)
 			}
 		}
 		slices.Sort(extra)
-		r.languages = append([]string{"en", "fr"}, extra...)
+		r.languages = append(r.locales.Languages(), extra...)
 	}
 	for _, l := range r.languages {
 		if _, ok := r.catalogs[l]; !ok {
@@ -248,12 +255,25 @@ func baseLang(tag string) string {
 // preference, then the platform's language code, then the language the
 // message was detected in, then the city's default.
 func (r *Responder) language(preferred, platformCode, detected string) string {
-	for _, l := range []string{preferred, baseLang(platformCode), detected} {
+	for _, l := range []string{preferred, r.match(platformCode), detected} {
 		if l != "" && r.speaks(l) {
 			return l
 		}
 	}
 	return r.defLang
+}
+
+// match returns the language the bot speaks that fits a BCP 47 tag
+// ("pt-BR" → "pt", "es-419" → "es"), or "".
+func (r *Responder) match(tag string) string {
+	if l := r.locales.Match(tag, r.languages...); l != "" {
+		return l
+	}
+	// A language added in code only (Options.Catalogs) has no file.
+	if l := baseLang(tag); r.speaks(l) && !r.locales.Has(l) {
+		return l
+	}
+	return ""
 }
 
 func (r *Responder) catalog(lang string) Catalog { return r.catalogs[lang] }
@@ -545,13 +565,18 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 	in := citybot.Intake{Message: m, Mode: citybot.CaseNone}
 	args := strings.Fields(m.Args)
 	var choice string
+	// The citizen's latest case tells the language they write in when
+	// they chose none and the platform gives none (a typed command on
+	// Discord): /help answers a Spanish speaker in Spanish.
+	in.LoadCases = 1
 	switch cmd {
 	case "status":
 		in.LoadCases = statusLookup
 	case "language":
-		if len(args) > 0 && r.speaks(baseLang(args[0])) {
-			choice = baseLang(args[0])
-			in.SetLanguage = choice
+		if len(args) > 0 {
+			if choice = r.match(args[0]); choice != "" {
+				in.SetLanguage = choice
+			}
 		}
 	}
 	queued := false
@@ -564,7 +589,11 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 }
 
 func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
-	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, "")
+	written := ""
+	if len(res.Cases) > 0 {
+		written = res.Cases[0].Language // the latest
+	}
+	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, written)
 	cat := r.catalog(lang)
 	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
 	out := citybot.Outgoing{
@@ -644,8 +673,7 @@ func (r *Responder) HandleAction(ctx context.Context, a citybot.Action) (string,
 		r.log.Debug("unknown action ignored", "platform", a.Platform)
 		return "", nil
 	}
-	code = baseLang(code)
-	if !r.speaks(code) {
+	if code = r.match(code); code == "" {
 		return "", nil
 	}
 	if _, err := r.store.SetCitizenLanguage(ctx, a.Platform, a.Sender, code); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,8 +145,17 @@ func TestLanguageCommand(t *testing.T) {
 	if len(sent) != 3 {
 		t.Fatalf("sent %d, want 3", len(sent))
 	}
-	if len(sent[0].Buttons) != 1 || len(sent[0].Buttons[0]) != 2 || sent[0].Buttons[0][1].Data != "lang:fr" {
-		t.Errorf("/language buttons = %+v", sent[0].Buttons)
+	// No Languages option: every shipped catalog is offered, each by its
+	// own name, English first.
+	var got []string
+	for _, row := range sent[0].Buttons {
+		for _, b := range row {
+			got = append(got, b.Label+"="+b.Data)
+		}
+	}
+	want := []string{"English=lang:en", "العربية=lang:ar", "Español=lang:es", "Français=lang:fr", "Português=lang:pt", "Kiswahili=lang:sw"}
+	if !slices.Equal(got, want) {
+		t.Errorf("/language buttons = %v, want %v", got, want)
 	}
 	if sent[1].Text != "Langue choisie : Français." || !strings.HasPrefix(sent[2].Text, "Merci.") {
 		t.Errorf("after /language fr: %q, %q", sent[1].Text, sent[2].Text)
@@ -671,19 +681,19 @@ func TestOptionsValidation(t *testing.T) {
 		t.Errorf("language without catalog: %v", err)
 	}
 	// A new language through a catalog; missing texts fall back to English.
-	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, DefaultLanguage: "es",
-		Catalogs: map[string]responder.Catalog{"es": {Name: "Español", AckNew: "Gracias. Su caso es {ref}."}}})
+	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, DefaultLanguage: "de",
+		Catalogs: map[string]responder.Catalog{"de": {Name: "Deutsch", AckNew: "Danke. Ihr Fall ist {ref}."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := privateMsg("u1", 1, "pothole")
-	m.Sender.LanguageCode = "es-MX"
+	m.Sender.LanguageCode = "de-AT"
 	if err := r.HandleMessage(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	items, _ := rg.db.OutboxItems(context.Background(), "in:")
-	if len(items) != 1 || !strings.HasPrefix(items[0].Out.Text, "Gracias. Su caso es ") || !strings.Contains(items[0].Out.Text, "roads and pavements") {
-		t.Errorf("es ack = %+v", items)
+	if len(items) != 1 || !strings.HasPrefix(items[0].Out.Text, "Danke. Ihr Fall ist ") || !strings.Contains(items[0].Out.Text, "roads and pavements") {
+		t.Errorf("de ack = %+v", items)
 	}
 	if _, err := responder.NewDispatcher(responder.DispatcherOptions{Store: rg.db}); !errors.Is(err, citybot.ErrInvalid) {
 		t.Errorf("dispatcher without bots: %v", err)
@@ -776,5 +786,32 @@ func TestClassifierPanicStoresUnclassified(t *testing.T) {
 	}
 	if strings.Contains(out, "zqx") {
 		t.Errorf("logs quote the citizen: %s", out)
+	}
+}
+
+// A platform's regional tag is matched to a language the city speaks
+// (pt-BR → pt, es-419 → es); a language the city does not speak, even a
+// shipped one, gets the default language; so does a language it has
+// nothing close to.
+func TestPlatformLanguageMatched(t *testing.T) {
+	rg := newRig(t, rigOptions{opts: responder.Options{Languages: []string{"en", "pt", "es", "ar"}, DefaultLanguage: "en"}})
+	tests := []struct{ user, code, want string }{
+		{"u1", "pt-BR", "Obrigado. Seu aviso foi registrado como caso "},
+		{"u2", "es-419", "Gracias. Su aviso quedó anotado como caso "},
+		{"u3", "ar-EG", "شكرًا. سُجّل بلاغك تحت رقم القضية "},
+		{"u4", "sw-KE", "Thank you. Your report is registered as case "},
+		{"u5", "de-DE", "Thank you. Your report is registered as case "},
+	}
+	for _, tt := range tests {
+		m := privateMsg(tt.user, 1, "pothole")
+		m.Sender.LanguageCode = tt.code
+		rg.handle(m)
+	}
+	rg.drain()
+	for _, tt := range tests {
+		sent := rg.bot.sentTo(citybot.ChatID("chat-" + tt.user))
+		if len(sent) != 1 || !strings.HasPrefix(sent[0].Text, tt.want) {
+			t.Errorf("%s: sent %+v, want a text starting %q", tt.code, sent, tt.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // PublicStore is what the public pages and open data need from storage.
@@ -63,6 +64,9 @@ type PublicOptions struct {
 	// to 100,000 cases on one of the store's read connections); one more
 	// is answered 503 at once. 0 means 2.
 	MaxExports int
+	// Locales give the languages' names and writing directions (the
+	// pages' lang and dir attributes); nil means the shipped files.
+	Locales *locale.Set
 }
 
 // Public serves the public accountability pages (no sign-in): the latest
@@ -124,7 +128,7 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"home", "digest"} {
-		t, err := template.New(name).Funcs(templateFuncs()).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_"+name+".html")
+		t, err := template.New(name).Funcs(templateFuncs(opts.Locales)).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: public template %s: %w", name, err)
 		}
@@ -242,11 +246,12 @@ type publicHome struct {
 }
 
 type publicDigest struct {
-	Week    citybot.Week
-	Text    string
-	Texts   []langText
-	Decided time.Time
-	By      string
+	Week     citybot.Week
+	Text     string
+	TextLang string // the language of Text (the page's, or the first)
+	Texts    []langText
+	Decided  time.Time
+	By       string
 }
 
 type langText struct {
@@ -256,9 +261,9 @@ type langText struct {
 
 func (p *Public) digestView(d citybot.Digest, lang string) publicDigest {
 	// Never d.DecidedBy: that is a console account.
-	v := publicDigest{Week: d.Week, Text: citybot.VisibleText(d.Texts[lang]), Decided: d.DecidedAt, By: p.approvedBy(lang)}
+	v := publicDigest{Week: d.Week, Text: citybot.VisibleText(d.Texts[lang]), TextLang: lang, Decided: d.DecidedAt, By: p.approvedBy(lang)}
 	if v.Text == "" {
-		v.Text = citybot.VisibleText(d.Texts[p.languages[0]])
+		v.Text, v.TextLang = citybot.VisibleText(d.Texts[p.languages[0]]), p.languages[0]
 	}
 	for _, l := range p.languages {
 		if t, ok := d.Texts[l]; ok {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // pageNames are the templates in templates/, one per page, each rendered
@@ -17,8 +18,27 @@ func pageNames() []string {
 	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "model", "error"}
 }
 
-func templateFuncs() template.FuncMap {
+// templateFuncs are the templates' functions; locs gives the languages'
+// names and writing directions (nil: the shipped language files).
+func templateFuncs(locs *locale.Set) template.FuncMap {
+	if locs == nil {
+		locs = locale.MustEmbedded()
+	}
 	return template.FuncMap{
+		// dir is the HTML dir attribute of a language: "rtl" for Arabic.
+		"dir": func(lang string) string {
+			if c := locs.Catalog(lang); c != nil {
+				return c.Dir()
+			}
+			return "ltr"
+		},
+		// langName is a language's name in itself ("Español").
+		"langName": func(lang string) string {
+			if c := locs.Catalog(lang); c != nil {
+				return c.Name()
+			}
+			return lang
+		},
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -51,10 +71,10 @@ func templateFuncs() template.FuncMap {
 	}
 }
 
-func parsePages() (map[string]*template.Template, error) {
+func parsePages(locs *locale.Set) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(templateFuncs()).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(templateFuncs(locs)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

@@ -36,6 +36,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/locale"
 )
 
 //go:embed templates/*.html
@@ -112,6 +113,10 @@ type Options struct {
 	// Languages the city speaks (canned answers are per language);
 	// empty means en and fr.
 	Languages []string
+	// Locales give the languages' names and writing directions
+	// (citizens' texts are shown with their dir); nil means the shipped
+	// files.
+	Locales *locale.Set
 	// Topics an officer can choose; empty means the classifier's
 	// default topics.
 	Topics []string
@@ -168,6 +173,7 @@ func DefaultTopics() []string {
 
 // Server is the console. It is safe for concurrent use.
 type Server struct {
+	locales   *locale.Set
 	store     Store
 	officer   Officer
 	trainer   Trainer
@@ -206,7 +212,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Officer == nil {
 		return nil, fmt.Errorf("web: %w: Store and Officer are required", citybot.ErrInvalid)
 	}
-	s := &Server{store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
+	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
 		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
@@ -281,7 +287,7 @@ func New(opts Options) (*Server, error) {
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("citybot: no such account"), bcrypt.DefaultCost); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	if s.pages, err = parsePages(); err != nil {
+	if s.pages, err = parsePages(opts.Locales); err != nil {
 		return nil, err
 	}
 	s.buildRoutes()

@@ -36,6 +36,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/locale"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -62,6 +63,14 @@ type Options struct {
 	// Channels are the ids of the text channels listened to; their
 	// threads are listened to as well. Direct messages always are.
 	Channels []string
+	// Languages are the choices of the /language slash command, in
+	// order; empty leaves the choice as free text.
+	Languages []Language
+	// Locales give the few texts the adapter says itself (an
+	// interaction that failed, a channel not listened to), in the
+	// user's Discord language ([chat] sorry, not_here); nil means the
+	// shipped language files.
+	Locales *locale.Set
 	// Cursors stores the last message id handled per channel.
 	Cursors bots.Cursors
 	// Logger receives the adapter's logs (default: discard).

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"citybot"
+	"citybot/locale"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -21,7 +21,14 @@ const ackBudget = 2500 * time.Millisecond
 // Commands are the slash commands registered in the city's guild. Their
 // names are the citybot.Message.Command values they produce; the option
 // values, in this order, become Args.
-func Commands() []*discordgo.ApplicationCommand {
+//
+// langs are the choices of /language (the city's languages, each named
+// in itself); none leaves the choice as free text.
+func Commands(langs []Language) []*discordgo.ApplicationCommand {
+	var choices []*discordgo.ApplicationCommandOptionChoice
+	for _, l := range langs {
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: l.Name, Value: l.Code})
+	}
 	fr := func(s string) *map[discordgo.Locale]string { return &map[discordgo.Locale]string{discordgo.French: s} }
 	return []*discordgo.ApplicationCommand{
 		{
@@ -43,9 +50,7 @@ func Commands() []*discordgo.ApplicationCommand {
 			Options: []*discordgo.ApplicationCommandOption{{
 				Type: discordgo.ApplicationCommandOptionString, Name: "language", Required: true,
 				Description: "Language", DescriptionLocalizations: *fr("Langue"),
-				Choices: []*discordgo.ApplicationCommandOptionChoice{
-					{Name: "English", Value: "en"}, {Name: "Français", Value: "fr"},
-				},
+				Choices: choices,
 			}},
 		},
 		{Name: "help", Description: "How to reach the city here", DescriptionLocalizations: fr("Comment joindre la ville ici")},
@@ -63,7 +68,7 @@ func (r *runner) registerCommands(appID string) {
 	wait := time.Second
 	for {
 		err := r.b.restCall(r.hctx, func(o ...discordgo.RequestOption) error {
-			_, err := r.b.rest.ApplicationCommandBulkOverwrite(appID, r.b.opts.GuildID, Commands(), o...)
+			_, err := r.b.rest.ApplicationCommandBulkOverwrite(appID, r.b.opts.GuildID, Commands(r.b.opts.Languages), o...)
 			return err
 		})
 		if err == nil {
@@ -141,14 +146,14 @@ func (r *runner) interact(i *discordgo.Interaction) {
 	switch {
 	case ierr != nil:
 		r.log.Warn("look up interaction channel", "err", r.b.redact(ierr))
-		text = say(locale, sorryText)
+		text = r.b.say(locale, sorryText)
 	case !info.listened:
-		text = say(locale, notHereText)
+		text = r.b.say(locale, notHereText)
 	case i.Type == discordgo.InteractionApplicationCommand:
 		msg := commandMessage(i, info, user)
 		if err := r.h.HandleMessage(ctx, msg); err != nil && !errors.Is(err, citybot.ErrDuplicate) {
 			r.log.Warn("hand over slash command", chatAttr(info, i.ChannelID), "command", msg.Command, "err", err)
-			text = say(locale, sorryText)
+			text = r.b.say(locale, sorryText)
 		}
 	default:
 		data := i.MessageComponentData()
@@ -162,7 +167,7 @@ func (r *runner) interact(i *discordgo.Interaction) {
 		t, err := r.h.HandleAction(ctx, act)
 		if err != nil {
 			r.log.Warn("hand over button press", chatAttr(info, i.ChannelID), "err", err)
-			t = say(locale, sorryText)
+			t = r.b.say(locale, sorryText)
 		}
 		text = t
 	}
@@ -324,29 +329,30 @@ func clip(s string, n int) string {
 	return s
 }
 
-type phrase int
+// Language is a language the city answers in: its code ("pt") and its
+// name in itself ("Português").
+type Language struct{ Code, Name string }
 
+// The texts the adapter says itself, keys of the language files' [chat]
+// section.
 const (
-	sorryText phrase = iota
-	notHereText
+	sorryText   = "sorry"
+	notHereText = "not_here"
 )
 
-var phrases = map[string][]string{
-	"en": {
-		sorryText:   "Sorry, that did not go through. Please try again in a moment.",
-		notHereText: "The city does not follow this channel. Please write in the city's channels or send a direct message.",
-	},
-	"fr": {
-		sorryText:   "Désolé, cela n'a pas abouti. Veuillez réessayer dans un instant.",
-		notHereText: "La ville ne suit pas ce salon. Écrivez dans les salons de la ville ou en message privé.",
-	},
-}
-
-// say returns p in the locale's language, English by default.
-func say(locale string, p phrase) string {
-	lang, _, _ := strings.Cut(strings.ToLower(locale), "-")
-	if t, ok := phrases[lang]; ok && utf8.ValidString(t[p]) {
-		return t[p]
+// say returns the text key in the language that best matches a Discord
+// locale ("pt-BR", "es-ES"), English by default.
+func (b *Bot) say(discordLocale, key string) string {
+	set := b.opts.Locales
+	if set == nil {
+		set = locale.MustEmbedded()
 	}
-	return phrases["en"][p]
+	lang := set.Match(discordLocale)
+	if lang == "" {
+		lang = locale.Reference
+	}
+	if t := set.Catalog(lang).Text("chat." + key); t != "" {
+		return t
+	}
+	return set.Catalog(locale.Reference).Text("chat." + key)
 }

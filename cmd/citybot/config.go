@@ -22,6 +22,7 @@ import (
 
 	"citybot"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/responder"
 )
 
@@ -76,6 +77,20 @@ type CityConfig struct {
 	DefaultLanguage string   `toml:"default_language"`
 	EmergencyNumber string   `toml:"emergency_number"`
 	Timezone        string   `toml:"timezone"`
+	// LocalesDir is a directory of language files (<lang>.toml, the
+	// format of locale/en.toml) that add languages or override texts;
+	// "" for the shipped ones only.
+	LocalesDir string `toml:"locales_dir"`
+}
+
+// Locales loads the language files: the shipped ones with
+// [city] locales_dir on top. Errors name the file and the key.
+func (c CityConfig) Locales() (*locale.Set, error) {
+	set, err := locale.Load(c.LocalesDir)
+	if err != nil {
+		return nil, fmt.Errorf("city.locales_dir: %w", err)
+	}
+	return set, nil
 }
 
 // StoreConfig locates the SQLite database.
@@ -625,15 +640,14 @@ func flatten(err error) []error {
 }
 
 var (
-	languageCode   = regexp.MustCompile(`^[a-z]{2,3}$`)
-	emergencyDial  = regexp.MustCompile(`^\+?[0-9][0-9 ]{1,14}$`)
-	telegramToken  = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)
-	webhookSecret  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
-	discordID      = regexp.MustCompile(`^[0-9]{1,20}$`)
-	logLevels      = []string{"debug", "info", "warn", "error"}
-	logFormats     = []string{"text", "json"}
-	telegramModes  = []string{"polling", "webhook"}
-	supportedLangs = []string{"en", "fr"}
+	languageCode  = regexp.MustCompile(`^[a-z]{2,3}$`)
+	emergencyDial = regexp.MustCompile(`^\+?[0-9][0-9 ]{1,14}$`)
+	telegramToken = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)
+	webhookSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+	discordID     = regexp.MustCompile(`^[0-9]{1,20}$`)
+	logLevels     = []string{"debug", "info", "warn", "error"}
+	logFormats    = []string{"text", "json"}
+	telegramModes = []string{"polling", "webhook"}
 )
 
 // Validate reports every problem of the configuration at once, joined
@@ -652,12 +666,20 @@ func (c Config) Validate() error {
 	if len(c.City.Languages) == 0 {
 		bad("city.languages", "must list at least one language")
 	}
+	locales, err := locale.Load(c.City.LocalesDir)
+	if err != nil {
+		for _, e := range flatten(err) {
+			bad("city.locales_dir", "%v", e)
+		}
+		locales = locale.MustEmbedded()
+	}
 	for i, l := range c.City.Languages {
 		switch {
 		case !languageCode.MatchString(l):
 			bad("city.languages", "%q is not a lowercase ISO 639 code like \"en\"", l)
-		case !slices.Contains(supportedLangs, l):
-			bad("city.languages", "%q has no message catalog (supported: %s)", l, strings.Join(supportedLangs, ", "))
+		case !locales.Has(l):
+			bad("city.languages", "%q has no message catalog (shipped or in city.locales_dir: %s; add %s.toml to city.locales_dir for another)",
+				l, strings.Join(locales.Languages(), ", "), l)
 		case slices.Index(c.City.Languages, l) != i:
 			bad("city.languages", "%q is listed twice", l)
 		}

@@ -457,3 +457,39 @@ colour = "red"
 		t.Errorf("error %v: want city.name and the classifier's other_threshold reported together", err)
 	}
 }
+
+// Every language with a catalog is accepted: the shipped ones, and those
+// a city adds with files in [city] locales_dir; a broken file there is
+// reported with its name and key.
+func TestConfigLanguagesWithCatalogs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "de.toml"), []byte("[meta]\nname = \"Deutsch\"\n[chat]\nack_new = \"Danke. Fall {ref}.\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(langs, def, locales string) string {
+		return fmt.Sprintf("[city]\nlanguages = %s\ndefault_language = %q\nlocales_dir = %q\n", langs, def, locales)
+	}
+	p := writeConfig(t, cfg(`["es", "pt", "ar", "sw", "en", "fr"]`, "sw", ""))
+	c, err := LoadConfig(p, envMap(nil))
+	if err != nil {
+		t.Fatalf("shipped languages refused: %v", err)
+	}
+	set, err := c.City.Locales()
+	if err != nil || set.Match("pt-BR") != "pt" {
+		t.Fatalf("Locales: %v, %v", set, err)
+	}
+	if _, err := LoadConfig(writeConfig(t, cfg(`["de"]`, "de", dir)), envMap(nil)); err != nil {
+		t.Errorf("a language added in locales_dir refused: %v", err)
+	}
+	_, err = LoadConfig(writeConfig(t, cfg(`["de"]`, "de", "")), envMap(nil))
+	if err == nil || !strings.Contains(err.Error(), `city.languages: "de" has no message catalog`) {
+		t.Errorf("de without a file: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "es.toml"), []byte("[chat]\nack_new = \"Caso {id}.\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(writeConfig(t, cfg(`["es"]`, "es", dir)), envMap(nil))
+	if err == nil || !strings.Contains(err.Error(), "city.locales_dir") || !strings.Contains(err.Error(), "es.toml: chat.ack_new: placeholders") {
+		t.Errorf("broken es.toml: %v", err)
+	}
+}

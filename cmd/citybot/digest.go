@@ -14,6 +14,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/locale"
 	"citybot/responder"
 	"citybot/scheduler"
 	"citybot/store"
@@ -390,17 +391,17 @@ type DigestParts struct {
 
 // NewDigestParts builds the Digester and its Scheduler from the
 // configuration. cityLanguages and cityTimezone are [city] languages and
-// timezone; cls finds personal data in officers' answers; notify is the
+// timezone; locales are the language files (nil: the shipped ones); cls finds personal data in officers' answers; notify is the
 // Dispatcher's Notify. Sensitive cases are kept out of the digest's
 // examples, places and follow-ups by their flag (the store's), whatever
 // their topic. Errors name the configuration keys.
 func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
-	cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
+	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
 	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
 	if err != nil {
 		return DigestParts{}, err
 	}
-	opts.Store, opts.Classifier, opts.Notify, opts.Logger = db, cls, notify, log
+	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Locales = db, cls, notify, log, locales
 	dg, err := responder.NewDigester(opts)
 	if err != nil {
 		return DigestParts{}, err

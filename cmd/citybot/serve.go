@@ -27,6 +27,7 @@ import (
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
 	"citybot/web"
@@ -160,6 +161,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	locales, err := cfg.City.Locales()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 
 	reg := newRegistry()
 	g := newGroup(log)
@@ -226,6 +231,8 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			APIBase:         cfg.Discord.APIBase,
 			GuildID:         cfg.Discord.GuildID,
 			Channels:        cfg.Discord.Channels,
+			Languages:       discordLanguages(cfg.City.Languages, locales),
+			Locales:         locales,
 			Cursors:         db,
 			Logger:          logger,
 			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
@@ -272,6 +279,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 	resp, err := responder.New(responder.Options{
+		Locales:          locales,
 		Store:            db,
 		Classifier:       clf,
 		Logger:           logger,
@@ -289,6 +297,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	}
 
 	officer, err := responder.NewOfficer(responder.OfficerOptions{
+		Locales:         locales,
 		Store:           db,
 		Logger:          logger,
 		DefaultLanguage: cfg.City.DefaultLanguage,
@@ -298,7 +307,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
+	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
 		clf, disp.Notify, logger)
 	if err != nil {
 		return fmt.Errorf("serve: digest: %w", err)
@@ -313,7 +322,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		if err := webRoutes(routes, cfg, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
+		if err := webRoutes(routes, cfg, locales, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
 			return err
 		}
 	}
@@ -398,7 +407,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 // webRoutes adds the officer console (at /, with the retraining page), the
 // digest approval pages (/digests) and the public pages (/public/,
 // /open311/v2/) to routes.
-func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer *responder.Officer,
+func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, db *store.DB, officer *responder.Officer,
 	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
 	proxies, err := cfg.Web.TrustedProxies()
 	if err != nil {
@@ -406,6 +415,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 	}
 	console, err := web.New(web.Options{
 		TrustedProxies:  proxies,
+		Locales:         locales,
 		Store:           db,
 		Officer:         officer,
 		Trainer:         trainer,
@@ -423,6 +433,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, db *store.DB, officer
 		return fmt.Errorf("serve: web: %w", err)
 	}
 	public, err := web.NewPublic(web.PublicOptions{
+		Locales:         locales,
 		Store:           db,
 		Figures:         dg,
 		Logger:          logger,
@@ -630,4 +641,18 @@ func newRetrainer(cfg Config, db responder.RetrainStore, base *classifier.Classi
 		MinCorrections: cfg.Retrain.MinCorrections,
 		Logger:         logger,
 	})
+}
+
+// discordLanguages are the choices of Discord's /language: the city's
+// languages, each named in itself.
+func discordLanguages(langs []string, locales *locale.Set) []discord.Language {
+	var out []discord.Language
+	for _, l := range langs {
+		name := l
+		if c := locales.Catalog(l); c != nil {
+			name = c.Name()
+		}
+		out = append(out, discord.Language{Code: l, Name: name})
+	}
+	return out
 }
