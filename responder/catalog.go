@@ -59,6 +59,19 @@ type Catalog struct {
 	LanguageAsk string // /language without a valid choice
 	LanguageSet string // the choice is saved ({language})
 
+	// Officers' alerts about critical cases (see Alerter); never a
+	// citizen's identity or text.
+	AlertNew       string // first line of an alert: {ref}
+	AlertEscalated string // first line of an escalation: {ref} {age} {n}
+	AlertDetails   string // topic, place, cues, age, link: {topic} {place} {cues} {age} {link}
+	AlertSensitive string // all a sensitive case's alert says: {ref}
+	AlertTake      string // the Take it button
+	AlertTaken     string // added to the alert once taken: {name}
+	AlertYouTook   string // toast for the officer who took it: {ref}
+	AlertAlready   string // toast for a later press: {ref} {name}
+	AlertRefused   string // toast for someone not allowed to take it
+	AlertUnknown   string // no place, or no cue
+
 	Topics   map[string]string             // topic label → words
 	Statuses map[citybot.CaseStatus]string // status → words
 }
@@ -101,6 +114,16 @@ func english() Catalog {
 		StatusFound:    "I found no case {ref} among yours. Check the reference, or send /status to list your cases.",
 		LanguageAsk:    "Choose your language:",
 		LanguageSet:    "Language set: {language}.",
+		AlertNew:       "🚨 Critical case {ref}",
+		AlertEscalated: "⏫ Nobody has taken critical case {ref} after {age} (reminder {n})",
+		AlertDetails:   "Topic: {topic}\nPlace: {place}\nWhy critical: {cues}\nWaiting for {age}\n{link}",
+		AlertSensitive: "🚨 A sensitive critical case waits: {ref}",
+		AlertTake:      "Take it",
+		AlertTaken:     "✅ Taken by {name}",
+		AlertYouTook:   "Case {ref} is yours.",
+		AlertAlready:   "Case {ref} is already taken by {name}.",
+		AlertRefused:   "You are not on the list of officers who can take cases from here.",
+		AlertUnknown:   "unknown",
 		Topics: map[string]string{
 			"roads": "roads and pavements", "waste": "rubbish and cleanliness", "water_sanitation": "water and sanitation",
 			"street_lighting": "street lighting", "public_safety": "public safety", "transport": "transport and traffic",
@@ -148,6 +171,16 @@ func french() Catalog {
 		StatusFound:    "Je ne trouve pas de dossier {ref} parmi les vôtres. Vérifiez la référence, ou envoyez /status pour la liste de vos dossiers.",
 		LanguageAsk:    "Choisissez votre langue :",
 		LanguageSet:    "Langue choisie : {language}.",
+		AlertNew:       "🚨 Dossier critique {ref}",
+		AlertEscalated: "⏫ Personne n'a pris le dossier critique {ref} depuis {age} (rappel {n})",
+		AlertDetails:   "Sujet : {topic}\nLieu : {place}\nPourquoi critique : {cues}\nEn attente depuis {age}\n{link}",
+		AlertSensitive: "🚨 Un dossier sensible et critique attend : {ref}",
+		AlertTake:      "Je le prends",
+		AlertTaken:     "✅ Pris par {name}",
+		AlertYouTook:   "Le dossier {ref} est à vous.",
+		AlertAlready:   "Le dossier {ref} est déjà pris par {name}.",
+		AlertRefused:   "Vous n'êtes pas sur la liste des agents qui peuvent prendre un dossier d'ici.",
+		AlertUnknown:   "inconnu",
 		Topics: map[string]string{
 			"roads": "la voirie et les trottoirs", "waste": "les déchets et la propreté", "water_sanitation": "l'eau et l'assainissement",
 			"street_lighting": "l'éclairage public", "public_safety": "la sécurité publique", "transport": "les transports et la circulation",
@@ -194,6 +227,15 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.StatusFound, fb.StatusFound)
 	pick(&c.LanguageAsk, fb.LanguageAsk)
 	pick(&c.LanguageSet, fb.LanguageSet)
+	for _, p := range []struct {
+		s *string
+		f string
+	}{{&c.AlertNew, fb.AlertNew}, {&c.AlertEscalated, fb.AlertEscalated}, {&c.AlertDetails, fb.AlertDetails},
+		{&c.AlertSensitive, fb.AlertSensitive}, {&c.AlertTake, fb.AlertTake}, {&c.AlertTaken, fb.AlertTaken},
+		{&c.AlertYouTook, fb.AlertYouTook}, {&c.AlertAlready, fb.AlertAlready}, {&c.AlertRefused, fb.AlertRefused},
+		{&c.AlertUnknown, fb.AlertUnknown}} {
+		pick(p.s, p.f)
+	}
 	topics := map[string]string{}
 	for k, v := range fb.Topics {
 		topics[k] = v

@@ -109,6 +109,10 @@ type Options struct {
 	// Notify is called after a message queued outbox rows, e.g. a
 	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
 	Notify func()
+	// Critical is called after a message opened a critical case or made
+	// a case critical (an Alerter's Kick), so that officers hear of it at
+	// once. May be nil.
+	Critical func()
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
@@ -134,6 +138,7 @@ type Responder struct {
 	followUp   time.Duration
 	maxText    map[citybot.Platform]int
 	notify     func()
+	critical   func()
 
 	received   *prometheus.CounterVec
 	opened     *prometheus.CounterVec
@@ -152,6 +157,7 @@ func New(opts Options) (*Responder, error) {
 	r := &Responder{
 		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now,
 		defLang: opts.DefaultLanguage, emergency: opts.EmergencyNumber, window: opts.CaseWindow, notify: opts.Notify,
+		critical: opts.Critical,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -304,6 +310,9 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 	}
 	if queued {
 		r.notify()
+	}
+	if c := res.Case; c != nil && r.critical != nil && c.Urgency == citybot.UrgencyCritical && (res.NewCase || res.Escalated) {
+		r.critical()
 	}
 	return nil
 }

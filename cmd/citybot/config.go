@@ -54,6 +54,7 @@ type Config struct {
 	Retention RetentionConfig `toml:"retention"`
 	Web       WebConfig       `toml:"web"`
 	Retrain   RetrainConfig   `toml:"retrain"`
+	Alerts    AlertsConfig    `toml:"alerts"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -194,6 +195,10 @@ type WebConfig struct {
 	// model before it is kept as RetrainModel + ".previous", and serve
 	// loads it at start as it loads [retrain] dir's.
 	RetrainModel string `toml:"retrain_model"`
+	// PublicBaseURL is the console's address as officers reach it
+	// ("https://citybot.city.example"); alerts link to a case under it.
+	// "" links with the path only.
+	PublicBaseURL string `toml:"public_base_url"`
 }
 
 // RetrainConfig configures retraining from the officers' corrections:
@@ -413,6 +418,10 @@ func DefaultConfig() Config {
 		Schedule:   DefaultSchedule(),
 		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
+		Alerts: AlertsConfig{
+			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
+			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
+		},
 		Classifier: defaultClassifierOptions(),
 	}
 }
@@ -808,6 +817,14 @@ func (c Config) Validate() error {
 	}
 	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
 		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)
+	}
+
+	// [alerts], [web] public_base_url
+	if _, err := c.AlertOptions(); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if err := checkPublicBaseURL(c.Web.PublicBaseURL); err != nil {
+		errs = append(errs, err)
 	}
 
 	// [classifier]

@@ -34,6 +34,7 @@ import (
 var (
 	_ responder.Store       = (*store.DB)(nil)
 	_ responder.OutboxStore = (*store.DB)(nil)
+	_ responder.AlertStore  = (*store.DB)(nil)
 	_ bots.Cursors          = (*store.DB)(nil)
 	_ responder.Classifier  = (*classifier.Classifier)(nil)
 	_ bots.Bot              = (*telegram.Bot)(nil)
@@ -70,6 +71,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partAlerts     = "alerts"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
@@ -162,7 +164,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -269,6 +271,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	alerter, err := newAlerter(cfg, db, disp.Notify, logger, nil)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	resp, err := responder.New(responder.Options{
 		Store:            db,
 		Classifier:       clf,
@@ -280,6 +286,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		CaseWindow:       cfg.Cases.Window.Duration,
 		FollowUpInterval: followUpInterval(cfg.Cases.FollowUpNoteEvery),
 		Notify:           disp.Notify,
+		Critical:         alerter.Kick,
 		Registerer:       reg,
 	})
 	if err != nil {
@@ -304,7 +311,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	// The adapters hand updates to the digester first: officials'
 	// Approve / Request changes and citizens' Fixed / Not fixed reach it;
 	// everything else goes on to the responder.
-	handler := digest.Digester.Wrap(resp)
+	// The alerter comes first: Take it presses reach it, and what is
+	// written in the officers' alert chats opens no case.
+	handler := alerter.Wrap(digest.Digester.Wrap(resp))
 
 	if cfg.Web.Enabled {
 		trainer, err := newRetrainer(cfg, db, base, clf, logger)
@@ -338,6 +347,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		digest.Scheduler.Stop() // waits for the running job
 		return nil
 	})
+	g.start(ctx, partAlerts, stopSchedulerTimeout, alerter.Run)
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
