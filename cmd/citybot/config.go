@@ -415,9 +415,9 @@ func DefaultConfig() Config {
 			WorkStart:     9,
 			WorkEnd:       17,
 		},
-		Schedule:   DefaultSchedule(),
-		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
-		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
+		Schedule: DefaultSchedule(),
+		Web:      WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
+		Retrain:  RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
