@@ -265,6 +265,23 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Fatalf("the alert chats got more than the alert")
 	}
 
+	// Someone not on the officers' list cannot take it.
+	stranger := tgemu.User{ID: 7003, FirstName: "Stranger"}
+	if _, err := w.tg.Press(tgAlerts, alert.MessageID, stranger, alert.Buttons[0][0].Data); err != nil {
+		t.Fatal(err)
+	}
+	w.waitFor("the stranger's refusal", 5*time.Second, func() bool {
+		for _, a := range w.tg.Answers() {
+			if strings.Contains(a.Text, "not on the list") {
+				return true
+			}
+		}
+		return false
+	})
+	if v, _ := p.db.CaseView(ctx, c.ID); v.Assignee != "" {
+		t.Fatalf("a stranger's press assigned the case to %q", v.Assignee)
+	}
+
 	// Olivia takes it from Telegram while Adam still sees the Discord
 	// alert's button (the dispatcher is held, so the edits wait).
 	p.disp.Stop()
