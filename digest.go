@@ -200,6 +200,10 @@ type FollowupTarget struct {
 // ReminderTarget is an open case still waiting for a first answer.
 type ReminderTarget struct {
 	Case Case
+	// Reminded is how many times officers were reminded of it so far;
+	// LastReminded the latest (zero when never).
+	Reminded     int
+	LastReminded time.Time
 }
 
 // RetentionPolicy says after how many days each kind of citizen data is

@@ -55,6 +55,7 @@ type Config struct {
 	Web       WebConfig       `toml:"web"`
 	Retrain   RetrainConfig   `toml:"retrain"`
 	Alerts    AlertsConfig    `toml:"alerts"`
+	SLA       SLAConfig       `toml:"sla"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -418,6 +419,7 @@ func DefaultConfig() Config {
 		Schedule: DefaultSchedule(),
 		Web:      WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
 		Retrain:  RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
+		SLA:      DefaultSLA(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},

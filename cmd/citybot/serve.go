@@ -304,7 +304,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone,
-		clf, disp.Notify, logger)
+		clf, disp.Notify, logger, &cfg.SLA)
 	if err != nil {
 		return fmt.Errorf("serve: digest: %w", err)
 	}
