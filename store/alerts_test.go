@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,15 @@ func TestAlertsLifecycle(t *testing.T) {
 	for _, m := range msgs {
 		if m.Direction == citybot.Outbound && m.PlatformID == "55" {
 			t.Fatalf("the alert was stored as a message of the case")
+		}
+	}
+	conv, err := db.Conversation(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range conv {
+		if e.Kind == citybot.OutboxAlert || strings.HasPrefix(e.Text, "alert ") {
+			t.Fatalf("the case's conversation shows an alert: %+v", e)
 		}
 	}
 
