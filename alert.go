@@ -35,6 +35,10 @@ type Alert struct {
 	Escalations int // escalations queued so far
 	TakenBy     string
 	TakenAt     time.Time
+	// Redacted is true once the alert's messages outside the sensitive
+	// chats were cut down to the reference (the case became sensitive
+	// after they went out).
+	Redacted bool
 }
 
 // TakeResult is what pressing an alert's Take it did.

@@ -30,6 +30,10 @@ type AlertStore interface {
 	EscalateAlert(ctx context.Context, id citybot.CaseID, n int, items []citybot.OutboxItem) (bool, error)
 	// CloseAlert stops a case's alert.
 	CloseAlert(ctx context.Context, id citybot.CaseID, why string) error
+	// RedactAlert replaces, once, the alert messages in chats where keep
+	// is false with what edit returns; false when done already.
+	RedactAlert(ctx context.Context, id citybot.CaseID, keep func(citybot.OutboxItem) bool,
+		edit func(citybot.OutboxItem) citybot.Outgoing) (bool, error)
 	// TakeCase assigns the case to account unless someone has it,
 	// closes its alert and replaces its alert messages (edit gives the
 	// new text of each), in one transaction.
@@ -235,6 +239,22 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 			}
 			continue
 		}
+		if al.Case.Sensitive && !al.Redacted {
+			// It became sensitive after its alert went out: what the
+			// other chats were told is cut down to the reference.
+			ok, err := a.store.RedactAlert(ctx, al.Case.ID, func(row citybot.OutboxItem) bool {
+				return slices.Contains(a.sensitive, AlertChat{row.Out.Platform, row.Out.Chat})
+			}, func(citybot.OutboxItem) citybot.Outgoing {
+				return citybot.Outgoing{Text: fill(a.cat.AlertSensitive, "ref", string(al.Case.Ref)), Buttons: a.takeButton(al.Case.ID)}
+			})
+			if err != nil {
+				return n, fmt.Errorf("responder: alerts: %w", err)
+			}
+			if ok {
+				n++
+				a.log.Info("alert cut down to the reference: the case became sensitive", "case_id", int64(al.Case.ID))
+			}
+		}
 		if a.after < 0 {
 			continue
 		}
@@ -313,10 +333,14 @@ func (a *Alerter) items(al citybot.Alert, n int, targets []AlertChat) []citybot.
 		out = append(out, citybot.OutboxItem{Kind: citybot.OutboxAlert, Case: c.ID, Out: citybot.Outgoing{
 			Key:      fmt.Sprintf("alert:%s:%d:%s:%s", id, n, t.Platform, t.Chat),
 			Platform: t.Platform, Chat: t.Chat, ChatKind: citybot.ChatGroup, Text: text,
-			Buttons: [][]citybot.Button{{{Label: cat.AlertTake, Data: actTake + id}}},
+			Buttons: a.takeButton(c.ID),
 		}})
 	}
 	return out
+}
+
+func (a *Alerter) takeButton(id citybot.CaseID) [][]citybot.Button {
+	return [][]citybot.Button{{{Label: a.cat.AlertTake, Data: actTake + strconv.FormatInt(int64(id), 10)}}}
 }
 
 // alertChat reports whether a message or press comes from one of the
@@ -345,7 +369,13 @@ func (a *Alerter) HandleAction(ctx context.Context, act citybot.Action) (text st
 	}
 	res, err := a.store.TakeCase(ctx, citybot.CaseID(id), name, a.sensRoles,
 		func(c citybot.Case, by string, row citybot.OutboxItem) citybot.Outgoing {
-			return citybot.Outgoing{Text: row.Out.Text + "\n\n" + fill(cat.AlertTaken, "name", by)}
+			text := row.Out.Text
+			if c.Sensitive {
+				// Never more than the reference, whatever the row said
+				// before the case became sensitive.
+				text = fill(cat.AlertSensitive, "ref", string(c.Ref))
+			}
+			return citybot.Outgoing{Text: text + "\n\n" + fill(cat.AlertTaken, "name", by)}
 		})
 	switch {
 	case errors.Is(err, citybot.ErrForbidden):

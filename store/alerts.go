@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"citybot"
 )
@@ -17,7 +18,7 @@ import (
 // follow-up, an officer's correction). The alerter queues it (QueueAlert),
 // escalates it (EscalateAlert) and closes it (CloseAlert, TakeCase).
 
-const alertColumns = `a.case_id, a.state, a.raised_at, a.queued_at, a.escalations, a.taken_by, a.taken_at, c.assignee, c.first_answer_at`
+const alertColumns = `a.case_id, a.state, a.raised_at, a.queued_at, a.escalations, a.taken_by, a.taken_at, c.assignee, c.first_answer_at, a.redacted`
 
 func scanAlert(s scanner) (citybot.Alert, error) {
 	var (
@@ -26,7 +27,7 @@ func scanAlert(s scanner) (citybot.Alert, error) {
 		state, raised, taken string
 		queued, takenAt, ans sql.NullString
 	)
-	if err := s.Scan(&id, &state, &raised, &queued, &al.Escalations, &taken, &takenAt, &al.Assignee, &ans); err != nil {
+	if err := s.Scan(&id, &state, &raised, &queued, &al.Escalations, &taken, &takenAt, &al.Assignee, &ans, &al.Redacted); err != nil {
 		return al, err
 	}
 	al.Case.ID, al.State, al.TakenBy = citybot.CaseID(id), citybot.AlertState(state), taken
@@ -247,53 +248,97 @@ func (db *DB) TakeCase(ctx context.Context, id citybot.CaseID, account string, m
 			WHERE case_id = ?`, account, ts(now), int64(id)); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE case_id = ? AND kind = 'alert' AND edit_of = ''
-			AND state IN ('pending', 'sent') ORDER BY id`, int64(id))
-		if err != nil {
-			return err
-		}
-		var items []citybot.OutboxItem
-		for rows.Next() {
-			it, err := scanOutbox(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			items = append(items, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, it := range items {
-			out := edit(v.Case, account, it)
-			buttons := ""
-			if len(out.Buttons) > 0 {
-				b, err := json.Marshal(out.Buttons)
-				if err != nil {
-					return err
-				}
-				buttons = string(b)
-			}
-			switch {
-			case it.State == citybot.OutboxPending:
-				text, _ := citybot.CleanText(out.Text, citybot.MaxStoredText)
-				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET text = ?, buttons = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
-					text, buttons, ts(now), int64(it.ID)); err != nil {
-					return err
-				}
-			case it.SentID != "":
-				out.Key = "alert:" + strconv.FormatInt(int64(id), 10) + ":taken:" + strconv.FormatInt(int64(it.ID), 10)
-				out.Platform, out.Chat, out.ChatKind, out.Edit, out.ReplyTo, out.To = it.Out.Platform, it.Out.Chat, it.Out.ChatKind, it.SentID, "", ""
-				if _, err := insertOutbox(ctx, tx, citybot.OutboxItem{Out: out, Kind: citybot.OutboxAlert, Case: id}, now); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return replaceAlertRows(ctx, tx, id, now, "taken", nil, func(row citybot.OutboxItem) citybot.Outgoing {
+			return edit(v.Case, account, row)
+		})
 	})
 	if err != nil {
 		return res, fmt.Errorf("store: take case: %w", mapErr(err))
 	}
 	return res, nil
+}
+
+// replaceAlertRows replaces the alert rows of case id (kind alert, not
+// edits) for which keep is false (every one when keep is nil): a row
+// still pending is rewritten in place with edit's text and buttons, a row
+// sent gets an edit row keyed alert:CASE:WHY:ROW replacing its message.
+// A row being sent is left as it is.
+func replaceAlertRows(ctx context.Context, tx querier, id citybot.CaseID, now time.Time, why string,
+	keep func(citybot.OutboxItem) bool, edit func(citybot.OutboxItem) citybot.Outgoing) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE case_id = ? AND kind = 'alert' AND edit_of = ''
+		AND state IN ('pending', 'sent') ORDER BY id`, int64(id))
+	if err != nil {
+		return err
+	}
+	var items []citybot.OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if keep != nil && keep(it) {
+			continue
+		}
+		out := edit(it)
+		buttons := ""
+		if len(out.Buttons) > 0 {
+			b, err := json.Marshal(out.Buttons)
+			if err != nil {
+				return err
+			}
+			buttons = string(b)
+		}
+		switch {
+		case it.State == citybot.OutboxPending:
+			text, _ := citybot.CleanText(out.Text, citybot.MaxStoredText)
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET text = ?, buttons = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
+				text, buttons, ts(now), int64(it.ID)); err != nil {
+				return err
+			}
+		case it.SentID != "":
+			out.Key = "alert:" + strconv.FormatInt(int64(id), 10) + ":" + why + ":" + strconv.FormatInt(int64(it.ID), 10)
+			out.Platform, out.Chat, out.ChatKind, out.Edit, out.ReplyTo, out.To = it.Out.Platform, it.Out.Chat, it.Out.ChatKind, it.SentID, "", ""
+			if _, err := insertOutbox(ctx, tx, citybot.OutboxItem{Out: out, Kind: citybot.OutboxAlert, Case: id}, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// RedactAlert cuts down, once, the alert messages of case id that went
+// to chats where keep is false (the chats not allowed to hear of a
+// sensitive case) to what edit returns, in one transaction, and marks the
+// alert redacted. It reports false when it was redacted already. Errors
+// wrap citybot.ErrNotFound for a case without an alert.
+func (db *DB) RedactAlert(ctx context.Context, id citybot.CaseID, keep func(citybot.OutboxItem) bool,
+	edit func(citybot.OutboxItem) citybot.Outgoing) (bool, error) {
+	done := false
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		done = false
+		var redacted bool
+		if err := tx.QueryRowContext(ctx, `SELECT redacted FROM alerts WHERE case_id = ?`, int64(id)).Scan(&redacted); err != nil || redacted {
+			return err
+		}
+		if err := replaceAlertRows(ctx, tx, id, db.now().UTC(), "redact", keep, edit); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET redacted = 1 WHERE case_id = ?`, int64(id)); err != nil {
+			return err
+		}
+		done = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: redact alert: %w", mapErr(err))
+	}
+	return done, nil
 }

@@ -392,15 +392,63 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	checkNoRef()
 
+	// A critical case alerted in the open chats that becomes sensitive
+	// afterwards: its alerts there are cut down to the reference, and its
+	// escalation goes to the sensitive chat only.
+	w.clock.Set(start.Add(2 * time.Hour))
+	if _, err := w.tg.Post(tgemu.Incoming{From: tgemu.User{ID: 9200, FirstName: "Noah", LanguageCode: "en"}, Text: "there is a gas leak in the school"}); err != nil {
+		t.Fatal(err)
+	}
+	var c3 citybot.Case
+	w.waitFor("the third alert", 5*time.Second, func() bool {
+		a := w.tgBotMessages(tgAlerts)
+		if len(a) != 2 || len(w.dc.Sent(w.dcAlert)) != 2 {
+			return false
+		}
+		cs, _ := p.db.Inbox(ctx, citybot.CaseFilter{Limit: 10})
+		for _, x := range cs {
+			if x.ID != c.ID && x.ID != c2.ID {
+				c3 = x
+			}
+		}
+		return c3.ID != 0 && strings.Contains(a[1].Text, string(c3.Ref)) && strings.Contains(a[1].Text, "Topic")
+	})
+	w.waitFor("the third alert recorded sent", 5*time.Second, func() bool {
+		st, err := p.db.OutboxStats(ctx)
+		return err == nil && st.Pending == 0
+	})
+	if _, err := p.db.SetCaseSensitive(ctx, c3.ID, true, "adam", "the caller named an official"); err != nil {
+		t.Fatal(err)
+	}
+	p.alerter.Kick()
+	w.waitFor("the open alerts cut down to the reference", 5*time.Second, func() bool {
+		a, d := w.tgBotMessages(tgAlerts)[1], w.dc.Sent(w.dcAlert)[1]
+		return a.Text == "🚨 A sensitive critical case waits: "+string(c3.Ref) && d.Content == a.Text
+	})
+	escBefore := escalations()
+	w.clock.Set(start.Add(2*time.Hour + 10*time.Minute + time.Second))
+	p.alerter.Kick()
+	w.waitFor("the became-sensitive escalation", 5*time.Second, func() bool {
+		for _, m := range w.tgBotMessages(tgSensitive) {
+			if strings.Contains(m.Text, string(c3.Ref)) && strings.Contains(m.Text, "reminder 1") {
+				return true
+			}
+		}
+		return false
+	})
+	if escalations() != escBefore {
+		t.Fatalf("a sensitive case was escalated to the open escalation chat")
+	}
+
 	// A restart sends nothing again.
 	counts := func() [4]int {
 		return [4]int{len(w.tgBotMessages(tgAlerts)), len(w.tgBotMessages(tgEscalate)), len(w.tgBotMessages(tgSensitive)), len(w.dc.Sent(w.dcAlert))}
 	}
-	before := counts()
 	w.waitFor("the outbox drained", 5*time.Second, func() bool {
 		st, err := p.db.OutboxStats(ctx)
 		return err == nil && st.Pending == 0
 	})
+	before := counts()
 	p.stop()
 	p = w.start()
 	p.alerter.Kick()

@@ -13,7 +13,10 @@ CREATE TABLE alerts (
 	escalations INTEGER NOT NULL DEFAULT 0,
 	taken_by    TEXT NOT NULL DEFAULT '',
 	taken_at    TEXT,
-	closed_why  TEXT NOT NULL DEFAULT ''
+	closed_why  TEXT NOT NULL DEFAULT '',
+	-- 1 once the alerts of a case that became sensitive after they went
+	-- out were cut down to its reference
+	redacted    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX alerts_active ON alerts (state, raised_at) WHERE state <> 'closed';
 
