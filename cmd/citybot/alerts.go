@@ -173,3 +173,18 @@ func newAlerter(cfg Config, db responder.AlertStore, notify func(), logger *slog
 	opts.Store, opts.Logger, opts.Notify, opts.Now = db, logger, notify, now
 	return responder.NewAlerter(opts)
 }
+
+// withAlertChannels returns channels plus the Discord channels of
+// [alerts] (alerts, sensitive and escalation chats) not among them: the
+// adapter answers a button pressed in a channel it does not hear with
+// "not here".
+func withAlertChannels(channels []string, cfg Config) []string {
+	out := slices.Clone(channels)
+	opts, _ := cfg.AlertOptions() // checked by Validate
+	for _, c := range slices.Concat(opts.Chats, opts.SensitiveChats, opts.EscalateChats) {
+		if c.Platform == citybot.Discord && !slices.Contains(out, string(c.Chat)) {
+			out = append(out, string(c.Chat))
+		}
+	}
+	return out
+}

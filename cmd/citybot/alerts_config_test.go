@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ language = "fr"
 		opts.EscalateAfter != 15*time.Minute || opts.Officers["7001"] != "olivia" || opts.Language != "fr" ||
 		opts.ConsoleURL != "https://citybot.city.example" {
 		t.Fatalf("options %+v", opts)
+	}
+	if got := withAlertChannels([]string{"1"}, cfg); !slices.Equal(got, []string{"1", "123456789012345678", "223456789012345678"}) {
+		t.Fatalf("discord channels heard: %v", got)
 	}
 	// Defaults: no chat, 10 minutes, the city's language.
 	if opts, err := DefaultConfig().AlertOptions(); err != nil || len(opts.Chats) != 0 || opts.EscalateAfter != 10*time.Minute || opts.Language != "en" {

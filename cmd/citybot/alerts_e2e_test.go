@@ -114,7 +114,7 @@ func (w *alWorld) start() *alProcess {
 		t.Fatal(err)
 	}
 	dcBot, err := discord.New(ctx, discord.Options{Token: "dc-test-token", APIBase: w.dc.URL(), GuildID: w.dc.GuildID(),
-		Channels: []string{w.dcTown, w.dcAlert}, Cursors: p.db, RetryInterval: 200 * time.Millisecond})
+		Channels: withAlertChannels([]string{w.dcTown}, w.cfg), Cursors: p.db, RetryInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

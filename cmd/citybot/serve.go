@@ -222,10 +222,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	var dc *discord.Bot
 	if cfg.Discord.Enabled {
 		opts := discord.Options{
-			Token:           cfg.DiscordToken.Reveal(),
-			APIBase:         cfg.Discord.APIBase,
-			GuildID:         cfg.Discord.GuildID,
-			Channels:        cfg.Discord.Channels,
+			Token:   cfg.DiscordToken.Reveal(),
+			APIBase: cfg.Discord.APIBase,
+			GuildID: cfg.Discord.GuildID,
+			// The officers' alert channels are heard too, for their Take
+			// it buttons (what is written there opens no case).
+			Channels:        withAlertChannels(cfg.Discord.Channels, cfg),
 			Cursors:         db,
 			Logger:          logger,
 			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
