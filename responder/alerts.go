@@ -222,7 +222,7 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("responder: alerts: %w", err)
 		}
-		if ok {
+		if ok && len(items) > 0 {
 			n++
 			a.log.Info("alert queued", "case_id", int64(al.Case.ID), "chats", len(items), "sensitive", al.Case.Sensitive)
 		}
@@ -271,7 +271,7 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("responder: alerts: %w", err)
 		}
-		if ok {
+		if ok && len(items) > 0 {
 			n++
 			a.log.Info("alert escalated", "case_id", int64(al.Case.ID), "escalation", k, "chats", len(items))
 		}

@@ -15,6 +15,9 @@
 // concurrently, with retries, and marks a case acknowledged once its
 // acknowledgement is sent.
 //
+// An Alerter tells the officers' chats of critical cases, with a Take it
+// button, and escalates them while nobody takes or answers them.
+//
 // responder declares the small interfaces it needs (Store, Classifier,
 // OutboxStore); it imports no concrete store or adapter.
 package responder
