@@ -416,15 +416,15 @@ func DefaultConfig() Config {
 			WorkStart:     9,
 			WorkEnd:       17,
 		},
-		Schedule: DefaultSchedule(),
-		Web:      WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
-		Retrain:  RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
-		SLA:      DefaultSLA(),
+		Schedule:   DefaultSchedule(),
+		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics()},
+		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
+		Classifier: defaultClassifierOptions(),
+		SLA:        DefaultSLA(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
 		},
-		Classifier: defaultClassifierOptions(),
 	}
 }
 
