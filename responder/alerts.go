@@ -39,6 +39,11 @@ type AlertStore interface {
 	// new text of each), in one transaction.
 	TakeCase(ctx context.Context, id citybot.CaseID, account string, mayRead []citybot.Role,
 		edit func(c citybot.Case, takenBy string, row citybot.OutboxItem) citybot.Outgoing) (citybot.TakeResult, error)
+	// TakenUnedited returns cases taken since since with an alert sent
+	// after the take (in flight then) and not edited yet; EditTakenAlerts
+	// queues those edits.
+	TakenUnedited(ctx context.Context, since time.Time) ([]citybot.TakeResult, error)
+	EditTakenAlerts(ctx context.Context, id citybot.CaseID, edit func(c citybot.Case, takenBy string, row citybot.OutboxItem) citybot.Outgoing) error
 }
 
 // AlertChat is an officers' chat on a platform.
@@ -198,8 +203,9 @@ func (a *Alerter) Run(ctx context.Context) error {
 
 // Sweep queues the alerts of cases that became critical and the
 // escalations that are due, and closes the alerts of cases taken,
-// answered, no longer critical or no longer open. It returns how many
-// alerts and escalations it queued.
+// answered, no longer critical or no longer open, and edits the alerts
+// that were in flight when their case was taken. It returns how many
+// alerts, escalations and late edits it queued.
 func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	due, err := a.store.DueAlerts(ctx, 50)
@@ -276,10 +282,35 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 			a.log.Info("alert escalated", "case_id", int64(al.Case.ID), "escalation", k, "chats", len(items))
 		}
 	}
+	// An alert in flight when its case was taken went out with its
+	// button: it gets its edit once recorded sent.
+	late, err := a.store.TakenUnedited(ctx, now.Add(-time.Hour))
+	if err != nil {
+		return n, fmt.Errorf("responder: alerts: %w", err)
+	}
+	for _, tk := range late {
+		if err := a.store.EditTakenAlerts(ctx, tk.Case.ID, a.takenEdit); err != nil {
+			return n, fmt.Errorf("responder: alerts: %w", err)
+		}
+		n++
+	}
 	if n > 0 {
 		a.notify()
 	}
 	return n, nil
+}
+
+// takenEdit is what an alert row says once its case is taken: its text
+// (the reference alone for a sensitive case) and who took it, without
+// the button.
+func (a *Alerter) takenEdit(c citybot.Case, by string, row citybot.OutboxItem) citybot.Outgoing {
+	text := row.Out.Text
+	if c.Sensitive {
+		// Never more than the reference, whatever the row said before
+		// the case became sensitive.
+		text = fill(a.cat.AlertSensitive, "ref", string(c.Ref))
+	}
+	return citybot.Outgoing{Text: text + "\n\n" + fill(a.cat.AlertTaken, "name", by)}
 }
 
 // settled says why an alert needs no (more) telling, "" when it does.
@@ -367,16 +398,7 @@ func (a *Alerter) HandleAction(ctx context.Context, act citybot.Action) (text st
 		a.log.Warn("take refused: not an officer of an alert chat", "platform", act.Platform)
 		return cat.AlertRefused, true, nil
 	}
-	res, err := a.store.TakeCase(ctx, citybot.CaseID(id), name, a.sensRoles,
-		func(c citybot.Case, by string, row citybot.OutboxItem) citybot.Outgoing {
-			text := row.Out.Text
-			if c.Sensitive {
-				// Never more than the reference, whatever the row said
-				// before the case became sensitive.
-				text = fill(cat.AlertSensitive, "ref", string(c.Ref))
-			}
-			return citybot.Outgoing{Text: text + "\n\n" + fill(cat.AlertTaken, "name", by)}
-		})
+	res, err := a.store.TakeCase(ctx, citybot.CaseID(id), name, a.sensRoles, a.takenEdit)
 	switch {
 	case errors.Is(err, citybot.ErrForbidden):
 		a.log.Warn("take refused", "case_id", id, "account", name, "err", err)

@@ -342,3 +342,55 @@ func (db *DB) RedactAlert(ctx context.Context, id citybot.CaseID, keep func(city
 	}
 	return done, nil
 }
+
+// TakenUnedited returns the cases taken since since whose alert rows
+// include one sent after the take (it was being sent when the case was
+// taken) and not yet edited to say so.
+func (db *DB) TakenUnedited(ctx context.Context, since time.Time) ([]citybot.TakeResult, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT a.case_id, a.taken_by FROM alerts a
+		WHERE a.state = 'closed' AND a.taken_by <> '' AND a.taken_at >= ? AND EXISTS (
+			SELECT 1 FROM outbox o WHERE o.case_id = a.case_id AND o.kind = 'alert' AND o.edit_of = ''
+			  AND o.state = 'sent' AND o.sent_message_id <> ''
+			  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.key = 'alert:' || a.case_id || ':taken:' || o.id))`, ts(since))
+	if err != nil {
+		return nil, fmt.Errorf("store: taken unedited: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.TakeResult
+	for rows.Next() {
+		var id int64
+		var r citybot.TakeResult
+		if err := rows.Scan(&id, &r.TakenBy); err != nil {
+			return nil, fmt.Errorf("store: taken unedited: %w", err)
+		}
+		r.Case.ID = citybot.CaseID(id)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: taken unedited: %w", err)
+	}
+	return out, nil
+}
+
+// EditTakenAlerts queues, for a taken case, the edit of every alert row
+// sent without one yet (see TakenUnedited), as TakeCase does; rows still
+// pending were rewritten by the take and are left alone.
+func (db *DB) EditTakenAlerts(ctx context.Context, id citybot.CaseID, edit func(c citybot.Case, takenBy string, row citybot.OutboxItem) citybot.Outgoing) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		var by string
+		if err := tx.QueryRowContext(ctx, `SELECT taken_by FROM alerts WHERE case_id = ?`, int64(id)).Scan(&by); err != nil || by == "" {
+			return err
+		}
+		c, err := caseByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return replaceAlertRows(ctx, tx, id, db.now().UTC(), "taken",
+			func(row citybot.OutboxItem) bool { return row.State == citybot.OutboxPending },
+			func(row citybot.OutboxItem) citybot.Outgoing { return edit(c, by, row) })
+	})
+	if err != nil {
+		return fmt.Errorf("store: edit taken alerts: %w", mapErr(err))
+	}
+	return nil
+}

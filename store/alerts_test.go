@@ -145,6 +145,16 @@ func TestAlertsLifecycle(t *testing.T) {
 			t.Fatalf("%s takes: %v, want ErrForbidden", who, err)
 		}
 	}
+	// The escalation row is being sent when the case is taken.
+	var esc citybot.OutboxID
+	for _, r := range rows {
+		if r.Out.Key == "alert:1:1:e" {
+			esc = r.ID
+		}
+	}
+	if cl, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{esc}); err != nil || len(cl) != 1 {
+		t.Fatal(cl, err)
+	}
 	res, err := db.TakeCase(ctx, c.ID, "olivia", admins, edit)
 	if err != nil || res.Already || res.TakenBy != "olivia" {
 		t.Fatalf("olivia takes: %+v, %v", res, err)
@@ -174,6 +184,33 @@ func TestAlertsLifecycle(t *testing.T) {
 	}
 	if len(rows) != 4 {
 		t.Fatalf("%d alert rows after two takes, want 4 (one edit)", len(rows))
+	}
+	// The row in flight goes out with its button; once recorded sent, it
+	// gets its edit, once.
+	if late, err := db.TakenUnedited(ctx, clk.Now().Add(-time.Hour)); err != nil || len(late) != 0 {
+		t.Fatalf("taken unedited before the send is recorded: %+v, %v", late, err)
+	}
+	if err := db.MarkSent(ctx, esc, citybot.Sent{ID: "56"}); err != nil {
+		t.Fatal(err)
+	}
+	late, err := db.TakenUnedited(ctx, clk.Now().Add(-time.Hour))
+	if err != nil || len(late) != 1 || late[0].Case.ID != c.ID || late[0].TakenBy != "olivia" {
+		t.Fatalf("taken unedited: %+v, %v", late, err)
+	}
+	for range 2 {
+		if err := db.EditTakenAlerts(ctx, c.ID, edit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lateEdit, err := db.OutboxItem(ctx, "alert:1:taken:"+strconv.FormatInt(int64(esc), 10))
+	if err != nil || lateEdit.Out.Edit != "56" || lateEdit.Out.Text != "alert "+string(c.Ref)+" taken by olivia" {
+		t.Fatalf("late edit %+v, %v", lateEdit, err)
+	}
+	if rows, _ := db.OutboxItems(ctx, "alert:1:"); len(rows) != 5 {
+		t.Fatalf("%d alert rows, want 5 (two edits)", len(rows))
+	}
+	if late, _ := db.TakenUnedited(ctx, clk.Now().Add(-time.Hour)); len(late) != 0 {
+		t.Fatalf("still unedited: %+v", late)
 	}
 	if open, _ := db.OpenAlerts(ctx, 10); len(open) != 0 {
 		t.Fatalf("alert still open after the take: %+v", open)
