@@ -33,6 +33,7 @@ type DigestStore interface {
 	QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error)
 	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
 	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
+	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
 	ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error)
 }
 
@@ -298,6 +299,13 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	}
 	if dg.Previous, err = d.store.DigestFigures(ctx, pstart, pend, d.hide); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
+	}
+	if d.targets != nil {
+		fas, err := d.store.FirstAnswers(ctx, start, end)
+		if err != nil {
+			return dg, fmt.Errorf("responder: compute digest: %w", err)
+		}
+		dg.Figures.WithinTarget = d.withinTarget(fas)
 	}
 	if d.examples > 0 {
 		srcs, err := d.store.DigestExamples(ctx, start, end, d.hide, d.examples*4)
@@ -808,6 +816,37 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 		d.notify()
 	}
 	return n, nil
+}
+
+// withinTarget counts the first answers within their urgency's target
+// (wall clock for critical and high, working hours for normal and low),
+// per urgency that has a target, most urgent first.
+func (d *Digester) withinTarget(fas []citybot.FirstAnswer) []citybot.TargetShare {
+	var out []citybot.TargetShare
+	for _, u := range []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow} {
+		target := d.targets[u]
+		if target <= 0 {
+			continue
+		}
+		sh := citybot.TargetShare{Urgency: u}
+		for _, fa := range fas {
+			if fa.Urgency != u {
+				continue
+			}
+			sh.Answered++
+			cutoff := fa.AnsweredAt.Add(-target)
+			if u != citybot.UrgencyCritical && u != citybot.UrgencyHigh {
+				cutoff = d.workingCutoff(fa.AnsweredAt, target)
+			}
+			if !fa.OpenedAt.Before(cutoff) {
+				sh.Within++
+			}
+		}
+		if sh.Answered > 0 {
+			out = append(out, sh)
+		}
+	}
+	return out
 }
 
 // remindTargets queues one reminder to the officers' chat listing the

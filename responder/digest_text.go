@@ -63,6 +63,10 @@ type DigestTexts struct {
 	// {topic} {urgency} {age} {target} {times}.
 	ReminderDue     string
 	ReminderDueLine string
+	// WithinTarget reports the first answers within their service level:
+	// {list} of WithinTargetItem, {urgency} {of}.
+	WithinTarget     string
+	WithinTargetItem string
 }
 
 func digestTextsEN() DigestTexts {
@@ -112,8 +116,10 @@ func digestTextsEN() DigestTexts {
 		ReminderLine:  "{ref} — {topic} ({urgency}), open for {age}",
 		Months:        [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"},
 
-		ReminderDue:     "{n} cases are past their first-answer target:",
-		ReminderDueLine: "{ref} — {topic} ({urgency}), open for {age}, target {target} (reminder {times})",
+		ReminderDue:      "{n} cases are past their first-answer target:",
+		ReminderDueLine:  "{ref} — {topic} ({urgency}), open for {age}, target {target} (reminder {times})",
+		WithinTarget:     "First answers within the service level: {list}.",
+		WithinTargetItem: "{urgency} {of}",
 	}
 }
 
@@ -164,8 +170,10 @@ func digestTextsFR() DigestTexts {
 		ReminderLine:  "{ref} — {topic} ({urgency}), ouvert depuis {age}",
 		Months:        [12]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."},
 
-		ReminderDue:     "{n} dossiers ont dépassé leur délai de première réponse :",
-		ReminderDueLine: "{ref} — {topic} ({urgency}), ouvert depuis {age}, délai {target} (rappel {times})",
+		ReminderDue:      "{n} dossiers ont dépassé leur délai de première réponse :",
+		ReminderDueLine:  "{ref} — {topic} ({urgency}), ouvert depuis {age}, délai {target} (rappel {times})",
+		WithinTarget:     "Premières réponses dans les délais : {list}.",
+		WithinTargetItem: "{urgency} {of}",
 	}
 }
 
@@ -296,6 +304,13 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	if f.FirstAnswer.Count > 0 {
 		line(fill(t.FirstAnswer, "median", t.durationIn(f.FirstAnswer.Median, lang), "p90", t.durationIn(f.FirstAnswer.P90, lang)))
 	}
+	if len(f.WithinTarget) > 0 {
+		var parts []string
+		for _, sh := range f.WithinTarget {
+			parts = append(parts, fill(t.WithinTargetItem, "urgency", urgencyWord(lang, sh.Urgency), "of", t.share(sh.Within, sh.Answered, lang)))
+		}
+		line(fill(t.WithinTarget, "list", strings.Join(parts, ", ")))
+	}
 	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
 	if f.Resolution.Count > 0 {
 		line(fill(t.Resolution, "median", t.durationIn(f.Resolution.Median, lang), "p90", t.durationIn(f.Resolution.P90, lang)))
@@ -340,4 +355,21 @@ func capitalize(s string) string {
 		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
 	}
 	return s
+}
+
+// urgencyWord names an urgency in the digest's language.
+func urgencyWord(lang string, u citybot.Urgency) string {
+	if lang == "fr" {
+		switch u {
+		case citybot.UrgencyCritical:
+			return "critique"
+		case citybot.UrgencyHigh:
+			return "haute"
+		case citybot.UrgencyNormal:
+			return "normale"
+		case citybot.UrgencyLow:
+			return "basse"
+		}
+	}
+	return string(u)
 }

@@ -95,3 +95,38 @@ func contains(refs []citybot.CaseRef, ref citybot.CaseRef) bool {
 	}
 	return false
 }
+
+// TestDigestWithinTarget: the digest reports, per urgency, the first
+// answers within the service level; normal counts working hours only (a
+// weekend in between does not make it late).
+func TestDigestWithinTarget(t *testing.T) {
+	rg := newDgRig(t, func(o *responder.DigestOptions) {
+		o.Targets = map[citybot.Urgency]time.Duration{citybot.UrgencyCritical: 30 * time.Minute, citybot.UrgencyNormal: 16 * time.Hour}
+	})
+	fri := time.Date(2026, 11, 20, 16, 0, 0, 0, time.UTC)
+	mon := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	pot := rg.report(fri, "a", "pothole on the bridge")
+	fast := rg.report(mon, "b", "gas smell in the stairwell")
+	slow := rg.report(mon, "c", "fire in the bin store")
+	answer := func(c citybot.Case, at time.Time, nonce string) {
+		t.Helper()
+		rg.clock.Set(at)
+		if _, err := rg.off.Answer(rg.ctx, c.ID, "olivia", "We are on it.", nonce); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer(fast, mon.Add(20*time.Minute), "n1")
+	answer(slow, mon.Add(time.Hour), "n2")
+	answer(pot, mon.Add(6*time.Hour), "n3") // 72 h of wall clock, 8 working hours
+	dg, err := rg.dg.Compute(rg.ctx, mon, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []citybot.TargetShare{{Urgency: citybot.UrgencyCritical, Answered: 2, Within: 1}, {Urgency: citybot.UrgencyNormal, Answered: 1, Within: 1}}
+	if got := dg.Figures.WithinTarget; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("within target %+v, want %+v", got, want)
+	}
+	if !strings.Contains(dg.Texts["en"], "First answers within the service level: critical 1 of 2, normal 1 of 1.") {
+		t.Fatalf("digest:\n%s", dg.Texts["en"])
+	}
+}

@@ -340,3 +340,27 @@ func (db *DB) RecordReminders(ctx context.Context, times map[citybot.CaseID]int,
 	}
 	return n, nil
 }
+
+// FirstAnswers returns the cases first answered in [start, end)
+// (duplicates left out, sensitive ones included: times only), with their
+// urgency, opening and first answer.
+func (db *DB) FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT urgency, opened_at, first_answer_at FROM cases
+		WHERE first_answer_at >= ? AND first_answer_at < ? AND status <> 'duplicate' ORDER BY id`, ts(start), ts(end))
+	if err != nil {
+		return nil, fmt.Errorf("store: first answers: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.FirstAnswer
+	for rows.Next() {
+		var u, opened, answered string
+		if err := rows.Scan(&u, &opened, &answered); err != nil {
+			return nil, fmt.Errorf("store: first answers: %w", err)
+		}
+		out = append(out, citybot.FirstAnswer{Urgency: citybot.Urgency(u), OpenedAt: parseTS(opened), AnsweredAt: parseTS(answered)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: first answers: %w", err)
+	}
+	return out, nil
+}
