@@ -99,6 +99,25 @@ type DigestFigures struct {
 	// Thanks counts the citizens who said thank you in the period
 	// (feedback, never counted as a report).
 	Thanks int
+	// WithinTarget counts, per urgency (most urgent first), the cases
+	// first answered in the period and those answered within their
+	// service level; empty when no targets are set.
+	WithinTarget []TargetShare
+}
+
+// TargetShare is how many first answers of one urgency came within its
+// first-answer target.
+type TargetShare struct {
+	Urgency  Urgency
+	Answered int
+	Within   int
+}
+
+// FirstAnswer is when a case was opened and first answered.
+type FirstAnswer struct {
+	Urgency    Urgency
+	OpenedAt   time.Time
+	AnsweredAt time.Time
 }
 
 // DigestExample is one anonymised "you said, we did" pair: redacted
@@ -200,6 +219,10 @@ type FollowupTarget struct {
 // ReminderTarget is an open case still waiting for a first answer.
 type ReminderTarget struct {
 	Case Case
+	// Reminded is how many times officers were reminded of it so far;
+	// LastReminded the latest (zero when never).
+	Reminded     int
+	LastReminded time.Time
 }
 
 // RetentionPolicy says after how many days each kind of citizen data is

@@ -132,7 +132,8 @@ type IntakeResult struct {
 	// sensitive (a new sensitive case has NewCase and Case.Sensitive).
 	BecameSensitive bool
 	// CaseLastQueued is when the latest outbox row about Case (an
-	// acknowledgement, a note, an officer's answer) was queued, by the
+	// acknowledgement, a note, an officer's answer; not an alert to
+	// officers) was queued, by the
 	// store's clock, for a new message that joined an existing case; zero
 	// otherwise, or when no row was ever queued for it. Rows queued
 	// earlier in the same transaction batch count.

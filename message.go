@@ -113,6 +113,11 @@ type Outgoing struct {
 	// platform user id: filled by the store from the citizen's identity
 	// (see OutboxItem.Private), never logged nor shown.
 	To UserID
+	// Edit, when set, makes the row an edit: the message with this id in
+	// Chat, sent by the bot earlier, is replaced by Text and Buttons
+	// (none removes them) through the bot's bots.Editor. An edit is
+	// idempotent: repeating it changes nothing.
+	Edit PlatformMessageID
 }
 
 // Sent is what the platform said about a delivered Outgoing.

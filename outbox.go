@@ -30,6 +30,11 @@ const (
 	// OutboxNotice is any other message to a citizen (an emergency
 	// notice on a follow-up, an officer's answer, a status change).
 	OutboxNotice OutboxKind = "notice"
+	// OutboxAlert is an alert about a critical case to an officers'
+	// chat, or its edit once someone took the case. It is not part of
+	// the case's conversation: it is not stored as a message of the
+	// case, and a reply to it opens no case.
+	OutboxAlert OutboxKind = "alert"
 )
 
 // OutboxItem is one durable outgoing message. Out.Key is unique across the

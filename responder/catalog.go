@@ -62,6 +62,19 @@ type Catalog struct {
 	LanguageAsk string // /language without a valid choice
 	LanguageSet string // the choice is saved ({language})
 
+	// Officers' alerts about critical cases (see Alerter); never a
+	// citizen's identity or text.
+	AlertNew       string // first line of an alert: {ref}
+	AlertEscalated string // first line of an escalation: {ref} {age} {n}
+	AlertDetails   string // topic, place, cues, age, link: {topic} {place} {cues} {age} {link}
+	AlertSensitive string // all a sensitive case's alert says: {ref}
+	AlertTake      string // the Take it button
+	AlertTaken     string // added to the alert once taken: {name}
+	AlertYouTook   string // toast for the officer who took it: {ref}
+	AlertAlready   string // toast for a later press: {ref} {name}
+	AlertRefused   string // toast for someone not allowed to take it
+	AlertUnknown   string // no place, or no cue
+
 	Topics   map[string]string             // topic label → words
 	Statuses map[citybot.CaseStatus]string // status → words
 }
@@ -95,8 +108,12 @@ func catalogOf(c *locale.Catalog) Catalog {
 		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
 		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
 		LanguageAsk: t("language_ask"), LanguageSet: t("language_set"),
-		Topics:   c.Table("chat.topics"),
-		Statuses: map[citybot.CaseStatus]string{},
+		AlertNew: t("alert_new"), AlertEscalated: t("alert_escalated"), AlertDetails: t("alert_details"),
+		AlertSensitive: t("alert_sensitive"), AlertTake: t("alert_take"), AlertTaken: t("alert_taken"),
+		AlertYouTook: t("alert_you_took"), AlertAlready: t("alert_already"), AlertRefused: t("alert_refused"),
+		AlertUnknown: t("alert_unknown"),
+		Topics:       c.Table("chat.topics"),
+		Statuses:     map[citybot.CaseStatus]string{},
 	}
 	for k, v := range c.Table("chat.statuses") {
 		cat.Statuses[citybot.CaseStatus(k)] = v
@@ -136,6 +153,15 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.StatusFound, fb.StatusFound)
 	pick(&c.LanguageAsk, fb.LanguageAsk)
 	pick(&c.LanguageSet, fb.LanguageSet)
+	for _, p := range []struct {
+		s *string
+		f string
+	}{{&c.AlertNew, fb.AlertNew}, {&c.AlertEscalated, fb.AlertEscalated}, {&c.AlertDetails, fb.AlertDetails},
+		{&c.AlertSensitive, fb.AlertSensitive}, {&c.AlertTake, fb.AlertTake}, {&c.AlertTaken, fb.AlertTaken},
+		{&c.AlertYouTook, fb.AlertYouTook}, {&c.AlertAlready, fb.AlertAlready}, {&c.AlertRefused, fb.AlertRefused},
+		{&c.AlertUnknown, fb.AlertUnknown}} {
+		pick(p.s, p.f)
+	}
 	topics := map[string]string{}
 	for k, v := range fb.Topics {
 		topics[k] = v

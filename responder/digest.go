@@ -32,6 +32,9 @@ type DigestStore interface {
 	RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool) (citybot.Case, error)
 	DueReminders(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.Case, error)
 	QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error)
+	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
+	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
+	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
 	ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error)
 }
 
@@ -97,6 +100,14 @@ type DigestOptions struct {
 	// ReminderHours is how many working hours without a first answer
 	// trigger a reminder; 0 means 8.
 	ReminderHours int
+	// Targets are the first-answer service levels per urgency: officers
+	// are reminded of a case without a first answer once it passes its
+	// target, then again 2, 4, 8… targets after the reminder before (a
+	// backoff), until it is answered. Critical and high run on the wall clock; normal
+	// and low on working hours only (WorkStart to WorkEnd, Monday to
+	// Friday, in Location). An urgency without a target is never
+	// reminded. nil keeps the single reminder after ReminderHours.
+	Targets map[citybot.Urgency]time.Duration
 	// WorkStart and WorkEnd bound a working day, in hours of the day;
 	// 0, 0 means 9 to 17. Working days are Monday to Friday.
 	WorkStart, WorkEnd int
@@ -131,6 +142,7 @@ type Digester struct {
 	maxText   map[citybot.Platform]int
 	after     time.Duration
 	remindH   int
+	targets   map[citybot.Urgency]time.Duration
 	workStart int
 	workEnd   int
 	retention citybot.RetentionPolicy
@@ -149,7 +161,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		store: opts.Store, log: opts.Logger, now: opts.Now, loc: opts.Location, languages: opts.Languages,
 		hide: opts.Hide, channels: opts.Channels, officials: opts.Officials, approvers: opts.Approvers,
 		officers: opts.Officers, examples: opts.Examples, url: opts.PublicURL, cls: opts.Classifier,
-		after: opts.FollowupAfter, remindH: opts.ReminderHours, workStart: opts.WorkStart, workEnd: opts.WorkEnd,
+		after: opts.FollowupAfter, remindH: opts.ReminderHours, targets: opts.Targets, workStart: opts.WorkStart, workEnd: opts.WorkEnd,
 		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(),
 	}
 	if d.log == nil {
@@ -296,6 +308,13 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	}
 	if dg.Previous, err = d.store.DigestFigures(ctx, pstart, pend, d.hide); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
+	}
+	if d.targets != nil {
+		fas, err := d.store.FirstAnswers(ctx, start, end)
+		if err != nil {
+			return dg, fmt.Errorf("responder: compute digest: %w", err)
+		}
+		dg.Figures.WithinTarget = d.withinTarget(fas)
 	}
 	if d.examples > 0 {
 		srcs, err := d.store.DigestExamples(ctx, start, end, d.hide, d.examples*4)
@@ -703,7 +722,12 @@ func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 // hours between it and now add up to hours (Monday to Friday, from
 // WorkStart to WorkEnd, in the city's time zone).
 func (d *Digester) WorkingCutoff(now time.Time, hours int) time.Time {
-	left := time.Duration(hours) * time.Hour
+	return d.workingCutoff(now, time.Duration(hours)*time.Hour)
+}
+
+// workingCutoff returns the instant before now such that the working time
+// between it and now adds up to left.
+func (d *Digester) workingCutoff(now time.Time, left time.Duration) time.Time {
 	t := now.In(d.loc)
 	for i := 0; left > 0 && i < 3650; i++ {
 		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, d.loc)
@@ -735,6 +759,9 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	if d.officers == (Channel{}) {
 		return 0, nil
 	}
+	if d.targets != nil {
+		return d.remindTargets(ctx)
+	}
 	now := d.now()
 	cases, err := d.store.DueReminders(ctx, d.WorkingCutoff(now, d.remindH), 50)
 	if err != nil || len(cases) == 0 {
@@ -764,6 +791,118 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 		Key: key, Platform: d.officers.Platform, Chat: d.officers.Chat, ChatKind: citybot.ChatGroup, Text: strings.Join(lines, "\n"),
 	}}, d.maxText[d.officers.Platform])
 	n, err := d.store.QueueReminders(ctx, ids, items)
+	if err != nil {
+		return 0, fmt.Errorf("responder: remind: %w", err)
+	}
+	if n > 0 {
+		d.notify()
+	}
+	return n, nil
+}
+
+// withinTarget counts the first answers within their urgency's target
+// (wall clock for critical and high, working hours for normal and low),
+// per urgency that has a target, most urgent first.
+func (d *Digester) withinTarget(fas []citybot.FirstAnswer) []citybot.TargetShare {
+	var out []citybot.TargetShare
+	for _, u := range []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow} {
+		target := d.targets[u]
+		if target <= 0 {
+			continue
+		}
+		sh := citybot.TargetShare{Urgency: u}
+		for _, fa := range fas {
+			if fa.Urgency != u {
+				continue
+			}
+			sh.Answered++
+			cutoff := fa.AnsweredAt.Add(-target)
+			if u != citybot.UrgencyCritical && u != citybot.UrgencyHigh {
+				cutoff = d.workingCutoff(fa.AnsweredAt, target)
+			}
+			if !fa.OpenedAt.Before(cutoff) {
+				sh.Within++
+			}
+		}
+		if sh.Answered > 0 {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// remindTargets queues one reminder to the officers' chat listing the
+// open cases without a first answer that passed their target, or whose
+// next reminder is due (the k-th comes 2^(k-1) targets after the one
+// before; see DigestOptions.Targets).
+func (d *Digester) remindTargets(ctx context.Context) (int, error) {
+	now := d.now()
+	var shortest time.Duration
+	for _, t := range d.targets {
+		if t > 0 && (shortest == 0 || t < shortest) {
+			shortest = t
+		}
+	}
+	if shortest == 0 {
+		return 0, nil
+	}
+	// Working time never runs faster than the wall clock: a case opened
+	// later than the shortest target ago is not due.
+	cands, err := d.store.UnansweredCases(ctx, now.Add(-shortest), 500)
+	if err != nil {
+		return 0, fmt.Errorf("responder: remind: %w", err)
+	}
+	lang := d.officers.Language
+	if lang == "" {
+		lang = d.languages[0]
+	}
+	t, cat := d.texts[lang], d.catalogs[lang]
+	var lines []string
+	times := map[citybot.CaseID]int{}
+	var first citybot.CaseID
+	for _, tg := range cands {
+		c := tg.Case
+		target := d.targets[c.Urgency]
+		if target <= 0 || tg.Reminded >= 30 {
+			continue
+		}
+		// The first reminder once the target has passed since the case
+		// opened; each next one twice as long after the previous (a
+		// backoff: at 1, 3, 7… times the target).
+		wait, since := target<<tg.Reminded, c.OpenedAt
+		if tg.Reminded > 0 {
+			since = tg.LastReminded
+		}
+		if wait <= 0 || wait > 100*365*24*time.Hour {
+			continue
+		}
+		cutoff := now.Add(-wait)
+		if c.Urgency != citybot.UrgencyCritical && c.Urgency != citybot.UrgencyHigh {
+			cutoff = d.workingCutoff(now, wait)
+		}
+		if since.After(cutoff) {
+			continue
+		}
+		if first == 0 {
+			first = c.ID
+		}
+		times[c.ID] = tg.Reminded + 1
+		topic := cat.topic(c.Topic)
+		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
+			topic = "—"
+		}
+		lines = append(lines, fill(t.ReminderDueLine, "ref", string(c.Ref), "topic", topic, "urgency", string(c.Urgency),
+			"age", t.duration(now.Sub(c.OpenedAt)), "target", t.duration(target), "times", strconv.Itoa(tg.Reminded+1)))
+	}
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	text := fill(t.ReminderDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
+	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+		Key: fmt.Sprintf("remind:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
+		ChatKind: citybot.ChatGroup, Text: text,
+	}}, d.maxText[d.officers.Platform])
+	n, err := d.store.RecordReminders(ctx, times, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)
 	}

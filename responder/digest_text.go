@@ -67,6 +67,16 @@ type DigestTexts struct {
 	// plurals, when the texts came from a language file, give the
 	// plural forms of Thanks and Reminder.
 	plurals *locale.Catalog
+
+	// ReminderDue and ReminderDueLine remind officers of cases past
+	// their first-answer target (DigestOptions.Targets): {n}; {ref}
+	// {topic} {urgency} {age} {target} {times}.
+	ReminderDue     string
+	ReminderDueLine string
+	// WithinTarget reports the first answers within their service level:
+	// {list} of WithinTargetItem, {urgency} {of}.
+	WithinTarget     string
+	WithinTargetItem string
 }
 
 // digestTextsOf returns the [digest] texts of every language of s, keyed
@@ -94,6 +104,8 @@ func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 		NotAllowed: t("not_allowed"), FixedAsk: t("fixed_ask"), FixedYes: t("fixed_yes"), FixedNo: t("fixed_no"),
 		FixedThanks: t("fixed_thanks"), FixedReopened: t("fixed_reopened"), Reminder: t("reminder"), ReminderLine: t("reminder_line"),
 		Approve: t("approve"), RequestChanges: t("request_changes"), ChartReports: t("chart_reports"), ChartAnswer: t("chart_answer"),
+		ReminderDue: t("reminder_due"), ReminderDueLine: t("reminder_due_line"),
+		WithinTarget: t("within_target"), WithinTargetItem: t("within_target_item"),
 		plurals: c,
 	}
 	for i := range d.Months {
@@ -230,6 +242,13 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	if f.FirstAnswer.Count > 0 {
 		line(fill(t.FirstAnswer, "median", t.duration(f.FirstAnswer.Median), "p90", t.duration(f.FirstAnswer.P90)))
 	}
+	if len(f.WithinTarget) > 0 {
+		var parts []string
+		for _, sh := range f.WithinTarget {
+			parts = append(parts, fill(t.WithinTargetItem, "urgency", urgencyWord(lang, sh.Urgency), "of", t.share(sh.Within, sh.Answered)))
+		}
+		line(fill(t.WithinTarget, "list", strings.Join(parts, ", ")))
+	}
 	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
 	if f.Resolution.Count > 0 {
 		line(fill(t.Resolution, "median", t.duration(f.Resolution.Median), "p90", t.duration(f.Resolution.P90)))
@@ -274,4 +293,21 @@ func capitalize(s string) string {
 		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
 	}
 	return s
+}
+
+// urgencyWord names an urgency in the digest's language.
+func urgencyWord(lang string, u citybot.Urgency) string {
+	if lang == "fr" {
+		switch u {
+		case citybot.UrgencyCritical:
+			return "critique"
+		case citybot.UrgencyHigh:
+			return "haute"
+		case citybot.UrgencyNormal:
+			return "normale"
+		case citybot.UrgencyLow:
+			return "basse"
+		}
+	}
+	return string(u)
 }

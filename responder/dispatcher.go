@@ -597,6 +597,20 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 			err = fmt.Errorf("send panicked: %v", p)
 		}
 	}()
+	if out.Edit != "" {
+		// An edit replaces a message the bot sent (an alert once taken).
+		ed, ok := bot.(bots.Editor)
+		if !ok {
+			return citybot.Sent{}, fmt.Errorf("edit: %w: the %s bot cannot edit messages", citybot.ErrPermanent, out.Platform)
+		}
+		if err := ed.Edit(sctx, out.Chat, out.Edit, out); err != nil {
+			if errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotSupported) {
+				err = fmt.Errorf("%w: %w", citybot.ErrPermanent, err)
+			}
+			return citybot.Sent{}, fmt.Errorf("edit: %w", err)
+		}
+		return citybot.Sent{ID: out.Edit}, nil
+	}
 	if out.To != "" {
 		pc, ok := bot.(bots.PrivateChatter)
 		if !ok {

@@ -26,6 +26,13 @@ func (d *Dispatcher) resolveInterrupted(ctx context.Context) error {
 		platform := string(it.Out.Platform)
 		log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
 		now := d.now()
+		if it.Out.Edit != "" {
+			// An edit is idempotent: making it again changes nothing.
+			if err := d.store.RetryOutbox(ctx, it.ID, now, false, "interrupted by a crash; an edit is made again"); err != nil {
+				return fmt.Errorf("requeue interrupted row %d: %w", it.ID, err)
+			}
+			continue
+		}
 		if w := d.window(it.Out); w > 0 && now.Sub(it.UpdatedAt) < w/2 {
 			if err := d.store.RetryOutbox(ctx, it.ID, now, false, "interrupted by a crash; sent again: the platform recognises a repeat"); err != nil {
 				return fmt.Errorf("requeue interrupted row %d: %w", it.ID, err)
@@ -93,4 +100,14 @@ func (c chartBot) Unreserve(out citybot.Outgoing) {
 	if p, ok := c.Bot.(bots.Pacer); ok {
 		p.Unreserve(out)
 	}
+}
+
+// Edit implements bots.Editor for the wrapped bot. It returns an error
+// wrapping citybot.ErrNotSupported when the wrapped bot cannot edit.
+func (c chartBot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.PlatformMessageID, out citybot.Outgoing) error {
+	ed, ok := c.Bot.(bots.Editor)
+	if !ok {
+		return fmt.Errorf("responder: edit: %w", citybot.ErrNotSupported)
+	}
+	return ed.Edit(ctx, chat, id, out)
 }

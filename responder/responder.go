@@ -15,6 +15,9 @@
 // concurrently, with retries, and marks a case acknowledged once its
 // acknowledgement is sent.
 //
+// An Alerter tells the officers' chats of critical cases, with a Take it
+// button, and escalates them while nobody takes or answers them.
+//
 // responder declares the small interfaces it needs (Store, Classifier,
 // OutboxStore); it imports no concrete store or adapter.
 package responder
@@ -114,6 +117,10 @@ type Options struct {
 	// Notify is called after a message queued outbox rows, e.g. a
 	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
 	Notify func()
+	// Critical is called after a message opened a critical case or made
+	// a case critical (an Alerter's Kick), so that officers hear of it at
+	// once. May be nil.
+	Critical func()
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
@@ -140,6 +147,7 @@ type Responder struct {
 	followUp   time.Duration
 	maxText    map[citybot.Platform]int
 	notify     func()
+	critical   func()
 
 	received   *prometheus.CounterVec
 	opened     *prometheus.CounterVec
@@ -158,6 +166,7 @@ func New(opts Options) (*Responder, error) {
 	r := &Responder{
 		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now,
 		defLang: opts.DefaultLanguage, emergency: opts.EmergencyNumber, window: opts.CaseWindow, notify: opts.Notify,
+		critical: opts.Critical,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -324,6 +333,9 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 	}
 	if queued {
 		r.notify()
+	}
+	if c := res.Case; c != nil && r.critical != nil && c.Urgency == citybot.UrgencyCritical && (res.NewCase || res.Escalated) {
+		r.critical()
 	}
 	return nil
 }

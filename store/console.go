@@ -400,7 +400,7 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 			CASE WHEN o.state = 'failed' AND o.delivery_unknown = 1 THEN 'unknown' ELSE o.state END AS state,
 			o.created_at, COALESCE(om.author, '') AS author
 		FROM outbox o LEFT JOIN officer_messages om ON om.outbox_key = o.key
-		WHERE o.case_id = ? ORDER BY o.id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
+		WHERE o.case_id = ? AND o.kind <> 'alert' ORDER BY o.id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
 	}

@@ -266,3 +266,101 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 	}
 	return res, nil
 }
+
+// UnansweredCases returns open cases without a first answer opened at or
+// before openedBefore, most urgent then oldest first, at most limit, with
+// how many times officers were reminded of each.
+func (db *DB) UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT c.id, COALESCE(r.times, 0), COALESCE(r.reminded_at, '') FROM cases c
+		LEFT JOIN reminders r ON r.case_id = c.id
+		WHERE c.status IN `+openStatuses+` AND c.first_answer_at IS NULL AND c.opened_at <= ?
+		ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT ?`, ts(openedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: unanswered cases: %w", mapErr(err))
+	}
+	var out []citybot.ReminderTarget
+	for rows.Next() {
+		var id int64
+		var tg citybot.ReminderTarget
+		var at string
+		if err := rows.Scan(&id, &tg.Reminded, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: unanswered cases: %w", err)
+		}
+		tg.Case.ID, tg.LastReminded = citybot.CaseID(id), parseTS(at)
+		out = append(out, tg)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unanswered cases: %w", err)
+	}
+	for i := range out {
+		if out[i].Case, err = caseByID(ctx, db.r, out[i].Case.ID); err != nil {
+			return nil, fmt.Errorf("store: unanswered cases: %w", mapErr(err))
+		}
+	}
+	return out, nil
+}
+
+// RecordReminders records that officers were reminded of each case of
+// times for the times[id]-th time, and queues the reminder rows in the
+// same transaction. A case already reminded that many times is skipped,
+// and when every case is, nothing is queued. It returns how many cases
+// were newly recorded.
+func (db *DB) RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error) {
+	n := 0
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		n = 0
+		now := db.now().UTC()
+		for id, k := range times {
+			r, err := tx.ExecContext(ctx, `INSERT INTO reminders (case_id, reminded_at, times) VALUES (?, ?, ?)
+				ON CONFLICT (case_id) DO UPDATE SET reminded_at = excluded.reminded_at, times = excluded.times
+				WHERE reminders.times < excluded.times`, int64(id), ts(now), k)
+			if err != nil {
+				return err
+			}
+			c, _ := r.RowsAffected()
+			n += int(c)
+		}
+		if n == 0 {
+			return nil
+		}
+		for _, it := range items {
+			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record reminders: %w", mapErr(err))
+	}
+	return n, nil
+}
+
+// FirstAnswers returns the cases first answered in [start, end)
+// (duplicates left out, sensitive ones included: times only), with their
+// urgency, opening and first answer.
+func (db *DB) FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT urgency, opened_at, first_answer_at FROM cases
+		WHERE first_answer_at >= ? AND first_answer_at < ? AND status <> 'duplicate' ORDER BY id`, ts(start), ts(end))
+	if err != nil {
+		return nil, fmt.Errorf("store: first answers: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.FirstAnswer
+	for rows.Next() {
+		var u, opened, answered string
+		if err := rows.Scan(&u, &opened, &answered); err != nil {
+			return nil, fmt.Errorf("store: first answers: %w", err)
+		}
+		out = append(out, citybot.FirstAnswer{Urgency: citybot.Urgency(u), OpenedAt: parseTS(opened), AnsweredAt: parseTS(answered)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: first answers: %w", err)
+	}
+	return out, nil
+}

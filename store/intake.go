@@ -202,7 +202,7 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 		// When the citizen last heard about the case, so that the
 		// pipeline does not answer every line of a follow-up.
 		var last sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT created_at FROM outbox WHERE case_id = ? ORDER BY id DESC LIMIT 1`, int64(c.ID)).Scan(&last)
+		err := tx.QueryRowContext(ctx, `SELECT created_at FROM outbox WHERE case_id = ? AND kind <> 'alert' ORDER BY id DESC LIMIT 1`, int64(c.ID)).Scan(&last)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -24,10 +24,10 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		caseID                              sql.NullInt64
 		next, lastErr, sentID, created, upd string
 		unknown                             bool
-		to                                  string
+		to, editOf                          string
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -35,7 +35,8 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	}
 	it.ID = citybot.OutboxID(id)
 	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
-		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text, To: citybot.UserID(to)}
+		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text, To: citybot.UserID(to),
+		Edit: citybot.PlatformMessageID(editOf)}
 	if buttons != "" {
 		if err := json.Unmarshal([]byte(buttons), &it.Out.Buttons); err != nil {
 			it.Out.Buttons = nil
@@ -140,10 +141,10 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		}
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority, edit_of)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority)
+		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit))
 	return err == nil, err
 }
 
@@ -306,8 +307,10 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 		}
 		// A private row went to a chat only the adapter knows: it is not
 		// recorded under Chat (the group), where its message id means
-		// another message.
-		if sent.ID != "" && it.Out.To == "" {
+		// another message. An alert to officers is not part of the
+		// case's conversation (a reply to it must not join the case),
+		// and an edit changed a message already recorded.
+		if sent.ID != "" && it.Out.To == "" && it.Kind != citybot.OutboxAlert && it.Out.Edit == "" {
 			chatID, err := upsertChat(ctx, tx, it.Out.Platform, it.Out.Chat, it.Out.ChatKind, "", now)
 			if err != nil {
 				return err

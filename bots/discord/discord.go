@@ -311,7 +311,8 @@ func (b *Bot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.Platform
 	if comps == nil {
 		comps = []discordgo.MessageComponent{}
 	}
-	st, wait := b.limiter.reserve(ch)
+	// The slot Reserve took for an outbox row's key, or a new one.
+	st, wait := b.slotFor(out.Key, ch)
 	if wait > 0 {
 		return &citybot.RetryAfterError{After: wait, Throttled: true, Err: errors.New("discord: edit: local rate limit")}
 	}

@@ -196,7 +196,8 @@ func (b *Bot) Edit(ctx context.Context, chatRef citybot.ChatID, id citybot.Platf
 	if kb != nil {
 		cfg.ReplyMarkup = kb
 	}
-	release, err := b.reserve(chat, out.ChatKind)
+	// The slot Reserve took for an outbox row's key, or a new one.
+	release, err := b.reserveFor(out.Key, chat, out.ChatKind)
 	if err != nil {
 		return err
 	}

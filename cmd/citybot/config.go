@@ -56,6 +56,8 @@ type Config struct {
 	Retention RetentionConfig `toml:"retention"`
 	Web       WebConfig       `toml:"web"`
 	Retrain   RetrainConfig   `toml:"retrain"`
+	Alerts    AlertsConfig    `toml:"alerts"`
+	SLA       SLAConfig       `toml:"sla"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -221,6 +223,10 @@ type WebConfig struct {
 	// client, for the sign-in limits; from any other peer the headers
 	// are ignored. Empty: the peer is the client.
 	TrustedProxy []string `toml:"trusted_proxy"`
+	// PublicBaseURL is the console's address as officers reach it
+	// ("https://citybot.city.example"); alerts link to a case under it.
+	// "" links with the path only.
+	PublicBaseURL string `toml:"public_base_url"`
 }
 
 // Gazetteer returns the names of [classifier] places, the only place
@@ -472,6 +478,11 @@ func DefaultConfig() Config {
 		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
+		SLA:        DefaultSLA(),
+		Alerts: AlertsConfig{
+			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
+			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
+		},
 	}
 }
 
@@ -887,6 +898,14 @@ func (c Config) Validate() error {
 	}
 	if c.Digest.WorkStart < 0 || c.Digest.WorkEnd > 24 || c.Digest.WorkStart >= c.Digest.WorkEnd {
 		bad("digest.work_start", "%d and digest.work_end %d must be hours with 0 <= start < end <= 24", c.Digest.WorkStart, c.Digest.WorkEnd)
+	}
+
+	// [alerts], [web] public_base_url
+	if _, err := c.AlertOptions(); err != nil {
+		errs = append(errs, flatten(err)...)
+	}
+	if err := checkPublicBaseURL(c.Web.PublicBaseURL); err != nil {
+		errs = append(errs, err)
 	}
 
 	// [classifier]

@@ -396,10 +396,17 @@ type DigestParts struct {
 // examples, places and follow-ups by their flag (the store's), whatever
 // their topic. Errors name the configuration keys.
 func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
-	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger) (DigestParts, error) {
+	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger, sla *SLAConfig) (DigestParts, error) {
 	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
 	if err != nil {
 		return DigestParts{}, err
+	}
+	if sla != nil {
+		start, end := opts.WorkStart, opts.WorkEnd
+		if start == 0 && end == 0 {
+			start, end = 9, 17
+		}
+		opts.Targets = sla.Targets(end - start)
 	}
 	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Locales = db, cls, notify, log, locales
 	dg, err := responder.NewDigester(opts)

@@ -147,7 +147,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if err := (ScheduleConfig{}).Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil)
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil, nil)
 	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
 		t.Fatalf("parts: %v", err)
 	}

@@ -37,6 +37,7 @@ import (
 var (
 	_ responder.Store       = (*store.DB)(nil)
 	_ responder.OutboxStore = (*store.DB)(nil)
+	_ responder.AlertStore  = (*store.DB)(nil)
 	_ bots.Cursors          = (*store.DB)(nil)
 	_ responder.Classifier  = (*classifier.Classifier)(nil)
 	_ bots.Bot              = (*telegram.Bot)(nil)
@@ -73,6 +74,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partAlerts     = "alerts"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
@@ -91,7 +93,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -169,7 +171,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -227,10 +229,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	var dc *discord.Bot
 	if cfg.Discord.Enabled {
 		opts := discord.Options{
-			Token:           cfg.DiscordToken.Reveal(),
-			APIBase:         cfg.Discord.APIBase,
-			GuildID:         cfg.Discord.GuildID,
-			Channels:        cfg.Discord.Channels,
+			Token:   cfg.DiscordToken.Reveal(),
+			APIBase: cfg.Discord.APIBase,
+			GuildID: cfg.Discord.GuildID,
+			// The officers' alert channels are heard too, for their Take
+			// it buttons (what is written there opens no case).
+			Channels:        withAlertChannels(cfg.Discord.Channels, cfg),
 			Languages:       discordLanguages(cfg.City.Languages, locales),
 			Locales:         locales,
 			Cursors:         db,
@@ -278,6 +282,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	alerter, err := newAlerter(cfg, db, disp.Notify, logger, nil)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	resp, err := responder.New(responder.Options{
 		Locales:          locales,
 		Store:            db,
@@ -290,6 +298,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		CaseWindow:       cfg.Cases.Window.Duration,
 		FollowUpInterval: followUpInterval(cfg.Cases.FollowUpNoteEvery),
 		Notify:           disp.Notify,
+		Critical:         alerter.Kick,
 		Registerer:       reg,
 	})
 	if err != nil {
@@ -308,14 +317,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return fmt.Errorf("serve: %w", err)
 	}
 	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
-		clf, disp.Notify, logger)
+		clf, disp.Notify, logger, &cfg.SLA)
 	if err != nil {
 		return fmt.Errorf("serve: digest: %w", err)
 	}
 	// The adapters hand updates to the digester first: officials'
 	// Approve / Request changes and citizens' Fixed / Not fixed reach it;
 	// everything else goes on to the responder.
-	handler := digest.Digester.Wrap(resp)
+	// The alerter comes first: Take it presses reach it, and what is
+	// written in the officers' alert chats opens no case.
+	handler := alerter.Wrap(digest.Digester.Wrap(resp))
 
 	if cfg.Web.Enabled {
 		trainer, err := newRetrainer(cfg, db, base, clf, logger)
@@ -357,6 +368,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		digest.Scheduler.Stop() // waits for the running job
 		return nil
 	})
+	g.start(ctx, partAlerts, stopSchedulerTimeout, alerter.Run)
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
