@@ -317,11 +317,11 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 	if errors.Is(err, citybot.ErrInvalid) {
 		// No chat, id or known platform: it can never be stored, and
 		// asking the adapter to deliver it again cannot help.
-		r.log.Warn("invalid message skipped", "platform", m.Platform, "error", err)
+		r.log.Warn("invalid message skipped", "platform", m.Platform, "err", err)
 		return nil
 	}
 	if err != nil {
-		r.log.Error("message not stored", "platform", m.Platform, "command", cmd, "error", err)
+		r.log.Error("message not stored", "platform", m.Platform, "command", cmd, "err", err)
 		return fmt.Errorf("responder: handle message: %w", err)
 	}
 	if res.Duplicate {
@@ -692,7 +692,7 @@ func (r *Responder) HandleAction(ctx context.Context, a citybot.Action) (string,
 		if errors.Is(err, citybot.ErrInvalid) {
 			return "", nil
 		}
-		r.log.Error("language not saved", "platform", a.Platform, "error", err)
+		r.log.Error("language not saved", "platform", a.Platform, "err", err)
 		return "", fmt.Errorf("responder: handle action: %w", err)
 	}
 	cat := r.catalog(code)

@@ -187,7 +187,7 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 	for _, e := range s.entries {
 		v, err := s.state.Cursor(ctx, stateKey(e.job.Name))
 		if err != nil {
-			s.log.Error("read last run", "job", e.job.Name, "error", err)
+			s.log.Error("read last run", "job", e.job.Name, "err", err)
 			continue
 		}
 		if v == "" {
@@ -215,7 +215,7 @@ func (s *Scheduler) setLast(ctx context.Context, name string, t time.Time) {
 		return
 	}
 	if err := s.state.SetCursor(ctx, stateKey(name), t.UTC().Format(time.RFC3339Nano)); err != nil {
-		s.log.Error("record last run", "job", name, "error", err)
+		s.log.Error("record last run", "job", name, "err", err)
 	}
 }
 
@@ -297,7 +297,7 @@ func (s *Scheduler) run(ctx context.Context, e *entry, why string) (err error) {
 	err = e.job.Run(ctx)
 	took := time.Since(start)
 	if err != nil {
-		s.log.Error("job failed", "job", e.job.Name, "trigger", why, "duration", took, "error", err)
+		s.log.Error("job failed", "job", e.job.Name, "trigger", why, "duration", took, "err", err)
 		return fmt.Errorf("scheduler: job %s: %w", e.job.Name, err)
 	}
 	s.log.Info("job done", "job", e.job.Name, "trigger", why, "duration", took)
@@ -310,5 +310,5 @@ type cronLogger struct{ l *slog.Logger }
 
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(kv, "error", err)...)
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }
