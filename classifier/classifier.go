@@ -32,9 +32,10 @@ type Classifier struct {
 	lang      *langDetector
 	gaz       *gazetteer
 	pat       *patterns
-	ner       *ner // nil when disabled
-	tagger    *ner // prose's model for part-of-speech tags (signals.pastOnly)
-	joint     *joint
+	ner       *ner   // nil when disabled
+	tagger    *ner   // prose's model for part-of-speech tags (signals.pastOnly)
+	joint     *joint // topic, urgency, request and life-threat heads
+	factor    bool   // the model has both binary heads of the factorised estimate
 
 	bufs sync.Pool // *scratch
 }
@@ -46,8 +47,11 @@ type scratch struct {
 	matches        []match
 	logits         []float64 // topic head
 	ulogits        []float64 // urgency head
+	rlogits        []float64 // request head
+	llogits        []float64 // life-threat head
 	scores         []float64
 	acc            []float32 // joint.score's accumulators
+	known          [maxJointHeads]int
 	knownT, knownU int
 	sens           []sensHit
 	sensFeats      []sensFeat
@@ -99,7 +103,12 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	if c.sensModel, err = defaultSensModel(); err != nil {
 		return nil, err
 	}
-	c.joint = newJoint(m.topic, m.urgency)
+	c.factor = m.request != nil && m.lifeThreat != nil
+	if c.factor {
+		c.joint = newJoint(m.topic, m.urgency, m.request, m.lifeThreat)
+	} else {
+		c.joint = newJoint(m.topic, m.urgency)
+	}
 	c.eps = modelFloor
 
 	// The label space: the configured topics, else the model's labels.
@@ -225,9 +234,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
 	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
-	sc.logits = grow(sc.logits, c.joint.lt)
-	sc.ulogits = grow(sc.ulogits, c.joint.lu)
-	sc.knownT, sc.knownU, sc.acc = c.joint.score(sc.feats, sc.logits, sc.ulogits, sc.acc)
+	c.scoreHeads(sc)
 	c.topic(sc, &out)
 	if sig.needsTense(out.Language) {
 		if w := prefix(text, maxNERBytes); utf8.ValidString(w) {
@@ -345,7 +352,8 @@ func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classificat
 		softmax(p)
 		labels, trust = h.labels, h.trust
 	}
-	u, conf, score := urgencyResult(labels, p, trust, crit, high, low)
+	fact := c.factorised(sc)
+	u, conf, score := urgencyResult(labels, p, trust, fact, crit, high, low)
 	out.Urgency, out.UrgencyConfidence, out.UrgencyScore = u, conf, clamp01(score)
 	switch {
 	case u == citybot.UrgencyCritical && len(crit) > 0:
@@ -357,6 +365,34 @@ func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classificat
 	case labels != nil:
 		out.UrgencyCues = []string{fmt.Sprintf("model: %s %.2f", u, conf)}
 	}
+}
+
+// scoreHeads scores sc.feats with every head of the model in one pass
+// (raw scores into sc.logits, ulogits, rlogits, llogits).
+func (c *Classifier) scoreHeads(sc *scratch) {
+	sc.logits = grow(sc.logits, c.joint.L[0])
+	sc.ulogits = grow(sc.ulogits, c.joint.L[1])
+	sc.rlogits = grow(sc.rlogits, c.joint.L[2])
+	sc.llogits = grow(sc.llogits, c.joint.L[3])
+	sc.acc = c.joint.score(sc.feats, [][]float64{sc.logits, sc.ulogits, sc.rlogits, sc.llogits}, sc.known[:c.joint.nh], sc.acc)
+	sc.knownT, sc.knownU = sc.known[0], sc.known[1]
+}
+
+// factorised returns the model's other estimate of a critical message,
+// P(request) × P(life threat) from the two binary heads, for the urgency
+// score; -1 when the model has no such heads or they know none of the
+// message's features. When the urgency head is trusted more than the
+// binary heads (a city's own head over the shipped ones it borrowed),
+// urgencyResult averages both estimates.
+func (c *Classifier) factorised(sc *scratch) factor {
+	if !c.factor || c.model.urgency == nil || sc.known[2] == 0 || sc.known[3] == 0 {
+		return factor{p: -1}
+	}
+	softmax(sc.rlogits)
+	softmax(sc.llogits)
+	pr := pOf(c.model.request.labels, sc.rlogits, "1")
+	pl := pOf(c.model.lifeThreat.labels, sc.llogits, "1")
+	return factor{p: pr * pl, trust: min(c.model.request.trust, c.model.lifeThreat.trust)}
 }
 
 func appendUnique(s []string, v string) []string {

@@ -100,11 +100,8 @@ func (t *Table) Examples(label string) []Example {
 //   - normal: everything else.
 func UrgencyProxy(sourceCategories, request, offer string) string {
 	if request == "1" {
-		for _, c := range strings.Split(sourceCategories, ";") {
-			switch strings.TrimSpace(c) {
-			case "death", "search_and_rescue", "medical_help", "fire", "floods", "buildings", "missing_people":
-				return string(citybot.UrgencyCritical)
-			}
+		if LifeThreat(sourceCategories) {
+			return string(citybot.UrgencyCritical)
 		}
 		return string(citybot.UrgencyHigh)
 	}
@@ -112,4 +109,18 @@ func UrgencyProxy(sourceCategories, request, offer string) string {
 		return string(citybot.UrgencyLow)
 	}
 	return string(citybot.UrgencyNormal)
+}
+
+// LifeThreat reports whether a row's source categories (";"-separated)
+// name a threat to life, as UrgencyProxy reads them: death,
+// search_and_rescue, medical_help, fire, floods, buildings or
+// missing_people.
+func LifeThreat(sourceCategories string) bool {
+	for _, c := range strings.Split(sourceCategories, ";") {
+		switch strings.TrimSpace(c) {
+		case "death", "search_and_rescue", "medical_help", "fire", "floods", "buildings", "missing_people":
+			return true
+		}
+	}
+	return false
 }

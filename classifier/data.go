@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DefaultModelName names the shipped model in Classification.Model.
@@ -40,7 +41,56 @@ func TrainDefault(ctx context.Context, disaster *Table, progress func(done, tota
 	if err != nil {
 		return nil, err
 	}
-	return topicM.WithFallback(urg), nil
+	// The factorised urgency estimate (urgencyResult): whether a
+	// message asks for help, and whether it speaks of a threat to life.
+	req, err := Train(ctx, KindRequest, RequestExamples(disaster), TrainOptions{
+		Name: DefaultModelName, Trust: defaultUrgencyTrust, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	life, err := Train(ctx, KindLifeThreat, LifeThreatExamples(disaster), TrainOptions{
+		Name: DefaultModelName, Trust: defaultUrgencyTrust, Progress: progress})
+	if err != nil {
+		return nil, err
+	}
+	return topicM.WithFallback(urg).WithFallback(req).WithFallback(life), nil
+}
+
+// RequestExamples pairs the text of each row of a disaster_en.csv table
+// with its request flag ("1" or "0"), for a KindRequest head.
+func RequestExamples(disaster *Table) []Example {
+	tc, rc := disaster.Col("text"), disaster.Col("request")
+	if tc < 0 || rc < 0 {
+		return nil
+	}
+	out := make([]Example, 0, len(disaster.Rows))
+	for _, r := range disaster.Rows {
+		l := "0"
+		if strings.TrimSpace(r[rc]) == "1" {
+			l = "1"
+		}
+		out = append(out, Example{Text: r[tc], Label: l})
+	}
+	return out
+}
+
+// LifeThreatExamples pairs the text of each row of a disaster_en.csv
+// table with "1" when its source categories name a threat to life
+// (LifeThreat), else "0", for a KindLifeThreat head.
+func LifeThreatExamples(disaster *Table) []Example {
+	tc, cc := disaster.Col("text"), disaster.Col("source_categories")
+	if tc < 0 || cc < 0 {
+		return nil
+	}
+	out := make([]Example, 0, len(disaster.Rows))
+	for _, r := range disaster.Rows {
+		l := "0"
+		if LifeThreat(r[cc]) {
+			l = "1"
+		}
+		out = append(out, Example{Text: r[tc], Label: l})
+	}
+	return out
 }
 
 // UrgencyExamples pairs the text of each row of a disaster_en.csv table

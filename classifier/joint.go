@@ -1,70 +1,76 @@
 package classifier
 
-// joint scores a model's topic and urgency heads in one pass: one table over
-// the union of their features, each row holding both heads' weights and
-// inverse document frequencies, so each feature of a message is looked up
-// once.
+// maxJointHeads is the most heads a joint scores: topic, urgency, and the
+// two binary heads of the factorised urgency estimate.
+const maxJointHeads = 4
+
+// joint scores a model's heads in one pass: one table over the union of
+// their features, each row holding every head's weights and inverse
+// document frequencies, so each feature of a message is looked up once.
 type joint struct {
-	index      *featTable
-	w          []float32 // rows × (lt+lu)
-	idfT, idfU []float32 // per row; 0 when the head does not know the feature
-	lt, lu     int
-	bt, bu     []float32
+	index *featTable
+	nh    int
+	L     [maxJointHeads]int // labels per head (0 for a missing head)
+	off   [maxJointHeads]int // column of the head's first weight in a row
+	W     int                // weights per row
+	w     []float32          // rows × W
+	idf   []float32          // rows × nh; 0 when the head does not know the feature
+	bias  [maxJointHeads][]float32
 }
 
-func newJoint(topic, urgency *head) *joint {
-	j := &joint{}
+// newJoint builds the table of heads (at most maxJointHeads; a nil head
+// scores nothing).
+func newJoint(heads ...*head) *joint {
+	j := &joint{nh: len(heads)}
 	rowOf := map[uint64]int{}
 	var keys []uint64
-	add := func(h *head) []uint64 {
+	byRow := make([][]uint64, len(heads))
+	for i, h := range heads {
+		j.off[i] = j.W
 		if h == nil {
-			return nil
+			continue
 		}
-		ks := h.index.keysByRow()
-		for _, k := range ks {
+		j.L[i], j.bias[i] = len(h.labels), h.bias
+		j.W += len(h.labels)
+		byRow[i] = h.index.keysByRow()
+		for _, k := range byRow[i] {
 			if _, ok := rowOf[k]; !ok {
 				rowOf[k] = len(keys)
 				keys = append(keys, k)
 			}
 		}
-		return ks
 	}
-	tk, uk := add(topic), add(urgency)
-	if topic != nil {
-		j.lt, j.bt = len(topic.labels), topic.bias
-	}
-	if urgency != nil {
-		j.lu, j.bu = len(urgency.labels), urgency.bias
-	}
-	W := j.lt + j.lu
-	j.w = make([]float32, len(keys)*W)
-	j.idfT = make([]float32, len(keys))
-	j.idfU = make([]float32, len(keys))
-	for r, k := range tk {
-		row := rowOf[k]
-		copy(j.w[row*W:row*W+j.lt], topic.weights[r*j.lt:(r+1)*j.lt])
-		j.idfT[row] = topic.idf[r]
-	}
-	for r, k := range uk {
-		row := rowOf[k]
-		copy(j.w[row*W+j.lt:row*W+W], urgency.weights[r*j.lu:(r+1)*j.lu])
-		j.idfU[row] = urgency.idf[r]
+	j.w = make([]float32, len(keys)*j.W)
+	j.idf = make([]float32, len(keys)*j.nh)
+	for i, h := range heads {
+		if h == nil {
+			continue
+		}
+		L := j.L[i]
+		for r, k := range byRow[i] {
+			row := rowOf[k]
+			copy(j.w[row*j.W+j.off[i]:row*j.W+j.off[i]+L], h.weights[r*L:(r+1)*L])
+			j.idf[row*j.nh+i] = h.idf[r]
+		}
 	}
 	j.index = newFeatTable(keys)
 	return j
 }
 
-// score writes both heads' raw scores (topic into t, urgency into u, each
-// of its head's length) and returns how many features each head knew.
-// acc is scratch space, grown as needed and returned.
-func (j *joint) score(fs []feat, t, u []float64, acc []float32) (knownT, knownU int, _ []float32) {
-	W := j.lt + j.lu
+// score writes each head's raw scores into outs[i] (of its head's length)
+// and how many features it knew into known[i]. acc is scratch space,
+// grown as needed and returned.
+func (j *joint) score(fs []feat, outs [][]float64, known []int, acc []float32) []float32 {
+	W, nh := j.W, j.nh
 	if cap(acc) < nGroups*W {
 		acc = make([]float32, nGroups*W)
 	}
 	acc = acc[:nGroups*W]
 	clear(acc)
-	var ssT, ssU [nGroups]float32
+	var ss [maxJointHeads][nGroups]float32
+	for i := range nh {
+		known[i] = 0
+	}
 	for _, f := range fs {
 		row, ok := j.index.get(f.h)
 		if !ok {
@@ -72,40 +78,33 @@ func (j *joint) score(fs []feat, t, u []float64, acc []float32) (knownT, knownU 
 		}
 		w := j.w[int(row)*W : int(row)*W+W]
 		a := acc[int(f.g)*W : int(f.g)*W+W]
-		if it := j.idfT[row]; it != 0 {
-			knownT++
+		idf := j.idf[int(row)*nh : int(row)*nh+nh]
+		for i, it := range idf {
+			if it == 0 {
+				continue
+			}
+			known[i]++
 			x := f.v * it
-			ssT[f.g] += x * x
-			for k, wk := range w[:j.lt] {
-				a[k] += x * wk
-			}
-		}
-		if iu := j.idfU[row]; iu != 0 {
-			knownU++
-			x := f.v * iu
-			ssU[f.g] += x * x
-			au := a[j.lt:]
-			for k, wk := range w[j.lt:] {
-				au[k] += x * wk
+			ss[i][f.g] += x * x
+			o, L := j.off[i], j.L[i]
+			ai := a[o : o+L]
+			for k, wk := range w[o : o+L] {
+				ai[k] += x * wk
 			}
 		}
 	}
-	for k := range j.lt {
-		t[k] = float64(j.bt[k])
-	}
-	for k := range j.lu {
-		u[k] = float64(j.bu[k])
-	}
-	for g := range nGroups {
-		a := acc[g*W : g*W+W]
-		inv := groupNorm(g, float64(ssT[g]))
-		for k := range j.lt {
-			t[k] += float64(a[k]) * inv
+	for i := range nh {
+		out := outs[i]
+		for k := range j.L[i] {
+			out[k] = float64(j.bias[i][k])
 		}
-		inv = groupNorm(g, float64(ssU[g]))
-		for k := range j.lu {
-			u[k] += float64(a[j.lt+k]) * inv
+		for g := range nGroups {
+			a := acc[g*W+j.off[i] : g*W+j.off[i]+j.L[i]]
+			inv := groupNorm(g, float64(ss[i][g]))
+			for k := range j.L[i] {
+				out[k] += float64(a[k]) * inv
+			}
 		}
 	}
-	return knownT, knownU, acc
+	return acc
 }

@@ -24,6 +24,11 @@ type LabelKind string
 const (
 	KindTopic   LabelKind = "topic"
 	KindUrgency LabelKind = "urgency"
+	// KindRequest and KindLifeThreat are binary heads (labels "0" and
+	// "1") that factorise urgency for ranking: does the message ask for
+	// help, and does it speak of a threat to life (see urgencyResult).
+	KindRequest    LabelKind = "request"
+	KindLifeThreat LabelKind = "lifethreat"
 )
 
 // head is one linear classifier over TF-IDF features: a weight row and an
@@ -73,9 +78,11 @@ func (h *head) logits(fs []feat, out []float64) int {
 // Model holds a topic head, an urgency head, or both. A Model is immutable
 // once built and safe for concurrent use.
 type Model struct {
-	name    string
-	topic   *head
-	urgency *head
+	name       string
+	topic      *head
+	urgency    *head
+	request    *head // binary: P(the message asks for help)
+	lifeThreat *head // binary: P(it speaks of a threat to life)
 }
 
 // Name returns the model's name and version, as Classification.Model
@@ -110,6 +117,10 @@ func (m *Model) head(kind LabelKind) *head {
 		return m.topic
 	case KindUrgency:
 		return m.urgency
+	case KindRequest:
+		return m.request
+	case KindLifeThreat:
+		return m.lifeThreat
 	}
 	return nil
 }
@@ -120,14 +131,16 @@ func (m *Model) WithFallback(base *Model) *Model {
 	if base == nil {
 		return m
 	}
-	out := &Model{name: m.name, topic: m.topic, urgency: m.urgency}
-	if out.topic == nil {
-		out.topic = base.topic
+	out := *m
+	for _, p := range []struct{ dst, src **head }{
+		{&out.topic, &base.topic}, {&out.urgency, &base.urgency},
+		{&out.request, &base.request}, {&out.lifeThreat, &base.lifeThreat},
+	} {
+		if *p.dst == nil {
+			*p.dst = *p.src
+		}
 	}
-	if out.urgency == nil {
-		out.urgency = base.urgency
-	}
-	return out
+	return &out
 }
 
 // The file format: a magic line, then a gzip-compressed gob of modelFile.
@@ -164,7 +177,7 @@ type headFile struct {
 // Save writes m in the model file format.
 func (m *Model) Save(w io.Writer) error {
 	mf := modelFile{Version: modelVersion, Name: m.name}
-	for _, kind := range []LabelKind{KindTopic, KindUrgency} {
+	for _, kind := range []LabelKind{KindTopic, KindUrgency, KindRequest, KindLifeThreat} {
 		h := m.head(kind)
 		if h == nil {
 			continue
@@ -353,6 +366,10 @@ func ReadModel(r io.Reader) (*Model, error) {
 			m.topic = h
 		case KindUrgency:
 			m.urgency = h
+		case KindRequest:
+			m.request = h
+		case KindLifeThreat:
+			m.lifeThreat = h
 		default:
 			return nil, errBadModel("unknown head %q", hf.Kind)
 		}

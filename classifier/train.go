@@ -124,7 +124,7 @@ type trainDoc struct {
 // apart from character n-grams), fitted exactly with L-BFGS under an L2
 // penalty. Its probabilities are temperature-scaled on a held-out part.
 func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOptions) (*Model, error) {
-	if kind != KindTopic && kind != KindUrgency {
+	if kind != KindTopic && kind != KindUrgency && kind != KindRequest && kind != KindLifeThreat {
 		return nil, fmt.Errorf("classifier: train: unknown label kind %q: %w", kind, citybot.ErrInvalid)
 	}
 	minCount := max(opts.MinCount, 1)
@@ -136,8 +136,11 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		}
 	}
 	valid := func(string) bool { return true }
-	if kind == KindUrgency {
+	switch kind {
+	case KindUrgency:
 		valid = func(l string) bool { return slices.Contains(UrgencyLabels(), l) }
+	case KindRequest, KindLifeThreat:
+		valid = func(l string) bool { return l == "0" || l == "1" }
 	}
 	// Collect the examples, keyword examples first; keyword examples
 	// are never held out.
@@ -210,7 +213,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		text := prefix(e.Text, DefaultMaxBytes)
 		toks, _ = tokenize(text, toks[:0])
 		fs = featurize(toks, fs)
-		if kind == KindUrgency { // signals are urgency evidence only
+		if kind != KindTopic { // signals are urgency evidence only
 			sig := scanSignals(cs, text, toks, ms[:0])
 			fs = appendSignals(fs, &sig)
 		}
@@ -360,10 +363,15 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	}
 	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, counts: dataCounts}
 	m := &Model{name: name}
-	if kind == KindTopic {
+	switch kind {
+	case KindTopic:
 		m.topic = h
-	} else {
+	case KindUrgency:
 		m.urgency = h
+	case KindRequest:
+		m.request = h
+	case KindLifeThreat:
+		m.lifeThreat = h
 	}
 	return m, nil
 }
