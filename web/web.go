@@ -53,6 +53,14 @@ type Store interface {
 	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
 	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
+	// Account lifecycle, each audited as done by actor; disabling and a
+	// password change end the account's sessions, and the last active
+	// admin can be neither disabled nor demoted (citybot.ErrInvalid).
+	SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) (citybot.Account, error)
+	SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error
+	UnlockAccount(ctx context.Context, name, actor string) error
+	SetAccountRole(ctx context.Context, name string, role citybot.Role, actor string) (citybot.Account, error)
+	RevokeSessions(ctx context.Context, name, actor string) (int, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
@@ -316,6 +324,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/canned", adminRoles, s.cannedSave},
 		{"GET /admin/accounts", adminRoles, s.accountsPage},
 		{"POST /admin/accounts", adminRoles, s.accountCreate},
+		{"POST /admin/accounts/action", adminRoles, s.accountAction},
 		{"GET /admin/model", adminRoles, s.modelPage},
 		{"POST /admin/model/train", adminRoles, s.modelTrain},
 		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
