@@ -80,7 +80,7 @@ func (db *DB) CitizenData(ctx context.Context, id citybot.CitizenID) (citybot.Ci
 			return err
 		}
 		rows, err = q.QueryContext(ctx, `SELECT o.updated_at, COALESCE(c.ref, ''), o.text FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
-			WHERE o.state = 'sent' AND o.kind <> 'alert' AND o.text <> '' AND (
+			WHERE o.state = 'sent' AND o.kind NOT IN ('alert', 'data') AND o.text <> '' AND (
 				(o.case_id IN (SELECT id FROM cases WHERE citizen_id = ?1)
 				 AND o.chat IN (SELECT platform_chat_id FROM chats WHERE id IN (SELECT chat_id FROM cases WHERE citizen_id = ?1)))
 				OR (o.platform = ?2 AND o.chat IN (SELECT platform_chat_id FROM chats WHERE id IN (`+citizenPrivateChats+`))))
