@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,15 +16,16 @@ import (
 // keyed by the "done" query parameter (never echoed as given).
 func doneMessages() map[string]string {
 	return map[string]string{
-		"labels":   "Topic and urgency saved.",
-		"assign":   "Assignment saved.",
-		"expected": "Expected date saved.",
-		"status":   "Status changed; the citizen will be told in their language.",
-		"note":     "Internal note added (not sent to the citizen).",
-		"answer":   "Answer queued; it goes out on the citizen's platform.",
-		"merged":   "The duplicate case was merged into this one; both citizens will be told.",
-		"cleared":  "The sensitive flag was cleared; the reason is in the history.",
-		"flagged":  "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
+		"labels":    "Topic and urgency saved.",
+		"assign":    "Assignment saved.",
+		"expected":  "Expected date saved.",
+		"status":    "Status changed; the citizen will be told in their language.",
+		"note":      "Internal note added (not sent to the citizen).",
+		"answer":    "Answer queued; it goes out on the citizen's platform.",
+		"merged":    "The duplicate case was merged into this one; both citizens will be told.",
+		"cleared":   "The sensitive flag was cleared; the reason is in the history.",
+		"flagged":   "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
+		"forgotten": "The citizen's identity and texts are erased; the case keeps its topic and status.",
 	}
 }
 
@@ -323,4 +326,53 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 		done = "flagged"
 	}
 	s.backToCase(w, r, v.Case.ID, done)
+}
+
+// caseCitizenData sends an admin, as a JSON file, what the city holds
+// about the case's citizen (for a request made outside the bot),
+// audited as "citizen.export".
+func (s *Server) caseCitizenData(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	d, err := s.store.CitizenData(r.Context(), v.Case.Citizen)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	doc, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	subject := fmt.Sprintf("citizen:%d", v.Case.Citizen)
+	if err := s.store.RecordAudit(r.Context(), citybot.AuditEntry{Actor: sess.account.Name, Action: "citizen.export", Subject: subject,
+		After: fmt.Sprintf(`{"case":%q}`, v.Case.Ref)}); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="citizen-%d.json"`, v.Case.Citizen))
+	w.Write(doc)
+}
+
+// caseForget erases the case's citizen (identity and texts, in every
+// case of theirs) once the admin ticked the confirmation.
+func (s *Server) caseForget(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		s.fail(w, r, sess, invalid("tick the box to confirm the erasure: it cannot be undone"))
+		return
+	}
+	f, err := s.store.ForgetCitizen(r.Context(), v.Case.Citizen, sess.account.Name, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.log.Info("citizen forgotten", "citizen", int64(v.Case.Citizen), "actor", sess.account.Name, "messages", f.Messages, "cases", f.Cases)
+	s.backToCase(w, r, v.Case.ID, "forgotten")
 }

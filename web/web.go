@@ -79,6 +79,12 @@ type Store interface {
 	// with the reason.
 	SetCaseSensitive(ctx context.Context, id citybot.CaseID, sensitive bool, actor, reason string) (citybot.Case, error)
 
+	// Citizens' data rights: what the city holds about a case's citizen,
+	// and its erasure (audited by the store as "citizen.forget").
+	CitizenData(ctx context.Context, id citybot.CitizenID) (citybot.CitizenData, error)
+	ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, keep string) (citybot.Forgotten, error)
+	RecordAudit(ctx context.Context, e citybot.AuditEntry) error
+
 	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
 	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
 	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
@@ -319,6 +325,8 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
 		{"POST /cases/{id}/sensitive", slices.Clone(s.sensRoles), s.caseSensitive},
+		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData},
+		{"POST /cases/{id}/forget", adminRoles, s.caseForget},
 		{"GET /admin/audit", adminRoles, s.auditPage},
 		{"GET /admin/canned", adminRoles, s.cannedPage},
 		{"POST /admin/canned", adminRoles, s.cannedSave},
