@@ -185,8 +185,9 @@ func (db *DB) ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, ke
 			append([]any{keep, platform}, chatArgs...)...); err != nil {
 			return err
 		}
-		// Messages: theirs, and everything said in their cases.
-		msgWhere := `(citizen_id = ?1 OR case_id IN (SELECT id FROM cases WHERE citizen_id = ?1))`
+		// Messages: theirs, everything said in their cases and in their
+		// private chats (what the bot sent them there).
+		msgWhere := `(citizen_id = ?1 OR case_id IN (SELECT id FROM cases WHERE citizen_id = ?1) OR chat_id IN (` + citizenPrivateChats + `))`
 		if _, err := exec(`DELETE FROM message_edits WHERE message_id IN (SELECT id FROM messages WHERE `+msgWhere+`)`, int64(id)); err != nil {
 			return err
 		}
