@@ -42,7 +42,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, sess, err)
 		return v, false
 	}
-	if !s.canSee(sess.account.Role, v.Case) {
+	if !s.canSee(sess.account, v.Case) {
 		// Not 403: a sensitive case's existence is not disclosed.
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return v, false
@@ -80,7 +80,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	id := v.Case.ID
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
 		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: v.Case.Sensitive,
-		CanFlag:   s.readsSensitive(sess.account.Role),
+		CanFlag:   s.readsSensitive(sess.account),
 		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
 	var err error
 	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
@@ -100,7 +100,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	if v.Case.DuplicateOf != 0 {
-		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account.Role, dv.Case) {
+		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account, dv.Case) {
 			d.DuplicateRef = dv.Case.Ref
 		}
 	}
@@ -125,7 +125,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	for _, a := range accounts {
 		// A sensitive case goes only to someone who may read it.
-		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a.Role, v.Case) {
+		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a, v.Case) {
 			d.Assignees = append(d.Assignees, a.Name)
 		}
 	}
@@ -180,7 +180,7 @@ func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *sessi
 			return
 		}
 	}
-	if !s.canSee(sess.account.Role, c) {
+	if !s.canSee(sess.account, c) {
 		// The officer just moved the case out of their sight.
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
@@ -196,7 +196,7 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	assignee := clip(r.PostFormValue("assignee"), 64)
 	if assignee != "" && v.Case.Sensitive {
 		a, err := s.store.AccountByName(r.Context(), assignee)
-		if err == nil && !s.canSee(a.Role, v.Case) {
+		if err == nil && !s.canSee(a, v.Case) {
 			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
 			return
 		}
@@ -278,7 +278,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
-	if err != nil || !s.canSee(sess.account.Role, into) {
+	if err != nil || !s.canSee(sess.account, into) {
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return
 	}
@@ -298,7 +298,7 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	if !ok {
 		return
 	}
-	if !s.readsSensitive(sess.account.Role) {
+	if !s.readsSensitive(sess.account) {
 		s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
 		s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Only the roles allowed to read sensitive cases may change the sensitive flag."})
 		return

@@ -144,6 +144,11 @@ type Options struct {
 	// and searches, the case page), and only they may clear or set the
 	// flag by hand, with a reason; nil means admin only.
 	SensitiveRoles []citybot.Role
+	// SensitiveAccounts are accounts (by name, any case) that may also
+	// read sensitive cases, whatever their role ([web]
+	// sensitive_readers). A sensitive case can be assigned only to
+	// someone who may read it.
+	SensitiveAccounts []string
 	// InsecureCookies drops the Secure flag from the session cookie, for
 	// a console served over plain HTTP on a non-localhost address. Never
 	// in production.
@@ -197,6 +202,7 @@ type Server struct {
 	topics    []string
 	sensitive []string
 	sensRoles []citybot.Role
+	sensNames []string
 	secure    bool
 	ttl       time.Duration
 	pollEvery time.Duration
@@ -228,6 +234,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
+		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
 	if s.log == nil {
@@ -324,7 +331,7 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/notes", actRoles, s.caseNote},
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
-		{"POST /cases/{id}/sensitive", slices.Clone(s.sensRoles), s.caseSensitive},
+		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive},
 		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData},
 		{"POST /cases/{id}/forget", adminRoles, s.caseForget},
 		{"GET /admin/audit", adminRoles, s.auditPage},
@@ -403,15 +410,27 @@ func (s *Server) authorize(rt route) http.Handler {
 	})
 }
 
-// canSee reports whether a role may see case c: a sensitive case only
-// for the roles allowed to read sensitive cases.
-func (s *Server) canSee(role citybot.Role, c citybot.Case) bool {
-	return !c.Sensitive || s.readsSensitive(role)
+// canSee reports whether an account may see case c: a sensitive case
+// only for the roles and accounts allowed to read sensitive cases.
+func (s *Server) canSee(a citybot.Account, c citybot.Case) bool {
+	return !c.Sensitive || s.readsSensitive(a)
 }
 
-// readsSensitive reports whether a role may read sensitive cases (and
-// set or clear the flag).
-func (s *Server) readsSensitive(role citybot.Role) bool { return slices.Contains(s.sensRoles, role) }
+// readsSensitive reports whether an account may read sensitive cases
+// (and set or clear the flag): by its role, or by its name.
+func (s *Server) readsSensitive(a citybot.Account) bool {
+	return slices.Contains(s.sensRoles, a.Role) || slices.ContainsFunc(s.sensNames, func(n string) bool { return strings.EqualFold(n, a.Name) })
+}
+
+// flagRoles are the roles the sensitive-flag route lets through: the
+// reading roles, or every staff role when named accounts read too (the
+// handler then checks the account).
+func (s *Server) flagRoles(staff []citybot.Role) []citybot.Role {
+	if len(s.sensNames) > 0 {
+		return slices.Clone(staff)
+	}
+	return slices.Clone(s.sensRoles)
+}
 
 // fail answers a request whose action failed: a safe message for the
 // staff member, the details to the log.
