@@ -72,6 +72,8 @@ type Account struct {
 	LockedUntil  time.Time
 	Disabled     bool
 	CreatedAt    time.Time
+	// LastLoginAt is the account's latest sign-in; zero when never.
+	LastLoginAt time.Time
 }
 
 // InboxQuery selects cases for the officer console. Zero fields do not

@@ -35,6 +35,9 @@ const (
 	// the case's conversation: it is not stored as a message of the
 	// case, and a reply to it opens no case.
 	OutboxAlert OutboxKind = "alert"
+	// OutboxData is a citizen's own data sent to them (/mydata): not
+	// part of what a later /mydata exports.
+	OutboxData OutboxKind = "data"
 )
 
 // OutboxItem is one durable outgoing message. Out.Key is unique across the

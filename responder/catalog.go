@@ -62,6 +62,13 @@ type Catalog struct {
 	LanguageAsk string // /language without a valid choice
 	LanguageSet string // the choice is saved ({language})
 
+	// Citizens' data rights (/mydata, /forget).
+	MyData       string // before the JSON document of the citizen's data
+	DataPrivate  string // /mydata or /forget outside a private chat
+	ForgetAsk    string // what /forget erases, and how to confirm
+	ForgetButton string // the confirmation button
+	ForgetDone   string // the data is erased
+
 	// Officers' alerts about critical cases (see Alerter); never a
 	// citizen's identity or text.
 	AlertNew       string // first line of an alert: {ref}
@@ -108,6 +115,7 @@ func catalogOf(c *locale.Catalog) Catalog {
 		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
 		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
 		LanguageAsk: t("language_ask"), LanguageSet: t("language_set"),
+		MyData: t("mydata"), DataPrivate: t("data_private"), ForgetAsk: t("forget_ask"), ForgetButton: t("forget_button"), ForgetDone: t("forget_done"),
 		AlertNew: t("alert_new"), AlertEscalated: t("alert_escalated"), AlertDetails: t("alert_details"),
 		AlertSensitive: t("alert_sensitive"), AlertTake: t("alert_take"), AlertTaken: t("alert_taken"),
 		AlertYouTook: t("alert_you_took"), AlertAlready: t("alert_already"), AlertRefused: t("alert_refused"),
@@ -153,6 +161,11 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.StatusFound, fb.StatusFound)
 	pick(&c.LanguageAsk, fb.LanguageAsk)
 	pick(&c.LanguageSet, fb.LanguageSet)
+	pick(&c.MyData, fb.MyData)
+	pick(&c.DataPrivate, fb.DataPrivate)
+	pick(&c.ForgetAsk, fb.ForgetAsk)
+	pick(&c.ForgetButton, fb.ForgetButton)
+	pick(&c.ForgetDone, fb.ForgetDone)
 	for _, p := range []struct {
 		s *string
 		f string

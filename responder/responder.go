@@ -24,6 +24,7 @@ package responder
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,16 @@ type Store interface {
 	// SetCitizenLanguage records the preferred language of the citizen
 	// behind a platform identity.
 	SetCitizenLanguage(ctx context.Context, p citybot.Platform, s citybot.Sender, lang string) (citybot.Citizen, error)
+	// Enqueue queues outgoing messages; a key already queued is skipped.
+	Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error)
+	// CitizenByIdentity finds the citizen behind a platform user id
+	// (citybot.ErrNotFound when unknown or erased).
+	CitizenByIdentity(ctx context.Context, p citybot.Platform, user citybot.UserID) (citybot.CitizenID, error)
+	// CitizenData returns what the city holds about a citizen (/mydata).
+	CitizenData(ctx context.Context, id citybot.CitizenID) (citybot.CitizenData, error)
+	// ForgetCitizen erases a citizen's identity and texts (/forget),
+	// leaving the outbox row keyed keep alone.
+	ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, keep string) (citybot.Forgotten, error)
 }
 
 // Classifier tags a text. It must be safe for concurrent use.
@@ -592,21 +603,107 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 		}
 	}
 	queued := false
+	var lang string
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
+		lang = r.replyLanguage(m, res)
 		items := r.commandReplies(m, cmd, args, choice, res)
 		queued = len(items) > 0
 		return items, nil
 	})
+	if err != nil || m.ChatKind != citybot.ChatPrivate {
+		return res, queued, err
+	}
+	// The data rights commands act after the message is stored, and
+	// again on a redelivery (every step is idempotent), so that a
+	// failure is retried.
+	switch {
+	case cmd == "mydata":
+		n, err := r.sendData(ctx, m, res, lang)
+		return res, queued || n > 0, err
+	case cmd == "forget" && forgetConfirmed(args):
+		n, err := r.forget(ctx, m, res, lang)
+		return res, queued || n > 0, err
+	}
 	return res, queued, err
 }
 
-func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
+// forgetConfirmed reports whether /forget came with its confirmation
+// ("/forget yes", or the word in the city's languages' usual forms).
+func forgetConfirmed(args []string) bool {
+	return len(args) > 0 && slices.Contains([]string{"yes", "oui", "si", "sí", "sim", "ndiyo", "نعم"}, strings.ToLower(args[0]))
+}
+
+// replyLanguage is the language of a command's answer: the citizen's
+// choice, else their platform's, else that of their latest case.
+func (r *Responder) replyLanguage(m citybot.Message, res citybot.IntakeResult) string {
 	written := ""
 	if len(res.Cases) > 0 {
 		written = res.Cases[0].Language // the latest
 	}
-	lang := r.language(res.Citizen.Language, m.Sender.LanguageCode, written)
-	cat := r.catalog(lang)
+	return r.language(res.Citizen.Language, m.Sender.LanguageCode, written)
+}
+
+// citizenOf returns the citizen a stored command came from; on a
+// redelivery the result holds none, so the identity is looked up.
+func (r *Responder) citizenOf(ctx context.Context, m citybot.Message, res citybot.IntakeResult) (citybot.CitizenID, error) {
+	if !res.Duplicate && res.Citizen.ID != 0 {
+		return res.Citizen.ID, nil
+	}
+	return r.store.CitizenByIdentity(ctx, m.Platform, m.Sender.ID)
+}
+
+// sendData queues, in the citizen's private chat, what the city holds
+// about them: a JSON document, split into messages of the platform's
+// length. It returns how many messages were queued.
+func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot.IntakeResult, lang string) (int, error) {
+	id, err := r.citizenOf(ctx, m, res)
+	if err != nil {
+		return 0, fmt.Errorf("responder: mydata: %w", err)
+	}
+	d, err := r.store.CitizenData(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("responder: mydata: %w", err)
+	}
+	doc, err := json.MarshalIndent(d, "", " ")
+	if err != nil {
+		return 0, fmt.Errorf("responder: mydata: %w", err)
+	}
+	it := citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprintf("in:%d:mydata", res.Message), Platform: m.Platform,
+		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData + "\n\n" + string(doc)}, Kind: citybot.OutboxData}
+	n, err := r.store.Enqueue(ctx, SplitItem(it, r.maxText[m.Platform])...)
+	if err != nil {
+		return 0, fmt.Errorf("responder: mydata: %w", err)
+	}
+	r.log.Info("citizen data sent", "platform", m.Platform, "citizen", int64(id), "messages", n)
+	return n, nil
+}
+
+// forget erases the citizen who confirmed /forget, then queues the
+// confirmation. It returns how many messages were queued.
+func (r *Responder) forget(ctx context.Context, m citybot.Message, res citybot.IntakeResult, lang string) (int, error) {
+	key := fmt.Sprintf("in:%d:forget", res.Message)
+	id, err := r.citizenOf(ctx, m, res)
+	switch {
+	case errors.Is(err, citybot.ErrNotFound): // erased already: confirm again
+	case err != nil:
+		return 0, fmt.Errorf("responder: forget: %w", err)
+	default:
+		f, err := r.store.ForgetCitizen(ctx, id, "citizen", key)
+		if err != nil {
+			return 0, fmt.Errorf("responder: forget: %w", err)
+		}
+		r.log.Info("citizen forgotten", "platform", m.Platform, "citizen", int64(id), "messages", f.Messages, "cases", f.Cases, "cancelled", f.Cancelled)
+	}
+	n, err := r.store.Enqueue(ctx, citybot.OutboxItem{Out: citybot.Outgoing{Key: key, Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
+		Text: r.catalog(lang).ForgetDone}, Kind: citybot.OutboxReply})
+	if err != nil {
+		return 0, fmt.Errorf("responder: forget: %w", err)
+	}
+	return n, nil
+}
+
+func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
+	cat := r.catalog(r.replyLanguage(m, res))
 	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
 	out := citybot.Outgoing{
 		Key:      fmt.Sprintf("in:%d:reply", res.Message),
@@ -621,6 +718,18 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 		out.Text = cat.Start
 	case "status":
 		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+	case "mydata", "forget":
+		// Never in a group: what the city holds is shown, and erased,
+		// only in the citizen's private chat.
+		switch {
+		case m.ChatKind != citybot.ChatPrivate:
+			out.Text = cat.DataPrivate
+		case cmd == "mydata" || forgetConfirmed(args):
+			return nil // sendData and forget queue the answer
+		default:
+			out.Text = cat.ForgetAsk
+			out.Buttons = [][]citybot.Button{{{Label: cat.ForgetButton, Data: forgetAction}}}
+		}
 	case "language":
 		if choice != "" {
 			out.Text = fill(cat.LanguageSet, "language", r.catalog(choice).Name)
@@ -680,6 +789,9 @@ func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []c
 // language and returns a confirmation in it. Other actions return "".
 // Errors come from the store.
 func (r *Responder) HandleAction(ctx context.Context, a citybot.Action) (string, error) {
+	if a.Data == forgetAction {
+		return r.forgetPressed(ctx, a)
+	}
 	code, ok := strings.CutPrefix(a.Data, "lang:")
 	if !ok {
 		r.log.Debug("unknown action ignored", "platform", a.Platform)
@@ -697,4 +809,29 @@ func (r *Responder) HandleAction(ctx context.Context, a citybot.Action) (string,
 	}
 	cat := r.catalog(code)
 	return fill(cat.LanguageSet, "language", cat.Name), nil
+}
+
+// forgetAction is the Data of /forget's confirmation button.
+const forgetAction = "forget:yes"
+
+// forgetPressed erases the citizen who pressed /forget's confirmation
+// button, in their private chat only, and returns the confirmation.
+func (r *Responder) forgetPressed(ctx context.Context, a citybot.Action) (string, error) {
+	lang := r.language("", a.Sender.LanguageCode, "")
+	if a.ChatKind != citybot.ChatPrivate {
+		return r.catalog(lang).DataPrivate, nil
+	}
+	id, err := r.store.CitizenByIdentity(ctx, a.Platform, a.Sender.ID)
+	switch {
+	case errors.Is(err, citybot.ErrNotFound): // erased already
+	case err != nil:
+		return "", fmt.Errorf("responder: forget: %w", err)
+	default:
+		f, err := r.store.ForgetCitizen(ctx, id, "citizen", "")
+		if err != nil {
+			return "", fmt.Errorf("responder: forget: %w", err)
+		}
+		r.log.Info("citizen forgotten", "platform", a.Platform, "citizen", int64(id), "messages", f.Messages, "cases", f.Cases, "cancelled", f.Cancelled)
+	}
+	return r.catalog(lang).ForgetDone, nil
 }

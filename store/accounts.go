@@ -11,16 +11,20 @@ import (
 	"citybot"
 )
 
-const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at`
+const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at`
 
 func scanAccount(s scanner) (citybot.Account, error) {
 	var (
 		a                     citybot.Account
 		id                    int64
 		role, locked, created string
+		last                  string
 	)
-	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created); err != nil {
+	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created, &last); err != nil {
 		return a, err
+	}
+	if last != "" {
+		a.LastLoginAt = parseTS(last)
 	}
 	a.ID, a.Role, a.CreatedAt = citybot.AccountID(id), citybot.Role(role), parseTS(created)
 	if locked != "" {
@@ -144,7 +148,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxF
 func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error {
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
-		r, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '' WHERE id = ?`, int64(id))
+		r, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '', last_login_at = ? WHERE id = ?`, ts(now), int64(id))
 		if err != nil {
 			return err
 		}

@@ -114,6 +114,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := checkWritable(path); err != nil {
 		return nil, err
 	}
+	if err := privateFiles(path); err != nil {
+		return nil, err
+	}
 	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
 		places: citybot.NewPlacePolicy(opts.Gazetteer)}
 	if db.walLimit <= 0 {
@@ -237,6 +240,32 @@ func checkWritable(path string) error {
 	name := f.Name()
 	f.Close()
 	os.Remove(name)
+	return nil
+}
+
+// privateFiles makes the database readable by its owner only: a missing
+// file is created empty with mode 0600 (SQLite gives its WAL and
+// shared-memory files the database's mode), and an existing database,
+// WAL or shared-memory file readable by others is narrowed to 0600.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case err == nil:
+		f.Close()
+	case !errors.Is(err, os.ErrExist):
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("store: open %s: make it private: %w", path, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -479,6 +508,13 @@ func (db *DB) Backup(ctx context.Context, dstPath string) error {
 	}
 	tmp := dstPath + ".tmp"
 	os.Remove(tmp)
+	// Created empty with mode 0600 first: SQLite fills an empty file as
+	// a new database and keeps its mode (and gives it to its journal).
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: backup: %w", err)
+	}
+	f.Close()
 	if err := db.backupTo(ctx, tmp); err != nil {
 		os.Remove(tmp)
 		return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"citybot"
 )
@@ -73,6 +74,10 @@ type accountsData struct {
 	Roles     []citybot.Role
 	Created   string
 	Generated string
+	// Done says what an account action did; Password is a generated
+	// password, shown once.
+	Done     string
+	Password string
 }
 
 func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -84,6 +89,9 @@ func (s *Server) showAccounts(w http.ResponseWriter, r *http.Request, sess *sess
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
+	}
+	for i := range as {
+		as[i].PasswordHash = "" // never near a template
 	}
 	d.Accounts, d.Roles = as, []citybot.Role{citybot.RoleOfficer, citybot.RoleOfficial, citybot.RoleAdmin}
 	s.render(w, r, status, "accounts", sess, d)
@@ -113,6 +121,99 @@ func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	s.showAccounts(w, r, sess, http.StatusOK, accountsData{Created: name, Generated: generated})
+}
+
+// accountActions are the account page's actions and what the
+// confirmation asks.
+var accountActions = map[string]string{
+	"disable": "Disable %s? The account can no longer sign in and every browser signed in to it is signed out now.",
+	"enable":  "Enable %s again? The account can sign in with its password.",
+	"passwd":  "Set a new password for %s? Every browser signed in to it is signed out now.",
+	"unlock":  "Clear the failed sign-ins of %s?",
+	"role":    "Give %s the role %s?",
+	"revoke":  "Sign %s out everywhere? Every session of the account ends now.",
+}
+
+// accountLabels name the actions on the confirmation button.
+var accountLabels = map[string]string{"disable": "disable", "enable": "enable", "passwd": "set the password",
+	"unlock": "clear the failed sign-ins", "role": "change the role", "revoke": "sign out everywhere"}
+
+type accountConfirm struct {
+	Name, Action, Role, Question, Label string
+}
+
+// accountAction changes a staff account: disable, enable, passwd,
+// unlock, role or revoke. Without confirm=yes it shows a confirmation
+// page that posts the same form again with it. Every change is audited
+// by the store as done by the signed-in admin.
+func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *session) {
+	name, action := clip(strings.TrimSpace(r.PostFormValue("name")), 64), r.PostFormValue("action")
+	role := citybot.Role(r.PostFormValue("role"))
+	question, ok := accountActions[action]
+	if !ok || name == "" {
+		s.fail(w, r, sess, invalid("choose an account and an action"))
+		return
+	}
+	if action == "role" && !role.Valid() {
+		s.fail(w, r, sess, invalid("choose admin, officer or official"))
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		if _, err := s.store.AccountByName(r.Context(), name); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		q := fmt.Sprintf(question, name)
+		if action == "role" {
+			q = fmt.Sprintf(question, name, role)
+		}
+		s.render(w, r, http.StatusOK, "account_confirm", sess, accountConfirm{Name: name, Action: action, Role: string(role),
+			Question: q, Label: accountLabels[action]})
+		return
+	}
+	ctx, actor := r.Context(), sess.account.Name
+	var d accountsData
+	var err error
+	switch action {
+	case "disable", "enable":
+		_, err = s.store.SetAccountDisabled(ctx, name, action == "disable", actor)
+		d.Done = fmt.Sprintf("Account %s %sd.", name, action)
+	case "passwd":
+		password := r.PostFormValue("password")
+		if password == "" {
+			password = GeneratePassword()
+			d.Password = password
+		}
+		var hash string
+		if hash, err = HashPassword(password); err == nil {
+			err = s.store.SetAccountPassword(ctx, name, hash, actor)
+		}
+		d.Done = fmt.Sprintf("Password of %s changed; its sessions are ended.", name)
+	case "unlock":
+		if err = s.store.UnlockAccount(ctx, name, actor); err == nil {
+			s.backoff.reset("account:" + strings.ToLower(name))
+		}
+		d.Done = fmt.Sprintf("Account %s unlocked.", name)
+	case "role":
+		_, err = s.store.SetAccountRole(ctx, name, role, actor)
+		d.Done = fmt.Sprintf("Account %s is now %s.", name, role)
+	case "revoke":
+		var n int
+		n, err = s.store.RevokeSessions(ctx, name, actor)
+		d.Done = fmt.Sprintf("Ended %d session(s) of %s.", n, name)
+	}
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.log.Info("account changed", "account", name, "action", action, "actor", actor)
+	if _, still := s.session(r); !still {
+		// The admin ended their own session (their own password, or
+		// revoke): sign in again.
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	s.showAccounts(w, r, sess, http.StatusOK, d)
 }
 
 type modelData struct {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,15 +16,16 @@ import (
 // keyed by the "done" query parameter (never echoed as given).
 func doneMessages() map[string]string {
 	return map[string]string{
-		"labels":   "Topic and urgency saved.",
-		"assign":   "Assignment saved.",
-		"expected": "Expected date saved.",
-		"status":   "Status changed; the citizen will be told in their language.",
-		"note":     "Internal note added (not sent to the citizen).",
-		"answer":   "Answer queued; it goes out on the citizen's platform.",
-		"merged":   "The duplicate case was merged into this one; both citizens will be told.",
-		"cleared":  "The sensitive flag was cleared; the reason is in the history.",
-		"flagged":  "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
+		"labels":    "Topic and urgency saved.",
+		"assign":    "Assignment saved.",
+		"expected":  "Expected date saved.",
+		"status":    "Status changed; the citizen will be told in their language.",
+		"note":      "Internal note added (not sent to the citizen).",
+		"answer":    "Answer queued; it goes out on the citizen's platform.",
+		"merged":    "The duplicate case was merged into this one; both citizens will be told.",
+		"cleared":   "The sensitive flag was cleared; the reason is in the history.",
+		"flagged":   "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
+		"forgotten": "The citizen's identity and texts are erased; the case keeps its topic and status.",
 	}
 }
 
@@ -39,7 +42,7 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, sess, err)
 		return v, false
 	}
-	if !s.canSee(sess.account.Role, v.Case) {
+	if !s.canSee(sess.account, v.Case) {
 		// Not 403: a sensitive case's existence is not disclosed.
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return v, false
@@ -77,7 +80,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	id := v.Case.ID
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
 		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: v.Case.Sensitive,
-		CanFlag:   s.readsSensitive(sess.account.Role),
+		CanFlag:   s.readsSensitive(sess.account),
 		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
 	var err error
 	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
@@ -97,7 +100,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	if v.Case.DuplicateOf != 0 {
-		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account.Role, dv.Case) {
+		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account, dv.Case) {
 			d.DuplicateRef = dv.Case.Ref
 		}
 	}
@@ -122,7 +125,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	for _, a := range accounts {
 		// A sensitive case goes only to someone who may read it.
-		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a.Role, v.Case) {
+		if a.Role != citybot.RoleOfficial && !a.Disabled && s.canSee(a, v.Case) {
 			d.Assignees = append(d.Assignees, a.Name)
 		}
 	}
@@ -177,7 +180,7 @@ func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *sessi
 			return
 		}
 	}
-	if !s.canSee(sess.account.Role, c) {
+	if !s.canSee(sess.account, c) {
 		// The officer just moved the case out of their sight.
 		http.Redirect(w, r, "/inbox", http.StatusSeeOther)
 		return
@@ -193,7 +196,7 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	assignee := clip(r.PostFormValue("assignee"), 64)
 	if assignee != "" && v.Case.Sensitive {
 		a, err := s.store.AccountByName(r.Context(), assignee)
-		if err == nil && !s.canSee(a.Role, v.Case) {
+		if err == nil && !s.canSee(a, v.Case) {
 			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
 			return
 		}
@@ -275,7 +278,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
-	if err != nil || !s.canSee(sess.account.Role, into) {
+	if err != nil || !s.canSee(sess.account, into) {
 		s.fail(w, r, sess, citybot.ErrNotFound)
 		return
 	}
@@ -295,7 +298,7 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	if !ok {
 		return
 	}
-	if !s.readsSensitive(sess.account.Role) {
+	if !s.readsSensitive(sess.account) {
 		s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
 		s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Only the roles allowed to read sensitive cases may change the sensitive flag."})
 		return
@@ -323,4 +326,53 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 		done = "flagged"
 	}
 	s.backToCase(w, r, v.Case.ID, done)
+}
+
+// caseCitizenData sends an admin, as a JSON file, what the city holds
+// about the case's citizen (for a request made outside the bot),
+// audited as "citizen.export".
+func (s *Server) caseCitizenData(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	d, err := s.store.CitizenData(r.Context(), v.Case.Citizen)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	doc, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	subject := fmt.Sprintf("citizen:%d", v.Case.Citizen)
+	if err := s.store.RecordAudit(r.Context(), citybot.AuditEntry{Actor: sess.account.Name, Action: "citizen.export", Subject: subject,
+		After: fmt.Sprintf(`{"case":%q}`, v.Case.Ref)}); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="citizen-%d.json"`, v.Case.Citizen))
+	w.Write(doc)
+}
+
+// caseForget erases the case's citizen (identity and texts, in every
+// case of theirs) once the admin ticked the confirmation.
+func (s *Server) caseForget(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		s.fail(w, r, sess, invalid("tick the box to confirm the erasure: it cannot be undone"))
+		return
+	}
+	f, err := s.store.ForgetCitizen(r.Context(), v.Case.Citizen, sess.account.Name, "")
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.log.Info("citizen forgotten", "citizen", int64(v.Case.Citizen), "actor", sess.account.Name, "messages", f.Messages, "cases", f.Cases)
+	s.backToCase(w, r, v.Case.ID, "forgotten")
 }

@@ -44,7 +44,7 @@ func clip(s string, n int) string {
 // dropped rather than refused: a filter link never errors.
 func (s *Server) inboxQuery(r *http.Request, sess *session) (citybot.InboxQuery, int) {
 	v := r.URL.Query()
-	q := citybot.InboxQuery{Limit: pageSize, HideSensitive: !s.readsSensitive(sess.account.Role)}
+	q := citybot.InboxQuery{Limit: pageSize, HideSensitive: !s.readsSensitive(sess.account)}
 	for _, st := range v["status"] {
 		if cs := citybot.CaseStatus(st); cs.Valid() && !slices.Contains(q.Statuses, cs) {
 			q.Statuses = append(q.Statuses, cs)

@@ -15,7 +15,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "model", "error"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error"}
 }
 
 // templateFuncs are the templates' functions; locs gives the languages'

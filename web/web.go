@@ -53,6 +53,14 @@ type Store interface {
 	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
 	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
 	DeleteSession(ctx context.Context, tokenHash string) error
+	// Account lifecycle, each audited as done by actor; disabling and a
+	// password change end the account's sessions, and the last active
+	// admin can be neither disabled nor demoted (citybot.ErrInvalid).
+	SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) (citybot.Account, error)
+	SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error
+	UnlockAccount(ctx context.Context, name, actor string) error
+	SetAccountRole(ctx context.Context, name string, role citybot.Role, actor string) (citybot.Account, error)
+	RevokeSessions(ctx context.Context, name, actor string) (int, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
@@ -70,6 +78,12 @@ type Store interface {
 	// SetCaseSensitive sets or clears a case's sensitive flag, audited
 	// with the reason.
 	SetCaseSensitive(ctx context.Context, id citybot.CaseID, sensitive bool, actor, reason string) (citybot.Case, error)
+
+	// Citizens' data rights: what the city holds about a case's citizen,
+	// and its erasure (audited by the store as "citizen.forget").
+	CitizenData(ctx context.Context, id citybot.CitizenID) (citybot.CitizenData, error)
+	ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, keep string) (citybot.Forgotten, error)
+	RecordAudit(ctx context.Context, e citybot.AuditEntry) error
 
 	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
 	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
@@ -130,6 +144,11 @@ type Options struct {
 	// and searches, the case page), and only they may clear or set the
 	// flag by hand, with a reason; nil means admin only.
 	SensitiveRoles []citybot.Role
+	// SensitiveAccounts are accounts (by name, any case) that may also
+	// read sensitive cases, whatever their role ([web]
+	// sensitive_readers). A sensitive case can be assigned only to
+	// someone who may read it.
+	SensitiveAccounts []string
 	// InsecureCookies drops the Secure flag from the session cookie, for
 	// a console served over plain HTTP on a non-localhost address. Never
 	// in production.
@@ -183,6 +202,7 @@ type Server struct {
 	topics    []string
 	sensitive []string
 	sensRoles []citybot.Role
+	sensNames []string
 	secure    bool
 	ttl       time.Duration
 	pollEvery time.Duration
@@ -214,7 +234,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
-		secure: !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
+		sensNames: slices.Clone(opts.SensitiveAccounts),
+		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -310,12 +331,15 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/notes", actRoles, s.caseNote},
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
-		{"POST /cases/{id}/sensitive", slices.Clone(s.sensRoles), s.caseSensitive},
+		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive},
+		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData},
+		{"POST /cases/{id}/forget", adminRoles, s.caseForget},
 		{"GET /admin/audit", adminRoles, s.auditPage},
 		{"GET /admin/canned", adminRoles, s.cannedPage},
 		{"POST /admin/canned", adminRoles, s.cannedSave},
 		{"GET /admin/accounts", adminRoles, s.accountsPage},
 		{"POST /admin/accounts", adminRoles, s.accountCreate},
+		{"POST /admin/accounts/action", adminRoles, s.accountAction},
 		{"GET /admin/model", adminRoles, s.modelPage},
 		{"POST /admin/model/train", adminRoles, s.modelTrain},
 		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
@@ -386,15 +410,27 @@ func (s *Server) authorize(rt route) http.Handler {
 	})
 }
 
-// canSee reports whether a role may see case c: a sensitive case only
-// for the roles allowed to read sensitive cases.
-func (s *Server) canSee(role citybot.Role, c citybot.Case) bool {
-	return !c.Sensitive || s.readsSensitive(role)
+// canSee reports whether an account may see case c: a sensitive case
+// only for the roles and accounts allowed to read sensitive cases.
+func (s *Server) canSee(a citybot.Account, c citybot.Case) bool {
+	return !c.Sensitive || s.readsSensitive(a)
 }
 
-// readsSensitive reports whether a role may read sensitive cases (and
-// set or clear the flag).
-func (s *Server) readsSensitive(role citybot.Role) bool { return slices.Contains(s.sensRoles, role) }
+// readsSensitive reports whether an account may read sensitive cases
+// (and set or clear the flag): by its role, or by its name.
+func (s *Server) readsSensitive(a citybot.Account) bool {
+	return slices.Contains(s.sensRoles, a.Role) || slices.ContainsFunc(s.sensNames, func(n string) bool { return strings.EqualFold(n, a.Name) })
+}
+
+// flagRoles are the roles the sensitive-flag route lets through: the
+// reading roles, or every staff role when named accounts read too (the
+// handler then checks the account).
+func (s *Server) flagRoles(staff []citybot.Role) []citybot.Role {
+	if len(s.sensNames) > 0 {
+		return slices.Clone(staff)
+	}
+	return slices.Clone(s.sensRoles)
+}
 
 // fail answers a request whose action failed: a safe message for the
 // staff member, the details to the log.

@@ -35,12 +35,12 @@ func TestBot(t *testing.T) {
 
 	t.Run("commands registered", func(t *testing.T) {
 		ctx := ctxT(t, 5*time.Second)
-		names, err := w.emu.WaitCommands(ctx, 4)
+		names, err := w.emu.WaitCommands(ctx, 6)
 		if err != nil {
 			t.Fatalf("commands: %v (have %v)", err, names)
 		}
 		got := strings.Join(names, ",")
-		if got != "report,status,language,help" {
+		if got != "report,status,language,help,mydata,forget" {
 			t.Errorf("commands = %s", got)
 		}
 	})

@@ -54,6 +54,15 @@ func Commands(langs []Language) []*discordgo.ApplicationCommand {
 			}},
 		},
 		{Name: "help", Description: "How to reach the city here", DescriptionLocalizations: fr("Comment joindre la ville ici")},
+		{Name: "mydata", Description: "What the city holds about me (in a private chat)", DescriptionLocalizations: fr("Ce que la ville garde sur moi (en privé)")},
+		{
+			Name: "forget", Description: "Erase my name and messages (in a private chat)", DescriptionLocalizations: fr("Effacer mon nom et mes messages (en privé)"),
+			Options: []*discordgo.ApplicationCommandOption{{
+				Type: discordgo.ApplicationCommandOptionString, Name: "confirm",
+				Description: "yes erases now; without it, I ask first", DescriptionLocalizations: *fr("yes efface tout de suite ; sans, je demande d'abord"),
+				Choices: []*discordgo.ApplicationCommandOptionChoice{{Name: "yes", Value: "yes"}},
+			}},
+		},
 	}
 }
 
@@ -214,7 +223,8 @@ func commandMessage(i *discordgo.Interaction, info chanInfo, user *discordgo.Use
 }
 
 // knownCommands are the commands a citizen may also type as text.
-var knownCommands = map[string]bool{"start": true, "help": true, "status": true, "language": true, "report": true}
+var knownCommands = map[string]bool{"start": true, "help": true, "status": true, "language": true, "report": true,
+	"mydata": true, "forget": true}
 
 // parseCommand splits "/status K7M4QX" into ("status", "K7M4QX").
 func parseCommand(text string) (string, string) {

@@ -171,6 +171,9 @@ func newAlerter(cfg Config, db responder.AlertStore, notify func(), logger *slog
 		return nil, err
 	}
 	opts.Store, opts.Logger, opts.Notify, opts.Now = db, logger, notify, now
+	// Alerts know accounts by role only: a named reader of another role
+	// cannot take a sensitive case from an alert (the console assigns it).
+	opts.SensitiveRoles, _ = cfg.Web.SensitiveReaderSets()
 	if opts.Locales, err = cfg.City.Locales(); err != nil {
 		return nil, err
 	}

@@ -183,7 +183,7 @@ func usageOnInvalid(command string, err error) error {
 func userCommand() *command {
 	return &command{
 		name:        "user",
-		summary:     "create a staff account for the officer console (user add)",
+		summary:     "manage the console's staff accounts (user add, disable, passwd, role, revoke…)",
 		usage:       userUsage,
 		passThrough: true,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {

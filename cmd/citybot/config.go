@@ -213,6 +213,11 @@ type WebConfig struct {
 	// (decoding keeps it empty and non-nil, which the responder and the
 	// console read as "none", where nil would mean their default).
 	SensitiveTopics []string `toml:"sensitive_topics"`
+	// SensitiveReaders are who may read sensitive cases in the console
+	// (and set or clear the flag, and be assigned one, and take one from
+	// an alert): role names (admin, officer, official) and account
+	// names. Default ["admin"].
+	SensitiveReaders []string `toml:"sensitive_readers"`
 	// RetrainModel is the old name of the file a switched model is kept
 	// in (deprecated: use [retrain] dir). When set, it is that file, the
 	// model before it is kept as RetrainModel + ".previous", and serve
@@ -474,8 +479,9 @@ func DefaultConfig() Config {
 			WorkStart:     9,
 			WorkEnd:       17,
 		},
-		Schedule:   DefaultSchedule(),
-		Web:        WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), TrustedProxy: []string{}},
+		Schedule: DefaultSchedule(),
+		Web: WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), SensitiveReaders: []string{string(citybot.RoleAdmin)},
+			TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
@@ -862,6 +868,14 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if len(c.Web.SensitiveReaders) == 0 {
+		bad("web.sensitive_readers", "name at least one role or account: nobody could read sensitive cases")
+	}
+	for _, r := range c.Web.SensitiveReaders {
+		if !citybot.Role(r).Valid() && citybot.CheckAccountName(r) != nil {
+			bad("web.sensitive_readers", "%q is neither a role (admin, officer, official) nor an account name", r)
+		}
+	}
 	if m := c.Web.RetrainModel; m != "" {
 		if st, err := os.Stat(filepath.Dir(m)); err != nil || !st.IsDir() {
 			bad("web.retrain_model", "%q: directory %s does not exist", m, filepath.Dir(m))
@@ -955,4 +969,20 @@ func checkEndpoint(f string) error {
 		return fmt.Errorf("%q must put the token in the path", f)
 	}
 	return nil
+}
+
+// SensitiveReaderSets splits [web] sensitive_readers into roles and account
+// names.
+func (w WebConfig) SensitiveReaderSets() (roles []citybot.Role, accounts []string) {
+	for _, r := range w.SensitiveReaders {
+		if citybot.Role(r).Valid() {
+			roles = append(roles, citybot.Role(r))
+		} else {
+			accounts = append(accounts, r)
+		}
+	}
+	if roles == nil {
+		roles = []citybot.Role{} // non-nil: no role, where nil means admin
+	}
+	return roles, accounts
 }

@@ -425,17 +425,20 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 	if err != nil {
 		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
 	}
+	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
 	console, err := web.New(web.Options{
-		TrustedProxies:  proxies,
-		Locales:         locales,
-		Store:           db,
-		Officer:         officer,
-		Trainer:         trainer,
-		Logger:          logger,
-		Languages:       cfg.City.Languages,
-		Topics:          topics,
-		SensitiveTopics: cfg.Web.SensitiveTopics,
-		InsecureCookies: cfg.Web.InsecureCookies,
+		TrustedProxies:    proxies,
+		Locales:           locales,
+		Store:             db,
+		Officer:           officer,
+		Trainer:           trainer,
+		Logger:            logger,
+		Languages:         cfg.City.Languages,
+		Topics:            topics,
+		SensitiveTopics:   cfg.Web.SensitiveTopics,
+		InsecureCookies:   cfg.Web.InsecureCookies,
+		SensitiveRoles:    sensRoles,
+		SensitiveAccounts: sensAccounts,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"citybot"
@@ -18,77 +19,157 @@ import (
 // userUsage is the help of "citybot user".
 const userUsage = `Usage:
   citybot [--config PATH] user add [--role ROLE] [--db PATH] NAME
+  citybot [--config PATH] user disable|enable|passwd|unlock|revoke [--db PATH] NAME
+  citybot [--config PATH] user role [--db PATH] NAME ROLE
 
-Creates a staff account for the officer console. ROLE is admin, officer
-(the default) or official. The password is read from the first line of
-standard input when it is piped in (12 to 72 characters); otherwise one is
-generated and printed once. Only a bcrypt hash is stored.
+Manages the staff accounts of the officer console. ROLE is admin, officer
+(the default) or official.
+
+  add      creates an account.
+  disable  refuses the account's sign-ins and ends its sessions at once.
+  enable   lets a disabled account sign in again.
+  passwd   sets a new password and ends the account's sessions.
+  unlock   clears the account's failed sign-ins.
+  role     gives the account another role.
+  revoke   ends every session of the account (signed out everywhere).
+
+The last enabled admin can be neither disabled nor given another role.
+For add and passwd the password is read from the first line of standard
+input when it is piped in (12 to 72 characters); otherwise one is
+generated and printed once. Only a bcrypt hash is stored. Every change is
+in the audit log, done by "cli".
 
   echo 'a long passphrase here' | citybot user add --role officer olivia
   citybot user add --role admin root      # prints a generated password
+  citybot user passwd olivia              # prints a generated password
+  citybot user role olivia admin
 `
+
+// userSubcommands are the words after "citybot user".
+var userSubcommands = []string{"add", "disable", "enable", "passwd", "unlock", "role", "revoke"}
 
 // runUser runs "citybot user ARGS". The database is --db PATH; the
 // command table passes [store] path from the configuration there. It
-// returns an error wrapping citybot.ErrInvalid for bad arguments and
-// citybot.ErrDuplicate when the name is taken.
+// returns an error wrapping citybot.ErrInvalid for bad arguments,
+// citybot.ErrDuplicate when add's name is taken and citybot.ErrNotFound
+// for an unknown account.
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, userUsage)
 		if len(args) == 0 {
-			return fmt.Errorf("user: %w: missing subcommand (add)", citybot.ErrInvalid)
+			return fmt.Errorf("user: %w: missing subcommand (%s)", citybot.ErrInvalid, strings.Join(userSubcommands, ", "))
 		}
 		return nil
 	}
-	if args[0] != "add" {
-		return fmt.Errorf("user: %w: unknown subcommand %q (want add)", citybot.ErrInvalid, args[0])
+	sub := args[0]
+	if !slices.Contains(userSubcommands, sub) {
+		return fmt.Errorf("user: %w: unknown subcommand %q (want %s)", citybot.ErrInvalid, sub, strings.Join(userSubcommands, ", "))
 	}
-	fs := flag.NewFlagSet("citybot user add", flag.ContinueOnError)
+	fs := flag.NewFlagSet("citybot user "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	role := fs.String("role", string(citybot.RoleOfficer), "admin, officer or official")
+	role := new(string)
+	if sub == "add" {
+		role = fs.String("role", string(citybot.RoleOfficer), "admin, officer or official")
+	}
 	dbPath := fs.String("db", "", "database file ([store] path)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, userUsage)
 			return nil
 		}
-		return fmt.Errorf("user add: %w: %v", citybot.ErrInvalid, err)
+		return fmt.Errorf("user %s: %w: %v", sub, citybot.ErrInvalid, err)
 	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("user add: %w: give exactly one account NAME after the flags", citybot.ErrInvalid)
+	want := 1
+	if sub == "role" {
+		want = 2
+	}
+	if fs.NArg() != want {
+		if want == 2 {
+			return fmt.Errorf("user role: %w: give the account NAME and its new ROLE after the flags", citybot.ErrInvalid)
+		}
+		return fmt.Errorf("user %s: %w: give exactly one account NAME after the flags", sub, citybot.ErrInvalid)
 	}
 	if *dbPath == "" {
-		return fmt.Errorf("user add: %w: no database path", citybot.ErrInvalid)
+		return fmt.Errorf("user %s: %w: no database path", sub, citybot.ErrInvalid)
 	}
-	if err := citybot.CheckAccountName(fs.Arg(0)); err != nil {
-		return fmt.Errorf("user add: %w", err)
+	name := fs.Arg(0)
+	if sub == "add" {
+		if err := citybot.CheckAccountName(name); err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
+	}
+	if sub == "role" {
+		*role = fs.Arg(1)
 	}
 	r := citybot.Role(*role)
-	if !r.Valid() {
-		return fmt.Errorf("user add: %w: unknown role %q (admin, officer or official)", citybot.ErrInvalid, *role)
+	if (sub == "add" || sub == "role") && !r.Valid() {
+		return fmt.Errorf("user %s: %w: unknown role %q (admin, officer or official)", sub, citybot.ErrInvalid, *role)
 	}
-	password, generated, err := readPassword(stdin)
-	if err != nil {
-		return err
-	}
-	hash, err := web.HashPassword(password)
-	if err != nil {
-		return fmt.Errorf("user add: %w", err)
+	var password, hash string
+	generated := false
+	if sub == "add" || sub == "passwd" {
+		var err error
+		if password, generated, err = readPassword(stdin); err != nil {
+			return fmt.Errorf("user %s: %w", sub, err)
+		}
+		if hash, err = web.HashPassword(password); err != nil {
+			return fmt.Errorf("user %s: %w", sub, err)
+		}
 	}
 	db, err := store.Open(ctx, *dbPath, store.Options{})
 	if err != nil {
-		return fmt.Errorf("user add: %w", err)
+		return fmt.Errorf("user %s: %w", sub, err)
 	}
 	defer db.Close()
-	a, err := db.CreateAccount(ctx, fs.Arg(0), r, hash, "cli")
-	if err != nil {
-		return fmt.Errorf("user add: %w", err)
+	const actor = "cli"
+	switch sub {
+	case "add":
+		a, err := db.CreateAccount(ctx, name, r, hash, actor)
+		if err != nil {
+			return fmt.Errorf("user add: %w", err)
+		}
+		fmt.Fprintf(stdout, "Created %s account %q.\n", a.Role, a.Name)
+	case "disable", "enable":
+		if _, err := db.SetAccountDisabled(ctx, name, sub == "disable", actor); err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "Account %q %sd.\n", name, sub)
+	case "passwd":
+		if err := db.SetAccountPassword(ctx, name, hash, actor); err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "Password of %q changed; its sessions are ended.\n", name)
+	case "unlock":
+		if err := db.UnlockAccount(ctx, name, actor); err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "Account %q unlocked.\n", name)
+	case "role":
+		if _, err := db.SetAccountRole(ctx, name, r, actor); err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "Account %q is now %s.\n", name, r)
+	case "revoke":
+		n, err := db.RevokeSessions(ctx, name, actor)
+		if err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "Ended %d session(s) of %q.\n", n, name)
 	}
-	fmt.Fprintf(stdout, "Created %s account %q.\n", a.Role, a.Name)
 	if generated {
 		fmt.Fprintf(stdout, "Password (shown only now; store it safely): %s\n", password)
 	}
 	return nil
+}
+
+// refusal wraps a store error of a lifecycle subcommand. A rule the
+// account breaks (the last admin) is a refusal, not a usage error: it
+// keeps its text but not citybot.ErrInvalid, so the exit status is 1.
+func refusal(sub string, err error) error {
+	if errors.Is(err, citybot.ErrInvalid) {
+		return fmt.Errorf("user %s: refused: %s", sub, strings.TrimPrefix(err.Error(), "store: "))
+	}
+	return fmt.Errorf("user %s: %w", sub, err)
 }
 
 // readPassword reads the first line of stdin when it is not a terminal;
@@ -102,7 +183,7 @@ func readPassword(stdin io.Reader) (password string, generated bool, err error) 
 	if stdin != nil {
 		line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return "", false, fmt.Errorf("user add: read password: %w", err)
+			return "", false, fmt.Errorf("read password: %w", err)
 		}
 		if line = strings.TrimRight(line, "\r\n"); line != "" {
 			return line, false, nil
