@@ -21,6 +21,7 @@ type DigestStore interface {
 	DigestFigures(ctx context.Context, start, end time.Time, hide []string) (citybot.DigestFigures, error)
 	DigestExamples(ctx context.Context, start, end time.Time, hide []string, limit int) ([]citybot.ExampleSource, error)
 	SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
+	RedraftDigest(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
 	DecideDigest(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision, posts func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
 	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
@@ -382,22 +383,36 @@ func countLetters(s string) int {
 
 // DraftLastWeek drafts the digest of the week before now's week: the
 // scheduler's weekly job. A week that already has a digest in any state
-// is left alone (nil): a second fire changes nothing, and a draft sent
-// back is redrafted by staff, not by the schedule. The officials are
-// notified.
+// drafted after the week ended, or approved, is left alone (nil): a
+// second fire changes nothing, and a draft sent back is redrafted by
+// staff, not by the schedule. Only drafts made on demand before the week
+// was over (its figures so far) are not enough: a pending one is replaced
+// by the whole week's. The officials are notified.
 func (d *Digester) DraftLastWeek(ctx context.Context) error {
 	_, start, _ := citybot.WeekOf(d.now(), d.loc)
 	at := start.Add(-time.Hour)
 	week := weekOf(at, d.loc)
-	recent, err := d.store.Digests(ctx, 20)
+	recent, err := d.store.Digests(ctx, 50)
 	if err != nil {
 		return fmt.Errorf("responder: draft last week: %w", err)
 	}
+	partial := false
 	for _, dg := range recent {
-		if dg.Week == week {
+		if dg.Week != week {
+			continue
+		}
+		if dg.State == citybot.DigestApproved || !dg.CreatedAt.Before(start) {
 			d.log.Info("digest of last week exists already", "week", string(week), "state", string(dg.State))
 			return nil
 		}
+		partial = true
+	}
+	if partial {
+		_, err = d.Redraft(ctx, at, "scheduler", "")
+		if errors.Is(err, citybot.ErrDuplicate) {
+			return nil
+		}
+		return err
 	}
 	_, err = d.Draft(ctx, at, "scheduler", "")
 	if errors.Is(err, citybot.ErrDuplicate) {
@@ -430,6 +445,37 @@ func (d *Digester) Draft(ctx context.Context, at time.Time, actor, note string) 
 	d.notify()
 	return saved, nil
 }
+
+// Redraft drafts the week holding at on demand, for actor (a console
+// account, or "cli"): a new revision from the figures as they are now,
+// announced to the officials' chat like a scheduled draft. A pending
+// draft of the week is replaced (it can no longer be approved); a week
+// whose digest is approved is refused with an error wrapping
+// citybot.ErrDuplicate. A week not over yet gets the figures so far.
+func (d *Digester) Redraft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error) {
+	dg, err := d.Compute(ctx, at, note)
+	if err != nil {
+		return dg, err
+	}
+	dg.DraftedBy = actor
+	saved, err := d.store.RedraftDigest(ctx, dg, d.officialsNotice)
+	if err != nil {
+		return saved, fmt.Errorf("responder: redraft digest: %w", err)
+	}
+	d.log.Info("digest drafted on demand", "week", string(saved.Week), "revision", saved.Revision, "digest_id", int64(saved.ID))
+	d.notify()
+	return saved, nil
+}
+
+// LastWeek returns an instant in the week before now's week, in the
+// city's time zone: what "last week" means to Redraft.
+func (d *Digester) LastWeek() time.Time {
+	_, start, _ := citybot.WeekOf(d.now(), d.loc)
+	return start.Add(-time.Hour)
+}
+
+// Now returns the Digester's clock.
+func (d *Digester) Now() time.Time { return d.now() }
 
 // Action data of the digest's buttons. Telegram allows 64 bytes.
 const (

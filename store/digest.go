@@ -327,22 +327,69 @@ func digestSubject(id citybot.DigestID) string { return "digest:" + strconv.Form
 // citybot.ErrDuplicate (a second scheduler fire is a no-op); a digest
 // without week or texts with citybot.ErrInvalid.
 func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error) {
+	d, err := db.saveDraft(ctx, d, notify, false)
+	if err != nil {
+		return citybot.Digest{}, fmt.Errorf("store: save digest draft: %w", err)
+	}
+	return d, nil
+}
+
+// RedraftDigest stores d as a new draft revision of its week, like
+// SaveDigestDraft, but a pending draft of the week does not stop it: that
+// draft is set aside in the same transaction (state changes_requested,
+// decided by d.DraftedBy, with a comment naming the new revision, and
+// audited), so that a press on its old Approve button is refused. A week
+// with an approved digest is refused with an error wrapping
+// citybot.ErrDuplicate: an approved week is never redrafted.
+func (db *DB) RedraftDigest(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error) {
+	d, err := db.saveDraft(ctx, d, notify, true)
+	if err != nil {
+		return citybot.Digest{}, fmt.Errorf("store: redraft digest: %w", err)
+	}
+	return d, nil
+}
+
+func (db *DB) saveDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error), replace bool) (citybot.Digest, error) {
 	if d.Week == "" || len(d.Texts) == 0 {
-		return d, fmt.Errorf("store: save digest draft: %w: a digest needs a week and texts", citybot.ErrInvalid)
+		return d, fmt.Errorf("%w: a digest needs a week and texts", citybot.ErrInvalid)
+	}
+	if replace && strings.TrimSpace(d.DraftedBy) == "" {
+		return d, fmt.Errorf("%w: a redraft needs the account that asks for it", citybot.ErrInvalid)
 	}
 	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
-		var busy int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM digests WHERE week = ? AND state IN ('draft', 'approved')`,
-			string(d.Week)).Scan(&busy); err != nil {
+		var approved, pending int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'approved'), 0), COALESCE(SUM(state = 'draft'), 0)
+			FROM digests WHERE week = ?`, string(d.Week)).Scan(&approved, &pending); err != nil {
 			return err
 		}
-		if busy > 0 {
-			return fmt.Errorf("%w: week %s already has a draft or an approved digest", citybot.ErrDuplicate, d.Week)
+		if approved > 0 {
+			return fmt.Errorf("%w: week %s is approved already", citybot.ErrDuplicate, d.Week)
+		}
+		if pending > 0 && !replace {
+			return fmt.Errorf("%w: week %s already has a draft", citybot.ErrDuplicate, d.Week)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(revision), 0) + 1 FROM digests WHERE week = ?`, string(d.Week)).Scan(&d.Revision); err != nil {
 			return err
+		}
+		if pending > 0 {
+			var oldID int64
+			var oldRev int
+			if err := tx.QueryRowContext(ctx, `SELECT id, revision FROM digests WHERE week = ? AND state = 'draft'`,
+				string(d.Week)).Scan(&oldID, &oldRev); err != nil {
+				return err
+			}
+			note := fmt.Sprintf("Replaced by version %d.", d.Revision)
+			if _, err := tx.ExecContext(ctx, `UPDATE digests SET state = 'changes_requested', decided_by = ?, decided_at = ?, comment = ?
+				WHERE id = ? AND state = 'draft'`, d.DraftedBy, ts(now), note, oldID); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, now, d.DraftedBy, "digest.replace", digestSubject(citybot.DigestID(oldID)),
+				map[string]any{"state": citybot.DigestDraft}, map[string]any{"state": citybot.DigestChangesRequested,
+					"week": d.Week, "revision": oldRev, "replaced_by": d.Revision}); err != nil {
+				return err
+			}
 		}
 		d.State, d.CreatedAt = citybot.DigestDraft, now
 		d.DecidedBy, d.DecidedAt, d.Comment = "", time.Time{}, ""
@@ -361,7 +408,7 @@ func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func
 		return queueAll(ctx, tx, now, d, notify)
 	})
 	if err != nil {
-		return citybot.Digest{}, fmt.Errorf("store: save digest draft: %w", mapErr(err))
+		return citybot.Digest{}, mapErr(err)
 	}
 	return d, nil
 }
