@@ -76,6 +76,12 @@ type DigestFigures struct {
 	// Answered counts cases opened in the period that got a first answer
 	// from the city (an officer's answer or status change).
 	Answered int
+	// AnsweredWithinHour and AnsweredWithinDay count the cases opened in
+	// the period first answered within an hour and within 24 hours of
+	// opening: figures over every case received (Received), the
+	// unanswered ones counted as not answered in time.
+	AnsweredWithinHour int
+	AnsweredWithinDay  int
 	// FirstAnswer: time from opening to first answer, for cases first
 	// answered in the period.
 	FirstAnswer Durations
@@ -90,9 +96,11 @@ type DigestFigures struct {
 	NotFixed       int
 	// StillOpen counts every case open at the end of the period.
 	StillOpen int
-	// PromisesDue counts expected-by dates that fell in the period;
-	// PromisesKept those met (resolved or closed by then) and
-	// PromisesOverdue those missed.
+	// PromisesDue counts promised (expected-by) days of the period that
+	// are over (a promise is due at the end of the promised day in the
+	// city's time zone); PromisesKept those met, that is resolved by
+	// then (a case closed without being resolved is not a promise kept),
+	// and PromisesOverdue those missed.
 	PromisesDue     int
 	PromisesKept    int
 	PromisesOverdue int
@@ -103,6 +111,16 @@ type DigestFigures struct {
 	// first answered in the period and those answered within their
 	// service level; empty when no targets are set.
 	WithinTarget []TargetShare
+}
+
+// Promise is a case's promised day as the store keeps it: ExpectedBy's
+// date in UTC is the promised calendar day (the console stores 00:00 UTC
+// of the day chosen); ResolvedAt is when the case was resolved, nil when
+// it is not (closed without being resolved, or still open).
+type Promise struct {
+	Case       CaseID
+	ExpectedBy time.Time
+	ResolvedAt *time.Time
 }
 
 // TargetShare is how many first answers of one urgency came within its

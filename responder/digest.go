@@ -36,6 +36,7 @@ type DigestStore interface {
 	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
 	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
 	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
+	Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error)
 	ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error)
 }
 
@@ -288,9 +289,45 @@ func (d *Digester) TopicName(lang, topic string) string {
 // Figures computes the public figures of [start, end) (sensitive cases'
 // places left out). It is what the public page shows live.
 func (d *Digester) Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
-	f, err := d.store.DigestFigures(ctx, start, end, d.hide)
+	f, err := d.figures(ctx, start, end)
 	if err != nil {
 		return f, fmt.Errorf("responder: figures: %w", err)
+	}
+	return f, nil
+}
+
+// figures are the store's figures of [start, end) with the promises
+// counted in the city's time zone.
+func (d *Digester) figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
+	f, err := d.store.DigestFigures(ctx, start, end, d.hide)
+	if err != nil {
+		return f, err
+	}
+	// A promised day is stored as its date; any zone is within 14 hours
+	// of UTC, so two days either side hold every day of the period.
+	ps, err := d.store.Promises(ctx, start.Add(-48*time.Hour), end.Add(48*time.Hour))
+	if err != nil {
+		return f, err
+	}
+	f.PromisesDue, f.PromisesKept, f.PromisesOverdue = 0, 0, 0
+	now := d.now()
+	for _, p := range ps {
+		y, m, day := p.ExpectedBy.UTC().Date()
+		begins := time.Date(y, m, day, 0, 0, 0, 0, d.loc)
+		if begins.Before(start) || !begins.Before(end) {
+			continue
+		}
+		// Due at the end of the promised day in the city's time zone.
+		due := time.Date(y, m, day+1, 0, 0, 0, 0, d.loc)
+		if due.After(now) {
+			continue
+		}
+		f.PromisesDue++
+		if p.ResolvedAt != nil && p.ResolvedAt.Before(due) {
+			f.PromisesKept++
+		} else {
+			f.PromisesOverdue++
+		}
 	}
 	return f, nil
 }
@@ -304,10 +341,10 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	var dg citybot.Digest
 	dg.Week = week
 	var err error
-	if dg.Figures, err = d.store.DigestFigures(ctx, start, end, d.hide); err != nil {
+	if dg.Figures, err = d.figures(ctx, start, end); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
 	}
-	if dg.Previous, err = d.store.DigestFigures(ctx, pstart, pend, d.hide); err != nil {
+	if dg.Previous, err = d.figures(ctx, pstart, pend); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
 	}
 	if d.targets != nil {

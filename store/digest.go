@@ -49,7 +49,9 @@ func facets(m map[string]int) []citybot.FacetCount {
 // and the sensitive cases are left out of ByPlace; their counts stay in
 // ByTopic. Thanks counts the citizens who said thank you.
 // Promises whose date has not passed yet (before the store's clock) are not
-// counted. The figures carry no text and no identity.
+// counted, and only a resolved case keeps a promise; the store knows no
+// time zone, so the Digester recounts promises by the end of the promised
+// day in the city's (Promises). The figures carry no text and no identity.
 func (db *DB) DigestFigures(ctx context.Context, start, end time.Time, hide []string) (citybot.DigestFigures, error) {
 	f, err := db.digestFigures(ctx, start.UTC(), end.UTC(), hide)
 	if err != nil {
@@ -73,15 +75,15 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	platforms, places := map[string]int{}, map[string]int{}
 
 	// Cases received in the period.
-	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, first_answer_at IS NOT NULL, sensitive FROM cases
+	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, opened_at, COALESCE(first_answer_at, ''), sensitive FROM cases
 		WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`, s, e)
 	if err != nil {
 		return f, err
 	}
 	for rows.Next() {
-		var tp, plat, pl string
-		var answered, sensitive bool
-		if err := rows.Scan(&tp, &plat, &pl, &answered, &sensitive); err != nil {
+		var tp, plat, pl, opened, answeredAt string
+		var sensitive bool
+		if err := rows.Scan(&tp, &plat, &pl, &opened, &answeredAt, &sensitive); err != nil {
 			rows.Close()
 			return f, err
 		}
@@ -89,9 +91,16 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 		t := topic(tp)
 		t.Received++
 		platforms[plat]++
-		if answered {
+		if answeredAt != "" {
 			f.Answered++
 			t.Answered++
+			switch took := parseTS(answeredAt).Sub(parseTS(opened)); {
+			case took <= time.Hour:
+				f.AnsweredWithinHour++
+				f.AnsweredWithinDay++
+			case took <= 24*time.Hour:
+				f.AnsweredWithinDay++
+			}
 		}
 		if pl != "[]" && pl != "" && !sensitive && !slices.Contains(hide, tp) {
 			var names []string
@@ -162,7 +171,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	}
 	if cut.After(start) {
 		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM((resolved_at IS NOT NULL AND resolved_at <= expected_by) OR (status = 'closed' AND updated_at <= expected_by)), 0)
+			COALESCE(SUM(resolved_at IS NOT NULL AND resolved_at <= expected_by), 0)
 			FROM cases WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate'`, s, ts(cut)).Scan(&f.PromisesDue, &f.PromisesKept); err != nil {
 			return f, err
 		}
@@ -577,4 +586,34 @@ func (db *DB) CommentDigest(ctx context.Context, id citybot.DigestID, actor, com
 		return fmt.Errorf("store: comment digest: %w", mapErr(err))
 	}
 	return nil
+}
+
+// Promises returns the promised days of the cases (duplicates left out)
+// whose expected-by date lies in [from, to), with when each was resolved
+// (nil when it is not resolved now).
+func (db *DB) Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, expected_by, COALESCE(resolved_at, '') FROM cases
+		WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate' ORDER BY expected_by, id`, ts(from.UTC()), ts(to.UTC()))
+	if err != nil {
+		return nil, fmt.Errorf("store: promises: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.Promise
+	for rows.Next() {
+		var id int64
+		var by, resolved string
+		if err := rows.Scan(&id, &by, &resolved); err != nil {
+			return nil, fmt.Errorf("store: promises: %w", err)
+		}
+		p := citybot.Promise{Case: citybot.CaseID(id), ExpectedBy: parseTS(by)}
+		if resolved != "" {
+			r := parseTS(resolved)
+			p.ResolvedAt = &r
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: promises: %w", err)
+	}
+	return out, nil
 }
