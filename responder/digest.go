@@ -242,7 +242,9 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 	out := t
 	pairs := []struct{ dst, src *string }{
-		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
+		{&out.Title, &fb.Title}, {&out.DatesSameMonth, &fb.DatesSameMonth}, {&out.Dates, &fb.Dates}, {&out.ReceivedPlain, &fb.ReceivedPlain},
+		{&out.TopicLinePlain, &fb.TopicLinePlain}, {&out.ResolvedPlain, &fb.ResolvedPlain}, {&out.FirstWeek, &fb.FirstWeek},
+		{&out.NoReports, &fb.NoReports}, {&out.InLanguage, &fb.InLanguage}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
 		{&out.Answered, &fb.Answered}, {&out.FirstAnswer, &fb.FirstAnswer}, {&out.Resolved, &fb.Resolved},
 		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.Thanks, &fb.Thanks}, {&out.ThanksOne, &fb.ThanksOne}, {&out.StillOpen, &fb.StillOpen},
 		{&out.Promises, &fb.Promises}, {&out.Overdue, &fb.Overdue}, {&out.NoPromises, &fb.NoPromises}, {&out.Examples, &fb.Examples},

@@ -1,6 +1,8 @@
 package responder_test
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 //	c3    Mon 11:00   Wed 11:00 (48h)  19 Nov    closed (not resolved) Thu 19 10:00
 //	c4    Mon 12:00   none             20 Nov    still open
 //	c5    Mon 13:00   none             30 Nov    (not due in the week)
-func figuresWeek(t *testing.T, zone string) citybot.Digest {
+func figuresWeek(t *testing.T, zone string) (*dgRig, citybot.Digest) {
 	t.Helper()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
@@ -57,7 +59,7 @@ func figuresWeek(t *testing.T, zone string) citybot.Digest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return rg, d
 }
 
 // Answer times are over every case received; promises are due at the end
@@ -73,7 +75,8 @@ func TestDigestFiguresHoldUp(t *testing.T) {
 		{"Europe/Paris", 4, 1, 3},   // c2 is half an hour late in Paris
 	} {
 		t.Run(tc.zone, func(t *testing.T) {
-			f := figuresWeek(t, tc.zone).Figures
+			_, d := figuresWeek(t, tc.zone)
+			f := d.Figures
 			if f.Received != 5 || f.Answered != 3 || f.AnsweredWithinHour != 1 || f.AnsweredWithinDay != 2 {
 				t.Errorf("answers: received %d answered %d within an hour %d within a day %d; want 5, 3, 1, 2",
 					f.Received, f.Answered, f.AnsweredWithinHour, f.AnsweredWithinDay)
@@ -83,5 +86,58 @@ func TestDigestFiguresHoldUp(t *testing.T) {
 					f.PromisesDue, f.PromisesKept, f.PromisesOverdue, tc.due, tc.kept, tc.overdue)
 			}
 		})
+	}
+}
+
+// The texts say the figures over every case, name weeks as people say
+// them, say "first week" once instead of "(0 the week before)" on every
+// line, and leave zero lines out.
+func TestDigestTextNoZeroLines(t *testing.T) {
+	rg, d := figuresWeek(t, "Europe/Paris")
+	at := func(week int) citybot.Digest {
+		t.Helper()
+		dg, err := rg.dg.Compute(rg.ctx, weekStart.Add(time.Duration(week*7*24+12)*time.Hour), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dg
+	}
+	w46, w48, w49 := at(-1), at(1), at(2)
+	zero := regexp.MustCompile(`(?m)(:\s*0\D*$|: 0 |\b0 the week before|\b0 la semaine)`)
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+		firstWeek  bool
+	}{
+		{"W47 en", d.Texts["en"], []string{"City listening report, 16–22 November\n", "\nReceived: 5 reports.\n", "• Roads and pavements: 1\n",
+			"Answered by the city: 3 of 5.", "Answered within an hour: 1 of 5; within a day: 2 of 5.", "Resolved this week: 2.\n",
+			"Still open at the end of the week: 2.", "Promised dates this week: 1 kept out of 4.", "Promised dates missed: 3."}, true},
+		{"W47 fr", d.Texts["fr"], []string{"Bilan de l'écoute citoyenne, du 16 au 22 novembre\n", "Reçus : 5 signalements.\n",
+			"Réponse en moins d'une heure : 1 sur 5 ; en moins d'un jour : 2 sur 5."}, true},
+		{"W46 en (nothing at all)", w46.Texts["en"], []string{"9–15 November", "No report was received this week.", "No promised date fell this week."}, true},
+		// W48: 5 reports the week before, none now; c4 and c5 still open.
+		{"W48 en", w48.Texts["en"], []string{"23–29 November", "No report was received this week.", "Resolved this week: 0 (2 the week before).",
+			"Still open at the end of the week: 2."}, false},
+		{"W49 en", w49.Texts["en"], []string{"City listening report, 30 November – 6 December\n"}, false},
+		{"W49 fr", w49.Texts["fr"], []string{"du 30 novembre au 6 décembre\n"}, false},
+	} {
+		for _, w := range tc.want {
+			if !strings.Contains(tc.text, w) {
+				t.Errorf("%s lacks %q:\n%s", tc.name, w, tc.text)
+			}
+		}
+		marker, want := "First week", 0
+		if strings.HasSuffix(tc.name, "fr") {
+			marker = "Première semaine"
+		}
+		if tc.firstWeek {
+			want = 1
+		}
+		if n := strings.Count(tc.text, marker); n != want {
+			t.Errorf("%s says first week %d times:\n%s", tc.name, n, tc.text)
+		}
+		if strings.Contains(tc.text, "Received: 0") || zero.MatchString(strings.ReplaceAll(tc.text, "Resolved this week: 0 (2 the week before).", "")) {
+			t.Errorf("%s has a zero line:\n%s", tc.name, tc.text)
+		}
 	}
 }
