@@ -144,6 +144,11 @@ type DigestExample struct {
 	Topic string
 	Said  string
 	Did   string
+	// SaidLang and DidLang are the languages of the quotes ("" when
+	// unknown); a quote in another language than the digest's is
+	// labelled with its language.
+	SaidLang string `json:",omitempty"`
+	DidLang  string `json:",omitempty"`
 }
 
 // ExampleSource is the raw material of a "you said, we did" example, as
@@ -157,7 +162,15 @@ type ExampleSource struct {
 	Said         string
 	SaidPersonal []PersonalSpan // the classifier's spans in Said
 	Did          string
-	Avoid        []string
+	// Dids are the officers' answers on the case, what was done first:
+	// those given once it was resolved (the resolution note), newest
+	// first, then the earlier ones, newest first. Did is Dids[0].
+	Dids []string
+	// SaidLang is the language the classifier found in Said; CaseLang
+	// the case's language ("" when unknown).
+	SaidLang string
+	CaseLang string
+	Avoid    []string
 }
 
 // Digest is one revision of a week's public digest.

@@ -391,23 +391,42 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 // example redacts one "you said, we did" pair; ok is false when nothing
 // worth quoting is left.
 func (d *Digester) example(s citybot.ExampleSource) (citybot.DigestExample, bool) {
-	said := d.redactor.Redact(s.Said, s.SaidPersonal, s.Avoid)
-	did := s.Did
-	// An officer's answer is wrapped in the notice ("Answer from the city
-	// about your case REF:\n\n…"): keep the officer's words.
-	if _, rest, ok := strings.Cut(did, "\n\n"); ok {
-		did = rest
-	}
-	var spans []citybot.PersonalSpan
-	if d.cls != nil {
-		spans = d.cls.Classify(did, "").PersonalData
-	}
-	did = d.redactor.Redact(did, spans, s.Avoid)
-	said, did = excerpt(said, 160), excerpt(did, 160)
-	if countLetters(said) < 12 || countLetters(did) < 8 {
+	said := excerpt(d.redactor.Redact(s.Said, s.SaidPersonal, s.Avoid), 160)
+	if countLetters(said) < 12 {
 		return citybot.DigestExample{}, false
 	}
-	return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did}, true
+	dids := s.Dids
+	if len(dids) == 0 && s.Did != "" {
+		dids = []string{s.Did}
+	}
+	// What was done: the first answer (those after resolution come
+	// first) that tells of something done, never one promising an action
+	// to come.
+	for _, did := range dids {
+		// An officer's answer is wrapped in the notice ("Answer from the
+		// city about your case REF:\n\n…"): keep the officer's words.
+		if _, rest, ok := strings.Cut(did, "\n\n"); ok {
+			did = rest
+		}
+		lang := s.CaseLang
+		var spans []citybot.PersonalSpan
+		if d.cls != nil {
+			c := d.cls.Classify(did, "")
+			spans = c.PersonalData
+			if c.Language != "" && c.Language != "other" {
+				lang = c.Language
+			}
+		}
+		if promisesAction(did, lang) {
+			continue
+		}
+		did = excerpt(d.redactor.Redact(did, spans, s.Avoid), 160)
+		if countLetters(did) < 8 {
+			continue
+		}
+		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang}, true
+	}
+	return citybot.DigestExample{}, false
 }
 
 func countLetters(s string) int {

@@ -315,8 +315,8 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(t.Examples)
 		for _, ex := range d.Examples {
 			line("• " + capitalize(cat.topic(ex.Topic)))
-			line("  " + fill(t.Said, "text", ex.Said))
-			line("  " + fill(t.Did, "text", ex.Did))
+			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
+			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}
 	}
 	if url != "" {

@@ -248,8 +248,7 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic,
 		(SELECT m.text || char(0) || COALESCE(m.classification, '') FROM messages m
 			WHERE m.case_id = c.id AND m.direction = 'in' AND m.command = '' AND m.text <> '' ORDER BY m.id LIMIT 1),
-		(SELECT o.text FROM officer_messages om JOIN outbox o ON o.key = om.outbox_key
-			WHERE om.case_id = c.id ORDER BY om.at, o.id LIMIT 1),
+		c.resolved_at, COALESCE(c.language, ''),
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
 		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL AND c.sensitive = 0`+excl+`
@@ -264,15 +263,16 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 		var (
 			id               int64
 			tp               string
-			said, did        sql.NullString
+			said             sql.NullString
+			resolved, lang   string
 			name, handle     string
 			cl               citybot.Classification
 			text, classified string
 		)
-		if err := rows.Scan(&id, &tp, &said, &did, &name, &handle); err != nil {
+		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &name, &handle); err != nil {
 			return nil, fmt.Errorf("store: digest examples: %w", err)
 		}
-		if !said.Valid || !did.Valid {
+		if !said.Valid {
 			continue
 		}
 		text, classified, _ = strings.Cut(said.String, "\x00")
@@ -282,7 +282,8 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 				continue
 			}
 		}
-		ex := citybot.ExampleSource{Case: citybot.CaseID(id), Topic: tp, Said: text, SaidPersonal: cl.PersonalData, Did: did.String}
+		ex := citybot.ExampleSource{Case: citybot.CaseID(id), Topic: tp, Said: text, SaidPersonal: cl.PersonalData,
+			SaidLang: cl.Language, CaseLang: lang, Did: resolved}
 		for _, v := range []string{name, handle, strings.TrimPrefix(handle, "@")} {
 			if strings.TrimSpace(v) != "" {
 				ex.Avoid = append(ex.Avoid, v)
@@ -293,7 +294,46 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: digest examples: %w", err)
 	}
-	return out, nil
+	rows.Close()
+	// What was done: the answers given once the case was resolved first
+	// (Did held resolved_at until here).
+	kept := out[:0]
+	for _, ex := range out {
+		dids, err := db.answersDoneFirst(ctx, ex.Case, ex.Did)
+		if err != nil {
+			return nil, fmt.Errorf("store: digest examples: %w", mapErr(err))
+		}
+		if len(dids) == 0 {
+			continue
+		}
+		ex.Dids, ex.Did = dids, dids[0]
+		kept = append(kept, ex)
+	}
+	return kept, nil
+}
+
+// answersDoneFirst returns the texts of the officers' answers on a case
+// (their first part; not the status and merge notices the responder keys
+// officer:status: and officer:merge:): those at or after resolved
+// (a timestamp), newest first, then the others, newest first.
+func (db *DB) answersDoneFirst(ctx context.Context, id citybot.CaseID, resolved string) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT o.text FROM officer_messages om JOIN outbox o ON o.key = om.outbox_key
+		WHERE om.case_id = ? AND o.text <> '' AND om.outbox_key NOT LIKE 'officer:status:%' AND om.outbox_key NOT LIKE 'officer:merge:%'
+		  AND om.outbox_key NOT LIKE '%:group'
+		  AND (om.outbox_key NOT LIKE '%#%' OR om.outbox_key LIKE '%#1') ORDER BY om.at >= ? DESC, om.at DESC, o.id DESC LIMIT 20`, int64(id), resolved)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 const digestColumns = `id, week, revision, state, figures, previous, examples, note, texts, chart, drafted_by, created_at,
