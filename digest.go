@@ -276,3 +276,20 @@ type RetentionPolicy struct {
 type RetentionResult struct {
 	Messages, Identities, Attachments, Outbox int
 }
+
+// DigestPost is where an approved digest's post to one channel in one
+// language stands, as the digest's page shows it.
+type DigestPost struct {
+	Platform Platform
+	Chat     ChatID
+	Language string
+	// State is OutboxPending (queued or being sent), OutboxSent,
+	// OutboxFailed or OutboxUnknown (maybe posted: never re-posted).
+	State OutboxState
+	// SentAt is when the last part was posted (State sent).
+	SentAt time.Time
+	// Reason is, for a failed post, the platform's reason in words.
+	Reason string
+	// Reposts counts the re-posts asked for so far.
+	Reposts int
+}

@@ -37,6 +37,8 @@ type DigestStore interface {
 	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
 	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
 	Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error)
+	OutboxItems(ctx context.Context, prefix string) ([]citybot.OutboxItem, error)
+	Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error)
 	ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error)
 }
 

@@ -29,6 +29,10 @@ type Digester interface {
 	// LastWeek is an instant in last week; Now the digester's clock.
 	LastWeek() time.Time
 	Now() time.Time
+	// PostStatuses says where an approved digest's posts stand per
+	// channel and language; Repost queues again those that failed.
+	PostStatuses(ctx context.Context, d citybot.Digest) ([]citybot.DigestPost, error)
+	Repost(ctx context.Context, d citybot.Digest, actor string) (int, error)
 	Previews(d citybot.Digest) []citybot.DigestPreview
 }
 
@@ -53,6 +57,9 @@ type approvalPages struct {
 //	POST /digests/draft           officials and admins: draft last week
 //	                              (period=last) or the week so far
 //	                              (period=sofar) now, replacing a pending draft
+//	POST /digests/{id}/repost     officials and admins: post again, to the
+//	                              channels where posting an approved digest
+//	                              failed (new rows: exactly once each)
 //	POST /digests/{id}/redraft    admins, officers and officials: a new
 //	                              revision of a draft or a sent-back draft
 //	                              (never of an approved week), with an
@@ -81,6 +88,7 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide},
 		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft},
 		{"POST /digests/{id}/redraft", staff, a.redraft},
+		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -137,15 +145,29 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
 		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted.",
-		"drafted": "Drafted now from the figures so far. An official approves it before anything is posted."}[r.URL.Query().Get("done")]
+		"drafted":  "Drafted now from the figures so far. An official approves it before anything is posted.",
+		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again."}[r.URL.Query().Get("done")]
+	posts, err := a.digester.PostStatuses(r.Context(), d)
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	failed := false
+	for _, p := range posts {
+		failed = failed || p.State == citybot.OutboxFailed
+	}
+	role := sess.account.Role
 	a.render(w, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
 		IsOfficial bool
 		CanRedraft bool
 		Done       string
-	}{d, a.digester.Previews(d), sess.account.Role == citybot.RoleOfficial,
-		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done})
+		Posts      []citybot.DigestPost
+		CanRepost  bool
+	}{d, a.digester.Previews(d), role == citybot.RoleOfficial,
+		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
+		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin)})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -233,4 +255,22 @@ func (a *approvalPages) draft(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=drafted", nd.ID), http.StatusSeeOther)
+}
+
+// repost posts again where posting an approved digest failed.
+func (a *approvalPages) repost(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	n, err := a.digester.Repost(r.Context(), d, sess.account.Name)
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	done := "reposted"
+	if n == 0 {
+		done = "nothing"
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=%s", d.ID, done), http.StatusSeeOther)
 }
