@@ -79,3 +79,56 @@ func TestApprovalDraftOnDemand(t *testing.T) {
 		t.Fatalf("approved week drafted again")
 	}
 }
+
+// After approval the digest's page says where each post stands; a failed
+// channel shows the platform's reason in words and can be posted again,
+// once per press that finds something failed.
+func TestApprovalPostingStatusAndRepost(t *testing.T) {
+	rg := newPubRig(t)
+	rg.say(pubWeek.Add(9*time.Hour), citybot.Telegram, "1", "A", "", "pothole on rue de Rivoli, dangerous for bikes")
+	rg.clock.Set(pubWeek.Add(7*24*time.Hour + 8*time.Hour))
+	d, err := rg.dg.Draft(rg.ctx, pubWeek, "scheduler", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	official, ocsrf := rg.staff("mayor", citybot.RoleOfficial)
+	officer, fcsrf := rg.staff("olivia", citybot.RoleOfficer)
+	page := fmt.Sprintf("/digests/%d", d.ID)
+	if _, body, _ := rg.get(page, official); strings.Contains(body, "Where it stands") {
+		t.Fatalf("a draft shows posting")
+	}
+	if code, _ := rg.post(page+"/decide", official, url.Values{"csrf": {ocsrf}, "decision": {"approve"}}); code != http.StatusSeeOther {
+		t.Fatalf("approve: %d", code)
+	}
+	_, body, _ := rg.get(page, official)
+	if !strings.Contains(body, "Where it stands") || strings.Count(body, ">Queued") != 4 || strings.Contains(body, "Post again") {
+		t.Fatalf("queued posts (telegram and discord, en and fr):\n%s", body)
+	}
+	// The Discord French post fails for good.
+	rows, err := rg.db.OutboxItems(rg.ctx, "digest:2026-W47:discord:900:fr")
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("discord fr rows: %d %v", len(rows), err)
+	}
+	if err := rg.db.FailOutbox(rg.ctx, rows[0].ID, "discord: send: 404 Not Found: Unknown Channel"); err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ = rg.get(page, official)
+	if !strings.Contains(body, "Failed: the platform does not know this chat") || !strings.Contains(body, "Post again where it failed") {
+		t.Fatalf("failed post:\n%s", body)
+	}
+	if code, _ := rg.post(page+"/repost", officer, url.Values{"csrf": {fcsrf}}); code != http.StatusForbidden {
+		t.Fatalf("officer re-posted: %d", code)
+	}
+	for i := range 2 {
+		if code, _ := rg.post(page+"/repost", official, url.Values{"csrf": {ocsrf}}); code != http.StatusSeeOther {
+			t.Fatalf("re-post #%d: %d", i+1, code)
+		}
+	}
+	again, err := rg.db.OutboxItems(rg.ctx, "digest:2026-W47:discord:900:fr:repost")
+	if err != nil || len(again) != 1 || again[0].Out.Key != rows[0].Out.Key[:len("digest:2026-W47:discord:900:fr")]+":repost1"+rows[0].Out.Key[len("digest:2026-W47:discord:900:fr"):] {
+		t.Fatalf("re-posted rows %+v %v; want one, keyed repost1", again, err)
+	}
+	if _, body, _ = rg.get(page, official); !strings.Contains(body, "posted again 1×") || strings.Contains(body, "Failed:") {
+		t.Fatalf("after the re-post:\n%s", body)
+	}
+}
