@@ -14,12 +14,20 @@ import (
 // did". A heuristic per language, erring on the side of leaving an answer
 // out (a missed example costs less than a promise quoted as done).
 var futureAction = map[string]*regexp.Regexp{
-	"en": regexp.MustCompile(`(?i)\b(will|shall|won't|going to|gonna|plan(s|ned)? to|scheduled|tomorrow|next (week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|soon|as soon as)\b|\b\w+'ll\b`),
-	"fr": regexp.MustCompile(`(?i)\b(va|vont|allons|allez|vais)\s+\pL+(er|ir|re)\b|\b\pL{2,}(erai|eras|era|erons|erez|eront|irai|ira|irons|iront|drai|dra|drons|dront|rai|ra|rons|ront)\b|\b(demain|prochaine?s?|bientôt|prévue?s?|programmée?s?)\b`),
-	"es": regexp.MustCompile(`(?i)\b\pL{2,}(ré|rás|rá|remos|réis|rán)\b|\b(voy|vas|va|vamos|van)\s+a\b|\b(mañana|próxim[oa]s?|pronto)\b`),
-	"pt": regexp.MustCompile(`(?i)\b\pL{2,}(rei|rás|rá|remos|reis|rão)\b|\b(vou|vais|vai|vamos|vão)\s+\pL+r\b|\b(amanhã|próxim[oa]s?|em breve)\b`),
-	"sw": regexp.MustCompile(`(?i)\b(nita|uta|ata|tuta|mta|wata|ita|zita|lita|yata|kita|vita|kuta)\pL{2,}|\b(kesho|hivi karibuni)\b`),
-	"ar": regexp.MustCompile(`سوف|(^|\s)س[يتنأ]\pL{2,}|غدا|غداً|قريبا|قريباً`),
+	"en": words(`will`, `shall`, `won't`, `going to`, `gonna`, `plan(s|ned)? to`, `scheduled`, `tomorrow`, `soon`,
+		`next (week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday)`, `\pL+'ll`),
+	"fr": words(`(va|vont|allons|allez|vais)\s+\pL+(er|ir|re)`, `\pL{2,}(erai|eras|era|erons|erez|eront|irai|ira|irons|iront|drai|dra|drons|dront|rai|ra|rons|ront)`,
+		`demain`, `prochaine?s?`, `bientôt`, `prévue?s?`, `programmée?s?`),
+	"es": words(`\pL{2,}(ré|rás|rá|remos|réis|rán)`, `(voy|vas|va|vamos|van)\s+a`, `mañana`, `próxim[oa]s?`, `pronto`),
+	"pt": words(`\pL{2,}(rei|rás|rá|remos|reis|rão)`, `(vou|vais|vai|vamos|vão)\s+\pL+r`, `amanhã`, `próxim[oa]s?`, `em breve`),
+	"sw": words(`(nita|uta|ata|tuta|mta|wata|ita|zita|lita|yata|kita|vita|kuta)\pL{2,}`, `kesho`, `hivi karibuni`),
+	"ar": words(`سوف`, `س[يتنأ]\pL{2,}`, `غدا`, `غداً`, `قريبا`, `قريباً`),
+}
+
+// words matches any of the alternatives as whole words, letters of every
+// script counting as word characters (RE2's \b knows ASCII only).
+func words(alts ...string) *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(?:^|[^\pL\pN'’])(?:` + strings.Join(alts, "|") + `)(?:$|[^\pL\pN])`)
 }
 
 // promisesAction reports whether an officer's answer, in lang ("" or an

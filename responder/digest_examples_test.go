@@ -95,6 +95,9 @@ func TestPromisesActionWords(t *testing.T) {
 		{"سوف نرسل فريقا يوم الخميس.", "ar", true},
 		{"تم إصلاح الحفرة هذا الصباح.", "ar", false},
 		{"Une équipe interviendra jeudi.", "", true},
+		{"A equipe passa amanhã.", "pt", true},
+		{"The team repaired the camera.", "en", false},
+		{"Mañana.", "es", true},
 	} {
 		if got := responder.PromisesAction(tc.text, tc.lang); got != tc.promise {
 			t.Errorf("PromisesAction(%q, %q) = %v, want %v", tc.text, tc.lang, got, tc.promise)
