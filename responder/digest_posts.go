@@ -1,8 +1,10 @@
 package responder
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,13 +137,18 @@ func (d *Digester) Repost(ctx context.Context, dg citybot.Digest, actor string) 
 	var items []citybot.OutboxItem
 	for _, pr := range prs {
 		next := pr.base + repostMark + strconv.Itoa(pr.reposts+1)
+		// In the order first queued: the chart before the text, parts in
+		// order.
+		var failed []citybot.OutboxItem
 		for slot, it := range pr.latest {
-			if it.State != citybot.OutboxFailed {
-				continue
+			if it.State == citybot.OutboxFailed {
+				it.Out.Key = next + slot
+				failed = append(failed, it)
 			}
-			out := it.Out
-			out.Key = next + slot
-			items = append(items, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: out})
+		}
+		slices.SortFunc(failed, func(a, b citybot.OutboxItem) int { return cmp.Compare(a.ID, b.ID) })
+		for _, it := range failed {
+			items = append(items, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: it.Out})
 		}
 	}
 	if len(items) == 0 {
