@@ -375,7 +375,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	dg.Note, _ = citybot.CleanText(strings.TrimSpace(note), 2000)
 	dg.Texts = map[string]string{}
 	for _, l := range d.languages {
-		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url)
+		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
 	lead := d.languages[0]
 	t := d.texts[lead]

@@ -27,6 +27,10 @@ func TestDigestDraftOnDemand(t *testing.T) {
 	if d1.Week != "2026-W47" || d1.Revision != 1 || d1.State != citybot.DigestDraft || d1.Figures.Received != 2 {
 		t.Fatalf("so far: %s r%d %s received %d", d1.Week, d1.Revision, d1.State, d1.Figures.Received)
 	}
+	// Tuesday 17 November 06:00: the title names the days so far.
+	if !strings.Contains(d1.Texts["en"], "16–17 November\n") || !strings.Contains(d1.Texts["fr"], "du 16 au 17 novembre\n") {
+		t.Errorf("title of the week so far:\n%s\n%s", d1.Texts["en"], d1.Texts["fr"])
+	}
 	if n, _ := rg.db.OutboxItems(rg.ctx, "digest:2026-W47:r1:officials"); len(n) < 2 {
 		t.Fatalf("officials not told of the draft on demand: %d rows", len(n))
 	}
@@ -61,6 +65,9 @@ func TestDigestDraftOnDemand(t *testing.T) {
 	all, err := rg.db.Digests(rg.ctx, 10)
 	if err != nil || len(all) != 3 || all[0].Revision != 3 || all[0].DraftedBy != "scheduler" || all[0].Figures.Received != 4 {
 		t.Fatalf("schedule after partial drafts: %d digests, first %+v, %v", len(all), all[0].Revision, err)
+	}
+	if !strings.Contains(all[0].Texts["en"], "16–22 November\n") {
+		t.Errorf("title of the whole week:\n%s", all[0].Texts["en"])
 	}
 	// Approved: no redraft, by anyone.
 	if _, err := rg.dg.Decide(rg.ctx, all[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {

@@ -205,12 +205,17 @@ func platformName(p string) string {
 const maxTopicLines = 8
 
 // renderDigest writes the digest in one language. loc is the city's time
-// zone for the dates; url, when set, points to the public page.
-func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc *time.Location, url string) string {
+// zone for the dates; url, when set, points to the public page;
+// now, when inside the week, ends the days the title names: a draft of
+// the week so far says which days it covers ("16–18 November").
+func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc *time.Location, url string, now time.Time) string {
 	f, p := d.Figures, d.Previous
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s); b.WriteByte('\n') }
 	last := f.End.In(loc).Add(-time.Second)
+	if n, first := now.In(loc), f.Start.In(loc); n.After(first) && n.Before(f.End) && n.Format(time.DateOnly) != first.Format(time.DateOnly) {
+		last = n
+	}
 	line(fill(t.Title, "dates", t.dates(f.Start.In(loc), last)))
 	b.WriteByte('\n')
 	if note := strings.TrimSpace(d.Note); note != "" {
