@@ -76,6 +76,12 @@ type DigestFigures struct {
 	// Answered counts cases opened in the period that got a first answer
 	// from the city (an officer's answer or status change).
 	Answered int
+	// AnsweredWithinHour and AnsweredWithinDay count the cases opened in
+	// the period first answered within an hour and within 24 hours of
+	// opening: figures over every case received (Received), the
+	// unanswered ones counted as not answered in time.
+	AnsweredWithinHour int
+	AnsweredWithinDay  int
 	// FirstAnswer: time from opening to first answer, for cases first
 	// answered in the period.
 	FirstAnswer Durations
@@ -90,9 +96,11 @@ type DigestFigures struct {
 	NotFixed       int
 	// StillOpen counts every case open at the end of the period.
 	StillOpen int
-	// PromisesDue counts expected-by dates that fell in the period;
-	// PromisesKept those met (resolved or closed by then) and
-	// PromisesOverdue those missed.
+	// PromisesDue counts promised (expected-by) days of the period that
+	// are over (a promise is due at the end of the promised day in the
+	// city's time zone); PromisesKept those met, that is resolved by
+	// then (a case closed without being resolved is not a promise kept),
+	// and PromisesOverdue those missed.
 	PromisesDue     int
 	PromisesKept    int
 	PromisesOverdue int
@@ -103,6 +111,16 @@ type DigestFigures struct {
 	// first answered in the period and those answered within their
 	// service level; empty when no targets are set.
 	WithinTarget []TargetShare
+}
+
+// Promise is a case's promised day as the store keeps it: ExpectedBy's
+// date in UTC is the promised calendar day (the console stores 00:00 UTC
+// of the day chosen); ResolvedAt is when the case was resolved, nil when
+// it is not (closed without being resolved, or still open).
+type Promise struct {
+	Case       CaseID
+	ExpectedBy time.Time
+	ResolvedAt *time.Time
 }
 
 // TargetShare is how many first answers of one urgency came within its
@@ -126,6 +144,11 @@ type DigestExample struct {
 	Topic string
 	Said  string
 	Did   string
+	// SaidLang and DidLang are the languages of the quotes ("" when
+	// unknown); a quote in another language than the digest's is
+	// labelled with its language.
+	SaidLang string `json:",omitempty"`
+	DidLang  string `json:",omitempty"`
 }
 
 // ExampleSource is the raw material of a "you said, we did" example, as
@@ -139,7 +162,15 @@ type ExampleSource struct {
 	Said         string
 	SaidPersonal []PersonalSpan // the classifier's spans in Said
 	Did          string
-	Avoid        []string
+	// Dids are the officers' answers on the case, what was done first:
+	// those given once it was resolved (the resolution note), newest
+	// first, then the earlier ones, newest first. Did is Dids[0].
+	Dids []string
+	// SaidLang is the language the classifier found in Said; CaseLang
+	// the case's language ("" when unknown).
+	SaidLang string
+	CaseLang string
+	Avoid    []string
 }
 
 // Digest is one revision of a week's public digest.
@@ -244,4 +275,21 @@ type RetentionPolicy struct {
 // RetentionResult counts what a retention run changed.
 type RetentionResult struct {
 	Messages, Identities, Attachments, Outbox int
+}
+
+// DigestPost is where an approved digest's post to one channel in one
+// language stands, as the digest's page shows it.
+type DigestPost struct {
+	Platform Platform
+	Chat     ChatID
+	Language string
+	// State is OutboxPending (queued or being sent), OutboxSent,
+	// OutboxFailed or OutboxUnknown (maybe posted: never re-posted).
+	State OutboxState
+	// SentAt is when the last part was posted (State sent).
+	SentAt time.Time
+	// Reason is, for a failed post, the platform's reason in words.
+	Reason string
+	// Reposts counts the re-posts asked for so far.
+	Reposts int
 }

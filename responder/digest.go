@@ -21,6 +21,7 @@ type DigestStore interface {
 	DigestFigures(ctx context.Context, start, end time.Time, hide []string) (citybot.DigestFigures, error)
 	DigestExamples(ctx context.Context, start, end time.Time, hide []string, limit int) ([]citybot.ExampleSource, error)
 	SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
+	RedraftDigest(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
 	DecideDigest(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision, posts func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error)
 	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
@@ -35,6 +36,9 @@ type DigestStore interface {
 	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
 	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
 	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
+	Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error)
+	OutboxItems(ctx context.Context, prefix string) ([]citybot.OutboxItem, error)
+	Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, error)
 	ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (citybot.RetentionResult, error)
 }
 
@@ -240,7 +244,9 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 	out := t
 	pairs := []struct{ dst, src *string }{
-		{&out.Title, &fb.Title}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
+		{&out.Title, &fb.Title}, {&out.DatesSameMonth, &fb.DatesSameMonth}, {&out.Dates, &fb.Dates}, {&out.ReceivedPlain, &fb.ReceivedPlain},
+		{&out.TopicLinePlain, &fb.TopicLinePlain}, {&out.ResolvedPlain, &fb.ResolvedPlain}, {&out.FirstWeek, &fb.FirstWeek},
+		{&out.NoReports, &fb.NoReports}, {&out.InLanguage, &fb.InLanguage}, {&out.Received, &fb.Received}, {&out.TopicLine, &fb.TopicLine}, {&out.ByPlatform, &fb.ByPlatform}, {&out.Places, &fb.Places},
 		{&out.Answered, &fb.Answered}, {&out.FirstAnswer, &fb.FirstAnswer}, {&out.Resolved, &fb.Resolved},
 		{&out.Resolution, &fb.Resolution}, {&out.Fixed, &fb.Fixed}, {&out.NotFixed, &fb.NotFixed}, {&out.Thanks, &fb.Thanks}, {&out.ThanksOne, &fb.ThanksOne}, {&out.StillOpen, &fb.StillOpen},
 		{&out.Promises, &fb.Promises}, {&out.Overdue, &fb.Overdue}, {&out.NoPromises, &fb.NoPromises}, {&out.Examples, &fb.Examples},
@@ -287,9 +293,45 @@ func (d *Digester) TopicName(lang, topic string) string {
 // Figures computes the public figures of [start, end) (sensitive cases'
 // places left out). It is what the public page shows live.
 func (d *Digester) Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
-	f, err := d.store.DigestFigures(ctx, start, end, d.hide)
+	f, err := d.figures(ctx, start, end)
 	if err != nil {
 		return f, fmt.Errorf("responder: figures: %w", err)
+	}
+	return f, nil
+}
+
+// figures are the store's figures of [start, end) with the promises
+// counted in the city's time zone.
+func (d *Digester) figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
+	f, err := d.store.DigestFigures(ctx, start, end, d.hide)
+	if err != nil {
+		return f, err
+	}
+	// A promised day is stored as its date; any zone is within 14 hours
+	// of UTC, so two days either side hold every day of the period.
+	ps, err := d.store.Promises(ctx, start.Add(-48*time.Hour), end.Add(48*time.Hour))
+	if err != nil {
+		return f, err
+	}
+	f.PromisesDue, f.PromisesKept, f.PromisesOverdue = 0, 0, 0
+	now := d.now()
+	for _, p := range ps {
+		y, m, day := p.ExpectedBy.UTC().Date()
+		begins := time.Date(y, m, day, 0, 0, 0, 0, d.loc)
+		if begins.Before(start) || !begins.Before(end) {
+			continue
+		}
+		// Due at the end of the promised day in the city's time zone.
+		due := time.Date(y, m, day+1, 0, 0, 0, 0, d.loc)
+		if due.After(now) {
+			continue
+		}
+		f.PromisesDue++
+		if p.ResolvedAt != nil && p.ResolvedAt.Before(due) {
+			f.PromisesKept++
+		} else {
+			f.PromisesOverdue++
+		}
 	}
 	return f, nil
 }
@@ -303,10 +345,10 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	var dg citybot.Digest
 	dg.Week = week
 	var err error
-	if dg.Figures, err = d.store.DigestFigures(ctx, start, end, d.hide); err != nil {
+	if dg.Figures, err = d.figures(ctx, start, end); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
 	}
-	if dg.Previous, err = d.store.DigestFigures(ctx, pstart, pend, d.hide); err != nil {
+	if dg.Previous, err = d.figures(ctx, pstart, pend); err != nil {
 		return dg, fmt.Errorf("responder: compute digest: %w", err)
 	}
 	if d.targets != nil {
@@ -333,7 +375,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	dg.Note, _ = citybot.CleanText(strings.TrimSpace(note), 2000)
 	dg.Texts = map[string]string{}
 	for _, l := range d.languages {
-		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url)
+		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
 	lead := d.languages[0]
 	t := d.texts[lead]
@@ -351,23 +393,42 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 // example redacts one "you said, we did" pair; ok is false when nothing
 // worth quoting is left.
 func (d *Digester) example(s citybot.ExampleSource) (citybot.DigestExample, bool) {
-	said := d.redactor.Redact(s.Said, s.SaidPersonal, s.Avoid)
-	did := s.Did
-	// An officer's answer is wrapped in the notice ("Answer from the city
-	// about your case REF:\n\n…"): keep the officer's words.
-	if _, rest, ok := strings.Cut(did, "\n\n"); ok {
-		did = rest
-	}
-	var spans []citybot.PersonalSpan
-	if d.cls != nil {
-		spans = d.cls.Classify(did, "").PersonalData
-	}
-	did = d.redactor.Redact(did, spans, s.Avoid)
-	said, did = excerpt(said, 160), excerpt(did, 160)
-	if countLetters(said) < 12 || countLetters(did) < 8 {
+	said := excerpt(d.redactor.Redact(s.Said, s.SaidPersonal, s.Avoid), 160)
+	if countLetters(said) < 12 {
 		return citybot.DigestExample{}, false
 	}
-	return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did}, true
+	dids := s.Dids
+	if len(dids) == 0 && s.Did != "" {
+		dids = []string{s.Did}
+	}
+	// What was done: the first answer (those after resolution come
+	// first) that tells of something done, never one promising an action
+	// to come.
+	for _, did := range dids {
+		// An officer's answer is wrapped in the notice ("Answer from the
+		// city about your case REF:\n\n…"): keep the officer's words.
+		if _, rest, ok := strings.Cut(did, "\n\n"); ok {
+			did = rest
+		}
+		lang := s.CaseLang
+		var spans []citybot.PersonalSpan
+		if d.cls != nil {
+			c := d.cls.Classify(did, "")
+			spans = c.PersonalData
+			if c.Language != "" && c.Language != "other" {
+				lang = c.Language
+			}
+		}
+		if promisesAction(did, lang) {
+			continue
+		}
+		did = excerpt(d.redactor.Redact(did, spans, s.Avoid), 160)
+		if countLetters(did) < 8 {
+			continue
+		}
+		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang}, true
+	}
+	return citybot.DigestExample{}, false
 }
 
 func countLetters(s string) int {
@@ -382,22 +443,36 @@ func countLetters(s string) int {
 
 // DraftLastWeek drafts the digest of the week before now's week: the
 // scheduler's weekly job. A week that already has a digest in any state
-// is left alone (nil): a second fire changes nothing, and a draft sent
-// back is redrafted by staff, not by the schedule. The officials are
-// notified.
+// drafted after the week ended, or approved, is left alone (nil): a
+// second fire changes nothing, and a draft sent back is redrafted by
+// staff, not by the schedule. Only drafts made on demand before the week
+// was over (its figures so far) are not enough: a pending one is replaced
+// by the whole week's. The officials are notified.
 func (d *Digester) DraftLastWeek(ctx context.Context) error {
 	_, start, _ := citybot.WeekOf(d.now(), d.loc)
 	at := start.Add(-time.Hour)
 	week := weekOf(at, d.loc)
-	recent, err := d.store.Digests(ctx, 20)
+	recent, err := d.store.Digests(ctx, 50)
 	if err != nil {
 		return fmt.Errorf("responder: draft last week: %w", err)
 	}
+	partial := false
 	for _, dg := range recent {
-		if dg.Week == week {
+		if dg.Week != week {
+			continue
+		}
+		if dg.State == citybot.DigestApproved || !dg.CreatedAt.Before(start) {
 			d.log.Info("digest of last week exists already", "week", string(week), "state", string(dg.State))
 			return nil
 		}
+		partial = true
+	}
+	if partial {
+		_, err = d.Redraft(ctx, at, "scheduler", "")
+		if errors.Is(err, citybot.ErrDuplicate) {
+			return nil
+		}
+		return err
 	}
 	_, err = d.Draft(ctx, at, "scheduler", "")
 	if errors.Is(err, citybot.ErrDuplicate) {
@@ -430,6 +505,37 @@ func (d *Digester) Draft(ctx context.Context, at time.Time, actor, note string) 
 	d.notify()
 	return saved, nil
 }
+
+// Redraft drafts the week holding at on demand, for actor (a console
+// account, or "cli"): a new revision from the figures as they are now,
+// announced to the officials' chat like a scheduled draft. A pending
+// draft of the week is replaced (it can no longer be approved); a week
+// whose digest is approved is refused with an error wrapping
+// citybot.ErrDuplicate. A week not over yet gets the figures so far.
+func (d *Digester) Redraft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error) {
+	dg, err := d.Compute(ctx, at, note)
+	if err != nil {
+		return dg, err
+	}
+	dg.DraftedBy = actor
+	saved, err := d.store.RedraftDigest(ctx, dg, d.officialsNotice)
+	if err != nil {
+		return saved, fmt.Errorf("responder: redraft digest: %w", err)
+	}
+	d.log.Info("digest drafted on demand", "week", string(saved.Week), "revision", saved.Revision, "digest_id", int64(saved.ID))
+	d.notify()
+	return saved, nil
+}
+
+// LastWeek returns an instant in the week before now's week, in the
+// city's time zone: what "last week" means to Redraft.
+func (d *Digester) LastWeek() time.Time {
+	_, start, _ := citybot.WeekOf(d.now(), d.loc)
+	return start.Add(-time.Hour)
+}
+
+// Now returns the Digester's clock.
+func (d *Digester) Now() time.Time { return d.now() }
 
 // Action data of the digest's buttons. Telegram allows 64 bytes.
 const (

@@ -14,52 +14,60 @@ import (
 // DigestTexts are the words of the weekly digest in one language.
 // Placeholders in braces are filled when the digest is written.
 type DigestTexts struct {
-	Title         string // {week} {from} {to}
-	Received      string // {n} cases received, {change}
-	TopicLine     string // {topic} {n} {change}
-	ByPlatform    string // "On {list}."
-	Places        string // "Places mentioned most: {list}."
-	Answered      string // {n} {of}: answered among received
-	FirstAnswer   string // {median} {p90}
-	Resolved      string // {n}
-	Resolution    string // {median} {p90}
-	Fixed         string // {n} citizens confirmed fixed
-	NotFixed      string // {n} said not fixed
-	Thanks        string // {n} citizens said thank you (feedback, not reports); plural in the files
-	ThanksOne     string // one citizen said thank you
-	StillOpen     string // {n}
-	Promises      string // {kept} {due}
-	Overdue       string // {n}
-	NoPromises    string // no expected-by date fell this week
-	Examples      string // heading of "you said, we did"
-	Said          string // {text}
-	Did           string // {text}
-	More          string // {url}
-	Change        string // {diff} {prev}: change from the previous week
-	Same          string // same as the previous week
-	Others        string // {n} cases on other topics
-	Of            string // "{n} of {total}"
-	Percent       string // "{n} of {total} ({pct})": used from 20 cases on
-	PercentSign   string // "{n}%" ("{n} %" in French)
-	DecimalPoint  string // "." or ","
-	None          string // nothing to report
-	Minutes       string // {n}
-	Hours         string // {n}
-	Days          string // {n}
-	ChartCaption  string // {week}
-	DraftNotice   string // to officials: {week} {revision}
-	Approved      string // toast: {week} {actor}
-	SentBack      string // toast: {week}
-	AlreadyDone   string // toast: the draft was decided already
-	NotAllowed    string // toast: the presser may not decide
-	FixedAsk      string // "Is it fixed?" to a citizen: {ref} {topic}
-	FixedYes      string // button
-	FixedNo       string // button
-	FixedThanks   string // toast after Fixed
-	FixedReopened string // toast after Not fixed: {ref}
-	Reminder      string // to officers: {n} {hours}
-	ReminderLine  string // {ref} {topic} {urgency} {age}
-	Months        [12]string
+	Title          string // {dates}: the week as people say it
+	DatesSameMonth string // {from} {to} {month}: "23–29 November"
+	Dates          string // {from} {from_month} {to} {to_month}
+	ReceivedPlain  string // {n}, when there is nothing to compare with
+	TopicLinePlain string // {topic} {n}
+	ResolvedPlain  string // {n}
+	FirstWeek      string // said once when no week came before
+	NoReports      string // instead of "Received: 0 reports"
+	InLanguage     string // {language}: after a quote in another language
+	Received       string // {n} cases received, {change}
+	TopicLine      string // {topic} {n} {change}
+	ByPlatform     string // "On {list}."
+	Places         string // "Places mentioned most: {list}."
+	Answered       string // {n} {of}: answered among received
+	FirstAnswer    string // {hour} {day}: shares of every case received
+	Resolved       string // {n}
+	Resolution     string // {median} {p90}
+	Fixed          string // {n} citizens confirmed fixed
+	NotFixed       string // {n} said not fixed
+	Thanks         string // {n} citizens said thank you (feedback, not reports); plural in the files
+	ThanksOne      string // one citizen said thank you
+	StillOpen      string // {n}
+	Promises       string // {kept} {due}
+	Overdue        string // {n}
+	NoPromises     string // no expected-by date fell this week
+	Examples       string // heading of "you said, we did"
+	Said           string // {text}
+	Did            string // {text}
+	More           string // {url}
+	Change         string // {diff} {prev}: change from the previous week
+	Same           string // same as the previous week
+	Others         string // {n} cases on other topics
+	Of             string // "{n} of {total}"
+	Percent        string // "{n} of {total} ({pct})": used from 20 cases on
+	PercentSign    string // "{n}%" ("{n} %" in French)
+	DecimalPoint   string // "." or ","
+	None           string // nothing to report
+	Minutes        string // {n}
+	Hours          string // {n}
+	Days           string // {n}
+	ChartCaption   string // {week}
+	DraftNotice    string // to officials: {week} {revision}
+	Approved       string // toast: {week} {actor}
+	SentBack       string // toast: {week}
+	AlreadyDone    string // toast: the draft was decided already
+	NotAllowed     string // toast: the presser may not decide
+	FixedAsk       string // "Is it fixed?" to a citizen: {ref} {topic}
+	FixedYes       string // button
+	FixedNo        string // button
+	FixedThanks    string // toast after Fixed
+	FixedReopened  string // toast after Not fixed: {ref}
+	Reminder       string // to officers: {n} {hours}
+	ReminderLine   string // {ref} {topic} {urgency} {age}
+	Months         [12]string
 	// Officials' buttons on a draft, and the chart's axis words.
 	Approve, RequestChanges   string
 	ChartReports, ChartAnswer string
@@ -92,7 +100,9 @@ func digestTextsOf(s *locale.Set) map[string]DigestTexts {
 func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 	t := func(key string) string { return c.Text("digest." + key) }
 	d := DigestTexts{
-		Title: t("title"), Received: t("received"), TopicLine: t("topic_line"), ByPlatform: t("by_platform"), Places: t("places"),
+		Title: t("title"), DatesSameMonth: t("dates_same_month"), Dates: t("dates"), ReceivedPlain: t("received_plain"),
+		TopicLinePlain: t("topic_line_plain"), ResolvedPlain: t("resolved_plain"), FirstWeek: t("first_week"), NoReports: t("no_reports"),
+		InLanguage: t("in_language"), Received: t("received"), TopicLine: t("topic_line"), ByPlatform: t("by_platform"), Places: t("places"),
 		Answered: t("answered"), FirstAnswer: t("first_answer"), Resolved: t("resolved"), Resolution: t("resolution"),
 		Fixed: t("fixed"), NotFixed: t("not_fixed"),
 		Thanks: t("thanks"), ThanksOne: fill(c.Plural("digest.thanks", 1), "n", "1"),
@@ -170,8 +180,14 @@ func (t DigestTexts) decimal(f float64) string {
 	return s
 }
 
-func (t DigestTexts) day(d time.Time) string {
-	return fmt.Sprintf("%d %s", d.Day(), t.Months[d.Month()-1])
+// dates names the days from first to last as people say them: "23–29
+// November", "30 November – 6 December".
+func (t DigestTexts) dates(first, last time.Time) string {
+	if first.Month() == last.Month() {
+		return fill(t.DatesSameMonth, "from", strconv.Itoa(first.Day()), "to", strconv.Itoa(last.Day()), "month", t.Months[first.Month()-1])
+	}
+	return fill(t.Dates, "from", strconv.Itoa(first.Day()), "from_month", t.Months[first.Month()-1],
+		"to", strconv.Itoa(last.Day()), "to_month", t.Months[last.Month()-1])
 }
 
 // platformName is a platform's name for people.
@@ -189,23 +205,36 @@ func platformName(p string) string {
 const maxTopicLines = 8
 
 // renderDigest writes the digest in one language. loc is the city's time
-// zone for the dates; url, when set, points to the public page.
-func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc *time.Location, url string) string {
+// zone for the dates; url, when set, points to the public page;
+// now, when inside the week, ends the days the title names: a draft of
+// the week so far says which days it covers ("16–18 November").
+func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc *time.Location, url string, now time.Time) string {
 	f, p := d.Figures, d.Previous
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s); b.WriteByte('\n') }
-	week := string(d.Week)
-	if i := strings.Index(week, "-W"); i >= 0 {
-		week = week[i+2:]
-	}
 	last := f.End.In(loc).Add(-time.Second)
-	line(fill(t.Title, "week", week, "from", t.day(f.Start.In(loc)), "to", t.day(last)))
+	if n, first := now.In(loc), f.Start.In(loc); n.After(first) && n.Before(f.End) && n.Format(time.DateOnly) != first.Format(time.DateOnly) {
+		last = n
+	}
+	line(fill(t.Title, "dates", t.dates(f.Start.In(loc), last)))
 	b.WriteByte('\n')
 	if note := strings.TrimSpace(d.Note); note != "" {
 		line(note)
 		b.WriteByte('\n')
 	}
-	line(fill(t.Received, "n", strconv.Itoa(f.Received), "change", t.change(f.Received, p.Received)))
+	// Nothing before this week: no "(0 the week before)" on every line,
+	// but "first week" once.
+	if p.Received == 0 && p.StillOpen == 0 && p.Resolved == 0 {
+		line(t.FirstWeek)
+	}
+	switch {
+	case f.Received == 0:
+		line(t.NoReports)
+	case p.Received == 0:
+		line(fill(t.ReceivedPlain, "n", strconv.Itoa(f.Received)))
+	default:
+		line(fill(t.Received, "n", strconv.Itoa(f.Received), "change", t.change(f.Received, p.Received)))
+	}
 	others := 0
 	for i, tf := range f.ByTopic {
 		if i >= maxTopicLines {
@@ -217,6 +246,10 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 			if pt.Topic == tf.Topic {
 				prev = pt.Received
 			}
+		}
+		if prev == 0 {
+			line(fill(t.TopicLinePlain, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received)))
+			continue
 		}
 		line(fill(t.TopicLine, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
 	}
@@ -238,9 +271,10 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(fill(t.Places, "list", strings.Join(parts, ", ")))
 	}
 	b.WriteByte('\n')
-	line(fill(t.Answered, "of", t.share(f.Answered, f.Received)))
-	if f.FirstAnswer.Count > 0 {
-		line(fill(t.FirstAnswer, "median", t.duration(f.FirstAnswer.Median), "p90", t.duration(f.FirstAnswer.P90)))
+	if f.Received > 0 {
+		// Over every case received: the unanswered count as not answered.
+		line(fill(t.Answered, "of", t.share(f.Answered, f.Received)))
+		line(fill(t.FirstAnswer, "hour", t.share(f.AnsweredWithinHour, f.Received), "day", t.share(f.AnsweredWithinDay, f.Received)))
 	}
 	if len(f.WithinTarget) > 0 {
 		var parts []string
@@ -249,11 +283,18 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		}
 		line(fill(t.WithinTarget, "list", strings.Join(parts, ", ")))
 	}
-	line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
+	switch {
+	case p.Resolved > 0:
+		line(fill(t.Resolved, "n", strconv.Itoa(f.Resolved), "change", t.change(f.Resolved, p.Resolved)))
+	case f.Resolved > 0:
+		line(fill(t.ResolvedPlain, "n", strconv.Itoa(f.Resolved)))
+	}
 	if f.Resolution.Count > 0 {
 		line(fill(t.Resolution, "median", t.duration(f.Resolution.Median), "p90", t.duration(f.Resolution.P90)))
 	}
-	line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
+	if f.ConfirmedFixed > 0 {
+		line(fill(t.Fixed, "n", strconv.Itoa(f.ConfirmedFixed)))
+	}
 	if f.NotFixed > 0 {
 		line(fill(t.NotFixed, "n", strconv.Itoa(f.NotFixed)))
 	}
@@ -263,7 +304,9 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	case f.Thanks > 0:
 		line(t.count("thanks", t.Thanks, f.Thanks))
 	}
-	line(fill(t.StillOpen, "n", strconv.Itoa(f.StillOpen)))
+	if f.StillOpen > 0 {
+		line(fill(t.StillOpen, "n", strconv.Itoa(f.StillOpen)))
+	}
 	if f.PromisesDue > 0 {
 		line(fill(t.Promises, "kept", strconv.Itoa(f.PromisesKept), "due", strconv.Itoa(f.PromisesDue)))
 		if f.PromisesOverdue > 0 {
@@ -277,8 +320,8 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		line(t.Examples)
 		for _, ex := range d.Examples {
 			line("• " + capitalize(cat.topic(ex.Topic)))
-			line("  " + fill(t.Said, "text", ex.Said))
-			line("  " + fill(t.Did, "text", ex.Did))
+			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
+			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}
 	}
 	if url != "" {

@@ -49,7 +49,9 @@ func facets(m map[string]int) []citybot.FacetCount {
 // and the sensitive cases are left out of ByPlace; their counts stay in
 // ByTopic. Thanks counts the citizens who said thank you.
 // Promises whose date has not passed yet (before the store's clock) are not
-// counted. The figures carry no text and no identity.
+// counted, and only a resolved case keeps a promise; the store knows no
+// time zone, so the Digester recounts promises by the end of the promised
+// day in the city's (Promises). The figures carry no text and no identity.
 func (db *DB) DigestFigures(ctx context.Context, start, end time.Time, hide []string) (citybot.DigestFigures, error) {
 	f, err := db.digestFigures(ctx, start.UTC(), end.UTC(), hide)
 	if err != nil {
@@ -73,15 +75,15 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	platforms, places := map[string]int{}, map[string]int{}
 
 	// Cases received in the period.
-	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, first_answer_at IS NOT NULL, sensitive FROM cases
+	rows, err := db.r.QueryContext(ctx, `SELECT topic, platform, places, opened_at, COALESCE(first_answer_at, ''), sensitive FROM cases
 		WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`, s, e)
 	if err != nil {
 		return f, err
 	}
 	for rows.Next() {
-		var tp, plat, pl string
-		var answered, sensitive bool
-		if err := rows.Scan(&tp, &plat, &pl, &answered, &sensitive); err != nil {
+		var tp, plat, pl, opened, answeredAt string
+		var sensitive bool
+		if err := rows.Scan(&tp, &plat, &pl, &opened, &answeredAt, &sensitive); err != nil {
 			rows.Close()
 			return f, err
 		}
@@ -89,9 +91,16 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 		t := topic(tp)
 		t.Received++
 		platforms[plat]++
-		if answered {
+		if answeredAt != "" {
 			f.Answered++
 			t.Answered++
+			switch took := parseTS(answeredAt).Sub(parseTS(opened)); {
+			case took <= time.Hour:
+				f.AnsweredWithinHour++
+				f.AnsweredWithinDay++
+			case took <= 24*time.Hour:
+				f.AnsweredWithinDay++
+			}
 		}
 		if pl != "[]" && pl != "" && !sensitive && !slices.Contains(hide, tp) {
 			var names []string
@@ -162,7 +171,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	}
 	if cut.After(start) {
 		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM((resolved_at IS NOT NULL AND resolved_at <= expected_by) OR (status = 'closed' AND updated_at <= expected_by)), 0)
+			COALESCE(SUM(resolved_at IS NOT NULL AND resolved_at <= expected_by), 0)
 			FROM cases WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate'`, s, ts(cut)).Scan(&f.PromisesDue, &f.PromisesKept); err != nil {
 			return f, err
 		}
@@ -239,8 +248,7 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic,
 		(SELECT m.text || char(0) || COALESCE(m.classification, '') FROM messages m
 			WHERE m.case_id = c.id AND m.direction = 'in' AND m.command = '' AND m.text <> '' ORDER BY m.id LIMIT 1),
-		(SELECT o.text FROM officer_messages om JOIN outbox o ON o.key = om.outbox_key
-			WHERE om.case_id = c.id ORDER BY om.at, o.id LIMIT 1),
+		c.resolved_at, COALESCE(c.language, ''),
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
 		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL AND c.sensitive = 0`+excl+`
@@ -255,15 +263,16 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 		var (
 			id               int64
 			tp               string
-			said, did        sql.NullString
+			said             sql.NullString
+			resolved, lang   string
 			name, handle     string
 			cl               citybot.Classification
 			text, classified string
 		)
-		if err := rows.Scan(&id, &tp, &said, &did, &name, &handle); err != nil {
+		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &name, &handle); err != nil {
 			return nil, fmt.Errorf("store: digest examples: %w", err)
 		}
-		if !said.Valid || !did.Valid {
+		if !said.Valid {
 			continue
 		}
 		text, classified, _ = strings.Cut(said.String, "\x00")
@@ -273,7 +282,8 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 				continue
 			}
 		}
-		ex := citybot.ExampleSource{Case: citybot.CaseID(id), Topic: tp, Said: text, SaidPersonal: cl.PersonalData, Did: did.String}
+		ex := citybot.ExampleSource{Case: citybot.CaseID(id), Topic: tp, Said: text, SaidPersonal: cl.PersonalData,
+			SaidLang: cl.Language, CaseLang: lang, Did: resolved}
 		for _, v := range []string{name, handle, strings.TrimPrefix(handle, "@")} {
 			if strings.TrimSpace(v) != "" {
 				ex.Avoid = append(ex.Avoid, v)
@@ -284,7 +294,46 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: digest examples: %w", err)
 	}
-	return out, nil
+	rows.Close()
+	// What was done: the answers given once the case was resolved first
+	// (Did held resolved_at until here).
+	kept := out[:0]
+	for _, ex := range out {
+		dids, err := db.answersDoneFirst(ctx, ex.Case, ex.Did)
+		if err != nil {
+			return nil, fmt.Errorf("store: digest examples: %w", mapErr(err))
+		}
+		if len(dids) == 0 {
+			continue
+		}
+		ex.Dids, ex.Did = dids, dids[0]
+		kept = append(kept, ex)
+	}
+	return kept, nil
+}
+
+// answersDoneFirst returns the texts of the officers' answers on a case
+// (their first part; not the status and merge notices the responder keys
+// officer:status: and officer:merge:): those at or after resolved
+// (a timestamp), newest first, then the others, newest first.
+func (db *DB) answersDoneFirst(ctx context.Context, id citybot.CaseID, resolved string) ([]string, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT o.text FROM officer_messages om JOIN outbox o ON o.key = om.outbox_key
+		WHERE om.case_id = ? AND o.text <> '' AND om.outbox_key NOT LIKE 'officer:status:%' AND om.outbox_key NOT LIKE 'officer:merge:%'
+		  AND om.outbox_key NOT LIKE '%:group'
+		  AND (om.outbox_key NOT LIKE '%#%' OR om.outbox_key LIKE '%#1') ORDER BY om.at >= ? DESC, om.at DESC, o.id DESC LIMIT 20`, int64(id), resolved)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 const digestColumns = `id, week, revision, state, figures, previous, examples, note, texts, chart, drafted_by, created_at,
@@ -327,22 +376,69 @@ func digestSubject(id citybot.DigestID) string { return "digest:" + strconv.Form
 // citybot.ErrDuplicate (a second scheduler fire is a no-op); a digest
 // without week or texts with citybot.ErrInvalid.
 func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error) {
+	d, err := db.saveDraft(ctx, d, notify, false)
+	if err != nil {
+		return citybot.Digest{}, fmt.Errorf("store: save digest draft: %w", err)
+	}
+	return d, nil
+}
+
+// RedraftDigest stores d as a new draft revision of its week, like
+// SaveDigestDraft, but a pending draft of the week does not stop it: that
+// draft is set aside in the same transaction (state changes_requested,
+// decided by d.DraftedBy, with a comment naming the new revision, and
+// audited), so that a press on its old Approve button is refused. A week
+// with an approved digest is refused with an error wrapping
+// citybot.ErrDuplicate: an approved week is never redrafted.
+func (db *DB) RedraftDigest(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error)) (citybot.Digest, error) {
+	d, err := db.saveDraft(ctx, d, notify, true)
+	if err != nil {
+		return citybot.Digest{}, fmt.Errorf("store: redraft digest: %w", err)
+	}
+	return d, nil
+}
+
+func (db *DB) saveDraft(ctx context.Context, d citybot.Digest, notify func(citybot.Digest) ([]citybot.OutboxItem, error), replace bool) (citybot.Digest, error) {
 	if d.Week == "" || len(d.Texts) == 0 {
-		return d, fmt.Errorf("store: save digest draft: %w: a digest needs a week and texts", citybot.ErrInvalid)
+		return d, fmt.Errorf("%w: a digest needs a week and texts", citybot.ErrInvalid)
+	}
+	if replace && strings.TrimSpace(d.DraftedBy) == "" {
+		return d, fmt.Errorf("%w: a redraft needs the account that asks for it", citybot.ErrInvalid)
 	}
 	enc := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
-		var busy int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM digests WHERE week = ? AND state IN ('draft', 'approved')`,
-			string(d.Week)).Scan(&busy); err != nil {
+		var approved, pending int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'approved'), 0), COALESCE(SUM(state = 'draft'), 0)
+			FROM digests WHERE week = ?`, string(d.Week)).Scan(&approved, &pending); err != nil {
 			return err
 		}
-		if busy > 0 {
-			return fmt.Errorf("%w: week %s already has a draft or an approved digest", citybot.ErrDuplicate, d.Week)
+		if approved > 0 {
+			return fmt.Errorf("%w: week %s is approved already", citybot.ErrDuplicate, d.Week)
+		}
+		if pending > 0 && !replace {
+			return fmt.Errorf("%w: week %s already has a draft", citybot.ErrDuplicate, d.Week)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(revision), 0) + 1 FROM digests WHERE week = ?`, string(d.Week)).Scan(&d.Revision); err != nil {
 			return err
+		}
+		if pending > 0 {
+			var oldID int64
+			var oldRev int
+			if err := tx.QueryRowContext(ctx, `SELECT id, revision FROM digests WHERE week = ? AND state = 'draft'`,
+				string(d.Week)).Scan(&oldID, &oldRev); err != nil {
+				return err
+			}
+			note := fmt.Sprintf("Replaced by version %d.", d.Revision)
+			if _, err := tx.ExecContext(ctx, `UPDATE digests SET state = 'changes_requested', decided_by = ?, decided_at = ?, comment = ?
+				WHERE id = ? AND state = 'draft'`, d.DraftedBy, ts(now), note, oldID); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, now, d.DraftedBy, "digest.replace", digestSubject(citybot.DigestID(oldID)),
+				map[string]any{"state": citybot.DigestDraft}, map[string]any{"state": citybot.DigestChangesRequested,
+					"week": d.Week, "revision": oldRev, "replaced_by": d.Revision}); err != nil {
+				return err
+			}
 		}
 		d.State, d.CreatedAt = citybot.DigestDraft, now
 		d.DecidedBy, d.DecidedAt, d.Comment = "", time.Time{}, ""
@@ -361,7 +457,7 @@ func (db *DB) SaveDigestDraft(ctx context.Context, d citybot.Digest, notify func
 		return queueAll(ctx, tx, now, d, notify)
 	})
 	if err != nil {
-		return citybot.Digest{}, fmt.Errorf("store: save digest draft: %w", mapErr(err))
+		return citybot.Digest{}, mapErr(err)
 	}
 	return d, nil
 }
@@ -530,4 +626,34 @@ func (db *DB) CommentDigest(ctx context.Context, id citybot.DigestID, actor, com
 		return fmt.Errorf("store: comment digest: %w", mapErr(err))
 	}
 	return nil
+}
+
+// Promises returns the promised days of the cases (duplicates left out)
+// whose expected-by date lies in [from, to), with when each was resolved
+// (nil when it is not resolved now).
+func (db *DB) Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, expected_by, COALESCE(resolved_at, '') FROM cases
+		WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate' ORDER BY expected_by, id`, ts(from.UTC()), ts(to.UTC()))
+	if err != nil {
+		return nil, fmt.Errorf("store: promises: %w", mapErr(err))
+	}
+	defer rows.Close()
+	var out []citybot.Promise
+	for rows.Next() {
+		var id int64
+		var by, resolved string
+		if err := rows.Scan(&id, &by, &resolved); err != nil {
+			return nil, fmt.Errorf("store: promises: %w", err)
+		}
+		p := citybot.Promise{Case: citybot.CaseID(id), ExpectedBy: parseTS(by)}
+		if resolved != "" {
+			r := parseTS(resolved)
+			p.ResolvedAt = &r
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: promises: %w", err)
+	}
+	return out, nil
 }

@@ -23,6 +23,16 @@ type ApprovalStore interface {
 type Digester interface {
 	Decide(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision) (citybot.Digest, error)
 	Draft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error)
+	// Redraft makes a new revision of the week holding at, replacing its
+	// pending draft; an approved week is refused (citybot.ErrDuplicate).
+	Redraft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error)
+	// LastWeek is an instant in last week; Now the digester's clock.
+	LastWeek() time.Time
+	Now() time.Time
+	// PostStatuses says where an approved digest's posts stand per
+	// channel and language; Repost queues again those that failed.
+	PostStatuses(ctx context.Context, d citybot.Digest) ([]citybot.DigestPost, error)
+	Repost(ctx context.Context, d citybot.Digest, actor string) (int, error)
 	Previews(d citybot.Digest) []citybot.DigestPreview
 }
 
@@ -44,8 +54,16 @@ type approvalPages struct {
 //	GET  /digests/{id}/chart.png  the chart
 //	POST /digests/{id}/decide     officials only: approve, or send back
 //	                              with a comment
-//	POST /digests/{id}/redraft    admins and officers: a new revision of a
-//	                              sent-back draft, with an optional note
+//	POST /digests/draft           officials and admins: draft last week
+//	                              (period=last) or the week so far
+//	                              (period=sofar) now, replacing a pending draft
+//	POST /digests/{id}/repost     officials and admins: post again, to the
+//	                              channels where posting an approved digest
+//	                              failed (new rows: exactly once each)
+//	POST /digests/{id}/redraft    admins, officers and officials: a new
+//	                              revision of a draft or a sent-back draft
+//	                              (never of an approved week), with an
+//	                              optional note
 //
 // cmd/citybot mounts it next to the console: mux.Handle("/digests",
 // h) and mux.Handle("/digests/", h). It returns an error when a template
@@ -68,7 +86,9 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 		{"GET /digests/{id}", staff, a.show},
 		{"GET /digests/{id}/chart.png", staff, a.chart},
 		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide},
-		{"POST /digests/{id}/redraft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer}, a.redraft},
+		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft},
+		{"POST /digests/{id}/redraft", staff, a.redraft},
+		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -96,10 +116,12 @@ func (a *approvalPages) list(w http.ResponseWriter, r *http.Request, sess *sessi
 		a.s.fail(w, r, sess, err)
 		return
 	}
+	role := sess.account.Role
 	a.render(w, http.StatusOK, "approval_list", sess, struct {
 		Digests    []citybot.Digest
 		IsOfficial bool
-	}{ds, sess.account.Role == citybot.RoleOfficial})
+		CanDraft   bool
+	}{ds, role == citybot.RoleOfficial, role == citybot.RoleOfficial || role == citybot.RoleAdmin})
 }
 
 func (a *approvalPages) load(w http.ResponseWriter, r *http.Request, sess *session) (citybot.Digest, bool) {
@@ -122,15 +144,30 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
-		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted."}[r.URL.Query().Get("done")]
+		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted.",
+		"drafted":  "Drafted now from the figures so far. An official approves it before anything is posted.",
+		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again."}[r.URL.Query().Get("done")]
+	posts, err := a.digester.PostStatuses(r.Context(), d)
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	failed := false
+	for _, p := range posts {
+		failed = failed || p.State == citybot.OutboxFailed
+	}
+	role := sess.account.Role
 	a.render(w, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
 		IsOfficial bool
 		CanRedraft bool
 		Done       string
-	}{d, a.digester.Previews(d), sess.account.Role == citybot.RoleOfficial,
-		d.State == citybot.DigestChangesRequested && sess.account.Role != citybot.RoleOfficial, done})
+		Posts      []citybot.DigestPost
+		CanRepost  bool
+	}{d, a.digester.Previews(d), role == citybot.RoleOfficial,
+		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
+		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin)})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -173,14 +210,67 @@ func (a *approvalPages) redraft(w http.ResponseWriter, r *http.Request, sess *se
 	if !ok {
 		return
 	}
-	if d.State != citybot.DigestChangesRequested {
-		a.s.fail(w, r, sess, fmt.Errorf("%w: only a sent-back digest can be redrafted", citybot.ErrInvalid))
+	if d.State == citybot.DigestApproved {
+		a.s.fail(w, r, sess, fmt.Errorf("%w: an approved digest is not redrafted", citybot.ErrInvalid))
 		return
 	}
-	nd, err := a.digester.Draft(r.Context(), d.Figures.Start, sess.account.Name, r.PostFormValue("note"))
+	nd, err := a.digester.Redraft(r.Context(), d.Figures.Start, sess.account.Name, r.PostFormValue("note"))
 	if err != nil {
 		a.s.fail(w, r, sess, err)
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=redrafted", nd.ID), http.StatusSeeOther)
+}
+
+// weekApproved reports whether the week has an approved digest (then no
+// revision of it may be redrafted).
+func (a *approvalPages) weekApproved(ctx context.Context, week citybot.Week) bool {
+	ds, err := a.store.Digests(ctx, 100, citybot.DigestApproved)
+	if err != nil {
+		return true
+	}
+	for _, d := range ds {
+		if d.Week == week {
+			return true
+		}
+	}
+	return false
+}
+
+// draft drafts last week or the week so far on demand.
+func (a *approvalPages) draft(w http.ResponseWriter, r *http.Request, sess *session) {
+	var at time.Time
+	switch r.PostFormValue("period") {
+	case "last":
+		at = a.digester.LastWeek()
+	case "sofar":
+		at = a.digester.Now()
+	default:
+		a.s.fail(w, r, sess, fmt.Errorf("%w: choose last week or the week so far", citybot.ErrInvalid))
+		return
+	}
+	nd, err := a.digester.Redraft(r.Context(), at, sess.account.Name, "")
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=drafted", nd.ID), http.StatusSeeOther)
+}
+
+// repost posts again where posting an approved digest failed.
+func (a *approvalPages) repost(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	n, err := a.digester.Repost(r.Context(), d, sess.account.Name)
+	if err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	done := "reposted"
+	if n == 0 {
+		done = "nothing"
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=%s", d.ID, done), http.StatusSeeOther)
 }

@@ -101,7 +101,7 @@ func TestPublicPagesLangDir(t *testing.T) {
 		return string(b)
 	}
 	ar := locale.MustEmbedded().Catalog("ar")
-	arTitle, _, _ := strings.Cut(ar.Text("digest.title"), "{week}")
+	arTitle, _, _ := strings.Cut(ar.Text("digest.title"), "{dates}")
 	for _, tt := range []struct {
 		path string
 		want []string

@@ -199,10 +199,13 @@ func userCommand() *command {
 func digestCommand() *command {
 	return &command{
 		name:        "digest",
-		summary:     "preview the weekly digest, write its chart, export cases (preview | chart | export)",
+		summary:     "draft the weekly digest now, preview it, write its chart, export cases (draft | preview | chart | export)",
 		usage:       digestUsage,
 		passThrough: true,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			if len(args) > 0 && args[0] == "draft" {
+				return usageOnInvalid("digest", runDigestDraft(ctx, e, args[1:]))
+			}
 			args, err := withDB(e, args)
 			if err != nil {
 				return err

@@ -165,7 +165,7 @@ func TestUserAndDigestCommands(t *testing.T) {
 	}{
 		{"same name again", []string{"--config", cfg, "user", "add", "ada"}, exitRuntime, "duplicate"},
 		{"no name", []string{"--config", cfg, "user", "add"}, exitUsage, "NAME"},
-		{"digest preview", []string{"--config", cfg, "digest", "preview", "--week", "2026-W47"}, exitOK, "week 47"},
+		{"digest preview", []string{"--config", cfg, "digest", "preview", "--week", "2026-W47"}, exitOK, "16–22 November"},
 		{"digest unknown", []string{"--config", cfg, "digest", "publish"}, exitUsage, "unknown subcommand"},
 		{"user help", []string{"user", "--help"}, exitOK, "user add"},
 	}

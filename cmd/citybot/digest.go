@@ -202,9 +202,17 @@ func NewDigestScheduler(d *responder.Digester, s ScheduleConfig, state scheduler
 
 // digestUsage is the help of "citybot digest".
 const digestUsage = `Usage:
+  citybot [--config PATH] digest draft [--week 2026-W47 | --so-far]
   citybot digest preview [--db PATH] [--week 2026-W47] [--tz ZONE] [--lang LIST]
   citybot digest chart   [--db PATH] [--week 2026-W47] [--tz ZONE] --out FILE.png
   citybot digest export  [--db PATH] [--from DATE] [--to DATE] [--tz ZONE] > cases.csv
+
+draft drafts a week's digest now, as the schedule would (by default last
+week; --so-far: the week so far), stores it as a new version for the
+officials to approve, and announces it in the officials' chat when serve
+next runs its outbox. A pending draft of that week is replaced; an
+approved week is never redrafted. It uses the configuration's database,
+languages, time zone and channels.
 
 preview prints the digest of a week (by default last week) in every
 language, exactly as it would be posted, without storing or posting it.
@@ -418,4 +426,77 @@ func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionC
 		return DigestParts{}, err
 	}
 	return DigestParts{Digester: dg, Scheduler: sched}, nil
+}
+
+// runDigestDraft runs "citybot digest draft": it drafts a week on demand
+// with the configured Digester and prints where to read the draft.
+func runDigestDraft(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("citybot digest draft", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	week := fs.String("week", "", "ISO week, e.g. 2026-W47 (default: last week)")
+	soFar := fs.Bool("so-far", false, "draft the week so far")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, digestUsage)
+			return nil
+		}
+		return fmt.Errorf("digest draft: %w: %v", citybot.ErrInvalid, err)
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("digest draft: %w: unexpected argument %q", citybot.ErrInvalid, fs.Arg(0))
+	}
+	if *week != "" && *soFar {
+		return fmt.Errorf("digest draft: %w: --week and --so-far do not go together", citybot.ErrInvalid)
+	}
+	cfg, err := LoadConfig(e.configPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.Store.Path); err != nil {
+		return fmt.Errorf("digest draft: database %s ([store] path): %w", cfg.Store.Path, err)
+	}
+	locales, err := cfg.City.Locales()
+	if err != nil {
+		return fmt.Errorf("digest draft: %w", err)
+	}
+	logger := newLogger(cfg.Log, e.stderr)
+	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer()})
+	if err != nil {
+		return fmt.Errorf("digest draft: %w", err)
+	}
+	defer db.Close()
+	_, clf, err := servingClassifier(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("digest draft: %w", err)
+	}
+	parts, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
+		clf, nil, logger, &cfg.SLA)
+	if err != nil {
+		return fmt.Errorf("digest draft: %w", err)
+	}
+	dg := parts.Digester
+	at := dg.LastWeek()
+	switch {
+	case *soFar:
+		at = dg.Now()
+	case *week != "":
+		if at, err = weekStart(*week, dg.Location()); err != nil {
+			return fmt.Errorf("digest draft: %w", err)
+		}
+	}
+	d, err := dg.Redraft(ctx, at, "cli", "")
+	if errors.Is(err, citybot.ErrDuplicate) {
+		return fmt.Errorf("digest draft: week %s is approved already; it is not redrafted", weekOfIn(at, dg.Location()))
+	}
+	if err != nil {
+		return fmt.Errorf("digest draft: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "Drafted %s, version %d (digest %d): read and approve it at /digests/%d in the console.\n",
+		d.Week, d.Revision, d.ID, d.ID)
+	return nil
+}
+
+func weekOfIn(t time.Time, loc *time.Location) citybot.Week {
+	w, _, _ := citybot.WeekOf(t, loc)
+	return w
 }

@@ -58,6 +58,7 @@ type dgWorld struct {
 	dcChan   string // the city's public Discord channel
 	dcReport string // a listened Discord channel where citizens write
 	official tgemu.User
+	extra    []DigestChannel // more public channels
 }
 
 const (
@@ -131,7 +132,7 @@ func (w *dgWorld) start() *dgProcess {
 		t.Fatal(err)
 	}
 	opts, err := DigestOptions(DigestConfig{
-		Channels:  []DigestChannel{{Platform: "telegram", Chat: fmt.Sprint(tgPublic)}, {Platform: "discord", Chat: w.dcChan}},
+		Channels:  append([]DigestChannel{{Platform: "telegram", Chat: fmt.Sprint(tgPublic)}, {Platform: "discord", Chat: w.dcChan}}, w.extra...),
 		Officials: DigestChannel{Platform: "telegram", Chat: fmt.Sprint(tgOfficials), Language: "en"},
 		Approvers: map[string]string{fmt.Sprint(w.official.ID): "mayor"},
 	}, RetentionConfig{}, []string{"en", "fr"}, "")

@@ -152,3 +152,37 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		t.Fatalf("parts: %v", err)
 	}
 }
+
+// "citybot digest draft" drafts a week on demand with the configuration:
+// a first version, a second that replaces it, then nothing once the week
+// is approved.
+func TestRunDigestDraft(t *testing.T) {
+	path := digestDB(t)
+	cfg := dbConfig(t, path)
+	for rev := 1; rev <= 2; rev++ {
+		r := runCLI(t, nil, "--config", cfg, "digest", "draft", "--week", "2026-W47")
+		if r.code != exitOK || !strings.Contains(r.stdout, fmt.Sprintf("Drafted 2026-W47, version %d", rev)) {
+			t.Fatalf("draft #%d: exit %d %v\n%s\n%s", rev, r.code, r.err, r.stdout, r.stderr)
+		}
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := db.Digests(ctx, 10)
+	if err != nil || len(ds) != 2 || ds[0].State != citybot.DigestDraft || ds[1].State != citybot.DigestChangesRequested ||
+		ds[0].Figures.Received != 3 || ds[0].DraftedBy != "cli" {
+		t.Fatalf("digests after two drafts: %d %v", len(ds), err)
+	}
+	if _, err := db.DecideDigest(ctx, ds[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if r := runCLI(t, nil, "--config", cfg, "digest", "draft", "--week", "2026-W47"); r.code == exitOK || !strings.Contains(r.stderr, "approved already") {
+		t.Fatalf("draft of an approved week: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "--config", cfg, "digest", "draft", "--week", "2026-W47", "--so-far"); r.code != exitUsage {
+		t.Fatalf("--week with --so-far: exit %d", r.code)
+	}
+}

@@ -1,0 +1,4 @@
+package responder
+
+// PromisesAction exposes promisesAction to the tests.
+var PromisesAction = promisesAction
