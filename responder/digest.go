@@ -692,7 +692,7 @@ func (d *Digester) decideAction(ctx context.Context, a citybot.Action) (string, 
 	case errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotFound):
 		return t.AlreadyDone, true, nil
 	case err != nil:
-		d.log.Error("digest decision not saved", "digest_id", id, "error", err)
+		d.log.Error("digest decision not saved", "digest_id", id, "err", err)
 		return "", true, err
 	}
 	if approve {
@@ -720,7 +720,7 @@ func (d *Digester) fixedAction(ctx context.Context, a citybot.Action) (string, b
 	case errors.Is(err, citybot.ErrForbidden), errors.Is(err, citybot.ErrNotFound):
 		return "", true, nil
 	case err != nil:
-		d.log.Error("followup answer not saved", "case_id", id, "error", err)
+		d.log.Error("followup answer not saved", "case_id", id, "err", err)
 		return "", true, err
 	}
 	if fixed {
