@@ -33,6 +33,7 @@ const (
 	envTelegramToken  = "CITYBOT_TELEGRAM_TOKEN"
 	envTelegramSecret = "CITYBOT_TELEGRAM_WEBHOOK_SECRET"
 	envDiscordToken   = "CITYBOT_DISCORD_TOKEN"
+	envMetricsToken   = "CITYBOT_METRICS_TOKEN"
 )
 
 // defaultConfigPath is read when neither --config nor CITYBOT_CONFIG names
@@ -70,6 +71,9 @@ type Config struct {
 	TelegramToken         Secret `toml:"-"`
 	TelegramWebhookSecret Secret `toml:"-"`
 	DiscordToken          Secret `toml:"-"`
+	// MetricsToken, when set, is the bearer token GET /metrics requires
+	// from any client (see metricsGuard).
+	MetricsToken Secret `toml:"-"`
 }
 
 // CityConfig describes the city citybot answers for.
@@ -559,6 +563,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg.Source = path
 	cfg.TelegramToken = Secret(strings.TrimSpace(getenv(envTelegramToken)))
 	cfg.TelegramWebhookSecret = Secret(strings.TrimSpace(getenv(envTelegramSecret)))
+	cfg.MetricsToken = Secret(strings.TrimSpace(getenv(envMetricsToken)))
 	cfg.DiscordToken = Secret(strings.TrimSpace(getenv(envDiscordToken)))
 	// Unknown keys do not stop the checks: one run reports every problem.
 	if err := cfg.Validate(); err != nil {

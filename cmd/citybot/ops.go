@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,18 +28,67 @@ const healthTimeout = 2 * time.Second
 // platforms, each platform's mode: live, sandbox or disabled), GET /metrics
 // from reg, and extra routes (the Telegram webhook) keyed by pattern.
 func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler) *http.ServeMux {
+	return newOpsMuxToken(db, platforms, reg, logger, extra, "")
+}
+
+// newOpsMuxToken is newOpsMux with /metrics guarded by metricsGuard(token).
+func newOpsMuxToken(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthHandler(db, platforms, logger))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle("GET /metrics", metricsGuard(token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		Registry:          reg,
 		ErrorHandling:     promhttp.ContinueOnError, // a failing store must not hide the other metrics
 		EnableOpenMetrics: true,
-	}))
+	})))
 	for pattern, h := range extra {
 		mux.Handle(pattern, h)
 	}
 	return mux
+}
+
+// metricsGuard keeps the metrics (queue sizes, throttling, per-platform
+// counts) from the public, since /metrics shares the console's listener.
+// With a token (CITYBOT_METRICS_TOKEN) a request must carry
+// "Authorization: Bearer TOKEN" (compared in constant time), wherever it
+// comes from. Without one, only a client on this machine is answered: a
+// loopback peer whose request no proxy forwarded (no Forwarded,
+// X-Forwarded-For or X-Real-IP header, which the recommended TLS proxy
+// adds). Anything else gets 404, as if there were no such page.
+func metricsGuard(token Secret, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token.Set() {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token.Reveal())) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		if !localClient(r) {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// localClient reports whether r comes straight from this machine: a
+// loopback peer and no header a forwarding proxy adds.
+func localClient(r *http.Request) bool {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // healthHandler answers 200 {"status":"ok"} when the database answers a

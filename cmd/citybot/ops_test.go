@@ -73,7 +73,9 @@ func TestHealthz(t *testing.T) {
 func TestMetricsRegistry(t *testing.T) {
 	mux := newOpsMux(fakePinger{}, nil, newRegistry(), discardLogger(), nil)
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.RemoteAddr = "127.0.0.1:40000"
+	mux.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("code %d: %s", rec.Code, rec.Body)
 	}
@@ -95,5 +97,47 @@ func TestNewLogger(t *testing.T) {
 	}
 	if rec["msg"] != "shown" || rec["component"] != "test" {
 		t.Errorf("got %v", rec)
+	}
+}
+
+// /metrics shares the console's listener: without a token only a client
+// on this machine that no proxy forwarded is answered; with a token every
+// client needs it.
+func TestMetricsGuard(t *testing.T) {
+	const token = "s3cret-metrics-token"
+	for _, tt := range []struct {
+		name, remote, auth, forwarded string
+		token                         Secret
+		want                          int
+	}{
+		{name: "local, no token", remote: "127.0.0.1:40000", want: http.StatusOK},
+		{name: "local IPv6, no token", remote: "[::1]:40000", want: http.StatusOK},
+		{name: "remote, no token", remote: "203.0.113.9:40000", want: http.StatusNotFound},
+		{name: "through a local proxy, no token", remote: "127.0.0.1:40000", forwarded: "203.0.113.9", want: http.StatusNotFound},
+		{name: "token required locally too", remote: "127.0.0.1:40000", token: token, want: http.StatusUnauthorized},
+		{name: "wrong token", remote: "203.0.113.9:40000", token: token, auth: "Bearer nope", want: http.StatusUnauthorized},
+		{name: "token not as bearer", remote: "203.0.113.9:40000", token: token, auth: token, want: http.StatusUnauthorized},
+		{name: "right token from afar", remote: "203.0.113.9:40000", token: token, auth: "Bearer " + token, want: http.StatusOK},
+		{name: "right token through a proxy", remote: "127.0.0.1:40000", forwarded: "203.0.113.9", token: token, auth: "Bearer " + token, want: http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := newOpsMuxToken(fakePinger{}, nil, newRegistry(), discardLogger(), nil, tt.token)
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			req.RemoteAddr = tt.remote
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			if tt.forwarded != "" {
+				req.Header.Set("X-Forwarded-For", tt.forwarded)
+			}
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Fatalf("code %d, want %d", rec.Code, tt.want)
+			}
+			if body := rec.Body.String(); tt.want == http.StatusOK != strings.Contains(body, "go_goroutines") || strings.Contains(body, token) {
+				t.Errorf("body does not match the code, or shows the token: %.200q", body)
+			}
+		})
 	}
 }

@@ -350,7 +350,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	httpLog.Debug("connection limit", "max_connections", maxConns)
 	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
-		Handler:           newOpsMux(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes),
+		Handler:           newOpsMuxToken(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes, cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// Short: an idle keep-alive connection holds one of the limited
