@@ -167,32 +167,13 @@ func (db *DB) DueReminders(ctx context.Context, openedBefore time.Time, limit in
 // queues the reminder rows in the same transaction; cases already reminded
 // are skipped. It returns how many cases were newly recorded.
 func (db *DB) QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error) {
-	n := 0
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		n = 0
-		now := db.now().UTC()
-		for _, id := range ids {
-			r, err := tx.ExecContext(ctx, `INSERT INTO reminders (case_id, reminded_at) VALUES (?, ?) ON CONFLICT (case_id) DO NOTHING`, int64(id), ts(now))
-			if err != nil {
-				return err
-			}
-			k, _ := r.RowsAffected()
-			n += int(k)
-		}
-		if n == 0 {
-			return nil
-		}
-		for _, it := range items {
-			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: queue reminders: %w", mapErr(err))
+	// A first reminder: RecordReminders skips a case already reminded
+	// once or more.
+	times := make(map[citybot.CaseID]int, len(ids))
+	for _, id := range ids {
+		times[id] = 1
 	}
-	return n, nil
+	return db.RecordReminders(ctx, times, items)
 }
 
 // retentionBatch bounds the rows one retention transaction changes, so
