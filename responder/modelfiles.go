@@ -73,8 +73,13 @@ func (f ModelFiles) save(m *classifier.Model, curIsFile bool) error {
 	if err := m.WriteFile(filepath.Join(dir, m.Name()+".model")); err != nil {
 		return err
 	}
-	// Written in full before anything moves, so that a failed write
-	// leaves the files as they were.
+	return f.install(m, curIsFile)
+}
+
+// install makes m the current file and what served before it the
+// previous one. m is written in full before anything moves, so that a
+// failed write leaves the files as they were.
+func (f ModelFiles) install(m *classifier.Model, curIsFile bool) error {
 	next := f.Current + ".next"
 	if err := m.WriteFile(next); err != nil {
 		return err
@@ -116,16 +121,5 @@ func (f ModelFiles) rollback(target *classifier.Model, isBase, curIsFile bool) e
 	if isBase {
 		return f.shiftCurrent(curIsFile)
 	}
-	next := f.Current + ".next"
-	if err := target.WriteFile(next); err != nil {
-		return err
-	}
-	if err := f.shiftCurrent(curIsFile); err != nil {
-		os.Remove(next)
-		return err
-	}
-	if err := os.Rename(next, f.Current); err != nil {
-		return fmt.Errorf("responder: switch model file: %w", err)
-	}
-	return nil
+	return f.install(target, curIsFile)
 }
