@@ -82,6 +82,17 @@ func forbidden(from, to string) string {
 		if to == "database/sql" || to == "net/http" {
 			return "classifier uses no database or network"
 		}
+	case under(from, "citybot/grouping"):
+		// Grouping decides from domain values; the store is behind its
+		// Source interface.
+		for _, bad := range []string{"citybot/store", "citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
+			if under(to, bad) {
+				return "grouping is a pure package: domain values in, a decision out"
+			}
+		}
+		if to == "database/sql" || to == "net/http" {
+			return "grouping uses no database or network"
+		}
 	case under(from, "citybot/store"):
 		for _, bad := range []string{"citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
 			if under(to, bad) {
@@ -135,6 +146,9 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/bots/discord", "citybot/locale", false},
 		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
+		{"citybot/grouping", "citybot/store", true},
+		{"citybot/grouping", "citybot", false},
+		{"citybot/grouping", "database/sql", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {

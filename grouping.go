@@ -1,0 +1,39 @@
+package citybot
+
+import "time"
+
+// CandidateQuery asks for the open cases a new report may be the same
+// problem as: the recent ones, on related topics, never a sensitive one.
+type CandidateQuery struct {
+	// Since keeps the cases whose latest citizen message came at or
+	// after it.
+	Since time.Time
+	// OpenedSince keeps the cases opened at or after it; zero means any.
+	OpenedSince time.Time
+	// Topics keeps the cases on one of these topics; empty means any.
+	Topics []string
+	// Limit bounds the answer, most recently active cases first; <= 0
+	// means DefaultCandidateLimit.
+	Limit int
+}
+
+// DefaultCandidateLimit is CandidateQuery.Limit when it is not set.
+const DefaultCandidateLimit = 200
+
+// CaseCandidate is an open case that is not sensitive, as grouping
+// compares a new report with it.
+type CaseCandidate struct {
+	ID            CaseID
+	Ref           CaseRef
+	Topic         string
+	Places        []string // the case's places as stored (Case.Places)
+	OpenedAt      time.Time
+	LastMessageAt time.Time
+	// Sensitive is never true in a store's answer; it is here so that a
+	// caller can say so and grouping can refuse it.
+	Sensitive bool
+	// Texts are the texts of the case's first citizen messages, oldest
+	// first, when asked for (they are fetched for the few cases worth
+	// reading).
+	Texts []string
+}

@@ -1,0 +1,224 @@
+package grouping
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"citybot"
+)
+
+var t0 = time.Date(2026, 10, 5, 7, 0, 0, 0, time.UTC)
+
+func testGrouper(t *testing.T) *Grouper {
+	t.Helper()
+	g, err := New(Options{
+		Places:          []Place{{Name: "Rue de la République", Aliases: []string{"Republique"}}, {Name: "Kingsway"}, {Name: "Market Hall", Aliases: []string{"Halles"}}},
+		Near:            [][]string{{"Market Hall", "Rue de la République"}},
+		SensitiveTopics: []string{"corruption"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func report(text, topic string, at time.Time, places ...string) Report {
+	r := Report{Text: text, At: at, Class: citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.8}}}
+	for _, p := range places {
+		i := strings.Index(text, p)
+		if i < 0 {
+			panic("place not in text: " + p)
+		}
+		r.Class.Places = append(r.Class.Places, citybot.Place{Name: p, Kind: "street", Span: citybot.Span{Start: i, End: i + len(p)}})
+	}
+	return r
+}
+
+func candidate(id int, topic string, last time.Time, places []string, texts ...string) citybot.CaseCandidate {
+	return citybot.CaseCandidate{ID: citybot.CaseID(id), Ref: citybot.CaseRef("R" + string(rune('A'+id))), Topic: topic, Places: places,
+		OpenedAt: last.Add(-time.Hour), LastMessageAt: last, Texts: texts}
+}
+
+func TestDecide(t *testing.T) {
+	g := testGrouper(t)
+	leak := candidate(1, "water_sanitation", t0, []string{"Rue de la République"}, "Burst water pipe on Rue de la République, water everywhere")
+	tests := []struct {
+		name  string
+		r     Report
+		cands []citybot.CaseCandidate
+		want  Outcome
+	}{
+		{"same leak in French joins", report("Grosse fuite d'eau rue de la République", "water_sanitation", t0.Add(10*time.Minute), "rue de la République"), []citybot.CaseCandidate{leak}, Join},
+		{"alias of the same street joins", report("water leak near Republique", "water_sanitation", t0.Add(10*time.Minute), "Republique"), []citybot.CaseCandidate{leak}, Join},
+		{"near place is only suggested", report("Water leak in front of the Halles", "water_sanitation", t0.Add(10*time.Minute), "Halles"), []citybot.CaseCandidate{leak}, Suggest},
+		{"other place is nothing", report("Burst water pipe on Kingsway", "water_sanitation", t0.Add(10*time.Minute), "Kingsway"), []citybot.CaseCandidate{leak}, None},
+		{"other problem at the same place is nothing", report("Loud music from the bar on Rue de la République", "noise", t0.Add(10*time.Minute), "Rue de la République"), []citybot.CaseCandidate{leak}, None},
+		{"same topic, unrelated problem words, same place is nothing", report("Rats in the bins of Rue de la République", "water_sanitation", t0.Add(10*time.Minute), "Rue de la République"), []citybot.CaseCandidate{leak}, None},
+		{"no place, same problem, within hours is suggested", report("the water main burst, water everywhere", "water_sanitation", t0.Add(time.Hour)), []citybot.CaseCandidate{leak}, Suggest},
+		{"no place, same problem, next day is nothing", report("the water main burst, water everywhere", "water_sanitation", t0.Add(20*time.Hour)), []citybot.CaseCandidate{leak}, None},
+		{"a case quiet for longer than the window is nothing", report("Burst water pipe on Rue de la République", "water_sanitation", t0.Add(25*time.Hour), "Rue de la République"), []citybot.CaseCandidate{leak}, None},
+		{"money asked is only suggested", report("The plumber on Rue de la République asks 50 euros to fix the leak", "water_sanitation", t0.Add(10*time.Minute), "Rue de la République"), []citybot.CaseCandidate{leak}, Suggest},
+		{"a sensitive case is never matched", report("Burst water pipe on Rue de la République", "water_sanitation", t0.Add(10*time.Minute), "Rue de la République"),
+			[]citybot.CaseCandidate{func() citybot.CaseCandidate { c := leak; c.Sensitive = true; return c }()}, None},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := g.Decide(tt.r, tt.cands)
+			if d.Outcome != tt.want {
+				t.Fatalf("outcome %v, want %v (%+v)", d.Outcome, tt.want, d)
+			}
+			switch d.Outcome {
+			case Join:
+				if d.Join.Case != 1 || !d.Join.Signals.Has(SamePlace|SameProblem) {
+					t.Errorf("join %+v, want case 1 with same place and problem", d.Join)
+				}
+			case Suggest:
+				if len(d.Suggestions) != 1 || d.Suggestions[0].Case != 1 {
+					t.Errorf("suggestions %+v, want case 1", d.Suggestions)
+				}
+			case None:
+				if len(d.Suggestions) != 0 {
+					t.Errorf("suggestions %+v with outcome none", d.Suggestions)
+				}
+			}
+		})
+	}
+}
+
+// failingSource fails the test when grouping reads it.
+type failingSource struct{ t *testing.T }
+
+func (s failingSource) CandidateCases(context.Context, citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
+	s.t.Error("candidates asked for a report that cannot be grouped")
+	return nil, nil
+}
+
+func (s failingSource) CaseTexts(context.Context, []citybot.CaseID, int) (map[citybot.CaseID][]string, error) {
+	s.t.Error("texts asked for a report that cannot be grouped")
+	return nil, nil
+}
+
+func TestNeverGroupedAcrossSensitiveOrFeedback(t *testing.T) {
+	g := testGrouper(t)
+	leak := candidate(1, "water_sanitation", t0, []string{"Rue de la République"}, "Burst water pipe on Rue de la République")
+	base := report("Burst water pipe on Rue de la République", "water_sanitation", t0.Add(time.Minute), "Rue de la République")
+	if d := g.Decide(base, []citybot.CaseCandidate{leak}); d.Outcome != Join {
+		t.Fatalf("the plain report does not join (%v): the cases below prove nothing", d.Outcome)
+	}
+	flagged := base
+	flagged.Class.Sensitive = true
+	topic := base
+	topic.Class.Topic.Label = "corruption"
+	thanks := base
+	thanks.Class.Intent = citybot.IntentThanks
+	for name, r := range map[string]Report{"classifier's flag": flagged, "sensitive topic": topic, "feedback": thanks} {
+		t.Run(name, func(t *testing.T) {
+			if g.Groupable(r) {
+				t.Error("groupable")
+			}
+			if d := g.Decide(r, []citybot.CaseCandidate{leak}); d.Outcome != None || len(d.Suggestions) > 0 {
+				t.Errorf("decision %+v, want none", d)
+			}
+			d, err := g.Group(context.Background(), failingSource{t}, r)
+			if err != nil || d.Outcome != None {
+				t.Errorf("Group = %+v, %v; want none, nil", d, err)
+			}
+		})
+	}
+}
+
+type errSource struct{ err error }
+
+func (s errSource) CandidateCases(context.Context, citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
+	return nil, s.err
+}
+
+func (s errSource) CaseTexts(context.Context, []citybot.CaseID, int) (map[citybot.CaseID][]string, error) {
+	return nil, s.err
+}
+
+func TestGroupReturnsSourceErrors(t *testing.T) {
+	g := testGrouper(t)
+	boom := errors.New("disk on fire")
+	_, err := g.Group(context.Background(), errSource{boom}, report("Burst pipe on Kingsway", "water_sanitation", t0, "Kingsway"))
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want it to wrap %v", err, boom)
+	}
+}
+
+func TestQuery(t *testing.T) {
+	g := testGrouper(t)
+	r := report("Burst pipe on Kingsway", "water_sanitation", t0, "Kingsway")
+	r.Class.Alternatives = []citybot.Scored{{Label: "housing", Confidence: 0.3}, {Label: "noise", Confidence: 0.05}}
+	q := g.Query(r)
+	if !q.Since.Equal(t0.Add(-DefaultWindow)) || !q.OpenedSince.Equal(t0.Add(-DefaultMaxAge)) || q.Limit != citybot.DefaultCandidateLimit {
+		t.Errorf("query %+v", q)
+	}
+	for _, want := range []string{"water_sanitation", "other", "roads", "waste", "housing"} {
+		if !slices.Contains(q.Topics, want) {
+			t.Errorf("topics %v lack %s", q.Topics, want)
+		}
+	}
+	if slices.Contains(q.Topics, "noise") {
+		t.Errorf("topics %v hold an unlikely alternative", q.Topics)
+	}
+	if q := g.Query(report("something", "other", t0)); len(q.Topics) != 0 {
+		t.Errorf("a report on other asks for topics %v, want any", q.Topics)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	bad := []Options{
+		{Window: -time.Hour},
+		{Window: 48 * time.Hour, MaxAge: time.Hour},
+		{Related: [][]string{{"roads"}}},
+		{Near: [][]string{{"Kingsway"}}},
+		{Concepts: []Concept{{Name: "x"}}},
+		{Concepts: []Concept{{Name: "x", Cues: []string{"a"}}, {Name: "x", Cues: []string{"b"}}}},
+		{Places: []Place{{Name: " "}}},
+	}
+	for i, o := range bad {
+		if _, err := New(o); !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("options %d: err = %v, want ErrInvalid", i, err)
+		}
+	}
+	if _, err := New(Options{}); err != nil {
+		t.Errorf("zero options: %v", err)
+	}
+}
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{
+		"Rue de la RÉPUBLIQUE, n°18!": " rue de la republique n 18 ",
+		"":                            " ",
+		"l'Hôpital":                   " l hopital ",
+		"bad \xff byte":               " bad byte ",
+		"Straße":                      " strasse ",
+	} {
+		if got := fold(in); got != want && !(in == "" && got == "") {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+	huge := strings.Repeat("é", 10<<10)
+	if got := fold(huge); len(got) > 2*maxTextBytes {
+		t.Errorf("fold of a huge text is %d bytes", len(got))
+	}
+}
+
+func TestPlaceKeys(t *testing.T) {
+	p, err := newPlaces([]Place{{Name: "Kingsway"}, {Name: "Oak Street"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := p.key("Rue Victor Hugo"), p.key("victor hugo street"); a != b {
+		t.Errorf("keys %q and %q differ", a, b)
+	}
+	refs := p.refs([]string{"Kingsway and Oak Street"})
+	if len(refs) != 2 || refs[0].key != "kingsway" || refs[1].key != "oak" {
+		t.Errorf("refs of two streets = %+v", refs)
+	}
+}
