@@ -12,13 +12,17 @@ type CandidateQuery struct {
 	OpenedSince time.Time
 	// Topics keeps the cases on one of these topics; empty means any.
 	Topics []string
+	// Places adds, whatever their topic and however many Limit leaves
+	// out, the cases in the window one of whose places is one of these
+	// names (ASCII letters compared without case), at most Limit more.
+	Places []string
 	// Limit bounds the answer, most recently active cases first; <= 0
 	// means DefaultCandidateLimit.
 	Limit int
 }
 
 // DefaultCandidateLimit is CandidateQuery.Limit when it is not set.
-const DefaultCandidateLimit = 200
+const DefaultCandidateLimit = 50
 
 // CaseCandidate is an open case that is not sensitive, as grouping
 // compares a new report with it.

@@ -67,6 +67,11 @@ func DefaultConcepts() []Concept {
 
 // conceptSet finds concepts in folded texts.
 type conceptSet struct {
+	// byKey indexes the cues by the first three letters of their first
+	// word (all of it when shorter), so that finding concepts costs a few
+	// map look-ups per word, not a search per cue.
+	byKey    map[string][]conceptCue
+	short    [3]bool // some cue's first word has 1 or 2 letters
 	names    []string
 	families []uint64   // per concept, the bits of its family (itself when none)
 	cues     [][]string // per concept, each cue with a leading space
@@ -106,6 +111,17 @@ func newConceptSet(cs []Concept) (*conceptSet, error) {
 	if len(s.names) > 64 {
 		return nil, fmt.Errorf("grouping: %d concepts, at most 64: %w", len(s.names), citybot.ErrInvalid)
 	}
+	s.byKey = map[string][]conceptCue{}
+	for i, cues := range s.cues {
+		for _, c := range cues {
+			w := strings.Fields(c)[0]
+			k := cueKey(w)
+			if len(k) < 3 {
+				s.short[len(k)] = true
+			}
+			s.byKey[k] = append(s.byKey[k], conceptCue{cue: c, concept: i})
+		}
+	}
 	s.families = make([]uint64, len(s.names))
 	for i := range s.names {
 		s.families[i] = 1 << i
@@ -129,14 +145,38 @@ func (s *conceptSet) related(bits uint64) uint64 {
 	return out
 }
 
+type conceptCue struct {
+	cue     string // with its leading space
+	concept int
+}
+
+func cueKey(w string) string {
+	if len(w) > 3 {
+		return w[:3]
+	}
+	return w
+}
+
 // find returns the concepts a folded text names, as a bit set.
 func (s *conceptSet) find(folded string) uint64 {
 	var bits uint64
-	for i, cues := range s.cues {
-		for _, c := range cues {
-			if strings.Contains(folded, c) {
-				bits |= 1 << i
-				break
+	for i := 0; i+1 < len(folded); i++ {
+		if folded[i] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(folded[i+1:], ' ')
+		if end < 0 {
+			break
+		}
+		w := folded[i+1 : i+1+end]
+		for k := 1; k <= min(3, len(w)); k++ {
+			if k < 3 && k < len(w) && !s.short[k] {
+				continue
+			}
+			for _, c := range s.byKey[w[:k]] {
+				if bits&(1<<c.concept) == 0 && strings.HasPrefix(folded[i:], c.cue) {
+					bits |= 1 << c.concept
+				}
 			}
 		}
 	}

@@ -125,23 +125,32 @@ type memCase struct {
 }
 
 func (m *memSource) CandidateCases(_ context.Context, q citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
-	var out []citybot.CaseCandidate
-	for _, c := range m.cases {
-		if c.cand.Sensitive || c.cand.LastMessageAt.Before(q.Since) || c.cand.OpenedAt.Before(q.OpenedSince) {
-			continue
-		}
-		if len(q.Topics) > 0 && !slices.Contains(q.Topics, c.cand.Topic) {
-			continue
-		}
-		out = append(out, c.cand)
-	}
-	slices.SortStableFunc(out, func(a, b citybot.CaseCandidate) int { return b.LastMessageAt.Compare(a.LastMessageAt) })
 	limit := q.Limit
 	if limit <= 0 {
 		limit = citybot.DefaultCandidateLimit
 	}
-	if len(out) > limit {
-		out = out[:limit]
+	pick := func(keep func(c *memCase) bool) []citybot.CaseCandidate {
+		var out []citybot.CaseCandidate
+		for _, c := range m.cases {
+			if c.cand.Sensitive || c.cand.LastMessageAt.Before(q.Since) || c.cand.OpenedAt.Before(q.OpenedSince) || !keep(c) {
+				continue
+			}
+			out = append(out, c.cand)
+		}
+		slices.SortStableFunc(out, func(a, b citybot.CaseCandidate) int { return b.LastMessageAt.Compare(a.LastMessageAt) })
+		return out[:min(limit, len(out))]
+	}
+	out := pick(func(c *memCase) bool { return len(q.Topics) == 0 || slices.Contains(q.Topics, c.cand.Topic) })
+	if len(q.Places) > 0 {
+		for _, c := range pick(func(c *memCase) bool {
+			return slices.ContainsFunc(c.cand.Places, func(p string) bool {
+				return slices.ContainsFunc(q.Places, func(n string) bool { return strings.EqualFold(p, n) })
+			})
+		}) {
+			if !slices.ContainsFunc(out, func(o citybot.CaseCandidate) bool { return o.ID == c.ID }) {
+				out = append(out, c)
+			}
+		}
 	}
 	return out, nil
 }
@@ -289,14 +298,17 @@ func newCityGrouper(t testing.TB) *Grouper {
 	return g
 }
 
-// The floors are what the tuned grouping reaches on each set, rounded
-// down; the issue asks precision >= 0.95 for automatic joins and recall
-// >= 0.80 with suggestions.
+// The floors are what the tuned grouping reached on each set, rounded
+// down to two decimals (the held-out set was measured once, after the
+// tuning); the issue asks precision >= 0.95 for automatic joins and
+// recall >= 0.80 with suggestions, by report.
 const (
-	tunePrecisionFloor    = 0.95
-	tuneRecallFloor       = 0.80
-	heldoutPrecisionFloor = 0.95
-	heldoutRecallFloor    = 0.80
+	tunePrecisionFloor     = 0.99 // measured 128/128 = 1.000
+	tuneRecallFloor        = 0.96 // measured 148/153 = 0.967
+	tuneJoinRecallFloor    = 0.83 // measured 128/153 = 0.837
+	heldoutPrecisionFloor  = 0.99 // measured 74/74 = 1.000
+	heldoutRecallFloor     = 0.97 // measured 92/94 = 0.979
+	heldoutJoinRecallFloor = 0.78 // measured 74/94 = 0.787
 )
 
 func TestGroupingTuneSet(t *testing.T) {
@@ -309,6 +321,9 @@ func TestGroupingTuneSet(t *testing.T) {
 	if r := s.recall(); r < tuneRecallFloor {
 		t.Errorf("tune: recall with suggestions %.3f < %.2f", r, tuneRecallFloor)
 	}
+	if r := s.joinRecall(); r < tuneJoinRecallFloor {
+		t.Errorf("tune: recall of joins alone %.3f < %.2f", r, tuneJoinRecallFloor)
+	}
 }
 
 func TestGroupingHeldOutSet(t *testing.T) {
@@ -320,6 +335,9 @@ func TestGroupingHeldOutSet(t *testing.T) {
 	}
 	if r := s.recall(); r < heldoutRecallFloor {
 		t.Errorf("held-out: recall with suggestions %.3f < %.2f", r, heldoutRecallFloor)
+	}
+	if r := s.joinRecall(); r < heldoutJoinRecallFloor {
+		t.Errorf("held-out: recall of joins alone %.3f < %.2f", r, heldoutJoinRecallFloor)
 	}
 }
 

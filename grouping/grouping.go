@@ -16,7 +16,7 @@ import (
 const (
 	DefaultWindow         = 24 * time.Hour
 	DefaultMaxAge         = 7 * 24 * time.Hour
-	DefaultShortlist      = 12
+	DefaultShortlist      = 8
 	DefaultTexts          = 5
 	DefaultMaxSuggestions = 3
 )
@@ -260,6 +260,8 @@ func (g *Grouper) Query(r Report) citybot.CandidateQuery {
 		OpenedSince: r.At.Add(-g.opts.MaxAge),
 		Limit:       g.opts.Limit,
 	}
+	written := reportPlaces(r.Class)
+	q.Places = g.places.queryNames(written, g.places.refs(written))
 	if t := topicOf(r.Class); t != otherTopic {
 		q.Topics = []string{t, otherTopic}
 		for _, grp := range g.opts.Related {
@@ -353,11 +355,18 @@ type reportFeatures struct {
 	money        bool
 }
 
-func (g *Grouper) features(r Report) reportFeatures {
-	names := make([]string, 0, len(r.Class.Places))
-	for _, p := range citybot.PlacesClearOfPersonalData(&r.Class) {
+// reportPlaces are the names of a report's places clear of personal data:
+// those the store keeps with a case.
+func reportPlaces(c citybot.Classification) []string {
+	var names []string
+	for _, p := range citybot.PlacesClearOfPersonalData(&c) {
 		names = append(names, p.Name)
 	}
+	return names
+}
+
+func (g *Grouper) features(r Report) reportFeatures {
+	names := reportPlaces(r.Class)
 	f := fold(r.Text)
 	return reportFeatures{
 		at:           r.At,

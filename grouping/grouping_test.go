@@ -222,3 +222,46 @@ func TestPlaceKeys(t *testing.T) {
 		t.Errorf("refs of two streets = %+v", refs)
 	}
 }
+
+// TestConceptIndex holds that the indexed look-up finds what a plain
+// search of every cue finds, on every text of the labelled sets.
+func TestConceptIndex(t *testing.T) {
+	cs, err := newConceptSet(DefaultConcepts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := newConceptSet([]Concept{{Name: "short", Cues: []string{"eau", "ok ", "x"}}, {Name: "phrase", Cues: []string{"nid de poule"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	naive := func(s *conceptSet, folded string) uint64 {
+		var bits uint64
+		for i, cues := range s.cues {
+			for _, c := range cues {
+				if strings.Contains(folded, c) {
+					bits |= 1 << i
+				}
+			}
+		}
+		return bits
+	}
+	texts := []string{"x marks the spot, ok?", "Un nid de poule, de l'eau partout", "okay", "eaux usées"}
+	for _, l := range append(readSet(t, "testdata/tune.tsv"), readSet(t, "testdata/heldout.tsv")...) {
+		texts = append(texts, l.text)
+	}
+	found := 0
+	for _, text := range texts {
+		f := fold(text)
+		for _, s := range []*conceptSet{cs, extra} {
+			if got, want := s.find(f), naive(s, f); got != want {
+				t.Errorf("find(%q) = %b, want %b", f, got, want)
+			}
+		}
+		if cs.find(f) != 0 {
+			found++
+		}
+	}
+	if found < len(texts)/2 {
+		t.Errorf("concepts found in %d of %d texts", found, len(texts))
+	}
+}

@@ -50,18 +50,22 @@ type places struct {
 	phrases map[string][]string // key of an entry → folded names, " name "
 	near    map[string]map[string]bool
 	byWord  map[string][]phraseEntry // first word of a phrase → the phrases
+	names   map[string][]string      // key of an entry → its name and aliases as written
 }
 
 type phraseEntry struct{ phrase, key string }
 
 func newPlaces(gaz []Place, near [][]string) (*places, error) {
-	p := &places{canon: map[string]string{}, phrases: map[string][]string{}, near: map[string]map[string]bool{}, byWord: map[string][]phraseEntry{}}
+	p := &places{canon: map[string]string{}, phrases: map[string][]string{}, near: map[string]map[string]bool{}, byWord: map[string][]phraseEntry{}, names: map[string][]string{}}
 	for i, e := range gaz {
 		if strings.TrimSpace(e.Name) == "" {
 			return nil, fmt.Errorf("grouping: place %d has no name: %w", i+1, citybot.ErrInvalid)
 		}
 		id := placeKey(e.Name)
 		for _, n := range append([]string{e.Name}, e.Aliases...) {
+			if n = strings.TrimSpace(n); n != "" && !slices.Contains(p.names[id], n) {
+				p.names[id] = append(p.names[id], n)
+			}
 			k := placeKey(n)
 			if k == "" {
 				continue
@@ -107,6 +111,37 @@ func (p *places) key(name string) string {
 		return c
 	}
 	return k
+}
+
+// maxQueryNames bounds the place names one candidate query sends.
+const maxQueryNames = 16
+
+// queryNames are the names a case may store for the places of a report
+// (as written, and every name of a gazetteer place and of the places near
+// it), for the store's look-up by place.
+func (p *places) queryNames(written []string, refs []placeRef) []string {
+	var out []string
+	add := func(n string) {
+		if len(out) < maxQueryNames && n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	for _, n := range written {
+		add(strings.TrimSpace(n))
+	}
+	for _, r := range refs {
+		for _, n := range p.names[r.key] {
+			add(n)
+		}
+	}
+	for _, r := range refs {
+		for k := range p.near[r.key] {
+			for _, n := range p.names[k] {
+				add(n)
+			}
+		}
+	}
+	return out
 }
 
 // placeRef is a place of a report or case: its key and the phrases that

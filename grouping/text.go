@@ -2,6 +2,7 @@ package grouping
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -95,20 +96,35 @@ func numbers(folded string) []string {
 	return out
 }
 
-// trigrams counts the character trigrams of a folded text's words (with
-// the spaces around them), as a sparse vector.
-type trigrams map[string]int
+// trigrams are the character trigrams of a folded text's words (with
+// the spaces around them), each packed in a uint32, sorted: a sparse
+// count vector without a map.
+type trigrams []uint32
 
 func newTrigrams(folded string) trigrams {
-	t := trigrams{}
+	t := make(trigrams, 0, len(folded))
 	for i := 0; i+3 <= len(folded); i++ {
-		g := folded[i : i+3]
-		if g[1] == ' ' { // a gram across two words says nothing
+		if folded[i+1] == ' ' { // a gram across two words says nothing
 			continue
 		}
-		t[g]++
+		t = append(t, uint32(folded[i])<<16|uint32(folded[i+1])<<8|uint32(folded[i+2]))
 	}
+	slices.Sort(t)
 	return t
+}
+
+// norm2 is the squared length of the count vector.
+func (t trigrams) norm2() float64 {
+	var n float64
+	for i := 0; i < len(t); {
+		j := i
+		for j < len(t) && t[j] == t[i] {
+			j++
+		}
+		n += float64((j - i) * (j - i))
+		i = j
+	}
+	return n
 }
 
 // cosine is the cosine similarity of two trigram vectors, in [0,1].
@@ -116,20 +132,26 @@ func cosine(a, b trigrams) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	var dot, na, nb float64
-	for g, x := range a {
-		na += float64(x * x)
-		if y, ok := b[g]; ok {
-			dot += float64(x * y)
+	var dot float64
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			g := a[i]
+			ca, cb := 0, 0
+			for i < len(a) && a[i] == g {
+				i, ca = i+1, ca+1
+			}
+			for j < len(b) && b[j] == g {
+				j, cb = j+1, cb+1
+			}
+			dot += float64(ca * cb)
 		}
 	}
-	for _, y := range b {
-		nb += float64(y * y)
-	}
-	return dot / (math.Sqrt(na) * math.Sqrt(nb))
+	return dot / math.Sqrt(a.norm2()*b.norm2())
 }
 
 func appendNew(s []string, v string) []string {

@@ -5,18 +5,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"citybot"
 )
 
 // CandidateCases returns the open cases that are not sensitive and match
 // q: latest citizen message at or after q.Since, opened at or after
-// q.OpenedSince, on one of q.Topics (any topic when empty); most recently
-// active first, at most q.Limit (citybot.DefaultCandidateLimit when <= 0).
-// Texts are not filled: CaseTexts reads them for the few cases worth it.
-// It reads two partial indexes only (migration 0120), never the table.
+// q.OpenedSince, on one of q.Topics (any topic when empty), most recently
+// active first, at most q.Limit (citybot.DefaultCandidateLimit when <= 0);
+// then those among the rest in the window that name one of q.Places, at
+// most q.Limit more. Texts are not filled: CaseTexts reads them for the
+// few cases worth it. It reads two partial indexes only (migration 0120),
+// never the table.
 func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
-	stmt, args := candidateSQL(q)
+	out, err := db.candidates(ctx, q, false)
+	if err != nil || len(q.Places) == 0 {
+		return out, err
+	}
+	more, err := db.candidates(ctx, q, true)
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[citybot.CaseID]bool, len(out))
+	for _, c := range out {
+		seen[c.ID] = true
+	}
+	for _, c := range more {
+		if !seen[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) candidates(ctx context.Context, q citybot.CandidateQuery, byPlace bool) ([]citybot.CaseCandidate, error) {
+	stmt, args := candidateSQL(q, byPlace)
 	rows, err := db.r.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: candidate cases: %w", mapErr(err))
@@ -29,11 +53,8 @@ func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]c
 		if err := rows.Scan(&c.ID, &c.Ref, &c.Topic, &places, &opened, &last); err != nil {
 			return nil, fmt.Errorf("store: candidate cases: %w", err)
 		}
-		if err := json.Unmarshal([]byte(places), &c.Places); err != nil {
-			// A damaged list only costs this case its places.
-			c.Places = nil
-		}
-		c.OpenedAt, c.LastMessageAt = parseTS(opened), parseTS(last)
+		c.Places = placeList(places)
+		c.OpenedAt, c.LastMessageAt = quickTS(opened), quickTS(last)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -42,16 +63,30 @@ func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]c
 	return out, nil
 }
 
-// candidateSQL is CandidateCases' statement and its arguments.
-func candidateSQL(q citybot.CandidateQuery) (string, []any) {
+// candidateSQL is a CandidateCases statement and its arguments: by
+// topic, or (byPlace) by place whatever the topic.
+func candidateSQL(q citybot.CandidateQuery, byPlace bool) (string, []any) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = citybot.DefaultCandidateLimit
 	}
 	var sb strings.Builder
-	args := make([]any, 0, len(q.Topics)+3)
+	args := make([]any, 0, len(q.Topics)+len(q.Places)+3)
 	sb.WriteString(`SELECT id, ref, topic, places, opened_at, last_message_at FROM cases `)
-	if len(q.Topics) > 0 {
+	if byPlace {
+		// places is a JSON list of strings: a name is matched as a
+		// whole element, quotes included.
+		sb.WriteString(`INDEXED BY cases_grouping_recent WHERE (`)
+		for i, p := range q.Places {
+			if i > 0 {
+				sb.WriteString(` OR `)
+			}
+			lit, _ := json.Marshal(p)
+			sb.WriteString(`places LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+likeEscaper.Replace(string(lit))+"%")
+		}
+		sb.WriteString(`) AND `)
+	} else if len(q.Topics) > 0 {
 		sb.WriteString(`INDEXED BY cases_grouping_topic WHERE topic IN (`)
 		for i, t := range q.Topics {
 			if i > 0 {
@@ -69,6 +104,79 @@ func candidateSQL(q citybot.CandidateQuery) (string, []any) {
 	args = append(args, ts(q.Since), ts(q.OpenedSince), limit)
 	return sb.String(), args
 }
+
+// placeList decodes a case's places, a JSON list of strings, quickly
+// when no name needs escaping (most), with encoding/json otherwise. A
+// damaged list only costs the case its places.
+func placeList(s string) []string {
+	if s == "[]" || s == "" {
+		return nil
+	}
+	if !strings.Contains(s, `\`) && len(s) >= 4 && s[0] == '[' && s[len(s)-1] == ']' {
+		var out []string
+		rest := s[1 : len(s)-1]
+		for rest != "" {
+			if len(rest) < 2 || rest[0] != '"' {
+				out = nil
+				break
+			}
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				out = nil
+				break
+			}
+			out = append(out, rest[1:1+end])
+			rest = rest[2+end:]
+			if rest != "" {
+				if rest[0] != ',' {
+					out = nil
+					break
+				}
+				rest = rest[1:]
+			}
+		}
+		if out != nil {
+			return out
+		}
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil
+	}
+	return out
+}
+
+// quickTS parses a stored time (timeLayout, fixed width) without the
+// general parser: grouping reads hundreds per report.
+func quickTS(s string) time.Time {
+	// 2006-01-02T15:04:05.000000Z
+	if len(s) != 27 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
+		return parseTS(s)
+	}
+	num := func(a, b int) (int, bool) {
+		n := 0
+		for i := a; i < b; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 7)
+	d, ok3 := num(8, 10)
+	h, ok4 := num(11, 13)
+	mi, ok5 := num(14, 16)
+	se, ok6 := num(17, 19)
+	us, ok7 := num(20, 26)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) {
+		return parseTS(s)
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, se, us*1000, time.UTC)
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // maxTextCases bounds the cases one CaseTexts call reads.
 const maxTextCases = 100

@@ -65,6 +65,10 @@ func TestCandidateCases(t *testing.T) {
 		{"older window", citybot.CandidateQuery{Since: clk.Now().Add(-48 * time.Hour), Topics: []string{"roads"}}, []citybot.CaseID{roads, old}},
 		{"opened since", citybot.CandidateQuery{Since: clk.Now().Add(-48 * time.Hour), OpenedSince: since, Topics: []string{"roads"}}, []citybot.CaseID{roads}},
 		{"no such topic", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}}, nil},
+		{"by place, whatever the topic", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"main street"}}, []citybot.CaseID{roads, waste}},
+		{"by place after the topic's", citybot.CandidateQuery{Since: since, Topics: []string{"waste"}, Places: []string{"Main Street"}}, []citybot.CaseID{waste, roads}},
+		{"a place is a whole name", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"Main"}}, nil},
+		{"no wildcard in a name", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"Main%", "Main_Street"}}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := db.CandidateCases(ctx, tt.q)
@@ -128,7 +132,7 @@ func TestCandidatePlans(t *testing.T) {
 			if _, err := db.CandidateCases(ctx, q); err != nil {
 				t.Fatal(err)
 			}
-			stmt, args := candidateSQL(q)
+			stmt, args := candidateSQL(q, false)
 			rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+stmt, args...)
 			if err != nil {
 				t.Fatal(err)
@@ -148,5 +152,31 @@ func TestCandidatePlans(t *testing.T) {
 				t.Errorf("plan does not read a grouping index alone:\n%s", p)
 			}
 		})
+	}
+}
+
+func TestPlaceListAndQuickTS(t *testing.T) {
+	for in, want := range map[string][]string{
+		`[]`:              nil,
+		``:                nil,
+		`["Main Street"]`: {"Main Street"},
+		`["Main Street","Rue de la République"]`: {"Main Street", "Rue de la République"},
+		`["say \"hi\"","a\u003cb"]`:              {`say "hi"`, "a<b"},
+		`["unterminated`:                         nil,
+		`{"a":1}`:                                nil,
+		`["a" , "b"]`:                            {"a", "b"},
+	} {
+		if got := placeList(in); !slices.Equal(got, want) {
+			t.Errorf("placeList(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, at := range []time.Time{time.Date(2026, 10, 5, 6, 42, 7, 123456000, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		s := ts(at)
+		if got := quickTS(s); !got.Equal(at) || !got.Equal(parseTS(s)) {
+			t.Errorf("quickTS(%q) = %v, want %v", s, got, at)
+		}
+	}
+	if got, want := quickTS("2026-10-05 06:42:07"), parseTS("2026-10-05 06:42:07"); !got.Equal(want) {
+		t.Errorf("quickTS of another layout = %v, parseTS %v", got, want)
 	}
 }
