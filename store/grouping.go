@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"citybot"
@@ -40,8 +43,8 @@ func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]c
 }
 
 func (db *DB) candidates(ctx context.Context, q citybot.CandidateQuery, byPlace bool) ([]citybot.CaseCandidate, error) {
-	stmt, args := candidateSQL(q, byPlace)
-	rows, err := db.r.QueryContext(ctx, stmt, args...)
+	text, args := candidateSQL(q, byPlace)
+	rows, err := db.stmts.query(ctx, db.r, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: candidate cases: %w", mapErr(err))
 	}
@@ -103,6 +106,53 @@ func candidateSQL(q citybot.CandidateQuery, byPlace bool) (string, []any) {
 		ORDER BY last_message_at DESC LIMIT ?`)
 	args = append(args, ts(q.Since), ts(q.OpenedSince), limit)
 	return sb.String(), args
+}
+
+// maxCachedStmts bounds the statements a stmtCache keeps: grouping's
+// statements vary only with how many topics, places or cases they name.
+const maxCachedStmts = 256
+
+// stmtCache keeps prepared statements by their text: preparing costs
+// about as much as running grouping's short queries.
+type stmtCache struct {
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	closed bool
+}
+
+// query runs text with args on pool, through the statement prepared
+// once for text; past maxCachedStmts texts, without one.
+func (c *stmtCache) query(ctx context.Context, pool *sql.DB, text string, args ...any) (*sql.Rows, error) {
+	c.mu.Lock()
+	s, ok := c.m[text]
+	if !ok && !c.closed && len(c.m) < maxCachedStmts {
+		var err error
+		if s, err = pool.PrepareContext(ctx, text); err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		if c.m == nil {
+			c.m = map[string]*sql.Stmt{}
+		}
+		c.m[text] = s
+	}
+	c.mu.Unlock()
+	if s == nil {
+		return pool.QueryContext(ctx, text, args...)
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var errs []error
+	for _, s := range c.m {
+		errs = append(errs, s.Close())
+	}
+	c.m = nil
+	return errors.Join(errs...)
 }
 
 // placeList decodes a case's places, a JSON list of strings, quickly
@@ -208,7 +258,7 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
 		args = append(args, int64(id), perCase)
 	}
-	rows, err := db.r.QueryContext(ctx, sb.String(), args...)
+	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: case texts: %w", mapErr(err))
 	}

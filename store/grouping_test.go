@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -178,5 +179,28 @@ func TestPlaceListAndQuickTS(t *testing.T) {
 	}
 	if got, want := quickTS("2026-10-05 06:42:07"), parseTS("2026-10-05 06:42:07"); !got.Equal(want) {
 		t.Errorf("quickTS of another layout = %v, parseTS %v", got, want)
+	}
+}
+
+// TestCandidateStatements: past the statements the cache keeps, queries
+// still run (unprepared); after Close they fail, without a panic.
+func TestCandidateStatements(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	res, err := db.Ingest(ctx, report(msg("c", "1", "u", "Pothole on Main Street"), "roads", citybot.UrgencyNormal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topics := []string{"roads"}
+	for n := 1; n <= maxCachedStmts+20; n++ {
+		got, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: topics})
+		if err != nil || len(got) != 1 || got[0].ID != res.Case.ID {
+			t.Fatalf("%d topics: %v, %v", n, got, err)
+		}
+		topics = append(topics, fmt.Sprint("topic", n))
+	}
+	db.Close()
+	if _, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: []string{"roads"}}); err == nil {
+		t.Error("a query after Close succeeded")
 	}
 }

@@ -101,6 +101,9 @@ type DB struct {
 	now            func() time.Time
 	log            *slog.Logger
 	places         citybot.PlacePolicy
+	// stmts holds prepared read statements by their text (grouping's
+	// queries, run for every report); closed by Close.
+	stmts stmtCache
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -281,6 +284,7 @@ func (db *DB) Close() error {
 			errs = append(errs, db.ckpt.Close())
 		}
 	})
+	errs = append(errs, db.stmts.close())
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
