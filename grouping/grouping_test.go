@@ -265,3 +265,30 @@ func TestConceptIndex(t *testing.T) {
 		t.Errorf("concepts found in %d of %d texts", found, len(texts))
 	}
 }
+
+// FuzzDecide: any text, places and case texts give a decision, never a
+// panic, and never a join without the same place.
+func FuzzDecide(f *testing.F) {
+	g, err := New(Options{Places: []Place{{Name: "Rue de la République"}, {Name: "Kingsway"}}, Near: [][]string{{"Kingsway", "Rue de la République"}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("Burst pipe on Kingsway", "Kingsway", "Water leak Kingsway", "Kingsway")
+	f.Add("\xff\xfe", "", "", "")
+	f.Add("🔥🔥🔥", "🔥", "<script>alert(1)</script>", "\u202e")
+	f.Add(strings.Repeat("fuite d'eau ", 2000), "rue de la République", strings.Repeat("é", 5000), "Rue de la République")
+	f.Fuzz(func(t *testing.T, text, place, caseText, casePlace string) {
+		r := Report{Text: text, At: t0, Class: citybot.Classification{Topic: citybot.Scored{Label: "roads"}}}
+		if i := strings.Index(text, place); place != "" && i >= 0 {
+			r.Class.Places = []citybot.Place{{Name: place, Span: citybot.Span{Start: i, End: i + len(place)}}}
+		}
+		c := candidate(1, "roads", t0, []string{casePlace}, caseText, caseText+" "+text)
+		d := g.Decide(r, []citybot.CaseCandidate{c})
+		if d.Outcome == Join && !d.Join.Signals.Has(SamePlace) {
+			t.Errorf("join without the same place: %+v", d)
+		}
+		if d.Outcome == Join && len(d.Suggestions) > 0 && d.Suggestions[0].Case == d.Join.Case {
+			t.Errorf("the joined case is also suggested: %+v", d)
+		}
+	})
+}
