@@ -16,6 +16,11 @@ type CandidateQuery struct {
 	// out, the cases in the window one of whose places is one of these
 	// names (ASCII letters compared without case), at most Limit more.
 	Places []string
+	// Around, when set, adds in the same way the cases in the window
+	// whose location lies within AroundMeters of it (in a box of that
+	// half-side).
+	Around       *Location
+	AroundMeters float64
 	// Limit bounds the answer, most recently active cases first; <= 0
 	// means DefaultCandidateLimit.
 	Limit int
@@ -31,6 +36,8 @@ type CaseCandidate struct {
 	Ref           CaseRef
 	Topic         string
 	Places        []string // the case's places as stored (Case.Places)
+	// Location is the point a citizen of the case shared; nil when none.
+	Location      *Location
 	OpenedAt      time.Time
 	LastMessageAt time.Time
 	// Sensitive is never true in a store's answer; it is here so that a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 	"time"
@@ -19,6 +20,8 @@ const (
 	DefaultShortlist      = 8
 	DefaultTexts          = 5
 	DefaultMaxSuggestions = 3
+	DefaultSameSpot       = 100 // meters
+	DefaultNearSpot       = 400 // meters
 )
 
 // DefaultRelated returns the built-in groups of related topics: those the
@@ -56,6 +59,11 @@ type Options struct {
 	// Near are groups of the gazetteer's places close enough that
 	// citizens name either for the same spot (a landmark and its street).
 	Near [][]string `toml:"near"`
+	// SameSpotMeters: two shared locations at most this far apart are
+	// the same place (DefaultSameSpot, 100 m, when <= 0); NearSpotMeters:
+	// near (DefaultNearSpot, 400 m).
+	SameSpotMeters float64 `toml:"same_spot_meters"`
+	NearSpotMeters float64 `toml:"near_spot_meters"`
 	// Concepts replace DefaultConcepts when not nil.
 	Concepts []Concept `toml:"concepts"`
 	// SensitiveTopics are the topics the city marks sensitive: a report
@@ -89,6 +97,9 @@ func (o Options) Validate() error {
 	if o.MaxAge < 0 {
 		bad("max_age %v is negative", o.MaxAge)
 	}
+	if o.SameSpotMeters > 0 && o.NearSpotMeters > 0 && o.NearSpotMeters < o.SameSpotMeters {
+		bad("near_spot_meters %v is less than same_spot_meters %v", o.NearSpotMeters, o.SameSpotMeters)
+	}
 	if o.Window > 0 && o.MaxAge > 0 && o.MaxAge < o.Window {
 		bad("max_age %v is shorter than window %v", o.MaxAge, o.Window)
 	}
@@ -121,6 +132,8 @@ type Report struct {
 	Text  string
 	At    time.Time
 	Class citybot.Classification
+	// Location is the point the citizen shared with the report, if any.
+	Location *citybot.Location
 }
 
 // Outcome is what grouping decided for a report.
@@ -224,6 +237,12 @@ func New(opts Options) (*Grouper, error) {
 	if opts.MaxSuggestions <= 0 {
 		opts.MaxSuggestions = DefaultMaxSuggestions
 	}
+	if opts.SameSpotMeters <= 0 {
+		opts.SameSpotMeters = DefaultSameSpot
+	}
+	if opts.NearSpotMeters <= 0 {
+		opts.NearSpotMeters = max(DefaultNearSpot, opts.SameSpotMeters)
+	}
 	g := &Grouper{opts: opts, related: map[[2]string]bool{}, sensitive: map[string]bool{}}
 	for _, grp := range opts.Related {
 		for _, a := range grp {
@@ -262,6 +281,10 @@ func (g *Grouper) Query(r Report) citybot.CandidateQuery {
 	}
 	written := reportPlaces(r.Class)
 	q.Places = g.places.queryNames(written, g.places.refs(written))
+	if r.Location != nil && validLocation(*r.Location) {
+		loc := *r.Location
+		q.Around, q.AroundMeters = &loc, g.opts.NearSpotMeters
+	}
 	if t := topicOf(r.Class); t != otherTopic {
 		q.Topics = []string{t, otherTopic}
 		for _, grp := range g.opts.Related {
@@ -306,7 +329,7 @@ func (g *Grouper) Group(ctx context.Context, src Source, r Report) (Decision, er
 		if !ok || c.Sensitive {
 			continue
 		}
-		pr := g.places.relate(rf.places, rf.folded, g.places.refs(c.Places), nil)
+		pr := g.spots(rf, c.Location, g.places.relate(rf.places, rf.folded, g.places.refs(c.Places), nil))
 		s := tr + placeWeight(pr) + recency(r.At, c.LastMessageAt)
 		short = append(short, pre{i, s})
 	}
@@ -353,6 +376,7 @@ type reportFeatures struct {
 	numbers      []string
 	grams        trigrams
 	money        bool
+	location     *citybot.Location
 }
 
 // reportPlaces are the names of a report's places clear of personal data:
@@ -378,6 +402,7 @@ func (g *Grouper) features(r Report) reportFeatures {
 		numbers:      numbers(f),
 		grams:        newTrigrams(f),
 		money:        mentionsMoney(f),
+		location:     r.Location,
 	}
 }
 
@@ -420,6 +445,37 @@ func (g *Grouper) topicRelation(rf reportFeatures, b string) (float64, bool) {
 		return 0.3, true
 	}
 	return 0, false
+}
+
+// spots lets shared locations raise how places relate: two points within
+// SameSpotMeters are the same place, within NearSpotMeters near, whatever
+// the names say (a citizen may name the landmark, another the street). A
+// far point lowers nothing: one may share where they are, not where the
+// problem is.
+func (g *Grouper) spots(rf reportFeatures, at *citybot.Location, pr placeRelation) placeRelation {
+	if rf.location == nil || at == nil || !validLocation(*rf.location) || !validLocation(*at) {
+		return pr
+	}
+	switch d := distance(*rf.location, *at); {
+	case d <= g.opts.SameSpotMeters:
+		return placeSame
+	case d <= g.opts.NearSpotMeters && pr != placeSame:
+		return placeNear
+	}
+	return pr
+}
+
+func validLocation(l citybot.Location) bool {
+	return l.Latitude >= -90 && l.Latitude <= 90 && l.Longitude >= -180 && l.Longitude <= 180
+}
+
+// distance is the great-circle distance in meters (haversine).
+func distance(a, b citybot.Location) float64 {
+	const earth = 6_371_000.0
+	rad := math.Pi / 180
+	dLat, dLon := (b.Latitude-a.Latitude)*rad, (b.Longitude-a.Longitude)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Latitude*rad)*math.Cos(b.Latitude*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * earth * math.Asin(math.Sqrt(min(1, h)))
 }
 
 func placeWeight(p placeRelation) float64 {
@@ -514,7 +570,7 @@ func (g *Grouper) score(rf reportFeatures, c *citybot.CaseCandidate) (m Match, c
 			}
 		}
 	}
-	pr := g.places.relate(rf.places, rf.folded, g.places.refs(c.Places), folded)
+	pr := g.spots(rf, c.Location, g.places.relate(rf.places, rf.folded, g.places.refs(c.Places), folded))
 	switch pr {
 	case placeConflict:
 		return m, false, false

@@ -292,3 +292,43 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+func TestSharedLocations(t *testing.T) {
+	g := testGrouper(t)
+	here := citybot.Location{Latitude: 48.8566, Longitude: 2.3522}
+	at := func(meters float64) *citybot.Location {
+		return &citybot.Location{Latitude: here.Latitude + meters/111_320, Longitude: here.Longitude}
+	}
+	leak := candidate(1, "water_sanitation", t0, nil, "Burst water pipe here, water everywhere")
+	leak.Location = &here
+	for _, tt := range []struct {
+		name   string
+		topic  string
+		meters float64
+		want   Outcome
+	}{
+		{"same spot joins", "water_sanitation", 40, Join},
+		{"near is suggested", "roads", 300, Suggest},
+		{"far says nothing", "roads", 5000, None},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := report("Big water leak, the pipe burst", tt.topic, t0.Add(10*time.Minute))
+			r.Location = at(tt.meters)
+			if d := g.Decide(r, []citybot.CaseCandidate{leak}); d.Outcome != tt.want {
+				t.Errorf("outcome %v, want %v (%+v)", d.Outcome, tt.want, d)
+			}
+			if d := distance(*r.Location, here); d < tt.meters*0.99 || d > tt.meters*1.01 {
+				t.Errorf("distance %.1f m, want %.0f", d, tt.meters)
+			}
+		})
+	}
+	r := report("Big water leak", "water_sanitation", t0)
+	r.Location = &here
+	if q := g.Query(r); q.Around == nil || *q.Around != here || q.AroundMeters != DefaultNearSpot {
+		t.Errorf("query %+v", q)
+	}
+	r.Location = &citybot.Location{Latitude: 91}
+	if q := g.Query(r); q.Around != nil {
+		t.Errorf("an impossible location is asked about: %+v", q)
+	}
+}

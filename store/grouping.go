@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,7 @@ import (
 // never the table.
 func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
 	out, err := db.candidates(ctx, q, false)
-	if err != nil || len(q.Places) == 0 {
+	if err != nil || (len(q.Places) == 0 && q.Around == nil) {
 		return out, err
 	}
 	more, err := db.candidates(ctx, q, true)
@@ -53,8 +54,12 @@ func (db *DB) candidates(ctx context.Context, q citybot.CandidateQuery, byPlace 
 	for rows.Next() {
 		var c citybot.CaseCandidate
 		var places, opened, last string
-		if err := rows.Scan(&c.ID, &c.Ref, &c.Topic, &places, &opened, &last); err != nil {
+		var lat, lon sql.NullFloat64
+		if err := rows.Scan(&c.ID, &c.Ref, &c.Topic, &places, &lat, &lon, &opened, &last); err != nil {
 			return nil, fmt.Errorf("store: candidate cases: %w", err)
+		}
+		if lat.Valid && lon.Valid {
+			c.Location = &citybot.Location{Latitude: lat.Float64, Longitude: lon.Float64}
 		}
 		c.Places = placeList(places)
 		c.OpenedAt, c.LastMessageAt = quickTS(opened), quickTS(last)
@@ -75,18 +80,22 @@ func candidateSQL(q citybot.CandidateQuery, byPlace bool) (string, []any) {
 	}
 	var sb strings.Builder
 	args := make([]any, 0, len(q.Topics)+len(q.Places)+3)
-	sb.WriteString(`SELECT id, ref, topic, places, opened_at, last_message_at FROM cases `)
+	sb.WriteString(`SELECT id, ref, topic, places, latitude, longitude, opened_at, last_message_at FROM cases `)
 	if byPlace {
 		// places is a JSON list of strings: a name is matched as a
 		// whole element, quotes included.
 		sb.WriteString(`INDEXED BY cases_grouping_recent WHERE (`)
-		for i, p := range q.Places {
-			if i > 0 {
-				sb.WriteString(` OR `)
-			}
+		or := ""
+		for _, p := range q.Places {
 			lit, _ := json.Marshal(p)
-			sb.WriteString(`places LIKE ? ESCAPE '\'`)
+			sb.WriteString(or + `places LIKE ? ESCAPE '\'`)
 			args = append(args, "%"+likeEscaper.Replace(string(lit))+"%")
+			or = ` OR `
+		}
+		if a := q.Around; a != nil {
+			dLat, dLon := box(*a, q.AroundMeters)
+			sb.WriteString(or + `(latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?)`)
+			args = append(args, a.Latitude-dLat, a.Latitude+dLat, a.Longitude-dLon, a.Longitude+dLon)
 		}
 		sb.WriteString(`) AND `)
 	} else if len(q.Topics) > 0 {
@@ -153,6 +162,19 @@ func (c *stmtCache) close() error {
 	}
 	c.m = nil
 	return errors.Join(errs...)
+}
+
+// box is the half-sides, in degrees, of a box of meters around a point
+// (a box, not a circle: the caller measures the distance).
+func box(at citybot.Location, meters float64) (dLat, dLon float64) {
+	const metersPerDegree = 111_320.0
+	meters = max(meters, 0)
+	dLat = meters / metersPerDegree
+	c := math.Cos(at.Latitude * math.Pi / 180)
+	if c < 0.01 {
+		return dLat, 180
+	}
+	return dLat, dLat / c
 }
 
 // placeList decodes a case's places, a JSON list of strings, quickly

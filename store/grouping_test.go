@@ -125,15 +125,21 @@ func TestCandidateCases(t *testing.T) {
 func TestCandidatePlans(t *testing.T) {
 	db := openTest(t, nil)
 	ctx := context.Background()
-	for name, topics := range map[string][]string{"topics": {"roads", "other"}, "any topic": nil} {
-		t.Run(name, func(t *testing.T) {
-			// Capture the statement CandidateCases runs by running it
-			// through EXPLAIN: the same builder, the plan instead.
-			q := citybot.CandidateQuery{Since: time.Now(), Topics: topics}
-			if _, err := db.CandidateCases(ctx, q); err != nil {
+	at := citybot.Location{Latitude: 1, Longitude: 2}
+	for _, tt := range []struct {
+		name    string
+		q       citybot.CandidateQuery
+		byPlace bool
+	}{
+		{"topics", citybot.CandidateQuery{Topics: []string{"roads", "other"}}, false},
+		{"any topic", citybot.CandidateQuery{}, false},
+		{"places and around", citybot.CandidateQuery{Places: []string{"Main Street", "Kingsway"}, Around: &at, AroundMeters: 400}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := db.CandidateCases(ctx, tt.q); err != nil {
 				t.Fatal(err)
 			}
-			stmt, args := candidateSQL(q, false)
+			stmt, args := candidateSQL(tt.q, tt.byPlace)
 			rows, err := db.r.QueryContext(ctx, "EXPLAIN QUERY PLAN "+stmt, args...)
 			if err != nil {
 				t.Fatal(err)
@@ -202,5 +208,41 @@ func TestCandidateStatements(t *testing.T) {
 	db.Close()
 	if _, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: []string{"roads"}}); err == nil {
 		t.Error("a query after Close succeeded")
+	}
+}
+
+func TestCandidatesAround(t *testing.T) {
+	db := openTest(t, nil)
+	ctx := context.Background()
+	open := func(user string, loc *citybot.Location) citybot.CaseID {
+		t.Helper()
+		in := report(msg("chat-"+user, "1", user, "Water everywhere"), "water_sanitation", citybot.UrgencyNormal)
+		in.Classification.Places = nil
+		in.Message.Location = loc
+		res, err := db.Ingest(ctx, in, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Case.ID
+	}
+	here := citybot.Location{Latitude: -1.2921, Longitude: 36.8219}
+	nearby := open("u1", &citybot.Location{Latitude: here.Latitude + 0.002, Longitude: here.Longitude - 0.002})
+	open("u2", &citybot.Location{Latitude: here.Latitude + 0.05, Longitude: here.Longitude})
+	open("u3", nil)
+	got, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: []string{"noise"}, Around: &here, AroundMeters: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != nearby || got[0].Location == nil || got[0].Location.Latitude != here.Latitude+0.002 {
+		t.Errorf("cases around %+v: %+v", here, got)
+	}
+	all, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: []string{"water_sanitation"}})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("%+v, %v", all, err)
+	}
+	for _, c := range all {
+		if (c.Location == nil) != (c.ID == 3) {
+			t.Errorf("case %d location %+v", c.ID, c.Location)
+		}
 	}
 }
