@@ -32,10 +32,10 @@ const DefaultCandidateLimit = 50
 // CaseCandidate is an open case that is not sensitive, as grouping
 // compares a new report with it.
 type CaseCandidate struct {
-	ID            CaseID
-	Ref           CaseRef
-	Topic         string
-	Places        []string // the case's places as stored (Case.Places)
+	ID     CaseID
+	Ref    CaseRef
+	Topic  string
+	Places []string // the case's places as stored (Case.Places)
 	// Location is the point a citizen of the case shared; nil when none.
 	Location      *Location
 	OpenedAt      time.Time
