@@ -173,6 +173,7 @@ type score struct {
 	suggestionPairs, rightSuggestionPair int
 	wrongJoins                           []string
 	missed                               []string
+	casesOpened                          map[string]int // by incident
 }
 
 func (s score) precision() float64 { return ratio(s.rightJoins, s.joins) }
@@ -200,7 +201,7 @@ func run(t testing.TB, g *Grouper, set []labelled) score {
 	}
 	src := &memSource{}
 	seen := map[string]bool{}
-	var s score
+	s := score{casesOpened: map[string]int{}}
 	incidentOf := func(id citybot.CaseID) string { return src.cases[id-1].incidents[0] }
 	for _, l := range set {
 		s.reports++
@@ -253,6 +254,7 @@ func run(t testing.TB, g *Grouper, set []labelled) score {
 			c.cand.LastMessageAt = l.at
 			continue
 		}
+		s.casesOpened[l.incident]++
 		id := citybot.CaseID(len(src.cases) + 1)
 		src.cases = append(src.cases, &memCase{
 			cand: citybot.CaseCandidate{
@@ -386,5 +388,33 @@ func TestLabelledSets(t *testing.T) {
 			t.Errorf("id %s twice", l.id)
 		}
 		ids[l.id] = true
+	}
+}
+
+// TestSurgeScene is the acceptance scene at the grouping level:
+// 30 citizens report one burst main within 20 minutes, in English and
+// French, on both platforms, among unrelated reports (one about a bribe at
+// the same street). They must end in one case, or one case and reports
+// that suggest it (for an officer to merge), and no other report may join
+// it.
+func TestSurgeScene(t *testing.T) {
+	set := readSet(t, "testdata/surge.tsv")
+	s := run(t, newCityGrouper(t), set)
+	s.report(t, "surge")
+	if len(s.wrongJoins) > 0 {
+		t.Errorf("%d wrong joins", len(s.wrongJoins))
+	}
+	main := 0
+	for _, l := range set {
+		if l.incident == "s-main" {
+			main++
+		}
+	}
+	if s.groupable != main-1 || s.found != s.groupable {
+		t.Errorf("%d of the %d later reports of the burst main joined or suggested its case", s.found, main-1)
+	}
+	t.Logf("surge: the burst main's %d reports opened %d cases; %d joined", main, s.casesOpened["s-main"], s.rightJoins)
+	if s.casesOpened["s-main"] > 2 { // measured: 2, the second suggesting the first
+		t.Errorf("the burst main's reports opened %d cases", s.casesOpened["s-main"])
 	}
 }

@@ -272,7 +272,9 @@ func (g *Grouper) Groupable(r Report) bool {
 	return !r.Class.Intent.IsFeedback() && !r.Class.Sensitive && !g.sensitive[r.Class.Topic.Label]
 }
 
-// Query is what to ask a Source for a report.
+// Query is what to ask a Source for a report: the cases on its topic,
+// and those at its places (and those near them) or around its location
+// whatever their topic.
 func (g *Grouper) Query(r Report) citybot.CandidateQuery {
 	q := citybot.CandidateQuery{
 		Since:       r.At.Add(-g.opts.Window),
@@ -285,20 +287,11 @@ func (g *Grouper) Query(r Report) citybot.CandidateQuery {
 		loc := *r.Location
 		q.Around, q.AroundMeters = &loc, g.opts.NearSpotMeters
 	}
-	if t := topicOf(r.Class); t != otherTopic {
-		q.Topics = []string{t, otherTopic}
-		for _, grp := range g.opts.Related {
-			if slices.Contains(grp, t) {
-				for _, u := range grp {
-					q.Topics = appendNew(q.Topics, u)
-				}
-			}
-		}
-		for _, a := range alternatives(r.Class) {
-			q.Topics = appendNew(q.Topics, a)
-		}
-		slices.Sort(q.Topics)
-	}
+	// A case on another topic (related, or "other") can only match at
+	// the same or a near place: the look-up by place and location brings
+	// those whatever their topic. By topic, only the report's own is
+	// needed, which the store reads in index order, without sorting.
+	q.Topics = []string{topicOf(r.Class)}
 	return q
 }
 

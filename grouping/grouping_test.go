@@ -152,22 +152,26 @@ func TestGroupReturnsSourceErrors(t *testing.T) {
 
 func TestQuery(t *testing.T) {
 	g := testGrouper(t)
-	r := report("Burst pipe on Kingsway", "water_sanitation", t0, "Kingsway")
-	r.Class.Alternatives = []citybot.Scored{{Label: "housing", Confidence: 0.3}, {Label: "noise", Confidence: 0.05}}
+	r := report("Burst pipe on Rue de la République", "water_sanitation", t0, "Rue de la République")
 	q := g.Query(r)
 	if !q.Since.Equal(t0.Add(-DefaultWindow)) || !q.OpenedSince.Equal(t0.Add(-DefaultMaxAge)) || q.Limit != citybot.DefaultCandidateLimit {
 		t.Errorf("query %+v", q)
 	}
-	for _, want := range []string{"water_sanitation", "other", "roads", "waste", "housing"} {
-		if !slices.Contains(q.Topics, want) {
-			t.Errorf("topics %v lack %s", q.Topics, want)
+	if !slices.Equal(q.Topics, []string{"water_sanitation"}) {
+		t.Errorf("topics %v", q.Topics)
+	}
+	// The place as written, every name of its gazetteer entry, and those
+	// of the places near it.
+	for _, want := range []string{"Rue de la République", "Republique", "Market Hall", "Halles"} {
+		if !slices.Contains(q.Places, want) {
+			t.Errorf("places %v lack %s", q.Places, want)
 		}
 	}
-	if slices.Contains(q.Topics, "noise") {
-		t.Errorf("topics %v hold an unlikely alternative", q.Topics)
+	if slices.Contains(q.Places, "Kingsway") || q.Around != nil {
+		t.Errorf("query %+v asks for an unrelated place", q)
 	}
-	if q := g.Query(report("something", "other", t0)); len(q.Topics) != 0 {
-		t.Errorf("a report on other asks for topics %v, want any", q.Topics)
+	if q := g.Query(report("something", "", t0)); !slices.Equal(q.Topics, []string{"other"}) || len(q.Places) != 0 {
+		t.Errorf("a report on no topic and no place asks %+v", q)
 	}
 }
 
