@@ -48,3 +48,19 @@ type CaseCandidate struct {
 	// reading).
 	Texts []string
 }
+
+// CaseSuggestion is grouping's weaker match kept for officers: a case
+// (opened by a report) looks like another recent open case, to merge or
+// dismiss.
+type CaseSuggestion struct {
+	Case    CaseID // the case the report opened
+	CaseRef CaseRef
+	Like    CaseID // the case it looks like
+	LikeRef CaseRef
+	// Score is grouping's: higher is more alike, comparable among the
+	// suggestions of one case.
+	Score float64
+	// Signals are why they look alike (grouping.Signal bits).
+	Signals uint16
+	At      time.Time
+}

@@ -25,6 +25,10 @@
 //     same topic and problem within three hours.
 //   - None: the report opens its own case.
 //
+// Decision.Suggested turns suggestions into citybot.CaseSuggestion values
+// for the store (store.DB.AddCaseSuggestions, CaseSuggestions,
+// SuggestionCounts, DismissCaseSuggestion).
+//
 // Nothing is ever grouped across a sensitive flag: a report the
 // classifier found sensitive, or on a topic of Options.SensitiveTopics,
 // is not compared at all, and the store never offers a sensitive case.

@@ -197,6 +197,23 @@ type Decision struct {
 	Suggestions []Match
 }
 
+// Suggested returns the decision's suggestions as the store keeps them
+// (store.DB.AddCaseSuggestions) for the case the report opened: none
+// unless Outcome is Suggest.
+func (d Decision) Suggested(opened citybot.CaseID, ref citybot.CaseRef, at time.Time) []citybot.CaseSuggestion {
+	if d.Outcome != Suggest {
+		return nil
+	}
+	out := make([]citybot.CaseSuggestion, 0, len(d.Suggestions))
+	for _, m := range d.Suggestions {
+		if m.Case == opened {
+			continue
+		}
+		out = append(out, citybot.CaseSuggestion{Case: opened, CaseRef: ref, Like: m.Case, LikeRef: m.Ref, Score: m.Score, Signals: uint16(m.Signals), At: at})
+	}
+	return out
+}
+
 // Grouper decides whether new reports are the same problem as recent open
 // cases. It is safe for concurrent use.
 type Grouper struct {

@@ -110,6 +110,7 @@ func TestGroupWithStore(t *testing.T) {
 		{"Grosse fuite d'eau rue de la République, la conduite a éclaté", "fr", grouping.Join, main},
 		{"Fuite d'eau énorme sur Kingsway", "fr", grouping.Join, kings},
 		{"Burst pipe on Harbour Road", "en", grouping.None, 0},
+		{"Water leak in front of the Market Hall", "en", grouping.Suggest, 0},
 	} {
 		t.Run(tt.text, func(t *testing.T) {
 			r := grouping.Report{Text: tt.text, At: clk.Now(), Class: cl.Classify(tt.text, tt.lang)}
@@ -124,6 +125,19 @@ func TestGroupWithStore(t *testing.T) {
 				if m.Case == bribe {
 					t.Errorf("the sensitive case %d is offered: %+v", bribe, d)
 				}
+			}
+			if d.Outcome != grouping.Suggest {
+				return
+			}
+			// The report opens its case; the suggestion is kept and
+			// shown on the case it looks like.
+			opened := ingest(tt.text, tt.lang, false)
+			added, err := db.AddCaseSuggestions(ctx, d.Suggested(opened, "NEW", clk.Now()))
+			if err != nil || added != 1 {
+				t.Fatalf("added %d, %v", added, err)
+			}
+			if counts, err := db.SuggestionCounts(ctx, []citybot.CaseID{main}); err != nil || counts[main] != 1 {
+				t.Errorf("reports like the burst main: %v, %v", counts, err)
 			}
 		})
 	}
