@@ -174,6 +174,7 @@ type score struct {
 	wrongJoins                           []string
 	missed                               []string
 	casesOpened                          map[string]int // by incident
+	topicAgrees, placed                  int            // reports the classifier tagged with the labelled topic; with a place
 }
 
 func (s score) precision() float64 { return ratio(s.rightJoins, s.joins) }
@@ -199,6 +200,11 @@ func run(t testing.TB, g *Grouper, set []labelled) score {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runWith(t, cl, g, set)
+}
+
+func runWith(t testing.TB, cl *classifier.Classifier, g *Grouper, set []labelled) score {
+	t.Helper()
 	src := &memSource{}
 	seen := map[string]bool{}
 	s := score{casesOpened: map[string]int{}}
@@ -211,6 +217,12 @@ func run(t testing.TB, g *Grouper, set []labelled) score {
 			s.groupable++
 		}
 		r := Report{Text: l.text, At: l.at, Class: cl.Classify(l.text, l.lang)}
+		if topicOf(r.Class) == l.topic {
+			s.topicAgrees++
+		}
+		if len(placeNamesOf(r.Class)) > 0 {
+			s.placed++
+		}
 		d, err := g.Group(context.Background(), src, r)
 		if err != nil {
 			t.Fatal(err)
@@ -277,7 +289,7 @@ func placeNamesOf(c citybot.Classification) []string {
 }
 
 func (s score) report(t testing.TB, name string) {
-	t.Logf("%s: %d reports, %d groupable (an earlier report of the same incident exists)", name, s.reports, s.groupable)
+	t.Logf("%s: %d reports, %d groupable (an earlier report of the same incident exists); the classifier gave %d the labelled topic and %d a place", name, s.reports, s.groupable, s.topicAgrees, s.placed)
 	t.Logf("%s: automatic joins %d, right %d: precision %.3f; joins alone find %.3f of the groupable", name, s.joins, s.rightJoins, s.precision(), s.joinRecall())
 	t.Logf("%s: recall with suggestions %.3f (%d of %d groupable reports joined to or suggested their incident's case)", name, s.recall(), s.found, s.groupable)
 	t.Logf("%s: reports with suggestions %d, holding their incident %d; suggested cases %d, right %d (%.3f)", name, s.suggested, s.rightSuggested, s.suggestionPairs, s.rightSuggestionPair, ratio(s.rightSuggestionPair, s.suggestionPairs))
@@ -416,5 +428,32 @@ func TestSurgeScene(t *testing.T) {
 	t.Logf("surge: the burst main's %d reports opened %d cases; %d joined", main, s.casesOpened["s-main"], s.rightJoins)
 	if s.casesOpened["s-main"] > 2 { // measured: 2, the second suggesting the first
 		t.Errorf("the burst main's reports opened %d cases", s.casesOpened["s-main"])
+	}
+}
+
+// TestGroupingWithoutGazetteer measures a city that listed no places: the
+// classifier finds street names by their pattern only ("rue …", "…
+// Street"), neighbourhoods and landmarks not at all.
+func TestGroupingWithoutGazetteer(t *testing.T) {
+	cl, err := classifier.New(classifier.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{SensitiveTopics: []string{"corruption"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Measured: precision 58/58 and 31/31; recall with suggestions
+	// 118/153 = 0.771 and 68/94 = 0.723 — below the issue's 0.80: a city
+	// needs its gazetteer for grouping to find most reports.
+	for _, tt := range []struct {
+		set               string
+		precision, recall float64
+	}{{"tune", 0.99, 0.77}, {"heldout", 0.99, 0.72}} {
+		s := runWith(t, cl, g, readSet(t, "testdata/"+tt.set+".tsv"))
+		s.report(t, tt.set+" without gazetteer")
+		if s.precision() < tt.precision || s.recall() < tt.recall {
+			t.Errorf("%s without gazetteer: precision %.3f (floor %.2f), recall %.3f (floor %.2f)", tt.set, s.precision(), tt.precision, s.recall(), tt.recall)
+		}
 	}
 }
