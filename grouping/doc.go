@@ -64,6 +64,15 @@
 //	tuning     34         153        128    1.000      0.967   0.837        0.689
 //	held-out   21          94         74    1.000      0.979   0.787        0.803
 //
+// The classifier gave the labelled topic to only 62% of the tuning
+// reports (66% held out): related topics, next best topics and the
+// look-up by place make up for it. Every place of the sets is in the
+// test city's gazetteer, and the classifier tagged a place in 98% of the
+// reports. A city without a gazetteer (TestGroupingWithoutGazetteer: only
+// street names found by their pattern) keeps the precision (58/58, 31/31)
+// but finds fewer: recall with suggestions 0.771 and 0.723, joins alone
+// 0.379 and 0.330. Grouping needs the city's [classifier] places.
+//
 // The held-out third of the incidents was measured once, after the tuning.
 // With 74 joins, a precision of 1.000 means at least 0.95 at 95%
 // confidence (Wilson). TestGroupingTuneSet and TestGroupingHeldOutSet fail
