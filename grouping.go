@@ -21,6 +21,9 @@ type CandidateQuery struct {
 	// half-side).
 	Around       *Location
 	AroundMeters float64
+	// PlaceTopics keeps, of the cases found by place or location, those
+	// on one of these topics; empty means any.
+	PlaceTopics []string
 	// Limit bounds the answer, most recently active cases first; <= 0
 	// means DefaultCandidateLimit.
 	Limit int

@@ -143,6 +143,9 @@ func (m *memSource) CandidateCases(_ context.Context, q citybot.CandidateQuery) 
 	out := pick(func(c *memCase) bool { return len(q.Topics) == 0 || slices.Contains(q.Topics, c.cand.Topic) })
 	if len(q.Places) > 0 {
 		for _, c := range pick(func(c *memCase) bool {
+			if len(q.PlaceTopics) > 0 && !slices.Contains(q.PlaceTopics, c.cand.Topic) {
+				return false
+			}
 			return slices.ContainsFunc(c.cand.Places, func(p string) bool {
 				return slices.ContainsFunc(q.Places, func(n string) bool { return strings.EqualFold(p, n) })
 			})

@@ -308,7 +308,23 @@ func (g *Grouper) Query(r Report) citybot.CandidateQuery {
 	// the same or a near place: the look-up by place and location brings
 	// those whatever their topic. By topic, only the report's own is
 	// needed, which the store reads in index order, without sorting.
-	q.Topics = []string{topicOf(r.Class)}
+	t := topicOf(r.Class)
+	q.Topics = []string{t}
+	if t != otherTopic && (len(q.Places) > 0 || q.Around != nil) {
+		// By place, the topics topicRelation accepts.
+		q.PlaceTopics = []string{t, otherTopic}
+		for _, grp := range g.opts.Related {
+			if slices.Contains(grp, t) {
+				for _, u := range grp {
+					q.PlaceTopics = appendNew(q.PlaceTopics, u)
+				}
+			}
+		}
+		for _, a := range alternatives(r.Class) {
+			q.PlaceTopics = appendNew(q.PlaceTopics, a)
+		}
+		slices.Sort(q.PlaceTopics)
+	}
 	return q
 }
 

@@ -170,6 +170,14 @@ func TestQuery(t *testing.T) {
 	if slices.Contains(q.Places, "Kingsway") || q.Around != nil {
 		t.Errorf("query %+v asks for an unrelated place", q)
 	}
+	for _, want := range []string{"water_sanitation", "other", "roads", "waste"} {
+		if !slices.Contains(q.PlaceTopics, want) {
+			t.Errorf("topics by place %v lack %s", q.PlaceTopics, want)
+		}
+	}
+	if slices.Contains(q.PlaceTopics, "noise") {
+		t.Errorf("topics by place %v hold an unrelated one", q.PlaceTopics)
+	}
 	if q := g.Query(report("something", "", t0)); !slices.Equal(q.Topics, []string{"other"}) || len(q.Places) != 0 {
 		t.Errorf("a report on no topic and no place asks %+v", q)
 	}

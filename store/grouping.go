@@ -18,8 +18,9 @@ import (
 // q: latest citizen message at or after q.Since, opened at or after
 // q.OpenedSince, on one of q.Topics (any topic when empty), most recently
 // active first, at most q.Limit (citybot.DefaultCandidateLimit when <= 0);
-// then those among the rest in the window that name one of q.Places, at
-// most q.Limit more. Texts are not filled: CaseTexts reads them for the
+// then those among the rest in the window that name one of q.Places or lie
+// around q.Around, on one of q.PlaceTopics (any when empty), at most
+// q.Limit more. Texts are not filled: CaseTexts reads them for the
 // few cases worth it. It reads two partial indexes only (migration 0120),
 // never the table.
 func (db *DB) CandidateCases(ctx context.Context, q citybot.CandidateQuery) ([]citybot.CaseCandidate, error) {
@@ -98,6 +99,12 @@ func candidateSQL(q citybot.CandidateQuery, byPlace bool) (string, []any) {
 			args = append(args, a.Latitude-dLat, a.Latitude+dLat, a.Longitude-dLon, a.Longitude+dLon)
 		}
 		sb.WriteString(`) AND `)
+		if len(q.PlaceTopics) > 0 {
+			sb.WriteString(`topic IN (?` + strings.Repeat(",?", len(q.PlaceTopics)-1) + `) AND `)
+			for _, t := range q.PlaceTopics {
+				args = append(args, t)
+			}
+		}
 	} else if len(q.Topics) > 0 {
 		sb.WriteString(`INDEXED BY cases_grouping_topic WHERE topic IN (`)
 		for i, t := range q.Topics {

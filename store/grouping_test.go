@@ -68,6 +68,7 @@ func TestCandidateCases(t *testing.T) {
 		{"no such topic", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}}, nil},
 		{"by place, whatever the topic", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"main street"}}, []citybot.CaseID{roads, waste}},
 		{"by place after the topic's", citybot.CandidateQuery{Since: since, Topics: []string{"waste"}, Places: []string{"Main Street"}}, []citybot.CaseID{waste, roads}},
+		{"by place on some topics", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"Main Street"}, PlaceTopics: []string{"waste", "other"}}, []citybot.CaseID{waste}},
 		{"a place is a whole name", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"Main"}}, nil},
 		{"no wildcard in a name", citybot.CandidateQuery{Since: since, Topics: []string{"noise"}, Places: []string{"Main%", "Main_Street"}}, nil},
 	} {
@@ -133,7 +134,7 @@ func TestCandidatePlans(t *testing.T) {
 	}{
 		{"topics", citybot.CandidateQuery{Topics: []string{"roads", "other"}}, false},
 		{"any topic", citybot.CandidateQuery{}, false},
-		{"places and around", citybot.CandidateQuery{Places: []string{"Main Street", "Kingsway"}, Around: &at, AroundMeters: 400}, true},
+		{"places and around", citybot.CandidateQuery{Places: []string{"Main Street", "Kingsway"}, Around: &at, AroundMeters: 400, PlaceTopics: []string{"roads", "other"}}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := db.CandidateCases(ctx, tt.q); err != nil {
