@@ -90,12 +90,13 @@
 // messages; 720 cases active in the last day, hundreds at the report's
 // street), beside the store's own intake of one message in the same file:
 //
-//	go test ./grouping -run '^$' -bench 'BenchmarkGroup|BenchmarkIngest' -count 3
+//	go test ./grouping -run '^$' -bench 'BenchmarkGroup|BenchmarkIngest' -count 5
 //
-// On the shared 2-core development machine (load average 15 to 22) a
-// grouping took 1.0 to 2.6 ms of wall time and 0.5 to 0.7 ms of CPU
-// (cpu-ns/op), about as much as the intake itself (0.9 to 2.9 ms wall,
-// 0.5 to 0.6 ms CPU). The candidate queries read two covering partial
-// indexes (store migration 0120); set CITYBOT_BENCH_GROUPING_DB to a file
-// name to keep the seeded database between runs.
+// On the shared 2-core development machine (load average 11 to 16), over
+// five runs, a grouping took 0.9 to 1.4 ms of wall time and 0.50 to
+// 0.64 ms of CPU (cpu-ns/op; 91 to 96 candidates, 8 read), about as much
+// as the intake itself (0.9 to 1.5 ms wall, 0.49 to 0.53 ms CPU). The
+// candidate queries read two covering partial indexes (store migration
+// 0120); set CITYBOT_BENCH_GROUPING_DB to a file name to keep the seeded
+// database between runs.
 package grouping
