@@ -70,8 +70,8 @@ type Options struct {
 	// on one is never grouped, nor is a report the classifier found
 	// sensitive.
 	SensitiveTopics []string `toml:"-"`
-	// Limit bounds the candidate cases asked for
-	// (citybot.DefaultCandidateLimit when <= 0).
+	// Limit bounds each look-up of candidate cases, by topic and by place
+	// (citybot.DefaultCandidateLimit, 50, when <= 0).
 	Limit int `toml:"limit"`
 	// Shortlist is how many of them, the most alike by topic, place and
 	// time, have their texts read (DefaultShortlist when <= 0).
@@ -629,7 +629,7 @@ func (g *Grouper) score(rf reportFeatures, c *citybot.CaseCandidate) (m Match, c
 	// Precision first: a wrong join tells a citizen about someone
 	// else's problem. A join needs the same place and a common problem
 	// word; a report naming problems the case does not ("fire" where the
-	// case said "smoke") joins only on the same topic within hours; a
+	// case said "smoke") joins only on the same topic within the hour; a
 	// report about money (a payment asked, a bribe the classifier did
 	// not flag) is only ever suggested.
 	whole := rf.concepts&^concepts == 0
