@@ -2,6 +2,7 @@ package grouping_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -176,13 +177,11 @@ func benchStore(b *testing.B) *store.DB {
 		if bench.db, bench.err = store.Open(ctx, path, store.Options{Now: func() time.Time { return intakeAt }}); bench.err != nil {
 			return
 		}
-		some, err := bench.db.CandidateCases(ctx, citybot.CandidateQuery{Limit: 1})
-		if err != nil {
-			bench.err = err
-			return
-		}
-		if len(some) == 0 {
+		switch _, err := bench.db.Case(ctx, 1); {
+		case errors.Is(err, citybot.ErrNotFound):
 			bench.err = bench.db.Synthesize(ctx, store.SynthOptions{Cases: 100_000, Messages: 200_000, OpenPercent: 100})
+		case err != nil:
+			bench.err = err
 		}
 	})
 	if bench.err != nil {
