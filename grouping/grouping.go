@@ -179,6 +179,21 @@ const (
 // Has reports whether s holds every signal of t.
 func (s Signal) Has(t Signal) bool { return s&t == t }
 
+// signalNames are the stable names of the signals, in bit order: keys for
+// the texts officers read ("same place", "même lieu").
+var signalNames = [...]string{"same_topic", "related_topic", "same_place", "near_place", "same_problem", "same_number", "similar_text", "recent"}
+
+// Names returns the names of the signals s holds, in a fixed order.
+func (s Signal) Names() []string {
+	var out []string
+	for i, n := range signalNames {
+		if s&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Match is a case a report looks like.
 type Match struct {
 	Case    citybot.CaseID

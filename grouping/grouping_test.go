@@ -344,3 +344,16 @@ func TestSharedLocations(t *testing.T) {
 		t.Errorf("an impossible location is asked about: %+v", q)
 	}
 }
+
+func TestSignalNames(t *testing.T) {
+	if got := (SamePlace | SameProblem | Recent).Names(); !slices.Equal(got, []string{"same_place", "same_problem", "recent"}) {
+		t.Errorf("names %v", got)
+	}
+	all := SameTopic | RelatedTopic | SamePlace | NearPlace | SameProblem | SameNumber | SimilarText | Recent
+	if n := len(all.Names()); n != 8 {
+		t.Errorf("%d names for every signal", n)
+	}
+	if Signal(0).Names() != nil {
+		t.Error("names of no signal")
+	}
+}

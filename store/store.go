@@ -1,6 +1,8 @@
 // Package store keeps citybot's state in one SQLite file (mattn/go-sqlite3,
 // WAL): citizens and their private identities, chats, messages in and out,
-// cases and their tags, the outbox, platform cursors and the audit log.
+// cases and their tags, the outbox, platform cursors and the audit log;
+// and it answers grouping's questions (the candidate cases a new report
+// may join, their first texts) and keeps its suggestions.
 //
 // The schema is built by numbered migrations embedded from migrations/,
 // recorded in the schema_migrations table; the schema changes only by new
