@@ -439,6 +439,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 		InsecureCookies:   cfg.Web.InsecureCookies,
 		SensitiveRoles:    sensRoles,
 		SensitiveAccounts: sensAccounts,
+		Issuer:            cfg.City.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)
