@@ -653,8 +653,8 @@ func (r *Responder) citizenOf(ctx context.Context, m citybot.Message, res citybo
 }
 
 // sendData queues, in the citizen's private chat, what the city holds
-// about them: a JSON document, split into messages of the platform's
-// length. It returns how many messages were queued.
+// about them: a JSON document sent as a file, with a short caption. It
+// returns how many messages were queued (1, or 0 on a redelivery).
 func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot.IntakeResult, lang string) (int, error) {
 	id, err := r.citizenOf(ctx, m, res)
 	if err != nil {
@@ -669,8 +669,9 @@ func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}
 	it := citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprintf("in:%d:mydata", res.Message), Platform: m.Platform,
-		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData + "\n\n" + string(doc)}, Kind: citybot.OutboxData}
-	n, err := r.store.Enqueue(ctx, SplitItem(it, r.maxText[m.Platform])...)
+		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData,
+		File: &citybot.File{Name: "my-data.json", Data: doc}}, Kind: citybot.OutboxData}
+	n, err := r.store.Enqueue(ctx, it)
 	if err != nil {
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}
