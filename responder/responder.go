@@ -109,6 +109,12 @@ type Options struct {
 	// from a group. nil means the default list, DefaultSensitiveTopics;
 	// an empty non-nil slice means none.
 	SensitiveTopics []string
+	// SensitiveReaderRoles and SensitiveReaderNames say who reads a
+	// sensitive case ([web] sensitive_readers): the sensitive notice
+	// names the roles in words and counts the accounts named beside
+	// them (never their names). nil roles and no names mean admins only.
+	SensitiveReaderRoles []citybot.Role
+	SensitiveReaderNames int
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
@@ -229,6 +235,14 @@ func New(opts Options) (*Responder, error) {
 		if _, ok := r.catalogs[l]; !ok {
 			return nil, fmt.Errorf("responder: %w: language %q has no catalog", citybot.ErrInvalid, l)
 		}
+	}
+	roles := opts.SensitiveReaderRoles
+	if roles == nil && opts.SensitiveReaderNames == 0 {
+		roles = []citybot.Role{citybot.RoleAdmin}
+	}
+	for code, c := range r.catalogs {
+		c.Sensitive = fill(c.Sensitive, "readers", readersIn(r.locales, code, roles, opts.SensitiveReaderNames))
+		r.catalogs[code] = c
 	}
 	if r.defLang = baseLang(r.defLang); r.defLang == "" {
 		r.defLang = "en"
