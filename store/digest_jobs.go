@@ -276,7 +276,7 @@ func (db *DB) retireIdentities(ctx context.Context, cut string) (int, error) {
 				return err
 			}
 			type who struct {
-				id                            int64
+				id                           int64
 				platform, name, handle, user string
 			}
 			var ws []who
