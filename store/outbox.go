@@ -130,6 +130,18 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 			return false, nil
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, err
+		}		// A citizen flooding commands (/status, /help, /start in turn)
+		// gets at most maxPendingReplies answers waiting in their chat;
+		// the others are coalesced away, so that one chat never takes
+		// the platform's sending rate from everyone else.
+		var waiting int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE platform = ? AND chat = ?
+			AND state IN ('pending', 'sending') AND kind = 'reply' AND chat_kind = 'private' AND to_user = ''`,
+			string(o.Platform), string(o.Chat)).Scan(&waiting); err != nil {
+			return false, err
+		}
+		if waiting >= maxPendingReplies {
+			return false, nil
 		}
 	}
 	// A row about a critical case jumps the queue (see ClaimOutbox).
@@ -159,6 +171,10 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit), fileName, file)
 	return err == nil, err
 }
+
+// maxPendingReplies is how many answers to commands may wait at once in
+// one private chat (see insertOutbox).
+const maxPendingReplies = 3
 
 // Enqueue queues outgoing messages in one transaction, in order. A row
 // whose key is already queued is skipped: queueing is idempotent. It
