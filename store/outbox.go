@@ -130,7 +130,8 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 			return false, nil
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, err
-		} // A citizen flooding commands (/status, /help, /start in turn)
+		}
+		// A citizen flooding commands (/status, /help, /start in turn)
 		// gets at most maxPendingReplies answers waiting in their chat;
 		// the others are coalesced away, so that one chat never takes
 		// the platform's sending rate from everyone else.
