@@ -5,6 +5,10 @@
 // duplicates. Admins also edit canned answers, create accounts, read the
 // audit log and retrain the classifier from officers' corrections.
 //
+// Sign-in is a password, then, for an account with one-time codes
+// (required of admins and officials, optional for officers; totp.go), a
+// code from an authenticator app or a recovery code.
+//
 // It uses the standard library's http.ServeMux with method patterns,
 // html/template pages embedded from templates/ (one file per page), a
 // little JavaScript (static/console.js) and no front-end build. Every route
