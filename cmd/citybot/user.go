@@ -133,6 +133,9 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("user add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Created %s account %q.\n", a.Role, a.Name)
+		if a.Role.RequiresTOTP() {
+			fmt.Fprintf(stdout, "At the first sign-in, %q sets up one-time codes with an authenticator app (asked by the console).\n", a.Name)
+		}
 	case "disable", "enable":
 		if _, err := db.SetAccountDisabled(ctx, name, sub == "disable", actor); err != nil {
 			return refusal(sub, err)
