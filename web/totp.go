@@ -359,6 +359,13 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	code := r.PostFormValue("code")
 	ip := s.clientIP(r)
+	if !s.limiter.allow(ip) {
+		s.log.Warn("sign-in rate limited", "addr", ip, "step", "code")
+		w.Header().Set("Retry-After", "60")
+		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, codePage{Next: next,
+			Error: "Too many sign-in attempts from this address. Wait a minute and try again."})
+		return
+	}
 	a, ok, err := s.codeAccount(r)
 	if err != nil {
 		s.fail(w, r, nil, err)
