@@ -482,6 +482,11 @@ func cloneSent(m SentMessage) SentMessage {
 		}
 		m.Buttons = rows
 	}
+	if m.Document != nil {
+		d := *m.Document
+		d.Data = append([]byte(nil), d.Data...)
+		m.Document = &d
+	}
 	return m
 }
 
