@@ -51,9 +51,10 @@ func TestFloodingCitizenIsCutAlone(t *testing.T) {
 			}
 		}
 	}
-	full, cutN := 0, 0
+	full, cutN, bytes := 0, 0, 0
 	for _, id := range floodIDs {
 		n, cut := stored(id)
+		bytes += n
 		if cut {
 			cutN++
 			if n > floodKeep {
@@ -63,6 +64,7 @@ func TestFloodingCitizenIsCutAlone(t *testing.T) {
 			full++
 		}
 	}
+	t.Logf("flood of 10 messages of %d bytes in 1 s: %d stored whole, %d cut; %d bytes stored in all", len(big(0)), full, cutN, bytes)
 	if full == 0 || cutN == 0 || full*16000 > floodBytes+16000 {
 		t.Errorf("flood: %d stored in full, %d cut; want the first ~64 kB in full and the rest cut", full, cutN)
 	}
