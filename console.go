@@ -74,7 +74,26 @@ type Account struct {
 	CreatedAt    time.Time
 	// LastLoginAt is the account's latest sign-in; zero when never.
 	LastLoginAt time.Time
+	// TOTPSecret is the account's active one-time password secret
+	// (base32); empty when the account has none. TOTPPending is a
+	// secret being enrolled, active only after a correct code. Like
+	// PasswordHash, neither leaves the server.
+	TOTPSecret  string
+	TOTPPending string
+	// TOTPLastStep is the 30-second step of the last code accepted: a
+	// code is accepted once.
+	TOTPLastStep int64
+	// RecoveryCodesLeft counts the account's unused recovery codes.
+	RecoveryCodesLeft int
 }
+
+// TOTPEnabled reports whether the account signs in with a one-time code
+// after its password.
+func (a Account) TOTPEnabled() bool { return a.TOTPSecret != "" }
+
+// RequiresTOTP reports whether accounts of role r must have a one-time
+// password: admins and officials must, officers may.
+func (r Role) RequiresTOTP() bool { return r == RoleAdmin || r == RoleOfficial }
 
 // InboxQuery selects cases for the officer console. Zero fields do not
 // filter. Results come critical-first, then oldest first.

@@ -118,6 +118,16 @@ type Outgoing struct {
 	// (none removes them) through the bot's bots.Editor. An edit is
 	// idempotent: repeating it changes nothing.
 	Edit PlatformMessageID
+	// File, when set, is sent as a document (a file in the chat) with
+	// Text as its caption, through the bot's bots.DocumentSender.
+	File *File
+}
+
+// File is a document sent to a chat: Name is what people see (its
+// extension tells its kind: ".json"), Data its bytes.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // Sent is what the platform said about a delivered Outgoing.

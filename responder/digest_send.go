@@ -55,6 +55,17 @@ func (c chartBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent,
 	return c.Bot.Send(ctx, out)
 }
 
+// SendDocument implements bots.DocumentSender for the wrapped bot. It
+// returns an error wrapping citybot.ErrNotSupported when the wrapped bot
+// cannot send files.
+func (c chartBot) SendDocument(ctx context.Context, out citybot.Outgoing, f citybot.File) (citybot.Sent, error) {
+	ds, ok := c.Bot.(bots.DocumentSender)
+	if !ok {
+		return citybot.Sent{}, fmt.Errorf("responder: send document: %w", citybot.ErrNotSupported)
+	}
+	return ds.SendDocument(ctx, out, f)
+}
+
 // chartWeek reports whether key posts a digest's chart, and its week.
 func chartWeek(key string) (citybot.Week, bool) {
 	rest, ok := strings.CutPrefix(key, "digest:")

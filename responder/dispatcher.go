@@ -628,13 +628,35 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 		}
 		priv := out
 		priv.Chat, priv.ChatKind, priv.ReplyTo = chat, citybot.ChatPrivate, ""
-		sent, err = bot.Send(sctx, priv)
+		sent, err = sendOne(sctx, bot, priv)
 		if err != nil {
 			return citybot.Sent{}, fmt.Errorf("private delivery: %w", redactErr(err, out, chat))
 		}
 		return sent, nil
 	}
-	return bot.Send(sctx, out)
+	return sendOne(sctx, bot, out)
+}
+
+// sendOne sends out through bot: a row with a file as a document
+// (bots.DocumentSender, with the text as its caption), others as a
+// message. A bot that cannot send files, or a file already dropped (a
+// sent row), fails the row for good.
+func sendOne(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (citybot.Sent, error) {
+	if out.File == nil {
+		return bot.Send(ctx, out)
+	}
+	ds, ok := bot.(bots.DocumentSender)
+	if !ok {
+		return citybot.Sent{}, fmt.Errorf("send document: %w: the %s bot cannot send files", citybot.ErrPermanent, out.Platform)
+	}
+	if len(out.File.Data) == 0 {
+		return citybot.Sent{}, fmt.Errorf("send document: %w: the file is empty", citybot.ErrPermanent)
+	}
+	sent, err := ds.SendDocument(ctx, out, *out.File)
+	if errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotSupported) {
+		err = fmt.Errorf("%w: %w", citybot.ErrPermanent, err)
+	}
+	return sent, err
 }
 
 // redactErr keeps a private row's person and private chat out of an

@@ -72,7 +72,7 @@ func SensitiveNotice(lang string) string {
 	if l == "" {
 		l = locale.Reference
 	}
-	return s.Catalog(l).Text("chat.sensitive")
+	return fill(s.Catalog(l).Text("chat.sensitive"), "readers", readersIn(s, l, []citybot.Role{citybot.RoleAdmin}, 0))
 }
 
 // OfficerOptions configure an Officer. Store is required.

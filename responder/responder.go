@@ -109,6 +109,12 @@ type Options struct {
 	// from a group. nil means the default list, DefaultSensitiveTopics;
 	// an empty non-nil slice means none.
 	SensitiveTopics []string
+	// SensitiveReaderRoles and SensitiveReaderNames say who reads a
+	// sensitive case ([web] sensitive_readers): the sensitive notice
+	// names the roles in words and counts the accounts named beside
+	// them (never their names). nil roles and no names mean admins only.
+	SensitiveReaderRoles []citybot.Role
+	SensitiveReaderNames int
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
@@ -229,6 +235,14 @@ func New(opts Options) (*Responder, error) {
 		if _, ok := r.catalogs[l]; !ok {
 			return nil, fmt.Errorf("responder: %w: language %q has no catalog", citybot.ErrInvalid, l)
 		}
+	}
+	roles := opts.SensitiveReaderRoles
+	if roles == nil && opts.SensitiveReaderNames == 0 {
+		roles = []citybot.Role{citybot.RoleAdmin}
+	}
+	for code, c := range r.catalogs {
+		c.Sensitive = fill(c.Sensitive, "readers", readersIn(r.locales, code, roles, opts.SensitiveReaderNames))
+		r.catalogs[code] = c
 	}
 	if r.defLang = baseLang(r.defLang); r.defLang == "" {
 		r.defLang = "en"
@@ -653,8 +667,8 @@ func (r *Responder) citizenOf(ctx context.Context, m citybot.Message, res citybo
 }
 
 // sendData queues, in the citizen's private chat, what the city holds
-// about them: a JSON document, split into messages of the platform's
-// length. It returns how many messages were queued.
+// about them: a JSON document sent as a file, with a short caption. It
+// returns how many messages were queued (1, or 0 on a redelivery).
 func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot.IntakeResult, lang string) (int, error) {
 	id, err := r.citizenOf(ctx, m, res)
 	if err != nil {
@@ -669,8 +683,9 @@ func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}
 	it := citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprintf("in:%d:mydata", res.Message), Platform: m.Platform,
-		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData + "\n\n" + string(doc)}, Kind: citybot.OutboxData}
-	n, err := r.store.Enqueue(ctx, SplitItem(it, r.maxText[m.Platform])...)
+		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData,
+		File: &citybot.File{Name: "my-data.json", Data: doc}}, Kind: citybot.OutboxData}
+	n, err := r.store.Enqueue(ctx, it)
 	if err != nil {
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}

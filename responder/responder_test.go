@@ -815,3 +815,49 @@ func TestPlatformLanguageMatched(t *testing.T) {
 		}
 	}
 }
+
+// The sensitive notice says who reads the case in the words of [web]
+// sensitive_readers: roles in plain words, named accounts counted (never
+// named), joined as each language lists things; every shipped language
+// fills it.
+func TestSensitiveNoticeNamesReaders(t *testing.T) {
+	tests := []struct {
+		lang  string
+		roles []citybot.Role
+		names int
+		want  []string
+	}{
+		{"en", nil, 0, []string{"Only the city's console administrators can read it."}},
+		{"en", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 2,
+			[]string{"Only the city's console administrators, the elected officials and 2 staff members named by the city can read it."}},
+		{"en", []citybot.Role{citybot.RoleOfficer}, 1, []string{"Only the city officers who answer reports and 1 staff member named by the city can read it."}},
+		{"fr", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 0,
+			[]string{"Seules ces personnes peuvent le lire : les administrateurs de la console de la ville et les élus."}},
+		{"es", []citybot.Role{citybot.RoleAdmin}, 3, []string{"los administradores de la consola de la ciudad y 3 personas del personal"}},
+		{"pt", []citybot.Role{citybot.RoleOfficial}, 0, []string{"Só estas pessoas podem ler: os eleitos."}},
+		{"ar", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 0, []string{"مديرو لوحة المدينة والمسؤولون المنتخبون"}},
+		{"sw", []citybot.Role{citybot.RoleAdmin}, 2, []string{"wasimamizi wa dashibodi ya jiji na wafanyakazi 2 waliotajwa na jiji"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %v %d", tt.lang, tt.roles, tt.names), func(t *testing.T) {
+			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveReaderRoles: tt.roles, SensitiveReaderNames: tt.names,
+				Languages: []string{"en", "fr", "es", "pt", "ar", "sw"}}})
+			m := privateMsg("u1", 1, "An officer asked me for a bribe")
+			m.Sender.LanguageCode = tt.lang
+			rg.handle(m)
+			rg.drain()
+			sent := rg.bot.sentTo(m.Chat)
+			if len(sent) != 1 {
+				t.Fatalf("%d messages sent, want one acknowledgement", len(sent))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(sent[0].Text, w) {
+					t.Errorf("ack lacks %q:\n%s", w, sent[0].Text)
+				}
+			}
+			if strings.Contains(sent[0].Text, "{") {
+				t.Errorf("a placeholder is left:\n%s", sent[0].Text)
+			}
+		})
+	}
+}

@@ -178,7 +178,7 @@ func (db *DB) ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, ke
 			WHERE state = 'pending' AND `+outboxWhere, append([]any{ts(now)}, outboxArgs...)...); err != nil {
 			return err
 		}
-		if _, err := exec(`UPDATE outbox SET text = '', buttons = '' WHERE text <> '' AND `+outboxWhere, outboxArgs...); err != nil {
+		if _, err := exec(`UPDATE outbox SET text = '', buttons = '', file = NULL WHERE (text <> '' OR file IS NOT NULL) AND `+outboxWhere, outboxArgs...); err != nil {
 			return err
 		}
 		if _, err := exec(`UPDATE outbox SET chat = 'erased' WHERE state <> 'pending' AND state <> 'sending' AND key <> ? AND platform = ? AND chat IN (`+chatList+`)`,

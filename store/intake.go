@@ -17,6 +17,37 @@ import (
 // errNoop rolls back a transaction that found nothing to do.
 var errNoop = errors.New("store: no-op")
 
+// Per-citizen fairness: one citizen flooding text cannot fill the
+// database. Within floodWindow, a citizen's texts beyond floodBytes in
+// all, and a text they already sent in it, are stored cut to floodKeep
+// bytes (the cut recorded, as for citybot.MaxStoredText). Nobody else's
+// messages are touched.
+const (
+	floodWindow = time.Minute
+	floodBytes  = 64 << 10
+	floodKeep   = 1 << 10
+)
+
+// floodCut returns text as it is stored for a citizen who may be
+// flooding (see floodBytes).
+func floodCut(ctx context.Context, tx querier, citizen citybot.CitizenID, text string, truncated bool, now time.Time) (string, bool, error) {
+	if len(text) <= floodKeep {
+		return text, truncated, nil
+	}
+	var recent int64
+	var repeat int
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0), COALESCE(MAX(text = ?3), 0) FROM messages
+		WHERE citizen_id = ?1 AND received_at >= ?2 AND direction = 'in'`, int64(citizen), ts(now.Add(-floodWindow)), text).Scan(&recent, &repeat)
+	if err != nil {
+		return "", false, err
+	}
+	if repeat == 0 && recent+int64(len(text)) <= floodBytes {
+		return text, truncated, nil
+	}
+	cut, _ := citybot.CleanText(text, floodKeep)
+	return cut, true, nil
+}
+
 // openStatuses is the SQL list of citybot.CaseStatus.Open statuses.
 const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
 
@@ -143,6 +174,9 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	case err == nil:
 		return errNoop // a redelivery
 	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if text, truncated, err = floodCut(ctx, tx, res.Citizen.ID, text, truncated, now); err != nil {
 		return err
 	}
 	var (

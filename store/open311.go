@@ -107,7 +107,7 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		args = append(args, afterOpened, afterOpened, afterID)
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
+	rows, err := db.xr.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
 		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)

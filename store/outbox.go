@@ -13,7 +13,7 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of, file_name, file`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -24,10 +24,11 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		caseID                              sql.NullInt64
 		next, lastErr, sentID, created, upd string
 		unknown                             bool
-		to, editOf                          string
+		to, editOf, fileName                string
+		file                                []byte
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf, &fileName, &file); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -37,6 +38,10 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
 		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text, To: citybot.UserID(to),
 		Edit: citybot.PlatformMessageID(editOf)}
+	if fileName != "" {
+		// A sent row's file is dropped: its Data is then nil.
+		it.Out.File = &citybot.File{Name: fileName, Data: file}
+	}
 	if buttons != "" {
 		if err := json.Unmarshal([]byte(buttons), &it.Out.Buttons); err != nil {
 			it.Out.Buttons = nil
@@ -126,6 +131,19 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, err
 		}
+		// A citizen flooding commands (/status, /help, /start in turn)
+		// gets at most maxPendingReplies answers waiting in their chat;
+		// the others are coalesced away, so that one chat never takes
+		// the platform's sending rate from everyone else.
+		var waiting int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE platform = ? AND chat = ?
+			AND state IN ('pending', 'sending') AND kind = 'reply' AND chat_kind = 'private' AND to_user = ''`,
+			string(o.Platform), string(o.Chat)).Scan(&waiting); err != nil {
+			return false, err
+		}
+		if waiting >= maxPendingReplies {
+			return false, nil
+		}
 	}
 	// A row about a critical case jumps the queue (see ClaimOutbox).
 	priority := 0
@@ -140,13 +158,24 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 			return false, err
 		}
 	}
+	fileName, file := "", []byte(nil)
+	if o.File != nil {
+		fileName, file = o.File.Name, o.File.Data
+		if fileName == "" {
+			fileName = "document"
+		}
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority, edit_of)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority, edit_of, file_name, file)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit))
+		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit), fileName, file)
 	return err == nil, err
 }
+
+// maxPendingReplies is how many answers to commands may wait at once in
+// one private chat (see insertOutbox).
+const maxPendingReplies = 3
 
 // Enqueue queues outgoing messages in one transaction, in order. A row
 // whose key is already queued is skipped: queueing is idempotent. It
@@ -297,7 +326,9 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 		if it.State == citybot.OutboxSent {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_message_id = ?, last_error = '', updated_at = ? WHERE id = ?`,
+		// A sent file's bytes are dropped (the name stays): the outbox
+		// keeps no second copy of what it carried.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_message_id = ?, last_error = '', updated_at = ?, file = NULL WHERE id = ?`,
 			string(sent.ID), ts(now), int64(id)); err != nil {
 			return err
 		}

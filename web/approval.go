@@ -82,13 +82,13 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	}
 	staff := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer, citybot.RoleOfficial}
 	routes := []route{
-		{"GET /digests", staff, a.list},
-		{"GET /digests/{id}", staff, a.show},
-		{"GET /digests/{id}/chart.png", staff, a.chart},
-		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide},
-		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft},
-		{"POST /digests/{id}/redraft", staff, a.redraft},
-		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost},
+		{"GET /digests", staff, a.list, false},
+		{"GET /digests/{id}", staff, a.show, false},
+		{"GET /digests/{id}/chart.png", staff, a.chart, false},
+		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide, false},
+		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft, false},
+		{"POST /digests/{id}/redraft", staff, a.redraft, false},
+		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost, false},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {

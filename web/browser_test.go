@@ -389,12 +389,15 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		chromedp.WaitVisible(`#name`),
 		chromedp.SendKeys(`#name`, "root"),
 		chromedp.SendKeys(`#password`, "correct horse battery staple\r"),
+		// Admins type a one-time code after the password.
+		chromedp.WaitVisible(`#code`),
+		chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, time.Now())+"\r"),
 		chromedp.WaitVisible(`table.inbox`),
 	)
 	if err != nil {
 		t.Fatalf("sign out and in as admin: %v", err)
 	}
-	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model"} {
+	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model", "/account/totp"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
 			t.Fatal(err)
 		}

@@ -181,6 +181,14 @@ func (rg *pubRig) staff(name string, role citybot.Role) (*http.Cookie, string) {
 	if err != nil {
 		rg.t.Fatal(err)
 	}
+	if role.RequiresTOTP() {
+		if err := rg.db.StartTOTP(rg.ctx, a.ID, testTOTPSecret); err != nil {
+			rg.t.Fatal(err)
+		}
+		if err := rg.db.ActivateTOTP(rg.ctx, a.ID, testTOTPSecret, 0, nil); err != nil {
+			rg.t.Fatal(err)
+		}
+	}
 	tok, csrf := randomToken(), randomToken()
 	if err := rg.db.CreateSession(rg.ctx, a.ID, hashToken(tok), csrf, time.Now().Add(time.Hour)); err != nil {
 		rg.t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error", "totp", "login_code"}
 }
 
 // templateFuncs are the templates' functions; locs gives the languages'
@@ -91,13 +91,17 @@ type page struct {
 	CanAct   bool // may change cases
 	Data     any
 	PollSecs int
+	// MustEnrol: the account must set up one-time codes before anything
+	// else (the menu is hidden).
+	MustEnrol bool
 }
 
 func (s *Server) pageFor(sess *session, data any) page {
 	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds())}
 	if sess != nil {
 		a := sess.account
-		a.PasswordHash = "" // never near a template
+		a.PasswordHash, a.TOTPSecret, a.TOTPPending = "", "", "" // never near a template
+		p.MustEnrol = mustEnrol(a)
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer

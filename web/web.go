@@ -5,6 +5,10 @@
 // duplicates. Admins also edit canned answers, create accounts, read the
 // audit log and retrain the classifier from officers' corrections.
 //
+// Sign-in is a password, then, for an account with one-time codes
+// (required of admins and officials, optional for officers; totp.go), a
+// code from an authenticator app or a recovery code.
+//
 // It uses the standard library's http.ServeMux with method patterns,
 // html/template pages embedded from templates/ (one file per page), a
 // little JavaScript (static/console.js) and no front-end build. Every route
@@ -61,6 +65,16 @@ type Store interface {
 	UnlockAccount(ctx context.Context, name, actor string) error
 	SetAccountRole(ctx context.Context, name string, role citybot.Role, actor string) (citybot.Account, error)
 	RevokeSessions(ctx context.Context, name, actor string) (int, error)
+	// One-time passwords: a secret being enrolled, made active after a
+	// right code; a code's step accepted once (citybot.ErrDuplicate);
+	// recovery codes stored as hashes, each good once
+	// (citybot.ErrNotFound); a reset, audited.
+	StartTOTP(ctx context.Context, id citybot.AccountID, secret string) error
+	ActivateTOTP(ctx context.Context, id citybot.AccountID, pending string, step int64, recoveryHashes []string) error
+	UseTOTPStep(ctx context.Context, id citybot.AccountID, step int64) error
+	UseRecoveryCode(ctx context.Context, id citybot.AccountID, codeHash string) (int, error)
+	SetRecoveryCodes(ctx context.Context, id citybot.AccountID, hashes []string) error
+	ResetTOTP(ctx context.Context, name, actor string) (citybot.Account, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
@@ -181,6 +195,9 @@ type Options struct {
 	// PollEvery is how often the inbox looks for new cases; 0 means 15
 	// seconds.
 	PollEvery time.Duration
+	// Issuer names the console in staff's authenticator apps (the city's
+	// name); empty means "citybot".
+	Issuer string
 }
 
 // DefaultTopics returns the classifier's topics, offered when
@@ -206,6 +223,7 @@ type Server struct {
 	secure    bool
 	ttl       time.Duration
 	pollEvery time.Duration
+	issuer    string
 	limiter   *limiter
 	backoff   *backoff
 	proxies   []netip.Prefix
@@ -223,6 +241,9 @@ type route struct {
 	pattern string // "METHOD /path"
 	roles   []citybot.Role
 	h       func(w http.ResponseWriter, r *http.Request, sess *session)
+	// enrol routes are open to an account that must still set up its
+	// one-time codes (every other route sends it to do so).
+	enrol bool
 }
 
 // New returns a console, or an error wrapping citybot.ErrInvalid when a
@@ -236,7 +257,10 @@ func New(opts Options) (*Server, error) {
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
-		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
+		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, issuer: opts.Issuer}
+	if s.issuer == "" {
+		s.issuer = "citybot"
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -320,31 +344,37 @@ func (s *Server) buildRoutes() {
 	actRoles := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer}
 	adminRoles := []citybot.Role{citybot.RoleAdmin}
 	s.routes = []route{
-		{"GET /{$}", staffRoles, s.home},
-		{"GET /inbox", staffRoles, s.inbox},
-		{"GET /inbox/rows", staffRoles, s.inboxRows},
-		{"GET /cases/{id}", staffRoles, s.casePage},
-		{"POST /cases/{id}/correct", actRoles, s.caseCorrect},
-		{"POST /cases/{id}/assign", actRoles, s.caseAssign},
-		{"POST /cases/{id}/expected", actRoles, s.caseExpected},
-		{"POST /cases/{id}/status", actRoles, s.caseStatus},
-		{"POST /cases/{id}/notes", actRoles, s.caseNote},
-		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
-		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
-		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive},
-		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData},
-		{"POST /cases/{id}/forget", adminRoles, s.caseForget},
-		{"GET /admin/audit", adminRoles, s.auditPage},
-		{"GET /admin/canned", adminRoles, s.cannedPage},
-		{"POST /admin/canned", adminRoles, s.cannedSave},
-		{"GET /admin/accounts", adminRoles, s.accountsPage},
-		{"POST /admin/accounts", adminRoles, s.accountCreate},
-		{"POST /admin/accounts/action", adminRoles, s.accountAction},
-		{"GET /admin/model", adminRoles, s.modelPage},
-		{"POST /admin/model/train", adminRoles, s.modelTrain},
-		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
-		{"POST /admin/model/rollback", adminRoles, s.modelRollback},
-		{"POST /logout", staffRoles, s.logout},
+		{"GET /{$}", staffRoles, s.home, false},
+		{"GET /inbox", staffRoles, s.inbox, false},
+		{"GET /inbox/rows", staffRoles, s.inboxRows, false},
+		{"GET /cases/{id}", staffRoles, s.casePage, false},
+		{"POST /cases/{id}/correct", actRoles, s.caseCorrect, false},
+		{"POST /cases/{id}/assign", actRoles, s.caseAssign, false},
+		{"POST /cases/{id}/expected", actRoles, s.caseExpected, false},
+		{"POST /cases/{id}/status", actRoles, s.caseStatus, false},
+		{"POST /cases/{id}/notes", actRoles, s.caseNote, false},
+		{"POST /cases/{id}/answer", actRoles, s.caseAnswer, false},
+		{"POST /cases/{id}/merge", actRoles, s.caseMerge, false},
+		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive, false},
+		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData, false},
+		{"POST /cases/{id}/forget", adminRoles, s.caseForget, false},
+		{"GET /admin/audit", adminRoles, s.auditPage, false},
+		{"GET /admin/canned", adminRoles, s.cannedPage, false},
+		{"POST /admin/canned", adminRoles, s.cannedSave, false},
+		{"GET /admin/accounts", adminRoles, s.accountsPage, false},
+		{"POST /admin/accounts", adminRoles, s.accountCreate, false},
+		{"POST /admin/accounts/action", adminRoles, s.accountAction, false},
+		{"GET /admin/model", adminRoles, s.modelPage, false},
+		{"POST /admin/model/train", adminRoles, s.modelTrain, false},
+		{"POST /admin/model/switch", adminRoles, s.modelSwitch, false},
+		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
+		{"POST /logout", staffRoles, s.logout, true},
+		{"GET /account/totp", staffRoles, s.totpPage, true},
+		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
+		{"POST /account/totp/start", staffRoles, s.totpStart, true},
+		{"POST /account/totp/activate", staffRoles, s.totpActivate, true},
+		{"POST /account/totp/recovery", staffRoles, s.totpRecovery, false},
+		{"POST /account/totp/off", staffRoles, s.totpOff, false},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -352,6 +382,8 @@ func (s *Server) buildRoutes() {
 	}
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("GET /login/code", s.loginCodePage)
+	mux.HandleFunc("POST /login/code", s.loginCode)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	cop := http.NewCrossOriginProtection()
@@ -397,6 +429,15 @@ func (s *Server) authorize(rt route) http.Handler {
 		if !slices.Contains(rt.roles, sess.account.Role) {
 			s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
 			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Your role does not allow this page or action."})
+			return
+		}
+		if mustEnrol(sess.account) && !rt.enrol {
+			if r.Method == http.MethodGet && r.URL.Path != "/inbox/rows" {
+				http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
+				return
+			}
+			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Set up one-time codes first",
+				Message: "Your role needs a code from a phone app at sign-in. Set it up on the One-time codes page, then try again."})
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -69,6 +69,31 @@ func (rg *rig) account(name string, role citybot.Role, password string) citybot.
 	if err != nil {
 		rg.t.Fatal(err)
 	}
+	if role.RequiresTOTP() {
+		a = rg.enrol(a)
+	}
+	return a
+}
+
+// testTOTPSecret is the one-time password secret rig accounts of roles
+// that need one are enrolled with.
+const testTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// enrol turns one-time codes on for an account, with testTOTPSecret and
+// no recovery codes, as if its owner had set them up.
+func (rg *rig) enrol(a citybot.Account) citybot.Account {
+	rg.t.Helper()
+	ctx := context.Background()
+	if err := rg.db.StartTOTP(ctx, a.ID, testTOTPSecret); err != nil {
+		rg.t.Fatal(err)
+	}
+	if err := rg.db.ActivateTOTP(ctx, a.ID, testTOTPSecret, 0, nil); err != nil {
+		rg.t.Fatal(err)
+	}
+	a, err := rg.db.AccountByName(ctx, a.Name)
+	if err != nil {
+		rg.t.Fatal(err)
+	}
 	return a
 }
 

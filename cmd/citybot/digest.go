@@ -75,6 +75,11 @@ type ScheduleConfig struct {
 	Retention string `toml:"retention"` // default "30 3 * * *"
 }
 
+// DefaultIdentityDays is [retention] identity_days when the key is left
+// out: a citizen's name, handle and platform id are erased 180 days after
+// their last message once none of their cases is open or changed since.
+const DefaultIdentityDays = 180
+
 // RetentionConfig is the [retention] section: days after which each kind
 // of citizen data is removed or anonymised (0 keeps it).
 type RetentionConfig struct {

@@ -286,20 +286,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	readerRoles, readerNames := cfg.Web.SensitiveReaderSets()
 	resp, err := responder.New(responder.Options{
-		Locales:          locales,
-		Store:            db,
-		Classifier:       clf,
-		Logger:           logger,
-		DefaultLanguage:  cfg.City.DefaultLanguage,
-		Languages:        cfg.City.Languages,
-		EmergencyNumber:  cfg.City.EmergencyNumber,
-		SensitiveTopics:  cfg.Web.SensitiveTopics,
-		CaseWindow:       cfg.Cases.Window.Duration,
-		FollowUpInterval: followUpInterval(cfg.Cases.FollowUpNoteEvery),
-		Notify:           disp.Notify,
-		Critical:         alerter.Kick,
-		Registerer:       reg,
+		SensitiveReaderRoles: readerRoles,
+		SensitiveReaderNames: len(readerNames),
+		Locales:              locales,
+		Store:                db,
+		Classifier:           clf,
+		Logger:               logger,
+		DefaultLanguage:      cfg.City.DefaultLanguage,
+		Languages:            cfg.City.Languages,
+		EmergencyNumber:      cfg.City.EmergencyNumber,
+		SensitiveTopics:      cfg.Web.SensitiveTopics,
+		CaseWindow:           cfg.Cases.Window.Duration,
+		FollowUpInterval:     followUpInterval(cfg.Cases.FollowUpNoteEvery),
+		Notify:               disp.Notify,
+		Critical:             alerter.Kick,
+		Registerer:           reg,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -439,6 +442,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 		InsecureCookies:   cfg.Web.InsecureCookies,
 		SensitiveRoles:    sensRoles,
 		SensitiveAccounts: sensAccounts,
+		Issuer:            cfg.City.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)

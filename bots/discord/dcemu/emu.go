@@ -103,6 +103,9 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Size        int
+	// Data is the file's bytes, for a file the bot uploaded (nil for a
+	// citizen's attachment, which the emulator only describes).
+	Data []byte
 }
 
 // Button is a button of a message sent by the bot.

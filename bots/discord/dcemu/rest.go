@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{itoken}", s.counted(s.webhookExecute))
 	mux.HandleFunc("GET /sandbox", s.sandboxPage)
 	mux.HandleFunc("GET /sandbox/state", s.sandboxState)
+	mux.HandleFunc("GET /sandbox/file", s.sandboxFile)
 	mux.HandleFunc("POST /sandbox/post", s.sandboxPost)
 	mux.HandleFunc("POST /sandbox/press", s.sandboxPress)
 	mux.HandleFunc("POST /sandbox/command", s.sandboxCommand)

@@ -151,7 +151,7 @@ func (s *Server) fault(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
-	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "editMessageText", "answerCallbackQuery", "setWebhook",
+	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "sendDocument", "editMessageText", "answerCallbackQuery", "setWebhook",
 		"deleteWebhook", "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close":
 		s.stats.Calls[method]++
 	default:
@@ -201,6 +201,8 @@ func (s *Server) call(ctx context.Context, method string, p url.Values) (any, er
 		return s.sendMessage(p)
 	case "sendPhoto":
 		return s.sendPhoto(p)
+	case "sendDocument":
+		return s.sendDocument(p)
 	case "editMessageText":
 		return s.editMessageText(p)
 	case "answerCallbackQuery":

@@ -155,6 +155,15 @@ type SentMessage struct {
 	Buttons   [][]Button
 	At        time.Time // when the emulator accepted it
 	Edits     int       // how many times editMessageText changed it
+	// Document is the file of a sendDocument (Text is then its
+	// caption); nil for other messages.
+	Document *Document
+}
+
+// Document is a file the bot sent with sendDocument.
+type Document struct {
+	Name string
+	Data []byte
 }
 
 // Server is a running emulator. Create it with New; stop it with Close.
@@ -472,6 +481,11 @@ func cloneSent(m SentMessage) SentMessage {
 			rows[i] = append([]Button(nil), r...)
 		}
 		m.Buttons = rows
+	}
+	if m.Document != nil {
+		d := *m.Document
+		d.Data = append([]byte(nil), d.Data...)
+		m.Document = &d
 	}
 	return m
 }
