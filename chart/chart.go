@@ -1,0 +1,326 @@
+// Package chart draws the weekly digest's chart: reports received and
+// median time to a first answer per topic, in two panels, sized for a
+// phone screen, with gonum.org/v1/plot and an embedded font (font/chart.ttf:
+// Noto Sans and Noto Sans Arabic, SIL Open Font License, font/OFL.txt)
+// that draws every shipped language: Latin with accents, and Arabic,
+// shaped by Shape (contextual forms, right-to-left order). Labels come
+// from the caller, already in the reader's language; Alt gives the same
+// figures in words for the image's alternative text.
+package chart
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"image/color"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/image/font/opentype"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"citybot"
+)
+
+//go:embed font/chart.ttf
+var fontData []byte
+
+// Typeface is the name the embedded font is known by.
+const Typeface = "CitybotChartSans"
+
+var (
+	fontOnce sync.Once
+	fonts    *font.Cache
+	parsed   *opentype.Font
+	fontErr  error
+)
+
+// loadFont parses the embedded font once.
+func loadFont() (*font.Cache, error) {
+	fontOnce.Do(func() {
+		parsed, fontErr = opentype.Parse(fontData)
+		if fontErr != nil {
+			fontErr = fmt.Errorf("chart: font: %w", fontErr)
+			return
+		}
+		fonts = font.NewCache(font.Collection{{Font: font.Font{Typeface: Typeface}, Face: parsed}})
+	})
+	return fonts, fontErr
+}
+
+// HasGlyphs reports whether the embedded font draws every rune of s as
+// Shape leaves it (spaces and marks aside), and the first rune it lacks.
+func HasGlyphs(s string) (bool, rune) {
+	if _, err := loadFont(); err != nil {
+		return false, 0
+	}
+	face, err := opentype.NewFace(parsed, &opentype.FaceOptions{Size: 12, DPI: 72})
+	if err != nil {
+		return false, 0
+	}
+	defer face.Close()
+	for _, r := range Shape(s) {
+		if r == ' ' || r == '\n' || transparent(r) {
+			continue
+		}
+		if _, ok := face.GlyphAdvance(r); !ok {
+			return false, r
+		}
+	}
+	return true, 0
+}
+
+// Labels are the chart's words, in one language. Title, Reports and
+// Answer are required; Duration says a time in words ("3 hours"); Number
+// writes a count (nil: digits as Go prints them).
+type Labels struct {
+	Title    string // above both panels ("23–29 November")
+	Reports  string // the counts panel ("Reports received")
+	Answer   string // the times panel ("Median time to a first answer")
+	NoAnswer string // the times panel when no topic was answered
+	Duration func(time.Duration) string
+	Number   func(int) string
+	// Others names the topics after the busiest MaxTopics, counted
+	// together ("other topics").
+	Others string
+}
+
+// MaxTopics is how many topics the chart names; the rest are counted
+// together under Labels.Others.
+const MaxTopics = 8
+
+// Size of the image: a phone screen's width at three pixels per point.
+const (
+	widthPt = 360
+	dpi     = 216
+)
+
+// Chart colours: dark text on white, one colour per measure, both with a
+// contrast of at least 4.5:1 on white.
+var (
+	ink        = color.RGBA{0x22, 0x22, 0x22, 0xff}
+	casesColor = color.RGBA{0x1f, 0x5f, 0xa8, 0xff}
+	timeColor  = color.RGBA{0xb3, 0x4e, 0x00, 0xff}
+)
+
+// row is one bar of a panel.
+type row struct {
+	name  string
+	value float64
+	label string
+}
+
+// rows returns the counts and times rows of f: the busiest topics, then
+// the others together; times only for topics with a first answer.
+func rows(f citybot.DigestFigures, topic func(string) string, l Labels) (counts, times []row) {
+	num := l.Number
+	if num == nil {
+		num = func(n int) string { return fmt.Sprint(n) }
+	}
+	dur := l.Duration
+	if dur == nil {
+		dur = func(d time.Duration) string { return d.Round(time.Minute).String() }
+	}
+	others := 0
+	for i, t := range f.ByTopic {
+		if t.Received == 0 {
+			continue
+		}
+		if i >= MaxTopics {
+			others += t.Received
+			continue
+		}
+		name := topic(t.Topic)
+		counts = append(counts, row{name, float64(t.Received), num(t.Received)})
+		if t.FirstAnswer.Count > 0 {
+			times = append(times, row{name, t.FirstAnswer.Median.Hours(), dur(t.FirstAnswer.Median)})
+		}
+	}
+	if others > 0 && l.Others != "" {
+		counts = append(counts, row{l.Others, float64(others), num(others)})
+	}
+	return counts, times
+}
+
+// Alt returns the chart's figures in words, for the image's alternative
+// text: "Title. Reports received: Roads 12, Water 5. Median time to a
+// first answer: Roads 3 hours." (in the labels' language).
+func Alt(f citybot.DigestFigures, topic func(string) string, l Labels) string {
+	counts, times := rows(f, topic, l)
+	var b strings.Builder
+	b.WriteString(strings.TrimRight(l.Title, ". "))
+	b.WriteString(". ")
+	b.WriteString(l.Reports)
+	b.WriteString(": ")
+	for i, r := range counts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(r.name + " " + r.label)
+	}
+	if len(counts) == 0 {
+		b.WriteString("0")
+	}
+	b.WriteString(". ")
+	b.WriteString(l.Answer)
+	b.WriteString(": ")
+	if len(times) == 0 {
+		b.WriteString(l.NoAnswer)
+	}
+	for i, r := range times {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(r.name + " " + r.label)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// Render draws f's chart as PNG: the title, then reports received per
+// topic (the busiest MaxTopics, then the others together), then the
+// median time to a first answer of the topics answered, each bar with its
+// figure in words. topic names a topic in the labels' language. The image
+// is 1080 pixels wide, as tall as the topics need. Errors come from the
+// font or the encoder.
+func Render(f citybot.DigestFigures, topic func(string) string, l Labels) ([]byte, error) {
+	cache, err := loadFont()
+	if err != nil {
+		return nil, err
+	}
+	hdlr := text.Plain{Fonts: cache}
+	style := func(size vg.Length, c color.Color) text.Style {
+		return text.Style{Color: c, Font: font.Font{Typeface: Typeface, Size: size}, Handler: hdlr,
+			XAlign: draw.XLeft, YAlign: draw.YBottom}
+	}
+	counts, times := rows(f, topic, l)
+	const (
+		rowH  = vg.Length(24)
+		headH = vg.Length(26)
+		gap   = vg.Length(14)
+	)
+	lines := wrap(l.Title, style(13, ink), widthPt-16)
+	titleH := 14 + 18*vg.Length(len(lines))
+	countsH := headH + rowH*vg.Length(max(len(counts), 1))
+	timesH := headH + rowH*vg.Length(max(len(times), 1))
+	height := titleH + countsH + gap + timesH + 8
+	c := vgimg.NewWith(vgimg.UseWH(widthPt, height), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
+	dc := draw.New(c)
+
+	// Title, on as many lines as it needs.
+	title := style(13, ink)
+	title.XAlign = draw.XCenter
+	for i, line := range lines {
+		put(dc, title, vg.Point{X: widthPt / 2, Y: height - 12 - 18*vg.Length(i)}, line)
+	}
+
+	top := height - titleH
+	panel(dc, style, l.Reports, counts, casesColor, top, countsH, rowH, headH, "")
+	top -= countsH + gap
+	panel(dc, style, l.Answer, times, timeColor, top, timesH, rowH, headH, l.NoAnswer)
+
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("chart: png: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// panel draws one panel between top and top-h: its heading, then a
+// labelled horizontal bar per row, scaled to the largest value, or empty
+// when there are no rows.
+func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, heading string, rs []row, col color.Color,
+	top, h, rowH, headH vg.Length, empty string) {
+	head := style(11, ink)
+	put(dc, head, vg.Point{X: 8, Y: top - headH/2}, fitWidth(heading, head, widthPt-16))
+	lab := style(9.5, ink)
+	if len(rs) == 0 {
+		put(dc, lab, vg.Point{X: 8, Y: top - headH - rowH/2}, empty)
+		return
+	}
+	// Names take up to 40% of the width, bars the rest after the figure.
+	nameW := vg.Length(0)
+	for _, r := range rs {
+		nameW = max(nameW, lab.Width(Shape(fitWidth(r.name, lab, widthPt*0.4))))
+	}
+	labelW := vg.Length(0)
+	maxV := 0.0
+	for _, r := range rs {
+		labelW = max(labelW, lab.Width(Shape(r.label)))
+		maxV = max(maxV, r.value)
+	}
+	x0 := 8 + nameW + 6
+	barMax := widthPt - x0 - labelW - 14
+	for i, r := range rs {
+		y := top - headH - rowH*vg.Length(i) - rowH/2
+		name := lab
+		name.XAlign = draw.XRight
+		put(dc, name, vg.Point{X: x0 - 6, Y: y}, fitWidth(r.name, lab, widthPt*0.4))
+		w := vg.Length(1)
+		if maxV > 0 {
+			w = max(w, barMax*vg.Length(r.value/maxV))
+		}
+		dc.SetColor(col)
+		dc.Fill(rect(x0, y-rowH*0.32, x0+w, y+rowH*0.32))
+		put(dc, lab, vg.Point{X: x0 + w + 4, Y: y}, r.label)
+	}
+}
+
+// put draws s (logical order, one line) shaped, with its lower-case
+// letters centred on pt.Y.
+func put(dc draw.Canvas, sty text.Style, pt vg.Point, s string) {
+	// Plain.Draw puts the baseline at pt.Y + height*YAlign - ascent +
+	// size; YAlign is YBottom (0).
+	baseline := pt.Y - 0.27*sty.Font.Size
+	pt.Y = baseline + sty.FontExtents().Ascent - sty.Font.Size
+	dc.FillText(sty, pt, Shape(s))
+}
+
+// wrap cuts s (logical order) into lines that fit w, at spaces.
+func wrap(s string, sty text.Style, w vg.Length) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		try := strings.TrimSpace(line + " " + word)
+		if line != "" && sty.Width(Shape(try)) > w {
+			lines = append(lines, fitWidth(line, sty, w))
+			line = word
+			continue
+		}
+		line = try
+	}
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, fitWidth(line, sty, w))
+	}
+	return lines
+}
+
+func rect(x0, y0, x1, y1 vg.Length) vg.Path {
+	var p vg.Path
+	p.Move(vg.Point{X: x0, Y: y0})
+	p.Line(vg.Point{X: x1, Y: y0})
+	p.Line(vg.Point{X: x1, Y: y1})
+	p.Line(vg.Point{X: x0, Y: y1})
+	p.Close()
+	return p
+}
+
+// fitWidth cuts s (logical order) with an ellipsis so that it fits w.
+func fitWidth(s string, sty text.Style, w vg.Length) string {
+	if sty.Width(Shape(s)) <= w {
+		return s
+	}
+	rs := []rune(s)
+	for n := len(rs) - 1; n > 0; n-- {
+		t := strings.TrimSpace(string(rs[:n])) + "…"
+		if sty.Width(Shape(t)) <= w {
+			return t
+		}
+	}
+	return "…"
+}
