@@ -94,10 +94,13 @@ type Labels struct {
 // together under Labels.Others.
 const MaxTopics = 8
 
-// Size of the image: a phone screen's width at three pixels per point.
+// Size of the image: a phone screen's width (360 points) at three pixels
+// per point.
 const (
 	widthPt = 360
 	dpi     = 216
+	// WidthPx is the image's width in pixels.
+	WidthPx = widthPt * dpi / 72
 )
 
 // Chart colours: dark text on white, one colour per measure, both with a

@@ -152,6 +152,7 @@ type Digester struct {
 	retention citybot.RetentionPolicy
 	notify    func()
 	redactor  *Redactor
+	locs      *locale.Set // the language files, for the chart's words
 }
 
 // NewDigester returns a Digester, or an error wrapping citybot.ErrInvalid
@@ -200,6 +201,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.notify = func() {}
 	}
 	set := locales(opts.Locales)
+	d.locs = set
 	d.texts = digestTextsOf(set)
 	en := d.texts[locale.Reference]
 	for code, t := range opts.Texts {
@@ -377,14 +379,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	for _, l := range d.languages {
 		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
-	lead := d.languages[0]
-	t := d.texts[lead]
-	if dg.Chart, err = renderChart(dg.Figures, func(tp string) string { return d.TopicName(lead, tp) }, ChartLabels{
-		Title:  fill(t.ChartCaption, "week", string(week)),
-		Cases:  d.texts[lead].ChartReports,
-		Answer: d.texts[lead].ChartAnswer,
-		Hours:  "h",
-	}); err != nil {
+	if dg.Chart, err = d.ChartPNG(dg, d.languages[0]); err != nil {
 		return dg, err
 	}
 	return dg, nil

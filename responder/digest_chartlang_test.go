@@ -1,0 +1,55 @@
+package responder_test
+
+import (
+	"bytes"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"citybot/chart"
+	"citybot/responder"
+)
+
+// TestChartPerLanguage: a week's chart is drawn in each digest language
+// (Arabic too), phone-sized, with the days of the week in the title, and
+// its alternative text carries the same figures in words.
+func TestChartPerLanguage(t *testing.T) {
+	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Languages = []string{"en", "fr", "ar"} })
+	rg.playWeek()
+	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
+	d, err := rg.dg.Compute(rg.ctx, weekStart, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pngs := map[string][]byte{}
+	for _, l := range []string{"en", "fr", "ar"} {
+		b, err := rg.dg.ChartPNG(d, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil || img.Bounds().Dx() != chart.WidthPx || img.Bounds().Dy() > 2*chart.WidthPx {
+			t.Fatalf("%s chart: %v %v", l, img.Bounds(), err)
+		}
+		pngs[l] = b
+	}
+	if bytes.Equal(pngs["en"], pngs["fr"]) || bytes.Equal(pngs["en"], pngs["ar"]) {
+		t.Error("the charts of two languages are the same image")
+	}
+	if !bytes.Equal(pngs["en"], d.Chart) {
+		t.Error("the digest's chart is not the officials' language's")
+	}
+	// playWeek: 6 road reports, 3 water; 4 roads first answered after
+	// 1, 2, 3 and 4 hours (median by nearest rank: the 2nd, 2 hours),
+	// one water report after 30 minutes.
+	alt := rg.dg.ChartAlt(d, "en")
+	for _, want := range []string{"16–22 November", "roads and pavements 6", "water and sanitation 3", "roads and pavements 2 h", "water and sanitation 30 min"} {
+		if !strings.Contains(alt, want) {
+			t.Errorf("alt %q lacks %q", alt, want)
+		}
+	}
+	if fr := rg.dg.ChartAlt(d, "fr"); !strings.Contains(fr, "Graphique") || !strings.Contains(fr, "novembre") {
+		t.Errorf("French alt %q", fr)
+	}
+}
