@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"citybot"
+)
+
+// equity computes the equity of response of the cases opened in [start,
+// end) (duplicates left out): by district (places as public output names
+// them; sensitive cases and the hide topics left out of districts) and by
+// language. A case without a first answer counts with its wait so far,
+// until the store's clock.
+func (db *DB) equity(ctx context.Context, start, end time.Time, hide []string) (citybot.Equity, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT topic, places, language, opened_at, COALESCE(first_answer_at, ''), sensitive FROM cases
+		WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`, ts(start), ts(end))
+	if err != nil {
+		return citybot.Equity{}, err
+	}
+	defer rows.Close()
+	now := db.now().UTC()
+	var (
+		waits    []time.Duration
+		answered []bool
+		places   [][]string
+		langs    []string
+	)
+	for rows.Next() {
+		var tp, pl, lang, opened, answeredAt string
+		var sensitive bool
+		if err := rows.Scan(&tp, &pl, &lang, &opened, &answeredAt, &sensitive); err != nil {
+			return citybot.Equity{}, err
+		}
+		o := parseTS(opened)
+		w := max(now.Sub(o), 0)
+		if answeredAt != "" {
+			w = max(parseTS(answeredAt).Sub(o), 0)
+		}
+		waits = append(waits, w)
+		answered = append(answered, answeredAt != "")
+		langs = append(langs, lang)
+		var names []string
+		if pl != "" && pl != "[]" && !sensitive && !slices.Contains(hide, tp) {
+			var raw []string
+			if json.Unmarshal([]byte(pl), &raw) == nil {
+				for _, n := range raw {
+					if n = db.places.Public(n); n != "" {
+						names = append(names, n)
+					}
+				}
+			}
+		}
+		places = append(places, names)
+	}
+	if err := rows.Err(); err != nil {
+		return citybot.Equity{}, err
+	}
+	return citybot.EquityOf(waits, answered, places, langs), nil
+}
