@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // ApprovalStore is what the digest approval pages read.
@@ -74,7 +75,7 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	}
 	a := &approvalPages{s: s, store: store, digester: d, pages: map[string]*template.Template{}}
 	for _, name := range []string{"approval_list", "approval_digest"} {
-		t, err := template.New(name).Funcs(templateFuncs(s.locales)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(templateFuncs(s.locales)).ParseFS(templateFiles, "templates/layout.html", "templates/public_equity.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
@@ -157,6 +158,13 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		failed = failed || p.State == citybot.OutboxFailed
 	}
 	role := sess.account.Role
+	// The equity figures, in the console's language, for the official
+	// to decide whether they are published.
+	locs := a.s.locales
+	if locs == nil {
+		locs = locale.MustEmbedded()
+	}
+	eq := equityOf(d.Figures.Equity, wordsFor(locs, "en"), locs)
 	a.render(w, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
@@ -165,9 +173,12 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		Done       string
 		Posts      []citybot.DigestPost
 		CanRepost  bool
+		Equity     equityView
+		Publish    string // the choice made, in words
 	}{d, a.digester.Previews(d), role == citybot.RoleOfficial,
 		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
-		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin)})
+		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin), eq,
+		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity]})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -189,7 +200,7 @@ func (a *approvalPages) decide(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	dec := citybot.DigestDecision{Approve: r.PostFormValue("decision") == "approve", Actor: sess.account.Name,
-		Comment: r.PostFormValue("comment")}
+		Comment: r.PostFormValue("comment"), PublishEquity: r.PostFormValue("publish_equity") == "yes"}
 	if !dec.Approve && r.PostFormValue("decision") != "sendback" {
 		a.s.fail(w, r, sess, fmt.Errorf("%w: choose approve or send back", citybot.ErrInvalid))
 		return
