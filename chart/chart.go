@@ -202,30 +202,26 @@ func Render(f citybot.DigestFigures, topic func(string) string, l Labels) ([]byt
 			XAlign: draw.XLeft, YAlign: draw.YBottom}
 	}
 	counts, times := rows(f, topic, l)
-	const (
-		rowH  = vg.Length(24)
-		headH = vg.Length(26)
-		gap   = vg.Length(14)
-	)
-	lines := wrap(l.Title, style(13, ink), widthPt-16)
-	titleH := 14 + 18*vg.Length(len(lines))
-	countsH := headH + rowH*vg.Length(max(len(counts), 1))
-	timesH := headH + rowH*vg.Length(max(len(times), 1))
-	height := titleH + countsH + gap + timesH + 8
+	titleStyle, headStyle := style(titleSize, ink), style(headSize, ink)
+	titleLines := wrap(l.Title, titleStyle, widthPt-2*margin)
+	countsHead := wrap(l.Reports, headStyle, widthPt-2*margin)
+	timesHead := wrap(l.Answer, headStyle, widthPt-2*margin)
+	titleH := 10 + lineH(titleSize)*vg.Length(len(titleLines))
+	countsH := panelHeight(len(countsHead), len(counts))
+	timesH := panelHeight(len(timesHead), len(times))
+	height := titleH + countsH + gap + timesH + margin
 	c := vgimg.NewWith(vgimg.UseWH(widthPt, height), vgimg.UseDPI(dpi), vgimg.UseBackgroundColor(color.White))
 	dc := draw.New(c)
 
 	// Title, on as many lines as it needs.
-	title := style(13, ink)
-	title.XAlign = draw.XCenter
-	for i, line := range lines {
-		put(dc, title, vg.Point{X: widthPt / 2, Y: height - 12 - 18*vg.Length(i)}, line)
+	titleStyle.XAlign = draw.XCenter
+	for i, line := range titleLines {
+		putDir(dc, titleStyle, direction(l.Title), vg.Point{X: widthPt / 2, Y: height - 6 - lineH(titleSize)*(vg.Length(i)+0.5)}, line)
 	}
-
 	top := height - titleH
-	panel(dc, style, l.Reports, counts, casesColor, top, countsH, rowH, headH, "")
+	panel(dc, style, countsHead, counts, casesColor, top, "")
 	top -= countsH + gap
-	panel(dc, style, l.Answer, times, timeColor, top, timesH, rowH, headH, l.NoAnswer)
+	panel(dc, style, timesHead, times, timeColor, top, l.NoAnswer)
 
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
@@ -234,22 +230,46 @@ func Render(f citybot.DigestFigures, topic func(string) string, l Labels) ([]byt
 	return buf.Bytes(), nil
 }
 
-// panel draws one panel between top and top-h: its heading, then a
-// labelled horizontal bar per row, scaled to the largest value, or empty
-// when there are no rows.
-func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, heading string, rs []row, col color.Color,
-	top, h, rowH, headH vg.Length, empty string) {
-	head := style(11, ink)
-	put(dc, head, vg.Point{X: 8, Y: top - headH/2}, fitWidth(heading, head, widthPt-16))
-	lab := style(9.5, ink)
+// Sizes, in points on a 360-point-wide image: as a phone shows text.
+const (
+	titleSize = vg.Length(15)
+	headSize  = vg.Length(13)
+	labelSize = vg.Length(12)
+	rowH      = vg.Length(30)
+	gap       = vg.Length(16)
+	margin    = vg.Length(8)
+)
+
+// lineH is the height of a line of text of size.
+func lineH(size vg.Length) vg.Length { return size * 1.35 }
+
+// panelHeight is the height of a panel with its heading's lines and n
+// bars (one row for the empty text when n is 0).
+func panelHeight(headLines, n int) vg.Length {
+	return lineH(headSize)*vg.Length(headLines) + 6 + rowH*vg.Length(max(n, 1))
+}
+
+// panel draws one panel from top down: its heading's lines, then a
+// labelled horizontal bar per row, scaled to the largest value, or the
+// empty text when there are no rows.
+func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, heading []string, rs []row, col color.Color,
+	top vg.Length, empty string) {
+	head := style(headSize, ink)
+	rtl := direction(strings.Join(heading, " "))
+	for i, line := range heading {
+		putDir(dc, head, rtl, vg.Point{X: margin, Y: top - lineH(headSize)*(vg.Length(i)+0.5)}, line)
+	}
+	top -= lineH(headSize)*vg.Length(len(heading)) + 6
+	lab := style(labelSize, ink)
 	if len(rs) == 0 {
-		put(dc, lab, vg.Point{X: 8, Y: top - headH - rowH/2}, empty)
+		put(dc, lab, vg.Point{X: margin, Y: top - rowH/2}, empty)
 		return
 	}
-	// Names take up to 40% of the width, bars the rest after the figure.
+	// Names take up to 45% of the width, bars the rest after the figure.
+	const nameMax = widthPt * 0.45
 	nameW := vg.Length(0)
 	for _, r := range rs {
-		nameW = max(nameW, lab.Width(Shape(fitWidth(r.name, lab, widthPt*0.4))))
+		nameW = max(nameW, lab.Width(Shape(fitWidth(r.name, lab, nameMax))))
 	}
 	labelW := vg.Length(0)
 	maxV := 0.0
@@ -257,19 +277,19 @@ func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, headin
 		labelW = max(labelW, lab.Width(Shape(r.label)))
 		maxV = max(maxV, r.value)
 	}
-	x0 := 8 + nameW + 6
-	barMax := widthPt - x0 - labelW - 14
+	x0 := margin + nameW + 6
+	barMax := widthPt - x0 - labelW - 4 - margin
 	for i, r := range rs {
-		y := top - headH - rowH*vg.Length(i) - rowH/2
+		y := top - rowH*vg.Length(i) - rowH/2
 		name := lab
 		name.XAlign = draw.XRight
-		put(dc, name, vg.Point{X: x0 - 6, Y: y}, fitWidth(r.name, lab, widthPt*0.4))
+		put(dc, name, vg.Point{X: x0 - 6, Y: y}, fitWidth(r.name, lab, nameMax))
 		w := vg.Length(1)
 		if maxV > 0 {
 			w = max(w, barMax*vg.Length(r.value/maxV))
 		}
 		dc.SetColor(col)
-		dc.Fill(rect(x0, y-rowH*0.32, x0+w, y+rowH*0.32))
+		dc.Fill(rect(x0, y-rowH*0.3, x0+w, y+rowH*0.3))
 		put(dc, lab, vg.Point{X: x0 + w + 4, Y: y}, r.label)
 	}
 }
@@ -277,11 +297,16 @@ func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, headin
 // put draws s (logical order, one line) shaped, with its lower-case
 // letters centred on pt.Y.
 func put(dc draw.Canvas, sty text.Style, pt vg.Point, s string) {
+	putDir(dc, sty, direction(s), pt, s)
+}
+
+// putDir is put for a line of a paragraph of direction rtl.
+func putDir(dc draw.Canvas, sty text.Style, rtl bool, pt vg.Point, s string) {
 	// Plain.Draw puts the baseline at pt.Y + height*YAlign - ascent +
 	// size; YAlign is YBottom (0).
 	baseline := pt.Y - 0.27*sty.Font.Size
 	pt.Y = baseline + sty.FontExtents().Ascent - sty.Font.Size
-	dc.FillText(sty, pt, Shape(s))
+	dc.FillText(sty, pt, shape(s, rtl))
 }
 
 // wrap cuts s (logical order) into lines that fit w, at spaces.

@@ -66,6 +66,21 @@ func TestShape(t *testing.T) {
 	}
 }
 
+// TestShapeLineOfRTLParagraph: a line cut from an Arabic title that holds
+// only a week number keeps the paragraph's direction: its full stop goes
+// to the left end.
+func TestShapeLineOfRTLParagraph(t *testing.T) {
+	if got := shape("2026-W48.", true); got != ".2026-W48" {
+		t.Errorf("shape in RTL = %q", got)
+	}
+	if got := Shape("2026-W48."); got != "2026-W48." {
+		t.Errorf("Shape = %q", got)
+	}
+	if !direction("12 يوم") || direction("12 days") || direction("") {
+		t.Error("direction")
+	}
+}
+
 // TestShapeRoundTrip: every Arabic text of the shipped file, shaped and
 // read back right to left, is the same text once normalised: no letter
 // is lost or changed, only its form.

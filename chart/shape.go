@@ -15,11 +15,32 @@ import (
 // paragraph keeps its order, with right-to-left runs reversed inside it.
 // Text without Arabic letters is returned unchanged.
 func Shape(s string) string {
+	return shape(s, direction(s))
+}
+
+// shape is Shape with the paragraph's direction given: a line cut from a
+// right-to-left paragraph keeps its direction even when it begins with a
+// Latin word or a number.
+func shape(s string, rtl bool) string {
 	rs := []rune(s)
-	if !slices.ContainsFunc(rs, isRTL) {
+	if !slices.ContainsFunc(rs, isRTL) && !rtl {
 		return s
 	}
-	return string(visualOrder(joinForms(rs)))
+	return string(visualOrder(joinForms(rs), rtl))
+}
+
+// direction reports whether s reads right to left: its first strong
+// letter is (digits are weak: they set no direction).
+func direction(s string) bool {
+	for _, r := range s {
+		if isRTL(r) {
+			return true
+		}
+		if isLTR(r) && !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return false
 }
 
 // transparent reports whether r is an Arabic mark (harakat, superscript
@@ -156,20 +177,10 @@ func mirror(r rune) rune {
 	return r
 }
 
-// visualOrder puts rs (one line, logical order) in the order it is drawn
-// left to right. It is the Unicode bidirectional algorithm cut to what
+// visualOrder puts rs (one line, logical order, in a paragraph of
+// direction rtl) in the order it is drawn left to right. It is the Unicode bidirectional algorithm cut to what
 // chart labels hold: letters of either direction, digits and neutrals.
-func visualOrder(rs []rune) []rune {
-	rtl := false
-	for _, r := range rs {
-		if isRTL(r) {
-			rtl = true
-			break
-		}
-		if isLTR(r) && !unicode.IsDigit(r) {
-			break // digits are weak: they set no direction
-		}
-	}
+func visualOrder(rs []rune, rtl bool) []rune {
 	// Strong direction of each rune; neutrals take the direction of the
 	// runs on both sides when they agree, else the paragraph's. Number
 	// separators between digits join the number.
