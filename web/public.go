@@ -66,8 +66,8 @@ type PublicOptions struct {
 	// ApprovedBy names, per language, the office that approves the
 	// digests ("the Mayor's office"), shown on the public pages instead
 	// of the approving official's account, which is never public. A
-	// language left out gets "the city" in its words (en, fr) or the
-	// first language's name.
+	// language left out gets "the city" in its words (locale key
+	// public.the_city).
 	ApprovedBy map[string]string
 	// MaxExports bounds the CSV exports running at once (each reads up
 	// to 100,000 cases on one of the store's read connections); one more
@@ -316,11 +316,8 @@ func (p *Public) approvedBy(lang string) string {
 	if by := p.approved[lang]; by != "" {
 		return by
 	}
-	switch lang {
-	case "fr":
-		return "la ville"
-	case "en":
-		return "the city"
+	if c := p.locs.Catalog(lang); c != nil && c.Text("public.the_city") != "" {
+		return c.Text("public.the_city")
 	}
 	if by := p.approved[p.languages[0]]; by != "" {
 		return by

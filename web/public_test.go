@@ -27,6 +27,7 @@ import (
 var (
 	_ PublicStore   = (*store.DB)(nil)
 	_ PublicFigures = (*responder.Digester)(nil)
+	_ PublicCharts  = (*responder.Digester)(nil)
 	_ ApprovalStore = (*store.DB)(nil)
 	_ Digester      = (*responder.Digester)(nil)
 )
