@@ -82,6 +82,11 @@ func forbidden(from, to string) string {
 		if to == "database/sql" || to == "net/http" {
 			return "classifier uses no database or network"
 		}
+	case under(from, "citybot/chart"):
+		// Drawing only: figures and words in, PNG out.
+		if (isModule(to) && to != "citybot") || to == "database/sql" || to == "net/http" {
+			return "chart draws figures it is given: it imports only the domain, no database or network"
+		}
 	case under(from, "citybot/store"):
 		for _, bad := range []string{"citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
 			if under(to, bad) {
@@ -135,6 +140,11 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/bots/discord", "citybot/locale", false},
 		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
+		{"citybot/chart", "citybot", false},
+		{"citybot/chart", "gonum.org/v1/plot/vg", false},
+		{"citybot/chart", "citybot/locale", true},
+		{"citybot/chart", "net/http", true},
+		{"citybot/responder", "citybot/chart", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {
