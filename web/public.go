@@ -98,6 +98,7 @@ type Public struct {
 	handler   http.Handler
 	locs      *locale.Set
 	charts    chartCache
+	weeks     weekCache
 }
 
 // NewPublic returns the public pages, or an error wrapping
@@ -444,6 +445,53 @@ func (c *chartCache) put(key string, png []byte) {
 	c.order = append(c.order, key)
 }
 
+// weekCache keeps the figures of weeks that are over for a while: the
+// public page shows 12 weeks to anyone who asks, and a past week's
+// figures change only as late answers and promises come in.
+type weekCache struct {
+	mu   sync.Mutex
+	figs map[time.Time]cachedWeek
+}
+
+type cachedWeek struct {
+	f  citybot.DigestFigures
+	at time.Time
+}
+
+// weekTTL is how long a past week's figures are kept.
+const weekTTL = 10 * time.Minute
+
+// weekFigures returns the figures of [start, end): from the cache for a
+// week over before now and computed less than weekTTL ago, else computed
+// (and kept when the week is over).
+func (p *Public) weekFigures(ctx context.Context, start, end, now time.Time) (citybot.DigestFigures, error) {
+	over := !end.After(now)
+	if over {
+		p.weeks.mu.Lock()
+		c, ok := p.weeks.figs[start]
+		p.weeks.mu.Unlock()
+		if ok && c.f.End.Equal(end) && now.Sub(c.at) < weekTTL && !now.Before(c.at) {
+			return c.f, nil
+		}
+	}
+	f, err := p.figures.Figures(ctx, start, end)
+	if err != nil || !over {
+		return f, err
+	}
+	p.weeks.mu.Lock()
+	defer p.weeks.mu.Unlock()
+	if p.weeks.figs == nil {
+		p.weeks.figs = map[time.Time]cachedWeek{}
+	}
+	for k, c := range p.weeks.figs {
+		if now.Sub(c.at) >= weekTTL {
+			delete(p.weeks.figs, k)
+		}
+	}
+	p.weeks.figs[start] = cachedWeek{f: f, at: now}
+	return f, nil
+}
+
 // trend returns the last 12 weeks (the week so far last), each from the
 // live figures, and adds their promises to h.
 func (p *Public) trend(ctx context.Context, w words, now time.Time, h *publicHome) ([]trendRow, error) {
@@ -456,7 +504,7 @@ func (p *Public) trend(ctx context.Context, w words, now time.Time, h *publicHom
 		if now.Before(end) {
 			end, last = now, now
 		}
-		f, err := p.figures.Figures(ctx, start, end)
+		f, err := p.weekFigures(ctx, start, end, now)
 		if err != nil {
 			return nil, fmt.Errorf("web: trend: %w", err)
 		}
