@@ -88,6 +88,8 @@ type Labels struct {
 	// Others names the topics after the busiest MaxTopics, counted
 	// together ("other topics").
 	Others string
+	// ListSep separates the items of a list in Alt ("": ", ").
+	ListSep string
 }
 
 // MaxTopics is how many topics the chart names; the rest are counted
@@ -130,11 +132,11 @@ func rows(f citybot.DigestFigures, topic func(string) string, l Labels) (counts,
 		dur = func(d time.Duration) string { return d.Round(time.Minute).String() }
 	}
 	others := 0
-	for i, t := range f.ByTopic {
+	for _, t := range f.ByTopic {
 		if t.Received == 0 {
 			continue
 		}
-		if i >= MaxTopics {
+		if len(counts) >= MaxTopics {
 			others += t.Received
 			continue
 		}
@@ -155,6 +157,10 @@ func rows(f citybot.DigestFigures, topic func(string) string, l Labels) (counts,
 // first answer: Roads 3 hours." (in the labels' language).
 func Alt(f citybot.DigestFigures, topic func(string) string, l Labels) string {
 	counts, times := rows(f, topic, l)
+	sep := l.ListSep
+	if sep == "" {
+		sep = ", "
+	}
 	var b strings.Builder
 	b.WriteString(strings.TrimRight(l.Title, ". "))
 	b.WriteString(". ")
@@ -162,7 +168,7 @@ func Alt(f citybot.DigestFigures, topic func(string) string, l Labels) string {
 	b.WriteString(": ")
 	for i, r := range counts {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteString(sep)
 		}
 		b.WriteString(r.name + " " + r.label)
 	}
@@ -177,7 +183,7 @@ func Alt(f citybot.DigestFigures, topic func(string) string, l Labels) string {
 	}
 	for i, r := range times {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteString(sep)
 		}
 		b.WriteString(r.name + " " + r.label)
 	}

@@ -37,6 +37,7 @@ func (d *Digester) chartLabels(dg citybot.Digest, lang string) chart.Labels {
 		Answer:   c.Text("chart.answer"),
 		NoAnswer: c.Text("chart.no_answer"),
 		Others:   c.Text("chart.others"),
+		ListSep:  c.Text("chart.list_sep"),
 		Duration: t.duration,
 		Number:   strconv.Itoa,
 	}

@@ -148,7 +148,7 @@ func equityOf(e citybot.Equity, w words, locs *locale.Set) equityView {
 	if !e.Empty() {
 		v.AnyFlagged = len(flagged) > 0
 		if v.AnyFlagged {
-			v.Flagged = w.t("equity.flagged", "list", strings.Join(flagged, ", "))
+			v.Flagged = w.t("equity.flagged", "list", strings.Join(flagged, w.t("chart.list_sep")))
 		} else {
 			v.Flagged = w.t("equity.none_flagged")
 		}
