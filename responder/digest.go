@@ -235,6 +235,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 			return nil, fmt.Errorf("responder: digester: %w: channel language %q is not a digest language", citybot.ErrInvalid, c.Language)
 		}
 	}
+	d.warnChartGlyphs()
 	d.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
 	for p, n := range opts.MaxText {
 		d.maxText[p] = n

@@ -73,3 +73,26 @@ func (d *Digester) chartCatalog(lang string) *locale.Catalog {
 	}
 	return nil
 }
+
+// warnChartGlyphs logs, once per digest language, a text of the chart
+// that the embedded font cannot draw (a city's language in another
+// script): its chart would show boxes. It never fails: the digest's text
+// is unaffected.
+func (d *Digester) warnChartGlyphs() {
+	for _, l := range d.languages {
+		c := d.chartCatalog(l)
+		if c == nil {
+			continue
+		}
+		texts := []string{c.Text("chart.title"), c.Text("chart.reports"), c.Text("chart.answer"), c.Text("chart.no_answer"), c.Text("chart.others")}
+		for _, tp := range c.Table("chat.topics") {
+			texts = append(texts, tp)
+		}
+		for _, s := range texts {
+			if ok, r := chart.HasGlyphs(s); !ok {
+				d.log.Warn("the chart's font cannot draw a letter of this language: its chart will show boxes", "lang", l, "letter", fmt.Sprintf("%U", r))
+				break
+			}
+		}
+	}
+}

@@ -3,11 +3,15 @@ package responder_test
 import (
 	"bytes"
 	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"citybot/chart"
+	"citybot/locale"
 	"citybot/responder"
 )
 
@@ -51,5 +55,33 @@ func TestChartPerLanguage(t *testing.T) {
 	}
 	if fr := rg.dg.ChartAlt(d, "fr"); !strings.Contains(fr, "Graphique") || !strings.Contains(fr, "novembre") {
 		t.Errorf("French alt %q", fr)
+	}
+}
+
+// TestChartGlyphWarning: a city language in a script the chart's font
+// lacks is reported once in the log, naming the language; the shipped
+// languages, Arabic included, are not.
+func TestChartGlyphWarning(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "am.toml"), []byte("[meta]\nname = \"አማርኛ\"\n\n[chat.topics]\nroads = \"መንገዶች\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	locs, err := locale.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		langs []string
+		warn  bool
+	}{{[]string{"en", "fr", "ar", "es", "pt", "sw"}, false}, {[]string{"en", "am"}, true}} {
+		var logs bytes.Buffer
+		newDgRig(t, func(o *responder.DigestOptions) {
+			o.Languages, o.Locales, o.Channels = tc.langs, locs, nil
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		got := strings.Contains(logs.String(), "cannot draw") && strings.Contains(logs.String(), "lang=am")
+		if got != tc.warn || strings.Count(logs.String(), "cannot draw") > 1 {
+			t.Errorf("languages %v: warning %v, want %v:\n%s", tc.langs, got, tc.warn, logs.String())
+		}
 	}
 }
