@@ -77,9 +77,9 @@ func (w words) of(n, total int) string {
 	return w.t("digest.of", "n", strconv.Itoa(n), "total", strconv.Itoa(total))
 }
 
-// languageName is a language code in words, in the reader's language
-// where the files say it, else in itself ("Kiswahili"); "" is "language
-// not known".
+// languageName is a language code in words: the language's name in
+// itself ("Kiswahili"), as the language menu shows it; "" and "other" are
+// "language not known" in the reader's language.
 func (w words) languageName(locs *locale.Set, code string) string {
 	if code == "" || code == "other" || code == "und" {
 		return w.t("equity.unknown_language")
@@ -94,7 +94,7 @@ func (w words) languageName(locs *locale.Set, code string) string {
 // one language.
 type equityView struct {
 	Title, Intro          string
-	Group, Reports        string
+	Reports               string
 	Answered, Wait, Flag  string
 	Sections              []equitySection
 	Flagged, Small, Empty string
@@ -115,7 +115,7 @@ type equityRow struct {
 // equityOf builds the view of e in w's language.
 func equityOf(e citybot.Equity, w words, locs *locale.Set) equityView {
 	v := equityView{Title: w.t("equity.title"), Intro: w.t("equity.intro", "wait", w.duration(e.Wait)),
-		Group: w.t("equity.group"), Reports: w.t("equity.reports"), Answered: w.t("equity.answered"),
+		Reports: w.t("equity.reports"), Answered: w.t("equity.answered"),
 		Wait: w.t("equity.wait"), Flag: w.t("equity.longer"), Publish: w.t("equity.publish")}
 	if e.Empty() {
 		v.Empty = w.t("equity.few")
