@@ -557,7 +557,7 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 	key := fmt.Sprintf("digest:%s:r%d:officials", dg.Week, dg.Revision)
 	out := []citybot.OutboxItem{{
 		Out: citybot.Outgoing{Key: key + ":notice", Platform: d.officials.Platform, Chat: d.officials.Chat, ChatKind: citybot.ChatGroup,
-			Text: fill(t.DraftNotice, "week", string(dg.Week), "revision", strconv.Itoa(dg.Revision))},
+			Text: fill(t.DraftNotice, "week", string(dg.Week), "revision", strconv.Itoa(dg.Revision)) + d.equityNote(dg, lang)},
 		Kind: citybot.OutboxNotice,
 	}}
 	body := citybot.OutboxItem{

@@ -2,6 +2,7 @@ package responder_test
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"log/slog"
 	"os"
@@ -82,6 +83,42 @@ func TestChartGlyphWarning(t *testing.T) {
 		got := strings.Contains(logs.String(), "cannot draw") && strings.Contains(logs.String(), "lang=am")
 		if got != tc.warn || strings.Count(logs.String(), "cannot draw") > 1 {
 			t.Errorf("languages %v: warning %v, want %v:\n%s", tc.langs, got, tc.warn, logs.String())
+		}
+	}
+}
+
+// TestOfficialsNoticeEquity: the draft's announcement to the officials'
+// chat names the districts and languages waiting at least twice as long
+// as the city, and says the choice to publish is made in the console.
+func TestOfficialsNoticeEquity(t *testing.T) {
+	rg := newDgRig(t, nil)
+	// Five reports in English answered after 1 hour, five in French
+	// after 6 hours (city median, nearest rank of 10: 1 h; French
+	// flagged).
+	for i := range 10 {
+		text, wait := "the street light is broken", time.Hour
+		if i >= 5 {
+			text, wait = "le lampadaire est cassé", 6*time.Hour
+		}
+		at := weekStart.Add(time.Duration(9+i) * time.Hour)
+		c := rg.report(at, fmt.Sprint("eq", i), text)
+		rg.answer(at.Add(wait), c, "The lamp team is on its way.")
+	}
+	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
+	d, err := rg.dg.Draft(rg.ctx, weekStart, "scheduler", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := d.Figures.Equity; e.Wait != time.Hour || len(e.ByLanguage) != 2 {
+		t.Fatalf("equity %+v", e)
+	}
+	notice, err := rg.db.OutboxItems(rg.ctx, "digest:2026-W47:r1:officials:notice")
+	if err != nil || len(notice) != 1 {
+		t.Fatalf("notice: %d rows, %v", len(notice), err)
+	}
+	for _, want := range []string{"Wait at least twice as long as the city: Français.", "where you choose whether they are published"} {
+		if !strings.Contains(notice[0].Out.Text, want) {
+			t.Errorf("notice lacks %q:\n%s", want, notice[0].Out.Text)
 		}
 	}
 }
