@@ -101,7 +101,7 @@ func TestShapeRoundTrip(t *testing.T) {
 }
 
 // labelsOf are the chart's words in lang, from the shipped files.
-func labelsOf(t *testing.T, lang string) (Labels, func(string) string) {
+func labelsOf(t testing.TB, lang string) (Labels, func(string) string) {
 	t.Helper()
 	c := locale.MustEmbedded().Catalog(lang)
 	if c == nil {
