@@ -257,18 +257,33 @@ func panelHeight(headLines, n int) vg.Length {
 
 // panel draws one panel from top down: its heading's lines, then a
 // labelled horizontal bar per row, scaled to the largest value, or the
-// empty text when there are no rows.
+// empty text when there are no rows. A right-to-left heading mirrors the
+// panel: headings and names on the right, bars growing to the left.
 func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, heading []string, rs []row, col color.Color,
 	top vg.Length, empty string) {
-	head := style(headSize, ink)
 	rtl := direction(strings.Join(heading, " "))
+	// mx places x (measured from the reading side) on the image, and
+	// start/end are the alignments of a text beginning or ending at it.
+	mx := func(x vg.Length) vg.Length {
+		if rtl {
+			return widthPt - x
+		}
+		return x
+	}
+	start, end := draw.XLeft, draw.XRight
+	if rtl {
+		start, end = end, start
+	}
+	head := style(headSize, ink)
+	head.XAlign = start
 	for i, line := range heading {
-		putDir(dc, head, rtl, vg.Point{X: margin, Y: top - lineH(headSize)*(vg.Length(i)+0.5)}, line)
+		putDir(dc, head, rtl, vg.Point{X: mx(margin), Y: top - lineH(headSize)*(vg.Length(i)+0.5)}, line)
 	}
 	top -= lineH(headSize)*vg.Length(len(heading)) + 6
 	lab := style(labelSize, ink)
+	lab.XAlign = start
 	if len(rs) == 0 {
-		put(dc, lab, vg.Point{X: margin, Y: top - rowH/2}, empty)
+		put(dc, lab, vg.Point{X: mx(margin), Y: top - rowH/2}, empty)
 		return
 	}
 	// Names take up to 45% of the width, bars the rest after the figure.
@@ -288,15 +303,15 @@ func panel(dc draw.Canvas, style func(vg.Length, color.Color) text.Style, headin
 	for i, r := range rs {
 		y := top - rowH*vg.Length(i) - rowH/2
 		name := lab
-		name.XAlign = draw.XRight
-		put(dc, name, vg.Point{X: x0 - 6, Y: y}, fitWidth(r.name, lab, nameMax))
+		name.XAlign = end
+		put(dc, name, vg.Point{X: mx(x0 - 6), Y: y}, fitWidth(r.name, lab, nameMax))
 		w := vg.Length(1)
 		if maxV > 0 {
 			w = max(w, barMax*vg.Length(r.value/maxV))
 		}
 		dc.SetColor(col)
-		dc.Fill(rect(x0, y-rowH*0.3, x0+w, y+rowH*0.3))
-		put(dc, lab, vg.Point{X: x0 + w + 4, Y: y}, r.label)
+		dc.Fill(rect(min(mx(x0), mx(x0+w)), y-rowH*0.3, max(mx(x0), mx(x0+w)), y+rowH*0.3))
+		put(dc, lab, vg.Point{X: mx(x0 + w + 4), Y: y}, r.label)
 	}
 }
 

@@ -251,3 +251,35 @@ func TestMoreTopicsThanRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRightToLeftLayout: the Arabic chart is mirrored (names on the
+// right, bars growing to the left), the English one is not: the leftmost
+// pixel of the reports' bars is near the left edge only in Arabic.
+func TestRightToLeftLayout(t *testing.T) {
+	left := map[string]int{}
+	for _, lang := range []string{"en", "ar"} {
+		l, topic := labelsOf(t, lang)
+		b, err := Render(figures(), topic, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		minX := img.Bounds().Dx()
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if r>>8 == uint32(casesColor.R) && g>>8 == uint32(casesColor.G) && bl>>8 == uint32(casesColor.B) {
+					minX = min(minX, x)
+				}
+			}
+		}
+		left[lang] = minX
+	}
+	w := WidthPx
+	if left["en"] < w/5 || left["ar"] > w/10 {
+		t.Errorf("leftmost bar pixel: en %d, ar %d of %d", left["en"], left["ar"], w)
+	}
+}
