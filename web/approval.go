@@ -165,6 +165,12 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		locs = locale.MustEmbedded()
 	}
 	eq := equityOf(d.Figures.Equity, wordsFor(locs, "en"), locs)
+	previews := a.digester.Previews(d)
+	// The chart is the officials' language's (the previews' first).
+	alt := "Chart: reports and median time to first answer by topic, week " + string(d.Week) + ". The same figures are in the texts below."
+	if c, ok := a.digester.(PublicCharts); ok && len(previews) > 0 {
+		alt = c.ChartAlt(d, previews[0].Language)
+	}
 	a.render(w, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
@@ -175,10 +181,11 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		CanRepost  bool
 		Equity     equityView
 		Publish    string // the choice made, in words
-	}{d, a.digester.Previews(d), role == citybot.RoleOfficial,
+		ChartAlt   string
+	}{d, previews, role == citybot.RoleOfficial,
 		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
 		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin), eq,
-		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity]})
+		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity], alt})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {

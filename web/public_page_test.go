@@ -163,13 +163,21 @@ func TestPublicPageEquityPublished(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One report on a third street, answered after an hour: a group of
+	// one, only counted (city median of 11: the 6th, 1 h).
+	at := w46.Add(30 * time.Hour)
+	c := rg.say(at, citybot.Telegram, "5399", "Citizen", "", "The street light is broken on boulevard Voltaire since Monday.")
+	rg.clock.Set(at.Add(time.Hour))
+	if _, err := rg.off.Answer(rg.ctx, c.ID, "olivia", "The lamp team is coming.", "eqa-small"); err != nil {
+		t.Fatal(err)
+	}
 	rg.clock.Set(pubWeek.Add(8 * time.Hour))
 	d, err := rg.dg.Draft(rg.ctx, w46, "scheduler", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := d.Figures.Equity
-	if e.Wait != time.Hour || len(e.ByPlace) != 2 || e.ByPlace[0].Name != "avenue Foch" || !e.ByPlace[0].Longer || e.ByPlace[1].Longer {
+	if e.Wait != time.Hour || len(e.ByPlace) != 2 || e.ByPlace[0].Name != "avenue Foch" || !e.ByPlace[0].Longer || e.ByPlace[1].Longer || e.SmallPlaces != 1 {
 		t.Fatalf("equity %+v", e)
 	}
 	if _, err := rg.dg.Decide(rg.ctx, d.ID, citybot.DigestDecision{Approve: true, Actor: "mayor", PublishEquity: true}); err != nil {
@@ -177,10 +185,14 @@ func TestPublicPageEquityPublished(t *testing.T) {
 	}
 	_, en, _ := rg.get("/public/?lang=en", nil)
 	for _, want := range []string{`id="h-equity"`, "Who waits longer?", "Usual wait in the whole city: 1 h.",
-		"Wait at least twice as long as the city: avenue Foch.", `<li class="longer"><strong>avenue Foch</strong>`, "5 of 5", "5 h"} {
+		"Wait at least twice as long as the city: avenue Foch.", `<li class="longer"><strong>avenue Foch</strong>`, "5 of 5", "5 h",
+		"Groups with fewer than 5 reports, not shown so that no one can be recognised: 1."} {
 		if !strings.Contains(en, want) {
 			t.Errorf("public page lacks %q", want)
 		}
+	}
+	if strings.Contains(en, "Voltaire") {
+		t.Error("a street of a single report is named")
 	}
 	_, ar, _ := rg.get("/public/digests/"+string(d.Week)+"?lang=ar", nil)
 	for _, want := range []string{"من ينتظر أكثر؟", "avenue Foch", "حسب الحي"} {
