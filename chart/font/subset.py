@@ -8,7 +8,9 @@ so layout tables are dropped.
     apt-get download fonts-noto-core && dpkg-deb -x fonts-noto-core_*.deb x
     /usr/bin/python3 subset.py x/usr/share/fonts/truetype/noto
 """
+import os
 import sys
+import tempfile
 from fontTools import subset
 from fontTools.merge import Merger
 from fontTools.ttLib import TTFont
@@ -34,10 +36,12 @@ def cut(name, chars, out):
     f.save(out)
 
 
-cut('NotoSans-Regular.ttf', latin, '/tmp/latin.ttf')
-# Arabic first, then the Latin font's glyphs win for shared characters.
-cut('NotoSansArabic-Regular.ttf', [c for c in arabic], '/tmp/arabic.ttf')
-m = Merger().merge(['/tmp/latin.ttf', '/tmp/arabic.ttf'])
+tmp = tempfile.mkdtemp()
+latin_file, arabic_file = os.path.join(tmp, 'latin.ttf'), os.path.join(tmp, 'arabic.ttf')
+cut('NotoSans-Regular.ttf', latin, latin_file)
+cut('NotoSansArabic-Regular.ttf', arabic, arabic_file)
+# The Latin font first: its glyphs win for the characters both have.
+m = Merger().merge([latin_file, arabic_file])
 for rec in m['name'].names:
     if rec.nameID in (1, 4, 16):
         rec.string = 'Citybot Chart Sans'
