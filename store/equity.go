@@ -9,14 +9,17 @@ import (
 	"citybot"
 )
 
+// equityQuery reads the week's cases through the index on opened_at.
+const equityQuery = `SELECT topic, places, language, opened_at, COALESCE(first_answer_at, ''), sensitive FROM cases
+	WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`
+
 // equity computes the equity of response of the cases opened in [start,
 // end) (duplicates left out): by district (places as public output names
 // them; sensitive cases and the hide topics left out of districts) and by
 // language. A case without a first answer counts with its wait so far,
 // until the store's clock.
 func (db *DB) equity(ctx context.Context, start, end time.Time, hide []string) (citybot.Equity, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT topic, places, language, opened_at, COALESCE(first_answer_at, ''), sensitive FROM cases
-		WHERE opened_at >= ? AND opened_at < ? AND status <> 'duplicate'`, ts(start), ts(end))
+	rows, err := db.r.QueryContext(ctx, equityQuery, ts(start), ts(end))
 	if err != nil {
 		return citybot.Equity{}, err
 	}
