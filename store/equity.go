@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"citybot"
@@ -62,4 +64,39 @@ func (db *DB) equity(ctx context.Context, start, end time.Time, hide []string) (
 		return citybot.Equity{}, err
 	}
 	return citybot.EquityOf(waits, answered, places, langs), nil
+}
+
+// PublishDigestEquity records an official's choice, after approval, to
+// publish (or no longer publish) an approved digest's equity figures on
+// the public pages, audited with the actor. It returns the digest as it
+// is after. Errors wrap citybot.ErrNotFound for an unknown digest and
+// citybot.ErrInvalid for a digest not approved or a missing actor.
+func (db *DB) PublishDigestEquity(ctx context.Context, id citybot.DigestID, publish bool, actor string) (citybot.Digest, error) {
+	var out citybot.Digest
+	if strings.TrimSpace(actor) == "" {
+		return out, fmt.Errorf("store: publish digest equity: %w: the choice needs an actor", citybot.ErrInvalid)
+	}
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		d, err := scanDigest(tx.QueryRowContext(ctx, `SELECT `+digestColumns+` FROM digests WHERE id = ?`, int64(id)))
+		if err != nil {
+			return err
+		}
+		if d.State != citybot.DigestApproved {
+			return fmt.Errorf("%w: only an approved digest's figures are published", citybot.ErrInvalid)
+		}
+		out = d
+		if d.PublishEquity == publish {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE digests SET publish_equity = ? WHERE id = ?`, publish, int64(id)); err != nil {
+			return err
+		}
+		out.PublishEquity = publish
+		return audit(ctx, tx, db.now().UTC(), actor, "digest.publish_equity", digestSubject(id),
+			map[string]any{"publish_equity": d.PublishEquity}, map[string]any{"publish_equity": publish, "week": d.Week})
+	})
+	if err != nil {
+		return citybot.Digest{}, fmt.Errorf("store: publish digest equity: %w", mapErr(err))
+	}
+	return out, nil
 }

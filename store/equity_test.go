@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -162,4 +163,40 @@ func BenchmarkDigestEquity(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPublishDigestEquityAfterApproval: an approved digest's figures are
+// published and withdrawn later, audited; a draft is refused, an unknown
+// digest is not found.
+func TestPublishDigestEquityAfterApproval(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	db := openTest(t, func() time.Time { return now })
+	ctx := context.Background()
+	d, err := db.SaveDigestDraft(ctx, citybot.Digest{Week: "2026-W47", Texts: map[string]string{"en": "x"}, DraftedBy: "scheduler"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PublishDigestEquity(ctx, d.ID, true, "mayor"); !errors.Is(err, citybot.ErrInvalid) {
+		t.Fatalf("draft: %v, want ErrInvalid", err)
+	}
+	if _, err := db.DecideDigest(ctx, d.ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}, func(citybot.Digest) ([]citybot.OutboxItem, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, publish := range []bool{true, true, false} {
+		got, err := db.PublishDigestEquity(ctx, d.ID, publish, "mayor")
+		if err != nil || got.PublishEquity != publish {
+			t.Fatalf("publish %v: %v %v", publish, got.PublishEquity, err)
+		}
+		again, _ := db.Digest(ctx, d.ID)
+		if again.PublishEquity != publish {
+			t.Fatalf("stored %v, want %v", again.PublishEquity, publish)
+		}
+	}
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'digest.publish_equity'`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("audit rows %d (%v), want 2 (the repeated choice changes nothing)", n, err)
+	}
+	if _, err := db.PublishDigestEquity(ctx, 999, true, "mayor"); !errors.Is(err, citybot.ErrNotFound) {
+		t.Errorf("unknown digest: %v", err)
+	}
 }

@@ -17,6 +17,9 @@ import (
 type ApprovalStore interface {
 	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
 	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
+	// PublishDigestEquity publishes or withdraws an approved digest's
+	// equity figures (audited).
+	PublishDigestEquity(ctx context.Context, id citybot.DigestID, publish bool, actor string) (citybot.Digest, error)
 }
 
 // Digester drafts digests and carries officials' decisions
@@ -61,6 +64,9 @@ type approvalPages struct {
 //	POST /digests/{id}/repost     officials and admins: post again, to the
 //	                              channels where posting an approved digest
 //	                              failed (new rows: exactly once each)
+//	POST /digests/{id}/equity     officials only: publish (publish=yes) or
+//	                              withdraw (publish=no) an approved digest's
+//	                              equity figures on the public pages
 //	POST /digests/{id}/redraft    admins, officers and officials: a new
 //	                              revision of a draft or a sent-back draft
 //	                              (never of an approved week), with an
@@ -90,6 +96,7 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft},
 		{"POST /digests/{id}/redraft", staff, a.redraft},
 		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost},
+		{"POST /digests/{id}/equity", []citybot.Role{citybot.RoleOfficial}, a.equity},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -147,7 +154,8 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
 		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted.",
 		"drafted":  "Drafted now from the figures so far. An official approves it before anything is posted.",
-		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again."}[r.URL.Query().Get("done")]
+		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again.",
+		"equity": "Your choice on the equity figures is saved."}[r.URL.Query().Get("done")]
 	posts, err := a.digester.PostStatuses(r.Context(), d)
 	if err != nil {
 		a.s.fail(w, r, sess, err)
@@ -182,10 +190,12 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		Equity     equityView
 		Publish    string // the choice made, in words
 		ChartAlt   string
+		Toggle     string // the button that changes the choice
 	}{d, previews, role == citybot.RoleOfficial,
 		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
 		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin), eq,
-		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity], alt})
+		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity], alt,
+		map[bool]string{true: wordsFor(locs, "en").t("equity.withdraw"), false: wordsFor(locs, "en").t("equity.publish_now")}[d.PublishEquity]})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -291,4 +301,26 @@ func (a *approvalPages) repost(w http.ResponseWriter, r *http.Request, sess *ses
 		done = "nothing"
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=%s", d.ID, done), http.StatusSeeOther)
+}
+
+// equity publishes or withdraws an approved digest's equity figures.
+func (a *approvalPages) equity(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	var publish bool
+	switch r.PostFormValue("publish") {
+	case "yes":
+		publish = true
+	case "no":
+	default:
+		a.s.fail(w, r, sess, fmt.Errorf("%w: choose to publish or not", citybot.ErrInvalid))
+		return
+	}
+	if _, err := a.store.PublishDigestEquity(r.Context(), d.ID, publish, sess.account.Name); err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=equity", d.ID), http.StatusSeeOther)
 }

@@ -257,6 +257,29 @@ func TestApprovalEquityChoice(t *testing.T) {
 			if strings.Contains(pub, "Who waits longer?") != publish {
 				t.Errorf("public page shows equity: %v, published: %v", !publish, publish)
 			}
+			// Changed after approval (an approval from the officials'
+			// chat never publishes them): by an official only, audited.
+			officer, fcsrf := rg.staff("olivia", citybot.RoleOfficer)
+			if code, _ := rg.post(page+"/equity", officer, url.Values{"csrf": {fcsrf}, "publish": {"yes"}}); code != http.StatusForbidden {
+				t.Errorf("an officer changed the choice: %d", code)
+			}
+			if code, _ := rg.post(page+"/equity", official, url.Values{"csrf": {csrf}, "publish": {"maybe"}}); code != http.StatusBadRequest {
+				t.Errorf("publish=maybe: %d", code)
+			}
+			flip := map[bool]string{true: "no", false: "yes"}[publish]
+			if _, body, _ := rg.get(page, official); !strings.Contains(body, `name="publish" value="`+flip+`"`) {
+				t.Errorf("approved page offers no button to change the choice")
+			}
+			if code, _ := rg.post(page+"/equity", official, url.Values{"csrf": {csrf}, "publish": {flip}}); code != http.StatusSeeOther {
+				t.Fatalf("change the choice: %d", code)
+			}
+			if got, _ := rg.db.Digest(rg.ctx, d.ID); got.PublishEquity == publish {
+				t.Errorf("choice not changed")
+			}
+			_, pub, _ = rg.get("/public/", nil)
+			if strings.Contains(pub, "Who waits longer?") == publish {
+				t.Errorf("after the change the public page shows equity: %v", !publish)
+			}
 		})
 	}
 }
