@@ -283,3 +283,22 @@ func TestRightToLeftLayout(t *testing.T) {
 		t.Errorf("leftmost bar pixel: en %d, ar %d of %d", left["en"], left["ar"], w)
 	}
 }
+
+// FuzzShape: any text shapes without a panic into as many runes as it
+// has, minus one per lam-alef ligature, and reads back to the same
+// letters.
+func FuzzShape(f *testing.F) {
+	for _, s := range []string{"", "بلاغات", "لا", "ل", "12 يوم (Roads)", "a\u0644\u064e\u0627b", "\u0640\u0640", "ﻻ", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Shape(s)
+		if !direction(s) && !strings.ContainsFunc(s, isRTL) && out != s {
+			t.Fatalf("Shape(%q) = %q changed a left-to-right text", s, out)
+		}
+		in := []rune(s)
+		if got := len([]rune(out)); got > len(in) || got < len(in)/2 {
+			t.Fatalf("Shape(%q) = %q: %d runes from %d", s, out, got, len(in))
+		}
+	})
+}
