@@ -83,8 +83,10 @@ type Labels struct {
 	Reports  string // the counts panel ("Reports received")
 	Answer   string // the times panel ("Median time to a first answer")
 	NoAnswer string // the times panel when no topic was answered
-	Duration func(time.Duration) string
-	Number   func(int) string
+	// NoReports is the counts panel when nothing was received.
+	NoReports string
+	Duration  func(time.Duration) string
+	Number    func(int) string
 	// Others names the topics after the busiest MaxTopics, counted
 	// together ("other topics").
 	Others string
@@ -161,34 +163,19 @@ func Alt(f citybot.DigestFigures, topic func(string) string, l Labels) string {
 	if sep == "" {
 		sep = ", "
 	}
-	var b strings.Builder
-	b.WriteString(strings.TrimRight(l.Title, ". "))
-	b.WriteString(". ")
-	b.WriteString(l.Reports)
-	b.WriteString(": ")
-	for i, r := range counts {
-		if i > 0 {
-			b.WriteString(sep)
+	list := func(rs []row, empty string) string {
+		if len(rs) == 0 {
+			return strings.TrimRight(empty, ".。 ")
 		}
-		b.WriteString(r.name + " " + r.label)
-	}
-	if len(counts) == 0 {
-		b.WriteString("0")
-	}
-	b.WriteString(". ")
-	b.WriteString(l.Answer)
-	b.WriteString(": ")
-	if len(times) == 0 {
-		b.WriteString(l.NoAnswer)
-	}
-	for i, r := range times {
-		if i > 0 {
-			b.WriteString(sep)
+		items := make([]string, len(rs))
+		for i, r := range rs {
+			items[i] = r.name + " " + r.label
 		}
-		b.WriteString(r.name + " " + r.label)
+		return strings.Join(items, sep)
 	}
-	b.WriteString(".")
-	return b.String()
+	return strings.TrimRight(l.Title, ". ") + ". " +
+		l.Reports + ": " + list(counts, l.NoReports) + ". " +
+		l.Answer + ": " + list(times, l.NoAnswer) + "."
 }
 
 // Render draws f's chart as PNG: the title, then reports received per
@@ -225,7 +212,7 @@ func Render(f citybot.DigestFigures, topic func(string) string, l Labels) ([]byt
 		putDir(dc, titleStyle, direction(l.Title), vg.Point{X: widthPt / 2, Y: height - 6 - lineH(titleSize)*(vg.Length(i)+0.5)}, line)
 	}
 	top := height - titleH
-	panel(dc, style, countsHead, counts, casesColor, top, "")
+	panel(dc, style, countsHead, counts, casesColor, top, l.NoReports)
 	top -= countsH + gap
 	panel(dc, style, timesHead, times, timeColor, top, l.NoAnswer)
 

@@ -302,3 +302,20 @@ func FuzzShape(f *testing.F) {
 		}
 	})
 }
+
+// TestEmptyWeek: a week without reports draws both panels' words and says
+// so in the alt text.
+func TestEmptyWeek(t *testing.T) {
+	l := Labels{Title: "16–22 November", Reports: "Reports received", Answer: "Time to a first answer", NoAnswer: "No answer yet.", NoReports: "No report this week."}
+	b, err := Render(citybot.DigestFigures{}, func(s string) string { return s }, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	want := "16–22 November. Reports received: No report this week. Time to a first answer: No answer yet."
+	if alt := Alt(citybot.DigestFigures{}, func(s string) string { return s }, l); alt != want {
+		t.Errorf("alt %q, want %q", alt, want)
+	}
+}

@@ -32,14 +32,15 @@ func (d *Digester) chartLabels(dg citybot.Digest, lang string) chart.Labels {
 		title = fill(c.Text("chart.title"), "dates", t.dates(f.Start.In(d.loc), last))
 	}
 	return chart.Labels{
-		Title:    title,
-		Reports:  c.Text("chart.reports"),
-		Answer:   c.Text("chart.answer"),
-		NoAnswer: c.Text("chart.no_answer"),
-		Others:   c.Text("chart.others"),
-		ListSep:  c.Text("chart.list_sep"),
-		Duration: t.duration,
-		Number:   strconv.Itoa,
+		Title:     title,
+		Reports:   c.Text("chart.reports"),
+		Answer:    c.Text("chart.answer"),
+		NoAnswer:  c.Text("chart.no_answer"),
+		NoReports: c.Text("chart.no_reports"),
+		Others:    c.Text("chart.others"),
+		ListSep:   c.Text("chart.list_sep"),
+		Duration:  t.duration,
+		Number:    strconv.Itoa,
 	}
 }
 
@@ -84,7 +85,7 @@ func (d *Digester) warnChartGlyphs() {
 		if c == nil {
 			continue
 		}
-		texts := []string{c.Text("chart.title"), c.Text("chart.reports"), c.Text("chart.answer"), c.Text("chart.no_answer"), c.Text("chart.others")}
+		texts := []string{c.Text("chart.title"), c.Text("chart.reports"), c.Text("chart.answer"), c.Text("chart.no_answer"), c.Text("chart.no_reports"), c.Text("chart.others")}
 		for _, tp := range c.Table("chat.topics") {
 			texts = append(texts, tp)
 		}
