@@ -199,8 +199,9 @@ type Digest struct {
 	DecidedBy string
 	DecidedAt time.Time
 	Comment   string
-	// PublishEquity is the official's choice, at approval, to publish the
-	// equity figures (Figures.Equity) on the public page.
+	// PublishEquity is the official's choice, made at approval and
+	// changed later, to publish the equity figures (Figures.Equity) on
+	// the public pages.
 	PublishEquity bool
 }
 
