@@ -111,6 +111,10 @@ type DigestFigures struct {
 	// first answered in the period and those answered within their
 	// service level; empty when no targets are set.
 	WithinTarget []TargetShare
+	// Equity is the equity of response by district and language (cases
+	// opened in the period); the official decides whether a digest's is
+	// published (Digest.PublishEquity).
+	Equity Equity
 }
 
 // Promise is a case's promised day as the store keeps it: ExpectedBy's
@@ -195,6 +199,10 @@ type Digest struct {
 	DecidedBy string
 	DecidedAt time.Time
 	Comment   string
+	// PublishEquity is the official's choice, made at approval and
+	// changed later, to publish the equity figures (Figures.Equity) on
+	// the public pages.
+	PublishEquity bool
 }
 
 // DigestPreview is a digest as it will appear on one platform in one
@@ -210,6 +218,8 @@ type DigestDecision struct {
 	Approve bool
 	Actor   string // the official's account name
 	Comment string // required when sending back
+	// PublishEquity publishes the equity figures with an approved digest.
+	PublishEquity bool
 }
 
 // PublicCase is a case as public output shows it: no text, no identity,

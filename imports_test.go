@@ -93,6 +93,11 @@ func forbidden(from, to string) string {
 		if to == "database/sql" || to == "net/http" {
 			return "grouping uses no database or network"
 		}
+	case under(from, "citybot/chart"):
+		// Drawing only: figures and words in, PNG out.
+		if (isModule(to) && to != "citybot") || to == "database/sql" || to == "net/http" {
+			return "chart draws figures it is given: it imports only the domain, no database or network"
+		}
 	case under(from, "citybot/store"):
 		for _, bad := range []string{"citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
 			if under(to, bad) {
@@ -149,6 +154,11 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/grouping", "citybot/store", true},
 		{"citybot/grouping", "citybot", false},
 		{"citybot/grouping", "database/sql", true},
+		{"citybot/chart", "citybot", false},
+		{"citybot/chart", "gonum.org/v1/plot/vg", false},
+		{"citybot/chart", "citybot/locale", true},
+		{"citybot/chart", "net/http", true},
+		{"citybot/responder", "citybot/chart", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {

@@ -152,6 +152,7 @@ type Digester struct {
 	retention citybot.RetentionPolicy
 	notify    func()
 	redactor  *Redactor
+	locs      *locale.Set // the language files, for the chart's words
 }
 
 // NewDigester returns a Digester, or an error wrapping citybot.ErrInvalid
@@ -200,6 +201,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.notify = func() {}
 	}
 	set := locales(opts.Locales)
+	d.locs = set
 	d.texts = digestTextsOf(set)
 	en := d.texts[locale.Reference]
 	for code, t := range opts.Texts {
@@ -233,6 +235,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 			return nil, fmt.Errorf("responder: digester: %w: channel language %q is not a digest language", citybot.ErrInvalid, c.Language)
 		}
 	}
+	d.warnChartGlyphs()
 	d.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
 	for p, n := range opts.MaxText {
 		d.maxText[p] = n
@@ -377,14 +380,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	for _, l := range d.languages {
 		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
-	lead := d.languages[0]
-	t := d.texts[lead]
-	if dg.Chart, err = renderChart(dg.Figures, func(tp string) string { return d.TopicName(lead, tp) }, ChartLabels{
-		Title:  fill(t.ChartCaption, "week", string(week)),
-		Cases:  d.texts[lead].ChartReports,
-		Answer: d.texts[lead].ChartAnswer,
-		Hours:  "h",
-	}); err != nil {
+	if dg.Chart, err = d.ChartPNG(dg, d.languages[0]); err != nil {
 		return dg, err
 	}
 	return dg, nil
@@ -561,7 +557,7 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 	key := fmt.Sprintf("digest:%s:r%d:officials", dg.Week, dg.Revision)
 	out := []citybot.OutboxItem{{
 		Out: citybot.Outgoing{Key: key + ":notice", Platform: d.officials.Platform, Chat: d.officials.Chat, ChatKind: citybot.ChatGroup,
-			Text: fill(t.DraftNotice, "week", string(dg.Week), "revision", strconv.Itoa(dg.Revision))},
+			Text: fill(t.DraftNotice, "week", string(dg.Week), "revision", strconv.Itoa(dg.Revision)) + d.equityNote(dg, lang)},
 		Kind: citybot.OutboxNotice,
 	}}
 	body := citybot.OutboxItem{

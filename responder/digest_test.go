@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/chart"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -246,7 +247,7 @@ func TestDigestDraftApprovePostOnce(t *testing.T) {
 		t.Errorf("no you-said-we-did example")
 	}
 	img, err := png.Decode(bytes.NewReader(d.Chart))
-	if err != nil || img.Bounds().Dx() != 900 {
+	if err != nil || img.Bounds().Dx() != chart.WidthPx {
 		t.Fatalf("chart: %v", err)
 	}
 	// The officials were told, with the buttons on the draft.
