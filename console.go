@@ -102,8 +102,12 @@ type InboxQuery struct {
 	// reader whose role may not read them: they are neither listed,
 	// counted, nor found by Search.
 	HideSensitive bool
-	Limit         int // at most this many; <= 0 means 50
-	Offset        int
+	// UnansweredFirst orders the cases without a first answer before
+	// the answered ones (then critical first, then oldest), as sorting
+	// by time left needs.
+	UnansweredFirst bool
+	Limit           int // at most this many; <= 0 means 50
+	Offset          int
 }
 
 // InboxItem is one row of the inbox.
@@ -113,6 +117,9 @@ type InboxItem struct {
 	// Excerpt is the start of the case's first message (citizen text:
 	// hostile, escape it when shown).
 	Excerpt string
+	// FirstAnswerAt is the case's first answer (an officer's answer or
+	// status change); nil when none yet.
+	FirstAnswerAt *time.Time
 }
 
 // FacetCount is how many cases have one value of a filter.

@@ -19,6 +19,10 @@ const pageSize = 50
 // maxPage bounds the inbox's page number (OFFSET costs grow with it).
 const maxPage = 2000
 
+// maxDuePage bounds the page number when sorting by time left: each page
+// reads every page before it, once per urgency.
+const maxDuePage = 40
+
 func allStatuses() []citybot.CaseStatus {
 	return []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress, citybot.StatusAnswered,
 		citybot.StatusResolved, citybot.StatusClosed, citybot.StatusDuplicate}
@@ -76,6 +80,9 @@ func (s *Server) inboxQuery(r *http.Request, sess *session) (citybot.InboxQuery,
 	}
 	pg, _ := strconv.Atoi(v.Get("page"))
 	pg = min(max(pg, 1), maxPage)
+	if v.Get("sort") == "due" {
+		pg = min(pg, maxDuePage)
+	}
 	q.Offset = (pg - 1) * pageSize
 	return q, pg
 }
@@ -96,7 +103,11 @@ type filterSelect struct {
 }
 
 type inboxData struct {
-	Items    []citybot.InboxItem
+	Items []inboxRow
+	// ByDue: sorted by time left to the first-answer target (sort=due),
+	// instead of most urgent first; SortURL switches to the other order.
+	ByDue    bool
+	SortURL  string
 	Page     int
 	PrevURL  string
 	NextURL  string
@@ -119,11 +130,37 @@ func counted(fs []citybot.FacetCount) map[string]int {
 
 func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 	q, pg := s.inboxQuery(r, sess)
-	items, more, err := s.store.InboxPage(r.Context(), q)
+	now := s.now()
+	byDue := r.URL.Query().Get("sort") == "due"
+	var (
+		rows []inboxRow
+		more bool
+		err  error
+	)
+	if byDue {
+		rows, more, err = s.duePage(r, q, now)
+	} else {
+		var items []citybot.InboxItem
+		items, more, err = s.store.InboxPage(r.Context(), q)
+		for _, it := range items {
+			rows = append(rows, s.rowOf(it, now))
+		}
+	}
 	if err != nil {
 		return inboxData{}, err
 	}
-	d := inboxData{Items: items, Page: pg, Search: q.Search, Place: q.Place, Now: s.now()}
+	d := inboxData{Items: rows, ByDue: byDue, Page: pg, Search: q.Search, Place: q.Place, Now: now}
+	other := r.URL.Query()
+	other.Del("page")
+	if byDue {
+		other.Del("sort")
+	} else {
+		other.Set("sort", "due")
+	}
+	d.SortURL = "/inbox"
+	if len(other) > 0 {
+		d.SortURL += "?" + other.Encode()
+	}
 	base := r.URL.Query()
 	base.Del("page")
 	d.Filtered = len(base) > 0
@@ -143,7 +180,7 @@ func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 	if pg > 1 {
 		d.PrevURL = link(pg - 1)
 	}
-	if more && pg < maxPage {
+	if more && (pg < maxPage && !byDue || pg < maxDuePage) {
 		d.NextURL = link(pg + 1)
 	}
 	d.RowsURL = "/inbox/rows"
@@ -283,4 +320,122 @@ func age(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	}
+}
+
+// inboxRow is an inbox item with where it stands against its
+// first-answer target and its promised date.
+type inboxRow struct {
+	citybot.InboxItem
+	// Left says the time left to the first-answer target ("3 h left"),
+	// how long the case is past it ("overdue by 2 days") or "answered";
+	// "" when its urgency has no target.
+	Left    string
+	Overdue bool
+	// Due is when the first answer is due; zero when answered or without
+	// a target.
+	Due time.Time
+	// PromiseOverdue: the date promised to the citizen (ExpectedBy)
+	// passed and the case is still open.
+	PromiseOverdue bool
+}
+
+// rowOf places an inbox item against its service level at now.
+func (s *Server) rowOf(it citybot.InboxItem, now time.Time) inboxRow {
+	row := inboxRow{InboxItem: it}
+	if it.Case.ExpectedBy != nil && it.Case.Status.Open() && !now.Before(s.levels.PromiseDue(*it.Case.ExpectedBy)) {
+		row.PromiseOverdue = true
+	}
+	if it.FirstAnswerAt != nil {
+		row.Left = "answered"
+		return row
+	}
+	if !it.Case.Status.Open() {
+		return row
+	}
+	due, ok := s.levels.Due(it.Case.OpenedAt, it.Case.Urgency)
+	if !ok {
+		return row
+	}
+	row.Due = due
+	if left := due.Sub(now); left > 0 {
+		row.Left = span(left) + " left"
+	} else {
+		row.Left, row.Overdue = "overdue by "+span(-left), true
+	}
+	return row
+}
+
+// span says a duration shortly: minutes under an hour, hours under two
+// days, then days.
+func span(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", max(1, int(d.Minutes())))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+}
+
+// duePage returns the page of q sorted by time left to the first-answer
+// target: the unanswered cases due soonest (the most overdue) first, then
+// those whose urgency has no target, then the answered ones (most urgent,
+// then oldest). Within one urgency the due time grows with the opening
+// time, so the page is merged from each urgency's first cases.
+func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) ([]inboxRow, bool, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = pageSize
+	}
+	want := q.Offset + limit
+	urgencies := allUrgencies()
+	if q.Urgency != "" {
+		urgencies = []citybot.Urgency{q.Urgency}
+	}
+	var all []inboxRow
+	for _, u := range urgencies {
+		uq := q
+		uq.Urgency, uq.UnansweredFirst, uq.Offset, uq.Limit = u, true, 0, want+1
+		items, _, err := s.store.InboxPage(r.Context(), uq)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, it := range items {
+			all = append(all, s.rowOf(it, now))
+		}
+	}
+	group := func(x inboxRow) int {
+		switch {
+		case !x.Due.IsZero():
+			return 0
+		case x.FirstAnswerAt == nil:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(all, func(a, b inboxRow) int {
+		if c := group(a) - group(b); c != 0 {
+			return c
+		}
+		if c := a.Due.Compare(b.Due); c != 0 {
+			return c
+		}
+		if c := a.Case.Urgency.Rank() - b.Case.Urgency.Rank(); c != 0 {
+			return c
+		}
+		if c := a.Case.OpenedAt.Compare(b.Case.OpenedAt); c != 0 {
+			return c
+		}
+		return int(a.Case.ID - b.Case.ID)
+	})
+	if q.Offset >= len(all) {
+		return nil, false, nil
+	}
+	all = all[q.Offset:]
+	more := len(all) > limit
+	if more {
+		all = all[:limit]
+	}
+	return all, more, nil
 }

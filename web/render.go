@@ -71,10 +71,23 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 	}
 }
 
-func parsePages(locs *locale.Set) (map[string]*template.Template, error) {
+// consoleFuncs are the console's template functions: times are shown in
+// the city's time zone, loc, with its abbreviation.
+func consoleFuncs(locs *locale.Set, loc *time.Location) template.FuncMap {
+	f := templateFuncs(locs)
+	f["when"] = func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return f
+}
+
+func parsePages(locs *locale.Set, loc *time.Location) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(templateFuncs(locs)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(consoleFuncs(locs, loc)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

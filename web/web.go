@@ -181,6 +181,14 @@ type Options struct {
 	// PollEvery is how often the inbox looks for new cases; 0 means 15
 	// seconds.
 	PollEvery time.Duration
+	// ServiceLevels are the first-answer targets ([sla]): the inbox shows
+	// each case's time left or how long it is overdue, and sorts by it.
+	// Zero: no targets.
+	ServiceLevels citybot.ServiceLevels
+	// Location is the city's time zone ([city] timezone): every time in
+	// the console is shown in it. nil means ServiceLevels.Location, or
+	// UTC.
+	Location *time.Location
 }
 
 // DefaultTopics returns the classifier's topics, offered when
@@ -206,6 +214,8 @@ type Server struct {
 	secure    bool
 	ttl       time.Duration
 	pollEvery time.Duration
+	levels    citybot.ServiceLevels
+	loc       *time.Location
 	limiter   *limiter
 	backoff   *backoff
 	proxies   []netip.Prefix
@@ -236,7 +246,13 @@ func New(opts Options) (*Server, error) {
 		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
-		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
+		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, levels: opts.ServiceLevels, loc: opts.Location}
+	if s.loc == nil {
+		s.loc = opts.ServiceLevels.Location
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -308,7 +324,7 @@ func New(opts Options) (*Server, error) {
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("citybot: no such account"), bcrypt.DefaultCost); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	if s.pages, err = parsePages(opts.Locales); err != nil {
+	if s.pages, err = parsePages(opts.Locales, s.loc); err != nil {
 		return nil, err
 	}
 	s.buildRoutes()

@@ -426,7 +426,13 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
 	}
 	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
+	cityLoc, err := time.LoadLocation(cfg.City.Timezone)
+	if err != nil {
+		return fmt.Errorf("serve: web: city.timezone: %w", err)
+	}
 	console, err := web.New(web.Options{
+		ServiceLevels:     cfg.SLA.Levels(cfg.Digest, dg.Location()),
+		Location:          cityLoc,
 		TrustedProxies:    proxies,
 		Locales:           locales,
 		Store:             db,

@@ -73,3 +73,14 @@ func (c SLAConfig) Targets(workHours int) map[citybot.Urgency]time.Duration {
 		citybot.UrgencyLow:      day(c.Low, work),
 	}
 }
+
+// Levels returns the service levels the console shows and sorts by: the
+// targets, with the working hours of d ([digest] work_start and work_end,
+// 9 to 17 when both are unset) in loc, the digest's time zone.
+func (c SLAConfig) Levels(d DigestConfig, loc *time.Location) citybot.ServiceLevels {
+	start, end := d.WorkStart, d.WorkEnd
+	if start == 0 && end == 0 {
+		start, end = 9, 17
+	}
+	return citybot.ServiceLevels{Targets: c.Targets(end - start), Location: loc, WorkStart: start, WorkEnd: end}
+}
