@@ -283,3 +283,17 @@ type ModelStatus struct {
 	MinCorrections, Folds int
 	Pending               *RetrainReport // the last training's report; nil when none
 }
+
+// AnswerPreview is exactly what one citizen would receive of an officer's
+// answer: the messages as sent (prefix and reference included, split to
+// the platform's limit).
+type AnswerPreview struct {
+	Ref      CaseRef // the citizen's own case (the answered one or one merged into it)
+	Platform Platform
+	Language string
+	// Private: the answer goes to the citizen's private chat (a sensitive
+	// case in a shared chat); the shared chat then sees GroupLine.
+	Private   bool
+	Parts     []string
+	GroupLine string
+}

@@ -47,7 +47,11 @@ func clip(s string, n int) string {
 // inboxQuery reads the inbox's filters from the URL. Unknown values are
 // dropped rather than refused: a filter link never errors.
 func (s *Server) inboxQuery(r *http.Request, sess *session) (citybot.InboxQuery, int) {
-	v := r.URL.Query()
+	return s.inboxQueryOf(r.URL.Query(), sess)
+}
+
+// inboxQueryOf reads the inbox's filters from query values.
+func (s *Server) inboxQueryOf(v url.Values, sess *session) (citybot.InboxQuery, int) {
 	q := citybot.InboxQuery{Limit: pageSize, HideSensitive: !s.readsSensitive(sess.account)}
 	for _, st := range v["status"] {
 		if cs := citybot.CaseStatus(st); cs.Valid() && !slices.Contains(q.Statuses, cs) {
@@ -117,7 +121,19 @@ type inboxData struct {
 	Search   string
 	Place    string
 	Filtered bool
-	Now      time.Time
+	// InQuery is appended to the case links: the view the officer opens
+	// a case from, so that the next case comes from it.
+	InQuery    string
+	InQueryRaw string
+	Now        time.Time
+	// Done confirms the action before (a bulk action, or a case
+	// finished with no case left in the view); Nonce keys the bulk
+	// form's status changes.
+	Done  string
+	Nonce string
+	// Bulk choices.
+	Assignees    []string
+	BulkStatuses []citybot.CaseStatus
 }
 
 func counted(fs []citybot.FacetCount) map[string]int {
@@ -150,42 +166,48 @@ func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 		return inboxData{}, err
 	}
 	d := inboxData{Items: rows, ByDue: byDue, Page: pg, Search: q.Search, Place: q.Place, Now: now}
-	other := r.URL.Query()
-	other.Del("page")
-	if byDue {
-		other.Del("sort")
-	} else {
-		other.Set("sort", "due")
+	// The view: the inbox's own parameters, without the page and the
+	// confirmation of the action before.
+	view, _ := url.ParseQuery(inboxParams(r.URL.RawQuery))
+	d.Filtered = len(view) > 0
+	if d.Filtered {
+		d.InQueryRaw = view.Encode()
+		d.InQuery = "?in=" + url.QueryEscape(d.InQueryRaw)
 	}
-	d.SortURL = "/inbox"
-	if len(other) > 0 {
-		d.SortURL += "?" + other.Encode()
-	}
-	base := r.URL.Query()
-	base.Del("page")
-	d.Filtered = len(base) > 0
-	link := func(p int) string {
+	link := func(change func(url.Values)) string {
 		v := url.Values{}
-		for k, vs := range base {
+		for k, vs := range view {
 			v[k] = vs
 		}
-		if p > 1 {
-			v.Set("page", strconv.Itoa(p))
-		}
+		change(v)
 		if len(v) == 0 {
 			return "/inbox"
 		}
 		return "/inbox?" + v.Encode()
 	}
+	d.SortURL = link(func(v url.Values) {
+		if byDue {
+			v.Del("sort")
+		} else {
+			v.Set("sort", "due")
+		}
+	})
+	page := func(p int) func(url.Values) {
+		return func(v url.Values) {
+			if p > 1 {
+				v.Set("page", strconv.Itoa(p))
+			}
+		}
+	}
 	if pg > 1 {
-		d.PrevURL = link(pg - 1)
+		d.PrevURL = link(page(pg - 1))
 	}
 	if more && (pg < maxPage && !byDue || pg < maxDuePage) {
-		d.NextURL = link(pg + 1)
+		d.NextURL = link(page(pg + 1))
 	}
 	d.RowsURL = "/inbox/rows"
-	if len(r.URL.RawQuery) > 0 {
-		d.RowsURL += "?" + r.URL.Query().Encode()
+	if rv := link(page(pg)); rv != "/inbox" {
+		d.RowsURL += strings.TrimPrefix(rv, "/inbox")
 	}
 	return d, nil
 }
@@ -218,6 +240,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	d.Total = counts.Total
+	d.Done = s.inboxDone(r, sess)
+	d.Nonce = randomToken()[:22]
+	for _, st := range allStatuses() {
+		if st != citybot.StatusNew && st != citybot.StatusDuplicate {
+			d.BulkStatuses = append(d.BulkStatuses, st)
+		}
+	}
 	sel := func(name, label string, values []string, labels map[string]string, counts []citybot.FacetCount, chosen []string, multiple bool) filterSelect {
 		c := counted(counts)
 		f := filterSelect{Name: name, Label: label, Multiple: multiple}
@@ -269,6 +298,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	for _, a := range accounts {
 		if a.Role != citybot.RoleOfficial && !a.Disabled {
 			assignees = append(assignees, a.Name)
+			d.Assignees = append(d.Assignees, a.Name)
 			assigneeLabels[a.Name] = a.Name
 		}
 	}
@@ -286,7 +316,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	vq := r.URL.Query()
 	d.Filters = []filterSelect{
-		sel("status", "Status (default: open)", statuses, nil, counts.Status, chosenStatus, true),
+		sel("status", "Status (none ticked: every open status)", statuses, nil, counts.Status, chosenStatus, true),
 		sel("urgency", "Urgency", urgencies, nil, counts.Urgency, one(string(q.Urgency)), false),
 		sel("topic", "Topic", topics, nil, counts.Topic, one(q.Topic), false),
 		sel("platform", "Platform", []string{string(citybot.Telegram), string(citybot.Discord)}, map[string]string{"telegram": "Telegram", "discord": "Discord"}, counts.Platform, one(string(q.Platform)), false),
@@ -405,30 +435,7 @@ func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) (
 			all = append(all, s.rowOf(it, now))
 		}
 	}
-	group := func(x inboxRow) int {
-		switch {
-		case !x.Due.IsZero():
-			return 0
-		case x.FirstAnswerAt == nil:
-			return 1
-		}
-		return 2
-	}
-	slices.SortStableFunc(all, func(a, b inboxRow) int {
-		if c := group(a) - group(b); c != 0 {
-			return c
-		}
-		if c := a.Due.Compare(b.Due); c != 0 {
-			return c
-		}
-		if c := a.Case.Urgency.Rank() - b.Case.Urgency.Rank(); c != 0 {
-			return c
-		}
-		if c := a.Case.OpenedAt.Compare(b.Case.OpenedAt); c != 0 {
-			return c
-		}
-		return int(a.Case.ID - b.Case.ID)
-	})
+	slices.SortStableFunc(all, dueCompare)
 	if q.Offset >= len(all) {
 		return nil, false, nil
 	}
@@ -438,4 +445,36 @@ func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) (
 		all = all[:limit]
 	}
 	return all, more, nil
+}
+
+// dueCompare orders inbox rows by time left (see duePage).
+func dueCompare(a, b inboxRow) int {
+	group := func(x inboxRow) int {
+		switch {
+		case !x.Due.IsZero():
+			return 0
+		case x.FirstAnswerAt == nil:
+			return 1
+		}
+		return 2
+	}
+	if c := group(a) - group(b); c != 0 {
+		return c
+	}
+	if c := a.Due.Compare(b.Due); c != 0 {
+		return c
+	}
+	return urgencyCompare(a, b)
+}
+
+// urgencyCompare orders inbox rows as the store does: critical first,
+// then the oldest.
+func urgencyCompare(a, b inboxRow) int {
+	if c := a.Case.Urgency.Rank() - b.Case.Urgency.Rank(); c != 0 {
+		return c
+	}
+	if c := a.Case.OpenedAt.Compare(b.Case.OpenedAt); c != 0 {
+		return c
+	}
+	return int(a.Case.ID - b.Case.ID)
 }

@@ -95,6 +95,9 @@ type Officer interface {
 	Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error)
 	ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error)
 	Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error
+	// Preview returns exactly what the citizens following case v would
+	// receive if text were answered now; it queues nothing.
+	Preview(v citybot.CaseView, text string) []citybot.AnswerPreview
 }
 
 // Trainer retrains the classifier from officers' corrections
@@ -339,6 +342,8 @@ func (s *Server) buildRoutes() {
 		{"GET /{$}", staffRoles, s.home},
 		{"GET /inbox", staffRoles, s.inbox},
 		{"GET /inbox/rows", staffRoles, s.inboxRows},
+		{"POST /inbox/bulk", actRoles, s.inboxBulk},
+		{"POST /cases/{id}/preview", actRoles, s.casePreview},
 		{"GET /cases/{id}", staffRoles, s.casePage},
 		{"POST /cases/{id}/correct", actRoles, s.caseCorrect},
 		{"POST /cases/{id}/assign", actRoles, s.caseAssign},
