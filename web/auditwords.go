@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"slices"
+	"strconv"
 	"strings"
 
 	"citybot"
@@ -172,4 +174,19 @@ func auditWords(e citybot.AuditEntry) string {
 		s += " (" + detail + ")"
 	}
 	return s + "."
+}
+
+// subjectLink says what an audit entry is about: a case is linked
+// ("case 42" to its page); others are said in words.
+func subjectLink(subject string) template.HTML {
+	kind, id, ok := strings.Cut(subject, ":")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(subject))
+	}
+	if kind == "case" {
+		if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+			return template.HTML(`<a href="/cases/` + strconv.FormatInt(n, 10) + `">case ` + strconv.FormatInt(n, 10) + `</a>`)
+		}
+	}
+	return template.HTML(template.HTMLEscapeString(strings.ReplaceAll(kind, "_", " ") + " " + id))
 }

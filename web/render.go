@@ -76,6 +76,7 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 func consoleFuncs(locs *locale.Set, loc *time.Location) template.FuncMap {
 	f := templateFuncs(locs)
 	f["auditWords"] = auditWords
+	f["subjectLink"] = subjectLink
 	f["when"] = func(t time.Time) string {
 		if t.IsZero() {
 			return ""
