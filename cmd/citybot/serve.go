@@ -35,18 +35,19 @@ import (
 
 // The concrete store satisfies the interfaces its consumers declare.
 var (
-	_ responder.Store       = (*store.DB)(nil)
-	_ responder.OutboxStore = (*store.DB)(nil)
-	_ responder.AlertStore  = (*store.DB)(nil)
-	_ bots.Cursors          = (*store.DB)(nil)
-	_ responder.Classifier  = (*classifier.Classifier)(nil)
-	_ bots.Bot              = (*telegram.Bot)(nil)
-	_ bots.Bot              = (*discord.Bot)(nil)
-	_ web.Store             = (*store.DB)(nil)
-	_ web.Officer           = (*responder.Officer)(nil)
-	_ web.Digester          = (*responder.Digester)(nil)
-	_ web.PublicFigures     = (*responder.Digester)(nil)
-	_ web.Trainer           = (*responder.Retrainer)(nil)
+	_ responder.Store           = (*store.DB)(nil)
+	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ responder.AlertStore      = (*store.DB)(nil)
+	_ responder.AnswerTimeStore = (*store.DB)(nil)
+	_ bots.Cursors              = (*store.DB)(nil)
+	_ responder.Classifier      = (*classifier.Classifier)(nil)
+	_ bots.Bot                  = (*telegram.Bot)(nil)
+	_ bots.Bot                  = (*discord.Bot)(nil)
+	_ web.Store                 = (*store.DB)(nil)
+	_ web.Officer               = (*responder.Officer)(nil)
+	_ web.Digester              = (*responder.Digester)(nil)
+	_ web.PublicFigures         = (*responder.Digester)(nil)
+	_ web.Trainer               = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -286,7 +287,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	expect, err := newExpectations(cfg, db, locales, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	resp, err := responder.New(responder.Options{
+		Expect:           expect,
 		Locales:          locales,
 		Store:            db,
 		Classifier:       clf,
