@@ -212,7 +212,9 @@ func (r *Responder) withExpected(text, lang string, id citybot.CaseID, cases []c
 	if r.expect == nil {
 		return text
 	}
-	waiting := func(c citybot.Case) bool { return c.Status == citybot.StatusNew || c.Status == citybot.StatusAcknowledged }
+	waiting := func(c citybot.Case) bool {
+		return c.Status == citybot.StatusNew || c.Status == citybot.StatusAcknowledged
+	}
 	if id != 0 {
 		for _, c := range cases {
 			if c.ID == id && waiting(c) {
