@@ -103,6 +103,10 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Size        int
+	// Data, when set, is the file's content: its URL is then on the
+	// emulator (GET /attachments/...), which serves it as Discord's CDN
+	// would, and Size is its length.
+	Data []byte
 }
 
 // Button is a button of a message sent by the bot.
@@ -156,6 +160,7 @@ type Server struct {
 	changed      chan struct{} // closed and replaced on every state change
 	lastID       int64
 	users        map[string]*User
+	files        map[string][]byte // attachment path → content
 	channels     map[string]*channel
 	dms          map[string]string // user id → DM channel id
 	sessions     map[string]*gwSession
@@ -224,6 +229,7 @@ func Start(opts Options) (*Server, error) {
 		baseURL:      "http://" + ln.Addr().String(),
 		changed:      make(chan struct{}),
 		users:        map[string]*User{},
+		files:        map[string][]byte{},
 		channels:     map[string]*channel{},
 		dms:          map[string]string{},
 		sessions:     map[string]*gwSession{},
