@@ -379,20 +379,22 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", err)
 	}
-	rows, err = db.r.QueryContext(ctx, `SELECT a.message_id, a.kind, a.file_id, a.mime_type, a.name, a.size
-		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.case_id = ? ORDER BY a.id`, int64(id))
+	rows, err = db.r.QueryContext(ctx, `SELECT a.message_id, a.kind, a.file_id, a.mime_type, a.name, a.size, a.id,
+		COALESCE(md.state, ''), COALESCE(md.reason, '')
+		FROM attachments a JOIN messages m ON m.id = a.message_id LEFT JOIN media md ON md.attachment_id = a.id
+		WHERE m.case_id = ? ORDER BY a.id`, int64(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
 	}
 	for rows.Next() {
 		var mid int64
 		var a citybot.Attachment
-		var kind string
-		if err := rows.Scan(&mid, &kind, &a.FileID, &a.MIMEType, &a.Name, &a.Size); err != nil {
+		var kind, kept string
+		if err := rows.Scan(&mid, &kind, &a.FileID, &a.MIMEType, &a.Name, &a.Size, &a.ID, &kept, &a.KeptReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: conversation: %w", err)
 		}
-		a.Kind = citybot.AttachmentKind(kind)
+		a.Kind, a.Kept = citybot.AttachmentKind(kind), citybot.MediaState(kept)
 		if i, ok := index[mid]; ok {
 			out[i].Attachments = append(out[i].Attachments, a)
 		}
