@@ -8,8 +8,9 @@ import (
 
 // FileFetcher is an optional capability: downloading the file of a
 // citizen's attachment (its FileID as the adapter set it), at most max
-// bytes. A file larger than max, or one the platform no longer has, is
-// refused with an error wrapping citybot.ErrPermanent; other errors
+// bytes. A file larger than max (also citybot.ErrTooLarge), or one the
+// platform no longer has, is refused with an error wrapping
+// citybot.ErrPermanent; other errors
 // (timeouts, 5xx) may succeed later. The returned bytes are the caller's.
 // Errors never carry a bot token.
 type FileFetcher interface {

@@ -25,7 +25,7 @@ var cdnHosts = map[string]bool{"cdn.discordapp.com": true, "media.discordapp.net
 // citybot.ErrPermanent.
 func (b *Bot) FetchFile(ctx context.Context, a citybot.Attachment, max int64) ([]byte, error) {
 	if a.Size > max {
-		return nil, fmt.Errorf("discord: fetch file: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, a.Size, max)
+		return nil, fmt.Errorf("discord: fetch file: %w: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, citybot.ErrTooLarge, a.Size, max)
 	}
 	u, err := url.Parse(a.FileID)
 	if err != nil || !b.fetchable(u) {
@@ -51,7 +51,7 @@ func (b *Bot) FetchFile(ctx context.Context, a citybot.Attachment, max int64) ([
 		return nil, fmt.Errorf("discord: fetch file: %s", b.redactor.Replace(err.Error()))
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("discord: fetch file: %w: over the limit of %d bytes", citybot.ErrPermanent, max)
+		return nil, fmt.Errorf("discord: fetch file: %w: %w: over the limit of %d bytes", citybot.ErrPermanent, citybot.ErrTooLarge, max)
 	}
 	return data, nil
 }

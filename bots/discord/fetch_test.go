@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ func TestFetchFileThroughTheEmulator(t *testing.T) {
 		_, err := ff.FetchFile(ctx, tc.a, tc.max)
 		if !errors.Is(err, citybot.ErrPermanent) {
 			t.Errorf("%s: %v, want a permanent refusal", name, err)
+		}
+		if tooLarge := strings.HasPrefix(name, "over the limit"); errors.Is(err, citybot.ErrTooLarge) != tooLarge {
+			t.Errorf("%s: %v, too large: %v", name, err, tooLarge)
 		}
 		if err != nil {
 			noToken(t, name, err.Error())

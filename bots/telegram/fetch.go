@@ -26,7 +26,7 @@ func (b *Bot) FetchFile(ctx context.Context, a citybot.Attachment, max int64) ([
 		return nil, fmt.Errorf("telegram: fetch file: %w: no file id", citybot.ErrInvalid)
 	}
 	if a.Size > max {
-		return nil, fmt.Errorf("telegram: fetch file: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, a.Size, max)
+		return nil, fmt.Errorf("telegram: fetch file: %w: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, citybot.ErrTooLarge, a.Size, max)
 	}
 	f, err := b.call(ctx, b.opts.RequestTimeout).GetFile(tgbotapi.FileConfig{FileID: a.FileID})
 	if err != nil {
@@ -37,7 +37,7 @@ func (b *Bot) FetchFile(ctx context.Context, a citybot.Attachment, max int64) ([
 		return nil, fmt.Errorf("telegram: fetch file: %s", b.redact(err.Error()))
 	}
 	if int64(f.FileSize) > max {
-		return nil, fmt.Errorf("telegram: fetch file: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, f.FileSize, max)
+		return nil, fmt.Errorf("telegram: fetch file: %w: %w: %d bytes, over the limit of %d", citybot.ErrPermanent, citybot.ErrTooLarge, f.FileSize, max)
 	}
 	if f.FilePath == "" || strings.Contains(f.FilePath, "..") {
 		return nil, fmt.Errorf("telegram: fetch file: %w: no file path", citybot.ErrPermanent)
@@ -65,7 +65,7 @@ func (b *Bot) FetchFile(ctx context.Context, a citybot.Attachment, max int64) ([
 		return nil, fmt.Errorf("telegram: fetch file: %s", b.redact(err.Error()))
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("telegram: fetch file: %w: over the limit of %d bytes", citybot.ErrPermanent, max)
+		return nil, fmt.Errorf("telegram: fetch file: %w: %w: over the limit of %d bytes", citybot.ErrPermanent, citybot.ErrTooLarge, max)
 	}
 	return data, nil
 }

@@ -42,6 +42,9 @@ func TestFetchFileThroughTheEmulator(t *testing.T) {
 		if !errors.Is(err, citybot.ErrPermanent) {
 			t.Errorf("%s: %v, want a permanent refusal", name, err)
 		}
+		if tooLarge := strings.HasPrefix(name, "over the limit"); errors.Is(err, citybot.ErrTooLarge) != tooLarge {
+			t.Errorf("%s: %v, too large: %v", name, err, tooLarge)
+		}
 		if err != nil && strings.Contains(err.Error(), e.emu.Token()) {
 			t.Errorf("%s: the error names the token: %v", name, err)
 		}
