@@ -114,6 +114,7 @@ func waitDone(ctx context.Context, done string) error {
 // store.
 type e2e struct {
 	emu *tgemu.Server
+	bot *telegram.Bot
 	rig *rig
 }
 
@@ -165,7 +166,7 @@ func newE2E(t *testing.T) *e2e {
 		emu.Close()
 		db.Close()
 	})
-	return &e2e{emu: emu, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
+	return &e2e{emu: emu, bot: bot, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
 }
 
 // TestBrowserOfficerFlow drives the console in headless Chromium against

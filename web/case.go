@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -483,4 +484,33 @@ func (s *Server) casePreview(w http.ResponseWriter, r *http.Request, sess *sessi
 	text := r.PostFormValue("text")
 	d := caseData{View: v, Answer: text, Preview: s.officer.Preview(v, text), Previewed: true}
 	s.renderTemplate(w, http.StatusOK, "case", "preview", sess, d)
+}
+
+// caseMedia serves a photo or voice note the citizen sent with the case
+// (kept by the media keeper, location metadata removed), to those who may
+// see the case; Range requests let a voice note be played from any point.
+func (s *Server) caseMedia(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || aid <= 0 {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	md, err := s.store.Media(r.Context(), aid)
+	if err == nil && md.Case != v.Case.ID {
+		err = citybot.ErrNotFound // another case's file
+	}
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	ext := map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+		"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/mp4": ".m4a", "audio/webm": ".webm"}[md.MIMEType]
+	w.Header().Set("Content-Type", md.MIMEType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="case-%s-%d%s"`, v.Case.Ref, aid, ext))
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	http.ServeContent(w, r, "", v.Case.OpenedAt, bytes.NewReader(md.Data))
 }

@@ -93,6 +93,10 @@ type Store interface {
 	ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, keep string) (citybot.Forgotten, error)
 	RecordAudit(ctx context.Context, e citybot.AuditEntry) error
 
+	// Media returns a photo or voice note kept with a case
+	// (citybot.ErrNotFound when not kept).
+	Media(ctx context.Context, id int64) (citybot.Media, error)
+
 	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
 	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
 	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
@@ -353,6 +357,7 @@ func (s *Server) buildRoutes() {
 		{"POST /inbox/bulk", actRoles, s.inboxBulk},
 		{"POST /cases/{id}/preview", actRoles, s.casePreview},
 		{"GET /cases/{id}", staffRoles, s.casePage},
+		{"GET /cases/{id}/media/{aid}", staffRoles, s.caseMedia},
 		{"POST /cases/{id}/correct", actRoles, s.caseCorrect},
 		{"POST /cases/{id}/assign", actRoles, s.caseAssign},
 		{"POST /cases/{id}/expected", actRoles, s.caseExpected},
@@ -399,7 +404,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")

@@ -39,6 +39,7 @@ var (
 	_ responder.OutboxStore     = (*store.DB)(nil)
 	_ responder.AlertStore      = (*store.DB)(nil)
 	_ responder.AnswerTimeStore = (*store.DB)(nil)
+	_ responder.MediaStore      = (*store.DB)(nil)
 	_ bots.Cursors              = (*store.DB)(nil)
 	_ responder.Classifier      = (*classifier.Classifier)(nil)
 	_ bots.Bot                  = (*telegram.Bot)(nil)
@@ -75,6 +76,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partMedia      = "media"
 	partAlerts     = "alerts"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
@@ -94,7 +96,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -172,7 +174,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -266,6 +268,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 			return err
 		}
 		platforms = append(platforms, dc)
+	}
+	// Photos and voice notes citizens send are fetched through their
+	// platform's adapter and kept with the case for the console.
+	media, err := responder.NewMediaKeeper(responder.MediaOptions{Store: db, Bots: platforms, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
 		Store: db,
@@ -375,6 +383,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return nil
 	})
 	g.start(ctx, partAlerts, stopSchedulerTimeout, alerter.Run)
+	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
+		media.Run(ctx) // the file in hand is left for the next start
+		return nil
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
