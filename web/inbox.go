@@ -361,6 +361,9 @@ type inboxRow struct {
 	// "" when its urgency has no target.
 	Left    string
 	Overdue bool
+	// Settled: answered, or no longer open; nothing runs against a
+	// target.
+	Settled bool
 	// Due is when the first answer is due; zero when answered or without
 	// a target.
 	Due time.Time
@@ -376,10 +379,11 @@ func (s *Server) rowOf(it citybot.InboxItem, now time.Time) inboxRow {
 		row.PromiseOverdue = true
 	}
 	if it.FirstAnswerAt != nil {
-		row.Left = "answered"
+		row.Left, row.Settled = "answered", true
 		return row
 	}
 	if !it.Case.Status.Open() {
+		row.Left, row.Settled = "not waiting ("+strings.ReplaceAll(string(it.Case.Status), "_", " ")+")", true
 		return row
 	}
 	due, ok := s.levels.Due(it.Case.OpenedAt, it.Case.Urgency)
@@ -410,8 +414,8 @@ func span(d time.Duration) string {
 
 // duePage returns the page of q sorted by time left to the first-answer
 // target: the unanswered cases due soonest (the most overdue) first, then
-// those whose urgency has no target, then the answered ones (most urgent,
-// then oldest). Within one urgency the due time grows with the opening
+// those whose urgency has no target, then the answered or no longer open
+// ones (most urgent, then oldest). Within one urgency the due time grows with the opening
 // time, so the page is merged from each urgency's first cases.
 func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) ([]inboxRow, bool, error) {
 	limit := q.Limit
@@ -453,7 +457,7 @@ func dueCompare(a, b inboxRow) int {
 		switch {
 		case !x.Due.IsZero():
 			return 0
-		case x.FirstAnswerAt == nil:
+		case !x.Settled:
 			return 1
 		}
 		return 2
