@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -110,6 +111,8 @@ const triageAnswer = "Thank you, a team fixed it today."
 // triage took 770, 440 of them without the typed answers); the store and
 // the citizens' Telegram chats show that each case was answered and
 // resolved, and the first citizen received exactly the text previewed.
+// Then ten more are triaged with a canned answer each ("keystrokes to
+// triage 10 cases with canned answers: N").
 func TestBrowserTriageTen(t *testing.T) {
 	chromium, _ := browserDeps(t)
 	e := newE2E(t)
@@ -155,7 +158,8 @@ func TestBrowserTriageTen(t *testing.T) {
 		t.Fatalf("sign in: %v", err)
 	}
 	k := &keyboard{t: t, ctx: ctx}
-	// o opens the first case of the inbox.
+	// o opens the first case of the inbox (once the page has loaded).
+	waitFor(t, ctx, "inbox loaded", `document.querySelector("table.inbox") !== null`)
 	k.press("o")
 	var previewed string
 	var firstChat citybot.ChatID
@@ -225,8 +229,72 @@ func TestBrowserTriageTen(t *testing.T) {
 		if chat == firstChat && got.Text != previewed {
 			t.Errorf("the citizen received %q; the preview showed %q", got.Text, previewed)
 		}
+		// Exactly what was typed: no shortcut key slipped into it.
+		hist, err := rg.db.Audit(context.Background(), fmt.Sprintf("case:%d", it.Case.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered := false
+		for _, h := range hist {
+			var after struct{ Text string }
+			if h.Action == "case.answer" && json.Unmarshal([]byte(h.After), &after) == nil {
+				answered = answered || after.Text == triageAnswer
+			}
+		}
+		if !answered {
+			t.Errorf("case %s: no answer of exactly %q in its history", v.Case.Ref, triageAnswer)
+		}
 	}
 	if firstChat == "" || previewed == "" {
 		t.Error("no preview was checked")
+	}
+
+	// Ten more, answered with the first canned answer of their topic:
+	// 1 puts it in, Ctrl+Shift+Enter sends and resolves.
+	const cannedText = "Thank you: a team will look at it this week."
+	for _, topic := range DefaultTopics() {
+		if err := rg.db.SetCannedAnswer(ctx0, citybot.CannedAnswer{Topic: topic, Language: "en", Text: cannedText, UpdatedBy: "root"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, text := range reports {
+		u := tgemu.User{ID: int64(401 + i), FirstName: "Citizen", LanguageCode: "en"}
+		if _, err := e.emu.Post(tgemu.Incoming{From: u, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == u.ID }); err != nil {
+			t.Fatalf("no acknowledgement to citizen %d: %v", u.ID, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(`table.inbox`)); err != nil {
+		t.Fatal(err)
+	}
+	kc := &keyboard{t: t, ctx: ctx}
+	waitFor(t, ctx, "inbox loaded", `document.querySelector("table.inbox") !== null`)
+	kc.press("o")
+	for i := range reports {
+		waitFor(t, ctx, "case page", `location.pathname.startsWith("/cases/") && document.querySelector(".canned-insert") !== null`)
+		path, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc.press("1")
+		waitFor(t, ctx, "canned answer in the box", `document.getElementById("answer-text").value === `+fmt.Sprintf("%q", cannedText))
+		kc.press(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl, chromedp.ModifierShift))
+		if i < len(reports)-1 {
+			waitFor(t, ctx, "next case", `location.pathname !== `+fmt.Sprintf("%q", path)+` && location.search.includes("done=resolved")`)
+		} else {
+			waitFor(t, ctx, "inbox", `location.pathname === "/inbox" && document.querySelector("p.done") !== null`)
+		}
+	}
+	t.Logf("keystrokes to triage 10 cases with canned answers: %d", kc.n)
+	for i := range reports {
+		chat := int64(401 + i)
+		if _, err := e.emu.WaitSent(ctx0, func(m tgemu.SentMessage) bool { return m.Chat == chat && strings.Contains(m.Text, cannedText) }); err != nil {
+			t.Errorf("citizen %d never got the canned answer: %v", chat, err)
+		}
+	}
+	if open, _, err := rg.db.InboxPage(ctx0, citybot.InboxQuery{}); err != nil || len(open) != 0 {
+		t.Errorf("%d cases still open after the canned triage (%v)", len(open), err)
 	}
 }

@@ -188,6 +188,13 @@
   };
   var click = function (id) { var b = document.getElementById(id); if (b && !b.disabled) { b.click(); return true; } return false; };
   var help = document.getElementById("keys");
+  // A shortcut that moves the focus into a text box (a, 1-9) must not
+  // also type its own key there: its keypress is swallowed.
+  var swallow = false;
+  document.addEventListener("keypress", function (e) {
+    if (swallow) { swallow = false; e.preventDefault(); }
+  }, true);
+  document.addEventListener("keyup", function () { swallow = false; }, true);
   document.addEventListener("keydown", function (e) {
     var t = e.target;
     // In the answer box: Ctrl+Enter sends, Ctrl+Shift+Enter sends and resolves.
@@ -234,7 +241,10 @@
           if (btn) { insertCanned(btn); } else { handled = false; }
         } else { handled = false; }
     }
-    if (handled) { e.preventDefault(); }
+    if (handled) {
+      e.preventDefault();
+      swallow = typing(document.activeElement);
+    }
   });
   if (help) {
     var close = $("button.close", help);
