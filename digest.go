@@ -303,3 +303,16 @@ type DigestPost struct {
 	// Reposts counts the re-posts asked for so far.
 	Reposts int
 }
+
+// AnswerTime is how long the cases of one topic and urgency waited for
+// their first answer over a stretch of the city's own history.
+type AnswerTime struct {
+	Topic   string
+	Urgency Urgency
+	// Within is the time within which the asked share of the cases got
+	// a first answer; 0 when too many still wait to tell.
+	Within time.Duration
+	// Cases counts the cases it rests on, Answered those that got a
+	// first answer.
+	Cases, Answered int
+}

@@ -35,6 +35,8 @@ type DigestStore interface {
 	QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error)
 	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
 	RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
+	OverduePromises(ctx context.Context, before time.Time, limit int) ([]citybot.ReminderTarget, error)
+	RecordPromiseReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error)
 	FirstAnswers(ctx context.Context, start, end time.Time) ([]citybot.FirstAnswer, error)
 	Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error)
 	OutboxItems(ctx context.Context, prefix string) ([]citybot.OutboxItem, error)

@@ -81,6 +81,11 @@ type DigestTexts struct {
 	// {topic} {urgency} {age} {target} {times}.
 	ReminderDue     string
 	ReminderDueLine string
+	// PromiseDue and PromiseDueLine remind officers of open cases past
+	// the date promised to the citizen: {n}; {ref} {topic} {urgency}
+	// {date} {late} {times}.
+	PromiseDue     string
+	PromiseDueLine string
 	// WithinTarget reports the first answers within their service level:
 	// {list} of WithinTargetItem, {urgency} {of}.
 	WithinTarget     string
@@ -115,6 +120,7 @@ func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 		FixedThanks: t("fixed_thanks"), FixedReopened: t("fixed_reopened"), Reminder: t("reminder"), ReminderLine: t("reminder_line"),
 		Approve: t("approve"), RequestChanges: t("request_changes"), ChartReports: t("chart_reports"), ChartAnswer: t("chart_answer"),
 		ReminderDue: t("reminder_due"), ReminderDueLine: t("reminder_due_line"),
+		PromiseDue: t("promise_due"), PromiseDueLine: t("promise_due_line"),
 		WithinTarget: t("within_target"), WithinTargetItem: t("within_target_item"),
 		plurals: c,
 	}

@@ -260,14 +260,7 @@ func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, no
 		if !v.Case.Status.Open() && v.Case.Status != citybot.StatusResolved {
 			return nil, fmt.Errorf("%w: case %s is %s", citybot.ErrInvalid, v.Case.Ref, v.Case.Status)
 		}
-		var items []citybot.OutboxItem
-		for _, f := range followers(v) {
-			t, _ := o.textsFor(o.lang(v.Languages[f.Citizen], f.Language))
-			msg := fill(t.Answer, "ref", string(f.Ref), "text", text)
-			items = append(items, o.item(v, f, fmt.Sprintf("officer:answer:%d:%s:%d", id, nonce, f.ID), msg,
-				fill(t.RepliedPrivately, "ref", string(f.Ref)))...)
-		}
-		return items, nil
+		return o.answerItems(v, text, nonce), nil
 	})
 	if err != nil {
 		return citybot.Case{}, fmt.Errorf("responder: answer: %w", err)

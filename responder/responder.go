@@ -141,6 +141,10 @@ type Options struct {
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
+	// Expect, when set, says in every acknowledgement and /status when
+	// the city usually answers such a report, from its own history (or
+	// its service level), and /status whether the case is past it.
+	Expect *Expectations
 }
 
 // DefaultSensitiveTopics are the sensitive topics when
@@ -150,6 +154,7 @@ func DefaultSensitiveTopics() []string { return citybot.DefaultSensitiveTopics()
 // Responder is the inbound pipeline. It implements bots.Handler and is
 // safe for concurrent use.
 type Responder struct {
+	expect     *Expectations
 	store      Store
 	classifier Classifier
 	log        *slog.Logger
@@ -183,7 +188,7 @@ func New(opts Options) (*Responder, error) {
 	r := &Responder{
 		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now,
 		defLang: opts.DefaultLanguage, emergency: opts.EmergencyNumber, window: opts.CaseWindow, notify: opts.Notify,
-		critical: opts.Critical,
+		critical: opts.Critical, expect: opts.Expect,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -392,6 +397,7 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		return r.feedback(ctx, in, cl)
 	}
 	queued := false
+	r.expect.Refresh(ctx) // outside the transaction: the ack says it from memory
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
 		items := r.reportReplies(m, cl, res)
 		queued = len(items) > 0
@@ -524,7 +530,13 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 			// there what the citizen reported.
 			parts = append(parts, fill(cat.AckTopic, "topic", cat.topic(c.Topic)))
 		}
-		parts = append(parts, cat.AckNext, fill(cat.AckStatus, "ref", ref))
+		parts = append(parts, cat.AckNext)
+		if !sensitive || !group {
+			if line := r.expect.Sentence(lang, *c, false); line != "" {
+				parts = append(parts, line)
+			}
+		}
+		parts = append(parts, fill(cat.AckStatus, "ref", ref))
 		switch {
 		case sensitive && group:
 			parts = append(parts, cat.Sensitive, cat.SensitiveGroup)
@@ -609,6 +621,7 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 	switch cmd {
 	case "status":
 		in.LoadCases = statusLookup
+		r.expect.Refresh(ctx)
 	case "language":
 		if len(args) > 0 {
 			if choice = r.match(args[0]); choice != "" {
@@ -718,7 +731,8 @@ func (r *Responder) forget(ctx context.Context, m citybot.Message, res citybot.I
 }
 
 func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
-	cat := r.catalog(r.replyLanguage(m, res))
+	lang := r.replyLanguage(m, res)
+	cat := r.catalog(lang)
 	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
 	out := citybot.Outgoing{
 		Key:      fmt.Sprintf("in:%d:reply", res.Message),
@@ -733,6 +747,9 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 		out.Text = cat.Start
 	case "status":
 		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+		if !group {
+			out.Text = r.withExpected(out.Text, lang, caseID, res.Cases)
+		}
 	case "mydata", "forget":
 		// Never in a group: what the city holds is shown, and erased,
 		// only in the citizen's private chat.

@@ -81,7 +81,7 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	}
 	a := &approvalPages{s: s, store: store, digester: d, pages: map[string]*template.Template{}}
 	for _, name := range []string{"approval_list", "approval_digest"} {
-		t, err := template.New(name).Funcs(templateFuncs(s.locales)).ParseFS(templateFiles, "templates/layout.html", "templates/public_equity.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(consoleFuncs(s.locales, s.loc)).ParseFS(templateFiles, "templates/layout.html", "templates/public_equity.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

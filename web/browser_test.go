@@ -114,6 +114,7 @@ func waitDone(ctx context.Context, done string) error {
 // store.
 type e2e struct {
 	emu *tgemu.Server
+	bot *telegram.Bot
 	rig *rig
 }
 
@@ -165,7 +166,7 @@ func newE2E(t *testing.T) *e2e {
 		emu.Close()
 		db.Close()
 	})
-	return &e2e{emu: emu, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
+	return &e2e{emu: emu, bot: bot, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
 }
 
 // TestBrowserOfficerFlow drives the console in headless Chromium against
@@ -298,7 +299,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	}
 
 	// The critical case is the first row.
-	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td:nth-child(2) a`))
+	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td.ref a`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +307,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("first row is %q, want the critical case %s", firstRef, crit.Ref)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(`#rows tr:first-child td:nth-child(2) a`),
+		chromedp.Click(`#rows tr:first-child td.ref a`),
 		chromedp.WaitVisible(`#h-conv`),
 	)
 	if err != nil {
@@ -319,7 +320,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#topic`),
 		chromedp.SetValue(`#topic`, newTopic),
-		chromedp.Focus(`form[action$="/correct"] button`),
+		chromedp.Focus(`#save-labels`),
 		chromedp.KeyEvent("\r"),
 	)
 	if err == nil {
@@ -328,13 +329,12 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("correct the topic: %v", err)
 	}
-	// Answer: type, Tab to the button, Enter.
+	// Answer: type, then Ctrl+Enter sends.
 	const answer = "The fire brigade is on its way. Leave the building."
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#answer-text`),
 		chromedp.KeyEvent(answer),
-		chromedp.KeyEvent("\t"),
-		chromedp.KeyEvent("\r"),
+		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 	)
 	if err == nil {
 		err = waitDone(ctx, "answer")

@@ -38,7 +38,7 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	for _, item := range strings.Split(body, `<li class="msg out">`)[1:] {
 		for _, text := range []string{"first answer", "second answer"} {
 			if strings.Contains(item, text) {
-				meta, _, _ := strings.Cut(item, `<div class="text">`)
+				meta, _, _ := strings.Cut(item, `</li>`)
 				state[text] = meta
 			}
 		}

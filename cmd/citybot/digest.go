@@ -183,7 +183,12 @@ func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
 	}
 	all := []scheduler.Job{
 		{Name: "digest", Spec: pick(s.Digest, def.Digest), Run: d.DraftLastWeek},
-		{Name: "reminders", Spec: pick(s.Reminders, def.Reminders), Run: func(ctx context.Context) error { _, err := d.Remind(ctx); return err }},
+		{Name: "reminders", Spec: pick(s.Reminders, def.Reminders), Run: func(ctx context.Context) error {
+			// Unanswered cases, then promised dates passed.
+			_, err := d.Remind(ctx)
+			_, perr := d.RemindPromises(ctx)
+			return errors.Join(err, perr)
+		}},
 		{Name: "followups", Spec: pick(s.Followups, def.Followups), Run: func(ctx context.Context) error { _, err := d.AskFixed(ctx); return err }},
 		{Name: "retention", Spec: pick(s.Retention, def.Retention), Run: d.Retain, Timeout: time.Hour},
 	}

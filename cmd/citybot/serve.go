@@ -35,18 +35,20 @@ import (
 
 // The concrete store satisfies the interfaces its consumers declare.
 var (
-	_ responder.Store       = (*store.DB)(nil)
-	_ responder.OutboxStore = (*store.DB)(nil)
-	_ responder.AlertStore  = (*store.DB)(nil)
-	_ bots.Cursors          = (*store.DB)(nil)
-	_ responder.Classifier  = (*classifier.Classifier)(nil)
-	_ bots.Bot              = (*telegram.Bot)(nil)
-	_ bots.Bot              = (*discord.Bot)(nil)
-	_ web.Store             = (*store.DB)(nil)
-	_ web.Officer           = (*responder.Officer)(nil)
-	_ web.Digester          = (*responder.Digester)(nil)
-	_ web.PublicFigures     = (*responder.Digester)(nil)
-	_ web.Trainer           = (*responder.Retrainer)(nil)
+	_ responder.Store           = (*store.DB)(nil)
+	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ responder.AlertStore      = (*store.DB)(nil)
+	_ responder.AnswerTimeStore = (*store.DB)(nil)
+	_ responder.MediaStore      = (*store.DB)(nil)
+	_ bots.Cursors              = (*store.DB)(nil)
+	_ responder.Classifier      = (*classifier.Classifier)(nil)
+	_ bots.Bot                  = (*telegram.Bot)(nil)
+	_ bots.Bot                  = (*discord.Bot)(nil)
+	_ web.Store                 = (*store.DB)(nil)
+	_ web.Officer               = (*responder.Officer)(nil)
+	_ web.Digester              = (*responder.Digester)(nil)
+	_ web.PublicFigures         = (*responder.Digester)(nil)
+	_ web.Trainer               = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -74,6 +76,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partMedia      = "media"
 	partAlerts     = "alerts"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
@@ -93,7 +96,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -171,7 +174,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	reg := newRegistry()
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
+	stopOrder := []string{partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
 		if serr := g.stopAll(stopOrder...); serr != nil {
 			err = errors.Join(err, serr)
@@ -266,6 +269,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		platforms = append(platforms, dc)
 	}
+	// Photos and voice notes citizens send are fetched through their
+	// platform's adapter and kept with the case for the console.
+	media, err := responder.NewMediaKeeper(responder.MediaOptions{Store: db, Bots: platforms, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
 		Store: db,
 		// The digest's chart rows go out as images.
@@ -286,8 +295,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	expect, err := newExpectations(cfg, db, locales, logger)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	readerRoles, readerNames := cfg.Web.SensitiveReaderSets()
 	resp, err := responder.New(responder.Options{
+		Expect:               expect,
 		SensitiveReaderRoles: readerRoles,
 		SensitiveReaderNames: len(readerNames),
 		Locales:              locales,
@@ -372,6 +386,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		return nil
 	})
 	g.start(ctx, partAlerts, stopSchedulerTimeout, alerter.Run)
+	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
+		media.Run(ctx) // the file in hand is left for the next start
+		return nil
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
@@ -429,7 +447,13 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
 	}
 	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
+	cityLoc, err := time.LoadLocation(cfg.City.Timezone)
+	if err != nil {
+		return fmt.Errorf("serve: web: city.timezone: %w", err)
+	}
 	console, err := web.New(web.Options{
+		ServiceLevels:     cfg.SLA.Levels(cfg.Digest, dg.Location()),
+		Location:          cityLoc,
 		TrustedProxies:    proxies,
 		Locales:           locales,
 		Store:             db,

@@ -103,8 +103,10 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Size        int
-	// Data is the file's bytes, for a file the bot uploaded (nil for a
-	// citizen's attachment, which the emulator only describes).
+	// Data is the file's bytes: for a file the bot uploaded, or, when
+	// set on a citizen's attachment, its content, served at its URL on the
+	// emulator (GET /attachments/...) as Discord's CDN would, Size being
+	// its length.
 	Data []byte
 }
 
@@ -159,6 +161,7 @@ type Server struct {
 	changed      chan struct{} // closed and replaced on every state change
 	lastID       int64
 	users        map[string]*User
+	files        map[string][]byte // attachment path → content
 	channels     map[string]*channel
 	dms          map[string]string // user id → DM channel id
 	sessions     map[string]*gwSession
@@ -227,6 +230,7 @@ func Start(opts Options) (*Server, error) {
 		baseURL:      "http://" + ln.Addr().String(),
 		changed:      make(chan struct{}),
 		users:        map[string]*User{},
+		files:        map[string][]byte{},
 		channels:     map[string]*channel{},
 		dms:          map[string]string{},
 		sessions:     map[string]*gwSession{},

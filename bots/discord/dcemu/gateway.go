@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -489,11 +490,17 @@ func (s *Server) messageJSONLocked(c *channel, m *Message, content bool) map[str
 	var atts []any
 	for i, a := range m.Attachments {
 		id := m.ID + strconv.Itoa(i)
-		atts = append(atts, map[string]any{
+		path := "/attachments/" + c.ID + "/" + id + "/" + url.PathEscape(a.Filename)
+		att := map[string]any{
 			"id": id, "filename": a.Filename, "content_type": a.ContentType, "size": a.Size,
-			"url":       "https://cdn.discordapp.invalid/attachments/" + c.ID + "/" + id + "/" + a.Filename,
-			"proxy_url": "https://media.discordapp.invalid/attachments/" + c.ID + "/" + id + "/" + a.Filename,
-		})
+			"url":       "https://cdn.discordapp.invalid" + path,
+			"proxy_url": "https://media.discordapp.invalid" + path,
+		}
+		if a.Data != nil {
+			s.files[path] = a.Data
+			att["size"], att["url"], att["proxy_url"] = len(a.Data), s.baseURL+path, s.baseURL+path
+		}
+		atts = append(atts, att)
 	}
 	if atts != nil {
 		out["attachments"] = atts

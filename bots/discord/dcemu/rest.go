@@ -19,6 +19,7 @@ const maxBody = 32 << 20
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /attachments/", s.serveAttachment)
 	mux.HandleFunc("GET /ws/", s.serveGateway)
 	mux.HandleFunc("GET /ws", s.serveGateway)
 	mux.HandleFunc("GET /api/v9/gateway", s.getGateway)
@@ -506,4 +507,19 @@ func (s *Server) activeThreads(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"threads": threads, "members": []any{}, "has_more": false})
+}
+
+// serveAttachment serves the content of a citizen's attachment that a
+// test gave (Attachment.Data), as Discord's CDN does: no token needed.
+func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	data, ok := s.files[r.URL.EscapedPath()]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
 }

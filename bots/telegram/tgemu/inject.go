@@ -56,10 +56,14 @@ type Incoming struct {
 	// Text is the message text, or the caption when Media is set. A text
 	// starting with /command gets a bot_command entity at offset 0, and
 	// each @username a mention entity, as Telegram does.
-	Text     string
-	ReplyTo  int // message id in the same chat, or 0
-	Media    Media
-	Location *Location
+	Text    string
+	ReplyTo int // message id in the same chat, or 0
+	Media   Media
+	// MediaData, when set, is the file's content (for a photo, its
+	// largest size): getFile and the file download serve it, and the
+	// update says its size.
+	MediaData []byte
+	Location  *Location
 }
 
 // Posted tells what an injection created.
@@ -97,6 +101,9 @@ func (s *Server) Post(in Incoming) (Posted, error) {
 	c.lastMsg++
 	e := Entry{MessageID: c.lastMsg, From: in.From, Text: in.Text, Media: in.Media, Location: in.Location,
 		ReplyTo: in.ReplyTo, At: s.now()}
+	if in.Media != MediaNone && in.MediaData != nil {
+		s.files[FileID(e.Media, in.Chat, e.MessageID)] = slices.Clone(in.MediaData)
+	}
 	c.record(e, s.max.transcript)
 	m := s.apiMessageLocked(c, e)
 	id := s.enqueueLocked(update{Kind: "message", Message: &m})
@@ -239,15 +246,21 @@ func (s *Server) flatMessage(c *chat, e Entry) apiMessage {
 	} else {
 		m.Caption, m.CaptionEntities = e.Text, ents
 	}
-	fid := fmt.Sprintf("%s-%d-%d", e.Media, c.api.ID, e.MessageID)
+	fid := FileID(e.Media, c.api.ID, e.MessageID)
+	size := func(def int) int {
+		if data, ok := s.files[fid]; ok {
+			return len(data)
+		}
+		return def
+	}
 	switch e.Media {
 	case MediaPhoto:
 		m.Photo = []apiPhotoSize{
 			{FileID: fid + "-s", FileUniqueID: "u" + fid + "-s", Width: 90, Height: 60, FileSize: 1200},
-			{FileID: fid, FileUniqueID: "u" + fid, Width: 1280, Height: 853, FileSize: 154000},
+			{FileID: fid, FileUniqueID: "u" + fid, Width: 1280, Height: 853, FileSize: size(154000)},
 		}
 	case MediaVoice:
-		m.Voice = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 7, MimeType: "audio/ogg", FileSize: 23000}
+		m.Voice = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 7, MimeType: "audio/ogg", FileSize: size(23000)}
 	case MediaVideo:
 		m.Video = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 12, Width: 640, Height: 360, MimeType: "video/mp4", FileSize: 900000}
 	case MediaDocument:
@@ -283,3 +296,7 @@ func entities(text string) []apiEntity {
 	}
 	return out
 }
+
+// FileID is the file_id the emulator gives the media of a citizen's
+// message.
+func FileID(m Media, chat int64, msg int) string { return fmt.Sprintf("%s-%d-%d", m, chat, msg) }

@@ -191,6 +191,7 @@ type Server struct {
 	callbackOrder []string
 	nextCallback  int
 	answers       []CallbackAnswer
+	files         map[string][]byte // file_id → content, for getFile
 	hook          webhook
 	stats         Stats
 
@@ -300,6 +301,7 @@ func New(opts Options) *Server {
 		nextUpdate: opts.FirstUpdateID,
 		chats:      make(map[int64]*chat),
 		callbacks:  make(map[string]*callback),
+		files:      make(map[string][]byte),
 		stats:      Stats{Calls: make(map[string]int)},
 		stop:       make(chan struct{}),
 	}
