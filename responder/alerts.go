@@ -80,7 +80,11 @@ type AlertOptions struct {
 	// ConsoleURL is the console's public base URL ("https://city.example");
 	// the alert links to ConsoleURL + "/cases/ID", the path alone when "".
 	ConsoleURL string
-	// Language of the alerts; "" means "en".
+	// Policy is the city; the alerts are in its default language unless
+	// Language names another of its languages. Required.
+	Policy *citybot.Policy
+	// Language of the alerts, one of the policy's; "" is the policy's
+	// default language.
 	Language string
 	// Catalogs add or replace languages (see Options.Catalogs).
 	Catalogs map[string]Catalog
@@ -124,8 +128,8 @@ type Alerter struct {
 // NewAlerter returns an Alerter, or an error wrapping citybot.ErrInvalid
 // when Store is missing or a chat is malformed.
 func NewAlerter(opts AlertOptions) (*Alerter, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("responder: alerter: %w: Store is required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: alerter: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	a := &Alerter{
 		store: opts.Store, log: opts.Logger, now: opts.Now, chats: opts.Chats, sensitive: opts.SensitiveChats,
@@ -158,7 +162,10 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 		a.notify = func() {}
 	}
 	if a.lang == "" {
-		a.lang = "en"
+		a.lang = opts.Policy.DefaultLanguage()
+	}
+	if !opts.Policy.Speaks(a.lang) {
+		return nil, fmt.Errorf("responder: alerter: %w: alert language %q is not one of the city's", citybot.ErrInvalid, a.lang)
 	}
 	set := locales(opts.Locales)
 	cats := catalogsOf(set)

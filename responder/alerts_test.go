@@ -19,7 +19,7 @@ func TestAlerterRules(t *testing.T) {
 	rg := newDgRig(t, nil)
 	officers := responder.AlertChat{Platform: citybot.Telegram, Chat: "-100900"}
 	al, err := responder.NewAlerter(responder.AlertOptions{
-		Store: rg.db, Now: rg.clock.Now, Chats: []responder.AlertChat{officers},
+		Store: rg.db, Now: rg.clock.Now, Chats: []responder.AlertChat{officers}, Policy: testPolicy(t),
 		EscalateChats: []responder.AlertChat{{Platform: citybot.Telegram, Chat: "-100902"}}, EscalateAfter: -1,
 		Officers: map[citybot.UserID]string{"7001": "olivia"},
 	})

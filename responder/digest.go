@@ -55,11 +55,16 @@ type DigestOptions struct {
 	Store  DigestStore
 	Logger *slog.Logger     // nil discards logs
 	Now    func() time.Time // nil means time.Now
-	// Location is the city's time zone: weeks run Monday to Sunday there,
-	// and working hours are counted there. nil means UTC.
+	// Policy is the city: its name (the digest's title), time zone
+	// (weeks run Monday to Sunday there, and working hours are counted
+	// there), languages and per-platform text limits. Required.
+	Policy *citybot.Policy
+	// Location is the digest's own time zone when the city sets one
+	// ([digest] timezone); nil is the policy's.
 	Location *time.Location
-	// Languages the digest is written in; empty means en and fr. The
-	// first is the officials' language.
+	// Languages the digest is written in when the city sets them
+	// ([digest] languages), each one of the policy's; empty is the
+	// policy's. The first is the officials' language.
 	Languages []string
 	// Texts add or replace languages (missing fields fall back to
 	// English); Catalogs give topic words as for Options.Catalogs.
@@ -95,9 +100,6 @@ type DigestOptions struct {
 	// Classifier, when set, finds personal data in officers' answers
 	// before they are quoted.
 	Classifier Classifier
-	// MaxText is the longest text per platform in runes; missing
-	// platforms default to Telegram 4096, Discord 2000.
-	MaxText map[citybot.Platform]int
 	// FollowupAfter is how long after resolution the citizen is asked
 	// "Is it fixed?"; 0 means 3 days.
 	FollowupAfter time.Duration
@@ -143,7 +145,7 @@ type Digester struct {
 	examples  int
 	url       string
 	cls       Classifier
-	maxText   map[citybot.Platform]int
+	policy    *citybot.Policy
 	after     time.Duration
 	remindH   int
 	targets   map[citybot.Urgency]time.Duration
@@ -158,15 +160,15 @@ type Digester struct {
 // when Store is missing, a language has no texts, or a channel is
 // malformed.
 func NewDigester(opts DigestOptions) (*Digester, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("responder: digester: %w: Store is required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: digester: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	d := &Digester{
 		store: opts.Store, log: opts.Logger, now: opts.Now, loc: opts.Location, languages: opts.Languages,
 		hide: opts.Hide, channels: opts.Channels, officials: opts.Officials, approvers: opts.Approvers,
 		officers: opts.Officers, examples: opts.Examples, url: opts.PublicURL, cls: opts.Classifier,
 		after: opts.FollowupAfter, remindH: opts.ReminderHours, targets: opts.Targets, workStart: opts.WorkStart, workEnd: opts.WorkEnd,
-		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(),
+		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(), policy: opts.Policy,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -176,10 +178,15 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.now = time.Now
 	}
 	if d.loc == nil {
-		d.loc = time.UTC
+		d.loc = opts.Policy.Location()
 	}
 	if len(d.languages) == 0 {
-		d.languages = []string{"en", "fr"}
+		d.languages = opts.Policy.Languages()
+	}
+	for _, l := range d.languages {
+		if !opts.Policy.Speaks(l) {
+			return nil, fmt.Errorf("responder: digester: %w: digest language %q is not one of the city's", citybot.ErrInvalid, l)
+		}
 	}
 	if d.examples == 0 {
 		d.examples = 3
@@ -232,10 +239,6 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		if c.Language != "" && !slices.Contains(d.languages, c.Language) {
 			return nil, fmt.Errorf("responder: digester: %w: channel language %q is not a digest language", citybot.ErrInvalid, c.Language)
 		}
-	}
-	d.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
-	for p, n := range opts.MaxText {
-		d.maxText[p] = n
 	}
 	return d, nil
 }
@@ -375,7 +378,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	dg.Note, _ = citybot.CleanText(strings.TrimSpace(note), 2000)
 	dg.Texts = map[string]string{}
 	for _, l := range d.languages {
-		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
+		dg.Texts[l] = renderDigest(dg, l, d.policy.City(), d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
 	lead := d.languages[0]
 	t := d.texts[lead]
@@ -573,7 +576,7 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 			}}},
 		Kind: citybot.OutboxNotice,
 	}
-	return append(out, SplitItem(body, d.maxText[d.officials.Platform])...), nil
+	return append(out, SplitItem(body, d.policy.MaxText(d.officials.Platform))...), nil
 }
 
 // Decide records an official's decision on a draft. Approving queues the
@@ -627,7 +630,7 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 			}
 			out = append(out, SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 				Key: key, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel, Text: dg.Texts[l],
-			}}, d.maxText[c.Platform])...)
+			}}, d.policy.MaxText(c.Platform))...)
 		}
 	}
 	return out
@@ -649,7 +652,7 @@ func (d *Digester) Previews(dg citybot.Digest) []citybot.DigestPreview {
 	var out []citybot.DigestPreview
 	for _, p := range plats {
 		for _, l := range d.languages {
-			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.maxText[p])})
+			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.policy.MaxText(p))})
 		}
 	}
 	return out
@@ -895,7 +898,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	key := fmt.Sprintf("remind:%d:%d", now.Unix(), ids[0])
 	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: key, Platform: d.officers.Platform, Chat: d.officers.Chat, ChatKind: citybot.ChatGroup, Text: strings.Join(lines, "\n"),
-	}}, d.maxText[d.officers.Platform])
+	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.QueueReminders(ctx, ids, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)
@@ -1007,7 +1010,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: fmt.Sprintf("remind:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
 		ChatKind: citybot.ChatGroup, Text: text,
-	}}, d.maxText[d.officers.Platform])
+	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.RecordReminders(ctx, times, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)

@@ -109,16 +109,16 @@ func TestDigestTextNoZeroLines(t *testing.T) {
 		want       []string
 		firstWeek  bool
 	}{
-		{"W47 en", d.Texts["en"], []string{"City listening report, 16–22 November\n", "\nReceived: 5 reports.\n", "• Roads and pavements: 1\n",
+		{"W47 en", d.Texts["en"], []string{"Testville listening report, 16–22 November\n", "\nReceived: 5 reports.\n", "• Roads and pavements: 1\n",
 			"Answered by the city: 3 of 5.", "Answered within an hour: 1 of 5; within a day: 2 of 5.", "Resolved this week: 2.\n",
 			"Still open at the end of the week: 2.", "Promised dates this week: 1 kept out of 4.", "Promised dates missed: 3."}, true},
-		{"W47 fr", d.Texts["fr"], []string{"Bilan de l'écoute citoyenne, du 16 au 22 novembre\n", "Reçus : 5 signalements.\n",
+		{"W47 fr", d.Texts["fr"], []string{"Testville : bilan de l'écoute citoyenne, du 16 au 22 novembre\n", "Reçus : 5 signalements.\n",
 			"Réponse en moins d'une heure : 1 sur 5 ; en moins d'un jour : 2 sur 5."}, true},
 		{"W46 en (nothing at all)", w46.Texts["en"], []string{"9–15 November", "No report was received this week.", "No promised date fell this week."}, true},
 		// W48: 5 reports the week before, none now; c4 and c5 still open.
 		{"W48 en", w48.Texts["en"], []string{"23–29 November", "No report was received this week.", "Resolved this week: 0 (2 the week before).",
 			"Still open at the end of the week: 2."}, false},
-		{"W49 en", w49.Texts["en"], []string{"City listening report, 30 November – 6 December\n"}, false},
+		{"W49 en", w49.Texts["en"], []string{"Testville listening report, 30 November – 6 December\n"}, false},
 		{"W49 fr", w49.Texts["fr"], []string{"du 30 novembre au 6 décembre\n"}, false},
 	} {
 		for _, w := range tc.want {

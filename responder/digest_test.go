@@ -56,16 +56,17 @@ func newDgRig(t *testing.T, tweak func(*responder.DigestOptions)) *dgRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now})
+	city := testPolicy(t)
+	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now, Policy: city})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Policy: city})
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := responder.DigestOptions{
-		Store: db, Now: clock.Now,
+		Store: db, Now: clock.Now, Policy: city, Languages: []string{"en", "fr"},
 		Channels: []responder.Channel{
 			{Platform: citybot.Telegram, Chat: "-100500"},
 			{Platform: citybot.Discord, Chat: "900", Language: "fr"},

@@ -27,7 +27,7 @@ func privateRig(t *testing.T, logs *logBuf, privateErr error) (*rig, *responder.
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rg := newRig(t, rigOptions{privateChats: true, privateErr: privateErr,
 		opts: responder.Options{Logger: logger}, dopts: responder.DispatcherOptions{Logger: logger}})
-	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger})
+	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger, Policy: testPolicy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

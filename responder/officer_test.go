@@ -30,7 +30,7 @@ func caseIn(t *testing.T, rg *rig, chat string) citybot.Case {
 
 func newOfficer(t *testing.T, rg *rig) *responder.Officer {
 	t.Helper()
-	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify})
+	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Policy: testPolicy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

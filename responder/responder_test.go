@@ -320,7 +320,7 @@ func TestSensitiveTopicAck(t *testing.T) {
 		lang      string
 		text      string
 		group     bool
-		sensitive []string // Options.SensitiveTopics
+		sensitive []string // the policy's sensitive topics; nil keeps the test city's
 		want      []string // in the acknowledgement
 		notWant   []string
 	}{
@@ -345,7 +345,11 @@ func TestSensitiveTopicAck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveTopics: tt.sensitive}})
+			rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) {
+				if tt.sensitive != nil {
+					c.SensitiveTopics = tt.sensitive
+				}
+			}})
 			m := privateMsg("u1", 1, tt.text)
 			m.Sender.LanguageCode = tt.lang
 			if tt.group {
@@ -395,7 +399,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestLongTextSplitInOrder(t *testing.T) {
-	rg := newRig(t, rigOptions{opts: responder.Options{MaxText: map[citybot.Platform]int{citybot.Telegram: 40}}})
+	rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) { c.MaxText[citybot.Telegram] = 40 }})
 	rg.bot.maxText = 40
 	m := privateMsg("u1", 1, "pothole")
 	rg.handle(m)
@@ -677,11 +681,16 @@ func TestOptionsValidation(t *testing.T) {
 		t.Errorf("no store: %v", err)
 	}
 	rg := newRig(t, rigOptions{noRun: true})
-	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Languages: []string{"en", "xx"}}); !errors.Is(err, citybot.ErrInvalid) {
+	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}}); !errors.Is(err, citybot.ErrInvalid) {
+		t.Errorf("no policy: %v", err)
+	}
+	xx := testPolicy(t, func(c *citybot.PolicyConfig) { c.Languages = []string{"en", "xx"} })
+	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Policy: xx}); !errors.Is(err, citybot.ErrInvalid) {
 		t.Errorf("language without catalog: %v", err)
 	}
 	// A new language through a catalog; missing texts fall back to English.
-	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, DefaultLanguage: "de",
+	de := testPolicy(t, func(c *citybot.PolicyConfig) { c.Languages, c.DefaultLanguage = append(c.Languages, "de"), "de" })
+	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Policy: de,
 		Catalogs: map[string]responder.Catalog{"de": {Name: "Deutsch", AckNew: "Danke. Ihr Fall ist {ref}."}}})
 	if err != nil {
 		t.Fatal(err)
@@ -794,7 +803,7 @@ func TestClassifierPanicStoresUnclassified(t *testing.T) {
 // shipped one, gets the default language; so does a language it has
 // nothing close to.
 func TestPlatformLanguageMatched(t *testing.T) {
-	rg := newRig(t, rigOptions{opts: responder.Options{Languages: []string{"en", "pt", "es", "ar"}, DefaultLanguage: "en"}})
+	rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) { c.Languages = []string{"en", "pt", "es", "ar"} }})
 	tests := []struct{ user, code, want string }{
 		{"u1", "pt-BR", "Obrigado. Seu aviso foi registrado como caso "},
 		{"u2", "es-419", "Gracias. Su aviso quedó anotado como caso "},

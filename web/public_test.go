@@ -75,16 +75,16 @@ func newPubRig(t *testing.T) *pubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cls, Now: clock.Now})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t), Store: db, Classifier: cls, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dg, err := responder.NewDigester(responder.DigestOptions{
-		Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
+		Policy: testPolicy(t), Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
 		Channels:  []responder.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
 		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
@@ -92,11 +92,11 @@ func newPubRig(t *testing.T) *pubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
+	srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := NewPublic(PublicOptions{Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville"})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t), Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +35,27 @@ type rig struct {
 	now time.Time
 }
 
+// testPolicy is the city of the tests: Testville, speaking langs
+// (default English and French), the classifier's default topics,
+// corruption sensitive, the platforms' text limits.
+func testPolicy(t testing.TB, langs ...string) *citybot.Policy {
+	t.Helper()
+	if len(langs) == 0 {
+		langs = []string{"en", "fr"}
+	}
+	p, err := citybot.NewPolicy(citybot.PolicyConfig{
+		City: "Testville", Languages: langs, DefaultLanguage: langs[0], Location: time.UTC,
+		Topics: []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
+			"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"},
+		SensitiveTopics: []string{"corruption"}, EmergencyNumber: "112",
+		MaxText: map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func newRig(t *testing.T, opts Options) *rig {
 	t.Helper()
 	ctx := context.Background()
@@ -44,7 +64,10 @@ func newRig(t *testing.T, opts Options) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	if opts.Policy == nil {
+		opts.Policy = testPolicy(t)
+	}
+	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: opts.Policy, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +155,7 @@ func (rg *rig) report(user, text, topic, lang string, u citybot.Urgency) citybot
 			Text: text},
 		Mode: citybot.CaseJoinOrOpen, Window: time.Minute,
 		// The responder's rule for the default sensitive topic.
-		Sensitive: slices.Contains(citybot.DefaultSensitiveTopics(), topic),
+		Sensitive: topic == "corruption",
 		Classification: &citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.8}, Urgency: u,
 			UrgencyConfidence: 0.7, UrgencyCues: []string{text}, Language: lang,
 			Places: []citybot.Place{{Name: text, Kind: "street"}}, Model: "test"},
@@ -512,11 +535,11 @@ func TestAdminRetrainsModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+		off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t), Store: db})
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
+		srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, Trainer: tr})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -163,14 +163,14 @@ func (c Config) AlertOptions() (responder.AlertOptions, error) {
 		map[citybot.Platform]bool{citybot.Telegram: c.Telegram.Enabled, citybot.Discord: c.Discord.Enabled})
 }
 
-// newAlerter builds the Alerter of cfg's [alerts] on db, waking the
-// dispatcher with notify; now nil means time.Now.
-func newAlerter(cfg Config, db responder.AlertStore, notify func(), logger *slog.Logger, now func() time.Time) (*responder.Alerter, error) {
+// newAlerter builds the Alerter of cfg's [alerts] for the city's policy
+// on db, waking the dispatcher with notify; now nil means time.Now.
+func newAlerter(cfg Config, policy *citybot.Policy, db responder.AlertStore, notify func(), logger *slog.Logger, now func() time.Time) (*responder.Alerter, error) {
 	opts, err := cfg.AlertOptions()
 	if err != nil {
 		return nil, err
 	}
-	opts.Store, opts.Logger, opts.Notify, opts.Now = db, logger, notify, now
+	opts.Policy, opts.Store, opts.Logger, opts.Notify, opts.Now = policy, db, logger, notify, now
 	// Alerts know accounts by role only: a named reader of another role
 	// cannot take a sensitive case from an alert (the console assigns it).
 	opts.SensitiveRoles, _ = cfg.Web.SensitiveReaderSets()

@@ -122,11 +122,11 @@ func (w *alWorld) start() *alProcess {
 		Bots: ChartBots([]bots.Bot{tgBot, dcBot}, p.db, "")}); err != nil {
 		t.Fatal(err)
 	}
-	if p.alerter, err = newAlerter(w.cfg, p.db, p.disp.Notify, nil, w.clock.Now); err != nil {
+	if p.alerter, err = newAlerter(w.cfg, testPolicy(t, w.cfg), p.db, p.disp.Notify, nil, w.clock.Now); err != nil {
 		t.Fatal(err)
 	}
 	if p.resp, err = responder.New(responder.Options{Store: p.db, Classifier: w.clf, Now: w.clock.Now,
-		Notify: p.disp.Notify, Critical: p.alerter.Kick, EmergencyNumber: "112"}); err != nil {
+		Notify: p.disp.Notify, Critical: p.alerter.Kick, Policy: testPolicy(t, w.cfg)}); err != nil {
 		t.Fatal(err)
 	}
 	h := p.alerter.Wrap(p.resp)

@@ -51,7 +51,7 @@ func TestDataRightsTelegram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify,
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig()),
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			return citybot.Classification{Topic: citybot.Scored{Label: "roads", Confidence: 0.9}, Urgency: citybot.UrgencyNormal, Language: "en",
 				Places: []citybot.Place{{Name: "Rue Zephyrine", Kind: "street"}}}

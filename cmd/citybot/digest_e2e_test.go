@@ -118,7 +118,8 @@ func (w *dgWorld) start() *dgProcess {
 		t.Fatal(err)
 	}
 	notify = p.disp.Notify
-	if p.resp, err = responder.New(responder.Options{Store: p.db, Now: w.clock.Now, Notify: notify,
+	city := testPolicy(t, DefaultConfig())
+	if p.resp, err = responder.New(responder.Options{Store: p.db, Now: w.clock.Now, Notify: notify, Policy: city,
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			topic := "roads"
 			if strings.Contains(text, "water") {
@@ -128,18 +129,18 @@ func (w *dgWorld) start() *dgProcess {
 		})}); err != nil {
 		t.Fatal(err)
 	}
-	if p.off, err = responder.NewOfficer(responder.OfficerOptions{Store: p.db, Notify: notify}); err != nil {
+	if p.off, err = responder.NewOfficer(responder.OfficerOptions{Store: p.db, Notify: notify, Policy: city}); err != nil {
 		t.Fatal(err)
 	}
 	opts, err := DigestOptions(DigestConfig{
 		Channels:  append([]DigestChannel{{Platform: "telegram", Chat: fmt.Sprint(tgPublic)}, {Platform: "discord", Chat: w.dcChan}}, w.extra...),
 		Officials: DigestChannel{Platform: "telegram", Chat: fmt.Sprint(tgOfficials), Language: "en"},
 		Approvers: map[string]string{fmt.Sprint(w.official.ID): "mayor"},
-	}, RetentionConfig{}, []string{"en", "fr"}, "")
+	}, RetentionConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Store, opts.Now, opts.Notify = p.db, w.clock.Now, notify
+	opts.Policy, opts.Store, opts.Now, opts.Notify = city, p.db, w.clock.Now, notify
 	if p.dg, err = responder.NewDigester(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -63,11 +63,11 @@ func TestThanksAfterResolvedCaseE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Classifier: thanksAware{cls}})
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Classifier: thanksAware{cls}, Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify})
+	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify,
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig()),
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			topic := "roads"
 			if strings.Contains(text, "pot-de-vin") {
@@ -61,7 +61,7 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify,
-		SensitiveTopics: responder.DefaultSensitiveTopics()})
+		Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}
