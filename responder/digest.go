@@ -280,10 +280,6 @@ func (d *Digester) Location() *time.Location { return d.loc }
 // Languages returns the digest's languages, the officials' first.
 func (d *Digester) Languages() []string { return slices.Clone(d.languages) }
 
-// Hidden returns the extra topics kept out of per-case public output
-// (Options.Hide); sensitive cases are kept out by their flag.
-func (d *Digester) Hidden() []string { return slices.Clone(d.hide) }
-
 // TopicName returns a topic in words in lang.
 func (d *Digester) TopicName(lang, topic string) string {
 	c, ok := d.catalogs[lang]
@@ -380,14 +376,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	for _, l := range d.languages {
 		dg.Texts[l] = renderDigest(dg, l, d.policy.City(), d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
-	lead := d.languages[0]
-	t := d.texts[lead]
-	if dg.Chart, err = renderChart(dg.Figures, func(tp string) string { return d.TopicName(lead, tp) }, ChartLabels{
-		Title:  fill(t.ChartCaption, "week", string(week)),
-		Cases:  d.texts[lead].ChartReports,
-		Answer: d.texts[lead].ChartAnswer,
-		Hours:  "h",
-	}); err != nil {
+	if dg.Chart, err = d.drawChart(dg, d.languages[0]); err != nil {
 		return dg, err
 	}
 	return dg, nil
@@ -600,7 +589,8 @@ func (d *Digester) Decide(ctx context.Context, id citybot.DigestID, dec citybot.
 }
 
 // ChartKeySuffix ends the key of the outbox row that posts a digest's
-// chart; ChartSender recognises it.
+// chart (an citybot.OutboxChart row), so that the posting status finds
+// it among the week's rows.
 const ChartKeySuffix = ":chart"
 
 // PostKey is the idempotency key of a digest's post in one language to
@@ -623,7 +613,7 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 		for i, l := range langs {
 			key := PostKey(dg.Week, c, l)
 			if i == 0 && len(dg.Chart) > 0 {
-				out = append(out, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+				out = append(out, citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: dg.Week, Out: citybot.Outgoing{
 					Key: key + ChartKeySuffix, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel,
 					Text: fill(d.texts[l].ChartCaption, "week", string(dg.Week)),
 				}})

@@ -33,6 +33,18 @@ type ChartLabels struct {
 	Hours  string // unit after the answer time ("h")
 }
 
+// drawChart draws dg's chart (PNG) with the words of lang. It is the one
+// call of the chart drawing: switching renderers changes this body only.
+func (d *Digester) drawChart(dg citybot.Digest, lang string) ([]byte, error) {
+	t := d.texts[lang]
+	return renderChart(dg.Figures, func(tp string) string { return d.TopicName(lang, tp) }, ChartLabels{
+		Title:  fill(t.ChartCaption, "week", string(dg.Week)),
+		Cases:  t.ChartReports,
+		Answer: t.ChartAnswer,
+		Hours:  "h",
+	})
+}
+
 // renderChart draws a bar chart of cases received and median time to a
 // first answer per topic (the busiest maxChartTopics topics), as PNG. It
 // uses the standard library's image packages and a built-in bitmap font.

@@ -8,12 +8,14 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"citybot"
+	"citybot/bots"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -355,6 +357,7 @@ func TestDigestSentBackIsNeverPosted(t *testing.T) {
 // photoBot is a fakeBot that can send photos.
 type photoBot struct {
 	*fakeBot
+	mu     sync.Mutex
 	photos []string
 }
 
@@ -362,11 +365,23 @@ func (b *photoBot) SendPhoto(ctx context.Context, out citybot.Outgoing, name str
 	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 		return citybot.Sent{}, err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.photos = append(b.photos, out.Key+"|"+name)
 	return citybot.Sent{ID: citybot.PlatformMessageID("p" + fmt.Sprint(len(b.photos)))}, nil
 }
 
-func TestChartBotSendsThePhoto(t *testing.T) {
+func (b *photoBot) sentPhotos() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.photos)
+}
+
+// An approved digest's chart row (kind chart) goes out through the
+// dispatcher as a photo where the bot can send one, and as its caption
+// with a link to the public chart where it cannot; the bots are given to
+// the dispatcher as they are.
+func TestDispatcherSendsTheChart(t *testing.T) {
 	rg := newDgRig(t, nil)
 	rg.playWeek()
 	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
@@ -377,29 +392,55 @@ func TestChartBotSendsThePhoto(t *testing.T) {
 	if _, err := rg.dg.Decide(rg.ctx, d.ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {
 		t.Fatal(err)
 	}
+	var charts []citybot.OutboxItem
+	public := []string{"digest:2026-W47:telegram:-100500:", "digest:2026-W47:discord:900:"}
+	for _, it := range append(must(rg.db.OutboxItems(rg.ctx, public[0])), must(rg.db.OutboxItems(rg.ctx, public[1]))...) {
+		if it.Kind == citybot.OutboxChart {
+			charts = append(charts, it)
+		}
+	}
+	if len(charts) != 2 || charts[0].ChartWeek != "2026-W47" || !strings.HasSuffix(charts[0].Out.Key, responder.ChartKeySuffix) {
+		t.Fatalf("chart rows %+v, want one per channel for 2026-W47", charts)
+	}
 	tgb := &photoBot{fakeBot: newFakeBot(t, citybot.Telegram)}
 	dcb := newFakeBot(t, citybot.Discord)
-	tg := responder.ChartBot(tgb, rg.db, "https://city.example")
-	dc := responder.ChartBot(dcb, rg.db, "https://city.example")
-	for _, it := range append(must(rg.db.OutboxItems(rg.ctx, "digest:2026-W47:telegram")), must(rg.db.OutboxItems(rg.ctx, "digest:2026-W47:discord"))...) {
-		b := tg
-		if it.Out.Platform == citybot.Discord {
-			b = dc
-		}
-		if _, err := b.Send(rg.ctx, it.Out); err != nil {
-			t.Fatal(err)
-		}
+	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: rg.db, Bots: []bots.Bot{tgb, dcb}, Now: rg.clock.Now,
+		Charts: rg.db, PublicURL: "https://city.example/", PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(tgb.photos) != 1 || !strings.Contains(tgb.photos[0], "digest-2026-W47.png") {
-		t.Fatalf("telegram photos %v", tgb.photos)
+	stop := runDispatcher(t, disp)
+	digestSent := func(b *fakeBot) (n int) {
+		for _, o := range b.allSent() {
+			if strings.HasPrefix(o.Key, public[0]) || strings.HasPrefix(o.Key, public[1]) {
+				n++
+			}
+		}
+		return n
 	}
-	if n := len(tgb.allSent()); n != 2 {
-		t.Fatalf("telegram texts %d, want 2", n)
+	// Telegram: the chart, then the text in both languages; Discord (in
+	// French only): the chart's caption, then the text.
+	waitFor(t, "the digest posted", func() bool { return len(tgb.sentPhotos()) == 1 && digestSent(tgb.fakeBot) == 2 && digestSent(dcb) == 2 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], responder.ChartKeySuffix) {
+		t.Fatalf("telegram photos %v", p)
 	}
 	// Discord (no photo capability here) gets the caption with a link.
-	sent := dcb.allSent()
-	if len(sent) != 2 || !strings.Contains(sent[0].Text, "https://city.example/public/digests/2026-W47/chart.png") {
-		t.Fatalf("discord: %+v", sent)
+	var caption string
+	for _, o := range dcb.allSent() {
+		if strings.HasSuffix(o.Key, responder.ChartKeySuffix) {
+			caption = o.Text
+		}
+	}
+	if !strings.Contains(caption, "\nhttps://city.example/public/digests/2026-W47/chart.png") {
+		t.Fatalf("discord caption %q", caption)
+	}
+	for _, c := range charts {
+		if it := must(rg.db.OutboxItem(rg.ctx, c.Out.Key)); it.State != citybot.OutboxSent {
+			t.Errorf("chart row %s is %s", c.Out.Key, it.State)
+		}
 	}
 }
 

@@ -200,8 +200,6 @@ type rigOptions struct {
 	// of user U is "dm-U", or privateErr when set.
 	privateChats bool
 	privateErr   error
-	// chart wraps the bot in responder.ChartBot, as serve does.
-	chart bool
 	// clock, when set, is the store's, the responder's and the
 	// dispatcher's clock.
 	clock *fakeClock
@@ -281,9 +279,6 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 	dopts.Store, dopts.Bots = db, []bots.Bot{bot}
 	if ro.privateChats {
 		dopts.Bots = []bots.Bot{&privateBot{fakeBot: bot, err: ro.privateErr}}
-	}
-	if ro.chart {
-		dopts.Bots = []bots.Bot{responder.ChartBot(dopts.Bots[0], db, "")}
 	}
 	if dopts.BaseBackoff == 0 {
 		dopts.BaseBackoff = 5 * time.Millisecond

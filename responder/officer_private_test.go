@@ -146,18 +146,10 @@ func TestSensitiveGroupCaseNeverFallsBackToGroup(t *testing.T) {
 	}
 }
 
+// A bot that cannot open private chats fails the private row.
 func TestSensitiveGroupCaseWithoutCapabilityFails(t *testing.T) {
-	for _, chart := range []bool{false, true} {
-		t.Run(fmt.Sprint("chart wrapper ", chart), func(t *testing.T) { testWithoutCapability(t, chart) })
-	}
-}
-
-// testWithoutCapability: a bot that cannot open private chats (bare, or
-// behind the ChartBot wrapper that forwards the capability) fails the
-// private row.
-func testWithoutCapability(t *testing.T, chart bool) {
 	ctx := context.Background()
-	rg := newRig(t, rigOptions{chart: chart})
+	rg := newRig(t, rigOptions{})
 	o := newOfficer(t, rg)
 	rg.handle(groupMsg("u-1", "grp", 1, "An officer asked me for a bribe"))
 	rg.drain()

@@ -119,7 +119,7 @@ func (w *alWorld) start() *alProcess {
 		t.Fatal(err)
 	}
 	if p.disp, err = responder.NewDispatcher(responder.DispatcherOptions{Store: p.db, Now: w.clock.Now, PollInterval: 100 * time.Millisecond,
-		Bots: ChartBots([]bots.Bot{tgBot, dcBot}, p.db, "")}); err != nil {
+		Bots: []bots.Bot{tgBot, dcBot}, Charts: p.db}); err != nil {
 		t.Fatal(err)
 	}
 	if p.alerter, err = newAlerter(w.cfg, testPolicy(t, w.cfg), p.db, p.disp.Notify, nil, w.clock.Now); err != nil {

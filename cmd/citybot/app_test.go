@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"citybot"
 )
@@ -19,4 +25,15 @@ func testPolicy(t testing.TB, cfg Config) *citybot.Policy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// newOpsMux is newOpsMuxToken without a metrics token.
+func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler) *http.ServeMux {
+	return newOpsMuxToken(db, platforms, reg, logger, extra, "")
+}
+
+// runTrain runs `citybot train` with an empty environment and the
+// default configuration path; see runTrainEnv.
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runTrainEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/bots"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/scheduler"
@@ -377,17 +376,6 @@ func (s ScheduleConfig) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ChartBots wraps each bot so that the digest's chart rows are sent as
-// images (responder.ChartBot). Give the result to the Dispatcher, and the
-// unwrapped bots to everything else.
-func ChartBots(bs []bots.Bot, db *store.DB, publicURL string) []bots.Bot {
-	out := make([]bots.Bot, len(bs))
-	for i, b := range bs {
-		out[i] = responder.ChartBot(b, db, publicURL)
-	}
-	return out
 }
 
 // DigestParts are the digest's running parts.

@@ -113,7 +113,7 @@ func (w *dgWorld) start() *dgProcess {
 	}
 	var notify func()
 	p.disp, err = responder.NewDispatcher(responder.DispatcherOptions{Store: p.db, Now: w.clock.Now, PollInterval: 100 * time.Millisecond,
-		Bots: []bots.Bot{responder.ChartBot(tgBot, p.db, ""), responder.ChartBot(dcBot, p.db, "")}})
+		Bots: []bots.Bot{tgBot, dcBot}, Charts: p.db})
 	if err != nil {
 		t.Fatal(err)
 	}

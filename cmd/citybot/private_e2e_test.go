@@ -45,7 +45,7 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Logger: logger, PollInterval: 100 * time.Millisecond,
-		BaseBackoff: 10 * time.Millisecond, Bots: ChartBots([]bots.Bot{tgBot}, db, "")})
+		BaseBackoff: 10 * time.Millisecond, Bots: []bots.Bot{tgBot}, Charts: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -377,8 +377,10 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
 		Store: a.db,
+		Bots:  platforms,
 		// The digest's chart rows go out as images.
-		Bots:         ChartBots(platforms, a.db, cfg.Digest.PublicURL),
+		Charts:       a.db,
+		PublicURL:    cfg.Digest.PublicURL,
 		Logger:       a.logger,
 		Workers:      cfg.Outbox.Workers,
 		MaxAttempts:  cfg.Outbox.MaxAttempts,
