@@ -284,7 +284,7 @@ func (a *App) connectTelegram(ctx context.Context, g *group, ready *readyInfo, r
 		Global:        telegramRate(cfg.Telegram.RateGlobal),
 	}
 	if cfg.PlatformMode("telegram") == modeSandbox {
-		emu, err := startTelegramSandbox(ctx, cfg, a.logger, g)
+		emu, err := startTelegramSandbox(ctx, cfg, a.policy.Languages(), a.logger, g)
 		if err != nil {
 			return nil, err
 		}
@@ -534,13 +534,14 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout t
 }
 
 // startTelegramSandbox starts the Telegram emulator on [sandbox]
-// telegram_addr with a freshly generated token, as a part of g.
-func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, g *group) (*tgemu.Server, error) {
+// telegram_addr with a freshly generated token, its page offering the
+// city's languages, as a part of g.
+func startTelegramSandbox(ctx context.Context, cfg Config, langs []string, logger *slog.Logger, g *group) (*tgemu.Server, error) {
 	token, err := sandboxToken()
 	if err != nil {
 		return nil, err
 	}
-	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger})
+	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger, Languages: langs})
 	if err := emu.Start(cfg.Sandbox.TelegramAddr); err != nil {
 		return nil, fmt.Errorf("serve: sandbox: start the Telegram emulator on %s ([sandbox] telegram_addr): %w", cfg.Sandbox.TelegramAddr, err)
 	}
