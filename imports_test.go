@@ -109,9 +109,15 @@ func forbidden(from, to string) string {
 				return "adapters do not import each other"
 			}
 		}
-	case under(from, "citybot/responder"), under(from, "citybot/web"):
+	case under(from, "citybot/responder"), under(from, "citybot/web"), under(from, "citybot/casework"), under(from, "citybot/accountability"):
 		if under(to, "citybot/store") || strings.HasPrefix(to, "citybot/bots/") {
-			return "responder and web use interfaces, not the concrete store or adapters"
+			return "responder, casework, accountability and web use interfaces, not the concrete store or adapters"
+		}
+		if under(from, "citybot/responder") && (under(to, "citybot/casework") || under(to, "citybot/accountability")) {
+			return "the pipeline (responder) is below the officers' actions (casework) and accountability, which build on its texts"
+		}
+		if under(from, "citybot/web") && (under(to, "citybot/casework") || under(to, "citybot/accountability")) {
+			return "web declares the interfaces it needs (Officer, Digester…); cmd/citybot hands it the implementations"
 		}
 	}
 	return ""
@@ -142,6 +148,13 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/bots/discord", "citybot/locale", false},
 		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
+		{"citybot/accountability", "citybot/store", true},
+		{"citybot/casework", "citybot/bots/discord", true},
+		{"citybot/accountability", "citybot/responder", false},
+		{"citybot/responder", "citybot/accountability", true},
+		{"citybot/responder", "citybot/casework", true},
+		{"citybot/web", "citybot/casework", true},
+		{"citybot/cmd/citybot", "citybot/accountability", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {

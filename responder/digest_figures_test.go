@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // figuresWeek seeds week 2026-W47 (Monday 16 to Sunday 22 November) with
@@ -26,7 +26,7 @@ func figuresWeek(t *testing.T, zone string) (*dgRig, citybot.Digest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Location = loc })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Location = loc })
 	mon := weekStart // Monday 16 November 00:00 UTC
 	at := func(day, h, m int) time.Time {
 		return mon.Add(time.Duration(day*24+h)*time.Hour + time.Duration(m)*time.Minute)

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
+	"citybot/casework"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -41,15 +43,15 @@ type dgRig struct {
 	clock *dgClock
 	db    *store.DB
 	resp  *responder.Responder
-	off   *responder.Officer
-	dg    *responder.Digester
+	off   *casework.Officer
+	dg    *accountability.Digester
 	msgID int
 }
 
 // Monday 16 November 2026, 00:00 UTC: the start of ISO week 2026-W47.
 var weekStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 
-func newDgRig(t *testing.T, tweak func(*responder.DigestOptions)) *dgRig {
+func newDgRig(t *testing.T, tweak func(*accountability.DigestOptions)) *dgRig {
 	t.Helper()
 	ctx := context.Background()
 	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
@@ -63,25 +65,25 @@ func newDgRig(t *testing.T, tweak func(*responder.DigestOptions)) *dgRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Policy: city})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Policy: city})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := responder.DigestOptions{
+	opts := accountability.DigestOptions{
 		Store: db, Now: clock.Now, Policy: city, Languages: []string{"en", "fr"},
-		Channels: []responder.Channel{
+		Channels: []accountability.Channel{
 			{Platform: citybot.Telegram, Chat: "-100500"},
 			{Platform: citybot.Discord, Chat: "900", Language: "fr"},
 		},
-		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
+		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
-		Officers:  responder.Channel{Platform: citybot.Telegram, Chat: "-100888"},
+		Officers:  accountability.Channel{Platform: citybot.Telegram, Chat: "-100888"},
 		PublicURL: "https://city.example/public",
 	}
 	if tweak != nil {
 		tweak(&opts)
 	}
-	dg, err := responder.NewDigester(opts)
+	dg, err := accountability.NewDigester(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +401,7 @@ func TestDispatcherSendsTheChart(t *testing.T) {
 			charts = append(charts, it)
 		}
 	}
-	if len(charts) != 2 || charts[0].ChartWeek != "2026-W47" || !strings.HasSuffix(charts[0].Out.Key, responder.ChartKeySuffix) {
+	if len(charts) != 2 || charts[0].ChartWeek != "2026-W47" || !strings.HasSuffix(charts[0].Out.Key, accountability.ChartKeySuffix) {
 		t.Fatalf("chart rows %+v, want one per channel for 2026-W47", charts)
 	}
 	tgb := &photoBot{fakeBot: newFakeBot(t, citybot.Telegram)}
@@ -424,13 +426,13 @@ func TestDispatcherSendsTheChart(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], responder.ChartKeySuffix) {
+	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], accountability.ChartKeySuffix) {
 		t.Fatalf("telegram photos %v", p)
 	}
 	// Discord (no photo capability here) gets the caption with a link.
 	var caption string
 	for _, o := range dcb.allSent() {
-		if strings.HasSuffix(o.Key, responder.ChartKeySuffix) {
+		if strings.HasSuffix(o.Key, accountability.ChartKeySuffix) {
 			caption = o.Text
 		}
 	}
@@ -501,7 +503,7 @@ func TestFixedFollowupAndReopen(t *testing.T) {
 }
 
 func TestRemindersAfterWorkingHours(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.ReminderHours = 4 })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.ReminderHours = 4 })
 	// Friday 15:00: two working hours left that day.
 	fri := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
 	c := rg.report(fri, "a", "pothole on the bridge")
@@ -564,7 +566,7 @@ func TestWeekOf(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) {
+	rg := newDgRig(t, func(o *accountability.DigestOptions) {
 		o.Retention = citybot.RetentionPolicy{MessageDays: 30, IdentityDays: 60, OutboxDays: 30}
 	})
 	p := rg.playWeek()
@@ -591,7 +593,7 @@ func TestRetention(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	r := responder.NewRedactor()
+	r := accountability.NewRedactor()
 	tests := []struct {
 		in    string
 		spans []citybot.PersonalSpan

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/responder"
 	"citybot/store"
@@ -317,7 +318,7 @@ func TestCrashInterruptedChartNotResent(t *testing.T) {
 	bot := newIdemBot(t, 2*time.Minute)
 	ctx := context.Background()
 	chart := citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: "2026-W10", Out: citybot.Outgoing{
-		Key: "digest:2026-W10:telegram:-100500:en" + responder.ChartKeySuffix, Platform: citybot.Telegram, Chat: "-100500",
+		Key: "digest:2026-W10:telegram:-100500:en" + accountability.ChartKeySuffix, Platform: citybot.Telegram, Chat: "-100500",
 		ChatKind: citybot.ChatChannel, Text: "Week 2026-W10"}}
 	if _, err := rg.db.Enqueue(ctx, chart); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/responder"
 )
 
@@ -22,12 +23,12 @@ func groupMsg(user, chat string, id int, text string) citybot.Message {
 }
 
 // privateRig is a rig whose bot opens private chats, logging to logs.
-func privateRig(t *testing.T, logs *logBuf, privateErr error) (*rig, *responder.Officer) {
+func privateRig(t *testing.T, logs *logBuf, privateErr error) (*rig, *casework.Officer) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rg := newRig(t, rigOptions{privateChats: true, privateErr: privateErr,
 		opts: responder.Options{Logger: logger}, dopts: responder.DispatcherOptions{Logger: logger}})
-	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger, Policy: testPolicy(t)})
+	o, err := casework.NewOfficer(casework.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger, Policy: testPolicy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,10 @@
 // concurrently, with retries, and marks a case acknowledged once its
 // acknowledgement is sent.
 //
-// An Alerter tells the officers' chats of critical cases, with a Take it
-// button, and escalates them while nobody takes or answers them.
+// A Retrainer retrains the classifier from officers' corrections. The
+// chat texts (Catalog) are shared with the officers' actions (package
+// casework) and the digest, reminders, alerts, follow-ups and retention
+// (package accountability).
 //
 // responder declares the small interfaces it needs (Store, Classifier,
 // OutboxStore); it imports no concrete store or adapter.

@@ -15,6 +15,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -325,23 +326,23 @@ func TestSensitiveTopicAck(t *testing.T) {
 		notWant   []string
 	}{
 		{name: "english private", lang: "en", text: "An officer asked me for a bribe",
-			want:    []string{"as case ", "about: corruption", responder.SensitiveNotice("en")},
+			want:    []string{"as case ", "about: corruption", casework.SensitiveNotice("en")},
 			notWant: []string{"private chat to go on"}},
 		{name: "french private", lang: "fr", text: "Un agent m'a demandé un pot-de-vin",
-			want:    []string{"sous le dossier ", "concerne : la corruption", responder.SensitiveNotice("fr")},
+			want:    []string{"sous le dossier ", "concerne : la corruption", casework.SensitiveNotice("fr")},
 			notWant: []string{"Thank you", "message privé pour continuer"}},
 		{name: "english group", lang: "en", text: "An officer asked me for a bribe", group: true,
-			want:    []string{"as case ", responder.SensitiveNotice("en"), "write to me in a private chat"},
+			want:    []string{"as case ", casework.SensitiveNotice("en"), "write to me in a private chat"},
 			notWant: []string{"corruption", "We understood", "phone, address"}},
 		{name: "french group", lang: "fr", text: "Un agent m'a demandé un pot-de-vin", group: true,
-			want:    []string{"sous le dossier ", responder.SensitiveNotice("fr"), "écrivez-moi en message privé"},
+			want:    []string{"sous le dossier ", casework.SensitiveNotice("fr"), "écrivez-moi en message privé"},
 			notWant: []string{"corruption", "Nous avons compris"}},
 		{name: "not sensitive", lang: "en", text: "Pothole on Main Street",
-			want: []string{"roads and pavements"}, notWant: []string{responder.SensitiveNotice("en")}},
+			want: []string{"roads and pavements"}, notWant: []string{casework.SensitiveNotice("en")}},
 		{name: "explicitly none", lang: "en", text: "An officer asked me for a bribe", sensitive: []string{},
-			want: []string{"about: corruption"}, notWant: []string{responder.SensitiveNotice("en")}},
+			want: []string{"about: corruption"}, notWant: []string{casework.SensitiveNotice("en")}},
 		{name: "city's own list", lang: "en", text: "Pothole on Main Street", sensitive: []string{"roads"},
-			want: []string{responder.SensitiveNotice("en")}},
+			want: []string{casework.SensitiveNotice("en")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

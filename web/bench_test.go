@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/casework"
 	"citybot/store"
 )
 
@@ -34,7 +34,7 @@ func benchServer(b *testing.B) (*Server, *http.Cookie) {
 			b.Fatal(err)
 		}
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(b), Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(b), Store: db})
 	if err != nil {
 		b.Fatal(err)
 	}

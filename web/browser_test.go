@@ -19,6 +19,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -144,7 +145,7 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t), Store: db, Notify: disp.Notify})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db, Notify: disp.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 	"citybot/store"
 )
 
@@ -41,7 +41,7 @@ func TestCSVExportLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	dg, err := responder.NewDigester(responder.DigestOptions{Policy: testPolicy(t), Store: db})
+	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
@@ -39,7 +41,7 @@ func newArabicPublic(t *testing.T) (string, citybot.Week) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{Policy: testPolicy(t, langs...), Store: db, Now: clock.Now, Classifier: cls})
+	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t, langs...), Store: db, Now: clock.Now, Classifier: cls})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,7 @@ func newArabicPublic(t *testing.T) (string, citybot.Week) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t, langs...), Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t, langs...), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ type PublicStore interface {
 }
 
 // PublicFigures computes live figures and names topics
-// (responder.Digester).
+// (accountability.Digester).
 type PublicFigures interface {
 	Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error)
 	TopicName(lang, topic string) string

@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -26,9 +28,9 @@ import (
 
 var (
 	_ PublicStore   = (*store.DB)(nil)
-	_ PublicFigures = (*responder.Digester)(nil)
+	_ PublicFigures = (*accountability.Digester)(nil)
 	_ ApprovalStore = (*store.DB)(nil)
-	_ Digester      = (*responder.Digester)(nil)
+	_ Digester      = (*accountability.Digester)(nil)
 )
 
 type pubClock struct {
@@ -52,8 +54,8 @@ type pubRig struct {
 	clock *pubClock
 	db    *store.DB
 	resp  *responder.Responder
-	off   *responder.Officer
-	dg    *responder.Digester
+	off   *casework.Officer
+	dg    *accountability.Digester
 	srv   *Server
 	ts    *httptest.Server
 	n     int
@@ -79,14 +81,14 @@ func newPubRig(t *testing.T) *pubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t), Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{
+	dg, err := accountability.NewDigester(accountability.DigestOptions{
 		Policy: testPolicy(t), Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
-		Channels:  []responder.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
-		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
+		Channels:  []accountability.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
+		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
 	})
 	if err != nil {

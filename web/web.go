@@ -13,7 +13,7 @@
 // token; every citizen text is rendered escaped.
 //
 // The package declares the Store, Officer and Trainer it needs; cmd/citybot
-// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
+// passes a *store.DB, a *casework.Officer and a *responder.Retrainer.
 package web
 
 import (
@@ -90,7 +90,7 @@ type Store interface {
 	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
 }
 
-// Officer carries officers' actions to the citizens (responder.Officer).
+// Officer carries officers' actions to the citizens (casework.Officer).
 type Officer interface {
 	Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error)
 	ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -23,7 +24,7 @@ import (
 
 var (
 	_ Store   = (*store.DB)(nil)
-	_ Officer = (*responder.Officer)(nil)
+	_ Officer = (*casework.Officer)(nil)
 )
 
 // rig is a console on a real store in a temporary directory.
@@ -67,7 +68,7 @@ func newRig(t *testing.T, opts Options) *rig {
 	if opts.Policy == nil {
 		opts.Policy = testPolicy(t)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Policy: opts.Policy, Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: opts.Policy, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +536,7 @@ func TestAdminRetrainsModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		off, err := responder.NewOfficer(responder.OfficerOptions{Policy: testPolicy(t), Store: db})
+		off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
@@ -50,7 +51,7 @@ type alWorld struct {
 type alProcess struct {
 	db      *store.DB
 	resp    *responder.Responder
-	alerter *responder.Alerter
+	alerter *accountability.Alerter
 	disp    *responder.Dispatcher
 	ctx     context.Context
 	cancel  context.CancelFunc

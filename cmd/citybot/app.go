@@ -12,8 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots/discord"
 	"citybot/bots/telegram"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
@@ -148,8 +150,8 @@ func (a *App) newResponder(notify, critical func(), reg prometheus.Registerer) (
 
 // newOfficer builds the officers' actions on cases; notify wakes the
 // dispatcher.
-func (a *App) newOfficer(notify func()) (*responder.Officer, error) {
-	return responder.NewOfficer(responder.OfficerOptions{
+func (a *App) newOfficer(notify func()) (*casework.Officer, error) {
+	return casework.NewOfficer(casework.OfficerOptions{
 		Policy:  a.policy,
 		Locales: a.locales,
 		Store:   a.db,
@@ -159,7 +161,7 @@ func (a *App) newOfficer(notify func()) (*responder.Officer, error) {
 }
 
 // newAlerter builds the alerts of [alerts]; notify wakes the dispatcher.
-func (a *App) newAlerter(notify func()) (*responder.Alerter, error) {
+func (a *App) newAlerter(notify func()) (*accountability.Alerter, error) {
 	return newAlerter(a.cfg, a.policy, a.db, notify, a.logger, a.now)
 }
 

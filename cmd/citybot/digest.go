@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/scheduler"
@@ -98,15 +99,15 @@ func (c DigestConfig) Location() (*time.Location, error) {
 	return loc, nil
 }
 
-func (ch DigestChannel) channel(key string) (responder.Channel, error) {
+func (ch DigestChannel) channel(key string) (accountability.Channel, error) {
 	if ch == (DigestChannel{}) {
-		return responder.Channel{}, nil
+		return accountability.Channel{}, nil
 	}
 	p := citybot.Platform(ch.Platform)
 	if !p.Valid() || strings.TrimSpace(ch.Chat) == "" {
-		return responder.Channel{}, fmt.Errorf("%s: %w: needs platform (telegram or discord) and chat", key, citybot.ErrInvalid)
+		return accountability.Channel{}, fmt.Errorf("%s: %w: needs platform (telegram or discord) and chat", key, citybot.ErrInvalid)
 	}
-	return responder.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
+	return accountability.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
 }
 
 // DigestOptions turns the sections into the Digester's options (without
@@ -114,9 +115,9 @@ func (ch DigestChannel) channel(key string) (responder.Channel, error) {
 // sets). Empty digest.languages and digest.timezone leave the policy's
 // ([city] languages and timezone). It returns every problem at once, each
 // naming its key.
-func DigestOptions(d DigestConfig, r RetentionConfig) (responder.DigestOptions, error) {
+func DigestOptions(d DigestConfig, r RetentionConfig) (accountability.DigestOptions, error) {
 	var errs []error
-	opts := responder.DigestOptions{
+	opts := accountability.DigestOptions{
 		Languages: d.Languages, PublicURL: d.PublicURL, Examples: d.Examples,
 		ReminderHours: d.ReminderHours, WorkStart: d.WorkStart, WorkEnd: d.WorkEnd,
 		Retention: citybot.RetentionPolicy{MessageDays: r.MessageDays, IdentityDays: r.IdentityDays,
@@ -135,7 +136,7 @@ func DigestOptions(d DigestConfig, r RetentionConfig) (responder.DigestOptions, 
 	for i, ch := range d.Channels {
 		c, err := ch.channel(fmt.Sprintf("digest.channels[%d]", i))
 		errs = append(errs, err)
-		if c != (responder.Channel{}) {
+		if c != (accountability.Channel{}) {
 			opts.Channels = append(opts.Channels, c)
 		}
 	}
@@ -163,7 +164,7 @@ func DigestOptions(d DigestConfig, r RetentionConfig) (responder.DigestOptions, 
 // DigestJobs returns the scheduler's jobs for a Digester: digest (draft
 // last week's digest), reminders, followups and retention, each on its
 // schedule (empty keys take DefaultSchedule, "off" leaves a job out).
-func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
+func DigestJobs(d *accountability.Digester, s ScheduleConfig) []scheduler.Job {
 	def := DefaultSchedule()
 	pick := func(v, fallback string) string {
 		if strings.TrimSpace(v) == "" {
@@ -191,7 +192,7 @@ func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
 // so that a run missed while citybot was stopped happens at start.
 // Start it with Start(ctx) and stop it with Stop() (which waits for the
 // running job) before the dispatcher and the store.
-func NewDigestScheduler(d *responder.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
+func NewDigestScheduler(d *accountability.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
 	return scheduler.New(scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}, DigestJobs(d, s)...)
 }
 
@@ -382,7 +383,7 @@ func (s ScheduleConfig) Validate() error {
 type DigestParts struct {
 	// Digester's Wrap(handler) is the handler the adapters run with, so
 	// that Approve / Request changes and Fixed / Not fixed reach it.
-	Digester *responder.Digester
+	Digester *accountability.Digester
 	// Scheduler runs the jobs: Start(ctx) after the dispatcher, Stop()
 	// before it.
 	Scheduler *scheduler.Scheduler
@@ -409,7 +410,7 @@ func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionC
 		opts.Targets = sla.Targets(end - start)
 	}
 	opts.Policy, opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Locales, opts.Now = policy, db, cls, notify, log, locales, now
-	dg, err := responder.NewDigester(opts)
+	dg, err := accountability.NewDigester(opts)
 	if err != nil {
 		return DigestParts{}, err
 	}

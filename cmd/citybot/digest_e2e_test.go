@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/responder"
 	"citybot/scheduler"
 	"citybot/store"
@@ -40,8 +42,8 @@ func (c *dgClock) Set(t time.Time) {
 type dgProcess struct {
 	db      *store.DB
 	resp    *responder.Responder
-	off     *responder.Officer
-	dg      *responder.Digester
+	off     *casework.Officer
+	dg      *accountability.Digester
 	sched   *scheduler.Scheduler
 	disp    *responder.Dispatcher
 	cancel  context.CancelFunc
@@ -129,7 +131,7 @@ func (w *dgWorld) start() *dgProcess {
 		})}); err != nil {
 		t.Fatal(err)
 	}
-	if p.off, err = responder.NewOfficer(responder.OfficerOptions{Store: p.db, Notify: notify, Policy: city}); err != nil {
+	if p.off, err = casework.NewOfficer(casework.OfficerOptions{Store: p.db, Notify: notify, Policy: city}); err != nil {
 		t.Fatal(err)
 	}
 	opts, err := DigestOptions(DigestConfig{
@@ -141,7 +143,7 @@ func (w *dgWorld) start() *dgProcess {
 		t.Fatal(err)
 	}
 	opts.Policy, opts.Store, opts.Now, opts.Notify = city, p.db, w.clock.Now, notify
-	if p.dg, err = responder.NewDigester(opts); err != nil {
+	if p.dg, err = accountability.NewDigester(opts); err != nil {
 		t.Fatal(err)
 	}
 	if p.sched, err = NewDigestScheduler(p.dg, ScheduleConfig{Reminders: "off", Followups: "off", Retention: "off"}, nil, nil, w.clock.Now); err != nil {

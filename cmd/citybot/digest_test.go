@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 	"citybot/store"
 )
 
@@ -143,7 +143,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	}
 	defer db.Close()
 	opts.Store, opts.Policy = db, testPolicy(t, DefaultConfig())
-	d, err := responder.NewDigester(opts)
+	d, err := accountability.NewDigester(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

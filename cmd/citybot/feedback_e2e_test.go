@@ -12,6 +12,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -67,7 +68,7 @@ func TestThanksAfterResolvedCaseE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig())})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}

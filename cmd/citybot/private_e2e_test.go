@@ -13,6 +13,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -60,7 +61,7 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify,
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify,
 		Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,13 @@ import (
 	"golang.org/x/net/netutil"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
@@ -37,18 +39,18 @@ import (
 
 // The concrete store satisfies the interfaces its consumers declare.
 var (
-	_ responder.Store       = (*store.DB)(nil)
-	_ responder.OutboxStore = (*store.DB)(nil)
-	_ responder.AlertStore  = (*store.DB)(nil)
-	_ bots.Cursors          = (*store.DB)(nil)
-	_ responder.Classifier  = (*classifier.Classifier)(nil)
-	_ bots.Bot              = (*telegram.Bot)(nil)
-	_ bots.Bot              = (*discord.Bot)(nil)
-	_ web.Store             = (*store.DB)(nil)
-	_ web.Officer           = (*responder.Officer)(nil)
-	_ web.Digester          = (*responder.Digester)(nil)
-	_ web.PublicFigures     = (*responder.Digester)(nil)
-	_ web.Trainer           = (*responder.Retrainer)(nil)
+	_ responder.Store           = (*store.DB)(nil)
+	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ accountability.AlertStore = (*store.DB)(nil)
+	_ bots.Cursors              = (*store.DB)(nil)
+	_ responder.Classifier      = (*classifier.Classifier)(nil)
+	_ bots.Bot                  = (*telegram.Bot)(nil)
+	_ bots.Bot                  = (*discord.Bot)(nil)
+	_ web.Store                 = (*store.DB)(nil)
+	_ web.Officer               = (*casework.Officer)(nil)
+	_ web.Digester              = (*accountability.Digester)(nil)
+	_ web.PublicFigures         = (*accountability.Digester)(nil)
+	_ web.Trainer               = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -357,7 +359,7 @@ func (a *App) connectDiscord(ctx context.Context, g *group, ready *readyInfo) (*
 // servingParts are what serve runs besides the platforms and HTTP.
 type servingParts struct {
 	dispatcher *responder.Dispatcher
-	alerter    *responder.Alerter
+	alerter    *accountability.Alerter
 	digest     DigestParts
 	// handler is what the adapters run with: the alerter first (Take it
 	// presses reach it, and what is written in the officers' alert chats
@@ -452,7 +454,7 @@ func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry) (
 // webRoutes adds the officer console (at /, with the retraining page), the
 // digest approval pages (/digests) and the public pages (/public/,
 // /open311/v2/) to routes.
-func (a *App) webRoutes(routes map[string]http.Handler, officer *responder.Officer, dg *responder.Digester, trainer *responder.Retrainer) error {
+func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Officer, dg *accountability.Digester, trainer *responder.Retrainer) error {
 	cfg := a.cfg
 	proxies, err := cfg.Web.TrustedProxies()
 	if err != nil {

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/locale"
+	"citybot/responder"
 )
 
 // DigestStore is what a Digester needs from storage (store.DB).
@@ -216,9 +217,9 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	d.english = d.catalogs[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := d.catalogs[code]; ok {
-			d.catalogs[code] = c.withFallback(base)
+			d.catalogs[code] = c.WithFallback(base)
 		} else {
-			d.catalogs[code] = c.withFallback(d.english)
+			d.catalogs[code] = c.WithFallback(d.english)
 		}
 	}
 	for _, l := range d.languages {
@@ -286,7 +287,7 @@ func (d *Digester) TopicName(lang, topic string) string {
 	if !ok {
 		c = d.english
 	}
-	return c.topic(topic)
+	return c.TopicName(topic)
 }
 
 // Figures computes the public figures of [start, end) (sensitive cases'
@@ -565,7 +566,7 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 			}}},
 		Kind: citybot.OutboxNotice,
 	}
-	return append(out, SplitItem(body, d.policy.MaxText(d.officials.Platform))...), nil
+	return append(out, responder.SplitItem(body, d.policy.MaxText(d.officials.Platform))...), nil
 }
 
 // Decide records an official's decision on a draft. Approving queues the
@@ -618,7 +619,7 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 					Text: fill(d.texts[l].ChartCaption, "week", string(dg.Week)),
 				}})
 			}
-			out = append(out, SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+			out = append(out, responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 				Key: key, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel, Text: dg.Texts[l],
 			}}, d.policy.MaxText(c.Platform))...)
 		}
@@ -642,7 +643,7 @@ func (d *Digester) Previews(dg citybot.Digest) []citybot.DigestPreview {
 	var out []citybot.DigestPreview
 	for _, p := range plats {
 		for _, l := range d.languages {
-			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.policy.MaxText(p))})
+			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: responder.Split(dg.Texts[l], d.policy.MaxText(p))})
 		}
 	}
 	return out
@@ -798,7 +799,7 @@ func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 		id := strconv.FormatInt(int64(c.ID), 10)
 		it := citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: c.ID, Out: citybot.Outgoing{
 			Key: "fixed:" + id, Platform: c.Platform, Chat: c.Chat,
-			Text: fill(t.FixedAsk, "ref", string(c.Ref), "topic", cat.topic(c.Topic)),
+			Text: fill(t.FixedAsk, "ref", string(c.Ref), "topic", cat.TopicName(c.Topic)),
 			Buttons: [][]citybot.Button{{
 				{Label: t.FixedYes, Data: actFixed + id}, {Label: t.FixedNo, Data: actNotFixed + id},
 			}},
@@ -878,7 +879,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	ids := make([]citybot.CaseID, len(cases))
 	for i, c := range cases {
 		ids[i] = c.ID
-		topic := cat.topic(c.Topic)
+		topic := cat.TopicName(c.Topic)
 		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
@@ -886,7 +887,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 			"age", t.duration(now.Sub(c.OpenedAt))))
 	}
 	key := fmt.Sprintf("remind:%d:%d", now.Unix(), ids[0])
-	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: key, Platform: d.officers.Platform, Chat: d.officers.Chat, ChatKind: citybot.ChatGroup, Text: strings.Join(lines, "\n"),
 	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.QueueReminders(ctx, ids, items)
@@ -986,7 +987,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 			first = c.ID
 		}
 		times[c.ID] = tg.Reminded + 1
-		topic := cat.topic(c.Topic)
+		topic := cat.TopicName(c.Topic)
 		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
@@ -997,7 +998,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	text := fill(t.ReminderDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
-	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: fmt.Sprintf("remind:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
 		ChatKind: citybot.ChatGroup, Text: text,
 	}}, d.policy.MaxText(d.officers.Platform))

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"citybot/locale"
@@ -172,9 +172,9 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 	ref := cats[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := cats[code]; ok {
-			cats[code] = c.withFallback(base)
+			cats[code] = c.WithFallback(base)
 		} else {
-			cats[code] = c.withFallback(ref)
+			cats[code] = c.WithFallback(ref)
 		}
 	}
 	cat, ok := cats[a.lang]
@@ -372,7 +372,7 @@ func (a *Alerter) items(al citybot.Alert, n int, targets []AlertChat) []citybot.
 		if cues == "" {
 			cues = cat.AlertUnknown
 		}
-		text = head + "\n" + fill(cat.AlertDetails, "topic", cat.topic(c.Topic), "place", place, "cues", cues,
+		text = head + "\n" + fill(cat.AlertDetails, "topic", cat.TopicName(c.Topic), "place", place, "cues", cues,
 			"age", age, "link", a.console+"/cases/"+strconv.FormatInt(int64(c.ID), 10))
 	}
 	id := strconv.FormatInt(int64(c.ID), 10)

@@ -1,4 +1,4 @@
-package responder
+package casework
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"citybot"
 	"citybot/locale"
+	"citybot/responder"
 )
 
 // OfficerStore is what an Officer needs from storage: each call runs build
@@ -131,7 +132,7 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	}
 	o.catalogs = catalogsOf(set)
 	for k, c := range opts.Catalogs {
-		o.catalogs[k] = c.withFallback(o.catalogs[locale.Reference])
+		o.catalogs[k] = c.WithFallback(o.catalogs[locale.Reference])
 	}
 	return o, nil
 }
@@ -184,10 +185,10 @@ func (o *Officer) item(v citybot.CaseView, c citybot.Case, key, text, groupLine 
 		Case: c.ID,
 	}
 	if !o.private(v, c) {
-		return SplitItem(it, o.policy.MaxText(c.Platform))
+		return responder.SplitItem(it, o.policy.MaxText(c.Platform))
 	}
 	it.Private = true
-	items := SplitItem(it, o.policy.MaxText(c.Platform))
+	items := responder.SplitItem(it, o.policy.MaxText(c.Platform))
 	if groupLine != "" {
 		items = append(items, citybot.OutboxItem{
 			Out:  citybot.Outgoing{Key: key + ":group", Platform: c.Platform, Chat: c.Chat, Text: groupLine},
@@ -273,7 +274,7 @@ func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybo
 		var items []citybot.OutboxItem
 		for _, f := range followers(before) {
 			t, cat := o.textsFor(o.lang(before.Languages[f.Citizen], f.Language))
-			msg := fill(t.Status, "ref", string(f.Ref), "status", cat.status(after.Status))
+			msg := fill(t.Status, "ref", string(f.Ref), "status", cat.StatusName(after.Status))
 			if after.Status == citybot.StatusClosed && after.CloseReason != "" {
 				msg += "\n" + fill(t.StatusReason, "reason", after.CloseReason)
 			}

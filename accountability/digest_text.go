@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"fmt"
@@ -254,10 +254,10 @@ func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalo
 			}
 		}
 		if prev == 0 {
-			line(fill(t.TopicLinePlain, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received)))
+			line(fill(t.TopicLinePlain, "topic", capitalize(cat.TopicName(tf.Topic)), "n", strconv.Itoa(tf.Received)))
 			continue
 		}
-		line(fill(t.TopicLine, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
+		line(fill(t.TopicLine, "topic", capitalize(cat.TopicName(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
 	}
 	if others > 0 {
 		line("• " + capitalize(fill(t.Others, "n", strconv.Itoa(others))))
@@ -325,7 +325,7 @@ func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalo
 		b.WriteByte('\n')
 		line(t.Examples)
 		for _, ex := range d.Examples {
-			line("• " + capitalize(cat.topic(ex.Topic)))
+			line("• " + capitalize(cat.TopicName(ex.Topic)))
 			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
 			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}
