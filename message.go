@@ -98,8 +98,10 @@ type Message struct {
 	ReplyTo PlatformMessageID
 	// Edit is true when this delivery edits the earlier message ID.
 	Edit bool
-	// Command is a bot command without its slash ("start", "help",
-	// "status", "language", "report"), or empty. Args is the rest.
+	// Command is a bot command without its slash, in lower case: one of
+	// CitizenCommands, or another that is answered with the help, the
+	// same on every platform (adapters read typed commands with
+	// ParseCommand); empty for a plain message. Args is the rest.
 	Command     string
 	Args        string
 	Attachments []Attachment

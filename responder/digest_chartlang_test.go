@@ -11,16 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"citybot"
+	"citybot/accountability"
 	"citybot/chart"
 	"citybot/locale"
-	"citybot/responder"
 )
 
 // TestChartPerLanguage: a week's chart is drawn in each digest language
 // (Arabic too), phone-sized, with the days of the week in the title, and
 // its alternative text carries the same figures in words.
 func TestChartPerLanguage(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Languages = []string{"en", "fr", "ar"} })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Languages = []string{"en", "fr", "ar"} })
 	rg.playWeek()
 	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
 	d, err := rg.dg.Compute(rg.ctx, weekStart, "")
@@ -76,8 +77,9 @@ func TestChartGlyphWarning(t *testing.T) {
 		warn  bool
 	}{{[]string{"en", "fr", "ar", "es", "pt", "sw"}, false}, {[]string{"en", "am"}, true}} {
 		var logs bytes.Buffer
-		newDgRig(t, func(o *responder.DigestOptions) {
+		newDgRig(t, func(o *accountability.DigestOptions) {
 			o.Languages, o.Locales, o.Channels = tc.langs, locs, nil
+			o.Policy = testPolicy(t, func(c *citybot.PolicyConfig) { c.Languages, c.DefaultLanguage = tc.langs, tc.langs[0] })
 			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		})
 		got := strings.Contains(logs.String(), "cannot draw") && strings.Contains(logs.String(), "lang=am")

@@ -35,7 +35,7 @@ func TestAcknowledgementSaysExpectedTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Now: rg.clock.Now, Expect: exp})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t), Store: rg.db, Classifier: fakeClassifier{}, Now: rg.clock.Now, Expect: exp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestAcknowledgementWithoutHistoryOrTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rg.resp, err = responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Now: rg.clock.Now, Expect: exp}); err != nil {
+	if rg.resp, err = responder.New(responder.Options{Policy: testPolicy(t), Store: rg.db, Classifier: fakeClassifier{}, Now: rg.clock.Now, Expect: exp}); err != nil {
 		t.Fatal(err)
 	}
 	rg.report(weekStart.Add(10*time.Hour), "p", "pothole on the bridge")

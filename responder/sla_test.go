@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // TestRemindersFollowTargets: officers are reminded of a case once it
@@ -15,7 +15,7 @@ import (
 // weekend count), normal on working hours only; an answered case is no
 // longer reminded.
 func TestRemindersFollowTargets(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) {
+	rg := newDgRig(t, func(o *accountability.DigestOptions) {
 		o.Targets = map[citybot.Urgency]time.Duration{
 			citybot.UrgencyCritical: 30 * time.Minute, citybot.UrgencyHigh: 4 * time.Hour,
 			citybot.UrgencyNormal: 16 * time.Hour, citybot.UrgencyLow: 40 * time.Hour,
@@ -100,7 +100,7 @@ func contains(refs []citybot.CaseRef, ref citybot.CaseRef) bool {
 // answers within the service level; normal counts working hours only (a
 // weekend in between does not make it late).
 func TestDigestWithinTarget(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) {
+	rg := newDgRig(t, func(o *accountability.DigestOptions) {
 		o.Targets = map[citybot.Urgency]time.Duration{citybot.UrgencyCritical: 30 * time.Minute, citybot.UrgencyNormal: 16 * time.Hour}
 	})
 	fri := time.Date(2026, 11, 20, 16, 0, 0, 0, time.UTC)
@@ -141,7 +141,7 @@ func TestRemindersForOverduePromises(t *testing.T) {
 	if err != nil {
 		t.Skip("no time zone database")
 	}
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Location = paris })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Location = paris })
 	mon := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	kept := rg.report(mon, "a", "pothole on the bridge")
 	late := rg.report(mon, "b", "streetlight out on the square")

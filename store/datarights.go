@@ -23,16 +23,6 @@ func (db *DB) CitizenByIdentity(ctx context.Context, p citybot.Platform, user ci
 	return citybot.CitizenID(id), nil
 }
 
-// CitizenOfCase returns the citizen who opened a case, or an error
-// wrapping citybot.ErrNotFound.
-func (db *DB) CitizenOfCase(ctx context.Context, id citybot.CaseID) (citybot.CitizenID, error) {
-	var c int64
-	if err := db.r.QueryRowContext(ctx, `SELECT citizen_id FROM cases WHERE id = ?`, int64(id)).Scan(&c); err != nil {
-		return 0, fmt.Errorf("store: citizen of case: %w", mapErr(err))
-	}
-	return citybot.CitizenID(c), nil
-}
-
 // citizenChats are the private chats a citizen wrote in: what is sent
 // there is addressed to them alone.
 const citizenPrivateChats = `SELECT id FROM chats WHERE kind = 'private' AND id IN (SELECT chat_id FROM messages WHERE citizen_id = ?1)`

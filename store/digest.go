@@ -589,20 +589,6 @@ func (db *DB) Digests(ctx context.Context, limit int, states ...citybot.DigestSt
 	return out, nil
 }
 
-// DigestChart returns the chart PNG of a digest, or an error wrapping
-// citybot.ErrNotFound when the digest does not exist or has none.
-func (db *DB) DigestChart(ctx context.Context, id citybot.DigestID) ([]byte, error) {
-	var png []byte
-	err := db.r.QueryRowContext(ctx, `SELECT chart FROM digests WHERE id = ?`, int64(id)).Scan(&png)
-	if err == nil && len(png) == 0 {
-		err = sql.ErrNoRows
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: digest chart: %w", mapErr(err))
-	}
-	return png, nil
-}
-
 // CommentDigest adds an official's comment to a digest sent back for
 // changes (after the comment given with the decision) and records it in
 // the audit log. Errors wrap citybot.ErrNotFound for an unknown digest and

@@ -23,7 +23,7 @@ type ApprovalStore interface {
 }
 
 // Digester drafts digests and carries officials' decisions
-// (responder.Digester).
+// (accountability.Digester).
 type Digester interface {
 	Decide(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision) (citybot.Digest, error)
 	Draft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error)

@@ -19,6 +19,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -141,15 +142,15 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cl, Notify: disp.Notify, EmergencyNumber: "112"})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t), Store: db, Classifier: cl, Notify: disp.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Notify: disp.Notify})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db, Notify: disp.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off, PollEvery: 5 * time.Second})
+	srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, PollEvery: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

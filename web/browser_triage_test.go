@@ -252,7 +252,7 @@ func TestBrowserTriageTen(t *testing.T) {
 	// Ten more, answered with the first canned answer of their topic:
 	// 1 puts it in, Ctrl+Shift+Enter sends and resolves.
 	const cannedText = "Thank you: a team will look at it this week."
-	for _, topic := range DefaultTopics() {
+	for _, topic := range testPolicy(t).Topics() {
 		if err := rg.db.SetCannedAnswer(ctx0, citybot.CannedAnswer{Topic: topic, Language: "en", Text: cannedText, UpdatedBy: "root"}); err != nil {
 			t.Fatal(err)
 		}

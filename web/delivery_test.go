@@ -22,7 +22,11 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	if _, err := rg.db.Enqueue(ctx, out("k1", "first answer"), out("k2", "second answer")); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := rg.db.ClaimOutbox(ctx, []citybot.Platform{c.Platform}, 10)
+	heads, err := rg.db.OutboxHeads(ctx, []citybot.Platform{c.Platform}, 10)
+	if err != nil || len(heads) == 0 {
+		t.Fatalf("outbox heads: %v, %v", heads, err)
+	}
+	claimed, err := rg.db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}

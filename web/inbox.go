@@ -291,7 +291,10 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	var topics []string
 	topics = append(topics, s.topics...)
-	langLabels := map[string]string{"en": "English (en)", "fr": "French (fr)"}
+	langLabels := map[string]string{}
+	for _, l := range s.languages {
+		langLabels[l] = s.languageName(l) + " (" + l + ")"
+	}
 	var assignees []string
 	assigneeLabels := map[string]string{"-": "unassigned"}
 	assignees = append(assignees, "-")

@@ -231,7 +231,7 @@ func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
 		desc += " — " + strings.Join(places, ", ")
 	}
 	req := open311Request{
-		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: statusNote(c.Status, lang),
+		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: p.statusNote(c.Status, lang),
 		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,
 		RequestedDatetime: p.w3c(c.OpenedAt), UpdatedDatetime: p.w3c(c.UpdatedAt),
 		Address: strings.Join(places, ", "),
@@ -261,20 +261,15 @@ func parseW3C(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad datetime")
 }
 
-// statusNote says where a case stands, in words.
-func statusNote(s citybot.CaseStatus, lang string) string {
-	en := map[citybot.CaseStatus]string{
-		citybot.StatusNew: "Received", citybot.StatusAcknowledged: "Acknowledged", citybot.StatusInProgress: "In progress",
-		citybot.StatusAnswered: "Answered", citybot.StatusResolved: "Resolved", citybot.StatusClosed: "Closed",
+// statusNote says where a case stands, in words of lang (the
+// [chat.statuses] table of its language file).
+func (p *Public) statusNote(s citybot.CaseStatus, lang string) string {
+	if c := p.locales.Catalog(lang); c != nil {
+		if w := c.Table("chat.statuses")[string(s)]; w != "" {
+			return capitalize(w)
+		}
 	}
-	fr := map[citybot.CaseStatus]string{
-		citybot.StatusNew: "Reçu", citybot.StatusAcknowledged: "Accusé de réception envoyé", citybot.StatusInProgress: "En cours",
-		citybot.StatusAnswered: "Réponse envoyée", citybot.StatusResolved: "Résolu", citybot.StatusClosed: "Clos",
-	}
-	if lang == "fr" {
-		return fr[s]
-	}
-	return en[s]
+	return string(s)
 }
 
 // xmlList is a root element around a list of items (each carries its
@@ -314,4 +309,12 @@ func (p *Public) open311Fail(w http.ResponseWriter, format string, code int, msg
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(e)
+}
+
+// capitalize upper-cases the first letter of s.
+func capitalize(s string) string {
+	for i, r := range s {
+		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
+	}
+	return s
 }

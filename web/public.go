@@ -29,7 +29,7 @@ type PublicStore interface {
 }
 
 // PublicFigures computes live figures and names topics
-// (responder.Digester).
+// (accountability.Digester).
 type PublicFigures interface {
 	Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error)
 	TopicName(lang, topic string) string
@@ -50,24 +50,24 @@ type PublicOptions struct {
 	Figures PublicFigures
 	Logger  *slog.Logger     // nil discards logs
 	Now     func() time.Time // nil means time.Now
-	// Languages of the pages, the default first; empty means en, fr.
-	Languages []string
-	// Topics are the Open311 services; empty means DefaultTopics().
-	Topics []string
-	// SensitiveTopics are not offered as Open311 services; nil means
-	// ["corruption"]. Sensitive cases (citybot.Case.Sensitive, whatever
-	// their topic) never appear case by case (Open311 requests, CSV):
-	// the store leaves them out. Their counts stay in the figures.
-	SensitiveTopics []string
+	// Policy is the city: its name (on every page), languages (the
+	// pages' languages, the default first), topics (the Open311
+	// services, less the sensitive topics, which are not offered) and
+	// time zone (dates). Sensitive cases (citybot.Case.Sensitive,
+	// whatever their topic) never appear case by case (Open311
+	// requests, CSV): the store leaves them out. Their counts stay in
+	// the figures. Required.
+	Policy *citybot.Policy
 	// Agency is the Open311 agency_responsible ("City of …").
 	Agency string
-	// Location is the city's time zone for dates; nil means UTC.
+	// Location is the time zone of the digests' weeks when it is not
+	// the city's ([digest] timezone); nil is the policy's.
 	Location *time.Location
 	// ApprovedBy names, per language, the office that approves the
 	// digests ("the Mayor's office"), shown on the public pages instead
 	// of the approving official's account, which is never public. A
-	// language left out gets "the city" in its words (locale key
-	// public.the_city).
+	// language left out gets the first language's name, else the
+	// city's name.
 	ApprovedBy map[string]string
 	// MaxExports bounds the CSV exports running at once (each reads up
 	// to 100,000 cases on one of the store's read connections); one more
@@ -91,6 +91,8 @@ type Public struct {
 	topics    []string
 	sensitive []string
 	agency    string
+	city      string
+	locales   *locale.Set
 	approved  map[string]string
 	exports   chan struct{}
 	loc       *time.Location
@@ -105,11 +107,11 @@ type Public struct {
 // citybot.ErrInvalid when a required option is missing, and a template's
 // parse error.
 func NewPublic(opts PublicOptions) (*Public, error) {
-	if opts.Store == nil || opts.Figures == nil {
-		return nil, fmt.Errorf("web: public: %w: Store and Figures are required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Figures == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("web: public: %w: Store, Figures and Policy are required", citybot.ErrInvalid)
 	}
-	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Languages,
-		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location,
+	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Policy.Languages(),
+		topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), agency: opts.Agency, loc: opts.Location, city: opts.Policy.City(),
 		approved: map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
 	if cap(p.exports) == 0 {
 		p.exports = make(chan struct{}, 2)
@@ -126,17 +128,11 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	if len(p.languages) == 0 {
-		p.languages = []string{"en", "fr"}
-	}
-	if len(p.topics) == 0 {
-		p.topics = DefaultTopics()
-	}
-	if p.sensitive == nil {
-		p.sensitive = citybot.DefaultSensitiveTopics()
-	}
 	if p.loc == nil {
-		p.loc = time.UTC
+		p.loc = opts.Policy.Location()
+	}
+	if p.locales = opts.Locales; p.locales == nil {
+		p.locales = locale.MustEmbedded()
 	}
 	p.locs = opts.Locales
 	if p.locs == nil {
@@ -144,7 +140,7 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"home", "digest"} {
-		t, err := template.New(name).Funcs(templateFuncs(opts.Locales)).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_equity.html", "templates/public_"+name+".html")
+		t, err := template.New(name).Funcs(templateFuncs(opts.Locales)).Funcs(template.FuncMap{"city": p.cityName}).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_equity.html", "templates/public_"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: public template %s: %w", name, err)
 		}
@@ -312,18 +308,19 @@ func (p *Public) digestView(d citybot.Digest, lang string) publicDigest {
 	return v
 }
 
-// approvedBy names the approving office in lang.
+// cityName is the city's name, shown on every public page.
+func (p *Public) cityName() string { return p.city }
+
+// approvedBy names the approving office in lang: [digest] approved_by
+// in that language, else in the first language, else the city's name.
 func (p *Public) approvedBy(lang string) string {
 	if by := p.approved[lang]; by != "" {
 		return by
 	}
-	if c := p.locs.Catalog(lang); c != nil && c.Text("public.the_city") != "" {
-		return c.Text("public.the_city")
-	}
 	if by := p.approved[p.languages[0]]; by != "" {
 		return by
 	}
-	return "the city"
+	return p.city
 }
 
 // home is the public page: the latest approved digest, live figures of

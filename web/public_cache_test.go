@@ -58,7 +58,7 @@ func TestPublicTrendCache(t *testing.T) {
 	now := time.Date(2026, 11, 19, 10, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	p, err := NewPublic(PublicOptions{Store: emptyPublicStore{}, Figures: figs, Now: clock})
+	p, err := NewPublic(PublicOptions{Policy: testPolicy(t), Store: emptyPublicStore{}, Figures: figs, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

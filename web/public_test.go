@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -26,10 +28,10 @@ import (
 
 var (
 	_ PublicStore   = (*store.DB)(nil)
-	_ PublicFigures = (*responder.Digester)(nil)
-	_ PublicCharts  = (*responder.Digester)(nil)
+	_ PublicFigures = (*accountability.Digester)(nil)
+	_ PublicCharts  = (*accountability.Digester)(nil)
 	_ ApprovalStore = (*store.DB)(nil)
-	_ Digester      = (*responder.Digester)(nil)
+	_ Digester      = (*accountability.Digester)(nil)
 )
 
 type pubClock struct {
@@ -53,8 +55,8 @@ type pubRig struct {
 	clock *pubClock
 	db    *store.DB
 	resp  *responder.Responder
-	off   *responder.Officer
-	dg    *responder.Digester
+	off   *casework.Officer
+	dg    *accountability.Digester
 	srv   *Server
 	ts    *httptest.Server
 	n     int
@@ -78,29 +80,29 @@ func newPubRig(t *testing.T, langs ...string) *pubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cls, Now: clock.Now})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t, langs...), Store: db, Classifier: cls, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t, langs...), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{
-		Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
-		Channels:  []responder.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
-		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
+	dg, err := accountability.NewDigester(accountability.DigestOptions{
+		Policy: testPolicy(t, langs...), Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
+		Channels:  []accountability.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
+		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
 		Languages: langs,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
+	srv, err := New(Options{Policy: testPolicy(t, langs...), Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := NewPublic(PublicOptions{Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville", Languages: langs})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t, langs...), Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville"})
 	if err != nil {
 		t.Fatal(err)
 	}

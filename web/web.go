@@ -25,7 +25,7 @@
 // token; every citizen text is rendered escaped.
 //
 // The package declares the Store, Officer and Trainer it needs; cmd/citybot
-// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
+// passes a *store.DB, a *casework.Officer and a *responder.Retrainer.
 package web
 
 import (
@@ -116,7 +116,7 @@ type Store interface {
 	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
 }
 
-// Officer carries officers' actions to the citizens (responder.Officer).
+// Officer carries officers' actions to the citizens (casework.Officer).
 type Officer interface {
 	Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error)
 	ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error)
@@ -153,22 +153,16 @@ type Options struct {
 	Trainer Trainer
 	Logger  *slog.Logger     // nil discards logs
 	Now     func() time.Time // nil means time.Now
-	// Languages the city speaks (canned answers are per language);
-	// empty means en and fr.
-	Languages []string
+	// Policy is the city: its languages (canned answers are per
+	// language), the topics an officer can choose and the sensitive
+	// topics (an officer who corrects a case to one of them makes it
+	// sensitive, audited; who sees a case is decided by its flag,
+	// citybot.Case.Sensitive, not by its topic). Required.
+	Policy *citybot.Policy
 	// Locales give the languages' names and writing directions
 	// (citizens' texts are shown with their dir); nil means the shipped
 	// files.
 	Locales *locale.Set
-	// Topics an officer can choose; empty means the classifier's
-	// default topics.
-	Topics []string
-	// SensitiveTopics are the topics the city marks sensitive: an
-	// officer who corrects a case to one of them makes it sensitive
-	// (audited). nil means ["corruption"], an empty non-nil slice means
-	// none. Who sees a case is decided by its flag
-	// (citybot.Case.Sensitive), not by its topic.
-	SensitiveTopics []string
 	// SensitiveRoles may see sensitive cases (in the inbox, its counts
 	// and searches, the case page), and only they may clear or set the
 	// flag by hand, with a reason; nil means admin only.
@@ -223,13 +217,6 @@ type Options struct {
 	Location *time.Location
 }
 
-// DefaultTopics returns the classifier's topics, offered when
-// Options.Topics is empty.
-func DefaultTopics() []string {
-	return []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
-		"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"}
-}
-
 // Server is the console. It is safe for concurrent use.
 type Server struct {
 	locales   *locale.Set
@@ -261,6 +248,19 @@ type Server struct {
 	handler   http.Handler
 }
 
+// languageName is a language's name in itself ("Español"), or its code
+// when no language file names it.
+func (s *Server) languageName(lang string) string {
+	locs := s.locales
+	if locs == nil {
+		locs = locale.MustEmbedded()
+	}
+	if c := locs.Catalog(lang); c != nil {
+		return c.Name()
+	}
+	return lang
+}
+
 // route is one entry of the console's routing table: who may use it.
 type route struct {
 	pattern string // "METHOD /path"
@@ -275,11 +275,11 @@ type route struct {
 // required option is missing, and the error of a template that does not
 // parse.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Officer == nil {
-		return nil, fmt.Errorf("web: %w: Store and Officer are required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Officer == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
-		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
+		languages: opts.Policy.Languages(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, issuer: opts.Issuer,
@@ -299,15 +299,6 @@ func New(opts Options) (*Server, error) {
 	s.log = s.log.With("component", "web")
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if len(s.languages) == 0 {
-		s.languages = []string{"en", "fr"}
-	}
-	if len(s.topics) == 0 {
-		s.topics = DefaultTopics()
-	}
-	if s.sensitive == nil {
-		s.sensitive = citybot.DefaultSensitiveTopics()
 	}
 	if s.sensRoles == nil {
 		s.sensRoles = []citybot.Role{citybot.RoleAdmin}

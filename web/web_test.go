@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -24,7 +24,7 @@ import (
 
 var (
 	_ Store   = (*store.DB)(nil)
-	_ Officer = (*responder.Officer)(nil)
+	_ Officer = (*casework.Officer)(nil)
 )
 
 // rig is a console on a real store in a temporary directory.
@@ -36,6 +36,27 @@ type rig struct {
 	now time.Time
 }
 
+// testPolicy is the city of the tests: Testville, speaking langs
+// (default English and French), the classifier's default topics,
+// corruption sensitive, the platforms' text limits.
+func testPolicy(t testing.TB, langs ...string) *citybot.Policy {
+	t.Helper()
+	if len(langs) == 0 {
+		langs = []string{"en", "fr"}
+	}
+	p, err := citybot.NewPolicy(citybot.PolicyConfig{
+		City: "Testville", Languages: langs, DefaultLanguage: langs[0], Location: time.UTC,
+		Topics: []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
+			"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"},
+		SensitiveTopics: []string{"corruption"}, EmergencyNumber: "112",
+		MaxText: map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func newRig(t *testing.T, opts Options) *rig {
 	t.Helper()
 	ctx := context.Background()
@@ -44,7 +65,10 @@ func newRig(t *testing.T, opts Options) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	if opts.Policy == nil {
+		opts.Policy = testPolicy(t)
+	}
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: opts.Policy, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +181,7 @@ func (rg *rig) report(user, text, topic, lang string, u citybot.Urgency) citybot
 			Text: text},
 		Mode: citybot.CaseJoinOrOpen, Window: time.Minute,
 		// The responder's rule for the default sensitive topic.
-		Sensitive: slices.Contains(citybot.DefaultSensitiveTopics(), topic),
+		Sensitive: topic == "corruption",
 		Classification: &citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.8}, Urgency: u,
 			UrgencyConfidence: 0.7, UrgencyCues: []string{text}, Language: lang,
 			Places: []citybot.Place{{Name: text, Kind: "street"}}, Model: "test"},
@@ -537,11 +561,11 @@ func TestAdminRetrainsModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+		off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db})
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
+		srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, Trainer: tr})
 		if err != nil {
 			t.Fatal(err)
 		}

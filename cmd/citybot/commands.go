@@ -206,11 +206,7 @@ func digestCommand() *command {
 			if len(args) > 0 && args[0] == "draft" {
 				return usageOnInvalid("digest", runDigestDraft(ctx, e, args[1:]))
 			}
-			args, err := withDB(e, args)
-			if err != nil {
-				return err
-			}
-			return usageOnInvalid("digest", runDigest(ctx, args, e.getenv, e.stdout, e.stderr))
+			return usageOnInvalid("digest", runDigest(ctx, e, args))
 		},
 	}
 }

@@ -485,7 +485,7 @@ func DefaultConfig() Config {
 		},
 		Schedule:  DefaultSchedule(),
 		Retention: RetentionConfig{IdentityDays: DefaultIdentityDays},
-		Web: WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), SensitiveReaders: []string{string(citybot.RoleAdmin)},
+		Web: WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}, SensitiveReaders: []string{string(citybot.RoleAdmin)},
 			TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
@@ -898,12 +898,13 @@ func (c Config) Validate() error {
 	}
 
 	// [digest], [schedule], [retention]
-	cityTZ := c.City.Timezone
-	if _, err := time.LoadLocation(cityTZ); err != nil {
-		cityTZ = "UTC" // reported once, as city.timezone
-	}
-	if _, err := DigestOptions(c.Digest, c.Retention, c.City.Languages, cityTZ); err != nil {
+	if _, err := DigestOptions(c.Digest, c.Retention); err != nil {
 		errs = append(errs, flatten(err)...)
+	}
+	for _, l := range c.Digest.Languages {
+		if !slices.Contains(c.City.Languages, l) {
+			bad("digest.languages", "%q is not one of [city] languages", l)
+		}
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)

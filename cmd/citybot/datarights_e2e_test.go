@@ -47,11 +47,11 @@ func TestDataRightsTelegram(t *testing.T) {
 		t.Fatal(err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Logger: logger, PollInterval: 100 * time.Millisecond,
-		BaseBackoff: 10 * time.Millisecond, Bots: ChartBots([]bots.Bot{tgBot}, db, "")})
+		BaseBackoff: 10 * time.Millisecond, Bots: []bots.Bot{tgBot}, Charts: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify,
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig()),
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			return citybot.Classification{Topic: citybot.Scored{Label: "roads", Confidence: 0.9}, Urgency: citybot.UrgencyNormal, Language: "en",
 				Places: []citybot.Place{{Name: "Rue Zephyrine", Kind: "street"}}}

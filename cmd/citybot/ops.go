@@ -24,14 +24,10 @@ type pinger interface {
 // healthTimeout bounds one /healthz database check.
 const healthTimeout = 2 * time.Second
 
-// newOpsMux builds the operations HTTP routes: GET /healthz (reporting
-// platforms, each platform's mode: live, sandbox or disabled), GET /metrics
-// from reg, and extra routes (the Telegram webhook) keyed by pattern.
-func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler) *http.ServeMux {
-	return newOpsMuxToken(db, platforms, reg, logger, extra, "")
-}
-
-// newOpsMuxToken is newOpsMux with /metrics guarded by metricsGuard(token).
+// newOpsMuxToken builds the operations HTTP routes: GET /healthz
+// (reporting platforms, each platform's mode: live, sandbox or disabled),
+// GET /metrics from reg, guarded by metricsGuard(token), and extra routes
+// (the Telegram webhook and the web's) keyed by pattern.
 func newOpsMuxToken(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthHandler(db, platforms, logger))

@@ -55,8 +55,15 @@ type server struct {
 // section) and the given extra config, and waits for its ready file.
 func startServe(t *testing.T, env map[string]string, extraConfig string) *server {
 	t.Helper()
+	return startServeDB(t, env, filepath.Join(t.TempDir(), "citybot.db"), extraConfig)
+}
+
+// startServeDB is startServe on the database at dbPath (which may exist
+// already).
+func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig string) *server {
+	t.Helper()
 	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: filepath.Join(dir, "citybot.db")}
+	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
 	httpSection := "[http]\naddr = \"127.0.0.1:0\"\n"
 	if strings.Contains(extraConfig, "[http]") {
 		httpSection = ""

@@ -49,12 +49,6 @@ console; --out FILE writes it to FILE. A refused --switch or --out exits
 flags:
 `
 
-// runTrain implements `citybot train` with an empty environment and the
-// default configuration path; see runTrainEnv.
-func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runTrainEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
-}
-
 // trainUsage is a bad `citybot train` command line (exit status 2).
 func trainUsage(format string, a ...any) error {
 	return &UsageError{Command: "citybot train", Msg: "train: " + fmt.Sprintf(format, a...)}

@@ -16,8 +16,16 @@ import (
 //go:embed sandbox.html
 var sandboxFS embed.FS
 
-// SandboxLanguages are the language codes the sandbox page offers.
+// SandboxLanguages are the language codes the sandbox page offers when
+// Options.Languages is empty.
 func SandboxLanguages() []string { return []string{"en", "fr", "es", "de", "ar", "uk"} }
+
+func (s *Server) sandboxLanguages() []string {
+	if len(s.langs) > 0 {
+		return s.langs
+	}
+	return SandboxLanguages()
+}
 
 // SandboxUserID returns the Telegram user id the sandbox gives a citizen
 // name: stable, so the same name is the same person across reloads.
@@ -37,7 +45,7 @@ func (s *Server) routeSandbox(mux *http.ServeMux) {
 			BotName, BotUsername string
 			Languages            []string
 			GroupTitle           string
-		}{s.bot.FirstName, s.bot.Username, SandboxLanguages(), "City Square"}
+		}{s.bot.FirstName, s.bot.Username, s.sandboxLanguages(), "City Square"}
 		if err := tmpl.Execute(w, data); err != nil {
 			s.log.Error("sandbox page", "err", err)
 		}

@@ -29,6 +29,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,10 @@ type Options struct {
 	BotUsername string
 	// BotName is the bot's display name. Default "City Bot".
 	BotName string
+	// Languages are the language codes the sandbox page offers as a
+	// citizen's platform language (serve gives the city's). Default
+	// SandboxLanguages().
+	Languages []string
 	// Faults injects failures on a share of calls. See Faults.
 	Faults Faults
 	// Limits are the emulated Telegram sending limits. Zero fields take
@@ -175,6 +180,7 @@ type Server struct {
 	limits Limits
 	max    struct{ pending, sent, transcript, chats int }
 	retry  time.Duration
+	langs  []string // offered by the sandbox page
 	mux    *http.ServeMux
 
 	mu            sync.Mutex
@@ -290,6 +296,7 @@ func New(opts Options) *Server {
 		botID = 123456789
 	}
 	s := &Server{
+		langs:      slices.Clone(opts.Languages),
 		token:      opts.Token,
 		bot:        User{ID: botID, IsBot: true, FirstName: opts.BotName, Username: opts.BotUsername},
 		now:        opts.Now,

@@ -326,6 +326,32 @@ func TestWaitForTimesOut(t *testing.T) {
 	}
 }
 
+// The sandbox page offers the languages it is given (serve gives the
+// city's), else its defaults.
+func TestSandboxLanguages(t *testing.T) {
+	for _, tt := range []struct {
+		langs     []string
+		want, not string
+	}{
+		{[]string{"sw", "ar"}, `<option value="sw">sw</option><option value="ar">ar</option></select>`, `value="uk"`},
+		{nil, `<option value="uk">uk</option>`, `value="sw"`},
+	} {
+		s := tgemu.New(tgemu.Options{Languages: tt.langs})
+		srv := httptest.NewServer(s.Handler())
+		resp, err := http.Get(srv.URL + "/sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		s.Close()
+		if !strings.Contains(string(page), tt.want) || strings.Contains(string(page), tt.not) {
+			t.Errorf("languages %q: page lacks %s or has %s", tt.langs, tt.want, tt.not)
+		}
+	}
+}
+
 func TestSandbox(t *testing.T) {
 	s := tgemu.New(tgemu.Options{BotName: "Ville <b>Bot</b>"})
 	srv := httptest.NewServer(s.Handler())

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"bytes"
@@ -31,6 +31,18 @@ type ChartLabels struct {
 	Cases  string // legend of the first bar
 	Answer string // legend of the second bar
 	Hours  string // unit after the answer time ("h")
+}
+
+// drawChart draws dg's chart (PNG) with the words of lang. It is the one
+// call of the chart drawing: switching renderers changes this body only.
+func (d *Digester) drawChart(dg citybot.Digest, lang string) ([]byte, error) {
+	t := d.texts[lang]
+	return renderChart(dg.Figures, func(tp string) string { return d.TopicName(lang, tp) }, ChartLabels{
+		Title:  fill(t.ChartCaption, "week", string(dg.Week)),
+		Cases:  t.ChartReports,
+		Answer: t.ChartAnswer,
+		Hours:  "h",
+	})
 }
 
 // renderChart draws a bar chart of cases received and median time to a

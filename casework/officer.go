@@ -1,4 +1,4 @@
-package responder
+package casework
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"citybot"
 	"citybot/locale"
+	"citybot/responder"
 )
 
 // OfficerStore is what an Officer needs from storage: each call runs build
@@ -72,16 +73,17 @@ func SensitiveNotice(lang string) string {
 	if l == "" {
 		l = locale.Reference
 	}
-	return fill(s.Catalog(l).Text("chat.sensitive"), "readers", readersIn(s, l, []citybot.Role{citybot.RoleAdmin}, 0))
+	return fill(s.Catalog(l).Text("chat.sensitive"), "readers", responder.ReadersIn(s, l, []citybot.Role{citybot.RoleAdmin}, 0))
 }
 
 // OfficerOptions configure an Officer. Store is required.
 type OfficerOptions struct {
 	Store  OfficerStore
 	Logger *slog.Logger // nil discards logs
-	// DefaultLanguage is used for a citizen whose language is unknown or
-	// has no texts; "" means "en".
-	DefaultLanguage string
+	// Policy is the city: its default language is used for a citizen
+	// whose language is unknown or has no texts, and messages longer than
+	// a platform's text limit become several outbox rows. Required.
+	Policy *citybot.Policy
 	// Texts add or replace languages; missing fields fall back to
 	// English.
 	Texts map[string]OfficerTexts
@@ -90,20 +92,8 @@ type OfficerOptions struct {
 	// Locales are the language files (as for Options.Locales); nil
 	// means the shipped ones.
 	Locales *locale.Set
-	// MaxText is the longest text per platform, in UTF-16 code units
-	// (bots.Limits.MaxText); longer messages become several outbox
-	// rows. Missing platforms default to Telegram 4096, Discord 2000.
-	MaxText map[citybot.Platform]int
 	// Notify is called after rows were queued (a Dispatcher's Notify).
 	Notify func()
-	// SensitiveTopics is no longer read: answers, status and merge
-	// notices about a sensitive case (citybot.Case.Sensitive, the flag
-	// the store keeps) opened in a group go to the citizen's private
-	// chat on the same platform (Private outbox rows); the group hears
-	// at most RepliedPrivately.
-	//
-	// Deprecated: the flag decides; kept so that callers still build.
-	SensitiveTopics []string
 }
 
 // MaxAnswer is the longest officer answer accepted, in runes.
@@ -119,24 +109,21 @@ type Officer struct {
 	defLang  string
 	texts    map[string]OfficerTexts
 	catalogs map[string]Catalog
-	maxText  map[citybot.Platform]int
+	policy   *citybot.Policy
 	notify   func()
 }
 
 // NewOfficer returns an Officer, or an error wrapping citybot.ErrInvalid
 // when Store is missing.
 func NewOfficer(opts OfficerOptions) (*Officer, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("responder: officer: %w: Store is required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: officer: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
-	o := &Officer{store: opts.Store, log: opts.Logger, defLang: baseLang(opts.DefaultLanguage), notify: opts.Notify}
+	o := &Officer{store: opts.Store, log: opts.Logger, defLang: opts.Policy.DefaultLanguage(), policy: opts.Policy, notify: opts.Notify}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	o.log = o.log.With("component", "officer")
-	if o.defLang == "" {
-		o.defLang = "en"
-	}
 	set := locales(opts.Locales)
 	o.texts = officerTextsOf(set)
 	en := o.texts[locale.Reference]
@@ -145,11 +132,7 @@ func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	}
 	o.catalogs = catalogsOf(set)
 	for k, c := range opts.Catalogs {
-		o.catalogs[k] = c.withFallback(o.catalogs[locale.Reference])
-	}
-	o.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
-	for p, n := range opts.MaxText {
-		o.maxText[p] = n
+		o.catalogs[k] = c.WithFallback(o.catalogs[locale.Reference])
 	}
 	return o, nil
 }
@@ -171,7 +154,7 @@ func (t OfficerTexts) withFallback(fb OfficerTexts) OfficerTexts {
 // language, else the case's detected language, else the default.
 func (o *Officer) lang(preferred, detected string) string {
 	for _, l := range []string{baseLang(preferred), baseLang(detected)} {
-		if _, ok := o.texts[l]; ok && l != "" {
+		if _, ok := o.texts[l]; ok && o.policy.Speaks(l) {
 			return l
 		}
 	}
@@ -202,10 +185,10 @@ func (o *Officer) item(v citybot.CaseView, c citybot.Case, key, text, groupLine 
 		Case: c.ID,
 	}
 	if !o.private(v, c) {
-		return SplitItem(it, o.maxText[c.Platform])
+		return responder.SplitItem(it, o.policy.MaxText(c.Platform))
 	}
 	it.Private = true
-	items := SplitItem(it, o.maxText[c.Platform])
+	items := responder.SplitItem(it, o.policy.MaxText(c.Platform))
 	if groupLine != "" {
 		items = append(items, citybot.OutboxItem{
 			Out:  citybot.Outgoing{Key: key + ":group", Platform: c.Platform, Chat: c.Chat, Text: groupLine},
@@ -284,7 +267,7 @@ func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybo
 		var items []citybot.OutboxItem
 		for _, f := range followers(before) {
 			t, cat := o.textsFor(o.lang(before.Languages[f.Citizen], f.Language))
-			msg := fill(t.Status, "ref", string(f.Ref), "status", cat.status(after.Status))
+			msg := fill(t.Status, "ref", string(f.Ref), "status", cat.StatusName(after.Status))
 			if after.Status == citybot.StatusClosed && after.CloseReason != "" {
 				msg += "\n" + fill(t.StatusReason, "reason", after.CloseReason)
 			}

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"citybot/locale"
@@ -80,7 +80,11 @@ type AlertOptions struct {
 	// ConsoleURL is the console's public base URL ("https://city.example");
 	// the alert links to ConsoleURL + "/cases/ID", the path alone when "".
 	ConsoleURL string
-	// Language of the alerts; "" means "en".
+	// Policy is the city; the alerts are in its default language unless
+	// Language names another of its languages. Required.
+	Policy *citybot.Policy
+	// Language of the alerts, one of the policy's; "" is the policy's
+	// default language.
 	Language string
 	// Catalogs add or replace languages (see Options.Catalogs).
 	Catalogs map[string]Catalog
@@ -124,8 +128,8 @@ type Alerter struct {
 // NewAlerter returns an Alerter, or an error wrapping citybot.ErrInvalid
 // when Store is missing or a chat is malformed.
 func NewAlerter(opts AlertOptions) (*Alerter, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("responder: alerter: %w: Store is required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: alerter: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	a := &Alerter{
 		store: opts.Store, log: opts.Logger, now: opts.Now, chats: opts.Chats, sensitive: opts.SensitiveChats,
@@ -158,16 +162,19 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 		a.notify = func() {}
 	}
 	if a.lang == "" {
-		a.lang = "en"
+		a.lang = opts.Policy.DefaultLanguage()
+	}
+	if !opts.Policy.Speaks(a.lang) {
+		return nil, fmt.Errorf("responder: alerter: %w: alert language %q is not one of the city's", citybot.ErrInvalid, a.lang)
 	}
 	set := locales(opts.Locales)
 	cats := catalogsOf(set)
 	ref := cats[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := cats[code]; ok {
-			cats[code] = c.withFallback(base)
+			cats[code] = c.WithFallback(base)
 		} else {
-			cats[code] = c.withFallback(ref)
+			cats[code] = c.WithFallback(ref)
 		}
 	}
 	cat, ok := cats[a.lang]
@@ -365,7 +372,7 @@ func (a *Alerter) items(al citybot.Alert, n int, targets []AlertChat) []citybot.
 		if cues == "" {
 			cues = cat.AlertUnknown
 		}
-		text = head + "\n" + fill(cat.AlertDetails, "topic", cat.topic(c.Topic), "place", place, "cues", cues,
+		text = head + "\n" + fill(cat.AlertDetails, "topic", cat.TopicName(c.Topic), "place", place, "cues", cues,
 			"age", age, "link", a.console+"/cases/"+strconv.FormatInt(int64(c.ID), 10))
 	}
 	id := strconv.FormatInt(int64(c.ID), 10)

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"fmt"
@@ -68,6 +68,8 @@ type DigestTexts struct {
 	Reminder       string // to officers: {n} {hours}
 	ReminderLine   string // {ref} {topic} {urgency} {age}
 	Months         [12]string
+	// Urgencies name each urgency level ("critical": "critique").
+	Urgencies map[citybot.Urgency]string
 	// Officials' buttons on a draft, and the chart's axis words.
 	Approve, RequestChanges   string
 	ChartReports, ChartAnswer string
@@ -126,6 +128,10 @@ func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 	}
 	for i := range d.Months {
 		d.Months[i] = t("months." + strconv.Itoa(i+1))
+	}
+	d.Urgencies = map[citybot.Urgency]string{}
+	for k, v := range c.Table("digest.urgencies") {
+		d.Urgencies[citybot.Urgency(k)] = v
 	}
 	return d
 }
@@ -210,11 +216,11 @@ func platformName(p string) string {
 // maxTopicLines is how many topics the digest lists by name.
 const maxTopicLines = 8
 
-// renderDigest writes the digest in one language. loc is the city's time
-// zone for the dates; url, when set, points to the public page;
+// renderDigest writes the digest in one language. city is the city's
+// name, in the title; loc is the city's time zone for the dates; url, when set, points to the public page;
 // now, when inside the week, ends the days the title names: a draft of
 // the week so far says which days it covers ("16–18 November").
-func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc *time.Location, url string, now time.Time) string {
+func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalog, loc *time.Location, url string, now time.Time) string {
 	f, p := d.Figures, d.Previous
 	var b strings.Builder
 	line := func(s string) { b.WriteString(s); b.WriteByte('\n') }
@@ -222,7 +228,7 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	if n, first := now.In(loc), f.Start.In(loc); n.After(first) && n.Before(f.End) && n.Format(time.DateOnly) != first.Format(time.DateOnly) {
 		last = n
 	}
-	line(fill(t.Title, "dates", t.dates(f.Start.In(loc), last)))
+	line(fill(t.Title, "city", city, "dates", t.dates(f.Start.In(loc), last)))
 	b.WriteByte('\n')
 	if note := strings.TrimSpace(d.Note); note != "" {
 		line(note)
@@ -254,10 +260,10 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 			}
 		}
 		if prev == 0 {
-			line(fill(t.TopicLinePlain, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received)))
+			line(fill(t.TopicLinePlain, "topic", capitalize(cat.TopicName(tf.Topic)), "n", strconv.Itoa(tf.Received)))
 			continue
 		}
-		line(fill(t.TopicLine, "topic", capitalize(cat.topic(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
+		line(fill(t.TopicLine, "topic", capitalize(cat.TopicName(tf.Topic)), "n", strconv.Itoa(tf.Received), "change", t.change(tf.Received, prev)))
 	}
 	if others > 0 {
 		line("• " + capitalize(fill(t.Others, "n", strconv.Itoa(others))))
@@ -285,7 +291,7 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 	if len(f.WithinTarget) > 0 {
 		var parts []string
 		for _, sh := range f.WithinTarget {
-			parts = append(parts, fill(t.WithinTargetItem, "urgency", urgencyWord(lang, sh.Urgency), "of", t.share(sh.Within, sh.Answered)))
+			parts = append(parts, fill(t.WithinTargetItem, "urgency", t.urgencyWord(sh.Urgency), "of", t.share(sh.Within, sh.Answered)))
 		}
 		line(fill(t.WithinTarget, "list", strings.Join(parts, ", ")))
 	}
@@ -325,7 +331,7 @@ func renderDigest(d citybot.Digest, lang string, t DigestTexts, cat Catalog, loc
 		b.WriteByte('\n')
 		line(t.Examples)
 		for _, ex := range d.Examples {
-			line("• " + capitalize(cat.topic(ex.Topic)))
+			line("• " + capitalize(cat.TopicName(ex.Topic)))
 			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
 			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}
@@ -344,19 +350,11 @@ func capitalize(s string) string {
 	return s
 }
 
-// urgencyWord names an urgency in the digest's language.
-func urgencyWord(lang string, u citybot.Urgency) string {
-	if lang == "fr" {
-		switch u {
-		case citybot.UrgencyCritical:
-			return "critique"
-		case citybot.UrgencyHigh:
-			return "haute"
-		case citybot.UrgencyNormal:
-			return "normale"
-		case citybot.UrgencyLow:
-			return "basse"
-		}
+// urgencyWord names an urgency in the digest's language (its
+// [digest.urgencies] table), or by its label when the table lacks it.
+func (t DigestTexts) urgencyWord(u citybot.Urgency) string {
+	if w := t.Urgencies[u]; w != "" {
+		return w
 	}
 	return string(u)
 }

@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/responder"
 )
 
 // promiseReminders bounds the reminders about one promised date.
@@ -56,7 +57,7 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 			first = c.ID
 		}
 		times[c.ID] = tg.Reminded + 1
-		topic := cat.topic(c.Topic)
+		topic := cat.TopicName(c.Topic)
 		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
@@ -67,10 +68,10 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	text := fill(t.PromiseDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
-	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: fmt.Sprintf("promise:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
 		ChatKind: citybot.ChatGroup, Text: text,
-	}}, d.maxText[d.officers.Platform])
+	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.RecordPromiseReminders(ctx, times, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind promises: %w", err)

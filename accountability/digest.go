@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/locale"
+	"citybot/responder"
 )
 
 // DigestStore is what a Digester needs from storage (store.DB).
@@ -57,11 +58,16 @@ type DigestOptions struct {
 	Store  DigestStore
 	Logger *slog.Logger     // nil discards logs
 	Now    func() time.Time // nil means time.Now
-	// Location is the city's time zone: weeks run Monday to Sunday there,
-	// and working hours are counted there. nil means UTC.
+	// Policy is the city: its name (the digest's title), time zone
+	// (weeks run Monday to Sunday there, and working hours are counted
+	// there), languages and per-platform text limits. Required.
+	Policy *citybot.Policy
+	// Location is the digest's own time zone when the city sets one
+	// ([digest] timezone); nil is the policy's.
 	Location *time.Location
-	// Languages the digest is written in; empty means en and fr. The
-	// first is the officials' language.
+	// Languages the digest is written in when the city sets them
+	// ([digest] languages), each one of the policy's; empty is the
+	// policy's. The first is the officials' language.
 	Languages []string
 	// Texts add or replace languages (missing fields fall back to
 	// English); Catalogs give topic words as for Options.Catalogs.
@@ -97,9 +103,6 @@ type DigestOptions struct {
 	// Classifier, when set, finds personal data in officers' answers
 	// before they are quoted.
 	Classifier Classifier
-	// MaxText is the longest text per platform in runes; missing
-	// platforms default to Telegram 4096, Discord 2000.
-	MaxText map[citybot.Platform]int
 	// FollowupAfter is how long after resolution the citizen is asked
 	// "Is it fixed?"; 0 means 3 days.
 	FollowupAfter time.Duration
@@ -145,7 +148,7 @@ type Digester struct {
 	examples  int
 	url       string
 	cls       Classifier
-	maxText   map[citybot.Platform]int
+	policy    *citybot.Policy
 	after     time.Duration
 	remindH   int
 	targets   map[citybot.Urgency]time.Duration
@@ -161,15 +164,15 @@ type Digester struct {
 // when Store is missing, a language has no texts, or a channel is
 // malformed.
 func NewDigester(opts DigestOptions) (*Digester, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("responder: digester: %w: Store is required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: digester: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	d := &Digester{
 		store: opts.Store, log: opts.Logger, now: opts.Now, loc: opts.Location, languages: opts.Languages,
 		hide: opts.Hide, channels: opts.Channels, officials: opts.Officials, approvers: opts.Approvers,
 		officers: opts.Officers, examples: opts.Examples, url: opts.PublicURL, cls: opts.Classifier,
 		after: opts.FollowupAfter, remindH: opts.ReminderHours, targets: opts.Targets, workStart: opts.WorkStart, workEnd: opts.WorkEnd,
-		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(),
+		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(), policy: opts.Policy,
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -179,10 +182,15 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.now = time.Now
 	}
 	if d.loc == nil {
-		d.loc = time.UTC
+		d.loc = opts.Policy.Location()
 	}
 	if len(d.languages) == 0 {
-		d.languages = []string{"en", "fr"}
+		d.languages = opts.Policy.Languages()
+	}
+	for _, l := range d.languages {
+		if !opts.Policy.Speaks(l) {
+			return nil, fmt.Errorf("responder: digester: %w: digest language %q is not one of the city's", citybot.ErrInvalid, l)
+		}
 	}
 	if d.examples == 0 {
 		d.examples = 3
@@ -213,9 +221,9 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	d.english = d.catalogs[locale.Reference]
 	for code, c := range opts.Catalogs {
 		if base, ok := d.catalogs[code]; ok {
-			d.catalogs[code] = c.withFallback(base)
+			d.catalogs[code] = c.WithFallback(base)
 		} else {
-			d.catalogs[code] = c.withFallback(d.english)
+			d.catalogs[code] = c.WithFallback(d.english)
 		}
 	}
 	for _, l := range d.languages {
@@ -238,10 +246,6 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		}
 	}
 	d.warnChartGlyphs()
-	d.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
-	for p, n := range opts.MaxText {
-		d.maxText[p] = n
-	}
 	return d, nil
 }
 
@@ -282,17 +286,13 @@ func (d *Digester) Location() *time.Location { return d.loc }
 // Languages returns the digest's languages, the officials' first.
 func (d *Digester) Languages() []string { return slices.Clone(d.languages) }
 
-// Hidden returns the extra topics kept out of per-case public output
-// (Options.Hide); sensitive cases are kept out by their flag.
-func (d *Digester) Hidden() []string { return slices.Clone(d.hide) }
-
 // TopicName returns a topic in words in lang.
 func (d *Digester) TopicName(lang, topic string) string {
 	c, ok := d.catalogs[lang]
 	if !ok {
 		c = d.english
 	}
-	return c.topic(topic)
+	return c.TopicName(topic)
 }
 
 // Figures computes the public figures of [start, end) (sensitive cases'
@@ -380,7 +380,7 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	dg.Note, _ = citybot.CleanText(strings.TrimSpace(note), 2000)
 	dg.Texts = map[string]string{}
 	for _, l := range d.languages {
-		dg.Texts[l] = renderDigest(dg, l, d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
+		dg.Texts[l] = renderDigest(dg, l, d.policy.City(), d.texts[l], d.catalogs[l], d.loc, d.url, d.now())
 	}
 	if dg.Chart, err = d.ChartPNG(dg, d.languages[0]); err != nil {
 		return dg, err
@@ -571,7 +571,7 @@ func (d *Digester) officialsNotice(dg citybot.Digest) ([]citybot.OutboxItem, err
 			}}},
 		Kind: citybot.OutboxNotice,
 	}
-	return append(out, SplitItem(body, d.maxText[d.officials.Platform])...), nil
+	return append(out, responder.SplitItem(body, d.policy.MaxText(d.officials.Platform))...), nil
 }
 
 // Decide records an official's decision on a draft. Approving queues the
@@ -595,7 +595,8 @@ func (d *Digester) Decide(ctx context.Context, id citybot.DigestID, dec citybot.
 }
 
 // ChartKeySuffix ends the key of the outbox row that posts a digest's
-// chart; ChartSender recognises it.
+// chart (an citybot.OutboxChart row), so that the posting status finds
+// it among the week's rows.
 const ChartKeySuffix = ":chart"
 
 // PostKey is the idempotency key of a digest's post in one language to
@@ -618,14 +619,14 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 		for i, l := range langs {
 			key := PostKey(dg.Week, c, l)
 			if i == 0 && len(dg.Chart) > 0 {
-				out = append(out, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+				out = append(out, citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: dg.Week, Out: citybot.Outgoing{
 					Key: key + ChartKeySuffix, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel,
 					Text: fill(d.texts[l].ChartCaption, "week", string(dg.Week)),
 				}})
 			}
-			out = append(out, SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+			out = append(out, responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 				Key: key, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel, Text: dg.Texts[l],
-			}}, d.maxText[c.Platform])...)
+			}}, d.policy.MaxText(c.Platform))...)
 		}
 	}
 	return out
@@ -647,7 +648,7 @@ func (d *Digester) Previews(dg citybot.Digest) []citybot.DigestPreview {
 	var out []citybot.DigestPreview
 	for _, p := range plats {
 		for _, l := range d.languages {
-			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: Split(dg.Texts[l], d.maxText[p])})
+			out = append(out, citybot.DigestPreview{Platform: p, Language: l, Parts: responder.Split(dg.Texts[l], d.policy.MaxText(p))})
 		}
 	}
 	return out
@@ -803,7 +804,7 @@ func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 		id := strconv.FormatInt(int64(c.ID), 10)
 		it := citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: c.ID, Out: citybot.Outgoing{
 			Key: "fixed:" + id, Platform: c.Platform, Chat: c.Chat,
-			Text: fill(t.FixedAsk, "ref", string(c.Ref), "topic", cat.topic(c.Topic)),
+			Text: fill(t.FixedAsk, "ref", string(c.Ref), "topic", cat.TopicName(c.Topic)),
 			Buttons: [][]citybot.Button{{
 				{Label: t.FixedYes, Data: actFixed + id}, {Label: t.FixedNo, Data: actNotFixed + id},
 			}},
@@ -883,7 +884,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	ids := make([]citybot.CaseID, len(cases))
 	for i, c := range cases {
 		ids[i] = c.ID
-		topic := cat.topic(c.Topic)
+		topic := cat.TopicName(c.Topic)
 		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
@@ -891,9 +892,9 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 			"age", t.duration(now.Sub(c.OpenedAt))))
 	}
 	key := fmt.Sprintf("remind:%d:%d", now.Unix(), ids[0])
-	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: key, Platform: d.officers.Platform, Chat: d.officers.Chat, ChatKind: citybot.ChatGroup, Text: strings.Join(lines, "\n"),
-	}}, d.maxText[d.officers.Platform])
+	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.QueueReminders(ctx, ids, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)
@@ -991,7 +992,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 			first = c.ID
 		}
 		times[c.ID] = tg.Reminded + 1
-		topic := cat.topic(c.Topic)
+		topic := cat.TopicName(c.Topic)
 		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
 			topic = "—"
 		}
@@ -1002,10 +1003,10 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	text := fill(t.ReminderDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
-	items := SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
 		Key: fmt.Sprintf("remind:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
 		ChatKind: citybot.ChatGroup, Text: text,
-	}}, d.maxText[d.officers.Platform])
+	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.RecordReminders(ctx, times, items)
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)

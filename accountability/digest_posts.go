@@ -1,4 +1,4 @@
-package responder
+package accountability
 
 import (
 	"cmp"
@@ -148,7 +148,7 @@ func (d *Digester) Repost(ctx context.Context, dg citybot.Digest, actor string) 
 		}
 		slices.SortFunc(failed, func(a, b citybot.OutboxItem) int { return cmp.Compare(a.ID, b.ID) })
 		for _, it := range failed {
-			items = append(items, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: it.Out})
+			items = append(items, citybot.OutboxItem{Kind: it.Kind, ChartWeek: it.ChartWeek, Out: it.Out})
 		}
 	}
 	if len(items) == 0 {
