@@ -14,8 +14,10 @@ import (
 // PublicCases returns the cases q selects as public output may show them
 // (citybot.PublicCase: no text, no identity, places without digits,
 // locations rounded to three decimals), newest first. Duplicates are left
-// out, and so are sensitive cases (citybot.Case.Sensitive), always. It
-// serves the Open311 API and the CSV export.
+// out, and so are sensitive cases (citybot.Case.Sensitive), always.
+// q.Offset skips that many cases first (Open311's paging; the order,
+// opened_at then id, is stable). It serves the Open311 API and the CSV
+// export.
 func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -106,9 +108,13 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		where = append(where, `(opened_at < ? OR (opened_at = ? AND id < ?))`)
 		args = append(args, afterOpened, afterOpened, afterID)
 	}
-	args = append(args, limit)
+	offset := 0
+	if afterOpened == "" {
+		offset = max(q.Offset, 0)
+	}
+	args = append(args, limit, offset)
 	rows, err := db.r.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
-		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
+		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
