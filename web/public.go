@@ -52,6 +52,9 @@ type PublicOptions struct {
 	SensitiveTopics []string
 	// Agency is the Open311 agency_responsible ("City of …").
 	Agency string
+	// JurisdictionID is the city's Open311 jurisdiction_id: a request
+	// naming another one is answered 404; "" means any named one is.
+	JurisdictionID string
 	// Location is the city's time zone for dates; nil means UTC.
 	Location *time.Location
 	// ApprovedBy names, per language, the office that approves the
@@ -87,6 +90,10 @@ type Public struct {
 	loc       *time.Location
 	pages     map[string]*template.Template
 	handler   http.Handler
+
+	// jurisdiction is Open311's jurisdiction_id.
+	jurisdiction string
+	locales      *locale.Set
 }
 
 // NewPublic returns the public pages, or an error wrapping
@@ -98,6 +105,7 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	}
 	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Languages,
 		topics: opts.Topics, sensitive: opts.SensitiveTopics, agency: opts.Agency, loc: opts.Location,
+		jurisdiction: opts.JurisdictionID, locales: opts.Locales,
 		approved: map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
 	if cap(p.exports) == 0 {
 		p.exports = make(chan struct{}, 2)
@@ -126,6 +134,9 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	if p.loc == nil {
 		p.loc = time.UTC
 	}
+	if p.locales == nil {
+		p.locales = locale.MustEmbedded()
+	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"home", "digest"} {
 		t, err := template.New(name).Funcs(templateFuncs(opts.Locales)).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_"+name+".html")
@@ -143,7 +154,8 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 // Routes returns the public routes, pattern → handler: GET /public/ (the
 // page), /public/digests/{week}, /public/digests/{week}/chart.png,
 // /public/cases.csv and the Open311 API under /open311/v2/ (services and
-// requests, .json or .xml; requests/{id}.json or .xml).
+// requests, .json or .xml; services/{code} and requests/{id}, .json or
+// .xml). Open311Intake adds POST requests.
 func (p *Public) Routes() map[string]http.Handler {
 	h := func(f http.HandlerFunc) http.Handler { return publicHeaders(f) }
 	return map[string]http.Handler{
@@ -153,6 +165,7 @@ func (p *Public) Routes() map[string]http.Handler {
 		"GET /public/cases.csv":                h(p.casesCSV),
 		"GET /open311/v2/{file}":               h(p.open311),
 		"GET /open311/v2/requests/{file}":      h(p.request),
+		"GET /open311/v2/services/{file}":      h(p.serviceDef),
 	}
 }
 
