@@ -15,7 +15,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error", "open311_keys"}
 }
 
 // templateFuncs are the templates' functions; locs gives the languages'
@@ -91,6 +91,8 @@ type page struct {
 	CanAct   bool // may change cases
 	Data     any
 	PollSecs int
+	// Open311Keys shows admins the Open311 keys page.
+	Open311Keys bool
 }
 
 func (s *Server) pageFor(sess *session, data any) page {
@@ -101,6 +103,7 @@ func (s *Server) pageFor(sess *session, data any) page {
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer
+		p.Open311Keys = p.IsAdmin && s.keyAdmin() != nil
 	}
 	return p
 }

@@ -346,6 +346,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/model/rollback", adminRoles, s.modelRollback},
 		{"POST /logout", staffRoles, s.logout},
 	}
+	s.routes = append(s.routes, s.open311KeyRoutes(adminRoles)...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.pattern, s.authorize(rt))
