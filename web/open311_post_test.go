@@ -42,8 +42,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func newO311Rig(t *testing.T, perMinute float64, burst int) *o311Rig {
 	t.Helper()
@@ -312,7 +316,12 @@ func TestOpen311PostRules(t *testing.T) {
 		{"bad attribute value", func(f url.Values) { f.Set("attribute[danger]", "maybe") }, 400},
 		{"other jurisdiction", func(f url.Values) { f.Set("jurisdiction_id", "elsewhere.example") }, 404},
 		{"address only", func(f url.Values) { f.Del("lat"); f.Del("long") }, 201},
-		{"address_id only", func(f url.Values) { f.Del("lat"); f.Del("long"); f.Del("address_string"); f.Set("address_id", "BAN-75101-0042") }, 201},
+		{"address_id only", func(f url.Values) {
+			f.Del("lat")
+			f.Del("long")
+			f.Del("address_string")
+			f.Set("address_id", "BAN-75101-0042")
+		}, 201},
 		{"no jurisdiction_id (this one)", func(f url.Values) { f.Del("jurisdiction_id") }, 201},
 		{"description of 4000 characters", func(f url.Values) { f.Set("description", strings.Repeat("é", 4000)) }, 201},
 	} {
