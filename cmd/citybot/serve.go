@@ -336,6 +336,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		if err := webRoutes(routes, cfg, locales, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
 			return err
 		}
+		if err := addOpen311Routes(routes, cfg, locales, db, resp, base.Topics(), logger); err != nil {
+			return err
+		}
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
@@ -456,6 +459,7 @@ func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, 
 		Topics:          topics,
 		SensitiveTopics: cfg.Web.SensitiveTopics,
 		Agency:          cfg.Digest.Agency,
+		JurisdictionID:  cfg.Open311.JurisdictionID,
 		ApprovedBy:      cfg.Digest.ApprovedBy,
 		Location:        dg.Location(),
 	})
