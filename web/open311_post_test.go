@@ -290,6 +290,30 @@ func TestOpen311PostAcceptance(t *testing.T) {
 	if rg.kicks.Load() != 0 {
 		t.Fatalf("critical alerts for reports nobody said were dangerous")
 	}
+
+	// An officer answers and resolves it: both are kept (first answer,
+	// status), nothing waits to be sent to a chat that does not exist,
+	// and the request reads closed.
+	rg.clock.Set(rg.clock.Now().Add(time.Hour))
+	if _, err := rg.off.Answer(rg.ctx, c.ID, "olivia", "The road team fills it on Tuesday.", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rg.off.ChangeStatus(rg.ctx, c.ID, citybot.StatusChange{To: citybot.StatusResolved, Actor: "olivia"}, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := rg.db.OutboxItems(rg.ctx, "")
+	if err != nil || len(out) == 0 {
+		t.Fatalf("the answer is not recorded: %v", err)
+	}
+	for _, it := range out {
+		if it.State != citybot.OutboxFailed || !strings.Contains(it.LastError, "Open311") {
+			t.Errorf("outbox row %s: %s %q, want given up with the reason", it.Out.Key, it.State, it.LastError)
+		}
+	}
+	if code, body, _ := rg.getURL("/open311/v2/requests/" + ref + ".json"); code != http.StatusOK || !strings.Contains(body, `"status":"closed"`) ||
+		strings.Contains(body, "Tuesday") {
+		t.Fatalf("resolved request: %d %s", code, body)
+	}
 }
 
 // TestOpen311PostRules checks each field rule of POST requests and the
