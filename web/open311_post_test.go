@@ -291,6 +291,15 @@ func TestOpen311PostAcceptance(t *testing.T) {
 		t.Fatalf("critical alerts for reports nobody said were dangerous")
 	}
 
+	// Officers read it on the console like any case.
+	cookie, _ := rg.staff("olivia", citybot.RoleOfficer)
+	if code, page, _ := rg.get("/cases/"+strconv.FormatInt(int64(c.ID), 10), cookie); code != http.StatusOK || !strings.Contains(page, "swerve") {
+		t.Fatalf("case page: %d", code)
+	}
+	if code, page, _ := rg.get("/inbox", cookie); code != http.StatusOK || !strings.Contains(page, ref) {
+		t.Fatalf("inbox: %d", code)
+	}
+
 	// An officer answers and resolves it: both are kept (first answer,
 	// status), nothing waits to be sent to a chat that does not exist,
 	// and the request reads closed.
