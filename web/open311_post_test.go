@@ -615,8 +615,10 @@ func TestOpen311Paging(t *testing.T) {
 }
 
 // TestNoPersonalDataFromOpen311Post posts reports full of personal data
-// (contact fields and text) and searches every public output and the
-// log for the contact fields: they never appear.
+// (contact fields and text), answers and resolves them, drafts, approves
+// and posts the week's digest, and searches every public output (Open311,
+// the public pages, the CSV, the digest and its posts) and the log for
+// the contact fields: they never appear.
 func TestNoPersonalDataFromOpen311Post(t *testing.T) {
 	rg := newO311Rig(t, 1000, 1000)
 	rg.clock.Set(pubWeek.Add(9 * time.Hour))
@@ -642,12 +644,49 @@ func TestNoPersonalDataFromOpen311Post(t *testing.T) {
 		json.Unmarshal([]byte(body), &posted)
 		refs = append(refs, posted[0]["service_request_id"].(string))
 	}
+	// Officers answer and resolve them; the week's digest is drafted,
+	// approved and posted.
+	for i, ref := range refs {
+		c := rg.caseByRef(ref)
+		rg.clock.Set(pubWeek.Add(time.Duration(20+i) * time.Hour))
+		if _, err := rg.off.Answer(rg.ctx, c.ID, "olivia", "The street light was repaired this morning.", "a"+ref); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rg.off.ChangeStatus(rg.ctx, c.ID, citybot.StatusChange{To: citybot.StatusResolved, Actor: "olivia"}, "s"+ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rg.clock.Set(pubWeek.Add(7*24*time.Hour + 8*time.Hour))
+	if err := rg.dg.DraftLastWeek(rg.ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := rg.db.Digests(rg.ctx, 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("draft: %v", err)
+	}
+	if _, err := rg.dg.Decide(rg.ctx, ds[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := rg.db.Digest(rg.ctx, ds[0].ID)
 	outputs := map[string]string{"log": rg.logs.String()}
-	rg.clock.Set(pubWeek.Add(48 * time.Hour))
+	for l, text := range d.Texts {
+		outputs["digest text "+l] = text
+	}
+	for _, ex := range d.Examples {
+		outputs["digest example"] += ex.Said + "\n" + ex.Did + "\n"
+	}
+	posts, _ := rg.db.OutboxItems(rg.ctx, "digest:")
+	for _, p := range posts {
+		outputs["outbox "+p.Out.Key] = p.Out.Text
+	}
+	t.Logf("digest examples: %+v", d.Examples)
+	if len(d.Texts) == 0 || len(posts) == 0 {
+		t.Fatalf("no digest to search: the test would prove nothing")
+	}
 	for _, path := range []string{"/open311/v2/services.json", "/open311/v2/services.xml", "/open311/v2/services/roads.json",
 		"/open311/v2/requests.json", "/open311/v2/requests.xml", "/open311/v2/requests.json?page=1&page_size=1",
 		"/open311/v2/requests/" + refs[0] + ".json", "/open311/v2/requests/" + refs[1] + ".xml",
-		"/public/", "/public/cases.csv", "/public/cases.csv?from=2026-11-01"} {
+		"/public/", "/public/?lang=fr", "/public/digests/" + string(d.Week), "/public/cases.csv", "/public/cases.csv?from=2026-11-01"} {
 		code, body, _ := rg.getURL(path)
 		if code != http.StatusOK {
 			t.Fatalf("GET %s: %d %s", path, code, body)
