@@ -58,6 +58,10 @@ type Report struct {
 	// Language is the client's language hint (BCP 47); may be empty.
 	Language string
 	Contact  Contact
+	// IdempotencyKey, when set, names the report for its client: the
+	// same key posted again (a retry after a lost answer) opens no
+	// second case and gets the first one's receipt.
+	IdempotencyKey string
 }
 
 // ReportReceipt is what became of a Report.
@@ -69,6 +73,9 @@ type ReportReceipt struct {
 	Sensitive bool
 	// Language is the language the report was understood in.
 	Language string
+	// Repeated is true when the report was a retry of one already
+	// stored (Report.IdempotencyKey): nothing new was stored.
+	Repeated bool
 }
 
 // ReportSubmitter turns a report from another app into a case, as a chat

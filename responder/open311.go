@@ -2,6 +2,8 @@ package responder
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,6 +27,9 @@ var _ citybot.ReportSubmitter = (*Responder)(nil)
 // the receipt. The contact is stored with the private identity and
 // never logged.
 //
+// A report with an idempotency key that was stored before (a client's
+// retry) stores nothing and gets the first one's receipt, Repeated set.
+//
 // Errors wrap citybot.ErrInvalid for a report with no text, and the
 // store's error when nothing was stored.
 func (r *Responder) SubmitReport(ctx context.Context, rep citybot.Report) (citybot.ReportReceipt, error) {
@@ -32,11 +37,19 @@ func (r *Responder) SubmitReport(ctx context.Context, rep citybot.Report) (cityb
 	if strings.TrimSpace(desc) == "" && strings.TrimSpace(rep.Address) == "" && rep.Location == nil {
 		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w: nothing reported", citybot.ErrInvalid)
 	}
-	token, err := citybot.NewAPIKey() // a random id, unique per report
-	if err != nil {
-		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w", err)
+	// The report's id: from the client's idempotency key, so that a
+	// retry is the same message (the store keeps it once), else random.
+	var token string
+	if k := strings.TrimSpace(rep.IdempotencyKey); k != "" {
+		sum := sha256.Sum256([]byte(rep.Client + "\x00" + k))
+		token = "k" + hex.EncodeToString(sum[:16])
+	} else {
+		t, err := citybot.NewAPIKey() // a random id, unique per report
+		if err != nil {
+			return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w", err)
+		}
+		token = strings.TrimPrefix(t, "c311_")
 	}
-	token = strings.TrimPrefix(token, "c311_")
 	// What officers read: the description, then where and the picture.
 	parts := []string{desc}
 	if a := strings.TrimSpace(rep.Address); a != "" {
@@ -86,6 +99,9 @@ func (r *Responder) SubmitReport(ctx context.Context, rep citybot.Report) (cityb
 		}
 		return citybot.ReportReceipt{}, err
 	}
+	if res.Duplicate {
+		return r.repeatedReport(ctx, m)
+	}
 	if res.Case == nil {
 		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w: no case opened", citybot.ErrInvalid)
 	}
@@ -97,6 +113,26 @@ func (r *Responder) SubmitReport(ctx context.Context, rep citybot.Report) (cityb
 	}
 	lang := r.language(res.Citizen.Language, rep.Language, cl.Language)
 	return citybot.ReportReceipt{Ref: res.Case.Ref, Sensitive: res.Case.Sensitive, Language: lang}, nil
+}
+
+// messageCases is the store's look-up of a stored message's case, for the
+// receipt of a repeated report (store.DB implements it).
+type messageCases interface {
+	CaseOfMessage(ctx context.Context, p citybot.Platform, chat citybot.ChatID, id citybot.PlatformMessageID) (citybot.Case, error)
+}
+
+// repeatedReport is the receipt of a report stored before under the same
+// idempotency key.
+func (r *Responder) repeatedReport(ctx context.Context, m citybot.Message) (citybot.ReportReceipt, error) {
+	mc, ok := r.store.(messageCases)
+	if !ok {
+		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w: already stored", citybot.ErrDuplicate)
+	}
+	c, err := mc.CaseOfMessage(ctx, m.Platform, m.Chat, m.ID)
+	if err != nil {
+		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: repeated: %w", err)
+	}
+	return citybot.ReportReceipt{Ref: c.Ref, Sensitive: c.Sensitive, Language: c.Language, Repeated: true}, nil
 }
 
 // reportSender is the private platform id of the person behind a report:

@@ -125,3 +125,22 @@ func scanKey(row interface{ Scan(...any) error }) (citybot.Open311Key, error) {
 	k.RevokedAt = parseNullTS(revoked)
 	return k, nil
 }
+
+// CaseOfMessage returns the case an inbound message belongs to (the
+// message the platform identifies by chat and id). Errors wrap
+// citybot.ErrNotFound when there is no such message or it belongs to no
+// case.
+func (db *DB) CaseOfMessage(ctx context.Context, p citybot.Platform, chat citybot.ChatID, id citybot.PlatformMessageID) (citybot.Case, error) {
+	var caseID int64
+	err := db.r.QueryRowContext(ctx, `SELECT m.case_id FROM messages m JOIN chats ch ON ch.id = m.chat_id
+		WHERE ch.platform = ? AND ch.platform_chat_id = ? AND m.platform_message_id = ? AND m.direction = 'in' AND m.case_id IS NOT NULL`,
+		string(p), string(chat), string(id)).Scan(&caseID)
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("store: case of message: %w", mapErr(err))
+	}
+	c, err := caseByID(ctx, db.r, citybot.CaseID(caseID))
+	if err != nil {
+		return citybot.Case{}, fmt.Errorf("store: case of message: %w", mapErr(err))
+	}
+	return c, nil
+}

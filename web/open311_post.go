@@ -157,7 +157,10 @@ type open311Posted struct {
 // (400): service_code among the services, a location (lat and long, or
 // address_string, or address_id), description at most 4,000 characters,
 // an email address that parses, media_url an http(s) URL, attributes
-// known with a known value.
+// known with a known value. The answer is 201 Created with a Location;
+// a retry with the Idempotency-Key header of a report already stored
+// (the client lost the answer) opens no second case and is answered 200
+// with the first one's service_request_id.
 func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -222,6 +225,13 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 	}
 	rep.Client = key.Name
 	rep.Language = o.lang(r, "")
+	if k := r.Header.Get("Idempotency-Key"); k != "" {
+		if len(k) > 200 || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+			open311Fail(w, o.log, format, http.StatusBadRequest, "Idempotency-Key must be 1 to 200 visible ASCII characters")
+			return
+		}
+		rep.IdempotencyKey = k
+	}
 	got, err := o.sub.SubmitReport(r.Context(), rep)
 	switch {
 	case errors.Is(err, citybot.ErrInvalid):
@@ -235,7 +245,11 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 		open311Fail(w, o.log, format, http.StatusInternalServerError, "internal error; the report was not registered, post it again")
 		return
 	}
-	o.log.Info("open311 report registered", "client", key.Name, "ref", got.Ref, "sensitive", got.Sensitive)
+	o.log.Info("open311 report registered", "client", key.Name, "ref", got.Ref, "sensitive", got.Sensitive, "repeated", got.Repeated)
+	status := http.StatusCreated
+	if got.Repeated {
+		status = http.StatusOK // a retry: the case exists already
+	}
 	cat := o.catalog(o.lang(r, got.Language))
 	notice := cat.Text("open311.notice")
 	if got.Sensitive {
@@ -246,7 +260,7 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 	h.Set("Location", "/open311/v2/requests/"+url.PathEscape(string(got.Ref))+"."+format)
 	if format == "xml" {
 		h.Set("Content-Type", "text/xml; charset=utf-8")
-		w.WriteHeader(http.StatusCreated)
+		w.WriteHeader(status)
 		w.Write([]byte(xml.Header))
 		if err := xml.NewEncoder(w).Encode(xmlList[open311Posted]{XMLName: xml.Name{Local: "service_requests"}, Items: out}); err != nil {
 			o.log.Debug("open311 xml", "err", err)
@@ -254,7 +268,7 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusCreated)
+	w.WriteHeader(status)
 	if err := json.NewEncoder(w).Encode(out); err != nil {
 		o.log.Debug("open311 json", "err", err)
 	}

@@ -441,6 +441,51 @@ func (rg *o311Rig) caseByRef(ref string) citybot.Case {
 	return citybot.Case{}
 }
 
+// TestOpen311PostRetry posts one report twice with the same
+// Idempotency-Key, as a client does when it lost the answer: one case,
+// the same service_request_id, 201 then 200; another key is another
+// report.
+func TestOpen311PostRetry(t *testing.T) {
+	rg := newO311Rig(t, 1000, 1000)
+	rg.clock.Set(pubWeek.Add(9 * time.Hour))
+	post := func(idem string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, rg.srv.URL+"/open311/v2/requests.json", strings.NewReader(rg.pothole().Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if idem != "" {
+			req.Header.Set("Idempotency-Key", idem)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var posted []map[string]any
+		b, _ := io.ReadAll(resp.Body)
+		if json.Unmarshal(b, &posted) != nil || len(posted) != 1 {
+			return resp.StatusCode, string(b)
+		}
+		id, _ := posted[0]["service_request_id"].(string)
+		return resp.StatusCode, id
+	}
+	c1, id1 := post("report-2026-0001")
+	c2, id2 := post("report-2026-0001")
+	if c1 != http.StatusCreated || c2 != http.StatusOK || id1 == "" || id1 != id2 {
+		t.Fatalf("retry: %d %s then %d %s", c1, id1, c2, id2)
+	}
+	c3, id3 := post("report-2026-0002")
+	if c3 != http.StatusCreated || id3 == id1 {
+		t.Fatalf("another key: %d %s", c3, id3)
+	}
+	if c, body := post("bad key with spaces"); c != http.StatusBadRequest {
+		t.Fatalf("a bad Idempotency-Key: %d %s", c, body)
+	}
+	cs, _ := rg.db.Inbox(rg.ctx, citybot.CaseFilter{Limit: 10})
+	if len(cs) != 2 {
+		t.Fatalf("%d cases, want 2", len(cs))
+	}
+}
+
 // TestOpen311ServiceDefinitions checks services/{code} against the
 // specification's fields and types, in JSON and XML, and the 404s.
 func TestOpen311ServiceDefinitions(t *testing.T) {
