@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"citybot"
@@ -104,17 +106,25 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		where = append(where, `opened_at < ?`)
 		args = append(args, ts(q.Before))
 	}
+	if afterOpened == "" && q.Offset > 0 {
+		// Paging by offset: start after the last case skipped, the
+		// keyset of the order below.
+		err := db.r.QueryRowContext(ctx, `SELECT opened_at, id FROM cases WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY opened_at DESC, id DESC LIMIT 1 OFFSET ?`, append(slices.Clone(args), q.Offset-1)...).Scan(&afterOpened, &afterID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, "", 0, nil // past the end
+		}
+		if err != nil {
+			return nil, "", 0, mapErr(err)
+		}
+	}
 	if afterOpened != "" {
 		where = append(where, `(opened_at < ? OR (opened_at = ? AND id < ?))`)
 		args = append(args, afterOpened, afterOpened, afterID)
 	}
-	offset := 0
-	if afterOpened == "" {
-		offset = max(q.Offset, 0)
-	}
-	args = append(args, limit, offset)
+	args = append(args, limit)
 	rows, err := db.r.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
-		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
+		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}

@@ -9,8 +9,8 @@ import (
 )
 
 // Open311KeyAdmin is what the Open311 keys page needs from storage. The
-// console offers the page when its Store also implements it (store.DB
-// does).
+// console serves the page when its Store also implements it (store.DB
+// does; the admin menu always links it).
 type Open311KeyAdmin interface {
 	// CreateOpen311Key returns the new key and the key itself, shown
 	// once (citybot.ErrInvalid for a bad name, citybot.ErrDuplicate when

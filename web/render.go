@@ -91,8 +91,6 @@ type page struct {
 	CanAct   bool // may change cases
 	Data     any
 	PollSecs int
-	// Open311Keys shows admins the Open311 keys page.
-	Open311Keys bool
 }
 
 func (s *Server) pageFor(sess *session, data any) page {
@@ -103,7 +101,6 @@ func (s *Server) pageFor(sess *session, data any) page {
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer
-		p.Open311Keys = p.IsAdmin && s.keyAdmin() != nil
 	}
 	return p
 }
