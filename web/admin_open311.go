@@ -35,9 +35,9 @@ func (s *Server) open311KeyRoutes(admins []citybot.Role) []route {
 		return nil
 	}
 	return []route{
-		{"GET /admin/open311", admins, s.open311KeysPage},
-		{"POST /admin/open311", admins, s.open311KeyCreate},
-		{"POST /admin/open311/revoke", admins, s.open311KeyRevoke},
+		{pattern: "GET /admin/open311", roles: admins, h: s.open311KeysPage},
+		{pattern: "POST /admin/open311", roles: admins, h: s.open311KeyCreate},
+		{pattern: "POST /admin/open311/revoke", roles: admins, h: s.open311KeyRevoke},
 	}
 }
 
