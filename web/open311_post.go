@@ -157,7 +157,8 @@ type open311Posted struct {
 // (400): service_code among the services, a location (lat and long, or
 // address_string, or address_id), description at most 4,000 characters,
 // an email address that parses, media_url an http(s) URL, attributes
-// known with a known value. The answer is 201 Created with a Location;
+// known with a known value. The answer is 201 Created with a Location
+// (none for a sensitive report, which is never public);
 // a retry with the Idempotency-Key header of a report already stored
 // (the client lost the answer) opens no second case and is answered 200
 // with the first one's service_request_id.
@@ -257,7 +258,9 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []open311Posted{{ServiceRequestID: string(got.Ref), ServiceNotice: strings.ReplaceAll(notice, "{ref}", string(got.Ref)),
 		AccountID: rep.Contact.AccountID}}
-	h.Set("Location", "/open311/v2/requests/"+url.PathEscape(string(got.Ref))+"."+format)
+	if !got.Sensitive { // a sensitive request cannot be read back
+		h.Set("Location", "/open311/v2/requests/"+url.PathEscape(string(got.Ref))+"."+format)
+	}
 	if format == "xml" {
 		h.Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(status)

@@ -412,6 +412,9 @@ func TestOpen311PostRules(t *testing.T) {
 		t.Fatalf("sensitive: %d %s", resp.StatusCode, b)
 	}
 	sref := posted[0]["service_request_id"].(string)
+	if loc := resp.Header.Get("Location"); loc != "" {
+		t.Errorf("a sensitive report's answer points to %s, which is never public", loc)
+	}
 	if !rg.caseByRef(sref).Sensitive {
 		t.Fatalf("a bribe report is not sensitive")
 	}
