@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -94,10 +93,7 @@ func (r *Responder) SubmitReport(ctx context.Context, rep citybot.Report) (cityb
 	in.Sensitive, in.SensitiveCues = r.sensitiveOf(cl)
 	res, err := r.store.Ingest(ctx, in, func(citybot.IntakeResult) ([]citybot.OutboxItem, error) { return nil, nil })
 	if err != nil {
-		if !errors.Is(err, citybot.ErrInvalid) {
-			err = fmt.Errorf("responder: submit report: %w", err)
-		}
-		return citybot.ReportReceipt{}, err
+		return citybot.ReportReceipt{}, fmt.Errorf("responder: submit report: %w", err)
 	}
 	if res.Duplicate {
 		return r.repeatedReport(ctx, m)
