@@ -591,6 +591,57 @@ func TestOpen311ServiceDefinitions(t *testing.T) {
 	}
 }
 
+// TestOpen311Discovery checks the service discovery document's fields
+// and types, in JSON and XML.
+func TestOpen311Discovery(t *testing.T) {
+	rg := newO311Rig(t, 10, 10)
+	code, body, _ := rg.getURL("/open311/discovery.json")
+	if code != http.StatusOK {
+		t.Fatalf("discovery: %d %s", code, body)
+	}
+	var d map[string]any
+	if err := json.Unmarshal([]byte(body), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"changeset", "contact", "key_service"} {
+		checkType(t, "discovery", f, "string", d[f])
+	}
+	if _, err := time.Parse(time.RFC3339, d["changeset"].(string)); err != nil {
+		t.Errorf("changeset %v", d["changeset"])
+	}
+	eps, ok := d["endpoints"].([]any)
+	if !ok || len(eps) != 1 {
+		t.Fatalf("endpoints %v", d["endpoints"])
+	}
+	ep := eps[0].(map[string]any)
+	for _, f := range []string{"specification", "url", "changeset", "type"} {
+		checkType(t, "endpoint", f, "string", ep[f])
+	}
+	if ep["url"] != rg.srv.URL+"/open311/v2" || ep["type"] != "production" || ep["specification"] != "http://wiki.open311.org/GeoReport_v2" {
+		t.Fatalf("endpoint %v", ep)
+	}
+	// The endpoint it names answers.
+	if code, _, _ := rg.getURL(strings.TrimPrefix(ep["url"].(string), rg.srv.URL) + "/services.json"); code != http.StatusOK {
+		t.Fatalf("the discovered endpoint: %d", code)
+	}
+	code, body, _ = rg.getURL("/open311/discovery.xml")
+	var x struct {
+		XMLName   xml.Name `xml:"discovery"`
+		Endpoints []struct {
+			URL     string   `xml:"url"`
+			Formats []string `xml:"formats>format"`
+		} `xml:"endpoints>endpoint"`
+	}
+	if code != http.StatusOK || xml.Unmarshal([]byte(body), &x) != nil || len(x.Endpoints) != 1 || len(x.Endpoints[0].Formats) != 2 {
+		t.Fatalf("xml discovery: %d %s", code, body)
+	}
+	if code, body, _ := rg.getURL("/open311/other.json"); code != http.StatusNotFound {
+		t.Fatalf("unknown document: %d %s", code, body)
+	} else {
+		wantErrors(t, "unknown document", "json", body, code)
+	}
+}
+
 // TestOpen311Paging pages GET requests: every case once, in a stable
 // order, a Link to the next page on full pages, and errors for bad
 // page parameters.

@@ -155,7 +155,8 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 // page), /public/digests/{week}, /public/digests/{week}/chart.png,
 // /public/cases.csv and the Open311 API under /open311/v2/ (services and
 // requests, .json or .xml; services/{code} and requests/{id}, .json or
-// .xml). Open311Intake adds POST requests.
+// .xml) with its discovery document at /open311/discovery.json or .xml.
+// Open311Intake adds POST requests.
 func (p *Public) Routes() map[string]http.Handler {
 	h := func(f http.HandlerFunc) http.Handler { return publicHeaders(f) }
 	return map[string]http.Handler{
@@ -166,6 +167,7 @@ func (p *Public) Routes() map[string]http.Handler {
 		"GET /open311/v2/{file}":               h(p.open311),
 		"GET /open311/v2/requests/{file}":      h(p.request),
 		"GET /open311/v2/services/{file}":      h(p.serviceDef),
+		"GET /open311/{file}":                  h(p.discovery),
 	}
 }
 
