@@ -207,22 +207,15 @@ func (p *Public) requests(w http.ResponseWriter, r *http.Request, format string)
 		p.open311Fail(w, format, http.StatusBadRequest, "status must be open or closed")
 		return
 	}
+	next := ""
 	if len(pq.Refs) == 0 {
 		// The next page, when this one is full, keeps every filter.
-		next := r.URL.Query()
-		next.Set("page", strconv.Itoa(page+1))
-		next.Set("page_size", strconv.Itoa(pq.Limit))
-		w = &nextPageWriter{ResponseWriter: w, link: `<` + r.URL.Path + "?" + next.Encode() + `>; rel="next"`, limit: pq.Limit}
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(page+1))
+		q.Set("page_size", strconv.Itoa(pq.Limit))
+		next = `<` + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
 	}
-	p.writeRequests(w, r, format, pq)
-}
-
-// nextPageWriter adds the Link to the next page when writeRequests found
-// a full page.
-type nextPageWriter struct {
-	http.ResponseWriter
-	link  string
-	limit int
+	p.writeRequests(w, r, format, pq, next)
 }
 
 // request serves requests/{id}.{json,xml}: a list of one, as the
@@ -236,10 +229,12 @@ func (p *Public) request(w http.ResponseWriter, r *http.Request) {
 	if !p.jurisdictionOK(w, r, format) {
 		return
 	}
-	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, Limit: 1})
+	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, Limit: 1}, "")
 }
 
-func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {
+// writeRequests answers the cases pq selects; next, when set, is the
+// Link header to the next page, sent when this page is full.
+func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery, next string) {
 	cases, err := p.store.PublicCases(r.Context(), pq)
 	if err != nil {
 		p.log.Error("open311 requests", "err", err)
@@ -250,11 +245,8 @@ func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format st
 		p.open311Fail(w, format, http.StatusNotFound, "no such request")
 		return
 	}
-	if nw, ok := w.(*nextPageWriter); ok {
-		if len(cases) == nw.limit {
-			nw.Header().Set("Link", nw.link)
-		}
-		w = nw.ResponseWriter
+	if next != "" && len(cases) == pq.Limit {
+		w.Header().Set("Link", next)
 	}
 	lang := p.lang(r)
 	out := make([]open311Request, 0, len(cases))
