@@ -53,7 +53,8 @@ type PublicOptions struct {
 	// Agency is the Open311 agency_responsible ("City of …").
 	Agency string
 	// JurisdictionID is the city's Open311 jurisdiction_id: a request
-	// naming another one is answered 404; "" means any named one is.
+	// naming another one is answered 404; "" means the city has none, so
+	// any id a request names is answered 404.
 	JurisdictionID string
 	// Location is the city's time zone for dates; nil means UTC.
 	Location *time.Location
