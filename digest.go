@@ -247,6 +247,7 @@ type PublicCaseQuery struct {
 	Before       time.Time
 	ExcludeTopic []string // topics left out
 	Limit        int      // <= 0 means 1000
+	Offset       int      // cases skipped first (paging), in the stable order
 	// Sensitive cases (Case.Sensitive) are always left out.
 }
 

@@ -64,14 +64,26 @@ func platformList(ps []citybot.Platform) (string, []any) {
 	return "(" + strings.Join(marks, ", ") + ")", args
 }
 
+// open311NotSent is why a row about an Open311 report is not sent, in
+// words officers read.
+const open311NotSent = "not sent: this report came from another app (Open311), which has no chat to answer; the app shows its status"
+
 // insertOutbox queues one row; a row with the same key already queued
 // makes it a no-op that reports false. A row whose State is
 // citybot.OutboxFailed is stored as given up at once, with its LastError
 // (a private row whose citizen cannot be reached privately).
+//
+// A row for an Open311 report (platform citybot.Open311: another app's
+// report, with no chat to answer) is recorded as given up at once, with
+// open311NotSent as its reason: an officer's answer or a notice about the
+// case is kept and counted (first answer, status) but never sent.
 func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now time.Time) (bool, error) {
 	o := it.Out
-	if o.Key == "" || !o.Platform.Valid() || o.Chat == "" {
+	if o.Key == "" || !o.Platform.Intakes() || o.Chat == "" {
 		return false, fmt.Errorf("%w: an outbox row needs a key, a known platform and a chat", citybot.ErrInvalid)
+	}
+	if o.Platform == citybot.Open311 {
+		it.State, it.LastError = citybot.OutboxFailed, open311NotSent
 	}
 	kind := it.Kind
 	if kind == "" {

@@ -2,7 +2,9 @@
 // WAL): citizens and their private identities, chats, messages in and out,
 // cases and their tags, the outbox, platform cursors and the audit log;
 // and it answers grouping's questions (the candidate cases a new report
-// may join, their first texts) and keeps its suggestions.
+// may join, their first texts) and keeps its suggestions. For Open311 it
+// keeps the API keys of other apps (hashed) and the contacts their
+// reports carry (private like identities, erased with them).
 //
 // The schema is built by numbered migrations embedded from migrations/,
 // recorded in the schema_migrations table; the schema changes only by new

@@ -60,6 +60,10 @@ type PublicOptions struct {
 	Policy *citybot.Policy
 	// Agency is the Open311 agency_responsible ("City of …").
 	Agency string
+	// JurisdictionID is the city's Open311 jurisdiction_id: a request
+	// naming another one is answered 404; "" means the city has none, so
+	// any id a request names is answered 404.
+	JurisdictionID string
 	// Location is the time zone of the digests' weeks when it is not
 	// the city's ([digest] timezone); nil is the policy's.
 	Location *time.Location
@@ -101,6 +105,8 @@ type Public struct {
 	locs      *locale.Set
 	charts    chartCache
 	weeks     weekCache
+	// jurisdiction is Open311's jurisdiction_id.
+	jurisdiction string
 }
 
 // NewPublic returns the public pages, or an error wrapping
@@ -112,7 +118,8 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	}
 	p := &Public{store: opts.Store, figures: opts.Figures, log: opts.Logger, now: opts.Now, languages: opts.Policy.Languages(),
 		topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), agency: opts.Agency, loc: opts.Location, city: opts.Policy.City(),
-		approved: map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
+		jurisdiction: opts.JurisdictionID,
+		approved:     map[string]string{}, exports: make(chan struct{}, max(opts.MaxExports, 0))}
 	if cap(p.exports) == 0 {
 		p.exports = make(chan struct{}, 2)
 	}
@@ -138,6 +145,9 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 	if p.locs == nil {
 		p.locs = locale.MustEmbedded()
 	}
+	if p.locales == nil {
+		p.locales = locale.MustEmbedded()
+	}
 	p.pages = map[string]*template.Template{}
 	for _, name := range []string{"home", "digest"} {
 		t, err := template.New(name).Funcs(templateFuncs(opts.Locales)).Funcs(template.FuncMap{"city": p.cityName}).ParseFS(templateFiles, "templates/public_layout.html", "templates/public_equity.html", "templates/public_"+name+".html")
@@ -155,7 +165,9 @@ func NewPublic(opts PublicOptions) (*Public, error) {
 // Routes returns the public routes, pattern → handler: GET /public/ (the
 // page), /public/digests/{week}, /public/digests/{week}/chart.png,
 // /public/cases.csv and the Open311 API under /open311/v2/ (services and
-// requests, .json or .xml; requests/{id}.json or .xml).
+// requests, .json or .xml; services/{code} and requests/{id}, .json or
+// .xml) with its discovery document at /open311/discovery.json or .xml.
+// Open311Intake adds POST requests.
 func (p *Public) Routes() map[string]http.Handler {
 	h := func(f http.HandlerFunc) http.Handler { return publicHeaders(f) }
 	return map[string]http.Handler{
@@ -165,6 +177,8 @@ func (p *Public) Routes() map[string]http.Handler {
 		"GET /public/cases.csv":                h(p.casesCSV),
 		"GET /open311/v2/{file}":               h(p.open311),
 		"GET /open311/v2/requests/{file}":      h(p.request),
+		"GET /open311/v2/services/{file}":      h(p.serviceDef),
+		"GET /open311/{file}":                  h(p.discovery),
 	}
 }
 

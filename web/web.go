@@ -402,6 +402,7 @@ func (s *Server) buildRoutes() {
 		{"POST /account/totp/recovery", staffRoles, s.totpRecovery, false},
 		{"POST /account/totp/off", staffRoles, s.totpOff, false},
 	}
+	s.routes = append(s.routes, s.open311KeyRoutes(adminRoles)...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.pattern, s.authorize(rt))

@@ -59,6 +59,7 @@ type Config struct {
 	Retrain   RetrainConfig   `toml:"retrain"`
 	Alerts    AlertsConfig    `toml:"alerts"`
 	SLA       SLAConfig       `toml:"sla"`
+	Open311   Open311Config   `toml:"open311"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -490,6 +491,7 @@ func DefaultConfig() Config {
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
+		Open311:    DefaultOpen311(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
@@ -933,6 +935,7 @@ func (c Config) Validate() error {
 	if err := c.Classifier.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
 	}
+	errs = append(errs, c.Open311.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -433,6 +433,9 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		if err := a.webRoutes(routes, officer, digest.Digester, trainer); err != nil {
 			return servingParts{}, err
 		}
+		if err := addOpen311Routes(routes, cfg, a.policy, a.locales, a.db, resp, a.logger); err != nil {
+			return servingParts{}, err
+		}
 	}
 	return servingParts{dispatcher: disp, alerter: alerter, media: media, digest: digest,
 		handler: alerter.Wrap(digest.Digester.Wrap(resp))}, nil
@@ -499,15 +502,16 @@ func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Office
 		return fmt.Errorf("serve: web: %w", err)
 	}
 	public, err := web.NewPublic(web.PublicOptions{
-		Policy:     a.policy,
-		Locales:    a.locales,
-		Store:      a.db,
-		Figures:    dg,
-		Logger:     a.logger,
-		Now:        a.now,
-		Agency:     cfg.Digest.Agency,
-		ApprovedBy: cfg.Digest.ApprovedBy,
-		Location:   dg.Location(),
+		Policy:         a.policy,
+		Locales:        a.locales,
+		Store:          a.db,
+		Figures:        dg,
+		Logger:         a.logger,
+		Now:            a.now,
+		Agency:         cfg.Digest.Agency,
+		ApprovedBy:     cfg.Digest.ApprovedBy,
+		Location:       dg.Location(),
+		JurisdictionID: cfg.Open311.JurisdictionID,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)
