@@ -266,6 +266,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 		}
 		platforms = append(platforms, dc)
 	}
+	// Whether each platform lets the bot hear the chats listed: logged
+	// with what to change, and shown on /healthz.
+	hearing := askHearing(ctx, logger, platforms)
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
 		Store: db,
 		// The digest's chart rows go out as images.
@@ -353,7 +356,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	httpLog.Debug("connection limit", "max_connections", maxConns)
 	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
-		Handler:           newOpsMuxToken(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes, cfg.MetricsToken),
+		Handler:           newOpsMuxToken(dbHealth{db}, cfg.PlatformModes(), hearing, reg, httpLog, routes, cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// Short: an idle keep-alive connection holds one of the limited
