@@ -183,3 +183,43 @@ type fakeCursorStore struct{}
 
 func (fakeCursorStore) Cursor(context.Context, string) (string, error)  { return "", nil }
 func (fakeCursorStore) SetCursor(context.Context, string, string) error { return nil }
+
+// TestServeHearing runs serve live against both emulators, Telegram's
+// privacy mode on and a listened group: the log says what to change in
+// BotFather, /healthz reports it, and the Discord side, whose intent is
+// on, is "ok". The bot still starts and answers a private chat.
+func TestServeHearing(t *testing.T) {
+	tg, dc := hearingEmulators(t, true, false)
+	square := dc.AddChannel("town-square")
+	s := startServe(t, map[string]string{envTelegramToken: tg.Token(), envDiscordToken: hearingDiscordToken},
+		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\nlisten_groups = [-1001000000555]\n[discord]\napi_base = %q\nguild_id = %q\nchannels = [%q]\n",
+			tg.Endpoint(), dc.URL(), dc.GuildID(), square))
+	code, body := httpGet(t, "http://"+s.ready.HTTPAddr+"/healthz")
+	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) ||
+		!strings.Contains(body, `"discord":{"status":"ok"}`) ||
+		!strings.Contains(body, `"telegram":{"status":"problems","problems":[{"code":"telegram_privacy_mode"`) {
+		t.Errorf("/healthz = %d %s", code, body)
+	}
+	var warned bool
+	for _, l := range logLines(t, s.logs.String()) {
+		if l["component"] == "hearing" && l["problem"] == telegram.HearingPrivacyMode && l["level"] == "WARN" &&
+			strings.Contains(fmt.Sprint(l["fix"]), "/setprivacy") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning with what to change in BotFather; logs:\n%s", s.logs)
+	}
+	if strings.Contains(s.logs.String()+body, tg.Token()) || strings.Contains(s.logs.String()+body, hearingDiscordToken) {
+		t.Error("a token reached the log or /healthz")
+	}
+	citizen := tgemu.User{ID: 4343, FirstName: "Ana", LanguageCode: "en"}
+	if _, err := tg.Post(tgemu.Incoming{From: citizen, Text: "The street lamp on Oak Road is broken"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := tg.WaitSent(ctx, func(m tgemu.SentMessage) bool { return m.Chat == citizen.ID }); err != nil {
+		t.Fatalf("no acknowledgement: %v", err)
+	}
+}
