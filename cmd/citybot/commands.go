@@ -47,6 +47,10 @@ defaults) as TOML. Secrets are not part of it.
 				return &UsageError{Command: "citybot config", Msg: fmt.Sprintf("config needs one subcommand, check or show; got %q", args)}
 			}
 			cfg, err := LoadConfig(e.configPath, e.getenv)
+			if args[0] == "check" {
+				// The model files too, every problem in one list.
+				err = withModelProblems(cfg, err)
+			}
 			if err != nil {
 				return err
 			}
