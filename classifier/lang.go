@@ -27,30 +27,6 @@ type languageWords struct {
 	Words   []string `toml:"words"`
 }
 
-// foreignWords are telltale words of languages citybot has no lexicon for
-// (German, Italian, Turkish, Dutch, Haitian Creole; Persian and Urdu in
-// Arabic script): a text where they outvote every known language is
-// "other", said honestly rather than guessed. A language a city adds with
-// a lexicon file takes its own words out of this list.
-var foreignWords = []string{
-	// de
-	"der", "die", "das", "und", "ist", "nicht", "ich", "wir", "mit", "auf", "strasse", "bitte", "danke", "seit",
-	"ein", "eine", "zu", "den", "dem", "kein", "keine", "sehr", "auch", "noch", "schon", "wieder", "heute",
-	"gestern", "haben", "wird", "sind", "hier", "unsere", "unser", "seit", "wasser", "kaputt", "bei",
-	// it
-	"della", "sono", "questo", "questa", "grazie", "strada", "perche", "il", "gli", "che", "di", "molto", "anche",
-	"nella", "sul", "sulla", "ancora", "oggi", "ieri", "acqua", "buca", "quartiere", "citta", "nostro", "nostra",
-	// tr
-	"ve", "bir", "bu", "cok", "icin", "ile", "var", "yok", "sokak", "lutfen", "tesekkurler", "merhaba",
-	"mahalle", "degil", "ama", "gibi", "daha", "hala", "bugun", "dun", "suyu", "sokakta",
-	// nl
-	"het", "een", "niet", "straat", "bedankt", "ik", "wij", "zijn", "geen", "ook", "nog",
-	// ht
-	"mwen", "nou", "gen", "ak", "bezwen", "tanpri", "nan",
-	// fa, ur (Arabic script)
-	"است", "این", "را", "که", "می", "ہے", "کے", "میں", "کی", "نہیں", "نیست", "خیابان",
-}
-
 // langDetector tells a message's language among the lexicons' languages.
 type langDetector struct {
 	langs   []string              // sorted
@@ -96,10 +72,12 @@ func newLangDetector(ls lexicons) (*langDetector, error) {
 			d.scripts[s] = append(d.scripts[s], i)
 		}
 	}
-	for _, w := range foreignWords {
-		for _, n := range phraseWords(w) {
-			if !own[n] && !slices.Contains(d.words[n], -1) {
-				d.words[n] = append(d.words[n], -1)
+	for _, ws := range foreignStopwords {
+		for _, w := range ws {
+			for _, n := range phraseWords(w) {
+				if !own[n] && !slices.Contains(d.words[n], -1) {
+					d.words[n] = append(d.words[n], -1)
+				}
 			}
 		}
 	}
@@ -141,9 +119,13 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 	votes := make([]float64, len(d.langs))
 	foreign := 0.0
 	for _, t := range toks {
+		odd := false // the word holds a foreign letter
 		for _, r := range text[t.start:t.end] {
 			if !unicode.IsLetter(r) {
 				continue
+			}
+			if !odd && foreignLetter(r) {
+				odd = true
 			}
 			found := false
 			for i, tab := range d.tables {
@@ -162,7 +144,9 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 				}
 			}
 		}
-		if ls := d.words[t.norm]; len(ls) > 0 {
+		if odd {
+			foreign++
+		} else if ls := d.words[t.norm]; len(ls) > 0 {
 			share := 1 / float64(len(ls))
 			for _, i := range ls {
 				if i < 0 {
@@ -189,7 +173,10 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 			winner, top = i, votes[i]
 		}
 	}
-	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0) {
+	// Foreign words outvote the best language: two of them, or one where
+	// no language has a whole word of its own in a sentence of four
+	// words or more ("de … op de …": Dutch, not a third of French).
+	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0 || top < 1 && len(toks) >= 4) {
 		return LangOther
 	}
 	if winner >= 0 {
