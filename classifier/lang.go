@@ -176,7 +176,11 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 	// Foreign words outvote the best language: two of them, or one where
 	// no language has a whole word of its own in a sentence of four
 	// words or more ("de … op de …": Dutch, not a third of French).
-	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0 || top < 1 && len(toks) >= 4) {
+	// Or, in a sentence of six words or more, one foreign word at least
+	// as strong as the best language, which covers under a fifth of the
+	// words ("il … sulla …": Italian, not French).
+	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0 || top < 1 && len(toks) >= 4) ||
+		foreign >= 1 && foreign >= top && len(toks) >= 6 && top < 0.2*float64(len(toks)) {
 		return LangOther
 	}
 	if winner >= 0 {

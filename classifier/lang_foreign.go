@@ -26,7 +26,7 @@ var foreignStopwords = map[string][]string{
 		"mahalle", "değil", "ama", "gibi", "daha", "hala", "bugün", "dün", "suyu", "sokakta", "hiç", "kadar",
 		"sonra", "iki", "üç", "tamir", "edin", "çocuklar", "güvenli", "yol", "yolda", "var"},
 	"pl": {"nie", "jest", "się", "że", "ale", "jak", "tak", "przez", "dla", "nas", "nasze", "naszym", "nasza",
-		"ulicy", "ulica", "proszę", "bardzo", "już", "jeszcze", "tylko", "był", "była", "było", "są", "nikt", "nic",
+		"ulicy", "ulica", "proszę", "bardzo", "już", "jeszcze", "tylko", "był", "była", "było", "są", "nikt",
 		"czy", "tego", "przed", "ciągle", "wody", "woda", "od", "tygodnia", "dni", "naprawić"},
 	"cs": {"není", "jsou", "jsme", "prosím", "ulice", "před", "už", "ještě", "nebo", "který", "která",
 		"když", "naše", "naši", "plná", "opravte", "pouliční", "voda", "nemáme"},
