@@ -34,13 +34,14 @@ type langDetector struct {
 	scripts map[string][]int      // script name → indices of langs
 	tables  []*unicode.RangeTable // the scripts of scriptNames, in order
 	names   []string
+	letters map[rune]bool // lower-case letters the lexicons' [language] words write
 }
 
 // newLangDetector builds the detector from the lexicons' [language]
 // sections. An unknown script name is an error wrapping
 // citybot.ErrInvalid.
 func newLangDetector(ls lexicons) (*langDetector, error) {
-	d := &langDetector{langs: ls.langs(), words: map[string][]int{}, scripts: map[string][]int{}}
+	d := &langDetector{langs: ls.langs(), words: map[string][]int{}, scripts: map[string][]int{}, letters: map[rune]bool{}}
 	own := map[string]bool{}
 	for i, l := range d.langs {
 		for _, s := range ls[l].Language.Scripts {
@@ -54,6 +55,11 @@ func newLangDetector(ls lexicons) (*langDetector, error) {
 			}
 		}
 		for _, w := range ls[l].Language.Words {
+			for _, r := range w {
+				if unicode.IsLetter(r) {
+					d.letters[unicode.ToLower(r)] = true
+				}
+			}
 			for _, n := range phraseWords(w) {
 				own[n] = true
 				if !slices.Contains(d.words[n], i) {
@@ -104,12 +110,15 @@ var telltale = map[rune]string{
 
 // detect returns the language of text (tokens toks) or LangOther: the
 // script its letters are mostly written in decides among the languages
-// written in it (Arabic script: Arabic, unless Persian or Urdu words
-// outvote it; a script no lexicon names: other); then the votes of each
-// language's words, with telltale letters; a text where foreign words
-// outvote every language is other. When no word tells, the platform's
-// hint ("fr", "es-419"; may be empty) decides, else English for a Latin
-// text of a few letters.
+// written in it (Arabic script: Arabic, unless Persian or Urdu words or
+// letters outvote it; a script no lexicon names: other); then the votes
+// of each language's words, with telltale letters. Foreign votes are the
+// words of foreignStopwords and the words holding a letter no known
+// language writes (foreignLetter, less the letters of the lexicons'
+// [language] words: a city's German lexicon makes ä its own); a text
+// where they outvote every language (see the rule below) is other. When
+// no word tells, the platform's hint ("fr", "es-419"; may be empty)
+// decides, else English for a Latin text of a few letters.
 func (d *langDetector) detect(text string, toks []token, hint string) string {
 	if len(toks) > 400 {
 		toks = toks[:400]
@@ -124,7 +133,7 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 			if !unicode.IsLetter(r) {
 				continue
 			}
-			if !odd && foreignLetter(r) {
+			if !odd && foreignLetter(r) && !d.letters[unicode.ToLower(r)] {
 				odd = true
 			}
 			found := false

@@ -3,6 +3,7 @@ package classifier
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -124,5 +125,33 @@ func TestLanguageFresh(t *testing.T) {
 		if float64(s.foreignRight) < 0.7*float64(s.foreign) || float64(s.ownRight) < 0.9*float64(s.own) {
 			t.Errorf("%s: %s", f, s)
 		}
+	}
+}
+
+// TestLanguageCityAddsForeign: a language a city adds with a lexicon file
+// takes its words and letters out of the foreign votes, so German text is
+// German, not other, once de.toml says what German looks like; without
+// it, the same text is other.
+func TestLanguageCityAddsForeign(t *testing.T) {
+	const text = "Die Straße hat größere Löcher, gefährlich für Fußgänger"
+	if got := newDefault(t).Classify(text, "").Language; got != LangOther {
+		t.Fatalf("without a German lexicon: %s, want other", got)
+	}
+	dir := t.TempDir()
+	de := "[language]\nscripts = [\"Latin\"]\nwords = [\"der\", \"die\", \"das\", \"und\", \"ist\", \"wir\", \"über\", \"wären\", \"für\", \"straße\", \"schön\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "de.toml"), []byte(de), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := DefaultOptions()
+	o.LexiconDir = dir
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Classify(text, "").Language; got != "de" {
+		t.Errorf("with de.toml: %s, want de", got)
+	}
+	if got := c.Classify("Ælfred wrote from Århus: the street light is out", "").Language; got != LangEnglish {
+		t.Errorf("English with two foreign names: %s, want en", got)
 	}
 }
