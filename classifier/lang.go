@@ -133,7 +133,7 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 			if !unicode.IsLetter(r) {
 				continue
 			}
-			if !odd && foreignLetter(r) && !d.letters[unicode.ToLower(r)] {
+			if !odd && r >= 0x80 && foreignLetter(r) && !d.letters[unicode.ToLower(r)] {
 				odd = true
 			}
 			found := false
