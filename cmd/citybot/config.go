@@ -578,20 +578,14 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
-// decodeStrict decodes data into cfg. It returns every unknown key (with
-// its line) as problems, the known keys still decoded into cfg, or err
-// when data is not valid TOML or a value has the wrong type; then cfg is
+// decodeStrict decodes data into cfg. It returns as problems, in file
+// order, every unknown key and every value of the wrong type (each with
+// its line; such a value is skipped and its key keeps its default, the
+// rest still decoded), or err when data is not valid TOML; then cfg is
 // only partly decoded.
 func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
+	md, found, err := decodeSkippingBad(data, cfg)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			if perr.LastKey != "" {
-				return nil, fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
-			}
-			return nil, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
-		}
 		return nil, err
 	}
 	undecoded := md.Undecoded()
@@ -607,12 +601,13 @@ func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
 			what = "unknown section"
 		}
 		msg := fmt.Sprintf("%s %q", what, k.String())
-		if line := keyLine(data, k); line > 0 {
+		line := keyLine(data, k)
+		if line > 0 {
 			msg = fmt.Sprintf("line %d: %s", line, msg)
 		}
-		problems = append(problems, errors.New(msg))
+		found = append(found, lineProblem{line: line, err: errors.New(msg)})
 	}
-	return problems, nil
+	return sortProblems(found), nil
 }
 
 var (

@@ -184,7 +184,14 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	if err != nil {
 		return err
 	}
-	ln, srv, err := a.listen(routes, reg)
+	// Whether each platform lets the bot hear the chats listed: logged
+	// with what to change, and shown on /healthz.
+	var platforms []bots.Bot
+	for _, b := range intake {
+		platforms = append(platforms, b.bot)
+	}
+	hearing := askHearing(ctx, a.logger, platforms)
+	ln, srv, err := a.listen(routes, reg, hearing)
 	if err != nil {
 		return err
 	}
@@ -443,7 +450,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 
 // listen binds [http] addr, with at most [http] max_connections open at
 // once, and returns the server of routes, /healthz and /metrics.
-func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry) (net.Listener, *http.Server, error) {
+func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing map[string]hearingStatus) (net.Listener, *http.Server, error) {
 	cfg := a.cfg
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -457,7 +464,7 @@ func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry) (
 	httpLog.Debug("connection limit", "max_connections", maxConns)
 	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
-		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), reg, httpLog, routes, cfg.MetricsToken),
+		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), hearing, reg, httpLog, routes, cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// Short: an idle keep-alive connection holds one of the limited

@@ -281,8 +281,9 @@ func TestServeSandbox(t *testing.T) {
 		t.Errorf("GET sandbox page = %d", code)
 	}
 	if code, body := httpGet(t, "http://"+s.ready.HTTPAddr+"/healthz"); code != http.StatusOK ||
-		!strings.Contains(body, `"platforms":{"discord":"sandbox","telegram":"sandbox"}`) {
-		t.Errorf("/healthz = %d %s, want both platforms in sandbox mode", code, body)
+		!strings.Contains(body, `"platforms":{"discord":"sandbox","telegram":"sandbox"}`) ||
+		!strings.Contains(body, `"hearing":{"discord":{"status":"ok"},"telegram":{"status":"ok"}}`) {
+		t.Errorf("/healthz = %d %s, want both platforms in sandbox mode, both hearing", code, body)
 	}
 
 	emuURL := s.ready.Emulators["telegram"]

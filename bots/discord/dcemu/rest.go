@@ -25,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v9/gateway", s.getGateway)
 	mux.HandleFunc("GET /api/v9/gateway/bot", s.authed(s.getGateway))
 	mux.HandleFunc("GET /api/v9/users/@me", s.authed(s.getMe))
+	mux.HandleFunc("GET /api/v9/oauth2/applications/@me", s.authed(s.getApplication))
 	mux.HandleFunc("POST /api/v9/users/@me/channels", s.authed(s.createDM))
 	mux.HandleFunc("GET /api/v9/channels/{cid}", s.authed(s.getChannel))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.getMessages)))
@@ -175,6 +176,19 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
 	u := s.userJSONLocked(&s.bot)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, u)
+}
+
+// getApplication answers the bot's own application: its id, name and
+// flags (whether the Message Content Intent is on).
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	app := map[string]any{
+		"id": s.appID, "name": s.bot.Name, "bot_public": true, "bot_require_code_grant": false,
+		"description": "", "summary": "", "verify_key": "", "flags": s.appFlagsLocked(),
+		"bot": s.userJSONLocked(&s.bot),
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, app)
 }
 
 func (s *Server) createDM(w http.ResponseWriter, r *http.Request) {

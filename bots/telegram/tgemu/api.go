@@ -196,7 +196,7 @@ func (s *Server) faultRetryAfter() int {
 func (s *Server) call(ctx context.Context, method string, p url.Values) (any, error) {
 	switch method {
 	case "getMe":
-		return apiUser{User: s.bot, CanJoinGroups: true}, nil
+		return s.me(), nil
 	case "getFile":
 		return s.getFile(p)
 	case "getUpdates":

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 )
@@ -105,9 +106,55 @@ func (s *Server) Post(in Incoming) (Posted, error) {
 		s.files[FileID(e.Media, in.Chat, e.MessageID)] = slices.Clone(in.MediaData)
 	}
 	c.record(e, s.max.transcript)
+	if in.Chat < 0 && s.privacy && !s.addressedLocked(c, in) {
+		// Privacy mode: the group hears it, the bot does not.
+		s.notifyLocked()
+		return Posted{Chat: in.Chat, MessageID: e.MessageID}, nil
+	}
 	m := s.apiMessageLocked(c, e)
 	id := s.enqueueLocked(update{Kind: "message", Message: &m})
 	return Posted{UpdateID: id, Chat: in.Chat, MessageID: e.MessageID}, nil
+}
+
+// addressedLocked reports whether a group message reaches a bot in
+// privacy mode: a command, a reply to one of the bot's messages, or a
+// message naming the bot's @username.
+func (s *Server) addressedLocked(c *chat, in Incoming) bool {
+	if strings.HasPrefix(in.Text, "/") {
+		return true
+	}
+	if in.ReplyTo != 0 {
+		if e := c.find(in.ReplyTo); e != nil && e.FromBot {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(in.Text), "@"+strings.ToLower(s.bot.Username))
+}
+
+// me is getMe's answer: the bot, with what BotFather lets it do.
+func (s *Server) me() apiUser {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return apiUser{User: s.bot, CanJoinGroups: !s.noJoin, CanReadAllGroupMessages: !s.privacy}
+}
+
+// SetPrivacy turns the bot's group privacy mode on or off, as @BotFather's
+// /setprivacy does (Enable or Disable); it applies to the next getMe and
+// the next group message.
+func (s *Server) SetPrivacy(on bool) {
+	s.mu.Lock()
+	s.privacy = on
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// SetJoinGroups allows or forbids adding the bot to groups, as
+// @BotFather's /setjoingroups does; it applies to the next getMe.
+func (s *Server) SetJoinGroups(on bool) {
+	s.mu.Lock()
+	s.noJoin = !on
+	s.notifyLocked()
+	s.mu.Unlock()
 }
 
 // Edit changes the text (or caption) of a citizen's earlier message and

@@ -13,7 +13,10 @@
 // sent with Sent and AllSent, and wait with WaitFor and WaitSent. Faults
 // (429 with retry_after, 500, a non-JSON 502) can be injected on a share of
 // calls, and Telegram's sending limits are enforced with 429 answers,
-// counted in Stats. A small sandbox page at /sandbox lets a person play a
+// counted in Stats. Options.Privacy and NoJoinGroups (or SetPrivacy and
+// SetJoinGroups) play @BotFather's /setprivacy and /setjoingroups: getMe
+// reports them, and in privacy mode a group's plain messages do not reach
+// the bot. A small sandbox page at /sandbox lets a person play a
 // citizen in a browser.
 //
 // Everything is kept in memory, bounded by Options. A Server is safe for
@@ -85,6 +88,16 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the emulator's logs. Default discards.
 	Logger *slog.Logger
+	// Privacy plays a bot whose group privacy mode is on in @BotFather
+	// (Telegram's default for a new bot): getMe says
+	// can_read_all_group_messages false, and of a group's messages only
+	// commands, replies to the bot and messages mentioning it reach the
+	// bot (the others stay in the group's transcript). Default off:
+	// every group message reaches the bot. SetPrivacy changes it later.
+	Privacy bool
+	// NoJoinGroups plays a bot that @BotFather's /setjoingroups forbids
+	// to be added to groups: getMe says can_join_groups false.
+	NoJoinGroups bool
 }
 
 // Faults injects failures. Each API call draws one random number: below
@@ -200,6 +213,8 @@ type Server struct {
 	files         map[string][]byte // file_id → content, for getFile
 	hook          webhook
 	stats         Stats
+	privacy       bool // BotFather's group privacy mode is on
+	noJoin        bool // BotFather's /setjoingroups is Disable
 
 	stop     chan struct{}
 	stopCtx  context.Context // cancelled by Close
@@ -311,6 +326,8 @@ func New(opts Options) *Server {
 		files:      make(map[string][]byte),
 		stats:      Stats{Calls: make(map[string]int)},
 		stop:       make(chan struct{}),
+		privacy:    opts.Privacy,
+		noJoin:     opts.NoJoinGroups,
 	}
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.max.pending, s.max.sent, s.max.transcript = opts.MaxPending, opts.MaxSent, opts.MaxTranscript
