@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"slices"
 	"strings"
 
 	"citybot"
@@ -45,11 +46,40 @@ import (
 //
 // An official rule is not applied to a window that opens the message with
 // a question and has no aggravation ("do I pay in cash at the office?").
+//
+// Each language's words apply only to messages in that language, plus
+// English and French, which cities mix into every language (sensLangs):
+// a Swahili word never moves the score of a Spanish message, and a
+// message in a language no lexicon has (LangOther) reads the English and
+// French words.
 type sensitiveSet struct {
 	set        *phraseSet
-	masks      []sensCat // by phrase id
+	langs      []string  // the lexicons' languages, sorted
+	masks      []sensCat // by phrase id × len(langs) + language index
 	texts      []string  // display text by phrase id
-	notAmounts map[string]bool
+	notAmounts map[string]uint64
+	always     uint64 // the language bits read for every message (en, fr)
+	bits       map[string]uint64
+}
+
+// alwaysLangs are the languages whose words apply to every message:
+// cities mix English and French words into every language.
+var alwaysLangs = []string{"en", "fr"}
+
+// langBits returns the set of languages whose words apply to a message in
+// lang: lang itself and alwaysLangs.
+func (s *sensitiveSet) langBits(lang string) uint64 { return s.always | s.bits[lang] }
+
+// mask returns the categories of phrase id in the languages of allow.
+func (s *sensitiveSet) mask(id int, allow uint64) sensCat {
+	var m sensCat
+	row := s.masks[id*len(s.langs) : (id+1)*len(s.langs)]
+	for li, c := range row {
+		if allow&(1<<li) != 0 {
+			m |= c
+		}
+	}
+	return m
 }
 
 type sensCat uint32
@@ -110,23 +140,38 @@ type sensitiveWords struct {
 }
 
 func newSensitiveSet(ls lexicons) *sensitiveSet {
-	s := &sensitiveSet{set: newPhraseSet(), notAmounts: map[string]bool{}}
+	s := &sensitiveSet{set: newPhraseSet(), langs: ls.langs(), notAmounts: map[string]uint64{}, bits: map[string]uint64{}}
+	if len(s.langs) > 64 {
+		s.langs = s.langs[:64] // a bit per language; no city has 64 lexicons
+	}
+	for i, l := range s.langs {
+		s.bits[l] = 1 << i
+	}
+	for _, l := range alwaysLangs {
+		s.always |= s.bits[l]
+	}
+	nl := len(s.langs)
 	ids := map[string]int{}
 	add := func(cat sensCat) func(string, []string) {
-		return func(_ string, list []string) {
+		return func(lang string, list []string) {
+			li := slices.Index(s.langs, lang)
+			if li < 0 {
+				return
+			}
 			for _, p := range list {
 				key := strings.Join(phraseStems(p), " ")
 				if key == "" {
 					continue
 				}
-				if id, ok := ids[key]; ok {
-					s.masks[id] |= cat
-					continue
+				id, ok := ids[key]
+				if !ok {
+					id = len(s.texts)
+					ids[key] = id
+					s.set.add(p, id)
+					s.masks = append(s.masks, make([]sensCat, nl)...)
+					s.texts = append(s.texts, strings.TrimSpace(p))
 				}
-				ids[key] = len(s.masks)
-				s.set.add(p, len(s.masks))
-				s.masks = append(s.masks, cat)
-				s.texts = append(s.texts, strings.TrimSpace(p))
+				s.masks[id*nl+li] |= cat
 			}
 		}
 	}
@@ -160,10 +205,10 @@ func newSensitiveSet(ls lexicons) *sensitiveSet {
 	} {
 		ls.each(l.get, add(l.cat))
 	}
-	ls.each(func(l *lexicon) []string { return l.Sensitive.NotAmounts }, func(_ string, list []string) {
+	ls.each(func(l *lexicon) []string { return l.Sensitive.NotAmounts }, func(lang string, list []string) {
 		for _, p := range list {
 			for _, st := range phraseStems(p) {
-				s.notAmounts[st] = true
+				s.notAmounts[st] |= s.bits[lang]
 			}
 		}
 	})
@@ -181,7 +226,7 @@ type sensHit struct {
 // money: not a year (1900–2099), and neither the word before it in its
 // sentence nor the word after it is one of not_amounts ("3 days", "June
 // 14", "5 km").
-func (s *sensitiveSet) amount(toks []token, i int) bool {
+func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	t := &toks[i]
 	if t.digits == 0 || t.letters > 0 {
 		return false
@@ -189,16 +234,18 @@ func (s *sensitiveSet) amount(toks []token, i int) bool {
 	if n := t.norm; len(n) == 4 && (n[:2] == "19" || n[:2] == "20") {
 		return false
 	}
-	if !t.sentStart && i > 0 && s.notAmounts[toks[i-1].stem] {
+	if !t.sentStart && i > 0 && s.notAmounts[toks[i-1].stem]&allow != 0 {
 		return false
 	}
-	return i+1 == len(toks) || toks[i+1].sentStart || !s.notAmounts[toks[i+1].stem]
+	return i+1 == len(toks) || toks[i+1].sentStart || s.notAmounts[toks[i+1].stem]&allow == 0
 }
 
-// detect returns the cues that raise the flag, or nil. hits is a buffer
-// it may reuse; the grown buffer is returned.
-func (s *sensitiveSet) detect(toks []token, hits []sensHit) ([]string, []sensHit) {
+// detect returns the cues that raise the flag in a message in language
+// lang, or nil. hits is a buffer it may reuse; the grown buffer is
+// returned.
+func (s *sensitiveSet) detect(toks []token, lang string, hits []sensHit) ([]string, []sensHit) {
 	hits = hits[:0]
+	allow := s.langBits(lang)
 	for i := range toks {
 		for _, p := range s.set.byFirst[toks[i].stem] {
 			n := len(p.stems)
@@ -212,11 +259,14 @@ func (s *sensitiveSet) detect(toks []token, hits []sensHit) ([]string, []sensHit
 					break
 				}
 			}
-			if ok {
-				hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: s.masks[p.id]})
+			if !ok {
+				continue
+			}
+			if m := s.mask(p.id, allow); m != 0 {
+				hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: m})
 			}
 		}
-		if s.amount(toks, i) {
+		if s.amount(toks, i, allow) {
 			hits = append(hits, sensHit{id: -1, first: i, end: i + 1, mask: sAmount})
 		}
 	}
@@ -500,7 +550,7 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 // classifier files under the corruption topic is sensitive too.
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
-	cues, sc.sens = c.sens.detect(sc.toks, sc.sens)
+	cues, sc.sens = c.sens.detect(sc.toks, out.Language, sc.sens)
 	if cues == nil && c.sensModel != nil {
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
 		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {

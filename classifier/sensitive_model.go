@@ -467,6 +467,10 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 		return nil, nil, err
 	}
 	sens := newSensitiveSet(ls)
+	ld, err := newLangDetector(ls)
+	if err != nil {
+		return nil, nil, err
+	}
 	if tr.Lambda == 0 {
 		tr.Lambda = defaultSensLambda
 	}
@@ -497,9 +501,10 @@ func TrainSensitive(tr SensitiveTraining) ([]byte, *SensitiveCV, error) {
 	var items []item
 	prep := func(text string, y bool, round, fold int) {
 		sc := &scratch{}
-		sc.toks, _ = tokenize(prefix(text, opts.maxBytes()), nil)
+		text = prefix(text, opts.maxBytes())
+		sc.toks, _ = tokenize(text, nil)
 		var cues []string
-		cues, sc.sens = sens.detect(sc.toks, nil)
+		cues, sc.sens = sens.detect(sc.toks, ld.detect(text, sc.toks, ""), nil)
 		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), rule: cues != nil, y: y, round: round, fold: fold, text: text})
 	}
 	R := len(tr.Rounds)
