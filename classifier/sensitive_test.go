@@ -170,7 +170,7 @@ func TestSensitiveModelCV(t *testing.T) {
 		}
 		tr.Rounds = append(tr.Rounds, s)
 	}
-	b, cv, err := TrainSensitive(tr)
+	b, cv, err := TrainSensitive(t.Context(), tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,10 @@ func TestSensModelTrain(t *testing.T) {
 		}
 		ex = append(ex, sensExample{feats: f, y: pos, weight: 1})
 	}
-	m, st := trainSensModel(ex, 0.1, 200)
+	m, st, err := trainSensModel(t.Context(), ex, 0.1, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if st.grad > 1e-3 {
 		t.Errorf("gradient norm %g after %d iterations", st.grad, st.iters)
 	}
@@ -368,7 +371,10 @@ func TestSensModelTrain(t *testing.T) {
 			t.Errorf("%v: p = %.3f", e.y, p)
 		}
 	}
-	m2, _ := trainSensModel(ex, 10, 200)
+	m2, _, err := trainSensModel(t.Context(), ex, 10, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !(m2.w[100] > 0 && m2.w[100] < m.w[100] && m.w[200] < m2.w[200] && m2.w[200] < 0) {
 		t.Errorf("penalty: w = %v %v (λ 0.1), %v %v (λ 10)", m.w[100], m.w[200], m2.w[100], m2.w[200])
 	}

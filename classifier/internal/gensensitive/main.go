@@ -9,9 +9,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -62,7 +64,9 @@ func run() error {
 		}
 		tr.Rounds = append(tr.Rounds, s)
 	}
-	b, cv, err := classifier.TrainSensitive(tr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	b, cv, err := classifier.TrainSensitive(ctx, tr)
 	if err != nil {
 		return err
 	}
