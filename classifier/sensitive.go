@@ -3,6 +3,7 @@ package classifier
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"citybot"
 )
@@ -246,24 +247,31 @@ func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 func (s *sensitiveSet) detect(toks []token, lang string, hits []sensHit) ([]string, []sensHit) {
 	hits = hits[:0]
 	allow := s.langBits(lang)
+	var forms [80]string // a word and its Arabic forms (arabicForms)
 	for i := range toks {
-		for _, p := range s.set.byFirst[toks[i].stem] {
-			n := len(p.stems)
-			if i+n > len(toks) {
-				continue
-			}
-			ok := true
-			for k := 1; k < n; k++ {
-				if toks[i+k].stem != p.stems[k] {
-					ok = false
-					break
+		keys := append(forms[:0], toks[i].stem)
+		if isArabicWord(toks[i].stem) {
+			keys = arabicForms(toks[i].stem, keys)
+		}
+		for _, key := range keys {
+			for _, p := range s.set.byFirst[key] {
+				n := len(p.stems)
+				if i+n > len(toks) {
+					continue
 				}
-			}
-			if !ok {
-				continue
-			}
-			if m := s.mask(p.id, allow); m != 0 {
-				hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: m})
+				ok := true
+				for k := 1; k < n; k++ {
+					if !stemMatches(toks[i+k].stem, p.stems[k]) {
+						ok = false
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
+				if m := s.mask(p.id, allow); m != 0 {
+					hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: m})
+				}
 			}
 		}
 		if s.amount(toks, i, allow) {
@@ -296,6 +304,63 @@ func (s *sensitiveSet) detect(toks []token, lang string, hits []sensHit) ([]stri
 		return nil, hits
 	}
 	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), hits
+}
+
+// Arabic writes articles, conjunctions and prepositions as prefixes and
+// object pronouns as suffixes of the word ("والموظف", "أعطيته"): the
+// sensitive lexicon lists bare words, so an Arabic word also matches an
+// entry of three letters or more after one of arPrefixes and one of
+// arSuffixes are removed.
+var (
+	arPrefixes = []string{"", "ال", "وال", "فال", "بال", "كال", "لل", "و", "ف", "ب", "ل"}
+	arSuffixes = []string{"", "ه", "ها", "هم", "ني", "نا", "ك"}
+)
+
+// isArabicWord reports whether w starts with a letter of the Arabic
+// block (U+0600–U+06FF: a first byte 0xD8–0xDB).
+func isArabicWord(w string) bool { return len(w) >= 2 && w[0] >= 0xD8 && w[0] <= 0xDB }
+
+// arabicForms appends to dst the forms of the Arabic word w with a prefix
+// and a suffix removed (not w itself), each of three letters or more.
+func arabicForms(w string, dst []string) []string {
+	for _, pre := range arPrefixes {
+		if !strings.HasPrefix(w, pre) {
+			continue
+		}
+		rest := w[len(pre):]
+		for _, suf := range arSuffixes {
+			if (pre == "" && suf == "") || !strings.HasSuffix(rest, suf) {
+				continue
+			}
+			if f := rest[:len(rest)-len(suf)]; utf8.RuneCountInString(f) >= 3 {
+				dst = append(dst, f)
+			}
+		}
+	}
+	return dst
+}
+
+// stemMatches reports whether a message's stem matches a lexicon stem:
+// equal, or an Arabic word whose prefix and suffix removed give it.
+func stemMatches(tok, lex string) bool {
+	if tok == lex {
+		return true
+	}
+	if !isArabicWord(tok) || utf8.RuneCountInString(lex) < 3 {
+		return false
+	}
+	for _, pre := range arPrefixes {
+		if !strings.HasPrefix(tok, pre) {
+			continue
+		}
+		rest := tok[len(pre):]
+		for _, suf := range arSuffixes {
+			if strings.HasSuffix(rest, suf) && rest[:len(rest)-len(suf)] == lex {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsStr(s []string, v string) bool {
@@ -458,7 +523,9 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 func atPlace(between []token) bool {
 	for i := range between {
 		switch between[i].stem {
-		case "at", "online", "au", "aux":
+		case "at", "online", "au", "aux", // en, fr
+			"en", "em", "na", "no", // es, pt: "en la ventanilla", "na prefeitura"
+			"في", "kwenye", "katika": // ar, sw
 			return true
 		case "a":
 			if i+1 < len(between) && (between[i+1].stem == "la" || between[i+1].stem == "l") {
@@ -486,16 +553,32 @@ func contrast(toks []token) bool {
 // ticket, which say less of a lawful payment.
 func hasReceipt(toks []token, hits []sensHit) bool {
 	for _, x := range hits {
-		if x.mask&sReceipt == 0 {
-			continue
-		}
-		switch toks[x.first].stem {
-		case "receipt", "invoice", "recu", "facture", "quittance":
+		if x.mask&sReceipt != 0 && proofOfPayment[toks[x.first].stem] {
 			return true
 		}
 	}
 	return false
 }
+
+// proofOfPayment holds the stems of the receipt words that show a lawful
+// payment (a receipt or an invoice proper, in every shipped language),
+// as opposed to a paper or a ticket.
+var proofOfPayment = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{
+		"receipt", "invoice", // en
+		"reçu", "facture", "quittance", // fr
+		"recibo", "factura", "comprobante", "boleta", // es
+		"comprovante", "boleto", // pt (and recibo)
+		"وصل", "الوصل", "إيصال", "ايصال", "الإيصال", "الايصال", "فاتورة", "الفاتورة", // ar
+		"risiti", "stakabadhi", "ankara", // sw
+	} {
+		for _, st := range phraseStems(w) {
+			m[st] = true
+		}
+	}
+	return m
+}()
 
 // onlyMoneyPublic reports whether every public-goods hit is also a money
 // hit ("money"), so that it is not counted twice.
@@ -533,12 +616,14 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 	const evidence = sPhrase | sOfficial | sDemand | sMoney | sAmount | sInformal | sCondition | sPayee | sNoReceipt |
 		sFree | sRelative | sHiring | sTaking | sPublic | sGang | sFake | sInvoice
 	var out []string
+	var spans [6][2]int // the words each cue covers: one cue per span
 	for _, want := range []sensCat{sPhrase, evidence &^ sPhrase} {
 		for _, x := range hits {
-			if x.mask&want == 0 || len(out) == 6 {
+			if x.mask&want == 0 || len(out) == 6 || slices.Contains(spans[:len(out)], [2]int{x.first, x.end}) {
 				continue
 			}
 			if t := s.text(toks, x); !containsStr(out, t) {
+				spans[len(out)] = [2]int{x.first, x.end}
 				out = append(out, t)
 			}
 		}

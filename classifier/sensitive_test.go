@@ -132,10 +132,12 @@ func TestSensitiveRecall(t *testing.T) {
 // twins of the reports; see README.md, Sensitive). With the es, pt, ar and
 // sw lexicons applied to every message it fell to 0.733 (44/60); since
 // each lexicon applies only to its own language (plus en and fr) it is
-// 0.783 again.
+// 0.783 again; with rounds 12–14 and the threshold allowed 3 % of added
+// false alarms out of fold (instead of 1 %), 0.800 (48/60) and 0.098
+// (6/61).
 const (
-	freshMinRecall = 0.78
-	freshMaxFA     = 0.12
+	freshMinRecall = 0.80
+	freshMaxFA     = 0.10
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -195,13 +197,15 @@ func TestSensitiveModelCV(t *testing.T) {
 // The out-of-fold recall and false alarms of the rules or the model, as
 // measured (0.895 and 0.034; 0.886 and 0.036 while the es, pt, ar and sw
 // lexicons applied to every message; 0.895 and 0.034 again once each
-// applies to its own language; see README.md, Sensitive). The false
-// alarms are mostly the rules' own (0.024) on the extra rounds' controls,
-// written as near twins of reports; the threshold lets the model add at
-// most 1 %.
+// applies to its own language; 0.876 and 0.053 with rounds 12–14, which
+// are harder (rules alone 0.35–0.69 on them), and the threshold letting
+// the model add 3 % of false alarms; see README.md, Sensitive). The
+// false alarms are the rules' own (0.024) and the model's on the
+// controls of the extra rounds and rounds 10–14, written as near twins
+// of reports.
 const (
-	cvMinRecall = 0.89
-	cvMaxFA     = 0.035
+	cvMinRecall = 0.87
+	cvMaxFA     = 0.055
 )
 
 // TestSensitiveCues checks which rule fires on typical messages, that the
@@ -449,5 +453,35 @@ func TestSensitiveLanguageGated(t *testing.T) {
 		if got&tc.want != tc.want || got&tc.not != 0 {
 			t.Errorf("%q in %s: categories %b, want %b and not %b", tc.word, tc.lang, got, tc.want, tc.not)
 		}
+	}
+}
+
+// TestSensitiveArabicForms checks that an Arabic word matches a lexicon
+// entry with its prefixes (article, conjunction, preposition) and object
+// pronoun removed, and only entries of three letters or more.
+func TestSensitiveArabicForms(t *testing.T) {
+	for _, tc := range []struct {
+		tok, lex string
+		want     bool
+	}{
+		{"أعطيته", "أعطيت", true},      // I gave him
+		{"والموظف", "موظف", true},      // and the employee
+		{"بالمال", "مال", true},        // with the money
+		{"الوصل", "الوصل", true},       // equal
+		{"موظف", "والموظف", false},     // never adds a prefix
+		{"وله", "له", false},           // an entry of two letters needs the exact word
+		{"employee", "employe", false}, // Latin words are never cut
+	} {
+		if got := stemMatches(tc.tok, tc.lex); got != tc.want {
+			t.Errorf("stemMatches(%q, %q) = %v, want %v", tc.tok, tc.lex, got, tc.want)
+		}
+	}
+	c := newDefault(t)
+	r := c.Classify("موظف البلدية قال إن الرخصة تخرج بسرعة إذا أعطيته شيئا", "")
+	if r.Language != "ar" || !r.Sensitive {
+		t.Errorf("ar: language %s, sensitive %v", r.Language, r.Sensitive)
+	}
+	if r := c.Classify("كم ثمن رخصة البناء في البلدية", ""); r.Sensitive {
+		t.Errorf("ar control: sensitive %v", r.SensitiveCues)
 	}
 }
