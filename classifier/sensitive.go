@@ -519,11 +519,14 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 
 // atPlace reports whether the words between a payment and an official
 // say where it was paid, not to whom ("paid 30 at the counter", "payé à la
-// mairie"): a payment at a desk or an office is no payment to a person.
+// mairie"), or that the official paid ("paid by the council", "payés par
+// la mairie"): a payment at a desk or an office is no payment to a
+// person.
 func atPlace(between []token) bool {
 	for i := range between {
 		switch between[i].stem {
-		case "at", "online", "au", "aux", // en, fr
+		case "by", "par", "por", "pela", "pelo", // the official is the payer: "paid by the council"
+			"at", "online", "au", "aux", // en, fr
 			"en", "em", "na", "no", // es, pt: "en la ventanilla", "na prefeitura"
 			"في", "kwenye", "katika": // ar, sw
 			return true
