@@ -75,6 +75,9 @@ func TestSensitiveRecall(t *testing.T) {
 		// read; with rules and model the tenth 0.769 (0.615 rules alone),
 		// the eleventh 0.817 (0.650), the twelfth (this one) 0.783 (0.533).
 		{"held-out", []string{"testdata/sensitive_fresh3.tsv"}, false, freshMinRecall, freshMaxFA},
+		// Written before any change of branch sens9 (per-language
+		// lexicons, rounds 12–16, Arabic forms), measured once at its end.
+		{"held-out-4", []string{"testdata/sensitive_fresh4.tsv"}, false, fresh4MinRecall, fresh4MaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -139,6 +142,17 @@ func TestSensitiveRecall(t *testing.T) {
 const (
 	freshMinRecall = 0.80
 	freshMaxFA     = 0.09
+)
+
+// The level the fourth fresh held-out set (sensitive_fresh4.tsv, 90
+// reports and 99 controls, EN and FR) reached when measured once, at the
+// end of branch sens9: recall 0.956 (86/90: English 41/45, French
+// 45/45; rules alone 71/90), false alarms 0.061 (6/99: 5 the rules', 1
+// the model's). The same person wrote it and rounds 12–16, so it is
+// optimistic for reports written by others.
+const (
+	fresh4MinRecall = 0.95
+	fresh4MaxFA     = 0.065
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
