@@ -49,10 +49,12 @@ import (
 // a question and has no aggravation ("do I pay in cash at the office?").
 //
 // Each language's words apply only to messages in that language, plus
-// English and French, which cities mix into every language (sensLangs):
-// a Swahili word never moves the score of a Spanish message, and a
-// message in a language no lexicon has (LangOther) reads the English and
-// French words.
+// English and French, which cities mix into every language (alwaysLangs):
+// a Swahili word never moves the score of a Spanish message. A language
+// the detection did not rule out (its words got at least half the votes
+// of the winner's) is read too, and a message no word told the language
+// of is read in every language: short Portuguese or Swahili messages are
+// often detected as Spanish or English.
 type sensitiveSet struct {
 	set        *phraseSet
 	langs      []string  // the lexicons' languages, sorted
@@ -70,6 +72,12 @@ var alwaysLangs = []string{"en", "fr"}
 // langBits returns the set of languages whose words apply to a message in
 // lang: lang itself and alwaysLangs.
 func (s *sensitiveSet) langBits(lang string) uint64 { return s.always | s.bits[lang] }
+
+// readBits returns the set of languages whose words apply to a message
+// given the languages its detection did not rule out (bit i for the
+// lexicons' i-th language in sorted order, as langDetector.detectVotes
+// returns it): those and alwaysLangs.
+func (s *sensitiveSet) readBits(notRuledOut uint64) uint64 { return s.always | notRuledOut }
 
 // mask returns the categories of phrase id in the languages of allow.
 func (s *sensitiveSet) mask(id int, allow uint64) sensCat {
@@ -241,12 +249,11 @@ func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	return i+1 == len(toks) || toks[i+1].sentStart || s.notAmounts[toks[i+1].stem]&allow == 0
 }
 
-// detect returns the cues that raise the flag in a message in language
-// lang, or nil. hits is a buffer it may reuse; the grown buffer is
-// returned.
-func (s *sensitiveSet) detect(toks []token, lang string, hits []sensHit) ([]string, []sensHit) {
+// detect returns the cues that raise the flag in a message whose words
+// are read in the languages of allow (langBits, readBits), or nil. hits
+// is a buffer it may reuse; the grown buffer is returned.
+func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]string, []sensHit) {
 	hits = hits[:0]
-	allow := s.langBits(lang)
 	var forms [80]string // a word and its Arabic forms (arabicForms)
 	for i := range toks {
 		keys := append(forms[:0], toks[i].stem)
@@ -426,7 +433,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first])) {
 				payeePay = true
 			}
-			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
+			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 && !withBetween(toks[x.end:y.first]) {
 				noReceipt = true
 			}
 			overlap := y.first < x.end && x.first < y.end
@@ -539,6 +546,19 @@ func atPlace(between []token) bool {
 	return false
 }
 
+// withBetween reports whether the words between a "without" word and a
+// receipt say "with": "no banco, com recibo" (Portuguese "no" is "in
+// the") is a payment with a receipt.
+func withBetween(between []token) bool {
+	for i := range between {
+		switch between[i].stem {
+		case "with", "avec", "com", "con", "na":
+			return true
+		}
+	}
+	return false
+}
+
 // contrast reports whether the message holds a word of contrast ("but",
 // "mais").
 func contrast(toks []token) bool {
@@ -638,7 +658,7 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 // classifier files under the corruption topic is sensitive too.
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
-	cues, sc.sens = c.sens.detect(sc.toks, out.Language, sc.sens)
+	cues, sc.sens = c.sens.detect(sc.toks, c.sens.readBits(sc.langRead), sc.sens)
 	if cues == nil && c.sensModel != nil {
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
 		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {

@@ -431,7 +431,8 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		text = prefix(text, opts.maxBytes())
 		sc.toks, _ = tokenize(text, nil)
 		var cues []string
-		cues, sc.sens = sens.detect(sc.toks, ld.detect(text, sc.toks, ""), nil)
+		_, read := ld.detectVotes(text, sc.toks, "")
+		cues, sc.sens = sens.detect(sc.toks, sens.readBits(read), nil)
 		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), rule: cues != nil, y: y, round: round, fold: fold, text: text})
 	}
 	R := len(tr.Rounds)
