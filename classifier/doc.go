@@ -33,7 +33,10 @@
 //     streets, neighbourhoods and landmarks from Options;
 //   - scanners for e-mail addresses, phone numbers and vehicle plates;
 //   - a sensitive detector (rules and an evidence score over phrases,
-//     officials, payments, conditions, relatives…) and a feedback detector.
+//     officials, payments, conditions, relatives… of the message's
+//     language and of English and French, then a logistic regression
+//     over words, character n-grams and those categories) and a feedback
+//     detector.
 //
 // Every word list (topic keywords, urgency cues, negations, masking
 // phrases, the sensitive and feedback words) is data: one TOML file per

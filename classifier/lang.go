@@ -120,6 +120,17 @@ var telltale = map[rune]string{
 // no word tells, the platform's hint ("fr", "es-419"; may be empty)
 // decides, else English for a Latin text of a few letters.
 func (d *langDetector) detect(text string, toks []token, hint string) string {
+	lang, _ := d.detectVotes(text, toks, hint)
+	return lang
+}
+
+// detectVotes is detect, and it also returns the set of languages (bit i
+// for d.langs[i]) a word reader should not rule out: those whose words
+// and letters got at least half the votes of the winner, or every
+// language when no word told (the language then comes from the hint or
+// the script alone, and may well be wrong: a short Swahili or Portuguese
+// message whose words are in no list).
+func (d *langDetector) detectVotes(text string, toks []token, hint string) (string, uint64) {
 	if len(toks) > 400 {
 		toks = toks[:400]
 	}
@@ -173,13 +184,22 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 		}
 	}
 	if best < 0 || otherLetters > letters {
-		return LangOther // no letters, or a script no language is written in
+		return LangOther, ^uint64(0) // no letters, or a script no language is written in
 	}
 	cands := d.scripts[d.names[best]]
 	winner, top := -1, 0.0
 	for _, i := range cands { // in d.order: a tie goes to the first
 		if votes[i] > top {
 			winner, top = i, votes[i]
+		}
+	}
+	read := ^uint64(0)
+	if top > 0 {
+		read = 0
+		for i, v := range votes {
+			if v >= top/2 && v > 0 && i < 64 {
+				read |= 1 << i
+			}
 		}
 	}
 	// Foreign words outvote the best language: two of them, or one where
@@ -190,29 +210,29 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 	// words ("il … sulla …": Italian, not French).
 	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0 || top < 1 && len(toks) >= 4) ||
 		foreign >= 1 && foreign >= top && len(toks) >= 6 && top < 0.2*float64(len(toks)) {
-		return LangOther
+		return LangOther, read
 	}
 	if winner >= 0 {
 		// A tie between two languages goes to the hinted one.
 		for _, i := range cands {
 			if i != winner && votes[i] == top && d.hinted(hint) == d.langs[i] {
-				return d.langs[i]
+				return d.langs[i], read
 			}
 		}
-		return d.langs[winner]
+		return d.langs[winner], read
 	}
 	if h := d.hinted(hint); h != "" && slices.ContainsFunc(cands, func(i int) bool { return d.langs[i] == h }) {
-		return h
+		return h, read
 	}
 	if len(cands) == 1 {
-		return d.langs[cands[0]]
+		return d.langs[cands[0]], read
 	}
 	if d.names[best] == "Latin" && letters >= 2 && slices.Contains(d.langs, LangEnglish) {
 		// Latin-script text with no telling word: English is the
 		// commonest case.
-		return LangEnglish
+		return LangEnglish, read
 	}
-	return LangOther
+	return LangOther, read
 }
 
 // rank orders languages for ties: English, French, then the others.
