@@ -272,7 +272,7 @@ func crossValidate(t *testing.T, texts, topics, urgency, request, life []string,
 		}
 		var base *head
 		if withBaseline {
-			bm, err := Train(ctx, KindTopic, trTopic, TrainOptions{C: 10, NoCalibrate: true})
+			bm, err := Train(ctx, KindTopic, trTopic, TrainOptions{C: 10, NoCalibrate: true, LogReg: true})
 			if err != nil {
 				t.Fatal(err)
 			}
