@@ -47,8 +47,12 @@ func macroF1Idx(gold, pred []int, L int) float64 {
 // constant feature (penalised, as LIBLINEAR does). Each label's problem
 // costs one pass over the data per epoch and is usually solved in a few
 // dozen; the order of visits is a fixed permutation per epoch, so the
-// result is deterministic. It returns theta laid out as fitLogReg's.
-func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEpochs int, progress func(int)) ([]float64, error) {
+// result is deterministic. It returns theta laid out as fitLogReg's and
+// the dual variables (per label, per doc). warm, when not nil, holds
+// dual variables to start from (per label, per doc; from a fit of the
+// same docs at another C, or 0 for a doc that fit did not have): a warm
+// start, which needs fewer epochs to the same optimum.
+func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEpochs int, warm [][]float64, progress func(int)) ([]float64, [][]float64, error) {
 	n := len(docs)
 	theta := make([]float64, R*L+L)
 	qii := make([]float64, n)
@@ -60,13 +64,17 @@ func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEp
 		qii[i] = s
 	}
 	w := make([]float64, R+1) // R weights, then the bias
-	alpha := make([]float64, n)
+	alphas := make([][]float64, L)
 	dii := make([]float64, n)
 	order := make([]int, n)
 	rng := rand.New(rand.NewPCG(0x5eed, uint64(n)))
 	for k := range L {
 		clear(w)
-		clear(alpha)
+		alpha := make([]float64, n)
+		alphas[k] = alpha
+		if warm != nil {
+			copy(alpha, warm[k])
+		}
 		for i := range docs {
 			c := C
 			if docs[i].label == k {
@@ -75,6 +83,16 @@ func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEp
 			dii[i] = 1 / (2 * c)
 			if docs[i].w <= 0 { // an example of weight 0 takes no part
 				dii[i] = -1
+				alpha[i] = 0
+			}
+			if a := alpha[i]; a != 0 { // w = Σ α_i y_i x_i
+				if docs[i].label != k {
+					a = -a
+				}
+				w[R] += a
+				for j, r := range docs[i].rows {
+					w[r] += a * float64(docs[i].vals[j])
+				}
 			}
 		}
 		for i := range order {
@@ -82,7 +100,7 @@ func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEp
 		}
 		for ep := range maxEpochs {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			}
 			progress(k*maxEpochs + ep)
 			rng.Shuffle(n, func(a, b int) { order[a], order[b] = order[b], order[a] })
@@ -127,7 +145,7 @@ func fitSVMDual(ctx context.Context, docs []trainDoc, R, L int, C float64, maxEp
 		}
 		theta[R*L+k] = w[R]
 	}
-	return theta, nil
+	return theta, alphas, nil
 }
 
 // svmTol: dual coordinate descent stops when the projected gradients of
@@ -146,11 +164,14 @@ const (
 	// with this scale alone.
 	svmScale = 4.0
 	// svmInnerMax: up to this many data examples, C is chosen by 5-fold
-	// cross-validation within them; above, on the held-out fifth alone
-	// (enough examples there, and training stays within a minute).
+	// cross-validation within them; above, it is svmCDefault (each fit
+	// of 40,000 messages costs some 10 CPU-seconds, and training must
+	// stay within a minute).
 	svmInnerMax = 5000
-	// svmCDefault is C when there are too few examples to choose it
-	// (under selectMin).
+	// svmCDefault is C when it is not chosen: under selectMin examples
+	// or above svmInnerMax (the middle of svmCGrid; inner
+	// cross-validation on the development data's training folds chose
+	// 0.1 six times in ten, 0.25 twice, README "Measured").
 	svmCDefault = 0.25
 )
 
@@ -169,18 +190,19 @@ func svmFold(text string) int {
 // fitTopicSVM fits the topic head as a linear SVM (fitSVMDual) on all of
 // docs and returns its parameters, scaled by svmScale, and the
 // temperature that calibrates softmax(z/T) as probabilities. When
-// calibrate is set (at least selectMin data examples), C is chosen from
-// svmCGrid (unless TrainOptions.C sets it) by the macro-F1 of
-// out-of-fold predictions (5 inner folds up to svmInnerMax data
-// examples, else the held-out fifth), and the temperature is fitted on
-// the held-out fifth's scores under an SVM trained on the other four
-// fifths. Keyword examples are never held out. balance gives the
-// class-balancing weights of a set of example indices.
+// calibrate is set (at least selectMin data examples) and there are at
+// most svmInnerMax data examples, C is chosen from svmCGrid (unless
+// TrainOptions.C sets it) by the macro-F1 of out-of-fold predictions of
+// 5 inner folds; the temperature is fitted on the held-out fifth's
+// scores under an SVM trained on the other four fifths (with more
+// examples, the final fit starts from that SVM's solution). Keyword
+// examples are never held out. balance gives the class-balancing weights
+// of a set of example indices.
 func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainDoc, balance func([]int) []float64, R, L int, opts TrainOptions, calibrate bool, progress func(done, of int)) ([]float64, float64, error) {
 	grid := svmCGrid
 	if opts.C > 0 {
 		grid = []float64{opts.C}
-	} else if !calibrate {
+	} else if !calibrate || len(exs)-nKeyword > svmInnerMax {
 		grid = []float64{svmCDefault}
 	}
 	epochs := svmMaxEpochs
@@ -205,6 +227,12 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 	}
 	C, temp := grid[0], 1.0
 	bestF1 := -1.0
+	// With the held-out fifth alone (many examples), the final fit starts
+	// from the four-fifths solution (and each C of a longer grid from the
+	// previous one's).
+	warmStart := len(folds) == 1
+	var warm, bestAlpha [][]float64
+	var warmIdx []int // the docs warm's columns belong to
 	for _, c := range grid {
 		var gold, pred []int
 		var hoLogits [][]float64
@@ -225,10 +253,14 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 			for j, w := range balance(tr) {
 				trDocs[j].w = w
 			}
-			theta, err := fitSVMDual(ctx, trDocs, R, L, c, epochs, func(d int) { progress(done+d, of) })
+			if !warmStart {
+				warm = nil
+			}
+			theta, alpha, err := fitSVMDual(ctx, trDocs, R, L, c, epochs, warm, func(d int) { progress(done+d, of) })
 			if err != nil {
 				return nil, 0, err
 			}
+			warm, warmIdx = alpha, tr
 			done += L * epochs
 			scaleTheta(theta, svmScale)
 			for _, i := range ho {
@@ -242,9 +274,20 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 		if f1 := macroF1Idx(gold, pred, L); len(folds) > 0 && f1 > bestF1+1e-9 {
 			bestF1, C = f1, c
 			temp = fitTemperature(hoLogits, hoGold)
+			bestAlpha = warm
 		}
 	}
-	theta, err := fitSVMDual(ctx, docs, R, L, C, epochs, func(d int) { progress(done+d, of) })
+	var start [][]float64
+	if warmStart && bestAlpha != nil {
+		start = make([][]float64, L)
+		for k := range L {
+			start[k] = make([]float64, len(docs))
+			for j, i := range warmIdx {
+				start[k][i] = bestAlpha[k][j]
+			}
+		}
+	}
+	theta, _, err := fitSVMDual(ctx, docs, R, L, C, epochs, start, func(d int) { progress(done+d, of) })
 	if err != nil {
 		return nil, 0, err
 	}

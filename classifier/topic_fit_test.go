@@ -65,7 +65,7 @@ func randomDocs(n, R, L int, seed uint64) []trainDoc {
 func TestSVMDualOptimal(t *testing.T) {
 	const n, R, L, C = 300, 40, 3, 0.5
 	docs := randomDocs(n, R, L, 1)
-	theta, err := fitSVMDual(context.Background(), docs, R, L, C, 1000, func(int) {})
+	theta, _, err := fitSVMDual(context.Background(), docs, R, L, C, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +119,12 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 	const R, L = 30, 3
 	docs := randomDocs(200, R, L, 2)
 	ctx := context.Background()
-	a, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, func(int) {})
+	a, alpha, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	extra := append(slices.Clone(docs), trainDoc{rows: []int32{0, 1}, vals: []float32{5, 5}, label: 2, w: 0})
-	b, err := fitSVMDual(ctx, extra, R, L, 0.25, 1000, func(int) {})
+	b, _, err := fitSVMDual(ctx, extra, R, L, 0.25, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,16 +134,34 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 			t.Fatalf("theta[%d] = %v with a weight-0 example, %v without", i, b[i], a[i])
 		}
 	}
-	c, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, func(int) {})
+	c, _, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(a, c) {
 		t.Error("two fits of the same data differ")
 	}
+	// A warm start from this solution reaches the optimum at another C.
+	cold, _, err := fitSVMDual(ctx, docs, R, L, 1, 1000, nil, func(int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, _, err := fitSVMDual(ctx, docs, R, L, 1, 1000, alpha, func(int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range L {
+		oc, ow := svmPrimal(docs, cold, R, L, k, 1), svmPrimal(docs, warm, R, L, k, 1)
+		if math.Abs(oc-ow) > 0.01*oc {
+			t.Errorf("label %d: objective %.5f from a warm start, %.5f from zero", k, ow, oc)
+		}
+	}
+	if slices.Equal(cold, a) {
+		t.Error("C = 1 and C = 0.25 gave the same weights")
+	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := fitSVMDual(cancelled, docs, R, L, 0.25, 1000, func(int) {}); err == nil {
+	if _, _, err := fitSVMDual(cancelled, docs, R, L, 0.25, 1000, nil, func(int) {}); err == nil {
 		t.Error("a cancelled fit returned no error")
 	}
 }
