@@ -12,9 +12,11 @@
 //
 // Tagging is built from
 //   - a fast tokenizer of its own that keeps byte offsets;
-//   - a linear model (multinomial logistic regression over TF-IDF word,
-//     word-pair and character n-gram features, fitted exactly with L-BFGS
-//     and temperature-scaled) for topic and urgency, stored in a Model
+//   - a linear model over TF-IDF word, word-pair and character n-gram
+//     features for topic (a linear SVM, one label against the rest, fitted
+//     by dual coordinate descent with C chosen by inner cross-validation)
+//     and urgency (multinomial logistic regression fitted exactly with
+//     L-BFGS), each temperature-scaled, stored in a Model
 //     file; a default model trained on the
 //     licence-clean disaster_en.csv data ships embedded in the package;
 //   - per-topic, per-language keyword lists from Options, which add evidence
