@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/pquerna/otp/totp"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -67,8 +68,17 @@ func TestSensitiveHiddenAlikeByExportAndServe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CreateAccount(ctx, a.name, a.role, string(h), "test"); err != nil {
+		acct, err := db.CreateAccount(ctx, a.name, a.role, string(h), "test")
+		if err != nil {
 			t.Fatal(err)
+		}
+		if a.role.RequiresTOTP() { // admins type a one-time code after the password
+			if err := db.StartTOTP(ctx, acct.ID, testTOTPSecret); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.ActivateTOTP(ctx, acct.ID, testTOTPSecret, 0, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := db.Close(); err != nil {
@@ -115,6 +125,16 @@ func TestSensitiveHiddenAlikeByExportAndServe(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.Request.URL.Path == "/login/code" {
+			code, err := totp.GenerateCode(testTOTPSecret, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp, err = c.PostForm(base+"/login/code", url.Values{"code": {code}}); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
 		resp, err = c.Get(base + "/inbox")
 		if err != nil {
 			t.Fatal(err)
@@ -167,3 +187,6 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// testTOTPSecret is the one-time code secret of the tests' admins.
+const testTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
