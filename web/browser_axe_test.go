@@ -159,7 +159,7 @@ func TestBrowserConsoleAxe(t *testing.T) {
 		}
 		waitFor(t, ctx, "help", `document.getElementById("keys").open`)
 		check(casePage + " with the shortcuts' help")
-		for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model", "/digests", fmt.Sprintf("/digests/%d", draft.ID)} {
+		for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model", "/admin/open311", "/account/totp", "/digests", fmt.Sprintf("/digests/%d", draft.ID)} {
 			open(page, `h1`)
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login")); err != nil {
