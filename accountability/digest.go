@@ -246,6 +246,11 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		}
 	}
 	d.warnChartGlyphs()
+	if f, ok := opts.Store.(failureFollowup); ok {
+		// A public post the platform refuses is announced to the
+		// officials, in the transaction that records the failure.
+		f.SetFailureFollowup(d.PostFailedAlert)
+	}
 	return d, nil
 }
 

@@ -387,10 +387,51 @@ func (db *DB) RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Ti
 }
 
 // FailOutbox gives up on a row for good, recording lastErr and counting
-// the attempt. Errors wrap citybot.ErrNotFound for an unknown row.
+// the attempt. When a failure follow-up is set (SetFailureFollowup), the
+// rows it returns for the failed row are queued in the same transaction,
+// each once by its key: a crash never loses them nor queues them twice.
+// Errors wrap citybot.ErrNotFound for an unknown row.
 func (db *DB) FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr string) error {
-	return db.updateOutbox(ctx, "fail outbox", `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
-		WHERE id = ?`, clip(lastErr), ts(db.now()), int64(id))
+	follow := db.onFail.Load()
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		r, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, updated_at = ?
+			WHERE id = ?`, clip(lastErr), ts(db.now()), int64(id))
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, sql.ErrNoRows)
+		}
+		if follow == nil {
+			return nil
+		}
+		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
+		if err != nil {
+			return err
+		}
+		for _, f := range (*follow)(it) {
+			if _, err := insertOutbox(ctx, tx, f, db.now()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: fail outbox: %w", mapErr(err))
+	}
+	return nil
+}
+
+// SetFailureFollowup sets the function that, when a row is given up for
+// good (FailOutbox), returns the rows to queue about it (an alert to
+// admins that a public post failed); nil removes it. f runs inside the
+// write transaction: it must not use the DB and should be quick.
+func (db *DB) SetFailureFollowup(f func(failed citybot.OutboxItem) []citybot.OutboxItem) {
+	if f == nil {
+		db.onFail.Store(nil)
+		return
+	}
+	db.onFail.Store(&f)
 }
 
 func (db *DB) updateOutbox(ctx context.Context, op, query string, args ...any) error {

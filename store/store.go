@@ -115,6 +115,9 @@ type DB struct {
 	// stmts holds prepared read statements by their text (grouping's
 	// queries, run for every report); closed by Close.
 	stmts stmtCache
+	// onFail returns the rows to queue when a row is given up
+	// (SetFailureFollowup).
+	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
 }
 
 // Open opens the database at path, creating it when missing, and applies
