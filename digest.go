@@ -104,6 +104,11 @@ type DigestFigures struct {
 	PromisesDue     int
 	PromisesKept    int
 	PromisesOverdue int
+	// PromisesMoved counts the promised dates moved to a later date in
+	// the period. A date moved after its day was over also counts, in
+	// the period of that day, as due and missed (unless the case was
+	// resolved by then); a date moved before its day ended is not due.
+	PromisesMoved int
 	// Thanks counts the citizens who said thank you in the period
 	// (feedback, never counted as a report).
 	Thanks int
@@ -125,6 +130,11 @@ type Promise struct {
 	Case       CaseID
 	ExpectedBy time.Time
 	ResolvedAt *time.Time
+	// MovedAt is set on a promised date an officer replaced (or
+	// cleared) at that time; MovedTo is the new date, zero when the
+	// date was cleared. Both are zero for a case's current date.
+	MovedAt *time.Time
+	MovedTo time.Time
 }
 
 // TargetShare is how many first answers of one urgency came within its

@@ -323,16 +323,31 @@ func (d *Digester) figures(ctx context.Context, start, end time.Time) (citybot.D
 	if err != nil {
 		return f, err
 	}
-	f.PromisesDue, f.PromisesKept, f.PromisesOverdue = 0, 0, 0
+	f.PromisesDue, f.PromisesKept, f.PromisesOverdue, f.PromisesMoved = 0, 0, 0, 0
 	now := d.now()
+	day := func(t time.Time) time.Time {
+		y, m, dd := t.UTC().Date()
+		return time.Date(y, m, dd, 0, 0, 0, 0, d.loc)
+	}
 	for _, p := range ps {
-		y, m, day := p.ExpectedBy.UTC().Date()
-		begins := time.Date(y, m, day, 0, 0, 0, 0, d.loc)
+		begins := day(p.ExpectedBy)
+		// Due at the end of the promised day in the city's time zone.
+		due := begins.AddDate(0, 0, 1)
+		if p.MovedAt != nil {
+			// A date moved to a later one counts as moved in the period
+			// of the move.
+			if !p.MovedTo.IsZero() && day(p.MovedTo).After(begins) && !p.MovedAt.Before(start) && p.MovedAt.Before(end) {
+				f.PromisesMoved++
+			}
+			// A date moved before its day was over was never due; one
+			// moved after it counts as due at that day, below.
+			if p.MovedAt.Before(due) {
+				continue
+			}
+		}
 		if begins.Before(start) || !begins.Before(end) {
 			continue
 		}
-		// Due at the end of the promised day in the city's time zone.
-		due := time.Date(y, m, day+1, 0, 0, 0, 0, d.loc)
 		if due.After(now) {
 			continue
 		}

@@ -327,6 +327,9 @@ func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalo
 	} else {
 		line(t.NoPromises)
 	}
+	if f.PromisesMoved > 0 {
+		line(t.count("moved", "{n} promised dates moved to a later date.", f.PromisesMoved))
+	}
 	if len(d.Examples) > 0 {
 		b.WriteByte('\n')
 		line(t.Examples)

@@ -620,7 +620,8 @@ func (db *DB) CommentDigest(ctx context.Context, id citybot.DigestID, actor, com
 
 // Promises returns the promised days of the cases (duplicates left out)
 // whose expected-by date lies in [from, to), with when each was resolved
-// (nil when it is not resolved now).
+// (nil when it is not resolved now), then the dates officers replaced or
+// cleared (MovedAt set) that lie in [from, to) or were moved in it.
 func (db *DB) Promises(ctx context.Context, from, to time.Time) ([]citybot.Promise, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT id, expected_by, COALESCE(resolved_at, '') FROM cases
 		WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate' ORDER BY expected_by, id`, ts(from.UTC()), ts(to.UTC()))
@@ -643,6 +644,37 @@ func (db *DB) Promises(ctx context.Context, from, to time.Time) ([]citybot.Promi
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: promises: %w", err)
+	}
+	rows.Close()
+	// The dates officers replaced or cleared: those of the range, and
+	// those moved in the range.
+	mv, err := db.r.QueryContext(ctx, `SELECT m.case_id, m.old_date, COALESCE(m.new_date, ''), m.moved_at, COALESCE(c.resolved_at, '')
+		FROM promise_moves m JOIN cases c ON c.id = m.case_id
+		WHERE ((m.old_date >= ?1 AND m.old_date < ?2) OR (m.moved_at >= ?1 AND m.moved_at < ?2)) AND c.status <> 'duplicate'
+		ORDER BY m.old_date, m.id`, ts(from.UTC()), ts(to.UTC()))
+	if err != nil {
+		return nil, fmt.Errorf("store: promises: %w", mapErr(err))
+	}
+	defer mv.Close()
+	for mv.Next() {
+		var id int64
+		var by, to, at, resolved string
+		if err := mv.Scan(&id, &by, &to, &at, &resolved); err != nil {
+			return nil, fmt.Errorf("store: promises: %w", err)
+		}
+		moved := parseTS(at)
+		p := citybot.Promise{Case: citybot.CaseID(id), ExpectedBy: parseTS(by), MovedAt: &moved}
+		if to != "" {
+			p.MovedTo = parseTS(to)
+		}
+		if resolved != "" {
+			r := parseTS(resolved)
+			p.ResolvedAt = &r
+		}
+		out = append(out, p)
+	}
+	if err := mv.Err(); err != nil {
 		return nil, fmt.Errorf("store: promises: %w", err)
 	}
 	return out, nil
