@@ -628,9 +628,27 @@ func PostKey(week citybot.Week, c Channel, lang string) string {
 
 // Posts returns the outbox rows that post an approved digest: for each
 // channel and each of its languages, the chart (caption only where photos
-// are not supported) then the text, split to the platform's limit.
+// are not supported) then the text, split to the platform's limit. A
+// channel gets one chart, drawn in its first language (its own language
+// when it has one) and carried by the chart row; a chart that cannot be
+// drawn leaves the row to the digest's stored chart (the officials'
+// language), as rows queued before charts were drawn per language.
 func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 	var out []citybot.OutboxItem
+	charts := map[string]*citybot.File{}
+	chartIn := func(lang string) *citybot.File {
+		if f, ok := charts[lang]; ok {
+			return f
+		}
+		var f *citybot.File
+		if png, err := d.ChartPNG(dg, lang); err != nil {
+			d.log.Warn("the chart in a channel's language could not be drawn: the officials' chart is posted", "lang", lang, "err", err)
+		} else {
+			f = &citybot.File{Name: "digest-" + string(dg.Week) + "-" + lang + ".png", Data: png}
+		}
+		charts[lang] = f
+		return f
+	}
 	for _, c := range d.channels {
 		langs := d.languages
 		if c.Language != "" {
@@ -641,7 +659,7 @@ func (d *Digester) Posts(dg citybot.Digest) []citybot.OutboxItem {
 			if i == 0 && len(dg.Chart) > 0 {
 				out = append(out, citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: dg.Week, Out: citybot.Outgoing{
 					Key: key + ChartKeySuffix, Platform: c.Platform, Chat: c.Chat, ChatKind: citybot.ChatChannel,
-					Text: fill(d.texts[l].ChartCaption, "week", string(dg.Week)),
+					Text: fill(d.texts[l].ChartCaption, "week", string(dg.Week)), File: chartIn(l),
 				}})
 			}
 			out = append(out, responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{

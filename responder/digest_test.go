@@ -427,7 +427,7 @@ func TestDispatcherSendsTheChart(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], accountability.ChartKeySuffix) {
+	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47-en.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], accountability.ChartKeySuffix) {
 		t.Fatalf("telegram photos %v", p)
 	}
 	// Discord (no photo capability here) gets the caption with a link.

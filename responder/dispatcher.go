@@ -681,8 +681,10 @@ func sendOne(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (citybot.S
 	return sent, err
 }
 
-// sendChart sends a citybot.OutboxChart row: the chart of the approved
-// digest of it.ChartWeek as an image through the bot's bots.PhotoSender,
+// sendChart sends a citybot.OutboxChart row: the chart the row carries
+// (Out.File: the chart in its channel's language), else the chart of the
+// approved digest of it.ChartWeek (rows queued before charts were drawn
+// per language), as an image through the bot's bots.PhotoSender,
 // with the row's text as caption; a bot without the capability (or one
 // answering citybot.ErrNotSupported) sends the caption alone, with a link
 // to the chart on the public page when there is one. No approved digest
@@ -698,9 +700,16 @@ func (d *Dispatcher) sendChart(ctx context.Context, bot bots.Bot, it citybot.Out
 	if err != nil {
 		return citybot.Sent{}, fmt.Errorf("chart of %s: %w", it.ChartWeek, err)
 	}
+	// A row that carries its chart (drawn in its channel's language)
+	// sends that one; an older row, the digest's chart.
 	out := it.Out
-	if ps, ok := bot.(bots.PhotoSender); ok && len(dg.Chart) > 0 {
-		sent, err := ps.SendPhoto(ctx, out, "digest-"+string(it.ChartWeek)+".png", dg.Chart)
+	png, name := dg.Chart, "digest-"+string(it.ChartWeek)+".png"
+	if f := out.File; f != nil && len(f.Data) > 0 {
+		png, name = f.Data, f.Name
+	}
+	out.File = nil
+	if ps, ok := bot.(bots.PhotoSender); ok && len(png) > 0 {
+		sent, err := ps.SendPhoto(ctx, out, name, png)
 		if !errors.Is(err, citybot.ErrNotSupported) {
 			return sent, err
 		}
