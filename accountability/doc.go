@@ -6,6 +6,13 @@
 // retention. Its Digester's and Alerter's methods are the scheduler's
 // jobs and the handlers of their buttons.
 //
+// A digest's public post that the platform refuses for good is announced
+// once to the officials' chat (PostFailedAlert, queued by a store that
+// offers SetFailureFollowup in the transaction recording the failure).
+// Each channel is posted the chart in its own language. Promised dates
+// moved to a later date are counted in the week of the move, and one
+// moved after its day was over also counts as missed on that day.
+//
 // It declares the small interfaces it needs (DigestStore, AlertStore); it
 // imports no concrete store or adapter. The chat texts it shares with the
 // pipeline come from package responder.
