@@ -17,3 +17,18 @@ CREATE TRIGGER cases_promise_moved AFTER UPDATE OF expected_by ON cases
 WHEN old.expected_by IS NOT NULL AND (new.expected_by IS NULL OR substr(new.expected_by, 1, 10) <> substr(old.expected_by, 1, 10)) BEGIN
 	INSERT INTO promise_moves (case_id, old_date, new_date, moved_at) VALUES (new.id, old.expected_by, new.expected_by, new.updated_at);
 END;
+
+-- The moves made before this migration, from the audit log (dates as
+-- UTC days, as the console stores them).
+INSERT INTO promise_moves (case_id, old_date, new_date, moved_at)
+SELECT c.id,
+	strftime('%Y-%m-%dT%H:%M:%S.000000Z', json_extract(a.before, '$.expected_by')),
+	CASE WHEN json_extract(a.after, '$.expected_by') IS NULL THEN NULL
+		ELSE strftime('%Y-%m-%dT%H:%M:%S.000000Z', json_extract(a.after, '$.expected_by')) END,
+	a.at
+FROM audit_log a JOIN cases c ON a.subject = 'case:' || c.id
+WHERE a.action = 'case.expected_by' AND json_valid(a.before) AND json_valid(a.after)
+	AND strftime('%Y-%m-%d', json_extract(a.before, '$.expected_by')) IS NOT NULL
+	AND (json_extract(a.after, '$.expected_by') IS NULL
+		OR strftime('%Y-%m-%d', json_extract(a.after, '$.expected_by')) IS NOT strftime('%Y-%m-%d', json_extract(a.before, '$.expected_by')))
+ORDER BY a.id;
