@@ -114,6 +114,20 @@ func TestRankLevel(t *testing.T) {
 			t.Errorf("%s scores from %.4f, not above %s up to %.4f", order[i], lo[order[i]], order[i+1], hi[order[i+1]])
 		}
 	}
+	// A trusted head (the city's own) names the level when no cue rule
+	// does; the score stays within the level's band.
+	own := k
+	own.own = citybot.UrgencyHigh
+	if lv := rankLevel(0.9, none, false, own); lv.u != citybot.UrgencyHigh || lv.score >= k.critical || lv.score < k.high {
+		t.Errorf("trusted head says high, combiner 0.9: %s %.4f", lv.u, lv.score)
+	}
+	own.own = citybot.UrgencyNormal
+	if lv := rankLevel(0.9, critCue, false, own); lv.u != citybot.UrgencyCritical {
+		t.Errorf("trusted head says normal, critical cue: %s", lv.u)
+	}
+	if lv := rankLevel(0.9, none, false, own); lv.u != citybot.UrgencyNormal || lv.score >= k.high || lv.score < k.low {
+		t.Errorf("trusted head says normal, combiner 0.9: %s %.4f", lv.u, lv.score)
+	}
 	// Within a level the model orders: a lifted critical cue the model
 	// likes more ranks higher.
 	a, b := rankLevel(0.01, critCue, false, k), rankLevel(0.2, critCue, false, k)

@@ -230,7 +230,12 @@ var rankCuts = cuts{critical: 0.5, rule: 0.2, high: 0.2, low: 0.01}
 // cuts are the thresholds of the levels on the combiner's probability:
 // critical on the model's word alone, critical for a message whose cue
 // rules say critical (signals.critical), high, and the floor of normal.
-type cuts struct{ critical, rule, high, low float64 }
+type cuts struct {
+	critical, rule, high, low float64
+	// own, when set, is the level a trusted urgency head (the city's own)
+	// names: it replaces the cuts on the combiner's probability.
+	own citybot.Urgency
+}
 
 // rankScore returns the combiner's probability for in.
 func rankScore(in *rankInputs) float64 {
@@ -243,10 +248,14 @@ func rankScore(in *rankInputs) float64 {
 	return 1 / (1 + math.Exp(-z))
 }
 
-// needsTags reports whether prose's tagger is run on a message for the
-// combiner: an English message with a danger cue.
+// needsTags reports whether prose's tagger is run on a message: only
+// where its tags can change the level (signals.needsTense: a long English
+// message a critical cue would make critical, with no request and no
+// "now"). prose tags about 500 messages per CPU second, so tagging every
+// English message with a danger cue (5 % of the benchmark's) cost a
+// third of the throughput and brought nothing measurable (README).
 func needsTags(s *signals, lang string) bool {
-	return lang == LangEnglish && len(s.crit)+len(s.risk) > 0
+	return s.needsTense(lang)
 }
 
 // rankUrgency sets out's urgency level, confidence, score and cues: the
@@ -285,7 +294,14 @@ func (c *Classifier) rankUrgency(text string, sc *scratch, sig *signals, out *ci
 	}
 	p := rankScore(&in)
 	toldPast := sig.needsTense(out.Language) && in.pos.Tagged && in.pos.Past && !in.pos.Present
-	lv := rankLevel(p, sig, toldPast, rankCuts)
+	k := rankCuts
+	if h := c.model.urgency; h != nil && h.trust >= 1 && sc.knownU > 0 {
+		// A head trained on the city's own messages (officers'
+		// corrections) names the level when no cue rule does; the
+		// combiner, fitted on disaster messages, orders within it.
+		k.own = citybot.Urgency(h.labels[argmaxF(sc.ulogits)])
+	}
+	lv := rankLevel(p, sig, toldPast, k)
 	out.Urgency, out.UrgencyScore, out.UrgencyConfidence = lv.u, clamp01(lv.score), clamp01(lv.conf)
 	out.UrgencyCues = lv.cues
 	if len(out.UrgencyCues) == 0 {
@@ -317,25 +333,31 @@ func rankLevel(p float64, sig *signals, toldPast bool, k cuts) level {
 		crit = nil
 	}
 	high = append(append(high, sig.high...), sig.risk...)
-	// Lifted scores sit just above the cut, in the model's order.
-	lift := func(cut, next float64) float64 {
-		if p >= cut {
-			return p
+	// band keeps the score within [lo, hi): a score below is lifted just
+	// above lo, one above is lowered just under hi, both in the model's
+	// order.
+	band := func(lo, hi float64) float64 {
+		switch {
+		case p < lo:
+			return lo + (hi-lo)*0.01*p/lo
+		case p >= hi:
+			return lo + (hi-lo)*(0.98+0.01*p)
 		}
-		return cut + (next-cut)*0.01*p/cut
+		return p
 	}
+	own := k.own != ""
 	switch {
-	case len(crit) > 0 || p >= k.critical:
+	case len(crit) > 0 || !own && p >= k.critical || k.own == citybot.UrgencyCritical:
 		conf := p
 		if len(crit) > 0 {
 			conf = max(p, 0.8)
 		}
-		return level{u: citybot.UrgencyCritical, score: lift(k.critical, 1), conf: conf, cues: crit}
-	case len(high) > 0 || p >= k.high:
-		return level{u: citybot.UrgencyHigh, score: lift(k.high, k.critical), conf: max(p/k.critical, 0.6), cues: high}
-	case len(sig.low) > 0:
+		return level{u: citybot.UrgencyCritical, score: band(k.critical, 1), conf: conf, cues: crit}
+	case len(high) > 0 || !own && p >= k.high || k.own == citybot.UrgencyHigh:
+		return level{u: citybot.UrgencyHigh, score: band(k.high, k.critical), conf: max(p/k.critical, 0.6), cues: high}
+	case len(sig.low) > 0 || k.own == citybot.UrgencyLow:
 		// below every normal message, in the model's order
-		return level{u: citybot.UrgencyLow, score: k.low * 0.99 * p / k.high, conf: 0.6, cues: sig.low}
+		return level{u: citybot.UrgencyLow, score: band(0, k.low), conf: 0.6, cues: sig.low}
 	}
-	return level{u: citybot.UrgencyNormal, score: lift(k.low, k.high), conf: 1 - p/k.high}
+	return level{u: citybot.UrgencyNormal, score: band(k.low, k.high), conf: max(0, 1-p/k.high)}
 }
