@@ -38,6 +38,9 @@ func TestFactorisedHeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ship := newDefault(t)
+	if !ship.sameData() {
+		t.Errorf("the shipped heads were not trained on the same rows: the combiner would not read the urgency head")
+	}
 	sc := &scratch{}
 	for _, text := range []string{"please help, people are trapped under the collapsed house", "we need water and food", "the meeting is tomorrow"} {
 		a, b := ship.Classify(text, ""), c.Classify(text, "")

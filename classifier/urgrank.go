@@ -295,11 +295,17 @@ func (c *Classifier) rankUrgency(text string, sc *scratch, sig *signals, out *ci
 	p := rankScore(&in)
 	toldPast := sig.needsTense(out.Language) && in.pos.Tagged && in.pos.Past && !in.pos.Present
 	k := rankCuts
-	if h := c.model.urgency; h != nil && h.trust >= 1 && sc.knownU > 0 {
-		// A head trained on the city's own messages (officers'
-		// corrections) names the level when no cue rule does; the
-		// combiner, fitted on disaster messages, orders within it.
+	if h := c.model.urgency; h != nil && sc.knownU > 0 && !c.sameData() {
+		// A head trained on other messages than the binary heads (the
+		// city's own, or officers' corrections added to the shipped data)
+		// names the level when no cue rule does, as before the combiner;
+		// it may say critical only when fully trusted. The combiner,
+		// fitted on heads trained together on disaster messages, orders
+		// within the level.
 		k.own = citybot.Urgency(h.labels[argmaxF(sc.ulogits)])
+		if k.own == citybot.UrgencyCritical && h.trust < 1 {
+			k.own = citybot.UrgencyHigh
+		}
 	}
 	lv := rankLevel(p, sig, toldPast, k)
 	out.Urgency, out.UrgencyScore, out.UrgencyConfidence = lv.u, clamp01(lv.score), clamp01(lv.conf)
@@ -360,4 +366,12 @@ func rankLevel(p float64, sig *signals, toldPast bool, k cuts) level {
 		return level{u: citybot.UrgencyLow, score: band(0, k.low), conf: 0.6, cues: sig.low}
 	}
 	return level{u: citybot.UrgencyNormal, score: band(k.low, k.high), conf: max(0, 1-p/k.high)}
+}
+
+// sameData reports whether the model's urgency head was trained on the
+// same examples as its binary heads (as the shipped model's and the
+// cross-validation's are), the setting the combiner was fitted in.
+func (c *Classifier) sameData() bool {
+	m := c.model
+	return c.factor && m.urgency != nil && m.urgency.trained == m.request.trained && m.urgency.trained == m.lifeThreat.trained
 }
