@@ -391,7 +391,7 @@ func TestUrgencyRankCV(t *testing.T) {
 	shipGate := func(s *signals) bool { return needsTags(s, LangEnglish) }
 	variants := map[string]func(*signals) bool{
 		"noPOS":          nil,
-		"POS(crit,risk)": shipGate,
+		"POS(needsTags)": shipGate,
 	}
 	lambdas := []float64{rankLambda}
 	if os.Getenv("CITYBOT_URGRANK_VARIANTS") != "" {
@@ -434,6 +434,21 @@ func TestUrgencyRankCV(t *testing.T) {
 	}
 	if rule != rankCuts.rule {
 		t.Errorf("rankCuts.rule = %g, chosen %g", rankCuts.rule, rule)
+	}
+	// The shipped classifier on newport_en.csv (city messages, none an
+	// emergency, never trained on): the share it calls critical.
+	nw := readShared(t, "newport_en.csv")
+	crit := 0
+	for _, text := range nw.Column("text") {
+		if r := c.Classify(text, ""); r.Urgency == "critical" {
+			crit++
+			t.Logf("newport critical: %q %.3f %v", text, r.UrgencyScore, r.UrgencyCues)
+		}
+	}
+	share := float64(crit) / float64(len(nw.Rows))
+	t.Logf("newport_en called critical by the shipped classifier: %.1f%% (%d of %d)", 100*share, crit, len(nw.Rows))
+	if share > 0.02 {
+		t.Errorf("newport_en: %.1f%% called critical, want at most 2%%", 100*share)
 	}
 }
 
