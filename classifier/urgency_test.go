@@ -131,7 +131,7 @@ func TestUrgencyHeldOut(t *testing.T) {
 
 // Floors of TestUrgencyHeldOut: set from its one measurement (README).
 const (
-	heldOutMaxFalseAlarm = 0.10
-	heldOutMinRecall     = 0.5
-	heldOutMinPairs      = 0.8
+	heldOutMaxFalseAlarm = 0.20
+	heldOutMinRecall     = 0.55
+	heldOutMinPairs      = 0.76
 )
