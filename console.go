@@ -74,7 +74,26 @@ type Account struct {
 	CreatedAt    time.Time
 	// LastLoginAt is the account's latest sign-in; zero when never.
 	LastLoginAt time.Time
+	// TOTPSecret is the account's active one-time password secret
+	// (base32); empty when the account has none. TOTPPending is a
+	// secret being enrolled, active only after a correct code. Like
+	// PasswordHash, neither leaves the server.
+	TOTPSecret  string
+	TOTPPending string
+	// TOTPLastStep is the 30-second step of the last code accepted: a
+	// code is accepted once.
+	TOTPLastStep int64
+	// RecoveryCodesLeft counts the account's unused recovery codes.
+	RecoveryCodesLeft int
 }
+
+// TOTPEnabled reports whether the account signs in with a one-time code
+// after its password.
+func (a Account) TOTPEnabled() bool { return a.TOTPSecret != "" }
+
+// RequiresTOTP reports whether accounts of role r must have a one-time
+// password: admins and officials must, officers may.
+func (r Role) RequiresTOTP() bool { return r == RoleAdmin || r == RoleOfficial }
 
 // InboxQuery selects cases for the officer console. Zero fields do not
 // filter. Results come critical-first, then oldest first.
@@ -102,8 +121,12 @@ type InboxQuery struct {
 	// reader whose role may not read them: they are neither listed,
 	// counted, nor found by Search.
 	HideSensitive bool
-	Limit         int // at most this many; <= 0 means 50
-	Offset        int
+	// UnansweredFirst orders the cases without a first answer before
+	// the answered ones (then critical first, then oldest), as sorting
+	// by time left needs.
+	UnansweredFirst bool
+	Limit           int // at most this many; <= 0 means 50
+	Offset          int
 }
 
 // InboxItem is one row of the inbox.
@@ -113,6 +136,9 @@ type InboxItem struct {
 	// Excerpt is the start of the case's first message (citizen text:
 	// hostile, escape it when shown).
 	Excerpt string
+	// FirstAnswerAt is the case's first answer (an officer's answer or
+	// status change); nil when none yet.
+	FirstAnswerAt *time.Time
 }
 
 // FacetCount is how many cases have one value of a filter.
@@ -275,4 +301,18 @@ type ModelStatus struct {
 	// cross-validation.
 	MinCorrections, Folds int
 	Pending               *RetrainReport // the last training's report; nil when none
+}
+
+// AnswerPreview is exactly what one citizen would receive of an officer's
+// answer: the messages as sent (prefix and reference included, split to
+// the platform's limit).
+type AnswerPreview struct {
+	Ref      CaseRef // the citizen's own case (the answered one or one merged into it)
+	Platform Platform
+	Language string
+	// Private: the answer goes to the citizen's private chat (a sensitive
+	// case in a shared chat); the shared chat then sees GroupLine.
+	Private   bool
+	Parts     []string
+	GroupLine string
 }

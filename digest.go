@@ -111,6 +111,10 @@ type DigestFigures struct {
 	// first answered in the period and those answered within their
 	// service level; empty when no targets are set.
 	WithinTarget []TargetShare
+	// Equity is the equity of response by district and language (cases
+	// opened in the period); the official decides whether a digest's is
+	// published (Digest.PublishEquity).
+	Equity Equity
 }
 
 // Promise is a case's promised day as the store keeps it: ExpectedBy's
@@ -195,6 +199,10 @@ type Digest struct {
 	DecidedBy string
 	DecidedAt time.Time
 	Comment   string
+	// PublishEquity is the official's choice, made at approval and
+	// changed later, to publish the equity figures (Figures.Equity) on
+	// the public pages.
+	PublishEquity bool
 }
 
 // DigestPreview is a digest as it will appear on one platform in one
@@ -210,6 +218,8 @@ type DigestDecision struct {
 	Approve bool
 	Actor   string // the official's account name
 	Comment string // required when sending back
+	// PublishEquity publishes the equity figures with an approved digest.
+	PublishEquity bool
 }
 
 // PublicCase is a case as public output shows it: no text, no identity,
@@ -237,6 +247,7 @@ type PublicCaseQuery struct {
 	Before       time.Time
 	ExcludeTopic []string // topics left out
 	Limit        int      // <= 0 means 1000
+	Offset       int      // cases skipped first (paging), in the stable order
 	// Sensitive cases (Case.Sensitive) are always left out.
 }
 
@@ -292,4 +303,17 @@ type DigestPost struct {
 	Reason string
 	// Reposts counts the re-posts asked for so far.
 	Reposts int
+}
+
+// AnswerTime is how long the cases of one topic and urgency waited for
+// their first answer over a stretch of the city's own history.
+type AnswerTime struct {
+	Topic   string
+	Urgency Urgency
+	// Within is the time within which the asked share of the cases got
+	// a first answer; 0 when too many still wait to tell.
+	Within time.Duration
+	// Cases counts the cases it rests on, Answered those that got a
+	// first answer.
+	Cases, Answered int
 }

@@ -26,6 +26,9 @@ var (
 	// ErrPermanent: a send the platform refused for good (blocked by the
 	// user, chat gone, message rejected). The outbox stops retrying it.
 	ErrPermanent = errors.New("permanent failure")
+	// ErrTooLarge is a file or text over a size limit (it comes with
+	// ErrPermanent when retrying cannot help).
+	ErrTooLarge = errors.New("too large")
 )
 
 // RetryAfterError says an operation was refused for now and may be tried

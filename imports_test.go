@@ -3,7 +3,14 @@ package citybot_test
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -82,6 +89,22 @@ func forbidden(from, to string) string {
 		if to == "database/sql" || to == "net/http" {
 			return "classifier uses no database or network"
 		}
+	case under(from, "citybot/grouping"):
+		// Grouping decides from domain values; the store is behind its
+		// Source interface.
+		for _, bad := range []string{"citybot/store", "citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
+			if under(to, bad) {
+				return "grouping is a pure package: domain values in, a decision out"
+			}
+		}
+		if to == "database/sql" || to == "net/http" {
+			return "grouping uses no database or network"
+		}
+	case under(from, "citybot/chart"):
+		// Drawing only: figures and words in, PNG out.
+		if (isModule(to) && to != "citybot") || to == "database/sql" || to == "net/http" {
+			return "chart draws figures it is given: it imports only the domain, no database or network"
+		}
 	case under(from, "citybot/store"):
 		for _, bad := range []string{"citybot/bots", "citybot/classifier", "citybot/responder", "citybot/web"} {
 			if under(to, bad) {
@@ -102,9 +125,15 @@ func forbidden(from, to string) string {
 				return "adapters do not import each other"
 			}
 		}
-	case under(from, "citybot/responder"), under(from, "citybot/web"):
+	case under(from, "citybot/responder"), under(from, "citybot/web"), under(from, "citybot/casework"), under(from, "citybot/accountability"):
 		if under(to, "citybot/store") || strings.HasPrefix(to, "citybot/bots/") {
-			return "responder and web use interfaces, not the concrete store or adapters"
+			return "responder, casework, accountability and web use interfaces, not the concrete store or adapters"
+		}
+		if under(from, "citybot/responder") && (under(to, "citybot/casework") || under(to, "citybot/accountability")) {
+			return "the pipeline (responder) is below the officers' actions (casework) and accountability, which build on its texts"
+		}
+		if under(from, "citybot/web") && (under(to, "citybot/casework") || under(to, "citybot/accountability")) {
+			return "web declares the interfaces it needs (Officer, Digester…); cmd/citybot hands it the implementations"
 		}
 	}
 	return ""
@@ -135,6 +164,21 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/bots/discord", "citybot/locale", false},
 		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
+		{"citybot/grouping", "citybot/store", true},
+		{"citybot/grouping", "citybot", false},
+		{"citybot/grouping", "database/sql", true},
+		{"citybot/chart", "citybot", false},
+		{"citybot/chart", "gonum.org/v1/plot/vg", false},
+		{"citybot/chart", "citybot/locale", true},
+		{"citybot/chart", "net/http", true},
+		{"citybot/responder", "citybot/chart", false},
+		{"citybot/accountability", "citybot/store", true},
+		{"citybot/casework", "citybot/bots/discord", true},
+		{"citybot/accountability", "citybot/responder", false},
+		{"citybot/responder", "citybot/accountability", true},
+		{"citybot/responder", "citybot/casework", true},
+		{"citybot/web", "citybot/casework", true},
+		{"citybot/cmd/citybot", "citybot/accountability", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from+"→"+tt.to, func(t *testing.T) {
@@ -142,5 +186,133 @@ func TestForbiddenRules(t *testing.T) {
 				t.Errorf("forbidden(%q, %q) = %v, want %v", tt.from, tt.to, got, tt.bad)
 			}
 		})
+	}
+}
+
+// TestOnlyCmdBuildsThePolicy holds that the city is built once: outside
+// the tests, only cmd/citybot calls citybot.NewPolicy, and no other
+// package writes a citybot.Policy literal (a zero Policy has no
+// languages).
+// Every other package is handed the Policy cmd/citybot built.
+func TestOnlyCmdBuildsThePolicy(t *testing.T) {
+	fset := token.NewFileSet()
+	files := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, bad := range policyBuilds(fset, f, filepath.ToSlash(filepath.Dir(path))) {
+			t.Error(bad)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("found %d Go files; expected the whole module", files)
+	}
+}
+
+// policyBuilds returns where the file f of the package in directory dir
+// (relative to the module's root) builds a citybot.Policy outside
+// cmd/citybot.
+func policyBuilds(fset *token.FileSet, f *ast.File, dir string) []string {
+	if dir == "cmd/citybot" {
+		return nil
+	}
+	// The names the root package goes by in f ("" when f is in it).
+	var names []string
+	if dir == "." {
+		names = append(names, "")
+	}
+	for _, imp := range f.Imports {
+		if p, _ := strconv.Unquote(imp.Path.Value); p == "citybot" {
+			name := "citybot"
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	// rootName reports whether e names id of the root package.
+	rootName := func(e ast.Expr, id string) bool {
+		switch e := e.(type) {
+		case *ast.Ident:
+			return e.Name == id && slices.Contains(names, "")
+		case *ast.SelectorExpr:
+			x, ok := e.X.(*ast.Ident)
+			return ok && e.Sel.Name == id && slices.Contains(names, x.Name)
+		}
+		return false
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.CallExpr:
+			if rootName(n.Fun, "NewPolicy") {
+				out = append(out, fset.Position(n.Pos()).String()+": only cmd/citybot builds the city's policy (citybot.NewPolicy); take it as an option")
+			}
+		case *ast.CompositeLit:
+			// The root package itself makes its Policy in NewPolicy.
+			if n.Type != nil && rootName(n.Type, "Policy") && dir != "." {
+				out = append(out, fset.Position(n.Pos()).String()+": a citybot.Policy literal; only cmd/citybot builds the policy, with citybot.NewPolicy")
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// The rule's check finds a policy built outside cmd/citybot, under any
+// import name, and leaves cmd/citybot and mere uses alone.
+func TestPolicyBuildsCheck(t *testing.T) {
+	tests := []struct {
+		dir, src string
+		bad      int
+	}{
+		{"web", `package web
+import "citybot"
+func f() { p, _ := citybot.NewPolicy(citybot.PolicyConfig{}); _ = p }`, 1},
+		{"responder", `package responder
+import cb "citybot"
+var zero = cb.Policy{}
+func f(p *cb.Policy) string { return p.City() }`, 1},
+		{"cmd/citybot", `package main
+import "citybot"
+func f() { citybot.NewPolicy(citybot.PolicyConfig{}) }`, 0},
+		{".", `package citybot
+func f() { NewPolicy(PolicyConfig{}) }
+func g() *Policy { return &Policy{} }`, 1},
+		{"web", `package web
+import "citybot"
+func f(p *citybot.Policy) []string { return p.Languages() }`, 0},
+	}
+	for _, tt := range tests {
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, "x.go", tt.src, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := policyBuilds(fset, f, tt.dir); len(got) != tt.bad {
+			t.Errorf("%s: %d findings %q, want %d", tt.dir, len(got), got, tt.bad)
+		}
 	}
 }

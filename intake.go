@@ -110,6 +110,9 @@ type Intake struct {
 	// a greeting…); "" or IntentReport for a report. Feedback adds no
 	// classifier tags to the case it joins.
 	Intent Intent
+	// Contact, for an Open311 report, is what the client said about the
+	// person; it is stored with their private identity.
+	Contact *Contact
 }
 
 // IntakeResult is what the store did with an Intake.

@@ -37,6 +37,40 @@ type Attachment struct {
 	MIMEType string
 	Name     string
 	Size     int64
+	// ID is the store's id of the attachment; 0 until stored.
+	ID int64
+	// Kept says whether the file was fetched and kept with the case
+	// (photos and voice notes); KeptReason says why not, in words.
+	Kept       MediaState
+	KeptReason string
+}
+
+// MediaState is where the copy of a citizen's file stands.
+type MediaState string
+
+// Media states: "" not tried (or not a kind that is kept); kept; refused
+// for good (too large, not a photo or sound, gone from the platform);
+// retry after a passing failure.
+const (
+	MediaKept    MediaState = "kept"
+	MediaRefused MediaState = "refused"
+	MediaRetry   MediaState = "retry"
+)
+
+// MediaJob is an attachment whose file is to be fetched and kept.
+type MediaJob struct {
+	Attachment Attachment // with its ID
+	Platform   Platform
+	Tries      int // failed tries so far
+}
+
+// Media is a kept copy of a citizen's file, location metadata removed.
+type Media struct {
+	AttachmentID int64
+	Case         CaseID // the case of the message it came with
+	Kind         AttachmentKind
+	MIMEType     string // sniffed from the content, not the platform's word
+	Data         []byte // the caller's
 }
 
 // Location is a point a citizen shared.
@@ -64,8 +98,10 @@ type Message struct {
 	ReplyTo PlatformMessageID
 	// Edit is true when this delivery edits the earlier message ID.
 	Edit bool
-	// Command is a bot command without its slash ("start", "help",
-	// "status", "language", "report"), or empty. Args is the rest.
+	// Command is a bot command without its slash, in lower case: one of
+	// CitizenCommands, or another that is answered with the help, the
+	// same on every platform (adapters read typed commands with
+	// ParseCommand); empty for a plain message. Args is the rest.
 	Command     string
 	Args        string
 	Attachments []Attachment
@@ -118,6 +154,16 @@ type Outgoing struct {
 	// (none removes them) through the bot's bots.Editor. An edit is
 	// idempotent: repeating it changes nothing.
 	Edit PlatformMessageID
+	// File, when set, is sent as a document (a file in the chat) with
+	// Text as its caption, through the bot's bots.DocumentSender.
+	File *File
+}
+
+// File is a document sent to a chat: Name is what people see (its
+// extension tells its kind: ".json"), Data its bytes.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // Sent is what the platform said about a delivered Outgoing.

@@ -38,6 +38,11 @@ const (
 	// OutboxData is a citizen's own data sent to them (/mydata): not
 	// part of what a later /mydata exports.
 	OutboxData OutboxKind = "data"
+	// OutboxChart posts the chart of the approved digest of the row's
+	// ChartWeek as an image, Out.Text its caption. A platform that
+	// cannot send images gets the caption alone (with a link to the
+	// chart on the public page, when there is one).
+	OutboxChart OutboxKind = "chart"
 )
 
 // OutboxItem is one durable outgoing message. Out.Key is unique across the
@@ -63,6 +68,9 @@ type OutboxItem struct {
 	// queued as failed, never sent to Out.Chat). It is not stored: a
 	// stored row is private when Out.To is set.
 	Private bool
+	// ChartWeek is the week whose digest chart an OutboxChart row posts;
+	// "" for every other kind.
+	ChartWeek Week
 }
 
 // OutboxStats summarises the rows still to send.

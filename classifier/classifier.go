@@ -55,6 +55,7 @@ type scratch struct {
 	knownT, knownU int
 	sens           []sensHit
 	sensFeats      []sensFeat
+	langRead       uint64 // the languages the detection did not rule out (detectVotes)
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model
@@ -229,7 +230,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.toks, _ = tokenize(text, sc.toks[:0])
 	toks := sc.toks
 	out.Model = c.model.name
-	out.Language = c.lang.detect(text, toks, langHint)
+	out.Language, sc.langRead = c.lang.detectVotes(text, toks, langHint)
 
 	sc.matches = c.keywords.find(toks, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])

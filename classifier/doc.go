@@ -12,9 +12,11 @@
 //
 // Tagging is built from
 //   - a fast tokenizer of its own that keeps byte offsets;
-//   - a linear model (multinomial logistic regression over TF-IDF word,
-//     word-pair and character n-gram features, fitted exactly with L-BFGS
-//     and temperature-scaled) for topic and urgency, stored in a Model
+//   - a linear model over TF-IDF word, word-pair and character n-gram
+//     features for topic (a linear SVM, one label against the rest, fitted
+//     by dual coordinate descent with C chosen by inner cross-validation)
+//     and urgency (multinomial logistic regression fitted exactly with
+//     L-BFGS), each temperature-scaled, stored in a Model
 //     file; a default model trained on the
 //     licence-clean disaster_en.csv data ships embedded in the package;
 //   - per-topic, per-language keyword lists from Options, which add evidence
@@ -36,7 +38,10 @@
 //     streets, neighbourhoods and landmarks from Options;
 //   - scanners for e-mail addresses, phone numbers and vehicle plates;
 //   - a sensitive detector (rules and an evidence score over phrases,
-//     officials, payments, conditions, relatives…) and a feedback detector.
+//     officials, payments, conditions, relatives… of the message's
+//     language and of English and French, then a logistic regression
+//     over words, character n-grams and those categories) and a feedback
+//     detector.
 //
 // Every word list (topic keywords, urgency cues, negations, masking
 // phrases, the sensitive and feedback words) is data: one TOML file per

@@ -27,30 +27,6 @@ type languageWords struct {
 	Words   []string `toml:"words"`
 }
 
-// foreignWords are telltale words of languages citybot has no lexicon for
-// (German, Italian, Turkish, Dutch, Haitian Creole; Persian and Urdu in
-// Arabic script): a text where they outvote every known language is
-// "other", said honestly rather than guessed. A language a city adds with
-// a lexicon file takes its own words out of this list.
-var foreignWords = []string{
-	// de
-	"der", "die", "das", "und", "ist", "nicht", "ich", "wir", "mit", "auf", "strasse", "bitte", "danke", "seit",
-	"ein", "eine", "zu", "den", "dem", "kein", "keine", "sehr", "auch", "noch", "schon", "wieder", "heute",
-	"gestern", "haben", "wird", "sind", "hier", "unsere", "unser", "seit", "wasser", "kaputt", "bei",
-	// it
-	"della", "sono", "questo", "questa", "grazie", "strada", "perche", "il", "gli", "che", "di", "molto", "anche",
-	"nella", "sul", "sulla", "ancora", "oggi", "ieri", "acqua", "buca", "quartiere", "citta", "nostro", "nostra",
-	// tr
-	"ve", "bir", "bu", "cok", "icin", "ile", "var", "yok", "sokak", "lutfen", "tesekkurler", "merhaba",
-	"mahalle", "degil", "ama", "gibi", "daha", "hala", "bugun", "dun", "suyu", "sokakta",
-	// nl
-	"het", "een", "niet", "straat", "bedankt", "ik", "wij", "zijn", "geen", "ook", "nog",
-	// ht
-	"mwen", "nou", "gen", "ak", "bezwen", "tanpri", "nan",
-	// fa, ur (Arabic script)
-	"است", "این", "را", "که", "می", "ہے", "کے", "میں", "کی", "نہیں", "نیست", "خیابان",
-}
-
 // langDetector tells a message's language among the lexicons' languages.
 type langDetector struct {
 	langs   []string              // sorted
@@ -58,13 +34,14 @@ type langDetector struct {
 	scripts map[string][]int      // script name → indices of langs
 	tables  []*unicode.RangeTable // the scripts of scriptNames, in order
 	names   []string
+	letters map[rune]bool // lower-case letters the lexicons' [language] words write
 }
 
 // newLangDetector builds the detector from the lexicons' [language]
 // sections. An unknown script name is an error wrapping
 // citybot.ErrInvalid.
 func newLangDetector(ls lexicons) (*langDetector, error) {
-	d := &langDetector{langs: ls.langs(), words: map[string][]int{}, scripts: map[string][]int{}}
+	d := &langDetector{langs: ls.langs(), words: map[string][]int{}, scripts: map[string][]int{}, letters: map[rune]bool{}}
 	own := map[string]bool{}
 	for i, l := range d.langs {
 		for _, s := range ls[l].Language.Scripts {
@@ -78,6 +55,11 @@ func newLangDetector(ls lexicons) (*langDetector, error) {
 			}
 		}
 		for _, w := range ls[l].Language.Words {
+			for _, r := range w {
+				if unicode.IsLetter(r) {
+					d.letters[unicode.ToLower(r)] = true
+				}
+			}
 			for _, n := range phraseWords(w) {
 				own[n] = true
 				if !slices.Contains(d.words[n], i) {
@@ -96,10 +78,12 @@ func newLangDetector(ls lexicons) (*langDetector, error) {
 			d.scripts[s] = append(d.scripts[s], i)
 		}
 	}
-	for _, w := range foreignWords {
-		for _, n := range phraseWords(w) {
-			if !own[n] && !slices.Contains(d.words[n], -1) {
-				d.words[n] = append(d.words[n], -1)
+	for _, ws := range foreignStopwords {
+		for _, w := range ws {
+			for _, n := range phraseWords(w) {
+				if !own[n] && !slices.Contains(d.words[n], -1) {
+					d.words[n] = append(d.words[n], -1)
+				}
 			}
 		}
 	}
@@ -126,13 +110,27 @@ var telltale = map[rune]string{
 
 // detect returns the language of text (tokens toks) or LangOther: the
 // script its letters are mostly written in decides among the languages
-// written in it (Arabic script: Arabic, unless Persian or Urdu words
-// outvote it; a script no lexicon names: other); then the votes of each
-// language's words, with telltale letters; a text where foreign words
-// outvote every language is other. When no word tells, the platform's
-// hint ("fr", "es-419"; may be empty) decides, else English for a Latin
-// text of a few letters.
+// written in it (Arabic script: Arabic, unless Persian or Urdu words or
+// letters outvote it; a script no lexicon names: other); then the votes
+// of each language's words, with telltale letters. Foreign votes are the
+// words of foreignStopwords and the words holding a letter no known
+// language writes (foreignLetter, less the letters of the lexicons'
+// [language] words: a city's German lexicon makes ä its own); a text
+// where they outvote every language (see the rule below) is other. When
+// no word tells, the platform's hint ("fr", "es-419"; may be empty)
+// decides, else English for a Latin text of a few letters.
 func (d *langDetector) detect(text string, toks []token, hint string) string {
+	lang, _ := d.detectVotes(text, toks, hint)
+	return lang
+}
+
+// detectVotes is detect, and it also returns the set of languages (bit i
+// for d.langs[i]) a word reader should not rule out: those whose words
+// and letters got at least half the votes of the winner, or every
+// language when no word told (the language then comes from the hint or
+// the script alone, and may well be wrong: a short Swahili or Portuguese
+// message whose words are in no list).
+func (d *langDetector) detectVotes(text string, toks []token, hint string) (string, uint64) {
 	if len(toks) > 400 {
 		toks = toks[:400]
 	}
@@ -141,9 +139,13 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 	votes := make([]float64, len(d.langs))
 	foreign := 0.0
 	for _, t := range toks {
+		odd := false // the word holds a foreign letter
 		for _, r := range text[t.start:t.end] {
 			if !unicode.IsLetter(r) {
 				continue
+			}
+			if !odd && r >= 0x80 && foreignLetter(r) && !d.letters[unicode.ToLower(r)] {
+				odd = true
 			}
 			found := false
 			for i, tab := range d.tables {
@@ -162,7 +164,9 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 				}
 			}
 		}
-		if ls := d.words[t.norm]; len(ls) > 0 {
+		if odd {
+			foreign++
+		} else if ls := d.words[t.norm]; len(ls) > 0 {
 			share := 1 / float64(len(ls))
 			for _, i := range ls {
 				if i < 0 {
@@ -180,7 +184,7 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 		}
 	}
 	if best < 0 || otherLetters > letters {
-		return LangOther // no letters, or a script no language is written in
+		return LangOther, ^uint64(0) // no letters, or a script no language is written in
 	}
 	cands := d.scripts[d.names[best]]
 	winner, top := -1, 0.0
@@ -189,30 +193,46 @@ func (d *langDetector) detect(text string, toks []token, hint string) string {
 			winner, top = i, votes[i]
 		}
 	}
-	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0) {
-		return LangOther
+	read := ^uint64(0)
+	if top > 0 {
+		read = 0
+		for i, v := range votes {
+			if v >= top/2 && v > 0 && i < 64 {
+				read |= 1 << i
+			}
+		}
+	}
+	// Foreign words outvote the best language: two of them, or one where
+	// no language has a whole word of its own in a sentence of four
+	// words or more ("de … op de …": Dutch, not a third of French).
+	// Or, in a sentence of six words or more, one foreign word at least
+	// as strong as the best language, which covers under a fifth of the
+	// words ("il … sulla …": Italian, not French).
+	if foreign >= 1 && foreign > top && (foreign >= 2 || top == 0 || top < 1 && len(toks) >= 4) ||
+		foreign >= 1 && foreign >= top && len(toks) >= 6 && top < 0.2*float64(len(toks)) {
+		return LangOther, read
 	}
 	if winner >= 0 {
 		// A tie between two languages goes to the hinted one.
 		for _, i := range cands {
 			if i != winner && votes[i] == top && d.hinted(hint) == d.langs[i] {
-				return d.langs[i]
+				return d.langs[i], read
 			}
 		}
-		return d.langs[winner]
+		return d.langs[winner], read
 	}
 	if h := d.hinted(hint); h != "" && slices.ContainsFunc(cands, func(i int) bool { return d.langs[i] == h }) {
-		return h
+		return h, read
 	}
 	if len(cands) == 1 {
-		return d.langs[cands[0]]
+		return d.langs[cands[0]], read
 	}
 	if d.names[best] == "Latin" && letters >= 2 && slices.Contains(d.langs, LangEnglish) {
 		// Latin-script text with no telling word: English is the
 		// commonest case.
-		return LangEnglish
+		return LangEnglish, read
 	}
-	return LangOther
+	return LangOther, read
 }
 
 // rank orders languages for ties: English, French, then the others.

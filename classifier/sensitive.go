@@ -1,7 +1,9 @@
 package classifier
 
 import (
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"citybot"
 )
@@ -45,11 +47,48 @@ import (
 //
 // An official rule is not applied to a window that opens the message with
 // a question and has no aggravation ("do I pay in cash at the office?").
+//
+// Each language's words apply only to messages in that language, plus
+// English and French, which cities mix into every language (alwaysLangs):
+// a Swahili word never moves the score of a Spanish message. A language
+// the detection did not rule out (its words got at least half the votes
+// of the winner's) is read too, and a message no word told the language
+// of is read in every language: short Portuguese or Swahili messages are
+// often detected as Spanish or English.
 type sensitiveSet struct {
 	set        *phraseSet
-	masks      []sensCat // by phrase id
+	langs      []string  // the lexicons' languages, sorted
+	masks      []sensCat // by phrase id × len(langs) + language index
 	texts      []string  // display text by phrase id
-	notAmounts map[string]bool
+	notAmounts map[string]uint64
+	always     uint64 // the language bits read for every message (en, fr)
+	bits       map[string]uint64
+}
+
+// alwaysLangs are the languages whose words apply to every message:
+// cities mix English and French words into every language.
+var alwaysLangs = []string{"en", "fr"}
+
+// langBits returns the set of languages whose words apply to a message in
+// lang: lang itself and alwaysLangs.
+func (s *sensitiveSet) langBits(lang string) uint64 { return s.always | s.bits[lang] }
+
+// readBits returns the set of languages whose words apply to a message
+// given the languages its detection did not rule out (bit i for the
+// lexicons' i-th language in sorted order, as langDetector.detectVotes
+// returns it): those and alwaysLangs.
+func (s *sensitiveSet) readBits(notRuledOut uint64) uint64 { return s.always | notRuledOut }
+
+// mask returns the categories of phrase id in the languages of allow.
+func (s *sensitiveSet) mask(id int, allow uint64) sensCat {
+	var m sensCat
+	row := s.masks[id*len(s.langs) : (id+1)*len(s.langs)]
+	for li, c := range row {
+		if allow&(1<<li) != 0 {
+			m |= c
+		}
+	}
+	return m
 }
 
 type sensCat uint32
@@ -110,23 +149,38 @@ type sensitiveWords struct {
 }
 
 func newSensitiveSet(ls lexicons) *sensitiveSet {
-	s := &sensitiveSet{set: newPhraseSet(), notAmounts: map[string]bool{}}
+	s := &sensitiveSet{set: newPhraseSet(), langs: ls.langs(), notAmounts: map[string]uint64{}, bits: map[string]uint64{}}
+	if len(s.langs) > 64 {
+		s.langs = s.langs[:64] // a bit per language; no city has 64 lexicons
+	}
+	for i, l := range s.langs {
+		s.bits[l] = 1 << i
+	}
+	for _, l := range alwaysLangs {
+		s.always |= s.bits[l]
+	}
+	nl := len(s.langs)
 	ids := map[string]int{}
 	add := func(cat sensCat) func(string, []string) {
-		return func(_ string, list []string) {
+		return func(lang string, list []string) {
+			li := slices.Index(s.langs, lang)
+			if li < 0 {
+				return
+			}
 			for _, p := range list {
 				key := strings.Join(phraseStems(p), " ")
 				if key == "" {
 					continue
 				}
-				if id, ok := ids[key]; ok {
-					s.masks[id] |= cat
-					continue
+				id, ok := ids[key]
+				if !ok {
+					id = len(s.texts)
+					ids[key] = id
+					s.set.add(p, id)
+					s.masks = append(s.masks, make([]sensCat, nl)...)
+					s.texts = append(s.texts, strings.TrimSpace(p))
 				}
-				ids[key] = len(s.masks)
-				s.set.add(p, len(s.masks))
-				s.masks = append(s.masks, cat)
-				s.texts = append(s.texts, strings.TrimSpace(p))
+				s.masks[id*nl+li] |= cat
 			}
 		}
 	}
@@ -160,10 +214,10 @@ func newSensitiveSet(ls lexicons) *sensitiveSet {
 	} {
 		ls.each(l.get, add(l.cat))
 	}
-	ls.each(func(l *lexicon) []string { return l.Sensitive.NotAmounts }, func(_ string, list []string) {
+	ls.each(func(l *lexicon) []string { return l.Sensitive.NotAmounts }, func(lang string, list []string) {
 		for _, p := range list {
 			for _, st := range phraseStems(p) {
-				s.notAmounts[st] = true
+				s.notAmounts[st] |= s.bits[lang]
 			}
 		}
 	})
@@ -181,7 +235,7 @@ type sensHit struct {
 // money: not a year (1900–2099), and neither the word before it in its
 // sentence nor the word after it is one of not_amounts ("3 days", "June
 // 14", "5 km").
-func (s *sensitiveSet) amount(toks []token, i int) bool {
+func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	t := &toks[i]
 	if t.digits == 0 || t.letters > 0 {
 		return false
@@ -189,34 +243,45 @@ func (s *sensitiveSet) amount(toks []token, i int) bool {
 	if n := t.norm; len(n) == 4 && (n[:2] == "19" || n[:2] == "20") {
 		return false
 	}
-	if !t.sentStart && i > 0 && s.notAmounts[toks[i-1].stem] {
+	if !t.sentStart && i > 0 && s.notAmounts[toks[i-1].stem]&allow != 0 {
 		return false
 	}
-	return i+1 == len(toks) || toks[i+1].sentStart || !s.notAmounts[toks[i+1].stem]
+	return i+1 == len(toks) || toks[i+1].sentStart || s.notAmounts[toks[i+1].stem]&allow == 0
 }
 
-// detect returns the cues that raise the flag, or nil. hits is a buffer
-// it may reuse; the grown buffer is returned.
-func (s *sensitiveSet) detect(toks []token, hits []sensHit) ([]string, []sensHit) {
+// detect returns the cues that raise the flag in a message whose words
+// are read in the languages of allow (langBits, readBits), or nil. hits
+// is a buffer it may reuse; the grown buffer is returned.
+func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]string, []sensHit) {
 	hits = hits[:0]
+	var forms [80]string // a word and its Arabic forms (arabicForms)
 	for i := range toks {
-		for _, p := range s.set.byFirst[toks[i].stem] {
-			n := len(p.stems)
-			if i+n > len(toks) {
-				continue
-			}
-			ok := true
-			for k := 1; k < n; k++ {
-				if toks[i+k].stem != p.stems[k] {
-					ok = false
-					break
+		keys := append(forms[:0], toks[i].stem)
+		if isArabicWord(toks[i].stem) {
+			keys = arabicForms(toks[i].stem, keys)
+		}
+		for _, key := range keys {
+			for _, p := range s.set.byFirst[key] {
+				n := len(p.stems)
+				if i+n > len(toks) {
+					continue
+				}
+				ok := true
+				for k := 1; k < n; k++ {
+					if !stemMatches(toks[i+k].stem, p.stems[k]) {
+						ok = false
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
+				if m := s.mask(p.id, allow); m != 0 {
+					hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: m})
 				}
 			}
-			if ok {
-				hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: s.masks[p.id]})
-			}
 		}
-		if s.amount(toks, i) {
+		if s.amount(toks, i, allow) {
 			hits = append(hits, sensHit{id: -1, first: i, end: i + 1, mask: sAmount})
 		}
 	}
@@ -246,6 +311,63 @@ func (s *sensitiveSet) detect(toks []token, hits []sensHit) ([]string, []sensHit
 		return nil, hits
 	}
 	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), hits
+}
+
+// Arabic writes articles, conjunctions and prepositions as prefixes and
+// object pronouns as suffixes of the word ("والموظف", "أعطيته"): the
+// sensitive lexicon lists bare words, so an Arabic word also matches an
+// entry of three letters or more after one of arPrefixes and one of
+// arSuffixes are removed.
+var (
+	arPrefixes = []string{"", "ال", "وال", "فال", "بال", "كال", "لل", "و", "ف", "ب", "ل"}
+	arSuffixes = []string{"", "ه", "ها", "هم", "ني", "نا", "ك"}
+)
+
+// isArabicWord reports whether w starts with a letter of the Arabic
+// block (U+0600–U+06FF: a first byte 0xD8–0xDB).
+func isArabicWord(w string) bool { return len(w) >= 2 && w[0] >= 0xD8 && w[0] <= 0xDB }
+
+// arabicForms appends to dst the forms of the Arabic word w with a prefix
+// and a suffix removed (not w itself), each of three letters or more.
+func arabicForms(w string, dst []string) []string {
+	for _, pre := range arPrefixes {
+		if !strings.HasPrefix(w, pre) {
+			continue
+		}
+		rest := w[len(pre):]
+		for _, suf := range arSuffixes {
+			if (pre == "" && suf == "") || !strings.HasSuffix(rest, suf) {
+				continue
+			}
+			if f := rest[:len(rest)-len(suf)]; utf8.RuneCountInString(f) >= 3 {
+				dst = append(dst, f)
+			}
+		}
+	}
+	return dst
+}
+
+// stemMatches reports whether a message's stem matches a lexicon stem:
+// equal, or an Arabic word whose prefix and suffix removed give it.
+func stemMatches(tok, lex string) bool {
+	if tok == lex {
+		return true
+	}
+	if !isArabicWord(tok) || utf8.RuneCountInString(lex) < 3 {
+		return false
+	}
+	for _, pre := range arPrefixes {
+		if !strings.HasPrefix(tok, pre) {
+			continue
+		}
+		rest := tok[len(pre):]
+		for _, suf := range arSuffixes {
+			if strings.HasSuffix(rest, suf) && rest[:len(rest)-len(suf)] == lex {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func containsStr(s []string, v string) bool {
@@ -311,7 +433,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first])) {
 				payeePay = true
 			}
-			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 {
+			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 && !withBetween(toks[x.end:y.first]) {
 				noReceipt = true
 			}
 			overlap := y.first < x.end && x.first < y.end
@@ -404,16 +526,34 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 
 // atPlace reports whether the words between a payment and an official
 // say where it was paid, not to whom ("paid 30 at the counter", "payé à la
-// mairie"): a payment at a desk or an office is no payment to a person.
+// mairie"), or that the official paid ("paid by the council", "payés par
+// la mairie"): a payment at a desk or an office is no payment to a
+// person.
 func atPlace(between []token) bool {
 	for i := range between {
 		switch between[i].stem {
-		case "at", "online", "au", "aux":
+		case "by", "par", "por", "pela", "pelo", // the official is the payer: "paid by the council"
+			"at", "online", "au", "aux", // en, fr
+			"en", "em", "na", "no", // es, pt: "en la ventanilla", "na prefeitura"
+			"في", "kwenye", "katika": // ar, sw
 			return true
 		case "a":
 			if i+1 < len(between) && (between[i+1].stem == "la" || between[i+1].stem == "l") {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// withBetween reports whether the words between a "without" word and a
+// receipt say "with": "no banco, com recibo" (Portuguese "no" is "in
+// the") is a payment with a receipt.
+func withBetween(between []token) bool {
+	for i := range between {
+		switch between[i].stem {
+		case "with", "avec", "com", "con", "na":
+			return true
 		}
 	}
 	return false
@@ -436,16 +576,32 @@ func contrast(toks []token) bool {
 // ticket, which say less of a lawful payment.
 func hasReceipt(toks []token, hits []sensHit) bool {
 	for _, x := range hits {
-		if x.mask&sReceipt == 0 {
-			continue
-		}
-		switch toks[x.first].stem {
-		case "receipt", "invoice", "recu", "facture", "quittance":
+		if x.mask&sReceipt != 0 && proofOfPayment[toks[x.first].stem] {
 			return true
 		}
 	}
 	return false
 }
+
+// proofOfPayment holds the stems of the receipt words that show a lawful
+// payment (a receipt or an invoice proper, in every shipped language),
+// as opposed to a paper or a ticket.
+var proofOfPayment = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{
+		"receipt", "invoice", // en
+		"reçu", "facture", "quittance", // fr
+		"recibo", "factura", "comprobante", "boleta", // es
+		"comprovante", "boleto", // pt (and recibo)
+		"وصل", "الوصل", "إيصال", "ايصال", "الإيصال", "الايصال", "فاتورة", "الفاتورة", // ar
+		"risiti", "stakabadhi", "ankara", // sw
+	} {
+		for _, st := range phraseStems(w) {
+			m[st] = true
+		}
+	}
+	return m
+}()
 
 // onlyMoneyPublic reports whether every public-goods hit is also a money
 // hit ("money"), so that it is not counted twice.
@@ -483,12 +639,14 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 	const evidence = sPhrase | sOfficial | sDemand | sMoney | sAmount | sInformal | sCondition | sPayee | sNoReceipt |
 		sFree | sRelative | sHiring | sTaking | sPublic | sGang | sFake | sInvoice
 	var out []string
+	var spans [6][2]int // the words each cue covers: one cue per span
 	for _, want := range []sensCat{sPhrase, evidence &^ sPhrase} {
 		for _, x := range hits {
-			if x.mask&want == 0 || len(out) == 6 {
+			if x.mask&want == 0 || len(out) == 6 || slices.Contains(spans[:len(out)], [2]int{x.first, x.end}) {
 				continue
 			}
 			if t := s.text(toks, x); !containsStr(out, t) {
+				spans[len(out)] = [2]int{x.first, x.end}
 				out = append(out, t)
 			}
 		}
@@ -500,7 +658,7 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 // classifier files under the corruption topic is sensitive too.
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
-	cues, sc.sens = c.sens.detect(sc.toks, sc.sens)
+	cues, sc.sens = c.sens.detect(sc.toks, c.sens.readBits(sc.langRead), sc.sens)
 	if cues == nil && c.sensModel != nil {
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
 		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {

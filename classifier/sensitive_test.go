@@ -75,6 +75,9 @@ func TestSensitiveRecall(t *testing.T) {
 		// read; with rules and model the tenth 0.769 (0.615 rules alone),
 		// the eleventh 0.817 (0.650), the twelfth (this one) 0.783 (0.533).
 		{"held-out", []string{"testdata/sensitive_fresh3.tsv"}, false, freshMinRecall, freshMaxFA},
+		// Written before any change of branch sens9 (per-language
+		// lexicons, rounds 12–16, Arabic forms), measured once at its end.
+		{"held-out-4", []string{"testdata/sensitive_fresh4.tsv"}, false, fresh4MinRecall, fresh4MaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -130,13 +133,28 @@ func TestSensitiveRecall(t *testing.T) {
 // measured once, rules and model: recall 0.783 (47/60), false alarms
 // 0.115 (7/61: 3 the rules', 4 the model's, on controls written as near
 // twins of the reports; see README.md, Sensitive). With the es, pt, ar and
-// sw lexicons merged (their [sensitive] categories are features of the
-// model too) the regenerated model's threshold rose from 0.846 to 0.887
-// and the same set gives 0.733 (44/60) at the same false alarms. Below the
-// issue's 0.95 and 3 %: this floor keeps it from slipping further.
+// sw lexicons applied to every message it fell to 0.733 (44/60); since
+// each lexicon applies only to its own language (plus en and fr) it is
+// 0.783 again; with rounds 12–14 and the threshold allowed 3 % of added
+// false alarms out of fold (instead of 1 %), 0.800 (48/60) and 0.098
+// (6/61); with round 15 too, 0.817 (49/60) and 0.098 (6/61); with round
+// 16 and 2.5 % of added false alarms, 0.800 (48/60) and 0.082 (5/61).
 const (
-	freshMinRecall = 0.73
-	freshMaxFA     = 0.12
+	freshMinRecall = 0.80
+	freshMaxFA     = 0.09
+)
+
+// The level the fourth fresh held-out set (sensitive_fresh4.tsv, 90
+// reports and 99 controls, EN and FR) reached when measured once, at the
+// end of branch sens9: recall 0.956 (86/90: English 41/45, French
+// 45/45; rules alone 71/90), false alarms 0.061 (6/99: 5 the rules', 1
+// the model's). The same person wrote it and rounds 12–17, so it is
+// optimistic for reports written by others. Round 17 (es, pt, ar, sw),
+// added after, moved one control over the threshold: 0.956 and 0.071
+// (7/99).
+const (
+	fresh4MinRecall = 0.95
+	fresh4MaxFA     = 0.075
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -171,7 +189,7 @@ func TestSensitiveModelCV(t *testing.T) {
 		}
 		tr.Rounds = append(tr.Rounds, s)
 	}
-	b, cv, err := TrainSensitive(tr)
+	b, cv, err := TrainSensitive(t.Context(), tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +212,20 @@ func TestSensitiveModelCV(t *testing.T) {
 }
 
 // The out-of-fold recall and false alarms of the rules or the model, as
-// measured (0.895 and 0.034; 0.886 and 0.036 once the es, pt, ar and sw
-// lexicons joined; see README.md, Sensitive). The false alarms
-// are mostly the rules' own (0.024) on the extra rounds' controls, written
-// as near twins of reports; the threshold lets the model add at most 1 %.
+// measured (0.895 and 0.034; 0.886 and 0.036 while the es, pt, ar and sw
+// lexicons applied to every message; 0.895 and 0.034 again once each
+// applies to its own language; 0.876 and 0.053 with rounds 12–14, which
+// are harder (rules alone 0.35–0.69 on them), and the threshold letting
+// the model add 3 % of false alarms; 0.883 and 0.058 with round 15;
+// 0.879 and 0.052 with round 16 and 2.5 %; 0.881 and 0.052 reading the
+// languages the detection did not rule out; 0.878 and 0.051 with round
+// 17; see README.md, Sensitive). The
+// false alarms are the rules' own (0.024) and the model's on the
+// controls of the extra rounds and rounds 10–14, written as near twins
+// of reports.
 const (
-	cvMinRecall = 0.88
-	cvMaxFA     = 0.037
+	cvMinRecall = 0.87
+	cvMaxFA     = 0.055
 )
 
 // TestSensitiveCues checks which rule fires on typical messages, that the
@@ -224,6 +249,8 @@ func TestSensitiveCues(t *testing.T) {
 		{"my property tax went up 200 euros", ""},
 		{"le prix du ticket de bus a augmenté", ""},
 		{"I waited 3 days for the inspector", ""},
+		{"the school guards are paid by the city", ""}, // the official is the payer
+		{"les gardiens sont payés par la mairie", ""},
 	} {
 		r := c.Classify(tc.text, "")
 		switch {
@@ -290,7 +317,8 @@ func BenchmarkSensitiveModel(b *testing.B) {
 	var ps []pre
 	for _, t := range texts {
 		toks, _ := tokenize(t, nil)
-		_, hits := c.sens.detect(toks, nil)
+		_, read := c.lang.detectVotes(t, toks, "")
+		_, hits := c.sens.detect(toks, c.sens.readBits(read), nil)
 		ps = append(ps, pre{toks, hits})
 	}
 	var fs []sensFeat
@@ -358,7 +386,10 @@ func TestSensModelTrain(t *testing.T) {
 		}
 		ex = append(ex, sensExample{feats: f, y: pos, weight: 1})
 	}
-	m, st := trainSensModel(ex, 0.1, 200)
+	m, st, err := trainSensModel(t.Context(), ex, 0.1, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if st.grad > 1e-3 {
 		t.Errorf("gradient norm %g after %d iterations", st.grad, st.iters)
 	}
@@ -367,7 +398,10 @@ func TestSensModelTrain(t *testing.T) {
 			t.Errorf("%v: p = %.3f", e.y, p)
 		}
 	}
-	m2, _ := trainSensModel(ex, 10, 200)
+	m2, _, err := trainSensModel(t.Context(), ex, 10, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !(m2.w[100] > 0 && m2.w[100] < m.w[100] && m.w[200] < m2.w[200] && m2.w[200] < 0) {
 		t.Errorf("penalty: w = %v %v (λ 0.1), %v %v (λ 10)", m.w[100], m.w[200], m2.w[100], m2.w[200])
 	}
@@ -397,7 +431,8 @@ func TestSensitiveModelFlags(t *testing.T) {
 			}
 			byModel++
 			toks, _ := tokenize(r.text, nil)
-			_, hits := c.sens.detect(toks, nil)
+			_, read := c.lang.detectVotes(r.text, toks, "")
+			_, hits := c.sens.detect(toks, c.sens.readBits(read), nil)
 			if p := c.sensModel.prob(sensFeatures(toks, hits, nil)); rules.Sensitive || p < c.sensModel.threshold {
 				t.Errorf("%q: model cue %v, rules %v, p %.3f", r.text, got.SensitiveCues, rules.Sensitive, p)
 			}
@@ -405,5 +440,124 @@ func TestSensitiveModelFlags(t *testing.T) {
 	}
 	if byModel == 0 {
 		t.Error("no message flagged by the model")
+	}
+}
+
+// TestSensitiveLanguageGated checks that each language's [sensitive]
+// words apply only to messages in that language (plus English and
+// French, read for every message): Portuguese "propina" is a bribe,
+// Spanish "propina" a tip (money); Spanish "plata" is money in Spanish
+// only.
+func TestSensitiveLanguageGated(t *testing.T) {
+	c := newDefault(t)
+	r := c.Classify("o fiscal da prefeitura pediu propina para liberar o alvará", "")
+	if r.Language != "pt" || !r.Sensitive {
+		t.Errorf("pt bribe: language %s, sensitive %v", r.Language, r.Sensitive)
+	}
+	// The detector's languages and the sensitive set's are in the same
+	// order (detectVotes' bits index both).
+	if !slices.Equal(c.sens.langs, c.lang.langs) {
+		t.Fatalf("languages %v and %v", c.sens.langs, c.lang.langs)
+	}
+	// An English message with one Spanish word is not read in Spanish; a
+	// message no word tells the language of is read in every language.
+	for _, tc := range []struct {
+		text   string
+		es, sw bool
+	}{
+		{"could you please do me a favor and call the office", false, false},
+		{"por favor el agente de la oficina", true, false},
+		{"polisi alisema niachiliwe nikimpa kitu kidogo", true, true},
+	} {
+		toks, _ := tokenize(tc.text, nil)
+		_, read := c.lang.detectVotes(tc.text, toks, "")
+		allow := c.sens.readBits(read)
+		if es, sw := allow&c.sens.bits["es"] != 0, allow&c.sens.bits["sw"] != 0; es != tc.es || sw != tc.sw {
+			t.Errorf("%q: read in es %v, sw %v; want %v, %v", tc.text, es, sw, tc.es, tc.sw)
+		}
+	}
+	for _, tc := range []struct {
+		word, lang string
+		want       sensCat // the categories the word must have
+		not        sensCat // and must not have
+	}{
+		{"plata", "en", 0, sMoney},
+		{"plata", LangOther, 0, sMoney},
+		{"plata", "sw", 0, sMoney},
+		{"plata", "pt", 0, sMoney},
+		{"plata", "es", sMoney, 0},
+		{"propina", "es", sMoney, sPhrase},
+		{"propina", "pt", sPhrase, 0},
+		{"propina", "fr", 0, sPhrase | sMoney},
+	} {
+		toks, _ := tokenize("la "+tc.word, nil)
+		_, hits := c.sens.detect(toks, c.sens.langBits(tc.lang), nil)
+		var got sensCat
+		for _, h := range hits {
+			got |= h.mask
+		}
+		if got&tc.want != tc.want || got&tc.not != 0 {
+			t.Errorf("%q in %s: categories %b, want %b and not %b", tc.word, tc.lang, got, tc.want, tc.not)
+		}
+	}
+}
+
+// TestSensitiveArabicForms checks that an Arabic word matches a lexicon
+// entry with its prefixes (article, conjunction, preposition) and object
+// pronoun removed, and only entries of three letters or more.
+func TestSensitiveArabicForms(t *testing.T) {
+	for _, tc := range []struct {
+		tok, lex string
+		want     bool
+	}{
+		{"أعطيته", "أعطيت", true},      // I gave him
+		{"والموظف", "موظف", true},      // and the employee
+		{"بالمال", "مال", true},        // with the money
+		{"الوصل", "الوصل", true},       // equal
+		{"موظف", "والموظف", false},     // never adds a prefix
+		{"وله", "له", false},           // an entry of two letters needs the exact word
+		{"employee", "employe", false}, // Latin words are never cut
+	} {
+		if got := stemMatches(tc.tok, tc.lex); got != tc.want {
+			t.Errorf("stemMatches(%q, %q) = %v, want %v", tc.tok, tc.lex, got, tc.want)
+		}
+	}
+	c := newDefault(t)
+	r := c.Classify("موظف البلدية قال إن الرخصة تخرج بسرعة إذا أعطيته شيئا", "")
+	if r.Language != "ar" || !r.Sensitive {
+		t.Errorf("ar: language %s, sensitive %v", r.Language, r.Sensitive)
+	}
+	if r := c.Classify("كم ثمن رخصة البناء في البلدية", ""); r.Sensitive {
+		t.Errorf("ar control: sensitive %v", r.SensitiveCues)
+	}
+}
+
+// TestSensitiveOtherLanguages checks the plain bribe words and a direct
+// report of each shipped language besides English and French, and a
+// lawful fee in each.
+func TestSensitiveOtherLanguages(t *testing.T) {
+	c := newDefault(t)
+	for _, tc := range []struct {
+		lang, text string
+		sensitive  bool
+	}{
+		{"es", "el agente de tránsito me pidió una mordida para no llevarse mi carro", true},
+		{"es", "el inspector dijo que el local pasa solo si le damos 200 en efectivo", true},
+		{"es", "pagué la multa de 500 pesos en el banco y me dieron el recibo", false},
+		{"pt", "o guarda pediu propina pra não multar", true},
+		{"pt", "o fiscal disse que a obra só passa se a gente der um agrado pra ele", true},
+		{"pt", "paguei a taxa de 80 reais no banco, com recibo", false},
+		{"ar", "طلب الموظف رشوة لتسريع ملفي", true},
+		{"ar", "الشرطي طلب مني مئة دينار حتى لا يكتب المخالفة", true},
+		{"ar", "دفعت رسوم الرخصة في البلدية وأخذت الوصل", false},
+		{"sw", "afisa wa ardhi aliomba rushwa ili anipe hati", true},
+		{"sw", "polisi alisema niachiliwe nikimpa kitu kidogo", true},
+		{"sw", "nililipa ada ya leseni benki nikapewa risiti", false},
+	} {
+		// tc.lang is the message's language, which detection may miss on
+		// short messages: its words are read anyway (detectVotes).
+		if r := c.Classify(tc.text, ""); r.Sensitive != tc.sensitive {
+			t.Errorf("%s %q: sensitive %v %v, want %v (detected %s)", tc.lang, tc.text, r.Sensitive, r.SensitiveCues, tc.sensitive, r.Language)
+		}
 	}
 }

@@ -47,8 +47,13 @@ type TrainOptions struct {
 	// C is the inverse L2 regularisation strength, as scikit-learn's
 	// LogisticRegression has it (loss summed over examples + ½‖w‖²/C).
 	// 0 means cDefault, chosen by 5-fold cross-validation on the
-	// development data (cv_test.go; flat between 3 and 30).
+	// development data (cv_test.go; flat between 3 and 30). For the
+	// topic head's SVM it is the SVM's C, as LinearSVC has it (0 means
+	// svmCDefault).
 	C float64
+	// LogReg fits a topic head by logistic regression (L-BFGS), as
+	// before the SVM (topic_fit.go); the other heads always are.
+	LogReg bool
 	// NoCalibrate turns off temperature scaling of the probabilities
 	// (fitted on a held-out fifth when there are at least selectMin
 	// examples; the final model is then trained on all of them).
@@ -285,7 +290,15 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	}
 	temp := 1.0
 	var theta0 []float64
-	if calibrate {
+	svm := kind == KindTopic && !opts.LogReg
+	if svm {
+		var err error
+		theta0, temp, err = fitTopicSVM(ctx, exs, nKeyword, docs, balance, R, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	if calibrate && !svm {
 		var tr, ho []int
 		for i, e := range exs {
 			if i >= nKeyword && heldOut(e.Text) {
@@ -336,7 +349,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		offset = maxIter
 	}
 	theta := theta0
-	if theta == nil || nData <= selectMax {
+	if !svm && (theta == nil || nData <= selectMax) {
 		var err error
 		if theta, err = fitLogReg(ctx, docs, R, L, C, maxIter, theta0, progress); err != nil {
 			return nil, err

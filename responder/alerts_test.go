@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // TestAlerterRules: with no sensitive chat a sensitive critical case
@@ -17,10 +17,10 @@ import (
 // alert chat is refused.
 func TestAlerterRules(t *testing.T) {
 	rg := newDgRig(t, nil)
-	officers := responder.AlertChat{Platform: citybot.Telegram, Chat: "-100900"}
-	al, err := responder.NewAlerter(responder.AlertOptions{
-		Store: rg.db, Now: rg.clock.Now, Chats: []responder.AlertChat{officers},
-		EscalateChats: []responder.AlertChat{{Platform: citybot.Telegram, Chat: "-100902"}}, EscalateAfter: -1,
+	officers := accountability.AlertChat{Platform: citybot.Telegram, Chat: "-100900"}
+	al, err := accountability.NewAlerter(accountability.AlertOptions{
+		Store: rg.db, Now: rg.clock.Now, Chats: []accountability.AlertChat{officers}, Policy: testPolicy(t),
+		EscalateChats: []accountability.AlertChat{{Platform: citybot.Telegram, Chat: "-100902"}}, EscalateAfter: -1,
 		Officers: map[citybot.UserID]string{"7001": "olivia"},
 	})
 	if err != nil {

@@ -111,7 +111,7 @@ func benchHandle(b *testing.B, dispatch bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := responder.New(responder.Options{Store: db, Classifier: cl, EmergencyNumber: "112", Notify: notify})
+	r, err := responder.New(responder.Options{Store: db, Classifier: cl, Policy: testPolicy(b), Notify: notify})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package responder
 
 import (
+	"strconv"
 	"strings"
 
 	"citybot"
@@ -220,4 +221,31 @@ func fill(tmpl string, pairs ...string) string {
 		args = append(args, "{"+pairs[i]+"}", pairs[i+1])
 	}
 	return strings.NewReplacer(args...).Replace(tmpl)
+}
+
+// readersIn says who reads sensitive cases in the words of language
+// lang (English when the city has no file for it): the roles, then the
+// number of accounts named beside them, joined as the language joins a
+// list ("A, B and C").
+func readersIn(set *locale.Set, lang string, roles []citybot.Role, named int) string {
+	c := set.Catalog(lang)
+	if c == nil || c.Text("chat.readers_and") == "" {
+		c = set.Catalog(locale.Reference)
+	}
+	var parts []string
+	for _, r := range roles {
+		if w := c.Text("chat.readers_" + string(r)); w != "" {
+			parts = append(parts, w)
+		}
+	}
+	if named > 0 {
+		parts = append(parts, strings.ReplaceAll(c.Plural("chat.readers_named", named), "{n}", strconv.Itoa(named)))
+	}
+	switch len(parts) {
+	case 0:
+		return c.Text("chat.readers_admin")
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], c.Text("chat.readers_comma")) + c.Text("chat.readers_and") + parts[len(parts)-1]
 }

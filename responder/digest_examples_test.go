@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // frenchOrEnglish is a Classifier that finds French by a few words and
@@ -27,7 +27,7 @@ func (frenchOrEnglish) Classify(text, hint string) citybot.Classification {
 // answer after resolution first, never an answer promising an action to
 // come, and a quote in another language is labelled with it.
 func TestDigestExamplesQuoteWhatWasDone(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Classifier = frenchOrEnglish{}; o.Examples = 5 })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Classifier = frenchOrEnglish{}; o.Examples = 5 })
 	day := func(d, h int) time.Time { return weekStart.Add(time.Duration(d*24+h) * time.Hour) }
 	a := rg.report(day(0, 9), "e1", "a deep pothole on the main road near the school gate")
 	b := rg.report(day(0, 10), "e2", "a pothole in front of the bakery, bikes fall into it")
@@ -72,35 +72,5 @@ func TestDigestExamplesQuoteWhatWasDone(t *testing.T) {
 	}
 	if !strings.Contains(d.Texts["fr"], "school gate » (en anglais)") || strings.Contains(d.Texts["fr"], "(en français)") {
 		t.Errorf("French digest labels:\n%s", d.Texts["fr"])
-	}
-}
-
-func TestPromisesActionWords(t *testing.T) {
-	for _, tc := range []struct {
-		text, lang string
-		promise    bool
-	}{
-		{"We will send a team.", "en", true},
-		{"We'll fix it tomorrow.", "en", true},
-		{"The team filled the hole this morning.", "en", false},
-		{"Une équipe interviendra jeudi.", "fr", true},
-		{"Nous allons réparer la fuite.", "fr", true},
-		{"La fuite a été réparée hier.", "fr", false},
-		{"Un equipo irá el jueves; lo repararemos.", "es", true},
-		{"La fuga fue reparada ayer.", "es", false},
-		{"A equipe vai consertar amanhã.", "pt", true},
-		{"O buraco foi tapado ontem.", "pt", false},
-		{"Tutatuma timu kesho.", "sw", true},
-		{"Shimo limezibwa leo asubuhi.", "sw", false},
-		{"سوف نرسل فريقا يوم الخميس.", "ar", true},
-		{"تم إصلاح الحفرة هذا الصباح.", "ar", false},
-		{"Une équipe interviendra jeudi.", "", true},
-		{"A equipe passa amanhã.", "pt", true},
-		{"The team repaired the camera.", "en", false},
-		{"Mañana.", "es", true},
-	} {
-		if got := responder.PromisesAction(tc.text, tc.lang); got != tc.promise {
-			t.Errorf("PromisesAction(%q, %q) = %v, want %v", tc.text, tc.lang, got, tc.promise)
-		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // figuresWeek seeds week 2026-W47 (Monday 16 to Sunday 22 November) with
@@ -26,7 +26,7 @@ func figuresWeek(t *testing.T, zone string) (*dgRig, citybot.Digest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.Location = loc })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Location = loc })
 	mon := weekStart // Monday 16 November 00:00 UTC
 	at := func(day, h, m int) time.Time {
 		return mon.Add(time.Duration(day*24+h)*time.Hour + time.Duration(m)*time.Minute)
@@ -109,16 +109,16 @@ func TestDigestTextNoZeroLines(t *testing.T) {
 		want       []string
 		firstWeek  bool
 	}{
-		{"W47 en", d.Texts["en"], []string{"City listening report, 16–22 November\n", "\nReceived: 5 reports.\n", "• Roads and pavements: 1\n",
+		{"W47 en", d.Texts["en"], []string{"Testville listening report, 16–22 November\n", "\nReceived: 5 reports.\n", "• Roads and pavements: 1\n",
 			"Answered by the city: 3 of 5.", "Answered within an hour: 1 of 5; within a day: 2 of 5.", "Resolved this week: 2.\n",
 			"Still open at the end of the week: 2.", "Promised dates this week: 1 kept out of 4.", "Promised dates missed: 3."}, true},
-		{"W47 fr", d.Texts["fr"], []string{"Bilan de l'écoute citoyenne, du 16 au 22 novembre\n", "Reçus : 5 signalements.\n",
+		{"W47 fr", d.Texts["fr"], []string{"Testville : bilan de l'écoute citoyenne, du 16 au 22 novembre\n", "Reçus : 5 signalements.\n",
 			"Réponse en moins d'une heure : 1 sur 5 ; en moins d'un jour : 2 sur 5."}, true},
 		{"W46 en (nothing at all)", w46.Texts["en"], []string{"9–15 November", "No report was received this week.", "No promised date fell this week."}, true},
 		// W48: 5 reports the week before, none now; c4 and c5 still open.
 		{"W48 en", w48.Texts["en"], []string{"23–29 November", "No report was received this week.", "Resolved this week: 0 (2 the week before).",
 			"Still open at the end of the week: 2."}, false},
-		{"W49 en", w49.Texts["en"], []string{"City listening report, 30 November – 6 December\n"}, false},
+		{"W49 en", w49.Texts["en"], []string{"Testville listening report, 30 November – 6 December\n"}, false},
 		{"W49 fr", w49.Texts["fr"], []string{"du 30 novembre au 6 décembre\n"}, false},
 	} {
 		for _, w := range tc.want {

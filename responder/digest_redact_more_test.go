@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // What the review found the digest kept: phone numbers and e-mail
 // addresses spelled out in words (English and French), @handles, names
 // in other scripts after a title, door codes.
 func TestRedactorSpelledOutAndOtherScripts(t *testing.T) {
-	r := responder.NewRedactor()
+	r := accountability.NewRedactor()
 	for _, tt := range []struct {
 		in    string
 		gone  []string

@@ -8,12 +8,17 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/bots"
+	"citybot/casework"
+	"citybot/chart"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -39,15 +44,15 @@ type dgRig struct {
 	clock *dgClock
 	db    *store.DB
 	resp  *responder.Responder
-	off   *responder.Officer
-	dg    *responder.Digester
+	off   *casework.Officer
+	dg    *accountability.Digester
 	msgID int
 }
 
 // Monday 16 November 2026, 00:00 UTC: the start of ISO week 2026-W47.
 var weekStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 
-func newDgRig(t *testing.T, tweak func(*responder.DigestOptions)) *dgRig {
+func newDgRig(t *testing.T, tweak func(*accountability.DigestOptions)) *dgRig {
 	t.Helper()
 	ctx := context.Background()
 	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
@@ -56,29 +61,30 @@ func newDgRig(t *testing.T, tweak func(*responder.DigestOptions)) *dgRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now})
+	city := testPolicy(t)
+	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now, Policy: city})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Policy: city})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := responder.DigestOptions{
-		Store: db, Now: clock.Now,
-		Channels: []responder.Channel{
+	opts := accountability.DigestOptions{
+		Store: db, Now: clock.Now, Policy: city, Languages: []string{"en", "fr"},
+		Channels: []accountability.Channel{
 			{Platform: citybot.Telegram, Chat: "-100500"},
 			{Platform: citybot.Discord, Chat: "900", Language: "fr"},
 		},
-		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
+		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
-		Officers:  responder.Channel{Platform: citybot.Telegram, Chat: "-100888"},
+		Officers:  accountability.Channel{Platform: citybot.Telegram, Chat: "-100888"},
 		PublicURL: "https://city.example/public",
 	}
 	if tweak != nil {
 		tweak(&opts)
 	}
-	dg, err := responder.NewDigester(opts)
+	dg, err := accountability.NewDigester(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +252,7 @@ func TestDigestDraftApprovePostOnce(t *testing.T) {
 		t.Errorf("no you-said-we-did example")
 	}
 	img, err := png.Decode(bytes.NewReader(d.Chart))
-	if err != nil || img.Bounds().Dx() != 900 {
+	if err != nil || img.Bounds().Dx() != chart.WidthPx {
 		t.Fatalf("chart: %v", err)
 	}
 	// The officials were told, with the buttons on the draft.
@@ -354,6 +360,7 @@ func TestDigestSentBackIsNeverPosted(t *testing.T) {
 // photoBot is a fakeBot that can send photos.
 type photoBot struct {
 	*fakeBot
+	mu     sync.Mutex
 	photos []string
 }
 
@@ -361,11 +368,23 @@ func (b *photoBot) SendPhoto(ctx context.Context, out citybot.Outgoing, name str
 	if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 		return citybot.Sent{}, err
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.photos = append(b.photos, out.Key+"|"+name)
 	return citybot.Sent{ID: citybot.PlatformMessageID("p" + fmt.Sprint(len(b.photos)))}, nil
 }
 
-func TestChartBotSendsThePhoto(t *testing.T) {
+func (b *photoBot) sentPhotos() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.photos)
+}
+
+// An approved digest's chart row (kind chart) goes out through the
+// dispatcher as a photo where the bot can send one, and as its caption
+// with a link to the public chart where it cannot; the bots are given to
+// the dispatcher as they are.
+func TestDispatcherSendsTheChart(t *testing.T) {
 	rg := newDgRig(t, nil)
 	rg.playWeek()
 	rg.clock.Set(weekStart.Add(7*24*time.Hour + 8*time.Hour))
@@ -376,29 +395,55 @@ func TestChartBotSendsThePhoto(t *testing.T) {
 	if _, err := rg.dg.Decide(rg.ctx, d.ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {
 		t.Fatal(err)
 	}
+	var charts []citybot.OutboxItem
+	public := []string{"digest:2026-W47:telegram:-100500:", "digest:2026-W47:discord:900:"}
+	for _, it := range append(must(rg.db.OutboxItems(rg.ctx, public[0])), must(rg.db.OutboxItems(rg.ctx, public[1]))...) {
+		if it.Kind == citybot.OutboxChart {
+			charts = append(charts, it)
+		}
+	}
+	if len(charts) != 2 || charts[0].ChartWeek != "2026-W47" || !strings.HasSuffix(charts[0].Out.Key, accountability.ChartKeySuffix) {
+		t.Fatalf("chart rows %+v, want one per channel for 2026-W47", charts)
+	}
 	tgb := &photoBot{fakeBot: newFakeBot(t, citybot.Telegram)}
 	dcb := newFakeBot(t, citybot.Discord)
-	tg := responder.ChartBot(tgb, rg.db, "https://city.example")
-	dc := responder.ChartBot(dcb, rg.db, "https://city.example")
-	for _, it := range append(must(rg.db.OutboxItems(rg.ctx, "digest:2026-W47:telegram")), must(rg.db.OutboxItems(rg.ctx, "digest:2026-W47:discord"))...) {
-		b := tg
-		if it.Out.Platform == citybot.Discord {
-			b = dc
-		}
-		if _, err := b.Send(rg.ctx, it.Out); err != nil {
-			t.Fatal(err)
-		}
+	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: rg.db, Bots: []bots.Bot{tgb, dcb}, Now: rg.clock.Now,
+		Charts: rg.db, PublicURL: "https://city.example/", PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(tgb.photos) != 1 || !strings.Contains(tgb.photos[0], "digest-2026-W47.png") {
-		t.Fatalf("telegram photos %v", tgb.photos)
+	stop := runDispatcher(t, disp)
+	digestSent := func(b *fakeBot) (n int) {
+		for _, o := range b.allSent() {
+			if strings.HasPrefix(o.Key, public[0]) || strings.HasPrefix(o.Key, public[1]) {
+				n++
+			}
+		}
+		return n
 	}
-	if n := len(tgb.allSent()); n != 2 {
-		t.Fatalf("telegram texts %d, want 2", n)
+	// Telegram: the chart, then the text in both languages; Discord (in
+	// French only): the chart's caption, then the text.
+	waitFor(t, "the digest posted", func() bool { return len(tgb.sentPhotos()) == 1 && digestSent(tgb.fakeBot) == 2 && digestSent(dcb) == 2 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if p := tgb.sentPhotos(); !strings.Contains(p[0], "digest-2026-W47.png") || !strings.HasSuffix(strings.Split(p[0], "|")[0], accountability.ChartKeySuffix) {
+		t.Fatalf("telegram photos %v", p)
 	}
 	// Discord (no photo capability here) gets the caption with a link.
-	sent := dcb.allSent()
-	if len(sent) != 2 || !strings.Contains(sent[0].Text, "https://city.example/public/digests/2026-W47/chart.png") {
-		t.Fatalf("discord: %+v", sent)
+	var caption string
+	for _, o := range dcb.allSent() {
+		if strings.HasSuffix(o.Key, accountability.ChartKeySuffix) {
+			caption = o.Text
+		}
+	}
+	if !strings.Contains(caption, "\nhttps://city.example/public/digests/2026-W47/chart.png") {
+		t.Fatalf("discord caption %q", caption)
+	}
+	for _, c := range charts {
+		if it := must(rg.db.OutboxItem(rg.ctx, c.Out.Key)); it.State != citybot.OutboxSent {
+			t.Errorf("chart row %s is %s", c.Out.Key, it.State)
+		}
 	}
 }
 
@@ -459,7 +504,7 @@ func TestFixedFollowupAndReopen(t *testing.T) {
 }
 
 func TestRemindersAfterWorkingHours(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) { o.ReminderHours = 4 })
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.ReminderHours = 4 })
 	// Friday 15:00: two working hours left that day.
 	fri := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
 	c := rg.report(fri, "a", "pothole on the bridge")
@@ -522,7 +567,7 @@ func TestWeekOf(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	rg := newDgRig(t, func(o *responder.DigestOptions) {
+	rg := newDgRig(t, func(o *accountability.DigestOptions) {
 		o.Retention = citybot.RetentionPolicy{MessageDays: 30, IdentityDays: 60, OutboxDays: 30}
 	})
 	p := rg.playWeek()
@@ -549,7 +594,7 @@ func TestRetention(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	r := responder.NewRedactor()
+	r := accountability.NewRedactor()
 	tests := []struct {
 		in    string
 		spans []citybot.PersonalSpan

@@ -48,13 +48,28 @@ type OutboxStore interface {
 	NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (time.Time, bool, error)
 }
 
+// ChartSource finds the chart of an approved digest (the store).
+type ChartSource interface {
+	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
+}
+
 // DispatcherOptions configure a Dispatcher. Store and at least one bot are
 // required.
 type DispatcherOptions struct {
-	Store  OutboxStore
-	Bots   []bots.Bot       // one per platform
-	Logger *slog.Logger     // nil discards logs
-	Now    func() time.Time // nil means time.Now; must agree with the store's clock
+	Store OutboxStore
+	// Bots are the platforms' bots, one per platform, given as they are:
+	// the dispatcher finds their capabilities (bots.PhotoSender,
+	// bots.Editor, …) on them.
+	Bots []bots.Bot
+	// Charts finds the chart of an approved digest, for the
+	// citybot.OutboxChart rows; nil fails such rows for good.
+	Charts ChartSource
+	// PublicURL is the public page's address: a platform that cannot
+	// send images gets a chart row's caption with a link to the chart
+	// there; "" leaves the link out.
+	PublicURL string
+	Logger    *slog.Logger     // nil discards logs
+	Now       func() time.Time // nil means time.Now; must agree with the store's clock
 	// Workers bounds concurrent sends (each to a different chat); <= 0
 	// means 8.
 	Workers int
@@ -124,6 +139,8 @@ type DispatcherOptions struct {
 // refusal covers every chat.
 type Dispatcher struct {
 	store       OutboxStore
+	charts      ChartSource
+	publicURL   string
 	bots        map[citybot.Platform]bots.Bot
 	platforms   []citybot.Platform // those of bots: rows of others are left alone
 	log         *slog.Logger
@@ -175,6 +192,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 	}
 	d := &Dispatcher{
 		store: opts.Store, bots: map[citybot.Platform]bots.Bot{}, log: opts.Logger, now: opts.Now,
+		charts: opts.Charts, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
 		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
 		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{},
@@ -521,7 +539,7 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 	if !ok {
 		err = fmt.Errorf("no bot for platform %s", platform)
 	} else {
-		sent, err = d.send(ctx, bot, it.Out)
+		sent, err = d.send(ctx, bot, it)
 	}
 	// The outcome is recorded with budgets that start only now: a slow or
 	// timed-out send must not leave the row in sending, where it would
@@ -589,7 +607,8 @@ func (d *Dispatcher) deliver(ctx context.Context, it citybot.OutboxItem) {
 // (or one answering citybot.ErrNotSupported), a malformed user id or a
 // refusal fails the row for good. Errors never name out.To nor the
 // private chat (see redact).
-func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (sent citybot.Sent, err error) {
+func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, it citybot.OutboxItem) (sent citybot.Sent, err error) {
+	out := it.Out
 	sctx, cancel := context.WithTimeout(ctx, d.sendTimeout)
 	defer cancel()
 	defer func() {
@@ -597,6 +616,9 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 			err = fmt.Errorf("send panicked: %v", p)
 		}
 	}()
+	if it.Kind == citybot.OutboxChart {
+		return d.sendChart(sctx, bot, it)
+	}
 	if out.Edit != "" {
 		// An edit replaces a message the bot sent (an alert once taken).
 		ed, ok := bot.(bots.Editor)
@@ -628,13 +650,65 @@ func (d *Dispatcher) send(ctx context.Context, bot bots.Bot, out citybot.Outgoin
 		}
 		priv := out
 		priv.Chat, priv.ChatKind, priv.ReplyTo = chat, citybot.ChatPrivate, ""
-		sent, err = bot.Send(sctx, priv)
+		sent, err = sendOne(sctx, bot, priv)
 		if err != nil {
 			return citybot.Sent{}, fmt.Errorf("private delivery: %w", redactErr(err, out, chat))
 		}
 		return sent, nil
 	}
-	return bot.Send(sctx, out)
+	return sendOne(sctx, bot, out)
+}
+
+// sendOne sends out through bot: a row with a file as a document
+// (bots.DocumentSender, with the text as its caption), others as a
+// message. A bot that cannot send files, or a file already dropped (a
+// sent row), fails the row for good.
+func sendOne(ctx context.Context, bot bots.Bot, out citybot.Outgoing) (citybot.Sent, error) {
+	if out.File == nil {
+		return bot.Send(ctx, out)
+	}
+	ds, ok := bot.(bots.DocumentSender)
+	if !ok {
+		return citybot.Sent{}, fmt.Errorf("send document: %w: the %s bot cannot send files", citybot.ErrPermanent, out.Platform)
+	}
+	if len(out.File.Data) == 0 {
+		return citybot.Sent{}, fmt.Errorf("send document: %w: the file is empty", citybot.ErrPermanent)
+	}
+	sent, err := ds.SendDocument(ctx, out, *out.File)
+	if errors.Is(err, citybot.ErrInvalid) || errors.Is(err, citybot.ErrNotSupported) {
+		err = fmt.Errorf("%w: %w", citybot.ErrPermanent, err)
+	}
+	return sent, err
+}
+
+// sendChart sends a citybot.OutboxChart row: the chart of the approved
+// digest of it.ChartWeek as an image through the bot's bots.PhotoSender,
+// with the row's text as caption; a bot without the capability (or one
+// answering citybot.ErrNotSupported) sends the caption alone, with a link
+// to the chart on the public page when there is one. No approved digest
+// of that week fails the row for good.
+func (d *Dispatcher) sendChart(ctx context.Context, bot bots.Bot, it citybot.OutboxItem) (citybot.Sent, error) {
+	if d.charts == nil {
+		return citybot.Sent{}, fmt.Errorf("chart of %s: %w: the dispatcher has no chart source", it.ChartWeek, citybot.ErrPermanent)
+	}
+	dg, err := d.charts.ApprovedDigest(ctx, it.ChartWeek)
+	if errors.Is(err, citybot.ErrNotFound) {
+		return citybot.Sent{}, fmt.Errorf("chart of %s: %w: no approved digest", it.ChartWeek, citybot.ErrPermanent)
+	}
+	if err != nil {
+		return citybot.Sent{}, fmt.Errorf("chart of %s: %w", it.ChartWeek, err)
+	}
+	out := it.Out
+	if ps, ok := bot.(bots.PhotoSender); ok && len(dg.Chart) > 0 {
+		sent, err := ps.SendPhoto(ctx, out, "digest-"+string(it.ChartWeek)+".png", dg.Chart)
+		if !errors.Is(err, citybot.ErrNotSupported) {
+			return sent, err
+		}
+	}
+	if d.publicURL != "" {
+		out.Text += "\n" + d.publicURL + "/public/digests/" + string(it.ChartWeek) + "/chart.png"
+	}
+	return bot.Send(ctx, out)
 }
 
 // redactErr keeps a private row's person and private chat out of an

@@ -33,7 +33,7 @@ func (d *Dispatcher) resolveInterrupted(ctx context.Context) error {
 			}
 			continue
 		}
-		if w := d.window(it.Out); w > 0 && now.Sub(it.UpdatedAt) < w/2 {
+		if w := d.window(it); w > 0 && now.Sub(it.UpdatedAt) < w/2 {
 			if err := d.store.RetryOutbox(ctx, it.ID, now, false, "interrupted by a crash; sent again: the platform recognises a repeat"); err != nil {
 				return fmt.Errorf("requeue interrupted row %d: %w", it.ID, err)
 			}
@@ -51,63 +51,13 @@ func (d *Dispatcher) resolveInterrupted(ctx context.Context) error {
 	return nil
 }
 
-// window is how long the platform of out recognises a repeated send of
-// it; zero when it does not.
-func (d *Dispatcher) window(out citybot.Outgoing) time.Duration {
-	is, ok := d.bots[out.Platform].(bots.IdempotentSender)
-	if !ok {
+// window is how long the platform of it recognises a repeated send of
+// it; zero when it does not, and for a chart row: a photo, which no
+// platform deduplicates.
+func (d *Dispatcher) window(it citybot.OutboxItem) time.Duration {
+	is, ok := d.bots[it.Out.Platform].(bots.IdempotentSender)
+	if !ok || it.Kind == citybot.OutboxChart {
 		return 0
 	}
-	return is.IdempotencyWindow(out)
-}
-
-// PrivateChat implements bots.PrivateChatter for the wrapped bot. It
-// returns an error wrapping citybot.ErrNotSupported when the wrapped bot
-// cannot open private chats, and the wrapped bot's errors otherwise.
-func (c chartBot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error) {
-	pc, ok := c.Bot.(bots.PrivateChatter)
-	if !ok {
-		return "", fmt.Errorf("responder: private chat: %w", citybot.ErrNotSupported)
-	}
-	return pc.PrivateChat(ctx, user)
-}
-
-// IdempotencyWindow implements bots.IdempotentSender for the wrapped bot:
-// rows posting a digest's chart go as a photo, which no platform
-// deduplicates, and get zero; others get the wrapped bot's window.
-func (c chartBot) IdempotencyWindow(out citybot.Outgoing) time.Duration {
-	if _, chart := chartWeek(out.Key); chart {
-		return 0
-	}
-	if is, ok := c.Bot.(bots.IdempotentSender); ok {
-		return is.IdempotencyWindow(out)
-	}
-	return 0
-}
-
-// Reserve implements bots.Pacer for the wrapped bot (a chart row's photo
-// is sent through the same limiter); a bot without the capability is not
-// paced: every row may go at once.
-func (c chartBot) Reserve(out citybot.Outgoing) (time.Duration, bots.PaceScope) {
-	if p, ok := c.Bot.(bots.Pacer); ok {
-		return p.Reserve(out)
-	}
-	return 0, bots.PaceChat
-}
-
-// Unreserve implements bots.Pacer for the wrapped bot.
-func (c chartBot) Unreserve(out citybot.Outgoing) {
-	if p, ok := c.Bot.(bots.Pacer); ok {
-		p.Unreserve(out)
-	}
-}
-
-// Edit implements bots.Editor for the wrapped bot. It returns an error
-// wrapping citybot.ErrNotSupported when the wrapped bot cannot edit.
-func (c chartBot) Edit(ctx context.Context, chat citybot.ChatID, id citybot.PlatformMessageID, out citybot.Outgoing) error {
-	ed, ok := c.Bot.(bots.Editor)
-	if !ok {
-		return fmt.Errorf("responder: edit: %w", citybot.ErrNotSupported)
-	}
-	return ed.Edit(ctx, chat, id, out)
+	return is.IdempotencyWindow(it.Out)
 }

@@ -53,11 +53,17 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	r, err := responder.New(responder.Options{
-		Store: db, Classifier: cl, Logger: log, Notify: d.Notify,
-		DefaultLanguage: "en", Languages: []string{"en", "fr"}, EmergencyNumber: "112",
-		MaxText: map[citybot.Platform]int{bot.Platform(): bot.Limits().MaxText},
+	// cmd/citybot builds the city's policy once from the configuration.
+	city, err := citybot.NewPolicy(citybot.PolicyConfig{
+		City: "Citybot Town", Languages: []string{"en", "fr"}, DefaultLanguage: "en", Location: time.UTC,
+		Topics: cl.Topics(), SensitiveTopics: []string{"corruption"}, EmergencyNumber: "112",
+		MaxText: map[citybot.Platform]int{citybot.Telegram: bot.Limits().MaxText, citybot.Discord: 2000},
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, err := responder.New(responder.Options{Store: db, Classifier: cl, Logger: log, Notify: d.Notify, Policy: city})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -200,11 +200,45 @@ type rigOptions struct {
 	// of user U is "dm-U", or privateErr when set.
 	privateChats bool
 	privateErr   error
-	// chart wraps the bot in responder.ChartBot, as serve does.
-	chart bool
 	// clock, when set, is the store's, the responder's and the
 	// dispatcher's clock.
 	clock *fakeClock
+	// city, when set, changes the tests' city (testCity) before the
+	// responder's policy is built from it.
+	city func(*citybot.PolicyConfig)
+}
+
+// testCity is the city of the tests: every shipped language, English
+// first and by default, the classifier's default topics, corruption
+// sensitive, 112, and the platforms' real text limits.
+func testCity() citybot.PolicyConfig {
+	return citybot.PolicyConfig{
+		City:            "Testville",
+		Languages:       []string{"en", "ar", "es", "fr", "pt", "sw"},
+		DefaultLanguage: "en",
+		Location:        time.UTC,
+		Topics: []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
+			"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"},
+		SensitiveTopics: []string{"corruption"},
+		EmergencyNumber: "112",
+		MaxText:         map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000},
+	}
+}
+
+// testPolicy builds the policy of testCity changed by edits.
+func testPolicy(t testing.TB, edits ...func(*citybot.PolicyConfig)) *citybot.Policy {
+	t.Helper()
+	c := testCity()
+	for _, e := range edits {
+		if e != nil {
+			e(&c)
+		}
+	}
+	p, err := citybot.NewPolicy(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // fakeClock is a settable clock, safe for concurrent use.
@@ -246,9 +280,6 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 	if ro.privateChats {
 		dopts.Bots = []bots.Bot{&privateBot{fakeBot: bot, err: ro.privateErr}}
 	}
-	if ro.chart {
-		dopts.Bots = []bots.Bot{responder.ChartBot(dopts.Bots[0], db, "")}
-	}
 	if dopts.BaseBackoff == 0 {
 		dopts.BaseBackoff = 5 * time.Millisecond
 	}
@@ -264,8 +295,8 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 	if now != nil {
 		opts.Now = now
 	}
-	if opts.EmergencyNumber == "" {
-		opts.EmergencyNumber = "112"
+	if opts.Policy == nil {
+		opts.Policy = testPolicy(t, ro.city)
 	}
 	r, err := responder.New(opts)
 	if err != nil {

@@ -44,7 +44,7 @@ citybot_outbox_sent_total{platform="telegram"} 1
 		t.Errorf("%d gauge/histogram series, want 3", n)
 	}
 	// A second responder on the same registry fails clearly.
-	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Registerer: reg}); err == nil {
+	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Registerer: reg, Policy: testPolicy(t)}); err == nil {
 		t.Error("double registration accepted")
 	}
 }

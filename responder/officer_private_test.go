@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/responder"
 )
 
@@ -22,12 +23,12 @@ func groupMsg(user, chat string, id int, text string) citybot.Message {
 }
 
 // privateRig is a rig whose bot opens private chats, logging to logs.
-func privateRig(t *testing.T, logs *logBuf, privateErr error) (*rig, *responder.Officer) {
+func privateRig(t *testing.T, logs *logBuf, privateErr error) (*rig, *casework.Officer) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rg := newRig(t, rigOptions{privateChats: true, privateErr: privateErr,
 		opts: responder.Options{Logger: logger}, dopts: responder.DispatcherOptions{Logger: logger}})
-	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger})
+	o, err := casework.NewOfficer(casework.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Logger: logger, Policy: testPolicy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,18 +147,10 @@ func TestSensitiveGroupCaseNeverFallsBackToGroup(t *testing.T) {
 	}
 }
 
+// A bot that cannot open private chats fails the private row.
 func TestSensitiveGroupCaseWithoutCapabilityFails(t *testing.T) {
-	for _, chart := range []bool{false, true} {
-		t.Run(fmt.Sprint("chart wrapper ", chart), func(t *testing.T) { testWithoutCapability(t, chart) })
-	}
-}
-
-// testWithoutCapability: a bot that cannot open private chats (bare, or
-// behind the ChartBot wrapper that forwards the capability) fails the
-// private row.
-func testWithoutCapability(t *testing.T, chart bool) {
 	ctx := context.Background()
-	rg := newRig(t, rigOptions{chart: chart})
+	rg := newRig(t, rigOptions{})
 	o := newOfficer(t, rg)
 	rg.handle(groupMsg("u-1", "grp", 1, "An officer asked me for a bribe"))
 	rg.drain()

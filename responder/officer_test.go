@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/casework"
 )
 
 // caseIn returns the case a citizen's chat opened.
@@ -28,9 +28,9 @@ func caseIn(t *testing.T, rg *rig, chat string) citybot.Case {
 	return citybot.Case{}
 }
 
-func newOfficer(t *testing.T, rg *rig) *responder.Officer {
+func newOfficer(t *testing.T, rg *rig) *casework.Officer {
 	t.Helper()
-	o, err := responder.NewOfficer(responder.OfficerOptions{Store: rg.db, Notify: rg.d.Notify})
+	o, err := casework.NewOfficer(casework.OfficerOptions{Store: rg.db, Notify: rg.d.Notify, Policy: testPolicy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestOfficerRejectsBadInput(t *testing.T) {
 		{"empty answer", func() error { _, err := o.Answer(ctx, c.ID, "olivia", "  ", "n"); return err }(), citybot.ErrInvalid},
 		{"bad nonce", func() error { _, err := o.Answer(ctx, c.ID, "olivia", "ok", "a b"); return err }(), citybot.ErrInvalid},
 		{"huge answer", func() error {
-			_, err := o.Answer(ctx, c.ID, "olivia", strings.Repeat("x", responder.MaxAnswer+1), "n")
+			_, err := o.Answer(ctx, c.ID, "olivia", strings.Repeat("x", casework.MaxAnswer+1), "n")
 			return err
 		}(), citybot.ErrInvalid},
 		{"unknown case", func() error { _, err := o.Answer(ctx, 999, "olivia", "ok", "n"); return err }(), citybot.ErrNotFound},
@@ -162,11 +162,11 @@ func TestOfficerRejectsBadInput(t *testing.T) {
 }
 
 func TestSensitiveNotice(t *testing.T) {
-	en, fr := responder.SensitiveNotice("en-GB"), responder.SensitiveNotice("fr")
+	en, fr := casework.SensitiveNotice("en-GB"), casework.SensitiveNotice("fr")
 	if !strings.Contains(en, "name") || !strings.Contains(fr, "nom") || en == fr {
 		t.Errorf("SensitiveNotice: en %q, fr %q", en, fr)
 	}
-	if responder.SensitiveNotice("xx") != en {
+	if casework.SensitiveNotice("xx") != en {
 		t.Error("unknown language does not fall back to English")
 	}
 }

@@ -15,8 +15,10 @@
 // concurrently, with retries, and marks a case acknowledged once its
 // acknowledgement is sent.
 //
-// An Alerter tells the officers' chats of critical cases, with a Take it
-// button, and escalates them while nobody takes or answers them.
+// A Retrainer retrains the classifier from officers' corrections. The
+// chat texts (Catalog) are shared with the officers' actions (package
+// casework) and the digest, reminders, alerts, follow-ups and retention
+// (package accountability).
 //
 // responder declares the small interfaces it needs (Store, Classifier,
 // OutboxStore); it imports no concrete store or adapter.
@@ -81,12 +83,24 @@ type Options struct {
 	Classifier Classifier
 	Logger     *slog.Logger     // nil discards logs
 	Now        func() time.Time // nil means time.Now
-	// DefaultLanguage is the city's language, used when nothing else
-	// tells the citizen's; "" means "en".
-	DefaultLanguage string
-	// Languages the bot speaks and offers in /language; empty means
-	// every catalog. Each must have a catalog.
-	Languages []string
+	// Policy is the city: its languages (the bot speaks these and offers
+	// them in /language; each must have a catalog) and default language,
+	// emergency number, sensitive topics and per-platform text limits.
+	// Required.
+	//
+	// A message is sensitive when its classification says so
+	// (Classification.Sensitive) or its topic is one of the policy's
+	// sensitive topics; the case it opens or joins becomes sensitive (the
+	// store keeps the flag). The acknowledgement of a new sensitive case
+	// ends with Catalog.Sensitive, how the citizen's identity is
+	// protected; in a group it also leaves the topic out and asks the
+	// citizen to go on in a private chat (Catalog.SensitiveGroup). A
+	// follow-up that makes a case sensitive gets that notice once, in
+	// private when it came from a group. The acknowledgement of a
+	// critical message gives the emergency number first. Replies longer
+	// than the platform's text limit (UTF-16 code units) are split into
+	// several outbox rows.
+	Policy *citybot.Policy
 	// Locales are the language files the texts come from (package
 	// locale: the shipped ones with a city's directory on top); nil means
 	// the shipped ones.
@@ -94,21 +108,12 @@ type Options struct {
 	// Catalogs add or replace languages in code (keyed by code, e.g.
 	// "de"), on top of Locales. Missing fields fall back to English.
 	Catalogs map[string]Catalog
-	// EmergencyNumber is put first in the acknowledgement of a critical
-	// message; "" leaves the warning out.
-	EmergencyNumber string
-	// SensitiveTopics are the topic labels the city marks sensitive
-	// (config.toml). A message is sensitive when its classification
-	// says so (Classification.Sensitive) or its topic is one of these;
-	// the case it opens or joins becomes sensitive (the store keeps the
-	// flag). The acknowledgement of a new sensitive case ends with
-	// Catalog.Sensitive, how the citizen's identity is protected; in a
-	// group it also leaves the topic out and asks the citizen to go on
-	// in a private chat (Catalog.SensitiveGroup). A follow-up that makes
-	// a case sensitive gets that notice once, in private when it came
-	// from a group. nil means the default list, DefaultSensitiveTopics;
-	// an empty non-nil slice means none.
-	SensitiveTopics []string
+	// SensitiveReaderRoles and SensitiveReaderNames say who reads a
+	// sensitive case ([web] sensitive_readers): the sensitive notice
+	// names the roles in words and counts the accounts named beside
+	// them (never their names). nil roles and no names mean admins only.
+	SensitiveReaderRoles []citybot.Role
+	SensitiveReaderNames int
 	// CaseWindow is how long after a case's last message a citizen's new
 	// message in the same chat still joins it; 0 means 30 minutes.
 	CaseWindow time.Duration
@@ -120,11 +125,6 @@ type Options struct {
 	// row get one answer, the acknowledgement. 0 means 10 minutes; < 0
 	// sends no notes. Now must agree with the store's clock.
 	FollowUpInterval time.Duration
-	// MaxText is the longest text per platform, in UTF-16 code units
-	// (bots.Limits.MaxText); longer replies are split into several
-	// outbox rows. Missing platforms default to Telegram 4096, Discord
-	// 2000.
-	MaxText map[citybot.Platform]int
 	// Notify is called after a message queued outbox rows, e.g. a
 	// Dispatcher's Notify, so that the reply goes out at once. May be nil.
 	Notify func()
@@ -135,15 +135,16 @@ type Options struct {
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
+	// Expect, when set, says in every acknowledgement and /status when
+	// the city usually answers such a report, from its own history (or
+	// its service level), and /status whether the case is past it.
+	Expect *Expectations
 }
-
-// DefaultSensitiveTopics are the sensitive topics when
-// Options.SensitiveTopics is nil: citybot.DefaultSensitiveTopics.
-func DefaultSensitiveTopics() []string { return citybot.DefaultSensitiveTopics() }
 
 // Responder is the inbound pipeline. It implements bots.Handler and is
 // safe for concurrent use.
 type Responder struct {
+	expect     *Expectations
 	store      Store
 	classifier Classifier
 	log        *slog.Logger
@@ -156,7 +157,7 @@ type Responder struct {
 	sensitive  []string
 	window     time.Duration
 	followUp   time.Duration
-	maxText    map[citybot.Platform]int
+	policy     *citybot.Policy
 	notify     func()
 	critical   func()
 
@@ -171,13 +172,14 @@ var _ bots.Handler = (*Responder)(nil)
 // when a required option is missing or a language has no catalog, and the
 // registerer's error when the metrics cannot be registered.
 func New(opts Options) (*Responder, error) {
-	if opts.Store == nil || opts.Classifier == nil {
-		return nil, fmt.Errorf("responder: %w: Store and Classifier are required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Classifier == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("responder: %w: Store, Classifier and Policy are required", citybot.ErrInvalid)
 	}
 	r := &Responder{
-		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now,
-		defLang: opts.DefaultLanguage, emergency: opts.EmergencyNumber, window: opts.CaseWindow, notify: opts.Notify,
-		critical: opts.Critical,
+		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now, policy: opts.Policy,
+		defLang: opts.Policy.DefaultLanguage(), emergency: opts.Policy.EmergencyNumber(), window: opts.CaseWindow, notify: opts.Notify,
+		critical: opts.Critical, languages: opts.Policy.Languages(), sensitive: opts.Policy.SensitiveTopics(),
+		expect: opts.Expect,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -185,10 +187,6 @@ func New(opts Options) (*Responder, error) {
 	r.log = r.log.With("component", "responder")
 	if r.now == nil {
 		r.now = time.Now
-	}
-	r.sensitive = slices.Clone(opts.SensitiveTopics)
-	if opts.SensitiveTopics == nil {
-		r.sensitive = DefaultSensitiveTopics()
 	}
 	if r.window <= 0 {
 		r.window = 30 * time.Minute
@@ -212,33 +210,18 @@ func New(opts Options) (*Responder, error) {
 			r.catalogs[code] = c.withFallback(en)
 		}
 	}
-	for _, l := range opts.Languages {
-		r.languages = append(r.languages, baseLang(l))
-	}
-	if len(r.languages) == 0 {
-		var extra []string
-		for code := range opts.Catalogs {
-			if !r.locales.Has(code) {
-				extra = append(extra, code)
-			}
-		}
-		slices.Sort(extra)
-		r.languages = append(r.locales.Languages(), extra...)
-	}
 	for _, l := range r.languages {
 		if _, ok := r.catalogs[l]; !ok {
 			return nil, fmt.Errorf("responder: %w: language %q has no catalog", citybot.ErrInvalid, l)
 		}
 	}
-	if r.defLang = baseLang(r.defLang); r.defLang == "" {
-		r.defLang = "en"
+	roles := opts.SensitiveReaderRoles
+	if roles == nil && opts.SensitiveReaderNames == 0 {
+		roles = []citybot.Role{citybot.RoleAdmin}
 	}
-	if !r.speaks(r.defLang) {
-		return nil, fmt.Errorf("responder: %w: default language %q is not among the languages", citybot.ErrInvalid, r.defLang)
-	}
-	r.maxText = map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}
-	for p, n := range opts.MaxText {
-		r.maxText[p] = n
+	for code, c := range r.catalogs {
+		c.Sensitive = fill(c.Sensitive, "readers", readersIn(r.locales, code, roles, opts.SensitiveReaderNames))
+		r.catalogs[code] = c
 	}
 	r.received = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "citybot_messages_received_total", Help: "Citizen messages received, by platform.",
@@ -378,6 +361,7 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		return r.feedback(ctx, in, cl)
 	}
 	queued := false
+	r.expect.Refresh(ctx) // outside the transaction: the ack says it from memory
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
 		items := r.reportReplies(m, cl, res)
 		queued = len(items) > 0
@@ -438,7 +422,7 @@ func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot
 		case citybot.IntentAck:
 			out.Text = cat.AckOK
 		default: // a question about the bot
-			out.Text = cat.Help
+			out.Text = fill(cat.Help, "city", r.policy.City())
 		}
 		if group {
 			out.ReplyTo = m.ID
@@ -447,7 +431,7 @@ func (r *Responder) feedback(ctx context.Context, in citybot.Intake, cl *citybot
 		if res.Case != nil {
 			it.Case = res.Case.ID
 		}
-		items := SplitItem(it, r.maxText[m.Platform])
+		items := SplitItem(it, r.policy.MaxText(m.Platform))
 		queued = len(items) > 0
 		return items, nil
 	})
@@ -510,7 +494,13 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 			// there what the citizen reported.
 			parts = append(parts, fill(cat.AckTopic, "topic", cat.topic(c.Topic)))
 		}
-		parts = append(parts, cat.AckNext, fill(cat.AckStatus, "ref", ref))
+		parts = append(parts, cat.AckNext)
+		if !sensitive || !group {
+			if line := r.expect.Sentence(lang, *c, false); line != "" {
+				parts = append(parts, line)
+			}
+		}
+		parts = append(parts, fill(cat.AckStatus, "ref", ref))
 		switch {
 		case sensitive && group:
 			parts = append(parts, cat.Sensitive, cat.SensitiveGroup)
@@ -550,7 +540,7 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 	if group {
 		it.Out.ReplyTo = m.ID
 	}
-	return SplitItem(it, r.maxText[m.Platform])
+	return SplitItem(it, r.policy.MaxText(m.Platform))
 }
 
 // sensitiveNotice is what a citizen hears when their message made an
@@ -571,10 +561,10 @@ func (r *Responder) sensitiveNotice(m citybot.Message, cat Catalog, res citybot.
 		Case: res.Case.ID,
 	}
 	if !group {
-		return SplitItem(it, r.maxText[m.Platform])
+		return SplitItem(it, r.policy.MaxText(m.Platform))
 	}
 	it.Private = true
-	items := SplitItem(it, r.maxText[m.Platform])
+	items := SplitItem(it, r.policy.MaxText(m.Platform))
 	return append(items, citybot.OutboxItem{
 		Out: citybot.Outgoing{Key: key + ":group", Platform: m.Platform, Chat: m.Chat, ChatKind: m.ChatKind,
 			ReplyTo: m.ID, Text: cat.SensitiveGroup},
@@ -595,6 +585,7 @@ func (r *Responder) command(ctx context.Context, m citybot.Message, cmd string) 
 	switch cmd {
 	case "status":
 		in.LoadCases = statusLookup
+		r.expect.Refresh(ctx)
 	case "language":
 		if len(args) > 0 {
 			if choice = r.match(args[0]); choice != "" {
@@ -653,8 +644,8 @@ func (r *Responder) citizenOf(ctx context.Context, m citybot.Message, res citybo
 }
 
 // sendData queues, in the citizen's private chat, what the city holds
-// about them: a JSON document, split into messages of the platform's
-// length. It returns how many messages were queued.
+// about them: a JSON document sent as a file, with a short caption. It
+// returns how many messages were queued (1, or 0 on a redelivery).
 func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot.IntakeResult, lang string) (int, error) {
 	id, err := r.citizenOf(ctx, m, res)
 	if err != nil {
@@ -669,8 +660,9 @@ func (r *Responder) sendData(ctx context.Context, m citybot.Message, res citybot
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}
 	it := citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprintf("in:%d:mydata", res.Message), Platform: m.Platform,
-		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData + "\n\n" + string(doc)}, Kind: citybot.OutboxData}
-	n, err := r.store.Enqueue(ctx, SplitItem(it, r.maxText[m.Platform])...)
+		Chat: m.Chat, ChatKind: m.ChatKind, Text: r.catalog(lang).MyData,
+		File: &citybot.File{Name: "my-data.json", Data: doc}}, Kind: citybot.OutboxData}
+	n, err := r.store.Enqueue(ctx, it)
 	if err != nil {
 		return 0, fmt.Errorf("responder: mydata: %w", err)
 	}
@@ -703,7 +695,8 @@ func (r *Responder) forget(ctx context.Context, m citybot.Message, res citybot.I
 }
 
 func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string, choice string, res citybot.IntakeResult) []citybot.OutboxItem {
-	cat := r.catalog(r.replyLanguage(m, res))
+	lang := r.replyLanguage(m, res)
+	cat := r.catalog(lang)
 	group := m.ChatKind == citybot.ChatGroup || m.ChatKind == citybot.ChatChannel
 	out := citybot.Outgoing{
 		Key:      fmt.Sprintf("in:%d:reply", res.Message),
@@ -718,6 +711,9 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 		out.Text = cat.Start
 	case "status":
 		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+		if !group {
+			out.Text = r.withExpected(out.Text, lang, caseID, res.Cases)
+		}
 	case "mydata", "forget":
 		// Never in a group: what the city holds is shown, and erased,
 		// only in the citizen's private chat.
@@ -742,9 +738,9 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 			out.Buttons = [][]citybot.Button{row}
 		}
 	default: // help, and commands we do not know
-		out.Text = cat.Help
+		out.Text = fill(cat.Help, "city", r.policy.City())
 	}
-	return SplitItem(citybot.OutboxItem{Out: out, Kind: citybot.OutboxReply, Case: caseID}, r.maxText[m.Platform])
+	return SplitItem(citybot.OutboxItem{Out: out, Kind: citybot.OutboxReply, Case: caseID}, r.policy.MaxText(m.Platform))
 }
 
 // How many of a citizen's latest cases /status REF searches, and how many

@@ -15,6 +15,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -320,32 +321,36 @@ func TestSensitiveTopicAck(t *testing.T) {
 		lang      string
 		text      string
 		group     bool
-		sensitive []string // Options.SensitiveTopics
+		sensitive []string // the policy's sensitive topics; nil keeps the test city's
 		want      []string // in the acknowledgement
 		notWant   []string
 	}{
 		{name: "english private", lang: "en", text: "An officer asked me for a bribe",
-			want:    []string{"as case ", "about: corruption", responder.SensitiveNotice("en")},
+			want:    []string{"as case ", "about: corruption", casework.SensitiveNotice("en")},
 			notWant: []string{"private chat to go on"}},
 		{name: "french private", lang: "fr", text: "Un agent m'a demandé un pot-de-vin",
-			want:    []string{"sous le dossier ", "concerne : la corruption", responder.SensitiveNotice("fr")},
+			want:    []string{"sous le dossier ", "concerne : la corruption", casework.SensitiveNotice("fr")},
 			notWant: []string{"Thank you", "message privé pour continuer"}},
 		{name: "english group", lang: "en", text: "An officer asked me for a bribe", group: true,
-			want:    []string{"as case ", responder.SensitiveNotice("en"), "write to me in a private chat"},
+			want:    []string{"as case ", casework.SensitiveNotice("en"), "write to me in a private chat"},
 			notWant: []string{"corruption", "We understood", "phone, address"}},
 		{name: "french group", lang: "fr", text: "Un agent m'a demandé un pot-de-vin", group: true,
-			want:    []string{"sous le dossier ", responder.SensitiveNotice("fr"), "écrivez-moi en message privé"},
+			want:    []string{"sous le dossier ", casework.SensitiveNotice("fr"), "écrivez-moi en message privé"},
 			notWant: []string{"corruption", "Nous avons compris"}},
 		{name: "not sensitive", lang: "en", text: "Pothole on Main Street",
-			want: []string{"roads and pavements"}, notWant: []string{responder.SensitiveNotice("en")}},
+			want: []string{"roads and pavements"}, notWant: []string{casework.SensitiveNotice("en")}},
 		{name: "explicitly none", lang: "en", text: "An officer asked me for a bribe", sensitive: []string{},
-			want: []string{"about: corruption"}, notWant: []string{responder.SensitiveNotice("en")}},
+			want: []string{"about: corruption"}, notWant: []string{casework.SensitiveNotice("en")}},
 		{name: "city's own list", lang: "en", text: "Pothole on Main Street", sensitive: []string{"roads"},
-			want: []string{responder.SensitiveNotice("en")}},
+			want: []string{casework.SensitiveNotice("en")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveTopics: tt.sensitive}})
+			rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) {
+				if tt.sensitive != nil {
+					c.SensitiveTopics = tt.sensitive
+				}
+			}})
 			m := privateMsg("u1", 1, tt.text)
 			m.Sender.LanguageCode = tt.lang
 			if tt.group {
@@ -395,7 +400,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestLongTextSplitInOrder(t *testing.T) {
-	rg := newRig(t, rigOptions{opts: responder.Options{MaxText: map[citybot.Platform]int{citybot.Telegram: 40}}})
+	rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) { c.MaxText[citybot.Telegram] = 40 }})
 	rg.bot.maxText = 40
 	m := privateMsg("u1", 1, "pothole")
 	rg.handle(m)
@@ -677,11 +682,16 @@ func TestOptionsValidation(t *testing.T) {
 		t.Errorf("no store: %v", err)
 	}
 	rg := newRig(t, rigOptions{noRun: true})
-	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Languages: []string{"en", "xx"}}); !errors.Is(err, citybot.ErrInvalid) {
+	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}}); !errors.Is(err, citybot.ErrInvalid) {
+		t.Errorf("no policy: %v", err)
+	}
+	xx := testPolicy(t, func(c *citybot.PolicyConfig) { c.Languages = []string{"en", "xx"} })
+	if _, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Policy: xx}); !errors.Is(err, citybot.ErrInvalid) {
 		t.Errorf("language without catalog: %v", err)
 	}
 	// A new language through a catalog; missing texts fall back to English.
-	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, DefaultLanguage: "de",
+	de := testPolicy(t, func(c *citybot.PolicyConfig) { c.Languages, c.DefaultLanguage = append(c.Languages, "de"), "de" })
+	r, err := responder.New(responder.Options{Store: rg.db, Classifier: fakeClassifier{}, Policy: de,
 		Catalogs: map[string]responder.Catalog{"de": {Name: "Deutsch", AckNew: "Danke. Ihr Fall ist {ref}."}}})
 	if err != nil {
 		t.Fatal(err)
@@ -794,7 +804,7 @@ func TestClassifierPanicStoresUnclassified(t *testing.T) {
 // shipped one, gets the default language; so does a language it has
 // nothing close to.
 func TestPlatformLanguageMatched(t *testing.T) {
-	rg := newRig(t, rigOptions{opts: responder.Options{Languages: []string{"en", "pt", "es", "ar"}, DefaultLanguage: "en"}})
+	rg := newRig(t, rigOptions{city: func(c *citybot.PolicyConfig) { c.Languages = []string{"en", "pt", "es", "ar"} }})
 	tests := []struct{ user, code, want string }{
 		{"u1", "pt-BR", "Obrigado. Seu aviso foi registrado como caso "},
 		{"u2", "es-419", "Gracias. Su aviso quedó anotado como caso "},
@@ -813,5 +823,50 @@ func TestPlatformLanguageMatched(t *testing.T) {
 		if len(sent) != 1 || !strings.HasPrefix(sent[0].Text, tt.want) {
 			t.Errorf("%s: sent %+v, want a text starting %q", tt.code, sent, tt.want)
 		}
+	}
+}
+
+// The sensitive notice says who reads the case in the words of [web]
+// sensitive_readers: roles in plain words, named accounts counted (never
+// named), joined as each language lists things; every shipped language
+// fills it.
+func TestSensitiveNoticeNamesReaders(t *testing.T) {
+	tests := []struct {
+		lang  string
+		roles []citybot.Role
+		names int
+		want  []string
+	}{
+		{"en", nil, 0, []string{"Only the city's console administrators can read it."}},
+		{"en", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 2,
+			[]string{"Only the city's console administrators, the elected officials and 2 staff members named by the city can read it."}},
+		{"en", []citybot.Role{citybot.RoleOfficer}, 1, []string{"Only the city officers who answer reports and 1 staff member named by the city can read it."}},
+		{"fr", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 0,
+			[]string{"Seules ces personnes peuvent le lire : les administrateurs de la console de la ville et les élus."}},
+		{"es", []citybot.Role{citybot.RoleAdmin}, 3, []string{"los administradores de la consola de la ciudad y 3 personas del personal"}},
+		{"pt", []citybot.Role{citybot.RoleOfficial}, 0, []string{"Só estas pessoas podem ler: os eleitos."}},
+		{"ar", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, 0, []string{"مديرو لوحة المدينة والمسؤولون المنتخبون"}},
+		{"sw", []citybot.Role{citybot.RoleAdmin}, 2, []string{"wasimamizi wa dashibodi ya jiji na wafanyakazi 2 waliotajwa na jiji"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %v %d", tt.lang, tt.roles, tt.names), func(t *testing.T) {
+			rg := newRig(t, rigOptions{opts: responder.Options{SensitiveReaderRoles: tt.roles, SensitiveReaderNames: tt.names}})
+			m := privateMsg("u1", 1, "An officer asked me for a bribe")
+			m.Sender.LanguageCode = tt.lang
+			rg.handle(m)
+			rg.drain()
+			sent := rg.bot.sentTo(m.Chat)
+			if len(sent) != 1 {
+				t.Fatalf("%d messages sent, want one acknowledgement", len(sent))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(sent[0].Text, w) {
+					t.Errorf("ack lacks %q:\n%s", w, sent[0].Text)
+				}
+			}
+			if strings.Contains(sent[0].Text, "{") {
+				t.Errorf("a placeholder is left:\n%s", sent[0].Text)
+			}
+		})
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"citybot"
 )
 
-const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at`
+const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at,
+	totp_secret, totp_pending, totp_last_step,
+	(SELECT count(*) FROM recovery_codes rc WHERE rc.account_id = accounts.id AND rc.used_at = '')`
 
 func scanAccount(s scanner) (citybot.Account, error) {
 	var (
@@ -20,7 +22,8 @@ func scanAccount(s scanner) (citybot.Account, error) {
 		role, locked, created string
 		last                  string
 	)
-	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created, &last); err != nil {
+	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created, &last,
+		&a.TOTPSecret, &a.TOTPPending, &a.TOTPLastStep, &a.RecoveryCodesLeft); err != nil {
 		return a, err
 	}
 	if last != "" {
@@ -179,20 +182,15 @@ func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash
 // expired session, or a disabled account.
 func (db *DB) Session(ctx context.Context, tokenHash string) (citybot.Account, string, error) {
 	var csrf string
-	var a citybot.Account
-	row := db.r.QueryRowContext(ctx, `SELECT s.csrf, a.id, a.name, a.role, a.password_hash, a.failed_logins, a.locked_until, a.disabled, a.created_at
-		FROM sessions s JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`, tokenHash, ts(db.now()))
-	var (
-		id                    int64
-		role, locked, created string
-	)
-	if err := row.Scan(&csrf, &id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created); err != nil {
-		return a, "", fmt.Errorf("store: session: %w", mapErr(err))
+	var id int64
+	err := db.r.QueryRowContext(ctx, `SELECT s.csrf, s.account_id FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`, tokenHash, ts(db.now())).Scan(&csrf, &id)
+	if err != nil {
+		return citybot.Account{}, "", fmt.Errorf("store: session: %w", mapErr(err))
 	}
-	a.ID, a.Role, a.CreatedAt = citybot.AccountID(id), citybot.Role(role), parseTS(created)
-	if locked != "" {
-		a.LockedUntil = parseTS(locked)
+	a, err := scanAccount(db.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, id))
+	if err != nil {
+		return a, "", fmt.Errorf("store: session: %w", mapErr(err))
 	}
 	return a, csrf, nil
 }

@@ -48,7 +48,7 @@ func BenchmarkMarkSent(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	items, err := db.ClaimOutbox(ctx, tgOnly, b.N)
+	items, err := claimOutbox(ctx, db, tgOnly, b.N)
 	if err != nil || len(items) != b.N {
 		b.Fatalf("claimed %d, %v", len(items), err)
 	}
@@ -91,7 +91,7 @@ func benchMarkSentUnder(b *testing.B, load bool) {
 			b.Fatal(err)
 		}
 	}
-	items, err := db.ClaimOutbox(ctx, tgOnly, b.N)
+	items, err := claimOutbox(ctx, db, tgOnly, b.N)
 	if err != nil || len(items) != b.N {
 		b.Fatalf("claimed %d, %v", len(items), err)
 	}

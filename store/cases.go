@@ -283,31 +283,6 @@ func (db *DB) SetExpectedBy(ctx context.Context, id citybot.CaseID, by *time.Tim
 	return nil
 }
 
-// AddTag puts an officer's (or the classifier's) tag on a case and records
-// it in the audit log. Errors wrap citybot.ErrNotFound for an unknown case
-// and citybot.ErrInvalid for a tag without kind, value or a known source.
-func (db *DB) AddTag(ctx context.Context, id citybot.CaseID, t citybot.Tag) error {
-	if t.Kind == "" || t.Value == "" || (t.Source != citybot.ByClassifier && t.Source != citybot.ByOfficer) {
-		return fmt.Errorf("store: add tag: %w: a tag needs a kind, a value and a source", citybot.ErrInvalid)
-	}
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		if _, err := caseByID(ctx, tx, id); err != nil {
-			return err
-		}
-		now := db.now().UTC()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (case_id, kind, value, confidence, source, set_by, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			int64(id), t.Kind, t.Value, t.Confidence, string(t.Source), t.SetBy, ts(now)); err != nil {
-			return err
-		}
-		return audit(ctx, tx, now, t.SetBy, "case.tag", caseSubject(id), nil,
-			map[string]any{"kind": t.Kind, "value": t.Value, "source": t.Source})
-	})
-	if err != nil {
-		return fmt.Errorf("store: add tag: %w", mapErr(err))
-	}
-	return nil
-}
-
 // CaseTags returns a case's tags, oldest first.
 func (db *DB) CaseTags(ctx context.Context, id citybot.CaseID) ([]citybot.Tag, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT kind, value, confidence, source, set_by, at FROM tags WHERE case_id = ? ORDER BY id`, int64(id))

@@ -112,9 +112,10 @@ func ftsQuery(s string) string {
 	return strings.Join(words, " ")
 }
 
-// InboxPage returns the cases q selects, critical first then oldest, with
-// each case's assignee and the start of its first message, and whether
-// more cases follow the page.
+// InboxPage returns the cases q selects, critical first then oldest (the
+// unanswered first with q.UnansweredFirst), with each case's assignee,
+// the start of its first message and its first answer's time, and
+// whether more cases follow the page.
 func (db *DB) InboxPage(ctx context.Context, q citybot.InboxQuery) (items []citybot.InboxItem, more bool, err error) {
 	where, args := inboxWhere(q, true)
 	limit := q.Limit
@@ -122,9 +123,13 @@ func (db *DB) InboxPage(ctx context.Context, q citybot.InboxQuery) (items []city
 		limit = 50
 	}
 	args = append(args, limit+1, max(0, q.Offset))
+	order := ""
+	if q.UnansweredFirst {
+		order = "c.first_answer_at IS NOT NULL, "
+	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, c.assignee,
-		COALESCE((SELECT substr(m.text, 1, 400) FROM messages m WHERE m.case_id = c.id AND m.direction = 'in' ORDER BY m.id LIMIT 1), '')`+
-		caseFrom+`WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
+		COALESCE((SELECT substr(m.text, 1, 400) FROM messages m WHERE m.case_id = c.id AND m.direction = 'in' ORDER BY m.id LIMIT 1), ''),
+		c.first_answer_at`+caseFrom+`WHERE `+where+` ORDER BY `+order+`c.urgency_rank, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: inbox page: %w", mapErr(err))
 	}
@@ -132,11 +137,12 @@ func (db *DB) InboxPage(ctx context.Context, q citybot.InboxQuery) (items []city
 	for rows.Next() {
 		var it citybot.InboxItem
 		var assignee, excerpt string
-		c, err := scanCase(multiScan{rows, []any{&assignee, &excerpt}})
+		var answered sql.NullString
+		c, err := scanCase(multiScan{rows, []any{&assignee, &excerpt, &answered}})
 		if err != nil {
 			return nil, false, fmt.Errorf("store: inbox page: %w", err)
 		}
-		it.Case, it.Assignee, it.Excerpt = c, assignee, excerpt
+		it.Case, it.Assignee, it.Excerpt, it.FirstAnswerAt = c, assignee, excerpt, parseNullTS(answered)
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
@@ -373,20 +379,22 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", err)
 	}
-	rows, err = db.r.QueryContext(ctx, `SELECT a.message_id, a.kind, a.file_id, a.mime_type, a.name, a.size
-		FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.case_id = ? ORDER BY a.id`, int64(id))
+	rows, err = db.r.QueryContext(ctx, `SELECT a.message_id, a.kind, a.file_id, a.mime_type, a.name, a.size, a.id,
+		COALESCE(md.state, ''), COALESCE(md.reason, '')
+		FROM attachments a JOIN messages m ON m.id = a.message_id LEFT JOIN media md ON md.attachment_id = a.id
+		WHERE m.case_id = ? ORDER BY a.id`, int64(id))
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
 	}
 	for rows.Next() {
 		var mid int64
 		var a citybot.Attachment
-		var kind string
-		if err := rows.Scan(&mid, &kind, &a.FileID, &a.MIMEType, &a.Name, &a.Size); err != nil {
+		var kind, kept string
+		if err := rows.Scan(&mid, &kind, &a.FileID, &a.MIMEType, &a.Name, &a.Size, &a.ID, &kept, &a.KeptReason); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: conversation: %w", err)
 		}
-		a.Kind = citybot.AttachmentKind(kind)
+		a.Kind, a.Kept = citybot.AttachmentKind(kind), citybot.MediaState(kept)
 		if i, ok := index[mid]; ok {
 			out[i].Attachments = append(out[i].Attachments, a)
 		}

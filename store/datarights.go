@@ -23,16 +23,6 @@ func (db *DB) CitizenByIdentity(ctx context.Context, p citybot.Platform, user ci
 	return citybot.CitizenID(id), nil
 }
 
-// CitizenOfCase returns the citizen who opened a case, or an error
-// wrapping citybot.ErrNotFound.
-func (db *DB) CitizenOfCase(ctx context.Context, id citybot.CaseID) (citybot.CitizenID, error) {
-	var c int64
-	if err := db.r.QueryRowContext(ctx, `SELECT citizen_id FROM cases WHERE id = ?`, int64(id)).Scan(&c); err != nil {
-		return 0, fmt.Errorf("store: citizen of case: %w", mapErr(err))
-	}
-	return citybot.CitizenID(c), nil
-}
-
 // citizenChats are the private chats a citizen wrote in: what is sent
 // there is addressed to them alone.
 const citizenPrivateChats = `SELECT id FROM chats WHERE kind = 'private' AND id IN (SELECT chat_id FROM messages WHERE citizen_id = ?1)`
@@ -178,7 +168,7 @@ func (db *DB) ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, ke
 			WHERE state = 'pending' AND `+outboxWhere, append([]any{ts(now)}, outboxArgs...)...); err != nil {
 			return err
 		}
-		if _, err := exec(`UPDATE outbox SET text = '', buttons = '' WHERE text <> '' AND `+outboxWhere, outboxArgs...); err != nil {
+		if _, err := exec(`UPDATE outbox SET text = '', buttons = '', file = NULL WHERE (text <> '' OR file IS NOT NULL) AND `+outboxWhere, outboxArgs...); err != nil {
 			return err
 		}
 		if _, err := exec(`UPDATE outbox SET chat = 'erased' WHERE state <> 'pending' AND state <> 'sending' AND key <> ? AND platform = ? AND chat IN (`+chatList+`)`,

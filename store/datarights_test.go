@@ -37,7 +37,7 @@ func TestCitizenDataAndForget(t *testing.T) {
 	ingest("chat-ana", "2", "user-ana", "It got bigger, call me on 0612345678")
 	b1 := ingest("chat-bob", "3", "user-bob", "Streetlight broken near the Bobbington school")
 	// Ana's acknowledgement went out; a later message to her waits.
-	claimed, err := db.ClaimOutbox(ctx, []citybot.Platform{citybot.Telegram}, 10)
+	claimed, err := claimOutbox(ctx, db, []citybot.Platform{citybot.Telegram}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,6 +196,9 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 		}
 	}
 	f.ByPlace = facets(places)
+	if f.Equity, err = db.equity(ctx, start, end, hide); err != nil {
+		return f, err
+	}
 	return f, nil
 }
 
@@ -337,7 +340,7 @@ func (db *DB) answersDoneFirst(ctx context.Context, id citybot.CaseID, resolved 
 }
 
 const digestColumns = `id, week, revision, state, figures, previous, examples, note, texts, chart, drafted_by, created_at,
-	decided_by, decided_at, comment`
+	decided_by, decided_at, comment, publish_equity`
 
 func scanDigest(s scanner) (citybot.Digest, error) {
 	var (
@@ -347,7 +350,7 @@ func scanDigest(s scanner) (citybot.Digest, error) {
 		created, decided                string
 	)
 	if err := s.Scan(&id, &week, &d.Revision, &state, &fig, &prev, &ex, &d.Note, &txt, &d.Chart, &d.DraftedBy, &created,
-		&d.DecidedBy, &decided, &d.Comment); err != nil {
+		&d.DecidedBy, &decided, &d.Comment, &d.PublishEquity); err != nil {
 		return d, err
 	}
 	d.ID, d.Week, d.State = citybot.DigestID(id), citybot.Week(week), citybot.DigestState(state)
@@ -509,12 +512,13 @@ func (db *DB) DecideDigest(ctx context.Context, id citybot.DigestID, dec citybot
 			d.State, action = citybot.DigestApproved, "digest.approve"
 		}
 		d.DecidedBy, d.DecidedAt, d.Comment = dec.Actor, now, comment
-		if _, err := tx.ExecContext(ctx, `UPDATE digests SET state = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND state = 'draft'`,
-			string(d.State), d.DecidedBy, ts(now), comment, int64(id)); err != nil {
+		d.PublishEquity = dec.Approve && dec.PublishEquity
+		if _, err := tx.ExecContext(ctx, `UPDATE digests SET state = ?, decided_by = ?, decided_at = ?, comment = ?, publish_equity = ? WHERE id = ? AND state = 'draft'`,
+			string(d.State), d.DecidedBy, ts(now), comment, d.PublishEquity, int64(id)); err != nil {
 			return err
 		}
 		if err := audit(ctx, tx, now, dec.Actor, action, digestSubject(id), map[string]any{"state": citybot.DigestDraft},
-			map[string]any{"state": d.State, "week": d.Week, "revision": d.Revision, "comment": comment}); err != nil {
+			map[string]any{"state": d.State, "week": d.Week, "revision": d.Revision, "comment": comment, "publish_equity": d.PublishEquity}); err != nil {
 			return err
 		}
 		if dec.Approve {
@@ -583,20 +587,6 @@ func (db *DB) Digests(ctx context.Context, limit int, states ...citybot.DigestSt
 		return nil, fmt.Errorf("store: digests: %w", err)
 	}
 	return out, nil
-}
-
-// DigestChart returns the chart PNG of a digest, or an error wrapping
-// citybot.ErrNotFound when the digest does not exist or has none.
-func (db *DB) DigestChart(ctx context.Context, id citybot.DigestID) ([]byte, error) {
-	var png []byte
-	err := db.r.QueryRowContext(ctx, `SELECT chart FROM digests WHERE id = ?`, int64(id)).Scan(&png)
-	if err == nil && len(png) == 0 {
-		err = sql.ErrNoRows
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: digest chart: %w", mapErr(err))
-	}
-	return png, nil
 }
 
 // CommentDigest adds an official's comment to a digest sent back for

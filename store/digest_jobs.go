@@ -201,15 +201,19 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 			WHERE m.received_at < ?1 AND ` + notOpen + ` LIMIT ?2)`},
 		{p.AttachmentDays, &res.Attachments, `DELETE FROM attachments WHERE id IN (SELECT a.id FROM attachments a JOIN messages m ON m.id = a.message_id
 			WHERE m.received_at < ?1 AND ` + notOpen + ` LIMIT ?2)`},
-		{p.IdentityDays, &res.Identities, `DELETE FROM citizen_identities WHERE citizen_id IN (SELECT ci.citizen_id FROM citizen_identities ci
-			WHERE ci.updated_at < ?1 AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.citizen_id = ci.citizen_id AND c.status IN ` + openStatuses + `)
-			LIMIT ?2)`},
 		// A private row's person (outbox.to_user) goes with their identity.
 		{p.IdentityDays, new(int), `UPDATE outbox SET to_user = '' WHERE id IN (SELECT o.id FROM outbox o
 			WHERE o.to_user <> '' AND o.state IN ('sent', 'failed') AND o.updated_at < ?1
 			AND NOT EXISTS (SELECT 1 FROM citizen_identities ci WHERE ci.platform = o.platform AND ci.platform_user_id = o.to_user) LIMIT ?2)`},
-		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '', to_user = '' WHERE id IN (SELECT id FROM outbox
-			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '' OR to_user <> '') LIMIT ?2)`},
+		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '', to_user = '', file = NULL WHERE id IN (SELECT id FROM outbox
+			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '' OR to_user <> '' OR file IS NOT NULL) LIMIT ?2)`},
+	}
+	if p.IdentityDays > 0 {
+		n, err := db.retireIdentities(ctx, cut(p.IdentityDays))
+		res.Identities += n
+		if err != nil {
+			return res, err
+		}
 	}
 	for _, st := range steps {
 		if st.days <= 0 {
@@ -247,6 +251,83 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 	}
 	return res, nil
 }
+
+// retireIdentities deletes, in small transactions, the platform identity
+// (name, handle, user id) of every citizen silent since cut: no message
+// since, no open case and no case changed since. As /forget does, the
+// audit log's texts naming them are scrubbed and their private chats'
+// ids (on Telegram, their user id) erased, in the outbox too; their
+// cases and anonymous counts stay. It returns how many identities went.
+func (db *DB) retireIdentities(ctx context.Context, cut string) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("store: retention: %w", err)
+		}
+		n := 0
+		err := db.write(ctx, func(ctx context.Context, tx querier) error {
+			n = 0
+			rows, err := tx.QueryContext(ctx, `SELECT ci.citizen_id, ci.platform, ci.name, ci.handle, ci.platform_user_id FROM citizen_identities ci
+				WHERE ci.updated_at < ?1
+				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.citizen_id = ci.citizen_id AND m.received_at >= ?1)
+				AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.citizen_id = ci.citizen_id AND (c.status IN `+openStatuses+` OR c.updated_at >= ?1))
+				LIMIT ?2`, cut, identityBatch)
+			if err != nil {
+				return err
+			}
+			type who struct {
+				id                           int64
+				platform, name, handle, user string
+			}
+			var ws []who
+			for rows.Next() {
+				var w who
+				if err := rows.Scan(&w.id, &w.platform, &w.name, &w.handle, &w.user); err != nil {
+					rows.Close()
+					return err
+				}
+				ws = append(ws, w)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, w := range ws {
+				for _, sec := range []string{w.name, w.handle, strings.TrimPrefix(w.handle, "@"), w.user} {
+					if len([]rune(sec)) < 3 {
+						continue
+					}
+					if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET before = replace(before, ?1, ?2), after = replace(after, ?1, ?2)
+						WHERE instr(before, ?1) > 0 OR instr(after, ?1) > 0`, sec, erased); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET chat = 'erased', to_user = '' WHERE state <> 'pending' AND state <> 'sending'
+					AND platform = ?2 AND chat IN (SELECT platform_chat_id FROM chats WHERE id IN (`+citizenPrivateChats+`))`, w.id, w.platform); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE chats SET platform_chat_id = 'erased:' || id, title = '' WHERE id IN (`+citizenPrivateChats+`)`, w.id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM citizen_identities WHERE citizen_id = ?`, w.id); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("store: retention: identities: %w", mapErr(err))
+		}
+		total += n
+		if n < identityBatch {
+			return total, nil
+		}
+	}
+}
+
+// identityBatch is how many identities one retention transaction retires.
+const identityBatch = 100
 
 // UnansweredCases returns open cases without a first answer opened at or
 // before openedBefore, most urgent then oldest first, at most limit, with

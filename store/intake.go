@@ -17,6 +17,37 @@ import (
 // errNoop rolls back a transaction that found nothing to do.
 var errNoop = errors.New("store: no-op")
 
+// Per-citizen fairness: one citizen flooding text cannot fill the
+// database. Within floodWindow, a citizen's texts beyond floodBytes in
+// all, and a text they already sent in it, are stored cut to floodKeep
+// bytes (the cut recorded, as for citybot.MaxStoredText). Nobody else's
+// messages are touched.
+const (
+	floodWindow = time.Minute
+	floodBytes  = 64 << 10
+	floodKeep   = 1 << 10
+)
+
+// floodCut returns text as it is stored for a citizen who may be
+// flooding (see floodBytes).
+func floodCut(ctx context.Context, tx querier, citizen citybot.CitizenID, text string, truncated bool, now time.Time) (string, bool, error) {
+	if len(text) <= floodKeep {
+		return text, truncated, nil
+	}
+	var recent int64
+	var repeat int
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0), COALESCE(MAX(text = ?3), 0) FROM messages
+		WHERE citizen_id = ?1 AND received_at >= ?2 AND direction = 'in'`, int64(citizen), ts(now.Add(-floodWindow)), text).Scan(&recent, &repeat)
+	if err != nil {
+		return "", false, err
+	}
+	if repeat == 0 && recent+int64(len(text)) <= floodBytes {
+		return text, truncated, nil
+	}
+	cut, _ := citybot.CleanText(text, floodKeep)
+	return cut, true, nil
+}
+
 // openStatuses is the SQL list of citybot.CaseStatus.Open statuses.
 const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
 
@@ -42,7 +73,7 @@ const openStatuses = `('new', 'acknowledged', 'in_progress', 'answered')`
 // id, and whatever reply returns. On error nothing is stored.
 func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.IntakeResult) ([]citybot.OutboxItem, error)) (citybot.IntakeResult, error) {
 	m := in.Message
-	if !m.Platform.Valid() || m.Chat == "" || m.ID == "" {
+	if !m.Platform.Intakes() || m.Chat == "" || m.ID == "" {
 		return citybot.IntakeResult{}, fmt.Errorf("store: ingest: %w: message needs a known platform, a chat and an id", citybot.ErrInvalid)
 	}
 	text, truncated := citybot.CleanText(m.Text, citybot.MaxStoredText)
@@ -65,6 +96,11 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 		res.Citizen, err = upsertCitizen(ctx, tx, m.Platform, m.Sender, now)
 		if err != nil {
 			return err
+		}
+		if in.Contact != nil && m.Platform == citybot.Open311 && !in.Contact.Empty() {
+			if err := upsertContact(ctx, tx, res.Citizen.ID, *in.Contact, now); err != nil {
+				return err
+			}
 		}
 		handled := false
 		if m.Edit {
@@ -143,6 +179,9 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	case err == nil:
 		return errNoop // a redelivery
 	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if text, truncated, err = floodCut(ctx, tx, res.Citizen.ID, text, truncated, now); err != nil {
 		return err
 	}
 	var (
@@ -577,6 +616,24 @@ func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybo
 		_, err = tx.ExecContext(ctx, `UPDATE chats SET kind = ?, title = ? WHERE id = ?`, string(kind), title, id)
 	}
 	return id, err
+}
+
+// upsertContact keeps what an Open311 client said about a citizen, with
+// their private identity; a field left empty keeps what was known.
+func upsertContact(ctx context.Context, tx querier, id citybot.CitizenID, c citybot.Contact, now time.Time) error {
+	clean := func(s string) string { s, _ = citybot.CleanText(s, 256); return s }
+	_, err := tx.ExecContext(ctx, `INSERT INTO open311_contacts (citizen_id, email, first_name, last_name, phone, device_id, account_id, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (citizen_id) DO UPDATE SET
+			email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE email END,
+			first_name = CASE WHEN excluded.first_name <> '' THEN excluded.first_name ELSE first_name END,
+			last_name = CASE WHEN excluded.last_name <> '' THEN excluded.last_name ELSE last_name END,
+			phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE phone END,
+			device_id = CASE WHEN excluded.device_id <> '' THEN excluded.device_id ELSE device_id END,
+			account_id = CASE WHEN excluded.account_id <> '' THEN excluded.account_id ELSE account_id END,
+			updated_at = excluded.updated_at`,
+		int64(id), clean(c.Email), clean(c.FirstName), clean(c.LastName), clean(c.Phone), clean(c.DeviceID), clean(c.AccountID), ts(now))
+	return err
 }
 
 // upsertCitizen returns the pseudonymous citizen behind a platform

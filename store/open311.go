@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"citybot"
@@ -14,8 +16,10 @@ import (
 // PublicCases returns the cases q selects as public output may show them
 // (citybot.PublicCase: no text, no identity, places without digits,
 // locations rounded to three decimals), newest first. Duplicates are left
-// out, and so are sensitive cases (citybot.Case.Sensitive), always. It
-// serves the Open311 API and the CSV export.
+// out, and so are sensitive cases (citybot.Case.Sensitive), always.
+// q.Offset skips that many cases first (Open311's paging; the order,
+// opened_at then id, is stable). It serves the Open311 API and the CSV
+// export.
 func (db *DB) PublicCases(ctx context.Context, q citybot.PublicCaseQuery) ([]citybot.PublicCase, error) {
 	limit := q.Limit
 	if limit <= 0 {
@@ -102,12 +106,24 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		where = append(where, `opened_at < ?`)
 		args = append(args, ts(q.Before))
 	}
+	if afterOpened == "" && q.Offset > 0 {
+		// Paging by offset: start after the last case skipped, the
+		// keyset of the order below.
+		err := db.r.QueryRowContext(ctx, `SELECT opened_at, id FROM cases WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY opened_at DESC, id DESC LIMIT 1 OFFSET ?`, append(slices.Clone(args), q.Offset-1)...).Scan(&afterOpened, &afterID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, "", 0, nil // past the end
+		}
+		if err != nil {
+			return nil, "", 0, mapErr(err)
+		}
+	}
 	if afterOpened != "" {
 		where = append(where, `(opened_at < ? OR (opened_at = ? AND id < ?))`)
 		args = append(args, afterOpened, afterOpened, afterID)
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
+	rows, err := db.xr.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
 		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)

@@ -13,7 +13,7 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of, file_name, file, chart_week`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -24,10 +24,11 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		caseID                              sql.NullInt64
 		next, lastErr, sentID, created, upd string
 		unknown                             bool
-		to, editOf                          string
+		to, editOf, fileName, chartWeek     string
+		file                                []byte
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf, &fileName, &file, &chartWeek); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -37,6 +38,10 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	it.Out = citybot.Outgoing{Key: key, Platform: citybot.Platform(plat), Chat: citybot.ChatID(chat),
 		ChatKind: citybot.ChatKind(chatKind), ReplyTo: citybot.PlatformMessageID(replyTo), Text: text, To: citybot.UserID(to),
 		Edit: citybot.PlatformMessageID(editOf)}
+	if fileName != "" {
+		// A sent row's file is dropped: its Data is then nil.
+		it.Out.File = &citybot.File{Name: fileName, Data: file}
+	}
 	if buttons != "" {
 		if err := json.Unmarshal([]byte(buttons), &it.Out.Buttons); err != nil {
 			it.Out.Buttons = nil
@@ -45,6 +50,7 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	it.Kind, it.Case, it.State = citybot.OutboxKind(kind), citybot.CaseID(caseID.Int64), citybot.OutboxState(state)
 	it.NextAttemptAt, it.LastError, it.SentID = parseTS(next), lastErr, citybot.PlatformMessageID(sentID)
 	it.CreatedAt, it.UpdatedAt = parseTS(created), parseTS(upd)
+	it.ChartWeek = citybot.Week(chartWeek)
 	return it, nil
 }
 
@@ -58,18 +64,33 @@ func platformList(ps []citybot.Platform) (string, []any) {
 	return "(" + strings.Join(marks, ", ") + ")", args
 }
 
+// open311NotSent is why a row about an Open311 report is not sent, in
+// words officers read.
+const open311NotSent = "not sent: this report came from another app (Open311), which has no chat to answer; the app shows its status"
+
 // insertOutbox queues one row; a row with the same key already queued
 // makes it a no-op that reports false. A row whose State is
 // citybot.OutboxFailed is stored as given up at once, with its LastError
 // (a private row whose citizen cannot be reached privately).
+//
+// A row for an Open311 report (platform citybot.Open311: another app's
+// report, with no chat to answer) is recorded as given up at once, with
+// open311NotSent as its reason: an officer's answer or a notice about the
+// case is kept and counted (first answer, status) but never sent.
 func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now time.Time) (bool, error) {
 	o := it.Out
-	if o.Key == "" || !o.Platform.Valid() || o.Chat == "" {
+	if o.Key == "" || !o.Platform.Intakes() || o.Chat == "" {
 		return false, fmt.Errorf("%w: an outbox row needs a key, a known platform and a chat", citybot.ErrInvalid)
+	}
+	if o.Platform == citybot.Open311 {
+		it.State, it.LastError = citybot.OutboxFailed, open311NotSent
 	}
 	kind := it.Kind
 	if kind == "" {
 		kind = citybot.OutboxNotice
+	}
+	if (kind == citybot.OutboxChart) != (it.ChartWeek != "") {
+		return false, fmt.Errorf("%w: a chart row, and only one, names the week of its chart", citybot.ErrInvalid)
 	}
 	var buttons string
 	if len(o.Buttons) > 0 {
@@ -126,6 +147,19 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, err
 		}
+		// A citizen flooding commands (/status, /help, /start in turn)
+		// gets at most maxPendingReplies answers waiting in their chat;
+		// the others are coalesced away, so that one chat never takes
+		// the platform's sending rate from everyone else.
+		var waiting int
+		if err := q.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE platform = ? AND chat = ?
+			AND state IN ('pending', 'sending') AND kind = 'reply' AND chat_kind = 'private' AND to_user = ''`,
+			string(o.Platform), string(o.Chat)).Scan(&waiting); err != nil {
+			return false, err
+		}
+		if waiting >= maxPendingReplies {
+			return false, nil
+		}
 	}
 	// A row about a critical case jumps the queue (see ClaimOutbox).
 	priority := 0
@@ -140,13 +174,24 @@ func insertOutbox(ctx context.Context, q querier, it citybot.OutboxItem, now tim
 			return false, err
 		}
 	}
+	fileName, file := "", []byte(nil)
+	if o.File != nil {
+		fileName, file = o.File.Name, o.File.Data
+		if fileName == "" {
+			fileName = "document"
+		}
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO outbox
-		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority, edit_of)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, last_error, next_attempt_at, created_at, updated_at, to_user, priority, edit_of, file_name, file, chart_week)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.Key, string(kind), string(o.Platform), string(o.Chat), string(o.ChatKind), string(o.ReplyTo), text, buttons,
-		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit))
+		caseID, state, lastErr, ts(next), ts(now), ts(now), string(o.To), priority, string(o.Edit), fileName, file, string(it.ChartWeek))
 	return err == nil, err
 }
+
+// maxPendingReplies is how many answers to commands may wait at once in
+// one private chat (see insertOutbox).
+const maxPendingReplies = 3
 
 // Enqueue queues outgoing messages in one transaction, in order. A row
 // whose key is already queued is skipped: queueing is idempotent. It
@@ -172,31 +217,6 @@ func (db *DB) Enqueue(ctx context.Context, items ...citybot.OutboxItem) (int, er
 		return 0, fmt.Errorf("store: enqueue: %w", mapErr(err))
 	}
 	return n, nil
-}
-
-// ClaimOutbox marks up to limit due rows of the given platforms as sending
-// and returns them: rows about a critical case first, then oldest due
-// first. Only the head of each chat's queue is due: a chat's row is claimed
-// only when every earlier row of that chat is sent or failed, so rows of
-// one chat go out one at a time and in order. Rows of other platforms (no
-// bot for them in this process) stay pending.
-func (db *DB) ClaimOutbox(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error) {
-	if limit <= 0 || len(platforms) == 0 {
-		return nil, nil
-	}
-	var out []citybot.OutboxItem
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		var err error
-		out, err = outboxHeads(ctx, tx, ts(db.now()), platforms, limit)
-		if err != nil {
-			return err
-		}
-		return markClaimed(ctx, tx, ts(db.now()), out)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: claim outbox: %w", mapErr(err))
-	}
-	return out, nil
 }
 
 // OutboxHeads returns up to limit due rows of the given platforms that
@@ -297,7 +317,9 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 		if it.State == citybot.OutboxSent {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_message_id = ?, last_error = '', updated_at = ? WHERE id = ?`,
+		// A sent file's bytes are dropped (the name stays): the outbox
+		// keeps no second copy of what it carried.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_message_id = ?, last_error = '', updated_at = ?, file = NULL WHERE id = ?`,
 			string(sent.ID), ts(now), int64(id)); err != nil {
 			return err
 		}
@@ -393,29 +415,6 @@ func clip(s string) string {
 	return s
 }
 
-// RequeueSending puts every row left in sending (by a dispatcher that
-// stopped between claiming a row and recording the result) back to
-// pending, due now, and returns how many there were. Those rows may have
-// been delivered: resending them may duplicate a message. The Dispatcher
-// no longer calls it: it resolves such rows one by one with SendingOutbox,
-// RetryOutbox (platforms that recognise a repeat) and MarkDeliveryUnknown.
-func (db *DB) RequeueSending(ctx context.Context) (int, error) {
-	var n int64
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		now := ts(db.now())
-		r, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'sending'`, now, now)
-		if err != nil {
-			return err
-		}
-		n, err = r.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: requeue sending: %w", mapErr(err))
-	}
-	return int(n), nil
-}
-
 // SendingOutbox returns the rows of the given platforms left in sending,
 // in queue order. At a dispatcher's start (one dispatcher per database)
 // those are the rows whose send an earlier process began and did not
@@ -500,13 +499,6 @@ func (db *DB) OutboxStats(ctx context.Context) (citybot.OutboxStats, error) {
 		s.Oldest = *t
 	}
 	return s, nil
-}
-
-// NextOutboxDue returns when the earliest claimable row of the given
-// platforms (the head of its chat's queue) is due; ok is false when there
-// is none.
-func (db *DB) NextOutboxDue(ctx context.Context, platforms []citybot.Platform) (next time.Time, ok bool, err error) {
-	return db.nextOutboxDue(ctx, platforms, "")
 }
 
 // NextOutboxDueAfter is NextOutboxDue among the rows due after after: the

@@ -58,7 +58,7 @@ func TestPrivateRowsGetTheCitizensIdentity(t *testing.T) {
 
 	// Retention forgets the person of a sent private row once their
 	// identity is gone.
-	claimed, err := db.ClaimOutbox(ctx, []citybot.Platform{citybot.Telegram}, 10)
+	claimed, err := claimOutbox(ctx, db, []citybot.Platform{citybot.Telegram}, 10)
 	if err != nil || len(claimed) == 0 || claimed[0].Out.Key != "k-private" {
 		t.Fatalf("claimed %+v, %v", claimed, err)
 	}

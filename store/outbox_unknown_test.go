@@ -27,7 +27,7 @@ func TestDeliveryUnknown(t *testing.T) {
 	if got, _ := db.SendingOutbox(ctx, tg); len(got) != 0 {
 		t.Fatalf("sending before any claim: %+v", got)
 	}
-	claimed, err := db.ClaimOutbox(ctx, tg, 10)
+	claimed, err := claimOutbox(ctx, db, tg, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}
@@ -59,7 +59,7 @@ func TestDeliveryUnknown(t *testing.T) {
 		t.Errorf("stats = %+v, %v", st, err)
 	}
 	// The chat's queue moves on.
-	if got, _ := db.ClaimOutbox(ctx, tg, 10); len(got) != 1 || got[0].Out.Key != "next" {
+	if got, _ := claimOutbox(ctx, db, tg, 10); len(got) != 1 || got[0].Out.Key != "next" {
 		t.Errorf("after the unknown row, claimed %+v", got)
 	}
 	conv, err := db.Conversation(ctx, res.Case.ID)

@@ -1,6 +1,10 @@
 // Package store keeps citybot's state in one SQLite file (mattn/go-sqlite3,
 // WAL): citizens and their private identities, chats, messages in and out,
-// cases and their tags, the outbox, platform cursors and the audit log.
+// cases and their tags, the outbox, platform cursors and the audit log;
+// and it answers grouping's questions (the candidate cases a new report
+// may join, their first texts) and keeps its suggestions. For Open311 it
+// keeps the API keys of other apps (hashed) and the contacts their
+// reports carry (private like identities, erased with them).
 //
 // The schema is built by numbered migrations embedded from migrations/,
 // recorded in the schema_migrations table; the schema changes only by new
@@ -56,9 +60,14 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the store's few log lines; nil discards them.
 	Logger *slog.Logger
-	// ReadConns is the size of the read pool; <= 0 means
-	// max(4, GOMAXPROCS).
+	// ReadConns is the size of the read pool of the console and the
+	// pipeline; <= 0 means max(4, GOMAXPROCS).
 	ReadConns int
+	// ExportConns is the size of the read pool of the public bulk reads
+	// (the CSV export and Open311's case lists), kept apart so that they
+	// can never take the console's connections; <= 0 means 2. Health
+	// checks (Ping) have a pool of their own too, of one connection.
+	ExportConns int
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database file, off the writers' path; <= 0 means 500 ms.
 	CheckpointInterval time.Duration
@@ -88,7 +97,9 @@ type DB struct {
 	// urgentWaiting counts the urgent jobs in queue (changed under qmu,
 	// read without it by a running batch, which then commits early).
 	urgentWaiting atomic.Int32
-	r             *sql.DB // read-only connections
+	r             *sql.DB // read-only connections: console, pipeline
+	xr            *sql.DB // read-only connections: public bulk reads
+	hr            *sql.DB // one read-only connection: health checks
 	ckpt          *sql.DB // one connection for WAL checkpoints
 
 	stopCkpt context.CancelFunc
@@ -101,6 +112,9 @@ type DB struct {
 	now            func() time.Time
 	log            *slog.Logger
 	places         citybot.PlacePolicy
+	// stmts holds prepared read statements by their text (grouping's
+	// queries, run for every report); closed by Close.
+	stmts stmtCache
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -150,6 +164,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.r = openPool(path, true)
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
+	// Public exports and health checks read on their own connections:
+	// however many anonymous exports run, the console and /healthz
+	// still find one.
+	nx := opts.ExportConns
+	if nx <= 0 {
+		nx = 2
+	}
+	db.xr = openPool(path, true)
+	db.xr.SetMaxOpenConns(nx)
+	db.xr.SetMaxIdleConns(nx)
+	db.hr = openPool(path, true)
+	db.hr.SetMaxOpenConns(1)
+	db.hr.SetMaxIdleConns(1)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -269,7 +296,7 @@ func privateFiles(path string) error {
 	return nil
 }
 
-// Close closes both pools. Calling it twice is safe.
+// Close closes the pools. Calling it twice is safe.
 func (db *DB) Close() error {
 	var errs []error
 	db.closeOnce.Do(func() {
@@ -281,8 +308,11 @@ func (db *DB) Close() error {
 			errs = append(errs, db.ckpt.Close())
 		}
 	})
-	if db.r != nil {
-		errs = append(errs, db.r.Close())
+	errs = append(errs, db.stmts.close())
+	for _, p := range []*sql.DB{db.r, db.xr, db.hr} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
 	}
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
@@ -383,10 +413,12 @@ func (db *DB) truncateWAL(ctx context.Context) {
 // WALTruncations says how often the WAL was truncated (see Options.WALLimit).
 func (db *DB) WALTruncations() int64 { return db.walTruncations.Load() }
 
-// Ping checks that the database answers a query (for a health check).
+// Ping checks that the database answers a query (for a health check), on
+// the health checks' own connection: busy console or export connections
+// never make it fail.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := db.hr.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil

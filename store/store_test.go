@@ -539,7 +539,7 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("Enqueue = %d, %v; want 3 (the repeated key skipped)", n, err)
 	}
-	claimed, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	claimed, err := claimOutbox(ctx, db, tgOnly, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,7 +553,7 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if got := keys(claimed); got != "a#1,b#1" {
 		t.Fatalf("first claim = %s, want one head per chat", got)
 	}
-	if again, _ := db.ClaimOutbox(ctx, tgOnly, 10); len(again) != 0 {
+	if again, _ := claimOutbox(ctx, db, tgOnly, 10); len(again) != 0 {
 		t.Fatalf("second claim while sending = %s", keys(again))
 	}
 	// a#1 throttled: back to pending later; a#2 still waits behind it.
@@ -563,14 +563,14 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err := db.MarkSent(ctx, claimed[1].ID, citybot.Sent{ID: "900"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := db.ClaimOutbox(ctx, tgOnly, 10); len(got) != 0 {
+	if got, _ := claimOutbox(ctx, db, tgOnly, 10); len(got) != 0 {
 		t.Fatalf("claimed %s before a#1 was due", keys(got))
 	}
-	if next, ok, err := db.NextOutboxDue(ctx, tgOnly); err != nil || !ok || !next.Equal(clk.Now().Add(time.Second)) {
-		t.Errorf("NextOutboxDue = %v %v %v", next, ok, err)
+	if next, ok, err := db.NextOutboxDueAfter(ctx, tgOnly, time.Time{}); err != nil || !ok || !next.Equal(clk.Now().Add(time.Second)) {
+		t.Errorf("NextOutboxDueAfter = %v %v %v", next, ok, err)
 	}
 	clk.Add(time.Second)
-	got, _ := db.ClaimOutbox(ctx, tgOnly, 10)
+	got, _ := claimOutbox(ctx, db, tgOnly, 10)
 	if keys(got) != "a#1" || got[0].Attempts != 0 || got[0].LastError != "429" {
 		t.Fatalf("after the delay: %+v", got)
 	}
@@ -578,13 +578,16 @@ func TestOutboxClaimOrderAndStates(t *testing.T) {
 	if err := db.FailOutbox(ctx, got[0].ID, "blocked"); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = db.ClaimOutbox(ctx, tgOnly, 10)
+	got, _ = claimOutbox(ctx, db, tgOnly, 10)
 	if keys(got) != "a#2" {
 		t.Fatalf("after failure: %s", keys(got))
 	}
-	// A crash leaves a#2 in sending: requeued at start.
-	if n, err := db.RequeueSending(ctx); err != nil || n != 1 {
-		t.Fatalf("RequeueSending = %d, %v", n, err)
+	// A crash leaves a#2 in sending: the next dispatcher finds it and
+	// sends it again (its platform recognises a repeat).
+	if left, err := db.SendingOutbox(ctx, tgOnly); err != nil || keys(left) != "a#2" {
+		t.Fatalf("SendingOutbox = %s, %v", keys(left), err)
+	} else if err := db.RetryOutbox(ctx, left[0].ID, clk.Now(), false, "interrupted"); err != nil {
+		t.Fatal(err)
 	}
 	st, err := db.OutboxStats(ctx)
 	if err != nil || st.Pending != 1 || st.Failed != 1 || !st.Oldest.Equal(newClock().Now()) {
@@ -606,7 +609,7 @@ func TestAckSentAcknowledgesCase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ := db.ClaimOutbox(ctx, tgOnly, 1)
+	claimed, _ := claimOutbox(ctx, db, tgOnly, 1)
 	if len(claimed) != 1 {
 		t.Fatal("nothing to claim")
 	}
@@ -727,17 +730,17 @@ func TestClaimOnlyOwnPlatforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	got, err := claimOutbox(ctx, db, tgOnly, 10)
 	if err != nil || len(got) != 1 || got[0].Out.Key != "t" {
 		t.Fatalf("claim = %+v, %v", got, err)
 	}
-	if _, ok, _ := db.NextOutboxDue(ctx, tgOnly); ok {
-		t.Error("NextOutboxDue sees the Discord row")
+	if _, ok, _ := db.NextOutboxDueAfter(ctx, tgOnly, time.Time{}); ok {
+		t.Error("NextOutboxDue sees the Discord row", time.Time{})
 	}
-	if _, ok, _ := db.NextOutboxDue(ctx, []citybot.Platform{citybot.Telegram, citybot.Discord}); !ok {
-		t.Error("NextOutboxDue misses the Discord row")
+	if _, ok, _ := db.NextOutboxDueAfter(ctx, []citybot.Platform{citybot.Telegram, citybot.Discord}, time.Time{}); !ok {
+		t.Error("NextOutboxDue misses the Discord row", time.Time{})
 	}
-	if got, _ := db.ClaimOutbox(ctx, nil, 10); len(got) != 0 {
+	if got, _ := claimOutbox(ctx, db, nil, 10); len(got) != 0 {
 		t.Errorf("claim for no platform = %+v", got)
 	}
 }
@@ -752,7 +755,7 @@ func TestCaseMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, _ := db.ClaimOutbox(ctx, tgOnly, 1)
+	claimed, _ := claimOutbox(ctx, db, tgOnly, 1)
 	if err := db.MarkSent(ctx, claimed[0].ID, citybot.Sent{ID: "555"}); err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestClaimCriticalFirst(t *testing.T) {
 	if again, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID}); err != nil || len(again) != 0 {
 		t.Fatalf("claiming a row in sending again = %+v, %v", again, err)
 	}
-	rest, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	rest, err := claimOutbox(ctx, db, tgOnly, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRepeatedRepliesCoalesce(t *testing.T) {
 	if _, err := db.Enqueue(ctx, reply("r0", "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
 		t.Fatal(err)
 	}
-	sending, err := db.ClaimOutbox(ctx, tgOnly, 10)
+	sending, err := claimOutbox(ctx, db, tgOnly, 10)
 	if err != nil || len(sending) != 1 {
 		t.Fatalf("claim = %+v, %v", sending, err)
 	}

@@ -144,7 +144,7 @@ func TestMarkSentIsUrgent(t *testing.T) {
 	if _, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
 		t.Fatal(err)
 	}
-	items, err := db.ClaimOutbox(ctx, tgOnly, 1)
+	items, err := claimOutbox(ctx, db, tgOnly, 1)
 	if err != nil || len(items) != 1 {
 		t.Fatalf("claimed %d, %v", len(items), err)
 	}

@@ -91,7 +91,7 @@ func (s *Server) showAccounts(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	for i := range as {
-		as[i].PasswordHash = "" // never near a template
+		as[i].PasswordHash, as[i].TOTPSecret, as[i].TOTPPending = "", "", "" // never near a template
 	}
 	d.Accounts, d.Roles = as, []citybot.Role{citybot.RoleOfficer, citybot.RoleOfficial, citybot.RoleAdmin}
 	s.render(w, r, status, "accounts", sess, d)
@@ -132,18 +132,21 @@ var accountActions = map[string]string{
 	"unlock":  "Clear the failed sign-ins of %s?",
 	"role":    "Give %s the role %s?",
 	"revoke":  "Sign %s out everywhere? Every session of the account ends now.",
+	"totp-reset": "Remove the one-time codes of %s (a lost or changed phone)? Its recovery codes stop working and every browser signed in to it is signed out now. " +
+		"An admin or official sets up new codes at the next sign-in; an officer may.",
 }
 
 // accountLabels name the actions on the confirmation button.
 var accountLabels = map[string]string{"disable": "disable", "enable": "enable", "passwd": "set the password",
-	"unlock": "clear the failed sign-ins", "role": "change the role", "revoke": "sign out everywhere"}
+	"unlock": "clear the failed sign-ins", "role": "change the role", "revoke": "sign out everywhere",
+	"totp-reset": "remove the one-time codes"}
 
 type accountConfirm struct {
 	Name, Action, Role, Question, Label string
 }
 
 // accountAction changes a staff account: disable, enable, passwd,
-// unlock, role or revoke. Without confirm=yes it shows a confirmation
+// unlock, role, revoke or totp-reset. Without confirm=yes it shows a confirmation
 // page that posts the same form again with it. Every change is audited
 // by the store as done by the signed-in admin.
 func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -197,6 +200,9 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 	case "role":
 		_, err = s.store.SetAccountRole(ctx, name, role, actor)
 		d.Done = fmt.Sprintf("Account %s is now %s.", name, role)
+	case "totp-reset":
+		_, err = s.store.ResetTOTP(ctx, name, actor)
+		d.Done = fmt.Sprintf("One-time codes of %s removed; its sessions are ended.", name)
 	case "revoke":
 		var n int
 		n, err = s.store.RevokeSessions(ctx, name, actor)

@@ -10,16 +10,20 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // ApprovalStore is what the digest approval pages read.
 type ApprovalStore interface {
 	Digest(ctx context.Context, id citybot.DigestID) (citybot.Digest, error)
 	Digests(ctx context.Context, limit int, states ...citybot.DigestState) ([]citybot.Digest, error)
+	// PublishDigestEquity publishes or withdraws an approved digest's
+	// equity figures (audited).
+	PublishDigestEquity(ctx context.Context, id citybot.DigestID, publish bool, actor string) (citybot.Digest, error)
 }
 
 // Digester drafts digests and carries officials' decisions
-// (responder.Digester).
+// (accountability.Digester).
 type Digester interface {
 	Decide(ctx context.Context, id citybot.DigestID, dec citybot.DigestDecision) (citybot.Digest, error)
 	Draft(ctx context.Context, at time.Time, actor, note string) (citybot.Digest, error)
@@ -60,6 +64,9 @@ type approvalPages struct {
 //	POST /digests/{id}/repost     officials and admins: post again, to the
 //	                              channels where posting an approved digest
 //	                              failed (new rows: exactly once each)
+//	POST /digests/{id}/equity     officials only: publish (publish=yes) or
+//	                              withdraw (publish=no) an approved digest's
+//	                              equity figures on the public pages
 //	POST /digests/{id}/redraft    admins, officers and officials: a new
 //	                              revision of a draft or a sent-back draft
 //	                              (never of an approved week), with an
@@ -74,7 +81,7 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	}
 	a := &approvalPages{s: s, store: store, digester: d, pages: map[string]*template.Template{}}
 	for _, name := range []string{"approval_list", "approval_digest"} {
-		t, err := template.New(name).Funcs(templateFuncs(s.locales)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(consoleFuncs(s.locales, s.loc)).ParseFS(templateFiles, "templates/layout.html", "templates/public_equity.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
@@ -82,13 +89,14 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	}
 	staff := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer, citybot.RoleOfficial}
 	routes := []route{
-		{"GET /digests", staff, a.list},
-		{"GET /digests/{id}", staff, a.show},
-		{"GET /digests/{id}/chart.png", staff, a.chart},
-		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide},
-		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft},
-		{"POST /digests/{id}/redraft", staff, a.redraft},
-		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost},
+		{"GET /digests", staff, a.list, false},
+		{"GET /digests/{id}", staff, a.show, false},
+		{"GET /digests/{id}/chart.png", staff, a.chart, false},
+		{"POST /digests/{id}/decide", []citybot.Role{citybot.RoleOfficial}, a.decide, false},
+		{"POST /digests/draft", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.draft, false},
+		{"POST /digests/{id}/redraft", staff, a.redraft, false},
+		{"POST /digests/{id}/repost", []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}, a.repost, false},
+		{"POST /digests/{id}/equity", []citybot.Role{citybot.RoleOfficial}, a.equity, false},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -146,7 +154,8 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
 		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted.",
 		"drafted":  "Drafted now from the figures so far. An official approves it before anything is posted.",
-		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again."}[r.URL.Query().Get("done")]
+		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again.",
+		"equity": "Your choice on the equity figures is saved."}[r.URL.Query().Get("done")]
 	posts, err := a.digester.PostStatuses(r.Context(), d)
 	if err != nil {
 		a.s.fail(w, r, sess, err)
@@ -157,6 +166,19 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		failed = failed || p.State == citybot.OutboxFailed
 	}
 	role := sess.account.Role
+	// The equity figures, in the console's language, for the official
+	// to decide whether they are published.
+	locs := a.s.locales
+	if locs == nil {
+		locs = locale.MustEmbedded()
+	}
+	eq := equityOf(d.Figures.Equity, wordsFor(locs, "en"), locs)
+	previews := a.digester.Previews(d)
+	// The chart is the officials' language's (the previews' first).
+	alt := "Chart: reports and median time to first answer by topic, week " + string(d.Week) + ". The same figures are in the texts below."
+	if c, ok := a.digester.(PublicCharts); ok && len(previews) > 0 {
+		alt = c.ChartAlt(d, previews[0].Language)
+	}
 	a.render(w, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
@@ -165,9 +187,15 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 		Done       string
 		Posts      []citybot.DigestPost
 		CanRepost  bool
-	}{d, a.digester.Previews(d), role == citybot.RoleOfficial,
+		Equity     equityView
+		Publish    string // the choice made, in words
+		ChartAlt   string
+		Toggle     string // the button that changes the choice
+	}{d, previews, role == citybot.RoleOfficial,
 		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
-		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin)})
+		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin), eq,
+		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity], alt,
+		map[bool]string{true: wordsFor(locs, "en").t("equity.withdraw"), false: wordsFor(locs, "en").t("equity.publish_now")}[d.PublishEquity]})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -189,7 +217,7 @@ func (a *approvalPages) decide(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	dec := citybot.DigestDecision{Approve: r.PostFormValue("decision") == "approve", Actor: sess.account.Name,
-		Comment: r.PostFormValue("comment")}
+		Comment: r.PostFormValue("comment"), PublishEquity: r.PostFormValue("publish_equity") == "yes"}
 	if !dec.Approve && r.PostFormValue("decision") != "sendback" {
 		a.s.fail(w, r, sess, fmt.Errorf("%w: choose approve or send back", citybot.ErrInvalid))
 		return
@@ -273,4 +301,26 @@ func (a *approvalPages) repost(w http.ResponseWriter, r *http.Request, sess *ses
 		done = "nothing"
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=%s", d.ID, done), http.StatusSeeOther)
+}
+
+// equity publishes or withdraws an approved digest's equity figures.
+func (a *approvalPages) equity(w http.ResponseWriter, r *http.Request, sess *session) {
+	d, ok := a.load(w, r, sess)
+	if !ok {
+		return
+	}
+	var publish bool
+	switch r.PostFormValue("publish") {
+	case "yes":
+		publish = true
+	case "no":
+	default:
+		a.s.fail(w, r, sess, fmt.Errorf("%w: choose to publish or not", citybot.ErrInvalid))
+		return
+	}
+	if _, err := a.store.PublishDigestEquity(r.Context(), d.ID, publish, sess.account.Name); err != nil {
+		a.s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=equity", d.ID), http.StatusSeeOther)
 }

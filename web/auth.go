@@ -187,17 +187,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
 		return
 	}
-	s.backoff.reset(keys...)
-	token, csrf := randomToken(), randomToken()
-	if err := s.store.CreateSession(r.Context(), a.ID, hashToken(token), csrf, now.Add(s.ttl)); err != nil {
-		s.fail(w, r, nil, err)
+	if a.TOTPEnabled() {
+		// The delays are cleared only once the code is right too, so
+		// that a known password does not buy fresh code guesses.
+		s.log.Info("password accepted, code asked", "account", a.Name, "addr", ip)
+		s.setCodeCookie(w, a)
+		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(next), http.StatusSeeOther)
 		return
 	}
-	s.log.Info("signed in", "account", a.Name, "role", string(a.Role), "addr", ip)
-	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: token, Path: "/", MaxAge: int(s.ttl.Seconds()),
-		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	s.setDevice(w, a.Name)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.backoff.reset(keys...)
+	s.startSession(w, r, a, next, ip, "password")
 }
 
 // checkPassword compares password with hash under the global cap on

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/casework"
 	"citybot/store"
 )
 
@@ -34,11 +34,11 @@ func benchServer(b *testing.B) (*Server, *http.Cookie) {
 			b.Fatal(err)
 		}
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(b), Store: db})
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off})
+	srv, err := New(Options{Policy: testPolicy(b), Store: db, Officer: off})
 	if err != nil {
 		b.Fatal(err)
 	}

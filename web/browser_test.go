@@ -19,6 +19,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -114,6 +115,7 @@ func waitDone(ctx context.Context, done string) error {
 // store.
 type e2e struct {
 	emu *tgemu.Server
+	bot *telegram.Bot
 	rig *rig
 }
 
@@ -140,15 +142,15 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cl, Notify: disp.Notify, EmergencyNumber: "112"})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t), Store: db, Classifier: cl, Notify: disp.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Notify: disp.Notify})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db, Notify: disp.Notify})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off, PollEvery: 5 * time.Second})
+	srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, PollEvery: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +167,7 @@ func newE2E(t *testing.T) *e2e {
 		emu.Close()
 		db.Close()
 	})
-	return &e2e{emu: emu, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
+	return &e2e{emu: emu, bot: bot, rig: &rig{t: t, db: db, srv: srv, ts: ts}}
 }
 
 // TestBrowserOfficerFlow drives the console in headless Chromium against
@@ -298,7 +300,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	}
 
 	// The critical case is the first row.
-	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td:nth-child(2) a`))
+	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td.ref a`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("first row is %q, want the critical case %s", firstRef, crit.Ref)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(`#rows tr:first-child td:nth-child(2) a`),
+		chromedp.Click(`#rows tr:first-child td.ref a`),
 		chromedp.WaitVisible(`#h-conv`),
 	)
 	if err != nil {
@@ -319,7 +321,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#topic`),
 		chromedp.SetValue(`#topic`, newTopic),
-		chromedp.Focus(`form[action$="/correct"] button`),
+		chromedp.Focus(`#save-labels`),
 		chromedp.KeyEvent("\r"),
 	)
 	if err == nil {
@@ -328,13 +330,12 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("correct the topic: %v", err)
 	}
-	// Answer: type, Tab to the button, Enter.
+	// Answer: type, then Ctrl+Enter sends.
 	const answer = "The fire brigade is on its way. Leave the building."
 	err = chromedp.Do(ctx,
 		chromedp.Focus(`#answer-text`),
 		chromedp.KeyEvent(answer),
-		chromedp.KeyEvent("\t"),
-		chromedp.KeyEvent("\r"),
+		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 	)
 	if err == nil {
 		err = waitDone(ctx, "answer")
@@ -389,12 +390,15 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		chromedp.WaitVisible(`#name`),
 		chromedp.SendKeys(`#name`, "root"),
 		chromedp.SendKeys(`#password`, "correct horse battery staple\r"),
+		// Admins type a one-time code after the password.
+		chromedp.WaitVisible(`#code`),
+		chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, time.Now())+"\r"),
 		chromedp.WaitVisible(`table.inbox`),
 	)
 	if err != nil {
 		t.Fatalf("sign out and in as admin: %v", err)
 	}
-	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model"} {
+	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model", "/account/totp"} {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
 			t.Fatal(err)
 		}

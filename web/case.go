@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +29,16 @@ func doneMessages() map[string]string {
 		"cleared":   "The sensitive flag was cleared; the reason is in the history.",
 		"flagged":   "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
 		"forgotten": "The citizen's identity and texts are erased; the case keeps its topic and status.",
+		"resolved":  "Answer queued and the case resolved; the citizen will be told in their language.",
 	}
+}
+
+// doneParts are the sections of the case page each confirmation belongs
+// to: the redirect after an action carries it as the fragment, so the
+// page opens where the officer was, not at the top.
+func doneParts() map[string]string {
+	return map[string]string{"labels": "part-labels", "assign": "part-assign", "expected": "part-expected", "status": "part-status",
+		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary"}
 }
 
 // loadCase reads the case of the {id} path value and checks that the
@@ -51,7 +63,20 @@ func (s *Server) loadCase(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 type caseData struct {
-	View         citybot.CaseView
+	View citybot.CaseView
+	// In is the inbox view the officer came from (its query string),
+	// kept so that the next case comes from the same view; InURL links
+	// back to it.
+	In    string
+	InURL string
+	// Prev is the case the officer just finished, when this page is the
+	// next case opened after an action; PrevDone what was done to it.
+	Prev         citybot.CaseRef
+	PrevDone     string
+	Answer       string                  // the answer being written (kept after a preview)
+	Preview      []citybot.AnswerPreview // what the citizens would receive
+	Previewed    bool
+	CanResolve   bool
 	DuplicateRef citybot.CaseRef
 	Conversation []citybot.ConversationEntry
 	Tags         []citybot.Tag
@@ -76,28 +101,46 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	if !ok {
 		return
 	}
+	d, err := s.caseData(r, sess, v)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "case", sess, d)
+}
+
+// caseData gathers what the case page shows.
+func (s *Server) caseData(r *http.Request, sess *session, v citybot.CaseView) (caseData, error) {
 	ctx := r.Context()
 	id := v.Case.ID
+	q := r.URL.Query()
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
-		Done: doneMessages()[r.URL.Query().Get("done")], Sensitive: v.Case.Sensitive,
+		Done: doneMessages()[q.Get("done")], Sensitive: v.Case.Sensitive,
 		CanFlag:   s.readsSensitive(sess.account),
-		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved}
+		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved,
+		In:        inboxParams(q.Get("in"))}
+	d.InURL = "/inbox"
+	if d.In != "" {
+		d.InURL += "?" + d.In
+	}
+	if prev, err := strconv.ParseInt(q.Get("prev"), 10, 64); err == nil && prev > 0 {
+		if pv, err := s.store.CaseView(ctx, citybot.CaseID(prev)); err == nil && s.canSee(sess.account, pv.Case) {
+			d.Prev, d.PrevDone = pv.Case.Ref, d.Done
+			d.Done = ""
+		}
+	}
 	var err error
 	if d.Conversation, err = s.store.Conversation(ctx, id); err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	if d.Tags, err = s.store.CaseTags(ctx, id); err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	if d.Notes, err = s.store.CaseNotes(ctx, id); err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	if d.History, err = s.store.Audit(ctx, "case:"+strconv.FormatInt(int64(id), 10)); err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	if v.Case.DuplicateOf != 0 {
 		if dv, err := s.store.CaseView(ctx, v.Case.DuplicateOf); err == nil && s.canSee(sess.account, dv.Case) {
@@ -106,8 +149,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	canned, err := s.store.CannedAnswers(ctx)
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	for _, a := range canned {
 		if a.Topic == v.Case.Topic {
@@ -118,10 +160,12 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	slices.SortStableFunc(d.Canned, func(a, b citybot.CannedAnswer) int {
 		return boolRank(a.Language != v.Case.Language) - boolRank(b.Language != v.Case.Language)
 	})
+	if len(d.Canned) > 9 {
+		d.Canned = d.Canned[:9] // keys 1 to 9
+	}
 	accounts, err := s.store.Accounts(ctx)
 	if err != nil {
-		s.fail(w, r, sess, err)
-		return
+		return d, err
 	}
 	for _, a := range accounts {
 		// A sensitive case goes only to someone who may read it.
@@ -138,7 +182,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 			d.NextStatuses = append(d.NextStatuses, st)
 		}
 	}
-	s.render(w, r, http.StatusOK, "case", sess, d)
+	d.CanResolve = v.Case.Status.CanMoveTo(citybot.StatusResolved)
+	return d, nil
 }
 
 func boolRank(b bool) int {
@@ -148,8 +193,17 @@ func boolRank(b bool) int {
 	return 0
 }
 
+// backToCase sends the officer back to case id after an action, at the
+// section the action belongs to, in the inbox view they came from.
 func (s *Server) backToCase(w http.ResponseWriter, r *http.Request, id citybot.CaseID, done string) {
-	http.Redirect(w, r, "/cases/"+strconv.FormatInt(int64(id), 10)+"?done="+done, http.StatusSeeOther)
+	u := "/cases/" + strconv.FormatInt(int64(id), 10) + "?done=" + done
+	if in := inboxParams(r.PostFormValue("in")); in != "" {
+		u += "&in=" + url.QueryEscape(in)
+	}
+	if part := doneParts()[done]; part != "" {
+		u += "#" + part
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
 func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -194,6 +248,9 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	assignee := clip(r.PostFormValue("assignee"), 64)
+	if r.PostFormValue("me") == "1" {
+		assignee = sess.account.Name
+	}
 	if assignee != "" && v.Case.Sensitive {
 		a, err := s.store.AccountByName(r.Context(), assignee)
 		if err == nil && !s.canSee(a, v.Case) {
@@ -234,10 +291,20 @@ func (s *Server) caseStatus(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	ch := citybot.StatusChange{To: citybot.CaseStatus(r.PostFormValue("status")), Actor: sess.account.Name,
+	to := r.PostFormValue("to") // a one-press button (Resolve)
+	if to == "" {
+		to = r.PostFormValue("status")
+	}
+	ch := citybot.StatusChange{To: citybot.CaseStatus(to), Actor: sess.account.Name,
 		Reason: clip(r.PostFormValue("reason"), 2000)}
-	if _, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, r.PostFormValue("nonce")); err != nil {
+	c, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, r.PostFormValue("nonce"))
+	if err != nil {
 		s.fail(w, r, sess, err)
+		return
+	}
+	if !c.Status.Open() {
+		// Done with it: the next case of the officer's view opens.
+		s.toNextCase(w, r, sess, v.Case, "status")
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "status")
@@ -260,8 +327,37 @@ func (s *Server) caseAnswer(w http.ResponseWriter, r *http.Request, sess *sessio
 	if !ok {
 		return
 	}
-	if _, err := s.officer.Answer(r.Context(), v.Case.ID, sess.account.Name, r.PostFormValue("text"), r.PostFormValue("nonce")); err != nil {
+	text := r.PostFormValue("text")
+	if r.PostFormValue("do") == "preview" {
+		// Without JavaScript: the page again, with the preview and the
+		// text kept.
+		d, err := s.caseData(r, sess, v)
+		if err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		d.Answer, d.Preview, d.Previewed = text, s.officer.Preview(v, text), true
+		s.render(w, r, http.StatusOK, "case", sess, d)
+		return
+	}
+	nonce := r.PostFormValue("nonce")
+	if _, err := s.officer.Answer(r.Context(), v.Case.ID, sess.account.Name, text, nonce); err != nil {
 		s.fail(w, r, sess, err)
+		return
+	}
+	if r.PostFormValue("then") == "resolve" {
+		// Reply and resolve in one action; the same nonce keeps a resent
+		// form from telling the citizen twice.
+		ch := citybot.StatusChange{To: citybot.StatusResolved, Actor: sess.account.Name}
+		if _, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, nonce); err != nil && !errors.Is(err, citybot.ErrInvalid) {
+			s.fail(w, r, sess, err)
+			return
+		} else if err != nil {
+			// Resolved already (the form was sent twice): nothing
+			// more to do.
+			s.log.Info("resolve after answer refused", "case", int64(v.Case.ID), "err", err)
+		}
+		s.toNextCase(w, r, sess, v.Case, "resolved")
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "answer")
@@ -375,4 +471,46 @@ func (s *Server) caseForget(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	s.log.Info("citizen forgotten", "citizen", int64(v.Case.Citizen), "actor", sess.account.Name, "messages", f.Messages, "cases", f.Cases)
 	s.backToCase(w, r, v.Case.ID, "forgotten")
+}
+
+// casePreview answers the case page's script with exactly what the
+// citizens would receive of the answer being written (an HTML fragment,
+// escaped); it queues nothing.
+func (s *Server) casePreview(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	text := r.PostFormValue("text")
+	d := caseData{View: v, Answer: text, Preview: s.officer.Preview(v, text), Previewed: true}
+	s.renderTemplate(w, http.StatusOK, "case", "preview", sess, d)
+}
+
+// caseMedia serves a photo or voice note the citizen sent with the case
+// (kept by the media keeper, location metadata removed), to those who may
+// see the case; Range requests let a voice note be played from any point.
+func (s *Server) caseMedia(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	aid, err := strconv.ParseInt(r.PathValue("aid"), 10, 64)
+	if err != nil || aid <= 0 {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	md, err := s.store.Media(r.Context(), aid)
+	if err == nil && md.Case != v.Case.ID {
+		err = citybot.ErrNotFound // another case's file
+	}
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	ext := map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+		"audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/mp4": ".m4a", "audio/webm": ".webm"}[md.MIMEType]
+	w.Header().Set("Content-Type", md.MIMEType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="case-%s-%d%s"`, v.Case.Ref, aid, ext))
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	http.ServeContent(w, r, "", v.Case.OpenedAt, bytes.NewReader(md.Data))
 }

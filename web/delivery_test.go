@@ -22,7 +22,11 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	if _, err := rg.db.Enqueue(ctx, out("k1", "first answer"), out("k2", "second answer")); err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := rg.db.ClaimOutbox(ctx, []citybot.Platform{c.Platform}, 10)
+	heads, err := rg.db.OutboxHeads(ctx, []citybot.Platform{c.Platform}, 10)
+	if err != nil || len(heads) == 0 {
+		t.Fatalf("outbox heads: %v, %v", heads, err)
+	}
+	claimed, err := rg.db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}
@@ -38,7 +42,7 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	for _, item := range strings.Split(body, `<li class="msg out">`)[1:] {
 		for _, text := range []string{"first answer", "second answer"} {
 			if strings.Contains(item, text) {
-				meta, _, _ := strings.Cut(item, `<div class="text">`)
+				meta, _, _ := strings.Cut(item, `</li>`)
 				state[text] = meta
 			}
 		}

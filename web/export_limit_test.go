@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 	"citybot/store"
 )
 
@@ -41,12 +41,12 @@ func TestCSVExportLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	dg, err := responder.NewDigester(responder.DigestOptions{Store: db})
+	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bs := &blockingStore{DB: db, entered: make(chan struct{}, 8), release: make(chan struct{})}
-	pub, err := NewPublic(PublicOptions{Store: bs, Figures: dg, MaxExports: 1})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t), Store: bs, Figures: dg, MaxExports: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

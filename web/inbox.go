@@ -19,6 +19,10 @@ const pageSize = 50
 // maxPage bounds the inbox's page number (OFFSET costs grow with it).
 const maxPage = 2000
 
+// maxDuePage bounds the page number when sorting by time left: each page
+// reads every page before it, once per urgency.
+const maxDuePage = 40
+
 func allStatuses() []citybot.CaseStatus {
 	return []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress, citybot.StatusAnswered,
 		citybot.StatusResolved, citybot.StatusClosed, citybot.StatusDuplicate}
@@ -43,7 +47,11 @@ func clip(s string, n int) string {
 // inboxQuery reads the inbox's filters from the URL. Unknown values are
 // dropped rather than refused: a filter link never errors.
 func (s *Server) inboxQuery(r *http.Request, sess *session) (citybot.InboxQuery, int) {
-	v := r.URL.Query()
+	return s.inboxQueryOf(r.URL.Query(), sess)
+}
+
+// inboxQueryOf reads the inbox's filters from query values.
+func (s *Server) inboxQueryOf(v url.Values, sess *session) (citybot.InboxQuery, int) {
 	q := citybot.InboxQuery{Limit: pageSize, HideSensitive: !s.readsSensitive(sess.account)}
 	for _, st := range v["status"] {
 		if cs := citybot.CaseStatus(st); cs.Valid() && !slices.Contains(q.Statuses, cs) {
@@ -76,6 +84,9 @@ func (s *Server) inboxQuery(r *http.Request, sess *session) (citybot.InboxQuery,
 	}
 	pg, _ := strconv.Atoi(v.Get("page"))
 	pg = min(max(pg, 1), maxPage)
+	if v.Get("sort") == "due" {
+		pg = min(pg, maxDuePage)
+	}
 	q.Offset = (pg - 1) * pageSize
 	return q, pg
 }
@@ -96,7 +107,11 @@ type filterSelect struct {
 }
 
 type inboxData struct {
-	Items    []citybot.InboxItem
+	Items []inboxRow
+	// ByDue: sorted by time left to the first-answer target (sort=due),
+	// instead of most urgent first; SortURL switches to the other order.
+	ByDue    bool
+	SortURL  string
 	Page     int
 	PrevURL  string
 	NextURL  string
@@ -106,7 +121,19 @@ type inboxData struct {
 	Search   string
 	Place    string
 	Filtered bool
-	Now      time.Time
+	// InQuery is appended to the case links: the view the officer opens
+	// a case from, so that the next case comes from it.
+	InQuery    string
+	InQueryRaw string
+	Now        time.Time
+	// Done confirms the action before (a bulk action, or a case
+	// finished with no case left in the view); Nonce keys the bulk
+	// form's status changes.
+	Done  string
+	Nonce string
+	// Bulk choices.
+	Assignees    []string
+	BulkStatuses []citybot.CaseStatus
 }
 
 func counted(fs []citybot.FacetCount) map[string]int {
@@ -119,36 +146,68 @@ func counted(fs []citybot.FacetCount) map[string]int {
 
 func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 	q, pg := s.inboxQuery(r, sess)
-	items, more, err := s.store.InboxPage(r.Context(), q)
+	now := s.now()
+	byDue := r.URL.Query().Get("sort") == "due"
+	var (
+		rows []inboxRow
+		more bool
+		err  error
+	)
+	if byDue {
+		rows, more, err = s.duePage(r, q, now)
+	} else {
+		var items []citybot.InboxItem
+		items, more, err = s.store.InboxPage(r.Context(), q)
+		for _, it := range items {
+			rows = append(rows, s.rowOf(it, now))
+		}
+	}
 	if err != nil {
 		return inboxData{}, err
 	}
-	d := inboxData{Items: items, Page: pg, Search: q.Search, Place: q.Place, Now: s.now()}
-	base := r.URL.Query()
-	base.Del("page")
-	d.Filtered = len(base) > 0
-	link := func(p int) string {
+	d := inboxData{Items: rows, ByDue: byDue, Page: pg, Search: q.Search, Place: q.Place, Now: now}
+	// The view: the inbox's own parameters, without the page and the
+	// confirmation of the action before.
+	view, _ := url.ParseQuery(inboxParams(r.URL.RawQuery))
+	d.Filtered = len(view) > 0
+	if d.Filtered {
+		d.InQueryRaw = view.Encode()
+		d.InQuery = "?in=" + url.QueryEscape(d.InQueryRaw)
+	}
+	link := func(change func(url.Values)) string {
 		v := url.Values{}
-		for k, vs := range base {
+		for k, vs := range view {
 			v[k] = vs
 		}
-		if p > 1 {
-			v.Set("page", strconv.Itoa(p))
-		}
+		change(v)
 		if len(v) == 0 {
 			return "/inbox"
 		}
 		return "/inbox?" + v.Encode()
 	}
-	if pg > 1 {
-		d.PrevURL = link(pg - 1)
+	d.SortURL = link(func(v url.Values) {
+		if byDue {
+			v.Del("sort")
+		} else {
+			v.Set("sort", "due")
+		}
+	})
+	page := func(p int) func(url.Values) {
+		return func(v url.Values) {
+			if p > 1 {
+				v.Set("page", strconv.Itoa(p))
+			}
+		}
 	}
-	if more && pg < maxPage {
-		d.NextURL = link(pg + 1)
+	if pg > 1 {
+		d.PrevURL = link(page(pg - 1))
+	}
+	if more && (pg < maxPage && !byDue || pg < maxDuePage) {
+		d.NextURL = link(page(pg + 1))
 	}
 	d.RowsURL = "/inbox/rows"
-	if len(r.URL.RawQuery) > 0 {
-		d.RowsURL += "?" + r.URL.Query().Encode()
+	if rv := link(page(pg)); rv != "/inbox" {
+		d.RowsURL += strings.TrimPrefix(rv, "/inbox")
 	}
 	return d, nil
 }
@@ -181,6 +240,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 		return
 	}
 	d.Total = counts.Total
+	d.Done = s.inboxDone(r, sess)
+	d.Nonce = randomToken()[:22]
+	for _, st := range allStatuses() {
+		if st != citybot.StatusNew && st != citybot.StatusDuplicate {
+			d.BulkStatuses = append(d.BulkStatuses, st)
+		}
+	}
 	sel := func(name, label string, values []string, labels map[string]string, counts []citybot.FacetCount, chosen []string, multiple bool) filterSelect {
 		c := counted(counts)
 		f := filterSelect{Name: name, Label: label, Multiple: multiple}
@@ -225,13 +291,17 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	var topics []string
 	topics = append(topics, s.topics...)
-	langLabels := map[string]string{"en": "English (en)", "fr": "French (fr)"}
+	langLabels := map[string]string{}
+	for _, l := range s.languages {
+		langLabels[l] = s.languageName(l) + " (" + l + ")"
+	}
 	var assignees []string
 	assigneeLabels := map[string]string{"-": "unassigned"}
 	assignees = append(assignees, "-")
 	for _, a := range accounts {
 		if a.Role != citybot.RoleOfficial && !a.Disabled {
 			assignees = append(assignees, a.Name)
+			d.Assignees = append(d.Assignees, a.Name)
 			assigneeLabels[a.Name] = a.Name
 		}
 	}
@@ -249,7 +319,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	vq := r.URL.Query()
 	d.Filters = []filterSelect{
-		sel("status", "Status (default: open)", statuses, nil, counts.Status, chosenStatus, true),
+		sel("status", "Status (none ticked: every open status)", statuses, nil, counts.Status, chosenStatus, true),
 		sel("urgency", "Urgency", urgencies, nil, counts.Urgency, one(string(q.Urgency)), false),
 		sel("topic", "Topic", topics, nil, counts.Topic, one(q.Topic), false),
 		sel("platform", "Platform", []string{string(citybot.Telegram), string(citybot.Discord)}, map[string]string{"telegram": "Telegram", "discord": "Discord"}, counts.Platform, one(string(q.Platform)), false),
@@ -283,4 +353,135 @@ func age(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%d days", int(d.Hours()/24))
 	}
+}
+
+// inboxRow is an inbox item with where it stands against its
+// first-answer target and its promised date.
+type inboxRow struct {
+	citybot.InboxItem
+	// Left says the time left to the first-answer target ("3 h left"),
+	// how long the case is past it ("overdue by 2 days") or "answered";
+	// "" when its urgency has no target.
+	Left    string
+	Overdue bool
+	// Settled: answered, or no longer open; nothing runs against a
+	// target.
+	Settled bool
+	// Due is when the first answer is due; zero when answered or without
+	// a target.
+	Due time.Time
+	// PromiseOverdue: the date promised to the citizen (ExpectedBy)
+	// passed and the case is still open.
+	PromiseOverdue bool
+}
+
+// rowOf places an inbox item against its service level at now.
+func (s *Server) rowOf(it citybot.InboxItem, now time.Time) inboxRow {
+	row := inboxRow{InboxItem: it}
+	if it.Case.ExpectedBy != nil && it.Case.Status.Open() && !now.Before(s.levels.PromiseDue(*it.Case.ExpectedBy)) {
+		row.PromiseOverdue = true
+	}
+	if it.FirstAnswerAt != nil {
+		row.Left, row.Settled = "answered", true
+		return row
+	}
+	if !it.Case.Status.Open() {
+		row.Left, row.Settled = "not waiting ("+strings.ReplaceAll(string(it.Case.Status), "_", " ")+")", true
+		return row
+	}
+	due, ok := s.levels.Due(it.Case.OpenedAt, it.Case.Urgency)
+	if !ok {
+		return row
+	}
+	row.Due = due
+	if left := due.Sub(now); left > 0 {
+		row.Left = span(left) + " left"
+	} else {
+		row.Left, row.Overdue = "overdue by "+span(-left), true
+	}
+	return row
+}
+
+// span says a duration shortly: minutes under an hour, hours under two
+// days, then days.
+func span(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", max(1, int(d.Minutes())))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	}
+}
+
+// duePage returns the page of q sorted by time left to the first-answer
+// target: the unanswered cases due soonest (the most overdue) first, then
+// those whose urgency has no target, then the answered or no longer open
+// ones (most urgent, then oldest). Within one urgency the due time grows with the opening
+// time, so the page is merged from each urgency's first cases.
+func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) ([]inboxRow, bool, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = pageSize
+	}
+	want := q.Offset + limit
+	urgencies := allUrgencies()
+	if q.Urgency != "" {
+		urgencies = []citybot.Urgency{q.Urgency}
+	}
+	var all []inboxRow
+	for _, u := range urgencies {
+		uq := q
+		uq.Urgency, uq.UnansweredFirst, uq.Offset, uq.Limit = u, true, 0, want+1
+		items, _, err := s.store.InboxPage(r.Context(), uq)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, it := range items {
+			all = append(all, s.rowOf(it, now))
+		}
+	}
+	slices.SortStableFunc(all, dueCompare)
+	if q.Offset >= len(all) {
+		return nil, false, nil
+	}
+	all = all[q.Offset:]
+	more := len(all) > limit
+	if more {
+		all = all[:limit]
+	}
+	return all, more, nil
+}
+
+// dueCompare orders inbox rows by time left (see duePage).
+func dueCompare(a, b inboxRow) int {
+	group := func(x inboxRow) int {
+		switch {
+		case !x.Due.IsZero():
+			return 0
+		case !x.Settled:
+			return 1
+		}
+		return 2
+	}
+	if c := group(a) - group(b); c != 0 {
+		return c
+	}
+	if c := a.Due.Compare(b.Due); c != 0 {
+		return c
+	}
+	return urgencyCompare(a, b)
+}
+
+// urgencyCompare orders inbox rows as the store does: critical first,
+// then the oldest.
+func urgencyCompare(a, b inboxRow) int {
+	if c := a.Case.Urgency.Rank() - b.Case.Urgency.Rank(); c != 0 {
+		return c
+	}
+	if c := a.Case.OpenedAt.Compare(b.Case.OpenedAt); c != 0 {
+		return c
+	}
+	return int(a.Case.ID - b.Case.ID)
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
@@ -35,23 +37,23 @@ func newArabicPublic(t *testing.T) (string, citybot.Week) {
 		t.Fatal(err)
 	}
 	langs := []string{"en", "ar"}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cls, Now: clock.Now, Languages: langs})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t, langs...), Store: db, Classifier: cls, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{Store: db, Now: clock.Now, Classifier: cls, Languages: langs})
+	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t, langs...), Store: db, Now: clock.Now, Classifier: cls})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := NewPublic(PublicOptions{Store: db, Figures: dg, Now: clock.Now, Languages: langs})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t, langs...), Store: db, Figures: dg, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t, langs...), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	console, err := New(Options{Store: db, Officer: off, Now: clock.Now, InsecureCookies: true, Languages: langs})
+	console, err := New(Options{Policy: testPolicy(t, langs...), Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +103,14 @@ func TestPublicPagesLangDir(t *testing.T) {
 		return string(b)
 	}
 	ar := locale.MustEmbedded().Catalog("ar")
-	arTitle, _, _ := strings.Cut(ar.Text("digest.title"), "{dates}")
+	arTitle, _, _ := strings.Cut(strings.ReplaceAll(ar.Text("digest.title"), "{city}", "Testville"), "{dates}")
 	for _, tt := range []struct {
 		path string
 		want []string
 	}{
 		{"/public/?lang=ar", []string{`<html lang="ar" dir="rtl">`, `<pre class="digest" lang="ar" dir="rtl">` + arTitle,
 			`lang="en" dir="ltr" hreflang="en">English</a>`, `lang="ar" dir="rtl" hreflang="ar" aria-current="page">العربية</a>`}},
-		{"/public/?lang=en", []string{`<html lang="en" dir="ltr">`, `<pre class="digest" lang="en" dir="ltr">City listening report`}},
+		{"/public/?lang=en", []string{`<html lang="en" dir="ltr">`, `<pre class="digest" lang="en" dir="ltr">Testville listening report`}},
 		{"/public/digests/" + string(week), []string{`<html lang="en" dir="ltr">`,
 			`<section lang="ar" dir="rtl" aria-labelledby="h-ar">`, `<h2 id="h-ar">العربية</h2>`, `<section lang="en" dir="ltr"`}},
 	} {

@@ -4,18 +4,26 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"citybot"
+	"citybot/locale"
 )
 
 // Open311 GeoReport v2, read side: services are citybot's topics (the
-// sensitive ones left out), requests are cases without any citizen text
-// or identity, sensitive cases left out. Datetimes are W3C (RFC 3339) in the city's time zone; lat
-// and long are rounded to about 100 m, and null when unknown.
+// sensitive ones left out), each with a service definition (one
+// attribute, "danger"); requests are cases without any citizen text or
+// identity, sensitive cases left out. Datetimes are W3C (RFC 3339) in the
+// city's time zone; lat and long are rounded to about 100 m, and null
+// when unknown. A jurisdiction_id other than the configured one is
+// answered 404; every error is the specification's list of {code,
+// description}, in JSON or XML. The write side (POST requests) is
+// Open311Intake.
 
 // open311Service is one service of GET services.{json,xml}.
 type open311Service struct {
@@ -101,6 +109,9 @@ func (p *Public) open311(w http.ResponseWriter, r *http.Request) {
 		p.open311Fail(w, "json", http.StatusNotFound, "unknown resource or format (json or xml)")
 		return
 	}
+	if !p.jurisdictionOK(w, r, format) {
+		return
+	}
 	switch name {
 	case "services":
 		p.services(w, r, format)
@@ -120,7 +131,7 @@ func (p *Public) services(w http.ResponseWriter, r *http.Request, format string)
 		}
 		out = append(out, open311Service{
 			ServiceCode: t, ServiceName: p.figures.TopicName(lang, t),
-			Description: p.figures.TopicName(lang, t), Metadata: false, Type: "realtime",
+			Description: p.figures.TopicName(lang, t), Metadata: true, Type: "realtime",
 			Keywords: strings.ReplaceAll(t, "_", ","), Group: "city",
 		})
 	}
@@ -136,13 +147,38 @@ func (p *Public) isSensitive(topic string) bool {
 	return false
 }
 
+// Paging of GET requests (an extension of the specification): page
+// counts from 1, page_size is 1 to open311MaxPage (the default). Requests
+// come newest first, then by case number, so pages are stable while no
+// report arrives; a full page carries a Link header to the next one.
+const open311MaxPage = 1000
+
 // requests lists requests: service_request_id (comma separated),
 // service_code, start_date, end_date (W3C datetimes; the default is the
-// last 90 days) and status (open, closed) filter; at most 1000.
+// last 90 days) and status (open, closed) filter; page and page_size
+// page them.
 func (p *Public) requests(w http.ResponseWriter, r *http.Request, format string) {
 	q := r.URL.Query()
 	// Sensitive cases are left out by the store, by their flag.
-	pq := citybot.PublicCaseQuery{Limit: 1000, Topic: q.Get("service_code")}
+	pq := citybot.PublicCaseQuery{Limit: open311MaxPage, Topic: q.Get("service_code")}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			p.open311Fail(w, format, http.StatusBadRequest, "page must be a whole number from 1")
+			return
+		}
+		page = n
+	}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > open311MaxPage {
+			p.open311Fail(w, format, http.StatusBadRequest, fmt.Sprintf("page_size must be a whole number from 1 to %d", open311MaxPage))
+			return
+		}
+		pq.Limit = n
+	}
+	pq.Offset = (page - 1) * pq.Limit
 	if ids := q.Get("service_request_id"); ids != "" {
 		for _, id := range strings.Split(ids, ",") {
 			if id = strings.TrimSpace(id); id != "" && len(pq.Refs) < 100 {
@@ -171,7 +207,15 @@ func (p *Public) requests(w http.ResponseWriter, r *http.Request, format string)
 		p.open311Fail(w, format, http.StatusBadRequest, "status must be open or closed")
 		return
 	}
-	p.writeRequests(w, r, format, pq)
+	next := ""
+	if len(pq.Refs) == 0 {
+		// The next page, when this one is full, keeps every filter.
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(page+1))
+		q.Set("page_size", strconv.Itoa(pq.Limit))
+		next = `<` + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
+	}
+	p.writeRequests(w, r, format, pq, next)
 }
 
 // request serves requests/{id}.{json,xml}: a list of one, as the
@@ -182,10 +226,15 @@ func (p *Public) request(w http.ResponseWriter, r *http.Request) {
 		p.open311Fail(w, "json", http.StatusNotFound, "use requests/{id}.json or .xml")
 		return
 	}
-	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, Limit: 1})
+	if !p.jurisdictionOK(w, r, format) {
+		return
+	}
+	p.writeRequests(w, r, format, citybot.PublicCaseQuery{Refs: []citybot.CaseRef{citybot.CaseRef(id)}, Limit: 1}, "")
 }
 
-func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery) {
+// writeRequests answers the cases pq selects; next, when set, is the
+// Link header to the next page, sent when this page is full.
+func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format string, pq citybot.PublicCaseQuery, next string) {
 	cases, err := p.store.PublicCases(r.Context(), pq)
 	if err != nil {
 		p.log.Error("open311 requests", "err", err)
@@ -195,6 +244,9 @@ func (p *Public) writeRequests(w http.ResponseWriter, r *http.Request, format st
 	if len(pq.Refs) == 1 && pq.Limit == 1 && len(cases) == 0 {
 		p.open311Fail(w, format, http.StatusNotFound, "no such request")
 		return
+	}
+	if next != "" && len(cases) == pq.Limit {
+		w.Header().Set("Link", next)
 	}
 	lang := p.lang(r)
 	out := make([]open311Request, 0, len(cases))
@@ -231,7 +283,7 @@ func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
 		desc += " — " + strings.Join(places, ", ")
 	}
 	req := open311Request{
-		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: statusNote(c.Status, lang),
+		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: p.statusNote(c.Status, lang),
 		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,
 		RequestedDatetime: p.w3c(c.OpenedAt), UpdatedDatetime: p.w3c(c.UpdatedAt),
 		Address: strings.Join(places, ", "),
@@ -261,20 +313,15 @@ func parseW3C(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad datetime")
 }
 
-// statusNote says where a case stands, in words.
-func statusNote(s citybot.CaseStatus, lang string) string {
-	en := map[citybot.CaseStatus]string{
-		citybot.StatusNew: "Received", citybot.StatusAcknowledged: "Acknowledged", citybot.StatusInProgress: "In progress",
-		citybot.StatusAnswered: "Answered", citybot.StatusResolved: "Resolved", citybot.StatusClosed: "Closed",
+// statusNote says where a case stands, in words of lang (the
+// [chat.statuses] table of its language file).
+func (p *Public) statusNote(s citybot.CaseStatus, lang string) string {
+	if c := p.locs.Catalog(lang); c != nil {
+		if w := c.Table("chat.statuses")[string(s)]; w != "" {
+			return capitalize(w)
+		}
 	}
-	fr := map[citybot.CaseStatus]string{
-		citybot.StatusNew: "Reçu", citybot.StatusAcknowledged: "Accusé de réception envoyé", citybot.StatusInProgress: "En cours",
-		citybot.StatusAnswered: "Réponse envoyée", citybot.StatusResolved: "Résolu", citybot.StatusClosed: "Clos",
-	}
-	if lang == "fr" {
-		return fr[s]
-	}
-	return en[s]
+	return string(s)
 }
 
 // xmlList is a root element around a list of items (each carries its
@@ -303,15 +350,126 @@ func open311Write[T any](p *Public, w http.ResponseWriter, format, root string, 
 }
 
 func (p *Public) open311Fail(w http.ResponseWriter, format string, code int, msg string) {
+	open311Fail(w, p.log, format, code, msg)
+}
+
+// open311Fail answers code with the specification's error list (one
+// {code, description}) in format: <errors><error>… in XML.
+func open311Fail(w http.ResponseWriter, log *slog.Logger, format string, code int, msg string) {
 	e := []open311Error{{Code: code, Description: msg}}
+	var err error
 	if format == "xml" {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.WriteHeader(code)
 		w.Write([]byte(xml.Header))
-		xml.NewEncoder(w).Encode(xmlList[open311Error]{XMLName: xml.Name{Local: "errors"}, Items: e})
+		err = xml.NewEncoder(w).Encode(xmlList[open311Error]{XMLName: xml.Name{Local: "errors"}, Items: e})
+	} else {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(code)
+		err = json.NewEncoder(w).Encode(e)
+	}
+	if err != nil {
+		log.Debug("open311 error not written", "err", err)
+	}
+}
+
+// jurisdictionOK answers 404 and returns false when the request names
+// another jurisdiction than the configured one (or any, when none is
+// configured); a request that names none is for this one.
+func (p *Public) jurisdictionOK(w http.ResponseWriter, r *http.Request, format string) bool {
+	return checkJurisdiction(w, r, p.log, format, p.jurisdiction)
+}
+
+func checkJurisdiction(w http.ResponseWriter, r *http.Request, log *slog.Logger, format, want string) bool {
+	got := r.FormValue("jurisdiction_id")
+	if got == "" || got == want {
+		return true
+	}
+	open311Fail(w, log, format, http.StatusNotFound, "jurisdiction_id not found")
+	return false
+}
+
+// open311Definition is GET services/{code}: the service's attributes.
+type open311Definition struct {
+	XMLName     xml.Name           `json:"-" xml:"service_definition"`
+	ServiceCode string             `json:"service_code" xml:"service_code"`
+	Attributes  []open311Attribute `json:"attributes" xml:"attributes>attribute"`
+}
+
+type open311Attribute struct {
+	Variable            bool           `json:"variable" xml:"variable"`
+	Code                string         `json:"code" xml:"code"`
+	Datatype            string         `json:"datatype" xml:"datatype"`
+	Required            bool           `json:"required" xml:"required"`
+	DatatypeDescription string         `json:"datatype_description" xml:"datatype_description"`
+	Order               int            `json:"order" xml:"order"`
+	Description         string         `json:"description" xml:"description"`
+	Values              []open311Value `json:"values" xml:"values>value"`
+}
+
+type open311Value struct {
+	Key  string `json:"key" xml:"key"`
+	Name string `json:"name" xml:"name"`
+}
+
+// Danger is the one attribute of every service: "is someone in danger
+// right now?", yes or no, not required. Yes makes the case critical.
+const (
+	dangerCode = "danger"
+	dangerYes  = "yes"
+	dangerNo   = "no"
+)
+
+// serviceDefinition is the definition of service code in cat's language.
+func serviceDefinition(cat *locale.Catalog, code string) open311Definition {
+	return open311Definition{ServiceCode: code, Attributes: []open311Attribute{{
+		Variable: true, Code: dangerCode, Datatype: "singlevaluelist", Required: false, Order: 1,
+		Description: cat.Text("open311.danger"),
+		Values:      []open311Value{{Key: dangerYes, Name: cat.Text("open311.danger_yes")}, {Key: dangerNo, Name: cat.Text("open311.danger_no")}},
+	}}}
+}
+
+// serviceDef serves services/{code}.{json,xml}.
+func (p *Public) serviceDef(w http.ResponseWriter, r *http.Request) {
+	code, format, ok := strings.Cut(r.PathValue("file"), ".")
+	if !ok || (format != "json" && format != "xml") || code == "" {
+		p.open311Fail(w, "json", http.StatusNotFound, "use services/{service_code}.json or .xml")
+		return
+	}
+	if !p.jurisdictionOK(w, r, format) {
+		return
+	}
+	if !slices.Contains(p.topics, code) || p.isSensitive(code) {
+		p.open311Fail(w, format, http.StatusNotFound, "service_code not found")
+		return
+	}
+	def := serviceDefinition(p.catalog(p.lang(r)), code)
+	if format == "xml" {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.Write([]byte(xml.Header))
+		if err := xml.NewEncoder(w).Encode(def); err != nil {
+			p.log.Debug("open311 xml", "err", err)
+		}
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(e)
+	if err := json.NewEncoder(w).Encode(def); err != nil {
+		p.log.Debug("open311 json", "err", err)
+	}
+}
+
+// catalog is lang's texts, or English's.
+func (p *Public) catalog(lang string) *locale.Catalog {
+	if c := p.locs.Catalog(lang); c != nil {
+		return c
+	}
+	return p.locs.Catalog(locale.Reference)
+}
+
+// capitalize upper-cases the first letter of s.
+func capitalize(s string) string {
+	for i, r := range s {
+		return strings.ToUpper(string(r)) + s[i+len(string(r)):]
+	}
+	return s
 }

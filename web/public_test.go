@@ -19,6 +19,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/accountability"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -26,9 +28,10 @@ import (
 
 var (
 	_ PublicStore   = (*store.DB)(nil)
-	_ PublicFigures = (*responder.Digester)(nil)
+	_ PublicFigures = (*accountability.Digester)(nil)
+	_ PublicCharts  = (*accountability.Digester)(nil)
 	_ ApprovalStore = (*store.DB)(nil)
-	_ Digester      = (*responder.Digester)(nil)
+	_ Digester      = (*accountability.Digester)(nil)
 )
 
 type pubClock struct {
@@ -52,8 +55,8 @@ type pubRig struct {
 	clock *pubClock
 	db    *store.DB
 	resp  *responder.Responder
-	off   *responder.Officer
-	dg    *responder.Digester
+	off   *casework.Officer
+	dg    *accountability.Digester
 	srv   *Server
 	ts    *httptest.Server
 	n     int
@@ -62,7 +65,9 @@ type pubRig struct {
 // Monday 16 November 2026: ISO week 2026-W47.
 var pubWeek = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 
-func newPubRig(t *testing.T) *pubRig {
+// newPubRig builds the rig; langs, when given, are the digest's and the
+// public pages' languages (en and fr otherwise).
+func newPubRig(t *testing.T, langs ...string) *pubRig {
 	t.Helper()
 	ctx := context.Background()
 	clock := &pubClock{t: pubWeek.Add(8 * time.Hour)}
@@ -75,28 +80,29 @@ func newPubRig(t *testing.T) *pubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Classifier: cls, Now: clock.Now})
+	resp, err := responder.New(responder.Options{Policy: testPolicy(t, langs...), Store: db, Classifier: cls, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t, langs...), Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{
-		Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
-		Channels:  []responder.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
-		Officials: responder.Channel{Platform: citybot.Telegram, Chat: "-100777"},
+	dg, err := accountability.NewDigester(accountability.DigestOptions{
+		Policy: testPolicy(t, langs...), Store: db, Now: clock.Now, Classifier: cls, Examples: 10,
+		Channels:  []accountability.Channel{{Platform: citybot.Telegram, Chat: "-100500"}, {Platform: citybot.Discord, Chat: "900"}},
+		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-100777"},
 		Approvers: map[citybot.UserID]string{"4242": "mayor"},
+		Languages: langs,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
+	srv, err := New(Options{Policy: testPolicy(t, langs...), Store: db, Officer: off, Now: clock.Now, InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := NewPublic(PublicOptions{Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville"})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t, langs...), Store: db, Figures: dg, Now: clock.Now, Agency: "City of Testville"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +187,14 @@ func (rg *pubRig) staff(name string, role citybot.Role) (*http.Cookie, string) {
 	if err != nil {
 		rg.t.Fatal(err)
 	}
+	if role.RequiresTOTP() {
+		if err := rg.db.StartTOTP(rg.ctx, a.ID, testTOTPSecret); err != nil {
+			rg.t.Fatal(err)
+		}
+		if err := rg.db.ActivateTOTP(rg.ctx, a.ID, testTOTPSecret, 0, nil); err != nil {
+			rg.t.Fatal(err)
+		}
+	}
 	tok, csrf := randomToken(), randomToken()
 	if err := rg.db.CreateSession(rg.ctx, a.ID, hashToken(tok), csrf, time.Now().Add(time.Hour)); err != nil {
 		rg.t.Fatal(err)
@@ -254,6 +268,20 @@ func TestNoPersonalDataInPublicOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Enough reports from one street for the equity figures to show it
+	// as a district, each with a name, a house number and a phone
+	// number, two still without an answer.
+	for i, name := range []string{"Marie Curie", "Sherlock Holmes", "Jean Valjean", "Émile Zola", "Rose Dupont"} {
+		at := pubWeek.Add(time.Duration(50+i*3) * time.Hour)
+		cs := rg.say(at, citybot.Telegram, fmt.Sprint(700110+i), name, "", fmt.Sprintf(
+			"Hello, I am %s, the street light in front of %d rue de la Paix is broken, call 06 98 76 54 32.", name, 10+i))
+		if i < 3 {
+			rg.clock.Set(at.Add(time.Duration(i+1) * time.Hour))
+			if _, err := rg.off.Answer(rg.ctx, cs.ID, "olivia", "Dear "+name+", the lamp team is coming.", fmt.Sprintf("eq%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	rg.clock.Set(pubWeek.Add(7*24*time.Hour + 8*time.Hour))
 	if err := rg.dg.DraftLastWeek(rg.ctx); err != nil {
 		t.Fatal(err)
@@ -265,7 +293,11 @@ func TestNoPersonalDataInPublicOutput(t *testing.T) {
 	if len(ds[0].Examples) == 0 {
 		t.Fatalf("no example survived redaction: the test would prove nothing")
 	}
-	if _, err := rg.dg.Decide(rg.ctx, ds[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor"}); err != nil {
+	if len(ds[0].Figures.Equity.ByPlace) == 0 || len(ds[0].Figures.Equity.ByLanguage) == 0 {
+		t.Fatalf("no equity group: the test would prove nothing (%+v)", ds[0].Figures.Equity)
+	}
+	// The official publishes the equity figures with the digest.
+	if _, err := rg.dg.Decide(rg.ctx, ds[0].ID, citybot.DigestDecision{Approve: true, Actor: "mayor", PublishEquity: true}); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := rg.db.Digest(rg.ctx, ds[0].ID)
@@ -273,7 +305,13 @@ func TestNoPersonalDataInPublicOutput(t *testing.T) {
 	outputs := map[string]string{}
 	for l, text := range d.Texts {
 		outputs["digest text "+l] = text
+		outputs["chart alt "+l] = rg.dg.ChartAlt(d, l)
 	}
+	eq, err := json.Marshal(d.Figures.Equity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs["equity figures"] = string(eq)
 	for _, ex := range d.Examples {
 		outputs["example"] += ex.Said + "\n" + ex.Did + "\n"
 	}
@@ -295,6 +333,20 @@ func TestNoPersonalDataInPublicOutput(t *testing.T) {
 	if !strings.Contains(outputs["GET /open311/v2/requests.json"], string(cases[0].Ref)) ||
 		!strings.Contains(outputs["GET /public/cases.csv"], string(cases[2].Ref)) {
 		t.Fatalf("cases missing from open data")
+	}
+	// The equity figures are published, the street named without its
+	// house numbers.
+	for _, page := range []string{"GET /public/", "GET /public/digests/" + string(d.Week)} {
+		if !strings.Contains(outputs[page], `id="h-equity"`) || !strings.Contains(outputs[page], "rue de la Paix") {
+			t.Errorf("%s: no equity figures for rue de la Paix", page)
+		}
+	}
+	for _, id := range []string{"700110", "700111", "700112", "700113", "700114", "10 rue de la Paix", "14 rue de la Paix"} {
+		for where, text := range outputs {
+			if strings.Contains(text, id) {
+				t.Errorf("%s contains %q", where, id)
+			}
+		}
 	}
 	// The sensitive case is nowhere case by case.
 	if strings.Contains(outputs["GET /open311/v2/requests.json"], string(cases[3].Ref)) || strings.Contains(outputs["GET /public/cases.csv"], string(cases[3].Ref)) {

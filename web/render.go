@@ -15,7 +15,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error", "totp", "login_code", "open311_keys"}
 }
 
 // templateFuncs are the templates' functions; locs gives the languages'
@@ -71,10 +71,25 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 	}
 }
 
-func parsePages(locs *locale.Set) (map[string]*template.Template, error) {
+// consoleFuncs are the console's template functions: times are shown in
+// the city's time zone, loc, with its abbreviation.
+func consoleFuncs(locs *locale.Set, loc *time.Location) template.FuncMap {
+	f := templateFuncs(locs)
+	f["auditWords"] = auditWords
+	f["subjectLink"] = subjectLink
+	f["when"] = func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return f
+}
+
+func parsePages(locs *locale.Set, loc *time.Location) (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames() {
-		t, err := template.New(name).Funcs(templateFuncs(locs)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(consoleFuncs(locs, loc)).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
@@ -91,13 +106,17 @@ type page struct {
 	CanAct   bool // may change cases
 	Data     any
 	PollSecs int
+	// MustEnrol: the account must set up one-time codes before anything
+	// else (the menu is hidden).
+	MustEnrol bool
 }
 
 func (s *Server) pageFor(sess *session, data any) page {
 	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds())}
 	if sess != nil {
 		a := sess.account
-		a.PasswordHash = "" // never near a template
+		p.MustEnrol = mustEnrol(a)                               // before the secret is blanked: it reads it
+		a.PasswordHash, a.TOTPSecret, a.TOTPPending = "", "", "" // never near a template
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // followUp ingests a citizen's second message, marked sensitive as the
@@ -43,11 +43,11 @@ func TestSensitiveFlagHidesAndClears(t *testing.T) {
 	if res := rg.followUp("pia", "the inspector wants 300 cash to fix it"); !res.BecameSensitive || res.Case.ID != pothole.ID {
 		t.Fatalf("follow-up: %+v", res)
 	}
-	dg, err := responder.NewDigester(responder.DigestOptions{Store: rg.db})
+	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t), Store: rg.db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := NewPublic(PublicOptions{Store: rg.db, Figures: dg})
+	pub, err := NewPublic(PublicOptions{Policy: testPolicy(t), Store: rg.db, Figures: dg})
 	if err != nil {
 		t.Fatal(err)
 	}

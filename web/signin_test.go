@@ -9,11 +9,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
@@ -52,6 +54,31 @@ func signIn(h http.Handler, addr, name, password, next string, cookies []*http.C
 	return rec
 }
 
+// signInCoded signs in as signIn does and, when the account asks for a
+// one-time code, types the code of testTOTPSecret at now. It returns the
+// last answer and every cookie set on the way.
+func signInCoded(t *testing.T, h http.Handler, now time.Time, addr, name, password, next string, cookies []*http.Cookie) (*httptest.ResponseRecorder, []*http.Cookie) {
+	t.Helper()
+	rec := signIn(h, addr, name, password, next, cookies, nil)
+	got := rec.Result().Cookies()
+	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login/code") {
+		return rec, got
+	}
+	code, err := totp.GenerateCodeCustom(testTOTPSecret, now, totpOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/login/code", strings.NewReader(url.Values{"code": {code}, "next": {next}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range append(slices.Clone(cookies), got...) {
+		req.AddCookie(c)
+	}
+	req.RemoteAddr = addr
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec, append(got, rec.Result().Cookies()...)
+}
+
 // Strangers' wrong passwords never lock an account: the admin's own
 // browser signs in at once, and a new browser waits at most a minute,
 // however many failures strangers pile up.
@@ -62,11 +89,10 @@ func TestSigninStrangersCannotLockAccount(t *testing.T) {
 	h := rg.srv.Handler()
 
 	// The admin signs in once from their browser.
-	first := signIn(h, "192.0.2.10:5000", "root", "correct horse battery", "/inbox", nil, nil)
-	if first.Code != http.StatusSeeOther {
-		t.Fatalf("first sign-in: %d", first.Code)
+	first, browser := signInCoded(t, h, clk.now(), "192.0.2.10:5000", "root", "correct horse battery", "/inbox", nil)
+	if first.Code != http.StatusSeeOther || first.Header().Get("Location") != "/inbox" {
+		t.Fatalf("first sign-in: %d to %s", first.Code, first.Header().Get("Location"))
 	}
-	browser := first.Result().Cookies()
 
 	// Strangers, from many addresses, try the admin's name.
 	for i := range 40 {

@@ -5,6 +5,18 @@
 // duplicates. Admins also edit canned answers, create accounts, read the
 // audit log and retrain the classifier from officers' corrections.
 //
+// Sign-in is a password, then, for an account with one-time codes
+// (required of admins and officials, optional for officers; totp.go), a
+// code from an authenticator app or a recovery code.
+//
+// Triage runs at keyboard speed: shortcuts (j/k, o, x, a, r, e, u, /, ?,
+// 1-9 for canned answers, Ctrl+Enter), send-and-resolve in one action,
+// the next case of the officer's inbox view opening after a case is
+// finished, bulk actions on ticked cases, an exact preview of what the
+// citizen receives, and each case page part saving without a reload.
+// Every one of these is a plain form post first: the script only makes
+// it quicker.
+//
 // It uses the standard library's http.ServeMux with method patterns,
 // html/template pages embedded from templates/ (one file per page), a
 // little JavaScript (static/console.js) and no front-end build. Every route
@@ -13,7 +25,7 @@
 // token; every citizen text is rendered escaped.
 //
 // The package declares the Store, Officer and Trainer it needs; cmd/citybot
-// passes a *store.DB, a *responder.Officer and a *responder.Retrainer.
+// passes a *store.DB, a *casework.Officer and a *responder.Retrainer.
 package web
 
 import (
@@ -61,6 +73,16 @@ type Store interface {
 	UnlockAccount(ctx context.Context, name, actor string) error
 	SetAccountRole(ctx context.Context, name string, role citybot.Role, actor string) (citybot.Account, error)
 	RevokeSessions(ctx context.Context, name, actor string) (int, error)
+	// One-time passwords: a secret being enrolled, made active after a
+	// right code; a code's step accepted once (citybot.ErrDuplicate);
+	// recovery codes stored as hashes, each good once
+	// (citybot.ErrNotFound); a reset, audited.
+	StartTOTP(ctx context.Context, id citybot.AccountID, secret string) error
+	ActivateTOTP(ctx context.Context, id citybot.AccountID, pending string, step int64, recoveryHashes []string) error
+	UseTOTPStep(ctx context.Context, id citybot.AccountID, step int64) error
+	UseRecoveryCode(ctx context.Context, id citybot.AccountID, codeHash string) (int, error)
+	SetRecoveryCodes(ctx context.Context, id citybot.AccountID, hashes []string) error
+	ResetTOTP(ctx context.Context, name, actor string) (citybot.Account, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
@@ -85,16 +107,23 @@ type Store interface {
 	ForgetCitizen(ctx context.Context, id citybot.CitizenID, actor, keep string) (citybot.Forgotten, error)
 	RecordAudit(ctx context.Context, e citybot.AuditEntry) error
 
+	// Media returns a photo or voice note kept with a case
+	// (citybot.ErrNotFound when not kept).
+	Media(ctx context.Context, id int64) (citybot.Media, error)
+
 	CannedAnswers(ctx context.Context) ([]citybot.CannedAnswer, error)
 	SetCannedAnswer(ctx context.Context, a citybot.CannedAnswer) error
 	AuditLog(ctx context.Context, beforeID int64, limit int) ([]citybot.AuditEntry, error)
 }
 
-// Officer carries officers' actions to the citizens (responder.Officer).
+// Officer carries officers' actions to the citizens (casework.Officer).
 type Officer interface {
 	Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error)
 	ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error)
 	Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error
+	// Preview returns exactly what the citizens following case v would
+	// receive if text were answered now; it queues nothing.
+	Preview(v citybot.CaseView, text string) []citybot.AnswerPreview
 }
 
 // Trainer retrains the classifier from officers' corrections
@@ -124,22 +153,16 @@ type Options struct {
 	Trainer Trainer
 	Logger  *slog.Logger     // nil discards logs
 	Now     func() time.Time // nil means time.Now
-	// Languages the city speaks (canned answers are per language);
-	// empty means en and fr.
-	Languages []string
+	// Policy is the city: its languages (canned answers are per
+	// language), the topics an officer can choose and the sensitive
+	// topics (an officer who corrects a case to one of them makes it
+	// sensitive, audited; who sees a case is decided by its flag,
+	// citybot.Case.Sensitive, not by its topic). Required.
+	Policy *citybot.Policy
 	// Locales give the languages' names and writing directions
 	// (citizens' texts are shown with their dir); nil means the shipped
 	// files.
 	Locales *locale.Set
-	// Topics an officer can choose; empty means the classifier's
-	// default topics.
-	Topics []string
-	// SensitiveTopics are the topics the city marks sensitive: an
-	// officer who corrects a case to one of them makes it sensitive
-	// (audited). nil means ["corruption"], an empty non-nil slice means
-	// none. Who sees a case is decided by its flag
-	// (citybot.Case.Sensitive), not by its topic.
-	SensitiveTopics []string
 	// SensitiveRoles may see sensitive cases (in the inbox, its counts
 	// and searches, the case page), and only they may clear or set the
 	// flag by hand, with a reason; nil means admin only.
@@ -181,13 +204,17 @@ type Options struct {
 	// PollEvery is how often the inbox looks for new cases; 0 means 15
 	// seconds.
 	PollEvery time.Duration
-}
-
-// DefaultTopics returns the classifier's topics, offered when
-// Options.Topics is empty.
-func DefaultTopics() []string {
-	return []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
-		"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"}
+	// Issuer names the console in staff's authenticator apps (the city's
+	// name); empty means "citybot".
+	Issuer string
+	// ServiceLevels are the first-answer targets ([sla]): the inbox shows
+	// each case's time left or how long it is overdue, and sorts by it.
+	// Zero: no targets.
+	ServiceLevels citybot.ServiceLevels
+	// Location is the city's time zone ([city] timezone): every time in
+	// the console is shown in it. nil means ServiceLevels.Location, or
+	// UTC.
+	Location *time.Location
 }
 
 // Server is the console. It is safe for concurrent use.
@@ -206,6 +233,9 @@ type Server struct {
 	secure    bool
 	ttl       time.Duration
 	pollEvery time.Duration
+	issuer    string
+	levels    citybot.ServiceLevels
+	loc       *time.Location
 	limiter   *limiter
 	backoff   *backoff
 	proxies   []netip.Prefix
@@ -218,40 +248,57 @@ type Server struct {
 	handler   http.Handler
 }
 
+// languageName is a language's name in itself ("Español"), or its code
+// when no language file names it.
+func (s *Server) languageName(lang string) string {
+	locs := s.locales
+	if locs == nil {
+		locs = locale.MustEmbedded()
+	}
+	if c := locs.Catalog(lang); c != nil {
+		return c.Name()
+	}
+	return lang
+}
+
 // route is one entry of the console's routing table: who may use it.
 type route struct {
 	pattern string // "METHOD /path"
 	roles   []citybot.Role
 	h       func(w http.ResponseWriter, r *http.Request, sess *session)
+	// enrol routes are open to an account that must still set up its
+	// one-time codes (every other route sends it to do so).
+	enrol bool
 }
 
 // New returns a console, or an error wrapping citybot.ErrInvalid when a
 // required option is missing, and the error of a template that does not
 // parse.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Officer == nil {
-		return nil, fmt.Errorf("web: %w: Store and Officer are required", citybot.ErrInvalid)
+	if opts.Store == nil || opts.Officer == nil || opts.Policy == nil {
+		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
-		languages: opts.Languages, topics: opts.Topics, sensitive: opts.SensitiveTopics, sensRoles: opts.SensitiveRoles,
+		languages: opts.Policy.Languages(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
-		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait}
+		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, issuer: opts.Issuer,
+		levels: opts.ServiceLevels, loc: opts.Location}
+	if s.issuer == "" {
+		s.issuer = "citybot"
+	}
+	if s.loc == nil {
+		s.loc = opts.ServiceLevels.Location
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.log = s.log.With("component", "web")
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if len(s.languages) == 0 {
-		s.languages = []string{"en", "fr"}
-	}
-	if len(s.topics) == 0 {
-		s.topics = DefaultTopics()
-	}
-	if s.sensitive == nil {
-		s.sensitive = citybot.DefaultSensitiveTopics()
 	}
 	if s.sensRoles == nil {
 		s.sensRoles = []citybot.Role{citybot.RoleAdmin}
@@ -308,7 +355,7 @@ func New(opts Options) (*Server, error) {
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("citybot: no such account"), bcrypt.DefaultCost); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	if s.pages, err = parsePages(opts.Locales); err != nil {
+	if s.pages, err = parsePages(opts.Locales, s.loc); err != nil {
 		return nil, err
 	}
 	s.buildRoutes()
@@ -320,38 +367,50 @@ func (s *Server) buildRoutes() {
 	actRoles := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficer}
 	adminRoles := []citybot.Role{citybot.RoleAdmin}
 	s.routes = []route{
-		{"GET /{$}", staffRoles, s.home},
-		{"GET /inbox", staffRoles, s.inbox},
-		{"GET /inbox/rows", staffRoles, s.inboxRows},
-		{"GET /cases/{id}", staffRoles, s.casePage},
-		{"POST /cases/{id}/correct", actRoles, s.caseCorrect},
-		{"POST /cases/{id}/assign", actRoles, s.caseAssign},
-		{"POST /cases/{id}/expected", actRoles, s.caseExpected},
-		{"POST /cases/{id}/status", actRoles, s.caseStatus},
-		{"POST /cases/{id}/notes", actRoles, s.caseNote},
-		{"POST /cases/{id}/answer", actRoles, s.caseAnswer},
-		{"POST /cases/{id}/merge", actRoles, s.caseMerge},
-		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive},
-		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData},
-		{"POST /cases/{id}/forget", adminRoles, s.caseForget},
-		{"GET /admin/audit", adminRoles, s.auditPage},
-		{"GET /admin/canned", adminRoles, s.cannedPage},
-		{"POST /admin/canned", adminRoles, s.cannedSave},
-		{"GET /admin/accounts", adminRoles, s.accountsPage},
-		{"POST /admin/accounts", adminRoles, s.accountCreate},
-		{"POST /admin/accounts/action", adminRoles, s.accountAction},
-		{"GET /admin/model", adminRoles, s.modelPage},
-		{"POST /admin/model/train", adminRoles, s.modelTrain},
-		{"POST /admin/model/switch", adminRoles, s.modelSwitch},
-		{"POST /admin/model/rollback", adminRoles, s.modelRollback},
-		{"POST /logout", staffRoles, s.logout},
+		{"GET /{$}", staffRoles, s.home, false},
+		{"GET /inbox", staffRoles, s.inbox, false},
+		{"GET /inbox/rows", staffRoles, s.inboxRows, false},
+		{"POST /inbox/bulk", actRoles, s.inboxBulk, false},
+		{"POST /cases/{id}/preview", actRoles, s.casePreview, false},
+		{"GET /cases/{id}", staffRoles, s.casePage, false},
+		{"GET /cases/{id}/media/{aid}", staffRoles, s.caseMedia, false},
+		{"POST /cases/{id}/correct", actRoles, s.caseCorrect, false},
+		{"POST /cases/{id}/assign", actRoles, s.caseAssign, false},
+		{"POST /cases/{id}/expected", actRoles, s.caseExpected, false},
+		{"POST /cases/{id}/status", actRoles, s.caseStatus, false},
+		{"POST /cases/{id}/notes", actRoles, s.caseNote, false},
+		{"POST /cases/{id}/answer", actRoles, s.caseAnswer, false},
+		{"POST /cases/{id}/merge", actRoles, s.caseMerge, false},
+		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive, false},
+		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData, false},
+		{"POST /cases/{id}/forget", adminRoles, s.caseForget, false},
+		{"GET /admin/audit", adminRoles, s.auditPage, false},
+		{"GET /admin/canned", adminRoles, s.cannedPage, false},
+		{"POST /admin/canned", adminRoles, s.cannedSave, false},
+		{"GET /admin/accounts", adminRoles, s.accountsPage, false},
+		{"POST /admin/accounts", adminRoles, s.accountCreate, false},
+		{"POST /admin/accounts/action", adminRoles, s.accountAction, false},
+		{"GET /admin/model", adminRoles, s.modelPage, false},
+		{"POST /admin/model/train", adminRoles, s.modelTrain, false},
+		{"POST /admin/model/switch", adminRoles, s.modelSwitch, false},
+		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
+		{"POST /logout", staffRoles, s.logout, true},
+		{"GET /account/totp", staffRoles, s.totpPage, true},
+		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
+		{"POST /account/totp/start", staffRoles, s.totpStart, true},
+		{"POST /account/totp/activate", staffRoles, s.totpActivate, true},
+		{"POST /account/totp/recovery", staffRoles, s.totpRecovery, false},
+		{"POST /account/totp/off", staffRoles, s.totpOff, false},
 	}
+	s.routes = append(s.routes, s.open311KeyRoutes(adminRoles)...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.pattern, s.authorize(rt))
 	}
 	mux.HandleFunc("GET /login", s.loginPage)
 	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("GET /login/code", s.loginCodePage)
+	mux.HandleFunc("POST /login/code", s.loginCode)
 	static, _ := fs.Sub(staticFiles, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	cop := http.NewCrossOriginProtection()
@@ -370,7 +429,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
@@ -397,6 +456,15 @@ func (s *Server) authorize(rt route) http.Handler {
 		if !slices.Contains(rt.roles, sess.account.Role) {
 			s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
 			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Your role does not allow this page or action."})
+			return
+		}
+		if mustEnrol(sess.account) && !rt.enrol {
+			if r.Method == http.MethodGet && r.URL.Path != "/inbox/rows" {
+				http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
+				return
+			}
+			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Set up one-time codes first",
+				Message: "Your role needs a code from a phone app at sign-in. Set it up on the One-time codes page, then try again."})
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

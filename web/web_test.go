@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -24,7 +24,7 @@ import (
 
 var (
 	_ Store   = (*store.DB)(nil)
-	_ Officer = (*responder.Officer)(nil)
+	_ Officer = (*casework.Officer)(nil)
 )
 
 // rig is a console on a real store in a temporary directory.
@@ -36,6 +36,27 @@ type rig struct {
 	now time.Time
 }
 
+// testPolicy is the city of the tests: Testville, speaking langs
+// (default English and French), the classifier's default topics,
+// corruption sensitive, the platforms' text limits.
+func testPolicy(t testing.TB, langs ...string) *citybot.Policy {
+	t.Helper()
+	if len(langs) == 0 {
+		langs = []string{"en", "fr"}
+	}
+	p, err := citybot.NewPolicy(citybot.PolicyConfig{
+		City: "Testville", Languages: langs, DefaultLanguage: langs[0], Location: time.UTC,
+		Topics: []string{"roads", "waste", "water_sanitation", "street_lighting", "public_safety", "transport",
+			"housing", "noise", "parks", "taxes_budget", "corruption", "administration_permits", "other"},
+		SensitiveTopics: []string{"corruption"}, EmergencyNumber: "112",
+		MaxText: map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func newRig(t *testing.T, opts Options) *rig {
 	t.Helper()
 	ctx := context.Background()
@@ -44,7 +65,10 @@ func newRig(t *testing.T, opts Options) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+	if opts.Policy == nil {
+		opts.Policy = testPolicy(t)
+	}
+	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: opts.Policy, Store: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +90,31 @@ func (rg *rig) account(name string, role citybot.Role, password string) citybot.
 		rg.t.Fatal(err)
 	}
 	a, err := rg.db.CreateAccount(context.Background(), name, role, string(h), "test")
+	if err != nil {
+		rg.t.Fatal(err)
+	}
+	if role.RequiresTOTP() {
+		a = rg.enrol(a)
+	}
+	return a
+}
+
+// testTOTPSecret is the one-time password secret rig accounts of roles
+// that need one are enrolled with.
+const testTOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// enrol turns one-time codes on for an account, with testTOTPSecret and
+// no recovery codes, as if its owner had set them up.
+func (rg *rig) enrol(a citybot.Account) citybot.Account {
+	rg.t.Helper()
+	ctx := context.Background()
+	if err := rg.db.StartTOTP(ctx, a.ID, testTOTPSecret); err != nil {
+		rg.t.Fatal(err)
+	}
+	if err := rg.db.ActivateTOTP(ctx, a.ID, testTOTPSecret, 0, nil); err != nil {
+		rg.t.Fatal(err)
+	}
+	a, err := rg.db.AccountByName(ctx, a.Name)
 	if err != nil {
 		rg.t.Fatal(err)
 	}
@@ -132,7 +181,7 @@ func (rg *rig) report(user, text, topic, lang string, u citybot.Urgency) citybot
 			Text: text},
 		Mode: citybot.CaseJoinOrOpen, Window: time.Minute,
 		// The responder's rule for the default sensitive topic.
-		Sensitive: slices.Contains(citybot.DefaultSensitiveTopics(), topic),
+		Sensitive: topic == "corruption",
 		Classification: &citybot.Classification{Topic: citybot.Scored{Label: topic, Confidence: 0.8}, Urgency: u,
 			UrgencyConfidence: 0.7, UrgencyCues: []string{text}, Language: lang,
 			Places: []citybot.Place{{Name: text, Kind: "street"}}, Model: "test"},
@@ -512,11 +561,11 @@ func TestAdminRetrainsModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		off, err := responder.NewOfficer(responder.OfficerOptions{Store: db})
+		off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db})
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := New(Options{Store: db, Officer: off, Trainer: tr})
+		srv, err := New(Options{Policy: testPolicy(t), Store: db, Officer: off, Trainer: tr})
 		if err != nil {
 			t.Fatal(err)
 		}

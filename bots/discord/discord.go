@@ -226,7 +226,11 @@ func (b *Bot) newSession() *discordgo.Session {
 func (b *Bot) Platform() citybot.Platform { return citybot.Discord }
 
 // Limits reports Discord's 2000-character message limit.
-func (b *Bot) Limits() bots.Limits { return bots.Limits{MaxText: MaxText} }
+func (b *Bot) Limits() bots.Limits { return Limits() }
+
+// Limits returns the limits every Discord Bot reports (Bot.Limits), for
+// the commands that need them without connecting.
+func Limits() bots.Limits { return bots.Limits{MaxText: MaxText} }
 
 // TextLen counts s the way Discord does: in UTF-16 code units.
 func TextLen(s string) int {

@@ -20,8 +20,8 @@ const nonceWindow = 2 * time.Minute
 // without a Key carries no nonce and gets zero. SendPhoto sends no nonce:
 // the window is about Send only.
 func (b *Bot) IdempotencyWindow(out citybot.Outgoing) time.Duration {
-	if out.Key == "" {
-		return 0
+	if out.Key == "" || out.File != nil {
+		return 0 // a document is uploaded without a nonce
 	}
 	return nonceWindow
 }

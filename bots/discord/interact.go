@@ -19,8 +19,8 @@ import (
 const ackBudget = 2500 * time.Millisecond
 
 // Commands are the slash commands registered in the city's guild. Their
-// names are the citybot.Message.Command values they produce; the option
-// values, in this order, become Args.
+// names are the citybot.Message.Command values they produce, each one of
+// citybot.CitizenCommands; the option values, in this order, become Args.
 //
 // langs are the choices of /language (the city's languages, each named
 // in itself); none leaves the choice as free text.
@@ -222,26 +222,16 @@ func commandMessage(i *discordgo.Interaction, info chanInfo, user *discordgo.Use
 	}
 }
 
-// knownCommands are the commands a citizen may also type as text.
-var knownCommands = map[string]bool{"start": true, "help": true, "status": true, "language": true, "report": true,
-	"mydata": true, "forget": true}
-
-// parseCommand splits "/status K7M4QX" into ("status", "K7M4QX").
+// parseCommand splits a typed command, "/status K7M4QX", into ("status",
+// "K7M4QX") as on every platform (citybot.ParseCommand): a command
+// citybot does not know reaches the responder, which answers it with the
+// help, as on Telegram.
 func parseCommand(text string) (string, string) {
-	t := strings.TrimSpace(text)
-	if !strings.HasPrefix(t, "/") {
+	name, _, args, ok := citybot.ParseCommand(text)
+	if !ok {
 		return "", ""
 	}
-	name, rest, _ := strings.Cut(t[1:], " ")
-	if j := strings.IndexAny(name, "\n\t"); j >= 0 {
-		rest = strings.TrimSpace(name[j:] + " " + rest)
-		name = name[:j]
-	}
-	name = strings.ToLower(name)
-	if !knownCommands[name] {
-		return "", ""
-	}
-	return name, strings.TrimSpace(rest)
+	return name, args
 }
 
 // translate turns a Discord message into a citybot.Message.

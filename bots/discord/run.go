@@ -153,6 +153,10 @@ func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 		if isUnauthorized(err) || errors.As(err, &ce) && ce.Code == 4004 {
 			return fmt.Errorf("discord: run: gateway rejected the token: %w", citybot.ErrForbidden)
 		}
+		if errors.As(err, &ce) && ce.Code == closeDisallowedIntents {
+			return fmt.Errorf("discord: run: the gateway refused the Message Content intent (close 4014); "+
+				"turn on Message Content Intent on the application's Bot page in the Discord developer portal: %w", citybot.ErrForbidden)
+		}
 		return err
 	})
 	if err == nil && ctx.Err() == nil {

@@ -49,7 +49,7 @@ func TestParseCommand(t *testing.T) {
 		{"/help", "help", ""},
 		{"/language\nfr", "language", "fr"},
 		{"/r/city is cool", "", ""},
-		{"/unknown x", "", ""},
+		{"/unknown x", "unknown", "x"}, // answered with the help, as on Telegram
 		{"status K7M4QX", "", ""},
 		{"", "", ""},
 	}
@@ -57,6 +57,20 @@ func TestParseCommand(t *testing.T) {
 		cmd, args := parseCommand(tt.in)
 		if cmd != tt.cmd || args != tt.args {
 			t.Errorf("parseCommand(%q) = %q, %q; want %q, %q", tt.in, cmd, args, tt.cmd, tt.args)
+		}
+	}
+}
+
+// Every slash command is a citizen command: the command words are
+// decided once, in the root package, for every platform.
+func TestSlashCommandsAreCitizenCommands(t *testing.T) {
+	cmds := Commands([]Language{{Code: "en", Name: "English"}})
+	if len(cmds) == 0 {
+		t.Fatal("no slash command")
+	}
+	for _, c := range cmds {
+		if !citybot.IsCitizenCommand(c.Name) {
+			t.Errorf("slash command /%s is not one of citybot.CitizenCommands %q", c.Name, citybot.CitizenCommands())
 		}
 	}
 }

@@ -297,7 +297,11 @@ func (b *Bot) Platform() citybot.Platform { return citybot.Telegram }
 
 // Limits returns Telegram's message limits: 4096 UTF-16 code units of
 // text.
-func (b *Bot) Limits() bots.Limits { return bots.Limits{MaxText: MaxText} }
+func (b *Bot) Limits() bots.Limits { return Limits() }
+
+// Limits returns the limits every Telegram Bot reports (Bot.Limits), for
+// the commands that need them without connecting.
+func Limits() bots.Limits { return bots.Limits{MaxText: MaxText} }
 
 // Username returns the bot's @username (without "@"), as getMe told.
 func (b *Bot) Username() string { return b.self.UserName }

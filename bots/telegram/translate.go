@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -112,30 +111,14 @@ func (b *Bot) message(m *tgbotapi.Message, edit bool) (citybot.Message, string) 
 // command parses a leading /command[@bot] [args]. forOther is true for a
 // command addressed to another bot (/start@OtherBot), which is not ours.
 func (b *Bot) command(text string) (cmd, args string, isCmd, forOther bool) {
-	if !strings.HasPrefix(text, "/") {
+	name, to, args, ok := citybot.ParseCommand(text)
+	if !ok {
 		return "", "", false, false
 	}
-	first, rest := text, ""
-	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
-		first, rest = text[:i], text[i:]
+	if to != "" && !strings.EqualFold(to, b.self.UserName) {
+		return "", "", false, true
 	}
-	name := first[1:]
-	if at := strings.IndexByte(name, '@'); at >= 0 {
-		target := name[at+1:]
-		name = name[:at]
-		if !strings.EqualFold(target, b.self.UserName) {
-			return "", "", false, true
-		}
-	}
-	if name == "" || len(name) > 32 {
-		return "", "", false, false
-	}
-	for _, r := range name {
-		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return "", "", false, false
-		}
-	}
-	return strings.ToLower(name), strings.TrimSpace(rest), true, false
+	return name, args, true, false
 }
 
 // addressed reports whether a group message speaks to the bot: it replies

@@ -115,7 +115,7 @@ func benchAcceptIntake(b *testing.B, pipeline, dispatch bool) {
 			}
 			notify = disp.Notify
 		}
-		resp, err := responder.New(responder.Options{Store: db, Classifier: clf, EmergencyNumber: "112", Notify: notify})
+		resp, err := responder.New(responder.Options{Store: db, Classifier: clf, Policy: testPolicy(b, DefaultConfig()), Notify: notify})
 		if err != nil {
 			b.Fatal(err)
 		}

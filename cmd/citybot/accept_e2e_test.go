@@ -506,7 +506,10 @@ poll_interval = "200ms"
 				t.Errorf("citizen %d: /status of another's case %s answered %q", i, c.other, reply)
 			}
 		default: // /status own ref
-			if !regexp.MustCompile(`^(Case|Dossier) ` + c.privRef + ` \(.+\) ?: (received, waiting for an officer|reçu, en attente d'un agent)\.$`).MatchString(reply) {
+			// With the time the city aims to answer such a report
+			// within ([sla]: no history yet) and whether it is past.
+			if !regexp.MustCompile(`^(Case|Dossier) ` + c.privRef + ` \(.+\) ?: (received, waiting for an officer|reçu, en attente d'un agent)\.\n` +
+				`(We aim to answer this kind of report within .+\. Your case is still within that time|Nous essayons de répondre à ce genre de signalement en moins de .+\. Votre dossier est encore dans ce délai)\.$`).MatchString(reply) {
 				t.Errorf("citizen %d: /status %s answered %q", i, c.privRef, reply)
 			}
 		}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 )
 
 // AlertsConfig is the [alerts] section: officers hear of a critical case
@@ -49,20 +49,20 @@ var (
 )
 
 // alertChat parses "telegram:ID" or "discord:ID".
-func alertChat(s string) (responder.AlertChat, error) {
+func alertChat(s string) (accountability.AlertChat, error) {
 	p, id, ok := strings.Cut(strings.TrimSpace(s), ":")
 	switch {
 	case !ok:
 	case p == string(citybot.Telegram):
 		if v, err := strconv.ParseInt(id, 10, 64); err == nil && v != 0 {
-			return responder.AlertChat{Platform: citybot.Telegram, Chat: citybot.ChatID(strconv.FormatInt(v, 10))}, nil
+			return accountability.AlertChat{Platform: citybot.Telegram, Chat: citybot.ChatID(strconv.FormatInt(v, 10))}, nil
 		}
 	case p == string(citybot.Discord):
 		if snowflake.MatchString(id) {
-			return responder.AlertChat{Platform: citybot.Discord, Chat: citybot.ChatID(id)}, nil
+			return accountability.AlertChat{Platform: citybot.Discord, Chat: citybot.ChatID(id)}, nil
 		}
 	}
-	return responder.AlertChat{}, fmt.Errorf("%q is not \"telegram:CHAT_ID\" nor \"discord:CHANNEL_ID\"", s)
+	return accountability.AlertChat{}, fmt.Errorf("%q is not \"telegram:CHAT_ID\" nor \"discord:CHANNEL_ID\"", s)
 }
 
 // AlertOptions turns [alerts] (and [web] public_base_url, [city]
@@ -70,12 +70,12 @@ func alertChat(s string) (responder.AlertChat, error) {
 // Now and Notify, which the caller sets. enabled tells which platforms
 // run: a chat on a disabled platform would never be served. It returns
 // every problem at once, each naming its key.
-func AlertOptions(a AlertsConfig, consoleURL, defaultLanguage string, languages []string, enabled map[citybot.Platform]bool) (responder.AlertOptions, error) {
+func AlertOptions(a AlertsConfig, consoleURL, defaultLanguage string, languages []string, enabled map[citybot.Platform]bool) (accountability.AlertOptions, error) {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("alerts.%s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	opts := responder.AlertOptions{ConsoleURL: consoleURL, Language: a.Language}
+	opts := accountability.AlertOptions{ConsoleURL: consoleURL, Language: a.Language}
 	if opts.Language == "" {
 		opts.Language = defaultLanguage
 	} else if !slices.Contains(languages, a.Language) {
@@ -92,7 +92,7 @@ func AlertOptions(a AlertsConfig, consoleURL, defaultLanguage string, languages 
 			continue
 		}
 		platformOn("telegram_chats", citybot.Telegram)
-		opts.Chats = append(opts.Chats, responder.AlertChat{Platform: citybot.Telegram, Chat: citybot.ChatID(strconv.FormatInt(id, 10))})
+		opts.Chats = append(opts.Chats, accountability.AlertChat{Platform: citybot.Telegram, Chat: citybot.ChatID(strconv.FormatInt(id, 10))})
 	}
 	for _, id := range a.DiscordChannels {
 		if !snowflake.MatchString(id) {
@@ -100,7 +100,7 @@ func AlertOptions(a AlertsConfig, consoleURL, defaultLanguage string, languages 
 			continue
 		}
 		platformOn("discord_channels", citybot.Discord)
-		opts.Chats = append(opts.Chats, responder.AlertChat{Platform: citybot.Discord, Chat: citybot.ChatID(id)})
+		opts.Chats = append(opts.Chats, accountability.AlertChat{Platform: citybot.Discord, Chat: citybot.ChatID(id)})
 	}
 	for _, kl := range []struct {
 		key  string
@@ -158,26 +158,26 @@ func checkPublicBaseURL(s string) error {
 }
 
 // AlertOptions returns the Alerter's options for c (see AlertOptions).
-func (c Config) AlertOptions() (responder.AlertOptions, error) {
+func (c Config) AlertOptions() (accountability.AlertOptions, error) {
 	return AlertOptions(c.Alerts, c.Web.PublicBaseURL, c.City.DefaultLanguage, c.City.Languages,
 		map[citybot.Platform]bool{citybot.Telegram: c.Telegram.Enabled, citybot.Discord: c.Discord.Enabled})
 }
 
-// newAlerter builds the Alerter of cfg's [alerts] on db, waking the
-// dispatcher with notify; now nil means time.Now.
-func newAlerter(cfg Config, db responder.AlertStore, notify func(), logger *slog.Logger, now func() time.Time) (*responder.Alerter, error) {
+// newAlerter builds the Alerter of cfg's [alerts] for the city's policy
+// on db, waking the dispatcher with notify; now nil means time.Now.
+func newAlerter(cfg Config, policy *citybot.Policy, db accountability.AlertStore, notify func(), logger *slog.Logger, now func() time.Time) (*accountability.Alerter, error) {
 	opts, err := cfg.AlertOptions()
 	if err != nil {
 		return nil, err
 	}
-	opts.Store, opts.Logger, opts.Notify, opts.Now = db, logger, notify, now
+	opts.Policy, opts.Store, opts.Logger, opts.Notify, opts.Now = policy, db, logger, notify, now
 	// Alerts know accounts by role only: a named reader of another role
 	// cannot take a sensitive case from an alert (the console assigns it).
 	opts.SensitiveRoles, _ = cfg.Web.SensitiveReaderSets()
 	if opts.Locales, err = cfg.City.Locales(); err != nil {
 		return nil, err
 	}
-	return responder.NewAlerter(opts)
+	return accountability.NewAlerter(opts)
 }
 
 // withAlertChannels returns channels plus the Discord channels of

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
@@ -50,7 +51,7 @@ type alWorld struct {
 type alProcess struct {
 	db      *store.DB
 	resp    *responder.Responder
-	alerter *responder.Alerter
+	alerter *accountability.Alerter
 	disp    *responder.Dispatcher
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -119,14 +120,14 @@ func (w *alWorld) start() *alProcess {
 		t.Fatal(err)
 	}
 	if p.disp, err = responder.NewDispatcher(responder.DispatcherOptions{Store: p.db, Now: w.clock.Now, PollInterval: 100 * time.Millisecond,
-		Bots: ChartBots([]bots.Bot{tgBot, dcBot}, p.db, "")}); err != nil {
+		Bots: []bots.Bot{tgBot, dcBot}, Charts: p.db}); err != nil {
 		t.Fatal(err)
 	}
-	if p.alerter, err = newAlerter(w.cfg, p.db, p.disp.Notify, nil, w.clock.Now); err != nil {
+	if p.alerter, err = newAlerter(w.cfg, testPolicy(t, w.cfg), p.db, p.disp.Notify, nil, w.clock.Now); err != nil {
 		t.Fatal(err)
 	}
 	if p.resp, err = responder.New(responder.Options{Store: p.db, Classifier: w.clf, Now: w.clock.Now,
-		Notify: p.disp.Notify, Critical: p.alerter.Kick, EmergencyNumber: "112"}); err != nil {
+		Notify: p.disp.Notify, Critical: p.alerter.Kick, Policy: testPolicy(t, w.cfg)}); err != nil {
 		t.Fatal(err)
 	}
 	h := p.alerter.Wrap(p.resp)

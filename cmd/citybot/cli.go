@@ -43,6 +43,7 @@ func commands() []*command {
 		backupCommand(),
 		userCommand(),
 		digestCommand(),
+		open311Command(),
 		versionCommand(),
 		trainCommand(),
 		evalCommand(),

@@ -19,23 +19,43 @@ func configCommand() *command {
 		name:    "config",
 		summary: "check or show the configuration (config check | config show)",
 		usage: `Usage:
-  citybot [--config PATH] config check
+  citybot [--config PATH] config check [--live]
   citybot [--config PATH] config show
 
 check reads the configuration and the secrets from the environment and
 reports every problem at once; it exits 0 and prints "OK" when there is
 none, 2 otherwise. Secret values are never printed.
 
+With --live, check then asks each live platform whether it accepts the
+token and whether the bot hears what the configuration expects (Telegram's
+group privacy mode for [telegram] listen_groups, Discord's Message Content
+intent), and says what to change in @BotFather or the Discord developer
+portal; it exits 1 when a platform has a problem.
+
 show prints the effective configuration (the file over the built-in
 defaults) as TOML. Secrets are not part of it.
 `,
+		flags: func(fs *flag.FlagSet) {
+			fs.Bool("live", false, "check: also ask the live platforms whether the bot hears what the configuration expects")
+		},
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+			live := fs.Lookup("live").Value.String() == "true"
+			if len(args) == 2 && args[0] == "check" && (args[1] == "--live" || args[1] == "-live") {
+				live, args = true, args[:1] // "config check --live": the flag after the subcommand
+			}
 			if len(args) != 1 || (args[0] != "check" && args[0] != "show") {
 				return &UsageError{Command: "citybot config", Msg: fmt.Sprintf("config needs one subcommand, check or show; got %q", args)}
 			}
 			cfg, err := LoadConfig(e.configPath, e.getenv)
+			if args[0] == "check" {
+				// The model files too, every problem in one list.
+				err = withModelProblems(cfg, err)
+			}
 			if err != nil {
 				return err
+			}
+			if args[0] == "show" && live {
+				return &UsageError{Command: "citybot config", Msg: "--live goes with config check, not config show"}
 			}
 			if args[0] == "show" {
 				if err := toml.NewEncoder(e.stdout).Encode(cfg); err != nil {
@@ -48,6 +68,9 @@ defaults) as TOML. Secrets are not part of it.
 				src = "the built-in configuration (no " + defaultConfigPath + ")"
 			}
 			fmt.Fprintf(e.stdout, "OK: %s is valid (%s)\n", src, describeMode(cfg))
+			if live {
+				return checkLive(ctx, cfg, e.stdout)
+			}
 			return nil
 		},
 	}
@@ -206,11 +229,7 @@ func digestCommand() *command {
 			if len(args) > 0 && args[0] == "draft" {
 				return usageOnInvalid("digest", runDigestDraft(ctx, e, args[1:]))
 			}
-			args, err := withDB(e, args)
-			if err != nil {
-				return err
-			}
-			return usageOnInvalid("digest", runDigest(ctx, args, e.getenv, e.stdout, e.stderr))
+			return usageOnInvalid("digest", runDigest(ctx, e, args))
 		},
 	}
 }

@@ -59,6 +59,7 @@ type Config struct {
 	Retrain   RetrainConfig   `toml:"retrain"`
 	Alerts    AlertsConfig    `toml:"alerts"`
 	SLA       SLAConfig       `toml:"sla"`
+	Open311   Open311Config   `toml:"open311"`
 	// Classifier is the [classifier] section, decoded straight into the
 	// classifier's options (model, topics and their keywords, places).
 	Classifier classifier.Options `toml:"classifier"`
@@ -483,12 +484,14 @@ func DefaultConfig() Config {
 			WorkStart:     9,
 			WorkEnd:       17,
 		},
-		Schedule: DefaultSchedule(),
-		Web: WebConfig{Enabled: true, SensitiveTopics: citybot.DefaultSensitiveTopics(), SensitiveReaders: []string{string(citybot.RoleAdmin)},
+		Schedule:  DefaultSchedule(),
+		Retention: RetentionConfig{IdentityDays: DefaultIdentityDays},
+		Web: WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}, SensitiveReaders: []string{string(citybot.RoleAdmin)},
 			TrustedProxy: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
+		Open311:    DefaultOpen311(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
@@ -575,20 +578,14 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
-// decodeStrict decodes data into cfg. It returns every unknown key (with
-// its line) as problems, the known keys still decoded into cfg, or err
-// when data is not valid TOML or a value has the wrong type; then cfg is
+// decodeStrict decodes data into cfg. It returns as problems, in file
+// order, every unknown key and every value of the wrong type (each with
+// its line; such a value is skipped and its key keeps its default, the
+// rest still decoded), or err when data is not valid TOML; then cfg is
 // only partly decoded.
 func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
+	md, found, err := decodeSkippingBad(data, cfg)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			if perr.LastKey != "" {
-				return nil, fmt.Errorf("line %d: %s: %s", perr.Position.Line, perr.LastKey, perr.Message)
-			}
-			return nil, fmt.Errorf("line %d: %s", perr.Position.Line, perr.Message)
-		}
 		return nil, err
 	}
 	undecoded := md.Undecoded()
@@ -604,12 +601,13 @@ func decodeStrict(data []byte, cfg *Config) (problems []error, err error) {
 			what = "unknown section"
 		}
 		msg := fmt.Sprintf("%s %q", what, k.String())
-		if line := keyLine(data, k); line > 0 {
+		line := keyLine(data, k)
+		if line > 0 {
 			msg = fmt.Sprintf("line %d: %s", line, msg)
 		}
-		problems = append(problems, errors.New(msg))
+		found = append(found, lineProblem{line: line, err: errors.New(msg)})
 	}
-	return problems, nil
+	return sortProblems(found), nil
 }
 
 var (
@@ -897,12 +895,13 @@ func (c Config) Validate() error {
 	}
 
 	// [digest], [schedule], [retention]
-	cityTZ := c.City.Timezone
-	if _, err := time.LoadLocation(cityTZ); err != nil {
-		cityTZ = "UTC" // reported once, as city.timezone
-	}
-	if _, err := DigestOptions(c.Digest, c.Retention, c.City.Languages, cityTZ); err != nil {
+	if _, err := DigestOptions(c.Digest, c.Retention); err != nil {
 		errs = append(errs, flatten(err)...)
+	}
+	for _, l := range c.Digest.Languages {
+		if !slices.Contains(c.City.Languages, l) {
+			bad("digest.languages", "%q is not one of [city] languages", l)
+		}
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
@@ -931,6 +930,7 @@ func (c Config) Validate() error {
 	if err := c.Classifier.Validate(); err != nil {
 		errs = append(errs, flatten(err)...)
 	}
+	errs = append(errs, c.Open311.validate()...)
 	return errors.Join(errs...)
 }
 

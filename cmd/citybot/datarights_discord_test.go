@@ -60,24 +60,21 @@ func TestDataRightsDiscord(t *testing.T) {
 	}
 	_ = id
 
-	// In the DM: the data, split to Discord's 2000 characters.
+	// In the DM: the data, as one JSON file attached to a message with
+	// its caption.
 	if _, err := w.emu.SlashCommand(dm, u.ID, "mydata", nil); err != nil {
 		t.Fatal(err)
 	}
 	var doc string
 	waitCond(t, 20*time.Second, func() string { return "the data document" }, s, func() bool {
-		var sb strings.Builder
-		on := false
 		for _, m := range w.emu.Sent(dm) {
-			if strings.HasPrefix(m.Content, text("mydata")) {
-				on = true
-			}
-			if on {
-				sb.WriteString(m.Content)
+			if m.Content == text("mydata") && len(m.Attachments) == 1 && m.Attachments[0].Filename == "my-data.json" &&
+				m.Attachments[0].ContentType == "application/json" {
+				doc = string(m.Attachments[0].Data)
+				return true
 			}
 		}
-		doc = strings.TrimSpace(strings.TrimPrefix(sb.String(), text("mydata")))
-		return strings.HasSuffix(doc, "}")
+		return false
 	})
 	var data struct {
 		Messages []struct{ Text string } `json:"messages"`

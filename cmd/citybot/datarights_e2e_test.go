@@ -22,8 +22,8 @@ import (
 // TestDataRightsTelegram drives /mydata and /forget end to end: a real
 // store, the real Telegram adapter on its emulator, the dispatcher and the
 // responder. In a group both commands only send the citizen to a private
-// chat; privately /mydata sends what the city holds (split to Telegram's
-// length), /forget asks first, and the button (or "/forget yes") erases
+// chat; privately /mydata sends what the city holds (a JSON file in
+// the chat, through sendDocument), /forget asks first, and the button (or "/forget yes") erases
 // the identity and texts while the cases stay counted.
 func TestDataRightsTelegram(t *testing.T) {
 	tg := tgemu.New(tgemu.Options{Limits: tgemu.Limits{Disabled: true}})
@@ -47,11 +47,11 @@ func TestDataRightsTelegram(t *testing.T) {
 		t.Fatal(err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Logger: logger, PollInterval: 100 * time.Millisecond,
-		BaseBackoff: 10 * time.Millisecond, Bots: ChartBots([]bots.Bot{tgBot}, db, "")})
+		BaseBackoff: 10 * time.Millisecond, Bots: []bots.Bot{tgBot}, Charts: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify,
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig()),
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			return citybot.Classification{Topic: citybot.Scored{Label: "roads", Confidence: 0.9}, Urgency: citybot.UrgencyNormal, Language: "en",
 				Places: []citybot.Place{{Name: "Rue Zephyrine", Kind: "street"}}}
@@ -107,21 +107,34 @@ func TestDataRightsTelegram(t *testing.T) {
 		t.Fatalf("/forget yes in a group erased the citizen: %v", err)
 	}
 
-	// Privately: the data, as JSON split into messages.
+	// Privately: the data, as one JSON document (a file) with a short
+	// caption.
 	before := len(tg.Sent(zoe.ID))
 	post(tgemu.Incoming{From: zoe, Text: "/mydata"})
-	waitText(zoe.ID, text("mydata"))
-	var sb strings.Builder
-	if err := tg.WaitFor(wctx, func() bool {
-		sb.Reset()
-		for _, m := range tg.Sent(zoe.ID)[before:] {
-			sb.WriteString(m.Text)
-		}
-		return strings.HasSuffix(strings.TrimSpace(sb.String()), "}")
-	}); err != nil {
-		t.Fatalf("data incomplete: %v", err)
+	got := waitText(zoe.ID, text("mydata"))
+	if got.Document == nil || got.Document.Name != "my-data.json" || got.Text != text("mydata") {
+		t.Fatalf("/mydata did not come as a file with its caption: %+v", got)
 	}
-	doc := strings.TrimSpace(strings.TrimPrefix(sb.String(), text("mydata")))
+	time.Sleep(300 * time.Millisecond)
+	if n := len(tg.Sent(zoe.ID)) - before; n != 1 {
+		t.Errorf("/mydata sent %d messages, want the one file", n)
+	}
+	doc := string(got.Document.Data)
+	// Once sent, the outbox keeps the file's name but not its bytes.
+	if err := tg.WaitFor(wctx, func() bool {
+		rows, err := db.OutboxItems(ctx, "in:")
+		if err != nil {
+			return false
+		}
+		for _, it := range rows {
+			if it.Out.File != nil && it.State == citybot.OutboxSent {
+				return it.Out.File.Data == nil
+			}
+		}
+		return false
+	}); err != nil {
+		t.Errorf("the sent file's bytes stay in the outbox: %v", err)
+	}
 	var data citybot.CitizenData
 	if err := json.Unmarshal([]byte(doc), &data); err != nil {
 		t.Fatalf("data is not JSON: %v\n%s", err, doc)

@@ -8,12 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"citybot"
-	"citybot/bots"
+	"citybot/accountability"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/scheduler"
@@ -75,6 +75,11 @@ type ScheduleConfig struct {
 	Retention string `toml:"retention"` // default "30 3 * * *"
 }
 
+// DefaultIdentityDays is [retention] identity_days when the key is left
+// out: a citizen's name, handle and platform id are erased 180 days after
+// their last message once none of their cases is open or changed since.
+const DefaultIdentityDays = 180
+
 // RetentionConfig is the [retention] section: days after which each kind
 // of citizen data is removed or anonymised (0 keeps it).
 type RetentionConfig struct {
@@ -89,11 +94,9 @@ func DefaultSchedule() ScheduleConfig {
 	return ScheduleConfig{Digest: "0 8 * * MON", Reminders: "*/30 * * * *", Followups: "0 10 * * *", Retention: "30 3 * * *"}
 }
 
-// Location returns the digest's time zone, or an error naming the key.
+// Location returns the digest's own time zone, or an error naming the
+// key; c.Timezone must be set.
 func (c DigestConfig) Location() (*time.Location, error) {
-	if c.Timezone == "" {
-		return time.UTC, nil
-	}
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("digest.timezone: %q: %w", c.Timezone, citybot.ErrInvalid)
@@ -101,38 +104,36 @@ func (c DigestConfig) Location() (*time.Location, error) {
 	return loc, nil
 }
 
-func (ch DigestChannel) channel(key string) (responder.Channel, error) {
+func (ch DigestChannel) channel(key string) (accountability.Channel, error) {
 	if ch == (DigestChannel{}) {
-		return responder.Channel{}, nil
+		return accountability.Channel{}, nil
 	}
 	p := citybot.Platform(ch.Platform)
 	if !p.Valid() || strings.TrimSpace(ch.Chat) == "" {
-		return responder.Channel{}, fmt.Errorf("%s: %w: needs platform (telegram or discord) and chat", key, citybot.ErrInvalid)
+		return accountability.Channel{}, fmt.Errorf("%s: %w: needs platform (telegram or discord) and chat", key, citybot.ErrInvalid)
 	}
-	return responder.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
+	return accountability.Channel{Platform: p, Chat: citybot.ChatID(ch.Chat), Language: ch.Language}, nil
 }
 
 // DigestOptions turns the sections into the Digester's options (without
-// Store, Logger, Now, Classifier and Notify, which the caller sets).
-// Empty digest.languages and digest.timezone take [city] languages and
-// [city] timezone. It returns every problem at once, each naming its key.
-func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string, cityTimezone string) (responder.DigestOptions, error) {
+// Policy, Store, Logger, Now, Classifier and Notify, which the caller
+// sets). Empty digest.languages and digest.timezone leave the policy's
+// ([city] languages and timezone). It returns every problem at once, each
+// naming its key.
+func DigestOptions(d DigestConfig, r RetentionConfig) (accountability.DigestOptions, error) {
 	var errs []error
-	opts := responder.DigestOptions{
+	opts := accountability.DigestOptions{
 		Languages: d.Languages, PublicURL: d.PublicURL, Examples: d.Examples,
 		ReminderHours: d.ReminderHours, WorkStart: d.WorkStart, WorkEnd: d.WorkEnd,
 		Retention: citybot.RetentionPolicy{MessageDays: r.MessageDays, IdentityDays: r.IdentityDays,
 			AttachmentDays: r.AttachmentDays, OutboxDays: r.OutboxDays},
 	}
-	if len(opts.Languages) == 0 {
-		opts.Languages = cityLanguages
+	if d.Timezone != "" {
+		loc, err := d.Location()
+		errs = append(errs, err)
+		opts.Location = loc
 	}
-	if d.Timezone == "" {
-		d.Timezone = cityTimezone
-	}
-	loc, err := d.Location()
-	errs = append(errs, err)
-	opts.Location = loc
+	var err error
 	if d.FollowupDays < 0 || d.ReminderHours < 0 {
 		errs = append(errs, fmt.Errorf("digest.followup_days and digest.reminder_hours: %w: must not be negative", citybot.ErrInvalid))
 	}
@@ -140,7 +141,7 @@ func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string, ci
 	for i, ch := range d.Channels {
 		c, err := ch.channel(fmt.Sprintf("digest.channels[%d]", i))
 		errs = append(errs, err)
-		if c != (responder.Channel{}) {
+		if c != (accountability.Channel{}) {
 			opts.Channels = append(opts.Channels, c)
 		}
 	}
@@ -168,7 +169,7 @@ func DigestOptions(d DigestConfig, r RetentionConfig, cityLanguages []string, ci
 // DigestJobs returns the scheduler's jobs for a Digester: digest (draft
 // last week's digest), reminders, followups and retention, each on its
 // schedule (empty keys take DefaultSchedule, "off" leaves a job out).
-func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
+func DigestJobs(d *accountability.Digester, s ScheduleConfig) []scheduler.Job {
 	def := DefaultSchedule()
 	pick := func(v, fallback string) string {
 		if strings.TrimSpace(v) == "" {
@@ -178,7 +179,12 @@ func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
 	}
 	all := []scheduler.Job{
 		{Name: "digest", Spec: pick(s.Digest, def.Digest), Run: d.DraftLastWeek},
-		{Name: "reminders", Spec: pick(s.Reminders, def.Reminders), Run: func(ctx context.Context) error { _, err := d.Remind(ctx); return err }},
+		{Name: "reminders", Spec: pick(s.Reminders, def.Reminders), Run: func(ctx context.Context) error {
+			// Unanswered cases, then promised dates passed.
+			_, err := d.Remind(ctx)
+			_, perr := d.RemindPromises(ctx)
+			return errors.Join(err, perr)
+		}},
 		{Name: "followups", Spec: pick(s.Followups, def.Followups), Run: func(ctx context.Context) error { _, err := d.AskFixed(ctx); return err }},
 		{Name: "retention", Spec: pick(s.Retention, def.Retention), Run: d.Retain, Timeout: time.Hour},
 	}
@@ -196,58 +202,62 @@ func DigestJobs(d *responder.Digester, s ScheduleConfig) []scheduler.Job {
 // so that a run missed while citybot was stopped happens at start.
 // Start it with Start(ctx) and stop it with Stop() (which waits for the
 // running job) before the dispatcher and the store.
-func NewDigestScheduler(d *responder.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
+func NewDigestScheduler(d *accountability.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
 	return scheduler.New(scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}, DigestJobs(d, s)...)
 }
 
 // digestUsage is the help of "citybot digest".
 const digestUsage = `Usage:
-  citybot [--config PATH] digest draft [--week 2026-W47 | --so-far]
-  citybot digest preview [--db PATH] [--week 2026-W47] [--tz ZONE] [--lang LIST]
-  citybot digest chart   [--db PATH] [--week 2026-W47] [--tz ZONE] --out FILE.png
-  citybot digest export  [--db PATH] [--from DATE] [--to DATE] [--tz ZONE] > cases.csv
+  citybot [--config PATH] digest draft   [--week 2026-W47 | --so-far]
+  citybot [--config PATH] digest preview [--db PATH] [--week 2026-W47] [--lang LIST]
+  citybot [--config PATH] digest chart   [--db PATH] [--week 2026-W47] --out FILE.png
+  citybot [--config PATH] digest export  [--db PATH] [--from DATE] [--to DATE] > cases.csv
+
+Every subcommand builds the digest as serve does, from the configuration:
+the city's languages, time zone and sensitive topics, the database of
+[store] path (--db PATH reads another).
 
 draft drafts a week's digest now, as the schedule would (by default last
 week; --so-far: the week so far), stores it as a new version for the
 officials to approve, and announces it in the officials' chat when serve
 next runs its outbox. A pending draft of that week is replaced; an
-approved week is never redrafted. It uses the configuration's database,
-languages, time zone and channels.
+approved week is never redrafted.
 
 preview prints the digest of a week (by default last week) in every
-language, exactly as it would be posted, without storing or posting it.
-chart writes its PNG chart. export writes the cases as CSV (no text, no
-identity; sensitive cases left out; by default the last 90 days).
+digest language (--lang: only those listed), exactly as it would be
+posted, without storing or posting it. chart writes its PNG chart.
+export writes the cases as CSV (no text, no identity; sensitive cases,
+by their flag or the city's sensitive topics, left out, as on the public
+pages; by default the last 90 days; dates in the city's time zone).
 `
 
-// runDigest runs "citybot digest ARGS". The database is --db PATH; the
-// command table passes [store] path there (CITYBOT_DB is read when it is
-// empty). It returns an error wrapping citybot.ErrInvalid for bad
+// runDigest runs "citybot digest preview|chart|export ARGS" on the
+// application of the configuration (see App); --db PATH replaces [store]
+// path. It returns an error wrapping citybot.ErrInvalid for bad
 // arguments.
-func runDigest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func runDigest(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, digestUsage)
+		fmt.Fprint(e.stdout, digestUsage)
 		if len(args) == 0 {
-			return fmt.Errorf("digest: %w: missing subcommand (preview, chart, export)", citybot.ErrInvalid)
+			return fmt.Errorf("digest: %w: missing subcommand (draft, preview, chart, export)", citybot.ErrInvalid)
 		}
 		return nil
 	}
 	sub := args[0]
 	if sub != "preview" && sub != "chart" && sub != "export" {
-		return fmt.Errorf("digest: %w: unknown subcommand %q (preview, chart, export)", citybot.ErrInvalid, sub)
+		return fmt.Errorf("digest: %w: unknown subcommand %q (draft, preview, chart, export)", citybot.ErrInvalid, sub)
 	}
 	fs := flag.NewFlagSet("citybot digest "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dbPath := fs.String("db", "", "database file ([store] path)")
+	dbPath := fs.String("db", "", "database file (default [store] path)")
 	week := fs.String("week", "", "ISO week, e.g. 2026-W47 (default: last week)")
-	tz := fs.String("tz", "", "IANA time zone (default UTC)")
-	langs := fs.String("lang", "en,fr", "languages, comma separated")
+	langs := fs.String("lang", "", "languages to print, comma separated (default: every digest language)")
 	out := fs.String("out", "", "PNG file to write (chart)")
 	from := fs.String("from", "", "first day, 2006-01-02 (export)")
 	to := fs.String("to", "", "day after the last, 2006-01-02 (export)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, digestUsage)
+			fmt.Fprint(e.stdout, digestUsage)
 			return nil
 		}
 		return fmt.Errorf("digest %s: %w: %v", sub, citybot.ErrInvalid, err)
@@ -255,62 +265,41 @@ func runDigest(ctx context.Context, args []string, getenv func(string) string, s
 	if fs.NArg() != 0 {
 		return fmt.Errorf("digest %s: %w: unexpected argument %q", sub, citybot.ErrInvalid, fs.Arg(0))
 	}
-	if *dbPath == "" {
-		*dbPath = getenv("CITYBOT_DB")
-	}
-	if *dbPath == "" {
-		return fmt.Errorf("digest %s: %w: no database path (--db)", sub, citybot.ErrInvalid)
-	}
 	if sub == "chart" && *out == "" {
 		return fmt.Errorf("digest chart: %w: --out FILE.png is required", citybot.ErrInvalid)
 	}
-	loc, err := DigestConfig{Timezone: *tz}.Location()
+	cfg, err := LoadConfig(e.configPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	// Only warnings: the command's output is the digest or the CSV.
+	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, e.stderr)
+	app, err := openApp(ctx, cfg, logger, appOptions{dbPath: *dbPath, existing: true})
 	if err != nil {
 		return fmt.Errorf("digest %s: %w", sub, err)
 	}
-	if _, err := os.Stat(*dbPath); err != nil {
-		return fmt.Errorf("digest %s: database %s: %w", sub, *dbPath, err)
-	}
-	db, err := store.Open(ctx, *dbPath, store.Options{})
+	defer app.Close()
+	parts, err := app.newDigest(nil)
 	if err != nil {
 		return fmt.Errorf("digest %s: %w", sub, err)
 	}
-	defer db.Close()
-
+	dg := parts.Digester
 	if sub == "export" {
-		// Sensitive cases are left out by the store, by their flag.
-		q := citybot.PublicCaseQuery{Limit: 1_000_000}
-		for _, p := range []struct {
-			v   string
-			dst *time.Time
-		}{{*from, &q.After}, {*to, &q.Before}} {
-			if p.v == "" {
-				continue
-			}
-			t, err := time.ParseInLocation("2006-01-02", p.v, loc)
-			if err != nil {
-				return fmt.Errorf("digest export: %w: dates are 2006-01-02", citybot.ErrInvalid)
-			}
-			*p.dst = t
-		}
-		if q.After.IsZero() && q.Before.IsZero() {
-			q.After = time.Now().Add(-90 * 24 * time.Hour)
-		}
-		cases, err := db.PublicCases(ctx, q)
-		if err != nil {
-			return fmt.Errorf("digest export: %w", err)
-		}
-		return web.WriteCasesCSV(stdout, cases, loc)
+		return exportCases(ctx, app, dg.Location(), *from, *to, e.stdout)
 	}
-
-	dg, err := responder.NewDigester(responder.DigestOptions{Store: db, Location: loc, Languages: strings.Split(*langs, ",")})
-	if err != nil {
-		return fmt.Errorf("digest %s: %w", sub, err)
-	}
-	at := time.Now().Add(-7 * 24 * time.Hour)
+	at := dg.LastWeek()
 	if *week != "" {
-		if at, err = weekStart(*week, loc); err != nil {
+		if at, err = weekStart(*week, dg.Location()); err != nil {
 			return fmt.Errorf("digest %s: %w", sub, err)
+		}
+	}
+	show := dg.Languages()
+	if *langs != "" {
+		show = strings.Split(*langs, ",")
+		for _, l := range show {
+			if !slices.Contains(dg.Languages(), l) {
+				return fmt.Errorf("digest %s: %w: --lang %q is not a digest language (%s)", sub, citybot.ErrInvalid, l, strings.Join(dg.Languages(), ", "))
+			}
 		}
 	}
 	d, err := dg.Compute(ctx, at, "")
@@ -321,21 +310,45 @@ func runDigest(ctx context.Context, args []string, getenv func(string) string, s
 		if err := os.WriteFile(*out, d.Chart, 0o644); err != nil {
 			return fmt.Errorf("digest chart: %w", err)
 		}
-		fmt.Fprintf(stderr, "chart of %s written to %s (%d bytes)\n", d.Week, *out, len(d.Chart))
+		fmt.Fprintf(e.stderr, "chart of %s written to %s (%d bytes)\n", d.Week, *out, len(d.Chart))
 		return nil
 	}
-	var ls []string
-	for l := range d.Texts {
-		ls = append(ls, l)
-	}
-	sort.Strings(ls)
-	for i, l := range ls {
+	for i, l := range show {
 		if i > 0 {
-			fmt.Fprintln(stdout, "\n-----")
+			fmt.Fprintln(e.stdout, "\n-----")
 		}
-		fmt.Fprintf(stdout, "[%s]\n%s\n", l, d.Texts[l])
+		fmt.Fprintf(e.stdout, "[%s]\n%s\n", l, d.Texts[l])
 	}
 	return nil
+}
+
+// exportCases writes the cases opened from the day from to the day
+// before to (2006-01-02 in loc; by default the last 90 days) as the
+// public CSV. Sensitive cases are left out by the store, by their flag,
+// which openApp set on the cases of the city's sensitive topics.
+func exportCases(ctx context.Context, app *App, loc *time.Location, from, to string, w io.Writer) error {
+	q := citybot.PublicCaseQuery{Limit: 1_000_000}
+	for _, p := range []struct {
+		v   string
+		dst *time.Time
+	}{{from, &q.After}, {to, &q.Before}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02", p.v, loc)
+		if err != nil {
+			return fmt.Errorf("digest export: %w: dates are 2006-01-02", citybot.ErrInvalid)
+		}
+		*p.dst = t
+	}
+	if q.After.IsZero() && q.Before.IsZero() {
+		q.After = time.Now().Add(-90 * 24 * time.Hour)
+	}
+	cases, err := app.db.PublicCases(ctx, q)
+	if err != nil {
+		return fmt.Errorf("digest export: %w", err)
+	}
+	return web.WriteCasesCSV(w, cases, loc)
 }
 
 // weekStart returns the Monday 00:00 of an ISO week ("2026-W47") in loc.
@@ -376,36 +389,26 @@ func (s ScheduleConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ChartBots wraps each bot so that the digest's chart rows are sent as
-// images (responder.ChartBot). Give the result to the Dispatcher, and the
-// unwrapped bots to everything else.
-func ChartBots(bs []bots.Bot, db *store.DB, publicURL string) []bots.Bot {
-	out := make([]bots.Bot, len(bs))
-	for i, b := range bs {
-		out[i] = responder.ChartBot(b, db, publicURL)
-	}
-	return out
-}
-
 // DigestParts are the digest's running parts.
 type DigestParts struct {
 	// Digester's Wrap(handler) is the handler the adapters run with, so
 	// that Approve / Request changes and Fixed / Not fixed reach it.
-	Digester *responder.Digester
+	Digester *accountability.Digester
 	// Scheduler runs the jobs: Start(ctx) after the dispatcher, Stop()
 	// before it.
 	Scheduler *scheduler.Scheduler
 }
 
 // NewDigestParts builds the Digester and its Scheduler from the
-// configuration. cityLanguages and cityTimezone are [city] languages and
-// timezone; locales are the language files (nil: the shipped ones); cls finds personal data in officers' answers; notify is the
-// Dispatcher's Notify. Sensitive cases are kept out of the digest's
-// examples, places and follow-ups by their flag (the store's), whatever
-// their topic. Errors name the configuration keys.
-func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, cityLanguages []string, cityTimezone string,
-	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger, sla *SLAConfig) (DigestParts, error) {
-	opts, err := DigestOptions(d, r, cityLanguages, cityTimezone)
+// configuration for the city's policy; locales are the language files
+// (nil: the shipped ones); cls finds personal data in officers' answers;
+// notify is the Dispatcher's Notify; now nil means time.Now. Sensitive
+// cases are kept out of the digest's examples, places and follow-ups by
+// their flag (the store's), whatever their topic. Errors name the
+// configuration keys.
+func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, policy *citybot.Policy,
+	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger, sla *SLAConfig, now func() time.Time) (DigestParts, error) {
+	opts, err := DigestOptions(d, r)
 	if err != nil {
 		return DigestParts{}, err
 	}
@@ -416,12 +419,12 @@ func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionC
 		}
 		opts.Targets = sla.Targets(end - start)
 	}
-	opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Locales = db, cls, notify, log, locales
-	dg, err := responder.NewDigester(opts)
+	opts.Policy, opts.Store, opts.Classifier, opts.Notify, opts.Logger, opts.Locales, opts.Now = policy, db, cls, notify, log, locales, now
+	dg, err := accountability.NewDigester(opts)
 	if err != nil {
 		return DigestParts{}, err
 	}
-	sched, err := NewDigestScheduler(dg, s, db, log, nil)
+	sched, err := NewDigestScheduler(dg, s, db, log, now)
 	if err != nil {
 		return DigestParts{}, err
 	}
@@ -452,25 +455,12 @@ func runDigestDraft(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(cfg.Store.Path); err != nil {
-		return fmt.Errorf("digest draft: database %s ([store] path): %w", cfg.Store.Path, err)
-	}
-	locales, err := cfg.City.Locales()
+	app, err := openApp(ctx, cfg, newLogger(cfg.Log, e.stderr), appOptions{existing: true})
 	if err != nil {
 		return fmt.Errorf("digest draft: %w", err)
 	}
-	logger := newLogger(cfg.Log, e.stderr)
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer()})
-	if err != nil {
-		return fmt.Errorf("digest draft: %w", err)
-	}
-	defer db.Close()
-	_, clf, err := servingClassifier(cfg, logger)
-	if err != nil {
-		return fmt.Errorf("digest draft: %w", err)
-	}
-	parts, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
-		clf, nil, logger, &cfg.SLA)
+	defer app.Close()
+	parts, err := app.newDigest(nil)
 	if err != nil {
 		return fmt.Errorf("digest draft: %w", err)
 	}

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/responder"
 	"citybot/scheduler"
 	"citybot/store"
@@ -40,8 +42,8 @@ func (c *dgClock) Set(t time.Time) {
 type dgProcess struct {
 	db      *store.DB
 	resp    *responder.Responder
-	off     *responder.Officer
-	dg      *responder.Digester
+	off     *casework.Officer
+	dg      *accountability.Digester
 	sched   *scheduler.Scheduler
 	disp    *responder.Dispatcher
 	cancel  context.CancelFunc
@@ -113,12 +115,13 @@ func (w *dgWorld) start() *dgProcess {
 	}
 	var notify func()
 	p.disp, err = responder.NewDispatcher(responder.DispatcherOptions{Store: p.db, Now: w.clock.Now, PollInterval: 100 * time.Millisecond,
-		Bots: []bots.Bot{responder.ChartBot(tgBot, p.db, ""), responder.ChartBot(dcBot, p.db, "")}})
+		Bots: []bots.Bot{tgBot, dcBot}, Charts: p.db})
 	if err != nil {
 		t.Fatal(err)
 	}
 	notify = p.disp.Notify
-	if p.resp, err = responder.New(responder.Options{Store: p.db, Now: w.clock.Now, Notify: notify,
+	city := testPolicy(t, DefaultConfig())
+	if p.resp, err = responder.New(responder.Options{Store: p.db, Now: w.clock.Now, Notify: notify, Policy: city,
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			topic := "roads"
 			if strings.Contains(text, "water") {
@@ -128,19 +131,19 @@ func (w *dgWorld) start() *dgProcess {
 		})}); err != nil {
 		t.Fatal(err)
 	}
-	if p.off, err = responder.NewOfficer(responder.OfficerOptions{Store: p.db, Notify: notify}); err != nil {
+	if p.off, err = casework.NewOfficer(casework.OfficerOptions{Store: p.db, Notify: notify, Policy: city}); err != nil {
 		t.Fatal(err)
 	}
 	opts, err := DigestOptions(DigestConfig{
 		Channels:  append([]DigestChannel{{Platform: "telegram", Chat: fmt.Sprint(tgPublic)}, {Platform: "discord", Chat: w.dcChan}}, w.extra...),
 		Officials: DigestChannel{Platform: "telegram", Chat: fmt.Sprint(tgOfficials), Language: "en"},
 		Approvers: map[string]string{fmt.Sprint(w.official.ID): "mayor"},
-	}, RetentionConfig{}, []string{"en", "fr"}, "")
+	}, RetentionConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Store, opts.Now, opts.Notify = p.db, w.clock.Now, notify
-	if p.dg, err = responder.NewDigester(opts); err != nil {
+	opts.Policy, opts.Store, opts.Now, opts.Notify = city, p.db, w.clock.Now, notify
+	if p.dg, err = accountability.NewDigester(opts); err != nil {
 		t.Fatal(err)
 	}
 	if p.sched, err = NewDigestScheduler(p.dg, ScheduleConfig{Reminders: "off", Followups: "off", Retention: "off"}, nil, nil, w.clock.Now); err != nil {

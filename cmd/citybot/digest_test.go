@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/responder"
+	"citybot/accountability"
 	"citybot/store"
 )
 
@@ -44,19 +44,36 @@ func digestDB(t *testing.T) string {
 	return path
 }
 
+// digestEnv is the environment of a digest command reading the
+// configuration file cfg, writing to out and errb.
+func digestEnv(cfg string, out, errb *bytes.Buffer) *env {
+	return &env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: out, stderr: errb, configPath: cfg}
+}
+
 func TestRunDigestPreviewChartExport(t *testing.T) {
 	path := digestDB(t)
 	ctx := context.Background()
-	env := func(string) string { return "" }
 	var out, errb bytes.Buffer
-	if err := runDigest(ctx, []string{"preview", "--db", path, "--week", "2026-W47"}, env, &out, &errb); err != nil {
+	// --db names the database; the configuration's [store] path is
+	// another, which is never created.
+	unused := filepath.Join(t.TempDir(), "unused.db")
+	e := digestEnv(writeConfig(t, fmt.Sprintf("[store]\npath = %q\n", unused)), &out, &errb)
+	if err := runDigest(ctx, e, []string{"preview", "--db", path, "--week", "2026-W47"}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Received: 3 reports") || !strings.Contains(out.String(), "Reçus : 3 signalements") {
+	if !strings.Contains(out.String(), "Received: 3 reports") || !strings.Contains(out.String(), "Reçus : 3 signalements") ||
+		!strings.Contains(out.String(), "Citybot Town listening report") {
 		t.Fatalf("preview:\n%s", out.String())
 	}
+	out.Reset()
+	if err := runDigest(ctx, e, []string{"preview", "--db", path, "--week", "2026-W47", "--lang", "fr"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "Received: 3 reports") || !strings.Contains(out.String(), "Reçus : 3 signalements") {
+		t.Fatalf("preview --lang fr:\n%s", out.String())
+	}
 	png1 := filepath.Join(t.TempDir(), "chart.png")
-	if err := runDigest(ctx, []string{"chart", "--db", path, "--week", "2026-W47", "--out", png1}, env, &out, &errb); err != nil {
+	if err := runDigest(ctx, e, []string{"chart", "--db", path, "--week", "2026-W47", "--out", png1}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(png1)
@@ -67,34 +84,34 @@ func TestRunDigestPreviewChartExport(t *testing.T) {
 		t.Fatalf("chart is not a PNG: %v", err)
 	}
 	out.Reset()
-	if err := runDigest(ctx, []string{"export", "--from", "2026-11-01"}, func(k string) string {
-		if k == "CITYBOT_DB" {
-			return path
-		}
-		return ""
-	}, &out, &errb); err != nil {
+	// Without --db, the configuration's database.
+	e = digestEnv(writeConfig(t, fmt.Sprintf("[store]\npath = %q\n", path)), &out, &errb)
+	if err := runDigest(ctx, e, []string{"export", "--from", "2026-11-01"}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || strings.Contains(out.String(), "0612345678") || strings.Contains(out.String(), "corruption") {
 		t.Fatalf("export (one case, no sensitive one, no text):\n%s", out.String())
 	}
+	if _, err := os.Stat(unused); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a database was created at the configuration's path: %v", err)
+	}
 }
 
 func TestRunDigestBadArguments(t *testing.T) {
 	path := digestDB(t)
-	env := func(string) string { return "" }
+	var out, errb bytes.Buffer
+	e := digestEnv(writeConfig(t, fmt.Sprintf("[store]\npath = %q\n", path)), &out, &errb)
 	for _, args := range [][]string{
-		{}, {"publish"}, {"preview"}, {"preview", "--db", path, "--week", "2026-W60"}, {"chart", "--db", path},
-		{"preview", "--db", path, "--tz", "Mars/Olympus"}, {"export", "--db", path, "--from", "yesterday"}, {"preview", "--db", path, "extra"},
+		{}, {"publish"}, {"preview", "--week", "2026-W60"}, {"chart"}, {"preview", "--lang", "de"},
+		{"preview", "--tz", "Mars/Olympus"}, {"export", "--from", "yesterday"}, {"preview", "extra"},
 	} {
-		var out, errb bytes.Buffer
-		if err := runDigest(context.Background(), args, env, &out, &errb); !errors.Is(err, citybot.ErrInvalid) {
+		if err := runDigest(context.Background(), e, args); !errors.Is(err, citybot.ErrInvalid) {
 			t.Errorf("runDigest(%q) = %v, want ErrInvalid", args, err)
 		}
 	}
-	var out bytes.Buffer
-	if err := runDigest(context.Background(), []string{"--help"}, env, &out, &out); err != nil || !strings.Contains(out.String(), "Usage") {
+	out.Reset()
+	if err := runDigest(context.Background(), e, []string{"--help"}); err != nil || !strings.Contains(out.String(), "Usage") {
 		t.Fatalf("help: %v", err)
 	}
 }
@@ -105,7 +122,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		Channels:  []DigestChannel{{Platform: "telegram", Chat: "-100"}, {Platform: "discord", Chat: "900", Language: "fr"}},
 		Officials: DigestChannel{Platform: "telegram", Chat: "-200"}, Approvers: map[string]string{"42": "mayor"},
 		FollowupDays: 5,
-	}, RetentionConfig{MessageDays: 365}, []string{"en", "fr"}, "")
+	}, RetentionConfig{MessageDays: 365})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +131,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		t.Fatalf("options %+v", opts)
 	}
 	_, err = DigestOptions(DigestConfig{Timezone: "Nowhere/Land", Channels: []DigestChannel{{Platform: "irc", Chat: "x"}},
-		Officers: DigestChannel{Platform: "telegram"}}, RetentionConfig{OutboxDays: -1}, nil, "")
+		Officers: DigestChannel{Platform: "telegram"}}, RetentionConfig{OutboxDays: -1})
 	for _, key := range []string{"digest.timezone", "digest.channels[0]", "digest.officers", "retention"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("error %v does not name %s", err, key)
@@ -125,8 +142,8 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	opts.Store = db
-	d, err := responder.NewDigester(opts)
+	opts.Store, opts.Policy = db, testPolicy(t, DefaultConfig())
+	d, err := accountability.NewDigester(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +164,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if err := (ScheduleConfig{}).Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, []string{"en"}, "UTC", nil, nil, func() {}, nil, nil)
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, testPolicy(t, DefaultConfig()), nil, nil, func() {}, nil, nil, nil)
 	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
 		t.Fatalf("parts: %v", err)
 	}

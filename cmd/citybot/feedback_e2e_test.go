@@ -12,6 +12,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/responder"
 	"citybot/store"
@@ -59,15 +60,15 @@ func TestThanksAfterResolvedCaseE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Logger: logger, PollInterval: 100 * time.Millisecond,
-		BaseBackoff: 10 * time.Millisecond, Bots: ChartBots([]bots.Bot{tgBot}, db, "")})
+		BaseBackoff: 10 * time.Millisecond, Bots: []bots.Bot{tgBot}, Charts: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Classifier: thanksAware{cls}})
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Classifier: thanksAware{cls}, Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,17 +24,14 @@ type pinger interface {
 // healthTimeout bounds one /healthz database check.
 const healthTimeout = 2 * time.Second
 
-// newOpsMux builds the operations HTTP routes: GET /healthz (reporting
-// platforms, each platform's mode: live, sandbox or disabled), GET /metrics
-// from reg, and extra routes (the Telegram webhook) keyed by pattern.
-func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler) *http.ServeMux {
-	return newOpsMuxToken(db, platforms, reg, logger, extra, "")
-}
-
-// newOpsMuxToken is newOpsMux with /metrics guarded by metricsGuard(token).
-func newOpsMuxToken(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
+// newOpsMuxToken builds the operations HTTP routes: GET /healthz
+// (reporting platforms, each platform's mode: live, sandbox or disabled,
+// and hearing: askHearing's answers, nil when none was asked), GET
+// /metrics from reg, guarded by metricsGuard(token), and extra routes (the
+// Telegram webhook and the web's) keyed by pattern.
+func newOpsMuxToken(db pinger, platforms map[string]string, hearing map[string]hearingStatus, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthHandler(db, platforms, logger))
+	mux.Handle("GET /healthz", healthHandler(db, platforms, hearing, logger))
 	mux.Handle("GET /metrics", metricsGuard(token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		Registry:          reg,
@@ -94,8 +91,11 @@ func localClient(r *http.Request) bool {
 // healthHandler answers 200 {"status":"ok"} when the database answers a
 // ping within healthTimeout, else 503 with a safe error text; the detail
 // goes to the log. Both carry "platforms", each platform's mode (live,
-// sandbox, disabled), so that monitoring sees a city running on emulators.
-func healthHandler(db pinger, platforms map[string]string, logger *slog.Logger) http.Handler {
+// sandbox, disabled), so that monitoring sees a city running on emulators,
+// and, when asked at start, "hearing": per platform whether the bot hears
+// what the configuration expects ("ok", "problems" with what to change,
+// or "unknown"), a readiness detail that does not change the status.
+func healthHandler(db pinger, platforms map[string]string, hearing map[string]hearingStatus, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
@@ -105,6 +105,9 @@ func healthHandler(db pinger, platforms map[string]string, logger *slog.Logger) 
 			logger.Warn("health check failed", "check", "database", "err", err)
 			body = map[string]any{"status": "unavailable", "database": "unavailable", "platforms": platforms}
 			code = http.StatusServiceUnavailable
+		}
+		if hearing != nil {
+			body["hearing"] = hearing
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -13,6 +13,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -45,11 +46,11 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 		t.Fatal(err)
 	}
 	disp, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Logger: logger, PollInterval: 100 * time.Millisecond,
-		BaseBackoff: 10 * time.Millisecond, Bots: ChartBots([]bots.Bot{tgBot}, db, "")})
+		BaseBackoff: 10 * time.Millisecond, Bots: []bots.Bot{tgBot}, Charts: db})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify,
+	resp, err := responder.New(responder.Options{Store: db, Logger: logger, Notify: disp.Notify, Policy: testPolicy(t, DefaultConfig()),
 		Classifier: responder.ClassifierFunc(func(text, hint string) citybot.Classification {
 			topic := "roads"
 			if strings.Contains(text, "pot-de-vin") {
@@ -60,8 +61,8 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off, err := responder.NewOfficer(responder.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify,
-		SensitiveTopics: responder.DefaultSensitiveTopics()})
+	off, err := casework.NewOfficer(casework.OfficerOptions{Store: db, Logger: logger, Notify: disp.Notify,
+		Policy: testPolicy(t, DefaultConfig())})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,32 +21,38 @@ import (
 	"golang.org/x/net/netutil"
 
 	"citybot"
+	"citybot/accountability"
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
 	"citybot/web"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The concrete store satisfies the interfaces its consumers declare.
 var (
-	_ responder.Store       = (*store.DB)(nil)
-	_ responder.OutboxStore = (*store.DB)(nil)
-	_ responder.AlertStore  = (*store.DB)(nil)
-	_ bots.Cursors          = (*store.DB)(nil)
-	_ responder.Classifier  = (*classifier.Classifier)(nil)
-	_ bots.Bot              = (*telegram.Bot)(nil)
-	_ bots.Bot              = (*discord.Bot)(nil)
-	_ web.Store             = (*store.DB)(nil)
-	_ web.Officer           = (*responder.Officer)(nil)
-	_ web.Digester          = (*responder.Digester)(nil)
-	_ web.PublicFigures     = (*responder.Digester)(nil)
-	_ web.Trainer           = (*responder.Retrainer)(nil)
+	_ responder.Store           = (*store.DB)(nil)
+	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ accountability.AlertStore = (*store.DB)(nil)
+	_ responder.AnswerTimeStore = (*store.DB)(nil)
+	_ responder.MediaStore      = (*store.DB)(nil)
+	_ bots.Cursors              = (*store.DB)(nil)
+	_ responder.Classifier      = (*classifier.Classifier)(nil)
+	_ bots.Bot                  = (*telegram.Bot)(nil)
+	_ bots.Bot                  = (*discord.Bot)(nil)
+	_ web.Store                 = (*store.DB)(nil)
+	_ web.Officer               = (*casework.Officer)(nil)
+	_ web.Digester              = (*accountability.Digester)(nil)
+	_ web.PublicFigures         = (*accountability.Digester)(nil)
+	_ web.Trainer               = (*responder.Retrainer)(nil)
 )
 
 // Stop timeouts of serve's parts, in shutdown order.
@@ -74,6 +80,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partMedia      = "media"
 	partAlerts     = "alerts"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
@@ -93,7 +100,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -136,247 +143,77 @@ type readyInfo struct {
 // every part in order and closes the database. It returns nil after a
 // clean stop on ctx, and the failure otherwise.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile string) (err error) {
-	log := logger.With("component", "serve")
 	began := time.Now()
-
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer()})
+	app, err := openApp(ctx, cfg, logger, appOptions{})
 	if err != nil {
-		return err
+		return fmt.Errorf("serve: %w", err)
 	}
 	defer func() {
-		if cerr := db.Close(); cerr != nil {
+		if cerr := app.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
-			log.Error("database close failed", "err", cerr)
+			logger.Error("database close failed", "component", "serve", "err", cerr)
 		} else {
-			log.Info("stopped", "part", "database")
+			logger.Info("stopped", "component", "serve", "part", "database")
 		}
 	}()
-	// Cases on a configured sensitive topic from before the flag existed
-	// (or before the topic was configured) become sensitive.
-	if n, err := db.FlagSensitiveTopics(ctx, cfg.Web.SensitiveTopics); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	} else if n > 0 {
-		log.Info("cases flagged sensitive by their topic", "cases", n)
-	}
+	return app.Run(ctx, readyFile, began)
+}
 
-	base, clf, err := servingClassifier(cfg, logger)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	locales, err := cfg.City.Locales()
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-
-	reg := newRegistry()
+// Run serves: it connects the platforms, starts every part (in reverse
+// order of stop: sending first, then HTTP, then intake) and runs until ctx
+// is cancelled or a part fails; then it stops them in order. It returns
+// nil after a clean stop on ctx, and the failure otherwise. began is when
+// the command started, for the log.
+func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err error) {
+	cfg, log := a.cfg, a.logger.With("component", "serve")
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
-	stopOrder := []string{partTelegram, partDiscord, partHTTP, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm}
 	defer func() {
-		if serr := g.stopAll(stopOrder...); serr != nil {
+		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
-
 	ready := readyInfo{PID: os.Getpid(), Sandbox: map[string]string{}, Emulators: map[string]string{}}
-	var platforms []bots.Bot
 	routes := map[string]http.Handler{}
-	var tg *telegram.Bot
-	if cfg.Telegram.Enabled {
-		opts := telegram.Options{
-			Token:         cfg.TelegramToken.Reveal(),
-			APIEndpoint:   cfg.Telegram.APIEndpoint,
-			Mode:          cfg.Telegram.Mode,
-			WebhookURL:    cfg.Telegram.WebhookURL,
-			WebhookSecret: cfg.TelegramWebhookSecret.Reveal(),
-			ListenGroups:  cfg.Telegram.ListenGroups,
-			Cursors:       db,
-			Logger:        logger,
-			PollTimeout:   cfg.Telegram.PollTimeout.Duration,
-			PerChat:       telegramRate(cfg.Telegram.RatePerChat),
-			PerGroup:      telegramRate(cfg.Telegram.RatePerGroup),
-			Global:        telegramRate(cfg.Telegram.RateGlobal),
-		}
-		if cfg.PlatformMode("telegram") == modeSandbox {
-			emu, err := startTelegramSandbox(ctx, cfg, logger, g)
-			if err != nil {
-				return err
-			}
-			opts.Token, opts.APIEndpoint = emu.Token(), emu.Endpoint()
-			if opts.Mode == telegram.ModeWebhook {
-				log.Warn("telegram.mode = \"webhook\" is ignored in sandbox mode: the emulator is polled")
-			}
-			opts.Mode, opts.WebhookURL, opts.WebhookSecret = telegram.ModePolling, "", ""
-			// The emulator answers at once; a short poll keeps shutdown quick.
-			opts.PollTimeout = min(opts.PollTimeout, 5*time.Second)
-			ready.Sandbox["telegram"] = emu.URL() + "/sandbox"
-			ready.Emulators["telegram"] = emu.URL()
-		}
-		opts.HandlerTimeout = botHandlerTimeout // see stopBotTimeout
-		tg, err = telegram.New(ctx, opts)
-		if err != nil {
-			if errors.Is(err, citybot.ErrForbidden) {
-				return fmt.Errorf("%w (check %s)", err, envTelegramToken)
-			}
-			return err
-		}
-		if opts.Mode == telegram.ModeWebhook {
-			u, _ := url.Parse(cfg.Telegram.WebhookURL) // checked by Validate
-			routes["POST "+u.Path] = tg.WebhookHandler()
-		}
-		platforms = append(platforms, tg)
-	}
-	var dc *discord.Bot
-	if cfg.Discord.Enabled {
-		opts := discord.Options{
-			Token:   cfg.DiscordToken.Reveal(),
-			APIBase: cfg.Discord.APIBase,
-			GuildID: cfg.Discord.GuildID,
-			// The officers' alert channels are heard too, for their Take
-			// it buttons (what is written there opens no case).
-			Channels:        withAlertChannels(cfg.Discord.Channels, cfg),
-			Languages:       discordLanguages(cfg.City.Languages, locales),
-			Locales:         locales,
-			Cursors:         db,
-			Logger:          logger,
-			GlobalPerSecond: cfg.Discord.GlobalPerSecond,
-			ChannelMessages: cfg.Discord.RatePerChannel.N,
-			ChannelWindow:   cfg.Discord.RatePerChannel.Per,
-		}
-		if cfg.PlatformMode("discord") == modeSandbox {
-			token, err := sandboxToken()
-			if err != nil {
-				return err
-			}
-			emu, channel, err := startDiscordSandbox(ctx, cfg, token, logger, g)
-			if err != nil {
-				return err
-			}
-			opts.Token, opts.APIBase, opts.GuildID = token, emu.URL(), emu.GuildID()
-			opts.Channels = append(slices.Clone(opts.Channels), channel)
-			ready.Sandbox["discord"] = emu.URL() + "/sandbox"
-			ready.Emulators["discord"] = emu.URL()
-		}
-		dc, err = discord.New(ctx, opts)
-		if err != nil {
-			if errors.Is(err, citybot.ErrForbidden) {
-				return fmt.Errorf("%w (check %s)", err, envDiscordToken)
-			}
-			return err
-		}
-		platforms = append(platforms, dc)
-	}
-	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
-		Store: db,
-		// The digest's chart rows go out as images.
-		Bots:         ChartBots(platforms, db, cfg.Digest.PublicURL),
-		Logger:       logger,
-		Workers:      cfg.Outbox.Workers,
-		MaxAttempts:  cfg.Outbox.MaxAttempts,
-		BaseBackoff:  cfg.Outbox.BaseBackoff.Duration,
-		MaxBackoff:   cfg.Outbox.MaxBackoff.Duration,
-		PollInterval: cfg.Outbox.PollInterval.Duration,
-		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
-		Registerer:   reg,
-	})
+	intake, err := a.connect(ctx, g, &ready, routes)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
-	alerter, err := newAlerter(cfg, db, disp.Notify, logger, nil)
+	reg := newRegistry()
+	parts, err := a.wire(intake, routes, reg)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
-	resp, err := responder.New(responder.Options{
-		Locales:          locales,
-		Store:            db,
-		Classifier:       clf,
-		Logger:           logger,
-		DefaultLanguage:  cfg.City.DefaultLanguage,
-		Languages:        cfg.City.Languages,
-		EmergencyNumber:  cfg.City.EmergencyNumber,
-		SensitiveTopics:  cfg.Web.SensitiveTopics,
-		CaseWindow:       cfg.Cases.Window.Duration,
-		FollowUpInterval: followUpInterval(cfg.Cases.FollowUpNoteEvery),
-		Notify:           disp.Notify,
-		Critical:         alerter.Kick,
-		Registerer:       reg,
-	})
+	// Whether each platform lets the bot hear the chats listed: logged
+	// with what to change, and shown on /healthz.
+	var platforms []bots.Bot
+	for _, b := range intake {
+		platforms = append(platforms, b.bot)
+	}
+	hearing := askHearing(ctx, a.logger, platforms)
+	ln, srv, err := a.listen(routes, reg, hearing)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-
-	officer, err := responder.NewOfficer(responder.OfficerOptions{
-		Locales:         locales,
-		Store:           db,
-		Logger:          logger,
-		DefaultLanguage: cfg.City.DefaultLanguage,
-		Notify:          disp.Notify,
-		SensitiveTopics: cfg.Web.SensitiveTopics,
-	})
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	digest, err := NewDigestParts(db, cfg.Digest, cfg.Schedule, cfg.Retention, cfg.City.Languages, cfg.City.Timezone, locales,
-		clf, disp.Notify, logger, &cfg.SLA)
-	if err != nil {
-		return fmt.Errorf("serve: digest: %w", err)
-	}
-	// The adapters hand updates to the digester first: officials'
-	// Approve / Request changes and citizens' Fixed / Not fixed reach it;
-	// everything else goes on to the responder.
-	// The alerter comes first: Take it presses reach it, and what is
-	// written in the officers' alert chats opens no case.
-	handler := alerter.Wrap(digest.Digester.Wrap(resp))
-
-	if cfg.Web.Enabled {
-		trainer, err := newRetrainer(cfg, db, base, clf, logger)
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		if err := webRoutes(routes, cfg, locales, db, officer, digest.Digester, trainer, base.Topics(), logger); err != nil {
-			return err
-		}
-	}
-
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		return fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
-	}
-	httpLog := logger.With("component", "http")
-	maxConns := cfg.HTTP.MaxConnections
-	if maxConns == 0 {
-		maxConns = autoMaxConnections()
-	}
-	httpLog.Debug("connection limit", "max_connections", maxConns)
-	ln = netutil.LimitListener(ln, maxConns)
-	srv := &http.Server{
-		Handler:           newOpsMuxToken(dbHealth{db}, cfg.PlatformModes(), reg, httpLog, routes, cfg.MetricsToken),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		// Short: an idle keep-alive connection holds one of the limited
-		// slots.
-		IdleTimeout: 30 * time.Second,
-		ErrorLog:    slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+		return err
 	}
 	ready.HTTPAddr = ln.Addr().String()
 
-	// Start in reverse order of stop: sending first, then HTTP, then intake.
-	g.start(ctx, partDispatcher, cfg.Outbox.SendTimeout.Duration+stopDispatcherMargin, disp.Run)
+	g.start(ctx, partDispatcher, cfg.Outbox.SendTimeout.Duration+stopDispatcherMargin, parts.dispatcher.Run)
 	g.start(ctx, partScheduler, stopSchedulerTimeout, func(ctx context.Context) error {
-		digest.Scheduler.Start(ctx)
+		parts.digest.Scheduler.Start(ctx)
 		<-ctx.Done()
-		digest.Scheduler.Stop() // waits for the running job
+		parts.digest.Scheduler.Stop() // waits for the running job
 		return nil
 	})
-	g.start(ctx, partAlerts, stopSchedulerTimeout, alerter.Run)
+	g.start(ctx, partAlerts, stopSchedulerTimeout, parts.alerter.Run)
+	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
+		parts.media.Run(ctx) // the file in hand is left for the next start
+		return nil
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
-	if tg != nil {
-		g.start(ctx, partTelegram, stopBotTimeout, func(ctx context.Context) error { return tg.Run(ctx, handler) })
-	}
-	if dc != nil {
-		g.start(ctx, partDiscord, stopBotTimeout, func(ctx context.Context) error { return dc.Run(ctx, handler) })
+	for _, b := range intake {
+		g.start(ctx, b.part, stopBotTimeout, func(ctx context.Context) error { return b.run(ctx, parts.handler) })
 	}
 
 	if cfg.Sandbox.Enabled && (cfg.TelegramToken.Set() || cfg.DiscordToken.Set()) {
@@ -416,48 +253,272 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, readyFile strin
 	}
 }
 
+// platformBot is a connected platform: its bot, the part that runs it,
+// and how it runs with a handler.
+type platformBot struct {
+	bot  bots.Bot
+	part string
+	run  func(ctx context.Context, h bots.Handler) error
+}
+
+// connect connects every enabled platform (starting its emulator as a
+// part of g in sandbox mode, noted in ready) and adds the Telegram
+// webhook's route to routes.
+func (a *App) connect(ctx context.Context, g *group, ready *readyInfo, routes map[string]http.Handler) ([]platformBot, error) {
+	var out []platformBot
+	if a.cfg.Telegram.Enabled {
+		tg, err := a.connectTelegram(ctx, g, ready, routes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, platformBot{bot: tg, part: partTelegram, run: tg.Run})
+	}
+	if a.cfg.Discord.Enabled {
+		dc, err := a.connectDiscord(ctx, g, ready)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, platformBot{bot: dc, part: partDiscord, run: dc.Run})
+	}
+	return out, nil
+}
+
+func (a *App) connectTelegram(ctx context.Context, g *group, ready *readyInfo, routes map[string]http.Handler) (*telegram.Bot, error) {
+	cfg := a.cfg
+	opts := telegram.Options{
+		Token:         cfg.TelegramToken.Reveal(),
+		APIEndpoint:   cfg.Telegram.APIEndpoint,
+		Mode:          cfg.Telegram.Mode,
+		WebhookURL:    cfg.Telegram.WebhookURL,
+		WebhookSecret: cfg.TelegramWebhookSecret.Reveal(),
+		ListenGroups:  cfg.Telegram.ListenGroups,
+		Cursors:       a.db,
+		Logger:        a.logger,
+		PollTimeout:   cfg.Telegram.PollTimeout.Duration,
+		PerChat:       telegramRate(cfg.Telegram.RatePerChat),
+		PerGroup:      telegramRate(cfg.Telegram.RatePerGroup),
+		Global:        telegramRate(cfg.Telegram.RateGlobal),
+	}
+	if cfg.PlatformMode("telegram") == modeSandbox {
+		emu, err := startTelegramSandbox(ctx, cfg, a.policy.Languages(), a.logger, g)
+		if err != nil {
+			return nil, err
+		}
+		opts.Token, opts.APIEndpoint = emu.Token(), emu.Endpoint()
+		if opts.Mode == telegram.ModeWebhook {
+			a.logger.Warn("telegram.mode = \"webhook\" is ignored in sandbox mode: the emulator is polled", "component", "serve")
+		}
+		opts.Mode, opts.WebhookURL, opts.WebhookSecret = telegram.ModePolling, "", ""
+		// The emulator answers at once; a short poll keeps shutdown quick.
+		opts.PollTimeout = min(opts.PollTimeout, 5*time.Second)
+		ready.Sandbox["telegram"] = emu.URL() + "/sandbox"
+		ready.Emulators["telegram"] = emu.URL()
+	}
+	opts.HandlerTimeout = botHandlerTimeout // see stopBotTimeout
+	tg, err := telegram.New(ctx, opts)
+	if err != nil {
+		if errors.Is(err, citybot.ErrForbidden) {
+			return nil, fmt.Errorf("%w (check %s)", err, envTelegramToken)
+		}
+		return nil, err
+	}
+	if opts.Mode == telegram.ModeWebhook {
+		u, _ := url.Parse(cfg.Telegram.WebhookURL) // checked by Validate
+		routes["POST "+u.Path] = tg.WebhookHandler()
+	}
+	return tg, nil
+}
+
+func (a *App) connectDiscord(ctx context.Context, g *group, ready *readyInfo) (*discord.Bot, error) {
+	cfg := a.cfg
+	opts := discord.Options{
+		Token:   cfg.DiscordToken.Reveal(),
+		APIBase: cfg.Discord.APIBase,
+		GuildID: cfg.Discord.GuildID,
+		// The officers' alert channels are heard too, for their Take
+		// it buttons (what is written there opens no case).
+		Channels:        withAlertChannels(cfg.Discord.Channels, cfg),
+		Languages:       discordLanguages(a.policy.Languages(), a.locales),
+		Locales:         a.locales,
+		Cursors:         a.db,
+		Logger:          a.logger,
+		GlobalPerSecond: cfg.Discord.GlobalPerSecond,
+		ChannelMessages: cfg.Discord.RatePerChannel.N,
+		ChannelWindow:   cfg.Discord.RatePerChannel.Per,
+	}
+	if cfg.PlatformMode("discord") == modeSandbox {
+		token, err := sandboxToken()
+		if err != nil {
+			return nil, err
+		}
+		emu, channel, err := startDiscordSandbox(ctx, cfg, token, a.logger, g)
+		if err != nil {
+			return nil, err
+		}
+		opts.Token, opts.APIBase, opts.GuildID = token, emu.URL(), emu.GuildID()
+		opts.Channels = append(slices.Clone(opts.Channels), channel)
+		ready.Sandbox["discord"] = emu.URL() + "/sandbox"
+		ready.Emulators["discord"] = emu.URL()
+	}
+	dc, err := discord.New(ctx, opts)
+	if err != nil {
+		if errors.Is(err, citybot.ErrForbidden) {
+			return nil, fmt.Errorf("%w (check %s)", err, envDiscordToken)
+		}
+		return nil, err
+	}
+	return dc, nil
+}
+
+// servingParts are what serve runs besides the platforms and HTTP.
+type servingParts struct {
+	dispatcher *responder.Dispatcher
+	alerter    *accountability.Alerter
+	media      *responder.MediaKeeper
+	digest     DigestParts
+	// handler is what the adapters run with: the alerter first (Take it
+	// presses reach it, and what is written in the officers' alert chats
+	// opens no case), then the digester (officials' Approve / Request
+	// changes, citizens' Fixed / Not fixed), then the responder.
+	handler bots.Handler
+}
+
+// wire builds the dispatcher over the connected platforms, the alerter,
+// the pipeline, the officers' actions and the digest, and adds the web's
+// routes (with [web] enabled) to routes.
+func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg prometheus.Registerer) (servingParts, error) {
+	cfg := a.cfg
+	var platforms []bots.Bot
+	for _, b := range intake {
+		platforms = append(platforms, b.bot)
+	}
+	// Photos and voice notes citizens send are fetched through their
+	// platform's adapter and kept with the case for the console.
+	media, err := responder.NewMediaKeeper(responder.MediaOptions{Store: a.db, Bots: platforms, Logger: a.logger})
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
+		Store: a.db,
+		Bots:  platforms,
+		// The digest's chart rows go out as images.
+		Charts:       a.db,
+		PublicURL:    cfg.Digest.PublicURL,
+		Logger:       a.logger,
+		Workers:      cfg.Outbox.Workers,
+		MaxAttempts:  cfg.Outbox.MaxAttempts,
+		BaseBackoff:  cfg.Outbox.BaseBackoff.Duration,
+		MaxBackoff:   cfg.Outbox.MaxBackoff.Duration,
+		PollInterval: cfg.Outbox.PollInterval.Duration,
+		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
+		Registerer:   reg,
+	})
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	alerter, err := a.newAlerter(disp.Notify)
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	resp, err := a.newResponder(disp.Notify, alerter.Kick, reg)
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	officer, err := a.newOfficer(disp.Notify)
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	digest, err := a.newDigest(disp.Notify)
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: digest: %w", err)
+	}
+	if cfg.Web.Enabled {
+		trainer, err := a.newRetrainer()
+		if err != nil {
+			return servingParts{}, fmt.Errorf("serve: %w", err)
+		}
+		if err := a.webRoutes(routes, officer, digest.Digester, trainer); err != nil {
+			return servingParts{}, err
+		}
+		if err := addOpen311Routes(routes, cfg, a.policy, a.locales, a.db, resp, a.logger); err != nil {
+			return servingParts{}, err
+		}
+	}
+	return servingParts{dispatcher: disp, alerter: alerter, media: media, digest: digest,
+		handler: alerter.Wrap(digest.Digester.Wrap(resp))}, nil
+}
+
+// listen binds [http] addr, with at most [http] max_connections open at
+// once, and returns the server of routes, /healthz and /metrics.
+func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing map[string]hearingStatus) (net.Listener, *http.Server, error) {
+	cfg := a.cfg
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: http: listen on %s ([http] addr): %w", cfg.HTTP.Addr, err)
+	}
+	httpLog := a.logger.With("component", "http")
+	maxConns := cfg.HTTP.MaxConnections
+	if maxConns == 0 {
+		maxConns = autoMaxConnections()
+	}
+	httpLog.Debug("connection limit", "max_connections", maxConns)
+	ln = netutil.LimitListener(ln, maxConns)
+	srv := &http.Server{
+		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), hearing, reg, httpLog, routes, cfg.MetricsToken),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		// Short: an idle keep-alive connection holds one of the limited
+		// slots.
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+	}
+	return ln, srv, nil
+}
+
 // webRoutes adds the officer console (at /, with the retraining page), the
 // digest approval pages (/digests) and the public pages (/public/,
 // /open311/v2/) to routes.
-func webRoutes(routes map[string]http.Handler, cfg Config, locales *locale.Set, db *store.DB, officer *responder.Officer,
-	dg *responder.Digester, trainer *responder.Retrainer, topics []string, logger *slog.Logger) error {
+func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Officer, dg *accountability.Digester, trainer *responder.Retrainer) error {
+	cfg := a.cfg
 	proxies, err := cfg.Web.TrustedProxies()
 	if err != nil {
 		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
 	}
 	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
 	console, err := web.New(web.Options{
+		Policy:            a.policy,
 		TrustedProxies:    proxies,
-		Locales:           locales,
-		Store:             db,
+		Locales:           a.locales,
+		Store:             a.db,
 		Officer:           officer,
 		Trainer:           trainer,
-		Logger:            logger,
-		Languages:         cfg.City.Languages,
-		Topics:            topics,
-		SensitiveTopics:   cfg.Web.SensitiveTopics,
+		Logger:            a.logger,
+		Now:               a.now,
 		InsecureCookies:   cfg.Web.InsecureCookies,
 		SensitiveRoles:    sensRoles,
 		SensitiveAccounts: sensAccounts,
+		ServiceLevels:     cfg.SLA.Levels(cfg.Digest, dg.Location()),
+		Location:          a.policy.Location(),
+		Issuer:            cfg.City.Name,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)
 	}
-	approval, err := console.ApprovalHandler(db, dg)
+	approval, err := console.ApprovalHandler(a.db, dg)
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)
 	}
 	public, err := web.NewPublic(web.PublicOptions{
-		Locales:         locales,
-		Store:           db,
-		Figures:         dg,
-		Logger:          logger,
-		Languages:       cfg.City.Languages,
-		Topics:          topics,
-		SensitiveTopics: cfg.Web.SensitiveTopics,
-		Agency:          cfg.Digest.Agency,
-		ApprovedBy:      cfg.Digest.ApprovedBy,
-		Location:        dg.Location(),
+		Policy:         a.policy,
+		Locales:        a.locales,
+		Store:          a.db,
+		Figures:        dg,
+		Logger:         a.logger,
+		Now:            a.now,
+		Agency:         cfg.Digest.Agency,
+		ApprovedBy:     cfg.Digest.ApprovedBy,
+		Location:       dg.Location(),
+		JurisdictionID: cfg.Open311.JurisdictionID,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: web: %w", err)
@@ -503,13 +564,14 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, timeout t
 }
 
 // startTelegramSandbox starts the Telegram emulator on [sandbox]
-// telegram_addr with a freshly generated token, as a part of g.
-func startTelegramSandbox(ctx context.Context, cfg Config, logger *slog.Logger, g *group) (*tgemu.Server, error) {
+// telegram_addr with a freshly generated token, its page offering the
+// city's languages, as a part of g.
+func startTelegramSandbox(ctx context.Context, cfg Config, langs []string, logger *slog.Logger, g *group) (*tgemu.Server, error) {
 	token, err := sandboxToken()
 	if err != nil {
 		return nil, err
 	}
-	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger})
+	emu := tgemu.New(tgemu.Options{Token: token, Logger: logger, Languages: langs})
 	if err := emu.Start(cfg.Sandbox.TelegramAddr); err != nil {
 		return nil, fmt.Errorf("serve: sandbox: start the Telegram emulator on %s ([sandbox] telegram_addr): %w", cfg.Sandbox.TelegramAddr, err)
 	}

@@ -55,8 +55,15 @@ type server struct {
 // section) and the given extra config, and waits for its ready file.
 func startServe(t *testing.T, env map[string]string, extraConfig string) *server {
 	t.Helper()
+	return startServeDB(t, env, filepath.Join(t.TempDir(), "citybot.db"), extraConfig)
+}
+
+// startServeDB is startServe on the database at dbPath (which may exist
+// already).
+func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig string) *server {
+	t.Helper()
 	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: filepath.Join(dir, "citybot.db")}
+	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
 	httpSection := "[http]\naddr = \"127.0.0.1:0\"\n"
 	if strings.Contains(extraConfig, "[http]") {
 		httpSection = ""
@@ -255,7 +262,7 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("log line without component: %v", l)
 		}
 	}
-	if got, want := strings.Join(order, ","), "telegram,discord,http,alerts,scheduler,dispatcher,database"; got != want {
+	if got, want := strings.Join(order, ","), "telegram,discord,http,media,alerts,scheduler,dispatcher,database"; got != want {
 		t.Errorf("stop order %s, want %s", got, want)
 	}
 }
@@ -274,8 +281,9 @@ func TestServeSandbox(t *testing.T) {
 		t.Errorf("GET sandbox page = %d", code)
 	}
 	if code, body := httpGet(t, "http://"+s.ready.HTTPAddr+"/healthz"); code != http.StatusOK ||
-		!strings.Contains(body, `"platforms":{"discord":"sandbox","telegram":"sandbox"}`) {
-		t.Errorf("/healthz = %d %s, want both platforms in sandbox mode", code, body)
+		!strings.Contains(body, `"platforms":{"discord":"sandbox","telegram":"sandbox"}`) ||
+		!strings.Contains(body, `"hearing":{"discord":{"status":"ok"},"telegram":{"status":"ok"}}`) {
+		t.Errorf("/healthz = %d %s, want both platforms in sandbox mode, both hearing", code, body)
 	}
 
 	emuURL := s.ready.Emulators["telegram"]

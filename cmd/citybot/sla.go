@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"citybot"
+	"citybot/locale"
+	"citybot/responder"
+	"citybot/store"
 )
 
 // SLAConfig is the [sla] section: the first-answer target per urgency.
@@ -72,4 +76,31 @@ func (c SLAConfig) Targets(workHours int) map[citybot.Urgency]time.Duration {
 		citybot.UrgencyNormal:   day(c.Normal, work),
 		citybot.UrgencyLow:      day(c.Low, work),
 	}
+}
+
+// Levels returns the service levels the console shows and sorts by: the
+// targets, with the working hours of d ([digest] work_start and work_end,
+// 9 to 17 when both are unset) in loc, the digest's time zone.
+func (c SLAConfig) Levels(d DigestConfig, loc *time.Location) citybot.ServiceLevels {
+	start, end := d.WorkStart, d.WorkEnd
+	if start == 0 && end == 0 {
+		start, end = 9, 17
+	}
+	return citybot.ServiceLevels{Targets: c.Targets(end - start), Location: loc, WorkStart: start, WorkEnd: end}
+}
+
+// newExpectations builds what acknowledgements and /status say about
+// when the city usually answers: its own history of first answers, or
+// the [sla] targets (with the digest's working hours and time zone)
+// while that history is thin.
+func newExpectations(cfg Config, db *store.DB, locales *locale.Set, log *slog.Logger) (*responder.Expectations, error) {
+	d := cfg.Digest
+	if d.Timezone == "" {
+		d.Timezone = cfg.City.Timezone
+	}
+	loc, err := d.Location()
+	if err != nil {
+		return nil, err
+	}
+	return responder.NewExpectations(responder.ExpectOptions{Store: db, Levels: cfg.SLA.Levels(cfg.Digest, loc), Locales: locales, Logger: log})
 }

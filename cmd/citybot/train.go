@@ -49,12 +49,6 @@ console; --out FILE writes it to FILE. A refused --switch or --out exits
 flags:
 `
 
-// runTrain implements `citybot train` with an empty environment and the
-// default configuration path; see runTrainEnv.
-func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runTrainEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
-}
-
 // trainUsage is a bad `citybot train` command line (exit status 2).
 func trainUsage(format string, a ...any) error {
 	return &UsageError{Command: "citybot train", Msg: "train: " + fmt.Sprintf(format, a...)}
@@ -76,7 +70,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "model `file` to write (required without --from-store; with it, optional)")
 	base := fs.String("base", "", "model `file` whose other head is kept (default: the shipped model)")
 	name := fs.String("name", "", "model name reported in classifications (default: the output file name)")
-	epochs := fs.Int("epochs", 0, "passes over the data (default 12)")
+	epochs := fs.Int("epochs", 0, "bound on the solver's passes over the data, per label for a topic model (default: until converged)")
 	seed := fs.Uint64("seed", 1, "random seed; the same data and seed give the same model")
 	keywords := fs.Bool("keywords", true, "add the default topics' keywords as topic examples")
 	trust := fs.Float64("trust", 1, "how far serving trusts this model against the keyword lists, in (0,1]; the shipped model, trained on data unlike a city's, uses 0.4")

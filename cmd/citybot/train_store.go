@@ -9,7 +9,6 @@ import (
 
 	"citybot"
 	"citybot/classifier"
-	"citybot/store"
 )
 
 // storeTrainArgs are the flags of `citybot train --from-store`.
@@ -50,24 +49,19 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	if err != nil {
 		return err
 	}
-	base, live, err := servingClassifier(cfg, logger)
+	app, err := openApp(ctx, cfg, logger, appOptions{})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-
-	db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	defer db.Close()
-	labels, err := db.OfficerLabels(ctx)
+	defer app.Close()
+	labels, err := app.db.OfficerLabels(ctx)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	if len(labels) == 0 {
 		return fmt.Errorf("train: no officer corrections in %s yet: officers correct a case's topic or urgency on its page in the console, and those corrections are what --from-store learns from", cfg.Store.Path)
 	}
-	rt, err := newRetrainer(cfg, db, base, live, logger)
+	rt, err := app.newRetrainer()
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

@@ -19,7 +19,7 @@ import (
 // userUsage is the help of "citybot user".
 const userUsage = `Usage:
   citybot [--config PATH] user add [--role ROLE] [--db PATH] NAME
-  citybot [--config PATH] user disable|enable|passwd|unlock|revoke [--db PATH] NAME
+  citybot [--config PATH] user disable|enable|passwd|unlock|revoke|totp-reset [--db PATH] NAME
   citybot [--config PATH] user role [--db PATH] NAME ROLE
 
 Manages the staff accounts of the officer console. ROLE is admin, officer
@@ -32,6 +32,10 @@ Manages the staff accounts of the officer console. ROLE is admin, officer
   unlock   clears the account's failed sign-ins.
   role     gives the account another role.
   revoke   ends every session of the account (signed out everywhere).
+  totp-reset
+           removes the account's one-time codes and recovery codes (a lost
+           or changed phone) and ends its sessions; an admin or official
+           sets up new codes at the next sign-in.
 
 The last enabled admin can be neither disabled nor given another role.
 For add and passwd the password is read from the first line of standard
@@ -46,7 +50,7 @@ in the audit log, done by "cli".
 `
 
 // userSubcommands are the words after "citybot user".
-var userSubcommands = []string{"add", "disable", "enable", "passwd", "unlock", "role", "revoke"}
+var userSubcommands = []string{"add", "disable", "enable", "passwd", "unlock", "role", "revoke", "totp-reset"}
 
 // runUser runs "citybot user ARGS". The database is --db PATH; the
 // command table passes [store] path from the configuration there. It
@@ -129,6 +133,9 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("user add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Created %s account %q.\n", a.Role, a.Name)
+		if a.Role.RequiresTOTP() {
+			fmt.Fprintf(stdout, "At the first sign-in, %q sets up one-time codes with an authenticator app (asked by the console).\n", a.Name)
+		}
 	case "disable", "enable":
 		if _, err := db.SetAccountDisabled(ctx, name, sub == "disable", actor); err != nil {
 			return refusal(sub, err)
@@ -155,6 +162,15 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return refusal(sub, err)
 		}
 		fmt.Fprintf(stdout, "Ended %d session(s) of %q.\n", n, name)
+	case "totp-reset":
+		a, err := db.ResetTOTP(ctx, name, actor)
+		if err != nil {
+			return refusal(sub, err)
+		}
+		fmt.Fprintf(stdout, "One-time codes of %q removed; its sessions are ended.\n", name)
+		if a.Role.RequiresTOTP() {
+			fmt.Fprintf(stdout, "As %s, %q sets up new codes at the next sign-in.\n", a.Role, name)
+		}
 	}
 	if generated {
 		fmt.Fprintf(stdout, "Password (shown only now; store it safely): %s\n", password)

@@ -97,6 +97,21 @@ func TestUserLifecycleCLI(t *testing.T) {
 	if a, _ := db.AccountByName(ctx, "olivia"); a.Role != citybot.RoleOfficial {
 		t.Errorf("role = %s", a.Role)
 	}
+	// totp-reset: a lost phone. The codes, the recovery codes and the
+	// sessions go.
+	if err := db.StartTOTP(ctx, olivia.ID, "JBSWY3DPEHPK3PXP"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ActivateTOTP(ctx, olivia.ID, "JBSWY3DPEHPK3PXP", 1, []string{"h1", "h2"}); err != nil {
+		t.Fatal(err)
+	}
+	newSession("s5")
+	if r := cli("", "totp-reset", "olivia"); r.code != exitOK || !strings.Contains(r.stdout, "next sign-in") {
+		t.Errorf("totp-reset: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if a, _ := db.AccountByName(ctx, "olivia"); a.TOTPEnabled() || a.RecoveryCodesLeft != 0 || alive("s5") {
+		t.Errorf("after totp-reset: codes on %v, %d recovery codes, session alive %v", a.TOTPEnabled(), a.RecoveryCodesLeft, alive("s5"))
+	}
 
 	refusals := []struct {
 		name string
@@ -107,6 +122,7 @@ func TestUserLifecycleCLI(t *testing.T) {
 		{"last admin disabled", []string{"disable", "root"}, exitRuntime, "last active admin"},
 		{"last admin demoted", []string{"role", "root", "officer"}, exitRuntime, "last active admin"},
 		{"unknown account", []string{"revoke", "ghost"}, exitRuntime, "not found"},
+		{"unknown account's codes", []string{"totp-reset", "ghost"}, exitRuntime, "not found"},
 		{"unknown role", []string{"role", "olivia", "king"}, exitUsage, "unknown role"},
 		{"role without role", []string{"role", "olivia"}, exitUsage, "ROLE"},
 		{"unknown subcommand", []string{"delete", "olivia"}, exitUsage, "unknown subcommand"},
@@ -137,7 +153,7 @@ func TestUserLifecycleCLI(t *testing.T) {
 			got[e.Action] = true
 		}
 	}
-	for _, want := range []string{"account.disable", "account.enable", "account.password", "account.revoke", "account.unlock", "account.role"} {
+	for _, want := range []string{"account.disable", "account.enable", "account.password", "account.revoke", "account.unlock", "account.role", "account.totp_reset"} {
 		if !got[want] {
 			t.Errorf("no %s by cli in the audit log (%v)", want, got)
 		}

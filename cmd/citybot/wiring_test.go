@@ -14,8 +14,8 @@ import (
 
 	"citybot"
 	"citybot/bots/telegram/tgemu"
+	"citybot/casework"
 	"citybot/classifier"
-	"citybot/responder"
 	"citybot/store"
 )
 
@@ -134,7 +134,7 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 			if n := wiringCount(t, db, `SELECT count(*) FROM tags WHERE kind = 'topic' AND value = 'corruption'`); n != 1 {
 				t.Fatalf("the report was not tagged corruption (%d tags); ack %q", n, ack.Text)
 			}
-			if got := strings.Contains(ack.Text, responder.SensitiveNotice("en")); got != tt.protected {
+			if got := strings.Contains(ack.Text, casework.SensitiveNotice("en")); got != tt.protected {
 				t.Errorf("acknowledgement carries the identity-protection text: %v, want %v\n%s", got, tt.protected, ack.Text)
 			}
 

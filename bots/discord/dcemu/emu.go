@@ -7,7 +7,11 @@
 // A test or the sandbox plays citizens through the Server's methods (Post,
 // Edit, SlashCommand, PressButton), reads what the bot sent (Sent,
 // WaitSent, Interaction) and injects faults (SetFaults, DropGateway,
-// Reconnect, InvalidateSession). Every method is safe for concurrent use.
+// Reconnect, InvalidateSession). Options.MessageContentOff (or
+// SetMessageContent) plays the developer portal's Message Content Intent
+// switch: the application's flags (GET /oauth2/applications/@me) say it,
+// and an IDENTIFY asking for the intent without it is closed with 4014.
+// Every method is safe for concurrent use.
 //
 // The emulator enforces Discord's documented rate limits (per-channel
 // message bucket and a global per-second limit) and counts how often they
@@ -50,6 +54,12 @@ type Options struct {
 	Addr string
 	// Logger receives the emulator's own log lines (default: discard).
 	Logger *slog.Logger
+	// MessageContentOff plays an application whose Message Content
+	// Intent is off in the developer portal: its flags (GET
+	// /oauth2/applications/@me, READY) lack it, and an IDENTIFY asking
+	// for the intent is closed with 4014 "Disallowed intent(s).", as
+	// Discord does. Default: on. SetMessageContent changes it later.
+	MessageContentOff bool
 }
 
 // Limits are the rate limits the emulator enforces.
@@ -87,6 +97,7 @@ type Stats struct {
 	Identifies   int
 	Resumes      int
 	AuthFailures int // gateway connections closed with 4004
+	IntentDenied int // gateway connections closed with 4014 (Message Content off)
 	Connections  int // gateway websocket connections accepted
 }
 
@@ -103,6 +114,11 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	Size        int
+	// Data is the file's bytes: for a file the bot uploaded, or, when
+	// set on a citizen's attachment, its content, served at its URL on the
+	// emulator (GET /attachments/...) as Discord's CDN would, Size being
+	// its length.
+	Data []byte
 }
 
 // Button is a button of a message sent by the bot.
@@ -152,10 +168,12 @@ type Server struct {
 
 	mu           sync.Mutex
 	token        string
+	contentOff   bool // the portal's Message Content Intent is off
 	nonces       map[string]*Message
 	changed      chan struct{} // closed and replaced on every state change
 	lastID       int64
 	users        map[string]*User
+	files        map[string][]byte // attachment path → content
 	channels     map[string]*channel
 	dms          map[string]string // user id → DM channel id
 	sessions     map[string]*gwSession
@@ -224,6 +242,7 @@ func Start(opts Options) (*Server, error) {
 		baseURL:      "http://" + ln.Addr().String(),
 		changed:      make(chan struct{}),
 		users:        map[string]*User{},
+		files:        map[string][]byte{},
 		channels:     map[string]*channel{},
 		dms:          map[string]string{},
 		sessions:     map[string]*gwSession{},
@@ -232,6 +251,7 @@ func Start(opts Options) (*Server, error) {
 		byToken:      map[string]*interaction{},
 		channelHits:  map[string][]time.Time{},
 		token:        opts.Token,
+		contentOff:   opts.MessageContentOff,
 		nonces:       map[string]*Message{},
 	}
 	s.guildID = s.newIDLocked()

@@ -228,3 +228,51 @@ func TestMessageContentIntent(t *testing.T) {
 		}
 	}
 }
+
+// A file the bot attaches is listed on the sandbox page and downloads
+// from it with its bytes.
+func TestSandboxFileDownload(t *testing.T) {
+	s := start(t)
+	ch := s.AddChannel("general")
+	sess, err := discordgo.New("Bot good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Client.Transport = rewrite{s.URL()}
+	m, err := sess.ChannelMessageSendComplex(ch, &discordgo.MessageSend{Content: "Your data",
+		Files: []*discordgo.File{{Name: "my-data.json", ContentType: "application/json", Reader: strings.NewReader(`{"a":1}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, state := do(t, "GET", s.URL()+"/sandbox/state", "", "")
+	var st struct {
+		Channels []struct {
+			ID       string
+			Messages []struct {
+				ID    string
+				Files []struct{ Name, URL string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(state), &st); err != nil {
+		t.Fatal(err)
+	}
+	url := ""
+	for _, c := range st.Channels {
+		for _, sm := range c.Messages {
+			if sm.ID == m.ID && len(sm.Files) == 1 && sm.Files[0].Name == "my-data.json" {
+				url = sm.Files[0].URL
+			}
+		}
+	}
+	if url == "" {
+		t.Fatalf("the sandbox does not list the file: %s", state)
+	}
+	code, body := do(t, "GET", s.URL()+url, "", "")
+	if code != 200 || body != `{"a":1}` {
+		t.Errorf("download: %d %q", code, body)
+	}
+	if code, _ := do(t, "GET", s.URL()+"/sandbox/file?channel="+ch+"&message="+m.ID+"&n=1", "", ""); code != 404 {
+		t.Errorf("a file that does not exist: %d", code)
+	}
+}

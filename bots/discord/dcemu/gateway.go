@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -163,6 +164,10 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 				s.authFailed(c)
 				return
 			}
+			if s.intentDenied(id.Intents) {
+				c.writeClose(4014, "Disallowed intent(s).")
+				return
+			}
 			s.identify(c, id.Intents)
 		case 6:
 			var rs struct {
@@ -185,6 +190,42 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			// are accepted and ignored.
 		}
 	}
+}
+
+// intentDenied reports (and counts) whether intents ask for the Message
+// Content intent while the application does not have it.
+func (s *Server) intentDenied(intents int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.contentOff || intents&intentMessageContent == 0 {
+		return false
+	}
+	s.stats.IntentDenied++
+	s.notifyLocked()
+	return true
+}
+
+// Application flags the emulator reports: GATEWAY_MESSAGE_CONTENT_LIMITED,
+// what the developer portal's Message Content Intent switch gives a bot
+// in fewer than 100 servers.
+const appFlagMessageContentLimited = 1 << 19
+
+// appFlagsLocked returns the application's flags.
+func (s *Server) appFlagsLocked() int {
+	if s.contentOff {
+		return 0
+	}
+	return appFlagMessageContentLimited
+}
+
+// SetMessageContent turns the application's Message Content Intent on or
+// off, as the developer portal's switch does; it applies to the next
+// IDENTIFY and flags read.
+func (s *Server) SetMessageContent(on bool) {
+	s.mu.Lock()
+	s.contentOff = !on
+	s.notifyLocked()
+	s.mu.Unlock()
 }
 
 func (s *Server) authFailed(c *gwConn) {
@@ -220,7 +261,7 @@ func (s *Server) identify(c *gwConn, intents int) {
 		"session_id":         g.id,
 		"resume_gateway_url": "ws://" + s.ln.Addr().String() + "/ws",
 		"guilds":             []map[string]any{{"id": s.guildID, "unavailable": true}},
-		"application":        map[string]any{"id": s.appID, "flags": 0},
+		"application":        map[string]any{"id": s.appID, "flags": s.appFlagsLocked()},
 		"private_channels":   []any{},
 	}
 	raw, _ := json.Marshal(ready)
@@ -489,11 +530,17 @@ func (s *Server) messageJSONLocked(c *channel, m *Message, content bool) map[str
 	var atts []any
 	for i, a := range m.Attachments {
 		id := m.ID + strconv.Itoa(i)
-		atts = append(atts, map[string]any{
+		path := "/attachments/" + c.ID + "/" + id + "/" + url.PathEscape(a.Filename)
+		att := map[string]any{
 			"id": id, "filename": a.Filename, "content_type": a.ContentType, "size": a.Size,
-			"url":       "https://cdn.discordapp.invalid/attachments/" + c.ID + "/" + id + "/" + a.Filename,
-			"proxy_url": "https://media.discordapp.invalid/attachments/" + c.ID + "/" + id + "/" + a.Filename,
-		})
+			"url":       "https://cdn.discordapp.invalid" + path,
+			"proxy_url": "https://media.discordapp.invalid" + path,
+		}
+		if a.Data != nil {
+			s.files[path] = a.Data
+			att["size"], att["url"], att["proxy_url"] = len(a.Data), s.baseURL+path, s.baseURL+path
+		}
+		atts = append(atts, att)
 	}
 	if atts != nil {
 		out["attachments"] = atts

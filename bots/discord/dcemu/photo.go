@@ -58,7 +58,7 @@ func (s *Server) uploads(next http.HandlerFunc) http.HandlerFunc {
 					return
 				}
 			}
-			files = append(files, Attachment{Filename: hs[0].Filename, ContentType: typ, Size: len(b)})
+			files = append(files, Attachment{Filename: hs[0].Filename, ContentType: typ, Size: len(b), Data: b})
 		}
 		payload := r.FormValue("payload_json")
 		if payload == "" {

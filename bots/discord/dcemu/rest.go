@@ -19,11 +19,13 @@ const maxBody = 32 << 20
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /attachments/", s.serveAttachment)
 	mux.HandleFunc("GET /ws/", s.serveGateway)
 	mux.HandleFunc("GET /ws", s.serveGateway)
 	mux.HandleFunc("GET /api/v9/gateway", s.getGateway)
 	mux.HandleFunc("GET /api/v9/gateway/bot", s.authed(s.getGateway))
 	mux.HandleFunc("GET /api/v9/users/@me", s.authed(s.getMe))
+	mux.HandleFunc("GET /api/v9/oauth2/applications/@me", s.authed(s.getApplication))
 	mux.HandleFunc("POST /api/v9/users/@me/channels", s.authed(s.createDM))
 	mux.HandleFunc("GET /api/v9/channels/{cid}", s.authed(s.getChannel))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.getMessages)))
@@ -39,6 +41,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{itoken}", s.counted(s.webhookExecute))
 	mux.HandleFunc("GET /sandbox", s.sandboxPage)
 	mux.HandleFunc("GET /sandbox/state", s.sandboxState)
+	mux.HandleFunc("GET /sandbox/file", s.sandboxFile)
 	mux.HandleFunc("POST /sandbox/post", s.sandboxPost)
 	mux.HandleFunc("POST /sandbox/press", s.sandboxPress)
 	mux.HandleFunc("POST /sandbox/command", s.sandboxCommand)
@@ -173,6 +176,19 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
 	u := s.userJSONLocked(&s.bot)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, u)
+}
+
+// getApplication answers the bot's own application: its id, name and
+// flags (whether the Message Content Intent is on).
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	app := map[string]any{
+		"id": s.appID, "name": s.bot.Name, "bot_public": true, "bot_require_code_grant": false,
+		"description": "", "summary": "", "verify_key": "", "flags": s.appFlagsLocked(),
+		"bot": s.userJSONLocked(&s.bot),
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, app)
 }
 
 func (s *Server) createDM(w http.ResponseWriter, r *http.Request) {
@@ -505,4 +521,19 @@ func (s *Server) activeThreads(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"threads": threads, "members": []any{}, "has_more": false})
+}
+
+// serveAttachment serves the content of a citizen's attachment that a
+// test gave (Attachment.Data), as Discord's CDN does: no token needed.
+func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	data, ok := s.files[r.URL.EscapedPath()]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
 }

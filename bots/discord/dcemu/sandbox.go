@@ -4,8 +4,11 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +42,14 @@ type sandboxMessage struct {
 	Content string     `json:"content"`
 	Time    string     `json:"time"`
 	Buttons [][]Button `json:"buttons"`
+	// Files are the documents the bot attached, downloadable from
+	// /sandbox/file.
+	Files []sandboxFile `json:"files,omitempty"`
+}
+
+type sandboxFile struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
 }
 
 func (s *Server) sandboxState(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +78,14 @@ func (s *Server) sandboxState(w http.ResponseWriter, r *http.Request) {
 			if u, ok := s.users[m.AuthorID]; ok {
 				name = u.Name
 			}
-			sc.Messages = append(sc.Messages, sandboxMessage{ID: m.ID, Author: name, FromBot: m.FromBot, Content: m.Content, Time: m.Timestamp.Format("15:04:05"), Buttons: m.Buttons})
+			sm := sandboxMessage{ID: m.ID, Author: name, FromBot: m.FromBot, Content: m.Content, Time: m.Timestamp.Format("15:04:05"), Buttons: m.Buttons}
+			for i, a := range m.Attachments {
+				if m.FromBot && a.Data != nil {
+					sm.Files = append(sm.Files, sandboxFile{Name: a.Filename,
+						URL: "/sandbox/file?" + url.Values{"channel": {c.ID}, "message": {m.ID}, "n": {strconv.Itoa(i)}}.Encode()})
+				}
+			}
+			sc.Messages = append(sc.Messages, sm)
 		}
 		out = append(out, sc)
 	}
@@ -79,6 +97,35 @@ func (s *Server) sandboxState(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(out, func(i, j int) bool { return snowflakeLess(out[i].ID, out[j].ID) })
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"channels": out, "commands": cmds})
+}
+
+// sandboxFile downloads a file the bot attached to a message.
+func (s *Server) sandboxFile(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil || n < 0 {
+		http.Error(w, "bad file number", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	var name string
+	var data []byte
+	if c, ok := s.channels[q.Get("channel")]; ok {
+		for _, m := range c.Messages {
+			if m.ID == q.Get("message") && m.FromBot && n < len(m.Attachments) && m.Attachments[n].Data != nil {
+				name, data = m.Attachments[n].Filename, m.Attachments[n].Data
+			}
+		}
+	}
+	s.mu.Unlock()
+	if data == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(data)
 }
 
 // sandboxUser returns the citizen called name, creating them on first use.

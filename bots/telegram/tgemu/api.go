@@ -44,6 +44,8 @@ func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/bot"):
 		s.serveAPI(w, r)
+	case strings.HasPrefix(r.URL.Path, "/file/bot"):
+		s.serveFile(w, r)
 	case r.URL.Path == "/":
 		http.Redirect(w, r, "/sandbox", http.StatusSeeOther)
 	default:
@@ -151,8 +153,8 @@ func (s *Server) fault(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch method {
-	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "editMessageText", "answerCallbackQuery", "setWebhook",
-		"deleteWebhook", "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close":
+	case "getMe", "getUpdates", "sendMessage", "sendPhoto", "sendDocument", "editMessageText", "answerCallbackQuery", "setWebhook",
+		"deleteWebhook", "getWebhookInfo", "sendChatAction", "deleteMessage", "logOut", "close", "getFile":
 		s.stats.Calls[method]++
 	default:
 		s.stats.Calls["unknown"]++ // bounded: a client cannot grow the map
@@ -194,13 +196,17 @@ func (s *Server) faultRetryAfter() int {
 func (s *Server) call(ctx context.Context, method string, p url.Values) (any, error) {
 	switch method {
 	case "getMe":
-		return apiUser{User: s.bot, CanJoinGroups: true}, nil
+		return s.me(), nil
+	case "getFile":
+		return s.getFile(p)
 	case "getUpdates":
 		return s.getUpdates(ctx, p)
 	case "sendMessage":
 		return s.sendMessage(p)
 	case "sendPhoto":
 		return s.sendPhoto(p)
+	case "sendDocument":
+		return s.sendDocument(p)
 	case "editMessageText":
 		return s.editMessageText(p)
 	case "answerCallbackQuery":
@@ -621,4 +627,39 @@ func (s *Server) getWebhookInfo() webhookInfo {
 	defer s.mu.Unlock()
 	return webhookInfo{URL: s.hook.url, PendingUpdateCount: len(s.pending), LastErrorDate: s.hook.lastAt,
 		LastErrorMessage: s.hook.lastErr, MaxConnections: 40, AllowedUpdates: s.hook.allowed}
+}
+
+// getFile answers the Bot API's getFile for a file whose content a test
+// gave (Incoming.MediaData): its path under /file/bot<token>/.
+func (s *Server) getFile(p url.Values) (any, error) {
+	id := p.Get("file_id")
+	s.mu.Lock()
+	data, ok := s.files[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, badRequest("invalid file_id")
+	}
+	return map[string]any{"file_id": id, "file_unique_id": "u" + id, "file_size": len(data), "file_path": "files/" + id}, nil
+}
+
+// serveFile serves a file's content at /file/bot<token>/files/<file_id>,
+// as Telegram's file server does.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/file/bot")
+	token, path, ok := strings.Cut(rest, "/")
+	if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.token)) != 1 {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	id, ok := strings.CutPrefix(path, "files/")
+	s.mu.Lock()
+	data, found := s.files[id]
+	s.mu.Unlock()
+	if !ok || !found {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf16"
 )
@@ -56,10 +57,14 @@ type Incoming struct {
 	// Text is the message text, or the caption when Media is set. A text
 	// starting with /command gets a bot_command entity at offset 0, and
 	// each @username a mention entity, as Telegram does.
-	Text     string
-	ReplyTo  int // message id in the same chat, or 0
-	Media    Media
-	Location *Location
+	Text    string
+	ReplyTo int // message id in the same chat, or 0
+	Media   Media
+	// MediaData, when set, is the file's content (for a photo, its
+	// largest size): getFile and the file download serve it, and the
+	// update says its size.
+	MediaData []byte
+	Location  *Location
 }
 
 // Posted tells what an injection created.
@@ -97,10 +102,59 @@ func (s *Server) Post(in Incoming) (Posted, error) {
 	c.lastMsg++
 	e := Entry{MessageID: c.lastMsg, From: in.From, Text: in.Text, Media: in.Media, Location: in.Location,
 		ReplyTo: in.ReplyTo, At: s.now()}
+	if in.Media != MediaNone && in.MediaData != nil {
+		s.files[FileID(e.Media, in.Chat, e.MessageID)] = slices.Clone(in.MediaData)
+	}
 	c.record(e, s.max.transcript)
+	if in.Chat < 0 && s.privacy && !s.addressedLocked(c, in) {
+		// Privacy mode: the group hears it, the bot does not.
+		s.notifyLocked()
+		return Posted{Chat: in.Chat, MessageID: e.MessageID}, nil
+	}
 	m := s.apiMessageLocked(c, e)
 	id := s.enqueueLocked(update{Kind: "message", Message: &m})
 	return Posted{UpdateID: id, Chat: in.Chat, MessageID: e.MessageID}, nil
+}
+
+// addressedLocked reports whether a group message reaches a bot in
+// privacy mode: a command, a reply to one of the bot's messages, or a
+// message naming the bot's @username.
+func (s *Server) addressedLocked(c *chat, in Incoming) bool {
+	if strings.HasPrefix(in.Text, "/") {
+		return true
+	}
+	if in.ReplyTo != 0 {
+		if e := c.find(in.ReplyTo); e != nil && e.FromBot {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(in.Text), "@"+strings.ToLower(s.bot.Username))
+}
+
+// me is getMe's answer: the bot, with what BotFather lets it do.
+func (s *Server) me() apiUser {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return apiUser{User: s.bot, CanJoinGroups: !s.noJoin, CanReadAllGroupMessages: !s.privacy}
+}
+
+// SetPrivacy turns the bot's group privacy mode on or off, as @BotFather's
+// /setprivacy does (Enable or Disable); it applies to the next getMe and
+// the next group message.
+func (s *Server) SetPrivacy(on bool) {
+	s.mu.Lock()
+	s.privacy = on
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// SetJoinGroups allows or forbids adding the bot to groups, as
+// @BotFather's /setjoingroups does; it applies to the next getMe.
+func (s *Server) SetJoinGroups(on bool) {
+	s.mu.Lock()
+	s.noJoin = !on
+	s.notifyLocked()
+	s.mu.Unlock()
 }
 
 // Edit changes the text (or caption) of a citizen's earlier message and
@@ -239,15 +293,21 @@ func (s *Server) flatMessage(c *chat, e Entry) apiMessage {
 	} else {
 		m.Caption, m.CaptionEntities = e.Text, ents
 	}
-	fid := fmt.Sprintf("%s-%d-%d", e.Media, c.api.ID, e.MessageID)
+	fid := FileID(e.Media, c.api.ID, e.MessageID)
+	size := func(def int) int {
+		if data, ok := s.files[fid]; ok {
+			return len(data)
+		}
+		return def
+	}
 	switch e.Media {
 	case MediaPhoto:
 		m.Photo = []apiPhotoSize{
 			{FileID: fid + "-s", FileUniqueID: "u" + fid + "-s", Width: 90, Height: 60, FileSize: 1200},
-			{FileID: fid, FileUniqueID: "u" + fid, Width: 1280, Height: 853, FileSize: 154000},
+			{FileID: fid, FileUniqueID: "u" + fid, Width: 1280, Height: 853, FileSize: size(154000)},
 		}
 	case MediaVoice:
-		m.Voice = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 7, MimeType: "audio/ogg", FileSize: 23000}
+		m.Voice = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 7, MimeType: "audio/ogg", FileSize: size(23000)}
 	case MediaVideo:
 		m.Video = &apiFile{FileID: fid, FileUniqueID: "u" + fid, Duration: 12, Width: 640, Height: 360, MimeType: "video/mp4", FileSize: 900000}
 	case MediaDocument:
@@ -283,3 +343,7 @@ func entities(text string) []apiEntity {
 	}
 	return out
 }
+
+// FileID is the file_id the emulator gives the media of a citizen's
+// message.
+func FileID(m Media, chat int64, msg int) string { return fmt.Sprintf("%s-%d-%d", m, chat, msg) }

@@ -44,6 +44,7 @@ func withFiles(form url.Values, mf *multipart.Form) url.Values {
 		f.Close()
 		if err == nil {
 			out.Set(fileKey(field), string(b))
+			out.Set(fileKey(field)+".name", hs[0].Filename)
 		}
 	}
 	return out

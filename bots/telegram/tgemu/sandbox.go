@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"html/template"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,8 +16,16 @@ import (
 //go:embed sandbox.html
 var sandboxFS embed.FS
 
-// SandboxLanguages are the language codes the sandbox page offers.
+// SandboxLanguages are the language codes the sandbox page offers when
+// Options.Languages is empty.
 func SandboxLanguages() []string { return []string{"en", "fr", "es", "de", "ar", "uk"} }
+
+func (s *Server) sandboxLanguages() []string {
+	if len(s.langs) > 0 {
+		return s.langs
+	}
+	return SandboxLanguages()
+}
 
 // SandboxUserID returns the Telegram user id the sandbox gives a citizen
 // name: stable, so the same name is the same person across reloads.
@@ -36,12 +45,13 @@ func (s *Server) routeSandbox(mux *http.ServeMux) {
 			BotName, BotUsername string
 			Languages            []string
 			GroupTitle           string
-		}{s.bot.FirstName, s.bot.Username, SandboxLanguages(), "City Square"}
+		}{s.bot.FirstName, s.bot.Username, s.sandboxLanguages(), "City Square"}
 		if err := tmpl.Execute(w, data); err != nil {
 			s.log.Error("sandbox page", "err", err)
 		}
 	})
 	mux.HandleFunc("GET /sandbox/api/transcript", s.sandboxTranscript)
+	mux.HandleFunc("GET /sandbox/api/file", s.sandboxFile)
 	cop := http.NewCrossOriginProtection()
 	mux.Handle("POST /sandbox/api/send", cop.Handler(http.HandlerFunc(s.sandboxSend)))
 	mux.Handle("POST /sandbox/api/press", cop.Handler(http.HandlerFunc(s.sandboxPress)))
@@ -69,6 +79,9 @@ type sandboxEntry struct {
 	At      string     `json:"at"`
 	Edited  bool       `json:"edited,omitempty"`
 	Toast   bool       `json:"toast,omitempty"`
+	// File is the name of the document the bot sent, downloadable from
+	// /sandbox/api/file.
+	File string `json:"file,omitempty"`
 }
 
 func sandboxUser(name, lang string) (User, bool) {
@@ -97,6 +110,12 @@ func (s *Server) sandboxTranscript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	chatID := sandboxChat(u, r.URL.Query().Get("chat"))
+	files := map[int]string{}
+	for _, m := range s.Sent(chatID) {
+		if m.Document != nil {
+			files[m.MessageID] = m.Document.Name
+		}
+	}
 	var out []sandboxEntry
 	for _, e := range s.Transcript(chatID) {
 		if e.Toast && !(chatID == u.ID) {
@@ -105,9 +124,30 @@ func (s *Server) sandboxTranscript(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimSpace(e.From.FirstName + " " + e.From.LastName)
 		out = append(out, sandboxEntry{ID: e.MessageID, FromBot: e.FromBot, Name: name, Text: e.Text,
 			Media: string(e.Media), ReplyTo: e.ReplyTo, Buttons: e.Buttons, At: e.At.UTC().Format(time.TimeOnly),
-			Edited: e.Edited, Toast: e.Toast})
+			Edited: e.Edited, Toast: e.Toast, File: files[e.MessageID]})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chat": chatID, "entries": out})
+}
+
+// sandboxFile downloads a document the bot sent in the sandbox citizen's
+// chat (name, chat and id as in the transcript).
+func (s *Server) sandboxFile(w http.ResponseWriter, r *http.Request) {
+	u, ok := sandboxUser(r.URL.Query().Get("name"), "")
+	id, err := strconv.Atoi(r.URL.Query().Get("id"))
+	if !ok || err != nil {
+		http.Error(w, "pick a name and a message", http.StatusBadRequest)
+		return
+	}
+	for _, m := range s.Sent(sandboxChat(u, r.URL.Query().Get("chat"))) {
+		if m.MessageID == id && m.Document != nil {
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": m.Document.Name}))
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.Write(m.Document.Data)
+			return
+		}
+	}
+	http.NotFound(w, r)
 }
 
 func readSandbox(w http.ResponseWriter, r *http.Request) (sandboxRequest, User, bool) {

@@ -13,7 +13,10 @@
 // sent with Sent and AllSent, and wait with WaitFor and WaitSent. Faults
 // (429 with retry_after, 500, a non-JSON 502) can be injected on a share of
 // calls, and Telegram's sending limits are enforced with 429 answers,
-// counted in Stats. A small sandbox page at /sandbox lets a person play a
+// counted in Stats. Options.Privacy and NoJoinGroups (or SetPrivacy and
+// SetJoinGroups) play @BotFather's /setprivacy and /setjoingroups: getMe
+// reports them, and in privacy mode a group's plain messages do not reach
+// the bot. A small sandbox page at /sandbox lets a person play a
 // citizen in a browser.
 //
 // Everything is kept in memory, bounded by Options. A Server is safe for
@@ -29,6 +32,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +57,10 @@ type Options struct {
 	BotUsername string
 	// BotName is the bot's display name. Default "City Bot".
 	BotName string
+	// Languages are the language codes the sandbox page offers as a
+	// citizen's platform language (serve gives the city's). Default
+	// SandboxLanguages().
+	Languages []string
 	// Faults injects failures on a share of calls. See Faults.
 	Faults Faults
 	// Limits are the emulated Telegram sending limits. Zero fields take
@@ -80,6 +88,16 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the emulator's logs. Default discards.
 	Logger *slog.Logger
+	// Privacy plays a bot whose group privacy mode is on in @BotFather
+	// (Telegram's default for a new bot): getMe says
+	// can_read_all_group_messages false, and of a group's messages only
+	// commands, replies to the bot and messages mentioning it reach the
+	// bot (the others stay in the group's transcript). Default off:
+	// every group message reaches the bot. SetPrivacy changes it later.
+	Privacy bool
+	// NoJoinGroups plays a bot that @BotFather's /setjoingroups forbids
+	// to be added to groups: getMe says can_join_groups false.
+	NoJoinGroups bool
 }
 
 // Faults injects failures. Each API call draws one random number: below
@@ -155,6 +173,15 @@ type SentMessage struct {
 	Buttons   [][]Button
 	At        time.Time // when the emulator accepted it
 	Edits     int       // how many times editMessageText changed it
+	// Document is the file of a sendDocument (Text is then its
+	// caption); nil for other messages.
+	Document *Document
+}
+
+// Document is a file the bot sent with sendDocument.
+type Document struct {
+	Name string
+	Data []byte
 }
 
 // Server is a running emulator. Create it with New; stop it with Close.
@@ -166,6 +193,7 @@ type Server struct {
 	limits Limits
 	max    struct{ pending, sent, transcript, chats int }
 	retry  time.Duration
+	langs  []string // offered by the sandbox page
 	mux    *http.ServeMux
 
 	mu            sync.Mutex
@@ -182,8 +210,11 @@ type Server struct {
 	callbackOrder []string
 	nextCallback  int
 	answers       []CallbackAnswer
+	files         map[string][]byte // file_id → content, for getFile
 	hook          webhook
 	stats         Stats
+	privacy       bool // BotFather's group privacy mode is on
+	noJoin        bool // BotFather's /setjoingroups is Disable
 
 	stop     chan struct{}
 	stopCtx  context.Context // cancelled by Close
@@ -280,6 +311,7 @@ func New(opts Options) *Server {
 		botID = 123456789
 	}
 	s := &Server{
+		langs:      slices.Clone(opts.Languages),
 		token:      opts.Token,
 		bot:        User{ID: botID, IsBot: true, FirstName: opts.BotName, Username: opts.BotUsername},
 		now:        opts.Now,
@@ -291,8 +323,11 @@ func New(opts Options) *Server {
 		nextUpdate: opts.FirstUpdateID,
 		chats:      make(map[int64]*chat),
 		callbacks:  make(map[string]*callback),
+		files:      make(map[string][]byte),
 		stats:      Stats{Calls: make(map[string]int)},
 		stop:       make(chan struct{}),
+		privacy:    opts.Privacy,
+		noJoin:     opts.NoJoinGroups,
 	}
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.max.pending, s.max.sent, s.max.transcript = opts.MaxPending, opts.MaxSent, opts.MaxTranscript
@@ -472,6 +507,11 @@ func cloneSent(m SentMessage) SentMessage {
 			rows[i] = append([]Button(nil), r...)
 		}
 		m.Buttons = rows
+	}
+	if m.Document != nil {
+		d := *m.Document
+		d.Data = append([]byte(nil), d.Data...)
+		m.Document = &d
 	}
 	return m
 }

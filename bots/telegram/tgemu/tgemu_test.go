@@ -326,6 +326,32 @@ func TestWaitForTimesOut(t *testing.T) {
 	}
 }
 
+// The sandbox page offers the languages it is given (serve gives the
+// city's), else its defaults.
+func TestSandboxLanguages(t *testing.T) {
+	for _, tt := range []struct {
+		langs     []string
+		want, not string
+	}{
+		{[]string{"sw", "ar"}, `<option value="sw">sw</option><option value="ar">ar</option></select>`, `value="uk"`},
+		{nil, `<option value="uk">uk</option>`, `value="sw"`},
+	} {
+		s := tgemu.New(tgemu.Options{Languages: tt.langs})
+		srv := httptest.NewServer(s.Handler())
+		resp, err := http.Get(srv.URL + "/sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		s.Close()
+		if !strings.Contains(string(page), tt.want) || strings.Contains(string(page), tt.not) {
+			t.Errorf("languages %q: page lacks %s or has %s", tt.langs, tt.want, tt.not)
+		}
+	}
+}
+
 func TestSandbox(t *testing.T) {
 	s := tgemu.New(tgemu.Options{BotName: "Ville <b>Bot</b>"})
 	srv := httptest.NewServer(s.Handler())
@@ -402,6 +428,36 @@ func TestSandbox(t *testing.T) {
 	u, err := api.GetUpdates(tgbotapi.UpdateConfig{})
 	if err != nil || len(u) != 2 || u[1].CallbackData() != "t:roads" || u[1].CallbackQuery.From.ID != id {
 		t.Fatalf("updates after press = %+v, %v", u, err)
+	}
+	// A document the bot sends is listed with its name and downloads
+	// from the page.
+	doc := tgbotapi.NewDocument(id, tgbotapi.FileBytes{Name: "my-data.json", Bytes: []byte(`{"a":1}`)})
+	doc.Caption = "Your data"
+	dm, err := api.Send(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(srv.URL + "/sandbox/api/transcript?name=L%C3%A9a&chat=private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(raw), `"file":"my-data.json"`) {
+		t.Errorf("transcript does not list the document: %s", raw)
+	}
+	resp, err = http.Get(srv.URL + "/sandbox/api/file?name=L%C3%A9a&chat=private&id=" + strconv.Itoa(dm.MessageID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(file) != `{"a":1}` || !strings.Contains(resp.Header.Get("Content-Disposition"), "my-data.json") {
+		t.Errorf("download: %d %q %q", resp.StatusCode, file, resp.Header.Get("Content-Disposition"))
+	}
+	// Another sandbox citizen cannot fetch it.
+	if resp, err := http.Get(srv.URL + "/sandbox/api/file?name=Eve&chat=private&id=" + strconv.Itoa(dm.MessageID)); err != nil || resp.StatusCode != 404 {
+		t.Errorf("another citizen's download: %v %v", resp.StatusCode, err)
 	}
 }
 

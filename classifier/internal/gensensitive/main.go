@@ -1,7 +1,7 @@
 // Command gensensitive rebuilds the learned part of the classifier's
 // sensitive detector (sensitive_model.bin) from the hand-written sets
 // testdata/sensitive_tune*.tsv (one round each) and the texts of disaster_en.csv (CC BY 4.0) as negatives.
-// It never reads testdata/sensitive_fresh.tsv. Run it through
+// It never reads the held-out sets testdata/sensitive_fresh*.tsv. Run it through
 // `go generate ./classifier`; the data must be in shared/data above the
 // repository (or set CITYBOT_DATA). It prints the leave-one-round-out
 // cross-validation figures.
@@ -9,9 +9,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -62,7 +64,9 @@ func run() error {
 		}
 		tr.Rounds = append(tr.Rounds, s)
 	}
-	b, cv, err := classifier.TrainSensitive(tr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	b, cv, err := classifier.TrainSensitive(ctx, tr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,105 @@
+// Package grouping decides whether a new citizen report is the same
+// problem as a recent open case: when a water main bursts, thirty
+// citizens write within the hour, on two platforms, in two languages.
+//
+// For each report, Group asks a Source (store.DB) for the candidate cases
+// (open, not sensitive, latest citizen message within Options.Window, on
+// the same or a related topic, or naming one of the report's places or
+// located around the location the citizen shared, whatever their topic),
+// keeps the few most alike by topic, place and
+// time, reads their first citizen messages and decides:
+//
+//   - Join: the report is the same problem and joins the case as a new
+//     follower. Precision comes first, since a wrong join tells a citizen
+//     about someone else's problem: a join needs the same place (the same
+//     gazetteer entry, the same street however written — "Rue Victor
+//     Hugo", "victor hugo street" —, a place one side names in its text,
+//     or shared locations within Options.SameSpotMeters), the same or a related topic, and a common problem word in any
+//     language ("fuite", "leak"; "arbre", "tree"); a report naming a
+//     problem the case does not ("fire" where the case said "smoke") joins
+//     only on the same topic within the hour; a report or case about money
+//     (a payment asked, a bribe the classifier missed) is never joined.
+//   - Suggest: officers are shown the case ("3 reports look like this
+//     one") to merge with one action: a place near the case's (Options.Near)
+//     or the same place without a common problem word, or no place but the
+//     same topic and problem within three hours.
+//   - None: the report opens its own case.
+//
+// Decision.Suggested turns suggestions into citybot.CaseSuggestion values
+// for the store (store.DB.AddCaseSuggestions, CaseSuggestions,
+// SuggestionCounts, DismissCaseSuggestion).
+//
+// Nothing is ever grouped across a sensitive flag: a report the
+// classifier found sensitive, or on a topic of Options.SensitiveTopics,
+// is not compared at all, and the store never offers a sensitive case.
+// Feedback (thanks, greetings) is not compared either. Reports naming
+// different places, or different kinds of problem at one place ("a
+// pothole" and "a fallen wire" on Mill Lane), are never matched.
+//
+// The classifier's output (citybot.Classification: topic and next best
+// topics, places, sensitive flag, intent) is the input; grouping does not
+// classify again. Problem words are data (Concept, DefaultConcepts in
+// English, French, Spanish and Portuguese; concepts of one family, such as
+// "a leak" and "no water", are related). No network is used: places are
+// compared by the city's gazetteer, normalised names and the distance
+// between shared locations.
+//
+// # Measured
+//
+// On a labelled set written for this package (testdata/tune.tsv and
+// testdata/heldout.tsv: 394 reports, 302 of them in 55 incidents — burst
+// mains, fallen trees, power cuts, uncollected rubbish, potholes, fires,
+// floods… — and 92 of noise: other places, other problems at the same
+// place, the same street another week, sensitive reports; English and
+// French mixed within incidents, Telegram and Discord, times from minutes
+// to a day apart), in time order through the real classifier with the
+// city's gazetteer (testdata/city.toml), each report joining or opening a
+// case as intake would and no suggestion accepted. By report: precision is
+// the share of automatic joins that joined a case of the report's own
+// incident; recall counts the reports that had an earlier report of their
+// incident and were joined to, or shown among the suggestions, a case of
+// it.
+//
+//	set        incidents  groupable  joins  precision  recall  joins alone  suggestions right
+//	tuning     34         153        128    1.000      0.967   0.837        0.689
+//	held-out   21          94         74    1.000      0.979   0.787        0.803
+//
+// The classifier gave the labelled topic to only 62% of the tuning
+// reports (66% held out): related topics, next best topics and the
+// look-up by place make up for it. Every place of the sets is in the
+// test city's gazetteer, and the classifier tagged a place in 98% of the
+// reports. A city without a gazetteer (TestGroupingWithoutGazetteer: only
+// street names found by their pattern) keeps the precision (58/58, 31/31)
+// but finds fewer: recall with suggestions 0.771 and 0.723, joins alone
+// 0.379 and 0.330. Grouping needs the city's [classifier] places.
+//
+// The held-out third of the incidents was measured once, after the tuning.
+// With 74 joins, a precision of 1.000 means at least 0.95 at 95%
+// confidence (Wilson). TestGroupingTuneSet and TestGroupingHeldOutSet fail
+// below floors just under these numbers:
+//
+//	go test ./grouping -run 'TestGrouping(Tune|HeldOut)Set' -v
+//
+// The issue's acceptance scene (testdata/surge.tsv: 30 citizens report a
+// burst main within 20 minutes, in both languages and on both platforms,
+// among 10 unrelated reports, one a bribe at the same street): 28 reports
+// join the first one's case, one opens a second case that suggests it,
+// and no other report joins them (TestSurgeScene).
+//
+// Cost at intake, on a real SQLite file of 100,000 open cases (200,000
+// messages; 720 cases active in the last day, hundreds at the report's
+// street), beside the store's own intake of one message in the same file:
+//
+//	go test ./grouping -run '^$' -bench 'BenchmarkGroup|BenchmarkIngest' -count 5
+//
+// On the shared 2-core development machine (load average 11 to 16), over
+// five runs, a grouping took 0.9 to 1.4 ms of wall time and 0.50 to
+// 0.64 ms of CPU (cpu-ns/op; 91 to 96 candidates, 8 read), about as much
+// as the intake itself (0.9 to 1.5 ms wall, 0.49 to 0.53 ms CPU). The
+// candidate queries read two covering partial indexes (store migration
+// 0120); keeping them up costs the intake about a tenth more CPU
+// (BenchmarkIngest on a copy of the file without them, three runs each,
+// side by side: median 0.45 ms against 0.50 ms). Set
+// CITYBOT_BENCH_GROUPING_DB to a file name to keep the seeded database
+// between runs.
+package grouping

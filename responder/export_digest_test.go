@@ -1,4 +1,0 @@
-package responder
-
-// PromisesAction exposes promisesAction to the tests.
-var PromisesAction = promisesAction
