@@ -33,7 +33,7 @@ type Classifier struct {
 	gaz       *gazetteer
 	pat       *patterns
 	ner       *ner   // nil when disabled
-	tagger    *ner   // prose's model for part-of-speech tags (signals.pastOnly)
+	tagger    *ner   // prose's model for part-of-speech tags (urgrank.go)
 	joint     *joint // topic, urgency, request and life-threat heads
 	factor    bool   // the model has both binary heads of the factorised estimate
 
@@ -237,12 +237,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	c.scoreHeads(sc)
 	c.topic(sc, &out)
-	if sig.needsTense(out.Language) {
-		if w := prefix(text, maxNERBytes); utf8.ValidString(w) {
-			sig.toldPast = c.tagger.pastOnly(w)
-		}
-	}
-	c.urgency(sc, &sig, &out)
+	c.rankUrgency(text, sc, &sig, &out)
 	c.sensitive(sc, &out)
 	c.intent(text, sc, &out)
 	c.placesAndPersonal(text, sc, &out)
@@ -331,43 +326,6 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	}
 }
 
-func (c *Classifier) urgency(sc *scratch, sig *signals, out *citybot.Classification) {
-	crit, high, low := sig.crit, sig.high, sig.low
-	if !sig.critical() {
-		// A critical cue alone is evidence of a hazard, not of a
-		// present danger someone must answer now; in talk about
-		// danger (news, sympathy, a forwarded post) not even that.
-		if !sig.chatter() {
-			for _, cue := range crit {
-				high = appendUnique(high, cue+" (reported)")
-			}
-		}
-		crit = nil
-	}
-	high = append(high, sig.risk...)
-	var labels []string
-	var p []float64
-	trust := 1.0
-	if h := c.model.urgency; h != nil && sc.knownU > 0 {
-		p = sc.ulogits
-		softmax(p)
-		labels, trust = h.labels, h.trust
-	}
-	fact := c.factorised(sc)
-	u, conf, score := urgencyResult(labels, p, trust, fact, crit, high, low)
-	out.Urgency, out.UrgencyConfidence, out.UrgencyScore = u, conf, clamp01(score)
-	switch {
-	case u == citybot.UrgencyCritical && len(crit) > 0:
-		out.UrgencyCues = crit
-	case u == citybot.UrgencyHigh && len(high) > 0:
-		out.UrgencyCues = high
-	case u == citybot.UrgencyLow && len(low) > 0:
-		out.UrgencyCues = low
-	case labels != nil:
-		out.UrgencyCues = []string{fmt.Sprintf("model: %s %.2f", u, conf)}
-	}
-}
-
 // scoreHeads scores sc.feats with every head of the model in one pass
 // (raw scores into sc.logits, ulogits, rlogits, llogits).
 func (c *Classifier) scoreHeads(sc *scratch) {
@@ -377,23 +335,6 @@ func (c *Classifier) scoreHeads(sc *scratch) {
 	sc.llogits = grow(sc.llogits, c.joint.L[3])
 	sc.acc = c.joint.score(sc.feats, [][]float64{sc.logits, sc.ulogits, sc.rlogits, sc.llogits}, sc.known[:c.joint.nh], sc.acc)
 	sc.knownT, sc.knownU = sc.known[0], sc.known[1]
-}
-
-// factorised returns the model's other estimate of a critical message,
-// P(request) × P(life threat) from the two binary heads, for the urgency
-// score; -1 when the model has no such heads or they know none of the
-// message's features. When the urgency head is trusted more than the
-// binary heads (a city's own head over the shipped ones it borrowed),
-// urgencyResult averages both estimates.
-func (c *Classifier) factorised(sc *scratch) factor {
-	if !c.factor || c.model.urgency == nil || sc.known[2] == 0 || sc.known[3] == 0 {
-		return factor{p: -1}
-	}
-	softmax(sc.rlogits)
-	softmax(sc.llogits)
-	pr := pOf(c.model.request.labels, sc.rlogits, "1")
-	pl := pOf(c.model.lifeThreat.labels, sc.llogits, "1")
-	return factor{p: pr * pl, trust: min(c.model.request.trust, c.model.lifeThreat.trust)}
 }
 
 func appendUnique(s []string, v string) []string {

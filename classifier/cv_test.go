@@ -492,7 +492,11 @@ func TestCrossValidation(t *testing.T) {
 	}
 	// The factorised estimate (P(request) × P(life threat)) orders
 	// messages within a level since: 0.459 / 0.408 shipped → 0.485 / 0.480.
-	if dr.oursTop < 0.46 || dr.oursTop < dr.baseTop || dr.oursTopSub < 0.41 || dr.shipTop < 0.45 {
+	// Since the learned ranking (urgrank.go) the trust no longer weighs
+	// the urgency score; its combiner was fitted on out-of-fold outputs of
+	// every row, so these lines are a little optimistic: the honest
+	// (nested) measure is TestUrgencyRankCV's, 0.444 (here 0.469).
+	if dr.oursTop < 0.44 || dr.oursTop < dr.baseTop-0.02 || dr.oursTopSub < 0.40 || dr.shipTop < 0.44 {
 		t.Errorf("critical messages in the top 10%% of urgency: %.3f (direct %.3f, shipped trust %.3f; baseline %.3f)",
 			dr.oursTop, dr.oursTopSub, dr.shipTop, dr.baseTop)
 	}

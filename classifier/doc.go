@@ -28,8 +28,11 @@
 //     critical only when it reads as a present danger and not as talk
 //     about one (news, sympathy, forwarded posts, links, notices, past
 //     events, hypotheticals: signals.go); the signals are also features of
-//     the learnt urgency head; the urgency score ranks by level first and
-//     by the model within a level;
+//     the learnt urgency head; the urgency score is one calibrated learned
+//     ranking (urgrank.go: a small logistic regression over the heads'
+//     P(request), P(life threat) and P(critical), the cues, the signals
+//     and prose's part-of-speech tags), from which levels are cut by
+//     thresholds chosen on data, the cue rules setting floors;
 //   - the named-entity recogniser of github.com/jdkato/prose/v2, loaded once
 //     and run only when cheap cues suggest a name, plus a gazetteer of
 //     streets, neighbourhoods and landmarks from Options;

@@ -38,6 +38,9 @@ func TestFactorisedHeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ship := newDefault(t)
+	if !ship.sameData() {
+		t.Errorf("the shipped heads were not trained on the same rows: the combiner would not read the urgency head")
+	}
 	sc := &scratch{}
 	for _, text := range []string{"please help, people are trapped under the collapsed house", "we need water and food", "the meeting is tomorrow"} {
 		a, b := ship.Classify(text, ""), c.Classify(text, "")
@@ -53,7 +56,9 @@ func TestFactorisedHeads(t *testing.T) {
 		sig := scanSignals(ship.cues, text, toks, nil)
 		sc.feats = appendSignals(sc.feats, &sig)
 		ship.scoreHeads(sc)
-		return ship.factorised(sc).p
+		softmax(sc.rlogits)
+		softmax(sc.llogits)
+		return pOf(ship.model.request.labels, sc.rlogits, "1") * pOf(ship.model.lifeThreat.labels, sc.llogits, "1")
 	}
 	trapped, water, chat := est("please help, people are trapped under the collapsed house and injured"), est("we need water and food in our camp"), est("the concert was great last night")
 	if !(trapped > water && water > chat) || chat < 0 {
@@ -61,33 +66,75 @@ func TestFactorisedHeads(t *testing.T) {
 	}
 }
 
-// The factorised estimate orders messages within a level and never
-// changes the level; a trusted urgency head averages it with its own.
-func TestUrgencyResultFactor(t *testing.T) {
-	labels := []string{"critical", "high", "normal", "low"}
-	p := []float64{0.1, 0.5, 0.3, 0.1}
-	high := []string{"flood (reported)"}
-	uLo, _, sLo := urgencyResult(labels, p, 0.4, factor{p: 0.05, trust: 0.4}, nil, high, nil)
-	uHi, _, sHi := urgencyResult(labels, p, 0.4, factor{p: 0.6, trust: 0.4}, nil, high, nil)
-	uNo, _, sNo := urgencyResult(labels, p, 0.4, factor{p: -1}, nil, high, nil)
-	if uLo != citybot.UrgencyHigh || uHi != citybot.UrgencyHigh || uNo != citybot.UrgencyHigh {
-		t.Fatalf("levels %s %s %s, want high", uLo, uHi, uNo)
+// rankLevel cuts levels from the combiner's probability, with the cue
+// rules as floors and ceilings, and keeps levels apart on the score: every
+// critical message above every high one, and so on, whatever the model
+// says within a level.
+func TestRankLevel(t *testing.T) {
+	k := cuts{critical: 0.5, high: 0.2, low: 0.02}
+	none := &signals{words: 5}
+	critCue := &signals{words: 6, crit: []string{"gas leak"}}
+	newsCue := &signals{words: 6, crit: []string{"fire"}, news: true}
+	highCue := &signals{words: 6, high: []string{"power outage"}}
+	lowCue := &signals{words: 3, low: []string{"thanks"}}
+	cases := []struct {
+		name     string
+		p        float64
+		sig      *signals
+		toldPast bool
+		want     citybot.Urgency
+	}{
+		{"model sure", 0.9, none, false, citybot.UrgencyCritical},
+		{"model at the cut", 0.5, none, false, citybot.UrgencyCritical},
+		{"model hesitates", 0.3, none, false, citybot.UrgencyHigh},
+		{"model says no", 0.01, none, false, citybot.UrgencyNormal},
+		{"critical cue, model says no", 0.001, critCue, false, citybot.UrgencyCritical},
+		{"critical cue told in the past", 0.001, critCue, true, citybot.UrgencyHigh},
+		{"critical cue in news", 0.001, newsCue, false, citybot.UrgencyNormal},
+		{"critical cue in news, model sure", 0.7, newsCue, false, citybot.UrgencyCritical},
+		{"high cue", 0.001, highCue, false, citybot.UrgencyHigh},
+		{"thanks", 0.1, lowCue, false, citybot.UrgencyLow},
+		{"thanks, model sure", 0.6, lowCue, false, citybot.UrgencyCritical},
 	}
-	if !(sHi > sLo) || sHi == sNo {
-		t.Errorf("score with P=0.6 %.4f not above P=0.05 %.4f (without the estimate %.4f)", sHi, sLo, sNo)
+	lo := map[citybot.Urgency]float64{}
+	hi := map[citybot.Urgency]float64{}
+	for _, tc := range cases {
+		lv := rankLevel(tc.p, tc.sig, tc.toldPast, k)
+		if lv.u != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, lv.u, tc.want)
+		}
+		if lv.score < 0 || lv.score > 1 || lv.conf < 0 || lv.conf > 1 {
+			t.Errorf("%s: score %.4f, confidence %.4f", tc.name, lv.score, lv.conf)
+		}
+		if v, ok := lo[lv.u]; !ok || lv.score < v {
+			lo[lv.u] = lv.score
+		}
+		hi[lv.u] = max(hi[lv.u], lv.score)
 	}
-	// Levels stay apart with the shipped trust: the best high is under
-	// the worst critical.
-	_, _, sCrit := urgencyResult(labels, p, 0.4, factor{p: 1e-6, trust: 0.4}, []string{"fire"}, nil, nil)
-	_, _, sTop := urgencyResult(labels, p, 0.4, factor{p: 1 - 1e-6, trust: 0.4}, nil, high, nil)
-	if !(sCrit > sTop) {
-		t.Errorf("critical %.4f not above high %.4f", sCrit, sTop)
+	order := []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow}
+	for i := 0; i+1 < len(order); i++ {
+		if lo[order[i]] <= hi[order[i+1]] {
+			t.Errorf("%s scores from %.4f, not above %s up to %.4f", order[i], lo[order[i]], order[i+1], hi[order[i+1]])
+		}
 	}
-	// A trusted head over borrowed binary heads: the average of both.
-	_, _, sAvg := urgencyResult(labels, p, 1, factor{p: 0.6, trust: 0.4}, nil, high, nil)
-	_, _, sOwn := urgencyResult(labels, p, 1, factor{p: -1}, nil, high, nil)
-	_, _, sFac := urgencyResult(labels, p, 1, factor{p: 0.6, trust: 1}, nil, high, nil)
-	if !(math.Min(sOwn, sFac) < sAvg && sAvg < math.Max(sOwn, sFac)) {
-		t.Errorf("trusted head: own %.4f, factor %.4f, average %.4f", sOwn, sFac, sAvg)
+	// A trusted head (the city's own) names the level when no cue rule
+	// does; the score stays within the level's band.
+	own := k
+	own.own = citybot.UrgencyHigh
+	if lv := rankLevel(0.9, none, false, own); lv.u != citybot.UrgencyHigh || lv.score >= k.critical || lv.score < k.high {
+		t.Errorf("trusted head says high, combiner 0.9: %s %.4f", lv.u, lv.score)
+	}
+	own.own = citybot.UrgencyNormal
+	if lv := rankLevel(0.9, critCue, false, own); lv.u != citybot.UrgencyCritical {
+		t.Errorf("trusted head says normal, critical cue: %s", lv.u)
+	}
+	if lv := rankLevel(0.9, none, false, own); lv.u != citybot.UrgencyNormal || lv.score >= k.high || lv.score < k.low {
+		t.Errorf("trusted head says normal, combiner 0.9: %s %.4f", lv.u, lv.score)
+	}
+	// Within a level the model orders: a lifted critical cue the model
+	// likes more ranks higher.
+	a, b := rankLevel(0.01, critCue, false, k), rankLevel(0.2, critCue, false, k)
+	if !(b.score > a.score) {
+		t.Errorf("lifted critical: %.5f for p=0.2, %.5f for p=0.01", b.score, a.score)
 	}
 }

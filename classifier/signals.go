@@ -2,8 +2,6 @@ package classifier
 
 import (
 	"strings"
-
-	"github.com/jdkato/prose/v2"
 )
 
 // signals are what a message says about itself besides its words: the
@@ -20,7 +18,6 @@ type signals struct {
 	firstPerson, request, now, present, address, question    bool
 	forward, link, mention, news, sympathy, pastTime, notice bool
 	hypothetical                                             bool
-	toldPast                                                 bool // prose: only past-tense verbs (see pastOnly)
 	casualties                                               bool // a count of victims: "3 dead", "kills 12", "4 morts"
 	words                                                    int
 }
@@ -176,13 +173,13 @@ func (s *signals) presence() bool {
 // and emergency test sets in testdata, on disaster_en.csv's news and on
 // newport_en.csv; see README).
 func (s *signals) critical() bool {
-	return len(s.crit) > 0 && !s.chatter() && !s.toldPast && (s.words <= shortReport || s.presence())
+	return len(s.crit) > 0 && !s.chatter() && (s.words <= shortReport || s.presence())
 }
 
 // pastWords: an English message of more than this many words that would
-// be critical, with no request and no "now", is read by prose's
-// part-of-speech tagger; when all its verbs are past tense (an event
-// told, as news tells it) it is not critical. Shorter ones ("Two kids
+// be critical, with no request and no "now", is not critical when prose's
+// part-of-speech tagger finds only past-tense verbs in it (an event told,
+// as news tells it; rankUrgency). Shorter ones ("Two kids
 // were hurt when the wall collapsed") are left critical.
 const pastWords = 12
 
@@ -190,32 +187,6 @@ const pastWords = 12
 // its level (see pastWords).
 func (s *signals) needsTense(lang string) bool {
 	return lang == LangEnglish && s.critical() && s.words > pastWords && !s.request && !s.now
-}
-
-// pastOnly runs prose's tagger (no segmentation, no entity extraction) on
-// text and reports whether it has a past-tense or past-participle verb
-// and no other verb form (present, base or gerund, nor a modal). It never
-// panics: a panic inside prose counts as false.
-func (n *ner) pastOnly(text string) (past bool) {
-	defer func() {
-		if r := recover(); r != nil {
-			past = false
-		}
-	}()
-	doc, err := prose.NewDocument(text, prose.UsingModel(n.model),
-		prose.WithSegmentation(false), prose.WithExtraction(false))
-	if err != nil {
-		return false
-	}
-	for _, t := range doc.Tokens() {
-		switch t.Tag {
-		case "VBD", "VBN":
-			past = true
-		case "VB", "VBZ", "VBP", "VBG", "MD":
-			return false
-		}
-	}
-	return past
 }
 
 // shortReport: a message of at most this many words with a critical cue

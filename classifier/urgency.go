@@ -3,8 +3,6 @@ package classifier
 import (
 	"math"
 	"strings"
-
-	"citybot"
 )
 
 type cueLevel int
@@ -104,98 +102,6 @@ func hypothetical(toks []token, first int, outcome bool) bool {
 		}
 	}
 	return false
-}
-
-// Urgency score: a logistic blend of the urgency level the rules and the
-// model decide (its band) and the model's own evidence, scaled by the
-// head's trust. Band weights 0.5 to 1.25 rank disaster_en.csv's critical
-// messages alike under cross-validation (cv_test.go: 0.49 to 0.505, within
-// noise); 1 with modelClamp 1.2 keeps the shipped model's levels apart.
-// See urgencyResult.
-const (
-	bandWeight = 1.0 // per urgency level, in logit units
-	// modelClamp bounds the model's term (a tanh squash). With the shipped
-	// trust (0.4) the term stays within ±0.48, less than half a band, so
-	// levels never overlap in the score; a trusted head (trust 1) may lift
-	// a message across one level.
-	modelClamp = 1.2
-)
-
-// urgencyResult combines the urgency model's probabilities with the cues.
-// The level follows the rules first (a critical cue makes the message
-// critical, then a high cue, then a low cue), else the model; the model
-// alone may call a message critical only when its head is fully trusted
-// (trained on the city's own messages), else it calls it high. The score
-// is σ(trust·m + bandWeight·(band − 1.5)), where m is the log-odds of
-// P(critical) + ½·P(high) under the model (of 0.33 without one), squashed
-// into ±modelClamp, and band is the level (critical 3, high 2, normal 1,
-// low 0). It is monotone in both, so within a level the model orders
-// messages, and across levels a trusted model can still lift a message it
-// is sure of: on disaster_en.csv the level alone ranks worse than this
-// blend, because news sentences full of cue words are not urgent while
-// short requests are. A head with little trust (the shipped one, trained
-// on disaster messages) leaves the order to the level, so a city's live
-// wire outranks whatever the head thinks of a pothole.
-//
-// fact, when fact.p >= 0, is the factorised estimate P(request) × P(life
-// threat) of the model's two binary heads; it replaces the urgency head's
-// evidence in m (it ranks disaster_en.csv's critical messages better under
-// cross-validation, README), or is averaged with it (in log-odds) when
-// the urgency head is trusted more than the binary heads. It never
-// changes the level.
-func urgencyResult(labels []string, p []float64, trust float64, fact factor, crit, high, low []string) (citybot.Urgency, float64, float64) {
-	best, bestP := string(citybot.UrgencyNormal), 0.25
-	for k, l := range labels {
-		if k == 0 || p[k] > bestP {
-			best, bestP = l, p[k]
-		}
-	}
-	if len(labels) == 0 {
-		trust = 1
-	}
-	var u citybot.Urgency
-	var conf float64
-	switch {
-	case len(crit) > 0:
-		u, conf = citybot.UrgencyCritical, 0.80+0.05*float64(min(len(crit), 3))+0.05*pOf(labels, p, "critical")
-	case best == string(citybot.UrgencyCritical) && trust >= 1:
-		u, conf = citybot.UrgencyCritical, bestP
-	case len(high) > 0:
-		u, conf = citybot.UrgencyHigh, 0.6+0.05*float64(min(len(high), 3))+0.2*pOf(labels, p, "high")
-	case best == string(citybot.UrgencyCritical):
-		u, conf = citybot.UrgencyHigh, pOf(labels, p, "critical")+pOf(labels, p, "high")
-	case best == string(citybot.UrgencyHigh):
-		u, conf = citybot.UrgencyHigh, bestP
-	case len(low) > 0:
-		u, conf = citybot.UrgencyLow, 0.6+0.3*pOf(labels, p, "low")+0.1*pOf(labels, p, "normal")
-	default:
-		u, conf = citybot.Urgency(best), bestP
-	}
-	// The model's evidence: the log-odds of critical or (half) high. Unlike the
-	// expected urgency it tells a news report (surely normal) from a
-	// request the model hesitates on.
-	ev := 0.33
-	if len(labels) > 0 {
-		ev = pOf(labels, p, "critical") + 0.5*pOf(labels, p, "high")
-	}
-	m := logOdds(ev)
-	if fact.p >= 0 && len(labels) > 0 {
-		if trust > fact.trust {
-			m = (m + logOdds(fact.p)) / 2
-		} else {
-			m = logOdds(fact.p)
-		}
-	}
-	m = modelClamp * math.Tanh(m/modelClamp) // bounded, strictly monotone
-	z := trust*m + bandWeight*(float64(3-u.Rank())-1.5)
-	score := 1 / (1 + math.Exp(-z))
-	return u, clamp01(conf), clamp01(score)
-}
-
-// factor is the factorised urgency estimate (see urgencyResult): p < 0
-// when absent; trust is the binary heads' trust.
-type factor struct {
-	p, trust float64
 }
 
 func logOdds(p float64) float64 { return math.Log(max(p, 1e-9) / max(1-p, 1e-9)) }
