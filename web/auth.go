@@ -56,6 +56,7 @@ func GeneratePassword() string {
 type session struct {
 	account citybot.Account
 	csrf    string
+	lang    string // the console language the account chose, "" for none
 }
 
 func (s *session) checkCSRF(token string) bool {
@@ -93,7 +94,12 @@ func (s *Server) session(r *http.Request) (*session, bool) {
 		}
 		return nil, false
 	}
-	return &session{account: a, csrf: csrf}, true
+	lang, err := s.store.AccountLanguage(r.Context(), a.ID)
+	if err != nil {
+		// The page is still usable in the browser's language.
+		s.log.Error("account language lookup failed", "err", err)
+	}
+	return &session{account: a, csrf: csrf, lang: lang}, true
 }
 
 type loginPage struct {

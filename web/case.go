@@ -483,7 +483,7 @@ func (s *Server) casePreview(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	text := r.PostFormValue("text")
 	d := caseData{View: v, Answer: text, Preview: s.officer.Preview(v, text), Previewed: true}
-	s.renderTemplate(w, http.StatusOK, "case", "preview", sess, d)
+	s.renderTemplate(w, r, http.StatusOK, "case", "preview", sess, d)
 }
 
 // caseMedia serves a photo or voice note the citizen sent with the case

@@ -339,7 +339,7 @@ func (s *Server) inboxRows(w http.ResponseWriter, r *http.Request, sess *session
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	s.renderTemplate(w, http.StatusOK, "inbox", "rows", sess, d)
+	s.renderTemplate(w, r, http.StatusOK, "inbox", "rows", sess, d)
 }
 
 // age says how long ago t was, shortly.

@@ -64,6 +64,10 @@ type Store interface {
 	CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error)
 	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
 	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
+	// AccountLanguage and SetAccountLanguage keep the console language
+	// an account chose ("" when none).
+	AccountLanguage(ctx context.Context, id citybot.AccountID) (string, error)
+	SetAccountLanguage(ctx context.Context, id citybot.AccountID, lang string) error
 	DeleteSession(ctx context.Context, tokenHash string) error
 	// Account lifecycle, each audited as done by actor; disabling and a
 	// password change end the account's sessions, and the last active
@@ -395,6 +399,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/model/switch", adminRoles, s.modelSwitch, false},
 		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
 		{"POST /logout", staffRoles, s.logout, true},
+		{"POST /account/language", staffRoles, s.setLanguage, true},
 		{"GET /account/totp", staffRoles, s.totpPage, true},
 		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
 		{"POST /account/totp/start", staffRoles, s.totpStart, true},
