@@ -53,7 +53,7 @@ func TestConsoleLanguage(t *testing.T) {
 	for _, tc := range []struct {
 		path, accept, wantLang, wantDir, word string
 	}{
-		{"/login", "", "fr", "ltr", "Se connecter"},          // the city's default
+		{"/login", "", "fr", "ltr", "Se connecter"},           // the city's default
 		{"/login", "de-DE, ar-EG;q=0.8", "ar", "rtl", "دخول"}, // German is not spoken: Arabic next
 		{"/login", "en-GB", "en", "ltr", "Account name"},
 		{"/login", "ar;q=0, en", "en", "ltr", "Password"}, // q=0 means not Arabic
