@@ -59,7 +59,8 @@ func TestConsoleLanguage(t *testing.T) {
 		{"/login", "ar;q=0, en", "en", "ltr", "Password"}, // q=0 means not Arabic
 		{"/inbox", "ar", "ar", "rtl", "صندوق الحالات"},
 		{"/inbox", "pt-BR", "fr", "ltr", "Boîte de réception"}, // not a language of the city
-		{casePath(c, ""), "ar", "ar", "rtl", "خروج"},
+		{casePath(c, ""), "ar", "ar", "rtl", "المحادثة"},
+		{casePath(c, ""), "fr", "fr", "ltr", "Répondre à l'habitant"},
 	} {
 		var who *user
 		if tc.path != "/login" {
