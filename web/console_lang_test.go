@@ -60,7 +60,7 @@ func TestConsoleLanguage(t *testing.T) {
 		{"/inbox", "ar", "ar", "rtl", "صندوق الحالات"},
 		{"/inbox", "pt-BR", "fr", "ltr", "Boîte de réception"}, // not a language of the city
 		{casePath(c, ""), "ar", "ar", "rtl", "المحادثة"},
-		{casePath(c, ""), "fr", "fr", "ltr", "Répondre à l'habitant"},
+		{casePath(c, ""), "fr", "fr", "ltr", "Travailler sur le dossier"},
 	} {
 		var who *user
 		if tc.path != "/login" {
