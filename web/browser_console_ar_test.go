@@ -15,11 +15,11 @@ import (
 
 // TestBrowserArabicConsole signs an admin in with a one-time code in
 // headless Chromium (the browser asks for English), chooses Arabic in the
-// header's picker, and opens the inbox and a case page: both are
-// lang="ar" dir="rtl", laid out right to left, show the Arabic words of
-// the language file, and axe-core finds no violation of any impact at
-// 1280 and 390 px, where nothing scrolls sideways. Choosing "as my
-// browser" brings English back.
+// header's picker, and opens the inbox and a case page (with a preview
+// and the shortcuts' help open): all are lang="ar" dir="rtl", laid out
+// right to left, show the Arabic words of the language file, and
+// axe-core finds no violation of any impact at 1280 and 390 px, where
+// nothing scrolls sideways. Choosing "as my browser" brings English back.
 func TestBrowserArabicConsole(t *testing.T) {
 	chromium, axePath := browserDeps(t)
 	axeBytes, err := os.ReadFile(axePath)
@@ -144,6 +144,16 @@ func TestBrowserArabicConsole(t *testing.T) {
 		}
 		waitFor(t, ctx, "preview", `document.querySelector("#preview pre.preview") !== null`)
 		axeStrict(t, ctx, axeSrc, fmt.Sprintf("%s with a preview at %d px", casePage, width))
+		// The shortcuts' help, in Arabic.
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\x1b"), chromedp.KeyEvent("?")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, "help", `document.getElementById("keys").open`)
+		help, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("keys").innerText`))
+		if err != nil || !strings.Contains(help, ar.t("console.keys_intro")) {
+			t.Errorf("shortcuts' help at %d px not in Arabic (%v): %q", width, err, help)
+		}
+		axeStrict(t, ctx, axeSrc, fmt.Sprintf("%s with the shortcuts' help at %d px", casePage, width))
 	}
 
 	// Back to the browser's language.
