@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"citybot"
 )
@@ -116,5 +117,25 @@ func TestConsoleLanguage(t *testing.T) {
 	// Without the form token the choice is refused.
 	if resp, _ := rg.do(u, http.MethodPost, "/account/language", url.Values{"lang": {"fr"}, "csrf": {"wrong"}}); resp.StatusCode < 400 {
 		t.Errorf("choice without form token: %d", resp.StatusCode)
+	}
+}
+
+// TestConsoleDefaultLanguage: with nothing to go by, the console speaks
+// the city's default language, wherever it stands in the city's list.
+func TestConsoleDefaultLanguage(t *testing.T) {
+	p, err := citybot.NewPolicy(citybot.PolicyConfig{
+		City: "Testville", Languages: []string{"en", "sw", "ar"}, DefaultLanguage: "sw", Location: time.UTC,
+		Topics: []string{"roads", "other"}, SensitiveTopics: []string{}, EmergencyNumber: "112",
+		MaxText: map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := newRig(t, Options{Policy: p})
+	for accept, want := range map[string]string{"": "sw", "de, it;q=0.5": "sw", "en-KE": "en"} {
+		_, _, html := consolePage(t, rg, nil, "/login", accept)
+		if !strings.HasPrefix(html, `<html lang="`+want+`"`) {
+			t.Errorf("Accept-Language %q: %s, want lang %s", accept, html, want)
+		}
 	}
 }

@@ -125,7 +125,7 @@ type page struct {
 // consoleLang picks the console's language: the signed-in account's
 // choice when the city still speaks it, else the browser's
 // Accept-Language matched to the city's languages (pt-BR → pt), else the
-// city's default (its first language).
+// city's default language.
 func (s *Server) consoleLang(r *http.Request, sess *session) string {
 	if sess != nil && sess.lang != "" && slices.Contains(s.languages, sess.lang) {
 		return sess.lang
@@ -141,8 +141,8 @@ func (s *Server) consoleLang(r *http.Request, sess *session) string {
 			}
 		}
 	}
-	if len(s.languages) > 0 {
-		return s.languages[0]
+	if s.deflang != "" {
+		return s.deflang
 	}
 	return locale.Reference
 }

@@ -230,6 +230,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	languages []string
+	deflang   string // the city's default language
 	topics    []string
 	sensitive []string
 	sensRoles []citybot.Role
@@ -283,7 +284,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
-		languages: opts.Policy.Languages(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
+		languages: opts.Policy.Languages(), deflang: opts.Policy.DefaultLanguage(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, issuer: opts.Issuer,
