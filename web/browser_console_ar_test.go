@@ -118,7 +118,7 @@ func TestBrowserArabicConsole(t *testing.T) {
 					t.Errorf("%s: %s %q not shown", name, key, w)
 				}
 			}
-			pageKey := "console.more_filters"
+			pageKey := "console.filter_status"
 			if p.page == casePage {
 				pageKey = "console.conversation"
 			}
