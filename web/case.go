@@ -396,7 +396,7 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	if !s.readsSensitive(sess.account) {
 		s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
-		s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Only the roles allowed to read sensitive cases may change the sensitive flag."})
+		s.render(w, r, http.StatusForbidden, "error", sess, s.errorPage(r, sess, "forbidden", "console.err_flag"))
 		return
 	}
 	var set bool

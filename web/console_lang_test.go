@@ -101,8 +101,10 @@ func TestConsoleLanguage(t *testing.T) {
 
 	// A language the city does not speak is refused and changes nothing;
 	// an unsafe return address goes to the inbox.
-	if resp, _ := rg.do(u, http.MethodPost, "/account/language", url.Values{"lang": {"de"}}); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("choose de: %d, want 400", resp.StatusCode)
+	// The error page is in the chosen language.
+	if resp, body := rg.do(u, http.MethodPost, "/account/language", url.Values{"lang": {"de"}}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, "غير ممكن") || !strings.Contains(body, `dir="rtl"`) {
+		t.Errorf("choose de: %d, want 400 in Arabic:\n%s", resp.StatusCode, body)
 	}
 	if got, _ := rg.db.AccountLanguage(context.Background(), a.ID); got != "ar" {
 		t.Errorf("after refused choice: %q", got)

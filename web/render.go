@@ -194,3 +194,22 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }
+
+// texts are the console's words in the language of the request's page.
+func (s *Server) texts(r *http.Request, sess *session) publicTexts {
+	return publicTexts{wordsFor(s.locs(), s.consoleLang(r, sess))}
+}
+
+// errorPage is an error page in the page's language: its title is the
+// text console.err_<kind>_title, its message the text msgKey, or msg
+// when msgKey is "".
+func (s *Server) errorPage(r *http.Request, sess *session, kind, msgKey string, msg ...string) errorPage {
+	w := s.texts(r, sess)
+	e := errorPage{Title: w.T("console.err_" + kind + "_title")}
+	if msgKey != "" {
+		e.Message = w.T(msgKey)
+	} else {
+		e.Message = strings.Join(msg, " ")
+	}
+	return e
+}
