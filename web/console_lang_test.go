@@ -141,3 +141,30 @@ func TestConsoleDefaultLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleSignInRefusedInLanguage: a failed sign-in is refused in the
+// browser's language, the same words for a name that exists and one that
+// does not.
+func TestConsoleSignInRefusedInLanguage(t *testing.T) {
+	rg := newRig(t, Options{Policy: testPolicy(t, "en", "ar")})
+	rg.account("amina", citybot.RoleOfficer, "correct horse battery")
+	want := wordsFor(rg.srv.locs(), "ar").t("console.login_failed")
+	for _, name := range []string{"amina", "nobody"} {
+		form := url.Values{"name": {name}, "password": {"wrong"}}
+		req, err := http.NewRequest(http.MethodPost, rg.ts.URL+"/login", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "ar-MA")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), want) || !strings.Contains(string(b), `<html lang="ar" dir="rtl">`) {
+			t.Errorf("%s: refusal not in Arabic (status %d):\n%s", name, resp.StatusCode, b)
+		}
+	}
+}
