@@ -91,6 +91,14 @@ func TestConsoleLanguage(t *testing.T) {
 	if html != `<html lang="ar" dir="rtl">` || !strings.Contains(body, "صندوق الحالات") {
 		t.Errorf("chosen Arabic, browser English: %s", html)
 	}
+	// What the case page says after an action is in Arabic too; an
+	// unknown "done" says nothing.
+	if _, body, _ := consolePage(t, rg, u, casePath(c, "?done=note"), "en"); !strings.Contains(body, wordsFor(rg.srv.locs(), "ar").t("console.done_note")) {
+		t.Error("the note's confirmation is not in Arabic")
+	}
+	if _, body, _ := consolePage(t, rg, u, casePath(c, "?done=%3Cscript%3E"), "en"); strings.Contains(body, `class="done toast"`) {
+		t.Error("an unknown done key shows a confirmation")
+	}
 	if !regexp.MustCompile(`<option value="ar"[^>]*selected>`).MatchString(body) {
 		t.Error("the picker does not show the choice")
 	}
