@@ -5,8 +5,9 @@
 // "es-419" → "es") and picks plural forms by the CLDR rules of
 // golang.org/x/text/feature/plural.
 //
-// A file's sections are [meta] (name, dir), [chat], [officer] and
-// [digest]; tables nest ([chat.topics]). A key is its dotted path
+// A file's sections are [meta] (name, dir), [chat], [officer],
+// [digest], [chart], [equity], [public], [open311] and [console] (the
+// officers' web console); tables nest ([chat.topics]). A key is its dotted path
 // ("chat.ack_new"). A plural text is a table of CLDR forms (zero, one,
 // two, few, many, other) under a key that is plural in English, e.g.
 // [digest.thanks] one = "…", other = "…". Texts hold placeholders in

@@ -106,9 +106,9 @@ func (s *Server) ApprovalHandler(store ApprovalStore, d Digester) (http.Handler,
 	return securityHeaders(cop.Handler(mux)), nil
 }
 
-func (a *approvalPages) render(w http.ResponseWriter, status int, name string, sess *session, data any) {
+func (a *approvalPages) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *session, data any) {
 	var buf bytes.Buffer
-	if err := a.pages[name].ExecuteTemplate(&buf, "layout", a.s.pageFor(sess, data)); err != nil {
+	if err := a.pages[name].ExecuteTemplate(&buf, "layout", a.s.pageFor(r, sess, data)); err != nil {
 		a.s.log.Error("render", "page", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
@@ -125,7 +125,7 @@ func (a *approvalPages) list(w http.ResponseWriter, r *http.Request, sess *sessi
 		return
 	}
 	role := sess.account.Role
-	a.render(w, http.StatusOK, "approval_list", sess, struct {
+	a.render(w, r, http.StatusOK, "approval_list", sess, struct {
 		Digests    []citybot.Digest
 		IsOfficial bool
 		CanDraft   bool
@@ -179,7 +179,7 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	if c, ok := a.digester.(PublicCharts); ok && len(previews) > 0 {
 		alt = c.ChartAlt(d, previews[0].Language)
 	}
-	a.render(w, http.StatusOK, "approval_digest", sess, struct {
+	a.render(w, r, http.StatusOK, "approval_digest", sess, struct {
 		Digest     citybot.Digest
 		Previews   []citybot.DigestPreview
 		IsOfficial bool

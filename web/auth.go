@@ -56,6 +56,7 @@ func GeneratePassword() string {
 type session struct {
 	account citybot.Account
 	csrf    string
+	lang    string // the console language the account chose, "" for none
 }
 
 func (s *session) checkCSRF(token string) bool {
@@ -93,7 +94,12 @@ func (s *Server) session(r *http.Request) (*session, bool) {
 		}
 		return nil, false
 	}
-	return &session{account: a, csrf: csrf}, true
+	lang, err := s.store.AccountLanguage(r.Context(), a.ID)
+	if err != nil {
+		// The page is still usable in the browser's language.
+		s.log.Error("account language lookup failed", "err", err)
+	}
+	return &session{account: a, csrf: csrf, lang: lang}, true
 }
 
 type loginPage struct {
@@ -110,25 +116,24 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "login", nil, loginPage{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// loginFailed is the one answer to every failed sign-in: it does not say
-// whether the name exists.
-const loginFailed = "Wrong name or password. Try again."
-
-// loginSlowed answers an attempt made during a back-off delay; it is the
-// same for a name that exists and one that does not.
-const loginSlowed = "Too many failed sign-ins. Wait %s and try again."
+// The sign-in pages' refusals are the catalogs' texts:
+// console.login_failed is the one answer to every failed sign-in (it does
+// not say whether the name exists); console.login_wait answers an attempt
+// made during a back-off delay, the same for a name that exists and one
+// that does not.
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
-	page := loginPage{Next: next, Name: name, Error: loginFailed}
+	tx := s.texts(r, nil)
+	page := loginPage{Next: next, Name: name, Error: tx.T("console.login_failed")}
 	ip := s.clientIP(r)
 	if !s.limiter.allow(ip) {
 		s.log.Warn("sign-in rate limited", "addr", ip)
 		w.Header().Set("Retry-After", "60")
-		page.Error = "Too many sign-in attempts from this address. Wait a minute and try again."
+		page.Error = tx.T("console.login_limited")
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
 	}
@@ -153,7 +158,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		secs := int(math.Ceil(wait.Seconds()))
 		s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "backoff", "wait_seconds", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		page.Error = fmt.Sprintf(loginSlowed, (time.Duration(secs) * time.Second).String())
+		page.Error = tx.Tn("console.login_wait", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
 	}
@@ -173,7 +178,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.log.Warn("sign-in refused", "account", logName(name), "addr", ip, "reason", "busy")
 		w.Header().Set("Retry-After", "1")
-		page.Error = "The console is busy. Try again in a moment."
+		page.Error = tx.T("console.login_busy")
 		s.render(w, r, http.StatusServiceUnavailable, "login", nil, page)
 		return
 	}

@@ -15,22 +15,11 @@ import (
 	"citybot"
 )
 
-// doneMessages are the confirmations a case page shows after an action,
-// keyed by the "done" query parameter (never echoed as given).
-func doneMessages() map[string]string {
-	return map[string]string{
-		"labels":    "Topic and urgency saved.",
-		"assign":    "Assignment saved.",
-		"expected":  "Expected date saved.",
-		"status":    "Status changed; the citizen will be told in their language.",
-		"note":      "Internal note added (not sent to the citizen).",
-		"answer":    "Answer queued; it goes out on the citizen's platform.",
-		"merged":    "The duplicate case was merged into this one; both citizens will be told.",
-		"cleared":   "The sensitive flag was cleared; the reason is in the history.",
-		"flagged":   "The case is now sensitive: only the roles allowed to read sensitive cases see it.",
-		"forgotten": "The citizen's identity and texts are erased; the case keeps its topic and status.",
-		"resolved":  "Answer queued and the case resolved; the citizen will be told in their language.",
-	}
+// doneKeys are the confirmations a case page shows after an action,
+// keyed by the "done" query parameter (never echoed as given); their
+// words are the catalogs' console.done_<key>.
+func doneKeys() []string {
+	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved"}
 }
 
 // doneParts are the sections of the case page each confirmation belongs
@@ -115,13 +104,16 @@ func (s *Server) caseData(r *http.Request, sess *session, v citybot.CaseView) (c
 	id := v.Case.ID
 	q := r.URL.Query()
 	d := caseData{View: v, Urgencies: allUrgencies(), Nonce: randomToken()[:22], Now: s.now(),
-		Done: doneMessages()[q.Get("done")], Sensitive: v.Case.Sensitive,
+		Sensitive: v.Case.Sensitive,
 		CanFlag:   s.readsSensitive(sess.account),
 		CanAnswer: v.Case.Status.Open() || v.Case.Status == citybot.StatusResolved,
 		In:        inboxParams(q.Get("in"))}
 	d.InURL = "/inbox"
 	if d.In != "" {
 		d.InURL += "?" + d.In
+	}
+	if done := q.Get("done"); slices.Contains(doneKeys(), done) {
+		d.Done = s.texts(r, sess).T("console.done_" + done)
 	}
 	if prev, err := strconv.ParseInt(q.Get("prev"), 10, 64); err == nil && prev > 0 {
 		if pv, err := s.store.CaseView(ctx, citybot.CaseID(prev)); err == nil && s.canSee(sess.account, pv.Case) {
@@ -396,7 +388,7 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	if !s.readsSensitive(sess.account) {
 		s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
-		s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Only the roles allowed to read sensitive cases may change the sensitive flag."})
+		s.render(w, r, http.StatusForbidden, "error", sess, s.errorPage(r, sess, "forbidden", "console.err_flag"))
 		return
 	}
 	var set bool
@@ -483,7 +475,7 @@ func (s *Server) casePreview(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	text := r.PostFormValue("text")
 	d := caseData{View: v, Answer: text, Preview: s.officer.Preview(v, text), Previewed: true}
-	s.renderTemplate(w, http.StatusOK, "case", "preview", sess, d)
+	s.renderTemplate(w, r, http.StatusOK, "case", "preview", sess, d)
 }
 
 // caseMedia serves a photo or voice note the citizen sent with the case

@@ -32,10 +32,10 @@ func allUrgencies() []citybot.Urgency {
 	return []citybot.Urgency{citybot.UrgencyCritical, citybot.UrgencyHigh, citybot.UrgencyNormal, citybot.UrgencyLow}
 }
 
-// ageChoices are the age filter's values, with their labels.
-func ageChoices() [][2]string {
-	return [][2]string{{"24h", "opened in the last 24 hours"}, {"7d", "opened in the last 7 days"}, {"30d", "opened in the last 30 days"},
-		{"older7d", "older than 7 days"}, {"older30d", "older than 30 days"}}
+// ageChoices are the age filter's values; their words are the
+// catalogs' console.age_<value>.
+func ageChoices() []string {
+	return []string{"24h", "7d", "30d", "older7d", "older30d"}
 }
 
 // clip keeps at most n bytes of a query parameter, at a rune boundary.
@@ -296,7 +296,8 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 		langLabels[l] = s.languageName(l) + " (" + l + ")"
 	}
 	var assignees []string
-	assigneeLabels := map[string]string{"-": "unassigned"}
+	cw := publicTexts{wordsFor(s.locs(), s.consoleLang(r, sess))}
+	assigneeLabels := map[string]string{"-": cw.T("console.unassigned")}
 	assignees = append(assignees, "-")
 	for _, a := range accounts {
 		if a.Role != citybot.RoleOfficial && !a.Disabled {
@@ -308,8 +309,8 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	ages := []string{}
 	ageLabels := map[string]string{}
 	for _, a := range ageChoices() {
-		ages = append(ages, a[0])
-		ageLabels[a[0]] = a[1]
+		ages = append(ages, a)
+		ageLabels[a] = cw.T("console.age_" + a)
 	}
 	one := func(v string) []string {
 		if v == "" {
@@ -319,13 +320,13 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	vq := r.URL.Query()
 	d.Filters = []filterSelect{
-		sel("status", "Status (none ticked: every open status)", statuses, nil, counts.Status, chosenStatus, true),
-		sel("urgency", "Urgency", urgencies, nil, counts.Urgency, one(string(q.Urgency)), false),
-		sel("topic", "Topic", topics, nil, counts.Topic, one(q.Topic), false),
-		sel("platform", "Platform", []string{string(citybot.Telegram), string(citybot.Discord)}, map[string]string{"telegram": "Telegram", "discord": "Discord"}, counts.Platform, one(string(q.Platform)), false),
-		sel("language", "Language", s.languages, langLabels, counts.Language, one(q.Language), false),
-		sel("assignee", "Assignee", assignees, assigneeLabels, nil, one(q.Assignee), false),
-		sel("age", "Age", ages, ageLabels, nil, one(vq.Get("age")), false),
+		sel("status", cw.T("console.filter_status"), statuses, nil, counts.Status, chosenStatus, true),
+		sel("urgency", cw.T("console.urgency"), urgencies, nil, counts.Urgency, one(string(q.Urgency)), false),
+		sel("topic", cw.T("console.topic"), topics, nil, counts.Topic, one(q.Topic), false),
+		sel("platform", cw.T("console.platform"), []string{string(citybot.Telegram), string(citybot.Discord)}, map[string]string{"telegram": "Telegram", "discord": "Discord"}, counts.Platform, one(string(q.Platform)), false),
+		sel("language", cw.T("console.language_col"), s.languages, langLabels, counts.Language, one(q.Language), false),
+		sel("assignee", cw.T("console.assignee"), assignees, assigneeLabels, nil, one(q.Assignee), false),
+		sel("age", cw.T("console.age"), ages, ageLabels, nil, one(vq.Get("age")), false),
 	}
 	s.render(w, r, http.StatusOK, "inbox", sess, d)
 }
@@ -339,7 +340,7 @@ func (s *Server) inboxRows(w http.ResponseWriter, r *http.Request, sess *session
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	s.renderTemplate(w, http.StatusOK, "inbox", "rows", sess, d)
+	s.renderTemplate(w, r, http.StatusOK, "inbox", "rows", sess, d)
 }
 
 // age says how long ago t was, shortly.

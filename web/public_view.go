@@ -185,3 +185,16 @@ func (p publicTexts) Tf(key string, pairs ...any) string {
 	}
 	return p.t(key, ss...)
 }
+
+// Tn returns the plural text key in the form the language uses for n
+// (CLDR rules), with {n} filled.
+func (p publicTexts) Tn(key string, n int) string {
+	s := ""
+	if p.cat != nil {
+		s = p.cat.Plural(key, n)
+	}
+	if s == "" && p.en != nil {
+		s = p.en.Plural(key, n)
+	}
+	return strings.ReplaceAll(s, "{n}", strconv.Itoa(n))
+}

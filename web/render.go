@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,10 +110,59 @@ type page struct {
 	// MustEnrol: the account must set up one-time codes before anything
 	// else (the menu is hidden).
 	MustEnrol bool
+	// Lang is the page's language (see consoleLang); W gives its texts
+	// ({{.W.T "console.inbox"}}), as on the public pages.
+	Lang string
+	W    publicTexts
+	// Langs are the city's languages, for the header's picker; Chosen
+	// is the account's choice ("" when it follows the browser).
+	Langs  []string
+	Chosen string
+	// Back is the page to return to after choosing a language.
+	Back string
 }
 
-func (s *Server) pageFor(sess *session, data any) page {
+// consoleLang picks the console's language: the signed-in account's
+// choice when the city still speaks it, else the browser's
+// Accept-Language matched to the city's languages (pt-BR → pt), else the
+// city's default language.
+func (s *Server) consoleLang(r *http.Request, sess *session) string {
+	if sess != nil && sess.lang != "" && slices.Contains(s.languages, sess.lang) {
+		return sess.lang
+	}
+	if r != nil {
+		for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+			tag, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.ReplaceAll(strings.TrimSpace(q), " ", "") == "q=0" || tag == "*" {
+				continue
+			}
+			if l := s.locs().Match(tag, s.languages...); l != "" {
+				return l
+			}
+		}
+	}
+	if s.deflang != "" {
+		return s.deflang
+	}
+	return locale.Reference
+}
+
+// locs are the console's language files.
+func (s *Server) locs() *locale.Set {
+	if s.locales != nil {
+		return s.locales
+	}
+	return locale.MustEmbedded()
+}
+
+func (s *Server) pageFor(r *http.Request, sess *session, data any) page {
 	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds())}
+	p.Lang = s.consoleLang(r, sess)
+	p.W = publicTexts{wordsFor(s.locs(), p.Lang)}
+	p.Langs = s.languages
+	if r != nil && r.Method == http.MethodGet {
+		p.Back = safeNext(r.URL.RequestURI())
+	}
 	if sess != nil {
 		a := sess.account
 		p.MustEnrol = mustEnrol(a)                               // before the secret is blanked: it reads it
@@ -120,6 +170,7 @@ func (s *Server) pageFor(sess *session, data any) page {
 		p.Account, p.CSRF = &a, sess.csrf
 		p.IsAdmin = a.Role == citybot.RoleAdmin
 		p.CanAct = a.Role == citybot.RoleAdmin || a.Role == citybot.RoleOfficer
+		p.Chosen = sess.lang
 	}
 	return p
 }
@@ -127,17 +178,38 @@ func (s *Server) pageFor(sess *session, data any) page {
 // render executes a page into a buffer first, so that a template error
 // never sends half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, sess *session, data any) {
-	s.renderTemplate(w, status, name, "layout", sess, data)
+	s.renderTemplate(w, r, status, name, "layout", sess, data)
 }
 
-func (s *Server) renderTemplate(w http.ResponseWriter, status int, name, tmpl string, sess *session, data any) {
+func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status int, name, tmpl string, sess *session, data any) {
 	var buf bytes.Buffer
-	if err := s.pages[name].ExecuteTemplate(&buf, tmpl, s.pageFor(sess, data)); err != nil {
+	if err := s.pages[name].ExecuteTemplate(&buf, tmpl, s.pageFor(r, sess, data)); err != nil {
 		s.log.Error("render", "page", name, "err", err)
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// The language may come from Accept-Language.
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// texts are the console's words in the language of the request's page.
+func (s *Server) texts(r *http.Request, sess *session) publicTexts {
+	return publicTexts{wordsFor(s.locs(), s.consoleLang(r, sess))}
+}
+
+// errorPage is an error page in the page's language: its title is the
+// text console.err_<kind>_title, its message the text msgKey, or msg
+// when msgKey is "".
+func (s *Server) errorPage(r *http.Request, sess *session, kind, msgKey string, msg ...string) errorPage {
+	w := s.texts(r, sess)
+	e := errorPage{Title: w.T("console.err_" + kind + "_title")}
+	if msgKey != "" {
+		e.Message = w.T(msgKey)
+	} else {
+		e.Message = strings.Join(msg, " ")
+	}
+	return e
 }

@@ -363,7 +363,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("sign-in rate limited", "addr", ip, "step", "code")
 		w.Header().Set("Retry-After", "60")
 		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, codePage{Next: next,
-			Error: "Too many sign-in attempts from this address. Wait a minute and try again."})
+			Error: s.texts(r, nil).T("console.login_limited")})
 		return
 	}
 	a, ok, err := s.codeAccount(r)
@@ -374,10 +374,11 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.clearCodeCookie(w)
 		s.render(w, r, http.StatusUnauthorized, "login", nil, loginPage{Next: next,
-			Error: "Your sign-in took too long or was cut. Sign in again with your password."})
+			Error: s.texts(r, nil).T("console.login_cut")})
 		return
 	}
-	page := codePage{Next: next, Error: "That code is not right. Try again."}
+	tx := s.texts(r, nil)
+	page := codePage{Next: next, Error: tx.T("console.code_wrong")}
 	keys := []string{"addr:" + ip}
 	if dev, ok := s.knownDevice(r, a.Name); ok {
 		keys = append(keys, "device:"+dev)
@@ -389,7 +390,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 		secs := int(math.Ceil(wait.Seconds()))
 		s.log.Info("sign-in refused", "account", a.Name, "addr", ip, "reason", "backoff", "step", "code", "wait_seconds", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		page.Error = fmt.Sprintf(loginSlowed, (time.Duration(secs) * time.Second).String())
+		page.Error = tx.Tn("console.login_wait", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, page)
 		return
 	}
@@ -399,7 +400,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			used, good = "code", true
 		case errors.Is(err, citybot.ErrDuplicate):
-			page.Error = "That code was used already. Wait for the next code and type it."
+			page.Error = tx.T("console.code_used")
 		default:
 			s.fail(w, r, nil, err)
 			return

@@ -111,38 +111,33 @@ func (s *Server) inboxDone(r *http.Request, sess *session) string {
 	q := r.URL.Query()
 	n, _ := strconv.Atoi(q.Get("n"))
 	failed, _ := strconv.Atoi(q.Get("failed"))
-	cases := func(k int) string {
-		if k == 1 {
-			return "1 case"
-		}
-		return strconv.Itoa(k) + " cases"
-	}
+	w := s.texts(r, sess)
 	var msg string
-	switch q.Get("done") {
+	switch done := q.Get("done"); done {
 	case "resolved", "status":
-		ref := "The case"
+		ref := ""
 		if id, err := strconv.ParseInt(q.Get("prev"), 10, 64); err == nil {
 			if v, err := s.store.CaseView(r.Context(), citybot.CaseID(id)); err == nil && s.canSee(sess.account, v.Case) {
-				ref = "Case " + string(v.Case.Ref)
+				ref = string(v.Case.Ref)
 			}
 		}
-		if q.Get("done") == "resolved" {
-			msg = ref + " was answered and resolved."
+		if ref == "" {
+			msg = w.T("console.inbox_done_" + done + "_any")
 		} else {
-			msg = ref + " changed status; the citizen will be told."
+			msg = w.Tf("console.inbox_done_"+done, "ref", ref)
 		}
-		msg += " No other case is waiting in this view."
+		msg += " " + w.T("console.inbox_done_empty")
 	case "bulk-assign":
-		msg = cases(n) + " assigned."
+		msg = w.Tn("console.inbox_done_assigned", n)
 	case "bulk-status":
-		msg = cases(n) + " changed status; each citizen will be told in their language."
+		msg = w.Tn("console.inbox_done_bulk_status", n)
 	case "bulk-merge":
-		msg = cases(n) + " merged as duplicates; their citizens will be told."
+		msg = w.Tn("console.inbox_done_merged", n)
 	default:
 		return ""
 	}
 	if failed > 0 {
-		msg += " " + cases(failed) + " could not be changed (a case that is closed already, or not allowed for it): open them to see why."
+		msg += " " + w.Tn("console.inbox_done_failed", failed)
 	}
 	return msg
 }

@@ -64,6 +64,10 @@ type Store interface {
 	CreateAccount(ctx context.Context, name string, role citybot.Role, passwordHash, actor string) (citybot.Account, error)
 	CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error
 	Session(ctx context.Context, tokenHash string) (citybot.Account, string, error)
+	// AccountLanguage and SetAccountLanguage keep the console language
+	// an account chose ("" when none).
+	AccountLanguage(ctx context.Context, id citybot.AccountID) (string, error)
+	SetAccountLanguage(ctx context.Context, id citybot.AccountID, lang string) error
 	DeleteSession(ctx context.Context, tokenHash string) error
 	// Account lifecycle, each audited as done by actor; disabling and a
 	// password change end the account's sessions, and the last active
@@ -226,6 +230,7 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	languages []string
+	deflang   string // the city's default language
 	topics    []string
 	sensitive []string
 	sensRoles []citybot.Role
@@ -279,7 +284,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
 	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
-		languages: opts.Policy.Languages(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
+		languages: opts.Policy.Languages(), deflang: opts.Policy.DefaultLanguage(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
 		proxies: slices.Clone(opts.TrustedProxies), checkWait: opts.CheckWait, issuer: opts.Issuer,
@@ -395,6 +400,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/model/switch", adminRoles, s.modelSwitch, false},
 		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
 		{"POST /logout", staffRoles, s.logout, true},
+		{"POST /account/language", staffRoles, s.setLanguage, true},
 		{"GET /account/totp", staffRoles, s.totpPage, true},
 		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
 		{"POST /account/totp/start", staffRoles, s.totpStart, true},
@@ -455,7 +461,7 @@ func (s *Server) authorize(rt route) http.Handler {
 		}
 		if !slices.Contains(rt.roles, sess.account.Role) {
 			s.log.Warn("forbidden", "account", sess.account.Name, "role", string(sess.account.Role), "path", r.URL.Path)
-			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Not allowed", Message: "Your role does not allow this page or action."})
+			s.render(w, r, http.StatusForbidden, "error", sess, s.errorPage(r, sess, "forbidden", "console.err_forbidden"))
 			return
 		}
 		if mustEnrol(sess.account) && !rt.enrol {
@@ -463,14 +469,13 @@ func (s *Server) authorize(rt route) http.Handler {
 				http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
 				return
 			}
-			s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Set up one-time codes first",
-				Message: "Your role needs a code from a phone app at sign-in. Set it up on the One-time codes page, then try again."})
+			s.render(w, r, http.StatusForbidden, "error", sess, s.errorPage(r, sess, "enrol", "console.err_enrol"))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if !sess.checkCSRF(r.PostFormValue("csrf")) {
-				s.render(w, r, http.StatusForbidden, "error", sess, errorPage{Title: "Form expired", Message: "The form was too old or not sent from this console. Go back, reload the page and try again."})
+				s.render(w, r, http.StatusForbidden, "error", sess, s.errorPage(r, sess, "expired", "console.err_expired"))
 				return
 			}
 		}
@@ -505,28 +510,29 @@ func (s *Server) flagRoles(staff []citybot.Role) []citybot.Role {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
 	switch {
 	case errors.Is(err, citybot.ErrNotFound):
-		s.render(w, r, http.StatusNotFound, "error", sess, errorPage{Title: "Not found", Message: "There is no such case or item."})
+		s.render(w, r, http.StatusNotFound, "error", sess, s.errorPage(r, sess, "not_found", "console.err_not_found"))
 	case errors.Is(err, citybot.ErrInvalid), errors.Is(err, citybot.ErrDuplicate):
 		s.log.Info("refused", "path", r.URL.Path, "err", err)
-		s.render(w, r, http.StatusBadRequest, "error", sess, errorPage{Title: "Not possible", Message: safeMessage(err)})
+		s.render(w, r, http.StatusBadRequest, "error", sess, s.errorPage(r, sess, "invalid", "", safeMessage(err, s.texts(r, sess))))
 	case errors.Is(err, context.Canceled):
 	default:
 		s.log.Error("request failed", "path", r.URL.Path, "err", err)
-		s.render(w, r, http.StatusInternalServerError, "error", sess, errorPage{Title: "Something went wrong", Message: "The action failed. It was logged; try again in a moment."})
+		s.render(w, r, http.StatusInternalServerError, "error", sess, s.errorPage(r, sess, "failed", "console.err_failed"))
 	}
 }
 
 // safeMessage keeps the part of an invalid-input error meant for people:
-// the text after the last sentinel mention.
-func safeMessage(err error) string {
+// the text after the last sentinel mention (in the words of the code that
+// refused, English), else a general sentence in the page's language.
+func safeMessage(err error, w publicTexts) string {
 	msg := err.Error()
 	if i := strings.LastIndex(msg, citybot.ErrInvalid.Error()+": "); i >= 0 {
 		return msg[i+len(citybot.ErrInvalid.Error())+2:]
 	}
 	if errors.Is(err, citybot.ErrDuplicate) {
-		return "That already exists."
+		return w.T("console.err_duplicate")
 	}
-	return "The input was not valid."
+	return w.T("console.err_invalid")
 }
 
 type errorPage struct {
