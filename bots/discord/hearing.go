@@ -43,6 +43,16 @@ func (b *Bot) Hearing(ctx context.Context) (bots.Hearing, error) {
 	// Session.Application takes no request options (no context): the
 	// same call, made through RequestWithBucketID.
 	endpoint := discordgo.EndpointOAuth2Application("@me")
+	// The call counts against Discord's global limit like every other:
+	// it takes a slot of the local limiter (the catch-up may be reading
+	// history at full rate at the same moment).
+	if b.limiter != nil {
+		slot, err := b.limiter.acquire(ctx, "")
+		if err != nil {
+			return bots.Hearing{}, fmt.Errorf("discord: read the application: %w", err)
+		}
+		defer b.limiter.release(slot)
+	}
 	raw, err := b.rest.RequestWithBucketID(http.MethodGet, endpoint, nil, discordgo.EndpointOAuth2Application(""),
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false), discordgo.WithRestRetries(0))
 	if isUnauthorized(err) {
