@@ -46,12 +46,11 @@ func (s *Server) nextCase(r *http.Request, sess *session, cur citybot.Case, in s
 	q, _ := s.inboxQueryOf(v, sess)
 	q.Offset, q.Limit = 0, pageSize
 	now := s.now()
-	tw := s.texts(r, sess)
 	var rows []inboxRow
 	cmp := urgencyCompare
 	if v.Get("sort") == "due" {
 		var err error
-		if rows, _, err = s.duePage(r, q, now, tw); err != nil {
+		if rows, _, err = s.duePage(r, q, now); err != nil {
 			return 0, err
 		}
 		cmp = dueCompare
@@ -61,14 +60,14 @@ func (s *Server) nextCase(r *http.Request, sess *session, cur citybot.Case, in s
 			return 0, err
 		}
 		for _, it := range items {
-			rows = append(rows, s.rowOf(it, now, tw))
+			rows = append(rows, s.rowOf(it, now))
 		}
 	}
 	rows = slices.DeleteFunc(rows, func(x inboxRow) bool { return x.Case.ID == cur.ID })
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	at := s.rowOf(citybot.InboxItem{Case: cur}, now, tw)
+	at := s.rowOf(citybot.InboxItem{Case: cur}, now)
 	for _, x := range rows {
 		if cmp(x, at) > 0 {
 			return x.Case.ID, nil
