@@ -359,12 +359,24 @@ func (db *DB) UnansweredCases(ctx context.Context, openedBefore time.Time, limit
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: unanswered cases: %w", err)
 	}
-	for i := range out {
-		if out[i].Case, err = caseByID(ctx, db.r, out[i].Case.ID); err != nil {
-			return nil, fmt.Errorf("store: unanswered cases: %w", mapErr(err))
-		}
+	if err := db.fillTargetCases(ctx, out); err != nil {
+		return nil, fmt.Errorf("store: unanswered cases: %w", err)
 	}
 	return out, nil
+}
+
+// fillTargetCases replaces each target's case, known by its id only, with
+// the whole case (read after the target rows are closed: one read
+// connection may be all there is).
+func (db *DB) fillTargetCases(ctx context.Context, targets []citybot.ReminderTarget) error {
+	for i := range targets {
+		c, err := caseByID(ctx, db.r, targets[i].Case.ID)
+		if err != nil {
+			return mapErr(err)
+		}
+		targets[i].Case = c
+	}
+	return nil
 }
 
 // RecordReminders records that officers were reminded of each case of

@@ -46,10 +46,8 @@ func (db *DB) OverduePromises(ctx context.Context, before time.Time, limit int) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: overdue promises: %w", err)
 	}
-	for i := range out {
-		if out[i].Case, err = caseByID(ctx, db.r, out[i].Case.ID); err != nil {
-			return nil, fmt.Errorf("store: overdue promises: %w", mapErr(err))
-		}
+	if err := db.fillTargetCases(ctx, out); err != nil {
+		return nil, fmt.Errorf("store: overdue promises: %w", err)
 	}
 	return out, nil
 }
