@@ -51,12 +51,8 @@ func (db *DB) CreateAccount(ctx context.Context, name string, role citybot.Role,
 	var a citybot.Account
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
-		r, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
+		id, err := insertID(ctx, tx, `INSERT INTO accounts (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)`,
 			name, string(role), passwordHash, ts(now))
-		if err != nil {
-			return err
-		}
-		id, err := r.LastInsertId()
 		if err != nil {
 			return err
 		}

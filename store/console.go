@@ -634,11 +634,7 @@ func (db *DB) AddNote(ctx context.Context, id citybot.CaseID, author, text strin
 			return err
 		}
 		now := db.now().UTC()
-		r, err := tx.ExecContext(ctx, `INSERT INTO case_notes (case_id, author, text, at) VALUES (?, ?, ?, ?)`, int64(id), author, text, ts(now))
-		if err != nil {
-			return err
-		}
-		nid, err := r.LastInsertId()
+		nid, err := insertID(ctx, tx, `INSERT INTO case_notes (case_id, author, text, at) VALUES (?, ?, ?, ?)`, int64(id), author, text, ts(now))
 		if err != nil {
 			return err
 		}

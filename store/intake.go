@@ -524,7 +524,15 @@ func markSensitive(ctx context.Context, tx querier, c *citybot.Case, cues []stri
 // nor ON CONFLICT: either makes SQLite treat the statement as a multi-row
 // write and scan every child table for rows pointing at the new key, a
 // full scan where the child column has no index.
+//
+// On PostgreSQL, which has no last insert id, it adds RETURNING id (there
+// it costs no scan).
 func insertID(ctx context.Context, tx querier, query string, args ...any) (int64, error) {
+	if _, ok := tx.(pgQuerier); ok {
+		var id int64
+		err := tx.QueryRowContext(ctx, query+` RETURNING id`, args...).Scan(&id)
+		return id, err
+	}
 	r, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err

@@ -46,13 +46,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
 	"citybot"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
+
+// migrationDirs holds each engine's migrations (see Migrate).
+var migrationDirs = map[Engine]string{SQLite: "migrations", Postgres: "migrations/postgres"}
 
 // Options configure a DB. The zero value is usable.
 type Options struct {
@@ -86,6 +90,7 @@ type Options struct {
 // DB is an open citybot database. It is safe for concurrent use. Close it
 // when done.
 type DB struct {
+	eng  Engine
 	path string
 	w    *sql.DB // one connection: every write transaction
 	// wlock is held by the goroutine committing a batch of writes (see
@@ -134,19 +139,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := privateFiles(path); err != nil {
 		return nil, err
 	}
-	db := &DB{path: path, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
-		places: citybot.NewPlacePolicy(opts.Gazetteer)}
-	if db.walLimit <= 0 {
-		db.walLimit = defaultWALLimit
-	}
+	db := newDB(SQLite, opts)
+	db.path = path
 	sizeLimit := fmt.Sprintf(`PRAGMA journal_size_limit = %d`, db.walLimit)
-	if db.now == nil {
-		db.now = time.Now
-	}
-	if db.log == nil {
-		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	db.log = db.log.With("component", "store")
 
 	// The writer never checkpoints: a checkpoint syncs the files, and a
 	// slow disk would hold every writer behind it. checkpointLoop does it
@@ -198,6 +193,75 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	go db.checkpointLoop(lctx, interval)
 	return db, nil
 }
+
+// newDB makes a DB of engine eng with opts' defaults, without pools.
+func newDB(eng Engine, opts Options) *DB {
+	db := &DB{eng: eng, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
+		places: citybot.NewPlacePolicy(opts.Gazetteer)}
+	if db.walLimit <= 0 {
+		db.walLimit = defaultWALLimit
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	db.log = db.log.With("component", "store", "engine", string(eng))
+	return db
+}
+
+// OpenPostgres opens the PostgreSQL database that url names (a secret:
+// no error, log line or output of the store ever shows it or any of its
+// parts) and applies pending migrations. The database must exist; its
+// user needs the right to create tables, and the first migration creates
+// the unaccent extension (trusted: a database owner may). The pools are
+// those of Open, sized alike: one connection for the grouped writes,
+// read-only ones for queries (WAL options do not apply). Errors are those
+// of Open.
+//
+// One citybot process per database for now: several instances on one
+// PostgreSQL database are not supported yet (the outbox's claim and the
+// scheduled jobs assume one process).
+func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := parsePostgresURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w: %w", citybot.ErrInvalid, err)
+	}
+	db := newDB(Postgres, opts)
+	db.w = pgPool(cfg, false)
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	if err := db.w.PingContext(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("store: open: %w", redactConnErr(err, cfg))
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	db.r = pgPool(cfg, true)
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	nx := opts.ExportConns
+	if nx <= 0 {
+		nx = 2
+	}
+	db.xr = pgPool(cfg, true)
+	db.xr.SetMaxOpenConns(nx)
+	db.xr.SetMaxIdleConns(nx)
+	db.hr = pgPool(cfg, true)
+	db.hr.SetMaxOpenConns(1)
+	db.hr.SetMaxIdleConns(1)
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Engine says which database engine db runs on.
+func (db *DB) Engine() Engine { return db.eng }
 
 // openPool opens a pool on path without registering a driver globally.
 // Each new connection also gets temp_store = MEMORY (the one pragma the
@@ -427,7 +491,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Path returns the database file's path.
+// Path returns the database file's path; "" on PostgreSQL.
 func (db *DB) Path() string { return db.path }
 
 type migration struct {
@@ -436,8 +500,13 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// loadMigrations reads eng's migrations, in order.
+func loadMigrations(eng Engine) ([]migration, error) {
+	return readMigrations(migrationFiles, migrationDirs[eng])
+}
+
+func readMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -445,6 +514,9 @@ func loadMigrations() ([]migration, error) {
 	seen := map[int]string{}
 	for _, e := range entries {
 		name := e.Name()
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(name, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 || !strings.HasSuffix(name, ".sql") {
@@ -454,7 +526,7 @@ func loadMigrations() ([]migration, error) {
 			return nil, fmt.Errorf("migrations %s and %s share version %d", other, name, v)
 		}
 		seen[v] = name
-		body, err := fs.ReadFile(migrationFiles, "migrations/"+name)
+		body, err := fs.ReadFile(fsys, dir+"/"+name)
 		if err != nil {
 			return nil, err
 		}
@@ -468,8 +540,13 @@ func loadMigrations() ([]migration, error) {
 // transaction. It is idempotent. It returns an error wrapping
 // citybot.ErrInvalid when the database holds a migration this binary does
 // not know (a newer citybot wrote it).
+//
+// Each engine has its own set, migrations/NNNN_name.sql for SQLite and
+// migrations/postgres/NNNN_name.sql for PostgreSQL, with the same numbers
+// and names (a test holds every SQLite migration to its PostgreSQL twin),
+// both recorded in schema_migrations.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(db.eng)
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
@@ -532,7 +609,13 @@ func (db *DB) Migrate(ctx context.Context) error {
 // is written beside dstPath and renamed into place, so dstPath is either
 // the old file or a complete copy. It blocks until the copy is done or ctx
 // is cancelled.
+//
+// On PostgreSQL it fails with an error wrapping citybot.ErrNotSupported:
+// back it up with pg_dump.
 func (db *DB) Backup(ctx context.Context, dstPath string) error {
+	if db.eng == Postgres {
+		return fmt.Errorf("store: backup: %w: on PostgreSQL, use pg_dump", citybot.ErrNotSupported)
+	}
 	if dstPath == "" {
 		return fmt.Errorf("store: backup: %w: empty destination", citybot.ErrInvalid)
 	}
@@ -609,7 +692,7 @@ func (db *DB) backupTo(ctx context.Context, tmp string) error {
 	})
 }
 
-// mapErr maps SQLite result codes and sql.ErrNoRows to the root sentinels,
+// mapErr maps SQLite result codes and PostgreSQL's SQLSTATEs and sql.ErrNoRows to the root sentinels,
 // keeping the original error in the chain.
 func mapErr(err error) error {
 	if err == nil {
@@ -617,6 +700,15 @@ func mapErr(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %w", citybot.ErrNotFound, err)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return fmt.Errorf("%w: %w", citybot.ErrDuplicate, err)
+		case "23503", "23514", "23502": // foreign_key, check, not_null
+			return fmt.Errorf("%w: %w", citybot.ErrInvalid, err)
+		}
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {

@@ -67,39 +67,41 @@ func ackFor(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
 }
 
 func TestMigrateIdempotent(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("second Migrate: %v", err)
-	}
-	db.Close()
-	db, err = Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer db.Close()
-	ms, err := loadMigrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(ms) {
-		t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
-	}
-	// A database migrated by a newer binary is refused.
-	if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (9999, '9999_future', '')`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); !errors.Is(err, citybot.ErrInvalid) {
-		t.Errorf("Migrate with unknown version: %v, want ErrInvalid", err)
-	}
+	forEachEngine(t, func(t *testing.T, e testEngine) {
+		ctx := context.Background()
+		src := e.newEmptySource(t)
+		db, err := e.open(ctx, src, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+		db.Close()
+		db, err = e.open(ctx, src, Options{})
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer db.Close()
+		ms, err := loadMigrations(e.eng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(ms) {
+			t.Errorf("schema_migrations has %d rows, want %d", n, len(ms))
+		}
+		// A database migrated by a newer binary is refused.
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (9999, '9999_future', '')`); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); !errors.Is(err, citybot.ErrInvalid) {
+			t.Errorf("Migrate with unknown version: %v, want ErrInvalid", err)
+		}
+	})
 }
 
 func TestPragmasOnEveryConnection(t *testing.T) {

@@ -25,7 +25,7 @@ type writeJob struct {
 //
 // Writes are committed in groups: callers queue their job; the first to
 // take the write lock becomes the leader, runs every queued job in one
-// BEGIN IMMEDIATE transaction, each inside its own SAVEPOINT (a job that
+// BEGIN IMMEDIATE transaction (BEGIN on PostgreSQL), each inside its own SAVEPOINT (a job that
 // fails is rolled back alone), commits once and wakes the others. Under
 // load one commit serves many messages; alone, a write costs what a plain
 // transaction does. fn may run on another caller's goroutine and must not
@@ -161,7 +161,12 @@ func (db *DB) runBatch(batch []*writeJob) {
 		return
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
+	var q querier = conn
+	begin := `BEGIN IMMEDIATE`
+	if db.eng == Postgres {
+		q, begin = pgQuerier{conn}, `BEGIN`
+	}
+	if _, err := conn.ExecContext(bg, begin); err != nil {
 		finish(err)
 		return
 	}
@@ -174,7 +179,7 @@ func (db *DB) runBatch(batch []*writeJob) {
 		// job touches); a failure rolls back the whole transaction.
 		j := batch[0]
 		if j.err = j.ctx.Err(); j.err == nil {
-			j.err = runJob(j, conn)
+			j.err = runJob(j, q)
 		}
 		if j.err != nil {
 			abort(nil)
@@ -205,7 +210,7 @@ func (db *DB) runBatch(batch []*writeJob) {
 			abort(err)
 			return
 		}
-		if j.err = runJob(j, conn); j.err != nil {
+		if j.err = runJob(j, q); j.err != nil {
 			// Undo this job alone. If SQLite already rolled the whole
 			// transaction back (I/O error, full disk), this fails and
 			// the batch fails with it.
