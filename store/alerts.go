@@ -84,8 +84,10 @@ func alertCues(ctx context.Context, q querier, id citybot.CaseID) ([]string, err
 	officer := err == nil
 	var raw sql.NullString
 	var msgAt string
+	// The classification is JSON written by encoding/json (compact): a
+	// LIKE reads it alike on both engines.
 	err = q.QueryRowContext(ctx, `SELECT classification, received_at FROM messages WHERE case_id = ? AND direction = 'in'
-		AND classification IS NOT NULL AND json_extract(classification, '$.Urgency') = 'critical' ORDER BY id DESC LIMIT 1`,
+		AND classification LIKE '%"Urgency":"critical"%' ORDER BY id DESC LIMIT 1`,
 		int64(id)).Scan(&raw, &msgAt)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err

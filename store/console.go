@@ -18,7 +18,7 @@ import (
 // inboxWhere turns a query into SQL conditions and their arguments. With
 // facets false it leaves out the five faceted filters (status, urgency,
 // topic, platform, language), which InboxCounts applies in Go.
-func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
+func inboxWhere(eng Engine, q citybot.InboxQuery, facets bool) (string, []any) {
 	var where []string
 	var args []any
 	if facets {
@@ -56,7 +56,10 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		// the column.
 		where = append(where, `+c.sensitive = 0`)
 	}
-	if q.Place != "" {
+	if q.Place != "" && eng == Postgres {
+		where = append(where, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.places::jsonb) AS p(value) WHERE p.value = ?)`)
+		args = append(args, q.Place)
+	} else if q.Place != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM json_each(c.places) WHERE json_each.value = ?)`)
 		args = append(args, q.Place)
 	}
@@ -76,7 +79,14 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		where = append(where, `c.opened_at >= ?`)
 		args = append(args, ts(q.OpenedAfter))
 	}
-	if m := ftsQuery(q.Search); m != "" {
+	if m := tsQuery(q.Search); m != "" && eng == Postgres {
+		// The expression of the index messages_fts (migration 0010).
+		where = append(where, `c.id IN (SELECT m.case_id FROM messages m WHERE m.id IN (
+			SELECT id FROM messages WHERE to_tsvector('citybot_search'::regconfig, text) @@ to_tsquery('citybot_search'::regconfig, ?)
+			ORDER BY id DESC LIMIT `+strconv.Itoa(MaxSearchMatches)+`)
+			AND m.case_id IS NOT NULL)`)
+		args = append(args, m)
+	} else if m := ftsQuery(q.Search); m != "" {
 		// Only the most recent matches: a common word would otherwise
 		// pull in most of the store.
 		where = append(where, `c.id IN (SELECT m.case_id FROM messages m WHERE m.id IN (
@@ -85,7 +95,7 @@ func inboxWhere(q citybot.InboxQuery, facets bool) (string, []any) {
 		args = append(args, m)
 	}
 	if len(where) == 0 {
-		return "1", args
+		return "1 = 1", args
 	}
 	return strings.Join(where, " AND "), args
 }
@@ -99,10 +109,7 @@ const MaxSearchMatches = 2000
 // appear (a prefix match on the last one); operators and quotes typed are
 // treated as plain text. It returns "" when nothing searchable is left.
 func ftsQuery(s string) string {
-	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	if len(words) > 12 {
-		words = words[:12]
-	}
+	words := searchWords(s)
 	for i, w := range words {
 		words[i] = `"` + w + `"`
 	}
@@ -112,12 +119,36 @@ func ftsQuery(s string) string {
 	return strings.Join(words, " ")
 }
 
+// tsQuery is ftsQuery for PostgreSQL's text search: every word must
+// appear, the last one as a prefix ('water' & 'cut':*). Words hold only
+// letters and digits, so they need no quoting beyond the quotes.
+func tsQuery(s string) string {
+	words := searchWords(s)
+	for i, w := range words {
+		words[i] = `'` + w + `'`
+	}
+	if len(words) > 0 {
+		words[len(words)-1] += `:*`
+	}
+	return strings.Join(words, " & ")
+}
+
+// searchWords splits what an officer typed into at most 12 words of
+// letters and digits.
+func searchWords(s string) []string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > 12 {
+		words = words[:12]
+	}
+	return words
+}
+
 // InboxPage returns the cases q selects, critical first then oldest (the
 // unanswered first with q.UnansweredFirst), with each case's assignee,
 // the start of its first message and its first answer's time, and
 // whether more cases follow the page.
 func (db *DB) InboxPage(ctx context.Context, q citybot.InboxQuery) (items []citybot.InboxItem, more bool, err error) {
-	where, args := inboxWhere(q, true)
+	where, args := inboxWhere(db.eng, q, true)
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 50
@@ -183,7 +214,7 @@ func (db *DB) InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.In
 			counted.Statuses = append(counted.Statuses, st)
 		}
 	}
-	where, args := inboxWhere(q, false)
+	where, args := inboxWhere(db.eng, q, false)
 	where += " AND " + statusCondition(counted, &args)
 	rows, err := db.r.QueryContext(ctx, `SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*)
 		FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)
@@ -343,7 +374,7 @@ const maxConversation = 500
 func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.ConversationEntry, error) {
 	var out []citybot.ConversationEntry
 	rows, err := db.r.QueryContext(ctx, `SELECT id, text, text_truncated, edited_at, sent_at, latitude, longitude, classification, sensitive, intent FROM (
-		SELECT * FROM messages WHERE case_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
+		SELECT * FROM messages WHERE case_id = ? AND direction = 'in' ORDER BY id DESC LIMIT ?) AS m ORDER BY id`, int64(id), maxConversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
 	}
@@ -408,7 +439,7 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 			CASE WHEN o.state = 'failed' AND o.delivery_unknown = 1 THEN 'unknown' ELSE o.state END AS state,
 			o.created_at, COALESCE(om.author, '') AS author
 		FROM outbox o LEFT JOIN officer_messages om ON om.outbox_key = o.key
-		WHERE o.case_id = ? AND o.kind <> 'alert' ORDER BY o.id DESC LIMIT ?) ORDER BY id`, int64(id), maxConversation)
+		WHERE o.case_id = ? AND o.kind <> 'alert' ORDER BY o.id DESC LIMIT ?) AS o ORDER BY id`, int64(id), maxConversation)
 	if err != nil {
 		return nil, fmt.Errorf("store: conversation: %w", mapErr(err))
 	}

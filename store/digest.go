@@ -142,7 +142,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 
 	// The citizens' answers to "Is it fixed?".
 	if err := db.r.QueryRowContext(ctx, `SELECT
-		COALESCE(SUM(answer = 'fixed'), 0), COALESCE(SUM(answer = 'not_fixed'), 0)
+		COALESCE(SUM(CASE WHEN answer = 'fixed' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN answer = 'not_fixed' THEN 1 ELSE 0 END), 0)
 		FROM followups WHERE answer <> '' AND answered_at >= ? AND answered_at < ?`, s, e).Scan(&f.ConfirmedFixed, &f.NotFixed); err != nil {
 		return f, err
 	}
@@ -171,7 +171,7 @@ func (db *DB) digestFigures(ctx context.Context, start, end time.Time, hide []st
 	}
 	if cut.After(start) {
 		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*),
-			COALESCE(SUM(resolved_at IS NOT NULL AND resolved_at <= expected_by), 0)
+			COALESCE(SUM(CASE WHEN resolved_at IS NOT NULL AND resolved_at <= expected_by THEN 1 ELSE 0 END), 0)
 			FROM cases WHERE expected_by >= ? AND expected_by < ? AND status <> 'duplicate'`, s, ts(cut)).Scan(&f.PromisesDue, &f.PromisesKept); err != nil {
 			return f, err
 		}
@@ -248,12 +248,14 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 		}
 	}
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic,
-		(SELECT m.text || char(0) || COALESCE(m.classification, '') FROM messages m
-			WHERE m.case_id = c.id AND m.direction = 'in' AND m.command = '' AND m.text <> '' ORDER BY m.id LIMIT 1),
+	// The case's first message: its text, and its classification for
+	// the spans of personal data.
+	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic, m.text, COALESCE(m.classification, ''),
 		c.resolved_at, COALESCE(c.language, ''),
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
+		LEFT JOIN messages m ON m.id = (SELECT m1.id FROM messages m1
+			WHERE m1.case_id = c.id AND m1.direction = 'in' AND m1.command = '' AND m1.text <> '' ORDER BY m1.id LIMIT 1)
 		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL AND c.sensitive = 0`+excl+`
 		  AND EXISTS (SELECT 1 FROM officer_messages om WHERE om.case_id = c.id)
 		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
@@ -266,21 +268,20 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 		var (
 			id               int64
 			tp               string
-			said             sql.NullString
+			said, classified sql.NullString
 			resolved, lang   string
 			name, handle     string
 			cl               citybot.Classification
-			text, classified string
 		)
-		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &name, &handle); err != nil {
+		if err := rows.Scan(&id, &tp, &said, &classified, &resolved, &lang, &name, &handle); err != nil {
 			return nil, fmt.Errorf("store: digest examples: %w", err)
 		}
 		if !said.Valid {
 			continue
 		}
-		text, classified, _ = strings.Cut(said.String, "\x00")
-		if classified != "" {
-			if err := json.Unmarshal([]byte(classified), &cl); err != nil {
+		text := said.String
+		if classified.String != "" {
+			if err := json.Unmarshal([]byte(classified.String), &cl); err != nil {
 				// Without the spans the text cannot be redacted well.
 				continue
 			}
@@ -412,7 +413,7 @@ func (db *DB) saveDraft(ctx context.Context, d citybot.Digest, notify func(cityb
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		var approved, pending int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'approved'), 0), COALESCE(SUM(state = 'draft'), 0)
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'approved' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state = 'draft' THEN 1 ELSE 0 END), 0)
 			FROM digests WHERE week = ?`, string(d.Week)).Scan(&approved, &pending); err != nil {
 			return err
 		}

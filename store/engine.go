@@ -143,10 +143,12 @@ func pgArgs(args []driver.NamedValue) []driver.NamedValue {
 
 // rebind turns SQLite's placeholders into PostgreSQL's: ?NNN becomes $NNN
 // and a bare ? takes the number after the largest one so far, as SQLite
-// numbers them. Question marks inside string literals, quoted identifiers,
+// numbers them; it drops SQLite's index hints (INDEXED BY name); and it
+// turns LIKE into ILIKE, since SQLite's LIKE ignores case (of ASCII
+// letters; ILIKE of all). String literals, quoted identifiers,
 // dollar-quoted bodies and comments are left alone.
 func rebind(q string) string {
-	if !strings.Contains(q, "?") {
+	if !strings.Contains(q, "?") && !strings.Contains(q, "INDEXED BY") && !strings.Contains(q, "LIKE") {
 		return q
 	}
 	var b strings.Builder
@@ -204,6 +206,16 @@ func rebind(q string) string {
 			}
 			b.WriteByte(c)
 			i++
+		case c == 'L' && strings.HasPrefix(q[i:], "LIKE") && (i == 0 || !isWord(q[i-1])) && (i+4 == len(q) || !isWord(q[i+4])):
+			b.WriteString("ILIKE")
+			i += 4
+		case c == 'I' && strings.HasPrefix(q[i:], "INDEXED BY ") && i > 0 && !isAlnum(q[i-1]) && q[i-1] != '_':
+			// SQLite's index hint: PostgreSQL plans without it.
+			j := i + len("INDEXED BY ")
+			for j < len(q) && (q[j] == '_' || isAlnum(q[j])) {
+				j++
+			}
+			i = j
 		case c == '?':
 			j := i + 1
 			for j < len(q) && isDigit(q[j]) {
@@ -226,6 +238,7 @@ func rebind(q string) string {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isWord(c byte) bool  { return c == '_' || isAlnum(c) }
 func isAlnum(c byte) bool {
 	return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

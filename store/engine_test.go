@@ -22,7 +22,10 @@ func TestRebind(t *testing.T) {
 		{`DO $$ BEGIN PERFORM '?'; END $$; SELECT ?`, `DO $$ BEGIN PERFORM '?'; END $$; SELECT $1`},
 		{`SELECT $tag$ ? $tag$, ?`, `SELECT $tag$ ? $tag$, $1`},
 		{`SELECT $1, ?`, `SELECT $1, $1`},
-		{`key LIKE ? ESCAPE '\'`, `key LIKE $1 ESCAPE '\'`},
+		{`key LIKE ? ESCAPE '\'`, `key ILIKE $1 ESCAPE '\'`},
+		{`SELECT id FROM outbox o INDEXED BY outbox_claim WHERE a = ?`, `SELECT id FROM outbox o  WHERE a = $1`},
+		{`SELECT 'INDEXED BY x', "REINDEXED BY"`, `SELECT 'INDEXED BY x', "REINDEXED BY"`},
+		{`WHERE a LIKE ? AND b NOT LIKE 'x%' AND c = 'LIKE' AND LIKED = 1`, `WHERE a ILIKE $1 AND b NOT ILIKE 'x%' AND c = 'LIKE' AND LIKED = 1`},
 	}
 	for _, tt := range tests {
 		if got := rebind(tt.in); got != tt.want {

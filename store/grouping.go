@@ -284,7 +284,7 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 			sb.WriteString(" UNION ALL ")
 		}
 		sb.WriteString(`SELECT * FROM (SELECT case_id, id, text FROM messages WHERE case_id = ? AND direction = 'in'
-			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
+			AND intent = '' AND text <> '' ORDER BY id LIMIT ?) AS t`)
 		args = append(args, int64(id), perCase)
 	}
 	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)

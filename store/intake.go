@@ -36,7 +36,7 @@ func floodCut(ctx context.Context, tx querier, citizen citybot.CitizenID, text s
 	}
 	var recent int64
 	var repeat int
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0), COALESCE(MAX(text = ?3), 0) FROM messages
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(octet_length(text)), 0), COALESCE(MAX(CASE WHEN text = ?3 THEN 1 ELSE 0 END), 0) FROM messages
 		WHERE citizen_id = ?1 AND received_at >= ?2 AND direction = 'in'`, int64(citizen), ts(now.Add(-floodWindow)), text).Scan(&recent, &repeat)
 	if err != nil {
 		return "", false, err
@@ -633,12 +633,12 @@ func upsertContact(ctx context.Context, tx querier, id citybot.CitizenID, c city
 	_, err := tx.ExecContext(ctx, `INSERT INTO open311_contacts (citizen_id, email, first_name, last_name, phone, device_id, account_id, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (citizen_id) DO UPDATE SET
-			email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE email END,
-			first_name = CASE WHEN excluded.first_name <> '' THEN excluded.first_name ELSE first_name END,
-			last_name = CASE WHEN excluded.last_name <> '' THEN excluded.last_name ELSE last_name END,
-			phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE phone END,
-			device_id = CASE WHEN excluded.device_id <> '' THEN excluded.device_id ELSE device_id END,
-			account_id = CASE WHEN excluded.account_id <> '' THEN excluded.account_id ELSE account_id END,
+			email = CASE WHEN excluded.email <> '' THEN excluded.email ELSE open311_contacts.email END,
+			first_name = CASE WHEN excluded.first_name <> '' THEN excluded.first_name ELSE open311_contacts.first_name END,
+			last_name = CASE WHEN excluded.last_name <> '' THEN excluded.last_name ELSE open311_contacts.last_name END,
+			phone = CASE WHEN excluded.phone <> '' THEN excluded.phone ELSE open311_contacts.phone END,
+			device_id = CASE WHEN excluded.device_id <> '' THEN excluded.device_id ELSE open311_contacts.device_id END,
+			account_id = CASE WHEN excluded.account_id <> '' THEN excluded.account_id ELSE open311_contacts.account_id END,
 			updated_at = excluded.updated_at`,
 		int64(id), clean(c.Email), clean(c.FirstName), clean(c.LastName), clean(c.Phone), clean(c.DeviceID), clean(c.AccountID), ts(now))
 	return err

@@ -12,28 +12,30 @@ import (
 // A chart row names its week, and only a chart row does; the week comes
 // back with the row.
 func TestOutboxChartRow(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	out := citybot.Outgoing{Key: "digest:2026-W10:telegram:-1:en:chart", Platform: citybot.Telegram, Chat: "-1", Text: "caption"}
-	for _, bad := range []citybot.OutboxItem{
-		{Kind: citybot.OutboxChart, Out: out},
-		{Kind: citybot.OutboxNotice, ChartWeek: "2026-W10", Out: out},
-	} {
-		if _, err := db.Enqueue(ctx, bad); !errors.Is(err, citybot.ErrInvalid) {
-			t.Errorf("Enqueue(%s with week %q) = %v, want ErrInvalid", bad.Kind, bad.ChartWeek, err)
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		db, err := te.open(ctx, te.newSource(t), Options{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if _, err := db.Enqueue(ctx, citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: "2026-W10", Out: out}); err != nil {
-		t.Fatal(err)
-	}
-	it, err := db.OutboxItem(ctx, out.Key)
-	if err != nil || it.Kind != citybot.OutboxChart || it.ChartWeek != "2026-W10" {
-		t.Fatalf("row %+v, %v", it, err)
-	}
+		defer db.Close()
+		out := citybot.Outgoing{Key: "digest:2026-W10:telegram:-1:en:chart", Platform: citybot.Telegram, Chat: "-1", Text: "caption"}
+		for _, bad := range []citybot.OutboxItem{
+			{Kind: citybot.OutboxChart, Out: out},
+			{Kind: citybot.OutboxNotice, ChartWeek: "2026-W10", Out: out},
+		} {
+			if _, err := db.Enqueue(ctx, bad); !errors.Is(err, citybot.ErrInvalid) {
+				t.Errorf("Enqueue(%s with week %q) = %v, want ErrInvalid", bad.Kind, bad.ChartWeek, err)
+			}
+		}
+		if _, err := db.Enqueue(ctx, citybot.OutboxItem{Kind: citybot.OutboxChart, ChartWeek: "2026-W10", Out: out}); err != nil {
+			t.Fatal(err)
+		}
+		it, err := db.OutboxItem(ctx, out.Key)
+		if err != nil || it.Kind != citybot.OutboxChart || it.ChartWeek != "2026-W10" {
+			t.Fatalf("row %+v, %v", it, err)
+		}
+	})
 }
 
 // TestMigrationMakesChartRows: a chart row queued by a citybot from before

@@ -14,89 +14,95 @@ import (
 // quoted citizen), no bidi override or zero-width character reaches the
 // citizen: the outbox keeps the text and button labels without them.
 func TestOutboxTextHasNoInvisibleCharacters(t *testing.T) {
-	db := openTest(t, func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) })
-	ctx := context.Background()
-	out := citybot.Outgoing{Key: "officer:answer:1", Platform: citybot.Telegram, Chat: "42",
-		Text:    "Your case REF\u202e7gpj.exe is\u200b fixed \u2066now\u2069",
-		Buttons: [][]citybot.Button{{{Label: "Fixed\u202e", Data: "fixed"}}}}
-	if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: out, Kind: citybot.OutboxNotice}); err != nil {
-		t.Fatal(err)
-	}
-	items, err := db.OutboxItems(ctx, "officer:")
-	if err != nil || len(items) != 1 {
-		t.Fatalf("outbox items: %v, %d", err, len(items))
-	}
-	got := items[0].Out
-	for _, s := range []string{got.Text, got.Buttons[0][0].Label} {
-		if strings.ContainsAny(s, "\u202e\u200b\u2066\u2069") {
-			t.Errorf("outbox text %q keeps invisible characters", s)
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) })
+		ctx := context.Background()
+		out := citybot.Outgoing{Key: "officer:answer:1", Platform: citybot.Telegram, Chat: "42",
+			Text:    "Your case REF\u202e7gpj.exe is\u200b fixed \u2066now\u2069",
+			Buttons: [][]citybot.Button{{{Label: "Fixed\u202e", Data: "fixed"}}}}
+		if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: out, Kind: citybot.OutboxNotice}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got.Text != "Your case REF7gpj.exe is fixed now" {
-		t.Errorf("outbox text %q", got.Text)
-	}
+		items, err := db.OutboxItems(ctx, "officer:")
+		if err != nil || len(items) != 1 {
+			t.Fatalf("outbox items: %v, %d", err, len(items))
+		}
+		got := items[0].Out
+		for _, s := range []string{got.Text, got.Buttons[0][0].Label} {
+			if strings.ContainsAny(s, "\u202e\u200b\u2066\u2069") {
+				t.Errorf("outbox text %q keeps invisible characters", s)
+			}
+		}
+		if got.Text != "Your case REF7gpj.exe is fixed now" {
+			t.Errorf("outbox text %q", got.Text)
+		}
+	})
 }
 
 // A place the classifier found overlapping personal data (a person's
 // name) is not a case place, so never public; one clear of it is.
 func TestPublicPlacesClearOfPersonalData(t *testing.T) {
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	db := openTest(t, func() time.Time { return now })
-	ctx := context.Background()
-	text := "Rubbish piled on Jean Dupont Street and on Harbour Road"
-	in := report(msg("c1", "m1", "u1", text), "waste", citybot.UrgencyNormal)
-	in.Classification.Places = []citybot.Place{
-		{Name: "Jean Dupont Street", Kind: "street", Span: citybot.Span{Start: 17, End: 35}},
-		{Name: "Harbour Road", Kind: "street", Span: citybot.Span{Start: 43, End: 55}},
-	}
-	in.Classification.PersonalData = []citybot.PersonalSpan{{Kind: citybot.PersonName, Span: citybot.Span{Start: 17, End: 28}}}
-	if _, err := db.Ingest(ctx, in, nil); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := db.PublicCases(ctx, citybot.PublicCaseQuery{Limit: 10, After: now.Add(-time.Hour)})
-	if err != nil || len(cs) != 1 {
-		t.Fatalf("public cases: %v, %d", err, len(cs))
-	}
-	if got := strings.Join(cs[0].Places, "|"); got != "Harbour Road" {
-		t.Errorf("public places %q, want only Harbour Road", got)
-	}
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		db := te.openTest(t, func() time.Time { return now })
+		ctx := context.Background()
+		text := "Rubbish piled on Jean Dupont Street and on Harbour Road"
+		in := report(msg("c1", "m1", "u1", text), "waste", citybot.UrgencyNormal)
+		in.Classification.Places = []citybot.Place{
+			{Name: "Jean Dupont Street", Kind: "street", Span: citybot.Span{Start: 17, End: 35}},
+			{Name: "Harbour Road", Kind: "street", Span: citybot.Span{Start: 43, End: 55}},
+		}
+		in.Classification.PersonalData = []citybot.PersonalSpan{{Kind: citybot.PersonName, Span: citybot.Span{Start: 17, End: 28}}}
+		if _, err := db.Ingest(ctx, in, nil); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := db.PublicCases(ctx, citybot.PublicCaseQuery{Limit: 10, After: now.Add(-time.Hour)})
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("public cases: %v, %d", err, len(cs))
+		}
+		if got := strings.Join(cs[0].Places, "|"); got != "Harbour Road" {
+			t.Errorf("public places %q, want only Harbour Road", got)
+		}
+	})
 }
 
 // PublicCasesEach reads in pages and gives the same cases, in the same
 // order, as one PublicCases query, even when every case opened at the
 // same instant (the page boundary falls inside a run of equal times).
 func TestPublicCasesEachPages(t *testing.T) {
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	db := openTest(t, func() time.Time { return now })
-	ctx := context.Background()
-	const n = publicCasesPageSize*2 + 37
-	for i := range n {
-		in := report(msg(fmt.Sprintf("c%d", i), "m", fmt.Sprintf("u%d", i), "pothole"), "roads", citybot.UrgencyNormal)
-		if _, err := db.Ingest(ctx, in, nil); err != nil {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		db := te.openTest(t, func() time.Time { return now })
+		ctx := context.Background()
+		const n = publicCasesPageSize*2 + 37
+		for i := range n {
+			in := report(msg(fmt.Sprintf("c%d", i), "m", fmt.Sprintf("u%d", i), "pothole"), "roads", citybot.UrgencyNormal)
+			if _, err := db.Ingest(ctx, in, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := citybot.PublicCaseQuery{Limit: 100000, After: now.Add(-time.Hour)}
+		all, err := db.PublicCases(ctx, q)
+		if err != nil || len(all) != n {
+			t.Fatalf("public cases: %v, %d of %d", err, len(all), n)
+		}
+		var got []citybot.CaseRef
+		if err := db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil }); err != nil {
 			t.Fatal(err)
 		}
-	}
-	q := citybot.PublicCaseQuery{Limit: 100000, After: now.Add(-time.Hour)}
-	all, err := db.PublicCases(ctx, q)
-	if err != nil || len(all) != n {
-		t.Fatalf("public cases: %v, %d of %d", err, len(all), n)
-	}
-	var got []citybot.CaseRef
-	if err := db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != n {
-		t.Fatalf("PublicCasesEach gave %d cases, want %d", len(got), n)
-	}
-	for i := range all {
-		if got[i] != all[i].Ref {
-			t.Fatalf("case %d: %s, want %s", i, got[i], all[i].Ref)
+		if len(got) != n {
+			t.Fatalf("PublicCasesEach gave %d cases, want %d", len(got), n)
 		}
-	}
-	q.Limit = publicCasesPageSize + 3
-	got = got[:0]
-	db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil })
-	if len(got) != q.Limit {
-		t.Errorf("with Limit %d: %d cases", q.Limit, len(got))
-	}
+		for i := range all {
+			if got[i] != all[i].Ref {
+				t.Fatalf("case %d: %s, want %s", i, got[i], all[i].Ref)
+			}
+		}
+		q.Limit = publicCasesPageSize + 3
+		got = got[:0]
+		db.PublicCasesEach(ctx, q, func(c citybot.PublicCase) error { got = append(got, c.Ref); return nil })
+		if len(got) != q.Limit {
+			t.Errorf("with Limit %d: %d cases", q.Limit, len(got))
+		}
+	})
 }

@@ -18,51 +18,53 @@ import (
 // rows ClaimOutbox would claim without claiming them, and ClaimOutboxIDs
 // claims only rows still pending.
 func TestClaimCriticalFirst(t *testing.T) {
-	ctx := context.Background()
-	clk := newClock()
-	db := openTest(t, clk.Now)
-	for i := range 5 {
-		if _, err := db.Ingest(ctx, report(msg(fmt.Sprint("c", i), "1", fmt.Sprint("u", i), "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		clk := newClock()
+		db := te.openTest(t, clk.Now)
+		for i := range 5 {
+			if _, err := db.Ingest(ctx, report(msg(fmt.Sprint("c", i), "1", fmt.Sprint("u", i), "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+				t.Fatal(err)
+			}
+			clk.Add(time.Millisecond)
+		}
+		crit, err := db.Ingest(ctx, report(msg("c9", "1", "u9", "gas leak"), "safety", citybot.UrgencyCritical), ackFor)
+		if err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(time.Millisecond)
-	}
-	crit, err := db.Ingest(ctx, report(msg("c9", "1", "u9", "gas leak"), "safety", citybot.UrgencyCritical), ackFor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A second row in c0, behind its acknowledgement.
-	if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: citybot.Outgoing{Key: "c0#2", Platform: citybot.Telegram, Chat: "c0", Text: "x"}}); err != nil {
-		t.Fatal(err)
-	}
-	heads, err := db.OutboxHeads(ctx, tgOnly, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(heads) != 3 || heads[0].Case != crit.Case.ID || heads[1].Out.Chat != "c0" || heads[2].Out.Chat != "c1" {
-		t.Fatalf("heads = %+v, want the critical case's ack first, then c0, c1", heads)
-	}
-	if heads[0].State != citybot.OutboxPending {
-		t.Errorf("OutboxHeads claimed: %s", heads[0].State)
-	}
-	got, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID, heads[2].ID})
-	if err != nil || len(got) != 2 || got[0].ID != heads[0].ID || got[1].State != citybot.OutboxSending {
-		t.Fatalf("ClaimOutboxIDs = %+v, %v", got, err)
-	}
-	if again, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID}); err != nil || len(again) != 0 {
-		t.Fatalf("claiming a row in sending again = %+v, %v", again, err)
-	}
-	rest, err := claimOutbox(ctx, db, tgOnly, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var chats []string
-	for _, it := range rest {
-		chats = append(chats, string(it.Out.Chat))
-	}
-	if strings.Join(chats, ",") != "c0,c2,c3,c4" {
-		t.Errorf("ClaimOutbox = %v, want the heads c0 (its first row), c2, c3, c4", chats)
-	}
+		// A second row in c0, behind its acknowledgement.
+		if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: citybot.Outgoing{Key: "c0#2", Platform: citybot.Telegram, Chat: "c0", Text: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		heads, err := db.OutboxHeads(ctx, tgOnly, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(heads) != 3 || heads[0].Case != crit.Case.ID || heads[1].Out.Chat != "c0" || heads[2].Out.Chat != "c1" {
+			t.Fatalf("heads = %+v, want the critical case's ack first, then c0, c1", heads)
+		}
+		if heads[0].State != citybot.OutboxPending {
+			t.Errorf("OutboxHeads claimed: %s", heads[0].State)
+		}
+		got, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID, heads[2].ID})
+		if err != nil || len(got) != 2 || got[0].ID != heads[0].ID || got[1].State != citybot.OutboxSending {
+			t.Fatalf("ClaimOutboxIDs = %+v, %v", got, err)
+		}
+		if again, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID}); err != nil || len(again) != 0 {
+			t.Fatalf("claiming a row in sending again = %+v, %v", again, err)
+		}
+		rest, err := claimOutbox(ctx, db, tgOnly, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chats []string
+		for _, it := range rest {
+			chats = append(chats, string(it.Out.Chat))
+		}
+		if strings.Join(chats, ",") != "c0,c2,c3,c4" {
+			t.Errorf("ClaimOutbox = %v, want the heads c0 (its first row), c2, c3, c4", chats)
+		}
+	})
 }
 
 // TestWALBounded: a writer committing without pause while readers keep a
@@ -130,47 +132,49 @@ func TestWALBounded(t *testing.T) {
 // waiting is not queued again; a reply being sent, a different answer,
 // and replies in a group (to different people) are.
 func TestRepeatedRepliesCoalesce(t *testing.T) {
-	ctx := context.Background()
-	db := openTest(t, nil)
-	reply := func(key, chat string, kind citybot.ChatKind, text string) citybot.OutboxItem {
-		return citybot.OutboxItem{Kind: citybot.OutboxReply,
-			Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: citybot.ChatID(chat), ChatKind: kind, Text: text}}
-	}
-	if _, err := db.Enqueue(ctx, reply("r0", "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
-		t.Fatal(err)
-	}
-	sending, err := claimOutbox(ctx, db, tgOnly, 10)
-	if err != nil || len(sending) != 1 {
-		t.Fatalf("claim = %+v, %v", sending, err)
-	}
-	for i := 1; i <= 50; i++ {
-		if _, err := db.Enqueue(ctx, reply(fmt.Sprint("r", i), "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		db := te.openTest(t, nil)
+		reply := func(key, chat string, kind citybot.ChatKind, text string) citybot.OutboxItem {
+			return citybot.OutboxItem{Kind: citybot.OutboxReply,
+				Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: citybot.ChatID(chat), ChatKind: kind, Text: text}}
+		}
+		if _, err := db.Enqueue(ctx, reply("r0", "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Enqueue(ctx, reply(fmt.Sprint("g", i), "-5", citybot.ChatGroup, "Case A: received.")); err != nil {
+		sending, err := claimOutbox(ctx, db, tgOnly, 10)
+		if err != nil || len(sending) != 1 {
+			t.Fatalf("claim = %+v, %v", sending, err)
+		}
+		for i := 1; i <= 50; i++ {
+			if _, err := db.Enqueue(ctx, reply(fmt.Sprint("r", i), "7", citybot.ChatPrivate, "Case A: received.")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Enqueue(ctx, reply(fmt.Sprint("g", i), "-5", citybot.ChatGroup, "Case A: received.")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Enqueue(ctx, reply("help", "7", citybot.ChatPrivate, "Send /status.")); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := db.Enqueue(ctx, reply("help", "7", citybot.ChatPrivate, "Send /status.")); err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	items, err := db.OutboxItems(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	groups := 0
-	for _, it := range items {
-		if it.Out.Chat == "7" {
-			keys = append(keys, it.Out.Key)
-		} else {
-			groups++
+		var keys []string
+		items, err := db.OutboxItems(ctx, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if strings.Join(keys, ",") != "r0,r1,help" {
-		t.Errorf("private chat rows %v, want r0 (being sent), r1 (waiting: the repeats r2… not queued), help", keys)
-	}
-	if groups != 50 {
-		t.Errorf("%d group replies kept, want all 50", groups)
-	}
+		groups := 0
+		for _, it := range items {
+			if it.Out.Chat == "7" {
+				keys = append(keys, it.Out.Key)
+			} else {
+				groups++
+			}
+		}
+		if strings.Join(keys, ",") != "r0,r1,help" {
+			t.Errorf("private chat rows %v, want r0 (being sent), r1 (waiting: the repeats r2… not queued), help", keys)
+		}
+		if groups != 50 {
+			t.Errorf("%d group replies kept, want all 50", groups)
+		}
+	})
 }

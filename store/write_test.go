@@ -57,124 +57,130 @@ func waitQueued(t *testing.T, db *DB, n int) {
 // TestUrgentWriteGoesFirst holds that an urgent write (MarkSent) waiting
 // with others is committed first, in a batch of its own.
 func TestUrgentWriteGoesFirst(t *testing.T) {
-	db := openTest(t, nil)
-	ctx := context.Background()
-	var o order
-	var wg sync.WaitGroup
-	db.wlock <- struct{}{} // a batch is running: everyone queues
-	for i := range 5 {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		ctx := context.Background()
+		var o order
+		var wg sync.WaitGroup
+		db.wlock <- struct{}{} // a batch is running: everyone queues
+		for i := range 5 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := db.write(ctx, o.job(fmt.Sprint("n", i), nil)); err != nil {
+					t.Error(err)
+				}
+			}()
+			waitQueued(t, db, i+1)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := db.write(ctx, o.job(fmt.Sprint("n", i), nil)); err != nil {
+			if err := db.writeUrgent(ctx, o.job("urgent", nil)); err != nil {
 				t.Error(err)
 			}
 		}()
-		waitQueued(t, db, i+1)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := db.writeUrgent(ctx, o.job("urgent", nil)); err != nil {
-			t.Error(err)
+		waitQueued(t, db, 6)
+		<-db.wlock
+		wg.Wait()
+		got := o.get()
+		if len(got) != 6 || got[0] != "urgent" || !slices.IsSorted(got[1:]) {
+			t.Errorf("ran %v, want urgent first, then n0…n4 in order", got)
 		}
-	}()
-	waitQueued(t, db, 6)
-	<-db.wlock
-	wg.Wait()
-	got := o.get()
-	if len(got) != 6 || got[0] != "urgent" || !slices.IsSorted(got[1:]) {
-		t.Errorf("ran %v, want urgent first, then n0…n4 in order", got)
-	}
+	})
 }
 
 // TestUrgentWriteCutsRunningBatch holds that a batch running when an
 // urgent write arrives commits after its current job and leaves the rest
 // for later, so that the urgent write waits for one job, not a batch.
 func TestUrgentWriteCutsRunningBatch(t *testing.T) {
-	db := openTest(t, nil)
-	ctx := context.Background()
-	var o order
-	var wg sync.WaitGroup
-	release := make(chan struct{})
-	db.wlock <- struct{}{}
-	for i := range 4 {
-		var block <-chan struct{}
-		if i == 0 {
-			block = release // the first job of the batch holds it running
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		ctx := context.Background()
+		var o order
+		var wg sync.WaitGroup
+		release := make(chan struct{})
+		db.wlock <- struct{}{}
+		for i := range 4 {
+			var block <-chan struct{}
+			if i == 0 {
+				block = release // the first job of the batch holds it running
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := db.write(ctx, o.job(fmt.Sprint("n", i), block)); err != nil {
+					t.Error(err)
+				}
+			}()
+			waitQueued(t, db, i+1)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := db.write(ctx, o.job(fmt.Sprint("n", i), block)); err != nil {
+		<-db.wlock
+		waitQueued(t, db, 0) // a leader took all four in one batch and runs n0
+		done := make(chan error, 1)
+		go func() { done <- db.writeUrgent(ctx, o.job("urgent", nil)) }()
+		waitQueued(t, db, 1)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if got := o.get(); !slices.Equal(got, []string{"n0", "urgent", "n1", "n2", "n3"}) {
+			t.Errorf("ran %v, want n0, urgent, n1, n2, n3", got)
+		}
+		// Every job was committed once.
+		for _, k := range []string{"n0", "n1", "n2", "n3", "urgent"} {
+			if _, err := db.Cursor(ctx, k); err != nil {
 				t.Error(err)
 			}
-		}()
-		waitQueued(t, db, i+1)
-	}
-	<-db.wlock
-	waitQueued(t, db, 0) // a leader took all four in one batch and runs n0
-	done := make(chan error, 1)
-	go func() { done <- db.writeUrgent(ctx, o.job("urgent", nil)) }()
-	waitQueued(t, db, 1)
-	close(release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if got := o.get(); !slices.Equal(got, []string{"n0", "urgent", "n1", "n2", "n3"}) {
-		t.Errorf("ran %v, want n0, urgent, n1, n2, n3", got)
-	}
-	// Every job was committed once.
-	for _, k := range []string{"n0", "n1", "n2", "n3", "urgent"} {
-		if _, err := db.Cursor(ctx, k); err != nil {
-			t.Error(err)
 		}
-	}
-	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM cursors`).Scan(&n); err != nil || n != 5 {
-		t.Errorf("%d cursors (%v), want 5", n, err)
-	}
+		var n int
+		if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM cursors`).Scan(&n); err != nil || n != 5 {
+			t.Errorf("%d cursors (%v), want 5", n, err)
+		}
+	})
 }
 
 // TestMarkSentIsUrgent holds that MarkSent uses the urgent path.
 func TestMarkSentIsUrgent(t *testing.T) {
-	db := openTest(t, nil)
-	ctx := context.Background()
-	if _, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
-		t.Fatal(err)
-	}
-	items, err := claimOutbox(ctx, db, tgOnly, 1)
-	if err != nil || len(items) != 1 {
-		t.Fatalf("claimed %d, %v", len(items), err)
-	}
-	var o order
-	db.wlock <- struct{}{}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := db.write(ctx, o.job("ingest", nil)); err != nil {
-			t.Error(err)
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		ctx := context.Background()
+		if _, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "pothole"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	waitQueued(t, db, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := db.MarkSent(ctx, items[0].ID, citybot.Sent{ID: "s1"}); err != nil {
-			t.Error(err)
+		items, err := claimOutbox(ctx, db, tgOnly, 1)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("claimed %d, %v", len(items), err)
 		}
-	}()
-	waitQueued(t, db, 2)
-	db.qmu.Lock()
-	first := db.queue[0].urgent
-	db.qmu.Unlock()
-	<-db.wlock
-	wg.Wait()
-	if !first {
-		t.Error("MarkSent queued behind an earlier write")
-	}
+		var o order
+		db.wlock <- struct{}{}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.write(ctx, o.job("ingest", nil)); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, db, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := db.MarkSent(ctx, items[0].ID, citybot.Sent{ID: "s1"}); err != nil {
+				t.Error(err)
+			}
+		}()
+		waitQueued(t, db, 2)
+		db.qmu.Lock()
+		first := db.queue[0].urgent
+		db.qmu.Unlock()
+		<-db.wlock
+		wg.Wait()
+		if !first {
+			t.Error("MarkSent queued behind an earlier write")
+		}
+	})
 }
 
 // TestCancelledJobGivenBackIsRun holds that a job whose caller gave up
@@ -182,88 +188,92 @@ func TestMarkSentIsUrgent(t *testing.T) {
 // leader once given back to the queue: its caller returns instead of
 // waiting forever.
 func TestCancelledJobGivenBackIsRun(t *testing.T) {
-	db := openTest(t, nil)
-	var o order
-	db.wlock <- struct{}{} // the test leads
-	ctx1, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	res1 := make(chan error, 1)
-	go func() { res1 <- db.write(ctx1, o.job("n1", nil)) }()
-	waitQueued(t, db, 1)
-	// Lead a batch of a blocking job and n1, as write's leader loop does.
-	release := make(chan struct{})
-	n0 := &writeJob{ctx: context.Background(), fn: o.job("n0", release), done: make(chan struct{})}
-	db.qmu.Lock()
-	batch := append([]*writeJob{n0}, db.queue...)
-	db.queue = nil
-	db.qmu.Unlock()
-	ran := make(chan struct{})
-	go func() { db.runBatch(batch); close(ran) }()
-	cancel() // n1's caller gives up while n1 is in the running batch
-	res2 := make(chan error, 1)
-	go func() { res2 <- db.writeUrgent(context.Background(), o.job("urgent", nil)) }()
-	waitQueued(t, db, 1)
-	close(release)
-	<-ran
-	<-n0.done
-	<-db.wlock // the leader's own job is done: it leaves
-	for name, ch := range map[string]chan error{"urgent": res2, "n1": res1} {
-		select {
-		case err := <-ch:
-			if name == "urgent" && err != nil {
-				t.Errorf("urgent write: %v", err)
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		var o order
+		db.wlock <- struct{}{} // the test leads
+		ctx1, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		res1 := make(chan error, 1)
+		go func() { res1 <- db.write(ctx1, o.job("n1", nil)) }()
+		waitQueued(t, db, 1)
+		// Lead a batch of a blocking job and n1, as write's leader loop does.
+		release := make(chan struct{})
+		n0 := &writeJob{ctx: context.Background(), fn: o.job("n0", release), done: make(chan struct{})}
+		db.qmu.Lock()
+		batch := append([]*writeJob{n0}, db.queue...)
+		db.queue = nil
+		db.qmu.Unlock()
+		ran := make(chan struct{})
+		go func() { db.runBatch(batch); close(ran) }()
+		cancel() // n1's caller gives up while n1 is in the running batch
+		res2 := make(chan error, 1)
+		go func() { res2 <- db.writeUrgent(context.Background(), o.job("urgent", nil)) }()
+		waitQueued(t, db, 1)
+		close(release)
+		<-ran
+		<-n0.done
+		<-db.wlock // the leader's own job is done: it leaves
+		for name, ch := range map[string]chan error{"urgent": res2, "n1": res1} {
+			select {
+			case err := <-ch:
+				if name == "urgent" && err != nil {
+					t.Errorf("urgent write: %v", err)
+				}
+				if name == "n1" && err == nil {
+					t.Errorf("n1 ran although its caller gave up before it started")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s's caller still waits: no leader for a job given back to the queue", name)
 			}
-			if name == "n1" && err == nil {
-				t.Errorf("n1 ran although its caller gave up before it started")
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s's caller still waits: no leader for a job given back to the queue", name)
 		}
-	}
-	if got := o.get(); !slices.Equal(got, []string{"n0", "urgent"}) {
-		t.Errorf("ran %v, want n0 then urgent (n1 cancelled)", got)
-	}
+		if got := o.get(); !slices.Equal(got, []string{"n0", "urgent"}) {
+			t.Errorf("ran %v, want n0 then urgent (n1 cancelled)", got)
+		}
+	})
 }
 
 // TestUrgentBatchNotCut holds that a batch of urgent writes is not cut
 // short by another urgent write: they all commit, in order.
 func TestUrgentBatchNotCut(t *testing.T) {
-	db := openTest(t, nil)
-	ctx := context.Background()
-	var o order
-	var wg sync.WaitGroup
-	release := make(chan struct{})
-	db.wlock <- struct{}{}
-	for i := range 3 {
-		var block <-chan struct{}
-		if i == 0 {
-			block = release
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		ctx := context.Background()
+		var o order
+		var wg sync.WaitGroup
+		release := make(chan struct{})
+		db.wlock <- struct{}{}
+		for i := range 3 {
+			var block <-chan struct{}
+			if i == 0 {
+				block = release
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := db.writeUrgent(ctx, o.job(fmt.Sprint("u", i), block)); err != nil {
+					t.Error(err)
+				}
+			}()
+			waitQueued(t, db, i+1)
 		}
+		<-db.wlock
+		waitQueued(t, db, 0) // one batch of three urgent jobs runs u0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := db.writeUrgent(ctx, o.job(fmt.Sprint("u", i), block)); err != nil {
+			if err := db.writeUrgent(ctx, o.job("u3", nil)); err != nil {
 				t.Error(err)
 			}
 		}()
-		waitQueued(t, db, i+1)
-	}
-	<-db.wlock
-	waitQueued(t, db, 0) // one batch of three urgent jobs runs u0
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := db.writeUrgent(ctx, o.job("u3", nil)); err != nil {
-			t.Error(err)
+		waitQueued(t, db, 1)
+		close(release)
+		wg.Wait()
+		if got := o.get(); !slices.Equal(got, []string{"u0", "u1", "u2", "u3"}) {
+			t.Errorf("ran %v, want u0…u3", got)
 		}
-	}()
-	waitQueued(t, db, 1)
-	close(release)
-	wg.Wait()
-	if got := o.get(); !slices.Equal(got, []string{"u0", "u1", "u2", "u3"}) {
-		t.Errorf("ran %v, want u0…u3", got)
-	}
-	if n := db.urgentWaiting.Load(); n != 0 {
-		t.Errorf("urgentWaiting = %d after every urgent job ran, want 0", n)
-	}
+		if n := db.urgentWaiting.Load(); n != 0 {
+			t.Errorf("urgentWaiting = %d after every urgent job ran, want 0", n)
+		}
+	})
 }
