@@ -69,12 +69,12 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger, o appOptions)
 	if a.policy, err = cityPolicy(cfg, a.base.Topics()); err != nil {
 		return nil, err
 	}
-	if o.existing {
+	if o.existing && cfg.Store.Driver != driverPostgres {
 		if _, err := os.Stat(cfg.Store.Path); err != nil {
 			return nil, fmt.Errorf("database %s ([store] path): %w", cfg.Store.Path, err)
 		}
 	}
-	a.db, err = store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer(), Now: o.now})
+	a.db, err = openStore(ctx, cfg, store.Options{Logger: logger, Gazetteer: cfg.Gazetteer(), Now: o.now})
 	if err != nil {
 		return nil, err
 	}

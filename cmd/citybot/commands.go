@@ -191,7 +191,7 @@ func withDB(e *env, args []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]string{args[0], "--db", cfg.Store.Path}, args[1:]...), nil
+	return append([]string{args[0], "--db", cfg.Store.dbFlag()}, args[1:]...), nil
 }
 
 // usageOnInvalid turns the citybot.ErrInvalid that user and digest return

@@ -72,6 +72,9 @@ type Config struct {
 	TelegramToken         Secret `toml:"-"`
 	TelegramWebhookSecret Secret `toml:"-"`
 	DiscordToken          Secret `toml:"-"`
+	// DatabaseURL is the PostgreSQL connection string ([store] driver =
+	// "postgres").
+	DatabaseURL Secret `toml:"-"`
 	// MetricsToken, when set, is the bearer token GET /metrics requires
 	// from any client (see metricsGuard).
 	MetricsToken Secret `toml:"-"`
@@ -100,9 +103,12 @@ func (c CityConfig) Locales() (*locale.Set, error) {
 	return set, nil
 }
 
-// StoreConfig locates the SQLite database.
+// StoreConfig locates the database: a SQLite file (Driver "sqlite", the
+// default) or a PostgreSQL database (Driver "postgres"), whose connection
+// string is the secret CITYBOT_DATABASE_URL, never a key of the file.
 type StoreConfig struct {
-	Path string `toml:"path"`
+	Driver string `toml:"driver"`
+	Path   string `toml:"path"`
 }
 
 // HTTPConfig is the operations HTTP server (health, metrics, webhook).
@@ -447,7 +453,7 @@ func DefaultConfig() Config {
 			EmergencyNumber: "112",
 			Timezone:        "UTC",
 		},
-		Store: StoreConfig{Path: "citybot.db"},
+		Store: StoreConfig{Driver: driverSQLite, Path: "citybot.db"},
 		HTTP:  HTTPConfig{Addr: "127.0.0.1:8080"},
 		Log:   LogConfig{Level: "info", Format: "text"},
 		Telegram: TelegramConfig{
@@ -568,6 +574,7 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	cfg.TelegramWebhookSecret = Secret(strings.TrimSpace(getenv(envTelegramSecret)))
 	cfg.MetricsToken = Secret(strings.TrimSpace(getenv(envMetricsToken)))
 	cfg.DiscordToken = Secret(strings.TrimSpace(getenv(envDiscordToken)))
+	cfg.DatabaseURL = Secret(strings.TrimSpace(getenv(envDatabaseURL)))
 	// Unknown keys do not stop the checks: one run reports every problem.
 	if err := cfg.Validate(); err != nil {
 		problems = append(problems, flatten(err)...)
@@ -717,8 +724,17 @@ func (c Config) Validate() error {
 	}
 
 	// [store]
-	if strings.TrimSpace(c.Store.Path) == "" {
-		bad("store.path", "must not be empty")
+	switch c.Store.Driver {
+	case driverSQLite:
+		if strings.TrimSpace(c.Store.Path) == "" {
+			bad("store.path", "must not be empty")
+		}
+	case driverPostgres:
+		if !c.DatabaseURL.Set() {
+			bad("store.driver", "%q needs the connection string in %s (e.g. postgres://citybot@db.example.org/citybot); it is a secret, never a key of this file", driverPostgres, envDatabaseURL)
+		}
+	default:
+		bad("store.driver", "%q: must be %q (one file, the default) or %q", c.Store.Driver, driverSQLite, driverPostgres)
 	}
 
 	// [http]

@@ -17,8 +17,10 @@ func migrateCommand() *command {
 		usage: `Usage:
   citybot [--config PATH] migrate
 
-Opens the database at [store] path (creating it when missing) and applies
-the migrations it lacks; serve does the same on start. Safe to run twice.
+Opens the database of [store] (the SQLite file at [store] path, created
+when missing, or with [store] driver = "postgres" the PostgreSQL database
+of CITYBOT_DATABASE_URL, which must exist) and applies the migrations it
+lacks; serve does the same on start. Safe to run twice.
 `,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
 			if err := noArgs("migrate", args); err != nil {
@@ -29,14 +31,14 @@ the migrations it lacks; serve does the same on start. Safe to run twice.
 				return err
 			}
 			logger := newLogger(cfg.Log, e.stderr)
-			db, err := store.Open(ctx, cfg.Store.Path, store.Options{Logger: logger})
+			db, err := openStore(ctx, cfg, store.Options{Logger: logger})
 			if err != nil {
 				return err
 			}
 			if err := db.Close(); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "OK: %s is migrated to the latest schema\n", cfg.Store.Path)
+			fmt.Fprintf(e.stdout, "OK: %s is migrated to the latest schema\n", cfg.Store.Describe())
 			return nil
 		},
 	}
@@ -52,7 +54,8 @@ func backupCommand() *command {
 
 Copies the database at [store] path to FILE with SQLite's online backup,
 while serve keeps running. FILE is written beside itself and renamed into
-place, so it is either left as it was or a complete copy.
+place, so it is either left as it was or a complete copy. On PostgreSQL
+([store] driver = "postgres") use pg_dump instead.
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&to, "to", "", "destination `FILE` of the copy (required)")
@@ -67,6 +70,9 @@ place, so it is either left as it was or a complete copy.
 			cfg, err := LoadConfig(e.configPath, e.getenv)
 			if err != nil {
 				return err
+			}
+			if cfg.Store.Driver == driverPostgres {
+				return errPostgresBackup
 			}
 			// Never create an empty database just to back it up.
 			if _, err := os.Stat(cfg.Store.Path); errors.Is(err, os.ErrNotExist) {

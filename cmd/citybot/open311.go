@@ -104,7 +104,7 @@ func open311Command() *command {
 			if err != nil {
 				return err
 			}
-			return usageOnInvalid("open311", runOpen311Key(ctx, args, e.stdout))
+			return usageOnInvalid("open311", runOpen311Key(ctx, args, e.getenv, e.stdout))
 		},
 	}
 }
@@ -113,7 +113,7 @@ func open311Command() *command {
 // wrapping citybot.ErrInvalid for bad arguments or a bad name,
 // citybot.ErrDuplicate when the app has a working key and
 // citybot.ErrNotFound when revoke finds none.
-func runOpen311Key(ctx context.Context, args []string, stdout io.Writer) error {
+func runOpen311Key(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stdout, open311Usage)
 		if len(args) == 0 {
@@ -127,7 +127,7 @@ func runOpen311Key(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fs := flag.NewFlagSet("citybot open311 key "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dbPath := fs.String("db", "", "database file ([store] path)")
+	dbPath := fs.String("db", "", "database file ([store] path), or "+postgresDB+" for CITYBOT_DATABASE_URL")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, open311Usage)
@@ -148,7 +148,7 @@ func runOpen311Key(ctx context.Context, args []string, stdout io.Writer) error {
 	if *dbPath == "" {
 		return fmt.Errorf("open311 key %s: %w: no database path", sub, citybot.ErrInvalid)
 	}
-	db, err := store.Open(ctx, *dbPath, store.Options{})
+	db, err := openStoreAt(ctx, *dbPath, getenv, store.Options{})
 	if err != nil {
 		return fmt.Errorf("open311 key %s: %w", sub, err)
 	}

@@ -231,7 +231,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	if source == "" {
 		source = "built-in defaults"
 	}
-	log.Info("serving", "http_addr", ready.HTTPAddr, "config", source, "store", cfg.Store.Path, "mode", describeMode(cfg),
+	log.Info("serving", "http_addr", ready.HTTPAddr, "config", source, "store", cfg.Store.Describe(), "mode", describeMode(cfg),
 		"startup", time.Since(began).Round(time.Millisecond))
 
 	select {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"citybot"
 	"citybot/classifier"
@@ -39,8 +37,8 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 		return err
 	}
 	// Never create an empty database just to find no correction in it.
-	if _, err := os.Stat(cfg.Store.Path); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("train: no database at %s ([store] path)", cfg.Store.Path)
+	if err := cfg.Store.mustExist("train"); err != nil {
+		return err
 	}
 	// Only warnings: the command prints its own report.
 	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, e.stderr)
@@ -59,7 +57,7 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	if len(labels) == 0 {
-		return fmt.Errorf("train: no officer corrections in %s yet: officers correct a case's topic or urgency on its page in the console, and those corrections are what --from-store learns from", cfg.Store.Path)
+		return fmt.Errorf("train: no officer corrections in %s yet: officers correct a case's topic or urgency on its page in the console, and those corrections are what --from-store learns from", cfg.Store.Describe())
 	}
 	rt, err := app.newRetrainer()
 	if err != nil {
@@ -68,7 +66,7 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	if a.shipped != "" {
 		rt.SetShipped(shipped)
 	}
-	fmt.Fprintf(e.stdout, "retraining from %d officer corrections in %s...\n", len(labels), cfg.Store.Path)
+	fmt.Fprintf(e.stdout, "retraining from %d officer corrections in %s...\n", len(labels), cfg.Store.Describe())
 	rep, err := rt.Retrain(ctx, trainActor)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)

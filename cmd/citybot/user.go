@@ -75,7 +75,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if sub == "add" {
 		role = fs.String("role", string(citybot.RoleOfficer), "admin, officer or official")
 	}
-	dbPath := fs.String("db", "", "database file ([store] path)")
+	dbPath := fs.String("db", "", "database file ([store] path), or "+postgresDB+" for CITYBOT_DATABASE_URL")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, userUsage)
@@ -120,7 +120,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("user %s: %w", sub, err)
 		}
 	}
-	db, err := store.Open(ctx, *dbPath, store.Options{})
+	db, err := openStoreAt(ctx, *dbPath, getenv, store.Options{})
 	if err != nil {
 		return fmt.Errorf("user %s: %w", sub, err)
 	}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"citybot"
+	"citybot/store"
+)
+
+func TestStoreDriverConfig(t *testing.T) {
+	const dbURL = "postgres://citybot:s3cretPassw0rd@db.example.org/cityhall"
+	tests := []struct {
+		name string
+		body string
+		env  map[string]string
+		want string // a problem expected; "" means valid
+	}{
+		{"default is sqlite", "", nil, ""},
+		{"postgres without url", "[store]\ndriver = \"postgres\"\n", nil, "store.driver: \"postgres\" needs the connection string in " + envDatabaseURL},
+		{"postgres", "[store]\ndriver = \"postgres\"\n", map[string]string{envDatabaseURL: dbURL}, ""},
+		{"unknown driver", "[store]\ndriver = \"mysql\"\n", nil, `store.driver: "mysql": must be "sqlite"`},
+		{"sqlite needs a path", "[store]\ndriver = \"sqlite\"\npath = \"\"\n", nil, "store.path: must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig(writeConfig(t, tt.body), envMap(tt.env))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("LoadConfig = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("LoadConfig = %v, want a problem %q", err, tt.want)
+			}
+		})
+	}
+	// The connection string is a secret: config show never prints it.
+	cfg := writeConfig(t, "[store]\ndriver = \"postgres\"\n")
+	r := runCLI(t, map[string]string{envDatabaseURL: dbURL}, "--config", cfg, "config", "show")
+	if r.code != exitOK {
+		t.Fatalf("config show: exit %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `driver = "postgres"`) {
+		t.Errorf("config show lacks the driver:\n%s", r.stdout)
+	}
+	for _, s := range []string{"s3cretPassw0rd", "cityhall", "db.example.org"} {
+		if strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("config show prints %q of %s", s, envDatabaseURL)
+		}
+	}
+}
+
+// testPostgresDB creates a database on the server of
+// CITYBOT_TEST_POSTGRES_URL (skipping the test without it), dropped when
+// the test ends, and returns its connection string.
+func testPostgresDB(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
+	if admin == "" {
+		t.Skip("CITYBOT_TEST_POSTGRES_URL not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "citybot_cmd_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		conn.Close(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+		conn.Close(ctx)
+	})
+	u, err := url.Parse(admin)
+	if err != nil || u.Scheme == "" {
+		t.Fatalf("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestMigratePostgres: migrate, user and backup on [store] driver =
+// "postgres", the connection string from the environment only.
+func TestMigratePostgres(t *testing.T) {
+	dbURL := testPostgresDB(t)
+	env := map[string]string{envDatabaseURL: dbURL}
+	cfg := writeConfig(t, "[store]\ndriver = \"postgres\"\n")
+	for i := range 2 { // migrating twice is a no-op
+		r := runCLI(t, env, "--config", cfg, "migrate")
+		if r.code != exitOK {
+			t.Fatalf("migrate #%d: exit %d: %v\n%s", i+1, r.code, r.err, r.stderr)
+		}
+		if !strings.Contains(r.stdout, "OK: the PostgreSQL database of "+envDatabaseURL+" is migrated") {
+			t.Errorf("migrate #%d stdout %q", i+1, r.stdout)
+		}
+		if strings.Contains(r.stdout+r.stderr, dbURL) {
+			t.Errorf("migrate #%d shows the connection string", i+1)
+		}
+	}
+	// user add goes to PostgreSQL, not to a SQLite file.
+	r := runCLI(t, env, "--config", cfg, "user", "add", "--role", "admin", "alice")
+	if r.code != exitOK {
+		t.Fatalf("user add: exit %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	ctx := context.Background()
+	db, err := store.OpenPostgres(ctx, dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, err := db.AccountByName(ctx, "ALICE") // names ignore case, as on SQLite
+	if err != nil || a.Role != citybot.RoleAdmin {
+		t.Fatalf("account alice on PostgreSQL: %+v, %v", a, err)
+	}
+	if _, err := os.Stat("citybot.db"); err == nil {
+		t.Errorf("a SQLite file citybot.db was created in the working directory")
+	}
+	r = runCLI(t, env, "--config", cfg, "backup", "--to", t.TempDir()+"/copy.db")
+	if !errors.Is(r.err, citybot.ErrNotSupported) || !strings.Contains(r.stderr, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: %v\n%s", r.err, r.stderr)
+	}
+	// A wrong password is reported without the connection string.
+	u, _ := url.Parse(dbURL)
+	u.User = url.UserPassword("nobody_"+u.User.Username(), "n0tThePassw0rd")
+	r = runCLI(t, map[string]string{envDatabaseURL: u.String()}, "--config", cfg, "migrate")
+	if r.code == exitOK {
+		t.Fatalf("migrate with a wrong user succeeded")
+	}
+	for _, s := range []string{"n0tThePassw0rd", "nobody_", u.Path[1:]} {
+		if strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("migrate's error shows %q of the connection string:\n%s", s, r.stderr)
+		}
+	}
+}
