@@ -41,6 +41,30 @@ type pgQuerier struct {
 	querier
 }
 
+// undoable runs fn, a statement whose failure the caller recovers from
+// (a duplicate it expects), so that the transaction goes on after it. On
+// SQLite a failed statement is undone alone; on PostgreSQL it aborts the
+// whole transaction, so there fn runs inside a savepoint, rolled back
+// when fn fails. It returns fn's error.
+func undoable(ctx context.Context, tx querier, fn func() error) error {
+	if _, ok := tx.(pgQuerier); !ok {
+		return fn()
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT undoable`); err != nil {
+		return err
+	}
+	err := fn()
+	if err != nil {
+		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT undoable`); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := tx.ExecContext(ctx, `RELEASE SAVEPOINT undoable`); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
 // pgConnector opens pgx connections wrapped in pgConn.
 type pgConnector struct {
 	c driver.Connector

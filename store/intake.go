@@ -418,13 +418,15 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 	var ref citybot.CaseRef
 	for attempt := 0; ; attempt++ {
 		ref = newRef()
-		var err error
-		caseID, err = insertID(ctx, tx, `INSERT INTO cases
-			(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
-			 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
-			VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-			lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON))
+		err := undoable(ctx, tx, func() (err error) {
+			caseID, err = insertID(ctx, tx, `INSERT INTO cases
+				(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
+				 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
+				VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
+				lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON))
+			return err
+		})
 		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
 			// Reference taken: the failed statement was undone alone;
 			// draw another.

@@ -341,10 +341,13 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 			if sentAt.IsZero() {
 				sentAt = now
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO messages
-				(direction, chat_id, platform_message_id, case_id, outbox_id, reply_to, text, sent_at, received_at)
-				VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)`,
-				chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now))
+			err = undoable(ctx, tx, func() error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO messages
+					(direction, chat_id, platform_message_id, case_id, outbox_id, reply_to, text, sent_at, received_at)
+					VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?)`,
+					chatID, string(sent.ID), caseID, int64(id), string(it.Out.ReplyTo), it.Out.Text, ts(sentAt), ts(now))
+				return err
+			})
 			// A platform that reuses a message id: keep the first record.
 			if err != nil && !errors.Is(mapErr(err), citybot.ErrDuplicate) {
 				return err
