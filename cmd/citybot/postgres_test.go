@@ -4,15 +4,22 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"citybot"
+	"citybot/bots/telegram/tgemu"
 	"citybot/store"
 )
 
@@ -142,6 +149,100 @@ func TestMigratePostgres(t *testing.T) {
 	for _, s := range []string{"n0tThePassw0rd", "nobody_", u.Path[1:]} {
 		if strings.Contains(r.stdout+r.stderr, s) {
 			t.Errorf("migrate's error shows %q of the connection string:\n%s", s, r.stderr)
+		}
+	}
+}
+
+// TestServeEndToEndPostgres: serve on [store] driver = "postgres" hears a
+// citizen on Telegram, acknowledges the case with its reference, answers
+// /healthz, finds the case by the console's search, and shows the
+// connection string nowhere.
+func TestServeEndToEndPostgres(t *testing.T) {
+	dbURL := testPostgresDB(t)
+	emu := tgemu.New(tgemu.Options{})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	env := map[string]string{envTelegramToken: emu.Token(), envDatabaseURL: dbURL}
+	cfg := writeConfig(t, fmt.Sprintf("[store]\ndriver = \"postgres\"\n[http]\naddr = \"127.0.0.1:0\"\n[log]\nlevel = \"debug\"\nformat = \"json\"\n"+
+		"[discord]\nenabled = false\n[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n", emu.Endpoint()))
+	readyPath := filepath.Join(t.TempDir(), "ready.json")
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, logs)
+	}()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(60 * time.Second):
+			t.Fatalf("serve did not stop within 60s; logs:\n%s", logs)
+			return nil
+		}
+	}
+	defer stop()
+	var ready readyInfo
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	for {
+		if data, err := os.ReadFile(readyPath); err == nil {
+			if err := json.Unmarshal(data, &ready); err != nil {
+				t.Fatalf("ready file: %v", err)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			stopped = true
+			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, logs)
+		case <-wctx.Done():
+			t.Fatalf("serve not ready; logs:\n%s", logs)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	citizen := tgemu.User{ID: 4242, FirstName: "Amélie", LanguageCode: "fr"}
+	if _, err := emu.Post(tgemu.Incoming{From: citizen, Text: "Odeur d'égout très forte devant l'école de la rue Haute"}); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := emu.WaitSent(wctx, func(m tgemu.SentMessage) bool { return m.Chat == citizen.ID })
+	if err != nil {
+		t.Fatalf("no Telegram acknowledgement: %v; logs:\n%s", err, logs)
+	}
+	code, body := httpGet(t, "http://"+ready.HTTPAddr+"/healthz")
+	if code != http.StatusOK || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("/healthz = %d %s", code, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v after a clean shutdown; logs:\n%s", err, logs)
+	}
+
+	db, err := store.OpenPostgres(context.Background(), dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	items, _, err := db.InboxPage(context.Background(), citybot.InboxQuery{Search: "egout ecole"})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("search on PostgreSQL: %d cases, %v; want one", len(items), err)
+	}
+	c := items[0].Case
+	if !strings.Contains(ack.Text, string(c.Ref)) || c.Status != citybot.StatusAcknowledged {
+		t.Errorf("acknowledgement %q, case %s %s: want the reference and acknowledged", ack.Text, c.Ref, c.Status)
+	}
+	u, _ := url.Parse(dbURL)
+	for _, s := range []string{dbURL, u.Path[1:], u.Host} {
+		if strings.Contains(logs.String()+body, s) {
+			t.Errorf("logs or /healthz show %q of %s", s, envDatabaseURL)
 		}
 	}
 }
