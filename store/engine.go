@@ -65,15 +65,22 @@ func undoable(ctx context.Context, tx querier, fn func() error) error {
 	return err
 }
 
-// pgConnector opens pgx connections wrapped in pgConn.
+// pgConnector opens pgx connections wrapped in pgConn. A failed
+// connection's error names none of the connection string's parts (pgx's
+// own names the user, host and database), wherever it surfaces: Open, or
+// any later query that needs a new connection.
 type pgConnector struct {
-	c driver.Connector
+	c   driver.Connector
+	cfg *pgx.ConnConfig
 }
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.c.Connect(ctx)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, driver.ErrBadConn) {
+			return nil, err
+		}
+		return nil, redactConnErr(err, c.cfg)
 	}
 	return &pgConn{Conn: conn.(*stdlib.Conn)}, nil
 }
@@ -278,7 +285,7 @@ func pgPool(cfg *pgx.ConnConfig, readOnly bool) *sql.DB {
 	if readOnly {
 		c.RuntimeParams["default_transaction_read_only"] = "on"
 	}
-	return sql.OpenDB(pgConnector{stdlib.GetConnector(*c)})
+	return sql.OpenDB(pgConnector{c: stdlib.GetConnector(*c), cfg: c})
 }
 
 // secretError hides the text of an error that may carry parts of the
@@ -325,6 +332,9 @@ func redactConnErr(err error, cfg *pgx.ConnConfig) error {
 				msg = strings.ReplaceAll(msg, s, "…")
 			}
 		}
+	}
+	if se := (*secretError)(nil); errors.As(err, &se) {
+		return err // redacted already
 	}
 	return &secretError{msg: "connect to PostgreSQL (CITYBOT_DATABASE_URL): " + msg, err: err}
 }

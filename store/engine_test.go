@@ -111,3 +111,39 @@ func TestPostgresURLNeverInErrors(t *testing.T) {
 		t.Errorf("empty URL: %v, want ErrInvalid", err)
 	}
 }
+
+// TestPostgresLostConnectionRedacted: a query that must open a new
+// connection to a server that is gone fails without naming any part of
+// the connection string.
+func TestPostgresLostConnectionRedacted(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		if te.eng != Postgres {
+			t.Skip("PostgreSQL's connections")
+		}
+		ctx := t.Context()
+		src := te.newSource(t)
+		db, err := te.open(ctx, src, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		// The database goes away under the open DB.
+		name := src[strings.LastIndex(src, "/")+1:]
+		if i := strings.IndexByte(name, '?'); i >= 0 {
+			name = name[:i]
+		}
+		if _, err := pgAdminDB(t).Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+			t.Fatal(err)
+		}
+		err = db.Ping(ctx)
+		if err == nil {
+			_, err = db.Cursor(ctx, "x")
+		}
+		if err == nil {
+			t.Fatal("queries on a dropped database succeeded")
+		}
+		if strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "user=") {
+			t.Errorf("error %q names the connection string's parts", err)
+		}
+	})
+}
