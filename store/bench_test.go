@@ -13,10 +13,15 @@ import (
 	"citybot"
 )
 
-// BenchmarkIngest measures one intake transaction, serially, on disk.
+// BenchmarkIngest measures one intake transaction, serially, on disk, on
+// each engine side by side.
 func BenchmarkIngest(b *testing.B) {
+	forEachEngineB(b, benchIngest)
+}
+
+func benchIngest(b *testing.B, te testEngine) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	db, err := te.open(ctx, te.newSource(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,11 +38,53 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestParallel measures intake throughput with 16 callers at
+// once (a burst: writes are committed in groups), on each engine side by
+// side; msgs/s is the throughput.
+//
+//	go test ./store -run '^$' -bench IngestParallel -benchtime 3000x
+func BenchmarkIngestParallel(b *testing.B) {
+	forEachEngineB(b, func(b *testing.B, te testEngine) {
+		ctx := context.Background()
+		db, err := te.open(ctx, te.newSource(b), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		var next atomic.Int64
+		b.ResetTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(b.N) {
+						return
+					}
+					user := fmt.Sprint("u", i)
+					m := msg("chat-"+user, "1", user, "There is a huge pothole on Main Street near the school")
+					if _, err := db.Ingest(ctx, report(m, "roads", citybot.UrgencyNormal), ackFor); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	})
+}
+
 // BenchmarkMarkSent measures recording a delivered acknowledgement (which
-// also acknowledges its case).
+// also acknowledges its case), on each engine side by side.
 func BenchmarkMarkSent(b *testing.B) {
+	forEachEngineB(b, benchMarkSent)
+}
+
+func benchMarkSent(b *testing.B, te testEngine) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	db, err := te.open(ctx, te.newSource(b), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,6 +42,17 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e testEngine)) {
 	t.Run(string(Postgres), func(t *testing.T) { f(t, testEngine{Postgres}) })
 }
 
+// forEachEngineB is forEachEngine for a benchmark: sub-benchmarks
+// "sqlite" and "postgres", run side by side in one run.
+func forEachEngineB(b *testing.B, f func(b *testing.B, e testEngine)) {
+	b.Helper()
+	b.Run(string(SQLite), func(b *testing.B) { f(b, testEngine{SQLite}) })
+	if os.Getenv(testPostgresURL) == "" {
+		return
+	}
+	b.Run(string(Postgres), func(b *testing.B) { f(b, testEngine{Postgres}) })
+}
+
 // newSource makes a new database and returns where it is: a file path on
 // SQLite, a connection string on PostgreSQL (the database is migrated
 // already, copied from a template; empty with newEmptySource).
