@@ -65,6 +65,17 @@ func undoable(ctx context.Context, tx querier, fn func() error) error {
 	return err
 }
 
+// skipLocked is the clause that makes a write transaction's SELECT lock
+// the rows it returns and pass over those another transaction holds: FOR
+// UPDATE SKIP LOCKED on PostgreSQL; nothing on SQLite, where one write
+// transaction runs at a time.
+func skipLocked(tx querier) string {
+	if _, ok := tx.(pgQuerier); ok {
+		return ` FOR UPDATE SKIP LOCKED`
+	}
+	return ""
+}
+
 // pgConnector opens pgx connections wrapped in pgConn. A failed
 // connection's error names none of the connection string's parts (pgx's
 // own names the user, host and database), wherever it surfaces: Open, or

@@ -237,7 +237,10 @@ func (db *DB) OutboxHeads(ctx context.Context, platforms []citybot.Platform, lim
 
 // ClaimOutboxIDs marks the rows with these ids that are still pending as
 // sending, in one transaction, and returns them in the order of ids;
-// rows no longer pending are left out.
+// rows no longer pending are left out. Each row is claimed once, even by
+// several processes on one database: on PostgreSQL a row another
+// transaction is claiming is skipped (FOR UPDATE SKIP LOCKED); SQLite
+// runs one write transaction at a time.
 func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -246,7 +249,7 @@ func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]cit
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		out = out[:0]
 		for _, id := range ids {
-			it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ? AND state = 'pending'`, int64(id)))
+			it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ? AND state = 'pending'`+skipLocked(tx), int64(id)))
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
