@@ -1,5 +1,6 @@
 // Package store keeps citybot's state in one SQLite file (mattn/go-sqlite3,
-// WAL): citizens and their private identities, chats, messages in and out,
+// WAL; Open) or in a PostgreSQL database (jackc/pgx; OpenPostgres), with
+// one contract and one set of queries for both (see engine.go): citizens and their private identities, chats, messages in and out,
 // cases and their tags, the outbox, platform cursors and the audit log;
 // and it answers grouping's questions (the candidate cases a new report
 // may join, their first texts) and keeps its suggestions. For Open311 it
@@ -22,7 +23,12 @@
 //
 // Durability: WAL with synchronous=NORMAL. A committed write survives the
 // process being killed; after a power loss the last commits may be lost,
-// never half of one.
+// never half of one. On PostgreSQL, the server's own durability applies.
+//
+// Several processes on one database: the outbox's claim gives each row to
+// one of them (ClaimOutboxIDs), and job leases (TakeLease) say which one
+// runs a scheduled job. The rest (the scheduler, the platforms' polling)
+// does not use them yet: run one process per database.
 package store
 
 import (
