@@ -65,3 +65,19 @@ func TestInboxSpansInLanguage(t *testing.T) {
 		t.Error("answered is English in Arabic")
 	}
 }
+
+// TestBold: a catalog text marks bold words with [[…]]; everything else
+// in it is escaped, and an unclosed mark stays as text.
+func TestBold(t *testing.T) {
+	for in, want := range map[string]string{
+		"You have [[3]] codes.": "You have <strong>3</strong> codes.",
+		"a <b> [[x&y]] c":       "a &lt;b&gt; <strong>x&amp;y</strong> c",
+		"[[a]] and [[b]]":       "<strong>a</strong> and <strong>b</strong>",
+		"open [[ only":          "open [[ only",
+		"]] before [[":          "]] before [[",
+	} {
+		if got := string(bold(in)); got != want {
+			t.Errorf("bold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

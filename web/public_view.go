@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -197,4 +198,28 @@ func (p publicTexts) Tn(key string, n int) string {
 		s = p.en.Plural(key, n)
 	}
 	return strings.ReplaceAll(s, "{n}", strconv.Itoa(n))
+}
+
+// Tb returns a text with [[…]] shown in bold; the text is escaped first,
+// so a catalog can mark words but never write markup.
+func (p publicTexts) Tb(key string) template.HTML { return bold(p.t(key)) }
+
+// Tnb is Tn with [[…]] shown in bold (see Tb).
+func (p publicTexts) Tnb(key string, n int) template.HTML { return bold(p.Tn(key, n)) }
+
+// bold escapes s and turns each [[…]] in it into <strong>…</strong>.
+func bold(s string) template.HTML {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "[[")
+		j := strings.Index(s, "]]")
+		if i < 0 || j < i {
+			break
+		}
+		b.WriteString(template.HTMLEscapeString(s[:i]))
+		b.WriteString("<strong>" + template.HTMLEscapeString(s[i+2:j]) + "</strong>")
+		s = s[j+2:]
+	}
+	b.WriteString(template.HTMLEscapeString(s))
+	return template.HTML(b.String())
 }
