@@ -227,10 +227,11 @@ type headRow struct {
 
 func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := modelData{Configured: s.trainer != nil}
+	tw := s.texts(r, sess)
 	if s.trainer != nil {
 		d.Status = s.trainer.Status()
 		if p := d.Status.Pending; p != nil {
-			for _, h := range []headRow{{Name: "Topic", Score: p.Topic}, {Name: "Urgency", Score: p.Urgency}} {
+			for _, h := range []headRow{{Name: tw.T("console.mod_head_topic"), Score: p.Topic}, {Name: tw.T("console.mod_head_urgency"), Score: p.Urgency}} {
 				h.Diff = h.Score.CandidateAccuracy - h.Score.LiveAccuracy
 				d.Heads = append(d.Heads, h)
 			}
@@ -238,11 +239,11 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	switch r.URL.Query().Get("done") {
 	case "trained":
-		d.Done = "A candidate model was trained. Compare it below; it serves only once you switch to it."
+		d.Done = tw.T("console.mod_done_trained")
 	case "switched":
-		d.Done = "The new model now classifies incoming messages."
+		d.Done = tw.T("console.mod_done_switched")
 	case "rolledback":
-		d.Done = "The model was rolled back: " + d.Status.Live + " classifies incoming messages."
+		d.Done = tw.t("console.mod_done_rolled", "model", d.Status.Live)
 	}
 	s.render(w, r, http.StatusOK, "model", sess, d)
 }

@@ -81,3 +81,11 @@ func TestBold(t *testing.T) {
 		}
 	}
 }
+
+// TestBoldKeepsApostrophes: bold texts go in an element's content, where
+// an apostrophe needs no escaping; quotes and markup still do.
+func TestBoldKeepsApostrophes(t *testing.T) {
+	if got, want := string(bold(`officers' "notes" <i>`)), `officers' &#34;notes&#34; &lt;i&gt;`; got != want {
+		t.Errorf("bold = %q, want %q", got, want)
+	}
+}

@@ -200,14 +200,20 @@ func (p publicTexts) Tn(key string, n int) string {
 	return strings.ReplaceAll(s, "{n}", strconv.Itoa(n))
 }
 
-// Tb returns a text with [[…]] shown in bold; the text is escaped first,
-// so a catalog can mark words but never write markup.
+// Tb returns a text for an element's content with [[…]] shown in bold;
+// the text is escaped first, so a catalog can mark words but never write
+// markup.
 func (p publicTexts) Tb(key string) template.HTML { return bold(p.t(key)) }
 
 // Tnb is Tn with [[…]] shown in bold (see Tb).
 func (p publicTexts) Tnb(key string, n int) template.HTML { return bold(p.Tn(key, n)) }
 
-// bold escapes s and turns each [[…]] in it into <strong>…</strong>.
+// textEscaper escapes text for an element's content (not for an
+// attribute): apostrophes stay as they are.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;")
+
+// bold escapes s for an element's content and turns each [[…]] in it
+// into <strong>…</strong>.
 func bold(s string) template.HTML {
 	var b strings.Builder
 	for {
@@ -216,10 +222,10 @@ func bold(s string) template.HTML {
 		if i < 0 || j < i {
 			break
 		}
-		b.WriteString(template.HTMLEscapeString(s[:i]))
-		b.WriteString("<strong>" + template.HTMLEscapeString(s[i+2:j]) + "</strong>")
+		b.WriteString(textEscaper.Replace(s[:i]))
+		b.WriteString("<strong>" + textEscaper.Replace(s[i+2:j]) + "</strong>")
 		s = s[j+2:]
 	}
-	b.WriteString(template.HTMLEscapeString(s))
+	b.WriteString(textEscaper.Replace(s))
 	return template.HTML(b.String())
 }
