@@ -11,7 +11,7 @@ import (
 )
 
 // TestAccountsInLanguage: the accounts page, its confirmation and its
-// note once done, the canned answers, the audit log and the model page speak the admin's language, the count with the
+// note once done, the canned answers, the audit log, the model and the Open311 keys pages speak the admin's language, the count with the
 // language's plural form.
 func TestAccountsInLanguage(t *testing.T) {
 	rg := newRig(t, Options{Policy: testPolicy(t, "en", "ar")})
@@ -39,8 +39,8 @@ func TestAccountsInLanguage(t *testing.T) {
 	if !strings.Contains(body, "انتهت جلسة واحدة لـolivia.") {
 		t.Errorf("revoke note not in Arabic:\n%s", body)
 	}
-	// The canned answers, audit log and model pages too.
-	for path, want := range map[string]string{"/admin/canned": "الأجوبة الحالية", "/admin/audit": "ما حدث", "/admin/model": "نموذج التصنيف"} {
+	// The canned answers, audit log, model and Open311 keys pages too.
+	for path, want := range map[string]string{"/admin/canned": "الأجوبة الحالية", "/admin/audit": "ما حدث", "/admin/model": "نموذج التصنيف", "/admin/open311": "لا يملك أي تطبيق مفتاحًا بعد."} {
 		if _, body := rg.do(admin, http.MethodGet, path, nil); !strings.Contains(body, want) {
 			t.Errorf("%s lacks %q", path, want)
 		}
