@@ -123,23 +123,14 @@ func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *ses
 	s.showAccounts(w, r, sess, http.StatusOK, accountsData{Created: name, Generated: generated})
 }
 
-// accountActions are the account page's actions and what the
-// confirmation asks.
-var accountActions = map[string]string{
-	"disable": "Disable %s? The account can no longer sign in and every browser signed in to it is signed out now.",
-	"enable":  "Enable %s again? The account can sign in with its password.",
-	"passwd":  "Set a new password for %s? Every browser signed in to it is signed out now.",
-	"unlock":  "Clear the failed sign-ins of %s?",
-	"role":    "Give %s the role %s?",
-	"revoke":  "Sign %s out everywhere? Every session of the account ends now.",
-	"totp-reset": "Remove the one-time codes of %s (a lost or changed phone)? Its recovery codes stop working and every browser signed in to it is signed out now. " +
-		"An admin or official sets up new codes at the next sign-in; an officer may.",
-}
+// accountActions are the account page's actions; each has its question
+// (console.acc_ask_*), its confirmation button (console.acc_yes_*) and
+// its note once done (console.acc_done_*) in the language files.
+var accountActions = map[string]bool{"disable": true, "enable": true, "passwd": true, "unlock": true,
+	"role": true, "revoke": true, "totp-reset": true}
 
-// accountLabels name the actions on the confirmation button.
-var accountLabels = map[string]string{"disable": "disable", "enable": "enable", "passwd": "set the password",
-	"unlock": "clear the failed sign-ins", "role": "change the role", "revoke": "sign out everywhere",
-	"totp-reset": "remove the one-time codes"}
+// actionKey is an account action's part of its text keys.
+func actionKey(action string) string { return strings.ReplaceAll(action, "-", "_") }
 
 type accountConfirm struct {
 	Name, Action, Role, Question, Label string
@@ -152,8 +143,7 @@ type accountConfirm struct {
 func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *session) {
 	name, action := clip(strings.TrimSpace(r.PostFormValue("name")), 64), r.PostFormValue("action")
 	role := citybot.Role(r.PostFormValue("role"))
-	question, ok := accountActions[action]
-	if !ok || name == "" {
+	if !accountActions[action] || name == "" {
 		s.fail(w, r, sess, invalid("choose an account and an action"))
 		return
 	}
@@ -166,21 +156,21 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 			s.fail(w, r, sess, err)
 			return
 		}
-		q := fmt.Sprintf(question, name)
-		if action == "role" {
-			q = fmt.Sprintf(question, name, role)
-		}
+		tw := s.texts(r, sess)
 		s.render(w, r, http.StatusOK, "account_confirm", sess, accountConfirm{Name: name, Action: action, Role: string(role),
-			Question: q, Label: accountLabels[action]})
+			Question: tw.t("console.acc_ask_"+actionKey(action), "name", name, "role", string(role)),
+			Label:    tw.t("console.acc_yes_" + actionKey(action))})
 		return
 	}
 	ctx, actor := r.Context(), sess.account.Name
+	tw := s.texts(r, sess)
+	done := tw.t("console.acc_done_"+actionKey(action), "name", name, "role", string(role))
 	var d accountsData
 	var err error
 	switch action {
 	case "disable", "enable":
 		_, err = s.store.SetAccountDisabled(ctx, name, action == "disable", actor)
-		d.Done = fmt.Sprintf("Account %s %sd.", name, action)
+		d.Done = done
 	case "passwd":
 		password := r.PostFormValue("password")
 		if password == "" {
@@ -191,22 +181,22 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 		if hash, err = HashPassword(password); err == nil {
 			err = s.store.SetAccountPassword(ctx, name, hash, actor)
 		}
-		d.Done = fmt.Sprintf("Password of %s changed; its sessions are ended.", name)
+		d.Done = done
 	case "unlock":
 		if err = s.store.UnlockAccount(ctx, name, actor); err == nil {
 			s.backoff.reset("account:" + strings.ToLower(name))
 		}
-		d.Done = fmt.Sprintf("Account %s unlocked.", name)
+		d.Done = done
 	case "role":
 		_, err = s.store.SetAccountRole(ctx, name, role, actor)
-		d.Done = fmt.Sprintf("Account %s is now %s.", name, role)
+		d.Done = done
 	case "totp-reset":
 		_, err = s.store.ResetTOTP(ctx, name, actor)
-		d.Done = fmt.Sprintf("One-time codes of %s removed; its sessions are ended.", name)
+		d.Done = done
 	case "revoke":
 		var n int
 		n, err = s.store.RevokeSessions(ctx, name, actor)
-		d.Done = fmt.Sprintf("Ended %d session(s) of %s.", n, name)
+		d.Done = strings.ReplaceAll(tw.Tn("console.acc_done_revoke", n), "{name}", name)
 	}
 	if err != nil {
 		s.fail(w, r, sess, err)
@@ -237,10 +227,11 @@ type headRow struct {
 
 func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := modelData{Configured: s.trainer != nil}
+	tw := s.texts(r, sess)
 	if s.trainer != nil {
 		d.Status = s.trainer.Status()
 		if p := d.Status.Pending; p != nil {
-			for _, h := range []headRow{{Name: "Topic", Score: p.Topic}, {Name: "Urgency", Score: p.Urgency}} {
+			for _, h := range []headRow{{Name: tw.T("console.mod_head_topic"), Score: p.Topic}, {Name: tw.T("console.mod_head_urgency"), Score: p.Urgency}} {
 				h.Diff = h.Score.CandidateAccuracy - h.Score.LiveAccuracy
 				d.Heads = append(d.Heads, h)
 			}
@@ -248,11 +239,11 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	switch r.URL.Query().Get("done") {
 	case "trained":
-		d.Done = "A candidate model was trained. Compare it below; it serves only once you switch to it."
+		d.Done = tw.T("console.mod_done_trained")
 	case "switched":
-		d.Done = "The new model now classifies incoming messages."
+		d.Done = tw.T("console.mod_done_switched")
 	case "rolledback":
-		d.Done = "The model was rolled back: " + d.Status.Live + " classifies incoming messages."
+		d.Done = tw.t("console.mod_done_rolled", "model", d.Status.Live)
 	}
 	s.render(w, r, http.StatusOK, "model", sess, d)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/locale"
 )
 
 // ApprovalStore is what the digest approval pages read.
@@ -151,11 +150,12 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	if !ok {
 		return
 	}
-	done := map[string]string{"approved": "Approved: the digest is queued for posting, once per channel.",
-		"sentback": "Sent back with your comment: it will not be posted.", "redrafted": "A new revision was drafted.",
-		"drafted":  "Drafted now from the figures so far. An official approves it before anything is posted.",
-		"reposted": "Posting again to the channels that failed.", "nothing": "No channel has failed: nothing to post again.",
-		"equity": "Your choice on the equity figures is saved."}[r.URL.Query().Get("done")]
+	tw := a.s.texts(r, sess)
+	done := ""
+	switch k := r.URL.Query().Get("done"); k {
+	case "approved", "sentback", "redrafted", "drafted", "reposted", "nothing", "equity":
+		done = tw.T("console.dg_done_" + k)
+	}
 	posts, err := a.digester.PostStatuses(r.Context(), d)
 	if err != nil {
 		a.s.fail(w, r, sess, err)
@@ -168,14 +168,11 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	role := sess.account.Role
 	// The equity figures, in the console's language, for the official
 	// to decide whether they are published.
-	locs := a.s.locales
-	if locs == nil {
-		locs = locale.MustEmbedded()
-	}
-	eq := equityOf(d.Figures.Equity, wordsFor(locs, "en"), locs)
+	locs := a.s.locs()
+	eq := equityOf(d.Figures.Equity, tw.words, locs)
 	previews := a.digester.Previews(d)
 	// The chart is the officials' language's (the previews' first).
-	alt := "Chart: reports and median time to first answer by topic, week " + string(d.Week) + ". The same figures are in the texts below."
+	alt := tw.t("console.dg_chart_alt", "week", string(d.Week))
 	if c, ok := a.digester.(PublicCharts); ok && len(previews) > 0 {
 		alt = c.ChartAlt(d, previews[0].Language)
 	}
@@ -194,8 +191,8 @@ func (a *approvalPages) show(w http.ResponseWriter, r *http.Request, sess *sessi
 	}{d, previews, role == citybot.RoleOfficial,
 		d.State != citybot.DigestApproved && !a.weekApproved(r.Context(), d.Week), done,
 		posts, failed && (role == citybot.RoleOfficial || role == citybot.RoleAdmin), eq,
-		map[bool]string{true: wordsFor(locs, "en").t("equity.published"), false: wordsFor(locs, "en").t("equity.private")}[d.PublishEquity], alt,
-		map[bool]string{true: wordsFor(locs, "en").t("equity.withdraw"), false: wordsFor(locs, "en").t("equity.publish_now")}[d.PublishEquity]})
+		map[bool]string{true: tw.t("equity.published"), false: tw.t("equity.private")}[d.PublishEquity], alt,
+		map[bool]string{true: tw.t("equity.withdraw"), false: tw.t("equity.publish_now")}[d.PublishEquity]})
 }
 
 func (a *approvalPages) chart(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -124,7 +124,7 @@ func TestBrowserConsoleAxe(t *testing.T) {
 		}
 		open := func(page, wait string) {
 			t.Helper()
-			if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(wait)); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS(wait))); err != nil {
 				t.Fatalf("open %s: %v", page, err)
 			}
 			check(page)
@@ -133,11 +133,11 @@ func TestBrowserConsoleAxe(t *testing.T) {
 		// Each code is good once: the clock moves to a code not used yet.
 		rg.clock.Set(rg.clock.Now().Add(31 * time.Second))
 		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-		err := chromedp.Do(sctx, chromedp.SendKeys(`#name`, "root"), chromedp.SendKeys(`#password`, "correct horse battery\r"),
+		err := chromedp.Do(sctx, chromedp.SendKeys(chromedp.CSS(`#name`), "root"), chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
 			// Admins type a one-time code after the password.
-			chromedp.WaitVisible(`#code`),
-			chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"),
-			chromedp.WaitVisible(`table.inbox`))
+			chromedp.WaitVisible(chromedp.CSS(`#code`)),
+			chromedp.SendKeys(chromedp.CSS(`#code`), codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"),
+			chromedp.WaitVisible(chromedp.CSS(`table.inbox`)))
 		if err != nil {
 			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.location.href + "\n" + document.body.innerText`))
 			t.Fatalf("sign in: %v\n%s", err, body)
@@ -166,7 +166,7 @@ func TestBrowserConsoleAxe(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Sign out for the next width.
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(`form.logout button`), chromedp.Click(`form.logout button`), chromedp.WaitVisible(`#name`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.CSS(`form.logout button`)), chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 			t.Fatalf("sign out: %v", err)
 		}
 	}

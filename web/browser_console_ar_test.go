@@ -62,15 +62,15 @@ func TestBrowserArabicConsole(t *testing.T) {
 	casePage := fmt.Sprintf("/cases/%d", c.ID)
 
 	// Sign in; the browser asks for English, so the console speaks it.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(`#name`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 		t.Fatal(err)
 	}
 	rg.clock.Set(rg.clock.Now().Add(31 * time.Second))
 	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
-	err = chromedp.Do(sctx, chromedp.SendKeys(`#name`, "root"), chromedp.SendKeys(`#password`, "correct horse battery\r"),
-		chromedp.WaitVisible(`#code`),
-		chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"),
-		chromedp.WaitVisible(`table.inbox`))
+	err = chromedp.Do(sctx, chromedp.SendKeys(chromedp.CSS(`#name`), "root"), chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#code`)),
+		chromedp.SendKeys(chromedp.CSS(`#code`), codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"),
+		chromedp.WaitVisible(chromedp.CSS(`table.inbox`)))
 	scancel()
 	if err != nil {
 		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.location.href + "\n" + document.body.innerText`))
@@ -90,8 +90,8 @@ func TestBrowserArabicConsole(t *testing.T) {
 	langDir("/inbox", "en", "ltr")
 
 	// Choose Arabic in the header; the page comes back in Arabic.
-	if err := chromedp.Do(ctx, chromedp.SetValue(`#console-lang`, "ar"), chromedp.Click(`form.langpick button`),
-		chromedp.WaitVisible(`html[lang="ar"] table.inbox`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#console-lang`), "ar"), chromedp.Click(chromedp.CSS(`form.langpick button`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="ar"] table.inbox`))); err != nil {
 		t.Fatalf("choose Arabic: %v", err)
 	}
 
@@ -105,7 +105,7 @@ func TestBrowserArabicConsole(t *testing.T) {
 			{casePage, `#h-conv`},
 		} {
 			name := fmt.Sprintf("%s at %d px", p.page, width)
-			if err := chromedp.Do(ctx, chromedp.Navigate(base+p.page), chromedp.WaitVisible(p.wait)); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+p.page), chromedp.WaitVisible(chromedp.CSS(p.wait))); err != nil {
 				t.Fatalf("open %s: %v", name, err)
 			}
 			langDir(name, "ar", "rtl")
@@ -157,9 +157,9 @@ func TestBrowserArabicConsole(t *testing.T) {
 	}
 
 	// Back to the browser's language.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(`#console-lang`),
-		chromedp.SetValue(`#console-lang`, ""), chromedp.Click(`form.langpick button`),
-		chromedp.WaitVisible(`html[lang="en"] table.inbox`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.CSS(`#console-lang`)),
+		chromedp.SetValue(chromedp.CSS(`#console-lang`), ""), chromedp.Click(chromedp.CSS(`form.langpick button`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] table.inbox`))); err != nil {
 		t.Fatalf("follow the browser again: %v", err)
 	}
 	langDir("/inbox", "en", "ltr")

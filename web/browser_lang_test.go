@@ -43,7 +43,7 @@ func TestBrowserArabicPublicPages(t *testing.T) {
 		{"/public/digests/" + string(week), "ltr", `section[lang="ar"] pre`, "rtl"},
 		{"/public/digests/" + string(week) + "?lang=ar", "rtl", `section[lang="en"] pre`, "ltr"},
 	} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+tt.page), chromedp.WaitVisible(`h1`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+tt.page), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 			t.Fatalf("open %s: %v", tt.page, err)
 		}
 		pageDir, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).direction`))

@@ -80,7 +80,7 @@ func keyboardProblems(ctx context.Context) (missed, noOutline []string, err erro
 // does not count.
 func checkReflow(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
-	err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Reload(), chromedp.WaitVisible(`h1`))
+	err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`h1`)))
 	if err != nil {
 		t.Fatalf("reflow on %s: %v", page, err)
 	}
@@ -239,7 +239,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 
 	// axe itself finds violations on a broken public page, so that a
 	// silent axe cannot pass the pages below.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(`h1`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeSrc+
@@ -255,7 +255,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	// The keyboard check finds a link taken out of the tab order and a
 	// button whose focus is invisible (set by script: the pages' CSP
 	// forbids inline styles).
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(`h1`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("main").insertAdjacentHTML("beforeend",
@@ -271,7 +271,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	// The public pages, signed out, in both languages.
 	week := string(approved.Week)
 	for _, page := range []string{"/public/", "/public/?lang=fr", "/public/digests/" + week, "/public/digests/" + week + "?lang=fr"} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 			t.Fatalf("open %s: %v", page, err)
 		}
 		checkAxe(t, ctx, axeSrc, page)
@@ -290,10 +290,10 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 		t.Helper()
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(`#name`),
-			chromedp.SendKeys(`#name`, name),
-			chromedp.SendKeys(`#password`, "correct horse battery\r"),
-			chromedp.WaitVisible(`#code, form.logout`),
+			chromedp.WaitVisible(chromedp.CSS(`#name`)),
+			chromedp.SendKeys(chromedp.CSS(`#name`), name),
+			chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
+			chromedp.WaitVisible(chromedp.CSS(`#code, form.logout`)),
 		)
 		if err != nil {
 			t.Fatalf("sign in as %s: %v", name, err)
@@ -302,7 +302,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 		// is good once, so the clock moves to the next one.
 		if asked, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("code") !== null`)); asked {
 			rg.clock.Set(rg.clock.Now().Add(31 * time.Second))
-			err = chromedp.Do(ctx, chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"), chromedp.WaitVisible(`form.logout`))
+			err = chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#code`), codeAt(t, testTOTPSecret, rg.clock.Now())+"\r"), chromedp.WaitVisible(chromedp.CSS(`form.logout`)))
 			if err != nil {
 				t.Fatalf("sign in as %s, code: %v", name, err)
 			}
@@ -310,7 +310,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	}
 	open := func(page, wait string) {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(wait)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS(wait))); err != nil {
 			t.Fatalf("open %s: %v", page, err)
 		}
 	}
@@ -357,7 +357,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	}
 
 	// The officer drafts a new version with the keyboard.
-	if err := chromedp.Do(ctx, chromedp.Focus(`form.logout button`), chromedp.KeyEvent("\r"), chromedp.WaitVisible(`#name`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(`form.logout button`)), chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
 	signIn("olivia")
@@ -377,7 +377,7 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	}
 
 	// The official approves the new version with the keyboard.
-	if err := chromedp.Do(ctx, chromedp.Focus(`form.logout button`), chromedp.KeyEvent("\r"), chromedp.WaitVisible(`#name`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(`form.logout button`)), chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
 	signIn("mayor")

@@ -69,7 +69,7 @@ func TestBrowserPublicPagePhone(t *testing.T) {
 	defer cancelTimeout()
 	week := string(d.Week)
 	for _, page := range []string{"/public/?lang=en", "/public/?lang=fr", "/public/?lang=ar", "/public/digests/" + week + "?lang=ar", "/public/digests/" + week + "?lang=fr"} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Navigate(rg.ts.URL+page), chromedp.WaitVisible(`h1`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Navigate(rg.ts.URL+page), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 			t.Fatalf("open %s: %v", page, err)
 		}
 		checkAxe(t, ctx, axeSrc, page+" at 320 px")
@@ -85,7 +85,7 @@ func TestBrowserPublicPagePhone(t *testing.T) {
 		}
 	}
 	for _, lang := range []string{"en", "ar"} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(rg.ts.URL+"/public/?lang="+lang), chromedp.WaitVisible(`h1`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(rg.ts.URL+"/public/?lang="+lang), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 			t.Fatal(err)
 		}
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("ol.trend > li").length`))

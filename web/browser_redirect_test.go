@@ -76,10 +76,10 @@ func TestBrowserNextStaysOnConsole(t *testing.T) {
 		}
 	}
 	// The sign-in form carries next.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login?next="+url.QueryEscape(variants[0])), chromedp.WaitVisible(`#name`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login?next="+url.QueryEscape(variants[0])), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 		t.Fatalf("open sign-in page: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.SendKeys(`#name`, "olivia"), chromedp.SendKeys(`#password`, "correct horse battery\r")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#name`), "olivia"), chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r")); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)

@@ -48,8 +48,8 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 
 	password := func() {
 		t.Helper()
-		err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(`#name`),
-			chromedp.SendKeys(`#name`, "root"), chromedp.SendKeys(`#password`, "correct horse battery\r"))
+		err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`)),
+			chromedp.SendKeys(chromedp.CSS(`#name`), "root"), chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"))
 		if err != nil {
 			t.Fatalf("password: %v", err)
 		}
@@ -64,20 +64,20 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 
 	// First sign-in: straight to enrolment, with nothing else on offer.
 	password()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`form[action="/account/totp/start"] button`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`form[action="/account/totp/start"] button`))); err != nil {
 		t.Fatalf("not sent to enrolment: %v (at %s)", err, path())
 	}
 	checkAxe(t, ctx, axe, "enrolment required")
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="/inbox"]').length`)); n != 0 {
 		t.Error("the menu is offered before enrolment")
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/accounts"), chromedp.WaitVisible(`h1`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/accounts"), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 		t.Fatal(err)
 	}
 	if p := path(); p != "/account/totp" {
 		t.Fatalf("the accounts page opened before enrolment (%s)", p)
 	}
-	err = chromedp.Do(ctx, chromedp.Click(`form[action="/account/totp/start"] button`), chromedp.WaitVisible(`#totp-secret`))
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/account/totp/start"] button`)), chromedp.WaitVisible(chromedp.CSS(`#totp-secret`)))
 	if err != nil {
 		t.Fatalf("start enrolment: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 	if err != nil || w < 100 {
 		t.Errorf("QR image: width %d, %v", w, err)
 	}
-	secretText, err := chromedp.Run(ctx, chromedp.Text(`#totp-secret`))
+	secretText, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#totp-secret`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,12 +98,12 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 		t.Fatalf("key shown %q", secretText)
 	}
 	// A wrong code first: still off, told so.
-	err = chromedp.Do(ctx, chromedp.SendKeys(`#a-code`, codeAt(t, secret, clk.now().Add(time.Hour))+"\r"), chromedp.WaitVisible(`#totp-error`))
+	err = chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#a-code`), codeAt(t, secret, clk.now().Add(time.Hour))+"\r"), chromedp.WaitVisible(chromedp.CSS(`#totp-error`)))
 	if err != nil {
 		t.Fatalf("wrong code: %v", err)
 	}
 	checkAxe(t, ctx, axe, "enrolment, wrong code")
-	err = chromedp.Do(ctx, chromedp.SendKeys(`#a-code`, codeAt(t, secret, clk.now())+"\r"), chromedp.WaitVisible(`#recovery-codes`))
+	err = chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#a-code`), codeAt(t, secret, clk.now())+"\r"), chromedp.WaitVisible(chromedp.CSS(`#recovery-codes`)))
 	if err != nil {
 		t.Fatalf("turn on: %v", err)
 	}
@@ -114,13 +114,13 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 	}
 
 	// The accounts page: create an officer, then disable it.
-	err = chromedp.Do(ctx, chromedp.Navigate(base+"/admin/accounts"), chromedp.WaitVisible(`#a-name`))
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"/admin/accounts"), chromedp.WaitVisible(chromedp.CSS(`#a-name`)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkAxe(t, ctx, axe, "accounts")
-	err = chromedp.Do(ctx, chromedp.SendKeys(`#a-name`, "olga"), chromedp.SetValue(`#a-role`, "officer"),
-		chromedp.Click(`form[action="/admin/accounts"] button`), chromedp.WaitVisible(`p.done`))
+	err = chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#a-name`), "olga"), chromedp.SetValue(chromedp.CSS(`#a-role`), "officer"),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/accounts"] button`)), chromedp.WaitVisible(chromedp.CSS(`p.done`)))
 	if err != nil {
 		t.Fatalf("create an account: %v", err)
 	}
@@ -129,13 +129,13 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	sel := `#act-` + strconv.FormatInt(int64(olga.ID), 10)
-	err = chromedp.Do(ctx, chromedp.SetValue(sel, "disable"),
-		chromedp.Click(`form[action="/admin/accounts/action"]:has(`+sel+`) button`), chromedp.WaitVisible(`main p[role="alert"]`))
+	err = chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(sel), "disable"),
+		chromedp.Click(chromedp.CSS(`form[action="/admin/accounts/action"]:has(`+sel+`) button`)), chromedp.WaitVisible(chromedp.CSS(`main p[role="alert"]`)))
 	if err != nil {
 		t.Fatalf("disable, confirmation: %v", err)
 	}
 	checkAxe(t, ctx, axe, "account confirmation")
-	if err := chromedp.Do(ctx, chromedp.Click(`main form button`), chromedp.WaitVisible(`p.done`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`main form button`)), chromedp.WaitVisible(chromedp.CSS(`p.done`))); err != nil {
 		t.Fatalf("disable: %v", err)
 	}
 	if a, _ := rg.db.AccountByName(context.Background(), "olga"); !a.Disabled {
@@ -145,32 +145,32 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 	// Sign out; sign in with a code from the app.
 	signOut := func() {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Click(`form.logout button`), chromedp.WaitVisible(`#name`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 			t.Fatalf("sign out: %v", err)
 		}
 	}
 	signOut()
 	clk.add(31 * time.Second)
 	password()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#code`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#code`))); err != nil {
 		t.Fatalf("no code asked after the password: %v (at %s)", err, path())
 	}
 	checkAxe(t, ctx, axe, "sign-in code")
-	if err := chromedp.Do(ctx, chromedp.SendKeys(`#code`, codeAt(t, secret, clk.now())+"\r"), chromedp.WaitVisible(`table.inbox`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#code`), codeAt(t, secret, clk.now())+"\r"), chromedp.WaitVisible(chromedp.CSS(`table.inbox`))); err != nil {
 		t.Fatalf("sign in with a code: %v (at %s)", err, path())
 	}
 
 	// Sign out; sign in with a recovery code (typed with spaces around).
 	signOut()
 	password()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#code`), chromedp.SendKeys(`#code`, " "+codesText[0]+" \r"), chromedp.WaitVisible(`table.inbox`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#code`)), chromedp.SendKeys(chromedp.CSS(`#code`), " "+codesText[0]+" \r"), chromedp.WaitVisible(chromedp.CSS(`table.inbox`))); err != nil {
 		t.Fatalf("sign in with a recovery code: %v (at %s)", err, path())
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/account/totp"), chromedp.WaitVisible(`form[action="/account/totp/recovery"]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/account/totp"), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/totp/recovery"]`))); err != nil {
 		t.Fatal(err)
 	}
 	checkAxe(t, ctx, axe, "one-time codes, on")
-	left, _ := chromedp.Run(ctx, chromedp.Text(`main`))
+	left, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
 	if !strings.Contains(left, "9 unused recovery codes") {
 		t.Errorf("codes left not shown as 9:\n%s", left)
 	}

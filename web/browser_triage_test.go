@@ -150,10 +150,10 @@ func TestBrowserTriageTen(t *testing.T) {
 	defer cancelTimeout()
 
 	// Signing in is not counted: the officer is at the inbox.
-	err = chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(`#name`),
-		chromedp.SendKeys(`#name`, "olivia"),
-		chromedp.SendKeys(`#password`, "correct horse battery\r"),
-		chromedp.WaitVisible(`table.inbox`))
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "olivia"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
+		chromedp.WaitVisible(chromedp.CSS(`table.inbox`)))
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestBrowserTriageTen(t *testing.T) {
 		}
 		t.Logf("case %d triaged; %d keystrokes so far", i+1, k.n)
 	}
-	done, err := chromedp.Run(ctx, chromedp.Text(`p.done`))
+	done, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p.done`)))
 	if err != nil || !strings.Contains(done, "No other case is waiting") {
 		t.Errorf("the inbox after the last case says %q (%v)", done, err)
 	}
@@ -266,7 +266,7 @@ func TestBrowserTriageTen(t *testing.T) {
 			t.Fatalf("no acknowledgement to citizen %d: %v", u.ID, err)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(`table.inbox`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.CSS(`table.inbox`))); err != nil {
 		t.Fatal(err)
 	}
 	kc := &keyboard{t: t, ctx: ctx}

@@ -96,6 +96,14 @@ func TestConsoleLanguage(t *testing.T) {
 	if _, body, _ := consolePage(t, rg, u, casePath(c, "?done=note"), "en"); !strings.Contains(body, wordsFor(rg.srv.locs(), "ar").t("console.done_note")) {
 		t.Error("the note's confirmation is not in Arabic")
 	}
+	// The classifier's line is in Arabic too.
+	if _, body, _ := consolePage(t, rg, u, casePath(c, ""), "en"); !strings.Contains(body, "ما فهمه البرنامج:") || strings.Contains(body, "Understood:") {
+		t.Error("the classifier's line is not in Arabic")
+	}
+	// The one-time codes page too, its marked word in bold.
+	if _, body, _ := consolePage(t, rg, u, "/account/totp", "en"); !strings.Contains(body, "<strong>مطفأة</strong>") || strings.Contains(body, "Set up one-time codes") {
+		t.Error("the one-time codes page is not in Arabic")
+	}
 	if _, body, _ := consolePage(t, rg, u, "/inbox?done=bulk-assign&n=2&failed=1", "en"); !strings.Contains(body, "أُعطيت حالتان.") ||
 		!strings.Contains(body, "تعذّر تغيير حالة واحدة") {
 		t.Error("the inbox's note after a bulk action is not in Arabic with its plural forms")

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -148,18 +147,19 @@ func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 	q, pg := s.inboxQuery(r, sess)
 	now := s.now()
 	byDue := r.URL.Query().Get("sort") == "due"
+	tw := s.texts(r, sess)
 	var (
 		rows []inboxRow
 		more bool
 		err  error
 	)
 	if byDue {
-		rows, more, err = s.duePage(r, q, now)
+		rows, more, err = s.duePage(r, q, now, tw)
 	} else {
 		var items []citybot.InboxItem
 		items, more, err = s.store.InboxPage(r.Context(), q)
 		for _, it := range items {
-			rows = append(rows, s.rowOf(it, now))
+			rows = append(rows, s.rowOf(it, now, tw))
 		}
 	}
 	if err != nil {
@@ -343,16 +343,21 @@ func (s *Server) inboxRows(w http.ResponseWriter, r *http.Request, sess *session
 	s.renderTemplate(w, r, http.StatusOK, "inbox", "rows", sess, d)
 }
 
-// age says how long ago t was, shortly.
-func age(now, t time.Time) string {
-	d := now.Sub(t)
+// Ago says how long ago t was, shortly, in the page's language ("3 h").
+func (p publicTexts) Ago(now, t time.Time) string {
+	return p.span(now.Sub(t), 0)
+}
+
+// span says a duration shortly in the page's language: minutes under an
+// hour (at least least), hours under two days, then days.
+func (p publicTexts) span(d time.Duration, least int) string {
 	switch {
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", max(0, int(d.Minutes())))
+		return p.Tn("console.span_minutes", max(least, int(d.Minutes())))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h", int(d.Hours()))
+		return p.Tn("console.span_hours", int(d.Hours()))
 	default:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
+		return p.Tn("console.span_days", int(d.Hours()/24))
 	}
 }
 
@@ -376,18 +381,19 @@ type inboxRow struct {
 	PromiseOverdue bool
 }
 
-// rowOf places an inbox item against its service level at now.
-func (s *Server) rowOf(it citybot.InboxItem, now time.Time) inboxRow {
+// rowOf places an inbox item against its service level at now, saying
+// where it stands in w's language.
+func (s *Server) rowOf(it citybot.InboxItem, now time.Time, w publicTexts) inboxRow {
 	row := inboxRow{InboxItem: it}
 	if it.Case.ExpectedBy != nil && it.Case.Status.Open() && !now.Before(s.levels.PromiseDue(*it.Case.ExpectedBy)) {
 		row.PromiseOverdue = true
 	}
 	if it.FirstAnswerAt != nil {
-		row.Left, row.Settled = "answered", true
+		row.Left, row.Settled = w.T("console.row_answered"), true
 		return row
 	}
 	if !it.Case.Status.Open() {
-		row.Left, row.Settled = "not waiting ("+strings.ReplaceAll(string(it.Case.Status), "_", " ")+")", true
+		row.Left, row.Settled = w.Tf("console.row_not_waiting", "status", strings.ReplaceAll(string(it.Case.Status), "_", " ")), true
 		return row
 	}
 	due, ok := s.levels.Due(it.Case.OpenedAt, it.Case.Urgency)
@@ -396,24 +402,11 @@ func (s *Server) rowOf(it citybot.InboxItem, now time.Time) inboxRow {
 	}
 	row.Due = due
 	if left := due.Sub(now); left > 0 {
-		row.Left = span(left) + " left"
+		row.Left = w.Tf("console.row_left", "span", w.span(left, 1))
 	} else {
-		row.Left, row.Overdue = "overdue by "+span(-left), true
+		row.Left, row.Overdue = w.Tf("console.row_overdue", "span", w.span(-left, 1)), true
 	}
 	return row
-}
-
-// span says a duration shortly: minutes under an hour, hours under two
-// days, then days.
-func span(d time.Duration) string {
-	switch {
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", max(1, int(d.Minutes())))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h", int(d.Hours()))
-	default:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	}
 }
 
 // duePage returns the page of q sorted by time left to the first-answer
@@ -421,7 +414,7 @@ func span(d time.Duration) string {
 // those whose urgency has no target, then the answered or no longer open
 // ones (most urgent, then oldest). Within one urgency the due time grows with the opening
 // time, so the page is merged from each urgency's first cases.
-func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) ([]inboxRow, bool, error) {
+func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time, w publicTexts) ([]inboxRow, bool, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = pageSize
@@ -440,7 +433,7 @@ func (s *Server) duePage(r *http.Request, q citybot.InboxQuery, now time.Time) (
 			return nil, false, err
 		}
 		for _, it := range items {
-			all = append(all, s.rowOf(it, now))
+			all = append(all, s.rowOf(it, now, w))
 		}
 	}
 	slices.SortStableFunc(all, dueCompare)

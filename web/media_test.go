@@ -176,9 +176,9 @@ func TestCaseMediaEndToEnd(t *testing.T) {
 	defer bcancel()
 	bctx, bcancelT := context.WithTimeout(bctx, 120*time.Second)
 	defer bcancelT()
-	err = chromedp.Do(bctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(`#name`),
-		chromedp.SendKeys(`#name`, "olivia"), chromedp.SendKeys(`#password`, "correct horse battery\r"),
-		chromedp.WaitVisible(`table.inbox`), chromedp.Navigate(base+casePath(c, "")), chromedp.WaitVisible(`#h-conv`))
+	err = chromedp.Do(bctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "olivia"), chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
+		chromedp.WaitVisible(chromedp.CSS(`table.inbox`)), chromedp.Navigate(base+casePath(c, "")), chromedp.WaitVisible(chromedp.CSS(`#h-conv`)))
 	if err != nil {
 		t.Fatal(err)
 	}

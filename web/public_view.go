@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"math"
 	"strconv"
 	"strings"
@@ -197,4 +198,34 @@ func (p publicTexts) Tn(key string, n int) string {
 		s = p.en.Plural(key, n)
 	}
 	return strings.ReplaceAll(s, "{n}", strconv.Itoa(n))
+}
+
+// Tb returns a text for an element's content with [[…]] shown in bold;
+// the text is escaped first, so a catalog can mark words but never write
+// markup.
+func (p publicTexts) Tb(key string) template.HTML { return bold(p.t(key)) }
+
+// Tnb is Tn with [[…]] shown in bold (see Tb).
+func (p publicTexts) Tnb(key string, n int) template.HTML { return bold(p.Tn(key, n)) }
+
+// textEscaper escapes text for an element's content (not for an
+// attribute): apostrophes stay as they are.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;")
+
+// bold escapes s for an element's content and turns each [[…]] in it
+// into <strong>…</strong>.
+func bold(s string) template.HTML {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "[[")
+		j := strings.Index(s, "]]")
+		if i < 0 || j < i {
+			break
+		}
+		b.WriteString(textEscaper.Replace(s[:i]))
+		b.WriteString("<strong>" + textEscaper.Replace(s[i+2:j]) + "</strong>")
+		s = s[j+2:]
+	}
+	b.WriteString(textEscaper.Replace(s))
+	return template.HTML(b.String())
 }

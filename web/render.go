@@ -53,7 +53,6 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02")
 		},
-		"ago":   age,
 		"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 		"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"pct1":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },

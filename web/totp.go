@@ -144,7 +144,7 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, sess *session)
 	d := s.totpData(sess.account)
 	switch r.URL.Query().Get("done") {
 	case "off":
-		d.Done = "One-time codes are turned off for your account."
+		d.Done = s.texts(r, sess).T("console.totp_done_off")
 	}
 	s.render(w, r, http.StatusOK, "totp", sess, d)
 }
@@ -198,7 +198,7 @@ func (s *Server) totpActivate(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	step, ok := totpStep(a.TOTPPending, r.PostFormValue("code"), s.now())
 	if !ok {
-		d.Error = "That code is not right. Type the 6 digits your app shows now."
+		d.Error = s.texts(r, sess).T("console.totp_wrong")
 		s.render(w, r, http.StatusBadRequest, "totp", sess, d)
 		return
 	}
@@ -209,7 +209,7 @@ func (s *Server) totpActivate(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	s.log.Info("one-time codes set up", "account", a.Name)
 	s.render(w, r, http.StatusOK, "totp", sess, totpData{Required: d.Required, Enabled: true, Left: len(codes), Codes: codes,
-		Done: "One-time codes are on. From now on, sign-in asks for a code after your password."})
+		Done: s.texts(r, sess).T("console.totp_done_on")})
 }
 
 // checkOwnCode checks a signed-in account's current code (for changes to
@@ -246,7 +246,7 @@ func (s *Server) totpRecovery(w http.ResponseWriter, r *http.Request, sess *sess
 		return
 	}
 	d := s.totpData(a)
-	d.Codes, d.Left, d.Done = codes, len(codes), "New recovery codes made. The old ones no longer work."
+	d.Codes, d.Left, d.Done = codes, len(codes), s.texts(r, sess).T("console.totp_done_new")
 	s.render(w, r, http.StatusOK, "totp", sess, d)
 }
 

@@ -46,11 +46,12 @@ func (s *Server) nextCase(r *http.Request, sess *session, cur citybot.Case, in s
 	q, _ := s.inboxQueryOf(v, sess)
 	q.Offset, q.Limit = 0, pageSize
 	now := s.now()
+	tw := s.texts(r, sess)
 	var rows []inboxRow
 	cmp := urgencyCompare
 	if v.Get("sort") == "due" {
 		var err error
-		if rows, _, err = s.duePage(r, q, now); err != nil {
+		if rows, _, err = s.duePage(r, q, now, tw); err != nil {
 			return 0, err
 		}
 		cmp = dueCompare
@@ -60,14 +61,14 @@ func (s *Server) nextCase(r *http.Request, sess *session, cur citybot.Case, in s
 			return 0, err
 		}
 		for _, it := range items {
-			rows = append(rows, s.rowOf(it, now))
+			rows = append(rows, s.rowOf(it, now, tw))
 		}
 	}
 	rows = slices.DeleteFunc(rows, func(x inboxRow) bool { return x.Case.ID == cur.ID })
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	at := s.rowOf(citybot.InboxItem{Case: cur}, now)
+	at := s.rowOf(citybot.InboxItem{Case: cur}, now, tw)
 	for _, x := range rows {
 		if cmp(x, at) > 0 {
 			return x.Case.ID, nil
