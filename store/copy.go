@@ -113,7 +113,7 @@ type copyTable struct {
 	cols []string
 	// types are the PostgreSQL types of cols (information_schema's
 	// data_type), by which each SQLite value is converted.
-	types []string
+	types    []string
 	identity bool // an id column that takes its values from a sequence
 }
 
@@ -360,4 +360,3 @@ func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]
 
 // quoteIdent quotes a table or column name for SQL.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
