@@ -137,3 +137,50 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 		t.Errorf("copy into SQLite: %v, want ErrNotSupported", err)
 	}
 }
+
+// BenchmarkCopyToPostgres measures migrate --from's copy of a city's
+// SQLite database of 200,000 cases and 1,000,000 messages into
+// PostgreSQL, every table's count checked (rows/s; the whole copy per
+// iteration).
+//
+//	go test ./store -run '^$' -bench CopyToPostgres -benchtime 1x -timeout 30m
+func BenchmarkCopyToPostgres(b *testing.B) {
+	if os.Getenv(testPostgresURL) == "" {
+		b.Skip(testPostgresURL + " not set")
+	}
+	ctx := context.Background()
+	lite, err := Open(ctx, filepath.Join(b.TempDir(), "city.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lite.Close()
+	if err := lite.Synthesize(ctx, SynthOptions{Cases: 200_000, Messages: 1_000_000}); err != nil {
+		b.Fatal(err)
+	}
+	te := testEngine{Postgres}
+	b.ResetTimer()
+	var rows int64
+	var took time.Duration
+	for range b.N {
+		b.StopTimer()
+		pg, err := te.open(ctx, te.newSource(b), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		counts, err := pg.CopyFrom(ctx, lite, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took += time.Since(start)
+		for _, c := range counts {
+			rows += c.Rows
+		}
+		b.StopTimer()
+		pg.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows)/took.Seconds(), "rows/s")
+	b.ReportMetric(float64(rows)/float64(b.N), "rows/copy")
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"citybot"
+)
+
+// BenchmarkConsolePostgres runs the console's reads of the benchmarks
+// above (BenchmarkConsoleInbox*, BenchmarkConsoleCasePage) on PostgreSQL:
+// the same 200,000 cases and 1,000,000 messages, copied from the SQLite
+// benchmark store with CopyFrom, then analyzed.
+//
+//	go test ./store -run '^$' -bench 'Console(InboxFirstPage|InboxSearch|Postgres)' -timeout 30m
+func BenchmarkConsolePostgres(b *testing.B) {
+	if os.Getenv(testPostgresURL) == "" {
+		b.Skip(testPostgresURL + " not set")
+	}
+	lite := benchStore(b)
+	ctx := context.Background()
+	te := testEngine{Postgres}
+	db, err := te.open(ctx, te.newSource(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.CopyFrom(ctx, lite, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("InboxFirstPage", func(b *testing.B) {
+		q := citybot.InboxQuery{HideSensitive: true}
+		for b.Loop() {
+			items, _, err := db.InboxPage(ctx, q)
+			if err != nil || len(items) != 50 {
+				b.Fatalf("%d items, %v", len(items), err)
+			}
+		}
+	})
+	b.Run("InboxCounts", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.InboxCounts(ctx, citybot.InboxQuery{HideSensitive: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("InboxSearch", func(b *testing.B) {
+		q := citybot.InboxQuery{Search: "poubelles haute"}
+		for b.Loop() {
+			if items, _, err := db.InboxPage(ctx, q); err != nil || len(items) == 0 {
+				b.Fatalf("%d items, %v", len(items), err)
+			}
+		}
+	})
+	b.Run("CasePage", func(b *testing.B) {
+		id := citybot.CaseID(123_457)
+		for b.Loop() {
+			v, err := db.CaseView(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.Conversation(ctx, v.Case.ID); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.CaseTags(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
