@@ -244,6 +244,12 @@ func copyRows(ctx context.Context, stx *sql.Tx, tx pgx.Tx, t copyTable) (int64, 
 	if _, err := tx.Exec(ctx, `ALTER TABLE `+quoteIdent(t.name)+` DISABLE TRIGGER USER`); err != nil {
 		return 0, err
 	}
+	// Indexes other than the keys' are built once after the rows are in
+	// (a bulk build), not row by row: the search's GIN index above all.
+	indexes, err := dropIndexes(ctx, tx, t.name)
+	if err != nil {
+		return 0, err
+	}
 	vals := make([]any, len(t.cols))
 	ptrs := make([]any, len(t.cols))
 	for i := range vals {
@@ -272,6 +278,11 @@ func copyRows(ctx context.Context, stx *sql.Tx, tx pgx.Tx, t copyTable) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	for _, def := range indexes {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return 0, fmt.Errorf("rebuild index: %w", err)
+		}
+	}
 	if _, err := tx.Exec(ctx, `ALTER TABLE `+quoteIdent(t.name)+` ENABLE TRIGGER USER`); err != nil {
 		return 0, err
 	}
@@ -282,6 +293,40 @@ func copyRows(ctx context.Context, stx *sql.Tx, tx pgx.Tx, t copyTable) (int64, 
 		}
 	}
 	return n, nil
+}
+
+// dropIndexes drops the indexes of table that back no constraint (not its
+// primary key, not a UNIQUE or an exclusion constraint) and returns the
+// statements that create them again.
+func dropIndexes(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT i.relname, pg_get_indexdef(i.oid)
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+		JOIN pg_namespace n ON n.oid = t.relnamespace
+		WHERE t.relname = $1 AND n.nspname = current_schema()
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+		ORDER BY i.relname`, table)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if _, err := tx.Exec(ctx, `DROP INDEX `+quoteIdent(name)); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
 }
 
 // pgValue converts a value SQLite gave into what the PostgreSQL column

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,6 +124,22 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	items, _, err := pg.InboxPage(ctx, citybot.InboxQuery{Search: "ecole"})
 	if err != nil || len(items) != 1 || items[0].Case.ID != ids[0] {
 		t.Errorf("search on the copy: %v, %v", items, err)
+	}
+	// Every index is there again after the copy, the search's included.
+	fresh, err := te.open(ctx, te.newSource(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	indexes := func(db *DB) []string {
+		names, err := queryStrings(ctx, db.r, `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	if a, b := indexes(pg), indexes(fresh); !slices.Equal(a, b) || !slices.Contains(a, "messages_fts") {
+		t.Errorf("indexes after the copy:\n%v\nwant\n%v", a, b)
 	}
 	// New rows take ids after the copied ones.
 	res, err := pg.Ingest(ctx, report(msg("chat-new", "1", "u-new", "Water cut"), "water", citybot.UrgencyNormal), ackFor)
