@@ -190,7 +190,7 @@ func pgArgs(args []driver.NamedValue) []driver.NamedValue {
 // letters; ILIKE of all). String literals, quoted identifiers,
 // dollar-quoted bodies and comments are left alone.
 func rebind(q string) string {
-	if !strings.Contains(q, "?") && !strings.Contains(q, "INDEXED BY") && !strings.Contains(q, "LIKE") {
+	if !strings.Contains(q, "?") && !strings.Contains(q, "INDEXED BY") && !strings.Contains(q, "LIKE") && !strings.Contains(q, "like") {
 		return q
 	}
 	var b strings.Builder
@@ -248,7 +248,7 @@ func rebind(q string) string {
 			}
 			b.WriteByte(c)
 			i++
-		case c == 'L' && strings.HasPrefix(q[i:], "LIKE") && (i == 0 || !isWord(q[i-1])) && (i+4 == len(q) || !isWord(q[i+4])):
+		case (c == 'L' || c == 'l') && len(q) >= i+4 && strings.EqualFold(q[i:i+4], "LIKE") && (i == 0 || !isWord(q[i-1])) && (i+4 == len(q) || !isWord(q[i+4])):
 			b.WriteString("ILIKE")
 			i += 4
 		case c == 'I' && strings.HasPrefix(q[i:], "INDEXED BY ") && i > 0 && !isAlnum(q[i-1]) && q[i-1] != '_':

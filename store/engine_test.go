@@ -26,6 +26,7 @@ func TestRebind(t *testing.T) {
 		{`SELECT id FROM outbox o INDEXED BY outbox_claim WHERE a = ?`, `SELECT id FROM outbox o  WHERE a = $1`},
 		{`SELECT 'INDEXED BY x', "REINDEXED BY"`, `SELECT 'INDEXED BY x', "REINDEXED BY"`},
 		{`WHERE a LIKE ? AND b NOT LIKE 'x%' AND c = 'LIKE' AND LIKED = 1`, `WHERE a ILIKE $1 AND b NOT ILIKE 'x%' AND c = 'LIKE' AND LIKED = 1`},
+		{`WHERE a like 'x' AND likes = 1 AND unlike = 2`, `WHERE a ILIKE 'x' AND likes = 1 AND unlike = 2`},
 	}
 	for _, tt := range tests {
 		if got := rebind(tt.in); got != tt.want {
