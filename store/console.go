@@ -54,7 +54,7 @@ func inboxWhere(eng Engine, q citybot.InboxQuery, facets bool) (string, []any) {
 		// "+": never an index constraint, so that the inbox keeps its
 		// ordered index (cases_inbox_open); the covering indexes carry
 		// the column.
-		where = append(where, `+c.sensitive = 0`)
+		where = append(where, eng.noIndex("c.sensitive")+` = 0`)
 	}
 	if q.Place != "" && eng == Postgres {
 		where = append(where, `EXISTS (SELECT 1 FROM jsonb_array_elements_text(c.places::jsonb) AS p(value) WHERE p.value = ?)`)

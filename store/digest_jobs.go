@@ -28,11 +28,9 @@ func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide [
 		}
 	}
 	args = append(args, limit)
-	// c.status || '': never an index constraint (SQLite's unary + does
-	// the same, on text only in SQLite), so resolved_at's index is used.
 	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
 		LEFT JOIN citizens z ON z.id = c.citizen_id
-		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND c.status || '' = 'resolved' AND c.sensitive = 0`+excl+`
+		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND `+db.eng.noIndex("c.status")+` = 'resolved' AND c.sensitive = 0`+excl+`
 		  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
 		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
 	if err != nil {
