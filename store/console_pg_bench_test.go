@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"citybot"
 )
@@ -82,4 +84,46 @@ func BenchmarkConsolePostgres(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDigestFiguresPostgres is BenchmarkDigestFigures on PostgreSQL:
+// the same 200,000 cases and 1,000,000 messages, written on SQLite and
+// copied with CopyFrom, then one week's figures.
+//
+//	go test ./store -run '^$' -bench 'DigestFigures' -benchtime 10x -timeout 30m
+func BenchmarkDigestFiguresPostgres(b *testing.B) {
+	if os.Getenv(testPostgresURL) == "" {
+		b.Skip(testPostgresURL + " not set")
+	}
+	ctx := context.Background()
+	now := func() time.Time { return digestBenchStart.Add(30 * 7 * 24 * time.Hour) }
+	lite, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lite.Close()
+	fillDigestData(b, lite, 200_000, 5, 20)
+	te := testEngine{Postgres}
+	db, err := te.open(ctx, te.newSource(b), Options{Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.CopyFrom(ctx, lite, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	weekStart := digestBenchStart.Add(10 * 7 * 24 * time.Hour)
+	b.ResetTimer()
+	for range b.N {
+		f, err := db.DigestFigures(ctx, weekStart, weekStart.Add(7*24*time.Hour), []string{"corruption"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f.Received == 0 {
+			b.Fatal("no case in the week")
+		}
+	}
 }
