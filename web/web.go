@@ -155,8 +155,14 @@ type Options struct {
 	Officer Officer
 	// Trainer, when set, gives admins the retraining page.
 	Trainer Trainer
-	Logger  *slog.Logger     // nil discards logs
-	Now     func() time.Time // nil means time.Now
+	// Statements, when set, gives the holding statements' pages
+	// (/statements: officials and admins write and approve them) and
+	// the inbox's surge banner; StatementSender, when also set, lets
+	// officers send a statement from a case.
+	Statements      StatementStore
+	StatementSender StatementSender
+	Logger          *slog.Logger     // nil discards logs
+	Now             func() time.Time // nil means time.Now
 	// Policy is the city: its languages (canned answers are per
 	// language), the topics an officer can choose and the sensitive
 	// topics (an officer who corrects a case to one of them makes it
@@ -223,34 +229,36 @@ type Options struct {
 
 // Server is the console. It is safe for concurrent use.
 type Server struct {
-	locales   *locale.Set
-	store     Store
-	officer   Officer
-	trainer   Trainer
-	log       *slog.Logger
-	now       func() time.Time
-	languages []string
-	deflang   string // the city's default language
-	topics    []string
-	sensitive []string
-	sensRoles []citybot.Role
-	sensNames []string
-	secure    bool
-	ttl       time.Duration
-	pollEvery time.Duration
-	issuer    string
-	levels    citybot.ServiceLevels
-	loc       *time.Location
-	limiter   *limiter
-	backoff   *backoff
-	proxies   []netip.Prefix
-	checks    chan struct{}
-	checkWait time.Duration
-	deviceKey []byte
-	dummyHash []byte
-	pages     map[string]*template.Template
-	routes    []route
-	handler   http.Handler
+	locales    *locale.Set
+	store      Store
+	officer    Officer
+	trainer    Trainer
+	statements StatementStore
+	sender     StatementSender
+	log        *slog.Logger
+	now        func() time.Time
+	languages  []string
+	deflang    string // the city's default language
+	topics     []string
+	sensitive  []string
+	sensRoles  []citybot.Role
+	sensNames  []string
+	secure     bool
+	ttl        time.Duration
+	pollEvery  time.Duration
+	issuer     string
+	levels     citybot.ServiceLevels
+	loc        *time.Location
+	limiter    *limiter
+	backoff    *backoff
+	proxies    []netip.Prefix
+	checks     chan struct{}
+	checkWait  time.Duration
+	deviceKey  []byte
+	dummyHash  []byte
+	pages      map[string]*template.Template
+	routes     []route
+	handler    http.Handler
 }
 
 // languageName is a language's name in itself ("Español"), or its code
@@ -283,7 +291,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Officer == nil || opts.Policy == nil {
 		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
-	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
+	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, statements: opts.Statements, sender: opts.StatementSender, log: opts.Logger, now: opts.Now,
 		languages: opts.Policy.Languages(), deflang: opts.Policy.DefaultLanguage(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
@@ -409,6 +417,7 @@ func (s *Server) buildRoutes() {
 		{"POST /account/totp/off", staffRoles, s.totpOff, false},
 	}
 	s.routes = append(s.routes, s.open311KeyRoutes(adminRoles)...)
+	s.routes = append(s.routes, s.statementRoutes(staffRoles, actRoles)...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.pattern, s.authorize(rt))
