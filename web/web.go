@@ -4,6 +4,9 @@
 // citizen through the bot, change its status, keep internal notes and merge
 // duplicates. Admins also edit canned answers, create accounts, read the
 // audit log and retrain the classifier from officers' corrections.
+// Officials and admins write and approve holding statements; officers send
+// one from a case to every follower; the inbox shows a banner while a
+// surge of reports lasts (statements.go).
 //
 // Sign-in is a password, then, for an account with one-time codes
 // (required of admins and officials, optional for officers; totp.go), a
