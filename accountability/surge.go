@@ -291,7 +291,7 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 	if err != nil || len(current) < r.MinCount {
 		return nil, err
 	}
-	first, any, err := s.store.FirstCaseAt(ctx)
+	first, started, err := s.store.FirstCaseAt(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 	for k := range r.Weeks {
 		to := now.AddDate(0, 0, -7*(k+1))
 		from := to.Add(-r.Window)
-		if !any || from.Before(first) {
+		if !started || from.Before(first) {
 			continue // the city had not started: not a week of zero
 		}
 		if history[k], err = s.store.SurgeReports(ctx, from, to); err != nil {
