@@ -41,7 +41,7 @@ func newStatementRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Policy: policy, Store: db, Officer: off, Statements: db, StatementSender: st})
+	srv, err := New(Options{Policy: policy, Store: db, Officer: off, Statements: db, StatementSender: st, InsecureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}
