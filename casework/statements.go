@@ -135,9 +135,9 @@ func (s *Statements) plan(v citybot.CaseView, t citybot.StatementTemplate, value
 			return p, err
 		}
 		p.versions[lang] = x.Version
-		tx, _ := o.textsFor(lang)
+		ot, _ := o.textsFor(lang)
 		msg := fill(s.frame(lang), "ref", string(f.Ref), "text", body)
-		items := o.item(v, f, fmt.Sprintf("%s:%d", key, f.ID), msg, fill(tx.RepliedPrivately, "ref", string(f.Ref)))
+		items := o.item(v, f, fmt.Sprintf("%s:%d", key, f.ID), msg, fill(ot.RepliedPrivately, "ref", string(f.Ref)))
 		p.followers = append(p.followers, items...)
 		pv := citybot.StatementPreview{Ref: f.Ref, Platform: f.Platform, Language: lang}
 		for _, it := range items {
