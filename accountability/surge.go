@@ -181,7 +181,7 @@ type SurgeOptions struct {
 
 // Surger is the surge warning: it compares each topic's reports of the
 // last hour, per place and in the whole city, with the usual count for
-// that hour of the week, and alerts the officers' chats once per surge
+// that hour of the week (on the city's clock, summer time included), and alerts the officers' chats once per surge
 // (the topic, the count, the usual count, the places and the main case:
 // the one the most citizens follow), through the outbox (keys
 // surge:ID:PLATFORM:CHAT). The places of a surge stay quiet for Quiet.
@@ -296,8 +296,11 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 		return nil, err
 	}
 	history := make([][]citybot.SurgeReport, r.Weeks)
+	local := now.In(s.policy.Location())
 	for k := range r.Weeks {
-		to := now.AddDate(0, 0, -7*(k+1))
+		// The same hour of the week on the city's clock: across a change
+		// to or from summer time, a week is not 168 hours.
+		to := local.AddDate(0, 0, -7*(k+1)).UTC()
 		from := to.Add(-r.Window)
 		if !started || from.Before(first) {
 			continue // the city had not started: not a week of zero

@@ -272,3 +272,42 @@ func TestSurgerBelowMinimum(t *testing.T) {
 		t.Errorf("the fifth report: %d surges, %v; want one", len(got), err)
 	}
 }
+
+// TestSurgerSummerTime: the same hour of the week is taken on the city's
+// clock: the Monday after clocks went forward, the usual count comes from
+// the previous Mondays at the same local hour (an hour later in UTC), so
+// a busy market hour is no surge.
+func TestSurgerSummerTime(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	p, err := citybot.NewPolicy(citybot.PolicyConfig{City: "Testville", Languages: []string{"en"}, DefaultLanguage: "en",
+		Location: paris, Topics: []string{"waste", "other"}, MaxText: map[citybot.Platform]int{citybot.Telegram: 4096, citybot.Discord: 2000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 30, 9, 30, 0, 0, paris) // Monday; summer time began on the 29th
+	f := &surgeFake{first: now.AddDate(0, 0, -60)}
+	id := 0
+	for k := 1; k <= 4; k++ { // five reports at 9:10 every Monday, local time
+		at := time.Date(2026, 3, 30-7*k, 9, 10, 0, 0, paris)
+		for range 5 {
+			id++
+			f.reports = append(f.reports, rep(id, "waste", at.UTC(), "Market Square"))
+		}
+	}
+	for range 6 {
+		id++
+		f.reports = append(f.reports, rep(id, "waste", now.Add(-20*time.Minute).UTC(), "Market Square"))
+	}
+	s, err := accountability.NewSurger(accountability.SurgeOptions{Store: f, Policy: p, Now: func() time.Time { return now },
+		Alerts: accountability.AlertOptions{Chats: []accountability.AlertChat{{Platform: citybot.Telegram, Chat: "-1"}}},
+		Rule:   accountability.SurgeRule{Factor: 3, MinCount: 5, Floor: 1, Weeks: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Sweep(context.Background()); err != nil || len(got) != 0 {
+		t.Errorf("6 reports where 5 are usual at this local hour: %d surges (%+v), %v; want none", len(got), got, err)
+	}
+}
