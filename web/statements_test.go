@@ -289,3 +289,59 @@ func TestSurgeBanner(t *testing.T) {
 		t.Errorf("the main case's page does not say it is the main case of a surge")
 	}
 }
+
+// TestStatementFallbackLanguage: a follower whose language has no
+// approved text gets the city's default language; when the default has
+// none either, the officer is told which case needs which text and
+// nothing is queued.
+func TestStatementFallbackLanguage(t *testing.T) {
+	rg := newStatementRig(t)
+	ctx := context.Background()
+	main := rg.report("ana", "no water on Mill Lane", "water_sanitation", "en", citybot.UrgencyNormal)
+	fr := rg.report("bea", "plus d'eau rue du Moulin", "water_sanitation", "fr", citybot.UrgencyNormal)
+	if err := rg.db.MergeCases(ctx, fr.ID, main.ID, "olivia", nil); err != nil {
+		t.Fatal(err)
+	}
+	enOnly, err := rg.db.SaveStatementText(ctx, 0, "water_sanitation", "English only", "en", "A team is at {place}.", "mayor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	frOnly, err := rg.db.SaveStatementText(ctx, 0, "water_sanitation", "French only", "fr", "Une équipe est à {place}.", "mayor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{enOnly, frOnly} {
+		lang := "en"
+		if id == frOnly {
+			lang = "fr"
+		}
+		if err := rg.db.ApproveStatementText(ctx, id, lang, 1, "mayor"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	officer := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "a long enough password"))
+	send := func(id int64) (*http.Response, string) {
+		nonce, _ := rg.formNonce(officer, main, fmt.Sprintf("?template=%d", id))
+		return rg.do(officer, http.MethodPost, casePath(main, "/statement"), url.Values{"template": {fmt.Sprint(id)}, "nonce": {nonce},
+			"blank_place": {"Mill Lane"}, "action": {"send"}})
+	}
+	resp, body := send(frOnly)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, string(main.Ref)) {
+		t.Errorf("French only, English follower: %d, want 400 naming case %s\n%s", resp.StatusCode, main.Ref, body)
+	}
+	if rows, _ := rg.db.OutboxItems(ctx, "statement:"); len(rows) != 0 {
+		t.Fatalf("a refused statement queued %d rows", len(rows))
+	}
+	if resp, body := send(enOnly); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("English only: %d\n%s", resp.StatusCode, body)
+	}
+	rows, err := rg.db.OutboxItems(ctx, "statement:")
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows = %d, %v; want one per follower", len(rows), err)
+	}
+	for _, r := range rows {
+		if !strings.Contains(r.Out.Text, "A team is at Mill Lane.") || !strings.Contains(r.Out.Text, "News from the city") {
+			t.Errorf("row to %s = %q; want the English text in its English frame", r.Out.Chat, r.Out.Text)
+		}
+	}
+}
