@@ -35,12 +35,37 @@ type Surge struct {
 	Usual float64
 	// Case is the main case: among the reports' cases, the one the most
 	// citizens follow. Ref is its reference.
-	Case      CaseID
-	Ref       CaseRef
+	Case CaseID
+	Ref  CaseRef
+	// Roots are the cases the surge's reports' citizens follow (the main
+	// case among them); not stored.
+	Roots     []CaseID
 	Sensitive bool
 	At        time.Time
 	// QuietUntil: no other alert for these topic and places before it.
 	QuietUntil time.Time
+}
+
+// SurgeCityWide is the place key of a topic's reports wherever they are.
+const SurgeCityWide = ""
+
+// Overlaps reports whether s is the same burst as the earlier surge
+// old (of the same topic, still quiet): they share a place key, or one
+// of them counts the whole city and old's main case is among the cases
+// s's reports follow.
+func (s Surge) Overlaps(old Surge) bool {
+	if s.Topic != old.Topic {
+		return false
+	}
+	for _, k := range s.Keys {
+		if slices.Contains(old.Keys, k) {
+			return true
+		}
+	}
+	if slices.Contains(s.Keys, SurgeCityWide) || slices.Contains(old.Keys, SurgeCityWide) {
+		return slices.Contains(s.Roots, old.Case)
+	}
+	return false
 }
 
 // StatementTemplate is a holding statement officials approve in advance

@@ -24,10 +24,12 @@ type SurgeStore interface {
 	FirstCaseAt(ctx context.Context) (at time.Time, ok bool, err error)
 	// FollowerCounts returns how many citizens follow each case.
 	FollowerCounts(ctx context.Context, ids []citybot.CaseID) (map[citybot.CaseID]int, error)
-	// QuietSurgeKeys returns the place keys of topic still quiet at now.
-	QuietSurgeKeys(ctx context.Context, topic string, now time.Time) ([]string, error)
+	// QuietSurges returns topic's surges still quiet at now (their
+	// keys and main case).
+	QuietSurges(ctx context.Context, topic string, now time.Time) ([]citybot.Surge, error)
 	// RecordSurge records a surge and queues the rows build returns, in
-	// one transaction; false when one of its keys was quiet already.
+	// one transaction; false when it overlaps a surge still quiet
+	// (citybot.Surge.Overlaps).
 	RecordSurge(ctx context.Context, s citybot.Surge, build func(id int64) []citybot.OutboxItem) (bool, error)
 }
 
@@ -64,7 +66,7 @@ func (r SurgeRule) withDefaults() SurgeRule {
 }
 
 // CityWide is the place key of a topic's reports wherever they are.
-const CityWide = ""
+const CityWide = citybot.SurgeCityWide
 
 // PlaceKey is the key a place is counted under: lower case, spaces
 // collapsed ("Rue  Victor Hugo" and "rue victor hugo" are one place).
@@ -325,11 +327,19 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 	}
 	var out []citybot.Surge
 	for _, topic := range topics {
-		quiet, err := s.store.QuietSurgeKeys(ctx, topic, now)
+		quiet, err := s.store.QuietSurges(ctx, topic, now)
 		if err != nil {
 			return out, err
 		}
-		counts := slices.DeleteFunc(byTopic[topic], func(c SurgeCount) bool { return slices.Contains(quiet, c.Key) })
+		// A place (or the whole city) that is part of a burst alerted
+		// already stays quiet; another burst of the topic does not.
+		counts := slices.DeleteFunc(byTopic[topic], func(c SurgeCount) bool {
+			one := citybot.Surge{Topic: topic, Keys: []string{c.Key}}
+			for _, rep := range c.Cases {
+				one.Roots = append(one.Roots, rep.Root)
+			}
+			return slices.ContainsFunc(quiet, one.Overlaps)
+		})
 		if len(counts) == 0 {
 			continue
 		}
@@ -397,6 +407,7 @@ func (s *Surger) surge(ctx context.Context, topic string, counts []SurgeCount, n
 	slices.SortStableFunc(roots, func(a, b citybot.CaseID) int {
 		return cmp.Or(cmp.Compare(followers[b], followers[a]), cmp.Compare(hits[b], hits[a]), cmp.Compare(a, b))
 	})
+	sg.Roots = slices.Clone(roots)
 	if len(roots) > 0 {
 		sg.Case = roots[0]
 		sg.Ref = refs[sg.Case]

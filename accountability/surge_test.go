@@ -140,27 +140,26 @@ func (f *surgeFake) FollowerCounts(_ context.Context, ids []citybot.CaseID) (map
 	return out, nil
 }
 
-func (f *surgeFake) QuietSurgeKeys(_ context.Context, topic string, now time.Time) ([]string, error) {
+func (f *surgeFake) QuietSurges(_ context.Context, topic string, now time.Time) ([]citybot.Surge, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []string
+	var out []citybot.Surge
 	for _, s := range f.surges {
 		if s.Topic == topic && s.QuietUntil.After(now) {
-			out = append(out, s.Keys...)
+			out = append(out, s)
 		}
 	}
 	return out, nil
 }
 
 func (f *surgeFake) RecordSurge(ctx context.Context, s citybot.Surge, build func(int64) []citybot.OutboxItem) (bool, error) {
-	quiet, _ := f.QuietSurgeKeys(ctx, s.Topic, s.At)
-	for _, k := range s.Keys {
-		if slices.Contains(quiet, k) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, old := range f.surges {
+		if old.QuietUntil.After(s.At) && s.Overlaps(old) {
 			return false, nil
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.surges = append(f.surges, s)
 	f.rows = append(f.rows, build(int64(len(f.surges)))...)
 	return true, nil
@@ -309,5 +308,42 @@ func TestSurgerSummerTime(t *testing.T) {
 	}
 	if got, err := s.Sweep(context.Background()); err != nil || len(got) != 0 {
 		t.Errorf("6 reports where 5 are usual at this local hour: %d surges (%+v), %v; want none", len(got), got, err)
+	}
+}
+
+// TestSurgerOneBurstOneAlert: a burst first surges in the whole city
+// (its reports name the street in two ways), then at the street as more
+// reports come: still one alert. Another burst of the same topic at
+// another street, in the quiet time, alerts on its own.
+func TestSurgerOneBurstOneAlert(t *testing.T) {
+	now := time.Date(2026, 11, 20, 19, 0, 0, 0, time.UTC)
+	f := &surgeFake{first: now.AddDate(0, 0, -60)}
+	clock := now
+	s, err := accountability.NewSurger(accountability.SurgeOptions{Store: f, Policy: surgePolicy(t), Now: func() time.Time { return clock },
+		Alerts: accountability.AlertOptions{Chats: []accountability.AlertChat{{Platform: citybot.Telegram, Chat: "-1"}}},
+		Rule:   accountability.SurgeRule{Factor: 3, MinCount: 5, Floor: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, place := range []string{"Mill Lane", "rue du Moulin", "Mill Lane", "rue du Moulin", "Mill Lane"} {
+		f.reports = append(f.reports, rep(i+1, "water", clock.Add(-time.Duration(30-i)*time.Minute), place))
+	}
+	if got, err := s.Sweep(ctx); err != nil || len(got) != 1 || got[0].Keys[0] != accountability.CityWide {
+		t.Fatalf("first sweep: %+v, %v; want one city-wide surge", got, err)
+	}
+	clock = clock.Add(5 * time.Minute)
+	for i := range 3 {
+		f.reports = append(f.reports, rep(10+i, "water", clock.Add(-time.Minute), "Mill Lane"))
+	}
+	if got, err := s.Sweep(ctx); err != nil || len(got) != 0 || len(f.rows) != 1 {
+		t.Fatalf("the street surging in the same burst: %+v, %v, %d rows; want no second alert", got, err, len(f.rows))
+	}
+	for i := range 5 {
+		f.reports = append(f.reports, rep(20+i, "water", clock.Add(-time.Minute), "Oak Street"))
+	}
+	got, err := s.Sweep(ctx)
+	if err != nil || len(got) != 1 || !slices.Equal(got[0].Places, []string{"Oak Street"}) || len(f.rows) != 2 {
+		t.Fatalf("another burst at Oak Street: %+v, %v, %d rows; want its own alert", got, err, len(f.rows))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -73,45 +72,45 @@ func (db *DB) FollowerCounts(ctx context.Context, ids []citybot.CaseID) (map[cit
 	return out, nil
 }
 
-// QuietSurgeKeys returns the place keys of topic still quiet at now (a
-// surge on them alerted less than the quiet time ago).
-func (db *DB) QuietSurgeKeys(ctx context.Context, topic string, now time.Time) ([]string, error) {
-	out, err := quietKeys(ctx, db.r, topic, now)
+// QuietSurges returns topic's surges still quiet at now, with their
+// place keys and main case.
+func (db *DB) QuietSurges(ctx context.Context, topic string, now time.Time) ([]citybot.Surge, error) {
+	out, err := quietSurges(ctx, db.r, topic, now)
 	if err != nil {
-		return nil, fmt.Errorf("store: quiet surge keys: %w", mapErr(err))
+		return nil, fmt.Errorf("store: quiet surges: %w", mapErr(err))
 	}
 	return out, nil
 }
 
-func quietKeys(ctx context.Context, q querier, topic string, now time.Time) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT place_keys FROM surges WHERE topic = ? AND quiet_until > ?`, topic, ts(now))
+// quietSurges are topic's surges still quiet at now, with their keys and
+// main case.
+func quietSurges(ctx context.Context, q querier, topic string, now time.Time) ([]citybot.Surge, error) {
+	rows, err := q.QueryContext(ctx, `SELECT place_keys, COALESCE(case_id, 0) FROM surges WHERE topic = ? AND quiet_until > ?`, topic, ts(now))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []string
+	var out []citybot.Surge
 	for rows.Next() {
 		var raw string
-		if err := rows.Scan(&raw); err != nil {
+		var caseID int64
+		if err := rows.Scan(&raw, &caseID); err != nil {
 			return nil, err
 		}
-		var keys []string
-		if err := json.Unmarshal([]byte(raw), &keys); err != nil {
+		s := citybot.Surge{Topic: topic, Case: citybot.CaseID(caseID)}
+		if err := json.Unmarshal([]byte(raw), &s.Keys); err != nil {
 			return nil, err
 		}
-		for _, k := range keys {
-			if !slices.Contains(out, k) {
-				out = append(out, k)
-			}
-		}
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
 
 // RecordSurge records surge s and queues its alert (the rows build
 // returns for the surge's id), audited as "surge.alert", in one
-// transaction. It reports false, recording nothing, when one of s.Keys is
-// still quiet for s.Topic at s.At (another run alerted it). Errors wrap
+// transaction. It reports false, recording nothing, when s overlaps a
+// surge of its topic still quiet at s.At (citybot.Surge.Overlaps: another
+// run, or an earlier check of the same burst, alerted it). Errors wrap
 // citybot.ErrInvalid for a surge without topic or keys.
 func (db *DB) RecordSurge(ctx context.Context, s citybot.Surge, build func(id int64) []citybot.OutboxItem) (bool, error) {
 	if s.Topic == "" || len(s.Keys) == 0 || !s.QuietUntil.After(s.At) {
@@ -120,12 +119,12 @@ func (db *DB) RecordSurge(ctx context.Context, s citybot.Surge, build func(id in
 	done := false
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		done = false
-		quiet, err := quietKeys(ctx, tx, s.Topic, s.At)
+		quiet, err := quietSurges(ctx, tx, s.Topic, s.At)
 		if err != nil {
 			return err
 		}
-		for _, k := range s.Keys {
-			if slices.Contains(quiet, k) {
+		for _, old := range quiet {
+			if s.Overlaps(old) {
 				return nil
 			}
 		}
