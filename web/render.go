@@ -168,7 +168,7 @@ func (s *Server) locs() *locale.Set {
 }
 
 func (s *Server) pageFor(r *http.Request, sess *session, data any) page {
-	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds()), Statements: s.statements != nil}
+	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds()), Statements: s.stmts != nil}
 	p.Lang = s.consoleLang(r, sess)
 	p.W = publicTexts{wordsFor(s.locs(), p.Lang)}
 	p.Langs = s.languages

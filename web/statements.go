@@ -51,7 +51,7 @@ type StatementSender interface {
 const MaxStatement = 2000
 
 func (s *Server) statementRoutes(staff, act []citybot.Role) []route {
-	if s.statements == nil {
+	if s.stmts == nil {
 		return nil
 	}
 	approvers := []citybot.Role{citybot.RoleAdmin, citybot.RoleOfficial}
@@ -77,7 +77,7 @@ type statementsData struct {
 }
 
 func (s *Server) statementsPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	ts, err := s.statements.StatementTemplates(r.Context())
+	ts, err := s.stmts.StatementTemplates(r.Context())
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -102,7 +102,7 @@ func (s *Server) statementSave(w http.ResponseWriter, r *http.Request, sess *ses
 		s.fail(w, r, sess, invalid("a statement holds at most "+strconv.Itoa(MaxStatement)+" characters"))
 		return
 	}
-	id, err := s.statements.SaveStatementText(r.Context(), id, topic, clip(r.PostFormValue("name"), 100), lang, text, sess.account.Name)
+	id, err := s.stmts.SaveStatementText(r.Context(), id, topic, clip(r.PostFormValue("name"), 100), lang, text, sess.account.Name)
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return
@@ -117,7 +117,7 @@ func (s *Server) statementApprove(w http.ResponseWriter, r *http.Request, sess *
 		s.fail(w, r, sess, invalid("choose a statement text to approve"))
 		return
 	}
-	if err := s.statements.ApproveStatementText(r.Context(), id, r.PostFormValue("language"), version, sess.account.Name); err != nil {
+	if err := s.stmts.ApproveStatementText(r.Context(), id, r.PostFormValue("language"), version, sess.account.Name); err != nil {
 		s.fail(w, r, sess, err)
 		return
 	}
@@ -151,7 +151,7 @@ type statementSendData struct {
 
 func (s *Server) statementForm(w http.ResponseWriter, r *http.Request, sess *session, v citybot.CaseView, templateID int64) (statementSendData, bool) {
 	d := statementSendData{Case: v.Case, Followers: len(v.Merged) + 1, Values: map[string]string{}, CanPublic: s.sender.HasPublicChannels() && !v.Case.Sensitive}
-	ts, err := s.statements.StatementTemplates(r.Context())
+	ts, err := s.stmts.StatementTemplates(r.Context())
 	if err != nil {
 		s.fail(w, r, sess, err)
 		return d, false
@@ -258,10 +258,10 @@ func (s *Server) statementSend(w http.ResponseWriter, r *http.Request, sess *ses
 // caseStatements are the statements part of the case page: the
 // statements sent on it and the surges it is the main case of.
 func (s *Server) caseStatements(ctx context.Context, sess *session, id citybot.CaseID) (on bool, sent []citybot.StatementSend, surges []citybot.Surge, err error) {
-	if s.statements == nil {
+	if s.stmts == nil {
 		return false, nil, nil, nil
 	}
-	if sent, err = s.statements.CaseStatements(ctx, id); err != nil {
+	if sent, err = s.stmts.CaseStatements(ctx, id); err != nil {
 		return true, nil, nil, err
 	}
 	all, err := s.activeSurges(ctx, sess)
@@ -276,10 +276,10 @@ func (s *Server) caseStatements(ctx context.Context, sess *session, id citybot.C
 // activeSurges are the surges in their quiet time the account may read
 // of (a sensitive surge: those who read sensitive cases).
 func (s *Server) activeSurges(ctx context.Context, sess *session) ([]citybot.Surge, error) {
-	if s.statements == nil {
+	if s.stmts == nil {
 		return nil, nil
 	}
-	all, err := s.statements.ActiveSurges(ctx, s.now())
+	all, err := s.stmts.ActiveSurges(ctx, s.now())
 	if err != nil {
 		return nil, err
 	}

@@ -158,14 +158,8 @@ type Options struct {
 	Officer Officer
 	// Trainer, when set, gives admins the retraining page.
 	Trainer Trainer
-	// Statements, when set, gives the holding statements' pages
-	// (/statements: officials and admins write and approve them) and
-	// the inbox's surge banner; StatementSender, when also set, lets
-	// officers send a statement from a case.
-	Statements      StatementStore
-	StatementSender StatementSender
-	Logger          *slog.Logger     // nil discards logs
-	Now             func() time.Time // nil means time.Now
+	Logger  *slog.Logger     // nil discards logs
+	Now     func() time.Time // nil means time.Now
 	// Policy is the city: its languages (canned answers are per
 	// language), the topics an officer can choose and the sensitive
 	// topics (an officer who corrects a case to one of them makes it
@@ -228,40 +222,47 @@ type Options struct {
 	// the console is shown in it. nil means ServiceLevels.Location, or
 	// UTC.
 	Location *time.Location
+
+	// Statements, when set, gives the holding statements' pages
+	// (/statements: officials and admins write and approve them) and
+	// the inbox's surge banner; StatementSender, when also set, lets
+	// officers send a statement from a case.
+	Statements      StatementStore
+	StatementSender StatementSender
 }
 
 // Server is the console. It is safe for concurrent use.
 type Server struct {
-	locales    *locale.Set
-	store      Store
-	officer    Officer
-	trainer    Trainer
-	statements StatementStore
-	sender     StatementSender
-	log        *slog.Logger
-	now        func() time.Time
-	languages  []string
-	deflang    string // the city's default language
-	topics     []string
-	sensitive  []string
-	sensRoles  []citybot.Role
-	sensNames  []string
-	secure     bool
-	ttl        time.Duration
-	pollEvery  time.Duration
-	issuer     string
-	levels     citybot.ServiceLevels
-	loc        *time.Location
-	limiter    *limiter
-	backoff    *backoff
-	proxies    []netip.Prefix
-	checks     chan struct{}
-	checkWait  time.Duration
-	deviceKey  []byte
-	dummyHash  []byte
-	pages      map[string]*template.Template
-	routes     []route
-	handler    http.Handler
+	locales   *locale.Set
+	store     Store
+	officer   Officer
+	trainer   Trainer
+	stmts     StatementStore
+	sender    StatementSender
+	log       *slog.Logger
+	now       func() time.Time
+	languages []string
+	deflang   string // the city's default language
+	topics    []string
+	sensitive []string
+	sensRoles []citybot.Role
+	sensNames []string
+	secure    bool
+	ttl       time.Duration
+	pollEvery time.Duration
+	issuer    string
+	levels    citybot.ServiceLevels
+	loc       *time.Location
+	limiter   *limiter
+	backoff   *backoff
+	proxies   []netip.Prefix
+	checks    chan struct{}
+	checkWait time.Duration
+	deviceKey []byte
+	dummyHash []byte
+	pages     map[string]*template.Template
+	routes    []route
+	handler   http.Handler
 }
 
 // languageName is a language's name in itself ("Español"), or its code
@@ -294,7 +295,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Store == nil || opts.Officer == nil || opts.Policy == nil {
 		return nil, fmt.Errorf("web: %w: Store, Officer and Policy are required", citybot.ErrInvalid)
 	}
-	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, statements: opts.Statements, sender: opts.StatementSender, log: opts.Logger, now: opts.Now,
+	s := &Server{locales: opts.Locales, store: opts.Store, officer: opts.Officer, trainer: opts.Trainer, log: opts.Logger, now: opts.Now,
 		languages: opts.Policy.Languages(), deflang: opts.Policy.DefaultLanguage(), topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), sensRoles: opts.SensitiveRoles,
 		sensNames: slices.Clone(opts.SensitiveAccounts),
 		secure:    !opts.InsecureCookies, ttl: opts.SessionTTL, pollEvery: opts.PollEvery,
@@ -303,6 +304,7 @@ func New(opts Options) (*Server, error) {
 	if s.issuer == "" {
 		s.issuer = "citybot"
 	}
+	s.stmts, s.sender = opts.Statements, opts.StatementSender
 	if s.loc == nil {
 		s.loc = opts.ServiceLevels.Location
 	}
