@@ -92,7 +92,7 @@ func TestBrowserStatementsAxe(t *testing.T) {
 			t.Helper()
 			octx, ocancel := context.WithTimeout(bctx, 20*time.Second)
 			defer ocancel()
-			if err := chromedp.Do(octx, chromedp.Navigate(base+page), chromedp.WaitVisible(wait)); err != nil {
+			if err := chromedp.Do(octx, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS(wait))); err != nil {
 				body, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.location.href + "\n" + document.body.innerText`))
 				t.Fatalf("open %s: %v\n%s", page, err, body)
 			}
@@ -102,8 +102,8 @@ func TestBrowserStatementsAxe(t *testing.T) {
 		open("/inbox", `p.surge`)
 		open(fmt.Sprintf("/cases/%d", c.ID), `#h-statements`)
 		open(sendPage, `#b-place`)
-		if err := chromedp.Do(bctx, chromedp.SendKeys(`#b-place`, `Mill Lane <img src=x onerror="window.__xss=1">`),
-			chromedp.SendKeys(`#b-time`, "18:00"), chromedp.Click(`button[value="preview"]`), chromedp.WaitVisible(`#h-preview`)); err != nil {
+		if err := chromedp.Do(bctx, chromedp.SendKeys(chromedp.CSS(`#b-place`), `Mill Lane <img src=x onerror="window.__xss=1">`),
+			chromedp.SendKeys(chromedp.CSS(`#b-time`), "18:00"), chromedp.Click(chromedp.CSS(`button[value="preview"]`)), chromedp.WaitVisible(chromedp.CSS(`#h-preview`))); err != nil {
 			t.Fatalf("preview: %v", err)
 		}
 		check(sendPage + " with a preview")
