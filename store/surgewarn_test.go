@@ -254,3 +254,52 @@ func TestSendStatementOnce(t *testing.T) {
 		t.Errorf("%d case.statement audit entries, want 1", n)
 	}
 }
+
+// TestSendStatementAtomic: a send that fails half way (build refuses, or
+// a row is malformed after the followers' rows were written) leaves
+// nothing behind, and the same form can then be sent.
+func TestSendStatementAtomic(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, newClock().Now)
+	id, err := db.SaveStatementText(ctx, 0, "water", "Water cut", "en", "Team on site.", "olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ApproveStatementText(ctx, id, "en", 1, "mayor"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "no water"), "water", citybot.UrgencyNormal), ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Case
+	follower := citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: c.ID, Out: citybot.Outgoing{Key: "statement:x:n1:1",
+		Platform: c.Platform, Chat: c.Chat, Text: "Team on site."}}
+	rec := citybot.StatementSend{Case: c.ID, TemplateID: id, Versions: map[string]int{"en": 1}, Actor: "olivia", Nonce: "n1"}
+	for _, bad := range []func(citybot.CaseView) ([]citybot.OutboxItem, []citybot.OutboxItem, error){
+		func(citybot.CaseView) ([]citybot.OutboxItem, []citybot.OutboxItem, error) {
+			return nil, nil, fmt.Errorf("%w: refused", citybot.ErrInvalid)
+		},
+		func(citybot.CaseView) ([]citybot.OutboxItem, []citybot.OutboxItem, error) {
+			// The public row has no chat: the followers' row written
+			// before it must go too.
+			return []citybot.OutboxItem{follower}, []citybot.OutboxItem{{Out: citybot.Outgoing{Key: "statement:x:n1:public", Platform: citybot.Discord}}}, nil
+		},
+	} {
+		if _, err := db.SendStatement(ctx, rec, bad); !errors.Is(err, citybot.ErrInvalid) {
+			t.Fatalf("a failing send: %v, want ErrInvalid", err)
+		}
+		if n := countRows(t, db, "statement:"); n != 0 {
+			t.Fatalf("a failed send left %d rows", n)
+		}
+		if sent, _ := db.CaseStatements(ctx, c.ID); len(sent) != 0 {
+			t.Fatalf("a failed send was recorded: %+v", sent)
+		}
+	}
+	out, err := db.SendStatement(ctx, rec, func(citybot.CaseView) ([]citybot.OutboxItem, []citybot.OutboxItem, error) {
+		return []citybot.OutboxItem{follower}, nil, nil
+	})
+	if err != nil || out.Already || out.Rows != 1 {
+		t.Fatalf("the same form after the failures: %+v, %v; want it sent", out, err)
+	}
+}
