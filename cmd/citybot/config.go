@@ -58,6 +58,7 @@ type Config struct {
 	Web       WebConfig       `toml:"web"`
 	Retrain   RetrainConfig   `toml:"retrain"`
 	Alerts    AlertsConfig    `toml:"alerts"`
+	Surge     SurgeConfig     `toml:"surge"`
 	SLA       SLAConfig       `toml:"sla"`
 	Open311   Open311Config   `toml:"open311"`
 	// Classifier is the [classifier] section, decoded straight into the
@@ -492,6 +493,7 @@ func DefaultConfig() Config {
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
 		Open311:    DefaultOpen311(),
+		Surge:      DefaultSurge(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
@@ -925,6 +927,7 @@ func (c Config) Validate() error {
 	if err := checkPublicBaseURL(c.Web.PublicBaseURL); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Surge.validate()...)
 
 	// [classifier]
 	if err := c.Classifier.Validate(); err != nil {
