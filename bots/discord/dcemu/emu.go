@@ -138,6 +138,11 @@ type Message struct {
 	Buttons   [][]Button
 	// Mentions is the allowed_mentions.parse list the bot sent, if any.
 	AllowedMentions []string
+	// Pinged are the users the message notifies, in order of first
+	// appearance: those written "<@id>" in Content that
+	// allowed_mentions lets through (its users list, or "users" in its
+	// parse list, or every one without allowed_mentions).
+	Pinged []string
 	Attachments     []Attachment
 	Timestamp       time.Time
 	Edited          *time.Time
@@ -630,6 +635,7 @@ func copyMessage(m *Message) Message {
 	if m.AllowedMentions != nil {
 		c.AllowedMentions = append([]string{}, m.AllowedMentions...)
 	}
+	c.Pinged = append([]string(nil), m.Pinged...)
 	c.Buttons = nil
 	for _, row := range m.Buttons {
 		c.Buttons = append(c.Buttons, append([]Button(nil), row...))
