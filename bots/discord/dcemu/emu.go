@@ -142,10 +142,10 @@ type Message struct {
 	// appearance: those written "<@id>" in Content that
 	// allowed_mentions lets through (its users list, or "users" in its
 	// parse list, or every one without allowed_mentions).
-	Pinged []string
-	Attachments     []Attachment
-	Timestamp       time.Time
-	Edited          *time.Time
+	Pinged      []string
+	Attachments []Attachment
+	Timestamp   time.Time
+	Edited      *time.Time
 }
 
 // PostOptions are the optional parts of a citizen's message.
