@@ -177,6 +177,7 @@ type Dispatcher struct {
 	pmu       sync.Mutex
 	platPause map[citybot.Platform]time.Time
 	chatPause map[chatRef]time.Time
+	groupSent map[chatRef]time.Time // last claim of a row to a group chat, for spacedUntil
 	lastPrune time.Time
 	claimTxs  prometheus.Counter
 	throttled *prometheus.CounterVec
@@ -213,7 +214,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		charts: opts.Charts, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
 		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
-		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{},
+		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{}, groupSent: map[chatRef]time.Time{},
 	}
 	for _, b := range opts.Bots {
 		if _, dup := d.bots[b.Platform()]; dup {
@@ -436,6 +437,11 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 				delete(d.chatPause, k)
 			}
 		}
+		for k, at := range d.groupSent {
+			if now.Sub(at) > time.Minute {
+				delete(d.groupSent, k)
+			}
+		}
 	}
 	// Read enough heads to get past the paused chats' ones.
 	scan := min(headScan, free+len(d.chatPause)+8)
@@ -474,6 +480,11 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 				earliest(until)
 				continue
 			}
+			if until := d.spacedUntil(h, now); until.After(now) {
+				d.pause(h.Out, bots.PaceChat, until, "spacing")
+				earliest(until)
+				continue
+			}
 			if pc, ok := d.bots[p].(bots.Pacer); ok {
 				if w, scope := pc.Reserve(h.Out); w > 0 {
 					until := now.Add(w)
@@ -490,6 +501,7 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 			// carries the others waiting there (its slot is the
 			// combined message's).
 			d.combine(ctx, h)
+			d.sentToGroup(h.Out, now)
 			ids = append(ids, h.ID)
 		}
 		if len(stopped) == 0 || len(heads) < scan {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"citybot"
 	"citybot/bots"
@@ -289,4 +290,42 @@ func (d *Dispatcher) combine(ctx context.Context, head citybot.OutboxItem) bool 
 		d.log.Debug("acknowledgements combined", "outbox_id", int64(head.ID), "platform", string(head.Out.Platform), "carried", carried)
 	}
 	return ok
+}
+
+// spacedUntil returns when an acknowledgement that may carry others (see
+// ackCombiner.combinable) may go to its group: its bot's steady spacing
+// (bots.Spacer: 3 s in a Telegram group, 1 s in a Discord channel) after
+// the last message claimed for that chat; zero when it may go now. So, in
+// a surge, a group's allowance (20 a minute) is spread over the minute,
+// each message carrying whoever waits, instead of being spent in the
+// first seconds while later reporters wait for the window to turn. Other
+// rows are never spaced.
+func (d *Dispatcher) spacedUntil(h citybot.OutboxItem, now time.Time) time.Time {
+	bot := d.bots[h.Out.Platform]
+	sp, ok := bot.(bots.Spacer)
+	if !ok || !d.comb.combinable(bot, h) {
+		return time.Time{}
+	}
+	gap := sp.Spacing(h.Out)
+	if gap <= 0 {
+		return time.Time{}
+	}
+	d.pmu.Lock()
+	last, ok := d.groupSent[chatRef{h.Out.Platform, h.Out.Chat}]
+	d.pmu.Unlock()
+	if !ok || !last.Add(gap).After(now) {
+		return time.Time{}
+	}
+	return last.Add(gap)
+}
+
+// sentToGroup records that a row to out's chat was claimed at now, when
+// that chat is a group or channel (see spacedUntil).
+func (d *Dispatcher) sentToGroup(out citybot.Outgoing, now time.Time) {
+	if out.ChatKind != citybot.ChatGroup && out.ChatKind != citybot.ChatChannel || out.To != "" {
+		return
+	}
+	d.pmu.Lock()
+	d.groupSent[chatRef{out.Platform, out.Chat}] = now
+	d.pmu.Unlock()
 }

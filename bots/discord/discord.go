@@ -348,6 +348,16 @@ func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.Cha
 	return citybot.ChatID(c.ID), nil
 }
 
+// Spacing returns the steady gap between two messages to one channel
+// that its limit allows (bots.Spacer): the window spread evenly over its
+// messages (5 in 5 s: 1 s).
+func (b *Bot) Spacing(out citybot.Outgoing) time.Duration {
+	if b.opts.ChannelMessages <= 0 {
+		return 0
+	}
+	return b.opts.ChannelWindow / time.Duration(b.opts.ChannelMessages)
+}
+
 // Mentions reports that Send names the people in Outgoing.Mentions
 // (bots.Mentioner).
 func (b *Bot) Mentions() bool { return true }

@@ -161,6 +161,9 @@ type PostOptions struct {
 
 // Server is a running emulator. Create it with Start; stop it with Close.
 type Server struct {
+	holdMu sync.Mutex
+	hold   *hold // answers withheld (HoldAnswers); nil: none
+
 	opts    Options
 	log     *slog.Logger
 	ln      net.Listener

@@ -32,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v9/users/@me/channels", s.authed(s.createDM))
 	mux.HandleFunc("GET /api/v9/channels/{cid}", s.authed(s.getChannel))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.getMessages)))
-	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.uploads(s.postMessage))))
+	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.uploads(s.holding(s.postMessage)))))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages/{mid}", s.authed(s.getMessage))
 	mux.HandleFunc("PATCH /api/v9/channels/{cid}/messages/{mid}", s.authed(s.faulty(s.patchMessage)))
 	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{gid}/commands", s.authed(s.putCommands))

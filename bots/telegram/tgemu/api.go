@@ -145,6 +145,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ae.code, resp)
 		return
 	}
+	if !s.holdAnswer(r, method, result) {
+		return
+	}
 	writeJSON(w, http.StatusOK, apiResponse{OK: true, Result: result})
 }
 

@@ -197,6 +197,9 @@ type Document struct {
 
 // Server is a running emulator. Create it with New; stop it with Close.
 type Server struct {
+	holdMu sync.Mutex
+	hold   *hold // answers withheld (HoldAnswers); nil: none
+
 	token  string
 	bot    User
 	now    func() time.Time
