@@ -157,6 +157,22 @@ func TestCombineAcks(t *testing.T) {
 			t.Errorf("%s after the combined send: row %s id %q, case %s %v", r.Case.Ref, it.State, it.SentID, cs.Status, err)
 		}
 	}
+	// Officers read, on each case, the message the group read.
+	for _, r := range []citybot.IntakeResult{r1, r3} {
+		conv, err := db.Conversation(ctx, r.Case.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range conv {
+			if e.Direction == "out" {
+				out = append(out, e.Text)
+			}
+		}
+		if len(out) != 1 || out[0] != carrier.Out.Text {
+			t.Errorf("%s's conversation shows %q, want the combined message", r.Case.Ref, out)
+		}
+	}
 	if cs, _ := db.Case(ctx, r4.Case.ID); cs.Status != citybot.StatusNew {
 		t.Errorf("sensitive case %s, want still new", cs.Status)
 	}
