@@ -160,7 +160,9 @@ type Outgoing struct {
 	// Mentions name people in Text (a combined acknowledgement in a
 	// group names each reporter): the adapter makes each a mention of
 	// its User, a platform user id that is never logged nor shown
-	// elsewhere. Only the people listed are notified.
+	// elsewhere. Only the people listed are notified. Only the outbox's
+	// combined acknowledgements carry mentions: Enqueue does not store
+	// them.
 	Mentions []Mention
 }
 

@@ -835,15 +835,21 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-// redact keeps the chat id (a person's id in a private Telegram chat) and
-// a private row's person out of an error text kept in the outbox and the
-// logs.
+// redact keeps the chat id (a person's id in a private Telegram chat), a
+// private row's person and the people a message names out of an error
+// text kept in the outbox and the logs.
 func redact(msg string, out citybot.Outgoing) string {
 	if out.To != "" {
 		msg = strings.ReplaceAll(msg, string(out.To), "<private>")
 	}
 	if out.Chat != "" {
 		msg = strings.ReplaceAll(msg, string(out.Chat), "<chat>")
+	}
+	// The people a combined acknowledgement names.
+	for _, m := range out.Mentions {
+		if m.User != "" {
+			msg = strings.ReplaceAll(msg, string(m.User), "<person>")
+		}
 	}
 	return msg
 }

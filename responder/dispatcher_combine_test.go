@@ -268,23 +268,28 @@ func TestCombinedAcksOffOrAlone(t *testing.T) {
 
 // TestCombinedAckRefusedForGood: a combined message the platform refuses
 // for good fails every acknowledgement it carries (visible to officers,
-// their cases still new), none sent on its own afterwards.
+// their cases still new), none sent on its own afterwards; the error
+// kept does not say whom the message named.
 func TestCombinedAckRefusedForGood(t *testing.T) {
 	c := newCombineRig(t, 4096, true)
 	c.bot.fail = func(out citybot.Outgoing) error {
 		if len(out.Mentions) > 0 {
-			return fmt.Errorf("%w: refused", citybot.ErrPermanent)
+			// A platform's error may quote whom the message names.
+			return fmt.Errorf("%w: refused mention of %s", citybot.ErrPermanent, out.Mentions[1].User)
 		}
 		return nil
 	}
 	for i := range 4 {
-		c.handle(t, groupMsg(fmt.Sprint(80+i), "-1004", 30+i, "pothole here"))
+		c.handle(t, groupMsg(fmt.Sprint(900001+i), "-1004", 30+i, "pothole here"))
 	}
 	c.run(t)
 	items, _ := c.db.OutboxItems(context.Background(), "in:")
 	for _, it := range items {
 		if it.State != citybot.OutboxFailed {
 			t.Errorf("%s is %s, want failed with its carrier", it.Out.Key, it.State)
+		}
+		if strings.Contains(it.LastError, "90000") || !strings.Contains(it.LastError, "refused mention of <person>") {
+			t.Errorf("%s's error %q: want it kept, without whom the message named", it.Out.Key, it.LastError)
 		}
 	}
 	if n := len(c.bot.sentTo("-1004")); n != 0 {
