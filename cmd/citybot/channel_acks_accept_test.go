@@ -235,9 +235,10 @@ func TestAcceptChannelAcksDiscord(t *testing.T) {
 		t.Skip("300 citizens through Discord's real channel limit; skipped with -short")
 	}
 	w := newDCWorld(t, dcemu.Options{}, 1, 0)
+	w.combineAcks = !combineOff()
 	ch := w.channels[0]
 	dbPath := t.TempDir() + "/citybot.db"
-	s := w.startServeAt(t, dbPath, w.config(dbPath, combineConfig()), nil)
+	s := w.startServeAt(t, dbPath, w.config(dbPath, ""), nil)
 	var reports []chanReport
 	for i := range channelReporters {
 		u := w.emu.AddUser(fmt.Sprintf("citizen%03d", i), false)

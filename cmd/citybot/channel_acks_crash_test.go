@@ -173,6 +173,7 @@ poll_interval = "100ms"
 
 	t.Run("discord", func(t *testing.T) {
 		w := newDCWorld(t, dcemu.Options{}, 1, 0)
+		w.combineAcks = true
 		ch := w.channels[0]
 		dbPath := filepath.Join(t.TempDir(), "citybot.db")
 		cfg := writeConfig(t, w.config(dbPath, ""))
