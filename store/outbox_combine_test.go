@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"citybot"
 )
@@ -186,6 +187,18 @@ func TestCombineAcks(t *testing.T) {
 	// The notice is now the chat's head.
 	if got, _ := claimOutbox(ctx, db, []citybot.Platform{citybot.Telegram}, 10); len(got) != 1 || got[0].Out.Key != "notice" {
 		t.Errorf("after the carrier, claimed %+v", got)
+	}
+	// Retention empties a combined text as it does any sent text.
+	clk.Add(31 * 24 * time.Hour)
+	if _, err := db.ApplyRetention(ctx, citybot.RetentionPolicy{OutboxDays: 30}); err != nil {
+		t.Fatal(err)
+	}
+	var batchText string
+	if err := db.r.QueryRowContext(ctx, `SELECT batch_text, mentions FROM outbox WHERE id = ?`, int64(head.ID)).Scan(&batchText, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if batchText != "" || raw != "" {
+		t.Errorf("after retention: batch_text %q, mentions %q", batchText, raw)
 	}
 }
 
