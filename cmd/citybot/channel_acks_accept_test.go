@@ -192,7 +192,7 @@ func checkChannel(t *testing.T, platform string, reports []chanReport, sent []ch
 	if len(sent) > total {
 		t.Errorf("%d bot messages over %s of reports; the limit lets through %d in that time plus 15 s", len(sent), span.Round(time.Second), total)
 	}
-	t.Logf("%s channel: at most %d bot messages between a report and its acknowledgement (limit: %d)", platform, worst, allowed)
+	t.Logf("%s channel: every acknowledgement came at most %d bot message(s) after its report (the limit lets %d through in 15 s)", platform, worst, allowed)
 	// The critical report is named first in its message, or answered
 	// alone.
 	if crit >= 0 && len(sent[crit].named) > 0 && sent[crit].named[0] != reports[channelCritical].user {
