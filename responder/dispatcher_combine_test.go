@@ -296,3 +296,43 @@ func TestCombinedAckRefusedForGood(t *testing.T) {
 		t.Errorf("%d messages delivered after the refusal", n)
 	}
 }
+
+// TestCombinedAcksByLanguage: reporters writing in two languages get one
+// combined message each, in their language, each naming only its own.
+func TestCombinedAcksByLanguage(t *testing.T) {
+	c := newCombineRig(t, 4096, true)
+	const group = "-1005"
+	texts := []string{"pothole on the corner", "il y a un nid-de-poule devant la poste", "broken pothole again",
+		"il y a un trou dans la rue", "pothole near the school"}
+	for i, text := range texts {
+		c.handle(t, groupMsg(fmt.Sprint(600+i), group, 70+i, text))
+	}
+	c.run(t)
+	set, err := locale.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := c.bot.sentTo(group)
+	if len(sent) != 2 {
+		t.Fatalf("%d messages, want 2 (one per language)", len(sent))
+	}
+	for _, tc := range []struct {
+		lang  string
+		users []string
+	}{{"en", []string{"600", "602", "604"}}, {"fr", []string{"601", "603"}}} {
+		i := slices.IndexFunc(sent, func(o citybot.Outgoing) bool {
+			return strings.Contains(o.Text, set.Catalog(tc.lang).Text("chat.ack_batch"))
+		})
+		if i < 0 {
+			t.Errorf("no combined message in %s among %d", tc.lang, len(sent))
+			continue
+		}
+		var named []string
+		for _, m := range sent[i].Mentions {
+			named = append(named, string(m.User))
+		}
+		if !slices.Equal(named, tc.users) {
+			t.Errorf("the %s message names %v, want %v", tc.lang, named, tc.users)
+		}
+	}
+}
