@@ -310,6 +310,9 @@ type OutboxConfig struct {
 	MaxBackoff   Duration `toml:"max_backoff"`   // longest wait between attempts
 	PollInterval Duration `toml:"poll_interval"` // longest idle sleep between outbox checks
 	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
+	// CombineGroupAcks: acknowledgements waiting for the same group chat
+	// go out as one message naming each reporter with their reference.
+	CombineGroupAcks bool `toml:"combine_group_acks"`
 }
 
 // SandboxConfig configures sandbox mode, where every enabled platform is
@@ -476,6 +479,8 @@ func DefaultConfig() Config {
 			MaxBackoff:   Duration{10 * time.Minute},
 			PollInterval: Duration{5 * time.Second},
 			SendTimeout:  Duration{30 * time.Second},
+			// Combined acknowledgements in busy groups.
+			CombineGroupAcks: true,
 		},
 		Sandbox: SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
 		Digest: DigestConfig{

@@ -41,6 +41,7 @@ import (
 var (
 	_ responder.Store           = (*store.DB)(nil)
 	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ responder.AckCombiner     = (*store.DB)(nil)
 	_ accountability.AlertStore = (*store.DB)(nil)
 	_ accountability.SurgeStore = (*store.DB)(nil)
 	_ casework.StatementStore   = (*store.DB)(nil)
@@ -407,7 +408,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: %w", err)
 	}
-	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
+	dopts := responder.DispatcherOptions{
 		Store: a.db,
 		Bots:  platforms,
 		// The digest's chart rows go out as images.
@@ -421,7 +422,11 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		PollInterval: cfg.Outbox.PollInterval.Duration,
 		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
 		Registerer:   reg,
-	})
+	}
+	if cfg.Outbox.CombineGroupAcks {
+		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
+	}
+	disp, err := responder.NewDispatcher(dopts)
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: %w", err)
 	}
