@@ -157,7 +157,29 @@ type Outgoing struct {
 	// File, when set, is sent as a document (a file in the chat) with
 	// Text as its caption, through the bot's bots.DocumentSender.
 	File *File
+	// Mentions name people in Text (a combined acknowledgement in a
+	// group names each reporter): the adapter makes each a mention of
+	// its User, a platform user id that is never logged nor shown
+	// elsewhere. Only the people listed are notified. Only the outbox's
+	// combined acknowledgements carry mentions: Enqueue does not store
+	// them.
+	Mentions []Mention
 }
+
+// Mention names one person in an Outgoing's Text: Text[Start:End] (byte
+// offsets, at rune boundaries, in order and not overlapping) is the
+// span that is about them. An adapter links the span to the person
+// (Telegram: a text mention) or puts its platform's mention of the person
+// just before it (Discord: "<@id> "), which adds at most
+// MentionOverhead(User) UTF-16 units to the text.
+type Mention struct {
+	User       UserID
+	Start, End int
+}
+
+// MentionOverhead is the most UTF-16 units an adapter may add to a text
+// for a mention of user (Discord's "<@id> ").
+func MentionOverhead(user UserID) int { return len(user) + 4 }
 
 // File is a document sent to a chat: Name is what people see (its
 // extension tells its kind: ".json"), Data its bytes.

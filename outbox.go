@@ -71,6 +71,30 @@ type OutboxItem struct {
 	// ChartWeek is the week whose digest chart an OutboxChart row posts;
 	// "" for every other kind.
 	ChartWeek Week
+	// Combined is how many reporters this row's message names when it
+	// carries a combined acknowledgement: an acknowledgement waiting in
+	// a busy group chat whose Out (Text, Mentions; no ReplyTo) was
+	// replaced by one message for several reporters there. The other
+	// acknowledgements it carries wait in sending and share its fate
+	// (sent, failed, delivery unknown). 0 for every other row.
+	Combined int
+}
+
+// AckCandidate is an acknowledgement waiting in a group chat, as a
+// combined acknowledgement sees it: the row, who to name and their case.
+type AckCandidate struct {
+	Item OutboxItem
+	// User is the reporter's platform user id, to mention them in the
+	// group where they wrote; never logged.
+	User UserID
+	Ref  CaseRef
+	// Critical: the case is critical (it goes first, under the
+	// emergency line).
+	Critical bool
+	// Language hints, best first as the acknowledgement chose them: the
+	// citizen's chosen language, their platform's language code, the
+	// case's detected language.
+	Chosen, PlatformCode, Detected string
 }
 
 // OutboxStats summarises the rows still to send.

@@ -13,7 +13,13 @@
 // moved to a later date are counted in the week of the move, and one
 // moved after its day was over also counts as missed on that day.
 //
-// It declares the small interfaces it needs (DigestStore, AlertStore); it
+// The surge warning (Surger, surge.go) compares each topic's reports of
+// the last hour, per place and in the whole city, with the usual count
+// for that hour of the week (CountSurges, SurgeRule) and alerts the
+// officers' chats of the Alerter once per surge, quiet for a while after.
+//
+// It declares the small interfaces it needs (DigestStore, AlertStore,
+// SurgeStore); it
 // imports no concrete store or adapter. The chat texts it shares with the
 // pipeline come from package responder.
 package accountability

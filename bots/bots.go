@@ -1,8 +1,9 @@
 // Package bots holds the contract between citybot and a chat platform: one
 // small required interface, Bot, plus optional capabilities an adapter may
-// implement, found by type assertion: Editor (edit a sent message) and
-// PrivateChatter (find a person's private chat; Telegram and Discord both
-// implement it).
+// implement, found by type assertion: Editor (edit a sent message),
+// PrivateChatter (find a person's private chat), Mentioner (name people in
+// a message, notifying them) and Spacer (the steady pace one chat's limits
+// allow), among others; Telegram and Discord implement these four.
 //
 // Adapters (bots/telegram, bots/discord) translate platform updates into
 // citybot.Message and citybot.Action, and citybot.Outgoing into API calls.

@@ -18,3 +18,14 @@ type PrivateChatter interface {
 	// the platform refuses (the person blocks DMs); others are transient.
 	PrivateChat(ctx context.Context, user citybot.UserID) (citybot.ChatID, error)
 }
+
+// Mentioner is an optional capability: Send honours
+// citybot.Outgoing.Mentions, notifying each person named (Discord: a
+// "<@id>" before the span, with only those users allowed to be pinged;
+// Telegram: the span as a text mention). The outbox combines the
+// acknowledgements waiting in a busy group into one message that names
+// each reporter only on platforms whose bot implements it.
+type Mentioner interface {
+	// Mentions reports that Send honours Outgoing.Mentions.
+	Mentions() bool
+}

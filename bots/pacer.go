@@ -46,3 +46,17 @@ type Pacer interface {
 	// not be sent after all. Without such a slot it does nothing.
 	Unreserve(out citybot.Outgoing)
 }
+
+// Spacer is an optional capability of a Bot whose limits bound the
+// messages to one chat: Spacing returns the steady gap between two
+// messages to out's chat that those limits allow for ever (a window's
+// allowance spread evenly: Telegram's 20 a minute in a group → 3 s,
+// Discord's 5 in 5 s in a channel → 1 s); 0 when no such limit applies.
+//
+// In a surge the outbox spaces the combined acknowledgements of a group
+// this way, instead of spending a window's allowance at once and holding
+// every later reporter until the window turns. It never blocks or calls
+// the platform.
+type Spacer interface {
+	Spacing(out citybot.Outgoing) time.Duration
+}

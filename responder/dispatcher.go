@@ -89,6 +89,11 @@ type DispatcherOptions struct {
 	// the store (its budget starts once the send has returned); <= 0
 	// means 10 s. A failed attempt is retried a few times.
 	RecordTimeout time.Duration
+	// Combine, when set, combines the acknowledgements waiting in a busy
+	// group chat into one message naming each reporter (see
+	// CombineOptions); the store must implement AckCombiner. nil sends
+	// each acknowledgement on its own.
+	Combine *CombineOptions
 	// Registerer receives the metrics (outbox depth, oldest pending age,
 	// sends, send failures and deliveries left unknown after a crash, by
 	// platform); nil registers none.
@@ -123,6 +128,16 @@ type DispatcherOptions struct {
 //     metric citybot_outbox_delivery_unknown_total{platform} counts it,
 //     and its case keeps its status (an acknowledgement's case stays new,
 //     at the top of the officers' inbox).
+//
+// Combined acknowledgements (DispatcherOptions.Combine): when the row at
+// the head of a group chat's queue is an acknowledgement and others wait
+// for the same chat, the head carries them (CombineAcks, one write, before
+// its claim): it goes out as one message naming each reporter, in its
+// slot, and the rows it carries are settled with it in the same
+// transaction: sent (their cases acknowledged), failed, or delivery
+// unknown after a crash, never sent on their own as well. The combined
+// text is recorded before the send, so that a repeat after a crash is
+// the same message under the same key (Discord recognises it).
 //
 // A send that fails with a transient error is retried; if the platform
 // had in fact accepted it (an answer lost on the network), the retry can
@@ -162,6 +177,7 @@ type Dispatcher struct {
 	pmu       sync.Mutex
 	platPause map[citybot.Platform]time.Time
 	chatPause map[chatRef]time.Time
+	groupSent map[chatRef]time.Time // last claim of a row to a group chat, for spacedUntil
 	lastPrune time.Time
 	claimTxs  prometheus.Counter
 	throttled *prometheus.CounterVec
@@ -170,6 +186,9 @@ type Dispatcher struct {
 	sent, failures *prometheus.CounterVec
 	unknown        *prometheus.CounterVec
 	lastStats      time.Time
+
+	comb     *ackCombiner // nil: acknowledgements go out one by one
+	combined *prometheus.CounterVec
 }
 
 // chatRef names one chat's queue.
@@ -195,7 +214,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		charts: opts.Charts, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
 		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
-		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{},
+		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{}, groupSent: map[chatRef]time.Time{},
 	}
 	for _, b := range opts.Bots {
 		if _, dup := d.bots[b.Platform()]; dup {
@@ -232,6 +251,17 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 	if d.recordTO <= 0 {
 		d.recordTO = 10 * time.Second
 	}
+	if opts.Combine != nil {
+		c, err := newAckCombiner(opts.Store, opts.Combine)
+		if err != nil {
+			return nil, err
+		}
+		d.comb = c
+	}
+	d.combined = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_outbox_acks_combined_total",
+		Help: "Acknowledgements sent inside a combined acknowledgement carried by another row (busy group chats), by platform.",
+	}, []string{"platform"})
 	d.depth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_depth", Help: "Outbox rows waiting to be sent."})
 	d.oldest = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_oldest_pending_seconds", Help: "Age of the oldest outbox row waiting to be sent."})
 	d.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "citybot_outbox_sent_total", Help: "Messages sent, by platform."}, []string{"platform"})
@@ -252,7 +282,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		Help: "Times a chat or a whole platform was held back by a rate limit (local or the platform's 429), by platform and scope.",
 	}, []string{"platform", "scope"})
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown, d.claimTxs, d.throttled} {
+		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown, d.claimTxs, d.throttled, d.combined} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("responder: dispatcher: register metrics: %w", err)
 			}
@@ -407,6 +437,11 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 				delete(d.chatPause, k)
 			}
 		}
+		for k, at := range d.groupSent {
+			if now.Sub(at) > time.Minute {
+				delete(d.groupSent, k)
+			}
+		}
 	}
 	// Read enough heads to get past the paused chats' ones.
 	scan := min(headScan, free+len(d.chatPause)+8)
@@ -445,6 +480,11 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 				earliest(until)
 				continue
 			}
+			if until := d.spacedUntil(h, now); until.After(now) {
+				d.pause(h.Out, bots.PaceChat, until, "spacing")
+				earliest(until)
+				continue
+			}
 			if pc, ok := d.bots[p].(bots.Pacer); ok {
 				if w, scope := pc.Reserve(h.Out); w > 0 {
 					until := now.Add(w)
@@ -457,6 +497,11 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 				}
 				reserved[h.ID] = h.Out
 			}
+			// An acknowledgement at the head of a busy group's queue
+			// carries the others waiting there (its slot is the
+			// combined message's).
+			d.combine(ctx, h)
+			d.sentToGroup(h.Out, now)
 			ids = append(ids, h.ID)
 		}
 		if len(stopped) == 0 || len(heads) < scan {
@@ -790,15 +835,21 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
-// redact keeps the chat id (a person's id in a private Telegram chat) and
-// a private row's person out of an error text kept in the outbox and the
-// logs.
+// redact keeps the chat id (a person's id in a private Telegram chat), a
+// private row's person and the people a message names out of an error
+// text kept in the outbox and the logs.
 func redact(msg string, out citybot.Outgoing) string {
 	if out.To != "" {
 		msg = strings.ReplaceAll(msg, string(out.To), "<private>")
 	}
 	if out.Chat != "" {
 		msg = strings.ReplaceAll(msg, string(out.Chat), "<chat>")
+	}
+	// The people a combined acknowledgement names.
+	for _, m := range out.Mentions {
+		if m.User != "" {
+			msg = strings.ReplaceAll(msg, string(m.User), "<person>")
+		}
 	}
 	return msg
 }

@@ -46,6 +46,11 @@ func (d *Dispatcher) resolveInterrupted(ctx context.Context) error {
 			return fmt.Errorf("mark interrupted row %d: %w", it.ID, err)
 		}
 		d.unknown.WithLabelValues(platform).Inc()
+		if it.Combined > 0 {
+			// The acknowledgements it carried share its fate (the
+			// store audits each against its case).
+			log = log.With("reporters", it.Combined)
+		}
 		log.Warn("delivery unknown: a crash interrupted the send; not sent again to avoid a duplicate", "case_ref", string(ref))
 	}
 	return nil

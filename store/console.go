@@ -435,7 +435,11 @@ func (db *DB) Conversation(ctx context.Context, id citybot.CaseID) ([]citybot.Co
 		return nil, fmt.Errorf("store: conversation: %w", err)
 	}
 	rows, err = db.r.QueryContext(ctx, `SELECT text, kind, state, created_at, author FROM (
-		SELECT o.id, o.text, o.kind,
+		SELECT o.id,
+			-- An acknowledgement that went out combined shows the message
+			-- the group read (see CombineAcks).
+			COALESCE(NULLIF((SELECT b.batch_text FROM outbox b WHERE b.id = o.batch_of), ''), NULLIF(o.batch_text, ''), o.text) AS text,
+			o.kind,
 			CASE WHEN o.state = 'failed' AND o.delivery_unknown = 1 THEN 'unknown' ELSE o.state END AS state,
 			o.created_at, COALESCE(om.author, '') AS author
 		FROM outbox o LEFT JOIN officer_messages om ON om.outbox_key = o.key

@@ -205,8 +205,8 @@ func (db *DB) ApplyRetention(ctx context.Context, p citybot.RetentionPolicy) (ci
 		{p.IdentityDays, new(int), `UPDATE outbox SET to_user = '' WHERE id IN (SELECT o.id FROM outbox o
 			WHERE o.to_user <> '' AND o.state IN ('sent', 'failed') AND o.updated_at < ?1
 			AND NOT EXISTS (SELECT 1 FROM citizen_identities ci WHERE ci.platform = o.platform AND ci.platform_user_id = o.to_user) LIMIT ?2)`},
-		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '', to_user = '', file = NULL WHERE id IN (SELECT id FROM outbox
-			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '' OR to_user <> '' OR file IS NOT NULL) LIMIT ?2)`},
+		{p.OutboxDays, &res.Outbox, `UPDATE outbox SET text = '', buttons = '', to_user = '', file = NULL, batch_text = '', mentions = '' WHERE id IN (SELECT id FROM outbox
+			WHERE state IN ('sent', 'failed') AND updated_at < ?1 AND (text <> '' OR buttons <> '' OR to_user <> '' OR file IS NOT NULL OR batch_text <> '') LIMIT ?2)`},
 	}
 	if p.IdentityDays > 0 {
 		n, err := db.retireIdentities(ctx, cut(p.IdentityDays))

@@ -13,7 +13,8 @@ import (
 )
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
-	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of, file_name, file, chart_week`
+	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of, file_name, file, chart_week,
+	batch_text, mentions`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -26,9 +27,11 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		unknown                             bool
 		to, editOf, fileName, chartWeek     string
 		file                                []byte
+		batchText, mentions                 string
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
-		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf, &fileName, &file, &chartWeek); err != nil {
+		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf, &fileName, &file, &chartWeek,
+		&batchText, &mentions); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -51,6 +54,13 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	it.NextAttemptAt, it.LastError, it.SentID = parseTS(next), lastErr, citybot.PlatformMessageID(sentID)
 	it.CreatedAt, it.UpdatedAt = parseTS(created), parseTS(upd)
 	it.ChartWeek = citybot.Week(chartWeek)
+	if batchText != "" {
+		// A carrier of a combined acknowledgement sends the combined
+		// message, to the whole group: it replies to no one message.
+		it.Out.Text, it.Out.ReplyTo = batchText, ""
+		it.Out.Mentions = decodeMentions(mentions)
+		it.Combined = len(it.Out.Mentions)
+	}
 	return it, nil
 }
 
@@ -359,19 +369,12 @@ func (db *DB) MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Se
 		if it.Kind == citybot.OutboxAck && it.Case != 0 {
 			// new → acknowledged, and only from new: a case an officer
 			// already moved on stays where it is.
-			r, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'acknowledged', updated_at = ? WHERE id = ? AND status = 'new'`,
-				ts(now), int64(it.Case))
-			if err != nil {
+			if err := acknowledgeCase(ctx, tx, it.Case, now); err != nil {
 				return err
-			}
-			if n, err := r.RowsAffected(); err != nil {
-				return err
-			} else if n == 1 {
-				return audit(ctx, tx, now, "dispatcher", "case.status", caseSubject(it.Case),
-					map[string]any{"status": citybot.StatusNew}, map[string]any{"status": citybot.StatusAcknowledged})
 			}
 		}
-		return nil
+		// The acknowledgements a combined one carried were sent with it.
+		return settleCarried(ctx, tx, it, citybot.OutboxSent, string(sent.ID), "", now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark sent: %w", mapErr(err))
@@ -408,12 +411,16 @@ func (db *DB) FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr strin
 		if n, err := r.RowsAffected(); err != nil || n == 0 {
 			return errors.Join(err, sql.ErrNoRows)
 		}
-		if follow == nil {
-			return nil
-		}
 		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, int64(id)))
 		if err != nil {
 			return err
+		}
+		// The acknowledgements a combined one carried fail with it.
+		if err := settleCarried(ctx, tx, it, citybot.OutboxFailed, "", lastErr, db.now().UTC()); err != nil {
+			return err
+		}
+		if follow == nil {
+			return nil
 		}
 		for _, f := range (*follow)(it) {
 			if _, err := insertOutbox(ctx, tx, f, db.now()); err != nil {
@@ -472,7 +479,8 @@ func (db *DB) SendingOutbox(ctx context.Context, platforms []citybot.Platform) (
 		return nil, nil
 	}
 	in, pargs := platformList(platforms)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE state = 'sending' AND platform IN `+in+` ORDER BY id`, pargs...)
+	// Rows a combined acknowledgement carries are settled with it.
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE state = 'sending' AND batch_of IS NULL AND platform IN `+in+` ORDER BY id`, pargs...)
 	if err != nil {
 		return nil, fmt.Errorf("store: sending outbox: %w", mapErr(err))
 	}
@@ -504,12 +512,18 @@ func (db *DB) MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, last
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		ref = ""
 		now := db.now().UTC()
-		var caseID sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM outbox WHERE id = ? AND state = 'sending'`, int64(id)).Scan(&caseID); err != nil {
+		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ? AND state = 'sending'`, int64(id)))
+		if err != nil {
 			return err
 		}
+		caseID := sql.NullInt64{Int64: int64(it.Case), Valid: it.Case != 0}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', delivery_unknown = 1, attempts = attempts + 1,
 			last_error = ?, updated_at = ? WHERE id = ?`, clip(lastErr), ts(now), int64(id)); err != nil {
+			return err
+		}
+		// So are the acknowledgements a combined one carried, each
+		// audited against its case.
+		if err := settleCarried(ctx, tx, it, citybot.OutboxUnknown, "", lastErr, now); err != nil {
 			return err
 		}
 		if !caseID.Valid {

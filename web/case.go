@@ -19,7 +19,7 @@ import (
 // keyed by the "done" query parameter (never echoed as given); their
 // words are the catalogs' console.done_<key>.
 func doneKeys() []string {
-	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved"}
+	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved", "statement"}
 }
 
 // doneParts are the sections of the case page each confirmation belongs
@@ -27,7 +27,7 @@ func doneKeys() []string {
 // page opens where the officer was, not at the top.
 func doneParts() map[string]string {
 	return map[string]string{"labels": "part-labels", "assign": "part-assign", "expected": "part-expected", "status": "part-status",
-		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary"}
+		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary", "statement": "h-statements"}
 }
 
 // loadCase reads the case of the {id} path value and checks that the
@@ -83,6 +83,10 @@ type caseData struct {
 	CanFlag   bool
 	CanAnswer bool // the case still takes answers
 	Now       time.Time
+	// Holding statements (statements.go): shown when StatementsOn.
+	StatementsOn bool
+	Statements   []citybot.StatementSend
+	Surges       []citybot.Surge
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -132,6 +136,9 @@ func (s *Server) caseData(r *http.Request, sess *session, v citybot.CaseView) (c
 		return d, err
 	}
 	if d.History, err = s.store.Audit(ctx, "case:"+strconv.FormatInt(int64(id), 10)); err != nil {
+		return d, err
+	}
+	if d.StatementsOn, d.Statements, d.Surges, err = s.caseStatements(ctx, sess, id); err != nil {
 		return d, err
 	}
 	if v.Case.DuplicateOf != 0 {

@@ -133,6 +133,10 @@ type inboxData struct {
 	// Bulk choices.
 	Assignees    []string
 	BulkStatuses []citybot.CaseStatus
+	// Surges are the surges in their quiet time (the banner).
+	Surges []citybot.Surge
+	// CanSendStatement: the banner links to the statement page.
+	CanSendStatement bool
 }
 
 func counted(fs []citybot.FacetCount) map[string]int {
@@ -241,6 +245,11 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	d.Total = counts.Total
 	d.Done = s.inboxDone(r, sess)
+	if d.Surges, err = s.activeSurges(r.Context(), sess); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	d.CanSendStatement = s.sender != nil && sess.account.Role != citybot.RoleOfficial
 	d.Nonce = randomToken()[:22]
 	for _, st := range allStatuses() {
 		if st != citybot.StatusNew && st != citybot.StatusDuplicate {

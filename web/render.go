@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // pageNames are the templates in templates/, one per page, each rendered
 // inside layout.html.
 func pageNames() []string {
-	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error", "totp", "login_code", "open311_keys"}
+	return []string{"login", "inbox", "case", "audit", "canned", "accounts", "account_confirm", "model", "error", "totp", "login_code", "open311_keys", "statements", "statement_send"}
 }
 
 // templateFuncs are the templates' functions; locs gives the languages'
@@ -58,6 +59,15 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 		"pct1":  func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 		"pts":   func(f float64) string { return fmt.Sprintf("%+.1f", f*100) },
 		"geo":   func(f float64) string { return fmt.Sprintf("%.5f", f) },
+		// deref reads an optional time (zero when nil).
+		"deref": func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return *t
+		},
+		// usual writes a surge's usual count: "0.5", "2".
+		"usual": func(f float64) string { return strings.TrimSuffix(strconv.FormatFloat(f, 'f', 1, 64), ".0") },
 		"join":  strings.Join,
 		"add":   func(a, b int) int { return a + b },
 		"has": func(list []string, v string) bool {
@@ -119,6 +129,8 @@ type page struct {
 	Chosen string
 	// Back is the page to return to after choosing a language.
 	Back string
+	// Statements: the holding statements' page is served.
+	Statements bool
 }
 
 // consoleLang picks the console's language: the signed-in account's
@@ -155,7 +167,7 @@ func (s *Server) locs() *locale.Set {
 }
 
 func (s *Server) pageFor(r *http.Request, sess *session, data any) page {
-	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds())}
+	p := page{Data: data, PollSecs: int(s.pollEvery.Seconds()), Statements: s.stmts != nil}
 	p.Lang = s.consoleLang(r, sess)
 	p.W = publicTexts{wordsFor(s.locs(), p.Lang)}
 	p.Langs = s.languages

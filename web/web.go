@@ -4,6 +4,9 @@
 // citizen through the bot, change its status, keep internal notes and merge
 // duplicates. Admins also edit canned answers, create accounts, read the
 // audit log and retrain the classifier from officers' corrections.
+// Officials and admins write and approve holding statements; officers send
+// one from a case to every follower; the inbox shows a banner while a
+// surge of reports lasts (statements.go).
 //
 // Sign-in is a password, then, for an account with one-time codes
 // (required of admins and officials, optional for officers; totp.go), a
@@ -219,6 +222,13 @@ type Options struct {
 	// the console is shown in it. nil means ServiceLevels.Location, or
 	// UTC.
 	Location *time.Location
+
+	// Statements, when set, gives the holding statements' pages
+	// (/statements: officials and admins write and approve them) and
+	// the inbox's surge banner; StatementSender, when also set, lets
+	// officers send a statement from a case.
+	Statements      StatementStore
+	StatementSender StatementSender
 }
 
 // Server is the console. It is safe for concurrent use.
@@ -227,6 +237,8 @@ type Server struct {
 	store     Store
 	officer   Officer
 	trainer   Trainer
+	stmts     StatementStore
+	sender    StatementSender
 	log       *slog.Logger
 	now       func() time.Time
 	languages []string
@@ -292,6 +304,7 @@ func New(opts Options) (*Server, error) {
 	if s.issuer == "" {
 		s.issuer = "citybot"
 	}
+	s.stmts, s.sender = opts.Statements, opts.StatementSender
 	if s.loc == nil {
 		s.loc = opts.ServiceLevels.Location
 	}
@@ -409,6 +422,7 @@ func (s *Server) buildRoutes() {
 		{"POST /account/totp/off", staffRoles, s.totpOff, false},
 	}
 	s.routes = append(s.routes, s.open311KeyRoutes(adminRoles)...)
+	s.routes = append(s.routes, s.statementRoutes(staffRoles, actRoles)...)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
 		mux.Handle(rt.pattern, s.authorize(rt))

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -347,9 +348,61 @@ func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.Cha
 	return citybot.ChatID(c.ID), nil
 }
 
-// buildMessage validates out's text and buttons.
+// Spacing returns the steady gap between two messages to one channel
+// that its limit allows (bots.Spacer): the window spread evenly over its
+// messages (5 in 5 s: 1 s).
+func (b *Bot) Spacing(out citybot.Outgoing) time.Duration {
+	if b.opts.ChannelMessages <= 0 {
+		return 0
+	}
+	return b.opts.ChannelWindow / time.Duration(b.opts.ChannelMessages)
+}
+
+// Mentions reports that Send names the people in Outgoing.Mentions
+// (bots.Mentioner).
+func (b *Bot) Mentions() bool { return true }
+
+// withMentions puts "<@id> " before each mention's span of out.Text and
+// returns the text with the ids of the users it pings, in order. Errors
+// wrap citybot.ErrInvalid for a span outside the text or out of order,
+// or a user id that is not a Discord id.
+func withMentions(out citybot.Outgoing) (string, []string, error) {
+	if len(out.Mentions) == 0 {
+		return out.Text, nil, nil
+	}
+	var b strings.Builder
+	var users []string
+	prev := 0
+	for _, m := range out.Mentions {
+		if m.Start < prev || m.End < m.Start || m.End > len(out.Text) {
+			return "", nil, fmt.Errorf("mention outside the text or out of order: %w", citybot.ErrInvalid)
+		}
+		if !isSnowflake(string(m.User)) {
+			return "", nil, fmt.Errorf("mention: user id is not a Discord id: %w", citybot.ErrInvalid)
+		}
+		b.WriteString(out.Text[prev:m.Start])
+		b.WriteString("<@" + string(m.User) + "> ")
+		prev = m.Start
+		if !slices.Contains(users, string(m.User)) {
+			users = append(users, string(m.User))
+		}
+	}
+	b.WriteString(out.Text[prev:])
+	if len(users) > 100 {
+		return "", nil, fmt.Errorf("%d people named, Discord pings at most 100: %w", len(users), citybot.ErrInvalid)
+	}
+	return b.String(), users, nil
+}
+
+// buildMessage validates out's text and buttons. Only the people out
+// names (Mentions) are pinged: no @everyone, role or other user written
+// in the text.
 func buildMessage(out citybot.Outgoing) (*discordgo.MessageSend, error) {
-	text := strings.ToValidUTF8(out.Text, "\uFFFD")
+	text, users, err := withMentions(out)
+	if err != nil {
+		return nil, err
+	}
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	if n := TextLen(text); n > MaxText {
 		return nil, fmt.Errorf("text is %d UTF-16 units, over Discord's %d: %w", n, MaxText, citybot.ErrInvalid)
 	}
@@ -363,7 +416,7 @@ func buildMessage(out citybot.Outgoing) (*discordgo.MessageSend, error) {
 	return &discordgo.MessageSend{
 		Content:         text,
 		Components:      comps,
-		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Users: users},
 	}, nil
 }
 

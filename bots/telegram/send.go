@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -137,7 +138,42 @@ func (b *Bot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent, err
 	if err := setReply(&cfg.BaseChat, out, kb); err != nil {
 		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
 	}
+	if cfg.Entities, err = mentionEntities(text, out.Mentions); err != nil {
+		return citybot.Sent{}, fmt.Errorf("telegram: send: %w", err)
+	}
 	return b.deliver(ctx, "send", out.Key, chat, out.ChatKind, cfg, nil)
+}
+
+// Mentions reports that Send names the people in Outgoing.Mentions
+// (bots.Mentioner).
+func (b *Bot) Mentions() bool { return true }
+
+// mentionEntities turns mentions into Telegram text mentions: each span
+// of text links to its person, who is notified (it works for people
+// without a username). Offsets are in UTF-16 units, as Telegram counts.
+// Errors wrap citybot.ErrInvalid for a span outside the text, out of
+// order or not at a character boundary, or a user id that is not a
+// Telegram id.
+func mentionEntities(text string, ms []citybot.Mention) ([]tgbotapi.MessageEntity, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	out := make([]tgbotapi.MessageEntity, 0, len(ms))
+	prev := 0
+	for _, m := range ms {
+		if m.Start < prev || m.End <= m.Start || m.End > len(text) || !utf8.RuneStart(text[m.Start]) ||
+			(m.End < len(text) && !utf8.RuneStart(text[m.End])) {
+			return nil, fmt.Errorf("mention outside the text, out of order or inside a character: %w", citybot.ErrInvalid)
+		}
+		id, err := strconv.ParseInt(string(m.User), 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("mention: user id is not a Telegram id: %w", citybot.ErrInvalid)
+		}
+		out = append(out, tgbotapi.MessageEntity{Type: "text_mention", Offset: citybot.UTF16Len(text[:m.Start]),
+			Length: citybot.UTF16Len(text[m.Start:m.End]), User: &tgbotapi.User{ID: id}})
+		prev = m.End
+	}
+	return out, nil
 }
 
 // setReply threads a message under out.ReplyTo and attaches its keyboard.

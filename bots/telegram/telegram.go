@@ -295,6 +295,24 @@ func rule(r Rate, n int, per time.Duration) ratelimit.Rule {
 // Platform returns citybot.Telegram.
 func (b *Bot) Platform() citybot.Platform { return citybot.Telegram }
 
+// Spacing returns the steady gap between two messages to out's chat
+// that the local limits allow (bots.Spacer): the widest of the per-chat
+// rule and, in a group or channel, the per-group rule, each spread
+// evenly over its window (20 a minute: 3 s).
+func (b *Bot) Spacing(out citybot.Outgoing) time.Duration {
+	gap := func(r ratelimit.Rule) time.Duration {
+		if r.N <= 0 || r.Window <= 0 {
+			return 0
+		}
+		return r.Window / time.Duration(r.N)
+	}
+	g := gap(b.chatN)
+	if out.ChatKind != citybot.ChatPrivate {
+		g = max(g, gap(b.groupN))
+	}
+	return g
+}
+
 // Limits returns Telegram's message limits: 4096 UTF-16 code units of
 // text.
 func (b *Bot) Limits() bots.Limits { return Limits() }

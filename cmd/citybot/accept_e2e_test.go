@@ -251,6 +251,9 @@ enabled = false
 [outbox]
 workers = 16
 poll_interval = "200ms"
+# One acknowledgement per case, replying to its report: combined ones in
+# a busy group have their own tests (channel_acks_*_test.go).
+combine_group_acks = false
 `, emu.Endpoint(), strings.Join(listen, ", ")))
 
 	post := func(in tgemu.Incoming) tgemu.Posted {

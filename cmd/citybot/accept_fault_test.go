@@ -48,6 +48,9 @@ enabled = false
 base_backoff = "200ms"
 max_backoff = "1s"
 poll_interval = "200ms"
+# One acknowledgement per case, replying to its report: combined ones in
+# a busy group have their own tests (channel_acks_*_test.go).
+combine_group_acks = false
 `, emu.Endpoint(), group))
 
 	for i := range nPrivate {

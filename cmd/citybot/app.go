@@ -173,6 +173,18 @@ func (a *App) newAlerter(notify func()) (*accountability.Alerter, error) {
 	return newAlerter(a.cfg, a.policy, a.db, notify, a.logger, a.now)
 }
 
+// newSurger builds the surge warning of [surge] (nil when disabled);
+// notify wakes the dispatcher.
+func (a *App) newSurger(notify func()) (*accountability.Surger, error) {
+	return newSurger(a.cfg, a.policy, a.db, notify, a.logger, a.now)
+}
+
+// newStatements builds the sending of holding statements over officer,
+// to the followers and the public channels of [[digest.channels]].
+func (a *App) newStatements(officer *casework.Officer) (*casework.Statements, error) {
+	return casework.NewStatements(casework.StatementOptions{Officer: officer, Store: a.db, Channels: publicChannels(a.cfg), Locales: a.locales})
+}
+
 // newDigest builds the digest's Digester and Scheduler; notify wakes the
 // dispatcher (nil when no dispatcher runs: rows wait for serve).
 func (a *App) newDigest(notify func()) (DigestParts, error) {

@@ -58,6 +58,7 @@ type Config struct {
 	Web       WebConfig       `toml:"web"`
 	Retrain   RetrainConfig   `toml:"retrain"`
 	Alerts    AlertsConfig    `toml:"alerts"`
+	Surge     SurgeConfig     `toml:"surge"`
 	SLA       SLAConfig       `toml:"sla"`
 	Open311   Open311Config   `toml:"open311"`
 	// Classifier is the [classifier] section, decoded straight into the
@@ -315,6 +316,9 @@ type OutboxConfig struct {
 	MaxBackoff   Duration `toml:"max_backoff"`   // longest wait between attempts
 	PollInterval Duration `toml:"poll_interval"` // longest idle sleep between outbox checks
 	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
+	// CombineGroupAcks: acknowledgements waiting for the same group chat
+	// go out as one message naming each reporter with their reference.
+	CombineGroupAcks bool `toml:"combine_group_acks"`
 }
 
 // SandboxConfig configures sandbox mode, where every enabled platform is
@@ -481,6 +485,8 @@ func DefaultConfig() Config {
 			MaxBackoff:   Duration{10 * time.Minute},
 			PollInterval: Duration{5 * time.Second},
 			SendTimeout:  Duration{30 * time.Second},
+			// Combined acknowledgements in busy groups.
+			CombineGroupAcks: true,
 		},
 		Sandbox: SandboxConfig{TelegramAddr: "127.0.0.1:0", DiscordAddr: "127.0.0.1:0"},
 		Digest: DigestConfig{
@@ -498,6 +504,7 @@ func DefaultConfig() Config {
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
 		Open311:    DefaultOpen311(),
+		Surge:      DefaultSurge(),
 		Alerts: AlertsConfig{
 			TelegramChats: []int64{}, DiscordChannels: []string{}, SensitiveChats: []string{}, EscalateChats: []string{},
 			EscalateAfter: DurationOrOff{Duration: 10 * time.Minute},
@@ -941,6 +948,7 @@ func (c Config) Validate() error {
 	if err := checkPublicBaseURL(c.Web.PublicBaseURL); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Surge.validate()...)
 
 	// [classifier]
 	if err := c.Classifier.Validate(); err != nil {

@@ -82,6 +82,9 @@ rate_global = "off"
 
 [cases]
 window = "30m"
+
+[outbox]
+combine_group_acks = false
 `)
 	cfg, err := LoadConfig(p, envMap(nil))
 	if err != nil {
@@ -101,6 +104,8 @@ window = "30m"
 		{"telegram.rate_per_chat", cfg.Telegram.RatePerChat, Rate{N: 1, Per: 1500 * time.Millisecond}},
 		{"telegram.rate_global", cfg.Telegram.RateGlobal.Off(), true},
 		{"cases.window", cfg.Cases.Window.Duration, 30 * time.Minute},
+		{"outbox.combine_group_acks", cfg.Outbox.CombineGroupAcks, false},
+		{"outbox.combine_group_acks default", def.Outbox.CombineGroupAcks, true},
 		{"store.path (default kept)", cfg.Store.Path, def.Store.Path},
 		{"telegram.api_endpoint (default kept)", cfg.Telegram.APIEndpoint, def.Telegram.APIEndpoint},
 		{"source", cfg.Source, p},

@@ -41,7 +41,12 @@ import (
 var (
 	_ responder.Store           = (*store.DB)(nil)
 	_ responder.OutboxStore     = (*store.DB)(nil)
+	_ responder.AckCombiner     = (*store.DB)(nil)
 	_ accountability.AlertStore = (*store.DB)(nil)
+	_ accountability.SurgeStore = (*store.DB)(nil)
+	_ casework.StatementStore   = (*store.DB)(nil)
+	_ web.StatementStore        = (*store.DB)(nil)
+	_ web.StatementSender       = (*casework.Statements)(nil)
 	_ responder.AnswerTimeStore = (*store.DB)(nil)
 	_ responder.MediaStore      = (*store.DB)(nil)
 	_ bots.Cursors              = (*store.DB)(nil)
@@ -82,6 +87,7 @@ const (
 	partHTTP       = "http"
 	partMedia      = "media"
 	partAlerts     = "alerts"
+	partSurge      = "surge"
 	partScheduler  = "scheduler"
 	partDispatcher = "dispatcher"
 	partTelegramEm = "telegram_emulator"
@@ -169,7 +175,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
 	defer func() {
-		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
+		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
@@ -205,6 +211,9 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 		return nil
 	})
 	g.start(ctx, partAlerts, stopSchedulerTimeout, parts.alerter.Run)
+	if parts.surger != nil {
+		g.start(ctx, partSurge, stopSchedulerTimeout, parts.surger.Run)
+	}
 	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
 		parts.media.Run(ctx) // the file in hand is left for the next start
 		return nil
@@ -374,6 +383,7 @@ func (a *App) connectDiscord(ctx context.Context, g *group, ready *readyInfo) (*
 type servingParts struct {
 	dispatcher *responder.Dispatcher
 	alerter    *accountability.Alerter
+	surger     *accountability.Surger // nil with [surge] enabled = false
 	media      *responder.MediaKeeper
 	digest     DigestParts
 	// handler is what the adapters run with: the alerter first (Take it
@@ -398,7 +408,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: %w", err)
 	}
-	disp, err := responder.NewDispatcher(responder.DispatcherOptions{
+	dopts := responder.DispatcherOptions{
 		Store: a.db,
 		Bots:  platforms,
 		// The digest's chart rows go out as images.
@@ -412,11 +422,19 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		PollInterval: cfg.Outbox.PollInterval.Duration,
 		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
 		Registerer:   reg,
-	})
+	}
+	if cfg.Outbox.CombineGroupAcks {
+		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
+	}
+	disp, err := responder.NewDispatcher(dopts)
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: %w", err)
 	}
 	alerter, err := a.newAlerter(disp.Notify)
+	if err != nil {
+		return servingParts{}, fmt.Errorf("serve: %w", err)
+	}
+	surger, err := a.newSurger(disp.Notify)
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: %w", err)
 	}
@@ -444,7 +462,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 			return servingParts{}, err
 		}
 	}
-	return servingParts{dispatcher: disp, alerter: alerter, media: media, digest: digest,
+	return servingParts{dispatcher: disp, alerter: alerter, surger: surger, media: media, digest: digest,
 		handler: alerter.Wrap(digest.Digester.Wrap(resp))}, nil
 }
 
@@ -485,7 +503,13 @@ func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Office
 		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
 	}
 	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
+	statements, err := a.newStatements(officer)
+	if err != nil {
+		return fmt.Errorf("serve: web: %w", err)
+	}
 	console, err := web.New(web.Options{
+		Statements:        a.db,
+		StatementSender:   statements,
 		Policy:            a.policy,
 		TrustedProxies:    proxies,
 		Locales:           a.locales,

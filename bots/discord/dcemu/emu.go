@@ -138,9 +138,14 @@ type Message struct {
 	Buttons   [][]Button
 	// Mentions is the allowed_mentions.parse list the bot sent, if any.
 	AllowedMentions []string
-	Attachments     []Attachment
-	Timestamp       time.Time
-	Edited          *time.Time
+	// Pinged are the users the message notifies, in order of first
+	// appearance: those written "<@id>" in Content that
+	// allowed_mentions lets through (its users list, or "users" in its
+	// parse list, or every one without allowed_mentions).
+	Pinged      []string
+	Attachments []Attachment
+	Timestamp   time.Time
+	Edited      *time.Time
 }
 
 // PostOptions are the optional parts of a citizen's message.
@@ -156,6 +161,9 @@ type PostOptions struct {
 
 // Server is a running emulator. Create it with Start; stop it with Close.
 type Server struct {
+	holdMu sync.Mutex
+	hold   *hold // answers withheld (HoldAnswers); nil: none
+
 	opts    Options
 	log     *slog.Logger
 	ln      net.Listener
@@ -630,6 +638,7 @@ func copyMessage(m *Message) Message {
 	if m.AllowedMentions != nil {
 		c.AllowedMentions = append([]string{}, m.AllowedMentions...)
 	}
+	c.Pinged = append([]string(nil), m.Pinged...)
 	c.Buttons = nil
 	for _, row := range m.Buttons {
 		c.Buttons = append(c.Buttons, append([]Button(nil), row...))

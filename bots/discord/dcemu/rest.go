@@ -2,9 +2,12 @@ package dcemu
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v9/users/@me/channels", s.authed(s.createDM))
 	mux.HandleFunc("GET /api/v9/channels/{cid}", s.authed(s.getChannel))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.getMessages)))
-	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.uploads(s.postMessage))))
+	mux.HandleFunc("POST /api/v9/channels/{cid}/messages", s.authed(s.faulty(s.uploads(s.holding(s.postMessage)))))
 	mux.HandleFunc("GET /api/v9/channels/{cid}/messages/{mid}", s.authed(s.getMessage))
 	mux.HandleFunc("PATCH /api/v9/channels/{cid}/messages/{mid}", s.authed(s.faulty(s.patchMessage)))
 	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{gid}/commands", s.authed(s.putCommands))
@@ -404,6 +407,12 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-RateLimit-Bucket", "channel-"+cid)
 	}
 	m := &Message{ID: s.newIDLocked(), ChannelID: cid, AuthorID: s.bot.ID, FromBot: true, Content: content, Buttons: bs, Timestamp: time.Now().UTC(), Attachments: uploaded(r)}
+	pinged, err := pingedBy(content, body.AllowedMentions)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: allowed_mentions: "+err.Error())
+		return
+	}
+	m.Pinged = pinged
 	if body.AllowedMentions != nil {
 		var am struct {
 			Parse []string `json:"parse"`
@@ -536,4 +545,46 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	_, _ = w.Write(data)
+}
+
+// userMention matches a user mention written in a message's content.
+var userMention = regexp.MustCompile(`<@!?([0-9]{1,20})>`)
+
+// pingedBy returns the users a message with this content notifies under
+// allowed_mentions (raw; nil: every user written), in order of first
+// appearance, checking the object as Discord does: at most 100 users,
+// each an id, and no users list together with "users" in parse.
+func pingedBy(content string, raw *json.RawMessage) ([]string, error) {
+	all := true
+	var listed []string
+	if raw != nil {
+		var am struct {
+			Parse []string `json:"parse"`
+			Users []string `json:"users"`
+		}
+		if err := json.Unmarshal(*raw, &am); err != nil {
+			return nil, errors.New("not an object")
+		}
+		if len(am.Users) > 100 {
+			return nil, errors.New("users: Must be 100 or fewer in length")
+		}
+		for _, u := range am.Users {
+			if _, err := strconv.ParseUint(u, 10, 64); err != nil || len(u) > 20 {
+				return nil, errors.New("users: Value is not snowflake")
+			}
+		}
+		all = slices.Contains(am.Parse, "users")
+		if all && len(am.Users) > 0 {
+			return nil, errors.New("parse: Mutually exclusive with users")
+		}
+		listed = am.Users
+	}
+	var out []string
+	for _, sm := range userMention.FindAllStringSubmatch(content, -1) {
+		id := sm[1]
+		if (all || slices.Contains(listed, id)) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

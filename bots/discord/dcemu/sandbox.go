@@ -78,7 +78,7 @@ func (s *Server) sandboxState(w http.ResponseWriter, r *http.Request) {
 			if u, ok := s.users[m.AuthorID]; ok {
 				name = u.Name
 			}
-			sm := sandboxMessage{ID: m.ID, Author: name, FromBot: m.FromBot, Content: m.Content, Time: m.Timestamp.Format("15:04:05"), Buttons: m.Buttons}
+			sm := sandboxMessage{ID: m.ID, Author: name, FromBot: m.FromBot, Content: s.shownMentionsLocked(m.Content), Time: m.Timestamp.Format("15:04:05"), Buttons: m.Buttons}
 			for i, a := range m.Attachments {
 				if m.FromBot && a.Data != nil {
 					sm.Files = append(sm.Files, sandboxFile{Name: a.Filename,
@@ -229,4 +229,16 @@ func (s *Server) writeInteractionLater(w http.ResponseWriter, r *http.Request, i
 	defer cancel()
 	in, _ := s.WaitInteraction(ctx, id, func(in Interaction) bool { return in.Acked && (in.AckType == 4 || in.Edited || in.Deleted) })
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "acked": in.Acked, "content": in.Content, "deleted": in.Deleted})
+}
+
+// shownMentionsLocked shows each user mention ("<@id>") of content as a
+// Discord client does: "@" and the user's name.
+func (s *Server) shownMentionsLocked(content string) string {
+	return userMention.ReplaceAllStringFunc(content, func(m string) string {
+		id := userMention.FindStringSubmatch(m)[1]
+		if u, ok := s.users[id]; ok {
+			return "@" + u.Name
+		}
+		return m
+	})
 }

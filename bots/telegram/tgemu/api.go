@@ -145,6 +145,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ae.code, resp)
 		return
 	}
+	if !s.holdAnswer(r, method, result) {
+		return
+	}
 	writeJSON(w, http.StatusOK, apiResponse{OK: true, Result: result})
 }
 
@@ -395,6 +398,27 @@ func parseKeyboard(p url.Values) (*apiKeyboard, [][]Button, error) {
 	return &kb, rows, nil
 }
 
+// textMentions checks the entities a bot sent with a text as Telegram
+// does (inside the text, in UTF-16 units; a text_mention names a user by
+// id) and returns its text mentions.
+func textMentions(text string, entities []apiEntity) ([]Mention, error) {
+	units := len(utf16.Encode([]rune(text)))
+	var out []Mention
+	for _, e := range entities {
+		if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > units {
+			return nil, badRequest("can't parse entities: entity beyond the end of the text")
+		}
+		if e.Type != "text_mention" {
+			continue
+		}
+		if e.User == nil || e.User.ID <= 0 {
+			return nil, badRequest("can't parse entities: text_mention without a user")
+		}
+		out = append(out, Mention{User: e.User.ID, Offset: e.Offset, Length: e.Length})
+	}
+	return out, nil
+}
+
 func checkText(text string) error {
 	if strings.TrimSpace(text) == "" {
 		return badRequest("message text is empty")
@@ -453,6 +477,10 @@ func (s *Server) sendMessage(p url.Values) (any, error) {
 	if err := jsonField(p, "entities", &entities); err != nil {
 		return nil, badRequest("can't parse entities JSON object")
 	}
+	mentions, err := textMentions(text, entities)
+	if err != nil {
+		return nil, err
+	}
 	switch pm := p.Get("parse_mode"); pm {
 	case "", "HTML", "Markdown", "MarkdownV2":
 	default:
@@ -481,7 +509,7 @@ func (s *Server) sendMessage(p url.Values) (any, error) {
 	now := s.now()
 	c.lastMsg++
 	m := SentMessage{Chat: c.api.ID, MessageID: c.lastMsg, Text: text, ParseMode: p.Get("parse_mode"),
-		ReplyTo: int(replyTo), Buttons: rows, At: now}
+		ReplyTo: int(replyTo), Buttons: rows, At: now, Mentions: mentions}
 	s.sent = append(s.sent, m)
 	if over := len(s.sent) - s.max.sent; over > 0 {
 		s.sent = append(s.sent[:0:0], s.sent[over:]...)

@@ -73,6 +73,9 @@ type Posted struct {
 	Chat       int64
 	MessageID  int
 	CallbackID string // for Press
+	// At is when the emulator took a posted message (its clock): the
+	// time a citizen wrote, for measuring how long an answer took.
+	At time.Time
 }
 
 // Post queues a citizen's message as a "message" update. It returns an
@@ -109,11 +112,11 @@ func (s *Server) Post(in Incoming) (Posted, error) {
 	if in.Chat < 0 && s.privacy && !s.addressedLocked(c, in) {
 		// Privacy mode: the group hears it, the bot does not.
 		s.notifyLocked()
-		return Posted{Chat: in.Chat, MessageID: e.MessageID}, nil
+		return Posted{Chat: in.Chat, MessageID: e.MessageID, At: e.At}, nil
 	}
 	m := s.apiMessageLocked(c, e)
 	id := s.enqueueLocked(update{Kind: "message", Message: &m})
-	return Posted{UpdateID: id, Chat: in.Chat, MessageID: e.MessageID}, nil
+	return Posted{UpdateID: id, Chat: in.Chat, MessageID: e.MessageID, At: e.At}, nil
 }
 
 // addressedLocked reports whether a group message reaches a bot in

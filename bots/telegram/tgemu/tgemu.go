@@ -176,6 +176,17 @@ type SentMessage struct {
 	// Document is the file of a sendDocument (Text is then its
 	// caption); nil for other messages.
 	Document *Document
+	// Mentions are the text mentions the bot sent (entities of type
+	// text_mention), in order.
+	Mentions []Mention
+}
+
+// Mention is a text mention in a message the bot sent: the person
+// notified and the span of Text (in UTF-16 units, as Telegram counts)
+// that links to them.
+type Mention struct {
+	User           int64
+	Offset, Length int
 }
 
 // Document is a file the bot sent with sendDocument.
@@ -186,6 +197,9 @@ type Document struct {
 
 // Server is a running emulator. Create it with New; stop it with Close.
 type Server struct {
+	holdMu sync.Mutex
+	hold   *hold // answers withheld (HoldAnswers); nil: none
+
 	token  string
 	bot    User
 	now    func() time.Time
@@ -501,6 +515,7 @@ func (s *Server) Answers() []CallbackAnswer {
 }
 
 func cloneSent(m SentMessage) SentMessage {
+	m.Mentions = append([]Mention(nil), m.Mentions...)
 	if m.Buttons != nil {
 		rows := make([][]Button, len(m.Buttons))
 		for i, r := range m.Buttons {

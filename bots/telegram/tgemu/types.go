@@ -36,6 +36,7 @@ type apiEntity struct {
 	Type   string `json:"type"`
 	Offset int    `json:"offset"`
 	Length int    `json:"length"`
+	User   *User  `json:"user,omitempty"` // a text_mention's person
 }
 
 type apiPhotoSize struct {
