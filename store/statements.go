@@ -92,12 +92,9 @@ func (db *DB) SaveStatementText(ctx context.Context, id int64, topic, name, lang
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
 		if id == 0 {
-			res, err := tx.ExecContext(ctx, `INSERT INTO statement_templates (topic, name, created_by, created_at) VALUES (?, ?, ?, ?)`,
-				topic, name, actor, ts(now))
-			if err != nil {
-				return err
-			}
-			if id, err = res.LastInsertId(); err != nil {
+			var err error
+			if id, err = insertID(ctx, tx, `INSERT INTO statement_templates (topic, name, created_by, created_at) VALUES (?, ?, ?, ?)`,
+				topic, name, actor, ts(now)); err != nil {
 				return err
 			}
 		} else if err := tx.QueryRowContext(ctx, `SELECT id FROM statement_templates WHERE id = ?`, id).Scan(&id); err != nil {
@@ -223,13 +220,9 @@ func (db *DB) SendStatement(ctx context.Context, rec citybot.StatementSend,
 		}
 		versions, _ := json.Marshal(rec.Versions)
 		fields, _ := json.Marshal(rec.Values)
-		res, err := tx.ExecContext(ctx, `INSERT INTO statements (case_id, template_id, versions, fields, public, actor, nonce, followers, row_count, at)
+		if out.ID, err = insertID(ctx, tx, `INSERT INTO statements (case_id, template_id, versions, fields, public, actor, nonce, followers, row_count, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, int64(rec.Case), rec.TemplateID, string(versions), string(fields), rec.Public,
-			rec.Actor, rec.Nonce, len(v.Merged)+1, n, ts(now))
-		if err != nil {
-			return err
-		}
-		if out.ID, err = res.LastInsertId(); err != nil {
+			rec.Actor, rec.Nonce, len(v.Merged)+1, n, ts(now)); err != nil {
 			return err
 		}
 		out.Followers, out.Rows, out.At = len(v.Merged)+1, n, now

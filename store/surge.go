@@ -134,13 +134,9 @@ func (db *DB) RecordSurge(ctx context.Context, s citybot.Surge, build func(id in
 		if s.Case != 0 {
 			caseID = sql.NullInt64{Int64: int64(s.Case), Valid: true}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO surges (topic, places, place_keys, reports, usual, case_id, sensitive, at, quiet_until)
+		id, err := insertID(ctx, tx, `INSERT INTO surges (topic, places, place_keys, reports, usual, case_id, sensitive, at, quiet_until)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.Topic, string(places), string(keys), s.Count, s.Usual, caseID, s.Sensitive,
 			ts(s.At), ts(s.QuietUntil))
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
