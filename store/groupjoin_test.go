@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"citybot"
+)
+
+// TestIngestGroupJoin: a report grouping joined to another citizen's case
+// gets its own case merged into it in the same transaction, audited by
+// "grouping"; the follower's next message follows its own case up; a
+// redelivery changes nothing; a closed or sensitive target is not joined,
+// and suggestions are kept for officers.
+func TestIngestGroupJoin(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, clk.Now)
+	ctx := context.Background()
+	first, err := db.Ingest(ctx, report(msg("chat-a", "1", "a", "Burst main on Main Street"), "water_sanitation", citybot.UrgencyHigh), ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := first.Case.ID
+	clk.Add(time.Minute)
+
+	in := report(msg("chat-b", "1", "b", "Water everywhere on Main Street"), "water_sanitation", citybot.UrgencyHigh)
+	in.Group = &citybot.GroupDecision{Join: main}
+	res, err := db.Ingest(ctx, in, ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.NewCase || res.Joined == nil || res.Joined.ID != main || res.Case.Status != citybot.StatusDuplicate || res.Case.DuplicateOf != main || res.Case.Ref == first.Case.Ref {
+		t.Fatalf("joined report: new %v joined %+v case %+v", res.NewCase, res.Joined, res.Case)
+	}
+	follower := res.Case.ID
+	v, err := db.CaseView(ctx, main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Merged) != 1 || v.Merged[0].ID != follower {
+		t.Fatalf("main case's followers %+v", v.Merged)
+	}
+	entries, err := db.Audit(ctx, caseSubject(main))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countAction(entries, "case.group_join") != 1 || entries[len(entries)-1].Actor != "grouping" {
+		t.Errorf("audit of the main case %+v", entries)
+	}
+
+	// The same update again: nothing changes.
+	again, err := db.Ingest(ctx, in, ackFor)
+	if err != nil || !again.Duplicate {
+		t.Fatalf("redelivery: %+v, %v", again, err)
+	}
+	if v, _ := db.CaseView(ctx, main); len(v.Merged) != 1 {
+		t.Errorf("redelivery added a follower: %+v", v.Merged)
+	}
+
+	// The follower writes again within the window: their own case, not
+	// a new one, and the main case is active and raised with it.
+	clk.Add(5 * time.Minute)
+	more := report(msg("chat-b", "2", "b", "It is getting worse"), "water_sanitation", citybot.UrgencyCritical)
+	more.Group = &citybot.GroupDecision{Join: main} // ignored: a follow-up
+	res2, err := db.Ingest(ctx, more, ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.NewCase || res2.Case == nil || res2.Case.ID != follower || res2.Joined != nil || !res2.Escalated {
+		t.Fatalf("follower's follow-up: %+v", res2)
+	}
+	if c, _ := db.Case(ctx, main); c.Urgency != citybot.UrgencyCritical {
+		t.Errorf("main case after the follower's follow-up: urgency %s", c.Urgency)
+	}
+	var last string
+	if err := db.r.QueryRowContext(ctx, `SELECT last_message_at FROM cases WHERE id = ?`, int64(main)).Scan(&last); err != nil || !parseTS(last).Equal(clk.Now()) {
+		t.Errorf("main case's last message at %s (%v), want %v", last, err, clk.Now())
+	}
+
+	// A sensitive report is never joined; a closed case is not joined.
+	bribe := report(msg("chat-c", "1", "c", "They asked me for money to fix the main"), "water_sanitation", citybot.UrgencyNormal)
+	bribe.Sensitive = true
+	bribe.Group = &citybot.GroupDecision{Join: main}
+	if res, err := db.Ingest(ctx, bribe, ackFor); err != nil || res.Joined != nil || res.Case.Status != citybot.StatusNew {
+		t.Fatalf("sensitive report: %+v, %v", res, err)
+	}
+	other, err := db.Ingest(ctx, report(msg("chat-d", "1", "d", "Pothole"), "roads", citybot.UrgencyNormal), ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetCaseStatus(ctx, other.Case.ID, citybot.StatusChange{To: citybot.StatusClosed, Actor: "alice", Reason: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	late := report(msg("chat-e", "1", "e", "Pothole still there"), "roads", citybot.UrgencyNormal)
+	late.Group = &citybot.GroupDecision{Join: other.Case.ID, Suggest: []citybot.CaseSuggestion{{Like: main, Score: 2}, {Like: other.Case.ID, Score: 1}}}
+	res3, err := db.Ingest(ctx, late, ackFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res3.Joined != nil || res3.Case.Status != citybot.StatusNew || res3.Suggested != 1 {
+		t.Fatalf("report for a closed case: %+v", res3)
+	}
+	if got, _ := db.CaseSuggestions(ctx, main); len(got) != 1 || got[0].Case != res3.Case.ID {
+		t.Errorf("suggestions kept %+v", got)
+	}
+}
