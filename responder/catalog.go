@@ -39,6 +39,11 @@ type Catalog struct {
 	// FollowUp tells a citizen that their message joined their open
 	// case {ref}; see Options.FollowUpInterval.
 	FollowUp string
+	// AckJoined acknowledges a report grouping joined to another
+	// citizens' case as a new follower: others reported the same
+	// problem, their report {ref} is now part of case {case}, and they
+	// will get the same news.
+	AckJoined string
 	// Emergency comes first in the acknowledgement of a critical case,
 	// and alone on a follow-up that makes a case critical ({number}).
 	Emergency string
@@ -111,7 +116,7 @@ func catalogOf(c *locale.Catalog) Catalog {
 	cat := Catalog{
 		Name: c.Name(), Start: t("start"), Help: t("help"),
 		AckNew: t("ack_new"), AckTopic: t("ack_topic"), AckNext: t("ack_next"), AckStatus: t("ack_status"), AckGroup: t("ack_group"),
-		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), Emergency: t("emergency"),
+		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), AckJoined: t("ack_joined"), Emergency: t("emergency"),
 		Thanks: t("thanks"), Greeting: t("greeting"), AckOK: t("ack_ok"), EmptyReport: t("empty_report"),
 		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
 		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
@@ -148,6 +153,7 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.Sensitive, fb.Sensitive)
 	pick(&c.SensitiveGroup, fb.SensitiveGroup)
 	pick(&c.FollowUp, fb.FollowUp)
+	pick(&c.AckJoined, fb.AckJoined)
 	pick(&c.Emergency, fb.Emergency)
 	pick(&c.Thanks, fb.Thanks)
 	pick(&c.Greeting, fb.Greeting)

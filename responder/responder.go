@@ -40,6 +40,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/classifier"
+	"citybot/grouping"
 	"citybot/locale"
 )
 
@@ -135,6 +136,18 @@ type Options struct {
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
+	// Grouping, when set, compares each new report (not sensitive, not
+	// feedback, not an edit) with the recent open cases of
+	// GroupingSource (the store) before it is stored; its decision is
+	// written in the intake transaction (citybot.Intake.Group): a
+	// confident match opens the report's own case merged at once into
+	// the case it matched, whose citizens it now follows (the
+	// acknowledgement says so, Catalog.AckJoined); a weaker match is
+	// kept as a suggestion for officers. A message that follows up one
+	// of the citizen's own open cases joins it as before, whatever
+	// grouping said. nil: no grouping.
+	Grouping       *grouping.Grouper
+	GroupingSource grouping.Source
 	// Expect, when set, says in every acknowledgement and /status when
 	// the city usually answers such a report, from its own history (or
 	// its service level), and /status whether the case is past it.
@@ -160,6 +173,8 @@ type Responder struct {
 	policy     *citybot.Policy
 	notify     func()
 	critical   func()
+	grouper    *grouping.Grouper
+	groupSrc   grouping.Source
 
 	received   *prometheus.CounterVec
 	opened     *prometheus.CounterVec
@@ -179,7 +194,10 @@ func New(opts Options) (*Responder, error) {
 		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now, policy: opts.Policy,
 		defLang: opts.Policy.DefaultLanguage(), emergency: opts.Policy.EmergencyNumber(), window: opts.CaseWindow, notify: opts.Notify,
 		critical: opts.Critical, languages: opts.Policy.Languages(), sensitive: opts.Policy.SensitiveTopics(),
-		expect: opts.Expect,
+		expect: opts.Expect, grouper: opts.Grouping, groupSrc: opts.GroupingSource,
+	}
+	if r.grouper != nil && r.groupSrc == nil {
+		return nil, fmt.Errorf("responder: %w: Grouping needs a GroupingSource", citybot.ErrInvalid)
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -360,6 +378,9 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 	if !isCommand && !in.Sensitive && !m.Edit && cl != nil && cl.Intent.IsFeedback() && len(m.Attachments) == 0 && m.Location == nil {
 		return r.feedback(ctx, in, cl)
 	}
+	if mode == citybot.CaseJoinOrOpen && !in.Sensitive && !m.Edit && cl != nil {
+		in.Group = r.group(ctx, m, text, cl)
+	}
 	queued := false
 	r.expect.Refresh(ctx) // outside the transaction: the ack says it from memory
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
@@ -368,6 +389,30 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		return items, nil
 	})
 	return res, queued, err
+}
+
+// group asks grouping whether a new report is the same problem as a
+// recent open case (read before the intake transaction, so that the
+// write lock is not held while it reads; the store checks the joined case
+// again inside it). It returns nil when grouping is off, found nothing or
+// failed: a failure is logged, and the report opens its own case.
+func (r *Responder) group(ctx context.Context, m citybot.Message, text string, cl *citybot.Classification) *citybot.GroupDecision {
+	if r.grouper == nil {
+		return nil
+	}
+	rep := grouping.Report{Text: text, At: r.now(), Class: *cl, Location: m.Location}
+	d, err := r.grouper.Group(ctx, r.groupSrc, rep)
+	if err != nil {
+		r.log.Warn("grouping skipped", "platform", m.Platform, "err", err)
+		return nil
+	}
+	switch d.Outcome {
+	case grouping.Join:
+		return &citybot.GroupDecision{Join: d.Join.Case}
+	case grouping.Suggest:
+		return &citybot.GroupDecision{Suggest: d.Suggested(0, "", rep.At)}
+	}
+	return nil
 }
 
 // sensitiveOf applies the city's rule: a message is sensitive when its
@@ -488,6 +533,16 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 		}
 		ref := string(c.Ref)
 		sensitive := c.Sensitive
+		if j := res.Joined; j != nil {
+			// A new follower of another citizens' case: the same news
+			// as them from now on. (The surge engineer's holding
+			// statement reaches them through the case's followers.)
+			parts = append(parts, fill(cat.AckJoined, "ref", ref, "case", string(j.Ref)), fill(cat.AckStatus, "ref", ref))
+			if group {
+				parts = append(parts, cat.AckGroup)
+			}
+			break
+		}
 		parts = append(parts, fill(cat.AckNew, "ref", ref))
 		if !sensitive || !group {
 			// In a group, naming a sensitive topic would tell everyone

@@ -528,6 +528,22 @@ func joinGroup(ctx context.Context, tx querier, c *citybot.Case, d *citybot.Grou
 				ts(now), ts(now), int64(target.ID)); err != nil {
 				return nil, 0, err
 			}
+			// Officers are alerted of the case followed, not of each
+			// follower: a more urgent follower raises it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE case_id = ? AND state = 'due'`, int64(c.ID)); err != nil {
+				return nil, 0, err
+			}
+			if c.Urgency.Rank() < target.Urgency.Rank() {
+				if _, err := tx.ExecContext(ctx, `UPDATE cases SET urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?), updated_at = ? WHERE id = ?`,
+					string(c.Urgency), c.Urgency.Rank(), 0.0, ts(now), int64(target.ID)); err != nil {
+					return nil, 0, err
+				}
+				if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(target.ID),
+					map[string]any{"urgency": target.Urgency}, map[string]any{"urgency": c.Urgency, "by_follower": c.Ref}); err != nil {
+					return nil, 0, err
+				}
+				target.Urgency = c.Urgency
+			}
 			if err := audit(ctx, tx, now, "grouping", "case.group_join", caseSubject(target.ID), nil,
 				map[string]any{"joined": c.Ref, "into": target.Ref}); err != nil {
 				return nil, 0, err
