@@ -129,7 +129,7 @@ func (db *DB) InboxPage(ctx context.Context, q citybot.InboxQuery) (items []city
 	}
 	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, c.assignee,
 		COALESCE((SELECT substr(m.text, 1, 400) FROM messages m WHERE m.case_id = c.id AND m.direction = 'in' ORDER BY m.id LIMIT 1), ''),
-		c.first_answer_at`+caseFrom+`WHERE `+where+` ORDER BY `+order+`c.urgency_rank, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
+		c.first_answer_at`+caseFrom+`WHERE `+where+` ORDER BY `+order+`c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: inbox page: %w", mapErr(err))
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,5 +104,55 @@ func TestIngestGroupJoin(t *testing.T) {
 	}
 	if got, _ := db.CaseSuggestions(ctx, main); len(got) != 1 || got[0].Case != res3.Case.ID {
 		t.Errorf("suggestions kept %+v", got)
+	}
+}
+
+// TestInboxRanksFollowers: within an urgency, a case with more followers
+// comes first, however recent; the count follows merges.
+func TestInboxRanksFollowers(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, clk.Now)
+	ctx := context.Background()
+	open := func(user string, u citybot.Urgency) citybot.CaseID {
+		t.Helper()
+		clk.Add(time.Minute)
+		res, err := db.Ingest(ctx, report(msg("chat-"+user, "1", user, "Problem on Main Street"), "roads", u), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Case.ID
+	}
+	old, critical, popular := open("a", citybot.UrgencyNormal), open("b", citybot.UrgencyCritical), open("c", citybot.UrgencyNormal)
+	for _, u := range []string{"d", "e"} {
+		in := report(msg("chat-"+u, "1", u, "Same problem on Main Street"), "roads", citybot.UrgencyNormal)
+		in.Group = &citybot.GroupDecision{Join: popular}
+		if _, err := db.Ingest(ctx, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := db.Case(ctx, popular); c.Followers != 2 {
+		t.Fatalf("followers %d, want 2", c.Followers)
+	}
+	items, _, err := db.InboxPage(ctx, citybot.InboxQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []citybot.CaseID
+	for _, it := range items {
+		got = append(got, it.Case.ID)
+	}
+	if want := []citybot.CaseID{critical, popular, old}; !slices.Equal(got, want) {
+		t.Errorf("inbox order %v, want %v", got, want)
+	}
+	// An officer merges the popular case into the old one: the old one
+	// has its three reports' followers now.
+	if err := db.MergeCases(ctx, popular, old, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.Case(ctx, old); c.Followers != 3 {
+		t.Errorf("after the merge the case has %d followers, want 3", c.Followers)
+	}
+	if c, _ := db.Case(ctx, popular); c.Followers != 0 {
+		t.Errorf("the merged case keeps %d followers", c.Followers)
 	}
 }
