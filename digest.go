@@ -246,6 +246,9 @@ type PublicCase struct {
 	// AnsweredAt and ResolvedAt are nil until they happen.
 	AnsweredAt *time.Time
 	ResolvedAt *time.Time
+	// Reporters is how many reports of the problem the case holds: its
+	// own and those merged into it (grouping's followers). Never who.
+	Reporters int
 }
 
 // PublicCaseQuery selects public cases. Zero fields do not filter.
@@ -258,6 +261,7 @@ type PublicCaseQuery struct {
 	ExcludeTopic []string // topics left out
 	Limit        int      // <= 0 means 1000
 	Offset       int      // cases skipped first (paging), in the stable order
+	MinReporters int      // > 1: only cases reported at least this many times
 	// Sensitive cases (Case.Sensitive) are always left out.
 }
 

@@ -106,6 +106,10 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		where = append(where, `opened_at < ?`)
 		args = append(args, ts(q.Before))
 	}
+	if q.MinReporters > 1 {
+		where = append(where, `followers >= ?`)
+		args = append(args, q.MinReporters-1)
+	}
 	if afterOpened == "" && q.Offset > 0 {
 		// Paging by offset: start after the last case skipped, the
 		// keyset of the order below.
@@ -124,7 +128,7 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 	}
 	args = append(args, limit)
 	rows, err := db.xr.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
-		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
+		first_answer_at, resolved_at, followers FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
@@ -142,10 +146,11 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 			opened, updated             string
 			expected, answered, resolve sql.NullString
 		)
-		if err := rows.Scan(&lastID, &ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve); err != nil {
+		if err := rows.Scan(&lastID, &ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve, &c.Reporters); err != nil {
 			return nil, "", 0, err
 		}
 		lastOpened = opened
+		c.Reporters++ // the case's own citizen, then its followers
 		c.Ref, c.Status = citybot.CaseRef(ref), citybot.CaseStatus(status)
 		c.OpenedAt, c.UpdatedAt = parseTS(opened), parseTS(updated)
 		c.ExpectedBy, c.AnsweredAt, c.ResolvedAt = parseNullTS(expected), parseNullTS(answered), parseNullTS(resolve)
