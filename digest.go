@@ -163,6 +163,9 @@ type DigestExample struct {
 	// labelled with its language.
 	SaidLang string `json:",omitempty"`
 	DidLang  string `json:",omitempty"`
+	// Reporters is how many citizens reported the problem ("reported
+	// by 12 citizens"); 0 or 1 says nothing.
+	Reporters int `json:",omitempty"`
 }
 
 // ExampleSource is the raw material of a "you said, we did" example, as
@@ -185,6 +188,9 @@ type ExampleSource struct {
 	SaidLang string
 	CaseLang string
 	Avoid    []string
+	// Reporters is how many citizens reported the problem (the case's
+	// own and its followers').
+	Reporters int
 }
 
 // Digest is one revision of a week's public digest.

@@ -448,7 +448,7 @@ func (d *Digester) example(s citybot.ExampleSource) (citybot.DigestExample, bool
 		if countLetters(did) < 8 {
 			continue
 		}
-		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang}, true
+		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang, Reporters: s.Reporters}, true
 	}
 	return citybot.DigestExample{}, false
 }

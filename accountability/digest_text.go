@@ -337,7 +337,12 @@ func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalo
 		b.WriteByte('\n')
 		line(t.Examples)
 		for _, ex := range d.Examples {
-			line("• " + capitalize(cat.TopicName(ex.Topic)))
+			head := "• " + capitalize(cat.TopicName(ex.Topic))
+			if ex.Reporters > 1 {
+				// How many citizens reported it, never who.
+				head += " — " + t.count("reported_by", "reported by {n} citizens", ex.Reporters)
+			}
+			line(head)
 			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
 			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}
