@@ -61,8 +61,8 @@
 // it.
 //
 //	set        incidents  groupable  joins  precision  recall  joins alone  suggestions right
-//	tuning     34         153        128    1.000      0.967   0.837        0.689
-//	held-out   21          94         74    1.000      0.979   0.787        0.803
+//	tuning     34         153        130    1.000      0.967   0.850        0.689
+//	held-out   21          94         75    1.000      0.979   0.798        0.803
 //
 // The classifier gave the labelled topic to only 62% of the tuning
 // reports (66% held out): related topics, next best topics and the
@@ -73,7 +73,11 @@
 // but finds fewer: recall with suggestions 0.771 and 0.723, joins alone
 // 0.379 and 0.330. Grouping needs the city's [classifier] places.
 //
-// The held-out third of the incidents was measured once, after the tuning.
+// The held-out third of the incidents was measured once, after the tuning,
+// and again after one change found by the end-to-end test (not on these
+// sets): "broke" names a leak as a whole word only, so that "a broken
+// street light" is no longer a leak (before it, 128 and 74 joins, joins
+// alone 0.837 and 0.787; precision and recall unchanged).
 // With 74 joins, a precision of 1.000 means at least 0.95 at 95%
 // confidence (Wilson). TestGroupingTuneSet and TestGroupingHeldOutSet fail
 // below floors just under these numbers:

@@ -262,7 +262,8 @@ const maxTextCases = 100
 
 // CaseTexts returns, for each case of ids, the texts of its first perCase
 // citizen messages that are reports (not thanks or greetings) and still
-// hold a text (not erased), oldest first. A case without such a message
+// hold a text (not erased), oldest first, the messages of the cases
+// merged into it (its followers) included. A case without such a message
 // is absent from the map. Errors wrap citybot.ErrInvalid when ids holds
 // more than 100 cases or perCase is not positive.
 func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) (map[citybot.CaseID][]string, error) {
@@ -275,17 +276,21 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 	case perCase <= 0:
 		return nil, fmt.Errorf("store: case texts: %w: %d texts per case", citybot.ErrInvalid, perCase)
 	}
-	// One statement, one index range per case (messages_case), each
-	// reading at most perCase rows however many followers the case has.
+	// One statement, one index range per case and per follower
+	// (messages_case, cases_duplicate_of), each reading at most perCase
+	// rows. A case's texts are its own and its followers' (the reports
+	// merged into it, joined by grouping or by an officer), the oldest
+	// first: a case grows as citizens describe it.
 	var sb strings.Builder
-	args := make([]any, 0, 2*len(ids))
+	args := make([]any, 0, 4*len(ids))
 	for i, id := range ids {
 		if i > 0 {
 			sb.WriteString(" UNION ALL ")
 		}
-		sb.WriteString(`SELECT * FROM (SELECT case_id, id, text FROM messages WHERE case_id = ? AND direction = 'in'
-			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
-		args = append(args, int64(id), perCase)
+		sb.WriteString(`SELECT * FROM (SELECT ? AS main, id, text FROM messages WHERE case_id IN (
+				SELECT ? UNION ALL SELECT id FROM cases WHERE duplicate_of = ?)
+			AND direction = 'in' AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
+		args = append(args, int64(id), int64(id), int64(id), perCase)
 	}
 	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)
 	if err != nil {
