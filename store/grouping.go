@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -276,38 +278,82 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 	case perCase <= 0:
 		return nil, fmt.Errorf("store: case texts: %w: %d texts per case", citybot.ErrInvalid, perCase)
 	}
-	// One statement, one index range per case and per follower
-	// (messages_case, cases_duplicate_of), each reading at most perCase
-	// rows. A case's texts are its own and its followers' (the reports
-	// merged into it, joined by grouping or by an officer), the oldest
-	// first: a case grows as citizens describe it.
-	var sb strings.Builder
-	args := make([]any, 0, 4*len(ids))
+	// A case's texts are its own and its first perCase followers' (the
+	// reports merged into it, joined by grouping or by an officer), the
+	// oldest first: a case grows as citizens describe it, and a case with
+	// hundreds of followers costs no more than one with a few. First the
+	// followers (one range of cases_duplicate_of per case), then one
+	// statement with one range of messages_case per case read, each at
+	// most perCase rows.
+	mainOf := make(map[int64]int64, len(ids))
+	read := make([]int64, 0, len(ids))
+	var fb strings.Builder
+	fargs := make([]any, 0, 2*len(ids))
 	for i, id := range ids {
+		mainOf[int64(id)] = int64(id)
+		read = append(read, int64(id))
+		if i > 0 {
+			fb.WriteString(" UNION ALL ")
+		}
+		fb.WriteString(`SELECT * FROM (SELECT duplicate_of, id FROM cases WHERE duplicate_of = ? ORDER BY id LIMIT ?)`)
+		fargs = append(fargs, int64(id), perCase)
+	}
+	frows, err := db.stmts.query(ctx, db.r, fb.String(), fargs...)
+	if err != nil {
+		return nil, fmt.Errorf("store: case texts: %w", mapErr(err))
+	}
+	for frows.Next() {
+		var main, f int64
+		if err := frows.Scan(&main, &f); err != nil {
+			frows.Close()
+			return nil, fmt.Errorf("store: case texts: %w", err)
+		}
+		if _, seen := mainOf[f]; !seen {
+			mainOf[f] = main
+			read = append(read, f)
+		}
+	}
+	frows.Close()
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("store: case texts: %w", err)
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(read))
+	for i, id := range read {
 		if i > 0 {
 			sb.WriteString(" UNION ALL ")
 		}
-		sb.WriteString(`SELECT * FROM (SELECT ? AS main, id, text FROM messages WHERE case_id IN (
-				SELECT ? UNION ALL SELECT id FROM cases WHERE duplicate_of = ?)
-			AND direction = 'in' AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
-		args = append(args, int64(id), int64(id), int64(id), perCase)
+		sb.WriteString(`SELECT * FROM (SELECT case_id, id, text FROM messages WHERE case_id = ? AND direction = 'in'
+			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
+		args = append(args, id, perCase)
 	}
 	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: case texts: %w", mapErr(err))
 	}
 	defer rows.Close()
+	type text struct {
+		msg  int64
+		text string
+	}
+	byMain := make(map[int64][]text, len(ids))
 	for rows.Next() {
-		var id citybot.CaseID
-		var msg int64
-		var text string
-		if err := rows.Scan(&id, &msg, &text); err != nil {
+		var c, msg int64
+		var t string
+		if err := rows.Scan(&c, &msg, &t); err != nil {
 			return nil, fmt.Errorf("store: case texts: %w", err)
 		}
-		out[id] = append(out[id], text)
+		m := mainOf[c]
+		byMain[m] = append(byMain[m], text{msg, t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: case texts: %w", err)
+	}
+	for m, ts := range byMain {
+		slices.SortFunc(ts, func(a, b text) int { return cmp.Compare(a.msg, b.msg) })
+		for _, t := range ts[:min(len(ts), perCase)] {
+			out[citybot.CaseID(m)] = append(out[citybot.CaseID(m)], t.text)
+		}
 	}
 	return out, nil
 }

@@ -521,7 +521,14 @@ func joinGroup(ctx context.Context, tx querier, c *citybot.Case, d *citybot.Grou
 			}
 		}
 		if err == nil && target.Status.Open() && !target.Sensitive && !c.Sensitive {
-			if _, err := setCaseStatus(ctx, tx, now, c.ID, citybot.StatusChange{To: citybot.StatusDuplicate, Actor: "grouping", DuplicateOf: target.ID}); err != nil {
+			// The case was opened in this transaction: new, so it may
+			// become a duplicate (as setCaseStatus would check).
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'duplicate', duplicate_of = ?, updated_at = ? WHERE id = ?`,
+				int64(target.ID), ts(now), int64(c.ID)); err != nil {
+				return nil, 0, err
+			}
+			if err := audit(ctx, tx, now, "grouping", "case.status", caseSubject(c.ID), map[string]any{"status": c.Status},
+				map[string]any{"status": citybot.StatusDuplicate, "duplicate_of": int64(target.ID)}); err != nil {
 				return nil, 0, err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_message_at = MAX(last_message_at, ?), updated_at = ? WHERE id = ?`,
