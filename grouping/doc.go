@@ -44,6 +44,37 @@
 // compared by the city's gazetteer, normalised names and the distance
 // between shared locations.
 //
+// # Wired into intake
+//
+// The responder asks Group for each new report (not sensitive, not
+// feedback, not an edit) before its intake transaction, and hands the
+// decision to the store in citybot.Intake.Group; the store writes it in
+// that transaction, so that a report is joined, or its suggestions kept,
+// exactly once however often the platform delivers it (a redelivery is a
+// no-op), and a crash before the commit leaves nothing. Inside the
+// transaction the store checks the chosen case again: merged since, the
+// report follows the case it was merged into; closed or sensitive since,
+// the report keeps its own case.
+//
+// The follower model: a joined report opens its own case (its own
+// reference, which the citizen keeps for /status) merged at once into the
+// case it joined (status duplicate, duplicate_of), audited as
+// case.group_join by "grouping" — the same shape as an officer's merge,
+// so that answers, status changes, holding statements and "Is it fixed?"
+// reach every follower through one list, citybot.CaseView.Followers, with
+// no second mechanism beside merges. A follower table was considered and
+// left: it would have duplicated what a merge already is (a citizen, a
+// chat, a language, a private-chat rule for sensitive cases) and made
+// every fan-out read two places. A case's follower count is kept by
+// triggers (store migration 0170); the inbox ranks on it within an
+// urgency.
+//
+// Whether a citizen's new message follows up one of their own cases (a
+// reply to it, or within [cases] window of their latest message) is
+// decided by FollowUpCase from the cases the store loads; it comes before
+// grouping: a follow-up joins the citizen's own case, a follower's next
+// lines join their follower case (and keep the case followed active).
+//
 // # Measured
 //
 // On a labelled set written for this package (testdata/tune.tsv and
@@ -106,4 +137,16 @@
 // side by side: median 0.45 ms against 0.50 ms). Set
 // CITYBOT_BENCH_GROUPING_DB to a file name to keep the seeded database
 // between runs.
+//
+// Wired, the responder's whole pipeline for one report (classification,
+// grouping, the intake transaction with its acknowledgement) on the same
+// file, with and without grouping, alternately in one loop:
+//
+//	go test ./grouping -run '^$' -bench Pipeline -benchtime 800x
+//
+// On the shared machine (load about 11), three runs: without grouping
+// 0.95 to 1.11 ms CPU a report, with it 2.68 to 2.94 ms: grouping adds
+// 1.74 to 1.83 ms of CPU (its look-up and decision about 1.2 ms, the
+// join's writes about 0.25 ms), and 5.5 to 7 ms of wall time at that
+// load, where the intake alone took 2.2 to 4.4 ms of wall time.
 package grouping

@@ -6,7 +6,11 @@
 // stores the tags and queues the acknowledgement in the outbox (with how
 // identity is protected, for a sensitive case), or for a message that
 // joins an open case, at most one short "added to your case" note per
-// Options.FollowUpInterval. It answers the commands /start, /help,
+// Options.FollowUpInterval. With Options.Grouping, a new report that is
+// the same problem as another citizen's recent open case joins it as a
+// new follower (its acknowledgement says so, Catalog.AckJoined), and a
+// weaker match is kept as a suggestion for officers; the decision is
+// written in the same transaction (see package grouping). It answers the commands /start, /help,
 // /status [REF], /language [xx] and /report. Replies longer than a
 // platform's limit (in UTF-16 code units) are split (Split).
 //
