@@ -79,6 +79,33 @@ func TestIngestGroupJoin(t *testing.T) {
 		t.Errorf("main case's last message at %s (%v), want %v", last, err, clk.Now())
 	}
 
+	// A critical report joining a case: officers are alerted of the case
+	// followed (made critical by the follower's follow-up above), never
+	// of the follower.
+	clk.Add(time.Minute)
+	fire := report(msg("chat-f", "1", "f", "Water main burst on Main Street, a car fell in"), "water_sanitation", citybot.UrgencyCritical)
+	fire.Group = &citybot.GroupDecision{Join: main}
+	resf, err := db.Ingest(ctx, fire, ackFor)
+	if err != nil || resf.Joined == nil {
+		t.Fatalf("critical report: %+v, %v", resf, err)
+	}
+	due, err := db.DueAlerts(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainAlerts := 0
+	for _, a := range due {
+		switch a.Case.ID {
+		case resf.Case.ID, follower:
+			t.Errorf("an alert is due for the follower %s", a.Case.Ref)
+		case main:
+			mainAlerts++
+		}
+	}
+	if mainAlerts != 1 {
+		t.Errorf("%d alerts due for the case followed, want 1", mainAlerts)
+	}
+
 	// A sensitive report is never joined; a closed case is not joined.
 	bribe := report(msg("chat-c", "1", "c", "They asked me for money to fix the main"), "water_sanitation", citybot.UrgencyNormal)
 	bribe.Sensitive = true

@@ -371,32 +371,30 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		if err != nil {
 			return nil, false, false, err
 		}
-		set := `last_message_at = ?, updated_at = ?, latitude = COALESCE(latitude, ?), longitude = COALESCE(longitude, ?)`
-		args := []any{ts(now), ts(now), lat, lon}
+		base := `last_message_at = ?, updated_at = ?, latitude = COALESCE(latitude, ?), longitude = COALESCE(longitude, ?)`
+		baseArgs := []any{ts(now), ts(now), lat, lon}
+		// The case whose urgency the message may raise: the case itself,
+		// or for a follower writing again the case it follows (officers
+		// are alerted of that one, never of a follower).
+		target := cur
+		if cur.Status == citybot.StatusDuplicate && cur.DuplicateOf != 0 {
+			if target, err = caseByID(ctx, tx, cur.DuplicateOf); err != nil {
+				return nil, false, false, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+base+` WHERE id = ?`, append(baseArgs, caseID)...); err != nil {
+				return nil, false, false, err
+			}
+		}
+		set, args := base, slices.Clone(baseArgs)
 		if cl != nil {
-			if u := urgencyOf(cl); u.Rank() < cur.Urgency.Rank() {
+			if u := urgencyOf(cl); u.Rank() < target.Urgency.Rank() {
 				set += `, urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?)`
 				args = append(args, string(u), u.Rank(), cl.UrgencyScore)
 				escalated = true
 			}
 		}
-		args = append(args, caseID)
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, append(args, int64(target.ID))...); err != nil {
 			return nil, false, false, err
-		}
-		if cur.Status == citybot.StatusDuplicate && cur.DuplicateOf != 0 {
-			// A follower writing again: the case it follows is active
-			// (and as urgent) too.
-			args[len(args)-1] = int64(cur.DuplicateOf)
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
-				return nil, false, false, err
-			}
-			if escalated {
-				if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(cur.DuplicateOf),
-					nil, map[string]any{"urgency": urgencyOf(cl), "by_follower": cur.Ref}); err != nil {
-					return nil, false, false, err
-				}
-			}
 		}
 		got := cur
 		got.UpdatedAt = now
@@ -406,8 +404,12 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		}
 		if escalated {
 			got.Urgency = urgencyOf(cl)
-			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(got.ID),
-				map[string]any{"urgency": cur.Urgency}, map[string]any{"urgency": got.Urgency}); err != nil {
+			after := map[string]any{"urgency": got.Urgency}
+			if target.ID != cur.ID {
+				after["by_follower"] = cur.Ref
+			}
+			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(target.ID),
+				map[string]any{"urgency": target.Urgency}, after); err != nil {
 				return nil, false, false, err
 			}
 		}

@@ -91,7 +91,7 @@ poll_interval = "100ms"
 base_backoff = "100ms"
 max_backoff = "2s"
 max_attempts = 30
-%s`, dbPath, w.emu.URL(), w.emu.GuildID(), strings.Join(quoted, ", "), extra)
+%s`, dbPath, w.emu.URL(), w.emu.GuildID(), strings.Join(quoted, ", "), withoutGrouping(extra))
 }
 
 // startServeAt runs `citybot serve` through run() on the config text

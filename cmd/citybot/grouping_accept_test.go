@@ -120,11 +120,11 @@ func TestAcceptGrouping(t *testing.T) {
 	}
 	defer tg.Close()
 	w := newDCWorld(t, dcemu.Options{}, 1, 0)
-	cfg := strings.Replace(w.config(dbPath, ""), "[telegram]\nenabled = false\n",
-		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n", tg.Endpoint()), 1)
 	// "Is it fixed?" a day after a case is resolved, checked every
 	// second (the test moves the resolution a day back).
-	cfg += "[digest]\nfollowup_days = 1\n[schedule]\nfollowups = \"@every 1s\"\n[web]\ninsecure_cookies = true\n" + surgeCity(t)
+	extra := "[digest]\nfollowup_days = 1\n[schedule]\nfollowups = \"@every 1s\"\n[web]\ninsecure_cookies = true\n" + surgeCity(t)
+	cfg := strings.Replace(w.config(dbPath, extra), "[telegram]\nenabled = false\n",
+		fmt.Sprintf("[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n", tg.Endpoint()), 1)
 	s := w.startServeAt(t, dbPath, cfg, map[string]string{envDiscordToken: dcToken, envTelegramToken: tg.Token()})
 	db := acceptOpenDB(t, dbPath)
 
