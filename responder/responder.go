@@ -10,9 +10,10 @@
 // the same problem as another citizen's recent open case joins it as a
 // new follower (its acknowledgement says so, Catalog.AckJoined), and a
 // weaker match is kept as a suggestion for officers; the decision is
-// written in the same transaction (see package grouping). It answers the commands /start, /help,
-// /status [REF], /language [xx] and /report. Replies longer than a
-// platform's limit (in UTF-16 code units) are split (Split).
+// written in the same transaction (see package grouping). It answers the
+// commands /start, /help, /status [REF], /language [xx] and /report.
+// Replies longer than a platform's limit (in UTF-16 code units) are
+// split (Split).
 //
 // A Dispatcher sends what the outbox holds through the platforms' bots:
 // rows of one chat one at a time and in order, different chats
