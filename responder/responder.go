@@ -348,6 +348,9 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 	if res.NewCase {
 		r.opened.WithLabelValues(string(m.Platform)).Inc()
 	}
+	// Hook for the surge warning (issue 15, item 3): a report stored
+	// here either opened res.Case or, with res.Joined set, made that case
+	// one follower bigger; a surge detector reads both from here.
 	if queued {
 		r.notify()
 	}
