@@ -190,8 +190,9 @@ func TestAcceptGrouping(t *testing.T) {
 		return n
 	}
 
-	// The reports, one after the other as they come in the scene (each
-	// stored, and acknowledged, before the next).
+	// The reports, one after the other in the scene's order (each stored,
+	// and acknowledged, before the next): its 20 minutes pass in seconds
+	// here, all within grouping's window and the hour its rules weigh.
 	for _, c := range cits {
 		if c.platform == "telegram" {
 			if _, err := tg.Post(tgemu.Incoming{From: c.tgUser, Text: c.text}); err != nil {
