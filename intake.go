@@ -147,6 +147,9 @@ type IntakeResult struct {
 	CaseLastQueued time.Time
 	// Cases are the citizen's cases when Intake.LoadCases asked for them.
 	Cases []Case
+	// Followed are, for those of Cases merged into another case (a
+	// follower's own report), the case each follows, by its id.
+	Followed map[CaseID]Case
 	// Joined is, when the report joined another case as a new follower
 	// (Intake.Group), that case; Case is then the report's own case,
 	// merged into it. Nil otherwise.

@@ -64,6 +64,9 @@ type Catalog struct {
 	StatusGroup  string // /status REF in a group: {ref} {status}, no topic
 	StatusAsk    string // /status without a reference in a group
 	StatusFound  string // /status REF that is not one of the citizen's cases ({ref})
+	// StatusFollows is the status of a follower's own case: that of the
+	// case it follows ({status}) and its reference ({case}).
+	StatusFollows string
 
 	LanguageAsk string // /language without a valid choice
 	LanguageSet string // the choice is saved ({language})
@@ -119,7 +122,7 @@ func catalogOf(c *locale.Catalog) Catalog {
 		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), AckJoined: t("ack_joined"), Emergency: t("emergency"),
 		Thanks: t("thanks"), Greeting: t("greeting"), AckOK: t("ack_ok"), EmptyReport: t("empty_report"),
 		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
-		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
+		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"), StatusFollows: t("status_follows"),
 		LanguageAsk: t("language_ask"), LanguageSet: t("language_set"),
 		MyData: t("mydata"), DataPrivate: t("data_private"), ForgetAsk: t("forget_ask"), ForgetButton: t("forget_button"), ForgetDone: t("forget_done"),
 		AlertNew: t("alert_new"), AlertEscalated: t("alert_escalated"), AlertDetails: t("alert_details"),
@@ -166,6 +169,7 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.StatusGroup, fb.StatusGroup)
 	pick(&c.StatusAsk, fb.StatusAsk)
 	pick(&c.StatusFound, fb.StatusFound)
+	pick(&c.StatusFollows, fb.StatusFollows)
 	pick(&c.LanguageAsk, fb.LanguageAsk)
 	pick(&c.LanguageSet, fb.LanguageSet)
 	pick(&c.MyData, fb.MyData)

@@ -81,6 +81,16 @@ func TestGroupingJoinsAndTells(t *testing.T) {
 		t.Errorf("the follower has %d cases, want 1", len(cases))
 	}
 
+	// /status tells the follower where the case they follow stands.
+	st := privateMsg("u2", 3, "")
+	st.Command, st.Text = "status", "/status"
+	rg.handle(st)
+	rg.drain()
+	got := rg.bot.sentTo(second.Chat)
+	if last := got[len(got)-1].Text; !strings.Contains(last, string(own)) || !strings.Contains(last, "(with case "+string(mainRef)+")") {
+		t.Errorf("the follower's /status:\n%s", last)
+	}
+
 	// Another problem at another place: its own case.
 	other := privateMsg("u3", 1, "Huge pothole on Mill Lane")
 	rg.handle(other)

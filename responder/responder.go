@@ -773,7 +773,7 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 	case "start":
 		out.Text = cat.Start
 	case "status":
-		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+		out.Text, caseID = r.statusText(cat, args, group, res.Cases, res.Followed)
 		if !group {
 			out.Text = r.withExpected(out.Text, lang, caseID, res.Cases)
 		}
@@ -816,7 +816,19 @@ const (
 // statusText answers /status from the citizen's own cases only: a
 // reference that is not theirs gets the same answer as one that does not
 // exist.
-func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []citybot.Case) (string, citybot.CaseID) {
+func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []citybot.Case, followed map[citybot.CaseID]citybot.Case) (string, citybot.CaseID) {
+	// A follower's own case says where the case it follows stands (and
+	// its reference, unless that case is sensitive).
+	status := func(c citybot.Case) string {
+		f, ok := followed[c.DuplicateOf]
+		if c.Status != citybot.StatusDuplicate || !ok {
+			return cat.status(c.Status)
+		}
+		if f.Sensitive || group {
+			return cat.status(f.Status)
+		}
+		return fill(cat.StatusFollows, "status", cat.status(f.Status), "case", string(f.Ref))
+	}
 	if len(args) > 0 {
 		ref := strings.ToUpper(strings.Trim(args[0], "#.,;:!?"))
 		for _, c := range cases {
@@ -824,9 +836,9 @@ func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []c
 				continue
 			}
 			if group {
-				return fill(cat.StatusGroup, "ref", ref, "status", cat.status(c.Status)), c.ID
+				return fill(cat.StatusGroup, "ref", ref, "status", status(c)), c.ID
 			}
-			return fill(cat.StatusOne, "ref", ref, "topic", cat.topic(c.Topic), "status", cat.status(c.Status)), c.ID
+			return fill(cat.StatusOne, "ref", ref, "topic", cat.topic(c.Topic), "status", status(c)), c.ID
 		}
 		safe, _ := citybot.CleanText(ref, 16)
 		return fill(cat.StatusFound, "ref", safe), 0
@@ -839,7 +851,7 @@ func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []c
 	}
 	lines := []string{cat.StatusHeader}
 	for _, c := range cases[:min(len(cases), statusList)] {
-		lines = append(lines, fill(cat.StatusLine, "ref", string(c.Ref), "topic", cat.topic(c.Topic), "status", cat.status(c.Status)))
+		lines = append(lines, fill(cat.StatusLine, "ref", string(c.Ref), "topic", cat.topic(c.Topic), "status", status(c)))
 	}
 	return strings.Join(lines, "\n"), 0
 }

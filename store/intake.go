@@ -126,6 +126,22 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 			if err != nil {
 				return err
 			}
+			for _, c := range res.Cases {
+				if c.DuplicateOf == 0 {
+					continue
+				}
+				if _, ok := res.Followed[c.DuplicateOf]; ok {
+					continue
+				}
+				f, err := caseByID(ctx, tx, c.DuplicateOf)
+				if err != nil {
+					return err
+				}
+				if res.Followed == nil {
+					res.Followed = map[citybot.CaseID]citybot.Case{}
+				}
+				res.Followed[f.ID] = f
+			}
 		}
 		if reply == nil {
 			return nil
