@@ -183,3 +183,38 @@ func TestInboxRanksFollowers(t *testing.T) {
 		t.Errorf("the merged case keeps %d followers", c.Followers)
 	}
 }
+
+// TestPublicReporters: the public count is of citizens, each once, and
+// never of a sensitive case.
+func TestPublicReporters(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, clk.Now)
+	ctx := context.Background()
+	first, err := db.Ingest(ctx, report(msg("chat-a", "1", "a", "Burst main on Main Street"), "water_sanitation", citybot.UrgencyNormal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := first.Case.ID
+	for _, r := range []struct{ chat, user string }{{"chat-b", "b"}, {"chat-a2", "a"}, {"chat-c", "c"}} {
+		clk.Add(time.Minute)
+		in := report(msg(r.chat, "1", r.user, "Water everywhere on Main Street"), "water_sanitation", citybot.UrgencyNormal)
+		in.Group = &citybot.GroupDecision{Join: main}
+		if _, err := db.Ingest(ctx, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := true
+	got, err := db.PublicCases(ctx, citybot.PublicCaseQuery{Open: &open, MinReporters: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Ref != first.Case.Ref || got[0].Reporters != 3 {
+		t.Fatalf("public cases %+v, want the main case reported by 3 citizens", got)
+	}
+	if _, err := db.SetCaseSensitive(ctx, main, true, "ada", "a bribe was mentioned"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.PublicCases(ctx, citybot.PublicCaseQuery{Open: &open, MinReporters: 2}); len(got) != 0 {
+		t.Errorf("a sensitive case is public: %+v", got)
+	}
+}

@@ -13,6 +13,15 @@ import (
 	"citybot"
 )
 
+// reportersSQL is how many citizens reported the case of table alias t:
+// its own and those of the cases merged into it, each counted once (a
+// citizen whose two reports were merged counts once). Read only for a
+// case with followers.
+func reportersSQL(t string) string {
+	return `CASE WHEN ` + t + `.followers = 0 THEN 1 ELSE (SELECT COUNT(DISTINCT r.citizen_id) FROM cases r
+		WHERE r.id = ` + t + `.id OR r.duplicate_of = ` + t + `.id) END`
+}
+
 // PublicCases returns the cases q selects as public output may show them
 // (citybot.PublicCase: no text, no identity, places without digits,
 // locations rounded to three decimals), newest first. Duplicates are left
@@ -128,7 +137,7 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 	}
 	args = append(args, limit)
 	rows, err := db.xr.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
-		first_answer_at, resolved_at, followers FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
+		first_answer_at, resolved_at, `+reportersSQL("cases")+` FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
@@ -150,7 +159,6 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 			return nil, "", 0, err
 		}
 		lastOpened = opened
-		c.Reporters++ // the case's own citizen, then its followers
 		c.Ref, c.Status = citybot.CaseRef(ref), citybot.CaseStatus(status)
 		c.OpenedAt, c.UpdatedAt = parseTS(opened), parseTS(updated)
 		c.ExpectedBy, c.AnsweredAt, c.ResolvedAt = parseNullTS(expected), parseNullTS(answered), parseNullTS(resolve)
