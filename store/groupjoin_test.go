@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -216,5 +217,50 @@ func TestPublicReporters(t *testing.T) {
 	}
 	if got, _ := db.PublicCases(ctx, citybot.PublicCaseQuery{Open: &open, MinReporters: 2}); len(got) != 0 {
 		t.Errorf("a sensitive case is public: %+v", got)
+	}
+}
+
+// TestGroupJoinAllOrNothing: when the intake transaction fails (here its
+// reply), neither the join nor the suggestions are kept; the same update
+// delivered again then joins once.
+func TestGroupJoinAllOrNothing(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, clk.Now)
+	ctx := context.Background()
+	first, err := db.Ingest(ctx, report(msg("chat-a", "1", "a", "Burst main on Main Street"), "water_sanitation", citybot.UrgencyNormal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.Ingest(ctx, report(msg("chat-o", "1", "o", "Leak near Main Street"), "water_sanitation", citybot.UrgencyNormal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := report(msg("chat-b", "1", "b", "Water everywhere on Main Street"), "water_sanitation", citybot.UrgencyNormal)
+	in.Group = &citybot.GroupDecision{Join: first.Case.ID}
+	boom := errors.New("boom")
+	if _, err := db.Ingest(ctx, in, func(citybot.IntakeResult) ([]citybot.OutboxItem, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the reply's", err)
+	}
+	if c, _ := db.Case(ctx, first.Case.ID); c.Followers != 0 {
+		t.Fatalf("a failed intake left %d followers", c.Followers)
+	}
+	entries, err := db.Audit(ctx, caseSubject(first.Case.ID))
+	if err != nil || countAction(entries, "case.group_join") != 0 {
+		t.Fatalf("a failed intake audited a join: %+v, %v", entries, err)
+	}
+	sug := report(msg("chat-c", "1", "c", "Something on Main Street"), "water_sanitation", citybot.UrgencyNormal)
+	sug.Group = &citybot.GroupDecision{Suggest: []citybot.CaseSuggestion{{Like: other.Case.ID, Score: 1}}}
+	if _, err := db.Ingest(ctx, sug, func(citybot.IntakeResult) ([]citybot.OutboxItem, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if n, _ := db.SuggestionCounts(ctx, []citybot.CaseID{other.Case.ID}); n[other.Case.ID] != 0 {
+		t.Fatalf("a failed intake kept a suggestion")
+	}
+	res, err := db.Ingest(ctx, in, ackFor)
+	if err != nil || res.Joined == nil || res.Joined.ID != first.Case.ID {
+		t.Fatalf("redelivery: %+v, %v", res, err)
+	}
+	if c, _ := db.Case(ctx, first.Case.ID); c.Followers != 1 {
+		t.Errorf("followers %d, want 1", c.Followers)
 	}
 }
