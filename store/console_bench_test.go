@@ -76,7 +76,7 @@ func BenchmarkConsoleInboxFirstPage(b *testing.B) {
 	ctx := context.Background()
 	q := citybot.InboxQuery{HideSensitive: true}
 	where, args := inboxWhere(q, true)
-	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 51`, args...)
+	explain(b, db, `SELECT c.id FROM cases c INDEXED BY cases_inbox_open WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
 	b.ResetTimer()
 	for b.Loop() {
 		items, _, err := db.InboxPage(ctx, q)
@@ -106,7 +106,7 @@ func BenchmarkConsoleInboxSearch(b *testing.B) {
 	ctx := context.Background()
 	q := citybot.InboxQuery{Search: "poubelles haute"}
 	where, args := inboxWhere(q, true)
-	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 51`, args...)
+	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := db.InboxPage(ctx, q); err != nil {

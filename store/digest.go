@@ -251,7 +251,7 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic,
 		(SELECT m.text || char(0) || COALESCE(m.classification, '') FROM messages m
 			WHERE m.case_id = c.id AND m.direction = 'in' AND m.command = '' AND m.text <> '' ORDER BY m.id LIMIT 1),
-		c.resolved_at, COALESCE(c.language, ''),
+		c.resolved_at, COALESCE(c.language, ''), `+reportersSQL("c")+`,
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
 		WHERE c.resolved_at >= ? AND c.resolved_at < ? AND c.first_answer_at IS NOT NULL AND c.sensitive = 0`+excl+`
@@ -272,7 +272,8 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 			cl               citybot.Classification
 			text, classified string
 		)
-		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &name, &handle); err != nil {
+		var reporters int
+		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &reporters, &name, &handle); err != nil {
 			return nil, fmt.Errorf("store: digest examples: %w", err)
 		}
 		if !said.Valid {
@@ -286,7 +287,7 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 			}
 		}
 		ex := citybot.ExampleSource{Case: citybot.CaseID(id), Topic: tp, Said: text, SaidPersonal: cl.PersonalData,
-			SaidLang: cl.Language, CaseLang: lang, Did: resolved}
+			SaidLang: cl.Language, CaseLang: lang, Did: resolved, Reporters: reporters}
 		for _, v := range []string{name, handle, strings.TrimPrefix(handle, "@")} {
 			if strings.TrimSpace(v) != "" {
 				ex.Avoid = append(ex.Avoid, v)

@@ -21,6 +21,8 @@ func auditVerbs() map[string]string {
 		"case.expected_by":        "changed the date promised to the citizen",
 		"case.followup":           "answered “is it fixed?”",
 		"case.merge":              "merged cases",
+		"case.group_join":         "joined another citizen's report of the same problem to the case",
+		"case.suggestion_dismiss": "found that a case suggested as alike is not the same problem",
 		"case.note":               "added an internal note",
 		"case.sensitive":          "changed the sensitive flag",
 		"case.status":             "changed the status",
@@ -71,6 +73,8 @@ func auditActor(a string) string {
 		return "citybot (delivery)"
 	case "scheduler":
 		return "citybot (scheduled job)"
+	case "grouping":
+		return "citybot (grouping)"
 	case "citizen":
 		return "The citizen"
 	case "":

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/grouping"
 )
 
 // doneKeys are the confirmations a case page shows after an action,
 // keyed by the "done" query parameter (never echoed as given); their
 // words are the catalogs' console.done_<key>.
 func doneKeys() []string {
-	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved", "statement"}
+	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved", "statement", "dismissed"}
 }
 
 // doneParts are the sections of the case page each confirmation belongs
@@ -27,7 +28,8 @@ func doneKeys() []string {
 // page opens where the officer was, not at the top.
 func doneParts() map[string]string {
 	return map[string]string{"labels": "part-labels", "assign": "part-assign", "expected": "part-expected", "status": "part-status",
-		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary", "statement": "h-statements"}
+		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary",
+		"statement": "h-statements", "dismissed": "h-alike", "merged": "h-summary"}
 }
 
 // loadCase reads the case of the {id} path value and checks that the
@@ -87,6 +89,19 @@ type caseData struct {
 	StatementsOn bool
 	Statements   []citybot.StatementSend
 	Surges       []citybot.Surge
+	// Alike are the open cases grouping suggested are the same problem
+	// as this one (either way), to merge with one action or dismiss.
+	Alike []alikeRow
+}
+
+// alikeRow is one of grouping's suggestions on the case page: the other
+// case, why they look alike (signal names), and whether the other case is
+// the one that stays when they are merged (the older).
+type alikeRow struct {
+	Other    citybot.CaseID
+	OtherRef citybot.CaseRef
+	Why      []string
+	Keeps    bool
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -182,7 +197,69 @@ func (s *Server) caseData(r *http.Request, sess *session, v citybot.CaseView) (c
 		}
 	}
 	d.CanResolve = v.Case.Status.CanMoveTo(citybot.StatusResolved)
+	sugg, err := s.store.CaseSuggestions(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	for _, sg := range sugg {
+		row := alikeRow{Other: sg.Like, OtherRef: sg.LikeRef, Keeps: true}
+		if sg.Like == id {
+			row = alikeRow{Other: sg.Case, OtherRef: sg.CaseRef}
+		}
+		for _, n := range grouping.Signal(sg.Signals).Names() {
+			row.Why = append(row.Why, "console.signal_"+n)
+		}
+		d.Alike = append(d.Alike, row)
+	}
 	return d, nil
+}
+
+// caseSuggestion acts on one of grouping's suggestions naming the case
+// and {other}: "merge" merges the newer of the two into the older (each
+// citizen told, as a merge by hand), "dismiss" records that they are not
+// the same problem (audited; not suggested again).
+func (s *Server) caseSuggestion(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	other, err := strconv.ParseInt(r.PathValue("other"), 10, 64)
+	if err != nil || other <= 0 {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	sugg, err := s.store.CaseSuggestions(r.Context(), v.Case.ID)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	var pair *citybot.CaseSuggestion
+	for i, sg := range sugg {
+		if (sg.Case == v.Case.ID && sg.Like == citybot.CaseID(other)) || (sg.Like == v.Case.ID && sg.Case == citybot.CaseID(other)) {
+			pair = &sugg[i]
+			break
+		}
+	}
+	if pair == nil {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	switch r.PostFormValue("do") {
+	case "merge":
+		if err := s.officer.Merge(r.Context(), pair.Case, pair.Like, sess.account.Name); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		s.backToCase(w, r, pair.Like, "merged")
+	case "dismiss":
+		if err := s.store.DismissCaseSuggestion(r.Context(), pair.Case, pair.Like, sess.account.Name); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		s.backToCase(w, r, v.Case.ID, "dismissed")
+	default:
+		s.fail(w, r, sess, invalid("choose to merge the two cases or to dismiss the suggestion"))
+	}
 }
 
 func boolRank(b bool) int {

@@ -273,7 +273,21 @@ type publicHome struct {
 	// Promises over the trend's weeks: dates past, kept, missed.
 	PromisesDue, PromisesKept, PromisesMissed int
 	Trend                                     []trendRow
+	// Many are the open problems several citizens reported (grouped
+	// reports): what, where, and how many, never who.
+	Many []publicManyRow
 }
+
+// publicManyRow is an open problem several citizens reported.
+type publicManyRow struct {
+	Topic      string
+	Places     string
+	ReportedBy string // "reported by 12 citizens"
+}
+
+// manyReported is how many of the most recent open problems reported by
+// several citizens the public page lists.
+const manyReported = 10
 
 type publicDigest struct {
 	Week     citybot.Week
@@ -374,6 +388,22 @@ func (p *Public) home(w http.ResponseWriter, r *http.Request) {
 			row.MedianFirst = wd.duration(t.FirstAnswer.Median)
 		}
 		data.Live = append(data.Live, row)
+	}
+	open := true
+	many, err := p.store.PublicCases(ctx, citybot.PublicCaseQuery{Open: &open, MinReporters: 2, Limit: manyReported})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	for _, c := range many {
+		places := make([]string, 0, len(c.Places))
+		for _, pl := range c.Places {
+			if pl = citybot.VisibleText(pl); pl != "" {
+				places = append(places, pl)
+			}
+		}
+		data.Many = append(data.Many, publicManyRow{Topic: p.figures.TopicName(lang, c.Topic), Places: strings.Join(places, ", "),
+			ReportedBy: data.W.Tn("public.reported_by", c.Reporters)})
 	}
 	p.render(w, http.StatusOK, "home", data)
 }

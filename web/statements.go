@@ -150,7 +150,7 @@ type statementSendData struct {
 }
 
 func (s *Server) statementForm(w http.ResponseWriter, r *http.Request, sess *session, v citybot.CaseView, templateID int64) (statementSendData, bool) {
-	d := statementSendData{Case: v.Case, Followers: len(v.Merged) + 1, Values: map[string]string{}, CanPublic: s.sender.HasPublicChannels() && !v.Case.Sensitive}
+	d := statementSendData{Case: v.Case, Followers: v.FollowerCount(), Values: map[string]string{}, CanPublic: s.sender.HasPublicChannels() && !v.Case.Sensitive}
 	ts, err := s.stmts.StatementTemplates(r.Context())
 	if err != nil {
 		s.fail(w, r, sess, err)

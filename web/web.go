@@ -92,6 +92,12 @@ type Store interface {
 	ResetTOTP(ctx context.Context, name, actor string) (citybot.Account, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
+	// Grouping's suggestions: the cases that look like a case (either
+	// way), how many look like each of some cases, and an officer's
+	// "not the same problem" (audited).
+	CaseSuggestions(ctx context.Context, id citybot.CaseID) ([]citybot.CaseSuggestion, error)
+	SuggestionCounts(ctx context.Context, ids []citybot.CaseID) (map[citybot.CaseID]int, error)
+	DismissCaseSuggestion(ctx context.Context, id, like citybot.CaseID, actor string) error
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
 
 	CaseView(ctx context.Context, id citybot.CaseID) (citybot.CaseView, error)
@@ -399,6 +405,7 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/notes", actRoles, s.caseNote, false},
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer, false},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge, false},
+		{"POST /cases/{id}/suggestions/{other}", actRoles, s.caseSuggestion, false},
 		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive, false},
 		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData, false},
 		{"POST /cases/{id}/forget", adminRoles, s.caseForget, false},
