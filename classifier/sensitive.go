@@ -261,10 +261,23 @@ func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 }
 
 // duration reports whether toks[i:] opens with a number and a unit of
-// not_amounts ("3 months", "2 minutes"): after "took" or "pris" it is a
-// time, not a taking.
+// not_amounts ("3 months", "2 minutes") or with a time word ("time",
+// "du temps", "a long time"): after "took" or "prend" it is a time, not
+// a taking.
 func (s *sensitiveSet) duration(toks []token, i int, allow uint64) bool {
-	return i+1 < len(toks) && !toks[i].sentStart && !toks[i+1].sentStart &&
+	if i >= len(toks) || toks[i].sentStart {
+		return false
+	}
+	for k := i; k < len(toks) && k < i+3 && (k == i || !toks[k].sentStart); k++ {
+		switch toks[k].norm {
+		case "time", "temps", "ages", "forever", "while", "tiempo", "tempo", "muda", "وقت", "الوقت":
+			return true
+		case "du", "some", "a", "long", "un", "beaucoup", "de", "so", "too", "much", "mucho", "muito", "trop":
+			continue
+		}
+		break
+	}
+	return i+1 < len(toks) && !toks[i+1].sentStart &&
 		toks[i].digits > 0 && toks[i].letters == 0 && s.notAmounts[toks[i+1].stem]&allow != 0
 }
 

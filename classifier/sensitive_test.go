@@ -54,11 +54,12 @@ func readLabelled(t *testing.T, name string) []labelled {
 //     and the model trained (each file a round written separately; every
 //     one but sensitive_tune.tsv and sensitive_tune_extra.tsv was a
 //     held-out set first): recall >= 0.95, false alarms <= 3 %;
-//   - held-out: testdata/sensitive_fresh3.tsv and sensitive_fresh5.tsv,
+//   - held-out: testdata/sensitive_fresh3.tsv and sensitive_fresh6.tsv,
 //     never used to train, tune or choose the thresholds (their misses
 //     are counted, not printed); the floors are the levels measured.
-//     (sensitive_fresh4.tsv, measured once on branch sens9, is now the
-//     tuning round sensitive_tune_fresh4.tsv.)
+//     (sensitive_fresh4.tsv and sensitive_fresh5.tsv, each measured once,
+//     are now the tuning rounds sensitive_tune_fresh4.tsv and
+//     sensitive_tune_fresh5.tsv.)
 //
 // The out-of-fold figure (leave one round out) is TestSensitiveModelCV.
 func TestSensitiveRecall(t *testing.T) {
@@ -77,9 +78,9 @@ func TestSensitiveRecall(t *testing.T) {
 		// read; with rules and model the tenth 0.769 (0.615 rules alone),
 		// the eleventh 0.817 (0.650), the twelfth (this one) 0.783 (0.533).
 		{"held-out", []string{"testdata/sensitive_fresh3.tsv"}, false, freshMinRecall, freshMaxFA},
-		// Written before any change of branch sens9b (the model's veto,
-		// the lawful frame, rounds 18–19), measured once at its end.
-		{"held-out-5", []string{"testdata/sensitive_fresh5.tsv"}, false, fresh5MinRecall, fresh5MaxFA},
+		// Written after sensitive_fresh5.tsv was measured once and
+		// before it joined tuning, measured once at the end.
+		{"held-out-6", []string{"testdata/sensitive_fresh6.tsv"}, false, fresh6MinRecall, fresh6MaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -142,21 +143,32 @@ func TestSensitiveRecall(t *testing.T) {
 // (6/61); with round 15 too, 0.817 (49/60) and 0.098 (6/61); with round
 // 16 and 2.5 % of added false alarms, 0.800 (48/60) and 0.082 (5/61);
 // with the model's veto of weak evidence, the lawful frame and rounds
-// 18–19 (branch sens9b), 0.817 (49/60) and 0.033 (2/61).
+// 18–19 (branch sens9b), 0.817 (49/60) and 0.033 (2/61); with
+// sensitive_tune_fresh5.tsv in training too, 0.800 (48/60) and 0.016
+// (1/61).
 const (
-	freshMinRecall = 0.81
-	freshMaxFA     = 0.035
+	freshMinRecall = 0.80
+	freshMaxFA     = 0.02
 )
 
-// The level the fifth fresh held-out set (sensitive_fresh5.tsv, 96
-// reports and 108 controls, EN and FR, a near twin of most reports among
-// the controls) reached when measured once, at the end of branch sens9b:
-// recall 0.917 (88/96: English 45/50, French 43/46), false alarms 0.139
-// (15/108: 11 the rules', 4 the model's). The model shipped before the
-// branch reads it at 88/96 and 23/108.
+// The fifth fresh held-out set (sensitive_fresh5.tsv, 96 reports and
+// 108 controls, EN and FR, a near twin of most reports among the
+// controls), measured once on branch sens9b before it joined tuning:
+// recall 0.917 (88/96), false alarms 0.139 (15/108; the model shipped
+// before the branch: 88/96 and 23/108). The sixth
+// (sensitive_fresh6.tsv, 60 reports and 60 near-twin controls), written
+// before the fifth joined tuning, measured once at the end with the
+// fifth in training: recall 0.900 (54/60), false alarms 0.067 (4/60: 3
+// the rules', 1 the model's), with a rule (since taken back) that read a
+// number before a plural noun as things counted, not money, which lost
+// "inspector wanted 2 crates of beer", a bribe in kind. As shipped,
+// measured a second time (not clean): 0.917 (55/60) and 0.067 (4/60).
+// The model shipped before branch sens9b reads it at 0.950 (57/60) and
+// 0.133 (8/60); the first model of branch sens9b, trained before the
+// fifth joined tuning, at 0.933 (56/60) and 0.067 (4/60).
 const (
-	fresh5MinRecall = 0.91
-	fresh5MaxFA     = 0.14
+	fresh6MinRecall = 0.9
+	fresh6MaxFA     = 0.07
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -223,13 +235,14 @@ func TestSensitiveModelCV(t *testing.T) {
 // languages the detection did not rule out; 0.878 and 0.051 with round
 // 17; 0.871 and 0.040 on rounds 0–19 with the model's veto of the rules'
 // weak evidence and the lawful frame, branch sens9b: rounds 18 and 19 are
-// near twins and hard; see README.md, Sensitive). The
+// near twins and hard; 0.875 and 0.043 with sensitive_tune_fresh5.tsv,
+// whose controls are near twins too; see README.md, Sensitive). The
 // false alarms are the rules' own (0.015 after the veto) and the model's
 // on the controls of the extra rounds and rounds 10–19, written as near
 // twins of reports.
 const (
 	cvMinRecall = 0.87
-	cvMaxFA     = 0.042
+	cvMaxFA     = 0.045
 )
 
 // TestSensitiveCues checks which rule fires on typical messages, that the
