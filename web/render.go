@@ -75,8 +75,6 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 // the city's time zone, loc, with its abbreviation.
 func consoleFuncs(locs *locale.Set, loc *time.Location) template.FuncMap {
 	f := templateFuncs(locs)
-	f["auditWords"] = auditWords
-	f["subjectLink"] = subjectLink
 	f["when"] = func(t time.Time) string {
 		if t.IsZero() {
 			return ""
