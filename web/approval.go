@@ -110,7 +110,7 @@ func (a *approvalPages) render(w http.ResponseWriter, r *http.Request, status in
 	var buf bytes.Buffer
 	if err := a.pages[name].ExecuteTemplate(&buf, "layout", a.s.pageFor(r, sess, data)); err != nil {
 		a.s.log.Error("render", "page", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		http.Error(w, a.s.texts(r, sess).T("console.err_failed"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

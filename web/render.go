@@ -182,7 +182,7 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, tmpl, s.pageFor(r, sess, data)); err != nil {
 		s.log.Error("render", "page", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		http.Error(w, s.texts(r, sess).T("console.err_failed"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
