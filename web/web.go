@@ -455,7 +455,7 @@ func (s *Server) authorize(rt route) http.Handler {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "Please sign in.", http.StatusUnauthorized)
+			http.Error(w, s.texts(r, nil).T("console.err_signed_out"), http.StatusUnauthorized)
 			return
 		}
 		if !slices.Contains(rt.roles, sess.account.Role) {
