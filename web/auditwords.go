@@ -65,7 +65,7 @@ func (p publicTexts) auditValue(field string, v any) string {
 		if len(parts) == 0 {
 			return p.t("console.audit_none")
 		}
-		return strings.Join(parts, ", ")
+		return strings.Join(parts, p.t("console.audit_list_sep"))
 	case map[string]any:
 		return p.auditChanges(nil, x)
 	}
@@ -112,7 +112,7 @@ func (p publicTexts) auditChanges(before, after map[string]any) string {
 			parts = append(parts, p.t("console.audit_was", "field", name, "value", bv))
 		}
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, p.t("console.audit_sep"))
 }
 
 // Audit says an audit entry in one sentence: "olivia changed the status

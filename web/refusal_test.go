@@ -137,7 +137,7 @@ func TestAuditInLanguage(t *testing.T) {
 	}{
 		{"en", "olivia changed the status (reason: fixed; status: answered → resolved).", `<a href="/cases/42">case 42</a>`},
 		{"fr", "olivia a changé l'état (raison : fixed; état : répondu → résolu).", `<a href="/cases/42">dossier 42</a>`},
-		{"ar", "olivia غيّر الوضع (السبب: fixed; الوضع: تم الرد ← تم الحل).", `<a href="/cases/42">الحالة 42</a>`},
+		{"ar", "olivia غيّر الوضع (السبب: fixed؛ الوضع: تم الرد ← تم الحل).", `<a href="/cases/42">الحالة 42</a>`},
 	} {
 		w := publicTexts{wordsFor(locs, tt.lang)}
 		if got := w.Audit(e); got != tt.sentence {
