@@ -289,12 +289,12 @@ func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	topic := r.PostFormValue("topic")
 	if topic != "" && !slices.Contains(s.topics, topic) && topic != v.Case.Topic {
-		s.fail(w, r, sess, invalid("unknown topic"))
+		s.fail(w, r, sess, invalid("console.refuse_topic"))
 		return
 	}
 	urgency := citybot.Urgency(r.PostFormValue("urgency"))
 	if urgency != "" && urgency.Rank() > 3 {
-		s.fail(w, r, sess, invalid("unknown urgency"))
+		s.fail(w, r, sess, invalid("console.refuse_urgency"))
 		return
 	}
 	c, err := s.store.CorrectCase(r.Context(), v.Case.ID, topic, urgency, sess.account.Name)
@@ -330,12 +330,13 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	if assignee != "" && v.Case.Sensitive {
 		a, err := s.store.AccountByName(r.Context(), assignee)
 		if err == nil && !s.canSee(a, v.Case) {
-			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
+			s.fail(w, r, sess, invalid("console.refuse_sensitive_assign"))
 			return
 		}
 	}
 	if err := s.store.AssignCase(r.Context(), v.Case.ID, assignee, sess.account.Name); err != nil {
-		s.fail(w, r, sess, err)
+		// The case is there: its ErrNotFound is the account's.
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_account_unknown", citybot.ErrNotFound))
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "assign")
@@ -350,7 +351,7 @@ func (s *Server) caseExpected(w http.ResponseWriter, r *http.Request, sess *sess
 	if day := strings.TrimSpace(r.PostFormValue("expected_by")); day != "" {
 		t, err := time.Parse("2006-01-02", day)
 		if err != nil || t.Year() < 2000 || t.Year() > 2200 {
-			s.fail(w, r, sess, invalid("the expected date must be a date (YYYY-MM-DD)"))
+			s.fail(w, r, sess, invalid("console.refuse_date"))
 			return
 		}
 		by = &t
@@ -375,7 +376,7 @@ func (s *Server) caseStatus(w http.ResponseWriter, r *http.Request, sess *sessio
 		Reason: clip(r.PostFormValue("reason"), 2000)}
 	c, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, r.PostFormValue("nonce"))
 	if err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_status_change", citybot.ErrInvalid))
 		return
 	}
 	if !c.Status.Open() {
@@ -392,7 +393,7 @@ func (s *Server) caseNote(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	if _, err := s.store.AddNote(r.Context(), v.Case.ID, sess.account.Name, r.PostFormValue("text")); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_note", citybot.ErrInvalid))
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "note")
@@ -418,7 +419,7 @@ func (s *Server) caseAnswer(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	nonce := r.PostFormValue("nonce")
 	if _, err := s.officer.Answer(r.Context(), v.Case.ID, sess.account.Name, text, nonce); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_answer", citybot.ErrInvalid))
 		return
 	}
 	if r.PostFormValue("then") == "resolve" {
@@ -446,7 +447,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	ref := clip(r.PostFormValue("into"), 32)
 	if ref == "" {
-		s.fail(w, r, sess, invalid("give the reference of the case to merge into"))
+		s.fail(w, r, sess, invalid("console.refuse_merge_ref"))
 		return
 	}
 	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
@@ -455,7 +456,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	if err := s.officer.Merge(r.Context(), v.Case.ID, into.ID, sess.account.Name); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_merge", citybot.ErrInvalid))
 		return
 	}
 	s.backToCase(w, r, into.ID, "merged")
@@ -481,12 +482,12 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	case "set":
 		set = true
 	default:
-		s.fail(w, r, sess, invalid("choose to clear or to set the sensitive flag"))
+		s.fail(w, r, sess, invalid("console.refuse_flag_choice"))
 		return
 	}
 	reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 2000)
 	if reason == "" {
-		s.fail(w, r, sess, invalid("give the reason for changing the sensitive flag"))
+		s.fail(w, r, sess, invalid("console.refuse_flag_reason"))
 		return
 	}
 	if _, err := s.store.SetCaseSensitive(r.Context(), v.Case.ID, set, sess.account.Name, reason); err != nil {
@@ -537,7 +538,7 @@ func (s *Server) caseForget(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		s.fail(w, r, sess, invalid("tick the box to confirm the erasure: it cannot be undone"))
+		s.fail(w, r, sess, invalid("console.refuse_erase_confirm"))
 		return
 	}
 	f, err := s.store.ForgetCitizen(r.Context(), v.Case.Citizen, sess.account.Name, "")

@@ -270,7 +270,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 			}
 			seen[v] = true
 			l := labels[v]
-			if l == "" {
+			if table := auditNames[name]; l == "" && table != "" {
+				l = s.texts(r, sess).Name(table, v) // a status, urgency or topic
+			} else if l == "" {
 				l = strings.ReplaceAll(v, "_", " ")
 			}
 			countedHere := name != "assignee" && name != "age"

@@ -240,15 +240,19 @@ func (p *Public) render(w http.ResponseWriter, status int, name string, data any
 	w.Write(buf.Bytes())
 }
 
+// fail answers a public request that failed, in the reader's language:
+// a plain sentence, the details to the log.
 func (p *Public) fail(w http.ResponseWriter, r *http.Request, err error) {
+	words := wordsFor(p.locs, p.lang(r))
+	w.Header().Set("Content-Language", p.lang(r))
 	if errors.Is(err, citybot.ErrNotFound) {
-		http.Error(w, "Not found.", http.StatusNotFound)
+		http.Error(w, words.t("public.err_not_found"), http.StatusNotFound)
 		return
 	}
 	if !errors.Is(err, context.Canceled) {
 		p.log.Error("public request failed", "path", r.URL.Path, "err", err)
 	}
-	http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+	http.Error(w, words.t("public.err_failed"), http.StatusInternalServerError)
 }
 
 // publicTopicRow is one line of the live figures by topic.
