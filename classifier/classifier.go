@@ -23,8 +23,9 @@ type Classifier struct {
 	eps      float64 // modelFloor
 
 	keywords  *phraseSet
-	kwTopics  [][]int   // keyword id → label indices
-	kwFade    []float64 // per label: how far a trusted head fades its keywords
+	kwTopics  [][]kwEntry // keyword id → the topics it points to, per language
+	kwAlways  uint64      // languages whose keywords apply to every message (topic_lang.go)
+	kwFade    []float64   // per label: how far a trusted head fades its keywords
 	cues      *cueSet
 	sens      *sensitiveSet
 	sensModel *sensModel // nil: rules only
@@ -145,29 +146,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
-	c.keywords = newPhraseSet()
-	ids := map[string]int{}
-	for _, t := range opts.Topics {
-		ti := slices.Index(c.labels, strings.TrimSpace(t.Name))
-		for _, lang := range sortedKeys(t.Keywords) {
-			for _, k := range t.Keywords[lang] {
-				key := strings.Join(phraseStems(k), " ")
-				if key == "" {
-					continue
-				}
-				id, ok := ids[key]
-				if !ok {
-					id = len(c.kwTopics)
-					ids[key] = id
-					c.kwTopics = append(c.kwTopics, nil)
-					c.keywords.add(k, id)
-				}
-				if !slices.Contains(c.kwTopics[id], ti) {
-					c.kwTopics[id] = append(c.kwTopics[id], ti)
-				}
-			}
-		}
-	}
+	c.buildKeywords(opts.Topics)
 	n, err := newNER()
 	if err != nil {
 		return nil, err
@@ -232,7 +211,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Model = c.model.name
 	out.Language, sc.langRead = c.lang.detectVotes(text, toks, langHint)
 
-	sc.matches = c.keywords.find(toks, sc.matches[:0])
+	sc.matches = c.findKeywords(toks, sc.langRead, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
 	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	c.scoreHeads(sc)
@@ -277,10 +256,11 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	// β/2 for each further occurrence (the same keyword repeated counts),
 	// at most 2β.
 	hits := make([]int, L)
+	read := c.kwAlways | sc.langRead
 	for _, m := range sc.matches {
-		for _, ti := range c.kwTopics[m.id] {
-			if ti >= 0 {
-				hits[ti]++
+		for _, e := range c.kwTopics[m.id] {
+			if e.topic >= 0 && e.langs&read != 0 {
+				hits[e.topic]++
 			}
 		}
 	}
