@@ -22,10 +22,8 @@ type Classifier struct {
 	otherIdx int
 	eps      float64 // modelFloor
 
-	keywords  *phraseSet
-	kwTopics  [][]kwEntry // keyword id → the topics it points to, per language
-	kwAlways  uint64      // languages whose keywords apply to every message (topic_lang.go)
-	kwFade    []float64   // per label: how far a trusted head fades its keywords
+	keywords  *topicKeywords
+	kwFade    []float64 // per label: how far a trusted head fades its keywords
 	cues      *cueSet
 	sens      *sensitiveSet
 	sensModel *sensModel // nil: rules only
@@ -146,7 +144,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
-	c.buildKeywords(opts.Topics)
+	c.keywords = newTopicKeywords(c.lang.langs, c.labels, opts.Topics)
 	n, err := newNER()
 	if err != nil {
 		return nil, err
@@ -211,7 +209,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Model = c.model.name
 	out.Language, sc.langRead = c.lang.detectVotes(text, toks, langHint)
 
-	sc.matches = c.findKeywords(toks, sc.langRead, sc.matches[:0])
+	sc.matches = c.keywords.find(toks, sc.langRead, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
 	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	c.scoreHeads(sc)
@@ -242,6 +240,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		unknown *= 1 - slices.Max(sc.logits[:len(h.labels)])
 		trust = h.trust
 	}
+	hits := make([]int, L)
+	c.keywords.hits(sc.matches, sc.langRead, hits)
+	anyHit := slices.ContainsFunc(hits, func(n int) bool { return n > 0 })
 	for i := range L {
 		switch col := c.modelCol[i]; {
 		case h == nil:
@@ -255,21 +256,10 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	// Keyword evidence: β for the first keyword occurrence of a topic,
 	// β/2 for each further occurrence (the same keyword repeated counts),
 	// at most 2β.
-	hits := make([]int, L)
-	read := c.kwAlways | sc.langRead
-	for _, m := range sc.matches {
-		for _, e := range c.kwTopics[m.id] {
-			if e.topic >= 0 && e.langs&read != 0 {
-				hits[e.topic]++
-			}
-		}
-	}
-	anyHit := false
 	for i, n := range hits {
 		if n > 0 {
-			anyHit = true
 			beta := c.opts.keywordWeight() * (1 - max(0, 2*trust-1)*c.kwFade[i])
-			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
+			scores[i] += beta * keywordEvidence(n)
 		}
 	}
 	if known == 0 && !anyHit {

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"math"
 	"slices"
 	"strings"
 )
@@ -9,13 +10,11 @@ import (
 // name it for that topic (bit i for the lexicons' i-th language, as
 // langDetector.detectVotes numbers them).
 type kwEntry struct {
-	topic int    // index in Classifier.labels
+	topic int    // index in the label list the keywords were built for
 	langs uint64 // languages that list the keyword for the topic
 }
 
-// buildKeywords registers the topics' keywords: one id per distinct
-// phrase, mapped to every topic that lists it and, per topic, the
-// languages that list it there.
+// topicKeywords finds the topics' keywords in a message.
 //
 // A topic's keywords are evidence only in the languages a message is read
 // in: its detected language, the languages the detection did not rule out
@@ -26,63 +25,98 @@ type kwEntry struct {
 // language that has no lexicon (a city's config may list "de" keywords
 // without a de.toml) cannot be told by the detection and applies to
 // every message.
-func (c *Classifier) buildKeywords(topics []Topic) {
+type topicKeywords struct {
+	set     *phraseSet
+	entries [][]kwEntry // keyword id → the topics it points to
+	always  uint64      // languages read in every message
+}
+
+// newTopicKeywords registers the topics' keywords, one id per distinct
+// phrase, for the labels (a topic not among them is skipped); langs are
+// the lexicons' languages in detectVotes' order.
+func newTopicKeywords(langs, labels []string, topics []Topic) *topicKeywords {
 	bits := map[string]uint64{}
-	for i, l := range c.lang.langs {
+	for i, l := range langs {
 		if i < 64 {
 			bits[l] = 1 << i
 		}
 	}
-	c.kwAlways = 0
+	k := &topicKeywords{set: newPhraseSet()}
 	for _, l := range alwaysLangs {
-		c.kwAlways |= bits[l]
+		k.always |= bits[l]
 	}
-	c.keywords = newPhraseSet()
-	c.kwTopics = nil
 	ids := map[string]int{}
 	for _, t := range topics {
-		ti := slices.Index(c.labels, strings.TrimSpace(t.Name))
+		ti := slices.Index(labels, strings.TrimSpace(t.Name))
+		if ti < 0 {
+			continue
+		}
 		for _, lang := range sortedKeys(t.Keywords) {
 			lb, ok := bits[strings.ToLower(strings.TrimSpace(lang))]
 			if !ok {
 				lb = ^uint64(0)
 			}
-			for _, k := range t.Keywords[lang] {
-				key := strings.Join(phraseStems(k), " ")
+			for _, w := range t.Keywords[lang] {
+				key := strings.Join(phraseStems(w), " ")
 				if key == "" {
 					continue
 				}
 				id, ok := ids[key]
 				if !ok {
-					id = len(c.kwTopics)
+					id = len(k.entries)
 					ids[key] = id
-					c.kwTopics = append(c.kwTopics, nil)
-					c.keywords.add(k, id)
+					k.entries = append(k.entries, nil)
+					k.set.add(w, id)
 				}
-				j := slices.IndexFunc(c.kwTopics[id], func(e kwEntry) bool { return e.topic == ti })
+				j := slices.IndexFunc(k.entries[id], func(e kwEntry) bool { return e.topic == ti })
 				if j < 0 {
-					c.kwTopics[id] = append(c.kwTopics[id], kwEntry{topic: ti})
-					j = len(c.kwTopics[id]) - 1
+					k.entries[id] = append(k.entries[id], kwEntry{topic: ti})
+					j = len(k.entries[id]) - 1
 				}
-				c.kwTopics[id][j].langs |= lb
+				k.entries[id][j].langs |= lb
+			}
+		}
+	}
+	return k
+}
+
+// find appends to dst the keywords of toks that some topic lists in a
+// language the message is read in (notRuledOut, from detectVotes, and
+// alwaysLangs): the others are no evidence of anything, and do not count
+// as a topic word elsewhere (intent) either.
+func (k *topicKeywords) find(toks []token, notRuledOut uint64, dst []match) []match {
+	n := len(dst)
+	dst = k.set.find(toks, dst)
+	read := k.always | notRuledOut
+	kept := dst[:n]
+	for _, m := range dst[n:] {
+		if slices.ContainsFunc(k.entries[m.id], func(e kwEntry) bool { return e.langs&read != 0 }) {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}
+
+// hits counts into hits (one per label, cleared first) the keyword
+// occurrences of matches per topic, in the languages read.
+func (k *topicKeywords) hits(matches []match, notRuledOut uint64, hits []int) {
+	clear(hits)
+	read := k.always | notRuledOut
+	for _, m := range matches {
+		for _, e := range k.entries[m.id] {
+			if e.langs&read != 0 {
+				hits[e.topic]++
 			}
 		}
 	}
 }
 
-// findKeywords appends to dst the topic keywords of toks that some topic
-// lists in a language the message is read in (notRuledOut, from
-// detectVotes, and alwaysLangs): the others are no evidence of anything,
-// and must not count as a topic word elsewhere (intent) either.
-func (c *Classifier) findKeywords(toks []token, notRuledOut uint64, dst []match) []match {
-	n := len(dst)
-	dst = c.keywords.find(toks, dst)
-	read := c.kwAlways | notRuledOut
-	kept := dst[:n]
-	for _, m := range dst[n:] {
-		if slices.ContainsFunc(c.kwTopics[m.id], func(e kwEntry) bool { return e.langs&read != 0 }) {
-			kept = append(kept, m)
-		}
+// keywordEvidence is how much n occurrences of a topic's keywords say for
+// it, in units of one keyword: 1 for the first, ½ for each further one
+// (the same keyword repeated counts), at most 2.
+func keywordEvidence(n int) float64 {
+	if n <= 0 {
+		return 0
 	}
-	return kept
+	return math.Min(1+0.5*float64(n-1), 2)
 }
