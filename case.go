@@ -100,8 +100,12 @@ type Case struct {
 	ExpectedBy  *time.Time
 	CloseReason string
 	DuplicateOf CaseID // set when Status is StatusDuplicate
-	OpenedAt    time.Time
-	UpdatedAt   time.Time
+	// Followers is how many cases were merged into this one (other
+	// reports of the same problem, joined by grouping or merged by an
+	// officer): with the case's own, 1+Followers reports.
+	Followers int
+	OpenedAt  time.Time
+	UpdatedAt time.Time
 	// Sensitive is set as soon as one of the case's messages is
 	// sensitive (its classification says so, or its topic is one the
 	// city marks sensitive); only staff allowed to read sensitive cases

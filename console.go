@@ -172,6 +172,40 @@ type CaseView struct {
 	ChatKinds map[CaseID]ChatKind
 }
 
+// Followers returns every case whose citizen hears about v's case: the
+// case itself, then the cases merged into it (by an officer, or joined
+// by grouping), one per citizen and chat (a citizen whose two reports in
+// one chat were merged hears once, under the first). It is the one list
+// answers, status changes, holding statements and "Is it fixed?" go to.
+func (v CaseView) Followers() []Case {
+	out := make([]Case, 0, 1+len(v.Merged))
+	type who struct {
+		citizen CitizenID
+		chat    ChatID
+		p       Platform
+	}
+	seen := make(map[who]bool, 1+len(v.Merged))
+	for _, c := range append([]Case{v.Case}, v.Merged...) {
+		k := who{c.Citizen, c.Chat, c.Platform}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, c)
+	}
+	return out
+}
+
+// FollowerCount is how many citizens reported v's case: its own and
+// those of the cases merged into it, each counted once.
+func (v CaseView) FollowerCount() int {
+	seen := map[CitizenID]bool{v.Case.Citizen: true}
+	for _, c := range v.Merged {
+		seen[c.Citizen] = true
+	}
+	return len(seen)
+}
+
 // ConversationEntry is one message of a case's conversation: the
 // citizen's (Direction "in"), the bot's or an officer's ("out"), or one
 // still in the outbox (State not sent).

@@ -163,6 +163,9 @@ type DigestExample struct {
 	// labelled with its language.
 	SaidLang string `json:",omitempty"`
 	DidLang  string `json:",omitempty"`
+	// Reporters is how many citizens reported the problem ("reported
+	// by 12 citizens"); 0 or 1 says nothing.
+	Reporters int `json:",omitempty"`
 }
 
 // ExampleSource is the raw material of a "you said, we did" example, as
@@ -185,6 +188,9 @@ type ExampleSource struct {
 	SaidLang string
 	CaseLang string
 	Avoid    []string
+	// Reporters is how many citizens reported the problem (the case's
+	// own and its followers').
+	Reporters int
 }
 
 // Digest is one revision of a week's public digest.
@@ -246,6 +252,9 @@ type PublicCase struct {
 	// AnsweredAt and ResolvedAt are nil until they happen.
 	AnsweredAt *time.Time
 	ResolvedAt *time.Time
+	// Reporters is how many reports of the problem the case holds: its
+	// own and those merged into it (grouping's followers). Never who.
+	Reporters int
 }
 
 // PublicCaseQuery selects public cases. Zero fields do not filter.
@@ -258,6 +267,7 @@ type PublicCaseQuery struct {
 	ExcludeTopic []string // topics left out
 	Limit        int      // <= 0 means 1000
 	Offset       int      // cases skipped first (paging), in the stable order
+	MinReporters int      // > 1: only cases reported at least this many times
 	// Sensitive cases (Case.Sensitive) are always left out.
 }
 

@@ -67,3 +67,45 @@ type CaseSuggestion struct {
 	Signals uint16
 	At      time.Time
 }
+
+// GroupDecision is grouping's decision for a new report, carried into the
+// intake transaction (Intake.Group) so that the decision and the case it
+// writes are one transaction.
+type GroupDecision struct {
+	// Join is the case the report joins as a new follower; 0 for none.
+	// The store opens the report's own case (its own reference, for the
+	// citizen's /status) and merges it into Join at once (status
+	// duplicate), audited as case.group_join by "grouping". A Join that
+	// is no longer open, or is or became sensitive, is not joined: the
+	// report keeps its own case.
+	Join CaseID
+	// Suggest are the cases the report looks like, kept for officers
+	// when it opens its own case (Like, LikeRef, Score and Signals are
+	// read; Case and CaseRef are the case the store opens).
+	Suggest []CaseSuggestion
+}
+
+// OwnCase is one of a citizen's own cases in a chat, as the store loads
+// it for the rule that decides whether a citizen's new message is a
+// follow-up to it (grouping.FollowUpCase).
+type OwnCase struct {
+	ID            CaseID
+	Status        CaseStatus
+	LastMessageAt time.Time
+	// RepliedTo is true when the new message replies to one of the
+	// case's messages (the citizen's or the bot's).
+	RepliedTo bool
+	// Main is, for a case merged into another (a follower), that case
+	// and its status; zero otherwise.
+	Main       CaseID
+	MainStatus CaseStatus
+}
+
+// Live reports whether the case still takes its citizen's follow-ups:
+// it is open, or it follows a case that is open.
+func (c OwnCase) Live() bool {
+	if c.Status == StatusDuplicate {
+		return c.Main != 0 && c.MainStatus.Open()
+	}
+	return c.Status.Open()
+}

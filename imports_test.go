@@ -165,6 +165,9 @@ func TestForbiddenRules(t *testing.T) {
 		{"citybot/responder", "citybot/locale", false},
 		{"citybot/cmd/citybot", "citybot/store", false},
 		{"citybot/grouping", "citybot/store", true},
+		{"citybot/store", "citybot/grouping", false}, // the follow-up rule (grouping.FollowUpCase)
+		{"citybot/responder", "citybot/grouping", false},
+		{"citybot/grouping", "citybot/responder", true},
 		{"citybot/grouping", "citybot", false},
 		{"citybot/grouping", "database/sql", true},
 		{"citybot/chart", "citybot", false},

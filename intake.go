@@ -113,6 +113,10 @@ type Intake struct {
 	// Contact, for an Open311 report, is what the client said about the
 	// person; it is stored with their private identity.
 	Contact *Contact
+	// Group is grouping's decision for a report that opens a case (nil:
+	// none). It is ignored when the message is a follow-up to one of
+	// the citizen's own cases, and for a sensitive message.
+	Group *GroupDecision
 }
 
 // IntakeResult is what the store did with an Intake.
@@ -143,6 +147,16 @@ type IntakeResult struct {
 	CaseLastQueued time.Time
 	// Cases are the citizen's cases when Intake.LoadCases asked for them.
 	Cases []Case
+	// Followed are, for those of Cases merged into another case (a
+	// follower's own report), the case each follows, by its id.
+	Followed map[CaseID]Case
+	// Joined is, when the report joined another case as a new follower
+	// (Intake.Group), that case; Case is then the report's own case,
+	// merged into it. Nil otherwise.
+	Joined *Case
+	// Suggested is how many cases the new case was recorded as looking
+	// like (Intake.Group's suggestions still open and not sensitive).
+	Suggested int
 }
 
 // Direction says whether a stored message came from a citizen or from

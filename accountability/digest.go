@@ -31,7 +31,11 @@ type DigestStore interface {
 
 	DueFollowups(ctx context.Context, resolvedBefore time.Time, hide []string, limit int) ([]citybot.FollowupTarget, error)
 	QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.OutboxItem) (bool, error)
-	RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool) (citybot.Case, error)
+	// RecordFollowup records an answer to "Is it fixed?"; when "Not
+	// fixed" reopens the case followed, reopened builds, in the same
+	// transaction, what its other followers are told.
+	RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool,
+		reopened func(v citybot.CaseView, by citybot.Case) []citybot.OutboxItem) (citybot.Case, error)
 	DueReminders(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.Case, error)
 	QueueReminders(ctx context.Context, ids []citybot.CaseID, items []citybot.OutboxItem) (int, error)
 	UnansweredCases(ctx context.Context, openedBefore time.Time, limit int) ([]citybot.ReminderTarget, error)
@@ -270,7 +274,7 @@ func (t DigestTexts) withFallback(fb DigestTexts) DigestTexts {
 		{&out.DraftNotice, &fb.DraftNotice}, {&out.Approved, &fb.Approved}, {&out.SentBack, &fb.SentBack},
 		{&out.AlreadyDone, &fb.AlreadyDone}, {&out.NotAllowed, &fb.NotAllowed}, {&out.FixedAsk, &fb.FixedAsk},
 		{&out.FixedYes, &fb.FixedYes}, {&out.FixedNo, &fb.FixedNo}, {&out.FixedThanks, &fb.FixedThanks},
-		{&out.FixedReopened, &fb.FixedReopened}, {&out.Reminder, &fb.Reminder}, {&out.ReminderLine, &fb.ReminderLine},
+		{&out.FixedReopened, &fb.FixedReopened}, {&out.FixedReopenedAll, &fb.FixedReopenedAll}, {&out.Reminder, &fb.Reminder}, {&out.ReminderLine, &fb.ReminderLine},
 		{&out.Approve, &fb.Approve}, {&out.RequestChanges, &fb.RequestChanges}, {&out.ChartReports, &fb.ChartReports},
 		{&out.ChartAnswer, &fb.ChartAnswer}, {&out.PercentSign, &fb.PercentSign}, {&out.DecimalPoint, &fb.DecimalPoint},
 	}
@@ -444,7 +448,7 @@ func (d *Digester) example(s citybot.ExampleSource) (citybot.DigestExample, bool
 		if countLetters(did) < 8 {
 			continue
 		}
-		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang}, true
+		return citybot.DigestExample{Topic: s.Topic, Said: said, Did: did, SaidLang: s.SaidLang, DidLang: lang, Reporters: s.Reporters}, true
 	}
 	return citybot.DigestExample{}, false
 }
@@ -750,7 +754,7 @@ func (d *Digester) fixedAction(ctx context.Context, a citybot.Action) (string, b
 	if perr != nil {
 		return "", true, nil
 	}
-	c, err := d.store.RecordFollowup(ctx, citybot.CaseID(id), a.Platform, a.Sender.ID, fixed)
+	c, err := d.store.RecordFollowup(ctx, citybot.CaseID(id), a.Platform, a.Sender.ID, fixed, d.reopenedItems)
 	switch {
 	case errors.Is(err, citybot.ErrDuplicate):
 		return t.AlreadyDone, true, nil
@@ -763,7 +767,34 @@ func (d *Digester) fixedAction(ctx context.Context, a citybot.Action) (string, b
 	if fixed {
 		return t.FixedThanks, true, nil
 	}
+	d.notify() // the other followers' notices
 	return fill(t.FixedReopened, "ref", string(c.Ref)), true, nil
+}
+
+// reopenedItems tells every follower of the case v, but the one whose
+// "Not fixed" (by) reopened it, that it is open again, each in their
+// language and under their own reference, once (keyed by the answering
+// case, which answers once).
+func (d *Digester) reopenedItems(v citybot.CaseView, by citybot.Case) []citybot.OutboxItem {
+	var items []citybot.OutboxItem
+	for _, f := range v.Followers() {
+		if f.ID == by.ID || (f.Citizen == by.Citizen && f.Chat == by.Chat) {
+			continue
+		}
+		lang := v.Languages[f.Citizen]
+		if _, ok := d.texts[lang]; !ok {
+			lang = f.Language
+		}
+		if _, ok := d.texts[lang]; !ok {
+			lang = d.languages[0]
+		}
+		items = append(items, citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: f.ID, Out: citybot.Outgoing{
+			Key:      fmt.Sprintf("fixed:reopen:%d:%d", by.ID, f.ID),
+			Platform: f.Platform, Chat: f.Chat,
+			Text: fill(d.texts[lang].FixedReopenedAll, "ref", string(f.Ref)),
+		}})
+	}
+	return items
 }
 
 // Wrap returns a bots.Handler that gives the digest's button presses to

@@ -65,9 +65,12 @@ type DigestTexts struct {
 	FixedNo        string // button
 	FixedThanks    string // toast after Fixed
 	FixedReopened  string // toast after Not fixed: {ref}
-	Reminder       string // to officers: {n} {hours}
-	ReminderLine   string // {ref} {topic} {urgency} {age}
-	Months         [12]string
+	// FixedReopenedAll tells every other follower of a case that a
+	// follower's "Not fixed" reopened it: {ref} (their own reference).
+	FixedReopenedAll string
+	Reminder         string // to officers: {n} {hours}
+	ReminderLine     string // {ref} {topic} {urgency} {age}
+	Months           [12]string
 	// Urgencies name each urgency level ("critical": "critique").
 	Urgencies map[citybot.Urgency]string
 	// Officials' buttons on a draft, and the chart's axis words.
@@ -119,7 +122,7 @@ func digestTextsOfCatalog(c *locale.Catalog) DigestTexts {
 		Minutes: t("minutes"), Hours: t("hours"), Days: t("days"), ChartCaption: t("chart_caption"),
 		DraftNotice: t("draft_notice"), Approved: t("approved"), SentBack: t("sent_back"), AlreadyDone: t("already_done"),
 		NotAllowed: t("not_allowed"), FixedAsk: t("fixed_ask"), FixedYes: t("fixed_yes"), FixedNo: t("fixed_no"),
-		FixedThanks: t("fixed_thanks"), FixedReopened: t("fixed_reopened"), Reminder: t("reminder"), ReminderLine: t("reminder_line"),
+		FixedThanks: t("fixed_thanks"), FixedReopened: t("fixed_reopened"), FixedReopenedAll: t("fixed_reopened_all"), Reminder: t("reminder"), ReminderLine: t("reminder_line"),
 		Approve: t("approve"), RequestChanges: t("request_changes"), ChartReports: t("chart_reports"), ChartAnswer: t("chart_answer"),
 		ReminderDue: t("reminder_due"), ReminderDueLine: t("reminder_due_line"),
 		PromiseDue: t("promise_due"), PromiseDueLine: t("promise_due_line"),
@@ -334,7 +337,12 @@ func renderDigest(d citybot.Digest, lang, city string, t DigestTexts, cat Catalo
 		b.WriteByte('\n')
 		line(t.Examples)
 		for _, ex := range d.Examples {
-			line("• " + capitalize(cat.TopicName(ex.Topic)))
+			head := "• " + capitalize(cat.TopicName(ex.Topic))
+			if ex.Reporters > 1 {
+				// How many citizens reported it, never who.
+				head += " — " + t.count("reported_by", "reported by {n} citizens", ex.Reporters)
+			}
+			line(head)
 			line("  " + fill(t.Said, "text", ex.Said) + languageLabel(t, lang, ex.SaidLang))
 			line("  " + fill(t.Did, "text", ex.Did) + languageLabel(t, lang, ex.DidLang))
 		}

@@ -210,9 +210,9 @@ func (o *Officer) private(v citybot.CaseView, c citybot.Case) bool {
 }
 
 // followers returns the case and the cases merged into it: every citizen
-// who hears about it.
+// who hears about it (citybot.CaseView.Followers, the one list).
 func followers(v citybot.CaseView) []citybot.Case {
-	return append([]citybot.Case{v.Case}, v.Merged...)
+	return v.Followers()
 }
 
 func validNonce(nonce string) bool {

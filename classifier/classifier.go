@@ -22,8 +22,7 @@ type Classifier struct {
 	otherIdx int
 	eps      float64 // modelFloor
 
-	keywords  *phraseSet
-	kwTopics  [][]int   // keyword id → label indices
+	keywords  *topicKeywords
 	kwFade    []float64 // per label: how far a trusted head fades its keywords
 	cues      *cueSet
 	sens      *sensitiveSet
@@ -145,29 +144,7 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.
-	c.keywords = newPhraseSet()
-	ids := map[string]int{}
-	for _, t := range opts.Topics {
-		ti := slices.Index(c.labels, strings.TrimSpace(t.Name))
-		for _, lang := range sortedKeys(t.Keywords) {
-			for _, k := range t.Keywords[lang] {
-				key := strings.Join(phraseStems(k), " ")
-				if key == "" {
-					continue
-				}
-				id, ok := ids[key]
-				if !ok {
-					id = len(c.kwTopics)
-					ids[key] = id
-					c.kwTopics = append(c.kwTopics, nil)
-					c.keywords.add(k, id)
-				}
-				if !slices.Contains(c.kwTopics[id], ti) {
-					c.kwTopics[id] = append(c.kwTopics[id], ti)
-				}
-			}
-		}
-	}
+	c.keywords = newTopicKeywords(c.lang.langs, c.labels, opts.Topics)
 	n, err := newNER()
 	if err != nil {
 		return nil, err
@@ -232,7 +209,7 @@ func (c *Classifier) Classify(text, langHint string) (out citybot.Classification
 	out.Model = c.model.name
 	out.Language, sc.langRead = c.lang.detectVotes(text, toks, langHint)
 
-	sc.matches = c.keywords.find(toks, sc.matches[:0])
+	sc.matches = c.keywords.find(toks, sc.langRead, sc.matches[:0])
 	sig := scanSignals(c.cues, text, toks, sc.matches[len(sc.matches):])
 	sc.feats = appendSignals(featurize(toks, sc.feats), &sig)
 	c.scoreHeads(sc)
@@ -263,6 +240,9 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		unknown *= 1 - slices.Max(sc.logits[:len(h.labels)])
 		trust = h.trust
 	}
+	hits := make([]int, L)
+	c.keywords.hits(sc.matches, sc.langRead, hits)
+	anyHit := slices.ContainsFunc(hits, func(n int) bool { return n > 0 })
 	for i := range L {
 		switch col := c.modelCol[i]; {
 		case h == nil:
@@ -276,20 +256,10 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	// Keyword evidence: β for the first keyword occurrence of a topic,
 	// β/2 for each further occurrence (the same keyword repeated counts),
 	// at most 2β.
-	hits := make([]int, L)
-	for _, m := range sc.matches {
-		for _, ti := range c.kwTopics[m.id] {
-			if ti >= 0 {
-				hits[ti]++
-			}
-		}
-	}
-	anyHit := false
 	for i, n := range hits {
 		if n > 0 {
-			anyHit = true
 			beta := c.opts.keywordWeight() * (1 - max(0, 2*trust-1)*c.kwFade[i])
-			scores[i] += beta * math.Min(1+0.5*float64(n-1), 2)
+			scores[i] += beta * keywordEvidence(n)
 		}
 	}
 	if known == 0 && !anyHit {

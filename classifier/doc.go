@@ -14,14 +14,16 @@
 //   - a fast tokenizer of its own that keeps byte offsets;
 //   - a linear model over TF-IDF word, word-pair and character n-gram
 //     features for topic (a linear SVM, one label against the rest, fitted
-//     by dual coordinate descent with C chosen by inner cross-validation)
+//     by dual coordinate descent with C, and whether to scale features by
+//     their NB log-count ratios, chosen by inner cross-validation)
 //     and urgency (multinomial logistic regression fitted exactly with
 //     L-BFGS), each temperature-scaled, stored in a Model
 //     file; a default model trained on the
 //     licence-clean disaster_en.csv data ships embedded in the package;
 //   - per-topic, per-language keyword lists from Options, which add evidence
 //     at run time, so topics no training data covers (noise, taxes, permits,
-//     corruption) and French messages are tagged;
+//     corruption) and French messages are tagged; a language's list counts
+//     in messages read in that language, English and French in every one;
 //   - urgency cues (fire, flood, live wire, gas leak, collapse, injury,
 //     violence, in English and French; a risk or a near miss is a hazard,
 //     not a harm) whose cues are reported; a critical cue makes a message

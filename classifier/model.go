@@ -42,6 +42,8 @@ type head struct {
 	trained int     // number of training examples
 	trust   float64 // how far Classify trusts the head against keywords, in (0,1]
 	counts  []int   // per label: training messages (keyword examples not counted)
+
+	svm svmSetting // the topic SVM's C and NB scaling as Train chose them (not stored)
 }
 
 // logits writes the raw scores of fs into out (len(labels)) and returns

@@ -48,6 +48,17 @@ import (
 // An official rule is not applied to a window that opens the message with
 // a question and has no aggravation ("do I pay in cash at the office?").
 //
+// The lawful frame: a taking followed by a duration is time ("it took 3
+// months"); a missing ticket next to a fine that was given is the fare
+// dodger's; the writer's own relative ("my daughter") is not tied to an
+// official nearby; a gift in thanks with no condition, no payment to a
+// person and no missing receipt is no bribe; a payment at a place ("paid
+// at the counter", "on paie au service des sports") is a lawful frame.
+//
+// detectLevel tells a rule (sensRule) from the evidence score alone
+// (sensEvidence): Classifier.sensitive lets the learned part veto the
+// latter (sensModel.evidence).
+//
 // Each language's words apply only to messages in that language, plus
 // English and French, which cities mix into every language (alwaysLangs):
 // a Swahili word never moves the score of a Spanish message. A language
@@ -249,10 +260,45 @@ func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	return i+1 == len(toks) || toks[i+1].sentStart || s.notAmounts[toks[i+1].stem]&allow == 0
 }
 
+// duration reports whether toks[i:] opens with a number and a unit of
+// not_amounts ("3 months", "2 minutes") or with a time word ("time",
+// "du temps", "a long time"): after "took" or "prend" it is a time, not
+// a taking.
+func (s *sensitiveSet) duration(toks []token, i int, allow uint64) bool {
+	if i >= len(toks) || toks[i].sentStart {
+		return false
+	}
+	for k := i; k < len(toks) && k < i+3 && (k == i || !toks[k].sentStart); k++ {
+		switch toks[k].norm {
+		case "time", "temps", "ages", "forever", "while", "tiempo", "tempo", "muda", "وقت", "الوقت":
+			return true
+		case "du", "some", "a", "long", "un", "beaucoup", "de", "so", "too", "much", "mucho", "muito", "trop":
+			continue
+		}
+		break
+	}
+	return i+1 < len(toks) && !toks[i+1].sentStart &&
+		toks[i].digits > 0 && toks[i].letters == 0 && s.notAmounts[toks[i+1].stem]&allow != 0
+}
+
 // detect returns the cues that raise the flag in a message whose words
 // are read in the languages of allow (langBits, readBits), or nil. hits
 // is a buffer it may reuse; the grown buffer is returned.
 func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]string, []sensHit) {
+	cues, _, hits := s.detectLevel(toks, allow, hits)
+	return cues, hits
+}
+
+// The strength of the rules' evidence in a message (detectLevel).
+const (
+	sensNone     = 0 // no rule fires, the evidence score is below sensThreshold
+	sensEvidence = 1 // the evidence score reaches sensThreshold, no rule fires
+	sensRule     = 2 // a rule fires (a phrase, an official and a payment…)
+)
+
+// detectLevel is detect, and also returns the strength of the evidence of
+// the best window: sensRule, sensEvidence or sensNone (cues nil).
+func (s *sensitiveSet) detectLevel(toks []token, allow uint64, hits []sensHit) ([]string, int, []sensHit) {
 	hits = hits[:0]
 	var forms [80]string // a word and its Arabic forms (arabicForms)
 	for i := range toks {
@@ -276,7 +322,11 @@ func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]str
 				if !ok {
 					continue
 				}
-				if m := s.mask(p.id, allow); m != 0 {
+				m := s.mask(p.id, allow)
+				if m&(sTaking|sDemand) != 0 && s.duration(toks, i+n, allow) {
+					m &^= sTaking | sDemand // "it took 3 months", "ça a pris 3 mois"
+				}
+				if m != 0 {
 					hits = append(hits, sensHit{id: p.id, first: i, end: i + n, mask: m})
 				}
 			}
@@ -286,7 +336,7 @@ func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]str
 		}
 	}
 	if len(hits) == 0 {
-		return nil, hits
+		return nil, sensNone, hits
 	}
 	// Score every window of two sentences (a sentence and the one before
 	// it); the best window decides.
@@ -308,9 +358,13 @@ func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]str
 		a = b
 	}
 	if best < sensThreshold {
-		return nil, hits
+		return nil, sensNone, hits
 	}
-	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), hits
+	level := sensEvidence
+	if best >= sensRuleScore {
+		level = sensRule
+	}
+	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), level, hits
 }
 
 // Arabic writes articles, conjunctions and prepositions as prefixes and
@@ -387,6 +441,7 @@ func containsStr(s []string, v string) bool {
 // lawful fee with no aggravation, a question and thanks lower the score.
 const (
 	sensThreshold = 3.0
+	sensRuleScore = sensThreshold + 10 // the score of a window a rule fires on
 
 	wPhrase      = 3.0
 	wOfficial    = 1.0
@@ -422,22 +477,34 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 		all |= x.mask
 	}
 	has := func(c sensCat) bool { return all&c != 0 }
-	payeePay, noReceipt, linkedRelative, takingNearOfficial := false, has(sNoReceipt), false, false
+	// A fine was given ("une amende de 50 euros", "fined for no ticket"):
+	// a missing ticket is the fare dodger's, not a receipt withheld.
+	fined := fineGiven(toks, hits)
+	payeePay, noReceipt, linkedRelative, takingNearOfficial := false, false, false, false
+	for _, x := range hits {
+		if x.mask&sNoReceipt != 0 && !(fined && ticketWords[toks[x.end-1].stem]) {
+			noReceipt = true
+		}
+	}
 	for i, x := range hits {
 		for j, y := range hits {
 			if i == j {
 				continue
 			}
 			d := y.first - x.first
-			// "give him", "lui donner", "pay the guard"
-			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first])) {
+			// "give him", "lui donner", "pay the guard"; not "paie au
+			// service des sports" (the office's own words say where)
+			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first+1])) {
 				payeePay = true
 			}
-			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 && !withBetween(toks[x.end:y.first]) {
+			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 && !withBetween(toks[x.end:y.first]) &&
+				!(fined && ticketWords[toks[y.first].stem]) {
 				noReceipt = true
 			}
 			overlap := y.first < x.end && x.first < y.end
-			if x.mask&sRelative != 0 && !overlap && (y.mask&sOfficial != 0 && d >= -3 && d <= 3 || y.mask&sPossessive != 0 && d >= -2 && d <= -1) {
+			// "the mayor's nephew", "his cousin"; not "my daughter" next to
+			// the principal (the writer's own family)
+			if x.mask&sRelative != 0 && !overlap && (y.mask&sOfficial != 0 && d >= -3 && d <= 3 && !firstPersonBefore(toks, x.first) || y.mask&sPossessive != 0 && d >= -2 && d <= -1) {
 				linkedRelative = true
 			}
 			// "the treasurer … took", "stolen by the mayor"
@@ -448,9 +515,9 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	}
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree) || has(sInformal)
 	// a lawful fee, price or fine, or a payment with a receipt or an invoice
-	lawful := has(sFee) || !noReceipt && hasReceipt(toks, hits)
+	lawful := has(sFee) || !noReceipt && hasReceipt(toks, hits) || paidAtPlace(toks, hits)
 	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits), lawful) {
-		return sensThreshold + 10
+		return sensRuleScore
 	}
 	sc := 0.0
 	add := func(ok bool, w float64) {
@@ -504,8 +571,9 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 	switch {
 	case has(sPhrase):
 		return true
-	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((lawful || question) && !aggravated && !has(sInformal)):
-		return true // official+payment
+	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((lawful || question) && !aggravated && !has(sInformal)) &&
+		!(has(sPositive) && !has(sCondition) && !payeePay && !noReceipt):
+		return true // official+payment; not a gift given in thanks
 	case has(sDemand) && payment && aggravated:
 		return true // payment+condition
 	case noReceipt && (has(sDemand) || has(sMoney) || has(sAmount)):
@@ -539,6 +607,70 @@ func atPlace(between []token) bool {
 			return true
 		case "a":
 			if i+1 < len(between) && (between[i+1].stem == "la" || between[i+1].stem == "l") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fineWords and ticketWords are the stems of a fine and of a travel
+// ticket, in every shipped language.
+var (
+	fineWords   = map[string]bool{"fine": true, "amende": true, "pv": true, "contravention": true, "multa": true, "penalty": true, "faini": true, "غرامة": true}
+	ticketWords = map[string]bool{"ticket": true, "billet": true, "titre": true, "boleto": true, "bilhete": true, "tiketi": true, "تذكرة": true}
+)
+
+// fineGiven reports whether a window names a fine that was given: a fine
+// word that no "without" word or no-receipt phrase covers or precedes
+// ("no fine", "sans amende" are the opposite).
+func fineGiven(toks []token, hits []sensHit) bool {
+	for _, f := range hits {
+		if f.mask&sReceipt == 0 || !fineWords[toks[f.first].stem] {
+			continue
+		}
+		negated := false
+		for _, w := range hits {
+			if w.mask&(sWithout|sNoReceipt) != 0 && w.first <= f.first && w.end >= f.first-1 {
+				negated = true
+			}
+		}
+		if !negated {
+			return true
+		}
+	}
+	return false
+}
+
+// firstPersonBefore reports whether the word before toks[i] is a
+// first-person possessive ("my daughter", "ma fille", "notre fils").
+func firstPersonBefore(toks []token, i int) bool {
+	if i == 0 || toks[i].sentStart {
+		return false
+	}
+	switch toks[i-1].stem {
+	case "my", "our", "ma", "mon", "notre", "nos", "mi", "mis", "nuestro", "nuestra", "minha", "meu", "nossa", "nosso":
+		return true
+	}
+	return false
+}
+
+// paidAtPlace reports whether a payment verb is followed within four
+// words by where it was paid: "paid at the counter", "payé au guichet",
+// "paid online", "paid at the bank" (not "au lieu de", instead of).
+func paidAtPlace(toks []token, hits []sensHit) bool {
+	for _, x := range hits {
+		if x.mask&sPayVerb == 0 {
+			continue
+		}
+		for i := x.end; i < len(toks) && i < x.end+4 && !toks[i].sentStart; i++ {
+			switch toks[i].stem {
+			case "au":
+				if i+1 < len(toks) && toks[i+1].stem == "lieu" {
+					return false
+				}
+				return true
+			case "at", "online", "aux", "bank", "banque", "counter", "guichet", "caisse", "cashier", "ligne":
 				return true
 			}
 		}
@@ -658,11 +790,18 @@ func (s *sensitiveSet) explain(toks []token, hits []sensHit) []string {
 // classifier files under the corruption topic is sensitive too.
 func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
-	cues, sc.sens = c.sens.detect(sc.toks, c.sens.readBits(sc.langRead), sc.sens)
-	if cues == nil && c.sensModel != nil {
+	var level int
+	cues, level, sc.sens = c.sens.detectLevel(sc.toks, c.sens.readBits(sc.langRead), sc.sens)
+	if level != sensRule && c.sensModel != nil {
+		// The model flags what the rules miss, and vetoes the rules'
+		// evidence when no rule fired and it reads a lawful story.
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
-		if p := c.sensModel.prob(sc.sensFeats); p >= c.sensModel.threshold {
+		switch p := c.sensModel.prob(sc.sensFeats); {
+		case level == sensEvidence && p >= c.sensModel.evidence:
+		case p >= c.sensModel.threshold:
 			cues = c.sensModel.explain(sc.toks, p)
+		default:
+			cues = nil
 		}
 	}
 	if out.Topic.Label == corruptionTopic && !containsStr(cues, "topic: "+corruptionTopic) {

@@ -44,7 +44,7 @@ var sensitiveModelBytes []byte
 const (
 	sensDimBits = 18
 	sensDim     = 1 << sensDimBits
-	sensMagic   = "citybot-sensitive-1\n"
+	sensMagic   = "citybot-sensitive-2\n"
 )
 
 // sensModel is the learned part of the sensitive detector.
@@ -52,6 +52,11 @@ type sensModel struct {
 	w         []float32 // by hashed feature
 	bias      float64
 	threshold float64 // on the probability
+	// evidence is the probability a message whose rules' evidence score
+	// reaches sensThreshold without a rule firing (sensEvidence) needs to
+	// be flagged: the model vetoes weak evidence it reads as a lawful
+	// story. At most threshold.
+	evidence float64
 }
 
 // sensFeat is one hashed feature and its value; a feature may repeat.
@@ -144,15 +149,23 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	for _, x := range hits {
 		all |= x.mask
 	}
+	illicit := all&sensIllicit != 0 || payToPerson(toks, hits)
+	lawful := all&(sFee|sPositive) != 0 || hasReceipt(toks, hits) || paidAtPlace(toks, hits)
 	const used = sensCat(1)<<sensCats - 1
 	all &= used &^ (sPhrase | sQuestion) // phrases and questions: the rules' business
+	switch {
+	case illicit:
+		all |= sIllicitFrame
+	case lawful:
+		all |= sLawfulFrame
+	}
 	nk := len(out)
-	for a := 0; a < sensCats; a++ {
+	for a := 0; a < sensModelCats; a++ {
 		if all&(1<<a) == 0 {
 			continue
 		}
 		out = append(out, sensFeat{idx: sensIdx(fnvByte(fnvByte(sfnvOffset, 'k'), byte(a)))})
-		for b := a + 1; b < sensCats; b++ {
+		for b := a + 1; b < sensModelCats; b++ {
 			if all&(1<<b) != 0 {
 				out = append(out, sensFeat{idx: sensIdx(fnvByte(fnvByte(fnvByte(sfnvOffset, 'p'), byte(a)), byte(b)))})
 			}
@@ -175,6 +188,36 @@ const sensMaxN = 4
 
 // sensCats is the number of categories (sPhrase … sAmount).
 const sensCats = 24
+
+// The model's two derived categories: the lawful frame (a fee, price,
+// fine or tax, a receipt or an invoice, a payment at a counter, a bank or
+// online, thanks) with no illicit marker, and an illicit marker (a
+// phrase such as "under the table", a condition "to speed up", "or
+// else", an informal payment, no receipt, a service that should be free,
+// a gang, a fake, a payment to a person "give him"). The lawful frame
+// lowers the score only when no illicit marker is there.
+const (
+	sLawfulFrame  = sAmount << 1
+	sIllicitFrame = sAmount << 2
+	sensModelCats = sensCats + 2
+	sensIllicit   = sPhrase | sCondition | sInformal | sNoReceipt | sFree | sGang | sFake
+)
+
+// payToPerson reports whether a payment verb has a person a few words
+// after it ("give him", "paid the guard", "lui donner": the payee before).
+func payToPerson(toks []token, hits []sensHit) bool {
+	for _, x := range hits {
+		if x.mask&sPayVerb == 0 {
+			continue
+		}
+		for _, y := range hits {
+			if d := y.first - x.first; y.mask&sPayee != 0 && d >= -2 && d <= 3 && d != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func init() {
 	if sAmount != 1<<(sensCats-1) {
@@ -205,7 +248,7 @@ func (m *sensModel) wordWeight(w string) float32 {
 }
 
 // The weights file: sensMagic, then little-endian float64 threshold,
-// float64 bias, float64 scale, uint32 count, and count entries of a
+// float64 evidence threshold, float64 bias, float64 scale, uint32 count, and count entries of a
 // uvarint index delta and an int16 weight (weight = int16 * scale).
 // Weights whose magnitude is below sensPrune are dropped.
 const sensPrune = 1e-3
@@ -225,7 +268,7 @@ func (m *sensModel) marshal() []byte {
 	if scale == 0 {
 		scale = 1
 	}
-	for _, v := range []float64{m.threshold, m.bias, scale} {
+	for _, v := range []float64{m.threshold, m.evidence, m.bias, scale} {
 		binary.Write(&buf, binary.LittleEndian, v)
 	}
 	binary.Write(&buf, binary.LittleEndian, uint32(len(idx)))
@@ -246,12 +289,13 @@ func unmarshalSensModel(b []byte) (*sensModel, error) {
 		return nil, errSensModel
 	}
 	r := bytes.NewReader(b[len(sensMagic):])
-	var hdr [3]float64
+	var hdr [4]float64
 	var n uint32
-	if binary.Read(r, binary.LittleEndian, &hdr) != nil || binary.Read(r, binary.LittleEndian, &n) != nil || n > sensDim {
+	if binary.Read(r, binary.LittleEndian, &hdr) != nil || binary.Read(r, binary.LittleEndian, &n) != nil || n > sensDim ||
+		!(hdr[1] >= 0 && hdr[1] <= hdr[0]) {
 		return nil, errSensModel
 	}
-	m := &sensModel{w: make([]float32, sensDim), threshold: hdr[0], bias: hdr[1]}
+	m := &sensModel{w: make([]float32, sensDim), threshold: hdr[0], evidence: hdr[1], bias: hdr[2]}
 	prev := uint64(0)
 	for k := uint32(0); k < n; k++ {
 		d, err := binary.ReadUvarint(r)
@@ -263,7 +307,7 @@ func unmarshalSensModel(b []byte) (*sensModel, error) {
 		if prev >= sensDim {
 			return nil, errSensModel
 		}
-		m.w[prev] = float32(float64(q) * hdr[2])
+		m.w[prev] = float32(float64(q) * hdr[3])
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return nil, errSensModel
@@ -353,12 +397,18 @@ type SensitiveTraining struct {
 	// when choosing the threshold (defaults defaultSensMaxAddedFA and
 	// 0.5 %).
 	MaxAddedFA, MaxAddedNeg float64
-	Log                     func(format string, args ...any)
+	// MaxVetoLoss bounds the reports the model may veto, out of fold, as
+	// a share of all reports, when choosing the evidence threshold (the
+	// probability a message with the rules' evidence but no rule needs;
+	// default defaultSensMaxVetoLoss).
+	MaxVetoLoss float64
+	Log         func(format string, args ...any)
 }
 
 // SensitiveCV is the result of leave-one-round-out cross-validation.
 type SensitiveCV struct {
 	Threshold float64
+	Evidence  float64 // the evidence threshold (sensModel.evidence)
 	// Out-of-fold recall and false alarms on the rounds' reports and
 	// controls, and the share of negatives flagged, for the rules alone
 	// and the rules or the model at Threshold.
@@ -382,6 +432,9 @@ const (
 	// recall 0.870, 0.879 and 0.895, and 2, 4 and 6 of newport_en's 513
 	// messages flagged: 2.5 % keeps the city data quiet.
 	defaultSensMaxAddedFA = 0.025
+	// defaultSensMaxVetoLoss: the model may veto the rules' evidence (no
+	// rule fired) on at most 0.5 % of the reports, out of fold.
+	defaultSensMaxVetoLoss = 0.005
 )
 
 // TrainSensitive runs leave-one-round-out cross-validation to choose the
@@ -413,13 +466,16 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 	if tr.MaxAddedNeg == 0 {
 		tr.MaxAddedNeg = 0.005
 	}
+	if tr.MaxVetoLoss == 0 {
+		tr.MaxVetoLoss = defaultSensMaxVetoLoss
+	}
 	logf := tr.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	type item struct {
 		feats []sensFeat
-		rule  bool
+		level int // sensNone, sensEvidence, sensRule
 		y     bool
 		round int // -1: negative
 		fold  int
@@ -430,10 +486,10 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		sc := &scratch{}
 		text = prefix(text, opts.maxBytes())
 		sc.toks, _ = tokenize(text, nil)
-		var cues []string
+		var level int
 		_, read := ld.detectVotes(text, sc.toks, "")
-		cues, sc.sens = sens.detect(sc.toks, sens.readBits(read), nil)
-		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), rule: cues != nil, y: y, round: round, fold: fold, text: text})
+		_, level, sc.sens = sens.detectLevel(sc.toks, sens.readBits(read), nil)
+		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), level: level, y: y, round: round, fold: fold, text: text})
 	}
 	R := len(tr.Rounds)
 	if R < 2 {
@@ -496,14 +552,18 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, st.iters, st.grad)
 	}
-	rules := true
+	rules, ev := true, 0.0
+	flags := func(i int, t float64) bool {
+		it := &items[i]
+		return rules && (it.level == sensRule || it.level == sensEvidence && oof[i] >= ev) || oof[i] >= t
+	}
 	rates := func(t float64, round int) (tp, p, fp, n, fneg, nneg int) {
 		for i := range items {
 			it := &items[i]
 			if round >= 0 && it.round != round {
 				continue
 			}
-			flag := rules && it.rule || oof[i] >= t
+			flag := flags(i, t)
 			switch {
 			case it.y:
 				p++
@@ -524,6 +584,46 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 		return
 	}
+	// The evidence threshold: the highest at which the model vetoes at
+	// most MaxVetoLoss of the reports the rules' evidence alone flags.
+	var evPos []float64
+	npos, evCtl, evNeg := 0, 0, 0
+	for i := range items {
+		switch it := &items[i]; {
+		case it.y:
+			npos++
+			if it.level == sensEvidence {
+				evPos = append(evPos, oof[i])
+			}
+		case it.level != sensEvidence:
+		case it.round >= 0:
+			evCtl++
+		default:
+			evNeg++
+		}
+	}
+	sort.Float64s(evPos)
+	if k := int(tr.MaxVetoLoss * float64(npos)); k < len(evPos) {
+		ev = evPos[k] // k reports below it
+	} else if len(evPos) > 0 {
+		ev = math.Nextafter(evPos[len(evPos)-1], 2)
+	}
+	for _, e := range []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, ev} {
+		lost, saved, savedNeg := 0, 0, 0
+		for i := range items {
+			if it := &items[i]; it.level == sensEvidence && oof[i] < e {
+				switch {
+				case it.y:
+					lost++
+				case it.round >= 0:
+					saved++
+				default:
+					savedNeg++
+				}
+			}
+		}
+		logf("evidence threshold %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", e, lost, len(evPos), saved, evCtl, savedNeg, evNeg)
+	}
 	// The lowest threshold whose false alarms stay within bounds.
 	cands := []float64{}
 	for i := range items {
@@ -543,13 +643,24 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 			break
 		}
 	}
-	cv := &SensitiveCV{Threshold: thr}
+	ev = min(ev, thr)
+	cv := &SensitiveCV{Threshold: thr, Evidence: ev}
 	for _, t := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
 		tp, p, fp, n, fneg, nneg := rates(t, -1)
 		cv.Curve = append(cv.Curve, fmt.Sprintf("threshold %.2f: recall %.3f, false alarms %.3f, negatives %.4f", t, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)))
 	}
-	tp, p, fp, n, fneg, nneg := rates(2, -1) // rules alone
+	ev0 := ev
+	ev = 0
+	tp, p, fp, n, fneg, nneg := rates(2, -1) // rules alone, no veto
 	cv.RulesRecall, cv.RulesFA, cv.RulesNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
+	var rulesByRound [][4]int
+	for r := 0; r < R; r++ {
+		tp, p, fp, n, _, _ := rates(2, r)
+		rulesByRound = append(rulesByRound, [4]int{tp, p, fp, n})
+	}
+	ev = ev0
+	tp, p, fp, n, fneg, nneg = rates(2, -1)
+	logf("out of fold, rules with the model's veto at %.4f: recall %.3f, false alarms %.3f, negatives %.4f", ev, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg))
 	tp, p, fp, n, fneg, nneg = rates(thr, -1)
 	cv.Recall, cv.FA, cv.Neg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
 	rules = false
@@ -557,14 +668,14 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 	cv.ModelRecall, cv.ModelFA, cv.ModelNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
 	rules = true
 	for r := 0; r < R; r++ {
-		rtp, rp, rfp, rn, _, _ := rates(2, r)
+		rtp, rp, rfp, rn := rulesByRound[r][0], rulesByRound[r][1], rulesByRound[r][2], rulesByRound[r][3]
 		tp, p, fp, n, _, _ := rates(thr, r)
 		cv.PerRound = append(cv.PerRound, fmt.Sprintf("%s: rules recall %.3f (%d/%d) fa %.3f (%d/%d); rules+model recall %.3f (%d/%d) fa %.3f (%d/%d)",
 			tr.Rounds[r].Round, ratio(rtp, rp), rtp, rp, ratio(rfp, rn), rfp, rn, ratio(tp, p), tp, p, ratio(fp, n), fp, n))
 	}
 	for i := range items {
 		it := &items[i]
-		flag := it.rule || oof[i] >= thr
+		flag := flags(i, thr)
 		switch {
 		case it.y && !flag:
 			cv.Misses = append(cv.Misses, fmt.Sprintf("%s: %.3f %s", tr.Rounds[it.round].Round, oof[i], it.text))
@@ -573,14 +684,14 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 			if it.round >= 0 {
 				r = tr.Rounds[it.round].Round
 			}
-			cv.FalseAlarms = append(cv.FalseAlarms, fmt.Sprintf("%s: %.3f rule %v %s", r, oof[i], it.rule, it.text))
+			cv.FalseAlarms = append(cv.FalseAlarms, fmt.Sprintf("%s: %.3f level %d %s", r, oof[i], it.level, it.text))
 		}
 	}
 	m, _, err := trainSensModel(ctx, examples(func(*item) bool { return true }), tr.Lambda, tr.Iters)
 	if err != nil {
 		return nil, nil, err
 	}
-	m.threshold = thr
+	m.threshold, m.evidence = thr, ev
 	return m.marshal(), cv, nil
 }
 

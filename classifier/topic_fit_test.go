@@ -65,7 +65,7 @@ func randomDocs(n, R, L int, seed uint64) []trainDoc {
 func TestSVMDualOptimal(t *testing.T) {
 	const n, R, L, C = 300, 40, 3, 0.5
 	docs := randomDocs(n, R, L, 1)
-	theta, _, err := fitSVMDual(context.Background(), docs, R, L, C, 1000, nil, func(int) {})
+	theta, _, err := fitSVMDual(context.Background(), docs, R, L, C, 0, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +119,12 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 	const R, L = 30, 3
 	docs := randomDocs(200, R, L, 2)
 	ctx := context.Background()
-	a, alpha, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, nil, func(int) {})
+	a, alpha, err := fitSVMDual(ctx, docs, R, L, 0.25, 0, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	extra := append(slices.Clone(docs), trainDoc{rows: []int32{0, 1}, vals: []float32{5, 5}, label: 2, w: 0})
-	b, _, err := fitSVMDual(ctx, extra, R, L, 0.25, 1000, nil, func(int) {})
+	b, _, err := fitSVMDual(ctx, extra, R, L, 0.25, 0, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 			t.Fatalf("theta[%d] = %v with a weight-0 example, %v without", i, b[i], a[i])
 		}
 	}
-	c, _, err := fitSVMDual(ctx, docs, R, L, 0.25, 1000, nil, func(int) {})
+	c, _, err := fitSVMDual(ctx, docs, R, L, 0.25, 0, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +142,11 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 		t.Error("two fits of the same data differ")
 	}
 	// A warm start from this solution reaches the optimum at another C.
-	cold, _, err := fitSVMDual(ctx, docs, R, L, 1, 1000, nil, func(int) {})
+	cold, _, err := fitSVMDual(ctx, docs, R, L, 1, 0, 1000, nil, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm, _, err := fitSVMDual(ctx, docs, R, L, 1, 1000, alpha, func(int) {})
+	warm, _, err := fitSVMDual(ctx, docs, R, L, 1, 0, 1000, alpha, func(int) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestSVMDualSkipsZeroWeight(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, err := fitSVMDual(cancelled, docs, R, L, 0.25, 1000, nil, func(int) {}); err == nil {
+	if _, _, err := fitSVMDual(cancelled, docs, R, L, 0.25, 0, 1000, nil, func(int) {}); err == nil {
 		t.Error("a cancelled fit returned no error")
 	}
 }
@@ -248,5 +248,72 @@ func TestTrainTopicManyMessages(t *testing.T) {
 	}
 	if !slices.Equal(m.topic.weights, m2.topic.weights) || !slices.Equal(m.topic.bias, m2.topic.bias) {
 		t.Error("two trainings on the same messages differ")
+	}
+}
+
+// TestSVMDualNBOptimal checks the NB-scaled fit: with each feature scaled
+// by its log-count ratio s_r for label k (nbRatios), the weights
+// fitSVMDual returns are folded (θ_r = w_r s_r, so scoring needs no
+// scaling), and they minimise the SVM objective in the scaled space,
+// ½(Σ (θ_r / s_r)² + b²) + Σ C_i max(0, 1 − y_i z_i)², where z_i is the
+// unscaled score docLogits gives. A fit that forgot to fold the weights
+// or to scale a feature in one of the solver's updates fails it.
+func TestSVMDualNBOptimal(t *testing.T) {
+	const n, R, L, C, mix = 300, 40, 3, 0.5, 0.5
+	docs := randomDocs(n, R, L, 5)
+	theta, _, err := fitSVMDual(context.Background(), docs, R, L, C, mix, 1000, nil, func(int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := fitSVMDual(context.Background(), docs, R, L, C, 0, 1000, nil, func(int) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(theta, plain) {
+		t.Fatal("NB scaling changed nothing")
+	}
+	for k := range L {
+		s := nbRatios(docs, R, k, mix, nil)
+		obj := func(th []float64) float64 {
+			v := svmPrimal(docs, th, R, L, k, C)
+			for r := range R { // replace the unscaled penalty by the scaled one
+				v += 0.5*(th[r*L+k]/s[r])*(th[r*L+k]/s[r]) - 0.5*th[r*L+k]*th[r*L+k]
+			}
+			return v
+		}
+		best := obj(theta)
+		for r := range R {
+			for _, d := range []float64{0.05, -0.05, 0.01, -0.01} {
+				th := slices.Clone(theta)
+				th[r*L+k] += d * s[r]
+				if got := obj(th); got < best-1e-3*best {
+					t.Errorf("label %d: moving weight %d by %v lowers the objective from %.5f to %.5f", k, r, d*s[r], best, got)
+				}
+			}
+		}
+		th := slices.Clone(theta)
+		th[R*L+k] += 0.05
+		if got := obj(th); got < best-1e-3*best {
+			t.Errorf("label %d: moving the bias lowers the objective from %.5f to %.5f", k, best, got)
+		}
+	}
+}
+
+// TestNBRatios: a feature seen only in one label's messages gets a larger
+// scale for that label than a feature spread evenly over all labels, and
+// the mix interpolates with 1.
+func TestNBRatios(t *testing.T) {
+	docs := []trainDoc{
+		{rows: []int32{0, 1}, label: 0, w: 1},
+		{rows: []int32{0, 1}, label: 0, w: 1},
+		{rows: []int32{1, 2}, label: 1, w: 1},
+		{rows: []int32{1, 2}, label: 1, w: 1},
+	}
+	s := nbRatios(docs, 3, 0, 1, nil)
+	if !(s[0] > s[1]) || s[0] <= 0 {
+		t.Errorf("scales %v: feature 0 (label 0 only) should outweigh feature 1 (everywhere)", s)
+	}
+	if half := nbRatios(docs, 3, 0, 0.5, nil); math.Abs(half[0]-(0.5*s[0]+0.5)) > 1e-12 {
+		t.Errorf("mix 0.5: %v, want %v", half[0], 0.5*s[0]+0.5)
 	}
 }

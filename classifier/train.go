@@ -291,9 +291,10 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	temp := 1.0
 	var theta0 []float64
 	svm := kind == KindTopic && !opts.LogReg
+	var chosen svmSetting
 	if svm {
 		var err error
-		theta0, temp, err = fitTopicSVM(ctx, exs, nKeyword, docs, balance, R, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
+		theta0, temp, chosen, err = fitTopicSVM(ctx, exs, nKeyword, docs, balance, R, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +375,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	if trust <= 0 || trust > 1 {
 		trust = 1
 	}
-	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, counts: dataCounts}
+	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, counts: dataCounts, svm: chosen}
 	m := &Model{name: name}
 	switch kind {
 	case KindTopic:

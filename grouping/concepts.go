@@ -31,7 +31,7 @@ type Concept struct {
 // Spanish and Portuguese. Each call returns fresh slices the caller owns.
 func DefaultConcepts() []Concept {
 	return []Concept{
-		{"leak", "water", []string{"leak", "fuite", "fuga", "vazamento", "vazando", "burst", "broke", "eclat", "pete", "geyser", "gush", "pouring", "jaill", "water main", "conduite", "canalis", "pipe", "tuyau", "cano ", "tuberia", "rompi", "coule"}},
+		{"leak", "water", []string{"leak", "fuite", "fuga", "vazamento", "vazando", "burst", "broke ", "broken pipe", "broken main", "main break", "eclat", "pete", "geyser", "gush", "pouring", "jaill", "water main", "conduite", "canalis", "pipe", "tuyau", "cano ", "tuberia", "rompi", "coule"}},
 		{"no_water", "water", []string{"no water", "no running water", "pas d eau", "plus d eau", "sans eau", "coupure d eau", "eau coupee", "eau est coupee", "water cut", "taps dry", "tap dry", "robinet", "water pressure", "sin agua", "sem agua", "falta de agua", "falta agua"}},
 		{"dirty_water", "water", []string{"brown", "marron", "dirty water", "dirty tap", "eau sale", "eau trouble", "trouble ", "jaune", "toujours sale", "agua sucia", "agua suja", "drink"}},
 		{"flood", "water", []string{"flood", "inond", "under water", "sous l eau", "submer", "river overflow", "riviere deborde", "knee deep", "full of water", "pleines d eau", "pleine d eau", "inunda", "alag", "lake", "river now", "sandbag"}},

@@ -39,6 +39,11 @@ type Catalog struct {
 	// FollowUp tells a citizen that their message joined their open
 	// case {ref}; see Options.FollowUpInterval.
 	FollowUp string
+	// AckJoined acknowledges a report grouping joined to another
+	// citizens' case as a new follower: others reported the same
+	// problem, their report {ref} is now part of case {case}, and they
+	// will get the same news.
+	AckJoined string
 	// Emergency comes first in the acknowledgement of a critical case,
 	// and alone on a follow-up that makes a case critical ({number}).
 	Emergency string
@@ -59,6 +64,9 @@ type Catalog struct {
 	StatusGroup  string // /status REF in a group: {ref} {status}, no topic
 	StatusAsk    string // /status without a reference in a group
 	StatusFound  string // /status REF that is not one of the citizen's cases ({ref})
+	// StatusFollows is the status of a follower's own case: that of the
+	// case it follows ({status}) and its reference ({case}).
+	StatusFollows string
 
 	LanguageAsk string // /language without a valid choice
 	LanguageSet string // the choice is saved ({language})
@@ -111,10 +119,10 @@ func catalogOf(c *locale.Catalog) Catalog {
 	cat := Catalog{
 		Name: c.Name(), Start: t("start"), Help: t("help"),
 		AckNew: t("ack_new"), AckTopic: t("ack_topic"), AckNext: t("ack_next"), AckStatus: t("ack_status"), AckGroup: t("ack_group"),
-		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), Emergency: t("emergency"),
+		Sensitive: t("sensitive"), SensitiveGroup: t("sensitive_group"), FollowUp: t("follow_up"), AckJoined: t("ack_joined"), Emergency: t("emergency"),
 		Thanks: t("thanks"), Greeting: t("greeting"), AckOK: t("ack_ok"), EmptyReport: t("empty_report"),
 		StatusNone: t("status_none"), StatusHeader: t("status_header"), StatusLine: t("status_line"), StatusOne: t("status_one"),
-		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"),
+		StatusGroup: t("status_group"), StatusAsk: t("status_ask"), StatusFound: t("status_found"), StatusFollows: t("status_follows"),
 		LanguageAsk: t("language_ask"), LanguageSet: t("language_set"),
 		MyData: t("mydata"), DataPrivate: t("data_private"), ForgetAsk: t("forget_ask"), ForgetButton: t("forget_button"), ForgetDone: t("forget_done"),
 		AlertNew: t("alert_new"), AlertEscalated: t("alert_escalated"), AlertDetails: t("alert_details"),
@@ -148,6 +156,7 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.Sensitive, fb.Sensitive)
 	pick(&c.SensitiveGroup, fb.SensitiveGroup)
 	pick(&c.FollowUp, fb.FollowUp)
+	pick(&c.AckJoined, fb.AckJoined)
 	pick(&c.Emergency, fb.Emergency)
 	pick(&c.Thanks, fb.Thanks)
 	pick(&c.Greeting, fb.Greeting)
@@ -160,6 +169,7 @@ func (c Catalog) withFallback(fb Catalog) Catalog {
 	pick(&c.StatusGroup, fb.StatusGroup)
 	pick(&c.StatusAsk, fb.StatusAsk)
 	pick(&c.StatusFound, fb.StatusFound)
+	pick(&c.StatusFollows, fb.StatusFollows)
 	pick(&c.LanguageAsk, fb.LanguageAsk)
 	pick(&c.LanguageSet, fb.LanguageSet)
 	pick(&c.MyData, fb.MyData)

@@ -74,3 +74,36 @@ func TestDigestExamplesQuoteWhatWasDone(t *testing.T) {
 		t.Errorf("French digest labels:\n%s", d.Texts["fr"])
 	}
 }
+
+// A "you said, we did" example of a problem several citizens reported
+// says how many, never who.
+func TestDigestExampleSaysHowManyReported(t *testing.T) {
+	rg := newDgRig(t, func(o *accountability.DigestOptions) { o.Classifier = frenchOrEnglish{}; o.Examples = 5 })
+	day := func(d, h int) time.Time { return weekStart.Add(time.Duration(d*24+h) * time.Hour) }
+	main := rg.report(day(0, 9), "g1", "the water main burst on the market street, water everywhere")
+	for i, u := range []string{"g2", "g3"} {
+		f := rg.report(day(0, 10+i), u, "water pouring on the market street")
+		if err := rg.db.MergeCases(rg.ctx, f.ID, main.ID, "olga", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alone := rg.report(day(0, 12), "g4", "a pothole by the church, quite deep after the rain")
+	for _, c := range []citybot.Case{main, alone} {
+		rg.status(day(2, 9), c, citybot.StatusResolved)
+		rg.answer(day(2, 10), c, "The crew repaired it this morning.")
+	}
+	rg.clock.Set(day(7, 8))
+	d, err := rg.dg.Compute(rg.ctx, weekStart, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Examples) != 2 || d.Examples[0].Reporters != 3 || d.Examples[1].Reporters != 1 {
+		t.Fatalf("examples %+v", d.Examples)
+	}
+	if !strings.Contains(d.Texts["en"], "reported by 3 citizens") || !strings.Contains(d.Texts["fr"], "signalé par 3 habitants") {
+		t.Errorf("digests lack the count:\n%s\n%s", d.Texts["en"], d.Texts["fr"])
+	}
+	if strings.Contains(d.Texts["en"], "reported by 1 citizen") {
+		t.Errorf("a problem one citizen reported is counted:\n%s", d.Texts["en"])
+	}
+}

@@ -718,3 +718,74 @@ func TestSendBackFromTheOfficialsChatWithAComment(t *testing.T) {
 		t.Fatalf("posted")
 	}
 }
+
+// TestFixedFollowersAskedAndReopenForAll: every follower of a resolved
+// case (cases merged into it) is asked "Is it fixed?" once, under their
+// own reference; a follower's "Not fixed" reopens the case followed once,
+// audited, and every other follower is told once.
+func TestFixedFollowersAskedAndReopenForAll(t *testing.T) {
+	rg := newDgRig(t, nil)
+	at := weekStart.Add(9 * time.Hour)
+	main := rg.report(at, "m0", "water leak on the bridge")
+	f1 := rg.report(at.Add(time.Minute), "m1", "water leaking at the bridge")
+	f2 := rg.report(at.Add(2*time.Minute), "m2", "water pouring near the bridge")
+	for _, f := range []citybot.Case{f1, f2} {
+		if err := rg.db.MergeCases(rg.ctx, f.ID, main.ID, "alice", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rg.db.SetCaseStatus(rg.ctx, main.ID, citybot.StatusChange{To: citybot.StatusResolved, Actor: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	rg.clock.Set(at.Add(4 * 24 * time.Hour))
+	n, err := rg.dg.AskFixed(rg.ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("asked %d, %v; want 3 (the case and its two followers)", n, err)
+	}
+	if n, _ := rg.dg.AskFixed(rg.ctx); n != 0 {
+		t.Fatalf("asked again: %d", n)
+	}
+	q, err := rg.db.OutboxItem(rg.ctx, fmt.Sprintf("fixed:%d", f1.ID))
+	if err != nil || q.Out.Chat != "m1" || !strings.Contains(q.Out.Text, string(f1.Ref)) {
+		t.Fatalf("follower's question %+v %v", q.Out, err)
+	}
+	h := rg.dg.Wrap(rg.resp)
+	no := q.Out.Buttons[0][1].Data
+	text, err := h.HandleAction(rg.ctx, citybot.Action{Platform: citybot.Telegram, Chat: "m1", Sender: citybot.Sender{ID: "m1"}, Data: no})
+	if err != nil || !strings.Contains(text, "reopened") {
+		t.Fatalf("not fixed: %q %v", text, err)
+	}
+	if c, _ := rg.db.Case(rg.ctx, main.ID); c.Status != citybot.StatusInProgress {
+		t.Fatalf("the case followed is %s, want reopened", c.Status)
+	}
+	for _, c := range []citybot.Case{main, f2} {
+		it, err := rg.db.OutboxItem(rg.ctx, fmt.Sprintf("fixed:reopen:%d:%d", f1.ID, c.ID))
+		if err != nil || it.Out.Chat != c.Chat || !strings.Contains(it.Out.Text, "open again") || !strings.Contains(it.Out.Text, string(c.Ref)) {
+			t.Errorf("notice to %s: %+v %v", c.Chat, it.Out, err)
+		}
+	}
+	if _, err := rg.db.OutboxItem(rg.ctx, fmt.Sprintf("fixed:reopen:%d:%d", f1.ID, f1.ID)); err == nil {
+		t.Errorf("the follower who answered was told twice")
+	}
+	// A second "Not fixed" reopens nothing more and tells nobody.
+	q2, _ := rg.db.OutboxItem(rg.ctx, fmt.Sprintf("fixed:%d", f2.ID))
+	if _, err := h.HandleAction(rg.ctx, citybot.Action{Platform: citybot.Telegram, Chat: "m2", Sender: citybot.Sender{ID: "m2"}, Data: q2.Out.Buttons[0][1].Data}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rg.db.OutboxItem(rg.ctx, fmt.Sprintf("fixed:reopen:%d:%d", f2.ID, main.ID)); err == nil {
+		t.Errorf("a second reopen notice")
+	}
+	entries, err := rg.db.Audit(rg.ctx, fmt.Sprintf("case:%d", main.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopens := 0
+	for _, e := range entries {
+		if e.Action == "case.status" && e.Actor == "citizen" {
+			reopens++
+		}
+	}
+	if reopens != 1 {
+		t.Errorf("%d reopenings audited, want 1", reopens)
+	}
+}

@@ -289,6 +289,9 @@ func newRig(t *testing.T, ro rigOptions) *rig {
 	}
 	opts := ro.opts
 	opts.Store, opts.Notify = db, d.Notify
+	if opts.Grouping != nil && opts.GroupingSource == nil {
+		opts.GroupingSource = db
+	}
 	if opts.Classifier == nil {
 		opts.Classifier = fakeClassifier{}
 	}

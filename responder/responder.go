@@ -6,9 +6,14 @@
 // stores the tags and queues the acknowledgement in the outbox (with how
 // identity is protected, for a sensitive case), or for a message that
 // joins an open case, at most one short "added to your case" note per
-// Options.FollowUpInterval. It answers the commands /start, /help,
-// /status [REF], /language [xx] and /report. Replies longer than a
-// platform's limit (in UTF-16 code units) are split (Split).
+// Options.FollowUpInterval. With Options.Grouping, a new report that is
+// the same problem as another citizen's recent open case joins it as a
+// new follower (its acknowledgement says so, Catalog.AckJoined), and a
+// weaker match is kept as a suggestion for officers; the decision is
+// written in the same transaction (see package grouping). It answers the
+// commands /start, /help, /status [REF], /language [xx] and /report.
+// Replies longer than a platform's limit (in UTF-16 code units) are
+// split (Split).
 //
 // A Dispatcher sends what the outbox holds through the platforms' bots:
 // rows of one chat one at a time and in order, different chats
@@ -40,6 +45,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/classifier"
+	"citybot/grouping"
 	"citybot/locale"
 )
 
@@ -135,6 +141,18 @@ type Options struct {
 	// Registerer receives the metrics (messages received, cases opened,
 	// classification time); nil registers none.
 	Registerer prometheus.Registerer
+	// Grouping, when set, compares each new report (not sensitive, not
+	// feedback, not an edit) with the recent open cases of
+	// GroupingSource (the store) before it is stored; its decision is
+	// written in the intake transaction (citybot.Intake.Group): a
+	// confident match opens the report's own case merged at once into
+	// the case it matched, whose citizens it now follows (the
+	// acknowledgement says so, Catalog.AckJoined); a weaker match is
+	// kept as a suggestion for officers. A message that follows up one
+	// of the citizen's own open cases joins it as before, whatever
+	// grouping said. nil: no grouping.
+	Grouping       *grouping.Grouper
+	GroupingSource grouping.Source
 	// Expect, when set, says in every acknowledgement and /status when
 	// the city usually answers such a report, from its own history (or
 	// its service level), and /status whether the case is past it.
@@ -160,6 +178,8 @@ type Responder struct {
 	policy     *citybot.Policy
 	notify     func()
 	critical   func()
+	grouper    *grouping.Grouper
+	groupSrc   grouping.Source
 
 	received   *prometheus.CounterVec
 	opened     *prometheus.CounterVec
@@ -179,7 +199,10 @@ func New(opts Options) (*Responder, error) {
 		store: opts.Store, classifier: opts.Classifier, log: opts.Logger, now: opts.Now, policy: opts.Policy,
 		defLang: opts.Policy.DefaultLanguage(), emergency: opts.Policy.EmergencyNumber(), window: opts.CaseWindow, notify: opts.Notify,
 		critical: opts.Critical, languages: opts.Policy.Languages(), sensitive: opts.Policy.SensitiveTopics(),
-		expect: opts.Expect,
+		expect: opts.Expect, grouper: opts.Grouping, groupSrc: opts.GroupingSource,
+	}
+	if r.grouper != nil && r.groupSrc == nil {
+		return nil, fmt.Errorf("responder: %w: Grouping needs a GroupingSource", citybot.ErrInvalid)
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -325,6 +348,9 @@ func (r *Responder) HandleMessage(ctx context.Context, m citybot.Message) error 
 	if res.NewCase {
 		r.opened.WithLabelValues(string(m.Platform)).Inc()
 	}
+	// Hook for the surge warning (issue 15, item 3): a report stored
+	// here either opened res.Case or, with res.Joined set, made that case
+	// one follower bigger; a surge detector reads both from here.
 	if queued {
 		r.notify()
 	}
@@ -360,6 +386,9 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 	if !isCommand && !in.Sensitive && !m.Edit && cl != nil && cl.Intent.IsFeedback() && len(m.Attachments) == 0 && m.Location == nil {
 		return r.feedback(ctx, in, cl)
 	}
+	if mode == citybot.CaseJoinOrOpen && !in.Sensitive && !m.Edit && cl != nil {
+		in.Group = r.group(ctx, m, text, cl)
+	}
 	queued := false
 	r.expect.Refresh(ctx) // outside the transaction: the ack says it from memory
 	res, err := r.store.Ingest(ctx, in, func(res citybot.IntakeResult) ([]citybot.OutboxItem, error) {
@@ -368,6 +397,30 @@ func (r *Responder) report(ctx context.Context, m citybot.Message, isCommand boo
 		return items, nil
 	})
 	return res, queued, err
+}
+
+// group asks grouping whether a new report is the same problem as a
+// recent open case (read before the intake transaction, so that the
+// write lock is not held while it reads; the store checks the joined case
+// again inside it). It returns nil when grouping is off, found nothing or
+// failed: a failure is logged, and the report opens its own case.
+func (r *Responder) group(ctx context.Context, m citybot.Message, text string, cl *citybot.Classification) *citybot.GroupDecision {
+	if r.grouper == nil {
+		return nil
+	}
+	rep := grouping.Report{Text: text, At: r.now(), Class: *cl, Location: m.Location}
+	d, err := r.grouper.Group(ctx, r.groupSrc, rep)
+	if err != nil {
+		r.log.Warn("grouping skipped", "platform", m.Platform, "err", err)
+		return nil
+	}
+	switch d.Outcome {
+	case grouping.Join:
+		return &citybot.GroupDecision{Join: d.Join.Case}
+	case grouping.Suggest:
+		return &citybot.GroupDecision{Suggest: d.Suggested(0, "", rep.At)}
+	}
+	return nil
 }
 
 // sensitiveOf applies the city's rule: a message is sensitive when its
@@ -488,6 +541,16 @@ func (r *Responder) reportReplies(m citybot.Message, cl *citybot.Classification,
 		}
 		ref := string(c.Ref)
 		sensitive := c.Sensitive
+		if j := res.Joined; j != nil {
+			// A new follower of another citizens' case: the same news
+			// as them from now on. (The surge engineer's holding
+			// statement reaches them through the case's followers.)
+			parts = append(parts, fill(cat.AckJoined, "ref", ref, "case", string(j.Ref)), fill(cat.AckStatus, "ref", ref))
+			if group {
+				parts = append(parts, cat.AckGroup)
+			}
+			break
+		}
 		parts = append(parts, fill(cat.AckNew, "ref", ref))
 		if !sensitive || !group {
 			// In a group, naming a sensitive topic would tell everyone
@@ -710,7 +773,7 @@ func (r *Responder) commandReplies(m citybot.Message, cmd string, args []string,
 	case "start":
 		out.Text = cat.Start
 	case "status":
-		out.Text, caseID = r.statusText(cat, args, group, res.Cases)
+		out.Text, caseID = r.statusText(cat, args, group, res.Cases, res.Followed)
 		if !group {
 			out.Text = r.withExpected(out.Text, lang, caseID, res.Cases)
 		}
@@ -753,7 +816,19 @@ const (
 // statusText answers /status from the citizen's own cases only: a
 // reference that is not theirs gets the same answer as one that does not
 // exist.
-func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []citybot.Case) (string, citybot.CaseID) {
+func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []citybot.Case, followed map[citybot.CaseID]citybot.Case) (string, citybot.CaseID) {
+	// A follower's own case says where the case it follows stands (and
+	// its reference, unless that case is sensitive).
+	status := func(c citybot.Case) string {
+		f, ok := followed[c.DuplicateOf]
+		if c.Status != citybot.StatusDuplicate || !ok {
+			return cat.status(c.Status)
+		}
+		if f.Sensitive || group {
+			return cat.status(f.Status)
+		}
+		return fill(cat.StatusFollows, "status", cat.status(f.Status), "case", string(f.Ref))
+	}
 	if len(args) > 0 {
 		ref := strings.ToUpper(strings.Trim(args[0], "#.,;:!?"))
 		for _, c := range cases {
@@ -761,9 +836,9 @@ func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []c
 				continue
 			}
 			if group {
-				return fill(cat.StatusGroup, "ref", ref, "status", cat.status(c.Status)), c.ID
+				return fill(cat.StatusGroup, "ref", ref, "status", status(c)), c.ID
 			}
-			return fill(cat.StatusOne, "ref", ref, "topic", cat.topic(c.Topic), "status", cat.status(c.Status)), c.ID
+			return fill(cat.StatusOne, "ref", ref, "topic", cat.topic(c.Topic), "status", status(c)), c.ID
 		}
 		safe, _ := citybot.CleanText(ref, 16)
 		return fill(cat.StatusFound, "ref", safe), 0
@@ -776,7 +851,7 @@ func (r *Responder) statusText(cat Catalog, args []string, group bool, cases []c
 	}
 	lines := []string{cat.StatusHeader}
 	for _, c := range cases[:min(len(cases), statusList)] {
-		lines = append(lines, fill(cat.StatusLine, "ref", string(c.Ref), "topic", cat.topic(c.Topic), "status", cat.status(c.Status)))
+		lines = append(lines, fill(cat.StatusLine, "ref", string(c.Ref), "topic", cat.topic(c.Topic), "status", status(c)))
 	}
 	return strings.Join(lines, "\n"), 0
 }

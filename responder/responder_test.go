@@ -24,7 +24,7 @@ import (
 // caseRef finds the reference in an acknowledgement.
 func caseRef(t *testing.T, text string) citybot.CaseRef {
 	t.Helper()
-	for _, marker := range []string{"as case ", "sous le dossier "} {
+	for _, marker := range []string{"as case ", "sous le dossier ", "your report "} {
 		if i := strings.Index(text, marker); i >= 0 {
 			rest := text[i+len(marker):]
 			if len(rest) >= 6 {

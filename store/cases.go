@@ -21,7 +21,7 @@ type querier interface {
 
 const caseColumns = `c.id, c.ref, c.status, c.topic, c.urgency, c.language, c.platform, ch.platform_chat_id, c.citizen_id,
 	c.latitude, c.longitude, c.places, c.expected_by, c.close_reason, c.duplicate_of, c.opened_at, c.updated_at,
-	c.sensitive, c.sensitive_cues`
+	c.sensitive, c.sensitive_cues, c.followers`
 
 const caseFrom = ` FROM cases c JOIN chats ch ON ch.id = c.chat_id `
 
@@ -41,9 +41,10 @@ func scanCase(s scanner) (citybot.Case, error) {
 		topic, lang, reason string
 		sensitive           bool
 		cues                string
+		followers           int
 	)
 	if err := s.Scan(&id, &ref, &status, &topic, &urg, &lang, &plat, &chat, &citizen,
-		&lat, &lon, &places, &expected, &reason, &dupOf, &opened, &updated, &sensitive, &cues); err != nil {
+		&lat, &lon, &places, &expected, &reason, &dupOf, &opened, &updated, &sensitive, &cues, &followers); err != nil {
 		return c, err
 	}
 	c = citybot.Case{
@@ -51,7 +52,7 @@ func scanCase(s scanner) (citybot.Case, error) {
 		Topic: topic, Urgency: citybot.Urgency(urg), Language: lang, Platform: citybot.Platform(plat),
 		Chat: citybot.ChatID(chat), Citizen: citybot.CitizenID(citizen), ExpectedBy: parseNullTS(expected),
 		CloseReason: reason, DuplicateOf: citybot.CaseID(dupOf.Int64),
-		OpenedAt: parseTS(opened), UpdatedAt: parseTS(updated), Sensitive: sensitive,
+		OpenedAt: parseTS(opened), UpdatedAt: parseTS(updated), Sensitive: sensitive, Followers: followers,
 	}
 	if sensitive && cues != "" && cues != "[]" {
 		if err := json.Unmarshal([]byte(cues), &c.SensitiveCues); err != nil {
@@ -184,7 +185,7 @@ func (db *DB) Inbox(ctx context.Context, f citybot.CaseFilter) ([]citybot.Case, 
 	}
 	args = append(args, limit, max(0, f.Offset))
 	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+from+`WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
+		` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: inbox: %w", mapErr(err))
 	}

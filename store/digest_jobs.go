@@ -14,7 +14,9 @@ import (
 // resolvedBefore (and at most 30 days before it: later is too late to
 // ask), whose citizen was not yet asked "Is it fixed?", with the
 // citizen's preferred language; sensitive cases and topics in hide are
-// left out. Oldest resolution first.
+// left out. Oldest resolution first. The followers of such a case (cases
+// merged into it, not sensitive, not yet asked) come too, right after it,
+// each with its own citizen: every follower is asked.
 func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide []string, limit int) ([]citybot.FollowupTarget, error) {
 	if limit <= 0 {
 		limit = 100
@@ -22,17 +24,32 @@ func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide [
 	args := []any{ts(resolvedBefore.AddDate(0, 0, -30)), ts(resolvedBefore)}
 	excl := ""
 	if len(hide) > 0 {
-		excl = ` AND c.topic NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(hide)), ", ") + `)`
+		excl = ` AND m.topic NOT IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(hide)), ", ") + `)`
 		for _, h := range hide {
 			args = append(args, h)
 		}
 	}
-	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
+	args = append(args, limit, limit)
+	// The resolved cases (m) not yet asked, or with a follower not yet
+	// asked; then each of them (c) and its followers.
+	rows, err := db.r.QueryContext(ctx, `WITH due AS (
+		SELECT m.id, m.resolved_at FROM cases m
+		WHERE m.resolved_at >= ? AND m.resolved_at <= ? AND +m.status = 'resolved' AND m.sensitive = 0`+excl+`
+		  AND (NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = m.id)
+		    OR EXISTS (SELECT 1 FROM cases d WHERE d.duplicate_of = m.id AND d.status = 'duplicate' AND d.sensitive = 0
+		        AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = d.id)))
+		ORDER BY m.resolved_at, m.id LIMIT ?)
+		SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
+		JOIN due ON due.id = c.id OR (c.duplicate_of = due.id AND c.status = 'duplicate')
 		LEFT JOIN citizens z ON z.id = c.citizen_id
+<<<<<<< HEAD
 		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND `+db.eng.noIndex("c.status")+` = 'resolved' AND c.sensitive = 0`+excl+`
 		  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
 		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
+=======
+		WHERE c.sensitive = 0 AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
+		ORDER BY due.resolved_at, due.id, c.id LIMIT ?`, args...)
+>>>>>>> main
 	if err != nil {
 		return nil, fmt.Errorf("store: due followups: %w", mapErr(err))
 	}
@@ -91,12 +108,17 @@ func (db *DB) QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.O
 
 // RecordFollowup records a citizen's answer to "Is it fixed?". Only the
 // case's own citizen (platform user id user on platform p) may answer,
-// once. "Not fixed" reopens a resolved case (to in_progress, by actor
-// "citizen", in the audit log). It returns the case as it is after.
-// Errors wrap citybot.ErrNotFound when the case was never asked,
-// citybot.ErrForbidden when user is not the case's citizen, and
-// citybot.ErrDuplicate when the question was answered already.
-func (db *DB) RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool) (citybot.Case, error) {
+// once. "Not fixed" reopens the case followed (the case itself, or for a
+// follower the case it was merged into) when it is resolved: to
+// in_progress, by actor "citizen", in the audit log, once however many
+// followers say so; reopened (may be nil) then returns, in the same
+// transaction, the outbox rows that tell the case's followers. It returns
+// the answering case as it is after. Errors wrap citybot.ErrNotFound when
+// the case was never asked, citybot.ErrForbidden when user is not the
+// case's citizen, and citybot.ErrDuplicate when the question was answered
+// already.
+func (db *DB) RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.Platform, user citybot.UserID, fixed bool,
+	reopened func(v citybot.CaseView, by citybot.Case) []citybot.OutboxItem) (citybot.Case, error) {
 	var out citybot.Case
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		var answer string
@@ -130,11 +152,34 @@ func (db *DB) RecordFollowup(ctx context.Context, id citybot.CaseID, p citybot.P
 			return err
 		}
 		out = c
-		if !fixed && c.Status == citybot.StatusResolved {
-			out, err = setCaseStatus(ctx, tx, now, id, citybot.StatusChange{To: citybot.StatusInProgress, Actor: "citizen"})
+		if fixed {
+			return nil
+		}
+		main := c
+		if c.Status == citybot.StatusDuplicate && c.DuplicateOf != 0 {
+			if main, err = caseByID(ctx, tx, c.DuplicateOf); err != nil {
+				return err
+			}
+		}
+		if main.Status != citybot.StatusResolved {
+			return nil // reopened already, or moved on
+		}
+		after, err := setCaseStatus(ctx, tx, now, main.ID, citybot.StatusChange{To: citybot.StatusInProgress, Actor: "citizen"})
+		if err != nil {
 			return err
 		}
-		return nil
+		if main.ID == c.ID {
+			out = after
+		}
+		if reopened == nil {
+			return nil
+		}
+		v, err := caseView(ctx, tx, main.ID)
+		if err != nil {
+			return err
+		}
+		_, err = queueCaseItems(ctx, tx, reopened(v, c), "citizen", now)
+		return err
 	})
 	if err != nil {
 		return citybot.Case{}, fmt.Errorf("store: record followup: %w", mapErr(err))

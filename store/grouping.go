@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -262,7 +264,8 @@ const maxTextCases = 100
 
 // CaseTexts returns, for each case of ids, the texts of its first perCase
 // citizen messages that are reports (not thanks or greetings) and still
-// hold a text (not erased), oldest first. A case without such a message
+// hold a text (not erased), oldest first, the messages of the cases
+// merged into it (its followers) included. A case without such a message
 // is absent from the map. Errors wrap citybot.ErrInvalid when ids holds
 // more than 100 cases or perCase is not positive.
 func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) (map[citybot.CaseID][]string, error) {
@@ -275,34 +278,87 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 	case perCase <= 0:
 		return nil, fmt.Errorf("store: case texts: %w: %d texts per case", citybot.ErrInvalid, perCase)
 	}
-	// One statement, one index range per case (messages_case), each
-	// reading at most perCase rows however many followers the case has.
-	var sb strings.Builder
-	args := make([]any, 0, 2*len(ids))
+	// A case's texts are its own and its first perCase followers' (the
+	// reports merged into it, joined by grouping or by an officer), the
+	// oldest first: a case grows as citizens describe it, and a case with
+	// hundreds of followers costs no more than one with a few. First the
+	// followers (one range of cases_duplicate_of per case), then one
+	// statement with one range of messages_case per case read, each at
+	// most perCase rows.
+	mainOf := make(map[int64]int64, len(ids))
+	read := make([]int64, 0, len(ids))
+	var fb strings.Builder
+	fargs := make([]any, 0, 2*len(ids))
 	for i, id := range ids {
+		mainOf[int64(id)] = int64(id)
+		read = append(read, int64(id))
+		if i > 0 {
+			fb.WriteString(" UNION ALL ")
+		}
+		fb.WriteString(`SELECT * FROM (SELECT duplicate_of, id FROM cases WHERE duplicate_of = ? ORDER BY id LIMIT ?)`)
+		fargs = append(fargs, int64(id), perCase)
+	}
+	frows, err := db.stmts.query(ctx, db.r, fb.String(), fargs...)
+	if err != nil {
+		return nil, fmt.Errorf("store: case texts: %w", mapErr(err))
+	}
+	for frows.Next() {
+		var main, f int64
+		if err := frows.Scan(&main, &f); err != nil {
+			frows.Close()
+			return nil, fmt.Errorf("store: case texts: %w", err)
+		}
+		if _, seen := mainOf[f]; !seen {
+			mainOf[f] = main
+			read = append(read, f)
+		}
+	}
+	frows.Close()
+	if err := frows.Err(); err != nil {
+		return nil, fmt.Errorf("store: case texts: %w", err)
+	}
+	var sb strings.Builder
+	args := make([]any, 0, 2*len(read))
+	for i, id := range read {
 		if i > 0 {
 			sb.WriteString(" UNION ALL ")
 		}
 		sb.WriteString(`SELECT * FROM (SELECT case_id, id, text FROM messages WHERE case_id = ? AND direction = 'in'
+<<<<<<< HEAD
 			AND intent = '' AND text <> '' ORDER BY id LIMIT ?) AS t`)
 		args = append(args, int64(id), perCase)
+=======
+			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
+		args = append(args, id, perCase)
+>>>>>>> main
 	}
 	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: case texts: %w", mapErr(err))
 	}
 	defer rows.Close()
+	type text struct {
+		msg  int64
+		text string
+	}
+	byMain := make(map[int64][]text, len(ids))
 	for rows.Next() {
-		var id citybot.CaseID
-		var msg int64
-		var text string
-		if err := rows.Scan(&id, &msg, &text); err != nil {
+		var c, msg int64
+		var t string
+		if err := rows.Scan(&c, &msg, &t); err != nil {
 			return nil, fmt.Errorf("store: case texts: %w", err)
 		}
-		out[id] = append(out[id], text)
+		m := mainOf[c]
+		byMain[m] = append(byMain[m], text{msg, t})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: case texts: %w", err)
+	}
+	for m, ts := range byMain {
+		slices.SortFunc(ts, func(a, b text) int { return cmp.Compare(a.msg, b.msg) })
+		for _, t := range ts[:min(len(ts), perCase)] {
+			out[citybot.CaseID(m)] = append(out[citybot.CaseID(m)], t.text)
+		}
 	}
 	return out, nil
 }

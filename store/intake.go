@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/grouping"
 )
 
 // errNoop rolls back a transaction that found nothing to do.
@@ -125,6 +126,22 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 			if err != nil {
 				return err
 			}
+			for _, c := range res.Cases {
+				if c.DuplicateOf == 0 {
+					continue
+				}
+				if _, ok := res.Followed[c.DuplicateOf]; ok {
+					continue
+				}
+				f, err := caseByID(ctx, tx, c.DuplicateOf)
+				if err != nil {
+					return err
+				}
+				if res.Followed == nil {
+					res.Followed = map[citybot.CaseID]citybot.Case{}
+				}
+				res.Followed[f.ID] = f
+			}
 		}
 		if reply == nil {
 			return nil
@@ -198,6 +215,11 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	default:
 		if c, isNew, escalated, err = db.assignCase(ctx, tx, in, chatID, res.Citizen.ID, now); err != nil {
 			return err
+		}
+		if isNew && in.Group != nil {
+			if res.Joined, res.Suggested, err = joinGroup(ctx, tx, c, in.Group, now); err != nil {
+				return err
+			}
 		}
 	}
 	if c != nil {
@@ -336,27 +358,24 @@ func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybo
 	return true, nil
 }
 
-// assignCase finds the open case the message joins, or opens one when the
-// mode allows. It returns a nil case when the message joins none.
+// assignCase finds the case the message follows up, or opens one when
+// the mode allows (and, per in.Group, joins it to another citizen's case
+// as a follower). It returns a nil case when the message joins none.
+//
+// Which of the citizen's own cases a message follows up is a domain rule
+// decided in Go (grouping.FollowUpCase); the store only loads the
+// citizen's cases in the chat and writes the decision.
 func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, chatID int64, citizen citybot.CitizenID, now time.Time) (c *citybot.Case, isNew, escalated bool, err error) {
 	m := in.Message
-	var caseID int64
-	if m.ReplyTo != "" {
-		err := tx.QueryRowContext(ctx, `SELECT c.id FROM messages m JOIN cases c ON c.id = m.case_id
-			WHERE m.chat_id = ? AND m.platform_message_id = ? AND c.citizen_id = ? AND c.status IN `+openStatuses+`
-			LIMIT 1`, chatID, string(m.ReplyTo), int64(citizen)).Scan(&caseID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, false, false, err
-		}
+	own, err := ownCases(ctx, tx, chatID, citizen, m.ReplyTo, now.Add(-max(in.Window, 0)))
+	if err != nil {
+		return nil, false, false, err
 	}
-	if caseID == 0 && in.Window > 0 {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM cases
-			WHERE citizen_id = ? AND chat_id = ? AND last_message_at >= ? AND status IN `+openStatuses+`
-			ORDER BY last_message_at DESC LIMIT 1`, int64(citizen), chatID, ts(now.Add(-in.Window))).Scan(&caseID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, false, false, err
-		}
+	var window time.Duration
+	if in.Window > 0 {
+		window = in.Window
 	}
+	caseID := int64(grouping.FollowUpCase(own, now, window))
 	cl := in.Classification
 	var lat, lon sql.NullFloat64
 	if m.Location != nil {
@@ -368,17 +387,29 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		if err != nil {
 			return nil, false, false, err
 		}
-		set := `last_message_at = ?, updated_at = ?, latitude = COALESCE(latitude, ?), longitude = COALESCE(longitude, ?)`
-		args := []any{ts(now), ts(now), lat, lon}
+		base := `last_message_at = ?, updated_at = ?, latitude = COALESCE(latitude, ?), longitude = COALESCE(longitude, ?)`
+		baseArgs := []any{ts(now), ts(now), lat, lon}
+		// The case whose urgency the message may raise: the case itself,
+		// or for a follower writing again the case it follows (officers
+		// are alerted of that one, never of a follower).
+		target := cur
+		if cur.Status == citybot.StatusDuplicate && cur.DuplicateOf != 0 {
+			if target, err = caseByID(ctx, tx, cur.DuplicateOf); err != nil {
+				return nil, false, false, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+base+` WHERE id = ?`, append(baseArgs, caseID)...); err != nil {
+				return nil, false, false, err
+			}
+		}
+		set, args := base, slices.Clone(baseArgs)
 		if cl != nil {
-			if u := urgencyOf(cl); u.Rank() < cur.Urgency.Rank() {
+			if u := urgencyOf(cl); u.Rank() < target.Urgency.Rank() {
 				set += `, urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?)`
 				args = append(args, string(u), u.Rank(), cl.UrgencyScore)
 				escalated = true
 			}
 		}
-		args = append(args, caseID)
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+set+` WHERE id = ?`, append(args, int64(target.ID))...); err != nil {
 			return nil, false, false, err
 		}
 		got := cur
@@ -389,8 +420,12 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		}
 		if escalated {
 			got.Urgency = urgencyOf(cl)
-			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(got.ID),
-				map[string]any{"urgency": cur.Urgency}, map[string]any{"urgency": got.Urgency}); err != nil {
+			after := map[string]any{"urgency": got.Urgency}
+			if target.ID != cur.ID {
+				after["by_follower"] = cur.Ref
+			}
+			if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(target.ID),
+				map[string]any{"urgency": target.Urgency}, after); err != nil {
 				return nil, false, false, err
 			}
 		}
@@ -447,6 +482,123 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		got.Location = &loc
 	}
 	return &got, true, false, nil
+}
+
+// ownCases loads the citizen's cases in a chat that a new message may
+// follow up (grouping.FollowUpCase decides): those open or merged into
+// another whose latest message came at or after since, and the case of the
+// message replyTo names when it is theirs.
+func ownCases(ctx context.Context, tx querier, chatID int64, citizen citybot.CitizenID, replyTo citybot.PlatformMessageID, since time.Time) ([]citybot.OwnCase, error) {
+	var replied int64
+	if replyTo != "" {
+		err := tx.QueryRowContext(ctx, `SELECT c.id FROM messages m JOIN cases c ON c.id = m.case_id
+			WHERE m.chat_id = ? AND m.platform_message_id = ? AND c.citizen_id = ? LIMIT 1`,
+			chatID, string(replyTo), int64(citizen)).Scan(&replied)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.status, c.last_message_at, c.duplicate_of, COALESCE(d.status, '')
+		FROM cases c LEFT JOIN cases d ON d.id = c.duplicate_of
+		WHERE c.citizen_id = ? AND c.chat_id = ? AND (c.last_message_at >= ? OR c.id = ?)
+		  AND (c.status IN `+openStatuses+` OR c.status = 'duplicate')
+		ORDER BY c.last_message_at DESC, c.id DESC LIMIT 20`, int64(citizen), chatID, ts(since), replied)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []citybot.OwnCase
+	for rows.Next() {
+		var o citybot.OwnCase
+		var status, last, mainStatus string
+		var main sql.NullInt64
+		if err := rows.Scan(&o.ID, &status, &last, &main, &mainStatus); err != nil {
+			return nil, err
+		}
+		o.Status, o.LastMessageAt, o.MainStatus = citybot.CaseStatus(status), parseTS(last), citybot.CaseStatus(mainStatus)
+		o.Main, o.RepliedTo = citybot.CaseID(main.Int64), int64(o.ID) == replied
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// joinGroup merges the case c a report just opened into the case grouping
+// chose (d.Join) as a new follower, when that case (or the case it was
+// merged into since) is still open and not sensitive; else, and for
+// grouping's suggestions, it records the suggestions for officers. It
+// returns the case joined (nil when none) and how many suggestions were
+// recorded. Audited as case.group_join by "grouping" on the joined case.
+func joinGroup(ctx context.Context, tx querier, c *citybot.Case, d *citybot.GroupDecision, now time.Time) (*citybot.Case, int, error) {
+	if d.Join != 0 && d.Join != c.ID {
+		target, err := caseByID(ctx, tx, d.Join)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) && !errors.Is(err, citybot.ErrNotFound) {
+			return nil, 0, err
+		}
+		if err == nil && target.Status == citybot.StatusDuplicate && target.DuplicateOf != 0 && target.DuplicateOf != c.ID {
+			// Merged since grouping read it: follow it to its case.
+			if target, err = caseByID(ctx, tx, target.DuplicateOf); err != nil {
+				return nil, 0, err
+			}
+		}
+		if err == nil && target.Status.Open() && !target.Sensitive && !c.Sensitive {
+			// The case was opened in this transaction: new, so it may
+			// become a duplicate (as setCaseStatus would check).
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'duplicate', duplicate_of = ?, updated_at = ? WHERE id = ?`,
+				int64(target.ID), ts(now), int64(c.ID)); err != nil {
+				return nil, 0, err
+			}
+			if err := audit(ctx, tx, now, "grouping", "case.status", caseSubject(c.ID), map[string]any{"status": c.Status},
+				map[string]any{"status": citybot.StatusDuplicate, "duplicate_of": int64(target.ID)}); err != nil {
+				return nil, 0, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_message_at = MAX(last_message_at, ?), updated_at = ? WHERE id = ?`,
+				ts(now), ts(now), int64(target.ID)); err != nil {
+				return nil, 0, err
+			}
+			// Officers are alerted of the case followed, not of each
+			// follower: a more urgent follower raises it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE case_id = ? AND state = 'due'`, int64(c.ID)); err != nil {
+				return nil, 0, err
+			}
+			if c.Urgency.Rank() < target.Urgency.Rank() {
+				if _, err := tx.ExecContext(ctx, `UPDATE cases SET urgency = ?, urgency_rank = ?, urgency_score = MAX(urgency_score, ?), updated_at = ? WHERE id = ?`,
+					string(c.Urgency), c.Urgency.Rank(), 0.0, ts(now), int64(target.ID)); err != nil {
+					return nil, 0, err
+				}
+				if err := audit(ctx, tx, now, "citybot", "case.escalate", caseSubject(target.ID),
+					map[string]any{"urgency": target.Urgency}, map[string]any{"urgency": c.Urgency, "by_follower": c.Ref}); err != nil {
+					return nil, 0, err
+				}
+				target.Urgency = c.Urgency
+			}
+			if err := audit(ctx, tx, now, "grouping", "case.group_join", caseSubject(target.ID), nil,
+				map[string]any{"joined": c.Ref, "into": target.Ref}); err != nil {
+				return nil, 0, err
+			}
+			c.Status, c.DuplicateOf = citybot.StatusDuplicate, target.ID
+			return &target, 0, nil
+		}
+	}
+	added := 0
+	for _, sg := range d.Suggest {
+		if sg.Like == c.ID || sg.Like <= 0 || c.Sensitive {
+			continue
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO case_suggestions (case_id, like_id, score, signals, created_at)
+			SELECT ?, b.id, ?, ?, ? FROM cases b
+			WHERE b.id = ? AND b.status IN `+openStatuses+` AND b.sensitive = 0
+			ON CONFLICT (case_id, like_id) DO NOTHING`,
+			int64(c.ID), sg.Score, int64(sg.Signals), ts(now), int64(sg.Like))
+		if err != nil {
+			return nil, 0, err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return nil, 0, err
+		}
+		added += int(n)
+	}
+	return nil, added, nil
 }
 
 // feedbackCase returns the citizen's most recent case in the chat,

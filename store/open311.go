@@ -13,6 +13,15 @@ import (
 	"citybot"
 )
 
+// reportersSQL is how many citizens reported the case of table alias t:
+// its own and those of the cases merged into it, each counted once (a
+// citizen whose two reports were merged counts once). Read only for a
+// case with followers.
+func reportersSQL(t string) string {
+	return `CASE WHEN ` + t + `.followers = 0 THEN 1 ELSE (SELECT COUNT(DISTINCT r.citizen_id) FROM cases r
+		WHERE r.id = ` + t + `.id OR r.duplicate_of = ` + t + `.id) END`
+}
+
 // PublicCases returns the cases q selects as public output may show them
 // (citybot.PublicCase: no text, no identity, places without digits,
 // locations rounded to three decimals), newest first. Duplicates are left
@@ -106,6 +115,10 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 		where = append(where, `opened_at < ?`)
 		args = append(args, ts(q.Before))
 	}
+	if q.MinReporters > 1 {
+		where = append(where, `followers >= ?`)
+		args = append(args, q.MinReporters-1)
+	}
 	if afterOpened == "" && q.Offset > 0 {
 		// Paging by offset: start after the last case skipped, the
 		// keyset of the order below.
@@ -124,7 +137,7 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 	}
 	args = append(args, limit)
 	rows, err := db.xr.QueryContext(ctx, `SELECT id, ref, topic, status, places, latitude, longitude, opened_at, updated_at, expected_by,
-		first_answer_at, resolved_at FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
+		first_answer_at, resolved_at, `+reportersSQL("cases")+` FROM cases WHERE `+strings.Join(where, " AND ")+` ORDER BY opened_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, "", 0, mapErr(err)
 	}
@@ -142,7 +155,7 @@ func (db *DB) publicCasesPage(ctx context.Context, q citybot.PublicCaseQuery, li
 			opened, updated             string
 			expected, answered, resolve sql.NullString
 		)
-		if err := rows.Scan(&lastID, &ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve); err != nil {
+		if err := rows.Scan(&lastID, &ref, &c.Topic, &status, &places, &lat, &lon, &opened, &updated, &expected, &answered, &resolve, &c.Reporters); err != nil {
 			return nil, "", 0, err
 		}
 		lastOpened = opened

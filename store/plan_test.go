@@ -31,14 +31,14 @@ func TestQueryPlans(t *testing.T) {
 		{"repeated reply", `SELECT 1 FROM outbox WHERE platform = 'telegram' AND chat = '7' AND state IN ('pending', 'sending') AND state = 'pending'
 			AND kind = 'reply' AND chat_kind = 'private' AND to_user = '' AND text = 'x' AND buttons = '' LIMIT 1`, []string{"INDEX outbox_chat_queue"}, ""},
 		{"inbox", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
-			` AND c.topic = 'roads' ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
+			` AND c.topic = 'roads' ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
 		{"last row about a case", `SELECT created_at FROM outbox WHERE case_id = 1 ORDER BY id DESC LIMIT 1`,
 			[]string{"INDEX outbox_case_console"}, "TEMP B-TREE"},
 		{"failed rows", `SELECT COUNT(*) FROM outbox WHERE state = 'failed'`, []string{"outbox_failed"}, ""},
 		{"tags of a case", `SELECT kind FROM tags WHERE case_id = 1 ORDER BY id`, []string{"INDEX tags_case"}, ""},
 		{"audit", `SELECT id FROM audit_log WHERE subject = 'case:1' ORDER BY id`, []string{"INDEX audit_log_subject"}, ""},
 		{"inbox without sensitive cases", `SELECT c.id FROM cases c INDEXED BY cases_inbox_open JOIN chats ch ON ch.id = c.chat_id WHERE c.status IN ` + openStatuses +
-			` AND +c.sensitive = 0 ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
+			` AND +c.sensitive = 0 ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 50`, []string{"INDEX cases_inbox_open"}, "TEMP B-TREE"},
 		{"thanks of a week", `SELECT COUNT(DISTINCT citizen_id) FROM messages WHERE intent <> '' AND intent = 'thanks' AND received_at >= 'a' AND received_at < 'b'`,
 			[]string{"INDEX messages_feedback"}, ""},
 		{"received of a week", `SELECT topic, platform, places, first_answer_at IS NOT NULL, sensitive FROM cases

@@ -222,10 +222,10 @@ func (db *DB) SendStatement(ctx context.Context, rec citybot.StatementSend,
 		fields, _ := json.Marshal(rec.Values)
 		if out.ID, err = insertID(ctx, tx, `INSERT INTO statements (case_id, template_id, versions, fields, public, actor, nonce, followers, row_count, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, int64(rec.Case), rec.TemplateID, string(versions), string(fields), rec.Public,
-			rec.Actor, rec.Nonce, len(v.Merged)+1, n, ts(now)); err != nil {
+			rec.Actor, rec.Nonce, v.FollowerCount(), n, ts(now)); err != nil {
 			return err
 		}
-		out.Followers, out.Rows, out.At = len(v.Merged)+1, n, now
+		out.Followers, out.Rows, out.At = v.FollowerCount(), n, now
 		keys := make([]string, 0, len(followers)+len(public))
 		for _, it := range append(followers, public...) {
 			keys = append(keys, it.Out.Key)

@@ -116,7 +116,7 @@ func TestAdminAccountLifecycle(t *testing.T) {
 	// Root is now the last active admin: neither disable nor demote.
 	for _, tt := range []struct{ action, role string }{{"disable", ""}, {"role", "officer"}} {
 		resp, body := act(tt.action, "root", url.Values{"role": {tt.role}})
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "last active admin") {
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "One active admin must always stay") {
 			t.Errorf("%s last admin: %d\n%s", tt.action, resp.StatusCode, body)
 		}
 	}

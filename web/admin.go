@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,10 +9,6 @@ import (
 
 	"citybot"
 )
-
-// invalid returns an error wrapping citybot.ErrInvalid with a message for
-// staff.
-func invalid(msg string) error { return fmt.Errorf("web: %w: %s", citybot.ErrInvalid, msg) }
 
 type auditData struct {
 	Entries []citybot.AuditEntry
@@ -57,7 +52,7 @@ func (s *Server) cannedPage(w http.ResponseWriter, r *http.Request, sess *sessio
 func (s *Server) cannedSave(w http.ResponseWriter, r *http.Request, sess *session) {
 	topic, lang := r.PostFormValue("topic"), r.PostFormValue("language")
 	if !slices.Contains(s.topics, topic) || !slices.Contains(s.languages, lang) {
-		s.fail(w, r, sess, invalid("choose a known topic and language"))
+		s.fail(w, r, sess, invalid("console.refuse_topic_lang"))
 		return
 	}
 	err := s.store.SetCannedAnswer(r.Context(), citybot.CannedAnswer{Topic: topic, Language: lang,
@@ -110,17 +105,27 @@ func (s *Server) accountCreate(w http.ResponseWriter, r *http.Request, sess *ses
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, passwordRefused(err))
 		return
 	}
+	// The store refuses a taken name, and an empty name or an unknown
+	// role (ErrInvalid).
 	if _, err := s.store.CreateAccount(r.Context(), name, role, hash, sess.account.Name); err != nil {
-		if errors.Is(err, citybot.ErrDuplicate) {
-			err = invalid("that name is taken")
-		}
+		err = refusedAs(refusedAs(err, "console.refuse_name_taken", citybot.ErrDuplicate), "console.refuse_account_new", citybot.ErrInvalid)
 		s.fail(w, r, sess, err)
 		return
 	}
 	s.showAccounts(w, r, sess, http.StatusOK, accountsData{Created: name, Generated: generated})
+}
+
+// passwordRefused explains HashPassword's refusal of a password's
+// length.
+func passwordRefused(err error) error {
+	var r *refusal
+	if err = refusedAs(err, "console.refuse_password", citybot.ErrInvalid); errors.As(err, &r) {
+		r.pairs = []string{"min", strconv.Itoa(MinPassword)}
+	}
+	return err
 }
 
 // accountActions are the account page's actions; each has its question
@@ -144,11 +149,11 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 	name, action := clip(strings.TrimSpace(r.PostFormValue("name")), 64), r.PostFormValue("action")
 	role := citybot.Role(r.PostFormValue("role"))
 	if !accountActions[action] || name == "" {
-		s.fail(w, r, sess, invalid("choose an account and an action"))
+		s.fail(w, r, sess, invalid("console.refuse_account_action"))
 		return
 	}
 	if action == "role" && !role.Valid() {
-		s.fail(w, r, sess, invalid("choose admin, officer or official"))
+		s.fail(w, r, sess, invalid("console.refuse_role"))
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
@@ -158,13 +163,13 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 		}
 		tw := s.texts(r, sess)
 		s.render(w, r, http.StatusOK, "account_confirm", sess, accountConfirm{Name: name, Action: action, Role: string(role),
-			Question: tw.t("console.acc_ask_"+actionKey(action), "name", name, "role", string(role)),
+			Question: tw.t("console.acc_ask_"+actionKey(action), "name", name, "role", tw.Name("roles", role)),
 			Label:    tw.t("console.acc_yes_" + actionKey(action))})
 		return
 	}
 	ctx, actor := r.Context(), sess.account.Name
 	tw := s.texts(r, sess)
-	done := tw.t("console.acc_done_"+actionKey(action), "name", name, "role", string(role))
+	done := tw.t("console.acc_done_"+actionKey(action), "name", name, "role", tw.Name("roles", role))
 	var d accountsData
 	var err error
 	switch action {
@@ -180,6 +185,8 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 		var hash string
 		if hash, err = HashPassword(password); err == nil {
 			err = s.store.SetAccountPassword(ctx, name, hash, actor)
+		} else {
+			err = passwordRefused(err)
 		}
 		d.Done = done
 	case "unlock":
@@ -197,6 +204,11 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 		var n int
 		n, err = s.store.RevokeSessions(ctx, name, actor)
 		d.Done = strings.ReplaceAll(tw.Tn("console.acc_done_revoke", n), "{name}", name)
+	}
+	if action == "disable" || action == "role" {
+		// The store's ErrInvalid there is its rule that one active
+		// admin always stays.
+		err = refusedAs(err, "console.refuse_last_admin", citybot.ErrInvalid)
 	}
 	if err != nil {
 		s.fail(w, r, sess, err)
@@ -250,11 +262,12 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 
 func (s *Server) modelTrain(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.trainer == nil {
-		s.fail(w, r, sess, invalid("retraining is not configured"))
+		s.fail(w, r, sess, invalid("console.refuse_retrain"))
 		return
 	}
 	if _, err := s.trainer.Retrain(r.Context(), sess.account.Name); err != nil {
-		s.fail(w, r, sess, err)
+		// Its ErrInvalid: no correction yet, or another training runs.
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_train", citybot.ErrInvalid))
 		return
 	}
 	http.Redirect(w, r, "/admin/model?done=trained", http.StatusSeeOther)
@@ -262,14 +275,16 @@ func (s *Server) modelTrain(w http.ResponseWriter, r *http.Request, sess *sessio
 
 func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.trainer == nil {
-		s.fail(w, r, sess, invalid("retraining is not configured"))
+		s.fail(w, r, sess, invalid("console.refuse_retrain"))
 		return
 	}
 	if err := s.trainer.Switch(r.Context(), sess.account.Name); err != nil {
 		if errors.Is(err, citybot.ErrNotFound) {
-			err = invalid("no trained candidate waits: train one first")
+			err = invalid("console.refuse_candidate")
 		}
-		s.fail(w, r, sess, err)
+		// Its ErrInvalid: the candidate failed the rules (the model page
+		// says which) or the live model changed since.
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_switch", citybot.ErrInvalid))
 		return
 	}
 	http.Redirect(w, r, "/admin/model?done=switched", http.StatusSeeOther)
@@ -277,17 +292,17 @@ func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *sessi
 
 func (s *Server) modelRollback(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.trainer == nil {
-		s.fail(w, r, sess, invalid("retraining is not configured"))
+		s.fail(w, r, sess, invalid("console.refuse_retrain"))
 		return
 	}
 	to := r.PostFormValue("to")
 	if to != "previous" && to != "shipped" {
-		s.fail(w, r, sess, invalid("roll back to the previous or the shipped model"))
+		s.fail(w, r, sess, invalid("console.refuse_rollback_choice"))
 		return
 	}
 	if err := s.trainer.Rollback(r.Context(), sess.account.Name, to); err != nil {
 		if errors.Is(err, citybot.ErrNotFound) {
-			err = invalid("there is no " + to + " model to roll back to")
+			err = invalid("console.refuse_rollback_" + to)
 		}
 		s.fail(w, r, sess, err)
 		return

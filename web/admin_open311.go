@@ -71,9 +71,9 @@ func (s *Server) open311KeyCreate(w http.ResponseWriter, r *http.Request, sess *
 	k, key, err := s.keyAdmin().CreateOpen311Key(r.Context(), name, sess.account.Name)
 	if err != nil {
 		if errors.Is(err, citybot.ErrDuplicate) {
-			err = invalid("that app already has a working key: revoke it first to give it a new one")
+			err = invalid("console.refuse_key_exists")
 		} else if errors.Is(err, citybot.ErrInvalid) {
-			err = invalid("an app's name is 1 to 64 letters, digits, spaces, dots, dashes or underscores")
+			err = invalid("console.refuse_app_name")
 		}
 		s.fail(w, r, sess, err)
 		return
@@ -86,7 +86,7 @@ func (s *Server) open311KeyCreate(w http.ResponseWriter, r *http.Request, sess *
 func (s *Server) open311KeyRevoke(w http.ResponseWriter, r *http.Request, sess *session) {
 	name := clip(r.PostFormValue("name"), 100)
 	if r.PostFormValue("confirm") != "yes" {
-		s.fail(w, r, sess, invalid("tick the box to confirm that the app stops working"))
+		s.fail(w, r, sess, invalid("console.refuse_key_confirm"))
 		return
 	}
 	if err := s.keyAdmin().RevokeOpen311Key(r.Context(), name, sess.account.Name); err != nil {

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"citybot"
@@ -109,7 +110,7 @@ func (a *approvalPages) render(w http.ResponseWriter, r *http.Request, status in
 	var buf bytes.Buffer
 	if err := a.pages[name].ExecuteTemplate(&buf, "layout", a.s.pageFor(r, sess, data)); err != nil {
 		a.s.log.Error("render", "page", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		http.Error(w, a.s.texts(r, sess).T("console.err_failed"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -216,11 +217,16 @@ func (a *approvalPages) decide(w http.ResponseWriter, r *http.Request, sess *ses
 	dec := citybot.DigestDecision{Approve: r.PostFormValue("decision") == "approve", Actor: sess.account.Name,
 		Comment: r.PostFormValue("comment"), PublishEquity: r.PostFormValue("publish_equity") == "yes"}
 	if !dec.Approve && r.PostFormValue("decision") != "sendback" {
-		a.s.fail(w, r, sess, fmt.Errorf("%w: choose approve or send back", citybot.ErrInvalid))
+		a.s.fail(w, r, sess, invalid("console.refuse_decision"))
+		return
+	}
+	if !dec.Approve && strings.TrimSpace(dec.Comment) == "" {
+		a.s.fail(w, r, sess, invalid("console.refuse_comment"))
 		return
 	}
 	if _, err := a.digester.Decide(r.Context(), d.ID, dec); err != nil {
-		a.s.fail(w, r, sess, err)
+		// Its ErrInvalid, once the comment is there: decided already.
+		a.s.fail(w, r, sess, refusedAs(err, "console.refuse_decided", citybot.ErrInvalid))
 		return
 	}
 	done := "sentback"
@@ -236,12 +242,12 @@ func (a *approvalPages) redraft(w http.ResponseWriter, r *http.Request, sess *se
 		return
 	}
 	if d.State == citybot.DigestApproved {
-		a.s.fail(w, r, sess, fmt.Errorf("%w: an approved digest is not redrafted", citybot.ErrInvalid))
+		a.s.fail(w, r, sess, invalid("console.refuse_redraft"))
 		return
 	}
 	nd, err := a.digester.Redraft(r.Context(), d.Figures.Start, sess.account.Name, r.PostFormValue("note"))
 	if err != nil {
-		a.s.fail(w, r, sess, err)
+		a.s.fail(w, r, sess, refusedAs(err, "console.refuse_redraft", citybot.ErrDuplicate))
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=redrafted", nd.ID), http.StatusSeeOther)
@@ -271,12 +277,12 @@ func (a *approvalPages) draft(w http.ResponseWriter, r *http.Request, sess *sess
 	case "sofar":
 		at = a.digester.Now()
 	default:
-		a.s.fail(w, r, sess, fmt.Errorf("%w: choose last week or the week so far", citybot.ErrInvalid))
+		a.s.fail(w, r, sess, invalid("console.refuse_week_choice"))
 		return
 	}
 	nd, err := a.digester.Redraft(r.Context(), at, sess.account.Name, "")
 	if err != nil {
-		a.s.fail(w, r, sess, err)
+		a.s.fail(w, r, sess, refusedAs(err, "console.refuse_redraft", citybot.ErrDuplicate))
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/digests/%d?done=drafted", nd.ID), http.StatusSeeOther)
@@ -312,7 +318,7 @@ func (a *approvalPages) equity(w http.ResponseWriter, r *http.Request, sess *ses
 		publish = true
 	case "no":
 	default:
-		a.s.fail(w, r, sess, fmt.Errorf("%w: choose to publish or not", citybot.ErrInvalid))
+		a.s.fail(w, r, sess, invalid("console.refuse_publish_choice"))
 		return
 	}
 	if _, err := a.store.PublishDigestEquity(r.Context(), d.ID, publish, sess.account.Name); err != nil {

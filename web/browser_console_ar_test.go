@@ -15,8 +15,9 @@ import (
 
 // TestBrowserArabicConsole signs an admin in with a one-time code in
 // headless Chromium (the browser asks for English), chooses Arabic in the
-// header's picker, and opens the inbox and a case page (with a preview
-// and the shortcuts' help open): all are lang="ar" dir="rtl", laid out
+// header's picker, and opens the inbox, a case page (with a preview and
+// the shortcuts' help open), the accounts page and the audit log: all
+// are lang="ar" dir="rtl", laid out
 // right to left, show the Arabic words of the language file, and
 // axe-core finds no violation of any impact at 1280 and 390 px, where
 // nothing scrolls sideways. Choosing "as my browser" brings English back.
@@ -102,7 +103,9 @@ func TestBrowserArabicConsole(t *testing.T) {
 		for _, p := range []struct{ page, wait string }{
 			{"/inbox", `table.inbox`},
 			{"/inbox?status=new&sort=due", `table.inbox`},
-			{casePage, `#h-conv`},
+			{"/admin/accounts", `#a-name`},
+			{"/admin/audit", `table.audit`},
+			{casePage, `#h-conv`}, // last: the preview and the help below are on it
 		} {
 			name := fmt.Sprintf("%s at %d px", p.page, width)
 			if err := chromedp.Do(ctx, chromedp.Navigate(base+p.page), chromedp.WaitVisible(chromedp.CSS(p.wait))); err != nil {
@@ -118,14 +121,22 @@ func TestBrowserArabicConsole(t *testing.T) {
 					t.Errorf("%s: %s %q not shown", name, key, w)
 				}
 			}
-			pageKey := "console.filter_status"
-			if p.page == casePage {
-				pageKey = "console.conversation"
+			// The page's own words, and stored values by their Arabic
+			// names: the role in the header, the audit log's sentences.
+			pageKeys := map[string][]string{
+				casePage:          {"console.conversation"},
+				"/admin/accounts": {"console.acc_caption", "console.roles.officer"},
+				"/admin/audit":    {"console.aud_what", "console.audit_verbs.account_login"},
+			}[p.page]
+			if pageKeys == nil {
+				pageKeys = []string{"console.filter_status"}
 			}
-			if w := ar.t(pageKey); !strings.Contains(text, w) {
-				t.Errorf("%s: %s %q not shown", name, pageKey, w)
+			for _, key := range append(pageKeys, "console.roles.admin") {
+				if w := strings.TrimPrefix(ar.t(key), "{who} "); !strings.Contains(text, w) {
+					t.Errorf("%s: %s %q not shown", name, key, w)
+				}
 			}
-			if strings.Contains(text, "Sign out") || strings.Contains(text, "Back to the inbox") {
+			if strings.Contains(text, "Sign out") || strings.Contains(text, "Back to the inbox") || strings.Contains(text, "(admin)") || strings.Contains(text, "signed in") {
 				t.Errorf("%s: English left in the Arabic page", name)
 			}
 			axeStrict(t, ctx, axeSrc, name)

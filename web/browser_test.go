@@ -252,14 +252,14 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	}
 
 	// Sign in.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(`#name`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`))); err != nil {
 		t.Fatalf("open sign-in page: %v", err)
 	}
 	checkAxe(t, ctx, string(axeSrc), "sign-in")
 	err = chromedp.Do(ctx,
-		chromedp.SendKeys(`#name`, "olivia"),
-		chromedp.SendKeys(`#password`, "correct horse battery\r"),
-		chromedp.WaitVisible(`table.inbox`),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "olivia"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery\r"),
+		chromedp.WaitVisible(chromedp.CSS(`table.inbox`)),
 	)
 	if err != nil {
 		t.Fatalf("sign in: %v", err)
@@ -295,12 +295,12 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if lateRef == "" || !appeared {
 		t.Fatalf("the new case %q did not appear in the open inbox", lateRef)
 	}
-	if status, _ := chromedp.Run(ctx, chromedp.Text(`#live`)); !strings.Contains(status, "Inbox updated") {
+	if status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live`))); !strings.Contains(status, "Inbox updated") {
 		t.Errorf("live region = %q", status)
 	}
 
 	// The critical case is the first row.
-	firstRef, err := chromedp.Run(ctx, chromedp.Text(`#rows tr:first-child td.ref a`))
+	firstRef, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#rows tr:first-child td.ref a`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +308,8 @@ func TestBrowserOfficerFlow(t *testing.T) {
 		t.Fatalf("first row is %q, want the critical case %s", firstRef, crit.Ref)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(`#rows tr:first-child td.ref a`),
-		chromedp.WaitVisible(`#h-conv`),
+		chromedp.Click(chromedp.CSS(`#rows tr:first-child td.ref a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#h-conv`)),
 	)
 	if err != nil {
 		t.Fatalf("open the case: %v", err)
@@ -319,9 +319,9 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// Correct the topic with the keyboard only: focus the select, choose,
 	// then press Enter on the focused button.
 	err = chromedp.Do(ctx,
-		chromedp.Focus(`#topic`),
-		chromedp.SetValue(`#topic`, newTopic),
-		chromedp.Focus(`#save-labels`),
+		chromedp.Focus(chromedp.CSS(`#topic`)),
+		chromedp.SetValue(chromedp.CSS(`#topic`), newTopic),
+		chromedp.Focus(chromedp.CSS(`#save-labels`)),
 		chromedp.KeyEvent("\r"),
 	)
 	if err == nil {
@@ -333,7 +333,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// Answer: type, then Ctrl+Enter sends.
 	const answer = "The fire brigade is on its way. Leave the building."
 	err = chromedp.Do(ctx,
-		chromedp.Focus(`#answer-text`),
+		chromedp.Focus(chromedp.CSS(`#answer-text`)),
 		chromedp.KeyEvent(answer),
 		chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 	)
@@ -343,7 +343,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("answer: %v", err)
 	}
-	done, err := chromedp.Run(ctx, chromedp.Text(`p.done`))
+	done, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p.done`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	}
 	// The case page, reloaded, shows it sent; and the hostile case page
 	// runs nothing either.
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(crit, "")), chromedp.WaitVisible(`#h-conv`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(crit, "")), chromedp.WaitVisible(chromedp.CSS(`#h-conv`))); err != nil {
 		t.Fatal(err)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -375,7 +375,7 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	t.Logf("screenshot: %s", png)
 	for _, it := range items {
 		if it.Case.Chat == "103" {
-			if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(it.Case, "")), chromedp.WaitVisible(`#h-conv`)); err != nil {
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+casePath(it.Case, "")), chromedp.WaitVisible(chromedp.CSS(`#h-conv`))); err != nil {
 				t.Fatal(err)
 			}
 			noXSS(t, ctx, "hostile case")
@@ -385,21 +385,21 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// Sign out with the keyboard, sign in as an admin, and check the
 	// admin pages too.
 	err = chromedp.Do(ctx,
-		chromedp.Focus(`form.logout button`),
+		chromedp.Focus(chromedp.CSS(`form.logout button`)),
 		chromedp.KeyEvent("\r"),
-		chromedp.WaitVisible(`#name`),
-		chromedp.SendKeys(`#name`, "root"),
-		chromedp.SendKeys(`#password`, "correct horse battery staple\r"),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "root"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery staple\r"),
 		// Admins type a one-time code after the password.
-		chromedp.WaitVisible(`#code`),
-		chromedp.SendKeys(`#code`, codeAt(t, testTOTPSecret, time.Now())+"\r"),
-		chromedp.WaitVisible(`table.inbox`),
+		chromedp.WaitVisible(chromedp.CSS(`#code`)),
+		chromedp.SendKeys(chromedp.CSS(`#code`), codeAt(t, testTOTPSecret, time.Now())+"\r"),
+		chromedp.WaitVisible(chromedp.CSS(`table.inbox`)),
 	)
 	if err != nil {
 		t.Fatalf("sign out and in as admin: %v", err)
 	}
 	for _, page := range []string{"/admin/accounts", "/admin/canned", "/admin/audit", "/admin/model", "/account/totp"} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(`h1`)); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+page), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 			t.Fatal(err)
 		}
 		checkAxe(t, ctx, string(axeSrc), page)

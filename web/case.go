@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/grouping"
 )
 
 // doneKeys are the confirmations a case page shows after an action,
 // keyed by the "done" query parameter (never echoed as given); their
 // words are the catalogs' console.done_<key>.
 func doneKeys() []string {
-	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved", "statement"}
+	return []string{"labels", "assign", "expected", "status", "note", "answer", "merged", "cleared", "flagged", "forgotten", "resolved", "statement", "dismissed"}
 }
 
 // doneParts are the sections of the case page each confirmation belongs
@@ -27,7 +28,8 @@ func doneKeys() []string {
 // page opens where the officer was, not at the top.
 func doneParts() map[string]string {
 	return map[string]string{"labels": "part-labels", "assign": "part-assign", "expected": "part-expected", "status": "part-status",
-		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary", "statement": "h-statements"}
+		"note": "h-notes", "answer": "h-answer", "cleared": "h-summary", "flagged": "h-summary", "forgotten": "h-summary",
+		"statement": "h-statements", "dismissed": "h-alike", "merged": "h-summary"}
 }
 
 // loadCase reads the case of the {id} path value and checks that the
@@ -87,6 +89,19 @@ type caseData struct {
 	StatementsOn bool
 	Statements   []citybot.StatementSend
 	Surges       []citybot.Surge
+	// Alike are the open cases grouping suggested are the same problem
+	// as this one (either way), to merge with one action or dismiss.
+	Alike []alikeRow
+}
+
+// alikeRow is one of grouping's suggestions on the case page: the other
+// case, why they look alike (signal names), and whether the other case is
+// the one that stays when they are merged (the older).
+type alikeRow struct {
+	Other    citybot.CaseID
+	OtherRef citybot.CaseRef
+	Why      []string
+	Keeps    bool
 }
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -182,7 +197,69 @@ func (s *Server) caseData(r *http.Request, sess *session, v citybot.CaseView) (c
 		}
 	}
 	d.CanResolve = v.Case.Status.CanMoveTo(citybot.StatusResolved)
+	sugg, err := s.store.CaseSuggestions(ctx, id)
+	if err != nil {
+		return d, err
+	}
+	for _, sg := range sugg {
+		row := alikeRow{Other: sg.Like, OtherRef: sg.LikeRef, Keeps: true}
+		if sg.Like == id {
+			row = alikeRow{Other: sg.Case, OtherRef: sg.CaseRef}
+		}
+		for _, n := range grouping.Signal(sg.Signals).Names() {
+			row.Why = append(row.Why, "console.signal_"+n)
+		}
+		d.Alike = append(d.Alike, row)
+	}
 	return d, nil
+}
+
+// caseSuggestion acts on one of grouping's suggestions naming the case
+// and {other}: "merge" merges the newer of the two into the older (each
+// citizen told, as a merge by hand), "dismiss" records that they are not
+// the same problem (audited; not suggested again).
+func (s *Server) caseSuggestion(w http.ResponseWriter, r *http.Request, sess *session) {
+	v, ok := s.loadCase(w, r, sess)
+	if !ok {
+		return
+	}
+	other, err := strconv.ParseInt(r.PathValue("other"), 10, 64)
+	if err != nil || other <= 0 {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	sugg, err := s.store.CaseSuggestions(r.Context(), v.Case.ID)
+	if err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	var pair *citybot.CaseSuggestion
+	for i, sg := range sugg {
+		if (sg.Case == v.Case.ID && sg.Like == citybot.CaseID(other)) || (sg.Like == v.Case.ID && sg.Case == citybot.CaseID(other)) {
+			pair = &sugg[i]
+			break
+		}
+	}
+	if pair == nil {
+		s.fail(w, r, sess, citybot.ErrNotFound)
+		return
+	}
+	switch r.PostFormValue("do") {
+	case "merge":
+		if err := s.officer.Merge(r.Context(), pair.Case, pair.Like, sess.account.Name); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		s.backToCase(w, r, pair.Like, "merged")
+	case "dismiss":
+		if err := s.store.DismissCaseSuggestion(r.Context(), pair.Case, pair.Like, sess.account.Name); err != nil {
+			s.fail(w, r, sess, err)
+			return
+		}
+		s.backToCase(w, r, v.Case.ID, "dismissed")
+	default:
+		s.fail(w, r, sess, invalid("choose to merge the two cases or to dismiss the suggestion"))
+	}
 }
 
 func boolRank(b bool) int {
@@ -212,12 +289,12 @@ func (s *Server) caseCorrect(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	topic := r.PostFormValue("topic")
 	if topic != "" && !slices.Contains(s.topics, topic) && topic != v.Case.Topic {
-		s.fail(w, r, sess, invalid("unknown topic"))
+		s.fail(w, r, sess, invalid("console.refuse_topic"))
 		return
 	}
 	urgency := citybot.Urgency(r.PostFormValue("urgency"))
 	if urgency != "" && urgency.Rank() > 3 {
-		s.fail(w, r, sess, invalid("unknown urgency"))
+		s.fail(w, r, sess, invalid("console.refuse_urgency"))
 		return
 	}
 	c, err := s.store.CorrectCase(r.Context(), v.Case.ID, topic, urgency, sess.account.Name)
@@ -253,12 +330,13 @@ func (s *Server) caseAssign(w http.ResponseWriter, r *http.Request, sess *sessio
 	if assignee != "" && v.Case.Sensitive {
 		a, err := s.store.AccountByName(r.Context(), assignee)
 		if err == nil && !s.canSee(a, v.Case) {
-			s.fail(w, r, sess, invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases"))
+			s.fail(w, r, sess, invalid("console.refuse_sensitive_assign"))
 			return
 		}
 	}
 	if err := s.store.AssignCase(r.Context(), v.Case.ID, assignee, sess.account.Name); err != nil {
-		s.fail(w, r, sess, err)
+		// The case is there: its ErrNotFound is the account's.
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_account_unknown", citybot.ErrNotFound))
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "assign")
@@ -273,7 +351,7 @@ func (s *Server) caseExpected(w http.ResponseWriter, r *http.Request, sess *sess
 	if day := strings.TrimSpace(r.PostFormValue("expected_by")); day != "" {
 		t, err := time.Parse("2006-01-02", day)
 		if err != nil || t.Year() < 2000 || t.Year() > 2200 {
-			s.fail(w, r, sess, invalid("the expected date must be a date (YYYY-MM-DD)"))
+			s.fail(w, r, sess, invalid("console.refuse_date"))
 			return
 		}
 		by = &t
@@ -298,7 +376,7 @@ func (s *Server) caseStatus(w http.ResponseWriter, r *http.Request, sess *sessio
 		Reason: clip(r.PostFormValue("reason"), 2000)}
 	c, err := s.officer.ChangeStatus(r.Context(), v.Case.ID, ch, r.PostFormValue("nonce"))
 	if err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_status_change", citybot.ErrInvalid))
 		return
 	}
 	if !c.Status.Open() {
@@ -315,7 +393,7 @@ func (s *Server) caseNote(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	if _, err := s.store.AddNote(r.Context(), v.Case.ID, sess.account.Name, r.PostFormValue("text")); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_note", citybot.ErrInvalid))
 		return
 	}
 	s.backToCase(w, r, v.Case.ID, "note")
@@ -341,7 +419,7 @@ func (s *Server) caseAnswer(w http.ResponseWriter, r *http.Request, sess *sessio
 	}
 	nonce := r.PostFormValue("nonce")
 	if _, err := s.officer.Answer(r.Context(), v.Case.ID, sess.account.Name, text, nonce); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_answer", citybot.ErrInvalid))
 		return
 	}
 	if r.PostFormValue("then") == "resolve" {
@@ -369,7 +447,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 	}
 	ref := clip(r.PostFormValue("into"), 32)
 	if ref == "" {
-		s.fail(w, r, sess, invalid("give the reference of the case to merge into"))
+		s.fail(w, r, sess, invalid("console.refuse_merge_ref"))
 		return
 	}
 	into, err := s.store.CaseByRef(r.Context(), citybot.CaseRef(ref))
@@ -378,7 +456,7 @@ func (s *Server) caseMerge(w http.ResponseWriter, r *http.Request, sess *session
 		return
 	}
 	if err := s.officer.Merge(r.Context(), v.Case.ID, into.ID, sess.account.Name); err != nil {
-		s.fail(w, r, sess, err)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_merge", citybot.ErrInvalid))
 		return
 	}
 	s.backToCase(w, r, into.ID, "merged")
@@ -404,12 +482,12 @@ func (s *Server) caseSensitive(w http.ResponseWriter, r *http.Request, sess *ses
 	case "set":
 		set = true
 	default:
-		s.fail(w, r, sess, invalid("choose to clear or to set the sensitive flag"))
+		s.fail(w, r, sess, invalid("console.refuse_flag_choice"))
 		return
 	}
 	reason := clip(strings.TrimSpace(r.PostFormValue("reason")), 2000)
 	if reason == "" {
-		s.fail(w, r, sess, invalid("give the reason for changing the sensitive flag"))
+		s.fail(w, r, sess, invalid("console.refuse_flag_reason"))
 		return
 	}
 	if _, err := s.store.SetCaseSensitive(r.Context(), v.Case.ID, set, sess.account.Name, reason); err != nil {
@@ -460,7 +538,7 @@ func (s *Server) caseForget(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		s.fail(w, r, sess, invalid("tick the box to confirm the erasure: it cannot be undone"))
+		s.fail(w, r, sess, invalid("console.refuse_erase_confirm"))
 		return
 	}
 	f, err := s.store.ForgetCitizen(r.Context(), v.Case.Citizen, sess.account.Name, "")

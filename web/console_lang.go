@@ -1,11 +1,8 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
-
-	"citybot"
 )
 
 // setLanguage keeps the console language the account chose in the
@@ -14,7 +11,7 @@ import (
 func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, sess *session) {
 	lang := r.PostFormValue("lang")
 	if lang != "" && !slices.Contains(s.languages, lang) {
-		s.fail(w, r, sess, fmt.Errorf("web: console language %q: %w", lang, citybot.ErrInvalid))
+		s.fail(w, r, sess, invalid("console.refuse_language"))
 		return
 	}
 	if err := s.store.SetAccountLanguage(r.Context(), sess.account.ID, lang); err != nil {

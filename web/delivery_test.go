@@ -50,7 +50,7 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	if m := state["first answer"]; !strings.Contains(m, ">delivery unknown</span>") || strings.Contains(m, ">pending<") || strings.Contains(m, ">sending<") {
 		t.Errorf("the ambiguous row is not shown as delivery unknown: %q", m)
 	}
-	if m := state["second answer"]; !strings.Contains(m, ">pending</span>") || strings.Contains(m, "delivery unknown") {
+	if m := state["second answer"]; !strings.Contains(m, ">waiting</span>") || strings.Contains(m, "delivery unknown") {
 		t.Errorf("the queued row is not shown as pending: %q", m)
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -169,6 +170,9 @@ func (s *Server) inboxData(r *http.Request, sess *session) (inboxData, error) {
 	if err != nil {
 		return inboxData{}, err
 	}
+	if err := s.suggestionCounts(r.Context(), rows); err != nil {
+		return inboxData{}, err
+	}
 	d := inboxData{Items: rows, ByDue: byDue, Page: pg, Search: q.Search, Place: q.Place, Now: now}
 	// The view: the inbox's own parameters, without the page and the
 	// confirmation of the action before.
@@ -266,7 +270,9 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, sess *session) {
 			}
 			seen[v] = true
 			l := labels[v]
-			if l == "" {
+			if table := auditNames[name]; l == "" && table != "" {
+				l = s.texts(r, sess).Name(table, v) // a status, urgency or topic
+			} else if l == "" {
 				l = strings.ReplaceAll(v, "_", " ")
 			}
 			countedHere := name != "assignee" && name != "age"
@@ -388,6 +394,32 @@ type inboxRow struct {
 	// PromiseOverdue: the date promised to the citizen (ExpectedBy)
 	// passed and the case is still open.
 	PromiseOverdue bool
+	// LookAlike is how many other open reports grouping suggested look
+	// like this case ("3 reports look like this one").
+	LookAlike int
+}
+
+// Reporters is how many reports the case holds: its own and its
+// followers'.
+func (r inboxRow) Reporters() int { return 1 + r.Case.Followers }
+
+// suggestionCounts fills the rows' LookAlike from grouping's suggestions.
+func (s *Server) suggestionCounts(ctx context.Context, rows []inboxRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]citybot.CaseID, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.Case.ID)
+	}
+	counts, err := s.store.SuggestionCounts(ctx, ids[:min(len(ids), 500)])
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		rows[i].LookAlike = counts[rows[i].Case.ID]
+	}
+	return nil
 }
 
 // rowOf places an inbox item against its service level at now, saying

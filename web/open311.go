@@ -282,6 +282,11 @@ func (p *Public) open311Case(c citybot.PublicCase, lang string) open311Request {
 	if len(places) > 0 {
 		desc += " — " + strings.Join(places, ", ")
 	}
+	if c.Reporters > 1 {
+		// How many citizens reported it (grouping's followers), never
+		// who: "Water — Main Street — reported by 12 citizens".
+		desc += " — " + publicTexts{wordsFor(p.locs, lang)}.Tn("public.reported_by", c.Reporters)
+	}
 	req := open311Request{
 		ServiceRequestID: string(c.Ref), Status: status, StatusNotes: p.statusNote(c.Status, lang),
 		ServiceName: name, ServiceCode: c.Topic, Description: desc, AgencyResponsible: p.agency,

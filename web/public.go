@@ -240,15 +240,19 @@ func (p *Public) render(w http.ResponseWriter, status int, name string, data any
 	w.Write(buf.Bytes())
 }
 
+// fail answers a public request that failed, in the reader's language:
+// a plain sentence, the details to the log.
 func (p *Public) fail(w http.ResponseWriter, r *http.Request, err error) {
+	words := wordsFor(p.locs, p.lang(r))
+	w.Header().Set("Content-Language", p.lang(r))
 	if errors.Is(err, citybot.ErrNotFound) {
-		http.Error(w, "Not found.", http.StatusNotFound)
+		http.Error(w, words.t("public.err_not_found"), http.StatusNotFound)
 		return
 	}
 	if !errors.Is(err, context.Canceled) {
 		p.log.Error("public request failed", "path", r.URL.Path, "err", err)
 	}
-	http.Error(w, "Something went wrong; try again in a moment.", http.StatusInternalServerError)
+	http.Error(w, words.t("public.err_failed"), http.StatusInternalServerError)
 }
 
 // publicTopicRow is one line of the live figures by topic.
@@ -273,7 +277,21 @@ type publicHome struct {
 	// Promises over the trend's weeks: dates past, kept, missed.
 	PromisesDue, PromisesKept, PromisesMissed int
 	Trend                                     []trendRow
+	// Many are the open problems several citizens reported (grouped
+	// reports): what, where, and how many, never who.
+	Many []publicManyRow
 }
+
+// publicManyRow is an open problem several citizens reported.
+type publicManyRow struct {
+	Topic      string
+	Places     string
+	ReportedBy string // "reported by 12 citizens"
+}
+
+// manyReported is how many of the most recent open problems reported by
+// several citizens the public page lists.
+const manyReported = 10
 
 type publicDigest struct {
 	Week     citybot.Week
@@ -374,6 +392,22 @@ func (p *Public) home(w http.ResponseWriter, r *http.Request) {
 			row.MedianFirst = wd.duration(t.FirstAnswer.Median)
 		}
 		data.Live = append(data.Live, row)
+	}
+	open := true
+	many, err := p.store.PublicCases(ctx, citybot.PublicCaseQuery{Open: &open, MinReporters: 2, Limit: manyReported})
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	for _, c := range many {
+		places := make([]string, 0, len(c.Places))
+		for _, pl := range c.Places {
+			if pl = citybot.VisibleText(pl); pl != "" {
+				places = append(places, pl)
+			}
+		}
+		data.Many = append(data.Many, publicManyRow{Topic: p.figures.TopicName(lang, c.Topic), Places: strings.Join(places, ", "),
+			ReportedBy: data.W.Tn("public.reported_by", c.Reporters)})
 	}
 	p.render(w, http.StatusOK, "home", data)
 }

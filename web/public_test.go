@@ -529,7 +529,7 @@ func TestApprovalPages(t *testing.T) {
 	officer, fcsrf := rg.staff("olivia", citybot.RoleOfficer)
 	page := fmt.Sprintf("/digests/%d", d.ID)
 	code, body, _ := rg.get(page, official)
-	if code != 200 || !strings.Contains(body, "Approve and post") || !strings.Contains(body, "telegram, en") || !strings.Contains(body, "discord, fr") {
+	if code != 200 || !strings.Contains(body, "Approve and post") || !strings.Contains(body, "telegram, English") || !strings.Contains(body, "discord, Français") {
 		t.Fatalf("official's page: %d\n%s", code, body)
 	}
 	if code, body, _ := rg.get(page, officer); code != 200 || strings.Contains(body, "Approve and post") {

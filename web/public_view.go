@@ -16,10 +16,11 @@ import (
 // English filling the gaps.
 type words struct {
 	cat, en *locale.Catalog
+	locs    *locale.Set // every language's files, for their names
 }
 
 func wordsFor(locs *locale.Set, lang string) words {
-	w := words{cat: locs.Catalog(lang), en: locs.Catalog(locale.Reference)}
+	w := words{cat: locs.Catalog(lang), en: locs.Catalog(locale.Reference), locs: locs}
 	if w.cat == nil {
 		w.cat = w.en
 	}

@@ -85,8 +85,6 @@ func templateFuncs(locs *locale.Set) template.FuncMap {
 // the city's time zone, loc, with its abbreviation.
 func consoleFuncs(locs *locale.Set, loc *time.Location) template.FuncMap {
 	f := templateFuncs(locs)
-	f["auditWords"] = auditWords
-	f["subjectLink"] = subjectLink
 	f["when"] = func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -196,7 +194,7 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, tmpl, s.pageFor(r, sess, data)); err != nil {
 		s.log.Error("render", "page", name, "err", err)
-		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		http.Error(w, s.texts(r, sess).T("console.err_failed"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

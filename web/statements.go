@@ -150,7 +150,7 @@ type statementSendData struct {
 }
 
 func (s *Server) statementForm(w http.ResponseWriter, r *http.Request, sess *session, v citybot.CaseView, templateID int64) (statementSendData, bool) {
-	d := statementSendData{Case: v.Case, Followers: len(v.Merged) + 1, Values: map[string]string{}, CanPublic: s.sender.HasPublicChannels() && !v.Case.Sensitive}
+	d := statementSendData{Case: v.Case, Followers: v.FollowerCount(), Values: map[string]string{}, CanPublic: s.sender.HasPublicChannels() && !v.Case.Sensitive}
 	ts, err := s.stmts.StatementTemplates(r.Context())
 	if err != nil {
 		s.fail(w, r, sess, err)
@@ -236,7 +236,7 @@ func (s *Server) statementSend(w http.ResponseWriter, r *http.Request, sess *ses
 				s.fail(w, r, sess, err)
 				return
 			}
-			d.Problem = safeMessage(err, s.texts(r, sess))
+			d.Problem = s.texts(r, sess).refusalText(refusedAs(err, "console.refuse_statement", citybot.ErrInvalid))
 		}
 		s.render(w, r, http.StatusOK, "statement_send", sess, d)
 		return
@@ -248,7 +248,7 @@ func (s *Server) statementSend(w http.ResponseWriter, r *http.Request, sess *ses
 			s.fail(w, r, sess, err)
 			return
 		}
-		d.Problem = safeMessage(err, s.texts(r, sess))
+		d.Problem = s.texts(r, sess).refusalText(refusedAs(err, "console.refuse_statement", citybot.ErrInvalid))
 		s.render(w, r, http.StatusBadRequest, "statement_send", sess, d)
 		return
 	}

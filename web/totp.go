@@ -153,7 +153,7 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request, sess *session)
 // activated) and shows it.
 func (s *Server) totpStart(w http.ResponseWriter, r *http.Request, sess *session) {
 	if sess.account.TOTPEnabled() {
-		s.fail(w, r, sess, invalid("one-time codes are on already; make new recovery codes instead, or ask an admin to reset them"))
+		s.fail(w, r, sess, invalid("console.refuse_totp_on"))
 		return
 	}
 	if err := s.store.StartTOTP(r.Context(), sess.account.ID, newTOTPSecret()); err != nil {
@@ -193,7 +193,7 @@ func (s *Server) totpActivate(w http.ResponseWriter, r *http.Request, sess *sess
 	a := sess.account
 	d := s.totpData(a)
 	if a.TOTPPending == "" {
-		s.fail(w, r, sess, invalid("start the set-up first"))
+		s.fail(w, r, sess, invalid("console.refuse_totp_start"))
 		return
 	}
 	step, ok := totpStep(a.TOTPPending, r.PostFormValue("code"), s.now())
@@ -204,7 +204,8 @@ func (s *Server) totpActivate(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	codes, hashes := newRecoveryCodes()
 	if err := s.store.ActivateTOTP(r.Context(), a.ID, a.TOTPPending, step, hashes); err != nil {
-		s.fail(w, r, sess, err)
+		// Its ErrInvalid: the set-up was started again elsewhere.
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_totp_restarted", citybot.ErrInvalid))
 		return
 	}
 	s.log.Info("one-time codes set up", "account", a.Name)
@@ -217,11 +218,11 @@ func (s *Server) totpActivate(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) checkOwnCode(r *http.Request, a citybot.Account) error {
 	step, ok := totpStep(a.TOTPSecret, r.PostFormValue("code"), s.now())
 	if !ok {
-		return invalid("that code is not right; type the 6 digits your app shows now")
+		return invalid("console.totp_wrong")
 	}
 	if err := s.store.UseTOTPStep(r.Context(), a.ID, step); err != nil {
 		if errors.Is(err, citybot.ErrDuplicate) {
-			return invalid("that code was used already; wait for the next one")
+			return invalid("console.refuse_code_used")
 		}
 		return err
 	}
@@ -233,7 +234,7 @@ func (s *Server) checkOwnCode(r *http.Request, a citybot.Account) error {
 func (s *Server) totpRecovery(w http.ResponseWriter, r *http.Request, sess *session) {
 	a := sess.account
 	if !a.TOTPEnabled() {
-		s.fail(w, r, sess, invalid("set up the one-time codes first"))
+		s.fail(w, r, sess, invalid("console.refuse_totp_first"))
 		return
 	}
 	if err := s.checkOwnCode(r, a); err != nil {
@@ -255,7 +256,7 @@ func (s *Server) totpRecovery(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) totpOff(w http.ResponseWriter, r *http.Request, sess *session) {
 	a := sess.account
 	if a.Role.RequiresTOTP() {
-		s.fail(w, r, sess, invalid("your role needs one-time codes; an admin can reset them if you lost your phone"))
+		s.fail(w, r, sess, invalid("console.refuse_totp_role"))
 		return
 	}
 	if !a.TOTPEnabled() {

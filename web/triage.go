@@ -151,7 +151,7 @@ func (s *Server) inboxDone(r *http.Request, sess *session) string {
 func (s *Server) inboxBulk(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, sess, invalid("the form could not be read"))
+		s.fail(w, r, sess, invalid("console.refuse_form"))
 		return
 	}
 	var ids []citybot.CaseID
@@ -163,11 +163,11 @@ func (s *Server) inboxBulk(w http.ResponseWriter, r *http.Request, sess *session
 		ids = append(ids, citybot.CaseID(id))
 	}
 	if len(ids) == 0 {
-		s.fail(w, r, sess, invalid("tick at least one case"))
+		s.fail(w, r, sess, invalid("console.refuse_tick"))
 		return
 	}
 	if len(ids) > maxBulk {
-		s.fail(w, r, sess, invalid("at most "+strconv.Itoa(maxBulk)+" cases at once"))
+		s.fail(w, r, sess, invalid("console.refuse_too_many", "max", strconv.Itoa(maxBulk)))
 		return
 	}
 	action := r.PostFormValue("action")
@@ -182,21 +182,21 @@ func (s *Server) inboxBulk(w http.ResponseWriter, r *http.Request, sess *session
 		if assignee != "" {
 			a, err := s.store.AccountByName(ctx, assignee)
 			if err != nil || a.Disabled || a.Role == citybot.RoleOfficial {
-				s.fail(w, r, sess, invalid("choose an officer or an admin to assign the cases to"))
+				s.fail(w, r, sess, invalid("console.refuse_assignee"))
 				return
 			}
 			acct = a
 		}
 		do = func(v citybot.CaseView) error {
 			if assignee != "" && !s.canSee(acct, v.Case) {
-				return invalid("a sensitive case can only be assigned to someone allowed to read sensitive cases")
+				return invalid("console.refuse_sensitive_assign")
 			}
 			return s.store.AssignCase(ctx, v.Case.ID, assignee, sess.account.Name)
 		}
 	case "status":
 		to := citybot.CaseStatus(r.PostFormValue("status"))
 		if !to.Valid() || to == citybot.StatusDuplicate {
-			s.fail(w, r, sess, invalid("choose the new status"))
+			s.fail(w, r, sess, invalid("console.refuse_new_status"))
 			return
 		}
 		reason := clip(r.PostFormValue("reason"), 2000)
@@ -208,7 +208,7 @@ func (s *Server) inboxBulk(w http.ResponseWriter, r *http.Request, sess *session
 	case "merge":
 		ref := clip(r.PostFormValue("into"), 32)
 		if ref == "" {
-			s.fail(w, r, sess, invalid("give the reference of the case to merge the ticked cases into"))
+			s.fail(w, r, sess, invalid("console.refuse_merge_into"))
 			return
 		}
 		into, err := s.store.CaseByRef(ctx, citybot.CaseRef(ref))
@@ -223,7 +223,7 @@ func (s *Server) inboxBulk(w http.ResponseWriter, r *http.Request, sess *session
 			return s.officer.Merge(ctx, v.Case.ID, into.ID, sess.account.Name)
 		}
 	default:
-		s.fail(w, r, sess, invalid("choose what to do with the ticked cases"))
+		s.fail(w, r, sess, invalid("console.refuse_bulk_action"))
 		return
 	}
 	n, failed := 0, 0

@@ -35,7 +35,6 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -92,6 +91,12 @@ type Store interface {
 	ResetTOTP(ctx context.Context, name, actor string) (citybot.Account, error)
 
 	InboxPage(ctx context.Context, q citybot.InboxQuery) ([]citybot.InboxItem, bool, error)
+	// Grouping's suggestions: the cases that look like a case (either
+	// way), how many look like each of some cases, and an officer's
+	// "not the same problem" (audited).
+	CaseSuggestions(ctx context.Context, id citybot.CaseID) ([]citybot.CaseSuggestion, error)
+	SuggestionCounts(ctx context.Context, ids []citybot.CaseID) (map[citybot.CaseID]int, error)
+	DismissCaseSuggestion(ctx context.Context, id, like citybot.CaseID, actor string) error
 	InboxCounts(ctx context.Context, q citybot.InboxQuery) (citybot.InboxCounts, error)
 
 	CaseView(ctx context.Context, id citybot.CaseID) (citybot.CaseView, error)
@@ -399,6 +404,7 @@ func (s *Server) buildRoutes() {
 		{"POST /cases/{id}/notes", actRoles, s.caseNote, false},
 		{"POST /cases/{id}/answer", actRoles, s.caseAnswer, false},
 		{"POST /cases/{id}/merge", actRoles, s.caseMerge, false},
+		{"POST /cases/{id}/suggestions/{other}", actRoles, s.caseSuggestion, false},
 		{"POST /cases/{id}/sensitive", s.flagRoles(staffRoles), s.caseSensitive, false},
 		{"POST /cases/{id}/citizen-data", adminRoles, s.caseCitizenData, false},
 		{"POST /cases/{id}/forget", adminRoles, s.caseForget, false},
@@ -470,7 +476,7 @@ func (s *Server) authorize(rt route) http.Handler {
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "Please sign in.", http.StatusUnauthorized)
+			http.Error(w, s.texts(r, nil).T("console.err_signed_out"), http.StatusUnauthorized)
 			return
 		}
 		if !slices.Contains(rt.roles, sess.account.Role) {
@@ -517,36 +523,6 @@ func (s *Server) flagRoles(staff []citybot.Role) []citybot.Role {
 		return slices.Clone(staff)
 	}
 	return slices.Clone(s.sensRoles)
-}
-
-// fail answers a request whose action failed: a safe message for the
-// staff member, the details to the log.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, sess *session, err error) {
-	switch {
-	case errors.Is(err, citybot.ErrNotFound):
-		s.render(w, r, http.StatusNotFound, "error", sess, s.errorPage(r, sess, "not_found", "console.err_not_found"))
-	case errors.Is(err, citybot.ErrInvalid), errors.Is(err, citybot.ErrDuplicate):
-		s.log.Info("refused", "path", r.URL.Path, "err", err)
-		s.render(w, r, http.StatusBadRequest, "error", sess, s.errorPage(r, sess, "invalid", "", safeMessage(err, s.texts(r, sess))))
-	case errors.Is(err, context.Canceled):
-	default:
-		s.log.Error("request failed", "path", r.URL.Path, "err", err)
-		s.render(w, r, http.StatusInternalServerError, "error", sess, s.errorPage(r, sess, "failed", "console.err_failed"))
-	}
-}
-
-// safeMessage keeps the part of an invalid-input error meant for people:
-// the text after the last sentinel mention (in the words of the code that
-// refused, English), else a general sentence in the page's language.
-func safeMessage(err error, w publicTexts) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, citybot.ErrInvalid.Error()+": "); i >= 0 {
-		return msg[i+len(citybot.ErrInvalid.Error())+2:]
-	}
-	if errors.Is(err, citybot.ErrDuplicate) {
-		return w.T("console.err_duplicate")
-	}
-	return w.T("console.err_invalid")
 }
 
 type errorPage struct {

@@ -587,7 +587,7 @@ func TestAdminRetrainsModel(t *testing.T) {
 	}
 
 	// With no correction yet, training is refused with a reason.
-	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "corrected no case") {
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/train", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "officers have corrected no case yet") {
 		t.Errorf("train without corrections: %d", resp.StatusCode)
 	}
 	// A handful of wrong corrections: potholes called noise, critical.
@@ -606,7 +606,7 @@ func TestAdminRetrainsModel(t *testing.T) {
 	if strings.Contains(body, `action="/admin/model/switch"`) {
 		t.Error("the page offers to switch to a refused candidate")
 	}
-	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/switch", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "switch refused") || !strings.Contains(body, "24 more") {
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/switch", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "it failed the checks") {
 		t.Errorf("switch to a refused candidate: %d\n%s", resp.StatusCode, body)
 	}
 	if live.Current() != cl {
@@ -661,7 +661,7 @@ func TestAdminRetrainsModel(t *testing.T) {
 	if got := live.Classify(probe, ""); got.Model != classifier.DefaultModelName || got.Topic.Label == "waste" {
 		t.Errorf("after the rollback: model %s, topic %s", got.Model, got.Topic.Label)
 	}
-	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"shipped"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "no shipped model to roll back to") {
+	if resp, body := rg.do(admin, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"shipped"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "There is no shipped model to go back to.") {
 		t.Errorf("second rollback: %d", resp.StatusCode)
 	}
 	if resp, _ := rg.do(officer, http.MethodPost, "/admin/model/rollback", url.Values{"to": {"previous"}}); resp.StatusCode != http.StatusForbidden {

@@ -122,6 +122,8 @@ api_endpoint = %q
 poll_timeout = "1s"
 [discord]
 enabled = false
+[grouping]
+enabled = false
 [outbox]
 poll_interval = "200ms"
 `, dbPath, emu.Endpoint()))

@@ -17,6 +17,7 @@ import (
 	"citybot/bots/telegram"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/grouping"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
@@ -138,7 +139,15 @@ func (a *App) newResponder(notify, critical func(), reg prometheus.Registerer) (
 		return nil, err
 	}
 	readerRoles, readerNames := a.cfg.Web.SensitiveReaderSets()
+	var grouper *grouping.Grouper
+	if a.cfg.Grouping.Enabled {
+		if grouper, err = grouping.New(a.cfg.groupingOptions(a.policy.SensitiveTopics())); err != nil {
+			return nil, fmt.Errorf("[grouping]: %w", err)
+		}
+	}
 	return responder.New(responder.Options{
+		Grouping:             grouper,
+		GroupingSource:       a.db,
 		Expect:               expect,
 		SensitiveReaderRoles: readerRoles,
 		SensitiveReaderNames: len(readerNames),

@@ -22,6 +22,7 @@ import (
 
 	"citybot"
 	"citybot/classifier"
+	"citybot/grouping"
 	"citybot/locale"
 	"citybot/responder"
 )
@@ -50,6 +51,7 @@ type Config struct {
 	Telegram  TelegramConfig  `toml:"telegram"`
 	Discord   DiscordConfig   `toml:"discord"`
 	Cases     CasesConfig     `toml:"cases"`
+	Grouping  GroupingConfig  `toml:"grouping"`
 	Outbox    OutboxConfig    `toml:"outbox"`
 	Sandbox   SandboxConfig   `toml:"sandbox"`
 	Digest    DigestConfig    `toml:"digest"`
@@ -192,6 +194,49 @@ type DiscordConfig struct {
 	RatePerChannel Rate `toml:"rate_per_channel"`
 	// GlobalPerSecond bounds REST requests per second (Discord allows 50).
 	GlobalPerSecond int `toml:"global_per_second"`
+}
+
+// GroupingConfig is the [grouping] section: whether a new report is
+// compared with recent open cases of other citizens (package grouping)
+// and joined to one as a new follower, or suggested to officers.
+type GroupingConfig struct {
+	// Enabled turns grouping on (the default).
+	Enabled bool `toml:"enabled"`
+	// Window: a case is compared while its latest citizen message is at
+	// most this old; MaxAge: and while it was opened at most this long
+	// ago.
+	Window Duration `toml:"window"`
+	MaxAge Duration `toml:"max_age"`
+	// SameSpotMeters: two shared locations at most this far apart are
+	// the same place; NearSpotMeters: near (suggested only).
+	SameSpotMeters float64 `toml:"same_spot_meters"`
+	NearSpotMeters float64 `toml:"near_spot_meters"`
+	// MaxSuggestions bounds the cases one report is suggested to look
+	// like.
+	MaxSuggestions int `toml:"max_suggestions"`
+	// Related are groups of [classifier] topics the same problem is
+	// often tagged with; empty keeps the built-in groups.
+	Related [][]string `toml:"related"`
+	// Near are groups of [classifier] places close enough that citizens
+	// name either for the same spot (a landmark and its street).
+	Near [][]string `toml:"near"`
+}
+
+// groupingOptions turns [grouping] into the grouper's options, with the
+// city's gazetteer ([classifier] places) and sensitive topics.
+func (c Config) groupingOptions(sensitive []string) grouping.Options {
+	o := grouping.Options{
+		Window: c.Grouping.Window.Duration, MaxAge: c.Grouping.MaxAge.Duration,
+		SameSpotMeters: c.Grouping.SameSpotMeters, NearSpotMeters: c.Grouping.NearSpotMeters,
+		MaxSuggestions: c.Grouping.MaxSuggestions, Near: c.Grouping.Near, SensitiveTopics: sensitive,
+	}
+	if len(c.Grouping.Related) > 0 {
+		o.Related = c.Grouping.Related
+	}
+	for _, p := range c.Classifier.Places {
+		o.Places = append(o.Places, grouping.Place{Name: p.Name, Aliases: p.Aliases})
+	}
+	return o
 }
 
 // CasesConfig shapes how messages become cases.
@@ -478,6 +523,9 @@ func DefaultConfig() Config {
 			GlobalPerSecond: 45,
 		},
 		Cases: CasesConfig{Window: Duration{30 * time.Minute}, FollowUpNoteEvery: DurationOrOff{Duration: 10 * time.Minute}},
+		Grouping: GroupingConfig{Enabled: true, Window: Duration{grouping.DefaultWindow}, MaxAge: Duration{grouping.DefaultMaxAge},
+			SameSpotMeters: grouping.DefaultSameSpot, NearSpotMeters: grouping.DefaultNearSpot, MaxSuggestions: grouping.DefaultMaxSuggestions,
+			Related: [][]string{}, Near: [][]string{}},
 		Outbox: OutboxConfig{
 			Workers:      8,
 			MaxAttempts:  8,
@@ -849,6 +897,50 @@ func (c Config) Validate() error {
 	}
 	if f := c.Cases.FollowUpNoteEvery; !f.Off && f.Duration <= 0 {
 		bad("cases.follow_up_note_every", "%s must be positive (write \"off\" to send no notes)", f)
+	}
+
+	// [grouping]
+	if g := c.Grouping; g.Enabled {
+		if g.Window.Duration <= 0 {
+			bad("grouping.window", "%s must be positive", g.Window)
+		}
+		if g.MaxAge.Duration < g.Window.Duration {
+			bad("grouping.max_age", "%s must be at least grouping.window (%s)", g.MaxAge, g.Window)
+		}
+		if g.SameSpotMeters <= 0 || g.SameSpotMeters > 5000 {
+			bad("grouping.same_spot_meters", "%v must be between 0 and 5000 (excluded, included)", g.SameSpotMeters)
+		}
+		if g.NearSpotMeters < g.SameSpotMeters || g.NearSpotMeters > 20000 {
+			bad("grouping.near_spot_meters", "%v must be at least same_spot_meters and at most 20000", g.NearSpotMeters)
+		}
+		if g.MaxSuggestions < 1 || g.MaxSuggestions > 20 {
+			bad("grouping.max_suggestions", "%d must be between 1 and 20", g.MaxSuggestions)
+		}
+		topics := []string{"other"}
+		for _, t := range c.Classifier.Topics {
+			topics = append(topics, t.Name)
+		}
+		for i, grp := range g.Related {
+			if len(grp) < 2 {
+				bad("grouping.related", "group %d names fewer than two topics", i+1)
+			}
+			for _, t := range grp {
+				if len(c.Classifier.Topics) > 0 && !slices.Contains(topics, t) {
+					bad("grouping.related", "%q is not one of the [classifier] topics (%s)", t, strings.Join(topics[1:], ", "))
+				}
+			}
+		}
+		places := c.Gazetteer()
+		for i, grp := range g.Near {
+			if len(grp) < 2 {
+				bad("grouping.near", "group %d names fewer than two places", i+1)
+			}
+			for _, p := range grp {
+				if !slices.Contains(places, p) {
+					bad("grouping.near", "%q is not the name of one of the [classifier] places", p)
+				}
+			}
+		}
 	}
 
 	// [outbox]

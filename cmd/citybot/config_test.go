@@ -173,6 +173,12 @@ func TestLoadConfigStrictDecoding(t *testing.T) {
 			n:    1,
 		},
 		{
+			name: "grouping values",
+			body: "[grouping]\nwindow = \"48h\"\nmax_age = \"24h\"\nsame_spot_meters = 0.0\nmax_suggestions = 50\nnear = [[\"Nowhere Street\", \"Elsewhere\"]]\nrelated = [[\"roads\"]]\n",
+			want: []string{"grouping.max_age", "grouping.same_spot_meters", "grouping.max_suggestions", `grouping.near: "Nowhere Street"`, `grouping.near: "Elsewhere"`, "grouping.related: group 1"},
+			n:    6,
+		},
+		{
 			name: "bad rate",
 			body: "[telegram]\nrate_global = \"fast\"\n",
 			want: []string{"telegram.rate_global", `invalid rate "fast"`},

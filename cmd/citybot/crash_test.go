@@ -96,6 +96,8 @@ api_endpoint = %q
 poll_timeout = "1s"
 [discord]
 enabled = false
+[grouping]
+enabled = false
 [outbox]
 base_backoff = "100ms"
 max_backoff = "1s"

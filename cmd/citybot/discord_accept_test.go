@@ -98,7 +98,7 @@ base_backoff = "100ms"
 max_backoff = "2s"
 max_attempts = 30
 combine_group_acks = %t
-%s`, dbPath, w.emu.URL(), w.emu.GuildID(), strings.Join(quoted, ", "), w.combineAcks, extra)
+%s`, dbPath, w.emu.URL(), w.emu.GuildID(), strings.Join(quoted, ", "), w.combineAcks, withoutGrouping(extra))
 }
 
 // startServeAt runs `citybot serve` through run() on the config text

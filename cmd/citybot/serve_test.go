@@ -58,6 +58,18 @@ func startServe(t *testing.T, env map[string]string, extraConfig string) *server
 	return startServeDB(t, env, filepath.Join(t.TempDir(), "citybot.db"), extraConfig)
 }
 
+// withoutGrouping adds `[grouping] enabled = false` to a test's
+// configuration unless it has a [grouping] section: the end-to-end tests
+// of delivery, crashes and faults send the same few reports from many
+// citizens and count one case per report; grouping has its own
+// (TestAcceptGrouping).
+func withoutGrouping(config string) string {
+	if strings.Contains(config, "[grouping]") {
+		return config
+	}
+	return config + "\n[grouping]\nenabled = false\n"
+}
+
 // startServeDB is startServe on the database at dbPath (which may exist
 // already).
 func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig string) *server {
@@ -68,7 +80,7 @@ func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig strin
 	if strings.Contains(extraConfig, "[http]") {
 		httpSection = ""
 	}
-	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n%s[log]\nlevel = \"debug\"\nformat = \"json\"\n%s", s.dbPath, httpSection, extraConfig))
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n%s[log]\nlevel = \"debug\"\nformat = \"json\"\n%s", s.dbPath, httpSection, withoutGrouping(extraConfig)))
 	readyPath := filepath.Join(dir, "ready.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel

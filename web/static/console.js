@@ -12,6 +12,9 @@
     var a = document.getElementById("announce");
     if (a) { a.textContent = ""; window.setTimeout(function () { a.textContent = text; }, 50); }
   };
+  // The page's words, in the console's language (set by the server on
+  // <body data-t-…>).
+  var say = function (key) { return document.body.getAttribute("data-t-" + key) || ""; };
   var showJSOnly = function (root) { $$(".js-only", root).forEach(function (el) { el.hidden = false; }); };
   showJSOnly(document);
 
@@ -48,9 +51,9 @@
             var k = rows().findIndex(function (r) { return r.getAttribute("data-id") === at; });
             if (k >= 0) { mark(k, hadFocus); }
           }
-          live.textContent = "Inbox updated at " + new Date().toLocaleTimeString() + ".";
+          live.textContent = say("updated").replace("{time}", new Date().toLocaleTimeString(document.documentElement.lang || undefined));
         })
-        .catch(function () { live.textContent = "Could not refresh the inbox; reload the page."; });
+        .catch(function () { live.textContent = say("refresh-failed"); });
     };
     setInterval(refresh, every);
     tbody.addEventListener("focusin", function (e) {
@@ -117,7 +120,7 @@
         var doc = new DOMParser().parseFromString(res.html, "text/html");
         var main = $("main", doc);
         if (!res.ok) {
-          var msg = main ? main.textContent.trim().replace(/\s+/g, " ") : "The action failed.";
+          var msg = main ? main.textContent.trim().replace(/\s+/g, " ") : say("action-failed");
           var box = document.createElement("p");
           box.className = "error-box";
           box.setAttribute("role", "alert");
@@ -141,7 +144,7 @@
       })
       .catch(function () {
         busy = false;
-        announce("The action could not be sent; check the connection and try again.");
+        announce(say("send-failed"));
       });
   });
 
