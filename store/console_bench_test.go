@@ -75,13 +75,8 @@ func BenchmarkConsoleInboxFirstPage(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
 	q := citybot.InboxQuery{HideSensitive: true}
-<<<<<<< HEAD
 	where, args := inboxWhere(SQLite, q, true)
-	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 51`, args...)
-=======
-	where, args := inboxWhere(q, true)
 	explain(b, db, `SELECT c.id FROM cases c INDEXED BY cases_inbox_open WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
->>>>>>> main
 	b.ResetTimer()
 	for b.Loop() {
 		items, _, err := db.InboxPage(ctx, q)
@@ -110,13 +105,8 @@ func BenchmarkConsoleInboxSearch(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
 	q := citybot.InboxQuery{Search: "poubelles haute"}
-<<<<<<< HEAD
 	where, args := inboxWhere(SQLite, q, true)
-	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.opened_at, c.id LIMIT 51`, args...)
-=======
-	where, args := inboxWhere(q, true)
 	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
->>>>>>> main
 	b.ResetTimer()
 	for b.Loop() {
 		if _, _, err := db.InboxPage(ctx, q); err != nil {

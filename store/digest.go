@@ -248,17 +248,10 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 		}
 	}
 	args = append(args, limit)
-<<<<<<< HEAD
 	// The case's first message: its text, and its classification for
 	// the spans of personal data.
 	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic, m.text, COALESCE(m.classification, ''),
-		c.resolved_at, COALESCE(c.language, ''),
-=======
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, c.topic,
-		(SELECT m.text || char(0) || COALESCE(m.classification, '') FROM messages m
-			WHERE m.case_id = c.id AND m.direction = 'in' AND m.command = '' AND m.text <> '' ORDER BY m.id LIMIT 1),
 		c.resolved_at, COALESCE(c.language, ''), `+reportersSQL("c")+`,
->>>>>>> main
 		COALESCE(ci.name, ''), COALESCE(ci.handle, '')
 		FROM cases c LEFT JOIN citizen_identities ci ON ci.citizen_id = c.citizen_id
 		LEFT JOIN messages m ON m.id = (SELECT m1.id FROM messages m1
@@ -280,12 +273,8 @@ func (db *DB) DigestExamples(ctx context.Context, start, end time.Time, hide []s
 			name, handle     string
 			cl               citybot.Classification
 		)
-<<<<<<< HEAD
-		if err := rows.Scan(&id, &tp, &said, &classified, &resolved, &lang, &name, &handle); err != nil {
-=======
 		var reporters int
-		if err := rows.Scan(&id, &tp, &said, &resolved, &lang, &reporters, &name, &handle); err != nil {
->>>>>>> main
+		if err := rows.Scan(&id, &tp, &said, &classified, &resolved, &lang, &reporters, &name, &handle); err != nil {
 			return nil, fmt.Errorf("store: digest examples: %w", err)
 		}
 		if !said.Valid {

@@ -34,7 +34,7 @@ func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide [
 	// asked; then each of them (c) and its followers.
 	rows, err := db.r.QueryContext(ctx, `WITH due AS (
 		SELECT m.id, m.resolved_at FROM cases m
-		WHERE m.resolved_at >= ? AND m.resolved_at <= ? AND +m.status = 'resolved' AND m.sensitive = 0`+excl+`
+		WHERE m.resolved_at >= ? AND m.resolved_at <= ? AND `+db.eng.noIndex("m.status")+` = 'resolved' AND m.sensitive = 0`+excl+`
 		  AND (NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = m.id)
 		    OR EXISTS (SELECT 1 FROM cases d WHERE d.duplicate_of = m.id AND d.status = 'duplicate' AND d.sensitive = 0
 		        AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = d.id)))
@@ -42,14 +42,8 @@ func (db *DB) DueFollowups(ctx context.Context, resolvedBefore time.Time, hide [
 		SELECT `+caseColumns+`, COALESCE(z.language, '')`+caseFrom+`
 		JOIN due ON due.id = c.id OR (c.duplicate_of = due.id AND c.status = 'duplicate')
 		LEFT JOIN citizens z ON z.id = c.citizen_id
-<<<<<<< HEAD
-		WHERE c.resolved_at >= ? AND c.resolved_at <= ? AND `+db.eng.noIndex("c.status")+` = 'resolved' AND c.sensitive = 0`+excl+`
-		  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
-		ORDER BY c.resolved_at, c.id LIMIT ?`, args...)
-=======
 		WHERE c.sensitive = 0 AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.case_id = c.id)
 		ORDER BY due.resolved_at, due.id, c.id LIMIT ?`, args...)
->>>>>>> main
 	if err != nil {
 		return nil, fmt.Errorf("store: due followups: %w", mapErr(err))
 	}

@@ -295,7 +295,7 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 		if i > 0 {
 			fb.WriteString(" UNION ALL ")
 		}
-		fb.WriteString(`SELECT * FROM (SELECT duplicate_of, id FROM cases WHERE duplicate_of = ? ORDER BY id LIMIT ?)`)
+		fb.WriteString(`SELECT * FROM (SELECT duplicate_of, id FROM cases WHERE duplicate_of = ? ORDER BY id LIMIT ?) AS f`)
 		fargs = append(fargs, int64(id), perCase)
 	}
 	frows, err := db.stmts.query(ctx, db.r, fb.String(), fargs...)
@@ -324,13 +324,8 @@ func (db *DB) CaseTexts(ctx context.Context, ids []citybot.CaseID, perCase int) 
 			sb.WriteString(" UNION ALL ")
 		}
 		sb.WriteString(`SELECT * FROM (SELECT case_id, id, text FROM messages WHERE case_id = ? AND direction = 'in'
-<<<<<<< HEAD
 			AND intent = '' AND text <> '' ORDER BY id LIMIT ?) AS t`)
-		args = append(args, int64(id), perCase)
-=======
-			AND intent = '' AND text <> '' ORDER BY id LIMIT ?)`)
 		args = append(args, id, perCase)
->>>>>>> main
 	}
 	rows, err := db.stmts.query(ctx, db.r, sb.String(), args...)
 	if err != nil {
