@@ -240,9 +240,10 @@ func (s *signals) chatter() bool {
 // @x: we are trapped on the roof at 12 Mill Lane, send help"): first
 // person or an address, and a request or "now" ("please send help now"
 // alone is an appeal anyone makes; "last year the flood destroyed our
-// street" is a memory).
+// street" is a memory); a question needs "now" ("Who do I need to
+// contact?" asks about a procedure).
 func (s *signals) strongPresence() bool {
-	return (s.firstPerson || s.address) && (s.request || s.now)
+	return (s.firstPerson || s.address) && (s.request && !s.question || s.now)
 }
 
 // presence reports whether the message reads as someone reporting a

@@ -82,16 +82,14 @@ func TestUrgencyChatter(t *testing.T) {
 	}
 }
 
-// TestUrgencyHeldOut measures the held-out chatter and emergency sets
-// (testdata/urgency_heldout_*.txt), written before the learned ranking was
-// tuned and read once at the end (README): the share of chatter called
-// critical, of emergencies called critical, and how often an emergency
-// outranks a chatter message. The floors are what they measured then,
-// not targets tuned on them.
-func TestUrgencyHeldOut(t *testing.T) {
-	c := newDefault(t)
-	chatter := readLines(t, "testdata/urgency_heldout_chatter.txt")
-	genuine := readLines(t, "testdata/urgency_heldout_emergency.txt")
+// urgencySets measures a chatter set and a set of genuine present-danger
+// reports: the share of chatter called critical, the share of genuine
+// reports called critical, and how often a genuine report outranks a
+// chatter message (pairs). It logs every false alarm and miss.
+func urgencySets(t *testing.T, c *Classifier, chatterFile, genuineFile string) (fa, rec, auc float64) {
+	t.Helper()
+	chatter := readLines(t, chatterFile)
+	genuine := readLines(t, genuineFile)
 	var cs, gs []float64
 	falseAlarms, found := 0, 0
 	for _, text := range chatter {
@@ -120,18 +118,30 @@ func TestUrgencyHeldOut(t *testing.T) {
 			}
 		}
 	}
-	fa, rec, auc := float64(falseAlarms)/float64(len(chatter)), float64(found)/float64(len(genuine)), float64(right)/float64(pairs)
-	t.Logf("held-out chatter called critical %.1f%% (%d of %d); emergencies called critical %.1f%% (%d of %d); emergency above chatter %.3f of pairs",
+	fa, rec, auc = float64(falseAlarms)/float64(len(chatter)), float64(found)/float64(len(genuine)), float64(right)/float64(pairs)
+	t.Logf("chatter called critical %.1f%% (%d of %d); emergencies called critical %.1f%% (%d of %d); emergency above chatter %.3f of pairs",
 		100*fa, falseAlarms, len(chatter), 100*rec, found, len(genuine), auc)
+	return fa, rec, auc
+}
+
+// TestUrgencyHeldOut measures the first held-out chatter and emergency
+// sets (testdata/urgency_heldout_*.txt, issue 9's first round: measured
+// once, then a tuning set of the second round like urgency_chatter.txt):
+// the share of chatter called critical, of emergencies called critical,
+// and how often an emergency outranks a chatter message.
+func TestUrgencyHeldOut(t *testing.T) {
+	fa, rec, auc := urgencySets(t, newDefault(t), "testdata/urgency_heldout_chatter.txt", "testdata/urgency_heldout_emergency.txt")
 	if fa > heldOutMaxFalseAlarm || rec < heldOutMinRecall || auc < heldOutMinPairs {
 		t.Errorf("held-out urgency: chatter critical %.3f (at most %.3f), emergencies critical %.3f (at least %.3f), pairs %.3f (at least %.3f)",
 			fa, heldOutMaxFalseAlarm, rec, heldOutMinRecall, auc, heldOutMinPairs)
 	}
 }
 
-// Floors of TestUrgencyHeldOut: set from its one measurement (README).
+// Bounds of TestUrgencyHeldOut: it is a tuning set now, so they guard
+// what the second round reached on it, with a margin of one or two
+// messages (README).
 const (
-	heldOutMaxFalseAlarm = 0.20
-	heldOutMinRecall     = 0.55
-	heldOutMinPairs      = 0.76
+	heldOutMaxFalseAlarm = 0.05
+	heldOutMinRecall     = 0.85
+	heldOutMinPairs      = 0.95
 )
