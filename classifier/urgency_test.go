@@ -145,3 +145,41 @@ const (
 	heldOutMinRecall     = 0.85
 	heldOutMinPairs      = 0.95
 )
+
+// TestTalkVeto checks that a marker of talk about danger (a hashtag, a
+// joke, a question from no one there, another time, a hypothetical, an
+// appeal) keeps a critical cue from making a message critical, and that
+// first person or an address with a request or "now" outweighs it.
+func TestTalkVeto(t *testing.T) {
+	c := newDefault(t)
+	tests := []struct {
+		text     string
+		critical bool
+	}{
+		{"RT @neighbours: we are trapped on the roof at 12 Mill Lane, send help", true},
+		{"Since yesterday the flood water is rising in our house, please help", true},
+		{"Depuis hier l'eau monte dans notre maison, aidez-nous", true},
+		{"Socorro, hay fuego en nuestra casa ahora", true},
+		{"Help! Fire in our kitchen at 12 Oak Street", true},
+		{"#stormwatch the fire downtown looks terrible tonight", false},
+		{"That fire scene in the series was so good haha", false},
+		{"Who do I need to contact about the fire in my backyard last summer?", false},
+		{"10 years since the flood destroyed the old town", false},
+		{"Il y a vingt ans, l'incendie a détruit la vieille ville", false},
+		{"Hace dos años el incendio destruyó el pueblo", false},
+		{"Donate now to help the flood victims, every euro counts", false},
+		{"What if the dam breaks during the storm? The flood would reach the town", false},
+		{"In case of fire, please use the stairs and call 112", false},
+	}
+	for _, tt := range tests {
+		r := c.Classify(tt.text, "")
+		if got := r.Urgency == "critical"; got != tt.critical {
+			t.Errorf("%q: %s (cues %v), want critical %v", tt.text, r.Urgency, r.UrgencyCues, tt.critical)
+		}
+	}
+	for text, want := range map[string]bool{"#floods in the valley": true, "apt #3 is flooded": false, "no tag here": false, "##": false, "#": false} {
+		if got := hasHashtag(text); got != want {
+			t.Errorf("hasHashtag(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
