@@ -28,8 +28,10 @@
 //     violence, in English and French; a risk or a near miss is a hazard,
 //     not a harm) whose cues are reported; a critical cue makes a message
 //     critical only when it reads as a present danger and not as talk
-//     about one (news, sympathy, forwarded posts, links, notices, past
-//     events, hypotheticals: signals.go); the signals are also features of
+//     about one (news, sympathy, forwarded posts, links, hashtags, notices,
+//     past events, hypotheticals, jokes, questions: signals.go), unless
+//     first person or an address comes with a request or "now" (their
+//     words are the lexicons' [urgency] lists); the signals are also features of
 //     the learnt urgency head; the urgency score is one calibrated learned
 //     ranking (urgrank.go: a small logistic regression over the heads'
 //     P(request), P(life threat) and P(critical), the cues, the signals
@@ -46,7 +48,8 @@
 //     detector.
 //
 // Every word list (topic keywords, urgency cues, negations, masking
-// phrases, the sensitive and feedback words) is data: one TOML file per
+// phrases, the words of talk and presence, the sensitive and feedback
+// words) is data: one TOML file per
 // language, embedded (lexicon/en.toml, lexicon/fr.toml), to which a city
 // adds or which it replaces with files of its own (Options.LexiconDir).
 //

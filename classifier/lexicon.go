@@ -51,6 +51,34 @@ type urgencyWords struct {
 	Neutral   []string `toml:"neutral"`
 	Outcome   []string `toml:"outcome"`
 	Negations []string `toml:"negations"`
+
+	// Whether a message reads as talk about a danger or as someone there
+	// now (signals.go). Talk: news and media words, sympathy, official
+	// notices, warnings and appeals, another time than now, hypotheticals,
+	// jokes and slang. Presence: first person, a request for help, "now"
+	// and "here" (still: "still", "encore", weaker: it does not outweigh a
+	// marker of another time), present-tense "is/are". Headlines: counts
+	// of people and victim words ("3 dead"), time units after a count
+	// ("10 years", "il y a dix ans"), unless a duration word comes before
+	// ("for 3 days", "depuis deux jours"). Addresses: street and home words
+	// next to a number or after "our/my".
+	News         []string `toml:"news"`
+	Sympathy     []string `toml:"sympathy"`
+	Notice       []string `toml:"notice"`
+	OtherTime    []string `toml:"other_time"`
+	Hypothetical []string `toml:"hypothetical"`
+	Joke         []string `toml:"joke"`
+	FirstPerson  []string `toml:"first_person"`
+	Request      []string `toml:"request"`
+	Now          []string `toml:"now"`
+	Still        []string `toml:"still"`
+	Present      []string `toml:"present"`
+	Counts       []string `toml:"counts"`
+	Casualties   []string `toml:"casualties"`
+	TimeUnits    []string `toml:"time_units"`
+	Durations    []string `toml:"durations"`
+	Places       []string `toml:"places"`
+	Possessives  []string `toml:"possessives"`
 }
 
 // lexicons maps a language code ("en", "fr") to its words.

@@ -24,13 +24,14 @@ type cueSet struct {
 	level     []cueLevel
 	outcome   []bool          // by id: the cue is an outcome cue
 	negations map[string]bool // stems
+	marks     *markerSet      // talk and presence words (signals.go)
 }
 
 // newCueSet loads the cues of every language, level by level (every
 // language's critical cues, then high, low, neutral), languages in order:
 // when two languages list the same phrase, the first level wins.
 func newCueSet(ls lexicons) *cueSet {
-	c := &cueSet{set: newPhraseSet(), negations: map[string]bool{}}
+	c := &cueSet{set: newPhraseSet(), negations: map[string]bool{}, marks: newMarkerSet(ls)}
 	outcome := map[string]bool{}
 	ls.each(func(l *lexicon) []string { return l.Urgency.Outcome }, func(_ string, list []string) {
 		for _, p := range list {
