@@ -29,7 +29,7 @@ func TestAcceptAlertsCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(t.TempDir(), "citybot.db")
-	cfg := writeConfig(t, fmt.Sprintf(`[store]
+	cfg := writeConfig(t, withoutGrouping(fmt.Sprintf(`[store]
 path = %q
 [http]
 addr = "127.0.0.1:0"
@@ -42,7 +42,9 @@ enabled = false
 poll_interval = "200ms"
 [alerts]
 telegram_chats = [%d]
-`, dbPath, emu.Endpoint(), group))
+[surge]
+enabled = false
+`, dbPath, emu.Endpoint(), group)))
 
 	posted := 0
 	post := func(n int) {

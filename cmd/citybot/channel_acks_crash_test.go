@@ -104,7 +104,7 @@ func TestChannelAcksCrash(t *testing.T) {
 		const group int64 = -1001600160016
 		emu := acceptStartEmulator(t, tgemu.Options{})
 		dbPath := filepath.Join(t.TempDir(), "citybot.db")
-		cfg := writeConfig(t, fmt.Sprintf(`[store]
+		cfg := writeConfig(t, withoutGrouping(fmt.Sprintf(`[store]
 path = %q
 [http]
 addr = "127.0.0.1:0"
@@ -116,7 +116,9 @@ listen_groups = [%d]
 enabled = false
 [outbox]
 poll_interval = "100ms"
-`, dbPath, emu.Endpoint(), group))
+[surge]
+enabled = false
+`, dbPath, emu.Endpoint(), group)))
 		held, release := emu.HoldAnswers(batchHeader(t))
 		defer release()
 		// The reports wait for a bot that is down: at its start they
