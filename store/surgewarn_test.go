@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,43 @@ func countRows(t *testing.T, db *DB, prefix string) int {
 // even by a second run or after a restart within its quiet time; the
 // banner lists it until the quiet time ends; then the same places may
 // alert again.
+// TestSurgeReportsFollowedTopic: a report merged into a case of another
+// topic counts under the topic of the case it follows; one not merged
+// keeps its own.
+func TestSurgeReportsFollowedTopic(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	start := clk.Now()
+	var ids []citybot.CaseID
+	for i, topic := range []string{"water", "roads", "roads"} {
+		res, err := db.Ingest(ctx, report(msg(fmt.Sprint("f", i), "1", fmt.Sprint("v", i), "burst main, the road is flooding"), topic, citybot.UrgencyNormal), ackFor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Case.ID)
+		clk.Add(time.Minute)
+	}
+	if err := db.MergeCases(ctx, ids[1], ids[0], "olivia", nil); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := db.SurgeReports(ctx, start, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range reps {
+		got = append(got, r.Topic)
+	}
+	if want := []string{"water", "water", "roads"}; !slices.Equal(got, want) {
+		t.Errorf("topics of the window's reports = %v, want %v", got, want)
+	}
+}
+
 func TestSurgeRecordedOnce(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
