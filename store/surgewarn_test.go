@@ -341,3 +341,39 @@ func TestSendStatementAtomic(t *testing.T) {
 		t.Fatalf("the same form after the failures: %+v, %v; want it sent", out, err)
 	}
 }
+
+// TestQueueFollowupInGroup: "Is it fixed?" for a case opened in a group
+// chat answers the citizen's message there (so they see it is theirs);
+// in a private chat it answers nothing.
+func TestQueueFollowupInGroup(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), Options{Now: newClock().Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, kind := range []citybot.ChatKind{citybot.ChatGroup, citybot.ChatPrivate} {
+		m := msg("chat-"+string(kind), "m-"+string(kind), "u-"+string(kind), "burst main")
+		m.ChatKind = kind
+		res, err := db.Ingest(ctx, report(m, "water", citybot.UrgencyNormal), ackFor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "fixed:" + string(kind)
+		if ok, err := db.QueueFollowup(ctx, res.Case.ID, citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: res.Case.ID,
+			Out: citybot.Outgoing{Key: key, Platform: m.Platform, Chat: m.Chat, Text: "Is it fixed?"}}); err != nil || !ok {
+			t.Fatalf("%s: queue followup: %v %v", kind, ok, err)
+		}
+		var replyTo, chatKind string
+		if err := db.r.QueryRow(`SELECT reply_to, chat_kind FROM outbox WHERE key = ?`, key).Scan(&replyTo, &chatKind); err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if kind == citybot.ChatGroup {
+			want = string(m.ID)
+		}
+		if replyTo != want || chatKind != string(kind) {
+			t.Errorf("%s chat: the question replies to %q as a %q row, want %q and %q", kind, replyTo, chatKind, want, kind)
+		}
+	}
+}

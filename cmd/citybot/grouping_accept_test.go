@@ -239,7 +239,6 @@ factor = 3
 		// private reaches the citizen's direct messages.
 		inChannel bool
 		msgID     string
-		ref       string // its own case's reference, once acknowledged
 	}
 	var cits []*citizen
 	discordN := 0
@@ -284,9 +283,7 @@ factor = 3
 		var dc []dcemu.Message
 		if c.inChannel {
 			for _, m := range w.emu.Sent(w.channels[0]) {
-				// "Is it fixed?" replies to no message there: it
-				// names the citizen's reference.
-				if m.ReplyTo == c.msgID || m.ReplyTo == "" && c.ref != "" && strings.Contains(m.Content, c.ref) {
+				if m.ReplyTo == c.msgID {
 					dc = append(dc, m)
 				}
 			}
@@ -345,7 +342,6 @@ factor = 3
 			t.Fatalf("%s: no reference in %q", c.id, got[0].text)
 		}
 		ownRef[c.id] = refs[0]
-		c.ref = refs[0]
 		if c.incident == "s-main" {
 			burst = append(burst, c)
 			if mainRef == "" {
