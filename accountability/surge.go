@@ -285,7 +285,8 @@ func (s *Surger) Run(ctx context.Context) error {
 
 // Sweep counts the last window's reports against the usual counts and
 // records and alerts each new surge, one per topic (its surging places
-// together). It returns the surges alerted.
+// together); sensitive reports are counted apart, as sensitive surges.
+// It returns the surges alerted.
 func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 	now := s.now().UTC()
 	r := s.rule
@@ -314,6 +315,51 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 			history[k] = []citybot.SurgeReport{}
 		}
 	}
+	// Sensitive reports are counted apart from the others: one bribe
+	// among thirty reports of a burst main must neither turn the main's
+	// alert into a sensitive one (sent to the sensitive chats only) nor
+	// be counted, or its place named, in it; a burst of sensitive
+	// reports is a sensitive surge of its own.
+	var out []citybot.Surge
+	for _, sensitive := range []bool{false, true} {
+		cur := sensitiveOnly(current, sensitive)
+		if len(cur) < r.MinCount {
+			continue
+		}
+		hist := make([][]citybot.SurgeReport, len(history))
+		for k, week := range history {
+			if week != nil {
+				hist[k] = append([]citybot.SurgeReport{}, sensitiveOnly(week, sensitive)...)
+			}
+		}
+		got, err := s.sweep(ctx, cur, hist, now)
+		out = append(out, got...)
+		if err != nil {
+			return out, err
+		}
+	}
+	if len(out) > 0 {
+		s.notify()
+	}
+	return out, nil
+}
+
+// sensitiveOnly returns the reports of reps whose sensitive flag is
+// sensitive.
+func sensitiveOnly(reps []citybot.SurgeReport, sensitive bool) []citybot.SurgeReport {
+	var out []citybot.SurgeReport
+	for _, rep := range reps {
+		if rep.Sensitive == sensitive {
+			out = append(out, rep)
+		}
+	}
+	return out
+}
+
+// sweep records and alerts the surges of current against history (all
+// sensitive reports, or none), one per topic; it returns those alerted.
+func (s *Surger) sweep(ctx context.Context, current []citybot.SurgeReport, history [][]citybot.SurgeReport, now time.Time) ([]citybot.Surge, error) {
+	r := s.rule
 	byTopic := map[string][]SurgeCount{}
 	var topics []string
 	for _, c := range CountSurges(r, current, history) {
@@ -360,9 +406,6 @@ func (s *Surger) Sweep(ctx context.Context) ([]citybot.Surge, error) {
 				"case_id", int64(sg.Case), "chats", len(targets), "sensitive", sg.Sensitive)
 			out = append(out, sg)
 		}
-	}
-	if len(out) > 0 {
-		s.notify()
 	}
 	return out, nil
 }

@@ -347,3 +347,50 @@ func TestSurgerOneBurstOneAlert(t *testing.T) {
 		t.Fatalf("another burst at Oak Street: %+v, %v, %d rows; want its own alert", got, err, len(f.rows))
 	}
 }
+
+// TestSurgerSensitiveApart: one sensitive report (a bribe tagged water)
+// among a burst of ordinary water reports leaves the burst's alert
+// ordinary, in the officers' chat, without counting it or naming its
+// place; five sensitive water reports make a sensitive surge of their
+// own, to the sensitive chat only.
+func TestSurgerSensitiveApart(t *testing.T) {
+	now := time.Date(2026, 11, 20, 19, 0, 0, 0, time.UTC)
+	f := &surgeFake{first: now.AddDate(0, 0, -60)}
+	clock := now
+	officers := accountability.AlertChat{Platform: citybot.Telegram, Chat: "-100900"}
+	secret := accountability.AlertChat{Platform: citybot.Discord, Chat: "555"}
+	s, err := accountability.NewSurger(accountability.SurgeOptions{Store: f, Policy: surgePolicy(t), Now: func() time.Time { return clock },
+		Alerts: accountability.AlertOptions{Chats: []accountability.AlertChat{officers}, SensitiveChats: []accountability.AlertChat{secret},
+			ConsoleURL: "https://city.example"},
+		Rule: accountability.SurgeRule{Factor: 3, MinCount: 5, Floor: 1, Weeks: 8}, Quiet: 3 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		f.reports = append(f.reports, rep(i+1, "water", now.Add(-time.Duration(40-5*i)*time.Minute), "Mill Lane"))
+	}
+	bribe := rep(100, "water", now.Add(-10*time.Minute), "Mill Lane", "Secret Alley")
+	bribe.Sensitive = true
+	f.reports = append(f.reports, bribe)
+	ctx := context.Background()
+	got, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Sensitive || got[0].Count != 6 || len(f.rows) != 1 || f.rows[0].Out.Chat != officers.Chat ||
+		strings.Contains(f.rows[0].Out.Text, "Secret Alley") {
+		t.Fatalf("a burst with one sensitive report: %+v, rows %+v; want one ordinary alert of 6 reports in the officers' chat", got, f.rows)
+	}
+	for i := range 4 {
+		r := rep(200+i, "water", now.Add(-time.Duration(i+1)*time.Minute), "Secret Alley")
+		r.Sensitive = true
+		f.reports = append(f.reports, r)
+	}
+	got, err = s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].Sensitive || got[0].Count != 5 || len(f.rows) != 2 || f.rows[1].Out.Chat != secret.Chat {
+		t.Fatalf("five sensitive reports: %+v, rows %+v; want one sensitive surge of 5 to the sensitive chat", got, f.rows)
+	}
+}

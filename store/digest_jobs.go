@@ -71,7 +71,8 @@ type withExtra struct {
 func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extra)...) }
 
 // QueueFollowup records that a case's citizen is asked "Is it fixed?" and
-// queues the question (it) in the same transaction. It reports false when
+// queues the question (it) in the same transaction, in a group as a
+// reply to the citizen's latest message in the case. It reports false when
 // the case was already asked (nothing is queued then). Errors wrap
 // citybot.ErrNotFound for an unknown case and citybot.ErrInvalid for a
 // malformed outbox row.
@@ -91,7 +92,9 @@ func (db *DB) QueueFollowup(ctx context.Context, id citybot.CaseID, it citybot.O
 			return nil
 		}
 		added = true
-		_, err = insertOutbox(ctx, tx, it, now)
+		// As any row of a case: in a group, the question answers the
+		// citizen's own message, so they see it is theirs.
+		_, err = queueCaseItems(ctx, tx, []citybot.OutboxItem{it}, "", now)
 		return err
 	})
 	if err != nil {

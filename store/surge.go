@@ -20,9 +20,13 @@ import (
 
 // SurgeReports returns the reports (cases opened, Open311's included)
 // opened in [from, to), oldest first, each with the case its citizen
-// follows (Root). It reads the cases_opened_at index.
+// follows (Root) and that case's topic: a report grouped or merged into
+// another case is the same problem, so it counts under the topic of the
+// case it follows, not its own tag (a burst main's "the road is
+// flooding" is not a surge of roads reports). It reads the
+// cases_opened_at index.
 func (db *DB) SurgeReports(ctx context.Context, from, to time.Time) ([]citybot.SurgeReport, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, r.id, r.ref, c.topic, c.places, c.sensitive, c.opened_at
+	rows, err := db.r.QueryContext(ctx, `SELECT c.id, r.id, r.ref, r.topic, c.places, c.sensitive, c.opened_at
 		FROM cases c JOIN cases r ON r.id = COALESCE(c.duplicate_of, c.id) WHERE c.opened_at >= ? AND c.opened_at < ? ORDER BY c.opened_at, c.id`, ts(from), ts(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: surge reports: %w", mapErr(err))

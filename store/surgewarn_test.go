@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,6 +308,83 @@ func TestSendStatementAtomic(t *testing.T) {
 		})
 		if err != nil || out.Already || out.Rows != 1 {
 			t.Fatalf("the same form after the failures: %+v, %v; want it sent", out, err)
+		}
+	})
+}
+
+// TestSurgeReportsFollowedTopic: a report merged into a case of another
+// topic counts under the topic of the case it follows; one not merged
+// keeps its own.
+func TestSurgeReportsFollowedTopic(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		clk := newClock()
+		db, err := te.open(ctx, te.newSource(t), Options{Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		start := clk.Now()
+		var ids []citybot.CaseID
+		for i, topic := range []string{"water", "roads", "roads"} {
+			res, err := db.Ingest(ctx, report(msg(fmt.Sprint("f", i), "1", fmt.Sprint("v", i), "burst main, the road is flooding"), topic, citybot.UrgencyNormal), ackFor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, res.Case.ID)
+			clk.Add(time.Minute)
+		}
+		if err := db.MergeCases(ctx, ids[1], ids[0], "olivia", nil); err != nil {
+			t.Fatal(err)
+		}
+		reps, err := db.SurgeReports(ctx, start, clk.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range reps {
+			got = append(got, r.Topic)
+		}
+		if want := []string{"water", "water", "roads"}; !slices.Equal(got, want) {
+			t.Errorf("topics of the window's reports = %v, want %v", got, want)
+		}
+	})
+}
+
+// TestQueueFollowupInGroup: "Is it fixed?" for a case opened in a group
+// chat answers the citizen's message there (so they see it is theirs);
+// in a private chat it answers nothing.
+func TestQueueFollowupInGroup(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		db, err := te.open(ctx, te.newSource(t), Options{Now: newClock().Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, kind := range []citybot.ChatKind{citybot.ChatGroup, citybot.ChatPrivate} {
+			m := msg("chat-"+string(kind), "m-"+string(kind), "u-"+string(kind), "burst main")
+			m.ChatKind = kind
+			res, err := db.Ingest(ctx, report(m, "water", citybot.UrgencyNormal), ackFor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := "fixed:" + string(kind)
+			if ok, err := db.QueueFollowup(ctx, res.Case.ID, citybot.OutboxItem{Kind: citybot.OutboxNotice, Case: res.Case.ID,
+				Out: citybot.Outgoing{Key: key, Platform: m.Platform, Chat: m.Chat, Text: "Is it fixed?"}}); err != nil || !ok {
+				t.Fatalf("%s: queue followup: %v %v", kind, ok, err)
+			}
+			var replyTo, chatKind string
+			if err := db.r.QueryRow(`SELECT reply_to, chat_kind FROM outbox WHERE key = ?`, key).Scan(&replyTo, &chatKind); err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			if kind == citybot.ChatGroup {
+				want = string(m.ID)
+			}
+			if replyTo != want || chatKind != string(kind) {
+				t.Errorf("%s chat: the question replies to %q as a %q row, want %q and %q", kind, replyTo, chatKind, want, kind)
+			}
 		}
 	})
 }
