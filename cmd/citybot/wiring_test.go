@@ -14,8 +14,9 @@ import (
 
 	"citybot"
 	"citybot/bots/telegram/tgemu"
-	"citybot/casework"
 	"citybot/classifier"
+	"citybot/locale"
+	"citybot/responder"
 	"citybot/store"
 )
 
@@ -134,7 +135,11 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 			if n := wiringCount(t, db, `SELECT count(*) FROM tags WHERE kind = 'topic' AND value = 'corruption'`); n != 1 {
 				t.Fatalf("the report was not tagged corruption (%d tags); ack %q", n, ack.Text)
 			}
-			if got := strings.Contains(ack.Text, casework.SensitiveNotice("en")); got != tt.protected {
+			// config.toml's sensitive_readers = ["admin"]: the notice names them.
+			set := locale.MustEmbedded()
+			notice := strings.ReplaceAll(set.Catalog("en").Text("chat.sensitive"), "{readers}",
+				responder.ReadersIn(set, "en", []citybot.Role{citybot.RoleAdmin}, 0))
+			if got := strings.Contains(ack.Text, notice); got != tt.protected {
 				t.Errorf("acknowledgement carries the identity-protection text: %v, want %v\n%s", got, tt.protected, ack.Text)
 			}
 
