@@ -266,10 +266,10 @@ type LabeledText struct {
 // (k-fold cross-validation: each correction is scored by a candidate
 // trained without it).
 type ModelScore struct {
-	Trained  bool   // a new head was trained (enough corrections)
-	Adopted  bool   // the candidate uses the new head; otherwise the live head is kept
+	Trained  bool        // a new head was trained (enough corrections)
+	Adopted  bool        // the candidate uses the new head; otherwise the live head is kept
 	Reason   ModelReason // why the head was not trained or not adopted; zero when adopted
-	Examples int    // training examples of the final head (shipped data and corrections)
+	Examples int         // training examples of the final head (shipped data and corrections)
 	// HeldOut is n: the corrections of this kind scored, each by a model
 	// that did not learn it.
 	HeldOut           int
