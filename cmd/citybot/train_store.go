@@ -81,9 +81,9 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	files := cfg.ModelFiles()
 	if !rep.Switchable {
 		if a.switchTo || a.out != "" {
-			return fmt.Errorf("train: switch refused: %s", refusedWords(rep.Refused))
+			return fmt.Errorf("train: switch refused: %s", refusalWords(rep))
 		}
-		fmt.Fprintf(e.stdout, "the new model may not serve: %s\n", refusedWords(rep.Refused))
+		fmt.Fprintf(e.stdout, "the new model may not serve: %s\n", refusalWords(rep))
 		return nil
 	}
 	if a.out != "" {
@@ -158,7 +158,7 @@ func printRetrainReport(w io.Writer, rep citybot.RetrainReport) {
 	if rep.Switchable {
 		fmt.Fprintln(w, "verdict: the new model may be switched to")
 	} else {
-		fmt.Fprintf(w, "verdict: refused: %s\n", refusedWords(rep.Refused))
+		fmt.Fprintf(w, "verdict: refused: %s\n", refusalWords(rep))
 	}
 }
 
@@ -182,8 +182,28 @@ func reasonWords(why citybot.ModelReason) string {
 	return s
 }
 
-// refusedWords says RetrainReport.Refused in English, without its
-// trailing full stop.
-func refusedWords(code string) string {
-	return strings.TrimSuffix(englishText("console.mod_refused_"+code), ".")
+// refusalWords says in English why rep's candidate may not serve: the
+// verdict, then the reasons of the heads kept or of the urgency check.
+func refusalWords(rep citybot.RetrainReport) string {
+	s := strings.TrimSuffix(englishText("console.mod_refused_"+rep.Refused), ".")
+	var why []string
+	switch rep.Refused {
+	case citybot.RefusedNoBetter:
+		for _, h := range []struct {
+			kind string
+			s    citybot.ModelScore
+		}{{"topic", rep.Topic}, {"urgency", rep.Urgency}} {
+			if h.s.Reason.Key != "" {
+				why = append(why, h.kind+": "+reasonWords(h.s.Reason))
+			}
+		}
+	case citybot.RefusedUrgency:
+		for _, r := range rep.Check.Reasons {
+			why = append(why, reasonWords(r))
+		}
+	}
+	if len(why) == 0 {
+		return s
+	}
+	return s + ". " + strings.Join(why, "; ")
 }

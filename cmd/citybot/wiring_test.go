@@ -275,7 +275,7 @@ func TestTrainFromStore(t *testing.T) {
 	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--switch", "--out", out)
 	// Every recent message was corrected: the urgency check runs on the
 	// shipped data's messages.
-	if r.code != exitOK || !strings.Contains(r.stdout, "switched to citybot-city-") || !strings.Contains(r.stdout, "500 messages of the shipped data") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "switched to citybot-city-") || !strings.Contains(r.stdout, "500 messages from the data the shipped model learnt from") {
 		t.Fatalf("train --from-store --switch: exit %d (%v)\n%s%s", r.code, r.err, r.stdout, r.stderr)
 	}
 	if m, err := classifier.ReadModelFile(out); err != nil || !strings.HasPrefix(m.Name(), "citybot-city-") {
