@@ -246,4 +246,3 @@ func keepable(photo bool, data []byte) (mime string, clean []byte, reason string
 	}
 	return "", nil, citybot.MediaReason(citybot.MediaNotSound, sniffed)
 }
-
