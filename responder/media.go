@@ -66,7 +66,6 @@ type MediaKeeper struct {
 	every    time.Duration
 	since    time.Duration
 	tries    int
-	kick     chan struct{}
 	mu       sync.Mutex // one round at a time
 }
 
@@ -77,8 +76,7 @@ func NewMediaKeeper(opts MediaOptions) (*MediaKeeper, error) {
 		return nil, fmt.Errorf("responder: media: %w: Store is required", citybot.ErrInvalid)
 	}
 	k := &MediaKeeper{store: opts.Store, fetchers: map[citybot.Platform]bots.FileFetcher{}, log: opts.Logger, now: opts.Now,
-		maxPhoto: opts.MaxPhoto, maxSound: opts.MaxSound, every: opts.Every, since: opts.Since, tries: opts.Tries,
-		kick: make(chan struct{}, 1)}
+		maxPhoto: opts.MaxPhoto, maxSound: opts.MaxSound, every: opts.Every, since: opts.Since, tries: opts.Tries}
 	for _, b := range opts.Bots {
 		if f, ok := b.(bots.FileFetcher); ok {
 			k.fetchers[b.Platform()] = f
@@ -109,15 +107,6 @@ func NewMediaKeeper(opts MediaOptions) (*MediaKeeper, error) {
 	return k, nil
 }
 
-// Kick makes Run look for new files now rather than at its next tick.
-// It never blocks.
-func (k *MediaKeeper) Kick() {
-	select {
-	case k.kick <- struct{}{}:
-	default:
-	}
-}
-
 // Run fetches and keeps files until ctx is done; a failed round is
 // logged and tried again at the next tick. A file in hand when ctx ends
 // is left for the next start.
@@ -132,7 +121,6 @@ func (k *MediaKeeper) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-k.kick:
 		}
 	}
 }

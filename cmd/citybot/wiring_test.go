@@ -16,7 +16,6 @@ import (
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
 	"citybot/locale"
-	"citybot/responder"
 	"citybot/store"
 )
 
@@ -136,9 +135,8 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 				t.Fatalf("the report was not tagged corruption (%d tags); ack %q", n, ack.Text)
 			}
 			// config.toml's sensitive_readers = ["admin"]: the notice names them.
-			set := locale.MustEmbedded()
-			notice := strings.ReplaceAll(set.Catalog("en").Text("chat.sensitive"), "{readers}",
-				responder.ReadersIn(set, "en", []citybot.Role{citybot.RoleAdmin}, 0))
+			en := locale.MustEmbedded().Catalog("en")
+			notice := strings.ReplaceAll(en.Text("chat.sensitive"), "{readers}", en.Text("chat.readers_admin"))
 			if got := strings.Contains(ack.Text, notice); got != tt.protected {
 				t.Errorf("acknowledgement carries the identity-protection text: %v, want %v\n%s", got, tt.protected, ack.Text)
 			}
