@@ -266,10 +266,10 @@ type LabeledText struct {
 // (k-fold cross-validation: each correction is scored by a candidate
 // trained without it).
 type ModelScore struct {
-	Trained  bool   // a new head was trained (enough corrections)
-	Adopted  bool   // the candidate uses the new head; otherwise the live head is kept
-	Reason   string // why the head was not trained or not adopted; "" when adopted
-	Examples int    // training examples of the final head (shipped data and corrections)
+	Trained  bool        // a new head was trained (enough corrections)
+	Adopted  bool        // the candidate uses the new head; otherwise the live head is kept
+	Reason   ModelReason // why the head was not trained or not adopted; zero when adopted
+	Examples int         // training examples of the final head (shipped data and corrections)
 	// HeldOut is n: the corrections of this kind scored, each by a model
 	// that did not learn it.
 	HeldOut           int
@@ -293,7 +293,7 @@ type ModelScore struct {
 // refused.
 type UrgencyCheck struct {
 	Messages     int     // messages classified
-	Source       string  // which: recent uncorrected messages, or the shipped data's when too few
+	Source       string  // which: "recent" (recent uncorrected messages) or "shipped" (the shipped data's, when too few)
 	Changed      float64 // share whose urgency level differs
 	LiveCritical float64 // share called critical by the live model
 	Critical     float64 // … by the candidate
@@ -301,7 +301,21 @@ type UrgencyCheck struct {
 	TopShare     float64 // share of the candidate's most frequent level
 	TopLevel     string  // the candidate's most frequent level
 	Passed       bool
-	Reason       string // why it failed; "" when passed
+	// Reasons say why it failed, one per rule broken; when it passed, a
+	// reason says it was not done (too few messages).
+	Reasons []ModelReason
+}
+
+// ModelReason is a reason the model page shows in the reader's language:
+// Key names a text of the [console] catalogs, a plural text taking its
+// form from N (which fills {n}); Args fill its other placeholders, numbers
+// already written out ("12.5%"), except "level", an urgency level
+// (UrgencyCritical…) the reader sees in words. The zero value is no
+// reason.
+type ModelReason struct {
+	Key  string
+	N    int
+	Args map[string]string
 }
 
 // RetrainReport is what a retraining produced: a candidate model, not yet
@@ -318,10 +332,17 @@ type RetrainReport struct {
 	Urgency     ModelScore
 	Check       UrgencyCheck
 	// Switchable reports whether Switch would accept the candidate;
-	// Refused says why not, and what would be needed.
+	// Refused says why not: RefusedNoBetter (each head's Reason says
+	// why) or RefusedUrgency (Check's Reasons say which rule).
 	Switchable bool
 	Refused    string
 }
+
+// Why a candidate model may not be switched to (RetrainReport.Refused).
+const (
+	RefusedNoBetter = "no_better" // no head was adopted
+	RefusedUrgency  = "urgency"   // the urgency check failed
+)
 
 // ModelStatus is the classifier model's state as the console shows it.
 type ModelStatus struct {

@@ -319,11 +319,23 @@ type DigestPost struct {
 	State OutboxState
 	// SentAt is when the last part was posted (State sent).
 	SentAt time.Time
-	// Reason is, for a failed post, the platform's reason in words.
-	Reason string
+	// Failure is, for a failed post, the kind of the platform's reason
+	// (PostFailedChat…); FailureDetail the platform's own words, for a
+	// detail only (never shown to the public).
+	Failure       string
+	FailureDetail string
 	// Reposts counts the re-posts asked for so far.
 	Reposts int
 }
+
+// Why the platform refused a digest post for good (DigestPost.Failure).
+const (
+	PostFailedChat   = "chat"   // it does not know the chat
+	PostFailedRights = "rights" // the bot may not post there
+	PostFailedLong   = "long"   // the message is too long
+	PostFailedNone   = "none"   // it gave no reason
+	PostFailedOther  = "other"  // another reason: only the platform's own words say it
+)
 
 // AnswerTime is how long the cases of one topic and urgency waited for
 // their first answer over a stretch of the city's own history.

@@ -1,6 +1,9 @@
 package citybot
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Sender is the person behind an inbound message, as the platform describes
 // them. Name and Handle are private: they are stored apart from the
@@ -40,9 +43,43 @@ type Attachment struct {
 	// ID is the store's id of the attachment; 0 until stored.
 	ID int64
 	// Kept says whether the file was fetched and kept with the case
-	// (photos and voice notes); KeptReason says why not, in words.
+	// (photos and voice notes); KeptReason says why not: a MediaReason
+	// (rows older than the codes hold English words).
 	Kept       MediaState
 	KeptReason string
+}
+
+// Why a citizen's file was not kept (Attachment.KeptReason): a code and,
+// after a colon, what it names. Pages say them in the reader's language.
+const (
+	MediaTooLarge  = "too_large"     // larger than the limit (its size in bytes)
+	MediaNotPhoto  = "not_photo"     // a "photo" that is not one (the file's type)
+	MediaDamaged   = "damaged_photo" // a photo that does not decode
+	MediaNotSound  = "not_sound"     // a voice note that is no sound (the file's type)
+	MediaGone      = "gone"          // the platform no longer has it (the platform)
+	MediaGaveUp    = "gave_up"       // every try failed (the number of tries)
+	MediaNoFetcher = "no_fetcher"    // no way to fetch the platform's files (the platform)
+	MediaRetrying  = "retrying"      // a passing failure; tried again later
+)
+
+// MediaReason joins a reason code and its detail ("" for none) as
+// Attachment.KeptReason holds them.
+func MediaReason(code, detail string) string {
+	if detail == "" {
+		return code
+	}
+	return code + ":" + detail
+}
+
+// SplitMediaReason splits a KeptReason into its code and detail; code is
+// "" for a reason that is no known code (older rows' words).
+func SplitMediaReason(s string) (code, detail string) {
+	code, detail, _ = strings.Cut(s, ":")
+	switch code {
+	case MediaTooLarge, MediaNotPhoto, MediaDamaged, MediaNotSound, MediaGone, MediaGaveUp, MediaNoFetcher, MediaRetrying:
+		return code, detail
+	}
+	return "", s
 }
 
 // MediaState is where the copy of a citizen's file stands.

@@ -1026,10 +1026,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)
 	}
-	lang := d.officers.Language
-	if lang == "" {
-		lang = d.languages[0]
-	}
+	lang := d.officersLanguage()
 	t, cat := d.texts[lang], d.catalogs[lang]
 	var lines []string
 	times := map[citybot.CaseID]int{}
@@ -1061,24 +1058,52 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 			first = c.ID
 		}
 		times[c.ID] = tg.Reminded + 1
-		topic := cat.TopicName(c.Topic)
-		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
-			topic = "—"
-		}
-		lines = append(lines, fill(t.ReminderDueLine, "ref", string(c.Ref), "topic", topic, "urgency", string(c.Urgency),
+		lines = append(lines, fill(t.ReminderDueLine, "ref", string(c.Ref), "topic", d.listedTopic(cat, c), "urgency", string(c.Urgency),
 			"age", t.duration(now.Sub(c.OpenedAt)), "target", t.duration(target), "times", strconv.Itoa(tg.Reminded+1)))
 	}
 	if len(lines) == 0 {
 		return 0, nil
 	}
-	text := fill(t.ReminderDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
-	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
-		Key: fmt.Sprintf("remind:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
-		ChatKind: citybot.ChatGroup, Text: text,
-	}}, d.policy.MaxText(d.officers.Platform))
-	n, err := d.store.RecordReminders(ctx, times, items)
+	n, err := d.queueReminder(fmt.Sprintf("remind:%d:%d", now.Unix(), first), fill(t.ReminderDue, "n", strconv.Itoa(len(lines))), lines,
+		func(items []citybot.OutboxItem) (int, error) { return d.store.RecordReminders(ctx, times, items) })
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind: %w", err)
+	}
+	return n, nil
+}
+
+// officersLanguage is the language of the officers' chat: its own, else
+// the city's default.
+func (d *Digester) officersLanguage() string {
+	if d.officers.Language != "" {
+		return d.officers.Language
+	}
+	return d.languages[0]
+}
+
+// listedTopic names c's topic in a reminder's list: "—" for a sensitive
+// case or a topic the digest hides.
+func (d *Digester) listedTopic(cat Catalog, c citybot.Case) string {
+	if c.Sensitive || slices.Contains(d.hide, c.Topic) {
+		return "—"
+	}
+	return cat.TopicName(c.Topic)
+}
+
+// queueReminder makes one notice to the officers' chat of header and its
+// lines, under key, split to the platform's limit, and hands its outbox
+// rows to record, which stores them with the reminders it counts (none
+// when those were recorded already). It wakes the dispatcher when rows
+// were recorded and returns record's count; record's error is returned
+// as it is.
+func (d *Digester) queueReminder(key, header string, lines []string, record func([]citybot.OutboxItem) (int, error)) (int, error) {
+	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+		Key: key, Platform: d.officers.Platform, Chat: d.officers.Chat,
+		ChatKind: citybot.ChatGroup, Text: header + "\n" + strings.Join(lines, "\n"),
+	}}, d.policy.MaxText(d.officers.Platform))
+	n, err := record(items)
+	if err != nil {
+		return 0, err
 	}
 	if n > 0 {
 		d.notify()

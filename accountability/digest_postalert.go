@@ -68,24 +68,10 @@ func (d *Digester) PostFailedAlert(failed citybot.OutboxItem) []citybot.OutboxIt
 }
 
 // failureReason is the platform's reason for refusing a post, in words
-// in lang (failureWords' cases, from the language files).
+// in lang (postFailure's kinds, from the language files): the platform's
+// own words only when no kind fits.
 func (d *Digester) failureReason(lang, lastErr string) string {
 	cat := d.chartCatalog(lang)
-	low := strings.ToLower(lastErr)
-	switch {
-	case strings.Contains(low, "chat not found"), strings.Contains(low, "unknown channel"), strings.Contains(low, "channel not found"):
-		return cat.Text("digest.post_failed_chat")
-	case strings.Contains(low, "forbidden"), strings.Contains(low, "missing access"), strings.Contains(low, "missing permissions"),
-		strings.Contains(low, "kicked"), strings.Contains(low, "not a member"), strings.Contains(low, "not enough rights"):
-		return cat.Text("digest.post_failed_rights")
-	case strings.Contains(low, "too long"), strings.Contains(low, "too large"):
-		return cat.Text("digest.post_failed_long")
-	case strings.TrimSpace(lastErr) == "":
-		return cat.Text("digest.post_failed_none")
-	}
-	r := []rune(strings.TrimSpace(lastErr))
-	if len(r) > 200 {
-		r = append(r[:200], '…')
-	}
-	return fill(cat.Text("digest.post_failed_other"), "error", string(r))
+	kind, detail := postFailure(lastErr)
+	return fill(cat.Text("digest.post_failed_"+kind), "error", detail)
 }

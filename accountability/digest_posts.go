@@ -104,7 +104,8 @@ func (d *Digester) PostStatuses(ctx context.Context, dg citybot.Digest) ([]cityb
 		for _, it := range pr.latest {
 			switch {
 			case it.State == citybot.OutboxFailed:
-				p.State, p.Reason = citybot.OutboxFailed, failureWords(it.LastError)
+				p.State = citybot.OutboxFailed
+				p.Failure, p.FailureDetail = postFailure(it.LastError)
 			case it.State == citybot.OutboxUnknown && p.State != citybot.OutboxFailed:
 				p.State = citybot.OutboxUnknown
 			case (it.State == citybot.OutboxPending || it.State == citybot.OutboxSending) && p.State == citybot.OutboxSent:
@@ -165,24 +166,25 @@ func (d *Digester) Repost(ctx context.Context, dg citybot.Digest, actor string) 
 	return n, nil
 }
 
-// failureWords turns a send error kept for staff into the platform's
-// reason in words.
-func failureWords(lastErr string) string {
+// postFailure sorts a send error kept for staff into the kind of the
+// platform's reason (citybot.PostFailedChat…) and its own words, at most
+// 200 characters. Platforms say it only in words, so words are matched.
+func postFailure(lastErr string) (kind, detail string) {
+	detail = strings.TrimSpace(lastErr)
+	if r := []rune(detail); len(r) > 200 {
+		detail = string(r[:200]) + "…"
+	}
 	low := strings.ToLower(lastErr)
 	switch {
 	case strings.Contains(low, "chat not found"), strings.Contains(low, "unknown channel"), strings.Contains(low, "channel not found"):
-		return "the platform does not know this chat: check the chat id in [[digest.channels]] and that the bot was added to it"
+		return citybot.PostFailedChat, detail
 	case strings.Contains(low, "forbidden"), strings.Contains(low, "missing access"), strings.Contains(low, "missing permissions"),
 		strings.Contains(low, "kicked"), strings.Contains(low, "not a member"), strings.Contains(low, "not enough rights"):
-		return "the bot may not post in this chat: add it there and give it the right to post"
+		return citybot.PostFailedRights, detail
 	case strings.Contains(low, "too long"), strings.Contains(low, "too large"):
-		return "the platform refused the message as too long"
-	case strings.TrimSpace(lastErr) == "":
-		return "the platform refused the post without a reason"
+		return citybot.PostFailedLong, detail
+	case detail == "":
+		return citybot.PostFailedNone, ""
 	}
-	r := []rune(strings.TrimSpace(lastErr))
-	if len(r) > 200 {
-		r = append(r[:200], '…')
-	}
-	return "the platform refused the post: " + string(r)
+	return citybot.PostFailedOther, detail
 }

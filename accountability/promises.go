@@ -3,13 +3,10 @@ package accountability
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"citybot"
-	"citybot/responder"
 )
 
 // promiseReminders bounds the reminders about one promised date.
@@ -32,10 +29,7 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind promises: %w", err)
 	}
-	lang := d.officers.Language
-	if lang == "" {
-		lang = d.languages[0]
-	}
+	lang := d.officersLanguage()
 	t, cat := d.texts[lang], d.catalogs[lang]
 	levels := citybot.ServiceLevels{Location: d.loc}
 	var lines []string
@@ -57,27 +51,18 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 			first = c.ID
 		}
 		times[c.ID] = tg.Reminded + 1
-		topic := cat.TopicName(c.Topic)
-		if c.Sensitive || slices.Contains(d.hide, c.Topic) {
-			topic = "—"
-		}
-		lines = append(lines, fill(t.PromiseDueLine, "ref", string(c.Ref), "topic", topic, "urgency", string(c.Urgency),
+		lines = append(lines, fill(t.PromiseDueLine, "ref", string(c.Ref), "topic", d.listedTopic(cat, c), "urgency", string(c.Urgency),
 			"date", c.ExpectedBy.UTC().Format("2006-01-02"), "late", t.duration(now.Sub(due)), "times", strconv.Itoa(tg.Reminded+1)))
 	}
 	if len(lines) == 0 {
 		return 0, nil
 	}
-	text := fill(t.PromiseDue, "n", strconv.Itoa(len(lines))) + "\n" + strings.Join(lines, "\n")
-	items := responder.SplitItem(citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
-		Key: fmt.Sprintf("promise:%d:%d", now.Unix(), first), Platform: d.officers.Platform, Chat: d.officers.Chat,
-		ChatKind: citybot.ChatGroup, Text: text,
-	}}, d.policy.MaxText(d.officers.Platform))
-	n, err := d.store.RecordPromiseReminders(ctx, times, items)
+	n, err := d.queueReminder(fmt.Sprintf("promise:%d:%d", now.Unix(), first), fill(t.PromiseDue, "n", strconv.Itoa(len(lines))), lines,
+		func(items []citybot.OutboxItem) (int, error) {
+			return d.store.RecordPromiseReminders(ctx, times, items)
+		})
 	if err != nil {
 		return 0, fmt.Errorf("responder: remind promises: %w", err)
-	}
-	if n > 0 {
-		d.notify()
 	}
 	return n, nil
 }

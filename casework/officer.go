@@ -44,13 +44,10 @@ type OfficerTexts struct {
 	// RepliedPrivately is all a group hears when an answer on a case on
 	// a sensitive topic went to the citizen's private chat: {ref}.
 	RepliedPrivately string
-	// Sensitive is added to the acknowledgement of a case on a sensitive
-	// topic: how the citizen's identity is protected.
-	Sensitive string
 }
 
-// officerTextsOf returns the [officer] texts of every language of s (the
-// sensitive notice is [chat] sensitive), keyed by language code.
+// officerTextsOf returns the [officer] texts of every language of s,
+// keyed by language code.
 func officerTextsOf(s *locale.Set) map[string]OfficerTexts {
 	out := map[string]OfficerTexts{}
 	for _, l := range s.Languages() {
@@ -58,22 +55,10 @@ func officerTextsOf(s *locale.Set) map[string]OfficerTexts {
 		t := func(key string) string { return c.Text("officer." + key) }
 		out[l] = OfficerTexts{
 			Answer: t("answer"), Status: t("status"), StatusReason: t("status_reason"), Merged: t("merged"),
-			MergedQuiet: t("merged_quiet"), MergedInto: t("merged_into"), RepliedPrivately: t("replied_privately"), Sensitive: c.Text("chat.sensitive"),
+			MergedQuiet: t("merged_quiet"), MergedInto: t("merged_into"), RepliedPrivately: t("replied_privately"),
 		}
 	}
 	return out
-}
-
-// SensitiveNotice returns the sentence on identity protection that the
-// acknowledgement of a sensitive case carries, in the shipped language
-// that best matches the BCP 47 tag lang (falling back to English).
-func SensitiveNotice(lang string) string {
-	s := locale.MustEmbedded()
-	l := s.Match(lang)
-	if l == "" {
-		l = locale.Reference
-	}
-	return fill(s.Catalog(l).Text("chat.sensitive"), "readers", responder.ReadersIn(s, l, []citybot.Role{citybot.RoleAdmin}, 0))
 }
 
 // OfficerOptions configure an Officer. Store is required.
@@ -142,7 +127,7 @@ func (t OfficerTexts) withFallback(fb OfficerTexts) OfficerTexts {
 		s *string
 		f string
 	}{{&t.Answer, fb.Answer}, {&t.Status, fb.Status}, {&t.StatusReason, fb.StatusReason}, {&t.Merged, fb.Merged},
-		{&t.MergedQuiet, fb.MergedQuiet}, {&t.MergedInto, fb.MergedInto}, {&t.Sensitive, fb.Sensitive}, {&t.RepliedPrivately, fb.RepliedPrivately}} {
+		{&t.MergedQuiet, fb.MergedQuiet}, {&t.MergedInto, fb.MergedInto}, {&t.RepliedPrivately, fb.RepliedPrivately}} {
 		if *p.s == "" {
 			*p.s = p.f
 		}

@@ -31,7 +31,7 @@ type Catalog struct {
 	// the classifier found sensitive, or on one of
 	// Options.SensitiveTopics), and the private notice sent when a
 	// follow-up makes a case sensitive: how the citizen's identity is
-	// protected (SensitiveNotice).
+	// protected.
 	Sensitive string
 	// SensitiveGroup replaces AckGroup for a sensitive case opened in a
 	// group: add nothing here, continue in a private chat.

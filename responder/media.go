@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -65,7 +66,6 @@ type MediaKeeper struct {
 	every    time.Duration
 	since    time.Duration
 	tries    int
-	kick     chan struct{}
 	mu       sync.Mutex // one round at a time
 }
 
@@ -76,8 +76,7 @@ func NewMediaKeeper(opts MediaOptions) (*MediaKeeper, error) {
 		return nil, fmt.Errorf("responder: media: %w: Store is required", citybot.ErrInvalid)
 	}
 	k := &MediaKeeper{store: opts.Store, fetchers: map[citybot.Platform]bots.FileFetcher{}, log: opts.Logger, now: opts.Now,
-		maxPhoto: opts.MaxPhoto, maxSound: opts.MaxSound, every: opts.Every, since: opts.Since, tries: opts.Tries,
-		kick: make(chan struct{}, 1)}
+		maxPhoto: opts.MaxPhoto, maxSound: opts.MaxSound, every: opts.Every, since: opts.Since, tries: opts.Tries}
 	for _, b := range opts.Bots {
 		if f, ok := b.(bots.FileFetcher); ok {
 			k.fetchers[b.Platform()] = f
@@ -108,15 +107,6 @@ func NewMediaKeeper(opts MediaOptions) (*MediaKeeper, error) {
 	return k, nil
 }
 
-// Kick makes Run look for new files now rather than at its next tick.
-// It never blocks.
-func (k *MediaKeeper) Kick() {
-	select {
-	case k.kick <- struct{}{}:
-	default:
-	}
-}
-
 // Run fetches and keeps files until ctx is done; a failed round is
 // logged and tried again at the next tick. A file in hand when ctx ends
 // is left for the next start.
@@ -131,7 +121,6 @@ func (k *MediaKeeper) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-k.kick:
 		}
 	}
 }
@@ -172,7 +161,7 @@ func (k *MediaKeeper) one(ctx context.Context, j citybot.MediaJob) (bool, error)
 	a := j.Attachment
 	f := k.fetchers[j.Platform]
 	if f == nil {
-		return false, k.store.RefuseMedia(ctx, a.ID, "files from "+string(j.Platform)+" cannot be fetched")
+		return false, k.store.RefuseMedia(ctx, a.ID, citybot.MediaReason(citybot.MediaNoFetcher, string(j.Platform)))
 	}
 	photo := a.Kind == citybot.AttachPhoto
 	limit := k.maxSound
@@ -186,17 +175,17 @@ func (k *MediaKeeper) one(ctx context.Context, j citybot.MediaJob) (bool, error)
 	case ctx.Err() != nil:
 		return false, ctx.Err()
 	case errors.Is(err, citybot.ErrTooLarge):
-		return false, k.store.RefuseMedia(ctx, a.ID, "too large to keep (the limit is "+sizeWords(limit)+")")
+		return false, k.store.RefuseMedia(ctx, a.ID, citybot.MediaReason(citybot.MediaTooLarge, strconv.FormatInt(limit, 10)))
 	case errors.Is(err, citybot.ErrPermanent) || errors.Is(err, citybot.ErrInvalid):
 		k.log.Info("file refused by the platform", "attachment", a.ID, "platform", string(j.Platform), "err", err)
-		return false, k.store.RefuseMedia(ctx, a.ID, "no longer available on "+string(j.Platform))
+		return false, k.store.RefuseMedia(ctx, a.ID, citybot.MediaReason(citybot.MediaGone, string(j.Platform)))
 	case err != nil:
 		if j.Tries+1 >= k.tries {
 			k.log.Warn("file given up", "attachment", a.ID, "platform", string(j.Platform), "tries", j.Tries+1, "err", err)
-			return false, k.store.RefuseMedia(ctx, a.ID, fmt.Sprintf("could not be fetched after %d tries", j.Tries+1))
+			return false, k.store.RefuseMedia(ctx, a.ID, citybot.MediaReason(citybot.MediaGaveUp, strconv.Itoa(j.Tries+1)))
 		}
 		k.log.Info("file fetch failed; tried again later", "attachment", a.ID, "platform", string(j.Platform), "err", err)
-		return false, k.store.RetryMedia(ctx, a.ID, "fetch failed; trying again", k.now().Add(time.Minute<<j.Tries))
+		return false, k.store.RetryMedia(ctx, a.ID, citybot.MediaRetrying, k.now().Add(time.Minute<<j.Tries))
 	}
 	mime, clean, reason := keepable(photo, data)
 	if reason != "" {
@@ -212,7 +201,8 @@ func (k *MediaKeeper) one(ctx context.Context, j citybot.MediaJob) (bool, error)
 // word for it) and returns the type to serve it as and the bytes to keep:
 // a photo must be a JPEG, PNG, WebP or GIF that decodes, its location and
 // other metadata removed; a voice note or sound an Ogg, MP3, WAV, MP4 or
-// WebM audio file. reason says, in words, why a file is not kept.
+// WebM audio file. reason says why a file is not kept (a
+// citybot.MediaReason).
 func keepable(photo bool, data []byte) (mime string, clean []byte, reason string) {
 	sniffed := http.DetectContentType(data)
 	if photo {
@@ -227,13 +217,13 @@ func keepable(photo bool, data []byte) (mime string, clean []byte, reason string
 		case "image/gif":
 			clean = data // GIF carries no location
 		default:
-			return "", nil, "not a photo (the file is " + sniffed + ")"
+			return "", nil, citybot.MediaReason(citybot.MediaNotPhoto, sniffed)
 		}
 		if err == nil {
 			_, _, err = image.DecodeConfig(bytes.NewReader(clean))
 		}
 		if err != nil {
-			return "", nil, "a damaged photo"
+			return "", nil, citybot.MediaDamaged
 		}
 		return sniffed, clean, ""
 	}
@@ -242,13 +232,5 @@ func keepable(photo bool, data []byte) (mime string, clean []byte, reason string
 	if m, ok := sound[sniffed]; ok {
 		return m, data, ""
 	}
-	return "", nil, "not a sound file (the file is " + sniffed + ")"
-}
-
-// sizeWords says a size in MB, or in KB under one MB.
-func sizeWords(n int64) string {
-	if n >= 1<<20 {
-		return fmt.Sprintf("%d MB", n>>20)
-	}
-	return fmt.Sprintf("%d KB", max(1, n>>10))
+	return "", nil, citybot.MediaReason(citybot.MediaNotSound, sniffed)
 }

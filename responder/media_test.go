@@ -159,10 +159,10 @@ func TestMediaKeeper(t *testing.T) {
 		reason string
 	}{
 		"photo": {citybot.MediaKept, ""}, "png": {citybot.MediaKept, ""}, "voice": {citybot.MediaKept, ""},
-		"big": {citybot.MediaRefused, "too large to keep (the limit is 1 KB)"}, "fake": {citybot.MediaRefused, "not a photo (the file is text/html; charset=utf-8)"},
-		"gone": {citybot.MediaRefused, "no longer available on telegram"}, "flaky": {citybot.MediaKept, ""},
-		"down": {citybot.MediaRefused, "could not be fetched after 3 tries"}, "doc": {"", ""},
-		"https://cdn.discordapp.com/x.jpg": {citybot.MediaRefused, "files from discord cannot be fetched"},
+		"big": {citybot.MediaRefused, "too_large:2000"}, "fake": {citybot.MediaRefused, "not_photo:text/html; charset=utf-8"},
+		"gone": {citybot.MediaRefused, "gone:telegram"}, "flaky": {citybot.MediaKept, ""},
+		"down": {citybot.MediaRefused, "gave_up:3"}, "doc": {"", ""},
+		"https://cdn.discordapp.com/x.jpg": {citybot.MediaRefused, "no_fetcher:discord"},
 	}
 	for _, a := range got {
 		w := want[a.FileID]

@@ -160,13 +160,3 @@ func TestOfficerRejectsBadInput(t *testing.T) {
 		t.Errorf("%d messages sent after refused actions", n)
 	}
 }
-
-func TestSensitiveNotice(t *testing.T) {
-	en, fr := casework.SensitiveNotice("en-GB"), casework.SensitiveNotice("fr")
-	if !strings.Contains(en, "name") || !strings.Contains(fr, "nom") || en == fr {
-		t.Errorf("SensitiveNotice: en %q, fr %q", en, fr)
-	}
-	if casework.SensitiveNotice("xx") != en {
-		t.Error("unknown language does not fall back to English")
-	}
-}

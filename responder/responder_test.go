@@ -15,8 +15,8 @@ import (
 
 	"citybot"
 	"citybot/bots"
-	"citybot/casework"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -326,23 +326,23 @@ func TestSensitiveTopicAck(t *testing.T) {
 		notWant   []string
 	}{
 		{name: "english private", lang: "en", text: "An officer asked me for a bribe",
-			want:    []string{"as case ", "about: corruption", casework.SensitiveNotice("en")},
+			want:    []string{"as case ", "about: corruption", sensitiveNotice(t, "en")},
 			notWant: []string{"private chat to go on"}},
 		{name: "french private", lang: "fr", text: "Un agent m'a demandé un pot-de-vin",
-			want:    []string{"sous le dossier ", "concerne : la corruption", casework.SensitiveNotice("fr")},
+			want:    []string{"sous le dossier ", "concerne : la corruption", sensitiveNotice(t, "fr")},
 			notWant: []string{"Thank you", "message privé pour continuer"}},
 		{name: "english group", lang: "en", text: "An officer asked me for a bribe", group: true,
-			want:    []string{"as case ", casework.SensitiveNotice("en"), "write to me in a private chat"},
+			want:    []string{"as case ", sensitiveNotice(t, "en"), "write to me in a private chat"},
 			notWant: []string{"corruption", "We understood", "phone, address"}},
 		{name: "french group", lang: "fr", text: "Un agent m'a demandé un pot-de-vin", group: true,
-			want:    []string{"sous le dossier ", casework.SensitiveNotice("fr"), "écrivez-moi en message privé"},
+			want:    []string{"sous le dossier ", sensitiveNotice(t, "fr"), "écrivez-moi en message privé"},
 			notWant: []string{"corruption", "Nous avons compris"}},
 		{name: "not sensitive", lang: "en", text: "Pothole on Main Street",
-			want: []string{"roads and pavements"}, notWant: []string{casework.SensitiveNotice("en")}},
+			want: []string{"roads and pavements"}, notWant: []string{sensitiveNotice(t, "en")}},
 		{name: "explicitly none", lang: "en", text: "An officer asked me for a bribe", sensitive: []string{},
-			want: []string{"about: corruption"}, notWant: []string{casework.SensitiveNotice("en")}},
+			want: []string{"about: corruption"}, notWant: []string{sensitiveNotice(t, "en")}},
 		{name: "city's own list", lang: "en", text: "Pothole on Main Street", sensitive: []string{"roads"},
-			want: []string{casework.SensitiveNotice("en")}},
+			want: []string{sensitiveNotice(t, "en")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -869,4 +869,17 @@ func TestSensitiveNoticeNamesReaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sensitiveNotice is the sentence on identity protection that ends the
+// acknowledgement of a sensitive case in lang, for a city whose sensitive
+// cases only its console administrators read (the test city).
+func sensitiveNotice(t *testing.T, lang string) string {
+	t.Helper()
+	s := locale.MustEmbedded()
+	c := s.Catalog(lang)
+	if c == nil {
+		t.Fatalf("no catalog %q", lang)
+	}
+	return strings.ReplaceAll(c.Text("chat.sensitive"), "{readers}", c.Text("chat.readers_admin"))
 }

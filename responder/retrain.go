@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -271,8 +272,8 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 		h.score.HeldOut = len(h.corr)
 		if len(h.corr) < r.opts.MinCorrections {
 			h.score.NeedMore = r.opts.MinCorrections - len(h.corr)
-			h.score.Reason = fmt.Sprintf("%d %s corrections; at least %d are needed to retrain it (%d more)",
-				len(h.corr), h.kind, r.opts.MinCorrections, h.score.NeedMore)
+			h.score.Reason = citybot.ModelReason{Key: "console.mod_why_few", N: h.score.NeedMore,
+				Args: map[string]string{"have": strconv.Itoa(len(h.corr)), "min": strconv.Itoa(r.opts.MinCorrections)}}
 			continue
 		}
 		h.score.Trained = true
@@ -298,7 +299,8 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 			if errors.Is(err, citybot.ErrInvalid) {
 				// Not trainable (one label only): keep the live head.
 				h.score.Trained = false
-				h.score.Reason = fmt.Sprintf("cannot be retrained from these corrections (%v)", err)
+				h.score.Reason = citybot.ModelReason{Key: "console.mod_why_untrainable"}
+				r.log.Info("head not retrainable from the corrections", "head", string(h.kind), "err", err)
 				continue
 			}
 			if err != nil {
@@ -358,7 +360,7 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 			corrected[l.Text] = true
 		}
 		recent = slices.DeleteFunc(recent, func(t string) bool { return corrected[t] })
-		source := "recent messages officers did not correct"
+		source := "recent"
 		if len(recent) < minCheckMessages && shipped != nil && shipped.Col("text") >= 0 {
 			// A young city: judge on the shipped data's messages instead.
 			recent = recent[:0]
@@ -367,23 +369,17 @@ func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainR
 			for i := 0; i < len(shipped.Rows) && len(recent) < r.opts.RecentMessages; i += step {
 				recent = append(recent, shipped.Rows[i][tc])
 			}
-			source = "messages of the shipped data (too few recent ones)"
+			source = "shipped"
 		}
 		rep.Check = r.checkUrgency(live, cand, recent)
 		rep.Check.Source = source
 	}
 
-	var why []string
-	for _, h := range heads {
-		if !h.score.Adopted {
-			why = append(why, string(h.kind)+": "+h.score.Reason)
-		}
-	}
 	switch {
 	case len(adopted) == 0:
-		rep.Refused = "the new model is no better than the live one. " + strings.Join(why, ". ")
+		rep.Refused = citybot.RefusedNoBetter
 	case !rep.Check.Passed:
-		rep.Refused = "the candidate would change urgency on recent messages too much: " + rep.Check.Reason
+		rep.Refused = citybot.RefusedUrgency
 	default:
 		rep.Switchable = true
 	}
@@ -458,15 +454,12 @@ func (r *Retrainer) judge(h *headJob) {
 		s.Adopted = true
 		return
 	}
-	d := s.CandidateAccuracy - s.LiveAccuracy
-	s.Reason = fmt.Sprintf("not better on %d corrections: accuracy %.1f%% → %.1f%%, difference %+.1f points, 95%% interval [%+.1f, %+.1f]; the interval must lie above 0",
-		len(h.corr), 100*s.LiveAccuracy, 100*s.CandidateAccuracy, 100*d, 100*s.DiffLow, 100*s.DiffHigh)
-	if d <= 0 {
-		s.Reason += "; more corrections alone would not help"
+	if s.CandidateAccuracy <= s.LiveAccuracy {
+		s.Reason = citybot.ModelReason{Key: "console.mod_why_no_help"}
 		return
 	}
 	s.NeedMore = needMore(h.liveOK, h.candOK, r.opts.Folds)
-	s.Reason += fmt.Sprintf("; about %d more consistent corrections might show it", s.NeedMore)
+	s.Reason = citybot.ModelReason{Key: "console.mod_why_more", N: s.NeedMore}
 }
 
 // checkUrgency compares the urgency levels live and cand give texts (the
@@ -474,7 +467,7 @@ func (r *Retrainer) judge(h *headJob) {
 func (r *Retrainer) checkUrgency(live, cand *classifier.Classifier, texts []string) citybot.UrgencyCheck {
 	c := citybot.UrgencyCheck{Messages: len(texts), Passed: true}
 	if len(texts) < minCheckMessages {
-		c.Reason = fmt.Sprintf("only %d recent messages officers did not correct: not checked (at least %d are needed)", len(texts), minCheckMessages)
+		c.Reasons = []citybot.ModelReason{{Key: "console.mod_check_few", N: len(texts), Args: map[string]string{"min": strconv.Itoa(minCheckMessages)}}}
 		return c
 	}
 	liveN, candN := map[citybot.Urgency]int{}, map[citybot.Urgency]int{}
@@ -503,22 +496,27 @@ func (r *Retrainer) checkUrgency(live, cand *classifier.Classifier, texts []stri
 	_, c.LiveTopShare = top(liveN)
 	lv, share := top(candN)
 	c.TopLevel, c.TopShare = string(lv), share
-	var bad []string
+	pct := func(f float64, prec int) string { return strconv.FormatFloat(100*f, 'f', prec, 64) + "%" }
 	if c.Changed > r.opts.MaxUrgencyChange {
-		bad = append(bad, fmt.Sprintf("%.0f%% of %d messages would change urgency level (at most %.0f%% may)",
-			100*c.Changed, len(texts), 100*r.opts.MaxUrgencyChange))
+		c.Reasons = append(c.Reasons, citybot.ModelReason{Key: "console.mod_check_changed", N: len(texts),
+			Args: map[string]string{"share": pct(c.Changed, 0), "max": pct(r.opts.MaxUrgencyChange, 0)}})
 	}
 	if c.Critical > max(r.opts.MaxCritical, c.LiveCritical) {
-		bad = append(bad, fmt.Sprintf("%.1f%% would be called critical (the live model: %.1f%%; at most %.1f%% or the live model's share)",
-			100*c.Critical, 100*c.LiveCritical, 100*r.opts.MaxCritical))
+		c.Reasons = append(c.Reasons, citybot.ModelReason{Key: "console.mod_check_critical",
+			Args: map[string]string{"share": pct(c.Critical, 1), "live": pct(c.LiveCritical, 1), "max": pct(r.opts.MaxCritical, 1)}})
 	}
 	if c.TopShare > max(r.opts.MaxLevelShare, c.LiveTopShare) {
-		bad = append(bad, fmt.Sprintf("%.0f%% would be %s (one level may take at most %.0f%%)", 100*c.TopShare, c.TopLevel, 100*r.opts.MaxLevelShare))
+		c.Reasons = append(c.Reasons, citybot.ModelReason{Key: "console.mod_check_level",
+			Args: map[string]string{"share": pct(c.TopShare, 0), "level": c.TopLevel, "max": pct(r.opts.MaxLevelShare, 0)}})
 	}
-	if len(bad) > 0 {
-		c.Passed, c.Reason = false, strings.Join(bad, "; ")
-	}
+	c.Passed = len(c.Reasons) == 0
 	return c
+}
+
+// refusedWords say RetrainReport.Refused in an error's words.
+var refusedWords = map[string]string{
+	citybot.RefusedNoBetter: "the new model is no better than the live one",
+	citybot.RefusedUrgency:  "the new model would change the urgency of recent messages too much",
 }
 
 // ErrRefused is wrapped (with citybot.ErrInvalid) by Switch when the last
@@ -538,7 +536,7 @@ func (r *Retrainer) Switch(ctx context.Context, actor string) error {
 		return fmt.Errorf("responder: switch model: %w: no trained candidate waits", citybot.ErrNotFound)
 	}
 	if r.candidate == nil {
-		return fmt.Errorf("responder: switch model: %w: %w: %s", citybot.ErrInvalid, ErrRefused, r.report.Refused)
+		return fmt.Errorf("responder: switch model: %w: %w: %s", citybot.ErrInvalid, ErrRefused, refusedWords[r.report.Refused])
 	}
 	cur := r.opts.Live.Current()
 	if cur != r.trainedOn {

@@ -117,11 +117,16 @@ func TestRetrainRefusesTooFewCorrections(t *testing.T) {
 	if rep.Switchable || rep.Topic.Trained || rep.Urgency.Trained || rep.Topic.HeldOut != 8 || rep.Topic.NeedMore != 22 {
 		t.Errorf("report = %+v", rep)
 	}
-	if !strings.Contains(rep.Refused, "at least 30") || !strings.Contains(rep.Refused, "22 more") {
-		t.Errorf("refusal %q does not say how many corrections are needed", rep.Refused)
+	if rep.Refused != citybot.RefusedNoBetter {
+		t.Errorf("refusal %q, want %q", rep.Refused, citybot.RefusedNoBetter)
+	}
+	for _, s := range []citybot.ModelScore{rep.Topic, rep.Urgency} {
+		if why := s.Reason; why.Key != "console.mod_why_few" || why.N != 22 || why.Args["min"] != "30" || why.Args["have"] != "8" {
+			t.Errorf("reason %+v does not say how many corrections are needed", why)
+		}
 	}
 	err = rt.Switch(ctx, "root")
-	if !errors.Is(err, responder.ErrRefused) || !errors.Is(err, citybot.ErrInvalid) || !strings.Contains(err.Error(), "22 more") {
+	if !errors.Is(err, responder.ErrRefused) || !errors.Is(err, citybot.ErrInvalid) || !strings.Contains(err.Error(), "no better") {
 		t.Fatalf("switch to a refused candidate: %v", err)
 	}
 	if got := f.live.Current(); got != f.base {
@@ -157,8 +162,11 @@ func TestRetrainRefusesWrongCorrections(t *testing.T) {
 	if rep.Topic.DiffLow > 0 || rep.Topic.DiffLow > rep.Topic.DiffHigh {
 		t.Errorf("topic interval [%v, %v]", rep.Topic.DiffLow, rep.Topic.DiffHigh)
 	}
-	if !strings.Contains(rep.Refused, "not better") || !strings.Contains(rep.Refused, "95% interval") {
-		t.Errorf("refusal %q", rep.Refused)
+	if rep.Refused != citybot.RefusedNoBetter {
+		t.Errorf("refusal %q, want %q", rep.Refused, citybot.RefusedNoBetter)
+	}
+	if k := rep.Topic.Reason.Key; k != "console.mod_why_no_help" && k != "console.mod_why_more" {
+		t.Errorf("topic reason %+v, want not better", rep.Topic.Reason)
 	}
 	if err := rt.Switch(ctx, "root"); !errors.Is(err, responder.ErrRefused) {
 		t.Fatalf("switch: %v, want refused", err)
@@ -296,7 +304,7 @@ func TestRetrainRefusesUrgencyCollapse(t *testing.T) {
 	}
 	// One label only: no head can learn from it, and that is no error.
 	rep, err := rt.Retrain(ctx, "root")
-	if err != nil || rep.Urgency.Trained || rep.Switchable || !strings.Contains(rep.Urgency.Reason, "cannot be retrained") {
+	if err != nil || rep.Urgency.Trained || rep.Switchable || rep.Urgency.Reason.Key != "console.mod_why_untrainable" {
 		t.Fatalf("one label: %v, %+v", err, rep)
 	}
 	for i := range 5 {
@@ -312,8 +320,8 @@ func TestRetrainRefusesUrgencyCollapse(t *testing.T) {
 	if rep.Check.Changed <= responder.DefaultMaxUrgencyChange || rep.Check.TopLevel != string(citybot.UrgencyHigh) {
 		t.Errorf("check = %+v", rep.Check)
 	}
-	if !strings.Contains(rep.Refused, "change urgency level") {
-		t.Errorf("refusal %q", rep.Refused)
+	if rep.Refused != citybot.RefusedUrgency || len(rep.Check.Reasons) == 0 || rep.Check.Reasons[0].Key != "console.mod_check_changed" || rep.Check.Reasons[0].N != 30 {
+		t.Errorf("refusal %q, check reasons %+v", rep.Refused, rep.Check.Reasons)
 	}
 	if err := rt.Switch(ctx, "root"); !errors.Is(err, responder.ErrRefused) {
 		t.Errorf("switch: %v, want refused", err)

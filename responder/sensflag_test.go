@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"citybot"
-	"citybot/casework"
 )
 
 // casesIn counts the cases, of any status, in chat.
@@ -81,7 +80,7 @@ func TestFollowUpBribeMakesCaseSensitive(t *testing.T) {
 	dm := rg.bot.sentTo(citybot.ChatID("dm-" + user))
 	notices := 0
 	for _, out := range dm {
-		if strings.Contains(out.Text, casework.SensitiveNotice("en")) {
+		if strings.Contains(out.Text, sensitiveNotice(t, "en")) {
 			notices++
 			if !strings.Contains(out.Text, string(c.Ref)) {
 				t.Errorf("the private notice does not name the case: %q", out.Text)
@@ -108,7 +107,7 @@ func TestFollowUpBribeMakesCaseSensitive(t *testing.T) {
 	rg.drain()
 	again := 0
 	for _, out := range rg.bot.sentTo(citybot.ChatID("dm-" + user)) {
-		if strings.Contains(out.Text, casework.SensitiveNotice("en")) {
+		if strings.Contains(out.Text, sensitiveNotice(t, "en")) {
 			again++
 		}
 	}
@@ -144,7 +143,7 @@ func TestFollowUpBribePrivateChat(t *testing.T) {
 	sent := rg.bot.sentTo("chat-u1")
 	n := 0
 	for _, out := range sent {
-		if strings.Contains(out.Text, casework.SensitiveNotice("en")) || strings.Contains(out.Text, casework.SensitiveNotice("fr")) {
+		if strings.Contains(out.Text, sensitiveNotice(t, "en")) || strings.Contains(out.Text, sensitiveNotice(t, "fr")) {
 			n++
 		}
 	}
@@ -165,7 +164,7 @@ func TestClassifiedSensitiveNewCase(t *testing.T) {
 		t.Fatalf("case not sensitive: %+v", c)
 	}
 	got := texts(rg.bot.sentTo("grp"))
-	if !strings.Contains(got, casework.SensitiveNotice("en")) || strings.Contains(got, "We understood") {
+	if !strings.Contains(got, sensitiveNotice(t, "en")) || strings.Contains(got, "We understood") {
 		t.Fatalf("group acknowledgement:\n%s", got)
 	}
 }

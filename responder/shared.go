@@ -31,9 +31,3 @@ func (c Catalog) StatusName(s citybot.CaseStatus) string { return c.status(s) }
 
 // WithFallback fills c's empty texts from fb.
 func (c Catalog) WithFallback(fb Catalog) Catalog { return c.withFallback(fb) }
-
-// ReadersIn says who reads sensitive cases in the words of language lang:
-// the roles, then the number of accounts named beside them.
-func ReadersIn(set *locale.Set, lang string, roles []citybot.Role, named int) string {
-	return readersIn(set, lang, roles, named)
-}

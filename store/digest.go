@@ -224,11 +224,6 @@ func (db *DB) spans(ctx context.Context, query string, args ...any) ([]time.Dura
 	return all, per, rows.Err()
 }
 
-// PublicPlace returns a citizen's place text fit for public output, ""
-// when it is withheld: citybot.PublicPlace, without the gazetteer (the
-// DB's own output uses Options.Gazetteer too).
-func PublicPlace(name string) string { return citybot.PublicPlace(name) }
-
 // DigestExamples returns the raw material of up to limit "you said, we
 // did" examples among the cases resolved in [start, end) that an officer
 // answered, sensitive cases and topics in hide left out: the citizen's first message with the

@@ -427,18 +427,37 @@ func (db *DB) fillTargetCases(ctx context.Context, targets []citybot.ReminderTar
 // and when every case is, nothing is queued. It returns how many cases
 // were newly recorded.
 func (db *DB) RecordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error) {
+	n, err := db.recordReminders(ctx, times, items, func(ctx context.Context, tx querier, id citybot.CaseID, k int, now time.Time) (int64, error) {
+		r, err := tx.ExecContext(ctx, `INSERT INTO reminders (case_id, reminded_at, times) VALUES (?, ?, ?)
+			ON CONFLICT (case_id) DO UPDATE SET reminded_at = excluded.reminded_at, times = excluded.times
+			WHERE reminders.times < excluded.times`, int64(id), ts(now), k)
+		if err != nil {
+			return 0, err
+		}
+		return r.RowsAffected()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: record reminders: %w", err)
+	}
+	return n, nil
+}
+
+// recordReminders records, in one transaction, each case's reminder
+// count of times through upsert (which reports the rows it changed) and,
+// when any changed, queues items: a reminder already recorded (a double
+// fire) queues nothing. It returns the rows changed; its error is mapped
+// (mapErr), for the caller to wrap.
+func (db *DB) recordReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem,
+	upsert func(ctx context.Context, tx querier, id citybot.CaseID, k int, now time.Time) (int64, error)) (int, error) {
 	n := 0
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n = 0
 		now := db.now().UTC()
 		for id, k := range times {
-			r, err := tx.ExecContext(ctx, `INSERT INTO reminders (case_id, reminded_at, times) VALUES (?, ?, ?)
-				ON CONFLICT (case_id) DO UPDATE SET reminded_at = excluded.reminded_at, times = excluded.times
-				WHERE reminders.times < excluded.times`, int64(id), ts(now), k)
+			c, err := upsert(ctx, tx, id, k, now)
 			if err != nil {
 				return err
 			}
-			c, _ := r.RowsAffected()
 			n += int(c)
 		}
 		if n == 0 {
@@ -452,7 +471,7 @@ func (db *DB) RecordReminders(ctx context.Context, times map[citybot.CaseID]int,
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: record reminders: %w", mapErr(err))
+		return 0, mapErr(err)
 	}
 	return n, nil
 }

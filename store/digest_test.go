@@ -31,7 +31,7 @@ func TestDigestPlacesNeedTwoCasesAndNoNumbers(t *testing.T) {
 			t.Fatalf("by place %+v", f.ByPlace)
 		}
 		for in, want := range map[string]string{"12 rue des Lilas": "rue des Lilas", "221B Baker Street": "Baker Street", "8a, rue X": "rue X", "12": "", "3 bis": "", " Place  du Marché ": "Place du Marché"} {
-			if got := PublicPlace(in); got != want {
+			if got := citybot.PublicPlace(in); got != want {
 				t.Errorf("PublicPlace(%q) = %q, want %q", in, got, want)
 			}
 		}

@@ -59,34 +59,19 @@ func (db *DB) OverduePromises(ctx context.Context, before time.Time, limit int) 
 // is queued (a second run, a restart or a double fire sends nothing
 // twice). It returns how many cases were newly recorded.
 func (db *DB) RecordPromiseReminders(ctx context.Context, times map[citybot.CaseID]int, items []citybot.OutboxItem) (int, error) {
-	n := 0
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		n = 0
-		now := db.now().UTC()
-		for id, k := range times {
-			r, err := tx.ExecContext(ctx, `INSERT INTO promise_reminders (case_id, expected_by, times, reminded_at)
-				SELECT id, expected_by, ?, ? FROM cases WHERE id = ? AND expected_by IS NOT NULL
-				ON CONFLICT (case_id) DO UPDATE SET expected_by = excluded.expected_by, times = excluded.times, reminded_at = excluded.reminded_at
-				WHERE promise_reminders.expected_by <> excluded.expected_by OR promise_reminders.times < excluded.times`,
-				k, ts(now), int64(id))
-			if err != nil {
-				return err
-			}
-			c, _ := r.RowsAffected()
-			n += int(c)
+	n, err := db.recordReminders(ctx, times, items, func(ctx context.Context, tx querier, id citybot.CaseID, k int, now time.Time) (int64, error) {
+		r, err := tx.ExecContext(ctx, `INSERT INTO promise_reminders (case_id, expected_by, times, reminded_at)
+			SELECT id, expected_by, ?, ? FROM cases WHERE id = ? AND expected_by IS NOT NULL
+			ON CONFLICT (case_id) DO UPDATE SET expected_by = excluded.expected_by, times = excluded.times, reminded_at = excluded.reminded_at
+			WHERE promise_reminders.expected_by <> excluded.expected_by OR promise_reminders.times < excluded.times`,
+			k, ts(now), int64(id))
+		if err != nil {
+			return 0, err
 		}
-		if n == 0 {
-			return nil
-		}
-		for _, it := range items {
-			if _, err := insertOutbox(ctx, tx, it, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.RowsAffected()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: record promise reminders: %w", mapErr(err))
+		return 0, fmt.Errorf("store: record promise reminders: %w", err)
 	}
 	return n, nil
 }

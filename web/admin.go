@@ -229,12 +229,34 @@ type modelData struct {
 	Status     citybot.ModelStatus
 	Heads      []headRow // the pending report's scores, topic then urgency
 	Done       string
+	// The pending report's urgency check and verdict in the reader's
+	// words: which messages, why it failed (or was not done), the level
+	// most given, and why switching is refused.
+	Source, TopLevel, Refused string
+	Check                     []string
 }
 
 type headRow struct {
 	Name  string
 	Score citybot.ModelScore
 	Diff  float64 // candidate minus live accuracy
+	Why   string  // why the live model's head is kept, in words
+}
+
+// modelReason says a retrainer's reason in the page's language: its plural
+// form for N, numbers as written, an urgency level by its name.
+func modelReason(tw publicTexts, why citybot.ModelReason) string {
+	if why.Key == "" {
+		return ""
+	}
+	s := tw.Tn(why.Key, why.N)
+	for k, v := range why.Args {
+		if k == "level" {
+			v = tw.Tag("urgency", v)
+		}
+		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	}
+	return s
 }
 
 func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -245,7 +267,18 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 		if p := d.Status.Pending; p != nil {
 			for _, h := range []headRow{{Name: tw.T("console.mod_head_topic"), Score: p.Topic}, {Name: tw.T("console.mod_head_urgency"), Score: p.Urgency}} {
 				h.Diff = h.Score.CandidateAccuracy - h.Score.LiveAccuracy
+				h.Why = modelReason(tw, h.Score.Reason)
 				d.Heads = append(d.Heads, h)
+			}
+			for _, why := range p.Check.Reasons {
+				d.Check = append(d.Check, modelReason(tw, why))
+			}
+			if p.Check.Source != "" {
+				d.Source = tw.T("console.mod_source_" + p.Check.Source)
+			}
+			d.TopLevel = tw.Tag("urgency", p.Check.TopLevel)
+			if p.Refused != "" {
+				d.Refused = tw.T("console.mod_refused_" + p.Refused)
 			}
 		}
 	}

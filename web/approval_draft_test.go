@@ -113,7 +113,8 @@ func TestApprovalPostingStatusAndRepost(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body, _ = rg.get(page, official)
-	if !strings.Contains(body, "Failed: the platform does not know this chat") || !strings.Contains(body, "Post again where it failed") {
+	if !strings.Contains(body, "Failed: the app does not know this chat") || !strings.Contains(body, "the app&#39;s own words: discord: send: 404 Not Found: Unknown Channel") ||
+		!strings.Contains(body, "Post again where it failed") {
 		t.Fatalf("failed post:\n%s", body)
 	}
 	if code, _ := rg.post(page+"/repost", officer, url.Values{"csrf": {fcsrf}}); code != http.StatusForbidden {

@@ -50,7 +50,7 @@ func TestCSVExportLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(pub.Handler())
+	ts := httptest.NewServer(pub.handler)
 	t.Cleanup(ts.Close)
 
 	first := make(chan int, 1)

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"citybot"
 )
 
 // Name says a stored value in the page's language: a case status
@@ -81,3 +83,34 @@ func (p publicTexts) number(n, unit int64) string {
 	}
 	return s
 }
+
+// NotKept says why a citizen's file was not kept (Attachment.KeptReason,
+// a citybot.MediaReason) in the page's language; a reason that is no
+// known code (rows older than the codes hold English words) is shown as
+// stored.
+func (p publicTexts) NotKept(reason string) string {
+	code, detail := citybot.SplitMediaReason(reason)
+	switch code {
+	case "":
+		return detail
+	case citybot.MediaGaveUp:
+		if n, err := strconv.Atoi(detail); err == nil {
+			return p.Tn("console.media_gave_up", n)
+		}
+	case citybot.MediaTooLarge:
+		if n, err := strconv.ParseInt(detail, 10, 64); err == nil {
+			detail = p.Size(n)
+		}
+	case citybot.MediaGone, citybot.MediaNoFetcher:
+		if name := platformNames[citybot.Platform(detail)]; name != "" {
+			detail = name
+		}
+	}
+	if s := p.t("console.media_not_kept."+code, "detail", detail); s != "" {
+		return s
+	}
+	return reason
+}
+
+// platformNames are the platforms' own names, the same in every language.
+var platformNames = map[citybot.Platform]string{citybot.Telegram: "Telegram", citybot.Discord: "Discord"}

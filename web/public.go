@@ -189,9 +189,6 @@ func (p *Public) Register(mux *http.ServeMux) {
 	}
 }
 
-// Handler returns a handler serving only the public routes.
-func (p *Public) Handler() http.Handler { return p.handler }
-
 func publicHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -65,7 +65,7 @@ func TestPublicTrendCache(t *testing.T) {
 	get := func() {
 		t.Helper()
 		rec := httptest.NewRecorder()
-		p.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/public/", nil))
+		p.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/public/", nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("GET /public/: %d", rec.Code)
 		}

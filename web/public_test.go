@@ -22,6 +22,7 @@ import (
 	"citybot/accountability"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -508,6 +509,30 @@ func TestOpen311FieldsAndTypes(t *testing.T) {
 	}
 	if code, _, _ := rg.get("/open311/v2/requests/NOPE42.json", nil); code != 404 {
 		t.Fatalf("unknown id: %d", code)
+	}
+	// Status notes in the city's default language (English here), or the
+	// one asked for, from the language files.
+	notes := map[string]string{}
+	for _, lang := range []string{"", "fr"} {
+		_, body, _ := rg.get("/open311/v2/requests/"+string(c1.Ref)+".json?lang="+lang, nil)
+		var one []struct {
+			Status      string `json:"status"`
+			StatusNotes string `json:"status_notes"`
+		}
+		if err := json.Unmarshal([]byte(body), &one); err != nil || len(one) != 1 {
+			t.Fatalf("request by id (lang %q): %v %s", lang, err, body)
+		}
+		notes[lang] = one[0].StatusNotes
+	}
+	c1now, err := rg.db.Case(context.Background(), c1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, cat := range map[string]string{"": "en", "fr": "fr"} {
+		word := locale.MustEmbedded().Catalog(cat).Table("chat.statuses")[string(c1now.Status)]
+		if word == "" || !strings.EqualFold(notes[lang], word) {
+			t.Errorf("status notes (lang %q) %q, want %q (status %s)", lang, notes[lang], word, c1now.Status)
+		}
 	}
 	if code, _, _ := rg.get("/open311/v2/requests.json?start_date=yesterday", nil); code != 400 {
 		t.Fatalf("bad date: %d", code)

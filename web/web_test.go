@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -574,7 +575,8 @@ func TestAdminRetrainsModel(t *testing.T) {
 		return live, &rig{t: t, db: db, srv: srv, ts: ts}
 	}
 	live, rg := start()
-	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "a long enough password"))
+	root := rg.account("root", citybot.RoleAdmin, "a long enough password")
+	admin := rg.signIn(root)
 	officer := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "a long enough password"))
 	n := 0
 	correct := func(text, topic, urgency string) {
@@ -598,10 +600,27 @@ func TestAdminRetrainsModel(t *testing.T) {
 		t.Fatalf("train: %d", resp.StatusCode)
 	}
 	_, body := rg.do(admin, http.MethodGet, "/admin/model?done=trained", nil)
-	for _, want := range []string{"Live model: <strong>" + classifier.DefaultModelName, "Switch refused:", "6 topic corrections; at least 30 are needed to retrain it (24 more)"} {
+	for _, want := range []string{"Live model: <strong>" + classifier.DefaultModelName, "Switch refused:", "only 6 corrections so far; at least 30 are needed: 24 more corrections needed",
+		"the new model is not better than the live one"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("model page after wrong corrections lacks %q:\n%s", want, body)
 		}
+	}
+	// The reasons in the admin's language, the count in its plural form.
+	if err := rg.db.SetAccountLanguage(context.Background(), root.ID, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	_, body = rg.do(admin, http.MethodGet, "/admin/model", nil)
+	for _, want := range []string{"Passage refusé :", "il en faut au moins 30 : encore 24 corrections", "le nouveau modèle n'est pas meilleur"} {
+		if !strings.Contains(body, html.EscapeString(want)) {
+			t.Errorf("French model page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "corrections needed") {
+		t.Error("the French model page says its reason in English")
+	}
+	if err := rg.db.SetAccountLanguage(context.Background(), root.ID, "en"); err != nil {
+		t.Fatal(err)
 	}
 	if strings.Contains(body, `action="/admin/model/switch"`) {
 		t.Error("the page offers to switch to a refused candidate")

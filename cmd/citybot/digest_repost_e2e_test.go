@@ -75,8 +75,8 @@ func TestDigestRepostFailedChannelEndToEnd(t *testing.T) {
 	if len(st) != 5 { // telegram public en, fr; discord en, fr; the missing chat fr
 		t.Fatalf("statuses %+v", st)
 	}
-	if r := st[missing].Reason; !strings.Contains(r, "does not know this chat") {
-		t.Fatalf("reason in words: %q", r)
+	if x := st[missing]; x.Failure != citybot.PostFailedChat || x.FailureDetail == "" {
+		t.Fatalf("failure %q (%q), want %q with the platform's words", x.Failure, x.FailureDetail, citybot.PostFailedChat)
 	}
 	for k, x := range st {
 		if k != missing && (x.State != citybot.OutboxSent || !x.SentAt.Equal(w.clock.Now())) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"citybot"
 	"citybot/classifier"
+	"citybot/locale"
 )
 
 // storeTrainArgs are the flags of `citybot train --from-store`.
@@ -76,9 +79,9 @@ func trainFromStore(ctx context.Context, e *env, a storeTrainArgs) error {
 	files := cfg.ModelFiles()
 	if !rep.Switchable {
 		if a.switchTo || a.out != "" {
-			return fmt.Errorf("train: switch refused: %s", rep.Refused)
+			return fmt.Errorf("train: switch refused: %s", refusalWords(rep))
 		}
-		fmt.Fprintf(e.stdout, "the new model may not serve: %s\n", rep.Refused)
+		fmt.Fprintf(e.stdout, "the new model may not serve: %s\n", refusalWords(rep))
 		return nil
 	}
 	if a.out != "" {
@@ -130,7 +133,7 @@ func printRetrainReport(w io.Writer, rep citybot.RetrainReport) {
 		s    citybot.ModelScore
 	}{{"topic", rep.Topic}, {"urgency", rep.Urgency}} {
 		if !h.s.Trained {
-			fmt.Fprintf(w, "%-8s n=%d: not retrained (%s); the live model's is kept\n", h.kind+":", h.s.HeldOut, h.s.Reason)
+			fmt.Fprintf(w, "%-8s n=%d: not retrained (%s); the live model's is kept\n", h.kind+":", h.s.HeldOut, reasonWords(h.s.Reason))
 			continue
 		}
 		fmt.Fprintf(w, "%-8s n=%d  accuracy live %5.1f%%  new %5.1f%%  macro-F1 live %.3f  new %.3f  difference %+.1f points, 95%% interval [%+.1f, %+.1f]\n",
@@ -139,19 +142,66 @@ func printRetrainReport(w io.Writer, rep citybot.RetrainReport) {
 		if h.s.Adopted {
 			fmt.Fprintf(w, "%-8s new head adopted (trained on %d examples)\n", "", h.s.Examples)
 		} else {
-			fmt.Fprintf(w, "%-8s live head kept: %s\n", "", h.s.Reason)
+			fmt.Fprintf(w, "%-8s live head kept: %s\n", "", reasonWords(h.s.Reason))
 		}
 	}
-	switch c := rep.Check; {
-	case c.Messages >= 1 && (c.Passed && c.Reason == "" || !c.Passed):
+	c := rep.Check
+	if c.Messages >= 1 && (c.Passed && len(c.Reasons) == 0 || !c.Passed) {
 		fmt.Fprintf(w, "urgency on %d %s: %.1f%% change level, critical %.1f%% -> %.1f%%, most frequent %s %.1f%%\n",
-			c.Messages, c.Source, 100*c.Changed, 100*c.LiveCritical, 100*c.Critical, c.TopLevel, 100*c.TopShare)
-	case c.Reason != "":
-		fmt.Fprintf(w, "urgency check: %s\n", c.Reason)
+			c.Messages, englishText("console.mod_source_"+c.Source), 100*c.Changed, 100*c.LiveCritical, 100*c.Critical, c.TopLevel, 100*c.TopShare)
+	}
+	for _, why := range c.Reasons {
+		fmt.Fprintf(w, "urgency check: %s\n", reasonWords(why))
 	}
 	if rep.Switchable {
 		fmt.Fprintln(w, "verdict: the new model may be switched to")
 	} else {
-		fmt.Fprintf(w, "verdict: refused: %s\n", rep.Refused)
+		fmt.Fprintf(w, "verdict: refused: %s\n", refusalWords(rep))
 	}
+}
+
+// englishText is key's text in English, the language of the commands'
+// output.
+func englishText(key string) string {
+	return locale.MustEmbedded().Catalog(locale.Reference).Text(key)
+}
+
+// reasonWords says a retrainer's reason in English (see
+// citybot.ModelReason).
+func reasonWords(why citybot.ModelReason) string {
+	if why.Key == "" {
+		return ""
+	}
+	s := locale.MustEmbedded().Catalog(locale.Reference).Plural(why.Key, why.N)
+	s = strings.ReplaceAll(s, "{n}", strconv.Itoa(why.N))
+	for k, v := range why.Args {
+		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	}
+	return s
+}
+
+// refusalWords says in English why rep's candidate may not serve: the
+// verdict, then the reasons of the heads kept or of the urgency check.
+func refusalWords(rep citybot.RetrainReport) string {
+	s := strings.TrimSuffix(englishText("console.mod_refused_"+rep.Refused), ".")
+	var why []string
+	switch rep.Refused {
+	case citybot.RefusedNoBetter:
+		for _, h := range []struct {
+			kind string
+			s    citybot.ModelScore
+		}{{"topic", rep.Topic}, {"urgency", rep.Urgency}} {
+			if h.s.Reason.Key != "" {
+				why = append(why, h.kind+": "+reasonWords(h.s.Reason))
+			}
+		}
+	case citybot.RefusedUrgency:
+		for _, r := range rep.Check.Reasons {
+			why = append(why, reasonWords(r))
+		}
+	}
+	if len(why) == 0 {
+		return s
+	}
+	return s + ". " + strings.Join(why, "; ")
 }

@@ -14,8 +14,8 @@ import (
 
 	"citybot"
 	"citybot/bots/telegram/tgemu"
-	"citybot/casework"
 	"citybot/classifier"
+	"citybot/locale"
 	"citybot/store"
 )
 
@@ -134,7 +134,10 @@ func TestServeSensitiveAckAndFollowUpNotes(t *testing.T) {
 			if n := wiringCount(t, db, `SELECT count(*) FROM tags WHERE kind = 'topic' AND value = 'corruption'`); n != 1 {
 				t.Fatalf("the report was not tagged corruption (%d tags); ack %q", n, ack.Text)
 			}
-			if got := strings.Contains(ack.Text, casework.SensitiveNotice("en")); got != tt.protected {
+			// config.toml's sensitive_readers = ["admin"]: the notice names them.
+			en := locale.MustEmbedded().Catalog("en")
+			notice := strings.ReplaceAll(en.Text("chat.sensitive"), "{readers}", en.Text("chat.readers_admin"))
+			if got := strings.Contains(ack.Text, notice); got != tt.protected {
 				t.Errorf("acknowledgement carries the identity-protection text: %v, want %v\n%s", got, tt.protected, ack.Text)
 			}
 
@@ -270,7 +273,7 @@ func TestTrainFromStore(t *testing.T) {
 	r = runCLI(t, nil, "--config", cfg, "train", "--from-store", "--switch", "--out", out)
 	// Every recent message was corrected: the urgency check runs on the
 	// shipped data's messages.
-	if r.code != exitOK || !strings.Contains(r.stdout, "switched to citybot-city-") || !strings.Contains(r.stdout, "500 messages of the shipped data") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "switched to citybot-city-") || !strings.Contains(r.stdout, "500 messages from the data the shipped model learnt from") {
 		t.Fatalf("train --from-store --switch: exit %d (%v)\n%s%s", r.code, r.err, r.stdout, r.stderr)
 	}
 	if m, err := classifier.ReadModelFile(out); err != nil || !strings.HasPrefix(m.Name(), "citybot-city-") {
