@@ -161,26 +161,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	n := opts.ReadConns
-	if n <= 0 {
-		n = max(4, runtime.GOMAXPROCS(0))
-	}
-	db.r = openPool(path, true)
-	db.r.SetMaxOpenConns(n)
-	db.r.SetMaxIdleConns(n)
-	// Public exports and health checks read on their own connections:
-	// however many anonymous exports run, the console and /healthz
-	// still find one.
-	nx := opts.ExportConns
-	if nx <= 0 {
-		nx = 2
-	}
-	db.xr = openPool(path, true)
-	db.xr.SetMaxOpenConns(nx)
-	db.xr.SetMaxIdleConns(nx)
-	db.hr = openPool(path, true)
-	db.hr.SetMaxOpenConns(1)
-	db.hr.SetMaxIdleConns(1)
+	db.openReaders(opts, func() *sql.DB { return openPool(path, true) })
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -198,6 +179,29 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.stopCkpt, db.ckptDone = cancel, make(chan struct{})
 	go db.checkpointLoop(lctx, interval)
 	return db, nil
+}
+
+// openReaders opens db's read-only pools with pool: ReadConns for
+// queries, and apart from them ExportConns for public exports and one for
+// health checks, so however many anonymous exports run, the console and
+// /healthz still find a connection.
+func (db *DB) openReaders(opts Options, pool func() *sql.DB) {
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	nx := opts.ExportConns
+	if nx <= 0 {
+		nx = 2
+	}
+	for _, p := range []struct {
+		db **sql.DB
+		n  int
+	}{{&db.r, n}, {&db.xr, nx}, {&db.hr, 1}} {
+		*p.db = pool()
+		(*p.db).SetMaxOpenConns(p.n)
+		(*p.db).SetMaxIdleConns(p.n)
+	}
 }
 
 // newDB makes a DB of engine eng with opts' defaults, without pools.
@@ -242,23 +246,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("store: open: %w", redactConnErr(err, cfg))
 	}
-	n := opts.ReadConns
-	if n <= 0 {
-		n = max(4, runtime.GOMAXPROCS(0))
-	}
-	db.r = pgPool(cfg, true)
-	db.r.SetMaxOpenConns(n)
-	db.r.SetMaxIdleConns(n)
-	nx := opts.ExportConns
-	if nx <= 0 {
-		nx = 2
-	}
-	db.xr = pgPool(cfg, true)
-	db.xr.SetMaxOpenConns(nx)
-	db.xr.SetMaxIdleConns(nx)
-	db.hr = pgPool(cfg, true)
-	db.hr.SetMaxOpenConns(1)
-	db.hr.SetMaxIdleConns(1)
+	db.openReaders(opts, func() *sql.DB { return pgPool(cfg, true) })
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
