@@ -62,7 +62,7 @@ func startServe(t *testing.T, env map[string]string, extraConfig string) *server
 // configuration unless it has a [grouping] section: the end-to-end tests
 // of delivery, crashes and faults send the same few reports from many
 // citizens and count one case per report; grouping has its own
-// (TestAcceptManyVoices).
+// (TestAcceptManyVoices; across SIGKILLs, TestAcceptGroupingCrash).
 func withoutGrouping(config string) string {
 	if strings.Contains(config, "[grouping]") {
 		return config
