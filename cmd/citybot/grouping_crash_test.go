@@ -23,6 +23,9 @@ import (
 //     waited for a dead bot;
 //   - SIGKILL while a burst of updates is being stored.
 //
+// (Telegram's global send rate is lowered to 8/s so that each burst's
+// acknowledgements take a second or two.)
+//
 // The first report, stored and acknowledged before the bursts, opens the
 // main case. At the end: every posted message is stored exactly once,
 // with one case of its own (a follower's case is merged into the main
@@ -48,7 +51,12 @@ func TestAcceptGroupingCrash(t *testing.T) {
 	if len(texts) == 0 {
 		t.Fatal("no burst main reports in surge.tsv")
 	}
-	emu := acceptStartEmulator(t, tgemu.Options{})
+	// The global send rate is lowered from Telegram's 30/s to 8/s, in
+	// citybot and in the emulator alike, so a burst's acknowledgements
+	// take a second or two and a kill lands among them.
+	limits := tgemu.DefaultLimits()
+	limits.Global = tgemu.Rule{N: 8, Window: time.Second}
+	emu := acceptStartEmulator(t, tgemu.Options{Limits: limits})
 	dbPath := filepath.Join(t.TempDir(), "citybot.db")
 	cfg := writeConfig(t, fmt.Sprintf(`[store]
 path = %q
@@ -57,6 +65,7 @@ addr = "127.0.0.1:0"
 [telegram]
 api_endpoint = %q
 poll_timeout = "1s"
+rate_global = "8/1s"
 [discord]
 enabled = false
 [outbox]
