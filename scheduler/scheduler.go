@@ -374,8 +374,8 @@ func (s *Scheduler) run(ctx context.Context, e *entry, why string, due time.Time
 // it, a manual run fails with citybot.ErrDuplicate; a scheduled one waits
 // for it when State is set (to take the job over if the holder dies), and
 // is skipped otherwise. Once the lease is taken, a scheduled run whose
-// firing another process ran already (State's last run at or after due)
-// is skipped and the lease given back. held reports whether the job is
+// firing another process ran already (no scheduled time passed since the
+// job's last run in State) is skipped and the lease given back. held reports whether the job is
 // to run here, under the lease.
 func (s *Scheduler) lease(ctx context.Context, e *entry, why string, due time.Time) (held bool, err error) {
 	name := e.job.Name
@@ -406,7 +406,9 @@ func (s *Scheduler) lease(ctx context.Context, e *entry, why string, due time.Ti
 		s.log.Error("read last run, run skipped", "job", name, "err", err)
 		return false, fmt.Errorf("scheduler: job %s: last run: %w", name, err)
 	}
-	if last, perr := time.Parse(time.RFC3339Nano, v); perr == nil && !last.Before(due) {
+	// As at catch-up: nothing is due when no scheduled time passed since
+	// the last run, whoever ran it (in the State's clock, Options.Now).
+	if last, perr := time.Parse(time.RFC3339Nano, v); perr == nil && e.schedule.Next(last.In(s.loc)).After(s.now()) {
 		s.release(context.WithoutCancel(ctx), name)
 		s.log.Debug("job already run by another instance", "job", name, "trigger", why, "due", due.UTC())
 		return false, nil
