@@ -225,7 +225,11 @@ func (s *Scheduler) Start(ctx context.Context) {
 			s.catchUp(s.ctx)
 		}()
 	}
-	s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String())
+	if s.leases != nil {
+		s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String(), "lease_holder", s.holder, "lease_ttl", s.ttl)
+	} else {
+		s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String())
+	}
 }
 
 // catchUp runs once every job whose scheduled time passed since its last
