@@ -13,16 +13,33 @@
 // whose scheduled time passed while citybot was stopped. Jobs must be
 // idempotent (the digest's are).
 //
+// Several processes: when Options.Leases is set (store.DB fits), a job
+// runs only in the process holding the lease named after it, so that
+// citybot processes sharing one database never run the same job at once.
+// A process that finds the lease held waits for it (trying every third of
+// Options.LeaseTTL); once it has it, it runs the job only when the
+// holder's recorded last run (Options.State, shared by the processes)
+// does not cover this firing, so each firing runs once across the
+// cluster. The holder renews its lease while the job runs and releases it
+// when done; when the holder dies its lease expires after LeaseTTL and a
+// waiting process takes the job over. A holder that loses its lease (it
+// hung past its end and another took over) has its job's context
+// cancelled. Without State, a process finding the lease held skips the
+// firing quietly instead of waiting.
+//
 // For tests, Fire runs the jobs due at the injected clock's time,
 // synchronously, without timers.
 package scheduler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -51,6 +68,18 @@ type State interface {
 	SetCursor(ctx context.Context, key, value string) error
 }
 
+// Leases says which of several processes sharing one database runs a
+// job (store.DB fits): TakeLease takes or renews the lease name for
+// holder until ttl from now and reports whether holder has it.
+type Leases interface {
+	TakeLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+}
+
+// DefaultLeaseTTL is how long a job's lease lasts unless renewed: how
+// long after its holder dies another process takes the job over.
+const DefaultLeaseTTL = 30 * time.Second
+
 // Options configure a Scheduler.
 type Options struct {
 	// Location is the time zone of the specs; nil means UTC.
@@ -60,6 +89,15 @@ type Options struct {
 	// State, when set, records last runs so that runs missed while
 	// stopped happen at Start.
 	State State
+	// Leases, when set, makes each job run in one process at a time
+	// across processes sharing the database (see the package comment).
+	Leases Leases
+	// Holder names this process in the leases; "" means host name,
+	// process id and a random suffix.
+	Holder string
+	// LeaseTTL is how long a lease lasts without renewal; 0 means
+	// DefaultLeaseTTL.
+	LeaseTTL time.Duration
 }
 
 type entry struct {
@@ -75,6 +113,9 @@ type Scheduler struct {
 	now     func() time.Time
 	loc     *time.Location
 	state   State
+	leases  Leases
+	holder  string
+	ttl     time.Duration
 	entries []*entry
 	byName  map[string]*entry
 
@@ -94,7 +135,14 @@ func newParser() cron.Parser {
 // citybot.ErrInvalid that names every job with a bad name, spec or no
 // Run function.
 func New(opts Options, jobs ...Job) (*Scheduler, error) {
-	s := &Scheduler{log: opts.Logger, now: opts.Now, loc: opts.Location, state: opts.State, byName: map[string]*entry{}}
+	s := &Scheduler{log: opts.Logger, now: opts.Now, loc: opts.Location, state: opts.State, byName: map[string]*entry{},
+		leases: opts.Leases, holder: opts.Holder, ttl: opts.LeaseTTL}
+	if s.ttl <= 0 {
+		s.ttl = DefaultLeaseTTL
+	}
+	if s.holder == "" {
+		s.holder = defaultHolder()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -167,7 +215,7 @@ func (s *Scheduler) Start(ctx context.Context) {
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.cron = cron.New(cron.WithLocation(s.loc), cron.WithParser(newParser()), cron.WithLogger(cronLogger{s.log}))
 	for _, e := range s.entries {
-		s.cron.Schedule(e.schedule, cron.FuncJob(func() { s.run(s.ctx, e, "schedule") }))
+		s.cron.Schedule(e.schedule, cron.FuncJob(func() { s.run(s.ctx, e, "schedule", s.now()) }))
 	}
 	s.cron.Start()
 	if s.state != nil {
@@ -177,7 +225,11 @@ func (s *Scheduler) Start(ctx context.Context) {
 			s.catchUp(s.ctx)
 		}()
 	}
-	s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String())
+	if s.leases != nil {
+		s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String(), "lease_holder", s.holder, "lease_ttl", s.ttl)
+	} else {
+		s.log.Info("scheduler started", "jobs", len(s.entries), "location", s.loc.String())
+	}
 }
 
 // catchUp runs once every job whose scheduled time passed since its last
@@ -203,7 +255,7 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 		}
 		if next := e.schedule.Next(last.In(s.loc)); !next.After(now) {
 			s.log.Info("running a missed job", "job", e.job.Name, "missed", next.UTC())
-			s.run(ctx, e, "catch-up")
+			s.run(ctx, e, "catch-up", next)
 		}
 	}
 }
@@ -245,7 +297,8 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) error {
 	}
 	s.running.Add(1)
 	defer s.running.Done()
-	return s.run(ctx, e, "manual")
+	_, err := s.run(ctx, e, "manual", time.Time{})
+	return err
 }
 
 // Fire runs, in the caller's goroutine and in the order given to New,
@@ -253,7 +306,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) error {
 // injected clock's way to drive the schedules in tests. The first Fire of
 // a job only sets its starting point unless from is before Now: call
 // Fire with from set to where the test's clock starts. It returns the
-// names of the jobs it ran.
+// names of the jobs it ran (not those another process ran, see Leases).
 func (s *Scheduler) Fire(ctx context.Context, from time.Time) []string {
 	now := s.now()
 	var ran []string
@@ -270,23 +323,38 @@ func (s *Scheduler) Fire(ctx context.Context, from time.Time) []string {
 			e.last = n
 		}
 		s.running.Add(1)
-		s.run(ctx, e, "fire")
+		did, _ := s.run(ctx, e, "fire", e.last)
 		s.running.Done()
-		ran = append(ran, e.job.Name)
+		if did {
+			ran = append(ran, e.job.Name)
+		}
 	}
 	return ran
 }
 
-// run runs one job: one at a time per job, bounded by its timeout, with
-// its error or panic logged.
-func (s *Scheduler) run(ctx context.Context, e *entry, why string) (err error) {
+// run runs one job: one at a time per job (and, with leases, across
+// processes), bounded by its timeout, with its error or panic logged. due
+// is the scheduled time of this firing (zero for a manual run). It
+// reports whether the job ran here.
+func (s *Scheduler) run(ctx context.Context, e *entry, why string, due time.Time) (ran bool, err error) {
 	if !e.mu.TryLock() {
 		s.log.Warn("job still running, this run is skipped", "job", e.job.Name, "trigger", why)
-		return fmt.Errorf("scheduler: job %s: %w: still running", e.job.Name, citybot.ErrDuplicate)
+		return false, fmt.Errorf("scheduler: job %s: %w: still running", e.job.Name, citybot.ErrDuplicate)
 	}
 	defer e.mu.Unlock()
+	if s.leases != nil {
+		held, err := s.lease(ctx, e, why, due)
+		if err != nil || !held {
+			return false, err
+		}
+		defer s.release(context.WithoutCancel(ctx), e.job.Name)
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.job.Timeout)
 	defer cancel()
+	if s.leases != nil {
+		stop := s.renew(ctx, cancel, e.job.Name)
+		defer stop()
+	}
 	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
@@ -294,15 +362,151 @@ func (s *Scheduler) run(ctx context.Context, e *entry, why string) (err error) {
 			s.log.Error("job panicked", "job", e.job.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
+	ran = true // also when Run panics
 	err = e.job.Run(ctx)
 	took := time.Since(start)
 	if err != nil {
 		s.log.Error("job failed", "job", e.job.Name, "trigger", why, "duration", took, "err", err)
-		return fmt.Errorf("scheduler: job %s: %w", e.job.Name, err)
+		return true, fmt.Errorf("scheduler: job %s: %w", e.job.Name, err)
 	}
 	s.log.Info("job done", "job", e.job.Name, "trigger", why, "duration", took)
 	s.setLast(context.WithoutCancel(ctx), e.job.Name, s.now())
-	return nil
+	return true, nil
+}
+
+// lease takes the job's lease before a run. When another process holds
+// it, a manual run fails with citybot.ErrDuplicate; a scheduled one waits
+// for it when State is set (to take the job over if the holder dies), and
+// is skipped otherwise. Once the lease is taken, a scheduled run whose
+// firing another process ran already (no scheduled time passed since the
+// job's last run in State) is skipped and the lease given back. held reports whether the job is
+// to run here, under the lease.
+func (s *Scheduler) lease(ctx context.Context, e *entry, why string, due time.Time) (held bool, err error) {
+	name := e.job.Name
+	took, err := s.leases.TakeLease(ctx, name, s.holder, s.ttl)
+	if err != nil {
+		s.log.Error("cannot take the job's lease, run skipped", "job", name, "trigger", why, "err", err)
+		return false, fmt.Errorf("scheduler: job %s: %w", name, err)
+	}
+	if !took {
+		switch {
+		case due.IsZero():
+			return false, fmt.Errorf("scheduler: job %s: %w: running on another instance", name, citybot.ErrDuplicate)
+		case s.state == nil:
+			s.log.Debug("job runs on another instance, skipped", "job", name, "trigger", why)
+			return false, nil
+		}
+		s.log.Debug("job runs on another instance, waiting for its lease", "job", name, "trigger", why)
+		if took, err = s.waitLease(ctx, name); err != nil || !took {
+			return false, err
+		}
+	}
+	if due.IsZero() || s.state == nil {
+		return true, nil
+	}
+	v, err := s.state.Cursor(ctx, stateKey(name))
+	if err != nil {
+		s.release(context.WithoutCancel(ctx), name)
+		s.log.Error("read last run, run skipped", "job", name, "err", err)
+		return false, fmt.Errorf("scheduler: job %s: last run: %w", name, err)
+	}
+	// As at catch-up: nothing is due when no scheduled time passed since
+	// the last run, whoever ran it (in the State's clock, Options.Now).
+	if last, perr := time.Parse(time.RFC3339Nano, v); perr == nil && e.schedule.Next(last.In(s.loc)).After(s.now()) {
+		s.release(context.WithoutCancel(ctx), name)
+		s.log.Debug("job already run by another instance", "job", name, "trigger", why, "due", due.UTC())
+		return false, nil
+	}
+	return true, nil
+}
+
+// waitLease tries to take the lease every third of its TTL until it
+// gets it or ctx ends (then it returns false and no error).
+func (s *Scheduler) waitLease(ctx context.Context, name string) (bool, error) {
+	t := time.NewTicker(s.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case <-t.C:
+		}
+		took, err := s.leases.TakeLease(ctx, name, s.holder, s.ttl)
+		switch {
+		case ctx.Err() != nil:
+			return false, nil
+		case err != nil:
+			s.log.Error("cannot take the job's lease, trying again", "job", name, "err", err)
+		case took:
+			s.log.Info("took over the job's lease", "job", name)
+			return true, nil
+		}
+	}
+}
+
+// renew renews the lease every third of its TTL while the job runs, and
+// cancels the job when the lease is lost (another process took it over)
+// or could not be renewed for a whole TTL. stop ends the renewals.
+func (s *Scheduler) renew(ctx context.Context, cancel context.CancelFunc, name string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(s.ttl / 3)
+		defer t.Stop()
+		renewed := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			took, err := s.leases.TakeLease(ctx, name, s.holder, s.ttl)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil && time.Since(renewed) >= s.ttl:
+				s.log.Error("cannot renew the job's lease, job stopped", "job", name, "err", err)
+				cancel()
+				return
+			case err != nil:
+				s.log.Warn("cannot renew the job's lease, trying again", "job", name, "err", err)
+			case !took:
+				s.log.Error("another instance took the job's lease over, job stopped", "job", name)
+				cancel()
+				return
+			default:
+				renewed = time.Now()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// release gives the job's lease back, so that another process need not
+// wait for it to expire.
+func (s *Scheduler) release(ctx context.Context, name string) {
+	if err := s.leases.ReleaseLease(ctx, name, s.holder); err != nil {
+		s.log.Warn("cannot release the job's lease; it expires by itself", "job", name, "err", err)
+	}
+}
+
+// Holder returns the name this process takes leases under.
+func (s *Scheduler) Holder() string { return s.holder }
+
+// defaultHolder names this process: host, process id and a random
+// suffix (a restarted process with the same id is another holder).
+func defaultHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "citybot"
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // cronLogger sends robfig/cron's own log lines to slog.

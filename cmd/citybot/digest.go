@@ -200,10 +200,16 @@ func DigestJobs(d *accountability.Digester, s ScheduleConfig) []scheduler.Job {
 // NewDigestScheduler builds the scheduler of the digest's jobs, in the
 // digest's time zone, recording last runs in state (the store's cursors)
 // so that a run missed while citybot was stopped happens at start.
-// Start it with Start(ctx) and stop it with Stop() (which waits for the
-// running job) before the dispatcher and the store.
+// When state also holds job leases (store.DB does), each job runs in one
+// citybot process at a time among those sharing the database, and each
+// firing once. Start it with Start(ctx) and stop it with Stop() (which
+// waits for the running job) before the dispatcher and the store.
 func NewDigestScheduler(d *accountability.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
-	return scheduler.New(scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}, DigestJobs(d, s)...)
+	opts := scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}
+	if l, ok := state.(scheduler.Leases); ok {
+		opts.Leases = l
+	}
+	return scheduler.New(opts, DigestJobs(d, s)...)
 }
 
 // digestUsage is the help of "citybot digest".

@@ -154,6 +154,18 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if got := strings.Join(s.Names(), ","); got != "digest,followups,retention" {
 		t.Fatalf("jobs %s", got)
 	}
+	// The jobs run under the store's leases: while another instance on
+	// the database holds the followups job's lease, "run now" is refused.
+	ctx := context.Background()
+	if ok, err := db.TakeLease(ctx, "followups", "other-host:7:ab", time.Hour); err != nil || !ok {
+		t.Fatalf("take lease: %v, %v", ok, err)
+	}
+	if err := s.RunNow(ctx, "followups"); !errors.Is(err, citybot.ErrDuplicate) {
+		t.Fatalf("run now under another's lease: %v", err)
+	}
+	if l, err := db.LeaseOf(ctx, "followups"); err != nil || l.Holder != "other-host:7:ab" {
+		t.Fatalf("lease %+v, %v", l, err)
+	}
 	if _, err := NewDigestScheduler(d, ScheduleConfig{Digest: "every monday"}, db, nil, nil); !errors.Is(err, citybot.ErrInvalid) {
 		t.Fatalf("bad spec: %v", err)
 	}

@@ -31,6 +31,7 @@ import (
 	"citybot/classifier"
 	"citybot/locale"
 	"citybot/responder"
+	"citybot/scheduler"
 	"citybot/store"
 	"citybot/web"
 
@@ -50,6 +51,7 @@ var (
 	_ responder.AnswerTimeStore = (*store.DB)(nil)
 	_ responder.MediaStore      = (*store.DB)(nil)
 	_ bots.Cursors              = (*store.DB)(nil)
+	_ scheduler.Leases          = (*store.DB)(nil)
 	_ responder.Classifier      = (*classifier.Classifier)(nil)
 	_ bots.Bot                  = (*telegram.Bot)(nil)
 	_ bots.Bot                  = (*discord.Bot)(nil)
