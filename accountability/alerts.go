@@ -134,7 +134,7 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 	a := &Alerter{
 		store: opts.Store, log: opts.Logger, now: opts.Now, chats: opts.Chats, sensitive: opts.SensitiveChats,
 		escalate: opts.EscalateChats, after: opts.EscalateAfter, officers: opts.Officers, sensRoles: opts.SensitiveRoles,
-		console: strings.TrimRight(opts.ConsoleURL, "/"), lang: baseLang(opts.Language), tick: opts.Tick, notify: opts.Notify,
+		console: strings.TrimRight(opts.ConsoleURL, "/"), tick: opts.Tick, notify: opts.Notify,
 		kick: make(chan struct{}, 1),
 	}
 	for _, c := range slices.Concat(a.chats, a.sensitive, a.escalate) {
@@ -161,13 +161,33 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 	if a.notify == nil {
 		a.notify = func() {}
 	}
-	if a.lang == "" {
-		a.lang = opts.Policy.DefaultLanguage()
+	var set *locale.Set
+	var err error
+	if a.lang, set, a.cat, err = alertTexts(opts); err != nil {
+		return nil, fmt.Errorf("responder: alerter: %w", err)
 	}
-	if !opts.Policy.Speaks(a.lang) {
-		return nil, fmt.Errorf("responder: alerter: %w: alert language %q is not one of the city's", citybot.ErrInvalid, a.lang)
+	dts := digestTextsOf(set)
+	var ok bool
+	if a.durations, ok = dts[a.lang]; !ok {
+		a.durations = dts[locale.Reference]
 	}
-	set := locales(opts.Locales)
+	return a, nil
+}
+
+// alertTexts resolves the language of the officers' alerts (opts.Language,
+// else the city's default; it must be one of the city's), the language
+// files they come from, and that language's chat texts with
+// opts.Catalogs laid over the shipped ones. The alerts and the surge
+// warning share it. Errors wrap citybot.ErrInvalid.
+func alertTexts(opts AlertOptions) (lang string, set *locale.Set, cat Catalog, err error) {
+	lang = baseLang(opts.Language)
+	if lang == "" {
+		lang = opts.Policy.DefaultLanguage()
+	}
+	if !opts.Policy.Speaks(lang) {
+		return "", nil, Catalog{}, fmt.Errorf("%w: alert language %q is not one of the city's", citybot.ErrInvalid, lang)
+	}
+	set = locales(opts.Locales)
 	cats := catalogsOf(set)
 	ref := cats[locale.Reference]
 	for code, c := range opts.Catalogs {
@@ -177,16 +197,11 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 			cats[code] = c.WithFallback(ref)
 		}
 	}
-	cat, ok := cats[a.lang]
+	cat, ok := cats[lang]
 	if !ok {
 		cat = ref
 	}
-	a.cat = cat
-	dts := digestTextsOf(set)
-	if a.durations, ok = dts[a.lang]; !ok {
-		a.durations = dts[locale.Reference]
-	}
-	return a, nil
+	return lang, set, cat, nil
 }
 
 // Kick asks Run to look for due alerts now (a message just made a case

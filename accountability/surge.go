@@ -238,29 +238,16 @@ func NewSurger(opts SurgeOptions) (*Surger, error) {
 	if s.notify == nil {
 		s.notify = func() {}
 	}
-	lang := baseLang(opts.Alerts.Language)
-	if lang == "" {
-		lang = opts.Policy.DefaultLanguage()
+	alerts := opts.Alerts
+	alerts.Policy = opts.Policy
+	lang, set, cat, err := alertTexts(alerts)
+	if err != nil {
+		return nil, fmt.Errorf("accountability: surger: %w", err)
 	}
-	if !opts.Policy.Speaks(lang) {
-		return nil, fmt.Errorf("accountability: surger: %w: alert language %q is not one of the city's", citybot.ErrInvalid, lang)
-	}
-	set := locales(opts.Alerts.Locales)
+	s.cat = cat
 	s.ref = set.Catalog(locale.Reference)
 	if s.texts = set.Catalog(lang); s.texts == nil {
 		s.texts = s.ref
-	}
-	cats := catalogsOf(set)
-	for code, c := range opts.Alerts.Catalogs {
-		if base, ok := cats[code]; ok {
-			cats[code] = c.WithFallback(base)
-		} else {
-			cats[code] = c.WithFallback(cats[locale.Reference])
-		}
-	}
-	var ok bool
-	if s.cat, ok = cats[lang]; !ok {
-		s.cat = cats[locale.Reference]
 	}
 	return s, nil
 }
