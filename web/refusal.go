@@ -86,13 +86,3 @@ func failure(err error) (status int, kind, key string) {
 	}
 	return http.StatusInternalServerError, "failed", "console.err_failed"
 }
-
-// refusalText is what a page shows inline for a refused action: a
-// refusal's own text, else the general text of the error's kind.
-func (p publicTexts) refusalText(err error) string {
-	if ref := (*refusal)(nil); errors.As(err, &ref) {
-		return p.t(ref.key, ref.pairs...)
-	}
-	_, _, key := failure(err)
-	return p.t(key)
-}

@@ -236,7 +236,7 @@ func (s *Server) statementSend(w http.ResponseWriter, r *http.Request, sess *ses
 				s.fail(w, r, sess, err)
 				return
 			}
-			d.Problem = s.texts(r, sess).refusalText(refusedAs(err, "console.refuse_statement", citybot.ErrInvalid))
+			d.Problem = s.texts(r, sess).t("console.refuse_statement")
 		}
 		s.render(w, r, http.StatusOK, "statement_send", sess, d)
 		return
@@ -248,7 +248,7 @@ func (s *Server) statementSend(w http.ResponseWriter, r *http.Request, sess *ses
 			s.fail(w, r, sess, err)
 			return
 		}
-		d.Problem = s.texts(r, sess).refusalText(refusedAs(err, "console.refuse_statement", citybot.ErrInvalid))
+		d.Problem = s.texts(r, sess).t("console.refuse_statement")
 		s.render(w, r, http.StatusBadRequest, "statement_send", sess, d)
 		return
 	}
