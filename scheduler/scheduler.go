@@ -141,7 +141,7 @@ func New(opts Options, jobs ...Job) (*Scheduler, error) {
 		s.ttl = DefaultLeaseTTL
 	}
 	if s.holder == "" {
-		s.holder = defaultHolder()
+		s.holder = NewHolder()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -497,9 +497,9 @@ func (s *Scheduler) release(ctx context.Context, name string) {
 // Holder returns the name this process takes leases under.
 func (s *Scheduler) Holder() string { return s.holder }
 
-// defaultHolder names this process: host, process id and a random
+// NewHolder names this process: host, process id and a random
 // suffix (a restarted process with the same id is another holder).
-func defaultHolder() string {
+func NewHolder() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "citybot"

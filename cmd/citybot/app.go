@@ -20,6 +20,7 @@ import (
 	"citybot/grouping"
 	"citybot/locale"
 	"citybot/responder"
+	"citybot/scheduler"
 	"citybot/store"
 )
 
@@ -39,6 +40,10 @@ type App struct {
 	base    *classifier.Classifier    // [classifier] model, or the shipped one
 	live    *responder.LiveClassifier // what serve tags with (a switched model, else base)
 	db      *store.DB
+	// instance names this process among the citybot processes that
+	// share the database (host, process id and a random part): the
+	// holder of its leases.
+	instance string
 }
 
 // appOptions adjust openApp for a command.
@@ -59,7 +64,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger, o appOptions)
 	if o.dbPath != "" {
 		cfg.Store.Path = o.dbPath
 	}
-	a := &App{cfg: cfg, logger: logger, now: o.now}
+	a := &App{cfg: cfg, logger: logger, now: o.now, instance: scheduler.NewHolder()}
 	var err error
 	if a.locales, err = cfg.City.Locales(); err != nil {
 		return nil, err
@@ -198,7 +203,7 @@ func (a *App) newStatements(officer *casework.Officer) (*casework.Statements, er
 // dispatcher (nil when no dispatcher runs: rows wait for serve).
 func (a *App) newDigest(notify func()) (DigestParts, error) {
 	return NewDigestParts(a.db, a.cfg.Digest, a.cfg.Schedule, a.cfg.Retention, a.policy, a.locales,
-		a.live, notify, a.logger, &a.cfg.SLA, a.now)
+		a.live, notify, a.logger, &a.cfg.SLA, a.instance, a.now)
 }
 
 // newRetrainer builds the retraining of the console and of `citybot

@@ -202,10 +202,11 @@ func DigestJobs(d *accountability.Digester, s ScheduleConfig) []scheduler.Job {
 // so that a run missed while citybot was stopped happens at start.
 // When state also holds job leases (store.DB does), each job runs in one
 // citybot process at a time among those sharing the database, and each
-// firing once. Start it with Start(ctx) and stop it with Stop() (which
+// firing once; holder names this process in the leases ("" makes a
+// name). Start it with Start(ctx) and stop it with Stop() (which
 // waits for the running job) before the dispatcher and the store.
-func NewDigestScheduler(d *accountability.Digester, s ScheduleConfig, state scheduler.State, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
-	opts := scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state}
+func NewDigestScheduler(d *accountability.Digester, s ScheduleConfig, state scheduler.State, holder string, log *slog.Logger, now func() time.Time) (*scheduler.Scheduler, error) {
+	opts := scheduler.Options{Location: d.Location(), Logger: log, Now: now, State: state, Holder: holder}
 	if l, ok := state.(scheduler.Leases); ok {
 		opts.Leases = l
 	}
@@ -413,7 +414,7 @@ type DigestParts struct {
 // their flag (the store's), whatever their topic. Errors name the
 // configuration keys.
 func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionConfig, policy *citybot.Policy,
-	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger, sla *SLAConfig, now func() time.Time) (DigestParts, error) {
+	locales *locale.Set, cls responder.Classifier, notify func(), log *slog.Logger, sla *SLAConfig, holder string, now func() time.Time) (DigestParts, error) {
 	opts, err := DigestOptions(d, r)
 	if err != nil {
 		return DigestParts{}, err
@@ -430,7 +431,7 @@ func NewDigestParts(db *store.DB, d DigestConfig, s ScheduleConfig, r RetentionC
 	if err != nil {
 		return DigestParts{}, err
 	}
-	sched, err := NewDigestScheduler(dg, s, db, log, now)
+	sched, err := NewDigestScheduler(dg, s, db, holder, log, now)
 	if err != nil {
 		return DigestParts{}, err
 	}

@@ -146,7 +146,7 @@ func (w *dgWorld) start() *dgProcess {
 	if p.dg, err = accountability.NewDigester(opts); err != nil {
 		t.Fatal(err)
 	}
-	if p.sched, err = NewDigestScheduler(p.dg, ScheduleConfig{Reminders: "off", Followups: "off", Retention: "off"}, nil, nil, w.clock.Now); err != nil {
+	if p.sched, err = NewDigestScheduler(p.dg, ScheduleConfig{Reminders: "off", Followups: "off", Retention: "off"}, nil, "", nil, w.clock.Now); err != nil {
 		t.Fatal(err)
 	}
 	h := p.dg.Wrap(p.resp)

@@ -147,7 +147,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewDigestScheduler(d, ScheduleConfig{Reminders: "off", Followups: "@hourly"}, db, nil, nil)
+	s, err := NewDigestScheduler(d, ScheduleConfig{Reminders: "off", Followups: "@hourly"}, db, "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if l, err := db.LeaseOf(ctx, "followups"); err != nil || l.Holder != "other-host:7:ab" {
 		t.Fatalf("lease %+v, %v", l, err)
 	}
-	if _, err := NewDigestScheduler(d, ScheduleConfig{Digest: "every monday"}, db, nil, nil); !errors.Is(err, citybot.ErrInvalid) {
+	if _, err := NewDigestScheduler(d, ScheduleConfig{Digest: "every monday"}, db, "", nil, nil); !errors.Is(err, citybot.ErrInvalid) {
 		t.Fatalf("bad spec: %v", err)
 	}
 	err = ScheduleConfig{Digest: "every monday", Retention: "99 * * * *", Reminders: "off"}.Validate()
@@ -176,7 +176,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 	if err := (ScheduleConfig{}).Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, testPolicy(t, DefaultConfig()), nil, nil, func() {}, nil, nil, nil)
+	parts, err := NewDigestParts(db, DigestConfig{}, ScheduleConfig{}, RetentionConfig{}, testPolicy(t, DefaultConfig()), nil, nil, func() {}, nil, nil, "", nil)
 	if err != nil || parts.Digester == nil || len(parts.Scheduler.Names()) != 4 {
 		t.Fatalf("parts: %v", err)
 	}
