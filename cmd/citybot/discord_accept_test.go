@@ -213,8 +213,15 @@ func dcInbound(t *testing.T, path string) map[string]int {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	return inboundRows(t, db, "discord")
+}
+
+// inboundRows reads from db (SQLite or PostgreSQL) the messages citizens
+// sent on platform, keyed "chat/message id", with how many rows each has.
+func inboundRows(t *testing.T, db *sql.DB, platform string) map[string]int {
+	t.Helper()
 	rows, err := db.Query(`SELECT c.platform_chat_id, m.platform_message_id FROM messages m JOIN chats c ON c.id = m.chat_id
-		WHERE m.direction = 'in' AND c.platform = 'discord'`)
+		WHERE m.direction = 'in' AND c.platform = '` + platform + `'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +248,12 @@ func dcCases(t *testing.T, path string) []citybot.Case {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	return allCases(t, db)
+}
+
+// allCases reads every case from db, whatever its status.
+func allCases(t *testing.T, db *store.DB) []citybot.Case {
+	t.Helper()
 	all := []citybot.CaseStatus{citybot.StatusNew, citybot.StatusAcknowledged, citybot.StatusInProgress,
 		citybot.StatusAnswered, citybot.StatusResolved, citybot.StatusClosed, citybot.StatusDuplicate}
 	cases, err := db.Inbox(context.Background(), citybot.CaseFilter{Statuses: all, Limit: 100000})

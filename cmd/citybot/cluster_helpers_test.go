@@ -1,0 +1,272 @@
+package main
+
+// The harness of TestClusterFailover (cluster_test.go): the load balancer
+// in front of the instances' Telegram webhook routes, a tap between each
+// instance and the Telegram emulator that can hold one answer (to kill
+// the instance whose send is in flight), and what the test reads of the
+// instances (leader, logs).
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clusterProxy is the single address Telegram posts its webhook to: a
+// round robin over the instances' [http] addr. As a real load balancer
+// does with passive health checks (nginx's proxy_next_upstream error), a
+// backend that refuses or breaks the connection is marked down and the
+// request is tried on the next one, so a dead instance costs the webhook
+// one failed attempt, not a third of its deliveries. A request the dead
+// instance may have taken in before dying is thus delivered twice:
+// citybot must store it once.
+type clusterProxy struct {
+	srv    *httptest.Server
+	client *http.Client
+
+	mu       sync.Mutex
+	backends []string // host:port of each instance
+	down     []bool
+	next     int
+	served   []time.Time // when each 2xx answer was relayed
+	failover int         // attempts that found a backend dead
+}
+
+// newClusterProxy starts the proxy with no backends yet (it answers 502
+// until setBackends, and Telegram retries), closed at the end of the test.
+func newClusterProxy(t *testing.T) *clusterProxy {
+	t.Helper()
+	p := &clusterProxy{client: &http.Client{Timeout: 30 * time.Second}}
+	p.srv = httptest.NewServer(p)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// setBackends sets the instances' addresses, all up.
+func (p *clusterProxy) setBackends(addrs []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.backends = append([]string(nil), addrs...)
+	p.down = make([]bool, len(addrs))
+}
+
+// pick returns the next live backend in turn, or false when none is.
+func (p *clusterProxy) pick() (int, string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range len(p.backends) {
+		i := p.next % len(p.backends)
+		p.next++
+		if !p.down[i] {
+			return i, p.backends[i], true
+		}
+	}
+	return 0, "", false
+}
+
+func (p *clusterProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
+	if err != nil {
+		http.Error(w, "bad request body", http.StatusBadRequest)
+		return
+	}
+	for {
+		i, addr, ok := p.pick()
+		if !ok {
+			http.Error(w, "no instance is up", http.StatusBadGateway)
+			return
+		}
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+addr+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		req.Header = r.Header.Clone()
+		resp, err := p.client.Do(req)
+		if err != nil {
+			if r.Context().Err() != nil {
+				return // Telegram gave up on this delivery; it retries
+			}
+			p.mu.Lock()
+			p.down[i] = true
+			p.failover++
+			p.mu.Unlock()
+			continue
+		}
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			http.Error(w, "instance broke the answer", http.StatusBadGateway)
+			return
+		}
+		if resp.StatusCode/100 == 2 {
+			p.mu.Lock()
+			p.served = append(p.served, time.Now())
+			p.mu.Unlock()
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(answer)
+		return
+	}
+}
+
+// url is the webhook URL on the proxy for path.
+func (p *clusterProxy) url(path string) string { return p.srv.URL + path }
+
+// stats returns the 2xx deliveries relayed, their rate from the first to
+// the last, the longest pause between two of them after since, and how
+// often a dead backend was skipped.
+func (p *clusterProxy) stats(since time.Time) (n int, perSecond float64, longestGapAfter time.Duration, failover int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = len(p.served)
+	if n > 1 {
+		perSecond = float64(n-1) / p.served[n-1].Sub(p.served[0]).Seconds()
+	}
+	prev := since
+	for _, at := range p.served {
+		if at.Before(since) {
+			continue
+		}
+		longestGapAfter = max(longestGapAfter, at.Sub(prev))
+		prev = at
+	}
+	return n, perSecond, longestGapAfter, p.failover
+}
+
+// tgHold is one answer of the Telegram emulator withheld from the
+// instance that asked: the first send whose request body holds match, once
+// armed. The test learns which instance sent it (held) and kills it before
+// release, so that the platform took the message and the sender never
+// heard back.
+type tgHold struct {
+	mu      sync.Mutex
+	match   []byte // armed while non-nil
+	held    chan int
+	release chan struct{}
+	once    sync.Once
+}
+
+func newTGHold() *tgHold {
+	return &tgHold{held: make(chan int, 1), release: make(chan struct{})}
+}
+
+// arm makes the next send holding s be held.
+func (h *tgHold) arm(s string) {
+	h.mu.Lock()
+	h.match = []byte(s)
+	h.mu.Unlock()
+}
+
+// take reports whether body is the armed send, disarming it.
+func (h *tgHold) take(body []byte) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.match == nil || !bytes.Contains(body, h.match) {
+		return false
+	}
+	h.match = nil
+	return true
+}
+
+// free lets the held answer go (to a process that is gone by then).
+func (h *tgHold) free() { h.once.Do(func() { close(h.release) }) }
+
+// newTGTap starts, for instance inst, a reverse proxy to the Telegram
+// emulator at base (its URL()), and returns the api_endpoint to configure.
+// A send that hold matches reaches the emulator (which records it) but
+// its answer waits until hold is freed or the instance hangs up.
+func newTGTap(t *testing.T, base string, inst int, hold *tgHold) string {
+	t.Helper()
+	target, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "bad request body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		isSend := strings.HasSuffix(r.URL.Path, "/sendMessage") || strings.HasSuffix(r.URL.Path, "/sendPhoto")
+		if !isSend || !hold.take(body) {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		hold.held <- inst
+		select {
+		case <-hold.release:
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(func() {
+		hold.free()
+		srv.Close()
+	})
+	return srv.URL + "/bot%s/%s"
+}
+
+// clusterNode is one of the citybot processes.
+type clusterNode struct {
+	*acceptProc
+	idx    int
+	killed bool
+}
+
+// role is what the instance's /healthz says of its part in the cluster
+// ("leader", "follower"), or "" when it says nothing of it.
+func (n *clusterNode) role(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + n.ready.HTTPAddr + "/healthz")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var h map[string]any
+	if json.NewDecoder(resp.Body).Decode(&h) != nil {
+		return ""
+	}
+	if r, ok := h["role"].(string); ok {
+		return r
+	}
+	if c, ok := h["cluster"].(map[string]any); ok {
+		if r, ok := c["role"].(string); ok {
+			return r
+		}
+	}
+	return ""
+}
+
+// logCount counts the log lines of the live instances (or all of them)
+// holding s.
+func logCount(nodes []*clusterNode, liveOnly bool, s string) int {
+	n := 0
+	for _, c := range nodes {
+		if liveOnly && c.killed {
+			continue
+		}
+		n += strings.Count(c.stderr.String(), s)
+	}
+	return n
+}
