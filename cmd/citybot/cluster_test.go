@@ -98,6 +98,7 @@ func TestClusterFailover(t *testing.T) {
 	acceptEventually(t, 60*time.Second, func() (bool, string) {
 		return logCount(nodes, false, `"msg":"gateway ready"`) > 0, "no Discord gateway session ready"
 	})
+	t.Logf("3 instances serving after %v", time.Since(began).Round(time.Millisecond))
 	pg, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -276,6 +277,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// The survivor settles everything.
 	<-burstDone
+	t.Logf("burst posted in %v", time.Since(burstStart).Round(time.Millisecond))
 	var last *clusterNode
 	for _, n := range nodes {
 		if !n.killed {
@@ -298,6 +300,7 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(began)
+	t.Logf("settled %v after the first kill", time.Since(killedAt).Round(time.Millisecond))
 
 	// Every message stored exactly once.
 	inTG, inDC := inboundRows(t, pg, "telegram"), inboundRows(t, pg, "discord")
