@@ -124,25 +124,30 @@ func (p *clusterProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // url is the webhook URL on the proxy for path.
 func (p *clusterProxy) url(path string) string { return p.srv.URL + path }
 
-// stats returns the 2xx deliveries relayed, their rate from the first to
-// the last, the longest pause between two of them after since, and how
-// often a dead backend was skipped.
-func (p *clusterProxy) stats(since time.Time) (n int, perSecond float64, longestGapAfter time.Duration, failover int) {
+// stats returns the 2xx deliveries relayed from start on, their rate
+// from start to the last, the longest pause between two of them (or the
+// kill and the first) after kill, and how often a dead backend was
+// skipped.
+func (p *clusterProxy) stats(start, kill time.Time) (n int, perSecond float64, longestGapAfterKill time.Duration, failover int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = len(p.served)
-	if n > 1 {
-		perSecond = float64(n-1) / p.served[n-1].Sub(p.served[0]).Seconds()
-	}
-	prev := since
+	var last time.Time
+	prev := kill
 	for _, at := range p.served {
-		if at.Before(since) {
+		if at.Before(start) {
 			continue
 		}
-		longestGapAfter = max(longestGapAfter, at.Sub(prev))
-		prev = at
+		n++
+		last = at
+		if !at.Before(kill) {
+			longestGapAfterKill = max(longestGapAfterKill, at.Sub(prev))
+			prev = at
+		}
 	}
-	return n, perSecond, longestGapAfter, p.failover
+	if n > 0 {
+		perSecond = float64(n) / last.Sub(start).Seconds()
+	}
+	return n, perSecond, longestGapAfterKill, p.failover
 }
 
 // tgHold is one answer of the Telegram emulator withheld from the
