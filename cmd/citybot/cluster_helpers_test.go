@@ -252,11 +252,9 @@ func (n *clusterNode) role(t *testing.T) string {
 	if json.NewDecoder(resp.Body).Decode(&h) != nil {
 		return ""
 	}
-	if r, ok := h["role"].(string); ok {
-		return r
-	}
-	if c, ok := h["cluster"].(map[string]any); ok {
-		if r, ok := c["role"].(string); ok {
+	for _, v := range []any{h, h["cluster"], h["leadership"]} {
+		m, _ := v.(map[string]any)
+		if r, ok := m["role"].(string); ok {
 			return r
 		}
 	}
