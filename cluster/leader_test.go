@@ -235,7 +235,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func leading(p *process) bool { return p.leader.Status().Role == cluster.Leading && p.starts.Load() > 0 }
+func leading(p *process) bool {
+	return p.leader.Status().Role == cluster.Leading && p.starts.Load() > 0
+}
 
 // firstLeader starts two processes and returns the one that leads, then
 // the other.
