@@ -118,7 +118,7 @@ type Options struct {
 }
 
 // Bot is a connection to the Telegram Bot API. Create it with New. Its
-// methods are safe for concurrent use; Run is called once.
+// methods are safe for concurrent use; Run runs once at a time.
 type Bot struct {
 	api     *tgbotapi.BotAPI // template: each call copies it with its own client
 	http    *http.Client

@@ -155,7 +155,7 @@ func TestAskHearingHealthz(t *testing.T) {
 		t.Errorf("closed emulator: %+v", unknown)
 	}
 
-	mux := newOpsMuxToken(fakePinger{}, map[string]string{"telegram": modeLive, "discord": modeLive}, hearing, newRegistry(), slog.New(slog.DiscardHandler), nil, "")
+	mux := newOpsMuxToken(fakePinger{}, map[string]string{"telegram": modeLive, "discord": modeLive}, hearing, nil, newRegistry(), slog.New(slog.DiscardHandler), nil, "")
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if rec.Code != http.StatusOK {
