@@ -88,6 +88,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partHearing    = "hearing"
 	partMedia      = "media"
 	partAlerts     = "alerts"
 	partSurge      = "surge"
@@ -178,7 +179,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
 	defer func() {
-		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
+		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partHearing, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
@@ -199,7 +200,8 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	for _, b := range intake {
 		platforms = append(platforms, b.bot)
 	}
-	hearing := askHearing(ctx, a.logger, platforms)
+	hearing := &hearingBoard{}
+	hearing.ask(ctx, a.logger, platforms)
 	// The parts that run on one instance at a time (Telegram's polling,
 	// Discord's gateway, the alert and surge loops) run under their
 	// lease; the others run on every instance.
@@ -223,7 +225,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	if err := lead.register(reg); err != nil {
 		return err
 	}
-	ln, srv, err := a.listen(routes, reg, hearing, lead.statuses)
+	ln, srv, err := a.listen(routes, reg, hearing.get, lead.statuses)
 	if err != nil {
 		return err
 	}
@@ -243,6 +245,9 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
 		parts.media.Run(ctx) // the file in hand is left for the next start
 		return nil
+	})
+	g.start(ctx, partHearing, stopHTTPTimeout, func(ctx context.Context) error {
+		return hearing.run(ctx, a.logger, platforms, hearingEvery)
 	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
@@ -511,7 +516,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 
 // listen binds [http] addr, with at most [http] max_connections open at
 // once, and returns the server of routes, /healthz and /metrics.
-func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing map[string]hearingStatus, roles func() map[string]cluster.Status) (net.Listener, *http.Server, error) {
+func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status) (net.Listener, *http.Server, error) {
 	cfg := a.cfg
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
