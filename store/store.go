@@ -230,9 +230,10 @@ func newDB(eng Engine, opts Options) *DB {
 // read-only ones for queries (WAL options do not apply). Errors are those
 // of Open.
 //
-// One citybot process per database for now: several instances on one
-// PostgreSQL database are not supported yet (the outbox's claim and the
-// scheduled jobs assume one process).
+// Several citybot processes may share one PostgreSQL database: each
+// outbox row is claimed by one of them (ClaimOutbox), and the leases
+// (TakeLease) keep each scheduled job and each one-at-a-time part of
+// serve to one process at a time.
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {
