@@ -26,9 +26,11 @@
 // never half of one. On PostgreSQL, the server's own durability applies.
 //
 // Several processes on one database: the outbox's claim gives each row to
-// one of them (ClaimOutboxIDs), and job leases (TakeLease) say which one
-// runs a scheduled job. The rest (the scheduler, the platforms' polling)
-// does not use them yet: run one process per database.
+// one of them (ClaimOutboxIDs) and records which; each keeps a heartbeat
+// (InstanceHeartbeat), and the rows a dead one left in sending are
+// settled by the others (AbandonedOutbox, MarkDeliveryUnknown,
+// RequeueAbandoned; see instances.go). Job leases (TakeLease) say which
+// one runs a scheduled job.
 package store
 
 import (
