@@ -23,7 +23,7 @@ const instancePrefix = "instance:"
 
 // claimerGone is the condition, on an outbox row o, that its claimer has
 // no live heartbeat: none was ever taken (a row claimed before claimers
-// were recorded has claimed_by ”), it was released, or it expired
+// were recorded has an empty claimed_by), it was released, or it expired
 // before the time given as its one argument.
 const claimerGone = `NOT EXISTS (SELECT 1 FROM job_leases l
 	WHERE l.name = 'instance:' || o.claimed_by AND l.expires_at > ?)`
