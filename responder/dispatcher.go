@@ -61,6 +61,15 @@ type OutboxStore interface {
 	NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (time.Time, bool, error)
 }
 
+// OutboxWatcher is an optional capability of an OutboxStore shared by
+// several processes (PostgreSQL): WatchOutbox calls wake whenever any of
+// them queues rows, until ctx ends; it returns an error wrapping
+// citybot.ErrNotSupported when the store cannot (SQLite: one process,
+// woken through Notify).
+type OutboxWatcher interface {
+	WatchOutbox(ctx context.Context, wake func()) error
+}
+
 // ChartSource finds the chart of an approved digest (the store).
 type ChartSource interface {
 	ApprovedDigest(ctx context.Context, week citybot.Week) (citybot.Digest, error)
@@ -93,7 +102,8 @@ type DispatcherOptions struct {
 	// failed attempt; <= 0 mean 2 s and 10 min.
 	BaseBackoff, MaxBackoff time.Duration
 	// PollInterval is the longest the dispatcher sleeps without a
-	// Notify; <= 0 means 5 s.
+	// Notify (or, with a store that is an OutboxWatcher, a wake-up from
+	// another instance's queueing); <= 0 means 5 s.
 	PollInterval time.Duration
 	// SendTimeout bounds one Send; <= 0 means 30 s. It also bounds how
 	// long a stop waits for the sends in flight.
@@ -436,6 +446,17 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer close(beatDone)
 		d.keepAlive(beatCtx, ctx)
 	}()
+	if w, ok := d.store.(OutboxWatcher); ok {
+		// Rows queued by the other instances wake this one too.
+		watchDone := make(chan struct{})
+		defer func() { <-watchDone }()
+		go func() {
+			defer close(watchDone)
+			if err := w.WatchOutbox(ctx, d.Notify); err != nil && !errors.Is(err, citybot.ErrNotSupported) {
+				d.log.Error("watch the outbox: rows other instances queue wait for the poll", "err", err)
+			}
+		}()
+	}
 
 	// Sends are not cut by a stop: they finish (within SendTimeout) and
 	// their outcome is recorded before Run returns.

@@ -298,3 +298,46 @@ func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return sum
 }
+
+// sleepCounter counts the dispatcher's reads of when the next row is
+// due, each once it has returned: the last thing the dispatcher does
+// before it sleeps.
+type sleepCounter struct {
+	*store.DB
+	n atomic.Int64
+}
+
+func (s *sleepCounter) NextOutboxDueAfter(ctx context.Context, ps []citybot.Platform, after time.Time) (time.Time, bool, error) {
+	defer s.n.Add(1)
+	return s.DB.NextOutboxDueAfter(ctx, ps, after)
+}
+
+// TestDispatcherWokenByOtherInstance: on PostgreSQL, a row queued by
+// another process (another store handle, whose writes no Notify of this
+// dispatcher follows) is sent at once: the dispatcher, asleep and
+// polling only hourly, is woken by the database's notification.
+func TestDispatcherWokenByOtherInstance(t *testing.T) {
+	forEachDatabase(t, store.Options{}, func(t *testing.T, open func() *store.DB) {
+		dbA, dbB := open(), open()
+		if dbA.Engine() != store.Postgres {
+			t.Skip("SQLite: one process per file, its dispatcher woken in memory")
+		}
+		bot := newFakeBot(t, citybot.Telegram)
+		sleeps := &sleepCounter{DB: dbB}
+		d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: sleeps, Bots: []bots.Bot{bot}, PollInterval: time.Hour, Instance: "B"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, d)
+		// Asleep twice: after its first look at the empty outbox, and
+		// after the wake-up the watcher gives once it listens.
+		waitFor(t, "the dispatcher to sleep, listening", func() bool { return sleeps.n.Load() >= 2 })
+		if _, err := dbA.Enqueue(context.Background(), citybot.OutboxItem{Kind: citybot.OutboxNotice,
+			Out: citybot.Outgoing{Key: "answer", Platform: citybot.Telegram, Chat: "c1", Text: "An officer answered"}}); err != nil {
+			t.Fatal(err)
+		}
+		// waitFor's deadline (10 s, far below the hour's poll) only
+		// fails the test instead of hanging.
+		waitFor(t, "the answer to be sent", func() bool { return bot.callCount("answer") == 1 })
+	})
+}

@@ -54,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
@@ -131,6 +132,9 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// pgcfg is the PostgreSQL connection's configuration (a secret),
+	// for WatchOutbox's connection of its own; nil on SQLite.
+	pgcfg *pgx.ConnConfig
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -241,6 +245,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w: %w", citybot.ErrInvalid, err)
 	}
 	db := newDB(Postgres, opts)
+	db.pgcfg = cfg
 	db.w = pgPool(cfg, false)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)
