@@ -185,5 +185,10 @@ func (d *Dispatcher) setLive(n int) {
 		return
 	}
 	d.liveGauge.Set(float64(n))
-	d.log.Info("live instances", "instances", n)
+	d.log.Info("live instances: each keeps to its share of the platforms' limits", "instances", n)
+	for _, b := range d.bots {
+		if ls, ok := b.(bots.LimitSharer); ok {
+			ls.ShareLimits(n)
+		}
+	}
 }

@@ -341,3 +341,62 @@ func TestDispatcherWokenByOtherInstance(t *testing.T) {
 		waitFor(t, "the answer to be sent", func() bool { return bot.callCount("answer") == 1 })
 	})
 }
+
+// sharingBot is a fakeBot that records the share of its platform's
+// limits the dispatcher gives it (bots.LimitSharer).
+type sharingBot struct {
+	*fakeBot
+	n atomic.Int64
+}
+
+func (b *sharingBot) ShareLimits(n int) { b.n.Store(int64(n)) }
+
+// TestDispatchersShareLimits: three dispatchers (three processes) on one
+// database each tell their bot that three instances live, so that each
+// keeps to a third of the platform's limits; once one stops (releasing
+// its heartbeat), the two others learn they are two. The gauge of live
+// instances says the same.
+func TestDispatchersShareLimits(t *testing.T) {
+	forEachDatabase(t, store.Options{}, func(t *testing.T, open func() *store.DB) {
+		type inst struct {
+			bot  *sharingBot
+			reg  *prometheus.Registry
+			stop func() error
+		}
+		var insts []inst
+		for i := range 3 {
+			bot := &sharingBot{fakeBot: newFakeBot(t, citybot.Telegram)}
+			reg := prometheus.NewRegistry()
+			d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: open(), Bots: []bots.Bot{bot}, Registerer: reg,
+				Instance: fmt.Sprint("instance-", i), HeartbeatTTL: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			insts = append(insts, inst{bot: bot, reg: reg, stop: runDispatcher(t, d)})
+		}
+		gauge := func(reg *prometheus.Registry) float64 {
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mf := range mfs {
+				if mf.GetName() == "citybot_instances_live" {
+					return mf.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			return 0
+		}
+		for i, in := range insts {
+			waitFor(t, fmt.Sprint("instance ", i, " to share with 3"), func() bool { return in.bot.n.Load() == 3 })
+			if g := gauge(in.reg); g != 3 {
+				t.Errorf("instance %d: citybot_instances_live = %v, want 3", i, g)
+			}
+		}
+		if err := insts[2].stop(); err != nil {
+			t.Fatal(err)
+		}
+		for i, in := range insts[:2] {
+			waitFor(t, fmt.Sprint("instance ", i, " to share with 2"), func() bool { return in.bot.n.Load() == 2 })
+		}
+	})
+}
