@@ -26,9 +26,11 @@
 // never half of one. On PostgreSQL, the server's own durability applies.
 //
 // Several processes on one database: the outbox's claim gives each row to
-// one of them (ClaimOutboxIDs), and job leases (TakeLease) say which one
-// runs a scheduled job. The rest (the scheduler, the platforms' polling)
-// does not use them yet: run one process per database.
+// one of them (ClaimOutboxIDs) and records which; each keeps a heartbeat
+// (InstanceHeartbeat), and the rows a dead one left in sending are
+// settled by the others (AbandonedOutbox, MarkDeliveryUnknown,
+// RequeueAbandoned; see instances.go). Job leases (TakeLease) say which
+// one runs a scheduled job.
 package store
 
 import (
@@ -52,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
@@ -129,6 +132,9 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// pgcfg is the PostgreSQL connection's configuration (a secret),
+	// for WatchOutbox's connection of its own; nil on SQLite.
+	pgcfg *pgx.ConnConfig
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -240,6 +246,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open: %w: %w", citybot.ErrInvalid, err)
 	}
 	db := newDB(Postgres, opts)
+	db.pgcfg = cfg
 	db.w = pgPool(cfg, false)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)

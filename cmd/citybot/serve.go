@@ -470,6 +470,10 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		PollInterval: cfg.Outbox.PollInterval.Duration,
 		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
 		Registerer:   reg,
+		// Rows are claimed, and the heartbeat kept, under this
+		// process's name: the other instances on the database settle
+		// its rows in sending only once it is dead.
+		Instance: a.instance,
 	}
 	if cfg.Outbox.CombineGroupAcks {
 		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
