@@ -78,6 +78,10 @@ type OutboxItem struct {
 	// acknowledgements it carries wait in sending and share its fate
 	// (sent, failed, delivery unknown). 0 for every other row.
 	Combined int
+	// ClaimedBy names the citybot process (instance) that claimed a row
+	// in sending (see store.ClaimOutboxIDs); "" for rows never claimed,
+	// or claimed by a citybot from before instances were recorded.
+	ClaimedBy string
 }
 
 // AckCandidate is an acknowledgement waiting in a group chat, as a

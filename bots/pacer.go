@@ -60,3 +60,28 @@ type Pacer interface {
 type Spacer interface {
 	Spacing(out citybot.Outgoing) time.Duration
 }
+
+// LimitSharer is an optional capability of a Bot whose platform limits
+// apply to its token, whoever sends with it: when several citybot
+// processes (instances) send with one token, each keeps to its share.
+// ShareLimits(n) makes this process allow, for every limit of N messages
+// in a window, Share(N, n) in that window: n processes together never
+// exceed N as long as N >= n (Telegram's 30 a second and 20 a minute in
+// a group, Discord's 45 a second, hold for up to 20 processes; the
+// per-chat limits of 3 to 5 messages for up to 3 to 5). n <= 1 restores
+// the whole limits. The outbox dispatcher calls it with the number of
+// live instances whenever that changes. Safe for concurrent use; never
+// blocks or calls the platform.
+type LimitSharer interface {
+	ShareLimits(n int)
+}
+
+// Share is one process's share of a limit of limit messages per window
+// among n processes: limit/n, rounded down but at least 1 (a limit <= 0,
+// none, stays none; n <= 1 keeps it whole).
+func Share(limit, n int) int {
+	if limit <= 0 || n <= 1 {
+		return limit
+	}
+	return max(1, limit/n)
+}

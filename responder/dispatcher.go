@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +26,9 @@ type OutboxStore interface {
 	// without claiming them (a read).
 	OutboxHeads(ctx context.Context, platforms []citybot.Platform, limit int) ([]citybot.OutboxItem, error)
 	// ClaimOutboxIDs marks the rows with these ids that are still
-	// pending as sending, in one transaction, and returns them.
-	ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error)
+	// pending as sending, claimed by claimer (this process), in one
+	// transaction, and returns them.
+	ClaimOutboxIDs(ctx context.Context, claimer string, ids []citybot.OutboxID) ([]citybot.OutboxItem, error)
 	// MarkSent records a delivered row (and acknowledges its case when
 	// it is an acknowledgement).
 	MarkSent(ctx context.Context, id citybot.OutboxID, sent citybot.Sent) error
@@ -34,18 +36,38 @@ type OutboxStore interface {
 	RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Time, countAttempt bool, lastErr string) error
 	// FailOutbox gives up on a row.
 	FailOutbox(ctx context.Context, id citybot.OutboxID, lastErr string) error
-	// SendingOutbox returns the rows of these platforms left in sending
-	// by an earlier process (UpdatedAt is when they were claimed).
-	SendingOutbox(ctx context.Context, platforms []citybot.Platform) ([]citybot.OutboxItem, error)
-	// MarkDeliveryUnknown gives up on a row left in sending without
-	// sending it again, leaving its case as it is, and returns the
-	// case's reference ("" for none).
+	// AbandonedOutbox returns the rows of these platforms left in
+	// sending by a process other than self whose heartbeat expired or
+	// was released (UpdatedAt is when they were claimed).
+	AbandonedOutbox(ctx context.Context, platforms []citybot.Platform, self string) ([]citybot.OutboxItem, error)
+	// MarkDeliveryUnknown gives up on an abandoned row without sending
+	// it again, leaving its case as it is, and returns the case's
+	// reference ("" for none); citybot.ErrNotFound when the row is no
+	// longer abandoned (another process settled it).
 	MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, lastErr string) (citybot.CaseRef, error)
+	// RequeueAbandoned puts an abandoned row back to pending, due now;
+	// citybot.ErrNotFound when it is no longer abandoned.
+	RequeueAbandoned(ctx context.Context, id citybot.OutboxID, lastErr string) error
+	// InstanceHeartbeat takes or renews this process's heartbeat for
+	// ttl; ReleaseInstance ends it (a clean stop); LiveInstances counts
+	// the processes whose heartbeat lives.
+	InstanceHeartbeat(ctx context.Context, instance string, ttl time.Duration) error
+	ReleaseInstance(ctx context.Context, instance string) error
+	LiveInstances(ctx context.Context) (int, error)
 	// OutboxStats summarises the rows still to send.
 	OutboxStats(ctx context.Context) (citybot.OutboxStats, error)
 	// NextOutboxDueAfter tells when the next claimable row of these
 	// platforms due after after is due.
 	NextOutboxDueAfter(ctx context.Context, platforms []citybot.Platform, after time.Time) (time.Time, bool, error)
+}
+
+// OutboxWatcher is an optional capability of an OutboxStore shared by
+// several processes (PostgreSQL): WatchOutbox calls wake whenever any of
+// them queues rows, until ctx ends; it returns an error wrapping
+// citybot.ErrNotSupported when the store cannot (SQLite: one process,
+// woken through Notify).
+type OutboxWatcher interface {
+	WatchOutbox(ctx context.Context, wake func()) error
 }
 
 // ChartSource finds the chart of an approved digest (the store).
@@ -80,7 +102,8 @@ type DispatcherOptions struct {
 	// failed attempt; <= 0 mean 2 s and 10 min.
 	BaseBackoff, MaxBackoff time.Duration
 	// PollInterval is the longest the dispatcher sleeps without a
-	// Notify; <= 0 means 5 s.
+	// Notify (or, with a store that is an OutboxWatcher, a wake-up from
+	// another instance's queueing); <= 0 means 5 s.
 	PollInterval time.Duration
 	// SendTimeout bounds one Send; <= 0 means 30 s. It also bounds how
 	// long a stop waits for the sends in flight.
@@ -96,8 +119,22 @@ type DispatcherOptions struct {
 	Combine *CombineOptions
 	// Registerer receives the metrics (outbox depth, oldest pending age,
 	// sends, send failures and deliveries left unknown after a crash, by
-	// platform); nil registers none.
+	// platform; rows settled for a dead instance; live instances); nil
+	// registers none.
 	Registerer prometheus.Registerer
+	// Instance names this process among the citybot processes sharing
+	// the database (unique to the process: host, process id and a
+	// random part); "" makes one up. It claims rows under this name and
+	// keeps its heartbeat under it.
+	Instance string
+	// HeartbeatTTL is how long this process's heartbeat lasts without
+	// renewal (it is renewed five times as often): once it has expired,
+	// the other instances settle the rows it left in sending. <= 0
+	// means 10 s.
+	HeartbeatTTL time.Duration
+	// SweepInterval is how often the dispatcher looks for rows a dead
+	// instance left in sending; <= 0 means 5 s.
+	SweepInterval time.Duration
 }
 
 // Dispatcher sends the outbox. Rows of one chat go out one at a time and
@@ -116,8 +153,9 @@ type DispatcherOptions struct {
 //     sends in flight finish (each bounded by SendTimeout, no longer
 //     cancelled by the stop), records their outcome, and only then
 //     returns: a send the platform accepted is never left pending.
-//   - A row found in sending at start was being sent when an earlier
-//     process died: the platform may or may not have accepted it. When
+//   - A row left in sending by a process that died (its heartbeat
+//     expired; see "Several processes" below) was being sent when it
+//     died: the platform may or may not have accepted it. When
 //     its bot implements bots.IdempotentSender (Discord: a nonce derived
 //     from the row's key) and the interrupted attempt is within half the
 //     platform's window, the row is sent again and the platform answers
@@ -141,7 +179,24 @@ type DispatcherOptions struct {
 //
 // A send that fails with a transient error is retried; if the platform
 // had in fact accepted it (an answer lost on the network), the retry can
-// still post it twice. Run only one Dispatcher per database.
+// still post it twice.
+//
+// Several processes on one database: each runs its Dispatcher under its
+// own name (DispatcherOptions.Instance). A row is claimed by one of them
+// and records its name. Each keeps a heartbeat in the database, renewed
+// while Run runs (and through the wait for the sends in flight after a
+// stop, within the longest that wait can take) and released once Run
+// has recorded them. At start and every SweepInterval, each dispatcher
+// settles, as above, the rows in sending of the processes whose
+// heartbeat has expired or was released: after a SIGKILL, within
+// HeartbeatTTL plus SweepInterval. A live process's rows in flight are
+// never touched, whatever its peers do; a row is settled once, by one of
+// them. A dispatcher that cannot renew its heartbeat stops claiming
+// rows until it can, since its peers will soon take it for dead. The
+// metric citybot_outbox_dead_instance_rows_total{platform,outcome}
+// counts the rows settled for a dead process, citybot_instances_live
+// the processes alive (bots.LimitSharer bots are told it, to share the
+// platform's limits among them).
 //
 // Rate limits: the dispatcher never claims a row it cannot send now. It
 // reads the heads of the chat queues (critical cases first), asks each
@@ -189,6 +244,17 @@ type Dispatcher struct {
 
 	comb     *ackCombiner // nil: acknowledgements go out one by one
 	combined *prometheus.CounterVec
+
+	instance   string
+	ttl, sweep time.Duration
+	// lastBeat is when the heartbeat was last renewed (UnixNano, d.now).
+	lastBeat atomic.Int64
+	// beatLapsed and claimsPaused make a failing heartbeat, and the
+	// claims it holds back, logged once until it is renewed.
+	beatLapsed, claimsPaused atomic.Bool
+	live                     atomic.Int64
+	deadRows                 *prometheus.CounterVec
+	liveGauge                prometheus.Gauge
 }
 
 // chatRef names one chat's queue.
@@ -214,6 +280,7 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		charts: opts.Charts, publicURL: strings.TrimRight(opts.PublicURL, "/"),
 		workers: opts.Workers, maxAttempts: opts.MaxAttempts, base: opts.BaseBackoff, cap: opts.MaxBackoff,
 		poll: opts.PollInterval, sendTimeout: opts.SendTimeout, recordTO: opts.RecordTimeout, wake: make(chan struct{}, 1),
+		instance: opts.Instance, ttl: opts.HeartbeatTTL, sweep: opts.SweepInterval,
 		platPause: map[citybot.Platform]time.Time{}, chatPause: map[chatRef]time.Time{}, groupSent: map[chatRef]time.Time{},
 	}
 	for _, b := range opts.Bots {
@@ -251,6 +318,15 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 	if d.recordTO <= 0 {
 		d.recordTO = 10 * time.Second
 	}
+	if d.instance == "" {
+		d.instance = fmt.Sprintf("dispatcher:%016x", rand.Uint64())
+	}
+	if d.ttl <= 0 {
+		d.ttl = 10 * time.Second
+	}
+	if d.sweep <= 0 {
+		d.sweep = 5 * time.Second
+	}
 	if opts.Combine != nil {
 		c, err := newAckCombiner(opts.Store, opts.Combine)
 		if err != nil {
@@ -281,8 +357,17 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		Name: "citybot_outbox_throttled_total",
 		Help: "Times a chat or a whole platform was held back by a rate limit (local or the platform's 429), by platform and scope.",
 	}, []string{"platform", "scope"})
+	d.deadRows = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "citybot_outbox_dead_instance_rows_total",
+		Help: "Outbox rows a dead citybot instance left in sending that this instance settled, by platform and outcome (delivery_unknown, requeued).",
+	}, []string{"platform", "outcome"})
+	d.liveGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "citybot_instances_live",
+		Help: "citybot instances whose heartbeat in the shared database is alive, this one included.",
+	})
 	if opts.Registerer != nil {
-		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown, d.claimTxs, d.throttled, d.combined} {
+		for _, c := range []prometheus.Collector{d.depth, d.oldest, d.sent, d.failures, d.unknown, d.claimTxs, d.throttled, d.combined,
+			d.deadRows, d.liveGauge} {
 			if err := opts.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("responder: dispatcher: register metrics: %w", err)
 			}
@@ -299,12 +384,14 @@ func (d *Dispatcher) Notify() {
 	}
 }
 
-// Run first resolves the rows an earlier process left in sending (see
-// Dispatcher), then sends due rows until ctx is cancelled or Stop is
-// called. It then claims nothing more, waits for the sends in flight to
-// finish (each within SendTimeout) and their outcome to be recorded, and
-// returns nil. It returns an error only when it cannot start (already
-// running, or the store fails at start).
+// Run takes this process's heartbeat, settles the rows dead processes
+// left in sending (see Dispatcher), then sends due rows until ctx is
+// cancelled or Stop is called, settling dead processes' rows every
+// SweepInterval. It then claims nothing more, waits for the sends in
+// flight to finish (each within SendTimeout) and their outcome to be
+// recorded, releases the heartbeat, and returns nil. It returns an error
+// only when it cannot start (already running, or the store fails at
+// start).
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.mu.Lock()
 	if d.cancel != nil {
@@ -323,11 +410,52 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		close(done)
 	}()
 
-	if err := d.resolveInterrupted(ctx); err != nil {
+	if err := d.beat(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("responder: dispatcher: heartbeat: %w", err)
+	}
+	if n, err := d.store.LiveInstances(ctx); err != nil {
+		d.log.Warn("count live instances", "err", err)
+	} else {
+		d.setLive(n)
+	}
+	// The heartbeat lives until the sends in flight are recorded (the
+	// deferred calls run in reverse order: wg.Wait below first).
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone := make(chan struct{})
+	defer func() {
+		stopBeat()
+		<-beatDone
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.recordTO)
+		defer cancel()
+		if err := d.store.ReleaseInstance(rctx, d.instance); err != nil {
+			d.log.Warn("release the heartbeat: the other instances wait for it to expire", "err", err)
+		}
+	}()
+	if err := d.settleAbandoned(ctx); err != nil {
+		stopBeat()
+		close(beatDone)
 		if ctx.Err() != nil {
 			return nil
 		}
 		return fmt.Errorf("responder: dispatcher: %w", err)
+	}
+	go func() {
+		defer close(beatDone)
+		d.keepAlive(beatCtx, ctx)
+	}()
+	if w, ok := d.store.(OutboxWatcher); ok {
+		// Rows queued by the other instances wake this one too.
+		watchDone := make(chan struct{})
+		defer func() { <-watchDone }()
+		go func() {
+			defer close(watchDone)
+			if err := w.WatchOutbox(ctx, d.Notify); err != nil && !errors.Is(err, citybot.ErrNotSupported) {
+				d.log.Error("watch the outbox: rows other instances queue wait for the poll", "err", err)
+			}
+		}()
 	}
 
 	// Sends are not cut by a stop: they finish (within SendTimeout) and
@@ -356,6 +484,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			return nil
 		}
 		free := d.workers - inflight
+		if !d.alive(ctx) {
+			// Peers may take this process for dead and settle what it
+			// claims: claim nothing until the heartbeat is renewed.
+			free = 0
+		}
 		claimedAt := d.now() // rows due by then were read (and claimed or paused)
 		more, claimFailed := false, false
 		var wake time.Time // when a paused chat or platform may send again
@@ -512,7 +645,7 @@ func (d *Dispatcher) claim(ctx context.Context, free int) ([]citybot.OutboxItem,
 	if len(ids) == 0 {
 		return nil, wake, nil
 	}
-	items, err := d.store.ClaimOutboxIDs(ctx, ids)
+	items, err := d.store.ClaimOutboxIDs(ctx, d.instance, ids)
 	d.claimTxs.Inc()
 	d.unreserve(reserved, items)
 	if err != nil {

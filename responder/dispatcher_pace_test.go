@@ -26,9 +26,9 @@ func (s *countingStore) OutboxHeads(ctx context.Context, ps []citybot.Platform, 
 	return s.DB.OutboxHeads(ctx, ps, limit)
 }
 
-func (s *countingStore) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
+func (s *countingStore) ClaimOutboxIDs(ctx context.Context, claimer string, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
 	s.claims.Add(1)
-	return s.DB.ClaimOutboxIDs(ctx, ids)
+	return s.DB.ClaimOutboxIDs(ctx, claimer, ids)
 }
 
 func (s *countingStore) RetryOutbox(ctx context.Context, id citybot.OutboxID, next time.Time, count bool, lastErr string) error {

@@ -108,7 +108,7 @@ func crashLeftSending(t *testing.T, rg *rig, m citybot.Message) citybot.OutboxIt
 	if err != nil || len(items) != 1 {
 		t.Fatalf("queued %+v, %v", items, err)
 	}
-	got, err := rg.db.ClaimOutboxIDs(context.Background(), []citybot.OutboxID{items[0].ID})
+	got, err := rg.db.ClaimOutboxIDs(context.Background(), deadInstance, []citybot.OutboxID{items[0].ID})
 	if err != nil || len(got) != 1 || got[0].Kind != citybot.OutboxAck {
 		t.Fatalf("claim: %+v, %v", got, err)
 	}
@@ -327,7 +327,7 @@ func TestCrashInterruptedChartNotResent(t *testing.T) {
 	if err != nil || it.Kind != citybot.OutboxChart || it.ChartWeek != "2026-W10" {
 		t.Fatalf("stored chart row %+v, %v", it, err)
 	}
-	if got, err := rg.db.ClaimOutboxIDs(ctx, []citybot.OutboxID{it.ID}); err != nil || len(got) != 1 {
+	if got, err := rg.db.ClaimOutboxIDs(ctx, deadInstance, []citybot.OutboxID{it.ID}); err != nil || len(got) != 1 {
 		t.Fatalf("claim: %+v, %v", got, err)
 	}
 	d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: rg.db, Bots: []bots.Bot{bot}, Charts: rg.db})
@@ -395,3 +395,7 @@ func TestTimedOutSendRescheduled(t *testing.T) {
 		return err == nil && it.State == citybot.OutboxPending && it.Attempts == 1
 	})
 }
+
+// deadInstance claims the rows a test leaves in sending: a process that
+// died, with no heartbeat.
+const deadInstance = "dead-instance"

@@ -102,7 +102,7 @@ func TestAlertsLifecycle(t *testing.T) {
 		if err := db.r.QueryRowContext(ctx, `SELECT MIN(priority) FROM outbox WHERE kind = 'alert'`).Scan(&prio); err != nil || prio != 1 {
 			t.Fatalf("alert rows' priority %d, %v; want 1 (a critical case's)", prio, err)
 		}
-		claimed, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{rows[0].ID})
+		claimed, err := db.ClaimOutboxIDs(ctx, testInstance, []citybot.OutboxID{rows[0].ID})
 		if err != nil || len(claimed) != 1 {
 			t.Fatal(claimed, err)
 		}
@@ -153,7 +153,7 @@ func TestAlertsLifecycle(t *testing.T) {
 				esc = r.ID
 			}
 		}
-		if cl, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{esc}); err != nil || len(cl) != 1 {
+		if cl, err := db.ClaimOutboxIDs(ctx, testInstance, []citybot.OutboxID{esc}); err != nil || len(cl) != 1 {
 			t.Fatal(cl, err)
 		}
 		res, err := db.TakeCase(ctx, c.ID, "olivia", admins, edit)

@@ -18,5 +18,9 @@ func claimOutbox(ctx context.Context, db *DB, platforms []citybot.Platform, limi
 	for i, h := range heads {
 		ids[i] = h.ID
 	}
-	return db.ClaimOutboxIDs(ctx, ids)
+	return db.ClaimOutboxIDs(ctx, testInstance, ids)
 }
+
+// testInstance is the claimer of the rows the store's tests claim: a
+// process without a heartbeat, as after its death.
+const testInstance = "test-instance"

@@ -14,7 +14,7 @@ import (
 
 const outboxColumns = `id, key, kind, platform, chat, chat_kind, reply_to, text, buttons, case_id, state, attempts,
 	next_attempt_at, last_error, sent_message_id, created_at, updated_at, delivery_unknown, to_user, edit_of, file_name, file, chart_week,
-	batch_text, mentions`
+	batch_text, mentions, claimed_by`
 
 func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	var (
@@ -27,11 +27,11 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 		unknown                             bool
 		to, editOf, fileName, chartWeek     string
 		file                                []byte
-		batchText, mentions                 string
+		batchText, mentions, claimedBy      string
 	)
 	if err := s.Scan(&id, &key, &kind, &plat, &chat, &chatKind, &replyTo, &text, &buttons, &caseID, &state,
 		&it.Attempts, &next, &lastErr, &sentID, &created, &upd, &unknown, &to, &editOf, &fileName, &file, &chartWeek,
-		&batchText, &mentions); err != nil {
+		&batchText, &mentions, &claimedBy); err != nil {
 		return it, err
 	}
 	if unknown && state == string(citybot.OutboxFailed) {
@@ -54,6 +54,7 @@ func scanOutbox(s scanner) (citybot.OutboxItem, error) {
 	it.NextAttemptAt, it.LastError, it.SentID = parseTS(next), lastErr, citybot.PlatformMessageID(sentID)
 	it.CreatedAt, it.UpdatedAt = parseTS(created), parseTS(upd)
 	it.ChartWeek = citybot.Week(chartWeek)
+	it.ClaimedBy = claimedBy
 	if batchText != "" {
 		// A carrier of a combined acknowledgement sends the combined
 		// message, to the whole group: it replies to no one message.
@@ -246,12 +247,18 @@ func (db *DB) OutboxHeads(ctx context.Context, platforms []citybot.Platform, lim
 }
 
 // ClaimOutboxIDs marks the rows with these ids that are still pending as
-// sending, in one transaction, and returns them in the order of ids;
-// rows no longer pending are left out. Each row is claimed once, even by
-// several processes on one database: on PostgreSQL a row another
-// transaction is claiming is skipped (FOR UPDATE SKIP LOCKED); SQLite
-// runs one write transaction at a time.
-func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
+// sending, claimed by claimer (the name of the citybot process that is
+// about to send them, which keeps its heartbeat: InstanceHeartbeat), in
+// one transaction, and returns them in the order of ids; rows no longer
+// pending are left out. Each row is claimed once, even by several
+// processes on one database: on PostgreSQL a row another transaction is
+// claiming is skipped (FOR UPDATE SKIP LOCKED); SQLite runs one write
+// transaction at a time. Errors wrap citybot.ErrInvalid for an empty
+// claimer.
+func (db *DB) ClaimOutboxIDs(ctx context.Context, claimer string, ids []citybot.OutboxID) ([]citybot.OutboxItem, error) {
+	if strings.TrimSpace(claimer) == "" {
+		return nil, fmt.Errorf("store: claim outbox: %w: a claim names its claimer", citybot.ErrInvalid)
+	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -268,7 +275,7 @@ func (db *DB) ClaimOutboxIDs(ctx context.Context, ids []citybot.OutboxID) ([]cit
 			}
 			out = append(out, it)
 		}
-		return markClaimed(ctx, tx, ts(db.now()), out)
+		return markClaimed(ctx, tx, ts(db.now()), claimer, out)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: claim outbox: %w", mapErr(err))
@@ -301,13 +308,14 @@ func outboxHeads(ctx context.Context, q querier, now string, platforms []citybot
 	return out, rows.Err()
 }
 
-// markClaimed sets rows to sending.
-func markClaimed(ctx context.Context, tx querier, now string, items []citybot.OutboxItem) error {
+// markClaimed sets rows to sending, claimed by claimer.
+func markClaimed(ctx context.Context, tx querier, now, claimer string, items []citybot.OutboxItem) error {
 	for i := range items {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?`, now, int64(items[i].ID)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sending', claimed_by = ?, updated_at = ? WHERE id = ?`,
+			claimer, now, int64(items[i].ID)); err != nil {
 			return err
 		}
-		items[i].State = citybot.OutboxSending
+		items[i].State, items[i].ClaimedBy = citybot.OutboxSending, claimer
 	}
 	return nil
 }
@@ -469,50 +477,66 @@ func clip(s string) string {
 	return s
 }
 
-// SendingOutbox returns the rows of the given platforms left in sending,
-// in queue order. At a dispatcher's start (one dispatcher per database)
-// those are the rows whose send an earlier process began and did not
-// record: the platform may or may not have accepted them. UpdatedAt is
-// when the row was claimed.
+// SendingOutbox returns every row of the given platforms in sending, in
+// queue order, whoever claimed it (ClaimedBy) and whether that process
+// still lives (see AbandonedOutbox). UpdatedAt is when the row was
+// claimed. Rows a combined acknowledgement carries are left out: they
+// are settled with their carrier.
 func (db *DB) SendingOutbox(ctx context.Context, platforms []citybot.Platform) ([]citybot.OutboxItem, error) {
+	out, err := db.sendingOutbox(ctx, platforms, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: sending outbox: %w", err)
+	}
+	return out, nil
+}
+
+// sendingOutbox reads the carriers of the given platforms in sending
+// that meet cond (on the row o, with its arguments args), when cond is
+// not "".
+func (db *DB) sendingOutbox(ctx context.Context, platforms []citybot.Platform, cond string, args ...any) ([]citybot.OutboxItem, error) {
 	if len(platforms) == 0 {
 		return nil, nil
 	}
 	in, pargs := platformList(platforms)
-	// Rows a combined acknowledgement carries are settled with it.
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE state = 'sending' AND batch_of IS NULL AND platform IN `+in+` ORDER BY id`, pargs...)
+	if cond != "" {
+		cond = " AND " + cond
+	}
+	args = append(pargs, args...)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
+		WHERE o.state = 'sending' AND o.batch_of IS NULL AND o.platform IN `+in+cond+` ORDER BY o.id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: sending outbox: %w", mapErr(err))
+		return nil, mapErr(err)
 	}
 	defer rows.Close()
 	var out []citybot.OutboxItem
 	for rows.Next() {
 		it, err := scanOutbox(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: sending outbox: %w", err)
+			return nil, err
 		}
 		out = append(out, it)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sending outbox: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// MarkDeliveryUnknown gives up on a row left in sending by a crash without
-// sending it again: it becomes citybot.OutboxUnknown (stored as failed,
-// flagged), with lastErr (safe to show staff) and one more attempt. The
-// row's case keeps its status: an acknowledgement given up this way
-// leaves its case new, at the top of the officers' inbox. The audit log
-// records it against the case. It returns the case's reference ("" for a
-// row without a case). Errors wrap citybot.ErrNotFound when no row with
-// this id is in sending.
+// MarkDeliveryUnknown gives up on a row a dead process left in sending
+// without sending it again: it becomes citybot.OutboxUnknown (stored as
+// failed, flagged), with lastErr (safe to show staff) and one more
+// attempt. Only a row whose claimer is gone (see AbandonedOutbox) is
+// settled: a live process's row in flight is never touched, and when two
+// processes settle the same row, one does. The row's case keeps its
+// status: an acknowledgement given up this way leaves its case new, at
+// the top of the officers' inbox. The audit log records it against the
+// case. It returns the case's reference ("" for a row without a case).
+// Errors wrap citybot.ErrNotFound when no row with this id is in sending
+// by a dead claimer.
 func (db *DB) MarkDeliveryUnknown(ctx context.Context, id citybot.OutboxID, lastErr string) (citybot.CaseRef, error) {
 	var ref citybot.CaseRef
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		ref = ""
 		now := db.now().UTC()
-		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = ? AND state = 'sending'`, int64(id)))
+		it, err := scanOutbox(tx.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
+			WHERE o.id = ? AND o.state = 'sending' AND `+claimerGone+skipLocked(tx), int64(id), ts(now)))
 		if err != nil {
 			return err
 		}

@@ -26,9 +26,11 @@
 // never half of one. On PostgreSQL, the server's own durability applies.
 //
 // Several processes on one database: the outbox's claim gives each row to
-// one of them (ClaimOutboxIDs), and job leases (TakeLease) say which one
-// runs a scheduled job. The rest (the scheduler, the platforms' polling)
-// does not use them yet: run one process per database.
+// one of them (ClaimOutboxIDs) and records which; each keeps a heartbeat
+// (InstanceHeartbeat), and the rows a dead one left in sending are
+// settled by the others (AbandonedOutbox, MarkDeliveryUnknown,
+// RequeueAbandoned; see instances.go). Job leases (TakeLease) say which
+// one runs a scheduled job.
 package store
 
 import (
@@ -52,6 +54,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 
@@ -129,6 +132,9 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// pgcfg is the PostgreSQL connection's configuration (a secret),
+	// for WatchOutbox's connection of its own; nil on SQLite.
+	pgcfg *pgx.ConnConfig
 }
 
 // Open opens the database at path, creating it when missing, and applies
@@ -230,15 +236,17 @@ func newDB(eng Engine, opts Options) *DB {
 // read-only ones for queries (WAL options do not apply). Errors are those
 // of Open.
 //
-// One citybot process per database for now: several instances on one
-// PostgreSQL database are not supported yet (the outbox's claim and the
-// scheduled jobs assume one process).
+// Several citybot processes may share one PostgreSQL database: each
+// outbox row is claimed by one of them (ClaimOutbox), and the leases
+// (TakeLease) keep each scheduled job and each one-at-a-time part of
+// serve to one process at a time.
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w: %w", citybot.ErrInvalid, err)
 	}
 	db := newDB(Postgres, opts)
+	db.pgcfg = cfg
 	db.w = pgPool(cfg, false)
 	db.w.SetMaxOpenConns(1)
 	db.w.SetMaxIdleConns(1)

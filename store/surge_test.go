@@ -46,11 +46,11 @@ func TestClaimCriticalFirst(t *testing.T) {
 		if heads[0].State != citybot.OutboxPending {
 			t.Errorf("OutboxHeads claimed: %s", heads[0].State)
 		}
-		got, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID, heads[2].ID})
+		got, err := db.ClaimOutboxIDs(ctx, testInstance, []citybot.OutboxID{heads[0].ID, heads[2].ID})
 		if err != nil || len(got) != 2 || got[0].ID != heads[0].ID || got[1].State != citybot.OutboxSending {
 			t.Fatalf("ClaimOutboxIDs = %+v, %v", got, err)
 		}
-		if again, err := db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID}); err != nil || len(again) != 0 {
+		if again, err := db.ClaimOutboxIDs(ctx, testInstance, []citybot.OutboxID{heads[0].ID}); err != nil || len(again) != 0 {
 			t.Fatalf("claiming a row in sending again = %+v, %v", again, err)
 		}
 		rest, err := claimOutbox(ctx, db, tgOnly, 10)

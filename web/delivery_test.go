@@ -26,7 +26,7 @@ func TestConversationShowsDeliveryUnknown(t *testing.T) {
 	if err != nil || len(heads) == 0 {
 		t.Fatalf("outbox heads: %v, %v", heads, err)
 	}
-	claimed, err := rg.db.ClaimOutboxIDs(ctx, []citybot.OutboxID{heads[0].ID})
+	claimed, err := rg.db.ClaimOutboxIDs(ctx, "a-dead-instance", []citybot.OutboxID{heads[0].ID})
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}

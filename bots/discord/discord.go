@@ -350,13 +350,16 @@ func (b *Bot) PrivateChat(ctx context.Context, user citybot.UserID) (citybot.Cha
 
 // Spacing returns the steady gap between two messages to one channel
 // that its limit allows (bots.Spacer): the window spread evenly over its
-// messages (5 in 5 s: 1 s).
+// messages (5 in 5 s: 1 s), this process's share of them when several
+// send with the token (ShareLimits).
 func (b *Bot) Spacing(out citybot.Outgoing) time.Duration {
-	if b.opts.ChannelMessages <= 0 {
-		return 0
-	}
-	return b.opts.ChannelWindow / time.Duration(b.opts.ChannelMessages)
+	return b.limiter.channelGap()
 }
+
+// ShareLimits implements bots.LimitSharer: with n citybot processes
+// sending with this token, the global limit on REST calls and the limit
+// per channel allow bots.Share(N, n) calls in their windows.
+func (b *Bot) ShareLimits(n int) { b.limiter.setShare(n) }
 
 // Mentions reports that Send names the people in Outgoing.Mentions
 // (bots.Mentioner).

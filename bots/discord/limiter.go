@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"citybot/bots"
 )
 
 // limiter keeps REST calls within sliding windows: a global one of one
@@ -19,7 +21,10 @@ type limiter struct {
 	perChan  int
 	window   time.Duration
 	calls    int
-	now      func() time.Time // the clock; tests replace it
+	// share is how many processes send with the token: each keeps to
+	// its share of perSec and perChan (bots.Share).
+	share int
+	now   func() time.Time // the clock; tests replace it
 	// blocked holds a channel's sends back until a time (Discord's 429
 	// on it); "" holds every call back.
 	blocked map[string]time.Time
@@ -35,7 +40,32 @@ type slot struct {
 
 func newLimiter(perSec, perChan int, window time.Duration) *limiter {
 	return &limiter{perSec: perSec, perChan: perChan, window: window, channels: map[string][]*stamp{}, now: time.Now,
-		blocked: map[string]time.Time{}}
+		blocked: map[string]time.Time{}, share: 1}
+}
+
+// setShare makes the limiter keep to its share among n processes.
+func (l *limiter) setShare(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.share = max(n, 1)
+}
+
+// limits are the global and per-channel limits of this process's share.
+// Call with mu held.
+func (l *limiter) limits() (perSec, perChan int) {
+	return bots.Share(l.perSec, l.share), bots.Share(l.perChan, l.share)
+}
+
+// channelGap is the steady gap between two posts to one channel that
+// this process's share of the channel limit allows.
+func (l *limiter) channelGap() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, perChan := l.limits()
+	if perChan <= 0 {
+		return 0
+	}
+	return l.window / time.Duration(perChan)
 }
 
 // block holds channel's calls back for d ("" for every call).
@@ -56,7 +86,7 @@ func (l *limiter) globalWait() time.Duration {
 	g, gw := live(l.global, now, time.Second)
 	l.global = g
 	wait := l.blocked[""].Sub(now)
-	if len(g) >= l.perSec {
+	if perSec, _ := l.limits(); len(g) >= perSec {
 		wait = max(wait, gw)
 	}
 	return max(wait, 0)
@@ -113,7 +143,8 @@ func (l *limiter) reserve(channel string) (slot, time.Duration) {
 	wait := max(l.blocked[""].Sub(now), l.blocked[channel].Sub(now), 0)
 	g, gw := live(l.global, now, time.Second)
 	l.global = g
-	if len(g) >= l.perSec {
+	perSec, perChan := l.limits()
+	if len(g) >= perSec {
 		wait = max(wait, gw)
 	}
 	var c []*stamp
@@ -125,7 +156,7 @@ func (l *limiter) reserve(channel string) (slot, time.Duration) {
 		} else {
 			l.channels[channel] = c
 		}
-		if len(c) >= l.perChan && cw > wait {
+		if len(c) >= perChan && cw > wait {
 			wait = cw
 		}
 	}

@@ -175,3 +175,58 @@ func TestAttachmentKind(t *testing.T) {
 		}
 	}
 }
+
+// TestLimiterShare: three processes' limiters (one token) each keep to
+// a third of the global and per-channel limits once told that three
+// share the token, so that together they stay within Discord's; alone,
+// each allows the whole limits (three times too much together). Counted
+// on a fake clock.
+func TestLimiterShare(t *testing.T) {
+	most := func(times []time.Time, window time.Duration) int {
+		m, lo := 0, 0
+		for hi, at := range times {
+			for !times[lo].After(at.Add(-window)) {
+				lo++
+			}
+			m = max(m, hi-lo+1)
+		}
+		return m
+	}
+	run := func(share int) (global, channel int) {
+		clock := time.Unix(1e9, 0)
+		var ls []*limiter
+		for range 3 {
+			l := newLimiter(45, 5, 5*time.Second)
+			l.now = func() time.Time { return clock }
+			l.setShare(share)
+			ls = append(ls, l)
+		}
+		var all, ch []time.Time
+		for step := 0; step < 1000; step++ { // 10 s
+			for _, l := range ls {
+				for i := range 3 {
+					if s, wait := l.reserve(fmt.Sprint("c", step, "-", i)); wait == 0 {
+						l.release(s)
+						all = append(all, clock)
+					}
+				}
+				if s, wait := l.reserve("town-square"); wait == 0 {
+					l.release(s)
+					all, ch = append(all, clock), append(ch, clock)
+				}
+			}
+			clock = clock.Add(10 * time.Millisecond)
+		}
+		return most(all, time.Second), most(ch, 5*time.Second)
+	}
+	if g, c := run(1); g <= 45 || c <= 5 {
+		t.Fatalf("unaware of each other: %d calls in a second, %d posts to a channel in 5 s; want over 45 and 5 (else this proves nothing)", g, c)
+	}
+	g, c := run(3)
+	if g > 45 || c > 5 {
+		t.Errorf("sharing among 3: %d calls in a second (limit 45), %d posts to one channel in 5 s (limit 5)", g, c)
+	}
+	if g < 45/3*3 || c < 1*3 {
+		t.Errorf("sharing among 3: %d calls in a second, %d posts in 5 s; want each process's whole share used (45, 3)", g, c)
+	}
+}

@@ -29,7 +29,9 @@ const maxWebhookBody = 16 << 20
 // failures (network, 409 Conflict, 429, 5xx, a failing handler) are
 // logged and retried with backoff; an update the handler panics on or
 // fails Options.MaxHandlerAttempts times is skipped (see SkippedUpdates).
-// Run must be called once.
+// Run must not run twice at once; once it has returned it may be called
+// again (an instance that leads the polling again): polling starts again
+// from the offset stored in Options.Cursors.
 func (b *Bot) Run(ctx context.Context, h bots.Handler) error {
 	if h == nil {
 		return fmt.Errorf("telegram: run: nil handler: %w", citybot.ErrInvalid)

@@ -285,11 +285,11 @@ func chatKey(chat int64) string { return "chat:" + strconv.FormatInt(chat, 10) }
 // second.
 func (b *Bot) checks(chat int64, kind citybot.ChatKind) []ratelimit.Check {
 	checks := []ratelimit.Check{
-		{Key: chatKey(chat), Rule: b.chatN},
-		{Key: "global", Rule: b.globalN},
+		{Key: chatKey(chat), Rule: b.shared(b.chatN)},
+		{Key: "global", Rule: b.shared(b.globalN)},
 	}
 	if kind == citybot.ChatGroup || (kind == "" && chat < 0) {
-		checks = append(checks, ratelimit.Check{Key: "group:" + strconv.FormatInt(chat, 10), Rule: b.groupN})
+		checks = append(checks, ratelimit.Check{Key: "group:" + strconv.FormatInt(chat, 10), Rule: b.shared(b.groupN)})
 	}
 	return checks
 }

@@ -118,7 +118,7 @@ type Options struct {
 }
 
 // Bot is a connection to the Telegram Bot API. Create it with New. Its
-// methods are safe for concurrent use; Run is called once.
+// methods are safe for concurrent use; Run runs once at a time.
 type Bot struct {
 	api     *tgbotapi.BotAPI // template: each call copies it with its own client
 	http    *http.Client
@@ -133,6 +133,9 @@ type Bot struct {
 	chatN   ratelimit.Rule
 	groupN  ratelimit.Rule
 	globalN ratelimit.Rule
+	// share is how many citybot processes send with this token
+	// (ShareLimits): each rule above allows its share.
+	share   atomic.Int32
 	handler atomic.Pointer[handlerBox] // set while Run runs in webhook mode
 	skipped atomic.Int64               // updates given up on (see SkippedUpdates)
 }
@@ -306,11 +309,22 @@ func (b *Bot) Spacing(out citybot.Outgoing) time.Duration {
 		}
 		return r.Window / time.Duration(r.N)
 	}
-	g := gap(b.chatN)
+	g := gap(b.shared(b.chatN))
 	if out.ChatKind != citybot.ChatPrivate {
-		g = max(g, gap(b.groupN))
+		g = max(g, gap(b.shared(b.groupN)))
 	}
 	return g
+}
+
+// ShareLimits implements bots.LimitSharer: with n citybot processes
+// sending with this token, each of the per-chat, per-group and global
+// rules allows bots.Share(N, n) messages in its window.
+func (b *Bot) ShareLimits(n int) { b.share.Store(int32(max(n, 1))) }
+
+// shared is this process's share of r (see ShareLimits).
+func (b *Bot) shared(r ratelimit.Rule) ratelimit.Rule {
+	r.N = bots.Share(r.N, int(b.share.Load()))
+	return r
 }
 
 // Limits returns Telegram's message limits: 4096 UTF-16 code units of

@@ -29,7 +29,7 @@ func testPolicy(t testing.TB, cfg Config) *citybot.Policy {
 
 // newOpsMux is newOpsMuxToken without a metrics token.
 func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler) *http.ServeMux {
-	return newOpsMuxToken(db, platforms, nil, reg, logger, extra, "")
+	return newOpsMuxToken(db, platforms, nil, nil, reg, logger, extra, "")
 }
 
 // runTrain runs `citybot train` with an empty environment and the

@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
+	"time"
 
 	"citybot"
 	"citybot/bots"
@@ -35,6 +38,13 @@ type hearingStatus struct {
 // by platform for /healthz. A platform that cannot be asked is logged and
 // reported "unknown"; it never stops serve.
 func askHearing(ctx context.Context, logger *slog.Logger, bs []bots.Bot) map[string]hearingStatus {
+	return askHearingSince(ctx, logger, bs, nil)
+}
+
+// askHearingSince is askHearing that logs only the platforms whose answer
+// differs from before (all of them when before is nil): asked again and
+// again, it says what changed, not the same warning every time.
+func askHearingSince(ctx context.Context, logger *slog.Logger, bs []bots.Bot, before map[string]hearingStatus) map[string]hearingStatus {
 	out := map[string]hearingStatus{}
 	log := logger.With("component", "hearing")
 	for _, b := range bs {
@@ -44,22 +54,73 @@ func askHearing(ctx context.Context, logger *slog.Logger, bs []bots.Bot) map[str
 		}
 		p := string(b.Platform())
 		h, err := hc.Hearing(ctx)
-		if err != nil {
-			log.Warn("could not ask the platform whether the bot hears the configured chats", "platform", p, "err", err)
+		switch {
+		case err != nil:
 			out[p] = hearingStatus{Status: hearsUnknown}
-			continue
-		}
-		if h.OK() {
-			log.Info("the bot hears what the configuration expects", "platform", p)
+		case h.OK():
 			out[p] = hearingStatus{Status: hearsAll}
+		default:
+			out[p] = hearingStatus{Status: hearsNotAll, Problems: h.Problems}
+		}
+		if prev, ok := before[p]; ok && reflect.DeepEqual(prev, out[p]) {
 			continue
 		}
-		for _, pr := range h.Problems {
-			log.Warn("the bot cannot hear everything the configuration expects", "platform", p, "problem", pr.Code, "missed", pr.Missed, "fix", pr.Fix)
+		switch {
+		case err != nil:
+			log.Warn("could not ask the platform whether the bot hears the configured chats", "platform", p, "err", err)
+		case h.OK():
+			log.Info("the bot hears what the configuration expects", "platform", p)
+		default:
+			for _, pr := range h.Problems {
+				log.Warn("the bot cannot hear everything the configuration expects", "platform", p, "problem", pr.Code, "missed", pr.Missed, "fix", pr.Fix)
+			}
 		}
-		out[p] = hearingStatus{Status: hearsNotAll, Problems: h.Problems}
 	}
 	return out
+}
+
+// hearingEvery is how often serve asks the platforms again whether the
+// bot hears the configured chats (one or two API calls each): a fix made
+// in BotFather or the developer portal, or a permission taken away,
+// shows on /healthz without a restart.
+const hearingEvery = 10 * time.Minute
+
+// hearingBoard holds the platforms' latest answers for /healthz.
+type hearingBoard struct {
+	mu  sync.Mutex
+	now map[string]hearingStatus
+}
+
+// get returns the latest answers (nil before the first).
+func (h *hearingBoard) get() map[string]hearingStatus {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+// ask asks the platforms again, logs what changed and keeps the answers.
+func (h *hearingBoard) ask(ctx context.Context, logger *slog.Logger, bs []bots.Bot) {
+	next := askHearingSince(ctx, logger, bs, h.get())
+	if ctx.Err() != nil {
+		return // stopping: an interrupted answer is no answer
+	}
+	h.mu.Lock()
+	h.now = next
+	h.mu.Unlock()
+}
+
+// run asks again every interval until ctx is cancelled.
+func (h *hearingBoard) run(ctx context.Context, logger *slog.Logger, bs []bots.Bot, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			h.ask(ctx, logger, bs)
+		}
+	}
 }
 
 // LiveCheckError is a configuration that is valid but that a platform

@@ -155,7 +155,7 @@ func TestAskHearingHealthz(t *testing.T) {
 		t.Errorf("closed emulator: %+v", unknown)
 	}
 
-	mux := newOpsMuxToken(fakePinger{}, map[string]string{"telegram": modeLive, "discord": modeLive}, hearing, newRegistry(), slog.New(slog.DiscardHandler), nil, "")
+	mux := newOpsMuxToken(fakePinger{}, map[string]string{"telegram": modeLive, "discord": modeLive}, func() map[string]hearingStatus { return hearing }, nil, newRegistry(), slog.New(slog.DiscardHandler), nil, "")
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if rec.Code != http.StatusOK {
@@ -221,5 +221,58 @@ func TestServeHearing(t *testing.T) {
 	defer cancel()
 	if _, err := tg.WaitSent(ctx, func(m tgemu.SentMessage) bool { return m.Chat == citizen.ID }); err != nil {
 		t.Fatalf("no acknowledgement: %v", err)
+	}
+}
+
+// TestHearingAskedAgain: serve asks the platforms again while it runs;
+// /healthz then shows the latest answer (a fix in BotFather shows without
+// a restart), and the log says only what changed.
+func TestHearingAskedAgain(t *testing.T) {
+	tg, _ := hearingEmulators(t, true, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tb, err := telegram.New(ctx, telegram.Options{Token: tg.Token(), APIEndpoint: tg.Endpoint(), ListenGroups: []int64{-1001000000555},
+		Cursors: fakeCursorStore{}, PollTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	board := &hearingBoard{}
+	mux := newOpsMuxToken(fakePinger{}, map[string]string{"telegram": modeLive}, board.get, nil, newRegistry(), slog.New(slog.DiscardHandler), nil, "")
+	healthz := func() map[string]hearingStatus {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		var body struct {
+			Hearing map[string]hearingStatus `json:"hearing"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		return body.Hearing
+	}
+	if h := healthz(); h != nil {
+		t.Errorf("before any answer, /healthz shows hearing %+v", h)
+	}
+	bs := []bots.Bot{tb}
+	board.ask(ctx, logger, bs)
+	if h := healthz(); h["telegram"].Status != hearsNotAll {
+		t.Fatalf("privacy on: %+v", h)
+	}
+	if n := strings.Count(logs.String(), "telegram_privacy_mode"); n != 1 {
+		t.Errorf("first answer: the problem logged %d times, want once:\n%s", n, logs.String())
+	}
+	logs.Reset()
+	board.ask(ctx, logger, bs)
+	if logs.Len() != 0 {
+		t.Errorf("the same answer again is logged again:\n%s", logs.String())
+	}
+	tg.SetPrivacy(false)
+	board.ask(ctx, logger, bs)
+	if h := healthz(); h["telegram"].Status != hearsAll {
+		t.Errorf("after the fix, /healthz shows %+v", h)
+	}
+	if !strings.Contains(logs.String(), "the bot hears what the configuration expects") {
+		t.Errorf("the fix is not logged:\n%s", logs.String())
 	}
 }

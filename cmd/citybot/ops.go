@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"citybot/cluster"
 )
 
 // pinger is what /healthz needs of the store.
@@ -25,13 +27,15 @@ type pinger interface {
 const healthTimeout = 2 * time.Second
 
 // newOpsMuxToken builds the operations HTTP routes: GET /healthz
-// (reporting platforms, each platform's mode: live, sandbox or disabled,
-// and hearing: askHearing's answers, nil when none was asked), GET
-// /metrics from reg, guarded by metricsGuard(token), and extra routes (the
-// Telegram webhook and the web's) keyed by pattern.
-func newOpsMuxToken(db pinger, platforms map[string]string, hearing map[string]hearingStatus, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
+// (reporting platforms, each platform's mode: live, sandbox or disabled;
+// hearing's answer, the platforms' latest answers to askHearing, none
+// when hearing is nil or answers nil; and roles' answer, each
+// one-at-a-time part's role here and its leader, none when roles is nil),
+// GET /metrics from reg, guarded by metricsGuard(token), and extra routes
+// (the Telegram webhook and the web's) keyed by pattern.
+func newOpsMuxToken(db pinger, platforms map[string]string, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status, reg *prometheus.Registry, logger *slog.Logger, extra map[string]http.Handler, token Secret) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthHandler(db, platforms, hearing, logger))
+	mux.Handle("GET /healthz", healthHandler(db, platforms, hearing, roles, logger))
 	mux.Handle("GET /metrics", metricsGuard(token, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		Registry:          reg,
@@ -92,10 +96,15 @@ func localClient(r *http.Request) bool {
 // ping within healthTimeout, else 503 with a safe error text; the detail
 // goes to the log. Both carry "platforms", each platform's mode (live,
 // sandbox, disabled), so that monitoring sees a city running on emulators,
-// and, when asked at start, "hearing": per platform whether the bot hears
-// what the configuration expects ("ok", "problems" with what to change,
-// or "unknown"), a readiness detail that does not change the status.
-func healthHandler(db pinger, platforms map[string]string, hearing map[string]hearingStatus, logger *slog.Logger) http.Handler {
+// and, once asked (at start, then every hearingEvery), "hearing": per
+// platform whether the bot hears what the configuration expects ("ok",
+// "problems" with what to change, or "unknown"), a readiness detail that
+// does not change the status; and
+// "leadership": for each part that runs on one instance at a time (by
+// lease name), this instance's role ("leading", "standing by") and the
+// instance that leads, read live. Standing by is healthy: another
+// instance runs the part.
+func healthHandler(db pinger, platforms map[string]string, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
@@ -107,7 +116,12 @@ func healthHandler(db pinger, platforms map[string]string, hearing map[string]he
 			code = http.StatusServiceUnavailable
 		}
 		if hearing != nil {
-			body["hearing"] = hearing
+			if h := hearing(); h != nil {
+				body["hearing"] = h
+			}
+		}
+		if roles != nil {
+			body["leadership"] = roles()
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

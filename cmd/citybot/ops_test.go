@@ -121,7 +121,7 @@ func TestMetricsGuard(t *testing.T) {
 		{name: "right token through a proxy", remote: "127.0.0.1:40000", forwarded: "203.0.113.9", token: token, auth: "Bearer " + token, want: http.StatusOK},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			mux := newOpsMuxToken(fakePinger{}, nil, nil, newRegistry(), discardLogger(), nil, tt.token)
+			mux := newOpsMuxToken(fakePinger{}, nil, nil, nil, newRegistry(), discardLogger(), nil, tt.token)
 			req := httptest.NewRequest("GET", "/metrics", nil)
 			req.RemoteAddr = tt.remote
 			if tt.auth != "" {

@@ -29,6 +29,7 @@ import (
 	"citybot/bots/telegram/tgemu"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/cluster"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/scheduler"
@@ -87,6 +88,7 @@ const (
 	partTelegram   = "telegram"
 	partDiscord    = "discord"
 	partHTTP       = "http"
+	partHearing    = "hearing"
 	partMedia      = "media"
 	partAlerts     = "alerts"
 	partSurge      = "surge"
@@ -177,7 +179,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
 	defer func() {
-		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
+		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partHearing, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
@@ -198,8 +200,32 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	for _, b := range intake {
 		platforms = append(platforms, b.bot)
 	}
-	hearing := askHearing(ctx, a.logger, platforms)
-	ln, srv, err := a.listen(routes, reg, hearing)
+	hearing := &hearingBoard{}
+	hearing.ask(ctx, a.logger, platforms)
+	// The parts that run on one instance at a time (Telegram's polling,
+	// Discord's gateway, the alert and surge loops) run under their
+	// lease; the others run on every instance.
+	lead := newLeadership(a)
+	intakeRuns := make([]func(ctx context.Context) error, len(intake))
+	for i, b := range intake {
+		if intakeRuns[i], err = lead.lead(b.lease, func(ctx context.Context) error { return b.run(ctx, parts.handler) }); err != nil {
+			return err
+		}
+	}
+	alerts, err := lead.lead(leaseAlerts, parts.alerter.Run)
+	if err != nil {
+		return err
+	}
+	var surge func(ctx context.Context) error
+	if parts.surger != nil {
+		if surge, err = lead.lead(leaseSurge, parts.surger.Run); err != nil {
+			return err
+		}
+	}
+	if err := lead.register(reg); err != nil {
+		return err
+	}
+	ln, srv, err := a.listen(routes, reg, hearing.get, lead.statuses)
 	if err != nil {
 		return err
 	}
@@ -212,19 +238,22 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 		parts.digest.Scheduler.Stop() // waits for the running job
 		return nil
 	})
-	g.start(ctx, partAlerts, stopSchedulerTimeout, parts.alerter.Run)
-	if parts.surger != nil {
-		g.start(ctx, partSurge, stopSchedulerTimeout, parts.surger.Run)
+	g.start(ctx, partAlerts, stopSchedulerTimeout, alerts)
+	if surge != nil {
+		g.start(ctx, partSurge, stopSchedulerTimeout, surge)
 	}
 	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
 		parts.media.Run(ctx) // the file in hand is left for the next start
 		return nil
 	})
+	g.start(ctx, partHearing, stopHTTPTimeout, func(ctx context.Context) error {
+		return hearing.run(ctx, a.logger, platforms, hearingEvery)
+	})
 	g.start(ctx, partHTTP, stopHTTPTimeout, func(ctx context.Context) error {
 		return serveHTTP(ctx, srv, ln, stopHTTPTimeout)
 	})
-	for _, b := range intake {
-		g.start(ctx, b.part, stopBotTimeout, func(ctx context.Context) error { return b.run(ctx, parts.handler) })
+	for i, b := range intake {
+		g.start(ctx, b.part, stopBotTimeout, intakeRuns[i])
 	}
 
 	if cfg.Sandbox.Enabled && (cfg.TelegramToken.Set() || cfg.DiscordToken.Set()) {
@@ -265,11 +294,13 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 }
 
 // platformBot is a connected platform: its bot, the part that runs it,
-// and how it runs with a handler.
+// how it runs with a handler, and the lease it runs under when one
+// instance at a time runs it ("": every instance runs it).
 type platformBot struct {
-	bot  bots.Bot
-	part string
-	run  func(ctx context.Context, h bots.Handler) error
+	bot   bots.Bot
+	part  string
+	run   func(ctx context.Context, h bots.Handler) error
+	lease string
 }
 
 // connect connects every enabled platform (starting its emulator as a
@@ -282,14 +313,29 @@ func (a *App) connect(ctx context.Context, g *group, ready *readyInfo, routes ma
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, platformBot{bot: tg, part: partTelegram, run: tg.Run})
+		// Telegram answers a second poller with 409 Conflict: one
+		// instance polls. A webhook is served by every instance (each
+		// registers the same URL; the store keeps an update once).
+		lease := ""
+		if a.cfg.PlatformMode("telegram") == modeLive && a.cfg.Telegram.Mode != telegram.ModeWebhook {
+			lease = leaseTelegramPoll
+		}
+		out = append(out, platformBot{bot: tg, part: partTelegram, run: tg.Run, lease: lease})
 	}
 	if a.cfg.Discord.Enabled {
 		dc, err := a.connectDiscord(ctx, g, ready)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, platformBot{bot: dc, part: partDiscord, run: dc.Run})
+		// One gateway connection hears everything once; a new leader
+		// catches up from the channels' history what was said while the
+		// connection moved. In sandbox mode the emulator is this
+		// process's own: every instance listens to its own.
+		lease := ""
+		if a.cfg.PlatformMode("discord") == modeLive {
+			lease = leaseDiscordGateway
+		}
+		out = append(out, platformBot{bot: dc, part: partDiscord, run: dc.Run, lease: lease})
 	}
 	return out, nil
 }
@@ -424,6 +470,10 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		PollInterval: cfg.Outbox.PollInterval.Duration,
 		SendTimeout:  cfg.Outbox.SendTimeout.Duration,
 		Registerer:   reg,
+		// Rows are claimed, and the heartbeat kept, under this
+		// process's name: the other instances on the database settle
+		// its rows in sending only once it is dead.
+		Instance: a.instance,
 	}
 	if cfg.Outbox.CombineGroupAcks {
 		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
@@ -470,7 +520,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 
 // listen binds [http] addr, with at most [http] max_connections open at
 // once, and returns the server of routes, /healthz and /metrics.
-func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing map[string]hearingStatus) (net.Listener, *http.Server, error) {
+func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status) (net.Listener, *http.Server, error) {
 	cfg := a.cfg
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -484,7 +534,7 @@ func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, h
 	httpLog.Debug("connection limit", "max_connections", maxConns)
 	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
-		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), hearing, reg, httpLog, routes, cfg.MetricsToken),
+		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), hearing, roles, reg, httpLog, routes, cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// Short: an idle keep-alive connection holds one of the limited
