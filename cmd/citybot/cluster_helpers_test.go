@@ -8,7 +8,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -237,28 +236,6 @@ type clusterNode struct {
 	*acceptProc
 	idx    int
 	killed bool
-}
-
-// role is what the instance's /healthz says of its part in the cluster
-// ("leader", "follower"), or "" when it says nothing of it.
-func (n *clusterNode) role(t *testing.T) string {
-	t.Helper()
-	resp, err := http.Get("http://" + n.ready.HTTPAddr + "/healthz")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var h map[string]any
-	if json.NewDecoder(resp.Body).Decode(&h) != nil {
-		return ""
-	}
-	for _, v := range []any{h, h["cluster"], h["leadership"]} {
-		m, _ := v.(map[string]any)
-		if r, ok := m["role"].(string); ok {
-			return r
-		}
-	}
-	return ""
 }
 
 // logCount counts the log lines of the live instances (or all of them)
