@@ -77,8 +77,10 @@ type Leases interface {
 }
 
 // DefaultLeaseTTL is how long a job's lease lasts unless renewed: how
-// long after its holder dies another process takes the job over.
-const DefaultLeaseTTL = 30 * time.Second
+// long after its holder dies another process takes the job over (at its
+// next try, a third of it later at most: within 8 s, as serve's leaders'
+// parts move). The holder renews it every 2 s while the job runs.
+const DefaultLeaseTTL = 6 * time.Second
 
 // Options configure a Scheduler.
 type Options struct {
