@@ -123,17 +123,16 @@ func (p *clusterProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // url is the webhook URL on the proxy for path.
 func (p *clusterProxy) url(path string) string { return p.srv.URL + path }
 
-// stats returns the 2xx deliveries relayed from start on, their rate
-// from start to the last, the longest pause between two of them (or the
-// kill and the first) after kill, and how often a dead backend was
-// skipped.
-func (p *clusterProxy) stats(start, kill time.Time) (n int, perSecond float64, longestGapAfterKill time.Duration, failover int) {
+// stats returns the 2xx deliveries relayed from start to until, their
+// rate, the longest pause between two of them (or the kill and the
+// first) from kill to until, and how often a dead backend was skipped.
+func (p *clusterProxy) stats(start, kill, until time.Time) (n int, perSecond float64, longestGapAfterKill time.Duration, failover int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var last time.Time
 	prev := kill
 	for _, at := range p.served {
-		if at.Before(start) {
+		if at.Before(start) || at.After(until) {
 			continue
 		}
 		n++
