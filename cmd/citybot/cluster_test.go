@@ -32,10 +32,12 @@ const takeoverBound = 10 * time.Second
 // round-robin proxy (clusterProxy) and Discord through its emulator.
 // 200 citizens (100 in Telegram private chats; 40 in Discord DMs and 60
 // in Discord channels and threads; English and French) send 1,000
-// messages, five each. Mid-burst the leader is killed with SIGKILL; then
-// the weekly digest, drafted by the scheduler, is approved by the
-// official's button (through the proxy) and the instance whose send of it
-// is in flight is killed too (its Telegram answer withheld, so the
+// messages, five each. Mid-burst the leader is killed with SIGKILL while
+// it also runs a scheduled job (the digest's draft, held mid-run by a
+// lock the test takes on the digests table until the kill); then the
+// weekly digest that job drafts on another instance is approved by the
+// official's button (through the proxy), and the instance whose send of
+// it is in flight is killed too (its Telegram answer withheld, so the
 // platform took the post and the sender never heard back). Then:
 //   - every message is stored exactly once, one case per citizen;
 //   - every case has one acknowledgement, delivered exactly once, or on
@@ -43,9 +45,11 @@ const takeoverBound = 10 * time.Second
 //     with its logged warning, delivered at most once and the case left
 //     new for an officer; on Discord exactly once;
 //   - the Discord gateway ran on one instance (the leader) and another
-//     takes it within 10 s of the kill, and the scheduler's next job runs
-//     on a survivor within 10 s;
-//   - the digest is posted to each public chat exactly once.
+//     takes it within 10 s of the kill, and the job the leader died
+//     running runs on a survivor within 10 s;
+//   - the digest is posted to each public chat exactly once (a chart the
+//     kill interrupted, which no platform recognises twice: at most
+//     once, delivery unknown).
 //
 // It runs when CITYBOT_TEST_POSTGRES_URL is set (always in CI); it logs
 // the takeover times, the webhook's messages per second through the proxy
