@@ -25,9 +25,13 @@
 // process being killed; after a power loss the last commits may be lost,
 // never half of one. On PostgreSQL, the server's own durability applies.
 //
-// Several processes on one database: the outbox's claim gives each row to
-// one of them (ClaimOutboxIDs), and job leases (TakeLease) say which one
-// runs a scheduled job. The rest (the scheduler, the platforms' polling)
+// Several processes on one database: their write batches run one at a
+// time, as one process's do (SQLite's write lock; on PostgreSQL an
+// advisory lock each batch takes first, see pgBegin), so the writes'
+// read-then-write logic (a citizen's open case, a message seen before,
+// grouping's target, migrations applied) holds across processes; the
+// outbox's claim gives each row to one of them (ClaimOutboxIDs), and job
+// leases (TakeLease) say which one runs a scheduled job. The rest (the scheduler, the platforms' polling)
 // does not use them yet: run one process per database.
 package store
 
@@ -544,10 +548,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
+	// In a write batch: on PostgreSQL, processes starting together on a
+	// new database would otherwise race on creating the table (the
+	// catalog's unique keys).
+	if err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("store: migrate: %w", mapErr(err))
 	}
 	applied := map[int]bool{}
@@ -581,15 +591,28 @@ func (db *DB) Migrate(ctx context.Context) error {
 			continue
 		}
 		err := db.write(ctx, func(ctx context.Context, tx querier) error {
-			// The recorded row is the guard: a concurrent migrator that
-			// got here first makes this insert fail as a duplicate.
+			// Another process may have applied it since we read the
+			// list: write batches run one at a time across processes
+			// (SQLite's write lock, PostgreSQL's advisory lock: see
+			// pgBegin), so what this one reads is final.
+			var done int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done)
+			if err != nil {
+				return err
+			}
+			if done > 0 {
+				return errNoop
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, ts(db.now())); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, m.sql)
+			_, err = tx.ExecContext(ctx, m.sql)
 			return err
 		})
+		if errors.Is(err, errNoop) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("store: migrate %s: %w", m.name, mapErr(err))
 		}

@@ -11,6 +11,26 @@ import (
 // maxBatch bounds how many writes one transaction commits together.
 const maxBatch = 64
 
+// pgBegin starts a write batch on PostgreSQL: a READ COMMITTED
+// transaction that first takes the writers' advisory lock
+// (pgWriteLockKey), released by its COMMIT or ROLLBACK, so that the
+// batches of every process on the database run one at a time, as BEGIN
+// IMMEDIATE makes SQLite's do. The store's writes read then write (a
+// citizen's open case, a chat or identity seen before, a message already
+// stored, grouping's target): two processes running them at once under
+// READ COMMITTED would open two cases for one citizen, or fail on a
+// unique key. Both statements go in one round trip (pgx sends a query
+// without arguments in the simple protocol, which runs several).
+//
+// Readers never take the lock; nor does any statement outside a write
+// batch, so a batch waits only for another process's batch.
+var pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLockKey, 10) + `)`
+
+// pgWriteLockKey is the advisory lock key of the write batches: an
+// arbitrary constant ("citybotW" read as a 64-bit integer), which other
+// advisory locks of the store must not use.
+const pgWriteLockKey int64 = 0x63697479_626f7457
+
 // writeJob is one caller's write, waiting to be committed in a batch.
 type writeJob struct {
 	ctx    context.Context
@@ -25,7 +45,8 @@ type writeJob struct {
 //
 // Writes are committed in groups: callers queue their job; the first to
 // take the write lock becomes the leader, runs every queued job in one
-// BEGIN IMMEDIATE transaction (BEGIN on PostgreSQL), each inside its own SAVEPOINT (a job that
+// BEGIN IMMEDIATE transaction (on PostgreSQL, BEGIN and the writers'
+// advisory lock: see pgBegin), each inside its own SAVEPOINT (a job that
 // fails is rolled back alone), commits once and wakes the others. Under
 // load one commit serves many messages; alone, a write costs what a plain
 // transaction does. fn may run on another caller's goroutine and must not
@@ -164,7 +185,7 @@ func (db *DB) runBatch(batch []*writeJob) {
 	var q querier = conn
 	begin := `BEGIN IMMEDIATE`
 	if db.eng == Postgres {
-		q, begin = pgQuerier{conn}, `BEGIN`
+		q, begin = pgQuerier{conn}, pgBegin
 	}
 	if _, err := conn.ExecContext(bg, begin); err != nil {
 		finish(err)
