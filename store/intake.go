@@ -451,17 +451,30 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		cuesJSON = []byte("[]")
 	}
 	var ref citybot.CaseRef
+	const insertCase = `INSERT INTO cases
+		(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
+		 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
+		VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, pg := tx.(pgQuerier)
 	for attempt := 0; ; attempt++ {
 		ref = newRef()
-		err := undoable(ctx, tx, func() (err error) {
-			caseID, err = insertID(ctx, tx, `INSERT INTO cases
-				(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
-				 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
-				VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-				lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON))
-			return err
-		})
+		args := []any{string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
+			lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON)}
+		var err error
+		if pg {
+			// A reference taken inserts nothing: no savepoint needed
+			// (undoable's two round trips). On SQLite, ON CONFLICT
+			// would cost the scans insertID avoids.
+			err = tx.QueryRowContext(ctx, insertCase+` ON CONFLICT (ref) DO NOTHING RETURNING id`, args...).Scan(&caseID)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = fmt.Errorf("case reference %s taken: %w", ref, citybot.ErrDuplicate)
+			}
+		} else {
+			err = undoable(ctx, tx, func() (err error) {
+				caseID, err = insertID(ctx, tx, insertCase, args...)
+				return err
+			})
+		}
 		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
 			// Reference taken: the failed statement was undone alone;
 			// draw another.

@@ -9,7 +9,16 @@ import (
 )
 
 // maxBatch bounds how many writes one transaction commits together.
-const maxBatch = 64
+// On PostgreSQL, each job's savepoint that writes is a subtransaction
+// whose id the server keeps until the commit, in a cache of 64 per
+// session; past it, every other session's snapshots must look up
+// pg_subtrans ("suboverflowed"), which slows the whole server. So a batch
+// there holds pgMaxBatch jobs, leaving room for the savepoints a job may
+// take itself (undoable).
+const (
+	maxBatch   = 64
+	pgMaxBatch = 48
+)
 
 // pgBegin starts a write batch on PostgreSQL: a READ COMMITTED
 // transaction that first takes the writers' advisory lock
@@ -104,7 +113,7 @@ func (db *DB) enqueueWrite(ctx context.Context, fn func(ctx context.Context, tx 
 	defer func() { <-db.wlock }()
 	for {
 		db.qmu.Lock()
-		n := min(len(db.queue), maxBatch)
+		n := min(len(db.queue), db.maxBatch)
 		if n > 0 && db.queue[0].urgent {
 			// Urgent jobs alone: a short batch commits soonest.
 			u := 1
@@ -214,6 +223,11 @@ func (db *DB) runBatch(batch []*writeJob) {
 		return
 	}
 	ok := 0
+	// On PostgreSQL, where each statement is a round trip, a job's
+	// RELEASE goes with the next job's SAVEPOINT, and the last one's is
+	// left to COMMIT (which releases every savepoint): one round trip per
+	// job fewer. SQLite runs them in process, each as it comes.
+	release := ""
 	for i, j := range batch {
 		// Batches hold urgent jobs only or none (urgent jobs wait at the
 		// queue's head and are taken alone), and only the latter are cut.
@@ -227,10 +241,11 @@ func (db *DB) runBatch(batch []*writeJob) {
 			continue
 		}
 		sp := "job" + strconv.Itoa(i)
-		if _, err := conn.ExecContext(bg, `SAVEPOINT `+sp); err != nil {
+		if _, err := conn.ExecContext(bg, release+`SAVEPOINT `+sp); err != nil {
 			abort(err)
 			return
 		}
+		release = ""
 		if j.err = runJob(j, q); j.err != nil {
 			// Undo this job alone. If SQLite already rolled the whole
 			// transaction back (I/O error, full disk), this fails and
@@ -241,6 +256,10 @@ func (db *DB) runBatch(batch []*writeJob) {
 			}
 		} else {
 			ok++
+		}
+		if db.eng == Postgres {
+			release = `RELEASE ` + sp + `; `
+			continue
 		}
 		if _, err := conn.ExecContext(bg, `RELEASE `+sp); err != nil {
 			abort(err)
