@@ -112,11 +112,12 @@ type DB struct {
 	// urgentWaiting counts the urgent jobs in queue (changed under qmu,
 	// read without it by a running batch, which then commits early).
 	urgentWaiting atomic.Int32
-	maxBatch      int     // jobs a batch runs at most: maxBatch, or pgMaxBatch
-	r             *sql.DB // read-only connections: console, pipeline
-	xr            *sql.DB // read-only connections: public bulk reads
-	hr            *sql.DB // one read-only connection: health checks
-	ckpt          *sql.DB // one connection for WAL checkpoints
+	maxBatch      int           // jobs a batch runs at most: maxBatch, or pgMaxBatch
+	search        searchWindows // how a search on PostgreSQL widens (searchMatches)
+	r             *sql.DB       // read-only connections: console, pipeline
+	xr            *sql.DB       // read-only connections: public bulk reads
+	hr            *sql.DB       // one read-only connection: health checks
+	ckpt          *sql.DB       // one connection for WAL checkpoints
 
 	stopCkpt context.CancelFunc
 	ckptDone chan struct{}
@@ -212,7 +213,7 @@ func (db *DB) openReaders(opts Options, pool func() *sql.DB) {
 // newDB makes a DB of engine eng with opts' defaults, without pools.
 func newDB(eng Engine, opts Options) *DB {
 	db := &DB{eng: eng, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
-		places: citybot.NewPlacePolicy(opts.Gazetteer), maxBatch: maxBatch}
+		places: citybot.NewPlacePolicy(opts.Gazetteer), maxBatch: maxBatch, search: defaultSearchWindows}
 	if eng == Postgres {
 		db.maxBatch = pgMaxBatch
 	}
