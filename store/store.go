@@ -239,9 +239,9 @@ func newDB(eng Engine, opts Options) *DB {
 // read-only ones for queries (WAL options do not apply). Errors are those
 // of Open.
 //
-// One citybot process per database for now: several instances on one
-// PostgreSQL database are not supported yet (the outbox's claim and the
-// scheduled jobs assume one process).
+// Several processes may open one database: their write batches take
+// turns (an advisory lock, see pgBegin), and those starting together on
+// a new database apply each migration once.
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {
