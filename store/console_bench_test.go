@@ -75,7 +75,7 @@ func BenchmarkConsoleInboxFirstPage(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
 	q := citybot.InboxQuery{HideSensitive: true}
-	where, args := inboxWhere(SQLite, q, true)
+	where, args := inboxWhere(SQLite, q, true, nil)
 	explain(b, db, `SELECT c.id FROM cases c INDEXED BY cases_inbox_open WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
 	b.ResetTimer()
 	for b.Loop() {
@@ -90,7 +90,7 @@ func BenchmarkConsoleInboxCounts(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
 	q := citybot.InboxQuery{HideSensitive: true}
-	where, args := inboxWhere(SQLite, q, false)
+	where, args := inboxWhere(SQLite, q, false, nil)
 	where += " AND " + statusCondition(q, &args)
 	explain(b, db, `SELECT c.status, c.urgency_rank, c.topic, c.platform, c.language, count(*) FROM cases c WHERE `+where+` GROUP BY 1, 2, 3, 4, 5`, args...)
 	b.ResetTimer()
@@ -105,7 +105,7 @@ func BenchmarkConsoleInboxSearch(b *testing.B) {
 	db := benchStore(b)
 	ctx := context.Background()
 	q := citybot.InboxQuery{Search: "poubelles haute"}
-	where, args := inboxWhere(SQLite, q, true)
+	where, args := inboxWhere(SQLite, q, true, nil)
 	explain(b, db, `SELECT c.id FROM cases c WHERE `+where+` ORDER BY c.urgency_rank, c.followers DESC, c.opened_at, c.id LIMIT 51`, args...)
 	b.ResetTimer()
 	for b.Loop() {

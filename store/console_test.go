@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,6 +287,69 @@ func TestOfficerLabels(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("labels:\n%v\nwant\n%v", got, want)
+		}
+	})
+}
+
+// TestSearchWidens: a search keeps the newest matches whatever the span
+// PostgreSQL's search looks in first (searchMatches: here spans of 8 and
+// 32 ids, then all): a word in every message gives the newest ones from
+// the first span, a word in one message in five and one in the two
+// oldest only are found by widening, in the same order as a search over
+// everything. The inbox finds the oldest reports on both engines.
+func TestSearchWidens(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db, _ := consoleDB(t, te)
+		db.search = searchWindows{spans: []int64{8, 32, 0}, round: 4}
+		ctx := context.Background()
+		for i := range 60 {
+			text := fmt.Sprintf("water leak number %d", i)
+			if i%5 == 0 {
+				text += " medium"
+			}
+			if i < 2 {
+				text += " rare bridge"
+			}
+			consoleCase(t, db, citybot.Telegram, fmt.Sprint("w", i), text, "water_sanitation", "en", citybot.UrgencyNormal)
+		}
+		rows, err := db.r.QueryContext(ctx, `SELECT id, text FROM messages ORDER BY id DESC`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]int64{}
+		for rows.Next() {
+			var id int64
+			var text string
+			if err := rows.Scan(&id, &text); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []string{"water", "medium", "bridge"} {
+				if strings.Contains(text, w) && len(want[w]) < 10 {
+					want[w] = append(want[w], id)
+				}
+			}
+		}
+		rows.Close()
+		if len(want["water"]) != 10 || len(want["medium"]) != 10 || len(want["bridge"]) != 2 {
+			t.Fatalf("test data: %v", want)
+		}
+		if te.eng == Postgres {
+			for _, w := range []string{"water", "medium", "bridge"} {
+				got, err := db.searchMatches(ctx, w, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want[w]) {
+					t.Errorf("search %q: messages %v, want %v", w, got, want[w])
+				}
+			}
+		}
+		items, _, err := db.InboxPage(ctx, citybot.InboxQuery{Search: "rare bridge"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := refs(items); !slices.Equal(got, []string{"chat-w0", "chat-w1"}) {
+			t.Errorf("inbox search of the oldest reports: %v", got)
 		}
 	})
 }

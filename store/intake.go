@@ -90,11 +90,15 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	var res citybot.IntakeResult
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		res = citybot.IntakeResult{}
-		chatID, err := upsertChat(ctx, tx, m.Platform, m.Chat, m.ChatKind, m.ChatTitle, now)
+		lk, err := lookupIntake(ctx, tx, m)
 		if err != nil {
 			return err
 		}
-		res.Citizen, err = upsertCitizen(ctx, tx, m.Platform, m.Sender, now)
+		chatID, err := saveChat(ctx, tx, lk.chat, m.Platform, m.Chat, m.ChatKind, m.ChatTitle, now)
+		if err != nil {
+			return err
+		}
+		res.Citizen, err = saveCitizen(ctx, tx, lk.citizen, m.Platform, m.Sender, now)
 		if err != nil {
 			return err
 		}
@@ -105,12 +109,15 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 		}
 		handled := false
 		if m.Edit {
-			handled, err = db.applyEdit(ctx, tx, chatID, in, text, truncated, classJSON, now, &res)
+			handled, err = db.applyEdit(ctx, tx, lk.msg, in, text, truncated, classJSON, now, &res)
 			if err != nil {
 				return err
 			}
 		}
 		if !handled {
+			if lk.msg != nil {
+				return errNoop // a redelivery
+			}
 			if err := db.insertInbound(ctx, tx, chatID, in, text, truncated, classJSON, now, &res); err != nil {
 				return err
 			}
@@ -174,6 +181,7 @@ func (db *DB) Ingest(ctx context.Context, in citybot.Intake, reply func(citybot.
 	return res, nil
 }
 
+// insertInbound stores a message not stored before (see lookupIntake).
 func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) error {
 	m := in.Message
 	var lat, lon sql.NullFloat64
@@ -189,15 +197,7 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	if m.Edit {
 		editedAt = sql.NullString{String: ts(now), Valid: true}
 	}
-	var exists int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
-		chatID, string(m.ID)).Scan(&exists)
-	switch {
-	case err == nil:
-		return errNoop // a redelivery
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
-	}
+	var err error
 	if text, truncated, err = floodCut(ctx, tx, res.Citizen.ID, text, truncated, now); err != nil {
 		return err
 	}
@@ -274,22 +274,14 @@ func (db *DB) insertInbound(ctx context.Context, tx querier, chatID int64, in ci
 	return nil
 }
 
-// applyEdit applies an edit to a stored message. It reports false when the
-// message was never stored, so that the caller stores it as new.
-func (db *DB) applyEdit(ctx context.Context, tx querier, chatID int64, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
-	var (
-		id      int64
-		oldText string
-		caseID  sql.NullInt64
-	)
-	err := tx.QueryRowContext(ctx, `SELECT id, text, case_id FROM messages WHERE chat_id = ? AND platform_message_id = ? AND direction = 'in'`,
-		chatID, string(in.Message.ID)).Scan(&id, &oldText, &caseID)
-	if errors.Is(err, sql.ErrNoRows) {
+// applyEdit applies an edit to the stored message stored (nil when the
+// message was never stored: it reports false, so that the caller stores
+// it as new).
+func (db *DB) applyEdit(ctx context.Context, tx querier, stored *storedInbound, in citybot.Intake, text string, truncated bool, classJSON sql.NullString, now time.Time, res *citybot.IntakeResult) (bool, error) {
+	if stored == nil {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
+	id, oldText, caseID := stored.id, stored.text, stored.caseID
 	res.Message = citybot.MessageID(id)
 	if oldText == text {
 		return true, errNoop // the same edit delivered again
@@ -451,17 +443,30 @@ func (db *DB) assignCase(ctx context.Context, tx querier, in citybot.Intake, cha
 		cuesJSON = []byte("[]")
 	}
 	var ref citybot.CaseRef
+	const insertCase = `INSERT INTO cases
+		(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
+		 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
+		VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	_, pg := tx.(pgQuerier)
 	for attempt := 0; ; attempt++ {
 		ref = newRef()
-		err := undoable(ctx, tx, func() (err error) {
-			caseID, err = insertID(ctx, tx, `INSERT INTO cases
-				(ref, status, topic, urgency, urgency_rank, urgency_score, language, platform, chat_id, citizen_id,
-				 latitude, longitude, places, opened_at, updated_at, last_message_at, sensitive, sensitive_cues)
-				VALUES (?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
-				lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON))
-			return err
-		})
+		args := []any{string(ref), topic, string(u), u.Rank(), score, lang, string(m.Platform), chatID, int64(citizen),
+			lat, lon, string(places), ts(now), ts(now), ts(now), in.Sensitive, string(cuesJSON)}
+		var err error
+		if pg {
+			// A reference taken inserts nothing: no savepoint needed
+			// (undoable's two round trips). On SQLite, ON CONFLICT
+			// would cost the scans insertID avoids.
+			err = tx.QueryRowContext(ctx, insertCase+` ON CONFLICT (ref) DO NOTHING RETURNING id`, args...).Scan(&caseID)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = fmt.Errorf("case reference %s taken: %w", ref, citybot.ErrDuplicate)
+			}
+		} else {
+			err = undoable(ctx, tx, func() (err error) {
+				caseID, err = insertID(ctx, tx, insertCase, args...)
+				return err
+			})
+		}
 		if errors.Is(mapErr(err), citybot.ErrDuplicate) && attempt < 20 {
 			// Reference taken: the failed statement was undone alone;
 			// draw another.
@@ -750,24 +755,98 @@ func insertClassifierTags(ctx context.Context, tx querier, caseID citybot.CaseID
 	return err
 }
 
-func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
-	title, _ = citybot.CleanText(title, 512)
+// intakeLookup is what the store knows of an inbound message's chat,
+// sender and the message itself, read in one query (lookupIntake): each
+// nil when not stored yet.
+type intakeLookup struct {
+	chat    *storedChat
+	citizen *storedCitizen
+	msg     *storedInbound
+}
+
+type storedChat struct {
+	id          int64
+	kind, title string
+}
+
+type storedCitizen struct {
+	id                             int64
+	language, created              string
+	name, handle, languageCodeSeen string
+}
+
+type storedInbound struct {
+	id     int64
+	text   string
+	caseID sql.NullInt64
+}
+
+// lookupIntake reads at once the chat, the sender's identity and the
+// stored message that m names (a redelivery or an edit): one statement,
+// where three would be three round trips to PostgreSQL.
+func lookupIntake(ctx context.Context, tx querier, m citybot.Message) (intakeLookup, error) {
 	var (
-		id                int64
-		oldKind, oldTitle string
+		chatID              sql.NullInt64
+		chatKind, chatTitle sql.NullString
+		citizenID           sql.NullInt64
+		lang, created       sql.NullString
+		name, handle, code  sql.NullString
+		msgID               sql.NullInt64
+		msgText             sql.NullString
+		msgCase             sql.NullInt64
 	)
+	err := tx.QueryRowContext(ctx, `SELECT ch.id, ch.kind, ch.title, c.id, c.language, c.created_at, i.name, i.handle, i.language_code,
+			m.id, m.text, m.case_id
+		FROM (SELECT 1 AS one) k
+		LEFT JOIN chats ch ON ch.platform = ?1 AND ch.platform_chat_id = ?2
+		LEFT JOIN citizen_identities i ON i.platform = ?1 AND i.platform_user_id = ?3
+		LEFT JOIN citizens c ON c.id = i.citizen_id
+		LEFT JOIN messages m ON m.chat_id = ch.id AND m.platform_message_id = ?4 AND m.direction = 'in'`,
+		string(m.Platform), string(m.Chat), string(m.Sender.ID), string(m.ID)).
+		Scan(&chatID, &chatKind, &chatTitle, &citizenID, &lang, &created, &name, &handle, &code, &msgID, &msgText, &msgCase)
+	if err != nil {
+		return intakeLookup{}, err
+	}
+	var lk intakeLookup
+	if chatID.Valid {
+		lk.chat = &storedChat{id: chatID.Int64, kind: chatKind.String, title: chatTitle.String}
+	}
+	if citizenID.Valid {
+		lk.citizen = &storedCitizen{id: citizenID.Int64, language: lang.String, created: created.String,
+			name: name.String, handle: handle.String, languageCodeSeen: code.String}
+	}
+	if msgID.Valid {
+		lk.msg = &storedInbound{id: msgID.Int64, text: msgText.String, caseID: msgCase}
+	}
+	return lk, nil
+}
+
+func upsertChat(ctx context.Context, tx querier, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
+	var found storedChat
 	err := tx.QueryRowContext(ctx, `SELECT id, kind, title FROM chats WHERE platform = ? AND platform_chat_id = ?`,
-		string(p), string(chat)).Scan(&id, &oldKind, &oldTitle)
+		string(p), string(chat)).Scan(&found.id, &found.kind, &found.title)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		return saveChat(ctx, tx, nil, p, chat, kind, title, now)
+	case err != nil:
+		return 0, err
+	}
+	return saveChat(ctx, tx, &found, p, chat, kind, title, now)
+}
+
+// saveChat is upsertChat once the chat was looked up (found is nil when
+// it is new).
+func saveChat(ctx context.Context, tx querier, found *storedChat, p citybot.Platform, chat citybot.ChatID, kind citybot.ChatKind, title string, now time.Time) (int64, error) {
+	title, _ = citybot.CleanText(title, 512)
+	if found == nil {
 		if kind == "" {
 			kind = citybot.ChatPrivate
 		}
 		return insertID(ctx, tx, `INSERT INTO chats (platform, platform_chat_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?)`,
 			string(p), string(chat), string(kind), title, ts(now))
-	case err != nil:
-		return 0, err
 	}
+	id, oldKind, oldTitle := found.id, found.kind, found.title
+	var err error
 	if title == "" {
 		title = oldTitle
 	}
@@ -802,6 +881,23 @@ func upsertContact(ctx context.Context, tx querier, id citybot.CitizenID, c city
 // identity, creating both when new and keeping the private identity
 // (name, handle, language code) current.
 func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
+	var found storedCitizen
+	err := tx.QueryRowContext(ctx, `SELECT c.id, c.language, c.created_at, i.name, i.handle, i.language_code
+		FROM citizen_identities i JOIN citizens c ON c.id = i.citizen_id
+		WHERE i.platform = ? AND i.platform_user_id = ?`, string(p), string(s.ID)).
+		Scan(&found.id, &found.language, &found.created, &found.name, &found.handle, &found.languageCodeSeen)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return saveCitizen(ctx, tx, nil, p, s, now)
+	case err != nil:
+		return citybot.Citizen{Platform: p}, err
+	}
+	return saveCitizen(ctx, tx, &found, p, s, now)
+}
+
+// saveCitizen is upsertCitizen once the identity was looked up (found is
+// nil when it is new).
+func saveCitizen(ctx context.Context, tx querier, found *storedCitizen, p citybot.Platform, s citybot.Sender, now time.Time) (citybot.Citizen, error) {
 	name, _ := citybot.CleanText(s.Name, 256)
 	handle, _ := citybot.CleanText(s.Handle, 256)
 	langCode, _ := citybot.CleanText(s.LanguageCode, 35)
@@ -810,13 +906,13 @@ func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybo
 		id                      int64
 		created                 string
 		oldName, oldHandle, old string
+		err                     error
 	)
-	err := tx.QueryRowContext(ctx, `SELECT c.id, c.language, c.created_at, i.name, i.handle, i.language_code
-		FROM citizen_identities i JOIN citizens c ON c.id = i.citizen_id
-		WHERE i.platform = ? AND i.platform_user_id = ?`, string(p), string(s.ID)).
-		Scan(&id, &c.Language, &created, &oldName, &oldHandle, &old)
+	if found != nil {
+		id, c.Language, created, oldName, oldHandle, old = found.id, found.language, found.created, found.name, found.handle, found.languageCodeSeen
+	}
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case found == nil:
 		if id, err = insertID(ctx, tx, `INSERT INTO citizens (platform, created_at) VALUES (?, ?)`, string(p), ts(now)); err != nil {
 			return c, err
 		}
@@ -826,8 +922,6 @@ func upsertCitizen(ctx context.Context, tx querier, p citybot.Platform, s citybo
 			return c, err
 		}
 		created = ts(now)
-	case err != nil:
-		return c, err
 	case oldName != name || oldHandle != handle || (langCode != "" && old != langCode):
 		if langCode == "" {
 			langCode = old

@@ -25,12 +25,17 @@
 // process being killed; after a power loss the last commits may be lost,
 // never half of one. On PostgreSQL, the server's own durability applies.
 //
-// Several processes on one database: the outbox's claim gives each row to
-// one of them (ClaimOutboxIDs) and records which; each keeps a heartbeat
-// (InstanceHeartbeat), and the rows a dead one left in sending are
-// settled by the others (AbandonedOutbox, MarkDeliveryUnknown,
-// RequeueAbandoned; see instances.go). Job leases (TakeLease) say which
-// one runs a scheduled job.
+// Several processes on one database: their write batches run one at a
+// time, as one process's do (SQLite's write lock; on PostgreSQL an
+// advisory lock each batch takes first, see pgBegin), so the writes'
+// read-then-write logic (a citizen's open case, a message seen before,
+// grouping's target, migrations applied) holds across processes; the
+// outbox's claim gives each row to one of them (ClaimOutboxIDs) and
+// records which; each keeps a heartbeat (InstanceHeartbeat), and the rows
+// a dead one left in sending are settled by the others (AbandonedOutbox,
+// MarkDeliveryUnknown, RequeueAbandoned; see instances.go). Job leases
+// (TakeLease) say which one runs a scheduled job or a one-at-a-time part
+// of serve (Telegram's polling, Discord's gateway, the alert loops).
 package store
 
 import (
@@ -111,10 +116,12 @@ type DB struct {
 	// urgentWaiting counts the urgent jobs in queue (changed under qmu,
 	// read without it by a running batch, which then commits early).
 	urgentWaiting atomic.Int32
-	r             *sql.DB // read-only connections: console, pipeline
-	xr            *sql.DB // read-only connections: public bulk reads
-	hr            *sql.DB // one read-only connection: health checks
-	ckpt          *sql.DB // one connection for WAL checkpoints
+	maxBatch      int           // jobs a batch runs at most: maxBatch, or pgMaxBatch
+	search        searchWindows // how a search on PostgreSQL widens (searchMatches)
+	r             *sql.DB       // read-only connections: console, pipeline
+	xr            *sql.DB       // read-only connections: public bulk reads
+	hr            *sql.DB       // one read-only connection: health checks
+	ckpt          *sql.DB       // one connection for WAL checkpoints
 
 	stopCkpt context.CancelFunc
 	ckptDone chan struct{}
@@ -213,7 +220,10 @@ func (db *DB) openReaders(opts Options, pool func() *sql.DB) {
 // newDB makes a DB of engine eng with opts' defaults, without pools.
 func newDB(eng Engine, opts Options) *DB {
 	db := &DB{eng: eng, now: opts.Now, log: opts.Logger, wlock: make(chan struct{}, 1), walLimit: opts.WALLimit,
-		places: citybot.NewPlacePolicy(opts.Gazetteer)}
+		places: citybot.NewPlacePolicy(opts.Gazetteer), maxBatch: maxBatch, search: defaultSearchWindows}
+	if eng == Postgres {
+		db.maxBatch = pgMaxBatch
+	}
 	if db.walLimit <= 0 {
 		db.walLimit = defaultWALLimit
 	}
@@ -236,10 +246,12 @@ func newDB(eng Engine, opts Options) *DB {
 // read-only ones for queries (WAL options do not apply). Errors are those
 // of Open.
 //
-// Several citybot processes may share one PostgreSQL database: each
-// outbox row is claimed by one of them (ClaimOutbox), and the leases
-// (TakeLease) keep each scheduled job and each one-at-a-time part of
-// serve to one process at a time.
+// Several citybot processes may share one PostgreSQL database: their
+// write batches take turns (an advisory lock, see pgBegin), those starting
+// together on a new database apply each migration once, each outbox row
+// is claimed by one of them (ClaimOutbox), and the leases (TakeLease)
+// keep each scheduled job and each one-at-a-time part of serve to one
+// process at a time.
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {
@@ -552,10 +564,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at TEXT NOT NULL)`); err != nil {
+	// In a write batch: on PostgreSQL, processes starting together on a
+	// new database would otherwise race on creating the table (the
+	// catalog's unique keys).
+	if err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at TEXT NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("store: migrate: %w", mapErr(err))
 	}
 	applied := map[int]bool{}
@@ -589,15 +607,28 @@ func (db *DB) Migrate(ctx context.Context) error {
 			continue
 		}
 		err := db.write(ctx, func(ctx context.Context, tx querier) error {
-			// The recorded row is the guard: a concurrent migrator that
-			// got here first makes this insert fail as a duplicate.
+			// Another process may have applied it since we read the
+			// list: write batches run one at a time across processes
+			// (SQLite's write lock, PostgreSQL's advisory lock: see
+			// pgBegin), so what this one reads is final.
+			var done int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done)
+			if err != nil {
+				return err
+			}
+			if done > 0 {
+				return errNoop
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, ts(db.now())); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, m.sql)
+			_, err = tx.ExecContext(ctx, m.sql)
 			return err
 		})
+		if errors.Is(err, errNoop) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("store: migrate %s: %w", m.name, mapErr(err))
 		}

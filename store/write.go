@@ -9,7 +9,36 @@ import (
 )
 
 // maxBatch bounds how many writes one transaction commits together.
-const maxBatch = 64
+// On PostgreSQL, each job's savepoint that writes is a subtransaction
+// whose id the server keeps until the commit, in a cache of 64 per
+// session; past it, every other session's snapshots must look up
+// pg_subtrans ("suboverflowed"), which slows the whole server. So a batch
+// there holds pgMaxBatch jobs, leaving room for the savepoints a job may
+// take itself (undoable).
+const (
+	maxBatch   = 64
+	pgMaxBatch = 48
+)
+
+// pgBegin starts a write batch on PostgreSQL: a READ COMMITTED
+// transaction that first takes the writers' advisory lock
+// (pgWriteLockKey), released by its COMMIT or ROLLBACK, so that the
+// batches of every process on the database run one at a time, as BEGIN
+// IMMEDIATE makes SQLite's do. The store's writes read then write (a
+// citizen's open case, a chat or identity seen before, a message already
+// stored, grouping's target): two processes running them at once under
+// READ COMMITTED would open two cases for one citizen, or fail on a
+// unique key. Both statements go in one round trip (pgx sends a query
+// without arguments in the simple protocol, which runs several).
+//
+// Readers never take the lock; nor does any statement outside a write
+// batch, so a batch waits only for another process's batch.
+var pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLockKey, 10) + `)`
+
+// pgWriteLockKey is the advisory lock key of the write batches: an
+// arbitrary constant ("citybotW" read as a 64-bit integer), which other
+// advisory locks of the store must not use.
+const pgWriteLockKey int64 = 0x63697479_626f7457
 
 // writeJob is one caller's write, waiting to be committed in a batch.
 type writeJob struct {
@@ -25,7 +54,8 @@ type writeJob struct {
 //
 // Writes are committed in groups: callers queue their job; the first to
 // take the write lock becomes the leader, runs every queued job in one
-// BEGIN IMMEDIATE transaction (BEGIN on PostgreSQL), each inside its own SAVEPOINT (a job that
+// BEGIN IMMEDIATE transaction (on PostgreSQL, BEGIN and the writers'
+// advisory lock: see pgBegin), each inside its own SAVEPOINT (a job that
 // fails is rolled back alone), commits once and wakes the others. Under
 // load one commit serves many messages; alone, a write costs what a plain
 // transaction does. fn may run on another caller's goroutine and must not
@@ -83,7 +113,7 @@ func (db *DB) enqueueWrite(ctx context.Context, fn func(ctx context.Context, tx 
 	defer func() { <-db.wlock }()
 	for {
 		db.qmu.Lock()
-		n := min(len(db.queue), maxBatch)
+		n := min(len(db.queue), db.maxBatch)
 		if n > 0 && db.queue[0].urgent {
 			// Urgent jobs alone: a short batch commits soonest.
 			u := 1
@@ -164,7 +194,7 @@ func (db *DB) runBatch(batch []*writeJob) {
 	var q querier = conn
 	begin := `BEGIN IMMEDIATE`
 	if db.eng == Postgres {
-		q, begin = pgQuerier{conn}, `BEGIN`
+		q, begin = pgQuerier{conn}, pgBegin
 	}
 	if _, err := conn.ExecContext(bg, begin); err != nil {
 		finish(err)
@@ -193,6 +223,11 @@ func (db *DB) runBatch(batch []*writeJob) {
 		return
 	}
 	ok := 0
+	// On PostgreSQL, where each statement is a round trip, a job's
+	// RELEASE goes with the next job's SAVEPOINT, and the last one's is
+	// left to COMMIT (which releases every savepoint): one round trip per
+	// job fewer. SQLite runs them in process, each as it comes.
+	release := ""
 	for i, j := range batch {
 		// Batches hold urgent jobs only or none (urgent jobs wait at the
 		// queue's head and are taken alone), and only the latter are cut.
@@ -206,10 +241,11 @@ func (db *DB) runBatch(batch []*writeJob) {
 			continue
 		}
 		sp := "job" + strconv.Itoa(i)
-		if _, err := conn.ExecContext(bg, `SAVEPOINT `+sp); err != nil {
+		if _, err := conn.ExecContext(bg, release+`SAVEPOINT `+sp); err != nil {
 			abort(err)
 			return
 		}
+		release = ""
 		if j.err = runJob(j, q); j.err != nil {
 			// Undo this job alone. If SQLite already rolled the whole
 			// transaction back (I/O error, full disk), this fails and
@@ -220,6 +256,10 @@ func (db *DB) runBatch(batch []*writeJob) {
 			}
 		} else {
 			ok++
+		}
+		if db.eng == Postgres {
+			release = `RELEASE ` + sp + `; `
+			continue
 		}
 		if _, err := conn.ExecContext(bg, `RELEASE `+sp); err != nil {
 			abort(err)

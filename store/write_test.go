@@ -277,3 +277,59 @@ func TestUrgentBatchNotCut(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchJobFailsAlone: in a batch, a job that fails after writing (a
+// unique key taken, which on PostgreSQL aborts the statement's
+// transaction; or a panic) is undone alone and gets its error; the jobs
+// before and after it are committed.
+func TestBatchJobFailsAlone(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		db := te.openTest(t, nil)
+		ctx := context.Background()
+		if err := db.SetCursor(ctx, "taken", "x"); err != nil {
+			t.Fatal(err)
+		}
+		job := func(name string) func(context.Context, querier) error {
+			return func(ctx context.Context, tx querier) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES (?, '', '')`, name); err != nil {
+					return err
+				}
+				switch name {
+				case "dup":
+					_, err := tx.ExecContext(ctx, `INSERT INTO cursors (key, value, updated_at) VALUES ('taken', '', '')`)
+					return err
+				case "panics":
+					panic("a caller's bug")
+				}
+				return nil
+			}
+		}
+		names := []string{"a", "dup", "b", "panics", "c"}
+		errs := make([]error, len(names))
+		var wg sync.WaitGroup
+		db.wlock <- struct{}{} // a batch is running: all five queue, then run in one batch
+		for i, name := range names {
+			wg.Go(func() { errs[i] = db.write(ctx, job(name)) })
+			waitQueued(t, db, i+1)
+		}
+		<-db.wlock
+		wg.Wait()
+		for i, name := range names {
+			var kept int
+			if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM cursors WHERE key = ?`, name).Scan(&kept); err != nil {
+				t.Fatal(err)
+			}
+			failing := name == "dup" || name == "panics"
+			switch {
+			case failing && errs[i] == nil:
+				t.Errorf("job %s: no error", name)
+			case !failing && errs[i] != nil:
+				t.Errorf("job %s: %v", name, errs[i])
+			case failing && kept != 0:
+				t.Errorf("job %s failed but its first write was kept", name)
+			case !failing && kept != 1:
+				t.Errorf("job %s: %d rows written, want 1", name, kept)
+			}
+		}
+	})
+}
