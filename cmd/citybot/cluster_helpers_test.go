@@ -148,43 +148,52 @@ func (p *clusterProxy) stats(start, kill, until time.Time) (n int, perSecond flo
 	return n, perSecond, longestGapAfterKill, p.failover
 }
 
-// tgHold is one answer of the Telegram emulator withheld from the
-// instance that asked: the first send whose request body holds match, once
-// armed. The test learns which instance sent it (held) and kills it before
-// release, so that the platform took the message and the sender never
+// tgHold withholds one answer of the Telegram emulator at a time from
+// the instance that asked: once armed, the first send of the armed
+// instance (or of any) whose request body holds the match. The test
+// learns which instance sent it (held) and kills it before freeing the
+// answer, so that the platform took the message and the sender never
 // heard back.
 type tgHold struct {
 	mu      sync.Mutex
 	match   []byte // armed while non-nil
-	held    chan int
+	inst    int    // the instance whose send is held; -1: any
 	release chan struct{}
-	once    sync.Once
+	held    chan int
 }
 
-func newTGHold() *tgHold {
-	return &tgHold{held: make(chan int, 1), release: make(chan struct{})}
-}
+func newTGHold() *tgHold { return &tgHold{held: make(chan int, 1)} }
 
-// arm makes the next send holding s be held.
-func (h *tgHold) arm(s string) {
-	h.mu.Lock()
-	h.match = []byte(s)
-	h.mu.Unlock()
-}
-
-// take reports whether body is the armed send, disarming it.
-func (h *tgHold) take(body []byte) bool {
+// arm makes the next send holding s by instance inst (-1: any) be held.
+func (h *tgHold) arm(s string, inst int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.match == nil || !bytes.Contains(body, h.match) {
-		return false
-	}
-	h.match = nil
-	return true
+	h.match, h.inst, h.release = []byte(s), inst, make(chan struct{})
 }
 
-// free lets the held answer go (to a process that is gone by then).
-func (h *tgHold) free() { h.once.Do(func() { close(h.release) }) }
+// take reports whether body, sent by inst, is the armed send, disarming
+// it; release is closed when the answer may go.
+func (h *tgHold) take(body []byte, inst int) (release <-chan struct{}, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.match == nil || (h.inst >= 0 && h.inst != inst) || !bytes.Contains(body, h.match) {
+		return nil, false
+	}
+	h.match = nil
+	return h.release, true
+}
+
+// free lets the held answer go (to a process that is gone by then), and
+// disarms a hold that held nothing.
+func (h *tgHold) free() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.match = nil
+	if h.release != nil {
+		close(h.release)
+		h.release = nil
+	}
+}
 
 // newTGTap starts, for instance inst, a reverse proxy to the Telegram
 // emulator at base (its URL()), and returns the api_endpoint to configure.
@@ -205,7 +214,12 @@ func newTGTap(t *testing.T, base string, inst int, hold *tgHold) string {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		isSend := strings.HasSuffix(r.URL.Path, "/sendMessage") || strings.HasSuffix(r.URL.Path, "/sendPhoto")
-		if !isSend || !hold.take(body) {
+		var release <-chan struct{}
+		held := false
+		if isSend {
+			release, held = hold.take(body, inst)
+		}
+		if !held {
 			rp.ServeHTTP(w, r)
 			return
 		}
@@ -213,7 +227,7 @@ func newTGTap(t *testing.T, base string, inst int, hold *tgHold) string {
 		rp.ServeHTTP(rec, r)
 		hold.held <- inst
 		select {
-		case <-hold.release:
+		case <-release:
 		case <-r.Context().Done():
 			return
 		}

@@ -234,6 +234,14 @@ func TestClusterFailover(t *testing.T) {
 	if pid := holderPID(jobHolder); pid != leader.ready.PID {
 		t.Fatalf("the digest job's lease is held by %q, not by the leader (pid %d): the test cannot kill both at once", jobHolder, leader.ready.PID)
 	}
+	// ... while its send of a Telegram acknowledgement is in flight (the
+	// citizens' chat ids start with 7000).
+	hold.arm("chat_id=7000", leader.idx)
+	select {
+	case <-hold.held:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the leader sent no Telegram acknowledgement within 30 s of the hold")
+	}
 	sessions := w.emu.Connected()
 	if sessions != 1 {
 		t.Errorf("%d Discord gateway sessions before the kill, want 1 (on the leader)", sessions)
@@ -249,10 +257,11 @@ func TestClusterFailover(t *testing.T) {
 	leader.kill(t)
 	leader.killed = true
 	killedAt := time.Now()
+	hold.free()
 	if err := lock.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("killed the leader, instance %d (pid %d), %v into the burst, %d of %d messages stored", leader.idx, leader.ready.PID,
+	t.Logf("killed the leader, instance %d (pid %d), while sending an acknowledgement, %v into the burst, %d of %d messages stored", leader.idx, leader.ready.PID,
 		killedAt.Sub(burstStart).Round(time.Millisecond), storedAtKill, messages)
 
 	// Takeover: the gateway's new session (a new IDENTIFY once nobody
@@ -295,7 +304,7 @@ func TestClusterFailover(t *testing.T) {
 	// The digest: approved by the official's button (a webhook update
 	// through the proxy); the instance whose send of its first public
 	// post is in flight is killed before hearing back.
-	hold.arm(strconv.FormatInt(clusterPublic, 10))
+	hold.arm(strconv.FormatInt(clusterPublic, 10), -1)
 	if _, err := tg.Press(clusterOfficials, draft.MessageID, official, draft.Buttons[0][0].Data); err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +423,9 @@ func TestClusterFailover(t *testing.T) {
 				t.Errorf("Telegram chat %d was acknowledged case %s, which is no case", chat, ref)
 			}
 		}
+	}
+	if tgUnknown == 0 {
+		t.Errorf("no Telegram acknowledgement is delivery unknown, though the leader was killed while sending one")
 	}
 	unknownRows := acceptCount(t, pg, `SELECT COUNT(*) FROM outbox WHERE state = 'failed' AND delivery_unknown = 1`)
 	if warned := logCount(nodes, false, "delivery unknown:"); warned != unknownRows {
