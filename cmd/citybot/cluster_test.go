@@ -193,6 +193,15 @@ func TestClusterFailover(t *testing.T) {
 		return len(n) >= dmCitizens, fmt.Sprintf("%d of the %d DM reports acknowledged", len(n), dmCitizens)
 	})
 
+	// The leader leads the gateway and runs the stuck job; its first
+	// Telegram acknowledgement of the burst is held at its tap (the
+	// citizens' chat ids start with 7000) until it is killed.
+	leader := clusterLeader(t, nodes)
+	if pid := holderPID(jobHolder); pid != leader.ready.PID {
+		t.Fatalf("the digest job's lease is held by %q, not by the leader (pid %d): the test cannot kill both at once", jobHolder, leader.ready.PID)
+	}
+	hold.arm("chat_id=7000", leader.idx)
+
 	// The burst, paced so that it goes on across the kill.
 	burstStart := time.Now()
 	burstDone := make(chan struct{})
@@ -224,24 +233,18 @@ func TestClusterFailover(t *testing.T) {
 		return acceptCount(t, pg, `SELECT COUNT(*) FROM messages m JOIN chats c ON c.id = m.chat_id
 			WHERE m.direction = 'in' AND c.platform_chat_id NOT IN ('`+strconv.FormatInt(clusterPublic, 10)+`', '`+strconv.FormatInt(clusterOfficials, 10)+`')`)
 	}
+
+	// Kill the leader, which also runs the stuck job, mid-burst while its
+	// send of a Telegram acknowledgement is in flight.
+	select {
+	case <-hold.held:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the leader sent no Telegram acknowledgement within 30 s of the burst's start")
+	}
 	acceptEventually(t, 90*time.Second, func() (bool, string) {
 		n := stored()
 		return n >= 2*messages/5, fmt.Sprintf("%d of %d messages stored before the kill", n, messages)
 	})
-
-	// Kill the leader, which also runs the stuck job.
-	leader := clusterLeader(t, nodes)
-	if pid := holderPID(jobHolder); pid != leader.ready.PID {
-		t.Fatalf("the digest job's lease is held by %q, not by the leader (pid %d): the test cannot kill both at once", jobHolder, leader.ready.PID)
-	}
-	// ... while its send of a Telegram acknowledgement is in flight (the
-	// citizens' chat ids start with 7000).
-	hold.arm("chat_id=7000", leader.idx)
-	select {
-	case <-hold.held:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the leader sent no Telegram acknowledgement within 30 s of the hold")
-	}
 	sessions := w.emu.Connected()
 	if sessions != 1 {
 		t.Errorf("%d Discord gateway sessions before the kill, want 1 (on the leader)", sessions)
@@ -458,6 +461,13 @@ func TestClusterFailover(t *testing.T) {
 		for _, s := range []string{tg.Token(), secret, dcToken, dbURL} {
 			if strings.Contains(logs, s) {
 				t.Errorf("instance %d's logs reveal a secret", n.idx)
+			}
+		}
+		// Nor a citizen's identity: names, Telegram ids, Discord user ids.
+		who := []string{"Citizen 1", "DM citizen", "Channel citizen", strconv.FormatInt(tgUsers[1].ID, 10), dmUsers[1].ID, chanUser[1].ID}
+		for _, s := range who {
+			if strings.Contains(logs, s) {
+				t.Errorf("instance %d's logs reveal a citizen's identity (%q)", n.idx, s)
 			}
 		}
 	}
