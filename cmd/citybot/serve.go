@@ -110,7 +110,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, media keeper, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, hearing check, media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
