@@ -162,6 +162,9 @@ enabled = false
 	if err := dc.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if v := leadingMetric(t, addrB, leaseTelegramPoll); v != "0" {
+		t.Errorf("standing by: citybot_leading{part=%q} = %s, want 0", leaseTelegramPoll, v)
+	}
 
 	// Citizens: one message each, on Telegram in private, on Discord
 	// in the channels, each from its own user.
@@ -208,6 +211,9 @@ enabled = false
 	killed := time.Now()
 	a.wait()
 	t.Logf("leader killed after %d of %d Telegram acknowledgements", tgAcked(), burst)
+	// Nobody hears Discord now: what is said is only in the channels'
+	// history until the new leader catches up.
+	waitUntil("the dead leader's gateway session is gone", b.logs.String, func() bool { return dc.Connected() == 0 })
 	tgPost(burst)
 	dcPost(dcBurst)
 	var holderB string
@@ -217,6 +223,9 @@ enabled = false
 		return ok
 	})
 	seen := time.Since(killed)
+	if v := leadingMetric(t, addrB, leaseTelegramPoll); v != "1" {
+		t.Errorf("leading: citybot_leading{part=%q} = %s, want 1", leaseTelegramPoll, v)
+	}
 
 	db, err := store.OpenPostgres(context.Background(), dbURL, store.Options{})
 	if err != nil {
@@ -570,4 +579,22 @@ func startServeConfig(t *testing.T, env map[string]string, config string) *serve
 			t.Fatalf("serve not ready within 60s; logs:\n%s", s.logs)
 		}
 	}
+}
+
+// leadingMetric reads citybot_leading{part} from an instance's /metrics
+// (the test is a local client).
+func leadingMetric(t *testing.T, addr, part string) string {
+	t.Helper()
+	code, body := httpGet(t, "http://"+addr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics = %d", code)
+	}
+	prefix := `citybot_leading{part="` + part + `"} `
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", prefix)
+	return ""
 }
