@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -597,4 +598,68 @@ func leadingMetric(t *testing.T, addr, part string) string {
 	}
 	t.Fatalf("/metrics has no %s", prefix)
 	return ""
+}
+
+// TestLeadershipLeases: serve's one-at-a-time parts hold a lease on
+// PostgreSQL, named after the part and held by the instance, given up when
+// the part stops; on SQLite (one process) they run at once and the
+// database holds no lease.
+func TestLeadershipLeases(t *testing.T) {
+	ctx := context.Background()
+	engines := []struct {
+		name string
+		open func(t *testing.T) (Config, *store.DB)
+	}{
+		{"sqlite", func(t *testing.T) (Config, *store.DB) {
+			cfg := DefaultConfig()
+			cfg.Store.Path = filepath.Join(t.TempDir(), "citybot.db")
+			db, err := store.Open(ctx, cfg.Store.Path, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg, db
+		}},
+		{"postgres", func(t *testing.T) (Config, *store.DB) {
+			src := testPostgresDB(t)
+			cfg := DefaultConfig()
+			cfg.Store.Driver = driverPostgres
+			db, err := store.OpenPostgres(ctx, src, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg, db
+		}},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			cfg, db := e.open(t)
+			defer db.Close()
+			a := &App{cfg: cfg, db: db, instance: "host-a:1:aa", logger: discardLogger()}
+			lead := newLeadership(a)
+			var during error
+			run, err := lead.lead(leaseSurge, func(ctx context.Context) error {
+				if s := lead.statuses()[leaseSurge]; s.Role != cluster.Leading || s.Leader != a.instance {
+					t.Errorf("status while running: %+v", s)
+				}
+				_, during = db.LeaseOf(ctx, leaseSurge)
+				return citybot.ErrForbidden // stops at once, as a failing part
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := run(ctx); !errors.Is(err, citybot.ErrForbidden) {
+				t.Fatalf("run = %v, want the part's error", err)
+			}
+			held := during == nil
+			if want := e.name == "postgres"; held != want {
+				t.Errorf("lease %s held while the part ran: %v, want %v (%v)", leaseSurge, held, want, during)
+			}
+			if _, err := db.LeaseOf(ctx, leaseSurge); err == nil {
+				t.Errorf("the lease is still held once the part stopped")
+			}
+			if every, err := lead.lead("", func(context.Context) error { return nil }); err != nil || every == nil || len(lead.statuses()) != 1 {
+				t.Errorf("a part every instance runs: %v; statuses %v", err, lead.statuses())
+			}
+		})
+	}
 }
