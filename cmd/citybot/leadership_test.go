@@ -55,7 +55,7 @@ func readReady(t *testing.T, path string) readyInfo {
 
 // onePlacePartsLead are the leases of the parts this test expects on one
 // instance at a time.
-var onePlaceParts = []string{leaseTelegramPoll, leaseDiscordGateway, leaseAlerts}
+var onePlaceParts = []string{leaseTelegramPoll, leaseDiscordGateway, leaseAlerts, leaseMedia}
 
 // leadsAll reports whether the instance at addr leads every part of
 // onePlaceParts, and its holder name.
@@ -75,8 +75,8 @@ func leadsAll(t *testing.T, addr string) (string, bool) {
 
 // TestLeaderKilledPartsMove: two `citybot serve` processes on one
 // PostgreSQL database, Telegram polling one emulator and Discord's gateway
-// another. The first leads Telegram's polling, Discord's gateway and the
-// alert loop; the second stands by (on /healthz, naming the leader; no
+// another. The first leads Telegram's polling, Discord's gateway, the
+// alert loop and the media fetching; the second stands by (on /healthz, naming the leader; no
 // second gateway session, no polling conflict). Killed with SIGKILL
 // mid-burst, the leader's parts move to the second within 10 s, and
 // every message, those sent during the move included, is stored once
