@@ -278,17 +278,19 @@ enabled = false
 	if err := b.wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, b.logs)
 	}
-	// The rows the killed leader left in sending are settled at the next
-	// start (sent again with Discord's nonce, or delivery unknown on
-	// Telegram), as after a single instance's crash.
-	t.Logf("%d acknowledgements left in sending by the killed leader; restarting the second instance settles them", leftSending)
+	// The rows the killed leader left in sending are settled by the
+	// second instance once the leader's heartbeat ends (delivery unknown
+	// on Telegram), or else at the next start, as after a single
+	// instance's crash. The restarted instance takes every part over
+	// (its predecessor released the leases on its clean stop).
+	t.Logf("%d acknowledgements left in sending by the killed leader when the second instance stopped", leftSending)
 	c := startCitybot(t, cfg, filepath.Join(dir, "c.json"), env...)
-	waitUntil("every acknowledgement settled", c.logs.String, func() bool {
+	waitUntil("every acknowledgement settled and the gateway reopened", c.logs.String, func() bool {
 		st, err := db.OutboxStats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return st.Pending == 0
+		return st.Pending == 0 && dc.Stats().Identifies >= 3
 	})
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
