@@ -42,7 +42,8 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "citybot.db")
-		f(t, newEngine(t, "sqlite3", path, "?", func(ctx context.Context) (*store.DB, error) {
+		// The raw handle waits for the store's writes, as the store does.
+		f(t, newEngine(t, "sqlite3", "file:"+path+"?_busy_timeout=5000", "?", func(ctx context.Context) (*store.DB, error) {
 			return store.Open(ctx, path, store.Options{})
 		}))
 	})

@@ -21,6 +21,7 @@ const (
 	leaseDiscordGateway = "discord.gateway" // sending goes through REST on every instance
 	leaseAlerts         = "alerts"
 	leaseSurge          = "surge"
+	leaseMedia          = "media" // fetching the citizens' photos and voice notes
 )
 
 // leadership is the Leader of each of serve's one-at-a-time parts, by

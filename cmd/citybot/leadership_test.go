@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,7 +55,7 @@ func readReady(t *testing.T, path string) readyInfo {
 
 // onePlacePartsLead are the leases of the parts this test expects on one
 // instance at a time.
-var onePlaceParts = []string{leaseTelegramPoll, leaseDiscordGateway, leaseAlerts}
+var onePlaceParts = []string{leaseTelegramPoll, leaseDiscordGateway, leaseAlerts, leaseMedia}
 
 // leadsAll reports whether the instance at addr leads every part of
 // onePlaceParts, and its holder name.
@@ -74,8 +75,8 @@ func leadsAll(t *testing.T, addr string) (string, bool) {
 
 // TestLeaderKilledPartsMove: two `citybot serve` processes on one
 // PostgreSQL database, Telegram polling one emulator and Discord's gateway
-// another. The first leads Telegram's polling, Discord's gateway and the
-// alert loop; the second stands by (on /healthz, naming the leader; no
+// another. The first leads Telegram's polling, Discord's gateway, the
+// alert loop and the media fetching; the second stands by (on /healthz, naming the leader; no
 // second gateway session, no polling conflict). Killed with SIGKILL
 // mid-burst, the leader's parts move to the second within 10 s, and
 // every message, those sent during the move included, is stored once
@@ -162,6 +163,9 @@ enabled = false
 	if err := dc.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if v := leadingMetric(t, addrB, leaseTelegramPoll); v != "0" {
+		t.Errorf("standing by: citybot_leading{part=%q} = %s, want 0", leaseTelegramPoll, v)
+	}
 
 	// Citizens: one message each, on Telegram in private, on Discord
 	// in the channels, each from its own user.
@@ -208,6 +212,9 @@ enabled = false
 	killed := time.Now()
 	a.wait()
 	t.Logf("leader killed after %d of %d Telegram acknowledgements", tgAcked(), burst)
+	// Nobody hears Discord now: what is said is only in the channels'
+	// history until the new leader catches up.
+	waitUntil("the dead leader's gateway session is gone", b.logs.String, func() bool { return dc.Connected() == 0 })
 	tgPost(burst)
 	dcPost(dcBurst)
 	var holderB string
@@ -217,6 +224,9 @@ enabled = false
 		return ok
 	})
 	seen := time.Since(killed)
+	if v := leadingMetric(t, addrB, leaseTelegramPoll); v != "1" {
+		t.Errorf("leading: citybot_leading{part=%q} = %s, want 1", leaseTelegramPoll, v)
+	}
 
 	db, err := store.OpenPostgres(context.Background(), dbURL, store.Options{})
 	if err != nil {
@@ -571,5 +581,87 @@ func startServeConfig(t *testing.T, env map[string]string, config string) *serve
 		if time.Now().After(deadline) {
 			t.Fatalf("serve not ready within 60s; logs:\n%s", s.logs)
 		}
+	}
+}
+
+// leadingMetric reads citybot_leading{part} from an instance's /metrics
+// (the test is a local client).
+func leadingMetric(t *testing.T, addr, part string) string {
+	t.Helper()
+	code, body := httpGet(t, "http://"+addr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics = %d", code)
+	}
+	prefix := `citybot_leading{part="` + part + `"} `
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			return v
+		}
+	}
+	t.Fatalf("/metrics has no %s", prefix)
+	return ""
+}
+
+// TestLeadershipLeases: serve's one-at-a-time parts hold a lease on
+// PostgreSQL, named after the part and held by the instance, given up when
+// the part stops; on SQLite (one process) they run at once and the
+// database holds no lease.
+func TestLeadershipLeases(t *testing.T) {
+	ctx := context.Background()
+	engines := []struct {
+		name string
+		open func(t *testing.T) (Config, *store.DB)
+	}{
+		{"sqlite", func(t *testing.T) (Config, *store.DB) {
+			cfg := DefaultConfig()
+			cfg.Store.Path = filepath.Join(t.TempDir(), "citybot.db")
+			db, err := store.Open(ctx, cfg.Store.Path, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg, db
+		}},
+		{"postgres", func(t *testing.T) (Config, *store.DB) {
+			src := testPostgresDB(t)
+			cfg := DefaultConfig()
+			cfg.Store.Driver = driverPostgres
+			db, err := store.OpenPostgres(ctx, src, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cfg, db
+		}},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			cfg, db := e.open(t)
+			defer db.Close()
+			a := &App{cfg: cfg, db: db, instance: "host-a:1:aa", logger: discardLogger()}
+			lead := newLeadership(a)
+			var during error
+			run, err := lead.lead(leaseSurge, func(ctx context.Context) error {
+				if s := lead.statuses()[leaseSurge]; s.Role != cluster.Leading || s.Leader != a.instance {
+					t.Errorf("status while running: %+v", s)
+				}
+				_, during = db.LeaseOf(ctx, leaseSurge)
+				return citybot.ErrForbidden // stops at once, as a failing part
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := run(ctx); !errors.Is(err, citybot.ErrForbidden) {
+				t.Fatalf("run = %v, want the part's error", err)
+			}
+			held := during == nil
+			if want := e.name == "postgres"; held != want {
+				t.Errorf("lease %s held while the part ran: %v, want %v (%v)", leaseSurge, held, want, during)
+			}
+			if _, err := db.LeaseOf(ctx, leaseSurge); err == nil {
+				t.Errorf("the lease is still held once the part stopped")
+			}
+			if every, err := lead.lead("", func(context.Context) error { return nil }); err != nil || every == nil || len(lead.statuses()) != 1 {
+				t.Errorf("a part every instance runs: %v; statuses %v", err, lead.statuses())
+			}
+		})
 	}
 }

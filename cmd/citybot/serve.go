@@ -110,7 +110,7 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, media keeper, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, hearing check, media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -222,6 +222,15 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 			return err
 		}
 	}
+	// One instance fetches the citizens' files, so that a platform is not
+	// asked for each file by every instance.
+	media, err := lead.lead(leaseMedia, func(ctx context.Context) error {
+		parts.media.Run(ctx) // the file in hand is left for the next start
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if err := lead.register(reg); err != nil {
 		return err
 	}
@@ -242,10 +251,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	if surge != nil {
 		g.start(ctx, partSurge, stopSchedulerTimeout, surge)
 	}
-	g.start(ctx, partMedia, stopSchedulerTimeout, func(ctx context.Context) error {
-		parts.media.Run(ctx) // the file in hand is left for the next start
-		return nil
-	})
+	g.start(ctx, partMedia, stopSchedulerTimeout, media)
 	g.start(ctx, partHearing, stopHTTPTimeout, func(ctx context.Context) error {
 		return hearing.run(ctx, a.logger, platforms, hearingEvery)
 	})
