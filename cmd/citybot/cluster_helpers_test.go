@@ -35,8 +35,9 @@ type clusterProxy struct {
 	backends []string // host:port of each instance
 	down     []bool
 	next     int
-	served   []time.Time // when each 2xx answer was relayed
-	failover int         // attempts that found a backend dead
+	served   []time.Time     // when each 2xx answer was relayed
+	took     []time.Duration // how long the instance took to give it
+	failover int             // attempts that found a backend dead
 }
 
 // newClusterProxy starts the proxy with no backends yet (it answers 502
@@ -89,6 +90,7 @@ func (p *clusterProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Header = r.Header.Clone()
+		asked := time.Now()
 		resp, err := p.client.Do(req)
 		if err != nil {
 			if r.Context().Err() != nil {
@@ -109,6 +111,7 @@ func (p *clusterProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if resp.StatusCode/100 == 2 {
 			p.mu.Lock()
 			p.served = append(p.served, time.Now())
+			p.took = append(p.took, time.Since(asked))
 			p.mu.Unlock()
 		}
 		for k, v := range resp.Header {
@@ -146,6 +149,16 @@ func (p *clusterProxy) stats(start, kill, until time.Time) (n int, perSecond flo
 		perSecond = float64(n) / last.Sub(start).Seconds()
 	}
 	return n, perSecond, longestGapAfterKill, p.failover
+}
+
+// answerTimes returns the median and the 99th percentile of the time an
+// instance took to answer a webhook update (2xx): one at a time, as
+// Telegram delivers them, the webhook takes at most 1/median a second.
+func (p *clusterProxy) answerTimes() (median, p99 time.Duration) {
+	p.mu.Lock()
+	ds := append([]time.Duration(nil), p.took...)
+	p.mu.Unlock()
+	return percentile(ds, 50), percentile(ds, 99)
 }
 
 // tgHold withholds one answer of the Telegram emulator at a time from

@@ -476,8 +476,9 @@ func TestClusterFailover(t *testing.T) {
 	tgst, dcst := tg.Stats(), w.emu.Stats()
 	t.Logf("3 instances, %d messages from %d citizens, %d cases in %v; takeover after the leader's kill: gateway %v, scheduler %v",
 		messages, tgCitizens+dmCitizens+chanCitizens, len(cases), elapsed.Round(time.Millisecond), gatewayTook.Round(time.Millisecond), schedulerTook.Round(time.Millisecond))
-	t.Logf("webhook through the proxy: %d updates during the burst at %.1f/s, longest pause after the kill %v, %d attempts on a dead instance skipped",
-		relayed, perSecond, gap.Round(time.Millisecond), failover)
+	median, p99 := proxy.answerTimes()
+	t.Logf("webhook through the proxy: %d updates during the burst at %.1f/s (as fast as they were posted), an instance's answer in %v (p99 %v), longest pause after the kill %v, %d attempts on a dead instance skipped",
+		relayed, perSecond, median.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), gap.Round(time.Millisecond), failover)
 	t.Logf("delivery unknown: %d Telegram acknowledgements (%d of them in fact delivered), %d rows in all (%s); Telegram 429s %d, Discord limits exceeded %d",
 		tgUnknown, tgUnknownDelivered, unknownRows, clusterUnknownKinds(t, pg), tgst.RateLimited, dcst.Exceeded)
 }
