@@ -102,9 +102,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Three instances, one configuration; each reaches Telegram through
-	// its own tap (to know who sends the digest), the webhook through the
-	// proxy.
+	// Three instances, one configuration but for the Telegram API's
+	// address: each reaches Telegram through its own tap (which holds the
+	// send the test kills an instance in), the webhook through the proxy.
 	var nodes []*clusterNode
 	var addrs []string
 	for i := range 3 {
@@ -217,13 +217,15 @@ func TestClusterFailover(t *testing.T) {
 			tgDrained = time.Now()
 		}()
 		for round := range perCitizen {
-			for i := range tgCitizens {
-				if err := postTG(i, round); err != nil {
-					t.Error(err)
-					return
+			for i := range max(tgCitizens, dmCitizens+chanCitizens) {
+				if i < tgCitizens {
+					if err := postTG(i, round); err != nil {
+						t.Error(err)
+						return
+					}
 				}
-				if round > 0 || i >= dmCitizens {
-					postDC(i, round)
+				if i < dmCitizens+chanCitizens && (round > 0 || i >= dmCitizens) {
+					postDC(i, round) // the DMs' first reports went before
 				}
 				time.Sleep(15 * time.Millisecond)
 			}
