@@ -19,9 +19,12 @@ import (
 
 // The learned part of the sensitive detector: a logistic regression over
 // hashed features of the message, next to the rules (sensitive.go). A
-// message is sensitive when a rule fires or when the model's probability
-// reaches the threshold stored with the weights. The features generalise
-// beyond the rules' phrasing:
+// message is sensitive when a phrase fires, when another rule fires and
+// the model's probability reaches the rule veto threshold, when the
+// rules' evidence score alone reaches sensThreshold and the probability
+// reaches the evidence threshold, or when the probability reaches the
+// threshold; the three are stored with the weights. The features
+// generalise beyond the rules' phrasing:
 //
 //   - word unigrams and bigrams of stems (within a sentence; numbers are
 //     one word "<num>"), weighted 1/sqrt(count);
@@ -30,7 +33,13 @@ import (
 //     inflections;
 //   - the [sensitive] categories the lexicon finds in the message
 //     (official, money, demand, condition, relative, …) and every pair of
-//     them ("official and money"), weighted 1/sqrt(count).
+//     them ("official and money"), weighted 1/sqrt(count), with the
+//     lawful frame (a fee, a receipt, a payment at a counter, thanks, an
+//     open procedure) when no illicit marker (a condition, no receipt,
+//     hidden dealing, …) is there, or the illicit marker.
+//
+// Function words (sensStopwords) give no word or character feature of
+// their own.
 //
 // The weights are trained by `go generate` (internal/gensensitive) on the
 // hand-written sets testdata/sensitive_tune*.tsv (reports and controls,
