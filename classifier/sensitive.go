@@ -55,9 +55,11 @@ import (
 // person and no missing receipt is no bribe; a payment at a place ("paid
 // at the counter", "on paie au service des sports") is a lawful frame.
 //
-// detectLevel tells a rule (sensRule) from the evidence score alone
-// (sensEvidence): Classifier.sensitive lets the learned part veto the
-// latter (sensModel.evidence).
+// detectLevel tells a phrase (sensPhrase) from another rule (sensRule)
+// and from the evidence score alone (sensEvidence): Classifier.sensitive
+// lets the learned part veto the last two, each at a threshold of its own
+// (sensModel.ruleVeto, sensModel.evidence): the rules give candidates,
+// the model reads their frame.
 //
 // Each language's words apply only to messages in that language, plus
 // English and French, which cities mix into every language (alwaysLangs):
@@ -128,6 +130,8 @@ const (
 	sInvoice
 	sQuestion
 	sPositive
+	sOpen   // an open procedure: published, an interview, a price list (the model's)
+	sHidden // hidden dealing: privately, at his house, in his name (the model's)
 	sAmount // a number that is no date, year or measure
 )
 
@@ -156,6 +160,8 @@ type sensitiveWords struct {
 	Invoices    []string `toml:"invoices"`
 	Questions   []string `toml:"questions"`
 	Positive    []string `toml:"positive"`
+	Open        []string `toml:"open"`
+	Hidden      []string `toml:"hidden"`
 	NotAmounts  []string `toml:"not_amounts"`
 }
 
@@ -222,6 +228,8 @@ func newSensitiveSet(ls lexicons) *sensitiveSet {
 		{sInvoice, func(l *lexicon) []string { return l.Sensitive.Invoices }},
 		{sQuestion, func(l *lexicon) []string { return l.Sensitive.Questions }},
 		{sPositive, func(l *lexicon) []string { return l.Sensitive.Positive }},
+		{sOpen, func(l *lexicon) []string { return l.Sensitive.Open }},
+		{sHidden, func(l *lexicon) []string { return l.Sensitive.Hidden }},
 	} {
 		ls.each(l.get, add(l.cat))
 	}
@@ -293,11 +301,13 @@ func (s *sensitiveSet) detect(toks []token, allow uint64, hits []sensHit) ([]str
 const (
 	sensNone     = 0 // no rule fires, the evidence score is below sensThreshold
 	sensEvidence = 1 // the evidence score reaches sensThreshold, no rule fires
-	sensRule     = 2 // a rule fires (a phrase, an official and a payment…)
+	sensRule     = 2 // a rule other than a phrase fires (an official and a payment…)
+	sensPhrase   = 3 // a phrase of the phrases list ("under the table")
 )
 
 // detectLevel is detect, and also returns the strength of the evidence of
-// the best window: sensRule, sensEvidence or sensNone (cues nil).
+// the best window: sensPhrase, sensRule, sensEvidence or sensNone (cues
+// nil).
 func (s *sensitiveSet) detectLevel(toks []token, allow uint64, hits []sensHit) ([]string, int, []sensHit) {
 	hits = hits[:0]
 	var forms [80]string // a word and its Arabic forms (arabicForms)
@@ -361,7 +371,10 @@ func (s *sensitiveSet) detectLevel(toks []token, allow uint64, hits []sensHit) (
 		return nil, sensNone, hits
 	}
 	level := sensEvidence
-	if best >= sensRuleScore {
+	switch {
+	case best >= sensPhraseScore:
+		level = sensPhrase
+	case best >= sensRuleScore:
 		level = sensRule
 	}
 	return s.explain(toks, hits[bestAt[0]:bestAt[1]]), level, hits
@@ -440,8 +453,9 @@ func containsStr(s []string, v string) bool {
 // tied to an official and a job ("they hired the mayor's nephew"). A
 // lawful fee with no aggravation, a question and thanks lower the score.
 const (
-	sensThreshold = 3.0
-	sensRuleScore = sensThreshold + 10 // the score of a window a rule fires on
+	sensThreshold   = 3.0
+	sensRuleScore   = sensThreshold + 10 // the score of a window a rule fires on
+	sensPhraseScore = sensRuleScore + 10 // the score of a window with a phrase
 
 	wPhrase      = 3.0
 	wOfficial    = 1.0
@@ -516,6 +530,9 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree) || has(sInformal)
 	// a lawful fee, price or fine, or a payment with a receipt or an invoice
 	lawful := has(sFee) || !noReceipt && hasReceipt(toks, hits) || paidAtPlace(toks, hits)
+	if has(sPhrase) {
+		return sensPhraseScore
+	}
 	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits), lawful) {
 		return sensRuleScore
 	}
@@ -563,14 +580,12 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 }
 
 // rule applies the conjunctive rules (see the package comment of the
-// sensitive detector) to one window; any of them raises the flag whatever
-// the score.
+// sensitive detector) but the phrase to one window; any of them raises
+// the flag whatever the score, unless the model vetoes it.
 func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedRelative, takingNearOfficial, question, lawful bool) bool {
 	aggravated := has(sCondition) || payeePay || noReceipt || has(sFree)
 	payment := has(sMoney) || has(sAmount) || has(sInformal)
 	switch {
-	case has(sPhrase):
-		return true
 	case has(sOfficial) && (has(sInformal) || payment && (has(sDemand) || aggravated)) && !((lawful || question) && !aggravated && !has(sInformal)) &&
 		!(has(sPositive) && !has(sCondition) && !payeePay && !noReceipt):
 		return true // official+payment; not a gift given in thanks
@@ -792,11 +807,12 @@ func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 	var cues []string
 	var level int
 	cues, level, sc.sens = c.sens.detectLevel(sc.toks, c.sens.readBits(sc.langRead), sc.sens)
-	if level != sensRule && c.sensModel != nil {
-		// The model flags what the rules miss, and vetoes the rules'
-		// evidence when no rule fired and it reads a lawful story.
+	if level != sensPhrase && c.sensModel != nil {
+		// The model flags what the rules miss, and vetoes a rule (but a
+		// phrase) or the rules' evidence when it reads a lawful story.
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
 		switch p := c.sensModel.prob(sc.sensFeats); {
+		case level == sensRule && p >= c.sensModel.ruleVeto:
 		case level == sensEvidence && p >= c.sensModel.evidence:
 		case p >= c.sensModel.threshold:
 			cues = c.sensModel.explain(sc.toks, p)

@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"citybot"
@@ -18,9 +19,12 @@ import (
 
 // The learned part of the sensitive detector: a logistic regression over
 // hashed features of the message, next to the rules (sensitive.go). A
-// message is sensitive when a rule fires or when the model's probability
-// reaches the threshold stored with the weights. The features generalise
-// beyond the rules' phrasing:
+// message is sensitive when a phrase fires, when another rule fires and
+// the model's probability reaches the rule veto threshold, when the
+// rules' evidence score alone reaches sensThreshold and the probability
+// reaches the evidence threshold, or when the probability reaches the
+// threshold; the three are stored with the weights. The features
+// generalise beyond the rules' phrasing:
 //
 //   - word unigrams and bigrams of stems (within a sentence; numbers are
 //     one word "<num>"), weighted 1/sqrt(count);
@@ -29,7 +33,13 @@ import (
 //     inflections;
 //   - the [sensitive] categories the lexicon finds in the message
 //     (official, money, demand, condition, relative, …) and every pair of
-//     them ("official and money"), weighted 1/sqrt(count).
+//     them ("official and money"), weighted 1/sqrt(count), with the
+//     lawful frame (a fee, a receipt, a payment at a counter, thanks, an
+//     open procedure) when no illicit marker (a condition, no receipt,
+//     hidden dealing, …) is there, or the illicit marker.
+//
+// Function words (sensStopwords) give no word or character feature of
+// their own.
 //
 // The weights are trained by `go generate` (internal/gensensitive) on the
 // hand-written sets testdata/sensitive_tune*.tsv (reports and controls,
@@ -44,7 +54,7 @@ var sensitiveModelBytes []byte
 const (
 	sensDimBits = 18
 	sensDim     = 1 << sensDimBits
-	sensMagic   = "citybot-sensitive-2\n"
+	sensMagic   = "citybot-sensitive-3\n"
 )
 
 // sensModel is the learned part of the sensitive detector.
@@ -57,6 +67,11 @@ type sensModel struct {
 	// be flagged: the model vetoes weak evidence it reads as a lawful
 	// story. At most threshold.
 	evidence float64
+	// ruleVeto is the probability a message a rule other than a phrase
+	// flags (sensRule) needs to stay flagged: the two-stage decision, the
+	// rules give candidates and the model vetoes those it reads as a
+	// lawful story with near certainty. At most evidence.
+	ruleVeto float64
 }
 
 // sensFeat is one hashed feature and its value; a feature may repeat.
@@ -94,13 +109,20 @@ func sensWord(t *token) string {
 // the categories of the sensitive hits found in it.
 func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	out = out[:0]
-	// words and bigrams
+	// words and bigrams; a stopword counts in the norm, as if its
+	// features were there with a zero weight, so that dropping it does
+	// not weigh the other words of a short message more
+	stopW, stopC := 0, 0
 	for i := range toks {
 		w := sensWord(&toks[i])
 		if w == "" {
 			continue
 		}
-		out = append(out, sensFeat{idx: sensIdx(fnvString(fnvByte(sfnvOffset, 'w'), w))})
+		if sensStopwords[w] {
+			stopW++
+		} else {
+			out = append(out, sensFeat{idx: sensIdx(fnvString(fnvByte(sfnvOffset, 'w'), w))})
+		}
 		if i+1 < len(toks) && !toks[i+1].sentStart {
 			if w2 := sensWord(&toks[i+1]); w2 != "" {
 				h := fnvString(fnvByte(sfnvOffset, 'b'), w)
@@ -115,6 +137,12 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	for i := range toks {
 		t := &toks[i]
 		if t.letters == 0 || len(t.stem) > len(buf)-2 {
+			continue
+		}
+		if sensStopwords[t.stem] {
+			for n := 3; n <= sensMaxN; n++ {
+				stopC += max(len(t.stem)+3-n, 0)
+			}
 			continue
 		}
 		b := buf[:0]
@@ -133,13 +161,13 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	}
 	nc := len(out) - nw
 	if nw > 0 {
-		v := float32(1 / math.Sqrt(float64(nw)))
+		v := float32(1 / math.Sqrt(float64(nw+stopW)))
 		for i := range out[:nw] {
 			out[i].val = v
 		}
 	}
 	if nc > 0 {
-		v := float32(1 / math.Sqrt(float64(nc)))
+		v := float32(1 / math.Sqrt(float64(nc+stopC)))
 		for i := nw; i < len(out); i++ {
 			out[i].val = v
 		}
@@ -150,7 +178,7 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 		all |= x.mask
 	}
 	illicit := all&sensIllicit != 0 || payToPerson(toks, hits)
-	lawful := all&(sFee|sPositive) != 0 || hasReceipt(toks, hits) || paidAtPlace(toks, hits)
+	lawful := all&(sFee|sPositive|sOpen) != 0 || hasReceipt(toks, hits) || paidAtPlace(toks, hits)
 	const used = sensCat(1)<<sensCats - 1
 	all &= used &^ (sPhrase | sQuestion) // phrases and questions: the rules' business
 	switch {
@@ -180,6 +208,36 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	return out
 }
 
+// sensStopwords are the stems of articles, auxiliaries, pronouns,
+// conjunctions and prepositions (en, fr, es, pt) that give no word or
+// character features of their own, only bigrams ("give him", "si on"):
+// out of fold the model learned them from the phrasing of the rounds
+// ("said who", "nous a dit que") and flagged lawful near twins on them.
+// Negations, third-person possessives and object pronouns ("not", "his",
+// "lui", "sa") are not among them: they carry the frame (no receipt,
+// his pocket, give him).
+var sensStopwords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`
+		the a an and or of to in on at for with from by is are was were be been being am
+		it its this that these those there here i you he she we they me my our your us
+		who which what when where so as do does did has have had will would can could
+		then than also just every each all some any
+		le la les l un une des de du d et ou à au aux en dans sur pour par avec
+		est sont était étaient été être il elle ils elles on nous vous je j me m se s
+		ce c cet cette ces qui que qu quoi mon ma mes notre nos ton ta tes votre vos y
+		a ai as ont avait avons chaque tous tout toute toutes
+		el los las una unos unas del y o con para es son era fue que lo mi mis nuestro
+		nuestra cada todos
+		os as um uma do da dos das e em na nos nas com por pelo pela é foi meu minha
+		nosso nossa cada todos`) {
+		for _, st := range phraseStems(w) {
+			m[st] = true
+		}
+	}
+	return m
+}()
+
 // sensCatScale is the norm of the category features.
 const sensCatScale = 1.0
 
@@ -187,7 +245,7 @@ const sensCatScale = 1.0
 const sensMaxN = 4
 
 // sensCats is the number of categories (sPhrase … sAmount).
-const sensCats = 24
+const sensCats = 26
 
 // The model's two derived categories: the lawful frame (a fee, price,
 // fine or tax, a receipt or an invoice, a payment at a counter, a bank or
@@ -200,7 +258,7 @@ const (
 	sLawfulFrame  = sAmount << 1
 	sIllicitFrame = sAmount << 2
 	sensModelCats = sensCats + 2
-	sensIllicit   = sPhrase | sCondition | sInformal | sNoReceipt | sFree | sGang | sFake
+	sensIllicit   = sPhrase | sCondition | sInformal | sNoReceipt | sFree | sGang | sFake | sHidden
 )
 
 // payToPerson reports whether a payment verb has a person a few words
@@ -248,7 +306,8 @@ func (m *sensModel) wordWeight(w string) float32 {
 }
 
 // The weights file: sensMagic, then little-endian float64 threshold,
-// float64 evidence threshold, float64 bias, float64 scale, uint32 count, and count entries of a
+// float64 evidence threshold, float64 rule veto threshold, float64 bias,
+// float64 scale, uint32 count, and count entries of a
 // uvarint index delta and an int16 weight (weight = int16 * scale).
 // Weights whose magnitude is below sensPrune are dropped.
 const sensPrune = 1e-3
@@ -268,7 +327,7 @@ func (m *sensModel) marshal() []byte {
 	if scale == 0 {
 		scale = 1
 	}
-	for _, v := range []float64{m.threshold, m.evidence, m.bias, scale} {
+	for _, v := range []float64{m.threshold, m.evidence, m.ruleVeto, m.bias, scale} {
 		binary.Write(&buf, binary.LittleEndian, v)
 	}
 	binary.Write(&buf, binary.LittleEndian, uint32(len(idx)))
@@ -289,13 +348,13 @@ func unmarshalSensModel(b []byte) (*sensModel, error) {
 		return nil, errSensModel
 	}
 	r := bytes.NewReader(b[len(sensMagic):])
-	var hdr [4]float64
+	var hdr [5]float64
 	var n uint32
 	if binary.Read(r, binary.LittleEndian, &hdr) != nil || binary.Read(r, binary.LittleEndian, &n) != nil || n > sensDim ||
-		!(hdr[1] >= 0 && hdr[1] <= hdr[0]) {
+		!(hdr[2] >= 0 && hdr[2] <= hdr[1] && hdr[1] <= hdr[0]) {
 		return nil, errSensModel
 	}
-	m := &sensModel{w: make([]float32, sensDim), threshold: hdr[0], evidence: hdr[1], bias: hdr[2]}
+	m := &sensModel{w: make([]float32, sensDim), threshold: hdr[0], evidence: hdr[1], ruleVeto: hdr[2], bias: hdr[3]}
 	prev := uint64(0)
 	for k := uint32(0); k < n; k++ {
 		d, err := binary.ReadUvarint(r)
@@ -307,7 +366,7 @@ func unmarshalSensModel(b []byte) (*sensModel, error) {
 		if prev >= sensDim {
 			return nil, errSensModel
 		}
-		m.w[prev] = float32(float64(q) * hdr[3])
+		m.w[prev] = float32(float64(q) * hdr[4])
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return nil, errSensModel
@@ -402,13 +461,21 @@ type SensitiveTraining struct {
 	// probability a message with the rules' evidence but no rule needs;
 	// default defaultSensMaxVetoLoss).
 	MaxVetoLoss float64
-	Log         func(format string, args ...any)
+	// MaxRuleVetoLoss bounds the reports the model may veto, out of fold,
+	// as a share of all reports, when choosing the rule veto threshold
+	// (the probability a message a rule other than a phrase flags needs;
+	// default defaultSensMaxRuleVetoLoss).
+	MaxRuleVetoLoss float64
+	Log             func(format string, args ...any)
 }
 
 // SensitiveCV is the result of leave-one-round-out cross-validation.
 type SensitiveCV struct {
 	Threshold float64
 	Evidence  float64 // the evidence threshold (sensModel.evidence)
+	RuleVeto  float64 // the rule veto threshold (sensModel.ruleVeto)
+	// Out of fold, the rules with the model's vetoes (no model flags).
+	VetoRecall, VetoFA, VetoNeg float64
 	// Out-of-fold recall and false alarms on the rounds' reports and
 	// controls, and the share of negatives flagged, for the rules alone
 	// and the rules or the model at Threshold.
@@ -435,6 +502,9 @@ const (
 	// defaultSensMaxVetoLoss: the model may veto the rules' evidence (no
 	// rule fired) on at most 0.5 % of the reports, out of fold.
 	defaultSensMaxVetoLoss = 0.005
+	// defaultSensMaxRuleVetoLoss: the model may veto a rule other than a
+	// phrase on at most 0.5 % of the reports, out of fold.
+	defaultSensMaxRuleVetoLoss = 0.005
 )
 
 // TrainSensitive runs leave-one-round-out cross-validation to choose the
@@ -469,13 +539,16 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 	if tr.MaxVetoLoss == 0 {
 		tr.MaxVetoLoss = defaultSensMaxVetoLoss
 	}
+	if tr.MaxRuleVetoLoss == 0 {
+		tr.MaxRuleVetoLoss = defaultSensMaxRuleVetoLoss
+	}
 	logf := tr.Log
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	type item struct {
 		feats []sensFeat
-		level int // sensNone, sensEvidence, sensRule
+		level int // sensNone, sensEvidence, sensRule, sensPhrase
 		y     bool
 		round int // -1: negative
 		fold  int
@@ -552,10 +625,10 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, st.iters, st.grad)
 	}
-	rules, ev := true, 0.0
+	rules, ev, rv := true, 0.0, 0.0
 	flags := func(i int, t float64) bool {
 		it := &items[i]
-		return rules && (it.level == sensRule || it.level == sensEvidence && oof[i] >= ev) || oof[i] >= t
+		return rules && (it.level == sensPhrase || it.level == sensRule && oof[i] >= rv || it.level == sensEvidence && oof[i] >= ev) || oof[i] >= t
 	}
 	rates := func(t float64, round int) (tp, p, fp, n, fneg, nneg int) {
 		for i := range items {
@@ -624,6 +697,43 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 		logf("evidence threshold %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", e, lost, len(evPos), saved, evCtl, savedNeg, evNeg)
 	}
+	// The rule veto threshold: the highest at which the model vetoes at
+	// most MaxRuleVetoLoss of the reports a rule other than a phrase flags.
+	var rvPos []float64
+	rvCtl, rvNeg := 0, 0
+	for i := range items {
+		switch it := &items[i]; {
+		case it.level != sensRule:
+		case it.y:
+			rvPos = append(rvPos, oof[i])
+		case it.round >= 0:
+			rvCtl++
+		default:
+			rvNeg++
+		}
+	}
+	sort.Float64s(rvPos)
+	if k := int(tr.MaxRuleVetoLoss * float64(npos)); k < len(rvPos) {
+		rv = rvPos[k]
+	} else if len(rvPos) > 0 {
+		rv = math.Nextafter(rvPos[len(rvPos)-1], 2)
+	}
+	for _, e := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, rv} {
+		lost, saved, savedNeg := 0, 0, 0
+		for i := range items {
+			if it := &items[i]; it.level == sensRule && oof[i] < e {
+				switch {
+				case it.y:
+					lost++
+				case it.round >= 0:
+					saved++
+				default:
+					savedNeg++
+				}
+			}
+		}
+		logf("rule veto threshold %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", e, lost, len(rvPos), saved, rvCtl, savedNeg, rvNeg)
+	}
 	// The lowest threshold whose false alarms stay within bounds.
 	cands := []float64{}
 	for i := range items {
@@ -644,13 +754,14 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 	}
 	ev = min(ev, thr)
-	cv := &SensitiveCV{Threshold: thr, Evidence: ev}
+	rv = min(rv, ev)
+	cv := &SensitiveCV{Threshold: thr, Evidence: ev, RuleVeto: rv}
 	for _, t := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95} {
 		tp, p, fp, n, fneg, nneg := rates(t, -1)
 		cv.Curve = append(cv.Curve, fmt.Sprintf("threshold %.2f: recall %.3f, false alarms %.3f, negatives %.4f", t, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)))
 	}
-	ev0 := ev
-	ev = 0
+	ev0, rv0 := ev, rv
+	ev, rv = 0, 0
 	tp, p, fp, n, fneg, nneg := rates(2, -1) // rules alone, no veto
 	cv.RulesRecall, cv.RulesFA, cv.RulesNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
 	var rulesByRound [][4]int
@@ -658,9 +769,10 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		tp, p, fp, n, _, _ := rates(2, r)
 		rulesByRound = append(rulesByRound, [4]int{tp, p, fp, n})
 	}
-	ev = ev0
+	ev, rv = ev0, rv0
 	tp, p, fp, n, fneg, nneg = rates(2, -1)
-	logf("out of fold, rules with the model's veto at %.4f: recall %.3f, false alarms %.3f, negatives %.4f", ev, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg))
+	cv.VetoRecall, cv.VetoFA, cv.VetoNeg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
+	logf("out of fold, rules with the model's vetoes at %.4f (rules) and %.4f (evidence): recall %.3f, false alarms %.3f, negatives %.4f", rv, ev, ratio(tp, p), ratio(fp, n), ratio(fneg, nneg))
 	tp, p, fp, n, fneg, nneg = rates(thr, -1)
 	cv.Recall, cv.FA, cv.Neg = ratio(tp, p), ratio(fp, n), ratio(fneg, nneg)
 	rules = false
@@ -691,7 +803,7 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 	if err != nil {
 		return nil, nil, err
 	}
-	m.threshold, m.evidence = thr, ev
+	m.threshold, m.evidence, m.ruleVeto = thr, ev, rv
 	return m.marshal(), cv, nil
 }
 

@@ -44,9 +44,14 @@ func topicFoldsF1(t *testing.T, name string, variants func(m *Model) []topicVari
 					gold, pred = append(gold, topics[i]), append(pred, v.classify(texts[i]))
 				}
 			}
-			f1 := Evaluate(gold, pred, nil).MacroF1
-			out[v.name] += f1 / k
-			t.Logf("%s fold %d %-14s %.3f", name, f, v.name, f1)
+			r := Evaluate(gold, pred, nil)
+			out[v.name] += r.MacroF1 / k
+			t.Logf("%s fold %d %-14s %.3f", name, f, v.name, r.MacroF1)
+			for _, l := range sortedKeys(r.PerClass) {
+				if cs := r.PerClass[l]; cs.Support > 0 {
+					t.Logf("%s fold %d %-14s   %-22s F1 %.3f (P %.3f R %.3f, %d)", name, f, v.name, l, cs.F1, cs.Precision, cs.Recall, cs.Support)
+				}
+			}
 		}
 	}
 	return out

@@ -36,6 +36,7 @@ func run() error {
 	maxfa := flag.Float64("maxfa", 0, "bound on the out-of-fold false alarms the model adds on the controls when choosing the threshold (0: default)")
 	iters := flag.Int("iters", 0, "L-BFGS iterations (0: default)")
 	maxveto := flag.Float64("maxveto", 0, "bound on the reports the model may veto out of fold, as a share of all reports, when choosing the evidence threshold (0: default)")
+	maxruleveto := flag.Float64("maxruleveto", 0, "bound on the reports the model may veto out of fold, as a share of all reports, when choosing the rule veto threshold (0: default)")
 	verbose := flag.Bool("v", false, "log progress")
 	flag.Parse()
 	path := *data
@@ -54,7 +55,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	tr := classifier.SensitiveTraining{Negatives: t.Column("text"), Lambda: *lambda, NegWeight: *negw, MaxAddedFA: *maxfa, MaxVetoLoss: *maxveto, Iters: *iters}
+	tr := classifier.SensitiveTraining{Negatives: t.Column("text"), Lambda: *lambda, NegWeight: *negw, MaxAddedFA: *maxfa, MaxVetoLoss: *maxveto, MaxRuleVetoLoss: *maxruleveto, Iters: *iters}
 	if *verbose {
 		tr.Log = func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
 	}
@@ -74,8 +75,9 @@ func run() error {
 	if err := os.WriteFile(*out, b, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: %d bytes; %d rounds, %d negatives; threshold %.4f, evidence threshold %.4f\n", *out, len(b), len(tr.Rounds), len(tr.Negatives), cv.Threshold, cv.Evidence)
+	fmt.Printf("wrote %s: %d bytes; %d rounds, %d negatives; threshold %.4f, evidence threshold %.4f, rule veto threshold %.4f\n", *out, len(b), len(tr.Rounds), len(tr.Negatives), cv.Threshold, cv.Evidence, cv.RuleVeto)
 	fmt.Printf("leave-one-round-out: rules alone recall %.3f, false alarms %.3f, negatives flagged %.4f\n", cv.RulesRecall, cv.RulesFA, cv.RulesNeg)
+	fmt.Printf("leave-one-round-out: rules with the vetoes recall %.3f, false alarms %.3f, negatives flagged %.4f\n", cv.VetoRecall, cv.VetoFA, cv.VetoNeg)
 	fmt.Printf("leave-one-round-out: rules or model recall %.3f, false alarms %.3f, negatives flagged %.4f\n", cv.Recall, cv.FA, cv.Neg)
 	fmt.Printf("leave-one-round-out: model alone recall %.3f, false alarms %.3f, negatives flagged %.4f\n", cv.ModelRecall, cv.ModelFA, cv.ModelNeg)
 	for _, r := range cv.PerRound {
