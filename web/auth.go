@@ -323,9 +323,12 @@ func safeNext(next string) string {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // clientIP is the request's client address: the peer's, or, when the
-// peer is one of the trusted proxies ([web] trusted_proxy), the address
-// the proxy reports: the last X-Forwarded-For entry that is not itself
-// a trusted proxy, else X-Real-IP. Headers from any other peer are
+// peer is one of the trusted proxies ([web] trusted_proxies), the address
+// the proxies report. With X-Forwarded-For that is its last entry that is
+// not itself a trusted proxy (entries left of it were written by the
+// client and prove nothing); when every entry is a trusted proxy, or an
+// entry does not parse, the last good entry reached. X-Real-IP counts
+// only when there is no X-Forwarded-For. Headers from any other peer are
 // ignored, since anyone can send them.
 func (s *Server) clientIP(r *http.Request) string {
 	peer := peerAddr(r.RemoteAddr)
@@ -333,22 +336,38 @@ func (s *Server) clientIP(r *http.Request) string {
 		return addrString(peer, r.RemoteAddr)
 	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		client := peer
 		parts := strings.Split(strings.Join(xff, ","), ",")
 		for i := len(parts) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-			if err != nil {
+			a, ok := parseForwarded(parts[i])
+			if !ok {
 				break
 			}
-			a = a.Unmap()
+			client = a
 			if !s.trusted(a) {
-				return a.String()
+				break
 			}
 		}
+		return client.String()
 	}
-	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
-		return a.Unmap().String()
+	if a, ok := parseForwarded(r.Header.Get("X-Real-IP")); ok {
+		return a.String()
 	}
 	return addrString(peer, r.RemoteAddr)
+}
+
+// parseForwarded reads one address a proxy reported: a bare address, or
+// one with a port ("192.0.2.1:4711", "[2001:db8::1]:4711"), as some
+// proxies write them.
+func parseForwarded(v string) (netip.Addr, bool) {
+	v = strings.TrimSpace(v)
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

@@ -259,3 +259,45 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// The client address is taken from the headers only when the peer is a
+// trusted proxy, and then only the part the proxies wrote: a client
+// cannot choose the address the sign-in limits count.
+func TestClientIPSpoofing(t *testing.T) {
+	rg := newRig(t, Options{TrustedProxies: []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}})
+	for _, tc := range []struct {
+		name, peer string
+		header     http.Header
+		want       string
+	}{
+		{"direct client, no header", "192.0.2.5:1000", nil, "192.0.2.5"},
+		{"direct client forging X-Forwarded-For", "192.0.2.5:1000",
+			http.Header{"X-Forwarded-For": {"198.51.100.1"}}, "192.0.2.5"},
+		{"direct client forging X-Real-IP", "192.0.2.5:1000",
+			http.Header{"X-Real-Ip": {"198.51.100.1"}}, "192.0.2.5"},
+		{"direct client from an address close to a proxy's", "11.0.0.1:1000",
+			http.Header{"X-Forwarded-For": {"198.51.100.1"}}, "11.0.0.1"},
+		{"proxy reports its client", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7"},
+		{"client's forged entries left of the proxy's", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"198.51.100.1, 10.9.9.9", "203.0.113.7"}}, "203.0.113.7"},
+		{"two proxies in a row", "127.0.0.1:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7, 10.0.0.3"}}, "203.0.113.7"},
+		{"X-Real-IP forged beside the proxy's X-Forwarded-For", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7"}, "X-Real-Ip": {"198.51.100.1"}}, "203.0.113.7"},
+		{"garbage left of the proxy's entries", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"<script>, 10.0.0.3"}}, "10.0.0.3"},
+		{"entry with a port", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"[2001:db8::9]:4711"}}, "2001:db8::9"},
+		{"X-Real-IP alone from a proxy", "10.1.2.3:80",
+			http.Header{"X-Real-Ip": {"2001:db8::1"}}, "2001:db8::1"},
+		{"IPv4-mapped IPv6 proxy", "[::ffff:10.0.0.2]:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.8"}}, "203.0.113.8"},
+	} {
+		r := &http.Request{RemoteAddr: tc.peer, Header: tc.header}
+		if got := rg.srv.clientIP(r); got != tc.want {
+			t.Errorf("%s: client %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
