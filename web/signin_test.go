@@ -84,7 +84,7 @@ func signInCoded(t *testing.T, h http.Handler, now time.Time, addr, name, passwo
 // however many failures strangers pile up.
 func TestSigninStrangersCannotLockAccount(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	rg := newRig(t, Options{LoginBurst: 1000, Now: clk.now})
+	rg := newSigninRig(t, Options{LoginBurst: 1000, Now: clk.now})
 	rg.account("root", citybot.RoleAdmin, "correct horse battery")
 	h := rg.srv.Handler()
 
