@@ -301,3 +301,66 @@ func TestClientIPSpoofing(t *testing.T) {
 		}
 	}
 }
+
+// Wrong passwords typed for an account are shown to its owner on every
+// page until they dismiss the notice, and to the admins on the accounts
+// page; ten of them are in the audit log, said in words.
+func TestSigninGuessedNotice(t *testing.T) {
+	rg := newRig(t, Options{LoginBurst: 1000})
+	olivia := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "olivia's password"))
+	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "root's long password"))
+	h := rg.srv.Handler()
+	for i := range 10 {
+		// From new addresses, as fast as the name's delay lets them.
+		if rec := signIn(h, fmt.Sprintf("198.18.1.%d:1", i+1), "olivia", "a guess", "/inbox", nil, nil); rec.Code == http.StatusTooManyRequests {
+			break
+		}
+	}
+	a, err := rg.db.AccountByName(context.Background(), "olivia")
+	if err != nil || a.FailedLogins < 3 {
+		t.Fatalf("wrong passwords counted: %d (%v)", a.FailedLogins, err)
+	}
+	n := a.FailedLogins
+	wantNotice := fmt.Sprintf("Someone typed a wrong password or code for your account %d times.", n)
+	for _, path := range []string{"/inbox", "/account/totp"} {
+		if _, body := rg.do(olivia, http.MethodGet, path, nil); !strings.Contains(body, wantNotice) || !strings.Contains(body, `action="/account/signin-notice"`) {
+			t.Errorf("%s: the owner is not told of the %d wrong passwords", path, n)
+		}
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/inbox", nil); strings.Contains(body, "wrong password or code for your account") {
+		t.Error("another account is told of olivia's wrong passwords")
+	}
+	wantAdmin := fmt.Sprintf("%d failed sign-ins its owner has not seen yet", n)
+	if _, body := rg.do(admin, http.MethodGet, "/admin/accounts", nil); !strings.Contains(body, wantAdmin) {
+		t.Errorf("accounts page lacks %q", wantAdmin)
+	}
+	if resp, _ := rg.do(olivia, http.MethodPost, "/account/signin-notice", url.Values{"back": {"/cases/1"}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/cases/1" {
+		t.Fatalf("dismiss: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := rg.do(olivia, http.MethodGet, "/inbox", nil); strings.Contains(body, "wrong password or code for your account") {
+		t.Error("the notice is still shown after the owner dismissed it")
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/admin/accounts", nil); strings.Contains(body, "its owner has not seen yet") {
+		t.Error("the accounts page still counts the dismissed wrong passwords")
+	}
+	// Without the form token, nothing is dismissed.
+	if err := rg.db.RecordSigninFailure(context.Background(), "olivia", nil); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := rg.do(olivia, http.MethodPost, "/account/signin-notice", url.Values{"csrf": {"forged"}}); resp.StatusCode == http.StatusSeeOther {
+		t.Error("dismissed without the form token")
+	}
+	if a, _ := rg.db.AccountByName(context.Background(), "olivia"); a.FailedLogins != 1 {
+		t.Errorf("after a forged dismiss: %d wrong passwords counted, want 1", a.FailedLogins)
+	}
+
+	// Ten wrong passwords are audited, in words.
+	for range 10 {
+		if err := rg.db.RecordSigninFailure(context.Background(), "olivia", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/admin/audit", nil); !strings.Contains(body, "saw many wrong passwords typed for an account") {
+		t.Error("the audit page does not say account.guessed in words")
+	}
+}

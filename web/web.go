@@ -430,6 +430,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
 		{"POST /logout", staffRoles, s.logout, true},
 		{"POST /account/language", staffRoles, s.setLanguage, true},
+		{"POST /account/signin-notice", staffRoles, s.dismissSigninNotice, true},
 		{"GET /account/totp", staffRoles, s.totpPage, true},
 		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
 		{"POST /account/totp/start", staffRoles, s.totpStart, true},
