@@ -62,7 +62,7 @@ func handleOpener(t *testing.T, open func(context.Context, store.Options) (*stor
 
 // postgresDB creates a database on the test server, dropped when the
 // test ends, and returns its connection string.
-func postgresDB(t *testing.T, admin string) string {
+func postgresDB(t testing.TB, admin string) string {
 	t.Helper()
 	ctx := context.Background()
 	u, err := url.Parse(admin)
