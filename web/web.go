@@ -326,6 +326,10 @@ func New(opts Options) (*Server, error) {
 	if s.issuer == "" {
 		s.issuer = "citybot"
 	}
+	if s.locales == nil {
+		// Parsed once: every page's words come from it.
+		s.locales = locale.MustEmbedded()
+	}
 	s.stmts, s.sender = opts.Statements, opts.StatementSender
 	if s.loc == nil {
 		s.loc = opts.ServiceLevels.Location
