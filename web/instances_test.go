@@ -15,12 +15,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"citybot"
+	"citybot/casework"
 	"citybot/locale"
 	"citybot/store"
 )
@@ -343,6 +345,50 @@ func TestSessionsAcrossInstances(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("disabled account signs in: status %d", resp.StatusCode)
 			}
+		}
+	})
+}
+
+// countingStore counts the shared bucket's database writes.
+type countingStore struct {
+	*store.DB
+	takes atomic.Int32
+}
+
+func (c *countingStore) TakeRateToken(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error) {
+	c.takes.Add(1)
+	return c.DB.TakeRateToken(ctx, key, burst, every)
+}
+
+// A flood from one address costs the database its burst, not a write per
+// request: once this process has seen the address empty its bucket, it
+// refuses without asking the store. Another instance still asks, and the
+// store refuses what the first one let through.
+func TestSigninFloodSparesDatabase(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func(func() time.Time) *store.DB) {
+		db := open(nil)
+		cs := &countingStore{DB: db}
+		off, err := casework.NewOfficer(casework.OfficerOptions{Policy: testPolicy(t), Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := New(Options{Policy: testPolicy(t), Store: cs, Officer: off, LoginBurst: 3, LoginEvery: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := rigOn(t, Options{LoginBurst: 3, LoginEvery: time.Hour}, open(nil))
+		codes := map[int]int{}
+		for range 50 {
+			codes[signIn(srv.Handler(), "203.0.113.77:1", "", "x", "/inbox", nil, nil).Code]++
+		}
+		if codes[http.StatusUnauthorized] != 3 || codes[http.StatusTooManyRequests] != 47 {
+			t.Errorf("50 attempts with a burst of 3: %v", codes)
+		}
+		if n := cs.takes.Load(); n != 3 {
+			t.Errorf("the store was asked %d times for 50 attempts, want the burst's 3", n)
+		}
+		if rec := signIn(other.srv.Handler(), "203.0.113.77:1", "", "x", "/inbox", nil, nil); rec.Code != http.StatusTooManyRequests {
+			t.Errorf("the same address on another instance: status %d, want 429", rec.Code)
 		}
 	})
 }

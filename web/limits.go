@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"citybot"
 )
 
@@ -46,6 +48,50 @@ type signinLimits struct {
 	// nextPrune is when (Unix milliseconds) this process next deletes the
 	// rows that say nothing any more; one request at a time does it.
 	nextPrune atomic.Int64
+	// local is this process's own copy of the buckets: an address that
+	// emptied it here has emptied the shared one too (which counts these
+	// attempts and more), so it is refused without a database write. A
+	// flood from one address therefore costs the database its burst and
+	// rate per instance, not one write per request.
+	localMu sync.Mutex
+	local   map[string]*rate.Limiter
+}
+
+// maxLocalBuckets bounds the local buckets' memory; when full, the full
+// ones are dropped, and if none is, the attempt goes to the database.
+const maxLocalBuckets = 10000
+
+// allowLocal takes a token from key's local bucket and returns its
+// reservation (nil when the buckets are too many to keep one more), to
+// be cancelled when the shared bucket refuses the attempt (it did not
+// count it either); false means the shared bucket is empty too.
+func (l *signinLimits) allowLocal(key string, now time.Time) (*rate.Reservation, bool) {
+	l.localMu.Lock()
+	defer l.localMu.Unlock()
+	b := l.local[key]
+	if b == nil {
+		if len(l.local) >= maxLocalBuckets {
+			for k, ob := range l.local {
+				if ob.TokensAt(now) >= float64(l.burst) {
+					delete(l.local, k)
+				}
+			}
+			if len(l.local) >= maxLocalBuckets {
+				return nil, true
+			}
+		}
+		if l.local == nil {
+			l.local = map[string]*rate.Limiter{}
+		}
+		b = rate.NewLimiter(rate.Every(l.every), l.burst)
+		l.local[key] = b
+	}
+	r := b.ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return nil, false
+	}
+	return r, true
 }
 
 // pruneEvery is how often a process prunes the sign-in limits' rows.
@@ -65,8 +111,19 @@ func addrKey(ip string) string {
 // allow spends one attempt of the client address's bucket. When refused,
 // it returns how long until the next attempt may be made.
 func (l *signinLimits) allow(ctx context.Context, ip string) (bool, time.Duration, error) {
+	key := addrKey(ip)
+	now := l.now()
+	res, ok := l.allowLocal(key, now)
+	if !ok {
+		return false, l.every, nil
+	}
 	l.prune(ctx)
-	ok, wait, err := l.store.TakeRateToken(ctx, addrKey(ip), l.burst, l.every)
+	ok, wait, err := l.store.TakeRateToken(ctx, key, l.burst, l.every)
+	if err != nil || !ok {
+		if res != nil {
+			res.CancelAt(now)
+		}
+	}
 	if err != nil {
 		return false, 0, fmt.Errorf("web: sign-in limit: %w", err)
 	}
