@@ -66,10 +66,14 @@ type Account struct {
 	Name         string
 	Role         Role
 	PasswordHash string
-	// FailedLogins counts consecutive failed sign-ins; LockedUntil, when
-	// in the future, refuses every sign-in.
+	// FailedLogins counts the wrong passwords and codes typed for the
+	// account since FailedSince (the first of them; FailedLast the
+	// latest), until its owner dismisses the notice of them. Nothing
+	// locks the account: they are counted for its owner and the admins
+	// to see.
 	FailedLogins int
-	LockedUntil  time.Time
+	FailedSince  time.Time
+	FailedLast   time.Time
 	Disabled     bool
 	CreatedAt    time.Time
 	// LastLoginAt is the account's latest sign-in; zero when never.

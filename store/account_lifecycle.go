@@ -93,7 +93,7 @@ func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, failed_logins = 0, locked_until = '' WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, failed_logins = 0, failed_since = '', failed_last = '' WHERE id = ?`,
 			passwordHash, int64(a.ID)); err != nil {
 			return err
 		}
@@ -110,16 +110,20 @@ func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor 
 	return nil
 }
 
-// UnlockAccount clears the named account's failed sign-ins and lock,
-// audited as "account.unlock". Errors wrap citybot.ErrNotFound for an
-// unknown name.
+// UnlockAccount clears the named account's count of wrong passwords and
+// the sign-in delay its name has from unknown browsers (the console's
+// back-off key "account:" + the name in lower case), audited as
+// "account.unlock". Errors wrap citybot.ErrNotFound for an unknown name.
 func (db *DB) UnlockAccount(ctx context.Context, name, actor string) error {
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		a, err := accountForUpdate(ctx, tx, name)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '' WHERE id = ?`, int64(a.ID)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, failed_since = '', failed_last = '' WHERE id = ?`, int64(a.ID)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_strikes WHERE key = ?`, "account:"+strings.ToLower(a.Name)); err != nil {
 			return err
 		}
 		return audit(ctx, tx, db.now().UTC(), actorOr(actor), "account.unlock", accountSubject(a.ID),

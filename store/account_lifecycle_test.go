@@ -74,27 +74,33 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Error("enabled account cannot sign in")
 		}
 
-		// A password change ends the sessions and clears the failures.
-		if _, err := db.RecordLoginFailure(ctx, olivia.ID, 2, time.Hour); err != nil {
-			t.Fatal(err)
+		// Unlock clears the wrong passwords counted and the name's own
+		// delay; a password change ends the sessions and clears the count.
+		for range 2 {
+			if err := db.RecordSigninFailure(ctx, "Olivia", []citybot.SigninKey{{Key: "account:olivia", Keep: time.Hour}}); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if _, err := db.RecordLoginFailure(ctx, olivia.ID, 2, time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		if a, _ := db.AccountByName(ctx, "olivia"); a.LockedUntil.IsZero() {
-			t.Fatal("not locked after failures")
+		if a, _ := db.AccountByName(ctx, "olivia"); a.FailedLogins != 2 {
+			t.Fatalf("wrong passwords counted: %d, want 2", a.FailedLogins)
 		}
 		if err := db.UnlockAccount(ctx, "olivia", "root"); err != nil {
 			t.Fatal(err)
 		}
-		if a, _ := db.AccountByName(ctx, "olivia"); !a.LockedUntil.IsZero() || a.FailedLogins != 0 {
+		if a, _ := db.AccountByName(ctx, "olivia"); a.FailedLogins != 0 || !a.FailedSince.IsZero() {
 			t.Errorf("after unlock: %+v", a)
+		}
+		if st, err := db.SigninStrikes(ctx, []string{"account:olivia"}); err != nil || len(st) != 0 {
+			t.Errorf("after unlock, the name's delay: %v %v", st, err)
+		}
+		if err := db.RecordSigninFailure(ctx, "olivia", nil); err != nil {
+			t.Fatal(err)
 		}
 		if err := db.SetAccountPassword(ctx, "olivia", "new-hash", "root"); err != nil {
 			t.Fatal(err)
 		}
-		if a, _ := db.AccountByName(ctx, "olivia"); a.PasswordHash != "new-hash" || alive(o3) {
-			t.Errorf("after passwd: hash %q, session alive %v", a.PasswordHash, alive(o3))
+		if a, _ := db.AccountByName(ctx, "olivia"); a.PasswordHash != "new-hash" || alive(o3) || a.FailedLogins != 0 {
+			t.Errorf("after passwd: hash %q, session alive %v, wrong passwords %d", a.PasswordHash, alive(o3), a.FailedLogins)
 		}
 
 		// With a second admin, root can be demoted; then the second admin is

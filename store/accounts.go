@@ -11,18 +11,18 @@ import (
 	"citybot"
 )
 
-const accountColumns = `id, name, role, password_hash, failed_logins, locked_until, disabled, created_at, last_login_at,
+const accountColumns = `id, name, role, password_hash, failed_logins, failed_since, failed_last, disabled, created_at, last_login_at,
 	totp_secret, totp_pending, totp_last_step,
 	(SELECT count(*) FROM recovery_codes rc WHERE rc.account_id = accounts.id AND rc.used_at = '')`
 
 func scanAccount(s scanner) (citybot.Account, error) {
 	var (
-		a                     citybot.Account
-		id                    int64
-		role, locked, created string
-		last                  string
+		a                    citybot.Account
+		id                   int64
+		role, created, last  string
+		failedFrom, failedTo string
 	)
-	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &locked, &a.Disabled, &created, &last,
+	if err := s.Scan(&id, &a.Name, &role, &a.PasswordHash, &a.FailedLogins, &failedFrom, &failedTo, &a.Disabled, &created, &last,
 		&a.TOTPSecret, &a.TOTPPending, &a.TOTPLastStep, &a.RecoveryCodesLeft); err != nil {
 		return a, err
 	}
@@ -30,8 +30,11 @@ func scanAccount(s scanner) (citybot.Account, error) {
 		a.LastLoginAt = parseTS(last)
 	}
 	a.ID, a.Role, a.CreatedAt = citybot.AccountID(id), citybot.Role(role), parseTS(created)
-	if locked != "" {
-		a.LockedUntil = parseTS(locked)
+	if failedFrom != "" {
+		a.FailedSince = parseTS(failedFrom)
+	}
+	if failedTo != "" {
+		a.FailedLast = parseTS(failedTo)
 	}
 	return a, nil
 }
@@ -106,48 +109,16 @@ func (db *DB) Accounts(ctx context.Context) ([]citybot.Account, error) {
 	return out, nil
 }
 
-// RecordLoginFailure counts a failed sign-in of an account and, when the
-// count reaches maxFailures, locks it until now+lockFor (and starts the
-// count again). It returns the updated account. Errors wrap
-// citybot.ErrNotFound for an unknown account.
-func (db *DB) RecordLoginFailure(ctx context.Context, id citybot.AccountID, maxFailures int, lockFor time.Duration) (citybot.Account, error) {
-	var a citybot.Account
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		now := db.now().UTC()
-		var err error
-		if a, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, int64(id))); err != nil {
-			return err
-		}
-		a.FailedLogins++
-		if maxFailures > 0 && a.FailedLogins >= maxFailures {
-			a.FailedLogins, a.LockedUntil = 0, now.Add(lockFor)
-			if err := audit(ctx, tx, now, "citybot", "account.lock", accountSubject(id), nil,
-				map[string]any{"locked_until": a.LockedUntil}); err != nil {
-				return err
-			}
-		}
-		locked := ""
-		if !a.LockedUntil.IsZero() {
-			locked = ts(a.LockedUntil)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = ?, locked_until = ? WHERE id = ?`, a.FailedLogins, locked, int64(id))
-		return err
-	})
-	if err != nil {
-		return citybot.Account{}, fmt.Errorf("store: record login failure: %w", mapErr(err))
-	}
-	return a, nil
-}
-
 // CreateSession records a signed-in session for an account: tokenHash is
 // the hash of the cookie's token (the token itself is never stored), csrf
-// the session's form token. It also clears the account's failed sign-ins
-// and removes expired sessions. Errors wrap citybot.ErrNotFound for an
+// the session's form token. It also removes expired sessions; the
+// account's count of wrong passwords stays for its owner to see
+// (DismissSigninNotice clears it). Errors wrap citybot.ErrNotFound for an
 // unknown account and citybot.ErrDuplicate for a reused token hash.
 func (db *DB) CreateSession(ctx context.Context, id citybot.AccountID, tokenHash, csrf string, expires time.Time) error {
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		now := db.now().UTC()
-		r, err := tx.ExecContext(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = '', last_login_at = ? WHERE id = ?`, ts(now), int64(id))
+		r, err := tx.ExecContext(ctx, `UPDATE accounts SET last_login_at = ? WHERE id = ?`, ts(now), int64(id))
 		if err != nil {
 			return err
 		}

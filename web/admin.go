@@ -190,9 +190,7 @@ func (s *Server) accountAction(w http.ResponseWriter, r *http.Request, sess *ses
 		}
 		d.Done = done
 	case "unlock":
-		if err = s.store.UnlockAccount(ctx, name, actor); err == nil {
-			s.backoff.reset("account:" + strings.ToLower(name))
-		}
+		err = s.store.UnlockAccount(ctx, name, actor)
 		d.Done = done
 	case "role":
 		_, err = s.store.SetAccountRole(ctx, name, role, actor)

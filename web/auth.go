@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -130,9 +129,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	tx := s.texts(r, nil)
 	page := loginPage{Next: next, Name: name, Error: tx.T("console.login_failed")}
 	ip := s.clientIP(r)
-	if !s.limiter.allow(ip) {
-		s.log.Warn("sign-in rate limited", "addr", ip)
-		w.Header().Set("Retry-After", "60")
+	ctx := r.Context()
+	if ok, err := s.rateLimited(w, r, ip, "password"); err != nil || !ok {
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		page.Error = tx.T("console.login_limited")
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
@@ -142,27 +144,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
 		return
 	}
-	// Back-off keys: the client address, and the account as typed (the
-	// same for names that exist and names that do not) unless this
-	// browser signed in to it before, in which case the browser's own
-	// key. Strangers' failures therefore never slow a browser the
-	// account's owner already used.
-	keys := []string{"addr:" + ip}
-	if dev, ok := s.knownDevice(r, name); ok {
-		keys = append(keys, "device:"+dev)
-	} else {
-		keys = append(keys, "account:"+strings.ToLower(name))
+	keys, err := s.backoffKeys(r, ip, name)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
 	}
-	now := s.now()
-	if wait := s.backoff.wait(now, keys...); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
+	if secs, err := s.backedOff(w, r, keys); err != nil || secs > 0 {
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "backoff", "wait_seconds", secs)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		page.Error = tx.Tn("console.login_wait", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login", nil, page)
 		return
 	}
-	a, err := s.store.AccountByName(r.Context(), name)
+	a, err := s.store.AccountByName(ctx, name)
 	hash := s.dummyHash
 	switch {
 	case err == nil:
@@ -174,7 +171,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// The same work for an unknown name as for a real account, so that
 	// timing does not tell which names exist; at most a few checks at
 	// once, so that sign-in floods cannot take every core.
-	match, ok := s.checkPassword(r.Context(), hash, password)
+	match, ok := s.checkPassword(ctx, hash, password)
 	if !ok {
 		s.log.Warn("sign-in refused", "account", logName(name), "addr", ip, "reason", "busy")
 		w.Header().Set("Retry-After", "1")
@@ -186,7 +183,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		if err == nil && match && a.Disabled {
 			s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "disabled")
 		} else {
-			s.backoff.fail(s.now(), keys...)
+			account := ""
+			if err == nil {
+				account = a.Name
+			}
+			if err := s.limits.fail(ctx, account, keys); err != nil {
+				s.fail(w, r, nil, err)
+				return
+			}
 			s.log.Info("sign-in refused", "account", logName(name), "addr", ip, "reason", "wrong name or password")
 		}
 		s.render(w, r, http.StatusUnauthorized, "login", nil, page)
@@ -195,13 +199,62 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if a.TOTPEnabled() {
 		// The delays are cleared only once the code is right too, so
 		// that a known password does not buy fresh code guesses.
+		if err := s.setCodeCookie(ctx, w, a); err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.log.Info("password accepted, code asked", "account", a.Name, "addr", ip)
-		s.setCodeCookie(w, a)
 		http.Redirect(w, r, "/login/code?next="+urlQueryEscape(next), http.StatusSeeOther)
 		return
 	}
-	s.backoff.reset(keys...)
+	if err := s.limits.reset(ctx, keys); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
 	s.startSession(w, r, a, next, ip, "password")
+}
+
+// rateLimited spends one attempt of the client address's bucket; when it
+// is empty it logs the refusal, sets Retry-After and returns false (the
+// caller answers 429).
+func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, ip, step string) (bool, error) {
+	ok, wait, err := s.limits.allow(r.Context(), ip)
+	if err != nil || ok {
+		return ok, err
+	}
+	secs := max(int(math.Ceil(wait.Seconds())), 1)
+	s.log.Warn("sign-in rate limited", "addr", ip, "step", step, "wait_seconds", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return false, nil
+}
+
+// backoffKeys are the back-off keys of a sign-in to account name from
+// client ip: the client address, and the account as typed (the same for
+// names that exist and names that do not) unless this browser signed in
+// to it before, in which case the browser's own key. Strangers' failures
+// therefore never slow a browser the account's owner already used.
+func (s *Server) backoffKeys(r *http.Request, ip, name string) ([]string, error) {
+	keys := []string{addrKey(ip)}
+	dev, ok, err := s.knownDevice(r, name)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return append(keys, "device:"+dev), nil
+	}
+	return append(keys, "account:"+strings.ToLower(name)), nil
+}
+
+// backedOff returns how many seconds the attempt must still wait under
+// keys (0: it may go ahead), with Retry-After set when it must.
+func (s *Server) backedOff(w http.ResponseWriter, r *http.Request, keys []string) (int, error) {
+	wait, err := s.limits.wait(r.Context(), keys)
+	if err != nil || wait <= 0 {
+		return 0, err
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs, nil
 }
 
 // checkPassword compares password with hash under the global cap on
@@ -244,34 +297,47 @@ func (s *Server) deviceCookieName() string {
 }
 
 // deviceMAC signs an account name and a browser's nonce for a device
-// cookie.
-func (s *Server) deviceMAC(name, nonce string) string {
-	m := hmac.New(sha256.New, s.deviceKey)
+// cookie, with the key every process shares.
+func deviceMAC(key []byte, name, nonce string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte("citybot device\x00" + strings.ToLower(name) + "\x00" + nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // setDevice marks this browser as one that signed in to the account: a
-// cookie "nonce.mac", kept a year (a restart of citybot forgets it).
-func (s *Server) setDevice(w http.ResponseWriter, name string) {
+// cookie "nonce.mac", kept a year, good on every process sharing the
+// database.
+func (s *Server) setDevice(ctx context.Context, w http.ResponseWriter, name string) error {
+	key, err := s.cookies.get(ctx)
+	if err != nil {
+		return err
+	}
 	nonce := randomToken()[:22]
-	http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: nonce + "." + s.deviceMAC(name, nonce), Path: "/",
+	http.SetCookie(w, &http.Cookie{Name: s.deviceCookieName(), Value: nonce + "." + deviceMAC(key, name, nonce), Path: "/",
 		MaxAge: 365 * 24 * 3600, Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return nil
 }
 
 // knownDevice reports whether the request comes from a browser that
 // signed in to account name before, with the browser's own back-off key
-// (its nonce).
-func (s *Server) knownDevice(r *http.Request, name string) (string, bool) {
+// (its nonce). The error is the store's, reading the cookies' key.
+func (s *Server) knownDevice(r *http.Request, name string) (string, bool, error) {
 	c, err := r.Cookie(s.deviceCookieName())
 	if err != nil || len(c.Value) > 200 {
-		return "", false
+		return "", false, nil
 	}
 	nonce, mac, ok := strings.Cut(c.Value, ".")
-	if !ok || nonce == "" || !hmac.Equal([]byte(mac), []byte(s.deviceMAC(name, nonce))) {
-		return "", false
+	if !ok || nonce == "" {
+		return "", false, nil
 	}
-	return strings.ToLower(name) + "/" + nonce, true
+	key, err := s.cookies.get(r.Context())
+	if err != nil {
+		return "", false, err
+	}
+	if !hmac.Equal([]byte(mac), []byte(deviceMAC(key, name, nonce))) {
+		return "", false, nil
+	}
+	return strings.ToLower(name) + "/" + nonce, true, nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -323,9 +389,12 @@ func safeNext(next string) string {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // clientIP is the request's client address: the peer's, or, when the
-// peer is one of the trusted proxies ([web] trusted_proxy), the address
-// the proxy reports: the last X-Forwarded-For entry that is not itself
-// a trusted proxy, else X-Real-IP. Headers from any other peer are
+// peer is one of the trusted proxies ([web] trusted_proxies), the address
+// the proxies report. With X-Forwarded-For that is its last entry that is
+// not itself a trusted proxy (entries left of it were written by the
+// client and prove nothing); when every entry is a trusted proxy, or an
+// entry does not parse, the last good entry reached. X-Real-IP counts
+// only when there is no X-Forwarded-For. Headers from any other peer are
 // ignored, since anyone can send them.
 func (s *Server) clientIP(r *http.Request) string {
 	peer := peerAddr(r.RemoteAddr)
@@ -333,22 +402,38 @@ func (s *Server) clientIP(r *http.Request) string {
 		return addrString(peer, r.RemoteAddr)
 	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		client := peer
 		parts := strings.Split(strings.Join(xff, ","), ",")
 		for i := len(parts) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-			if err != nil {
+			a, ok := parseForwarded(parts[i])
+			if !ok {
 				break
 			}
-			a = a.Unmap()
+			client = a
 			if !s.trusted(a) {
-				return a.String()
+				break
 			}
 		}
+		return client.String()
 	}
-	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
-		return a.Unmap().String()
+	if a, ok := parseForwarded(r.Header.Get("X-Real-IP")); ok {
+		return a.String()
 	}
 	return addrString(peer, r.RemoteAddr)
+}
+
+// parseForwarded reads one address a proxy reported: a bare address, or
+// one with a port ("192.0.2.1:4711", "[2001:db8::1]:4711"), as some
+// proxies write them.
+func parseForwarded(v string) (netip.Addr, bool) {
+	v = strings.TrimSpace(v)
+	if a, err := netip.ParseAddr(v); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(v); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
 }
 
 func (s *Server) trusted(a netip.Addr) bool {
@@ -380,50 +465,4 @@ func addrString(a netip.Addr, remote string) string {
 		return a.String()
 	}
 	return remote
-}
-
-// limiter is a token bucket per client address for sign-in attempts.
-type limiter struct {
-	mu      sync.Mutex
-	burst   float64
-	every   time.Duration
-	now     func() time.Time
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// maxBuckets bounds the limiter's memory; when full, buckets that are
-// full again are dropped.
-const maxBuckets = 10000
-
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxBuckets {
-			for k, ob := range l.buckets {
-				if ob.tokens+now.Sub(ob.at).Seconds()/l.every.Seconds() >= l.burst {
-					delete(l.buckets, k)
-				}
-			}
-			if len(l.buckets) >= maxBuckets {
-				return false
-			}
-		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()/l.every.Seconds())
-	b.at = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

@@ -78,6 +78,13 @@ func TestBrowserConsoleAxe(t *testing.T) {
 		t.Fatal(err)
 	}
 	rg.staff("root", citybot.RoleAdmin)
+	// Wrong passwords typed for root: every page shows its owner the
+	// notice, and the accounts page the count, both checked by axe.
+	for range 3 {
+		if err := rg.db.RecordSigninFailure(rg.ctx, "root", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		append(chromedp.DefaultExecAllocatorOptions[:],
@@ -143,6 +150,9 @@ func TestBrowserConsoleAxe(t *testing.T) {
 			t.Fatalf("sign in: %v\n%s", err, body)
 		}
 		scancel()
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(".guessed form button") !== null`)); err != nil || !ok {
+			t.Errorf("the inbox lacks the notice of wrong passwords (%v)", err)
+		}
 		check("/inbox")
 		open("/inbox?status=resolved&status=new&topic=roads&sort=due", `table.inbox`)
 		open(casePage, `#h-conv`)

@@ -20,3 +20,13 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
 }
+
+// dismissSigninNotice clears the notice of wrong passwords and codes
+// typed for the signed-in account: its owner has read it.
+func (s *Server) dismissSigninNotice(w http.ResponseWriter, r *http.Request, sess *session) {
+	if err := s.store.DismissSigninNotice(r.Context(), sess.account.ID); err != nil {
+		s.fail(w, r, sess, err)
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
+}

@@ -22,6 +22,11 @@ func (fakeKeys) Open311KeyByHash(_ context.Context, hash string) (citybot.Open31
 	return citybot.Open311Key{}, citybot.ErrNotFound
 }
 
+// TakeRateToken never limits: the fuzz test is about parsing.
+func (fakeKeys) TakeRateToken(context.Context, string, int, time.Duration) (bool, time.Duration, error) {
+	return true, 0, nil
+}
+
 // fakeSubmitter refuses, as the pipeline would not, a report that breaks
 // the intake's rules: the fuzz target then sees a status it does not
 // expect.

@@ -15,11 +15,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/time/rate"
 
 	"citybot"
 	"citybot/locale"
@@ -30,6 +27,9 @@ import (
 // one.
 type Open311KeyStore interface {
 	Open311KeyByHash(ctx context.Context, hash string) (citybot.Open311Key, error)
+	// TakeRateToken spends one post of a key's token bucket, shared by
+	// every process on the store (see Store).
+	TakeRateToken(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
 }
 
 // Open311IntakeOptions configure an Open311Intake. Policy, Submitter
@@ -42,11 +42,12 @@ type Open311IntakeOptions struct {
 	Submitter citybot.ReportSubmitter
 	Keys      Open311KeyStore
 	Logger    *slog.Logger     // nil discards logs
-	Now       func() time.Time // nil means time.Now; the rate limits' clock
+	Now       func() time.Time // nil means time.Now
 	// JurisdictionID as in PublicOptions.
 	JurisdictionID string
 	// PerMinute is how many reports one key may post per minute, on
-	// average; Burst how many at once. 0 means 10 and 20.
+	// average; Burst how many at once. 0 means 10 and 20. The counts are
+	// kept by Keys, so they hold across every process sharing it.
 	PerMinute float64
 	Burst     int
 	// Locales give the texts; nil means the shipped ones.
@@ -70,9 +71,6 @@ type Open311Intake struct {
 	perMinute    float64
 	burst        int
 	locales      *locale.Set
-
-	mu       sync.Mutex
-	limiters map[int64]*rate.Limiter // by key id; keys are few
 }
 
 // NewOpen311Intake returns the intake, or an error wrapping
@@ -83,7 +81,7 @@ func NewOpen311Intake(opts Open311IntakeOptions) (*Open311Intake, error) {
 	}
 	o := &Open311Intake{sub: opts.Submitter, keys: opts.Keys, log: opts.Logger, now: opts.Now, languages: opts.Policy.Languages(),
 		topics: opts.Policy.Topics(), sensitive: opts.Policy.SensitiveTopics(), jurisdiction: opts.JurisdictionID,
-		perMinute: opts.PerMinute, burst: opts.Burst, locales: opts.Locales, limiters: map[int64]*rate.Limiter{}}
+		perMinute: opts.PerMinute, burst: opts.Burst, locales: opts.Locales}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -201,9 +199,18 @@ func (o *Open311Intake) post(w http.ResponseWriter, r *http.Request) {
 		open311Fail(w, o.log, format, http.StatusInternalServerError, "internal error")
 		return
 	}
-	if !o.limiter(key.ID).AllowN(o.now(), 1) {
+	every := time.Duration(float64(time.Minute) / o.perMinute)
+	ok, wait, err := o.keys.TakeRateToken(r.Context(), fmt.Sprintf("open311:%d", key.ID), o.burst, every)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			o.log.Error("open311 rate limit", "err", err)
+		}
+		open311Fail(w, o.log, format, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if !ok {
 		o.log.Info("open311 post refused: over the rate", "client", key.Name)
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(60/o.perMinute))))
+		h.Set("Retry-After", strconv.Itoa(max(int(math.Ceil(wait.Seconds())), 1)))
 		open311Fail(w, o.log, format, http.StatusTooManyRequests, "too many requests for this api_key; try again later")
 		return
 	}
@@ -337,18 +344,6 @@ func (o *Open311Intake) parseReport(r *http.Request) (rep citybot.Report, msg st
 		}
 	}
 	return rep, ""
-}
-
-// limiter is the rate limiter of key id.
-func (o *Open311Intake) limiter(id int64) *rate.Limiter {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	l := o.limiters[id]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(o.perMinute/60), o.burst)
-		o.limiters[id] = l
-	}
-	return l
 }
 
 // lang is the answer's language: ?lang=, Accept-Language, then the

@@ -84,7 +84,7 @@ func signInCoded(t *testing.T, h http.Handler, now time.Time, addr, name, passwo
 // however many failures strangers pile up.
 func TestSigninStrangersCannotLockAccount(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	rg := newRig(t, Options{LoginBurst: 1000, Now: clk.now})
+	rg := newSigninRig(t, Options{LoginBurst: 1000, Now: clk.now})
 	rg.account("root", citybot.RoleAdmin, "correct horse battery")
 	h := rg.srv.Handler()
 
@@ -258,4 +258,109 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// The client address is taken from the headers only when the peer is a
+// trusted proxy, and then only the part the proxies wrote: a client
+// cannot choose the address the sign-in limits count.
+func TestClientIPSpoofing(t *testing.T) {
+	rg := newRig(t, Options{TrustedProxies: []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}})
+	for _, tc := range []struct {
+		name, peer string
+		header     http.Header
+		want       string
+	}{
+		{"direct client, no header", "192.0.2.5:1000", nil, "192.0.2.5"},
+		{"direct client forging X-Forwarded-For", "192.0.2.5:1000",
+			http.Header{"X-Forwarded-For": {"198.51.100.1"}}, "192.0.2.5"},
+		{"direct client forging X-Real-IP", "192.0.2.5:1000",
+			http.Header{"X-Real-Ip": {"198.51.100.1"}}, "192.0.2.5"},
+		{"direct client from an address close to a proxy's", "11.0.0.1:1000",
+			http.Header{"X-Forwarded-For": {"198.51.100.1"}}, "11.0.0.1"},
+		{"proxy reports its client", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7"}}, "203.0.113.7"},
+		{"client's forged entries left of the proxy's", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"198.51.100.1, 10.9.9.9", "203.0.113.7"}}, "203.0.113.7"},
+		{"two proxies in a row", "127.0.0.1:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7, 10.0.0.3"}}, "203.0.113.7"},
+		{"X-Real-IP forged beside the proxy's X-Forwarded-For", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.7"}, "X-Real-Ip": {"198.51.100.1"}}, "203.0.113.7"},
+		{"garbage left of the proxy's entries", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"<script>, 10.0.0.3"}}, "10.0.0.3"},
+		{"entry with a port", "10.0.0.2:443",
+			http.Header{"X-Forwarded-For": {"[2001:db8::9]:4711"}}, "2001:db8::9"},
+		{"X-Real-IP alone from a proxy", "10.1.2.3:80",
+			http.Header{"X-Real-Ip": {"2001:db8::1"}}, "2001:db8::1"},
+		{"IPv4-mapped IPv6 proxy", "[::ffff:10.0.0.2]:443",
+			http.Header{"X-Forwarded-For": {"203.0.113.8"}}, "203.0.113.8"},
+	} {
+		r := &http.Request{RemoteAddr: tc.peer, Header: tc.header}
+		if got := rg.srv.clientIP(r); got != tc.want {
+			t.Errorf("%s: client %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Wrong passwords typed for an account are shown to its owner on every
+// page until they dismiss the notice, and to the admins on the accounts
+// page; ten of them are in the audit log, said in words.
+func TestSigninGuessedNotice(t *testing.T) {
+	rg := newRig(t, Options{LoginBurst: 1000})
+	olivia := rg.signIn(rg.account("olivia", citybot.RoleOfficer, "olivia's password"))
+	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "root's long password"))
+	h := rg.srv.Handler()
+	for i := range 10 {
+		// From new addresses, as fast as the name's delay lets them.
+		if rec := signIn(h, fmt.Sprintf("198.18.1.%d:1", i+1), "olivia", "a guess", "/inbox", nil, nil); rec.Code == http.StatusTooManyRequests {
+			break
+		}
+	}
+	a, err := rg.db.AccountByName(context.Background(), "olivia")
+	if err != nil || a.FailedLogins < 3 {
+		t.Fatalf("wrong passwords counted: %d (%v)", a.FailedLogins, err)
+	}
+	n := a.FailedLogins
+	wantNotice := fmt.Sprintf("Someone typed a wrong password or code for your account %d times.", n)
+	for _, path := range []string{"/inbox", "/account/totp"} {
+		if _, body := rg.do(olivia, http.MethodGet, path, nil); !strings.Contains(body, wantNotice) || !strings.Contains(body, `action="/account/signin-notice"`) {
+			t.Errorf("%s: the owner is not told of the %d wrong passwords", path, n)
+		}
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/inbox", nil); strings.Contains(body, "wrong password or code for your account") {
+		t.Error("another account is told of olivia's wrong passwords")
+	}
+	wantAdmin := fmt.Sprintf("%d failed sign-ins its owner has not seen yet", n)
+	if _, body := rg.do(admin, http.MethodGet, "/admin/accounts", nil); !strings.Contains(body, wantAdmin) {
+		t.Errorf("accounts page lacks %q", wantAdmin)
+	}
+	if resp, _ := rg.do(olivia, http.MethodPost, "/account/signin-notice", url.Values{"back": {"/cases/1"}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/cases/1" {
+		t.Fatalf("dismiss: status %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := rg.do(olivia, http.MethodGet, "/inbox", nil); strings.Contains(body, "wrong password or code for your account") {
+		t.Error("the notice is still shown after the owner dismissed it")
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/admin/accounts", nil); strings.Contains(body, "its owner has not seen yet") {
+		t.Error("the accounts page still counts the dismissed wrong passwords")
+	}
+	// Without the form token, nothing is dismissed.
+	if err := rg.db.RecordSigninFailure(context.Background(), "olivia", nil); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := rg.do(olivia, http.MethodPost, "/account/signin-notice", url.Values{"csrf": {"forged"}}); resp.StatusCode == http.StatusSeeOther {
+		t.Error("dismissed without the form token")
+	}
+	if a, _ := rg.db.AccountByName(context.Background(), "olivia"); a.FailedLogins != 1 {
+		t.Errorf("after a forged dismiss: %d wrong passwords counted, want 1", a.FailedLogins)
+	}
+
+	// Ten wrong passwords are audited, in words.
+	for range 10 {
+		if err := rg.db.RecordSigninFailure(context.Background(), "olivia", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, body := rg.do(admin, http.MethodGet, "/admin/audit", nil); !strings.Contains(body, "saw many wrong passwords typed for an account") {
+		t.Error("the audit page does not say account.guessed in words")
+	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -285,19 +285,26 @@ func (s *Server) codeCookieName() string {
 	return "citybot_code"
 }
 
-// codeMAC signs the code step of account a until exp: a new password or a
-// reset of its one-time codes makes it void.
-func (s *Server) codeMAC(a citybot.Account, exp int64) string {
-	m := hmac.New(sha256.New, s.deviceKey)
+// codeMAC signs the code step of account a until exp, with the key every
+// process shares (the code may be typed on another instance than the
+// password): a new password or a reset of its one-time codes makes it
+// void.
+func codeMAC(key []byte, a citybot.Account, exp int64) string {
+	m := hmac.New(sha256.New, key)
 	fmt.Fprintf(m, "citybot code\x00%d\x00%d\x00%s\x00%s", a.ID, exp, a.PasswordHash, a.TOTPSecret)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Server) setCodeCookie(w http.ResponseWriter, a citybot.Account) {
+func (s *Server) setCodeCookie(ctx context.Context, w http.ResponseWriter, a citybot.Account) error {
+	key, err := s.cookies.get(ctx)
+	if err != nil {
+		return err
+	}
 	exp := s.now().Add(codeStepTTL).Unix()
-	v := base64.RawURLEncoding.EncodeToString([]byte(a.Name)) + "." + strconv.FormatInt(exp, 10) + "." + s.codeMAC(a, exp)
+	v := base64.RawURLEncoding.EncodeToString([]byte(a.Name)) + "." + strconv.FormatInt(exp, 10) + "." + codeMAC(key, a, exp)
 	http.SetCookie(w, &http.Cookie{Name: s.codeCookieName(), Value: v, Path: "/", MaxAge: int(codeStepTTL.Seconds()),
 		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return nil
 }
 
 func (s *Server) clearCodeCookie(w http.ResponseWriter) {
@@ -328,7 +335,11 @@ func (s *Server) codeAccount(r *http.Request) (citybot.Account, bool, error) {
 	if err != nil {
 		return citybot.Account{}, false, err
 	}
-	if !hmac.Equal([]byte(parts[2]), []byte(s.codeMAC(a, exp))) || a.Disabled || !a.TOTPEnabled() {
+	key, err := s.cookies.get(r.Context())
+	if err != nil {
+		return citybot.Account{}, false, err
+	}
+	if !hmac.Equal([]byte(parts[2]), []byte(codeMAC(key, a, exp))) || a.Disabled || !a.TOTPEnabled() {
 		return citybot.Account{}, false, nil
 	}
 	return a, true, nil
@@ -360,9 +371,12 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	code := r.PostFormValue("code")
 	ip := s.clientIP(r)
-	if !s.limiter.allow(ip) {
-		s.log.Warn("sign-in rate limited", "addr", ip, "step", "code")
-		w.Header().Set("Retry-After", "60")
+	ctx := r.Context()
+	if ok, err := s.rateLimited(w, r, ip, "code"); err != nil || !ok {
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, codePage{Next: next,
 			Error: s.texts(r, nil).T("console.login_limited")})
 		return
@@ -380,21 +394,22 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 	}
 	tx := s.texts(r, nil)
 	page := codePage{Next: next, Error: tx.T("console.code_wrong")}
-	keys := []string{"addr:" + ip}
-	if dev, ok := s.knownDevice(r, a.Name); ok {
-		keys = append(keys, "device:"+dev)
-	} else {
-		keys = append(keys, "account:"+strings.ToLower(a.Name))
+	keys, err := s.backoffKeys(r, ip, a.Name)
+	if err != nil {
+		s.fail(w, r, nil, err)
+		return
 	}
-	now := s.now()
-	if wait := s.backoff.wait(now, keys...); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
+	if secs, err := s.backedOff(w, r, keys); err != nil || secs > 0 {
+		if err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.log.Info("sign-in refused", "account", a.Name, "addr", ip, "reason", "backoff", "step", "code", "wait_seconds", secs)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		page.Error = tx.Tn("console.login_wait", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, page)
 		return
 	}
+	now := s.now()
 	used, good := "", false
 	if step, ok := totpStep(a.TOTPSecret, code, now); ok {
 		switch err := s.store.UseTOTPStep(r.Context(), a.ID, step); {
@@ -418,12 +433,18 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !good {
-		s.backoff.fail(s.now(), keys...)
+		if err := s.limits.fail(ctx, a.Name, keys); err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 		s.log.Info("sign-in refused", "account", a.Name, "addr", ip, "reason", "wrong code")
 		s.render(w, r, http.StatusUnauthorized, "login_code", nil, page)
 		return
 	}
-	s.backoff.reset(keys...)
+	if err := s.limits.reset(ctx, keys); err != nil {
+		s.fail(w, r, nil, err)
+		return
+	}
 	s.clearCodeCookie(w)
 	s.startSession(w, r, a, next, ip, used)
 }
@@ -439,7 +460,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a citybot.
 	s.log.Info("signed in", "account", a.Name, "role", string(a.Role), "addr", ip, "with", with)
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: token, Path: "/", MaxAge: int(s.ttl.Seconds()),
 		Secure: s.secure, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	s.setDevice(w, a.Name)
+	if err := s.setDevice(r.Context(), w, a.Name); err != nil {
+		// Signed in all the same; the browser is not remembered as one
+		// of the account's.
+		s.log.Error("sign-in: device cookie", "account", a.Name, "err", err)
+	}
 	if mustEnrol(a) {
 		next = "/account/totp"
 	}

@@ -33,7 +33,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -76,7 +75,24 @@ type Store interface {
 	// admin can be neither disabled nor demoted (citybot.ErrInvalid).
 	SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) (citybot.Account, error)
 	SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error
+	// UnlockAccount clears an account's count of wrong passwords and the
+	// delay its name has from unknown browsers (back-off key "account:"
+	// + the name in lower case).
 	UnlockAccount(ctx context.Context, name, actor string) error
+	// The sign-in limits, shared by every process on the database: a
+	// token bucket per key (citybot.ErrInvalid for a bad burst or
+	// interval), failed sign-ins counted per back-off key (and for an
+	// existing account's notice, which its owner dismisses), and the
+	// rows that say nothing any more pruned.
+	TakeRateToken(ctx context.Context, key string, burst int, every time.Duration) (bool, time.Duration, error)
+	SigninStrikes(ctx context.Context, keys []string) (map[string]citybot.SigninStrike, error)
+	RecordSigninFailure(ctx context.Context, account string, keys []citybot.SigninKey) error
+	ClearSigninStrikes(ctx context.Context, keys []string) error
+	PruneSigninLimits(ctx context.Context) (int, error)
+	DismissSigninNotice(ctx context.Context, id citybot.AccountID) error
+	// WebSecret returns a secret shared by every process on the
+	// database, made on first use.
+	WebSecret(ctx context.Context, name string) ([]byte, error)
 	SetAccountRole(ctx context.Context, name string, role citybot.Role, actor string) (citybot.Account, error)
 	RevokeSessions(ctx context.Context, name, actor string) (int, error)
 	// One-time passwords: a secret being enrolled, made active after a
@@ -196,7 +212,8 @@ type Options struct {
 	// in to the account before (up to MaxDelay) and per account name
 	// tried from other browsers (up to MaxAccountDelay). Nothing locks:
 	// strangers' failures never slow a browser that signed in to the
-	// account before. 0 means 3 failures, 15 minutes and 1 minute.
+	// account before. 0 means 3 failures, 15 minutes and 1 minute. The
+	// counts are kept by the Store, shared by every process on it.
 	FreeFailures    int
 	MaxDelay        time.Duration
 	MaxAccountDelay time.Duration
@@ -209,8 +226,9 @@ type Options struct {
 	// 503 at once. 0 means runtime.NumCPU() and one second.
 	MaxPasswordChecks int
 	CheckWait         time.Duration
-	// LoginBurst sign-in attempts per client address are allowed at
-	// once, then one every LoginEvery; 0 means 10 and 6 seconds.
+	// LoginBurst sign-in attempts per client address (an IPv6 client's
+	// /64) are allowed at once, then one every LoginEvery, across every
+	// process on the Store; 0 means 10 and 6 seconds.
 	LoginBurst int
 	LoginEvery time.Duration
 	// PollEvery is how often the inbox looks for new cases; 0 means 15
@@ -258,12 +276,11 @@ type Server struct {
 	issuer    string
 	levels    citybot.ServiceLevels
 	loc       *time.Location
-	limiter   *limiter
-	backoff   *backoff
+	limits    *signinLimits
+	cookies   *cookieKey
 	proxies   []netip.Prefix
 	checks    chan struct{}
 	checkWait time.Duration
-	deviceKey []byte
 	dummyHash []byte
 	pages     map[string]*template.Template
 	routes    []route
@@ -309,6 +326,10 @@ func New(opts Options) (*Server, error) {
 	if s.issuer == "" {
 		s.issuer = "citybot"
 	}
+	if s.locales == nil {
+		// Parsed once: every page's words come from it.
+		s.locales = locale.MustEmbedded()
+	}
 	s.stmts, s.sender = opts.Statements, opts.StatementSender
 	if s.loc == nil {
 		s.loc = opts.ServiceLevels.Location
@@ -344,13 +365,6 @@ func New(opts Options) (*Server, error) {
 	if maxAccount <= 0 {
 		maxAccount = time.Minute
 	}
-	s.backoff = &backoff{free: free, base: time.Second, entries: map[string]*strikes{},
-		ceiling: func(key string) time.Duration {
-			if strings.HasPrefix(key, "account:") {
-				return maxAccount
-			}
-			return maxDelay
-		}}
 	checks := opts.MaxPasswordChecks
 	if checks <= 0 {
 		checks = runtime.NumCPU()
@@ -359,8 +373,7 @@ func New(opts Options) (*Server, error) {
 	if s.checkWait <= 0 {
 		s.checkWait = time.Second
 	}
-	s.deviceKey = make([]byte, 32)
-	rand.Read(s.deviceKey)
+	s.cookies = &cookieKey{store: s.store}
 	if s.pollEvery <= 0 {
 		s.pollEvery = 15 * time.Second
 	}
@@ -371,7 +384,8 @@ func New(opts Options) (*Server, error) {
 	if every <= 0 {
 		every = 6 * time.Second
 	}
-	s.limiter = &limiter{burst: float64(burst), every: every, now: s.now, buckets: map[string]*bucket{}}
+	s.limits = &signinLimits{store: s.store, log: s.log, now: s.now, burst: burst, every: every,
+		free: free, base: time.Second, maxDelay: maxDelay, maxAccount: maxAccount}
 	// A hash of nothing anyone knows, at the cost real accounts use, so
 	// that an unknown name costs as much time as a wrong password.
 	var err error
@@ -420,6 +434,7 @@ func (s *Server) buildRoutes() {
 		{"POST /admin/model/rollback", adminRoles, s.modelRollback, false},
 		{"POST /logout", staffRoles, s.logout, true},
 		{"POST /account/language", staffRoles, s.setLanguage, true},
+		{"POST /account/signin-notice", staffRoles, s.dismissSigninNotice, true},
 		{"GET /account/totp", staffRoles, s.totpPage, true},
 		{"GET /account/totp/qr.png", staffRoles, s.totpQR, true},
 		{"POST /account/totp/start", staffRoles, s.totpStart, true},

@@ -60,12 +60,29 @@ func testPolicy(t testing.TB, langs ...string) *citybot.Policy {
 
 func newRig(t *testing.T, opts Options) *rig {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
+	return newRigStore(t, opts, store.Options{})
+}
+
+// newSigninRig is newRig with the console's clock (opts.Now) given to
+// the store too, which keeps the sign-in limits' times.
+func newSigninRig(t *testing.T, opts Options) *rig {
+	t.Helper()
+	return newRigStore(t, opts, store.Options{Now: opts.Now})
+}
+
+func newRigStore(t *testing.T, opts Options, sopts store.Options) *rig {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return rigOn(t, opts, db)
+}
+
+// rigOn is a console on an open store, served on 127.0.0.1.
+func rigOn(t *testing.T, opts Options, db *store.DB) *rig {
+	t.Helper()
 	if opts.Policy == nil {
 		opts.Policy = testPolicy(t)
 	}

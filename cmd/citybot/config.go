@@ -280,10 +280,13 @@ type WebConfig struct {
 	// model before it is kept as RetrainModel + ".previous", and serve
 	// loads it at start as it loads [retrain] dir's.
 	RetrainModel string `toml:"retrain_model"`
-	// TrustedProxy lists the reverse proxies (CIDR prefixes or single
+	// Proxies lists the reverse proxies (CIDR prefixes or single
 	// addresses) whose X-Forwarded-For or X-Real-IP header names the
 	// client, for the sign-in limits; from any other peer the headers
 	// are ignored. Empty: the peer is the client.
+	Proxies []string `toml:"trusted_proxies"`
+	// TrustedProxy is the old name of trusted_proxies (deprecated); it
+	// cannot be set together with it.
 	TrustedProxy []string `toml:"trusted_proxy"`
 	// PublicBaseURL is the console's address as officers reach it
 	// ("https://citybot.city.example"); alerts link to a case under it.
@@ -301,12 +304,12 @@ func (c Config) Gazetteer() []string {
 	return names
 }
 
-// TrustedProxies parses [web] trusted_proxy; a single address is a
-// prefix of its full length.
+// TrustedProxies parses [web] trusted_proxies (or its old name,
+// trusted_proxy); a single address is a prefix of its full length.
 func (w WebConfig) TrustedProxies() ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	var errs []error
-	for _, s := range w.TrustedProxy {
+	for _, s := range slices.Concat(w.Proxies, w.TrustedProxy) {
 		s = strings.TrimSpace(s)
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
@@ -547,7 +550,7 @@ func DefaultConfig() Config {
 		Schedule:  DefaultSchedule(),
 		Retention: RetentionConfig{IdentityDays: DefaultIdentityDays},
 		Web: WebConfig{Enabled: true, SensitiveTopics: []string{"corruption"}, SensitiveReaders: []string{string(citybot.RoleAdmin)},
-			TrustedProxy: []string{}},
+			Proxies: []string{}},
 		Retrain:    RetrainConfig{MinCorrections: responder.DefaultMinCorrections},
 		Classifier: defaultClassifierOptions(),
 		SLA:        DefaultSLA(),
@@ -1003,7 +1006,14 @@ func (c Config) Validate() error {
 		}
 	}
 	if _, err := c.Web.TrustedProxies(); err != nil {
-		bad("web.trusted_proxy", "%v", err)
+		key := "web.trusted_proxies"
+		if len(c.Web.Proxies) == 0 {
+			key = "web.trusted_proxy"
+		}
+		bad(key, "%v", err)
+	}
+	if len(c.Web.Proxies) > 0 && len(c.Web.TrustedProxy) > 0 {
+		bad("web.trusted_proxy", "set only web.trusted_proxies (trusted_proxy is its old, deprecated name)")
 	}
 	if c.Retrain.MinCorrections < 10 {
 		bad("retrain.min_corrections", "%d: at least 10 corrections of a kind are needed to judge a retrained model", c.Retrain.MinCorrections)

@@ -504,3 +504,35 @@ func TestConfigLanguagesWithCatalogs(t *testing.T) {
 		t.Errorf("broken es.toml: %v", err)
 	}
 }
+
+// [web] trusted_proxies takes CIDR prefixes and single addresses; a bad
+// entry is an error naming the key, and its old name trusted_proxy is
+// still read, but not together with it.
+func TestTrustedProxiesConfig(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "[web]\ntrusted_proxies = [\"127.0.0.1/32\", \"10.0.0.0/8\", \"2001:db8::7\"]\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.Web.TrustedProxies()
+	if err != nil || fmt.Sprint(got) != "[127.0.0.1/32 10.0.0.0/8 2001:db8::7/128]" {
+		t.Errorf("TrustedProxies() = %v, %v", got, err)
+	}
+	old, err := LoadConfig(writeConfig(t, "[web]\ntrusted_proxy = [\"192.0.2.1\"]\n"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := old.Web.TrustedProxies(); err != nil || fmt.Sprint(got) != "[192.0.2.1/32]" {
+		t.Errorf("old key trusted_proxy: TrustedProxies() = %v, %v", got, err)
+	}
+	for _, tc := range []struct{ toml, want string }{
+		{"trusted_proxies = [\"10.0.0.0/33\"]", `web.trusted_proxies: "10.0.0.0/33" is neither`},
+		{"trusted_proxies = [\"proxy.example\"]", `web.trusted_proxies: "proxy.example" is neither`},
+		{"trusted_proxy = [\"10.0.0\"]", `web.trusted_proxy: "10.0.0" is neither`},
+		{"trusted_proxies = [\"10.0.0.1\"]\ntrusted_proxy = [\"10.0.0.2\"]", "web.trusted_proxy: set only web.trusted_proxies"},
+	} {
+		_, err := LoadConfig(writeConfig(t, "[web]\n"+tc.toml+"\n"), envMap(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one containing %q", tc.toml, err, tc.want)
+		}
+	}
+}

@@ -558,7 +558,7 @@ func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Office
 	cfg := a.cfg
 	proxies, err := cfg.Web.TrustedProxies()
 	if err != nil {
-		return fmt.Errorf("serve: web: trusted_proxy: %w", err)
+		return fmt.Errorf("serve: web: trusted_proxies: %w", err)
 	}
 	sensRoles, sensAccounts := cfg.Web.SensitiveReaderSets()
 	statements, err := a.newStatements(officer)

@@ -29,7 +29,8 @@ Manages the staff accounts of the officer console. ROLE is admin, officer
   disable  refuses the account's sign-ins and ends its sessions at once.
   enable   lets a disabled account sign in again.
   passwd   sets a new password and ends the account's sessions.
-  unlock   clears the account's failed sign-ins.
+  unlock   clears the account's count of wrong passwords and the sign-in
+           delay its name has from new browsers (nothing locks an account).
   role     gives the account another role.
   revoke   ends every session of the account (signed out everywhere).
   totp-reset
@@ -150,7 +151,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		if err := db.UnlockAccount(ctx, name, actor); err != nil {
 			return refusal(sub, err)
 		}
-		fmt.Fprintf(stdout, "Account %q unlocked.\n", name)
+		fmt.Fprintf(stdout, "Failed sign-ins of %q cleared.\n", name)
 	case "role":
 		if _, err := db.SetAccountRole(ctx, name, r, actor); err != nil {
 			return refusal(sub, err)
