@@ -33,7 +33,7 @@ const (
 //
 // Readers never take the lock; nor does any statement outside a write
 // batch, so a batch waits only for another process's batch.
-var pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLockKey, 10) + `)`
+const pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(7163384747000820823)` // pgWriteLockKey
 
 // pgWriteLockKey is the advisory lock key of the write batches: an
 // arbitrary constant ("citybotW" read as a 64-bit integer), which other
