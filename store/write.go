@@ -197,6 +197,9 @@ func (db *DB) runBatch(batch []*writeJob) {
 		q, begin = pgQuerier{conn}, pgBegin
 	}
 	if _, err := conn.ExecContext(bg, begin); err != nil {
+		// On PostgreSQL the BEGIN may have passed and the lock failed:
+		// end that transaction, or the next batch would run in it.
+		conn.ExecContext(bg, `ROLLBACK`)
 		finish(err)
 		return
 	}
