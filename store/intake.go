@@ -781,6 +781,16 @@ type storedInbound struct {
 	caseID sql.NullInt64
 }
 
+// intakeLookupSQL is lookupIntake's statement: each join on a unique key
+// (TestQueryPlans).
+const intakeLookupSQL = `SELECT ch.id, ch.kind, ch.title, c.id, c.language, c.created_at, i.name, i.handle, i.language_code,
+		m.id, m.text, m.case_id
+	FROM (SELECT 1 AS one) k
+	LEFT JOIN chats ch ON ch.platform = ?1 AND ch.platform_chat_id = ?2
+	LEFT JOIN citizen_identities i ON i.platform = ?1 AND i.platform_user_id = ?3
+	LEFT JOIN citizens c ON c.id = i.citizen_id
+	LEFT JOIN messages m ON m.chat_id = ch.id AND m.platform_message_id = ?4 AND m.direction = 'in'`
+
 // lookupIntake reads at once the chat, the sender's identity and the
 // stored message that m names (a redelivery or an edit): one statement,
 // where three would be three round trips to PostgreSQL.
@@ -795,14 +805,7 @@ func lookupIntake(ctx context.Context, tx querier, m citybot.Message) (intakeLoo
 		msgText             sql.NullString
 		msgCase             sql.NullInt64
 	)
-	err := tx.QueryRowContext(ctx, `SELECT ch.id, ch.kind, ch.title, c.id, c.language, c.created_at, i.name, i.handle, i.language_code,
-			m.id, m.text, m.case_id
-		FROM (SELECT 1 AS one) k
-		LEFT JOIN chats ch ON ch.platform = ?1 AND ch.platform_chat_id = ?2
-		LEFT JOIN citizen_identities i ON i.platform = ?1 AND i.platform_user_id = ?3
-		LEFT JOIN citizens c ON c.id = i.citizen_id
-		LEFT JOIN messages m ON m.chat_id = ch.id AND m.platform_message_id = ?4 AND m.direction = 'in'`,
-		string(m.Platform), string(m.Chat), string(m.Sender.ID), string(m.ID)).
+	err := tx.QueryRowContext(ctx, intakeLookupSQL, string(m.Platform), string(m.Chat), string(m.Sender.ID), string(m.ID)).
 		Scan(&chatID, &chatKind, &chatTitle, &citizenID, &lang, &created, &name, &handle, &code, &msgID, &msgText, &msgCase)
 	if err != nil {
 		return intakeLookup{}, err

@@ -22,6 +22,8 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"sqlite_autoindex_citizen_identities_1"}, ""},
 		{"redelivery", `SELECT 1 FROM messages WHERE chat_id = 1 AND platform_message_id = 'x' AND direction = 'in'`,
 			[]string{"sqlite_autoindex_messages_1"}, ""},
+		{"intake lookup", strings.NewReplacer("?1", "'telegram'", "?2", "'c'", "?3", "'u'", "?4", "'m'").Replace(intakeLookupSQL),
+			[]string{"sqlite_autoindex_chats_1", "sqlite_autoindex_citizen_identities_1", "INTEGER PRIMARY KEY", "sqlite_autoindex_messages_1"}, "SCAN m"},
 		{"claim", `SELECT id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= 'x' AND o.platform IN ('telegram', 'discord') AND NOT EXISTS (SELECT 1 FROM outbox p
 			WHERE p.platform = o.platform AND p.chat = o.chat AND p.id < o.id AND p.state IN ('pending', 'sending')) ORDER BY o.next_attempt_at, o.id LIMIT 4`,
 			[]string{"INDEX outbox_due", "INDEX outbox_chat_queue"}, ""},

@@ -33,7 +33,7 @@ const (
 //
 // Readers never take the lock; nor does any statement outside a write
 // batch, so a batch waits only for another process's batch.
-var pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(` + strconv.FormatInt(pgWriteLockKey, 10) + `)`
+const pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(7163384747000820823)` // pgWriteLockKey
 
 // pgWriteLockKey is the advisory lock key of the write batches: an
 // arbitrary constant ("citybotW" read as a 64-bit integer), which other
@@ -197,6 +197,9 @@ func (db *DB) runBatch(batch []*writeJob) {
 		q, begin = pgQuerier{conn}, pgBegin
 	}
 	if _, err := conn.ExecContext(bg, begin); err != nil {
+		// On PostgreSQL the BEGIN may have passed and the lock failed:
+		// end that transaction, or the next batch would run in it.
+		conn.ExecContext(bg, `ROLLBACK`)
 		finish(err)
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -332,4 +334,11 @@ func TestBatchJobFailsAlone(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestWriteLockKey: the batches' BEGIN takes the lock pgWriteLockKey names.
+func TestWriteLockKey(t *testing.T) {
+	if want := "pg_advisory_xact_lock(" + strconv.FormatInt(pgWriteLockKey, 10) + ")"; !strings.Contains(pgBegin, want) {
+		t.Errorf("pgBegin %q does not take %s", pgBegin, want)
+	}
 }
