@@ -177,6 +177,11 @@ func (d *Dispatcher) keepAlive(ctx, run context.Context) {
 	}
 }
 
+// LiveInstances returns how many citybot instances share the database,
+// this one included, as its heartbeat last counted them (every fifth of
+// HeartbeatTTL); 0 before Run first counted.
+func (d *Dispatcher) LiveInstances() int { return int(d.live.Load()) }
+
 // setLive records how many instances live (at least this one), for the
 // gauge and the bots that share their platform's limits among them.
 func (d *Dispatcher) setLive(n int) {

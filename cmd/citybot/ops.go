@@ -21,6 +21,13 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// instanceCounter is an optional capability of a pinger: how many citybot
+// instances share the database (alive by their heartbeat), 0 when not
+// known yet.
+type instanceCounter interface {
+	Instances() int
+}
+
 // healthTimeout bounds one /healthz database check.
 const healthTimeout = 2 * time.Second
 
@@ -95,6 +102,8 @@ func localClient(r *http.Request) bool {
 // and, when asked at start, "hearing": per platform whether the bot hears
 // what the configuration expects ("ok", "problems" with what to change,
 // or "unknown"), a readiness detail that does not change the status.
+// When db counts them (instanceCounter), "instances" is how many citybot
+// instances share the database, this one included.
 func healthHandler(db pinger, platforms map[string]string, hearing map[string]hearingStatus, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
@@ -108,6 +117,11 @@ func healthHandler(db pinger, platforms map[string]string, hearing map[string]he
 		}
 		if hearing != nil {
 			body["hearing"] = hearing
+		}
+		if ic, ok := db.(instanceCounter); ok {
+			if n := ic.Instances(); n > 0 {
+				body["instances"] = n
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
