@@ -236,9 +236,9 @@ func newDB(eng Engine, opts Options) *DB {
 // read-only ones for queries (WAL options do not apply). Errors are those
 // of Open.
 //
-// One citybot process per database for now: several instances on one
-// PostgreSQL database are not supported yet (the outbox's claim and the
-// scheduled jobs assume one process).
+// Several citybot processes may share one PostgreSQL database: see the
+// package comment for what they share (the outbox's claims and
+// heartbeats, its wake-ups through WatchOutbox, the job leases).
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {
