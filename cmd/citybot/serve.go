@@ -427,7 +427,8 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		// Rows are claimed, and the heartbeat kept, under this
 		// process's name: the other instances on the database settle
 		// its rows in sending only once it is dead.
-		Instance: a.instance,
+		Instance:     a.instance,
+		HeartbeatTTL: cfg.Outbox.InstanceHeartbeat.Duration,
 	}
 	if cfg.Outbox.CombineGroupAcks {
 		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
