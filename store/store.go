@@ -132,6 +132,9 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// instancesPruned is when InstanceHeartbeat last deleted ended
+	// heartbeats (UnixNano of the DB's clock; 0: never).
+	instancesPruned atomic.Int64
 	// pgcfg is the PostgreSQL connection's configuration (a secret),
 	// for WatchOutbox's connection of its own; nil on SQLite.
 	pgcfg *pgx.ConnConfig
