@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -73,6 +74,57 @@ func BenchmarkAbandonedOutboxSweep(b *testing.B) {
 			if err != nil || len(got) != 0 {
 				b.Fatalf("abandoned = %d rows, %v", len(got), err)
 			}
+		}
+	})
+}
+
+// BenchmarkCrossInstanceWake measures, on PostgreSQL, the time from one
+// process queueing a row (Enqueue's commit) to another process's
+// WatchOutbox waking: what an answer typed on another instance's console
+// waits before a dispatcher looks for it, instead of up to [outbox]
+// poll_interval. Beside it, the queueing alone on the same database.
+func BenchmarkCrossInstanceWake(b *testing.B) {
+	if os.Getenv(testPostgresURL) == "" {
+		b.Skip(testPostgresURL + " not set")
+	}
+	te := testEngine{Postgres}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := te.newSource(b)
+	var dbs []*DB
+	for range 2 {
+		db, err := te.open(ctx, src, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		dbs = append(dbs, db)
+	}
+	wakes := make(chan struct{}, 1)
+	go dbs[1].WatchOutbox(ctx, func() {
+		select {
+		case wakes <- struct{}{}:
+		default:
+		}
+	})
+	<-wakes // listening
+	n := 0
+	queue := func() {
+		n++
+		if _, err := dbs[0].Enqueue(context.Background(), citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprint("k", n),
+			Platform: citybot.Telegram, Chat: citybot.ChatID(fmt.Sprint("c", n)), Text: "answer"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("enqueue+wake", func(b *testing.B) {
+		for range b.N {
+			queue()
+			<-wakes
+		}
+	})
+	b.Run("enqueue", func(b *testing.B) {
+		for range b.N {
+			queue()
 		}
 	})
 }
