@@ -33,10 +33,10 @@ const claimerGone = `NOT EXISTS (SELECT 1 FROM job_leases l
 // its own: no other instance settles them. Now and then (every
 // instancePruneEvery) it also deletes the heartbeats that ended more than
 // instanceKeep ago (processes killed without a clean stop): a missing
-// heartbeat and an ended one mean the same. Errors wrap
-// citybot.ErrInvalid for an empty name or a ttl <= 0, and
-// citybot.ErrDuplicate when another live process holds the heartbeat of
-// this name.
+// heartbeat and an ended one mean the same. The name must be unique to
+// the process: two processes of one name would each take the other's
+// rows for its own. Errors wrap citybot.ErrInvalid for an empty name or a
+// ttl <= 0.
 func (db *DB) InstanceHeartbeat(ctx context.Context, instance string, ttl time.Duration) error {
 	if strings.TrimSpace(instance) == "" {
 		return fmt.Errorf("store: instance heartbeat: %w: empty instance name", citybot.ErrInvalid)
@@ -45,8 +45,8 @@ func (db *DB) InstanceHeartbeat(ctx context.Context, instance string, ttl time.D
 	if err != nil {
 		return fmt.Errorf("store: instance heartbeat: %w", err)
 	}
-	if !took {
-		return fmt.Errorf("store: instance heartbeat: %w: another live process has this instance name", citybot.ErrDuplicate)
+	if !took { // the lease of this name is held under another holder
+		return fmt.Errorf("store: instance heartbeat: the heartbeat of %q is held by another process", instance)
 	}
 	now := db.now()
 	if last := db.instancesPruned.Load(); last != 0 && now.Sub(time.Unix(0, last)) < instancePruneEvery {
