@@ -27,7 +27,9 @@ func (d *Dispatcher) settleAbandoned(ctx context.Context) error {
 	requeued := false
 	for _, it := range items {
 		platform := string(it.Out.Platform)
-		log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
+		// claimed_by names the dead process (host, process id, random
+		// part), for the operator who looks for what happened to it.
+		log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind), "claimed_by", it.ClaimedBy)
 		now := d.now()
 		var why string
 		switch w := d.window(it); {
