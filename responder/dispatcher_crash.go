@@ -27,7 +27,9 @@ func (d *Dispatcher) settleAbandoned(ctx context.Context) error {
 	requeued := false
 	for _, it := range items {
 		platform := string(it.Out.Platform)
-		log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind))
+		// claimed_by names the dead process (host, process id, random
+		// part), for the operator who looks for what happened to it.
+		log := d.log.With("outbox_id", int64(it.ID), "platform", platform, "kind", string(it.Kind), "claimed_by", it.ClaimedBy)
 		now := d.now()
 		var why string
 		switch w := d.window(it); {
@@ -176,6 +178,11 @@ func (d *Dispatcher) keepAlive(ctx, run context.Context) {
 		d.setLive(n)
 	}
 }
+
+// LiveInstances returns how many citybot instances share the database,
+// this one included, as its heartbeat last counted them (every fifth of
+// HeartbeatTTL); 0 before Run first counted.
+func (d *Dispatcher) LiveInstances() int { return int(d.live.Load()) }
 
 // setLive records how many instances live (at least this one), for the
 // gauge and the bots that share their platform's limits among them.

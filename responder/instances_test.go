@@ -400,3 +400,72 @@ func TestDispatchersShareLimits(t *testing.T) {
 		}
 	})
 }
+
+// flakyHeartbeat is a process's store whose heartbeat can be made to
+// fail (the database unreachable for it), counting the dispatcher's
+// trips round its loop (see sleepCounter).
+type flakyHeartbeat struct {
+	sleepCounter
+	fail atomic.Bool
+}
+
+func (f *flakyHeartbeat) InstanceHeartbeat(ctx context.Context, instance string, ttl time.Duration) error {
+	if f.fail.Load() {
+		return fmt.Errorf("heartbeat refused (test)")
+	}
+	return f.DB.InstanceHeartbeat(ctx, instance, ttl)
+}
+
+// TestDispatcherStaleHeartbeatClaimsNothing: a dispatcher whose heartbeat
+// can no longer be renewed, and has grown old enough for its peers to
+// soon take it for dead, claims nothing (it says so once); once renewed,
+// it sends again.
+func TestDispatcherStaleHeartbeatClaimsNothing(t *testing.T) {
+	clk := &jumpClock{}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), clk.opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := &flakyHeartbeat{sleepCounter: sleepCounter{DB: db}}
+	bot := newFakeBot(t, citybot.Telegram)
+	logs := &logBuf{}
+	d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: st, Bots: []bots.Bot{bot}, Now: clk.Now, PollInterval: time.Hour,
+		HeartbeatTTL: 5 * time.Second, Instance: "me", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDispatcher(t, d)
+	waitFor(t, "the dispatcher to sleep", func() bool { return st.n.Load() >= 1 })
+
+	st.fail.Store(true)
+	clk.Jump(4 * time.Second) // past four fifths of the heartbeat's length
+	queue := func(key string) {
+		if _, err := db.Enqueue(context.Background(), citybot.OutboxItem{Kind: citybot.OutboxNotice,
+			Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: "c1", Text: "An officer answered"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue("while-stale")
+	for range 2 { // two trips round the loop, each after a wake-up
+		n := st.n.Load()
+		d.Notify()
+		waitFor(t, "the dispatcher to go round", func() bool { return st.n.Load() > n })
+	}
+	if bot.callCount("while-stale") != 0 {
+		t.Fatal("sent while its heartbeat was stale")
+	}
+	if it, err := db.OutboxItem(context.Background(), "while-stale"); err != nil || it.State != citybot.OutboxPending {
+		t.Errorf("row = %+v, %v; want pending, unclaimed", it, err)
+	}
+	if n := strings.Count(logs.String(), "heartbeat not renewed: claiming nothing"); n != 1 {
+		t.Errorf("logged the stale heartbeat %d times, want once:\n%s", n, logs)
+	}
+
+	st.fail.Store(false)
+	d.Notify()
+	waitFor(t, "the row to be sent once the heartbeat is renewed", func() bool { return bot.callCount("while-stale") == 1 })
+	if !strings.Contains(logs.String(), "claiming again") {
+		t.Errorf("no line says it claims again:\n%s", logs)
+	}
+}

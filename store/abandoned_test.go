@@ -190,3 +190,31 @@ func outboxKeys(items []citybot.OutboxItem) string {
 	}
 	return strings.Join(ks, ",")
 }
+
+// TestInstanceHeartbeatPrunes: the heartbeats of processes killed long
+// ago (ended over a day) are deleted by a living instance's heartbeat;
+// one that ended recently is kept, and so are live ones.
+func TestInstanceHeartbeatPrunes(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		clk := newClock()
+		db := te.openTest(t, clk.Now)
+		if err := db.InstanceHeartbeat(ctx, "killed-long-ago", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(24*time.Hour + time.Minute)
+		if err := db.InstanceHeartbeat(ctx, "killed-lately", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour)
+		if err := db.InstanceHeartbeat(ctx, "alive", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]bool{"killed-long-ago": false, "killed-lately": true, "alive": true} {
+			_, err := db.LeaseOf(ctx, "instance:"+name)
+			if got := err == nil; got != want {
+				t.Errorf("heartbeat of %s kept = %v (%v), want %v", name, got, err, want)
+			}
+		}
+	})
+}

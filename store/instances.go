@@ -30,9 +30,13 @@ const claimerGone = `NOT EXISTS (SELECT 1 FROM job_leases l
 
 // InstanceHeartbeat takes or renews instance's heartbeat until ttl from
 // now (the DB's clock). While it lasts, the rows instance claimed are
-// its own: no other instance settles them. Errors wrap citybot.ErrInvalid
-// for an empty name or a ttl <= 0, and citybot.ErrDuplicate when another
-// live process holds the heartbeat of this name.
+// its own: no other instance settles them. Now and then (every
+// instancePruneEvery) it also deletes the heartbeats that ended more than
+// instanceKeep ago (processes killed without a clean stop): a missing
+// heartbeat and an ended one mean the same. The name must be unique to
+// the process: two processes of one name would each take the other's
+// rows for its own. Errors wrap citybot.ErrInvalid for an empty name or a
+// ttl <= 0.
 func (db *DB) InstanceHeartbeat(ctx context.Context, instance string, ttl time.Duration) error {
 	if strings.TrimSpace(instance) == "" {
 		return fmt.Errorf("store: instance heartbeat: %w: empty instance name", citybot.ErrInvalid)
@@ -41,11 +45,31 @@ func (db *DB) InstanceHeartbeat(ctx context.Context, instance string, ttl time.D
 	if err != nil {
 		return fmt.Errorf("store: instance heartbeat: %w", err)
 	}
-	if !took {
-		return fmt.Errorf("store: instance heartbeat: %w: another live process has this instance name", citybot.ErrDuplicate)
+	if !took { // the lease of this name is held under another holder
+		return fmt.Errorf("store: instance heartbeat: the heartbeat of %q is held by another process", instance)
+	}
+	now := db.now()
+	if last := db.instancesPruned.Load(); last != 0 && now.Sub(time.Unix(0, last)) < instancePruneEvery {
+		return nil
+	}
+	db.instancesPruned.Store(now.UnixNano())
+	err = db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM job_leases WHERE name >= ? AND name < ? AND expires_at < ?`,
+			instancePrefix, "instance;", ts(now.Add(-instanceKeep)))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: instance heartbeat: prune ended heartbeats: %w", mapErr(err))
 	}
 	return nil
 }
+
+// How often InstanceHeartbeat deletes the heartbeats that ended, and how
+// long after their end.
+const (
+	instancePruneEvery = 10 * time.Minute
+	instanceKeep       = 24 * time.Hour
+)
 
 // ReleaseInstance ends instance's heartbeat at once (a clean stop, once
 // its sends in flight are recorded): the rows it may have left in

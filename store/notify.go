@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"citybot"
 )
@@ -55,7 +57,7 @@ func (db *DB) WatchOutbox(ctx context.Context, wake func()) error {
 		if !lost {
 			lost = true
 			log.Warn("outbox wake-ups from other instances lost: the dispatcher polls meanwhile ([outbox] poll_interval); reconnecting",
-				"err", redactConnErr(err, db.pgcfg))
+				"err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -67,12 +69,12 @@ func (db *DB) WatchOutbox(ctx context.Context, wake func()) error {
 }
 
 // listenOutbox connects, listens, calls listening then wake, and calls
-// wake for each notification until the connection fails (its error) or
-// ctx ends (nil).
+// wake for each notification until the connection fails (its error,
+// naming none of the connection string's parts) or ctx ends (nil).
 func (db *DB) listenOutbox(ctx context.Context, wake, listening func()) error {
 	conn, err := pgx.ConnectConfig(ctx, db.pgcfg.Copy())
 	if err != nil {
-		return err
+		return redactConnErr(err, db.pgcfg)
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -80,7 +82,7 @@ func (db *DB) listenOutbox(ctx context.Context, wake, listening func()) error {
 		conn.Close(cctx)
 	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+outboxChannel); err != nil {
-		return err
+		return lostErr(err)
 	}
 	listening()
 	wake()
@@ -89,8 +91,19 @@ func (db *DB) listenOutbox(ctx context.Context, wake, listening func()) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return lostErr(err)
 		}
 		wake()
 	}
+}
+
+// lostErr is a failure of the listening connection once connected, in
+// words that name none of the connection string's parts.
+func lostErr(err error) error {
+	msg := "the connection was lost"
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		msg = fmt.Sprintf("the server ended it (SQLSTATE %s)", pe.Code)
+	}
+	return &secretError{msg: "listen on PostgreSQL: " + msg, err: err}
 }

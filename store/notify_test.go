@@ -3,6 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,3 +65,77 @@ func TestWatchOutboxAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestWatchOutboxReconnects: when the listening connection is cut (the
+// server ends it), the watcher says so once, connects again after its
+// backoff, wakes once (rows may have been queued meanwhile), says it is
+// restored, and is woken by queueing again. The log never shows the
+// connection string's parts.
+func TestWatchOutboxReconnects(t *testing.T) {
+	if os.Getenv(testPostgresURL) == "" {
+		t.Skip(testPostgresURL + " not set")
+	}
+	te := testEngine{Postgres}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src := te.newSource(t)
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	logw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	b, err := te.open(ctx, src, Options{Logger: slog.New(slog.NewTextHandler(logw, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	a, err := te.open(ctx, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	wakes := make(chan struct{}, 16)
+	go b.WatchOutbox(ctx, func() { wakes <- struct{}{} })
+	next := func(what string) {
+		t.Helper()
+		select {
+		case <-wakes:
+		case <-time.After(30 * time.Second): // only to fail instead of hanging
+			t.Fatalf("no wake-up: %s", what)
+		}
+	}
+	next("once listening")
+	// The server ends the listening connection.
+	var ended bool
+	if err := a.w.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query = 'LISTEN citybot_outbox'`).Scan(&ended); err != nil || !ended {
+		t.Fatalf("terminate the listener: %v, %v", ended, err)
+	}
+	next("once listening again")
+	if _, err := a.Enqueue(ctx, citybot.OutboxItem{Out: citybot.Outgoing{Key: "after", Platform: citybot.Telegram, Chat: "c1", Text: "answer"}}); err != nil {
+		t.Fatal(err)
+	}
+	next("after a row was queued on the new connection")
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if strings.Count(out, "wake-ups from other instances lost") != 1 || strings.Count(out, "wake-ups from other instances restored") != 1 {
+		t.Errorf("want one line for the loss and one for the recovery:\n%s", out)
+	}
+	cfg, err := parsePostgresURL(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "listen on PostgreSQL: the server ended it") {
+		t.Errorf("the loss is not said in words:\n%s", out)
+	}
+	// (The test server's user may be called "postgres", a word the log
+	// uses anyway.)
+	for _, s := range []string{cfg.Password, cfg.Database, cfg.Host + ":"} {
+		if len(s) > 1 && strings.Contains(out, s) {
+			t.Errorf("the log shows a part of the connection string (%q):\n%s", s, out)
+		}
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -502,7 +502,8 @@ func (db *DB) sendingOutbox(ctx context.Context, platforms []citybot.Platform, c
 		cond = " AND " + cond
 	}
 	args = append(pargs, args...)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o
+	// The partial index of rows in sending: never a scan of the sent ones.
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox o INDEXED BY outbox_sending
 		WHERE o.state = 'sending' AND o.batch_of IS NULL AND o.platform IN `+in+cond+` ORDER BY o.id`, args...)
 	if err != nil {
 		return nil, mapErr(err)

@@ -139,6 +139,9 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// instancesPruned is when InstanceHeartbeat last deleted ended
+	// heartbeats (UnixNano of the DB's clock; 0: never).
+	instancesPruned atomic.Int64
 	// pgcfg is the PostgreSQL connection's configuration (a secret),
 	// for WatchOutbox's connection of its own; nil on SQLite.
 	pgcfg *pgx.ConnConfig
@@ -249,9 +252,10 @@ func newDB(eng Engine, opts Options) *DB {
 // Several citybot processes may share one PostgreSQL database: their
 // write batches take turns (an advisory lock, see pgBegin), those starting
 // together on a new database apply each migration once, each outbox row
-// is claimed by one of them (ClaimOutbox), and the leases (TakeLease)
-// keep each scheduled job and each one-at-a-time part of serve to one
-// process at a time.
+// is claimed by one of them (ClaimOutbox) and settled by the others if
+// it dies (heartbeats), rows queued anywhere wake every dispatcher
+// (WatchOutbox), and the leases (TakeLease) keep each scheduled job and
+// each one-at-a-time part of serve to one process at a time.
 func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg, err := parsePostgresURL(url)
 	if err != nil {

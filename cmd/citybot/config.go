@@ -364,6 +364,10 @@ type OutboxConfig struct {
 	MaxBackoff   Duration `toml:"max_backoff"`   // longest wait between attempts
 	PollInterval Duration `toml:"poll_interval"` // longest idle sleep between outbox checks
 	SendTimeout  Duration `toml:"send_timeout"`  // bound on one send
+	// InstanceHeartbeat is how long this process's heartbeat in the
+	// database lasts unrenewed: once it ends, the other instances settle
+	// the rows it was sending.
+	InstanceHeartbeat Duration `toml:"instance_heartbeat"`
 	// CombineGroupAcks: acknowledgements waiting for the same group chat
 	// go out as one message naming each reporter with their reference.
 	CombineGroupAcks bool `toml:"combine_group_acks"`
@@ -536,6 +540,9 @@ func DefaultConfig() Config {
 			MaxBackoff:   Duration{10 * time.Minute},
 			PollInterval: Duration{5 * time.Second},
 			SendTimeout:  Duration{30 * time.Second},
+			// Renewed every 2 s; rows of a dead instance settled
+			// within about 15 s.
+			InstanceHeartbeat: Duration{10 * time.Second},
 			// Combined acknowledgements in busy groups.
 			CombineGroupAcks: true,
 		},
@@ -964,6 +971,9 @@ func (c Config) Validate() error {
 	}
 	if o.MaxBackoff.Duration < o.BaseBackoff.Duration {
 		bad("outbox.max_backoff", "%s must not be shorter than outbox.base_backoff %s", o.MaxBackoff, o.BaseBackoff)
+	}
+	if h := o.InstanceHeartbeat.Duration; h < 2*time.Second || h > 10*time.Minute {
+		bad("outbox.instance_heartbeat", "%s must be between 2s and 10m", o.InstanceHeartbeat)
 	}
 
 	// [sandbox]

@@ -254,6 +254,7 @@ workers = 0
 max_attempts = 0
 base_backoff = "1m"
 max_backoff = "1s"
+instance_heartbeat = "500ms"
 [sandbox]
 telegram_addr = "0.0.0.0:9000"
 discord_addr = "nowhere"
@@ -270,7 +271,7 @@ discord_addr = "nowhere"
 		"telegram.listen_groups", "telegram.poll_timeout", "telegram.rate_per_chat",
 		"telegram.rate_per_group", "discord.api_base", "enable at least one platform",
 		"discord.guild_id", `discord.channels: "x"`, "cases.window", "outbox.workers",
-		"outbox.max_attempts", "outbox.max_backoff", "web.retrain_model", "are both set", "retrain.min_corrections", "digest.work_start", "schedule.reminders", "sandbox.telegram_addr",
+		"outbox.max_attempts", "outbox.max_backoff", "outbox.instance_heartbeat: 500ms must be between 2s and 10m", "web.retrain_model", "are both set", "retrain.min_corrections", "digest.work_start", "schedule.reminders", "sandbox.telegram_addr",
 		"sandbox.discord_addr",
 	}
 	for _, k := range keys {

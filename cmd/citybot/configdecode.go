@@ -40,7 +40,13 @@ func decodeSkippingBad(data []byte, cfg *Config) (toml.MetaData, []lineProblem, 
 		}
 		var perr toml.ParseError
 		if errors.As(err, &perr) && len(problems) == 0 {
-			return md, nil, syntaxError(perr) // not TOML: nothing to go on
+			// The decoder also reports a value a field's UnmarshalText
+			// refused as a ParseError, first or not depending on the
+			// order it walks the file's tables (a map's): only a file
+			// that does not parse is not TOML.
+			if _, rerr := toml.Decode(string(data), &raw); rerr != nil {
+				return md, nil, syntaxError(perr) // not TOML: nothing to go on
+			}
 		}
 		m := typeError.FindStringSubmatch(err.Error())
 		if m == nil {

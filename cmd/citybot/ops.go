@@ -23,6 +23,13 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// instanceCounter is an optional capability of a pinger: how many citybot
+// instances share the database (alive by their heartbeat), 0 when not
+// known yet.
+type instanceCounter interface {
+	Instances() int
+}
+
 // healthTimeout bounds one /healthz database check.
 const healthTimeout = 2 * time.Second
 
@@ -103,7 +110,9 @@ func localClient(r *http.Request) bool {
 // "leadership": for each part that runs on one instance at a time (by
 // lease name), this instance's role ("leading", "standing by") and the
 // instance that leads, read live. Standing by is healthy: another
-// instance runs the part.
+// instance runs the part. When db counts them (instanceCounter),
+// "instances" is how many citybot instances share the database, this one
+// included.
 func healthHandler(db pinger, platforms map[string]string, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
@@ -122,6 +131,11 @@ func healthHandler(db pinger, platforms map[string]string, hearing func() map[st
 		}
 		if roles != nil {
 			body["leadership"] = roles()
+		}
+		if ic, ok := db.(instanceCounter); ok {
+			if n := ic.Instances(); n > 0 {
+				body["instances"] = n
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -234,7 +234,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	if err := lead.register(reg); err != nil {
 		return err
 	}
-	ln, srv, err := a.listen(routes, reg, hearing.get, lead.statuses)
+	ln, srv, err := a.listen(routes, reg, hearing.get, lead.statuses, parts.dispatcher.LiveInstances)
 	if err != nil {
 		return err
 	}
@@ -479,7 +479,8 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 		// Rows are claimed, and the heartbeat kept, under this
 		// process's name: the other instances on the database settle
 		// its rows in sending only once it is dead.
-		Instance: a.instance,
+		Instance:     a.instance,
+		HeartbeatTTL: cfg.Outbox.InstanceHeartbeat.Duration,
 	}
 	if cfg.Outbox.CombineGroupAcks {
 		dopts.Combine = &responder.CombineOptions{Policy: a.policy, Locales: a.locales}
@@ -525,8 +526,9 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 }
 
 // listen binds [http] addr, with at most [http] max_connections open at
-// once, and returns the server of routes, /healthz and /metrics.
-func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status) (net.Listener, *http.Server, error) {
+// once, and returns the server of routes, /healthz (with the count of
+// live instances) and /metrics.
+func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, hearing func() map[string]hearingStatus, roles func() map[string]cluster.Status, instances func() int) (net.Listener, *http.Server, error) {
 	cfg := a.cfg
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -540,7 +542,7 @@ func (a *App) listen(routes map[string]http.Handler, reg *prometheus.Registry, h
 	httpLog.Debug("connection limit", "max_connections", maxConns)
 	ln = netutil.LimitListener(ln, maxConns)
 	srv := &http.Server{
-		Handler:           newOpsMuxToken(dbHealth{a.db}, cfg.PlatformModes(), hearing, roles, reg, httpLog, routes, cfg.MetricsToken),
+		Handler:           newOpsMuxToken(dbHealth{db: a.db, instances: instances}, cfg.PlatformModes(), hearing, roles, reg, httpLog, routes, cfg.MetricsToken),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// Short: an idle keep-alive connection holds one of the limited
@@ -615,8 +617,20 @@ func (a *App) webRoutes(routes map[string]http.Handler, officer *casework.Office
 }
 
 // dbHealth checks the database for /healthz with a cheap query through
-// the store.
-type dbHealth struct{ db *store.DB }
+// the store, and counts the live instances with instances (the
+// dispatcher's count, from their heartbeats) when set.
+type dbHealth struct {
+	db        *store.DB
+	instances func() int
+}
+
+// Instances implements instanceCounter.
+func (h dbHealth) Instances() int {
+	if h.instances == nil {
+		return 0
+	}
+	return h.instances()
+}
 
 // Ping reads the outbox summary: it fails when the database cannot be
 // read.

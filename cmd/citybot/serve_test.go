@@ -539,10 +539,23 @@ func TestHealthzRealStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := newOpsMux(dbHealth{db}, nil, newRegistry(), discardLogger(), nil)
+	// Two instances live: this one and another on the database.
+	for _, name := range []string{"this", "other"} {
+		if err := db.InstanceHeartbeat(ctx, name, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := func() int {
+		n, _ := db.LiveInstances(ctx) // 0 once closed
+		return n
+	}
+	mux := newOpsMux(dbHealth{db: db, instances: live}, nil, newRegistry(), discardLogger(), nil)
 	get := func() int {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+		if rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), `"instances":2`) {
+			t.Errorf("/healthz = %s, want the two live instances", rec.Body)
+		}
 		return rec.Code
 	}
 	if code := get(); code != http.StatusOK {
