@@ -148,7 +148,7 @@ func BenchmarkRetrainShipped(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := newRetrainer(cfg, db, base, live, nil)
+	rt, err := newRetrainer(cfg, db, nil, "", base, live, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
