@@ -753,6 +753,7 @@ func newRetrainer(cfg Config, db responder.RetrainStore, leases responder.Retrai
 		Shipped:        shippedTraining,
 		Files:          cfg.ModelFiles(),
 		MinCorrections: cfg.Retrain.MinCorrections,
+		NoSearch:       !cfg.Retrain.Search,
 		Logger:         logger,
 	})
 }
