@@ -360,6 +360,20 @@ type ModelStatus struct {
 	// cross-validation.
 	MinCorrections, Folds int
 	Pending               *RetrainReport // the last training's report; nil when none
+	// Training is the training running in the background now; nil when
+	// none runs in this process.
+	Training *TrainingRun
+	// Failed is the last background training when it stopped on an
+	// error (its details are in the log); nil once another one starts.
+	Failed *TrainingRun
+}
+
+// TrainingRun is a retraining started in the background: who started it,
+// when, and from how many officer corrections.
+type TrainingRun struct {
+	By          string
+	Since       time.Time
+	Corrections int
 }
 
 // AnswerPreview is exactly what one citizen would receive of an officer's

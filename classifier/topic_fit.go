@@ -279,8 +279,9 @@ func svmFold(text string) int {
 // fitTopicSVM fits the topic head as a linear SVM (fitSVMDual) on all of
 // docs and returns its parameters, scaled by svmScale, the temperature
 // that calibrates softmax(z/T) as probabilities, and the setting chosen.
-// When calibrate is set (at least selectMin data examples) and there are
-// at most svmInnerMax data examples, C is chosen from svmCGrid (unless
+// When calibrate is set (at least selectMin data examples), there are
+// at most svmInnerMax data examples and TrainOptions.NoSearch is not
+// set, C is chosen from svmCGrid (unless
 // TrainOptions.C sets it) by the macro-F1 of out-of-fold predictions of
 // 5 inner folds, together with the NB scaling (none, or one of
 // svmNBGrid: 3 × 3 settings, 45 fits); the
@@ -290,7 +291,7 @@ func svmFold(text string) int {
 // SVM's solution). Keyword examples are never held out. balance gives the
 // class-balancing weights of a set of example indices.
 func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainDoc, balance func([]int) []float64, R, L int, opts TrainOptions, calibrate bool, progress func(done, of int)) (theta []float64, temp float64, chosen svmSetting, err error) {
-	inner := calibrate && len(exs)-nKeyword <= svmInnerMax
+	inner := calibrate && !opts.NoSearch && len(exs)-nKeyword <= svmInnerMax
 	cs := svmCGrid
 	if opts.C > 0 {
 		cs = []float64{opts.C}

@@ -114,6 +114,18 @@ type RetrainerOptions struct {
 	// training, so that the city's own labels weigh more than the
 	// shipped data; <= 0 means 3.
 	CorrectionWeight int
+	// Leases, when set (store.DB fits), make one training run at a time
+	// among the processes sharing the database: a training holds the
+	// lease RetrainLease as Holder (a name unique to this process, as
+	// the scheduler's), renewed while it runs, for LeaseTTL (<= 0 means
+	// DefaultRetrainLeaseTTL) should the process die.
+	Leases   RetrainLeases
+	Holder   string
+	LeaseTTL time.Duration
+	// NoSearch trains the topic head without choosing its settings by
+	// inner cross-validation (classifier.TrainOptions.NoSearch): several
+	// times faster, a slightly weaker head.
+	NoSearch bool
 	// RecentMessages checked for an urgency collapse; <= 0 means 500.
 	RecentMessages int
 	// MaxUrgencyChange, MaxCritical and MaxLevelShare bound the urgency
@@ -132,8 +144,13 @@ type Retrainer struct {
 	opts RetrainerOptions
 	log  *slog.Logger
 
-	run       sync.Mutex // held while training
 	mu        sync.Mutex // guards the fields below and every switch
+	busy      bool       // a training runs (Retrain, or one Start began)
+	serving   bool       // Run was called
+	stopped   bool       // Run returned: Start refuses
+	jobs      chan trainJob
+	running   *citybot.TrainingRun // the training in progress
+	failed    *citybot.TrainingRun // the last background training, when it failed
 	candidate *classifier.Classifier
 	trainedOn *classifier.Classifier // the live classifier the candidate was judged against
 	report    *citybot.RetrainReport
@@ -174,7 +191,13 @@ func NewRetrainer(opts RetrainerOptions) (*Retrainer, error) {
 	if opts.Base == nil {
 		opts.Base = opts.Live.Current().Model()
 	}
-	r := &Retrainer{opts: opts, log: opts.Logger}
+	if opts.Leases != nil && strings.TrimSpace(opts.Holder) == "" {
+		return nil, fmt.Errorf("responder: retrainer: %w: Leases need a Holder", citybot.ErrInvalid)
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultRetrainLeaseTTL
+	}
+	r := &Retrainer{opts: opts, log: opts.Logger, jobs: make(chan trainJob, 1)}
 	if r.log == nil {
 		r.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -212,6 +235,14 @@ func (r *Retrainer) Status() citybot.ModelStatus {
 		rep := *r.report
 		st.Pending = &rep
 	}
+	if r.running != nil {
+		run := *r.running
+		st.Training = &run
+	}
+	if r.failed != nil {
+		f := *r.failed
+		st.Failed = &f
+	}
 	return st
 }
 
@@ -231,21 +262,28 @@ func (r *Retrainer) Status() citybot.ModelStatus {
 //     recent citizen messages (see UrgencyCheck).
 //
 // The report says whether the candidate may be switched to, and if not
-// why and what would be needed. It blocks until done (seconds). It returns
-// an error wrapping citybot.ErrInvalid when another training runs or when
-// there is no correction yet, and ctx.Err() when cancelled.
+// why and what would be needed. It blocks until done (seconds to minutes;
+// Start runs it in the background). It returns an error wrapping
+// citybot.ErrDuplicate when another training runs (here, or in another
+// process holding the Leases' RetrainLease), one wrapping
+// citybot.ErrInvalid when there is no correction yet, and ctx.Err() when
+// cancelled.
 func (r *Retrainer) Retrain(ctx context.Context, actor string) (citybot.RetrainReport, error) {
-	if !r.run.TryLock() {
-		return citybot.RetrainReport{}, fmt.Errorf("responder: retrain: %w: a training is already running", citybot.ErrInvalid)
-	}
-	defer r.run.Unlock()
-	labels, err := r.opts.Store.OfficerLabels(ctx)
+	labels, err := r.begin(ctx, actor)
 	if err != nil {
-		return citybot.RetrainReport{}, fmt.Errorf("responder: retrain: %w", err)
+		return citybot.RetrainReport{}, err
 	}
-	if len(labels) == 0 {
-		return citybot.RetrainReport{}, fmt.Errorf("responder: retrain: %w: officers have corrected no case yet", citybot.ErrInvalid)
-	}
+	stop := r.keepLease(ctx)
+	rep, err := r.train(ctx, actor, labels)
+	stop()
+	r.end(ctx, nil)
+	return rep, err
+}
+
+// train is Retrain's work on labels, the officers' corrections read when
+// it began.
+func (r *Retrainer) train(ctx context.Context, actor string, labels []citybot.LabeledText) (citybot.RetrainReport, error) {
+	var err error
 	var shipped *classifier.Table
 	if r.opts.Shipped != nil {
 		if shipped, err = r.opts.Shipped(); err != nil {
@@ -420,7 +458,7 @@ func (r *Retrainer) trainHead(ctx context.Context, h *headJob, name string, use 
 		}
 	}
 	h.score.Examples = len(exs)
-	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: shippedTrust}
+	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: shippedTrust, NoSearch: r.opts.NoSearch}
 	if h.kind == classifier.KindTopic {
 		opts.Topics = r.opts.Classifier.Topics
 		if len(opts.Topics) == 0 {

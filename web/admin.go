@@ -232,6 +232,10 @@ type modelData struct {
 	// most given, and why switching is refused.
 	Source, TopLevel, Refused string
 	Check                     []string
+	// Training says the training running in the background (since when,
+	// on how many corrections, started by whom); Failed, the last one
+	// when it stopped on an error. "" when none.
+	Training, Failed string
 }
 
 type headRow struct {
@@ -262,6 +266,13 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 	tw := s.texts(r, sess)
 	if s.trainer != nil {
 		d.Status = s.trainer.Status()
+		if run := d.Status.Training; run != nil {
+			d.Training = modelReason(tw, citybot.ModelReason{Key: "console.mod_training", N: run.Corrections,
+				Args: map[string]string{"since": run.Since.In(s.loc).Format("15:04"), "by": run.By}})
+		}
+		if f := d.Status.Failed; f != nil {
+			d.Failed = tw.t("console.mod_failed", "since", f.Since.In(s.loc).Format("15:04"), "by", f.By)
+		}
 		if p := d.Status.Pending; p != nil {
 			for _, h := range []headRow{{Name: tw.T("console.mod_head_topic"), Score: p.Topic}, {Name: tw.T("console.mod_head_urgency"), Score: p.Urgency}} {
 				h.Diff = h.Score.CandidateAccuracy - h.Score.LiveAccuracy
@@ -281,8 +292,14 @@ func (s *Server) modelPage(w http.ResponseWriter, r *http.Request, sess *session
 		}
 	}
 	switch r.URL.Query().Get("done") {
-	case "trained":
-		d.Done = tw.T("console.mod_done_trained")
+	case "started":
+		switch {
+		case d.Status.Training != nil:
+			d.Done = tw.T("console.mod_done_started")
+		case d.Status.Failed == nil:
+			// Done already: the report below is its result.
+			d.Done = tw.T("console.mod_done_trained")
+		}
 	case "switched":
 		d.Done = tw.T("console.mod_done_switched")
 	case "rolledback":
@@ -296,12 +313,14 @@ func (s *Server) modelTrain(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, sess, invalid("console.refuse_retrain"))
 		return
 	}
-	if _, err := s.trainer.Retrain(r.Context(), sess.account.Name); err != nil {
-		// Its ErrInvalid: no correction yet, or another training runs.
-		s.fail(w, r, sess, refusedAs(err, "console.refuse_train", citybot.ErrInvalid))
+	if _, err := s.trainer.Start(r.Context(), sess.account.Name); err != nil {
+		// Its ErrInvalid: no correction yet; ErrDuplicate: a training
+		// runs (here or in another process).
+		err = refusedAs(err, "console.refuse_train", citybot.ErrInvalid)
+		s.fail(w, r, sess, refusedAs(err, "console.refuse_training", citybot.ErrDuplicate))
 		return
 	}
-	http.Redirect(w, r, "/admin/model?done=trained", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin/model?done=started", http.StatusSeeOther)
 }
 
 func (s *Server) modelSwitch(w http.ResponseWriter, r *http.Request, sess *session) {

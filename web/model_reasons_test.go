@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"strings"
@@ -14,8 +15,8 @@ import (
 // reportTrainer is a Trainer whose last training is a fixed report.
 type reportTrainer struct{ rep citybot.RetrainReport }
 
-func (f *reportTrainer) Retrain(context.Context, string) (citybot.RetrainReport, error) {
-	return f.rep, nil
+func (f *reportTrainer) Start(context.Context, string) (citybot.TrainingRun, error) {
+	return citybot.TrainingRun{}, nil
 }
 func (f *reportTrainer) Switch(context.Context, string) error           { return nil }
 func (f *reportTrainer) Rollback(context.Context, string, string) error { return nil }
@@ -66,6 +67,70 @@ func TestModelReasonsInLanguage(t *testing.T) {
 			}
 			if tc.lang != "en" && (strings.Contains(body, "more correction") || strings.Contains(body, "would change")) {
 				t.Errorf("reasons left in English:\n%s", body)
+			}
+		})
+	}
+}
+
+// trainingTrainer is a Trainer with a training running in the background
+// (and, before it, one that failed): Start refuses another.
+type trainingTrainer struct {
+	run, failed citybot.TrainingRun
+}
+
+func (f *trainingTrainer) Start(context.Context, string) (citybot.TrainingRun, error) {
+	return citybot.TrainingRun{}, fmt.Errorf("retrain: %w: a training is already running", citybot.ErrDuplicate)
+}
+func (f *trainingTrainer) Switch(context.Context, string) error           { return nil }
+func (f *trainingTrainer) Rollback(context.Context, string, string) error { return nil }
+func (f *trainingTrainer) Status() citybot.ModelStatus {
+	return citybot.ModelStatus{Live: "live-1", Base: "live-1", Training: &f.run, Failed: &f.failed}
+}
+
+// TestModelPageWhileTraining: while a model is trained in the background
+// the model page says since when (in the city's time), from how many
+// corrections and who started it, in the admin's language with the count
+// in its plural form; it offers no second training (the page polls for
+// the result), and a second one asked for anyway is refused in words.
+func TestModelPageWhileTraining(t *testing.T) {
+	tr := &trainingTrainer{
+		run:    citybot.TrainingRun{By: "<i>root</i>", Since: time.Date(2026, 11, 20, 9, 5, 0, 0, time.UTC), Corrections: 41},
+		failed: citybot.TrainingRun{By: "olivia", Since: time.Date(2026, 11, 20, 8, 30, 0, 0, time.UTC), Corrections: 40},
+	}
+	for _, tc := range []struct {
+		lang                    string
+		training, failed, again string
+	}{
+		{"en", "Training a new model since 09:05, from 41 corrections (started by &lt;i&gt;root&lt;/i&gt;).",
+			"The training started at 08:30 by olivia stopped because of an error.", "A new model is already being trained."},
+		{"fr", "Entraînement d&#39;un nouveau modèle depuis 09:05, à partir de 41 corrections (lancé par &lt;i&gt;root&lt;/i&gt;).",
+			"L&#39;entraînement lancé à 08:30 par olivia s&#39;est arrêté à cause d&#39;une erreur.", "Un nouveau modèle est déjà en cours d&#39;entraînement."},
+		{"ar", "يجري تدريب نموذج جديد منذ 09:05 من 41 تصحيحًا (بدأه &lt;i&gt;root&lt;/i&gt;).",
+			"توقّف التدريب الذي بدأه olivia في 08:30 بسبب خطأ.", "يجري تدريب نموذج جديد الآن."},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			langs := []string{"en", tc.lang}
+			if tc.lang == "en" {
+				langs = langs[:1]
+			}
+			rg := newRig(t, Options{Policy: testPolicy(t, langs...), Trainer: tr})
+			root := rg.account("root", citybot.RoleAdmin, "a long enough password")
+			if err := rg.db.SetAccountLanguage(context.Background(), root.ID, tc.lang); err != nil {
+				t.Fatal(err)
+			}
+			admin := rg.signIn(root)
+			_, body := rg.do(admin, http.MethodGet, "/admin/model", nil)
+			for _, want := range []string{tc.training, tc.failed, `data-training-poll="/admin/model"`} {
+				if !strings.Contains(body, want) {
+					t.Errorf("model page lacks %q:\n%s", want, body)
+				}
+			}
+			if strings.Contains(body, `action="/admin/model/train"`) {
+				t.Error("the page offers a second training while one runs")
+			}
+			resp, body := rg.do(admin, http.MethodPost, "/admin/model/train", nil)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, tc.again) {
+				t.Errorf("a second training: %d\n%s", resp.StatusCode, body)
 			}
 		})
 	}

@@ -157,10 +157,12 @@ type Officer interface {
 // Trainer retrains the classifier from officers' corrections
 // (responder.Retrainer). Optional.
 type Trainer interface {
-	// Retrain trains a candidate model and compares it with the live
-	// one; it blocks until done. The report says whether it may be
-	// switched to.
-	Retrain(ctx context.Context, actor string) (citybot.RetrainReport, error)
+	// Start begins training a candidate model in the background and
+	// returns at once; Status says it runs until its report (whether it
+	// may be switched to) is pending. It refuses with citybot.ErrDuplicate
+	// while a training runs and citybot.ErrInvalid when officers have
+	// corrected no case yet.
+	Start(ctx context.Context, actor string) (citybot.TrainingRun, error)
 	// Switch makes the waiting candidate the live model; a candidate
 	// that failed the rules is refused (citybot.ErrInvalid, with the
 	// reason).

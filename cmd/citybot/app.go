@@ -207,7 +207,8 @@ func (a *App) newDigest(notify func()) (DigestParts, error) {
 }
 
 // newRetrainer builds the retraining of the console and of `citybot
-// train --from-store`.
+// train --from-store`, one at a time among the processes sharing the
+// database (the store's lease "retrain", held as a.instance).
 func (a *App) newRetrainer() (*responder.Retrainer, error) {
-	return newRetrainer(a.cfg, a.db, a.base, a.live, a.logger)
+	return newRetrainer(a.cfg, a.db, a.db, a.instance, a.base, a.live, a.logger)
 }

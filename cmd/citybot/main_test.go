@@ -88,7 +88,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	logs := stderr.String()
 	last := -1
-	for _, part := range []string{"part=telegram ", "part=discord ", "part=http ", "part=media ", "part=alerts ", "part=surge ", "part=scheduler ", "part=dispatcher ", "part=telegram_emulator ", "part=discord_emulator ", "part=database"} {
+	for _, part := range []string{"part=telegram ", "part=discord ", "part=http ", "part=retrain ", "part=media ", "part=alerts ", "part=surge ", "part=scheduler ", "part=dispatcher ", "part=telegram_emulator ", "part=discord_emulator ", "part=database"} {
 		i := strings.Index(logs, "msg=stopped component=serve "+part)
 		if i < 0 || i < last {
 			t.Errorf("%q not logged after the previous step:\n%s", part, logs)

@@ -59,7 +59,8 @@ func serveAt(t *testing.T, env map[string]string, cfg string) *server {
 // --from-store --switch` is what serve, started afterwards on the same
 // configuration, tags a citizen's message with (the Telegram emulator,
 // the real client); a damaged model file is logged and serve starts on
-// the shipped model instead of failing.
+// the shipped model instead of failing. It trains with [retrain] search =
+// false (see TestTrainFromStore): what it checks is what serve loads.
 func TestServeLoadsSwitchedModel(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "citybot.db")
@@ -69,7 +70,7 @@ func TestServeLoadsSwitchedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emu.Close()
-	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[log]\nlevel = \"debug\"\nformat = \"json\"\n[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n[discord]\nenabled = false\n",
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n[http]\naddr = \"127.0.0.1:0\"\n[log]\nlevel = \"debug\"\nformat = \"json\"\n[telegram]\napi_endpoint = %q\npoll_timeout = \"1s\"\n[discord]\nenabled = false\n[retrain]\nsearch = false\n",
 		dbPath, emu.Endpoint()))
 	r := runCLI(t, nil, "--config", cfg, "train", "--from-store", "--shipped", "none", "--switch")
 	if r.code != exitOK {
@@ -129,15 +130,24 @@ func TestServeLoadsSwitchedModel(t *testing.T) {
 
 // BenchmarkRetrainShipped measures one console retraining as serve wires
 // it: 40 topic and 40 urgency corrections plus the embedded shipped data,
-// 5-fold cross-validation, the final heads and the urgency check. Run it
-// with -benchtime=1x: one iteration takes seconds.
+// 5-fold cross-validation, the final heads and the urgency check, with
+// the topic head's inner search ([retrain] search = true, the default)
+// and without, side by side. Run it with -benchtime=1x: one iteration
+// takes seconds to minutes.
 func BenchmarkRetrainShipped(b *testing.B) {
+	for _, search := range []bool{true, false} {
+		b.Run(fmt.Sprintf("search=%v", search), func(b *testing.B) { benchRetrainShipped(b, search) })
+	}
+}
+
+func benchRetrainShipped(b *testing.B, search bool) {
 	dbPath := filepath.Join(b.TempDir(), "citybot.db")
 	wiringCorrections(b, dbPath, 40, wiringGraffiti, "waste", "")
 	wiringCorrections(b, dbPath, 30, func(i int) string { return fmt.Sprintf("Water everywhere in the cellar of number %d, rising fast", i) }, "", citybot.UrgencyHigh)
 	wiringCorrections(b, dbPath, 10, func(i int) string { return fmt.Sprintf("Thanks for the new bench number %d", i) }, "", citybot.UrgencyLow)
 	cfg := DefaultConfig()
 	cfg.Store.Path = dbPath
+	cfg.Retrain.Search = search
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbPath, store.Options{})
 	if err != nil {
@@ -148,7 +158,7 @@ func BenchmarkRetrainShipped(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt, err := newRetrainer(cfg, db, base, live, nil)
+	rt, err := newRetrainer(cfg, db, nil, "", base, live, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

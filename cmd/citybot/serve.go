@@ -89,6 +89,7 @@ const (
 	partDiscord    = "discord"
 	partHTTP       = "http"
 	partHearing    = "hearing"
+	partRetrain    = "retrain"
 	partMedia      = "media"
 	partAlerts     = "alerts"
 	partSurge      = "surge"
@@ -110,7 +111,8 @@ Opens (and migrates) the database, connects to the platforms, sends the
 outbox, runs the scheduled jobs (weekly digest, reminders, follow-ups,
 retention) and serves on [http] addr the officer console (/), the public
 pages (/public/, /open311/v2/), GET /healthz and GET /metrics, until
-SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, hearing check, media keeper, alerter,
+SIGTERM or SIGINT; then it stops in order: platforms, HTTP server, hearing check, the
+console's model training (a training in progress is dropped), media keeper, alerter,
 scheduler (waiting for the running job), dispatcher (recording the send
 in flight), emulators, database.
 
@@ -179,7 +181,7 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g := newGroup(log)
 	// Whatever started is stopped on every return path, in order.
 	defer func() {
-		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partHearing, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
+		if serr := g.stopAll(partTelegram, partDiscord, partHTTP, partHearing, partRetrain, partMedia, partAlerts, partSurge, partScheduler, partDispatcher, partTelegramEm, partDiscordEm); serr != nil {
 			err = errors.Join(err, serr)
 		}
 	}()
@@ -250,6 +252,10 @@ func (a *App) Run(ctx context.Context, readyFile string, began time.Time) (err e
 	g.start(ctx, partAlerts, stopSchedulerTimeout, alerts)
 	if surge != nil {
 		g.start(ctx, partSurge, stopSchedulerTimeout, surge)
+	}
+	if parts.retrainer != nil {
+		// The console's trainings run here, in the background.
+		g.start(ctx, partRetrain, stopSchedulerTimeout, parts.retrainer.Run)
 	}
 	g.start(ctx, partMedia, stopSchedulerTimeout, media)
 	g.start(ctx, partHearing, stopHTTPTimeout, func(ctx context.Context) error {
@@ -439,6 +445,7 @@ type servingParts struct {
 	alerter    *accountability.Alerter
 	surger     *accountability.Surger // nil with [surge] enabled = false
 	media      *responder.MediaKeeper
+	retrainer  *responder.Retrainer // nil with [web] enabled = false
 	digest     DigestParts
 	// handler is what the adapters run with: the alerter first (Take it
 	// presses reach it, and what is written in the officers' alert chats
@@ -509,9 +516,9 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 	if err != nil {
 		return servingParts{}, fmt.Errorf("serve: digest: %w", err)
 	}
+	var trainer *responder.Retrainer
 	if cfg.Web.Enabled {
-		trainer, err := a.newRetrainer()
-		if err != nil {
+		if trainer, err = a.newRetrainer(); err != nil {
 			return servingParts{}, fmt.Errorf("serve: %w", err)
 		}
 		if err := a.webRoutes(routes, officer, digest.Digester, trainer); err != nil {
@@ -521,7 +528,7 @@ func (a *App) wire(intake []platformBot, routes map[string]http.Handler, reg pro
 			return servingParts{}, err
 		}
 	}
-	return servingParts{dispatcher: disp, alerter: alerter, surger: surger, media: media, digest: digest,
+	return servingParts{dispatcher: disp, alerter: alerter, surger: surger, media: media, retrainer: trainer, digest: digest,
 		handler: alerter.Wrap(digest.Digester.Wrap(resp))}, nil
 }
 
@@ -802,16 +809,21 @@ func servingClassifier(cfg Config, logger *slog.Logger) (*classifier.Classifier,
 
 // newRetrainer builds the retraining of the console and of `citybot train
 // --from-store`: the officers' corrections in db plus the embedded shipped
-// training data, switched models kept in cfg.ModelFiles().
-func newRetrainer(cfg Config, db responder.RetrainStore, base *classifier.Classifier, live *responder.LiveClassifier, logger *slog.Logger) (*responder.Retrainer, error) {
+// training data, switched models kept in cfg.ModelFiles(). With leases
+// (the database's; nil: none), one training runs at a time among the
+// processes sharing it, holder being this one.
+func newRetrainer(cfg Config, db responder.RetrainStore, leases responder.RetrainLeases, holder string, base *classifier.Classifier, live *responder.LiveClassifier, logger *slog.Logger) (*responder.Retrainer, error) {
 	return responder.NewRetrainer(responder.RetrainerOptions{
 		Store:          db,
+		Leases:         leases,
+		Holder:         holder,
 		Live:           live,
 		Base:           base.Model(),
 		Classifier:     cfg.Classifier,
 		Shipped:        shippedTraining,
 		Files:          cfg.ModelFiles(),
 		MinCorrections: cfg.Retrain.MinCorrections,
+		NoSearch:       !cfg.Retrain.Search,
 		Logger:         logger,
 	})
 }

@@ -274,7 +274,7 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("log line without component: %v", l)
 		}
 	}
-	if got, want := strings.Join(order, ","), "telegram,discord,http,hearing,media,alerts,surge,scheduler,dispatcher,database"; got != want {
+	if got, want := strings.Join(order, ","), "telegram,discord,http,hearing,retrain,media,alerts,surge,scheduler,dispatcher,database"; got != want {
 		t.Errorf("stop order %s, want %s", got, want)
 	}
 }

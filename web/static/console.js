@@ -1,6 +1,7 @@
 // citybot console: the little that needs JavaScript. Everything works
 // without it (every form posts and the server answers with the page); this
-// adds keyboard shortcuts, refreshes the inbox, applies the status toggles
+// adds keyboard shortcuts, refreshes the inbox (and the model page while
+// a model is trained), applies the status toggles
 // at once, saves the case page's parts without a reload to the top, and
 // previews an answer as it is written. The server renders every piece of
 // HTML put in the page (escaped); citizen text is never made HTML here.
@@ -70,6 +71,20 @@
       }
     });
     if (location.hash === "#f-q") { var q = document.getElementById("f-q"); if (q) { q.focus(); q.select(); } }
+  }
+
+  // ---- Model page: the page shows the training's result once it is done --
+  var training = $("[data-training-poll]");
+  if (training) {
+    var poll = training.getAttribute("data-training-poll");
+    var check = function () {
+      if (document.hidden) { return; }
+      fetch(poll, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
+        .then(function (html) { if (html.indexOf("data-training-poll") < 0) { location.reload(); } })
+        .catch(function () { /* the link in the line still works */ });
+    };
+    setInterval(check, 5000);
   }
 
   // ---- Forms: Enter in a field presses its part's own button -------------
