@@ -2,22 +2,17 @@ package cluster_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"citybot"
 	"citybot/cluster"
+	"citybot/internal/pgtest"
 	"citybot/store"
 )
 
@@ -47,12 +42,11 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 			return store.Open(ctx, path, store.Options{})
 		}))
 	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
+	if !pgtest.Available() {
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		src := postgresDB(t, admin)
+		src := pgtest.NewDB(t, "citybot_cluster")
 		f(t, newEngine(t, "pgx", src, "$1", func(ctx context.Context) (*store.DB, error) {
 			return store.OpenPostgres(ctx, src, store.Options{})
 		}))
@@ -82,36 +76,6 @@ func newEngine(t *testing.T, driver, src, param string, open func(context.Contex
 		}
 	}
 	return e
-}
-
-// postgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func postgresDB(t *testing.T, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_cluster_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // leases is one process's store: once dead it fails every lease call,

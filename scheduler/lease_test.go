@@ -2,19 +2,14 @@ package scheduler_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"citybot/internal/pgtest"
 	"citybot/scheduler"
 	"citybot/store"
 )
@@ -35,12 +30,11 @@ func forEachEngine(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
 		path := filepath.Join(t.TempDir(), "citybot.db")
 		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, store.Options{}) }))
 	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
+	if !pgtest.Available() {
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		src := postgresDB(t, admin)
+		src := pgtest.NewDB(t, "citybot_sched")
 		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, store.Options{}) }))
 	})
 }
@@ -55,36 +49,6 @@ func opener(t *testing.T, open func(context.Context) (*store.DB, error)) func() 
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
-}
-
-// postgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func postgresDB(t *testing.T, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_sched_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // leases wraps a process's store: it counts the lease calls, and once
