@@ -8,11 +8,8 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -109,37 +106,8 @@ func (w *dcWorld) startServeAt(t *testing.T, dbPath, config string, env map[stri
 	if env == nil {
 		env = map[string]string{envDiscordToken: dcToken}
 	}
-	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
-	cfg := writeConfig(t, config)
-	readyPath := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			s.done <- err
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &s.ready) == nil {
-			break
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, dcTail(s.logs.String()))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 30s; logs:\n%s", dcTail(s.logs.String()))
-		}
-	}
+	s := serveAt(t, env, writeConfig(t, config))
+	s.dbPath = dbPath
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
 	if err := w.emu.WaitConnected(ctx2); err != nil {

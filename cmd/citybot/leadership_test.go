@@ -549,39 +549,7 @@ enabled = false
 // and waits for its ready file.
 func startServeConfig(t *testing.T, env map[string]string, config string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1)}
-	cfg := writeConfig(t, config)
-	readyPath := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			s.done <- err
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if data, err := os.ReadFile(readyPath); err == nil && json.Valid(data) {
-			s.ready = readReady(t, readyPath)
-			return s
-		}
-		select {
-		case err := <-s.done:
-			s.done <- err
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, s.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 60s; logs:\n%s", s.logs)
-		}
-	}
+	return serveAt(t, env, writeConfig(t, config))
 }
 
 // leadingMetric reads citybot_leading{part} from an instance's /metrics
