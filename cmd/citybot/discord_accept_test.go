@@ -915,7 +915,7 @@ func testDiscordSIGKILL(t *testing.T) {
 	}
 	// A DM posted before the gateway session is ready never reaches
 	// citybot (DM channels cannot be listed): wait for it.
-	dcWaitReady(t, first.logs, 1)
+	dcWaitReady(t, first.stderr, 1)
 	// Twenty citizens write in DMs first, and are acknowledged: their DM
 	// channels are known. (A DM channel whose first message was still on
 	// the wire at the kill cannot be found again: Discord does not list
@@ -982,7 +982,7 @@ func testDiscordSIGKILL(t *testing.T) {
 				miss = append(miss, m.ChannelID)
 			}
 		}
-		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, dcTail(second.logs.String()))
+		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, dcTail(second.stderr.String()))
 	},
 		nil, func() bool { n, _ := dcAcks(w.emu); return len(n) >= want })
 	// Let the restarted process record its last sends, then stop it.
@@ -999,7 +999,7 @@ func testDiscordSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := second.wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, dcTail(second.logs.String()))
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, dcTail(second.stderr.String()))
 	}
 	tr.checkStoredOnce(t, dbPath, 0)
 	cases, dups := checkAckedOnce(t, w.emu, dbPath)
@@ -1009,7 +1009,7 @@ func testDiscordSIGKILL(t *testing.T) {
 	exceeded()
 	st := w.emu.Stats()
 	t.Logf("killed after %d of %d acknowledgements; after restart: %d cases, duplicates %d (nonce hits %d, restart warned of possible duplicates: %v)",
-		atKill, citizens, cases, dups, st.NonceHits, strings.Contains(second.logs.String(), "possible duplicate"))
+		atKill, citizens, cases, dups, st.NonceHits, strings.Contains(second.stderr.String(), "possible duplicate"))
 }
 
 // dcExceededAfterWindow is called just before citybot starts again. The
