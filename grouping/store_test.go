@@ -16,6 +16,7 @@ import (
 	"citybot"
 	"citybot/classifier"
 	"citybot/grouping"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -70,11 +71,7 @@ func (c *testClock) Set(t time.Time) {
 func TestGroupWithStore(t *testing.T) {
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 10, 5, 6, 40, 0, 0, time.UTC)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{Now: clk.Now})
 	cl, opts := testCity(t)
 	g, err := grouping.New(opts)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/png"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"citybot/bots"
 	"citybot/casework"
 	"citybot/chart"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -56,11 +56,7 @@ func newDgRig(t *testing.T, tweak func(*accountability.DigestOptions)) *dgRig {
 	t.Helper()
 	ctx := context.Background()
 	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	city := testPolicy(t)
 	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now, Policy: city})
 	if err != nil {
