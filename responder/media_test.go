@@ -17,6 +17,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/internal/storetest"
+	"citybot/internal/testclock"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -97,7 +98,7 @@ func pngWithExif(t *testing.T) []byte {
 // is tried again later, then given up.
 func TestMediaKeeper(t *testing.T) {
 	ctx := context.Background()
-	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
+	clock := testclock.New(weekStart.Add(8 * time.Hour))
 	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	photo, pngPhoto := jpegWithGPS(t), pngWithExif(t)
 	voice := append([]byte("OggS\x00\x02"), bytes.Repeat([]byte{1}, 200)...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"citybot/internal/pgtest"
+	"citybot/internal/testclock"
 	"citybot/scheduler"
 	"citybot/store"
 )
@@ -110,7 +111,7 @@ func TestLeaseEachFiringRunsOnce(t *testing.T) {
 		ctx := context.Background()
 		// Sunday 1 March 2026; the job runs on Mondays at 08:00 UTC.
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: from}
+		c := testclock.New(from)
 		a := newProcess(t, open(), "host-a:1", c, nil)
 		b := newProcess(t, open(), "host-b:2", c, nil)
 		monday := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -157,7 +158,7 @@ func TestLeaseLiveHolderKeepsTheJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		var b *process
 		a := newProcess(t, open(), "host-a:1", c, func(ctx context.Context, a *process) error {
 			// Run until b has tried the lease five times: more than the
@@ -206,7 +207,7 @@ func TestLeaseDeadHolderIsTakenOver(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		running := make(chan struct{})
 		var aStopped atomic.Bool
 		a := newProcess(t, open(), "host-a:1", c, func(ctx context.Context, a *process) error {
@@ -267,7 +268,7 @@ func TestLeaseDeadHolderIsTakenOver(t *testing.T) {
 func TestLeaseManualRunRefusedWhileHeld(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		db := open()
 		if ok, err := db.TakeLease(ctx, "digest", "host-a:1", time.Hour); err != nil || !ok {
 			t.Fatalf("take: %v %v", ok, err)
