@@ -19,6 +19,7 @@ import (
 	"citybot"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -60,12 +61,7 @@ func testPolicy(t testing.TB, langs ...string) *citybot.Policy {
 
 func newRig(t *testing.T, opts Options) *rig {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	if opts.Policy == nil {
 		opts.Policy = testPolicy(t)
 	}
@@ -533,11 +529,7 @@ func TestAdminCreatesAccount(t *testing.T) {
 // an admin rolls back to the shipped model; every step is audited.
 func TestAdminRetrainsModel(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	cl, err := classifier.New(classifier.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
