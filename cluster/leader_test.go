@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,7 +11,7 @@ import (
 
 	"citybot"
 	"citybot/cluster"
-	"citybot/internal/pgtest"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -35,47 +34,23 @@ type engine struct {
 
 func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		// The raw handle waits for the store's writes, as the store does.
-		f(t, newEngine(t, "sqlite3", "file:"+path+"?_busy_timeout=5000", "?", func(ctx context.Context) (*store.DB, error) {
-			return store.Open(ctx, path, store.Options{})
-		}))
+	storetest.ForEachEngine(t, "citybot_cluster", store.Options{}, func(t *testing.T, db storetest.Database) {
+		param := "?"
+		if db.Driver == "pgx" {
+			param = "$1"
+		}
+		f(t, engine{open: db.Open, exec: func(query string, args ...any) {
+			t.Helper()
+			raw, err := sql.Open(db.Driver, db.Source)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(query+" WHERE name = "+param, args...); err != nil {
+				t.Fatal(err)
+			}
+		}})
 	})
-	if !pgtest.Available() {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := pgtest.NewDB(t, "citybot_cluster")
-		f(t, newEngine(t, "pgx", src, "$1", func(ctx context.Context) (*store.DB, error) {
-			return store.OpenPostgres(ctx, src, store.Options{})
-		}))
-	})
-}
-
-func newEngine(t *testing.T, driver, src, param string, open func(context.Context) (*store.DB, error)) engine {
-	var e engine
-	e.open = func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	e.exec = func(query string, args ...any) {
-		t.Helper()
-		raw, err := sql.Open(driver, src) // the store registered both drivers
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		if _, err := raw.Exec(query+" WHERE name = "+param, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
 }
 
 // leases is one process's store: once dead it fails every lease call,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
-	"citybot/internal/pgtest"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -36,29 +35,7 @@ func (c *jumpClock) opts() store.Options  { return store.Options{Now: c.Now} }
 // process) on one fresh database of each engine available.
 func forEachDatabase(t *testing.T, opts store.Options, f func(t *testing.T, open func() *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		f(t, handleOpener(t, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, opts) }))
-	})
-	if !pgtest.Available() {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := pgtest.NewDB(t, "citybot_disp")
-		f(t, handleOpener(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, opts) }))
-	})
-}
-
-func handleOpener(t *testing.T, open func(context.Context) (*store.DB, error)) func() *store.DB {
-	return func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	storetest.ForEachEngine(t, "citybot_disp", opts, func(t *testing.T, db storetest.Database) { f(t, db.Open) })
 }
 
 // process is one citybot process's dispatcher on its own store handle.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"citybot/internal/pgtest"
+	"citybot/internal/storetest"
 	"citybot/internal/testclock"
 	"citybot/scheduler"
 	"citybot/store"
@@ -27,29 +27,7 @@ const leaseTTL = 300 * time.Millisecond
 // fresh database of each engine available.
 func forEachEngine(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, store.Options{}) }))
-	})
-	if !pgtest.Available() {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := pgtest.NewDB(t, "citybot_sched")
-		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, store.Options{}) }))
-	})
-}
-
-func opener(t *testing.T, open func(context.Context) (*store.DB, error)) func() *store.DB {
-	return func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+	storetest.ForEachEngine(t, "citybot_sched", store.Options{}, func(t *testing.T, db storetest.Database) { f(t, db.Open) })
 }
 
 // leases wraps a process's store: it counts the lease calls, and once

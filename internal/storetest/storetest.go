@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"citybot/internal/pgtest"
 	"citybot/store"
 )
 
@@ -24,4 +25,51 @@ func SQLite(tb testing.TB, opts store.Options) *store.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Database is one fresh database of one engine, shared by several store
+// handles as by several citybot processes.
+type Database struct {
+	// Open opens another handle on the database, closed when the test
+	// ends; it fails the test when it cannot.
+	Open func() *store.DB
+	// Driver and Source open a raw database/sql handle on it, behind
+	// the store's back (the store registers both drivers).
+	Driver, Source string
+}
+
+// ForEachEngine runs f as the subtest "sqlite" on a new SQLite file and,
+// when pgtest.Available, as "postgres" on a new PostgreSQL database
+// (named prefix plus a random suffix, dropped when the subtest ends);
+// every handle Open makes is opened with opts.
+func ForEachEngine(t *testing.T, prefix string, opts store.Options, f func(t *testing.T, db Database)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "citybot.db")
+		// The raw handle waits for the store's writes, as the store does.
+		f(t, database(t, "sqlite3", "file:"+path+"?_busy_timeout=5000", func(ctx context.Context) (*store.DB, error) {
+			return store.Open(ctx, path, opts)
+		}))
+	})
+	if !pgtest.Available() {
+		return
+	}
+	t.Run("postgres", func(t *testing.T) {
+		src := pgtest.NewDB(t, prefix)
+		f(t, database(t, "pgx", src, func(ctx context.Context) (*store.DB, error) {
+			return store.OpenPostgres(ctx, src, opts)
+		}))
+	})
+}
+
+func database(t *testing.T, driver, src string, open func(context.Context) (*store.DB, error)) Database {
+	return Database{Driver: driver, Source: src, Open: func() *store.DB {
+		t.Helper()
+		db, err := open(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}}
 }
