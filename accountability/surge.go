@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/internal/pause"
 	"citybot/locale"
 )
 
@@ -254,12 +255,8 @@ func (s *Surger) Run(ctx context.Context) error {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("surges not checked; will retry", "err", err)
 		}
-		t := time.NewTimer(s.tick)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause.For(ctx, s.tick) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
