@@ -137,15 +137,10 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 		console: strings.TrimRight(opts.ConsoleURL, "/"), tick: opts.Tick, notify: opts.Notify,
 		kick: make(chan struct{}, 1),
 	}
-	for _, c := range slices.Concat(a.chats, a.sensitive, a.escalate) {
-		if !c.Platform.Valid() || c.Chat == "" {
-			return nil, fmt.Errorf("responder: alerter: %w: a chat needs a known platform and an id", citybot.ErrInvalid)
-		}
+	if err := checkChats(slices.Concat(a.chats, a.sensitive, a.escalate)); err != nil {
+		return nil, fmt.Errorf("responder: alerter: %w", err)
 	}
-	if a.log == nil {
-		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	a.log = a.log.With("component", "alerts")
+	a.log = componentLog(a.log, "alerts")
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -390,16 +385,41 @@ func (a *Alerter) items(al citybot.Alert, n int, targets []AlertChat) []citybot.
 		text = head + "\n" + fill(cat.AlertDetails, "topic", cat.TopicName(c.Topic), "place", place, "cues", cues,
 			"age", age, "link", a.console+"/cases/"+strconv.FormatInt(int64(c.ID), 10))
 	}
-	id := strconv.FormatInt(int64(c.ID), 10)
-	var out []citybot.OutboxItem
+	key := fmt.Sprintf("alert:%d:%d", c.ID, n)
+	return chatRows(key, c.ID, citybot.Outgoing{Text: text, Buttons: a.takeButton(c.ID)}, targets)
+}
+
+// chatRows is the outbox row of an alert out to each officers' chat of
+// targets: a group message, keyed key:platform:chat so that it is queued
+// once per chat.
+func chatRows(key string, c citybot.CaseID, out citybot.Outgoing, targets []AlertChat) []citybot.OutboxItem {
+	var rows []citybot.OutboxItem
 	for _, t := range targets {
-		out = append(out, citybot.OutboxItem{Kind: citybot.OutboxAlert, Case: c.ID, Out: citybot.Outgoing{
-			Key:      fmt.Sprintf("alert:%s:%d:%s:%s", id, n, t.Platform, t.Chat),
-			Platform: t.Platform, Chat: t.Chat, ChatKind: citybot.ChatGroup, Text: text,
-			Buttons: a.takeButton(c.ID),
-		}})
+		o := out
+		o.Key = fmt.Sprintf("%s:%s:%s", key, t.Platform, t.Chat)
+		o.Platform, o.Chat, o.ChatKind = t.Platform, t.Chat, citybot.ChatGroup
+		rows = append(rows, citybot.OutboxItem{Kind: citybot.OutboxAlert, Case: c, Out: o})
 	}
-	return out
+	return rows
+}
+
+// checkChats returns an error wrapping citybot.ErrInvalid when a chat
+// has no known platform or no id.
+func checkChats(chats []AlertChat) error {
+	for _, c := range chats {
+		if !c.Platform.Valid() || c.Chat == "" {
+			return fmt.Errorf("%w: a chat needs a known platform and an id", citybot.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// componentLog is log (none: a discarding one) for the named component.
+func componentLog(log *slog.Logger, component string) *slog.Logger {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return log.With("component", component)
 }
 
 func (a *Alerter) takeButton(id citybot.CaseID) [][]citybot.Button {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -178,10 +177,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		after: opts.FollowupAfter, remindH: opts.ReminderHours, targets: opts.Targets, workStart: opts.WorkStart, workEnd: opts.WorkEnd,
 		retention: opts.Retention, notify: opts.Notify, redactor: NewRedactor(), policy: opts.Policy,
 	}
-	if d.log == nil {
-		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	d.log = d.log.With("component", "digest")
+	d.log = componentLog(d.log, "digest")
 	if d.now == nil {
 		d.now = time.Now
 	}

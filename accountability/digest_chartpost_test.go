@@ -3,7 +3,6 @@ package accountability_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/discord"
 	"citybot/bots/discord/dcemu"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -32,11 +32,7 @@ func TestDigestChartPostedInEachChannelsLanguage(t *testing.T) {
 	chFr, chEn, chOld := dc.AddChannel("nouvelles"), dc.AddChannel("news"), dc.AddChannel("old")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	bot, err := discord.New(ctx, discord.Options{Token: "dc-test-token", APIBase: dc.URL(), GuildID: dc.GuildID(),
 		Cursors: db, RetryInterval: 200 * time.Millisecond})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -202,11 +203,7 @@ func TestDigestPostFailedAlertsOfficialsOnce(t *testing.T) {
 // TestPostFailedAlertOnlyForPublicPosts: rows that are not a public
 // post of the digest, or not failed, give no alert.
 func TestPostFailedAlertOnlyForPublicPosts(t *testing.T) {
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	ch := accountability.Channel{Platform: citybot.Telegram, Chat: "-5"}
 	dg, err := accountability.NewDigester(accountability.DigestOptions{Store: db, Policy: alertPolicy(t), Channels: []accountability.Channel{ch},
 		Officials: accountability.Channel{Platform: citybot.Telegram, Chat: "-6"}})

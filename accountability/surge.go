@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/internal/pause"
 	"citybot/locale"
 )
 
@@ -217,15 +217,10 @@ func NewSurger(opts SurgeOptions) (*Surger, error) {
 	s := &Surger{store: opts.Store, log: opts.Logger, now: opts.Now, policy: opts.Policy, chats: opts.Alerts.Chats,
 		sensitive: opts.Alerts.SensitiveChats, console: strings.TrimRight(opts.Alerts.ConsoleURL, "/"),
 		rule: opts.Rule.withDefaults(), quiet: opts.Quiet, tick: opts.Tick, notify: opts.Notify}
-	for _, c := range slices.Concat(s.chats, s.sensitive) {
-		if !c.Platform.Valid() || c.Chat == "" {
-			return nil, fmt.Errorf("accountability: surger: %w: a chat needs a known platform and an id", citybot.ErrInvalid)
-		}
+	if err := checkChats(slices.Concat(s.chats, s.sensitive)); err != nil {
+		return nil, fmt.Errorf("accountability: surger: %w", err)
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	s.log = s.log.With("component", "surge")
+	s.log = componentLog(s.log, "surge")
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -260,12 +255,8 @@ func (s *Surger) Run(ctx context.Context) error {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("surges not checked; will retry", "err", err)
 		}
-		t := time.NewTimer(s.tick)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause.For(ctx, s.tick) {
 			return nil
-		case <-t.C:
 		}
 	}
 }
@@ -510,12 +501,5 @@ func (s *Surger) items(sg citybot.Surge, id int64, targets []AlertChat) []citybo
 			"usual", formatUsual(sg.Usual), "places", places, "ref", ref,
 			"link", s.console+"/cases/"+strconv.FormatInt(int64(sg.Case), 10))
 	}
-	var out []citybot.OutboxItem
-	for _, t := range targets {
-		out = append(out, citybot.OutboxItem{Kind: citybot.OutboxAlert, Out: citybot.Outgoing{
-			Key:      fmt.Sprintf("surge:%d:%s:%s", id, t.Platform, t.Chat),
-			Platform: t.Platform, Chat: t.Chat, ChatKind: citybot.ChatGroup, Text: text,
-		}})
-	}
-	return out
+	return chatRows(fmt.Sprintf("surge:%d", id), 0, citybot.Outgoing{Text: text}, targets)
 }

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/internal/pause"
 )
 
 // Leases is what a Leader needs of the store (store.DB fits).
@@ -184,7 +185,7 @@ func (l *Leader) Run(ctx context.Context, run func(ctx context.Context) error) e
 			}
 			l.setStatus(StandingBy, "")
 		}
-		if !sleep(ctx, every) {
+		if !pause.For(ctx, every) {
 			return nil
 		}
 	}
@@ -260,15 +261,4 @@ func (l *Leader) release(ctx context.Context) {
 		return
 	}
 	l.log.Info("released the part's lease", "holder", l.holder)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

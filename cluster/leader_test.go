@@ -2,22 +2,16 @@ package cluster_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"citybot"
 	"citybot/cluster"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -40,78 +34,23 @@ type engine struct {
 
 func forEachEngine(t *testing.T, f func(t *testing.T, e engine)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		// The raw handle waits for the store's writes, as the store does.
-		f(t, newEngine(t, "sqlite3", "file:"+path+"?_busy_timeout=5000", "?", func(ctx context.Context) (*store.DB, error) {
-			return store.Open(ctx, path, store.Options{})
-		}))
+	storetest.ForEachEngine(t, "citybot_cluster", store.Options{}, func(t *testing.T, db storetest.Database) {
+		param := "?"
+		if db.Driver == "pgx" {
+			param = "$1"
+		}
+		f(t, engine{open: db.Open, exec: func(query string, args ...any) {
+			t.Helper()
+			raw, err := sql.Open(db.Driver, db.Source)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(query+" WHERE name = "+param, args...); err != nil {
+				t.Fatal(err)
+			}
+		}})
 	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := postgresDB(t, admin)
-		f(t, newEngine(t, "pgx", src, "$1", func(ctx context.Context) (*store.DB, error) {
-			return store.OpenPostgres(ctx, src, store.Options{})
-		}))
-	})
-}
-
-func newEngine(t *testing.T, driver, src, param string, open func(context.Context) (*store.DB, error)) engine {
-	var e engine
-	e.open = func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	e.exec = func(query string, args ...any) {
-		t.Helper()
-		raw, err := sql.Open(driver, src) // the store registered both drivers
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		if _, err := raw.Exec(query+" WHERE name = "+param, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return e
-}
-
-// postgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func postgresDB(t *testing.T, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_cluster_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // leases is one process's store: once dead it fails every lease call,

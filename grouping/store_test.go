@@ -16,6 +16,8 @@ import (
 	"citybot"
 	"citybot/classifier"
 	"citybot/grouping"
+	"citybot/internal/storetest"
+	"citybot/internal/testclock"
 	"citybot/store"
 )
 
@@ -51,17 +53,7 @@ func testCity(t testing.TB) (*classifier.Classifier, grouping.Options) {
 	return cl, o
 }
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type testClock = testclock.Clock
 
 // TestGroupWithStore runs grouping against a real SQLite file filled
 // through the store's intake: a French report of the burst main joins the
@@ -69,12 +61,8 @@ func (c *testClock) Set(t time.Time) {
 // the same place is never offered.
 func TestGroupWithStore(t *testing.T) {
 	ctx := context.Background()
-	clk := &testClock{t: time.Date(2026, 10, 5, 6, 40, 0, 0, time.UTC)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	clk := testclock.New(time.Date(2026, 10, 5, 6, 40, 0, 0, time.UTC))
+	db := storetest.SQLite(t, store.Options{Now: clk.Now})
 	cl, opts := testCity(t)
 	g, err := grouping.New(opts)
 	if err != nil {

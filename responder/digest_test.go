@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/png"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,22 +18,14 @@ import (
 	"citybot/bots"
 	"citybot/casework"
 	"citybot/chart"
+	"citybot/internal/storetest"
+	"citybot/internal/testclock"
 	"citybot/responder"
 	"citybot/store"
 )
 
 // dgClock is a settable clock shared by the store and the components.
-type dgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dgClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *dgClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+type dgClock = testclock.Clock
 
 // dgRig is a real store with the pipeline, an officer and a digester on
 // one clock.
@@ -55,12 +46,8 @@ var weekStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 func newDgRig(t *testing.T, tweak func(*accountability.DigestOptions)) *dgRig {
 	t.Helper()
 	ctx := context.Background()
-	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	clock := testclock.New(weekStart.Add(8 * time.Hour))
+	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	city := testPolicy(t)
 	resp, err := responder.New(responder.Options{Store: db, Classifier: fakeClassifier{}, Now: clock.Now, Policy: city})
 	if err != nil {

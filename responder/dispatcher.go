@@ -334,33 +334,23 @@ func NewDispatcher(opts DispatcherOptions) (*Dispatcher, error) {
 		}
 		d.comb = c
 	}
-	d.combined = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "citybot_outbox_acks_combined_total",
-		Help: "Acknowledgements sent inside a combined acknowledgement carried by another row (busy group chats), by platform.",
-	}, []string{"platform"})
+	d.combined = counterVec("citybot_outbox_acks_combined_total",
+		"Acknowledgements sent inside a combined acknowledgement carried by another row (busy group chats), by platform.", "platform")
 	d.depth = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_depth", Help: "Outbox rows waiting to be sent."})
 	d.oldest = prometheus.NewGauge(prometheus.GaugeOpts{Name: "citybot_outbox_oldest_pending_seconds", Help: "Age of the oldest outbox row waiting to be sent."})
-	d.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "citybot_outbox_sent_total", Help: "Messages sent, by platform."}, []string{"platform"})
-	d.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "citybot_outbox_send_failures_total",
-		Help: "Failed sends, by platform and kind (throttled, transient, permanent).",
-	}, []string{"platform", "kind"})
-	d.unknown = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "citybot_outbox_delivery_unknown_total",
-		Help: "Outbox rows a crash interrupted mid-send and that were not sent again (delivery unknown), by platform.",
-	}, []string{"platform"})
+	d.sent = counterVec("citybot_outbox_sent_total", "Messages sent, by platform.", "platform")
+	d.failures = counterVec("citybot_outbox_send_failures_total",
+		"Failed sends, by platform and kind (throttled, transient, permanent).", "platform", "kind")
+	d.unknown = counterVec("citybot_outbox_delivery_unknown_total",
+		"Outbox rows a crash interrupted mid-send and that were not sent again (delivery unknown), by platform.", "platform")
 	d.claimTxs = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "citybot_outbox_claims_total",
 		Help: "Claim transactions (each marks the rows it claims as sending).",
 	})
-	d.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "citybot_outbox_throttled_total",
-		Help: "Times a chat or a whole platform was held back by a rate limit (local or the platform's 429), by platform and scope.",
-	}, []string{"platform", "scope"})
-	d.deadRows = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "citybot_outbox_dead_instance_rows_total",
-		Help: "Outbox rows a dead citybot instance left in sending that this instance settled, by platform and outcome (delivery_unknown, requeued).",
-	}, []string{"platform", "outcome"})
+	d.throttled = counterVec("citybot_outbox_throttled_total",
+		"Times a chat or a whole platform was held back by a rate limit (local or the platform's 429), by platform and scope.", "platform", "scope")
+	d.deadRows = counterVec("citybot_outbox_dead_instance_rows_total",
+		"Outbox rows a dead citybot instance left in sending that this instance settled, by platform and outcome (delivery_unknown, requeued).", "platform", "outcome")
 	d.liveGauge = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "citybot_instances_live",
 		Help: "citybot instances whose heartbeat in the shared database is alive, this one included.",
@@ -1007,4 +997,9 @@ func (d *Dispatcher) updateStats(ctx context.Context) {
 	} else {
 		d.oldest.Set(max(now.Sub(st.Oldest).Seconds(), 0))
 	}
+}
+
+// counterVec is a counter of the outbox, one series per value of labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }

@@ -3,7 +3,6 @@ package responder_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/storetest"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
@@ -33,11 +33,7 @@ type combineRig struct {
 
 func newCombineRig(t *testing.T, maxText int, combine bool) *combineRig {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	bot := newFakeBot(t, citybot.Telegram)
 	bot.maxText = maxText
 	policy := testPolicy(t)

@@ -3,7 +3,6 @@ package responder_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -121,11 +121,7 @@ func (b *pacedBot) Send(ctx context.Context, out citybot.Outgoing) (citybot.Sent
 // A 429 that pauses the whole platform stops claims altogether.
 func TestDispatcherNoSpinWhileThrottled(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	const chats = 300
 	for i := range chats {
 		if _, err := db.Enqueue(ctx, citybot.OutboxItem{Out: citybot.Outgoing{Key: fmt.Sprint("k", i), Platform: citybot.Telegram,
@@ -217,11 +213,7 @@ func TestCriticalJumpsTheQueue(t *testing.T) {
 // is served at once, and no throttled row is claimed.
 func TestFloodingChatDelaysNoOne(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	row := func(key, chat string) citybot.OutboxItem {
 		return citybot.OutboxItem{Out: citybot.Outgoing{Key: key, Platform: citybot.Telegram, Chat: citybot.ChatID(chat),
 			ChatKind: citybot.ChatPrivate, Text: "reply " + key}, Kind: citybot.OutboxReply}

@@ -3,7 +3,6 @@ package responder_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -261,16 +261,11 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func newRig(t *testing.T, ro rigOptions) *rig {
 	t.Helper()
-	ctx := context.Background()
 	var now func() time.Time
 	if ro.clock != nil {
 		now = ro.clock.Now
 	}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{Now: now})
 	bot := newFakeBot(t, citybot.Telegram)
 	dopts := ro.dopts
 	if now != nil {

@@ -2,11 +2,7 @@ package responder_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -14,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"citybot"
 	"citybot/classifier"
+	"citybot/internal/pgtest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -44,13 +39,9 @@ func BenchmarkIngestInstances(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "bench.db")
 		benchInstances(b, 1, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, store.Options{}) })
 	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
 	for _, k := range []int{1, 3} {
 		b.Run(fmt.Sprintf("postgres-%d", k), func(b *testing.B) {
-			if admin == "" {
-				b.Skip("CITYBOT_TEST_POSTGRES_URL not set")
-			}
-			src := benchPostgresDB(b, admin)
+			src := pgtest.NewDB(b, "citybot_bench") // skips without CITYBOT_TEST_POSTGRES_URL
 			benchInstances(b, k, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, store.Options{}) })
 		})
 	}
@@ -147,34 +138,4 @@ func benchInstances(b *testing.B, k int, open func(context.Context) (*store.DB, 
 	if int64(len(acked)) != min(citizens, int64(b.N)) {
 		b.Fatalf("%d cases acknowledged, want one per citizen (%d)", len(acked), min(citizens, int64(b.N)))
 	}
-}
-
-// benchPostgresDB creates a database on the test server, dropped when
-// the benchmark ends, and returns its connection string.
-func benchPostgresDB(b *testing.B, admin string) string {
-	b.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		b.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this benchmark")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		b.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	rnd := make([]byte, 6)
-	rand.Read(rnd)
-	name := "citybot_bench_" + hex.EncodeToString(rnd)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			b.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
 }

@@ -2,23 +2,18 @@ package responder_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -40,60 +35,7 @@ func (c *jumpClock) opts() store.Options  { return store.Options{Now: c.Now} }
 // process) on one fresh database of each engine available.
 func forEachDatabase(t *testing.T, opts store.Options, f func(t *testing.T, open func() *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		f(t, handleOpener(t, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, opts) }))
-	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := testPostgresDB(t, admin)
-		f(t, handleOpener(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, opts) }))
-	})
-}
-
-func handleOpener(t *testing.T, open func(context.Context) (*store.DB, error)) func() *store.DB {
-	return func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-}
-
-// testPostgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func testPostgresDB(t *testing.T, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_disp_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
+	storetest.ForEachEngine(t, "citybot_disp", opts, func(t *testing.T, db storetest.Database) { f(t, db.Open) })
 }
 
 // process is one citybot process's dispatcher on its own store handle.

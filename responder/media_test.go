@@ -11,12 +11,13 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/storetest"
+	"citybot/internal/testclock"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -97,12 +98,8 @@ func pngWithExif(t *testing.T) []byte {
 // is tried again later, then given up.
 func TestMediaKeeper(t *testing.T) {
 	ctx := context.Background()
-	clock := &dgClock{t: weekStart.Add(8 * time.Hour)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	clock := testclock.New(weekStart.Add(8 * time.Hour))
+	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	photo, pngPhoto := jpegWithGPS(t), pngWithExif(t)
 	voice := append([]byte("OggS\x00\x02"), bytes.Repeat([]byte{1}, 200)...)
 	tg := &fileBot{fakeBot: fakeBot{t: t, platform: citybot.Telegram, maxText: 4096}, files: map[string][]byte{

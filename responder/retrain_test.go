@@ -13,6 +13,7 @@ import (
 
 	"citybot"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -32,11 +33,7 @@ type retrainFixture struct {
 
 func newRetrainFixture(t *testing.T) *retrainFixture {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	base, err := sharedClassifier()
 	if err != nil {
 		t.Fatal(err)

@@ -2,19 +2,15 @@ package scheduler_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"citybot/internal/storetest"
+	"citybot/internal/testclock"
 	"citybot/scheduler"
 	"citybot/store"
 )
@@ -31,60 +27,7 @@ const leaseTTL = 300 * time.Millisecond
 // fresh database of each engine available.
 func forEachEngine(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "citybot.db")
-		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.Open(ctx, path, store.Options{}) }))
-	})
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
-		return
-	}
-	t.Run("postgres", func(t *testing.T) {
-		src := postgresDB(t, admin)
-		f(t, opener(t, func(ctx context.Context) (*store.DB, error) { return store.OpenPostgres(ctx, src, store.Options{}) }))
-	})
-}
-
-func opener(t *testing.T, open func(context.Context) (*store.DB, error)) func() *store.DB {
-	return func() *store.DB {
-		t.Helper()
-		db, err := open(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-}
-
-// postgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func postgresDB(t *testing.T, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_sched_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u.Path = "/" + name
-	return u.String()
+	storetest.ForEachEngine(t, "citybot_sched", store.Options{}, func(t *testing.T, db storetest.Database) { f(t, db.Open) })
 }
 
 // leases wraps a process's store: it counts the lease calls, and once
@@ -146,7 +89,7 @@ func TestLeaseEachFiringRunsOnce(t *testing.T) {
 		ctx := context.Background()
 		// Sunday 1 March 2026; the job runs on Mondays at 08:00 UTC.
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: from}
+		c := testclock.New(from)
 		a := newProcess(t, open(), "host-a:1", c, nil)
 		b := newProcess(t, open(), "host-b:2", c, nil)
 		monday := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -193,7 +136,7 @@ func TestLeaseLiveHolderKeepsTheJob(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		var b *process
 		a := newProcess(t, open(), "host-a:1", c, func(ctx context.Context, a *process) error {
 			// Run until b has tried the lease five times: more than the
@@ -242,7 +185,7 @@ func TestLeaseDeadHolderIsTakenOver(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
 		from := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		running := make(chan struct{})
 		var aStopped atomic.Bool
 		a := newProcess(t, open(), "host-a:1", c, func(ctx context.Context, a *process) error {
@@ -303,7 +246,7 @@ func TestLeaseDeadHolderIsTakenOver(t *testing.T) {
 func TestLeaseManualRunRefusedWhileHeld(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, open func() *store.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC)}
+		c := testclock.New(time.Date(2026, 3, 2, 8, 1, 0, 0, time.UTC))
 		db := open()
 		if ok, err := db.TakeLease(ctx, "digest", "host-a:1", time.Hour); err != nil || !ok {
 			t.Fatalf("take: %v %v", ok, err)

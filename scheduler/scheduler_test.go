@@ -10,20 +10,11 @@ import (
 	"time"
 
 	"citybot"
+	"citybot/internal/testclock"
 	"citybot/scheduler"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+type clock = testclock.Clock
 
 type memState struct {
 	mu sync.Mutex
@@ -68,7 +59,7 @@ func TestFireFollowsTheScheduleInTheCityTimeZone(t *testing.T) {
 	}
 	// Monday 23 November 2026, 06:00 UTC = 07:00 in Paris.
 	start := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC)
-	c := &clock{t: start}
+	c := testclock.New(start)
 	var runs []time.Time
 	s, err := scheduler.New(scheduler.Options{Location: paris, Now: c.Now},
 		scheduler.Job{Name: "digest", Spec: "0 8 * * MON", Run: func(ctx context.Context) error {
@@ -101,7 +92,7 @@ func TestFireFollowsTheScheduleInTheCityTimeZone(t *testing.T) {
 }
 
 func TestErrorsAndPanicsAreNotFatal(t *testing.T) {
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	var after atomic.Int32
 	s, err := scheduler.New(scheduler.Options{Now: c.Now},
 		scheduler.Job{Name: "boom", Spec: "@hourly", Run: func(context.Context) error { panic("boom") }},
@@ -157,7 +148,7 @@ func TestStopWaitsForTheRunningJobAndSkipsOverlaps(t *testing.T) {
 }
 
 func TestStartCatchesUpMissedRuns(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	st := &memState{m: map[string]string{
 		// Last run a week and a half ago: Monday 08:00 was missed.
 		"schedule:digest": time.Date(2026, 11, 12, 8, 0, 0, 0, time.UTC).Format(time.RFC3339Nano),

@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"citybot"
+	"citybot/internal/pgtest"
 )
 
 func TestRebind(t *testing.T) {
@@ -133,7 +134,7 @@ func TestPostgresLostConnectionRedacted(t *testing.T) {
 		if i := strings.IndexByte(name, '?'); i >= 0 {
 			name = name[:i]
 		}
-		if _, err := pgAdminDB(t).Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
+		if _, err := pgtest.Admin(t).Exec(`DROP DATABASE ` + name + ` WITH (FORCE)`); err != nil {
 			t.Fatal(err)
 		}
 		err = db.Ping(ctx)

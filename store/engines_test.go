@@ -2,19 +2,13 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection's driver name "pgx"
+	"citybot/internal/pgtest"
 )
 
 // One store contract, two engines: a test written with forEachEngine runs
@@ -24,7 +18,7 @@ import (
 // own, created with a random name and dropped after the test.
 
 // testPostgresURL is the environment variable naming the test server.
-const testPostgresURL = "CITYBOT_TEST_POSTGRES_URL"
+const testPostgresURL = pgtest.Env
 
 // testEngine opens the databases of one engine for a test.
 type testEngine struct {
@@ -99,62 +93,18 @@ func (e testEngine) openTestOpts(t testing.TB, opts Options) *DB {
 	return db
 }
 
-// pgAdmin is the connection to the test server's maintenance database,
-// shared by the tests of this process.
-var pgAdmin struct {
-	once sync.Once
-	db   *sql.DB
-	cfg  *pgx.ConnConfig
-	err  error
-
-	tmplOnce sync.Once
-	tmpl     string
-	tmplErr  error
-}
-
-func pgAdminDB(t testing.TB) *sql.DB {
-	t.Helper()
-	pgAdmin.once.Do(func() {
-		pgAdmin.cfg, pgAdmin.err = pgx.ParseConfig(os.Getenv(testPostgresURL))
-		if pgAdmin.err != nil {
-			return
-		}
-		pgAdmin.db, pgAdmin.err = sql.Open("pgx", os.Getenv(testPostgresURL))
-		if pgAdmin.err == nil {
-			pgAdmin.db.SetMaxOpenConns(4)
-			pgAdmin.err = pgAdmin.db.Ping()
-		}
-	})
-	if pgAdmin.err != nil {
-		t.Fatalf("%s: %v", testPostgresURL, pgAdmin.err)
-	}
-	return pgAdmin.db
-}
-
 // pgTemplate returns the name of a database migrated once per test
 // process, which each test's database copies (CREATE DATABASE …
 // TEMPLATE): cheaper than migrating every one.
 func pgTemplate(t testing.TB) string {
 	t.Helper()
-	admin := pgAdminDB(t)
-	pgAdmin.tmplOnce.Do(func() {
-		name := "citybot_tmpl_" + randomHex()
-		if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-			pgAdmin.tmplErr = err
-			return
-		}
-		pgAdmin.tmpl = name
-		db, err := OpenPostgres(context.Background(), pgURL(name), Options{})
+	return pgtest.Template(t, func(ctx context.Context, src string) error {
+		db, err := OpenPostgres(ctx, src, Options{})
 		if err != nil {
-			pgAdmin.tmplErr = fmt.Errorf("migrate the template: %w", err)
-			return
+			return fmt.Errorf("migrate the template: %w", err)
 		}
-		pgAdmin.tmplErr = db.Close()
+		return db.Close()
 	})
-	if pgAdmin.tmplErr != nil {
-		t.Fatalf("postgres template database: %v", pgAdmin.tmplErr)
-	}
-	return pgAdmin.tmpl
 }
 
 // pgTestDB creates a database with a random name (a copy of template
@@ -162,46 +112,11 @@ func pgTemplate(t testing.TB) string {
 // connection string.
 func pgTestDB(t testing.TB, template string) string {
 	t.Helper()
-	admin := pgAdminDB(t)
-	name := "citybot_test_" + randomHex()
-	q := `CREATE DATABASE ` + name
-	if template != "" {
-		q += ` TEMPLATE ` + template
-	}
-	if _, err := admin.Exec(q); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	return pgURL(name)
-}
-
-// pgURL is the test server's connection string for database name.
-func pgURL(name string) string {
-	s := os.Getenv(testPostgresURL)
-	if u, err := url.Parse(s); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.Path = "/" + name
-		return u.String()
-	}
-	return s + " dbname=" + name // keyword form: the last one counts
-}
-
-func randomHex() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return pgtest.NewDBFrom(t, "citybot_test", template)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if pgAdmin.db != nil {
-		if pgAdmin.tmpl != "" {
-			pgAdmin.db.Exec(`DROP DATABASE IF EXISTS ` + pgAdmin.tmpl + ` WITH (FORCE)`)
-		}
-		pgAdmin.db.Close()
-	}
+	pgtest.Close()
 	os.Exit(code)
 }

@@ -86,18 +86,8 @@ func TestBrowserConsoleAxe(t *testing.T) {
 		}
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1000),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 300*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1000, 300*time.Second)
+	defer stopBrowser()
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
 	casePage := fmt.Sprintf("/cases/%d", c.ID)
 
@@ -106,10 +96,7 @@ func TestBrowserConsoleAxe(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/static/style.css")); err != nil {
 		t.Fatal(err)
 	}
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](axeSrc+`;document.body.innerHTML = '<input type="text"><img src="x">';0`))
-	if err == nil {
-		n, err = chromedp.Run(ctx, chromedp.Evaluate[int](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.length)`, chromedp.EvalAwaitPromise))
-	}
+	n, err := axeOnBrokenPage(ctx, axeSrc, brokenBody, false)
 	if err != nil || n == 0 {
 		t.Fatalf("axe self-check: %d violations on a broken page (%v)", n, err)
 	}

@@ -46,19 +46,8 @@ func TestBrowserArabicConsole(t *testing.T) {
 	rg.staff("root", citybot.RoleAdmin)
 	ar := wordsFor(rg.srv.locs(), "ar")
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.Flag("lang", "en-US"),
-			chromedp.WindowSize(1280, 1000),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 300*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1000, 300*time.Second, chromedp.Flag("lang", "en-US"))
+	defer stopBrowser()
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
 	casePage := fmt.Sprintf("/cases/%d", c.ID)
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -22,18 +21,8 @@ func TestBrowserArabicPublicPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, week := newArabicPublic(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1200),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1200, 120*time.Second)
+	defer stopBrowser()
 
 	for _, tt := range []struct {
 		page, pageDir, digestSel, digestDir string

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"citybot"
@@ -223,18 +222,8 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	rg.staff("mayor", citybot.RoleOfficial)
 	rg.staff("olivia", citybot.RoleOfficer)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1200),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second) // generous: CI runs other packages beside it
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1200, 180*time.Second) // generous: CI runs other packages beside it
+	defer stopBrowser()
 	base := rg.ts.URL
 
 	// axe itself finds violations on a broken public page, so that a
@@ -242,12 +231,8 @@ func TestBrowserPublicAndDigestPages(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/public/"), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeSrc+
-		`;document.documentElement.removeAttribute("lang");document.querySelector("main").innerHTML = '<input type="text"><img src="x">'`)); err != nil {
-		t.Fatalf("axe self-check: %v", err)
-	}
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.filter(v => v.impact === "critical" || v.impact === "serious").length)`,
-		chromedp.EvalAwaitPromise))
+	n, err := axeOnBrokenPage(ctx, axeSrc,
+		`document.documentElement.removeAttribute("lang");document.querySelector("main").innerHTML = '<input type="text"><img src="x">'`, true)
 	if err != nil || n < 3 {
 		t.Fatalf("axe self-check: %d serious violations on a page with three (%v)", n, err)
 	}

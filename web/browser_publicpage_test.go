@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -55,18 +54,8 @@ func TestBrowserPublicPagePhone(t *testing.T) {
 	}
 	rg.clock.Set(pubWeek.Add(50 * time.Hour))
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(320, 800),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second) // generous: other packages run beside it
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 320, 800, 180*time.Second) // generous: other packages run beside it
+	defer stopBrowser()
 	week := string(d.Week)
 	for _, page := range []string{"/public/?lang=en", "/public/?lang=fr", "/public/?lang=ar", "/public/digests/" + week + "?lang=ar", "/public/digests/" + week + "?lang=fr"} {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(320, 800), chromedp.Navigate(rg.ts.URL+page), chromedp.WaitVisible(chromedp.CSS(`h1`))); err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -44,13 +43,8 @@ func TestBrowserNextStaysOnConsole(t *testing.T) {
 	rg.account("olivia", citybot.RoleOfficer, "correct horse battery")
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Flag("headless", "new"))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 0, 0, 90*time.Second)
+	defer stopBrowser()
 
 	variants := []string{
 		"/\t/" + host + "/",

@@ -51,18 +51,8 @@ func TestBrowserStatementsAxe(t *testing.T) {
 	}
 	admin := rg.signIn(rg.account("root", citybot.RoleAdmin, "correct horse battery"))
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1000),
-		)...)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 240*time.Second)
-	defer cancelTimeout()
+	bctx, stopBrowser := newBrowser(chromium, 1280, 1000, 240*time.Second)
+	defer stopBrowser()
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
 	// The admin's session, opened in the store (sign-in has its own
 	// browser tests).

@@ -56,6 +56,44 @@ func browserDeps(t *testing.T) (chromium, axe string) {
 	return chromium, axe
 }
 
+// newBrowser starts headless Chromium (the binary chromium, from
+// browserDeps) with a window of width × height (0, 0: Chromium's own) and
+// the extra options opts, and returns a context that drives one tab of
+// it until timeout, and the function that closes the browser.
+func newBrowser(chromium string, width, height int, timeout time.Duration, opts ...chromedp.ExecAllocatorOption) (context.Context, func()) {
+	all := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Flag("headless", "new"))
+	if width > 0 {
+		all = append(all, chromedp.WindowSize(width, height))
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(all, opts...)...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	return ctx, func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	}
+}
+
+// brokenBody is a page body with violations axe must find (an input
+// without a label, an image without a text).
+const brokenBody = `document.body.innerHTML = '<input type="text"><img src="x">'`
+
+// axeOnBrokenPage loads axe (axeSrc) into the current page, breaks the
+// page with the script breakIt, and returns how many violations axe
+// finds there (only the serious or critical ones when serious is set):
+// a test's proof that a silent axe cannot pass its pages.
+func axeOnBrokenPage(ctx context.Context, axeSrc, breakIt string, serious bool) (int, error) {
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeSrc+";"+breakIt)); err != nil {
+		return 0, err
+	}
+	count := `r.violations.length`
+	if serious {
+		count = `r.violations.filter(v => v.impact === "critical" || v.impact === "serious").length`
+	}
+	return chromedp.Run(ctx, chromedp.Evaluate[int](`axe.run(document, {resultTypes: ["violations"]}).then(r => `+count+`)`, chromedp.EvalAwaitPromise))
+}
+
 type axeViolation struct {
 	ID     string `json:"id"`
 	Impact string `json:"impact"`
@@ -223,30 +261,15 @@ func TestBrowserOfficerFlow(t *testing.T) {
 	// A server the browser reaches as 127.0.0.1, a secure context for
 	// Chromium, so the __Host- session cookie is set over plain HTTP.
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1600),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second) // generous: CI runs other packages beside it
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1600, 180*time.Second) // generous: CI runs other packages beside it
+	defer stopBrowser()
 
 	// axe itself finds a violation on a page that has one, so that a
 	// silent axe cannot pass the pages below.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/static/style.css")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](string(axeSrc)+
-		`;document.body.innerHTML = '<input type="text"><img src="x">'`)); err != nil {
-		t.Fatalf("axe self-check: %v", err)
-	}
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.filter(v => v.impact === "critical" || v.impact === "serious").length)`,
-		chromedp.EvalAwaitPromise))
+	n, err := axeOnBrokenPage(ctx, string(axeSrc), brokenBody, true)
 	if err != nil || n == 0 {
 		t.Fatalf("axe self-check: %d serious violations on a broken page (%v)", n, err)
 	}

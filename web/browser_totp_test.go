@@ -37,14 +37,8 @@ func TestBrowserAccountsAndTOTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 1400))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 180*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1400, 180*time.Second)
+	defer stopBrowser()
 
 	password := func() {
 		t.Helper()

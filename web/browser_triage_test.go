@@ -136,18 +136,8 @@ func TestBrowserTriageTen(t *testing.T) {
 	}
 
 	base := strings.Replace(rg.ts.URL, "localhost", "127.0.0.1", 1)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.Flag("headless", "new"),
-			chromedp.WindowSize(1280, 1000),
-		)...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 300*time.Second)
-	defer cancelTimeout()
+	ctx, stopBrowser := newBrowser(chromium, 1280, 1000, 300*time.Second)
+	defer stopBrowser()
 
 	// Signing in is not counted: the officer is at the inbox.
 	err = chromedp.Do(ctx, chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS(`#name`)),

@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"citybot"
 	"citybot/accountability"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -35,12 +35,7 @@ func (b *blockingStore) PublicCasesEach(ctx context.Context, q citybot.PublicCas
 // past the limit one is answered 503 at once; and one export covers at
 // most a year.
 func TestCSVExportLimited(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	dg, err := accountability.NewDigester(accountability.DigestOptions{Policy: testPolicy(t), Store: db})
 	if err != nil {
 		t.Fatal(err)

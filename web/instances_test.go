@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"html"
 	"io"
@@ -19,10 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"citybot"
 	"citybot/casework"
+	"citybot/internal/pgtest"
 	"citybot/locale"
 	"citybot/store"
 )
@@ -45,7 +42,7 @@ func forEachEngine(t *testing.T, f func(t *testing.T, open func(now func() time.
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		src := postgresDB(t, admin)
+		src := pgtest.NewDB(t, "citybot_web")
 		f(t, handleOpener(t, func(ctx context.Context, o store.Options) (*store.DB, error) { return store.OpenPostgres(ctx, src, o) }))
 	})
 }
@@ -60,34 +57,6 @@ func handleOpener(t *testing.T, open func(context.Context, store.Options) (*stor
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
-}
-
-// postgresDB creates a database on the test server, dropped when the
-// test ends, and returns its connection string.
-func postgresDB(t testing.TB, admin string) string {
-	t.Helper()
-	ctx := context.Background()
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_web_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		conn.Close(context.Background())
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // instances are two consoles on one database, A and B, as a load

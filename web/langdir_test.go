@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"citybot/accountability"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
@@ -27,11 +27,7 @@ func newArabicPublic(t *testing.T) (string, citybot.Week) {
 	t.Helper()
 	ctx := context.Background()
 	clock := &pubClock{t: pubWeek.Add(8 * time.Hour)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	cls, err := classifier.New(classifier.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)

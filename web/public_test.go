@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"citybot/accountability"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
@@ -72,11 +72,7 @@ func newPubRig(t *testing.T, langs ...string) *pubRig {
 	t.Helper()
 	ctx := context.Background()
 	clock := &pubClock{t: pubWeek.Add(8 * time.Hour)}
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{Now: clock.Now})
 	cls, err := classifier.New(classifier.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"citybot"
 	"citybot/casework"
+	"citybot/internal/pgtest"
 	"citybot/store"
 )
 
@@ -96,7 +97,7 @@ func benchSigninDB(b *testing.B, admin string) *store.DB {
 	if admin == "" {
 		db, err = store.Open(ctx, b.TempDir()+"/citybot.db", store.Options{})
 	} else {
-		db, err = store.OpenPostgres(ctx, postgresDB(b, admin), store.Options{})
+		db, err = store.OpenPostgres(ctx, pgtest.NewDB(b, "citybot_web"), store.Options{})
 	}
 	if err != nil {
 		b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"citybot"
 	"citybot/casework"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -26,11 +26,7 @@ var (
 // with one public channel on Discord.
 func newStatementRig(t *testing.T) *rig {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	policy := testPolicy(t)
 	off, err := casework.NewOfficer(casework.OfficerOptions{Policy: policy, Store: db})
 	if err != nil {

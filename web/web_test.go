@@ -19,6 +19,7 @@ import (
 	"citybot"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -72,12 +73,7 @@ func newSigninRig(t *testing.T, opts Options) *rig {
 
 func newRigStore(t *testing.T, opts Options, sopts store.Options) *rig {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "citybot.db"), sopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return rigOn(t, opts, db)
+	return rigOn(t, opts, storetest.SQLite(t, sopts))
 }
 
 // rigOn is a console on an open store, served on 127.0.0.1.
@@ -550,11 +546,7 @@ func TestAdminCreatesAccount(t *testing.T) {
 // an admin rolls back to the shipped model; every step is audited.
 func TestAdminRetrainsModel(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.SQLite(t, store.Options{})
 	cl, err := classifier.New(classifier.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)

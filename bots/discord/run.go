@@ -16,6 +16,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/pause"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
@@ -219,21 +220,10 @@ func (b *Bot) retryStart(ctx context.Context, what string, f func() error) error
 			return nil
 		}
 		b.log.Warn("discord start step failed; retrying", "step", what, "err", b.redact(err), "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return nil
 		}
 		wait = min(wait*2, 30*time.Second)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
@@ -857,7 +847,7 @@ func (b *Bot) retryREST(ctx context.Context, limited bool, fn func(...discordgo.
 			wait = backoff
 			backoff *= 2
 		}
-		if ctx.Err() != nil || !sleep(ctx, wait) {
+		if ctx.Err() != nil || !pause.For(ctx, wait) {
 			return err
 		}
 	}

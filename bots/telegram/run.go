@@ -16,6 +16,7 @@ import (
 
 	"citybot"
 	"citybot/bots"
+	"citybot/internal/pause"
 )
 
 // maxWebhookBody bounds one webhook request body.
@@ -79,7 +80,7 @@ func (b *Bot) request(ctx context.Context, method string, p tgbotapi.Params) err
 		}
 		wait := retryDelay(err, &bo)
 		b.log.Warn("api call failed, retrying", "method", method, "err", b.clean(err), "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return fmt.Errorf("telegram: %s: %w", method, ctx.Err())
 		}
 	}
@@ -139,7 +140,7 @@ func (b *Bot) runPolling(ctx context.Context, h bots.Handler) error {
 			} else {
 				b.log.Warn("getUpdates failed", "err", b.clean(err), "retry_in", wait)
 			}
-			sleep(ctx, wait)
+			pause.For(ctx, wait)
 			continue
 		}
 		bo.reset()
@@ -276,7 +277,7 @@ func (b *Bot) handleUntilDone(ctx context.Context, h bots.Handler, u tgbotapi.Up
 		}
 		wait := bo.next()
 		b.log.Warn("handler failed; the update will be retried", "update_id", u.UpdateID, "attempts", attempt, "err", b.clean(err), "retry_in", wait)
-		if ctx.Err() != nil || !sleep(ctx, wait) {
+		if ctx.Err() != nil || !pause.For(ctx, wait) {
 			return false
 		}
 	}

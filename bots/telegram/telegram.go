@@ -42,6 +42,7 @@ import (
 	"citybot"
 	"citybot/bots"
 	"citybot/bots/telegram/internal/ratelimit"
+	"citybot/internal/pause"
 )
 
 // Modes of receiving updates.
@@ -206,7 +207,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, fmt.Errorf("telegram: connect (getMe): %w", b.clean(err))
 		}
 		log.Warn("getMe failed, retrying", "err", b.clean(err), "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if !pause.For(ctx, wait) {
 			return nil, fmt.Errorf("telegram: connect (getMe): %w", b.clean(err))
 		}
 	}
@@ -358,16 +359,4 @@ func (b *Bot) clean(err error) error {
 		return &redactedError{msg: red, cause: ctxCause(err)}
 	}
 	return err
-}
-
-// sleep waits d or until ctx ends; it reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

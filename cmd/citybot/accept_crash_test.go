@@ -25,16 +25,30 @@ type acceptProc struct {
 	ready  readyInfo
 }
 
-// acceptStartBinary starts `citybot serve` with cfg and the token in a
-// process of its own (the test binary running citybot's real main, see
-// citybotCmd), and waits for its ready file. The process is killed at the
-// end of the test if it still runs.
+// acceptStartBinary is startBinaryEnv with the Telegram token.
 func acceptStartBinary(t *testing.T, cfg, token string) *acceptProc {
 	t.Helper()
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
+	return startBinaryEnv(t, cfg, envTelegramToken+"="+token)
+}
+
+// startBinaryEnv is startCitybot with a ready file of its own.
+func startBinaryEnv(t *testing.T, cfg string, env ...string) *acceptProc {
+	t.Helper()
+	return startCitybot(t, cfg, filepath.Join(t.TempDir(), "ready.json"), env...)
+}
+
+// startCitybot starts `citybot serve` with cfg in a process of its own
+// (the test binary running citybot's real main, see citybotCmd) with the
+// extra environment env ("NAME=value"; the last value of a name wins),
+// and waits for its ready file at readyPath (removed first, so that a
+// restart on the same path waits for its own). The process is killed at
+// the end of the test if it still runs.
+func startCitybot(t *testing.T, cfg, readyPath string, env ...string) *acceptProc {
+	t.Helper()
+	os.Remove(readyPath)
 	p := &acceptProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = citybotCmd(t, "--config", cfg, "serve", "--ready-file", readyPath)
-	p.cmd.Env = append(p.cmd.Env, envTelegramToken+"="+token) // the last value wins
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -44,20 +58,26 @@ func acceptStartBinary(t *testing.T, cfg, token string) *acceptProc {
 		p.cmd.Process.Kill() // an error when it is gone already
 		<-p.exited
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		// A file half written does not parse yet: wait for the whole.
 		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &p.ready) == nil {
 			return p
 		}
 		select {
 		case <-p.exited:
-			t.Fatalf("citybot exited before ready: %v\n%s", p.err, p.stderr)
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("citybot exited before ready: %v\n%s", p.err, dcTail(p.stderr.String()))
+		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("citybot not ready in 30s:\n%s", p.stderr)
+			t.Fatalf("citybot not ready in 60s:\n%s", dcTail(p.stderr.String()))
 		}
 	}
+}
+
+// wait waits for the process to exit and returns Wait's result.
+func (p *acceptProc) wait() error {
+	<-p.exited
+	return p.err
 }
 
 // kill sends SIGKILL and waits for the process to be gone.

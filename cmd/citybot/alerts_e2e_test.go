@@ -18,6 +18,7 @@ import (
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/classifier"
+	"citybot/internal/testclock"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -70,7 +71,7 @@ func newAlWorld(t *testing.T) *alWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(dc.Close)
-	w := &alWorld{t: t, clock: &dgClock{t: time.Date(2026, 11, 20, 19, 30, 0, 0, time.UTC)}, // a Friday evening
+	w := &alWorld{t: t, clock: testclock.New(time.Date(2026, 11, 20, 19, 30, 0, 0, time.UTC)), // a Friday evening
 		dbPath: filepath.Join(t.TempDir(), "citybot.db"), tg: tg, dc: dc,
 		olivia: tgemu.User{ID: 7001, FirstName: "Olivia", LanguageCode: "en"}}
 	w.dcAlert = dc.AddChannel("officers")

@@ -2,9 +2,7 @@ package main
 
 import (
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,39 +13,6 @@ import (
 	"citybot/bots/telegram/tgemu"
 	"citybot/locale"
 )
-
-// startBinaryEnv starts `citybot serve` with cfg in a process of its own
-// (see citybotCmd) with the extra environment env ("NAME=value"), and
-// waits for its ready file. The process is killed at the end of the test
-// if it still runs.
-func startBinaryEnv(t *testing.T, cfg string, env ...string) *acceptProc {
-	t.Helper()
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
-	p := &acceptProc{stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = citybotCmd(t, "--config", cfg, "serve", "--ready-file", readyPath)
-	p.cmd.Env = append(p.cmd.Env, env...) // the last value wins
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill() // an error when it is gone already
-		<-p.exited
-	})
-	acceptEventually(t, 60*time.Second, func() (bool, string) {
-		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &p.ready) == nil {
-			return true, ""
-		}
-		select {
-		case <-p.exited:
-			t.Fatalf("citybot exited before ready: %v\n%s", p.err, p.stderr)
-		default:
-		}
-		return false, "citybot not ready:\n" + p.stderr.String()
-	})
-	return p
-}
 
 // batchHeader is the first line of a combined acknowledgement in English.
 func batchHeader(t *testing.T) string {

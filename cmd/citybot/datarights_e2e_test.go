@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"citybot/bots"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/internal/storetest"
 	"citybot/locale"
 	"citybot/responder"
 	"citybot/store"
@@ -36,11 +36,7 @@ func TestDataRightsTelegram(t *testing.T) {
 	const group = int64(-100911)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	tgBot, err := telegram.New(ctx, telegram.Options{Token: tg.Token(), APIEndpoint: tg.Endpoint(), Cursors: db, Logger: logger,
 		ListenGroups: []int64{group}, PollTimeout: time.Second, PerChat: telegram.Rate{N: -1}, PerGroup: telegram.Rate{N: -1}})
 	if err != nil {

@@ -17,23 +17,14 @@ import (
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/casework"
+	"citybot/internal/testclock"
 	"citybot/responder"
 	"citybot/scheduler"
 	"citybot/store"
 )
 
 // dgClock is the injected clock of the whole process under test.
-type dgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *dgClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *dgClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+type dgClock = testclock.Clock
 
 // dgProcess is one run of citybot's digest side, wired as cmd/citybot
 // wires it: the store, both adapters on their emulators, the pipeline
@@ -80,7 +71,7 @@ func newDgWorld(t *testing.T) *dgWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(dc.Close)
-	w := &dgWorld{t: t, clock: &dgClock{t: time.Date(2026, 11, 16, 8, 0, 0, 0, time.UTC)}, dbPath: filepath.Join(t.TempDir(), "citybot.db"),
+	w := &dgWorld{t: t, clock: testclock.New(time.Date(2026, 11, 16, 8, 0, 0, 0, time.UTC)), dbPath: filepath.Join(t.TempDir(), "citybot.db"),
 		tg: tg, dc: dc, official: tgemu.User{ID: 4242, FirstName: "Mayor", LanguageCode: "en"}}
 	w.dcChan = dc.AddChannel("city-news")
 	w.dcReport = dc.AddChannel("report")

@@ -14,6 +14,7 @@ import (
 
 	"citybot"
 	"citybot/accountability"
+	"citybot/internal/storetest"
 	"citybot/store"
 )
 
@@ -137,11 +138,7 @@ func TestDigestConfigToOptionsAndJobs(t *testing.T) {
 			t.Errorf("error %v does not name %s", err, key)
 		}
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	opts.Store, opts.Policy = db, testPolicy(t, DefaultConfig())
 	d, err := accountability.NewDigester(opts)
 	if err != nil {

@@ -8,11 +8,8 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -109,37 +106,8 @@ func (w *dcWorld) startServeAt(t *testing.T, dbPath, config string, env map[stri
 	if env == nil {
 		env = map[string]string{envDiscordToken: dcToken}
 	}
-	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
-	cfg := writeConfig(t, config)
-	readyPath := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			s.done <- err
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
-	})
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &s.ready) == nil {
-			break
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, dcTail(s.logs.String()))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 30s; logs:\n%s", dcTail(s.logs.String()))
-		}
-	}
+	s := serveAt(t, env, writeConfig(t, config))
+	s.dbPath = dbPath
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel2()
 	if err := w.emu.WaitConnected(ctx2); err != nil {
@@ -960,7 +928,7 @@ func testDiscordSIGKILL(t *testing.T) {
 	}
 	// A DM posted before the gateway session is ready never reaches
 	// citybot (DM channels cannot be listed): wait for it.
-	dcWaitReady(t, first.logs, 1)
+	dcWaitReady(t, first.stderr, 1)
 	// Twenty citizens write in DMs first, and are acknowledged: their DM
 	// channels are known. (A DM channel whose first message was still on
 	// the wire at the kill cannot be found again: Discord does not list
@@ -1027,7 +995,7 @@ func testDiscordSIGKILL(t *testing.T) {
 				miss = append(miss, m.ChannelID)
 			}
 		}
-		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, dcTail(second.logs.String()))
+		return fmt.Sprintf("%d acknowledgements (have %d); chats never answered: %v; restarted process:\n%s", want, dcSentTotal(w.emu), miss, dcTail(second.stderr.String()))
 	},
 		nil, func() bool { n, _ := dcAcks(w.emu); return len(n) >= want })
 	// Let the restarted process record its last sends, then stop it.
@@ -1044,7 +1012,7 @@ func testDiscordSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := second.wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, dcTail(second.logs.String()))
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, dcTail(second.stderr.String()))
 	}
 	tr.checkStoredOnce(t, dbPath, 0)
 	cases, dups := checkAckedOnce(t, w.emu, dbPath)
@@ -1054,7 +1022,7 @@ func testDiscordSIGKILL(t *testing.T) {
 	exceeded()
 	st := w.emu.Stats()
 	t.Logf("killed after %d of %d acknowledgements; after restart: %d cases, duplicates %d (nonce hits %d, restart warned of possible duplicates: %v)",
-		atKill, citizens, cases, dups, st.NonceHits, strings.Contains(second.logs.String(), "possible duplicate"))
+		atKill, citizens, cases, dups, st.NonceHits, strings.Contains(second.stderr.String(), "possible duplicate"))
 }
 
 // dcExceededAfterWindow is called just before citybot starts again. The

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"citybot/bots/telegram/tgemu"
 	"citybot/casework"
 	"citybot/classifier"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -45,11 +45,7 @@ func TestThanksAfterResolvedCaseE2E(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	cls, err := classifier.New(classifier.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)

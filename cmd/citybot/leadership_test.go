@@ -144,14 +144,14 @@ enabled = false
 	a := startCitybot(t, cfg, readyA, env...)
 	addrA := readReady(t, readyA).HTTPAddr
 	var holderA string
-	waitUntil("the first instance leads every part", a.logs.String, func() bool {
+	waitUntil("the first instance leads every part", a.stderr.String, func() bool {
 		var ok bool
 		holderA, ok = leadsAll(t, addrA)
 		return ok
 	})
 	b := startCitybot(t, cfg, readyB, env...)
 	addrB := readReady(t, readyB).HTTPAddr
-	waitUntil("the second instance stands by, naming the first", b.logs.String, func() bool {
+	waitUntil("the second instance stands by, naming the first", b.stderr.String, func() bool {
 		roles := healthLeadership(t, addrB)
 		for _, p := range onePlaceParts {
 			if s := roles[p]; s.Role != cluster.StandingBy || s.Leader != holderA {
@@ -200,7 +200,7 @@ enabled = false
 	const burst, dcBurst = 40, 10
 	tgPost(burst)
 	dcPost(dcBurst)
-	waitUntil("some acknowledgements before the kill", a.logs.String, func() bool { return tgAcked() >= 10 })
+	waitUntil("some acknowledgements before the kill", a.stderr.String, func() bool { return tgAcked() >= 10 })
 	if n := dc.Connected(); n != 1 {
 		t.Errorf("%d Discord gateway sessions while both instances run, want 1 (the leader's)", n)
 	}
@@ -214,11 +214,11 @@ enabled = false
 	t.Logf("leader killed after %d of %d Telegram acknowledgements", tgAcked(), burst)
 	// Nobody hears Discord now: what is said is only in the channels'
 	// history until the new leader catches up.
-	waitUntil("the dead leader's gateway session is gone", b.logs.String, func() bool { return dc.Connected() == 0 })
+	waitUntil("the dead leader's gateway session is gone", b.stderr.String, func() bool { return dc.Connected() == 0 })
 	tgPost(burst)
 	dcPost(dcBurst)
 	var holderB string
-	waitUntil("the second instance leads every part", b.logs.String, func() bool {
+	waitUntil("the second instance leads every part", b.stderr.String, func() bool {
 		var ok bool
 		holderB, ok = leadsAll(t, addrB)
 		return ok
@@ -252,7 +252,7 @@ enabled = false
 	// sending.
 	citizens := len(tgUsers) + dcPosted
 	var leftSending int
-	waitUntil("every message stored and every acknowledgement sent", b.logs.String, func() bool {
+	waitUntil("every message stored and every acknowledgement sent", b.stderr.String, func() bool {
 		cases, err := db.Inbox(ctx, citybot.CaseFilter{Limit: 10 * citizens})
 		if err != nil {
 			t.Fatal(err)
@@ -276,7 +276,7 @@ enabled = false
 		t.Fatal(err)
 	}
 	if err := b.wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, b.logs)
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, b.stderr)
 	}
 	// The rows the killed leader left in sending are settled by the
 	// second instance once the leader's heartbeat ends (delivery unknown
@@ -285,7 +285,7 @@ enabled = false
 	// (its predecessor released the leases on its clean stop).
 	t.Logf("%d acknowledgements left in sending by the killed leader when the second instance stopped", leftSending)
 	c := startCitybot(t, cfg, filepath.Join(dir, "c.json"), env...)
-	waitUntil("every acknowledgement settled and the gateway reopened", c.logs.String, func() bool {
+	waitUntil("every acknowledgement settled and the gateway reopened", c.stderr.String, func() bool {
 		st, err := db.OutboxStats(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -296,14 +296,14 @@ enabled = false
 		t.Fatal(err)
 	}
 	if err := c.wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, c.logs)
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, c.stderr)
 	}
 	if l, err := db.LeaseOf(context.Background(), leaseTelegramPoll); err == nil {
 		t.Errorf("the lease %s is still held after a clean stop: %+v", leaseTelegramPoll, l)
 	}
-	unknown := checkStoredAndAckedOnce(t, db, tg, dc, citizens)
-	for name, p := range map[string]*proc{"first": a, "second": b, "restarted": c} {
-		if n := strings.Count(p.logs.String(), "getUpdates conflict"); n > 0 {
+	unknown := checkStoredAndAckedOnce(t, db, tg, dc, citizens).unknown
+	for name, p := range map[string]*acceptProc{"first": a, "second": b, "restarted": c} {
+		if n := strings.Count(p.stderr.String(), "getUpdates conflict"); n > 0 {
 			t.Errorf("the %s instance met %d polling conflicts: two instances polled at once", name, n)
 		}
 	}
@@ -314,13 +314,20 @@ enabled = false
 		citizens, len(tgUsers), dcPosted, unknown)
 }
 
+// ackReport is what checkStoredAndAckedOnce counted.
+type ackReport struct {
+	unknown          int // acknowledgements delivery unknown
+	unknownDelivered int // how many times the platform had in fact delivered those
+	duplicates       int // chats (Discord: cases) that received more than one
+}
+
 // checkStoredAndAckedOnce checks the database and the emulators after a
 // run: want cases (one per citizen), each holding one citizen message and
 // one acknowledgement row, sent and delivered once (the case
 // acknowledged), or on Telegram delivery unknown and delivered at most
-// once (the case left new); no chat received a duplicate. It returns the
-// number of acknowledgements delivery unknown.
-func checkStoredAndAckedOnce(t *testing.T, db *store.DB, tg *tgemu.Server, dc *dcemu.Server, want int) (unknown int) {
+// once (the case left new); no chat received a duplicate. It returns
+// what it counted, for the test's log.
+func checkStoredAndAckedOnce(t *testing.T, db *store.DB, tg *tgemu.Server, dc *dcemu.Server, want int) (r ackReport) {
 	t.Helper()
 	bg := context.Background()
 	cases, err := db.Inbox(bg, citybot.CaseFilter{Limit: 10 * want})
@@ -381,7 +388,8 @@ func checkStoredAndAckedOnce(t *testing.T, db *store.DB, tg *tgemu.Server, dc *d
 				t.Errorf("case %s (%s): acknowledgement sent, delivered %d times, case %s; want once, acknowledged", c.Ref, c.Platform, delivered, c.Status)
 			}
 		case citybot.OutboxUnknown:
-			unknown++
+			r.unknown++
+			r.unknownDelivered += delivered
 			if c.Platform != citybot.Telegram || delivered > 1 || c.Status != citybot.StatusNew {
 				t.Errorf("case %s (%s): delivery unknown, delivered %d times, case %s; want Telegram only, at most once, new", c.Ref, c.Platform, delivered, c.Status)
 			}
@@ -391,15 +399,17 @@ func checkStoredAndAckedOnce(t *testing.T, db *store.DB, tg *tgemu.Server, dc *d
 	}
 	for chat, n := range tgGot {
 		if n > 1 {
+			r.duplicates++
 			t.Errorf("Telegram chat %d received %d messages: a duplicate", chat, n)
 		}
 	}
 	for ref, n := range dcGot {
 		if n > 1 {
+			r.duplicates++
 			t.Errorf("case %s acknowledged %d times on Discord", ref, n)
 		}
 	}
-	return unknown
+	return r
 }
 
 // TestWebhookOnEveryInstance: two instances on one PostgreSQL database in
@@ -540,7 +550,7 @@ enabled = false
 	if ok < 2*citizens {
 		t.Errorf("the instances answered 200 to %d posts, want at least %d (each update to both): %v", ok, 2*citizens, answers)
 	}
-	if unknown := checkStoredAndAckedOnce(t, db, tg, nil, citizens); unknown != 0 {
+	if unknown := checkStoredAndAckedOnce(t, db, tg, nil, citizens).unknown; unknown != 0 {
 		t.Errorf("%d acknowledgements delivery unknown without any crash", unknown)
 	}
 }
@@ -549,39 +559,7 @@ enabled = false
 // and waits for its ready file.
 func startServeConfig(t *testing.T, env map[string]string, config string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1)}
-	cfg := writeConfig(t, config)
-	readyPath := filepath.Join(dir, "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-s.done:
-			s.done <- err
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		if data, err := os.ReadFile(readyPath); err == nil && json.Valid(data) {
-			s.ready = readReady(t, readyPath)
-			return s
-		}
-		select {
-		case err := <-s.done:
-			s.done <- err
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, s.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 60s; logs:\n%s", s.logs)
-		}
-	}
+	return serveAt(t, env, writeConfig(t, config))
 }
 
 // leadingMetric reads citybot_leading{part} from an instance's /metrics

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"citybot"
 	"citybot/bots/telegram/tgemu"
+	"citybot/internal/pgtest"
 	"citybot/store"
 )
 
@@ -69,34 +66,7 @@ func TestStoreDriverConfig(t *testing.T) {
 // the test ends, and returns its connection string.
 func testPostgresDB(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv("CITYBOT_TEST_POSTGRES_URL")
-	if admin == "" {
-		t.Skip("CITYBOT_TEST_POSTGRES_URL not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "citybot_cmd_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(admin)
-	if err != nil || u.Scheme == "" {
-		t.Fatalf("CITYBOT_TEST_POSTGRES_URL must be a postgres:// URL for this test")
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDB(t, "citybot_cmd")
 }
 
 // TestMigratePostgres: migrate, user and backup on [store] driver =

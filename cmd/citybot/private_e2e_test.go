@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
 	"citybot/casework"
+	"citybot/internal/storetest"
 	"citybot/responder"
 	"citybot/store"
 )
@@ -35,11 +35,7 @@ func TestSensitiveGroupAnswerGoesPrivate(t *testing.T) {
 	const group, group2, group3 = int64(-100901), int64(-100902), int64(-100903)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "citybot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQLite(t, store.Options{})
 	tgBot, err := telegram.New(ctx, telegram.Options{Token: tg.Token(), APIEndpoint: tg.Endpoint(), Cursors: db, Logger: logger,
 		ListenGroups: []int64{group, group2, group3}, PollTimeout: time.Second, PerChat: telegram.Rate{N: -1}, PerGroup: telegram.Rate{N: -1}})
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,44 +15,6 @@ import (
 	"citybot/classifier"
 	"citybot/store"
 )
-
-// serveAt runs `citybot serve` through run() with the configuration file
-// cfg until the test ends, and waits for its ready file.
-func serveAt(t *testing.T, env map[string]string, cfg string) *server {
-	t.Helper()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1)}
-	readyPath := filepath.Join(t.TempDir(), "ready.json")
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	go func() {
-		s.done <- run(ctx, []string{"--config", cfg, "serve", "--ready-file", readyPath}, envMap(env), strings.NewReader(""), io.Discard, s.logs)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-s.done:
-		case <-time.After(60 * time.Second):
-			t.Error("serve did not stop within 60s")
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if data, err := os.ReadFile(readyPath); err == nil {
-			if err := json.Unmarshal(data, &s.ready); err != nil {
-				t.Fatalf("ready file: %v", err)
-			}
-			return s
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, s.logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 30s; logs:\n%s", s.logs)
-		}
-	}
-}
 
 // TestServeLoadsSwitchedModel: a model switched to with `citybot train
 // --from-store --switch` is what serve, started afterwards on the same

@@ -74,14 +74,23 @@ func withoutGrouping(config string) string {
 // already).
 func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	s := &server{logs: &syncBuffer{}, done: make(chan error, 1), dbPath: dbPath}
 	httpSection := "[http]\naddr = \"127.0.0.1:0\"\n"
 	if strings.Contains(extraConfig, "[http]") {
 		httpSection = ""
 	}
-	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n%s[log]\nlevel = \"debug\"\nformat = \"json\"\n%s", s.dbPath, httpSection, withoutGrouping(extraConfig)))
-	readyPath := filepath.Join(dir, "ready.json")
+	cfg := writeConfig(t, fmt.Sprintf("[store]\npath = %q\n%s[log]\nlevel = \"debug\"\nformat = \"json\"\n%s", dbPath, httpSection, withoutGrouping(extraConfig)))
+	s := serveAt(t, env, cfg)
+	s.dbPath = dbPath
+	return s
+}
+
+// serveAt runs `citybot serve` through run() with the configuration file
+// cfg until the test ends (stopping it then), and waits for its ready
+// file; the test fails if serve exits before, or is not ready within 60 s.
+func serveAt(t *testing.T, env map[string]string, cfg string) *server {
+	t.Helper()
+	s := &server{logs: &syncBuffer{}, done: make(chan error, 1)}
+	readyPath := filepath.Join(t.TempDir(), "ready.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	go func() {
@@ -90,26 +99,25 @@ func startServeDB(t *testing.T, env map[string]string, dbPath, extraConfig strin
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-s.done:
+		case err := <-s.done:
+			s.done <- err
 		case <-time.After(60 * time.Second):
 			t.Error("serve did not stop within 60s")
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if data, err := os.ReadFile(readyPath); err == nil {
-			if err := json.Unmarshal(data, &s.ready); err != nil {
-				t.Fatalf("ready file: %v", err)
-			}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		// A file half written does not parse yet: wait for the whole.
+		if data, err := os.ReadFile(readyPath); err == nil && json.Unmarshal(data, &s.ready) == nil {
 			return s
 		}
 		select {
 		case err := <-s.done:
-			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, s.logs)
+			s.done <- err
+			t.Fatalf("serve exited before ready: %v\nlogs:\n%s", err, dcTail(s.logs.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready within 30s; logs:\n%s", s.logs)
+			t.Fatalf("serve not ready within 60s; logs:\n%s", dcTail(s.logs.String()))
 		}
 	}
 }

@@ -4,28 +4,18 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"citybot"
 	"citybot/bots/telegram"
 	"citybot/bots/telegram/tgemu"
+	"citybot/internal/testclock"
 	"citybot/store"
 )
 
 // shareClock is a settable clock for the limiters.
-type shareClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *shareClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *shareClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type shareClock = testclock.Clock
 
 // TestInstancesShareTelegramLimits: three citybot processes (three store
 // handles on one database, each with its heartbeat) send with one
@@ -57,7 +47,7 @@ func testShareTelegramLimits(t *testing.T, open func(context.Context) (*store.DB
 		t.Fatal(err)
 	}
 	defer emu.Close()
-	clk := &shareClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	var dbs []*store.DB
 	var tgs []*telegram.Bot
 	for i := range instances {

@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"citybot/bots/internal/answerhold"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -161,8 +163,7 @@ type PostOptions struct {
 
 // Server is a running emulator. Create it with Start; stop it with Close.
 type Server struct {
-	holdMu sync.Mutex
-	hold   *hold // answers withheld (HoldAnswers); nil: none
+	holds answerhold.Holds[string] // answers withheld (HoldAnswers)
 
 	opts    Options
 	log     *slog.Logger

@@ -4,18 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strings"
-	"sync"
 )
-
-// hold withholds the answers to the bot's posts that match, once Discord
-// took them (see Server.HoldAnswers).
-type hold struct {
-	mu      sync.Mutex
-	substr  string
-	held    chan string
-	release chan struct{}
-}
 
 // HoldAnswers withholds the answer to every message the bot posts whose
 // content holds substr, after the emulator took it (stored it, counted
@@ -25,31 +14,14 @@ type hold struct {
 // message held (it is buffered; a slow reader misses none of the first
 // 64). Only one hold is active; a new one replaces it.
 func (s *Server) HoldAnswers(substr string) (held <-chan string, release func()) {
-	h := &hold{substr: substr, held: make(chan string, 64), release: make(chan struct{})}
-	s.holdMu.Lock()
-	s.hold = h
-	s.holdMu.Unlock()
-	var once sync.Once
-	return h.held, func() {
-		once.Do(func() {
-			s.holdMu.Lock()
-			if s.hold == h {
-				s.hold = nil
-			}
-			s.holdMu.Unlock()
-			close(h.release)
-		})
-	}
+	return s.holds.Hold(substr)
 }
 
 // holding wraps a handler of the bot's posts: a successful answer about
 // a message that matches the active hold waits for its release.
 func (s *Server) holding(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.holdMu.Lock()
-		h := s.hold
-		s.holdMu.Unlock()
-		if h == nil {
+		if !s.holds.Active() {
 			next(w, r)
 			return
 		}
@@ -59,16 +31,8 @@ func (s *Server) holding(next http.HandlerFunc) http.HandlerFunc {
 			ID      string `json:"id"`
 			Content string `json:"content"`
 		}
-		if rec.code == http.StatusOK && json.Unmarshal(rec.body.Bytes(), &m) == nil && strings.Contains(m.Content, h.substr) {
-			select {
-			case h.held <- m.ID:
-			default:
-			}
-			select {
-			case <-h.release:
-			case <-r.Context().Done():
-				return
-			}
+		if rec.code == http.StatusOK && json.Unmarshal(rec.body.Bytes(), &m) == nil && !s.holds.Wait(r.Context(), m.Content, m.ID) {
+			return
 		}
 		for k, v := range rec.header {
 			w.Header()[k] = v

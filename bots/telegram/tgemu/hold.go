@@ -1,18 +1,6 @@
 package tgemu
 
-import (
-	"net/http"
-	"strings"
-	"sync"
-)
-
-// hold withholds the answers to the bot's messages that match, once the
-// emulator took them (see Server.HoldAnswers).
-type hold struct {
-	substr  string
-	held    chan int
-	release chan struct{}
-}
+import "net/http"
 
 // HoldAnswers withholds the answer to every sendMessage whose text holds
 // substr, after the emulator took the message (stored it, counted it):
@@ -22,21 +10,7 @@ type hold struct {
 // message held (it is buffered; a slow reader misses none of the first
 // 64). Only one hold is active; a new one replaces it.
 func (s *Server) HoldAnswers(substr string) (held <-chan int, release func()) {
-	h := &hold{substr: substr, held: make(chan int, 64), release: make(chan struct{})}
-	s.holdMu.Lock()
-	s.hold = h
-	s.holdMu.Unlock()
-	var once sync.Once
-	return h.held, func() {
-		once.Do(func() {
-			s.holdMu.Lock()
-			if s.hold == h {
-				s.hold = nil
-			}
-			s.holdMu.Unlock()
-			close(h.release)
-		})
-	}
+	return s.holds.Hold(substr)
 }
 
 // holdAnswer waits, when the answer of a successful call is a message that
@@ -46,21 +20,9 @@ func (s *Server) holdAnswer(r *http.Request, method string, result any) bool {
 	if method != "sendMessage" {
 		return true
 	}
-	s.holdMu.Lock()
-	h := s.hold
-	s.holdMu.Unlock()
 	m, ok := result.(apiMessage)
-	if h == nil || !ok || !strings.Contains(m.Text, h.substr) {
+	if !ok {
 		return true
 	}
-	select {
-	case h.held <- m.MessageID:
-	default:
-	}
-	select {
-	case <-h.release:
-		return true
-	case <-r.Context().Done():
-		return false
-	}
+	return s.holds.Wait(r.Context(), m.Text, m.MessageID)
 }

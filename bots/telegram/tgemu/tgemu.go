@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"citybot/bots/internal/answerhold"
 	"citybot/bots/telegram/internal/ratelimit"
 )
 
@@ -197,8 +198,7 @@ type Document struct {
 
 // Server is a running emulator. Create it with New; stop it with Close.
 type Server struct {
-	holdMu sync.Mutex
-	hold   *hold // answers withheld (HoldAnswers); nil: none
+	holds answerhold.Holds[int] // answers withheld (HoldAnswers)
 
 	token  string
 	bot    User
