@@ -2,7 +2,6 @@ package classifier
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"math/rand/v2"
 )
@@ -256,26 +255,6 @@ var svmNBGrid = []float64{0.5, 1}
 // (LinearSVC's default is 1; the reference baseline uses 0.5).
 var svmCGrid = []float64{0.1, 0.25, 0.5}
 
-// svmFoldSalt starts the hash of svmFold. Without it the inner folds
-// would be the FNV-32a hash of the text modulo 5, the very split of the
-// 5-fold cross-validation (cv_test.go) and of any evaluation that splits
-// a file that way: each outer training fold would lack one inner fold
-// entirely, and the one that lacked fold 4 had no held-out fifth, so its
-// temperature stayed 1 (the cross-validation then measured a head that
-// production never trains). Salted, every inner fold is a fifth of any
-// training set.
-const svmFoldSalt = "citybot/topic-inner-fold\x00"
-
-// svmFold is the inner fold of an example (0 to 4, by a salted hash of
-// its text, so duplicates stay together): fold 4 is the held-out fifth
-// the temperature is fitted on.
-func svmFold(text string) int {
-	h := fnv.New32a()
-	h.Write([]byte(svmFoldSalt))
-	h.Write([]byte(text))
-	return int(h.Sum32() % 5)
-}
-
 // fitTopicSVM fits the topic head as a linear SVM (fitSVMDual) on all of
 // docs and returns its parameters, scaled by svmScale, the temperature
 // that calibrates softmax(z/T) as probabilities, and the setting chosen.
@@ -319,7 +298,7 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 	for i, e := range exs {
 		fold[i] = -1 // keyword examples: always in training
 		if i >= nKeyword {
-			fold[i] = svmFold(e.Text)
+			fold[i] = innerFold(e.Text)
 		}
 	}
 	best := svmSetting{C: cs[0]}
