@@ -79,8 +79,8 @@ func TestClusterFailover(t *testing.T) {
 
 	// The scheduler's job is caught mid-run: with the tables made, a
 	// transaction of the test's locks the digests table, so the first
-	// instance's first digest job (2 s after it starts, before the others
-	// run) blocks there holding the job's lease, until the lock goes
+	// instance's first digest job (2 s after it starts, and the others
+	// start only once it holds the job) blocks there holding the job's lease, until the lock goes
 	// after the kill. Intake never reads that table.
 	ctx := context.Background()
 	db, err := store.OpenPostgres(ctx, dbURL, store.Options{})
@@ -105,25 +105,32 @@ func TestClusterFailover(t *testing.T) {
 	// Three instances, one configuration but for the Telegram API's
 	// address: each reaches Telegram through its own tap (which holds the
 	// send the test kills an instance in), the webhook through the proxy.
+	// The first instance starts alone and takes both the gateway and the
+	// stuck job before the others start, so that one kill hits both
+	// however slowly the machine starts processes.
 	var nodes []*clusterNode
 	var addrs []string
+	var jobHolder string
 	for i := range 3 {
 		cfg := writeConfig(t, clusterConfig(w, newTGTap(t, tg.URL(), i, hold), proxy.url("/telegram/hook"), dcPublic))
 		p := startBinaryEnv(t, cfg, env...)
 		nodes = append(nodes, &clusterNode{acceptProc: p, idx: i})
 		addrs = append(addrs, p.ready.HTTPAddr)
 		proxy.setBackends(addrs)
+		if i > 0 {
+			continue
+		}
+		acceptEventually(t, 60*time.Second, func() (bool, string) {
+			return logCount(nodes, false, `"msg":"gateway ready"`) > 0, "no Discord gateway session ready"
+		})
+		acceptEventually(t, 30*time.Second, func() (bool, string) {
+			l, err := db.LeaseOf(ctx, "digest")
+			jobHolder = l.Holder
+			return err == nil && holderPID(jobHolder) == p.ready.PID,
+				fmt.Sprintf("the first instance (pid %d) does not hold the digest job's lease (holder %q): %v", p.ready.PID, jobHolder, err)
+		})
 	}
-	acceptEventually(t, 60*time.Second, func() (bool, string) {
-		return logCount(nodes, false, `"msg":"gateway ready"`) > 0, "no Discord gateway session ready"
-	})
 	t.Logf("3 instances serving after %v", time.Since(began).Round(time.Millisecond))
-	var jobHolder string
-	acceptEventually(t, 30*time.Second, func() (bool, string) {
-		l, err := db.LeaseOf(ctx, "digest")
-		jobHolder = l.Holder
-		return err == nil, fmt.Sprintf("nobody holds the digest job's lease: %v", err)
-	})
 
 	// Citizens. A Discord DM channel is found again after a move only
 	// once citybot stored a message of it (Discord does not list a
