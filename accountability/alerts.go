@@ -129,7 +129,7 @@ type Alerter struct {
 // when Store is missing or a chat is malformed.
 func NewAlerter(opts AlertOptions) (*Alerter, error) {
 	if opts.Store == nil || opts.Policy == nil {
-		return nil, fmt.Errorf("responder: alerter: %w: Store and Policy are required", citybot.ErrInvalid)
+		return nil, fmt.Errorf("accountability: alerter: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	a := &Alerter{
 		store: opts.Store, log: opts.Logger, now: opts.Now, chats: opts.Chats, sensitive: opts.SensitiveChats,
@@ -138,7 +138,7 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 		kick: make(chan struct{}, 1),
 	}
 	if err := checkChats(slices.Concat(a.chats, a.sensitive, a.escalate)); err != nil {
-		return nil, fmt.Errorf("responder: alerter: %w", err)
+		return nil, fmt.Errorf("accountability: alerter: %w", err)
 	}
 	a.log = componentLog(a.log, "alerts")
 	if a.now == nil {
@@ -159,7 +159,7 @@ func NewAlerter(opts AlertOptions) (*Alerter, error) {
 	var set *locale.Set
 	var err error
 	if a.lang, set, a.cat, err = alertTexts(opts); err != nil {
-		return nil, fmt.Errorf("responder: alerter: %w", err)
+		return nil, fmt.Errorf("accountability: alerter: %w", err)
 	}
 	dts := digestTextsOf(set)
 	var ok bool
@@ -237,12 +237,12 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	due, err := a.store.DueAlerts(ctx, 50)
 	if err != nil {
-		return 0, fmt.Errorf("responder: alerts: %w", err)
+		return 0, fmt.Errorf("accountability: alerts: %w", err)
 	}
 	for _, al := range due {
 		if why := settled(al); why != "" {
 			if err := a.store.CloseAlert(ctx, al.Case.ID, why); err != nil {
-				return n, fmt.Errorf("responder: alerts: %w", err)
+				return n, fmt.Errorf("accountability: alerts: %w", err)
 			}
 			continue
 		}
@@ -253,7 +253,7 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 		items := a.items(al, 0, targets)
 		ok, err := a.store.QueueAlert(ctx, al.Case.ID, items)
 		if err != nil {
-			return n, fmt.Errorf("responder: alerts: %w", err)
+			return n, fmt.Errorf("accountability: alerts: %w", err)
 		}
 		if ok && len(items) > 0 {
 			n++
@@ -262,13 +262,13 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 	}
 	open, err := a.store.OpenAlerts(ctx, 200)
 	if err != nil {
-		return n, fmt.Errorf("responder: alerts: %w", err)
+		return n, fmt.Errorf("accountability: alerts: %w", err)
 	}
 	now := a.now()
 	for _, al := range open {
 		if why := settled(al); why != "" {
 			if err := a.store.CloseAlert(ctx, al.Case.ID, why); err != nil {
-				return n, fmt.Errorf("responder: alerts: %w", err)
+				return n, fmt.Errorf("accountability: alerts: %w", err)
 			}
 			continue
 		}
@@ -281,7 +281,7 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 				return citybot.Outgoing{Text: fill(a.cat.AlertSensitive, "ref", string(al.Case.Ref)), Buttons: a.takeButton(al.Case.ID)}
 			})
 			if err != nil {
-				return n, fmt.Errorf("responder: alerts: %w", err)
+				return n, fmt.Errorf("accountability: alerts: %w", err)
 			}
 			if ok {
 				n++
@@ -302,7 +302,7 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 		items := a.items(al, k, targets)
 		ok, err := a.store.EscalateAlert(ctx, al.Case.ID, k, items)
 		if err != nil {
-			return n, fmt.Errorf("responder: alerts: %w", err)
+			return n, fmt.Errorf("accountability: alerts: %w", err)
 		}
 		if ok && len(items) > 0 {
 			n++
@@ -313,11 +313,11 @@ func (a *Alerter) Sweep(ctx context.Context) (int, error) {
 	// button: it gets its edit once recorded sent.
 	late, err := a.store.TakenUnedited(ctx, now.Add(-time.Hour))
 	if err != nil {
-		return n, fmt.Errorf("responder: alerts: %w", err)
+		return n, fmt.Errorf("accountability: alerts: %w", err)
 	}
 	for _, tk := range late {
 		if err := a.store.EditTakenAlerts(ctx, tk.Case.ID, a.takenEdit); err != nil {
-			return n, fmt.Errorf("responder: alerts: %w", err)
+			return n, fmt.Errorf("accountability: alerts: %w", err)
 		}
 		n++
 	}
@@ -459,7 +459,7 @@ func (a *Alerter) HandleAction(ctx context.Context, act citybot.Action) (text st
 		return "", true, nil
 	case err != nil:
 		a.log.Error("take not saved", "case_id", id, "err", err)
-		return "", true, fmt.Errorf("responder: take case: %w", err)
+		return "", true, fmt.Errorf("accountability: take case: %w", err)
 	}
 	ref := string(res.Case.Ref)
 	if res.Already && res.TakenBy != name {

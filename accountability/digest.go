@@ -168,7 +168,7 @@ type Digester struct {
 // malformed.
 func NewDigester(opts DigestOptions) (*Digester, error) {
 	if opts.Store == nil || opts.Policy == nil {
-		return nil, fmt.Errorf("responder: digester: %w: Store and Policy are required", citybot.ErrInvalid)
+		return nil, fmt.Errorf("accountability: digester: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	d := &Digester{
 		store: opts.Store, log: opts.Logger, now: opts.Now, loc: opts.Location, languages: opts.Languages,
@@ -189,7 +189,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	}
 	for _, l := range d.languages {
 		if !opts.Policy.Speaks(l) {
-			return nil, fmt.Errorf("responder: digester: %w: digest language %q is not one of the city's", citybot.ErrInvalid, l)
+			return nil, fmt.Errorf("accountability: digester: %w: digest language %q is not one of the city's", citybot.ErrInvalid, l)
 		}
 	}
 	if d.examples == 0 {
@@ -205,7 +205,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 		d.workStart, d.workEnd = 9, 17
 	}
 	if d.workStart < 0 || d.workEnd > 24 || d.workStart >= d.workEnd {
-		return nil, fmt.Errorf("responder: digester: %w: working hours %d to %d", citybot.ErrInvalid, d.workStart, d.workEnd)
+		return nil, fmt.Errorf("accountability: digester: %w: working hours %d to %d", citybot.ErrInvalid, d.workStart, d.workEnd)
 	}
 	if d.notify == nil {
 		d.notify = func() {}
@@ -228,7 +228,7 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 	}
 	for _, l := range d.languages {
 		if _, ok := d.texts[l]; !ok {
-			return nil, fmt.Errorf("responder: digester: %w: language %q has no digest texts", citybot.ErrInvalid, l)
+			return nil, fmt.Errorf("accountability: digester: %w: language %q has no digest texts", citybot.ErrInvalid, l)
 		}
 		if _, ok := d.catalogs[l]; !ok {
 			d.catalogs[l] = d.english
@@ -239,10 +239,10 @@ func NewDigester(opts DigestOptions) (*Digester, error) {
 			continue
 		}
 		if !c.Platform.Valid() || c.Chat == "" {
-			return nil, fmt.Errorf("responder: digester: %w: a channel needs a known platform and a chat", citybot.ErrInvalid)
+			return nil, fmt.Errorf("accountability: digester: %w: a channel needs a known platform and a chat", citybot.ErrInvalid)
 		}
 		if c.Language != "" && !slices.Contains(d.languages, c.Language) {
-			return nil, fmt.Errorf("responder: digester: %w: channel language %q is not a digest language", citybot.ErrInvalid, c.Language)
+			return nil, fmt.Errorf("accountability: digester: %w: channel language %q is not a digest language", citybot.ErrInvalid, c.Language)
 		}
 	}
 	d.warnChartGlyphs()
@@ -305,7 +305,7 @@ func (d *Digester) TopicName(lang, topic string) string {
 func (d *Digester) Figures(ctx context.Context, start, end time.Time) (citybot.DigestFigures, error) {
 	f, err := d.figures(ctx, start, end)
 	if err != nil {
-		return f, fmt.Errorf("responder: figures: %w", err)
+		return f, fmt.Errorf("accountability: figures: %w", err)
 	}
 	return f, nil
 }
@@ -371,22 +371,22 @@ func (d *Digester) Compute(ctx context.Context, at time.Time, note string) (city
 	dg.Week = week
 	var err error
 	if dg.Figures, err = d.figures(ctx, start, end); err != nil {
-		return dg, fmt.Errorf("responder: compute digest: %w", err)
+		return dg, fmt.Errorf("accountability: compute digest: %w", err)
 	}
 	if dg.Previous, err = d.figures(ctx, pstart, pend); err != nil {
-		return dg, fmt.Errorf("responder: compute digest: %w", err)
+		return dg, fmt.Errorf("accountability: compute digest: %w", err)
 	}
 	if d.targets != nil {
 		fas, err := d.store.FirstAnswers(ctx, start, end)
 		if err != nil {
-			return dg, fmt.Errorf("responder: compute digest: %w", err)
+			return dg, fmt.Errorf("accountability: compute digest: %w", err)
 		}
 		dg.Figures.WithinTarget = d.withinTarget(fas)
 	}
 	if d.examples > 0 {
 		srcs, err := d.store.DigestExamples(ctx, start, end, d.hide, d.examples*4)
 		if err != nil {
-			return dg, fmt.Errorf("responder: compute digest: %w", err)
+			return dg, fmt.Errorf("accountability: compute digest: %w", err)
 		}
 		for _, s := range srcs {
 			if ex, ok := d.example(s); ok {
@@ -472,7 +472,7 @@ func (d *Digester) DraftLastWeek(ctx context.Context) error {
 	week := weekOf(at, d.loc)
 	recent, err := d.store.Digests(ctx, 50)
 	if err != nil {
-		return fmt.Errorf("responder: draft last week: %w", err)
+		return fmt.Errorf("accountability: draft last week: %w", err)
 	}
 	partial := false
 	for _, dg := range recent {
@@ -517,7 +517,7 @@ func (d *Digester) Draft(ctx context.Context, at time.Time, actor, note string) 
 	dg.DraftedBy = actor
 	saved, err := d.store.SaveDigestDraft(ctx, dg, d.officialsNotice)
 	if err != nil {
-		return saved, fmt.Errorf("responder: draft digest: %w", err)
+		return saved, fmt.Errorf("accountability: draft digest: %w", err)
 	}
 	d.log.Info("digest drafted", "week", string(saved.Week), "revision", saved.Revision, "digest_id", int64(saved.ID))
 	d.notify()
@@ -538,7 +538,7 @@ func (d *Digester) Redraft(ctx context.Context, at time.Time, actor, note string
 	dg.DraftedBy = actor
 	saved, err := d.store.RedraftDigest(ctx, dg, d.officialsNotice)
 	if err != nil {
-		return saved, fmt.Errorf("responder: redraft digest: %w", err)
+		return saved, fmt.Errorf("accountability: redraft digest: %w", err)
 	}
 	d.log.Info("digest drafted on demand", "week", string(saved.Week), "revision", saved.Revision, "digest_id", int64(saved.ID))
 	d.notify()
@@ -605,7 +605,7 @@ func (d *Digester) Decide(ctx context.Context, id citybot.DigestID, dec citybot.
 		return d.Posts(dg), nil
 	})
 	if err != nil {
-		return dg, fmt.Errorf("responder: decide digest: %w", err)
+		return dg, fmt.Errorf("accountability: decide digest: %w", err)
 	}
 	d.log.Info("digest decided", "digest_id", int64(id), "week", string(dg.Week), "state", string(dg.State))
 	if dg.State == citybot.DigestApproved {
@@ -820,7 +820,7 @@ func (d *Digester) officialsMessage(ctx context.Context, m citybot.Message) erro
 	}
 	ds, err := d.store.Digests(ctx, 10, citybot.DigestChangesRequested)
 	if err != nil {
-		return fmt.Errorf("responder: officials' comment: %w", err)
+		return fmt.Errorf("accountability: officials' comment: %w", err)
 	}
 	for _, dg := range ds {
 		if dg.DecidedBy != name {
@@ -828,7 +828,7 @@ func (d *Digester) officialsMessage(ctx context.Context, m citybot.Message) erro
 		}
 		err := d.store.CommentDigest(ctx, dg.ID, name, text)
 		if err != nil && !errors.Is(err, citybot.ErrInvalid) {
-			return fmt.Errorf("responder: officials' comment: %w", err)
+			return fmt.Errorf("accountability: officials' comment: %w", err)
 		}
 		d.log.Info("digest comment recorded", "digest_id", int64(dg.ID))
 		return nil
@@ -850,7 +850,7 @@ func (w wrapped) HandleAction(ctx context.Context, a citybot.Action) (string, er
 func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 	targets, err := d.store.DueFollowups(ctx, d.now().Add(-d.after), d.hide, 200)
 	if err != nil {
-		return 0, fmt.Errorf("responder: ask fixed: %w", err)
+		return 0, fmt.Errorf("accountability: ask fixed: %w", err)
 	}
 	n := 0
 	for _, tg := range targets {
@@ -876,7 +876,7 @@ func (d *Digester) AskFixed(ctx context.Context) (int, error) {
 		}}
 		added, err := d.store.QueueFollowup(ctx, c.ID, it)
 		if err != nil {
-			return n, fmt.Errorf("responder: ask fixed: %w", err)
+			return n, fmt.Errorf("accountability: ask fixed: %w", err)
 		}
 		if added {
 			n++
@@ -936,7 +936,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	cases, err := d.store.DueReminders(ctx, d.WorkingCutoff(now, d.remindH), 50)
 	if err != nil || len(cases) == 0 {
 		if err != nil {
-			err = fmt.Errorf("responder: remind: %w", err)
+			err = fmt.Errorf("accountability: remind: %w", err)
 		}
 		return 0, err
 	}
@@ -962,7 +962,7 @@ func (d *Digester) Remind(ctx context.Context) (int, error) {
 	}}, d.policy.MaxText(d.officers.Platform))
 	n, err := d.store.QueueReminders(ctx, ids, items)
 	if err != nil {
-		return 0, fmt.Errorf("responder: remind: %w", err)
+		return 0, fmt.Errorf("accountability: remind: %w", err)
 	}
 	if n > 0 {
 		d.notify()
@@ -1020,7 +1020,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 	// later than the shortest target ago is not due.
 	cands, err := d.store.UnansweredCases(ctx, now.Add(-shortest), 500)
 	if err != nil {
-		return 0, fmt.Errorf("responder: remind: %w", err)
+		return 0, fmt.Errorf("accountability: remind: %w", err)
 	}
 	lang := d.officersLanguage()
 	t, cat := d.texts[lang], d.catalogs[lang]
@@ -1063,7 +1063,7 @@ func (d *Digester) remindTargets(ctx context.Context) (int, error) {
 	n, err := d.queueReminder(fmt.Sprintf("remind:%d:%d", now.Unix(), first), fill(t.ReminderDue, "n", strconv.Itoa(len(lines))), lines,
 		func(items []citybot.OutboxItem) (int, error) { return d.store.RecordReminders(ctx, times, items) })
 	if err != nil {
-		return 0, fmt.Errorf("responder: remind: %w", err)
+		return 0, fmt.Errorf("accountability: remind: %w", err)
 	}
 	return n, nil
 }
@@ -1114,7 +1114,7 @@ func (d *Digester) Retain(ctx context.Context) error {
 	}
 	res, err := d.store.ApplyRetention(ctx, d.retention)
 	if err != nil {
-		return fmt.Errorf("responder: retention: %w", err)
+		return fmt.Errorf("accountability: retention: %w", err)
 	}
 	d.log.Info("retention applied", "messages", res.Messages, "identities", res.Identities,
 		"attachments", res.Attachments, "outbox", res.Outbox)

@@ -51,7 +51,7 @@ func (d *Digester) chartLabels(dg citybot.Digest, lang string) chart.Labels {
 func (d *Digester) ChartPNG(dg citybot.Digest, lang string) ([]byte, error) {
 	png, err := chart.Render(dg.Figures, func(tp string) string { return d.TopicName(lang, tp) }, d.chartLabels(dg, lang))
 	if err != nil {
-		return nil, fmt.Errorf("responder: chart: %w", err)
+		return nil, fmt.Errorf("accountability: chart: %w", err)
 	}
 	return png, nil
 }

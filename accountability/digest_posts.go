@@ -92,7 +92,7 @@ func (d *Digester) PostStatuses(ctx context.Context, dg citybot.Digest) ([]cityb
 	}
 	prs, err := d.postRows(ctx, dg)
 	if err != nil {
-		return nil, fmt.Errorf("responder: post statuses: %w", err)
+		return nil, fmt.Errorf("accountability: post statuses: %w", err)
 	}
 	var out []citybot.DigestPost
 	for _, pr := range prs {
@@ -129,11 +129,11 @@ func (d *Digester) PostStatuses(ctx context.Context, dg citybot.Digest) ([]cityb
 // Errors wrap citybot.ErrInvalid for a digest not approved.
 func (d *Digester) Repost(ctx context.Context, dg citybot.Digest, actor string) (int, error) {
 	if dg.State != citybot.DigestApproved {
-		return 0, fmt.Errorf("responder: repost: %w: only an approved digest is posted", citybot.ErrInvalid)
+		return 0, fmt.Errorf("accountability: repost: %w: only an approved digest is posted", citybot.ErrInvalid)
 	}
 	prs, err := d.postRows(ctx, dg)
 	if err != nil {
-		return 0, fmt.Errorf("responder: repost: %w", err)
+		return 0, fmt.Errorf("accountability: repost: %w", err)
 	}
 	var items []citybot.OutboxItem
 	for _, pr := range prs {
@@ -157,7 +157,7 @@ func (d *Digester) Repost(ctx context.Context, dg citybot.Digest, actor string) 
 	}
 	n, err := d.store.Enqueue(ctx, items...)
 	if err != nil {
-		return 0, fmt.Errorf("responder: repost: %w", err)
+		return 0, fmt.Errorf("accountability: repost: %w", err)
 	}
 	d.log.Info("digest re-posted", "week", string(dg.Week), "actor", actor, "rows", n)
 	if n > 0 {

@@ -27,7 +27,7 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 	now := d.now()
 	cands, err := d.store.OverduePromises(ctx, now, 500)
 	if err != nil {
-		return 0, fmt.Errorf("responder: remind promises: %w", err)
+		return 0, fmt.Errorf("accountability: remind promises: %w", err)
 	}
 	lang := d.officersLanguage()
 	t, cat := d.texts[lang], d.catalogs[lang]
@@ -62,7 +62,7 @@ func (d *Digester) RemindPromises(ctx context.Context) (int, error) {
 			return d.store.RecordPromiseReminders(ctx, times, items)
 		})
 	if err != nil {
-		return 0, fmt.Errorf("responder: remind promises: %w", err)
+		return 0, fmt.Errorf("accountability: remind promises: %w", err)
 	}
 	return n, nil
 }

@@ -102,7 +102,7 @@ type Officer struct {
 // when Store is missing.
 func NewOfficer(opts OfficerOptions) (*Officer, error) {
 	if opts.Store == nil || opts.Policy == nil {
-		return nil, fmt.Errorf("responder: officer: %w: Store and Policy are required", citybot.ErrInvalid)
+		return nil, fmt.Errorf("casework: officer: %w: Store and Policy are required", citybot.ErrInvalid)
 	}
 	o := &Officer{store: opts.Store, log: opts.Logger, defLang: opts.Policy.DefaultLanguage(), policy: opts.Policy, notify: opts.Notify}
 	if o.log == nil {
@@ -222,7 +222,7 @@ func validNonce(nonce string) bool {
 func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, nonce string) (citybot.Case, error) {
 	text, _ = citybot.CleanText(strings.TrimSpace(text), 0)
 	if text == "" || utf8.RuneCountInString(text) > MaxAnswer || actor == "" || !validNonce(nonce) {
-		return citybot.Case{}, fmt.Errorf("responder: answer: %w: an answer needs text (at most %d characters), an officer and a form nonce", citybot.ErrInvalid, MaxAnswer)
+		return citybot.Case{}, fmt.Errorf("casework: answer: %w: an answer needs text (at most %d characters), an officer and a form nonce", citybot.ErrInvalid, MaxAnswer)
 	}
 	c, err := o.store.AnswerCase(ctx, id, actor, text, func(v citybot.CaseView) ([]citybot.OutboxItem, error) {
 		if !v.Case.Status.Open() && v.Case.Status != citybot.StatusResolved {
@@ -231,7 +231,7 @@ func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, no
 		return o.answerItems(v, text, nonce), nil
 	})
 	if err != nil {
-		return citybot.Case{}, fmt.Errorf("responder: answer: %w", err)
+		return citybot.Case{}, fmt.Errorf("casework: answer: %w", err)
 	}
 	o.log.Info("answer queued", "case", int64(id))
 	o.wake()
@@ -246,7 +246,7 @@ func (o *Officer) Answer(ctx context.Context, id citybot.CaseID, actor, text, no
 // malformed nonce) and citybot.ErrNotFound.
 func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybot.StatusChange, nonce string) (citybot.Case, error) {
 	if ch.To == citybot.StatusDuplicate || !ch.To.Valid() || ch.Actor == "" || !validNonce(nonce) {
-		return citybot.Case{}, fmt.Errorf("responder: change status: %w: a known status other than duplicate, an officer and a form nonce are needed", citybot.ErrInvalid)
+		return citybot.Case{}, fmt.Errorf("casework: change status: %w: a known status other than duplicate, an officer and a form nonce are needed", citybot.ErrInvalid)
 	}
 	c, err := o.store.ChangeCaseStatus(ctx, id, ch, func(before citybot.CaseView, after citybot.Case) ([]citybot.OutboxItem, error) {
 		var items []citybot.OutboxItem
@@ -261,7 +261,7 @@ func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybo
 		return items, nil
 	})
 	if err != nil {
-		return citybot.Case{}, fmt.Errorf("responder: change status: %w", err)
+		return citybot.Case{}, fmt.Errorf("casework: change status: %w", err)
 	}
 	o.log.Info("status changed", "case", int64(id), "status", string(c.Status))
 	o.wake()
@@ -276,7 +276,7 @@ func (o *Officer) ChangeStatus(ctx context.Context, id citybot.CaseID, ch citybo
 // citybot.ErrNotFound.
 func (o *Officer) Merge(ctx context.Context, dup, into citybot.CaseID, actor string) error {
 	if actor == "" {
-		return fmt.Errorf("responder: merge: %w: an officer is needed", citybot.ErrInvalid)
+		return fmt.Errorf("casework: merge: %w: an officer is needed", citybot.ErrInvalid)
 	}
 	err := o.store.MergeCases(ctx, dup, into, actor, func(dv, iv citybot.CaseView) ([]citybot.OutboxItem, error) {
 		var items []citybot.OutboxItem
@@ -302,7 +302,7 @@ func (o *Officer) Merge(ctx context.Context, dup, into citybot.CaseID, actor str
 		return items, nil
 	})
 	if err != nil {
-		return fmt.Errorf("responder: merge: %w", err)
+		return fmt.Errorf("casework: merge: %w", err)
 	}
 	o.log.Info("cases merged", "case", int64(dup), "into", int64(into))
 	o.wake()

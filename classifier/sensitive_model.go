@@ -657,83 +657,59 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		}
 		return
 	}
-	// The evidence threshold: the highest at which the model vetoes at
-	// most MaxVetoLoss of the reports the rules' evidence alone flags.
-	var evPos []float64
-	npos, evCtl, evNeg := 0, 0, 0
+	npos := 0
 	for i := range items {
-		switch it := &items[i]; {
-		case it.y:
+		if items[i].y {
 			npos++
-			if it.level == sensEvidence {
-				evPos = append(evPos, oof[i])
-			}
-		case it.level != sensEvidence:
-		case it.round >= 0:
-			evCtl++
-		default:
-			evNeg++
 		}
 	}
-	sort.Float64s(evPos)
-	if k := int(tr.MaxVetoLoss * float64(npos)); k < len(evPos) {
-		ev = evPos[k] // k reports below it
-	} else if len(evPos) > 0 {
-		ev = math.Nextafter(evPos[len(evPos)-1], 2)
-	}
-	for _, e := range []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, ev} {
-		lost, saved, savedNeg := 0, 0, 0
+	// vetoAt is the highest probability at which the model vetoes at most
+	// maxLoss of all reports among those flagged at level, logging what
+	// each threshold of grid and the chosen one would veto.
+	vetoAt := func(level int, maxLoss float64, grid []float64, name string) float64 {
+		var pos []float64
+		ctl, neg := 0, 0
 		for i := range items {
-			if it := &items[i]; it.level == sensEvidence && oof[i] < e {
-				switch {
-				case it.y:
-					lost++
-				case it.round >= 0:
-					saved++
-				default:
-					savedNeg++
+			switch it := &items[i]; {
+			case it.level != level:
+			case it.y:
+				pos = append(pos, oof[i])
+			case it.round >= 0:
+				ctl++
+			default:
+				neg++
+			}
+		}
+		sort.Float64s(pos)
+		t := 0.0
+		if k := int(maxLoss * float64(npos)); k < len(pos) {
+			t = pos[k] // k reports below it
+		} else if len(pos) > 0 {
+			t = math.Nextafter(pos[len(pos)-1], 2)
+		}
+		for _, e := range append(grid, t) {
+			lost, saved, savedNeg := 0, 0, 0
+			for i := range items {
+				if it := &items[i]; it.level == level && oof[i] < e {
+					switch {
+					case it.y:
+						lost++
+					case it.round >= 0:
+						saved++
+					default:
+						savedNeg++
+					}
 				}
 			}
+			logf("%s %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", name, e, lost, len(pos), saved, ctl, savedNeg, neg)
 		}
-		logf("evidence threshold %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", e, lost, len(evPos), saved, evCtl, savedNeg, evNeg)
+		return t
 	}
-	// The rule veto threshold: the highest at which the model vetoes at
-	// most MaxRuleVetoLoss of the reports a rule other than a phrase flags.
-	var rvPos []float64
-	rvCtl, rvNeg := 0, 0
-	for i := range items {
-		switch it := &items[i]; {
-		case it.level != sensRule:
-		case it.y:
-			rvPos = append(rvPos, oof[i])
-		case it.round >= 0:
-			rvCtl++
-		default:
-			rvNeg++
-		}
-	}
-	sort.Float64s(rvPos)
-	if k := int(tr.MaxRuleVetoLoss * float64(npos)); k < len(rvPos) {
-		rv = rvPos[k]
-	} else if len(rvPos) > 0 {
-		rv = math.Nextafter(rvPos[len(rvPos)-1], 2)
-	}
-	for _, e := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, rv} {
-		lost, saved, savedNeg := 0, 0, 0
-		for i := range items {
-			if it := &items[i]; it.level == sensRule && oof[i] < e {
-				switch {
-				case it.y:
-					lost++
-				case it.round >= 0:
-					saved++
-				default:
-					savedNeg++
-				}
-			}
-		}
-		logf("rule veto threshold %.4f: reports vetoed %d of %d, controls %d of %d, negatives %d of %d", e, lost, len(rvPos), saved, rvCtl, savedNeg, rvNeg)
-	}
+	// The evidence threshold: among the reports the rules' evidence alone
+	// flags; then the rule veto threshold: among those a rule other than
+	// a phrase flags.
+	ev = vetoAt(sensEvidence, tr.MaxVetoLoss, []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3}, "evidence threshold")
+	rv = vetoAt(sensRule, tr.MaxRuleVetoLoss, []float64{0.01, 0.02, 0.05, 0.1, 0.2}, "rule veto threshold")
 	// The lowest threshold whose false alarms stay within bounds.
 	cands := []float64{}
 	for i := range items {

@@ -404,7 +404,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, nil, err)
 			return
 		}
-		s.log.Info("sign-in refused", "account", a.Name, "addr", ip, "reason", "backoff", "step", "code", "wait_seconds", secs)
+		s.log.Info("sign-in refused", "account", logName(a.Name), "addr", ip, "reason", "backoff", "step", "code", "wait_seconds", secs)
 		page.Error = tx.Tn("console.login_wait", secs)
 		s.render(w, r, http.StatusTooManyRequests, "login_code", nil, page)
 		return
