@@ -82,6 +82,9 @@ func TestSensitiveRecall(t *testing.T) {
 		// Written at the start of branch sens9c, before any of its
 		// changes, measured once at its end.
 		{"held-out-7", []string{"testdata/sensitive_fresh7.tsv"}, false, fresh7MinRecall, fresh7MaxFA},
+		// Written by a helper of session 6 without reading any earlier
+		// set or the detector; measured once before any change.
+		{"held-out-8", []string{"testdata/sensitive_fresh8.tsv"}, false, fresh8MinRecall, fresh8MaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -179,6 +182,18 @@ const (
 const (
 	fresh7MinRecall = 0.84
 	fresh7MaxFA     = 0.09
+)
+
+// The eighth (sensitive_fresh8.tsv, 100 reports and 100 controls, 50
+// and 50 English and French), written by a helper of session 6 that read
+// neither the earlier sets nor the detector; measured once, before any
+// change, by the model shipped then (trained on rounds 0–20): recall 0.830
+// (83/100: direct demands 38/40, hints 21/30, third person or structural
+// 24/30), false alarms 0.050 (5/100: 3 of 50 near twins, 2 of 50 plain
+// questions and complaints about fees, taxes and prices).
+const (
+	fresh8MinRecall = 0.83
+	fresh8MaxFA     = 0.05
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
