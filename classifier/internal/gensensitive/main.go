@@ -66,6 +66,24 @@ func run() error {
 		}
 		tr.Rounds = append(tr.Rounds, s)
 	}
+	// Hand-written ordinary city messages join disaster_en's as
+	// negatives.
+	negFiles, err := filepath.Glob("testdata/sensitive_negatives*.tsv")
+	if err != nil {
+		return err
+	}
+	for _, f := range negFiles {
+		s, err := readSet(f)
+		if err != nil {
+			return err
+		}
+		for i, y := range s.Label {
+			if y {
+				return fmt.Errorf("%s: line %q is a report; a negatives file holds none", f, s.Texts[i])
+			}
+		}
+		tr.Negatives = append(tr.Negatives, s.Texts...)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	b, cv, err := classifier.TrainSensitive(ctx, tr)
