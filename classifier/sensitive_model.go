@@ -161,13 +161,13 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 	}
 	nc := len(out) - nw
 	if nw > 0 {
-		v := float32(sensLengthScale(nw+stopW, sensLongWords))
+		v := float32(1 / math.Sqrt(float64(nw+stopW)))
 		for i := range out[:nw] {
 			out[i].val = v
 		}
 	}
 	if nc > 0 {
-		v := float32(sensLengthScale(nc+stopC, sensLongChars))
+		v := float32(1 / math.Sqrt(float64(nc+stopC)))
 		for i := nw; i < len(out); i++ {
 			out[i].val = v
 		}
@@ -206,27 +206,6 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 		}
 	}
 	return out
-}
-
-// Beyond these many word (words and pairs) or character features, a
-// message is long: its features are scaled by 1/n (times √long) instead
-// of 1/√n, so that words which lean a little toward a report ("said",
-// "but", "never") do not add up over a long story of a bus route changed
-// or a hospital queue the way they would under 1/√n; a short message
-// is scaled as before. About 45 words and pairs, 200 character n-grams:
-// a message of some 25 words, longer than most reports of the rounds.
-const (
-	sensLongWords = 48
-	sensLongChars = 320
-)
-
-// sensLengthScale is the value of each of n features of a group: 1/√n up
-// to long, then √long/n.
-func sensLengthScale(n, long int) float64 {
-	if n <= long {
-		return 1 / math.Sqrt(float64(n))
-	}
-	return math.Sqrt(float64(long)) / float64(n)
 }
 
 // sensStopwords are the stems of articles, auxiliaries, pronouns,

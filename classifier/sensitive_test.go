@@ -85,6 +85,8 @@ func TestSensitiveRecall(t *testing.T) {
 		// Written by a helper of session 6 without reading any earlier
 		// set or the detector; measured once before any change.
 		{"held-out-8", []string{"testdata/sensitive_fresh8.tsv"}, false, fresh8MinRecall, fresh8MaxFA},
+		// Long messages, written blind by a helper of session 6.
+		{"long", []string{"testdata/sensitive_long_check.tsv"}, false, longMinRecall, longMaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -151,11 +153,10 @@ func TestSensitiveRecall(t *testing.T) {
 // sensitive_tune_fresh5.tsv in training too, 0.800 (48/60) and 0.016
 // (1/61); with the model's veto of the rules, its frame features,
 // sensitive_tune_fresh6.tsv and round 20 (branch sens9c), 0.750 (45/60)
-// and 0.000 (0/61); with rounds 21–22, ordinary city messages as
-// negatives and long messages' features scaled by 1/n (session 6),
-// 0.767 (46/60) and 0.033 (2/61).
+// and 0.000 (0/61); with rounds 21–22 and ordinary city messages as
+// negatives (session 6), 0.750 (45/60) and 0.033 (2/61).
 const (
-	freshMinRecall = 0.76
+	freshMinRecall = 0.75
 	freshMaxFA     = 0.04
 )
 
@@ -180,12 +181,12 @@ const (
 // of its changes, measured once at its end with the sixth and round 20
 // in training: recall 0.844 (81/96), false alarms 0.087 (9/104: 4 the
 // rules', 5 the model's). The model shipped before the branch reads it
-// at 0.833 (80/96) and 0.106 (11/104). With rounds 21–22, ordinary
-// city messages as negatives and long messages scaled by 1/n (session
-// 6): 0.865 (83/96) and 0.115 (12/104).
+// at 0.833 (80/96) and 0.106 (11/104). With rounds 21–22 and ordinary
+// city messages as negatives (session 6): 0.875 (84/96) and 0.106
+// (11/104).
 const (
-	fresh7MinRecall = 0.86
-	fresh7MaxFA     = 0.12
+	fresh7MinRecall = 0.87
+	fresh7MaxFA     = 0.11
 )
 
 // The eighth (sensitive_fresh8.tsv, 100 reports and 100 controls, 50
@@ -196,11 +197,22 @@ const (
 // 24/30), false alarms 0.050 (5/100: 3 of 50 near twins, 2 of 50 plain
 // questions and complaints about fees, taxes and prices). Read a second
 // time by the model of rounds 0–22 with ordinary city messages as
-// negatives and long messages scaled by 1/n (session 6; nothing was
-// chosen on it): 0.820 (82/100) and 0.040 (4/100).
+// negatives (session 6; nothing was chosen on it): 0.840 (84/100) and
+// 0.050 (5/100).
+//
+// The long check (sensitive_long_check.tsv: 80 reports told in one or
+// two sentences of a story of 82–125 words, and 80 lawful stories, most
+// of them near twins sharing the report's other sentences; en, fr, es,
+// pt), written blind by a helper of session 6: the model of branch sens9c
+// 0.950 (76/80) and 0.425 (34/80), the model of rounds 0–22 with the
+// city negatives 0.913 (73/80) and 0.388 (31/80); with a long message's
+// features scaled by 1/n, tried and not kept, 0.875 (70/80) and 0.300
+// (24/80): a miss weighs more than a false alarm.
 const (
-	fresh8MinRecall = 0.82
-	fresh8MaxFA     = 0.04
+	fresh8MinRecall = 0.84
+	fresh8MaxFA     = 0.05
+	longMinRecall   = 0.91
+	longMaxFA       = 0.39
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -252,9 +264,9 @@ func TestSensitiveModelCV(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("threshold %.4f, evidence threshold %.4f", cv.Threshold, cv.Evidence)
-	t.Logf("out of fold, rules alone:    recall %.3f, false alarms %.3f, disaster_en flagged %.4f", cv.RulesRecall, cv.RulesFA, cv.RulesNeg)
-	t.Logf("out of fold, model alone:    recall %.3f, false alarms %.3f, disaster_en flagged %.4f", cv.ModelRecall, cv.ModelFA, cv.ModelNeg)
-	t.Logf("out of fold, rules or model: recall %.3f, false alarms %.3f, disaster_en flagged %.4f", cv.Recall, cv.FA, cv.Neg)
+	t.Logf("out of fold, rules alone:    recall %.3f, false alarms %.3f, negatives flagged %.4f", cv.RulesRecall, cv.RulesFA, cv.RulesNeg)
+	t.Logf("out of fold, model alone:    recall %.3f, false alarms %.3f, negatives flagged %.4f", cv.ModelRecall, cv.ModelFA, cv.ModelNeg)
+	t.Logf("out of fold, rules or model: recall %.3f, false alarms %.3f, negatives flagged %.4f", cv.Recall, cv.FA, cv.Neg)
 	for _, r := range cv.PerRound {
 		t.Log("  " + r)
 	}
@@ -283,7 +295,7 @@ func TestSensitiveModelCV(t *testing.T) {
 // whose controls are near twins too; see README.md, Sensitive). The
 // false alarms are the rules' own (0.015 after the veto) and the model's
 // on the controls of the extra rounds and rounds 10–19, written as near
-// twins of reports. Session 6: 0.837 and 0.040 over 30 rounds, the two
+// twins of reports. Session 6: 0.840 and 0.040 over 30 rounds, the two
 // new ones hard (indirect reports 0.49, es/pt/ar/sw 0.63 out of fold).
 const (
 	cvMinRecall = 0.835
@@ -338,14 +350,14 @@ func TestSensitiveCues(t *testing.T) {
 // 0.5 % of newport_en.csv (city requests) and 1 % of disaster_en.csv
 // (disaster messages and news). Measured: 2 of 513 and 51 of 3,300
 // before branch sens9b, 1 and 21 since the model's veto of weak evidence,
-// 1 and 2 since session 6. It also reads testdata/sensitive_quiet_long.tsv
+// 2 and 2 since session 6. It also reads testdata/sensitive_quiet_long.tsv
 // (160 long lawful stories, 60–160 words, en, fr, es, pt, written by a
 // helper of session 6 to hold the words of a report's telling: "said",
 // "never", "the council approved"; never trained on): the model of
 // branch sens9c flagged 58, the model with rounds 21–22 and ordinary city
-// messages 49, and with long messages scaled by 1/n 33 (14 the rules',
-// 19 the model's). That set was read before that last change was kept,
-// so its figure is not clean; the floor is the level measured.
+// messages 49 (a long message's features scaled by 1/n would flag 33,
+// at a cost in recall on long reports: see the long check above). The
+// floor is the level measured: far too many, a known weakness.
 func TestSensitiveQuietOnCityData(t *testing.T) {
 	dir, err := FindSharedData(".")
 	if err != nil {
@@ -384,8 +396,8 @@ func TestSensitiveQuietOnCityData(t *testing.T) {
 		}
 	}
 	t.Logf("sensitive_quiet_long.tsv: %d of %d flagged", n, len(long))
-	if len(long) < 100 || float64(n) > 0.21*float64(len(long)) {
-		t.Errorf("sensitive_quiet_long.tsv: %d of %d long lawful stories flagged, want at most 21 %%", n, len(long))
+	if len(long) < 100 || float64(n) > 0.31*float64(len(long)) {
+		t.Errorf("sensitive_quiet_long.tsv: %d of %d long lawful stories flagged, want at most 31 %%", n, len(long))
 	}
 }
 
