@@ -488,8 +488,8 @@ func TestClusterFailover(t *testing.T) {
 	median, p99 := proxy.answerTimes()
 	t.Logf("webhook through the proxy: %d updates during the burst at %.1f/s (as fast as they were posted), an instance's answer in %v (p99 %v), longest pause after the kill %v, %d attempts on a dead instance skipped",
 		relayed, perSecond, median.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), gap.Round(time.Millisecond), failover)
-	t.Logf("delivery unknown: %d Telegram acknowledgements (%d of them in fact delivered), %d rows in all (%s); Telegram 429s %d, Discord limits exceeded %d",
-		tgUnknown, tgUnknownDelivered, unknownRows, clusterUnknownKinds(t, pg), tgst.RateLimited, dcst.Exceeded)
+	t.Logf("delivery unknown: %d Telegram acknowledgements (%d of them in fact delivered), %d rows in all (%s); Telegram 429s %d, Discord limits exceeded %d (%d of them the global one)",
+		tgUnknown, tgUnknownDelivered, unknownRows, clusterUnknownKinds(t, pg), tgst.RateLimited, dcst.Exceeded, dcst.ExceededGlobal)
 }
 
 // clusterConfig is the instances' configuration: PostgreSQL, Telegram in

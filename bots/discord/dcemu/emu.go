@@ -95,12 +95,15 @@ type Stats struct {
 	Injected429  int // 429s from Faults
 	Injected5xx  int // 5xx from Faults
 	Exceeded     int // 429s because the client exceeded a real limit
-	NonceHits    int // posts answered with an earlier message of the same nonce
-	Identifies   int
-	Resumes      int
-	AuthFailures int // gateway connections closed with 4004
-	IntentDenied int // gateway connections closed with 4014 (Message Content off)
-	Connections  int // gateway websocket connections accepted
+	// ExceededGlobal are those of Exceeded for the global limit (the
+	// rest: a channel's).
+	ExceededGlobal int
+	NonceHits      int // posts answered with an earlier message of the same nonce
+	Identifies     int
+	Resumes        int
+	AuthFailures   int // gateway connections closed with 4004
+	IntentDenied   int // gateway connections closed with 4014 (Message Content off)
+	Connections    int // gateway websocket connections accepted
 }
 
 // User is a Discord user known to the emulator.

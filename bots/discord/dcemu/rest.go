@@ -91,6 +91,7 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			s.globalHits = prune(s.globalHits, now.Add(-time.Second))
 			if len(s.globalHits) >= s.opts.Limits.GlobalPerSecond {
 				s.stats.Exceeded++
+				s.stats.ExceededGlobal++
 				after := s.globalHits[0].Add(time.Second).Sub(now)
 				s.notifyLocked()
 				s.mu.Unlock()
