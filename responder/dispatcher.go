@@ -436,6 +436,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		defer close(beatDone)
 		d.keepAlive(beatCtx, ctx)
 	}()
+	// A newcomer among live instances claims nothing until each of them
+	// has counted it (they count at every renewal, a fifth of the
+	// heartbeat's length; two renewals leave room for a slow one): until
+	// then they keep to their larger shares of the platforms' limits, and
+	// its sends would take the platform over its global limit (seen as
+	// Discord 429s when a third instance started during a burst).
+	if d.LiveInstances() > 1 {
+		t := time.NewTimer(2 * d.ttl / 5)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 	if w, ok := d.store.(OutboxWatcher); ok {
 		// Rows queued by the other instances wake this one too.
 		watchDone := make(chan struct{})

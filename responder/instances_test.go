@@ -412,3 +412,57 @@ func TestDispatcherStaleHeartbeatClaimsNothing(t *testing.T) {
 		t.Errorf("no line says it claims again:\n%s", logs)
 	}
 }
+
+// TestNewcomerWaitsToBeCounted: a dispatcher that starts beside a live
+// one sends nothing until the live one has counted it and keeps to its
+// half of the platform's limits; else, for a moment, the two together
+// would send at one and a half times the platform's limit.
+func TestNewcomerWaitsToBeCounted(t *testing.T) {
+	forEachDatabase(t, store.Options{}, func(t *testing.T, open func() *store.DB) {
+		ctx := context.Background()
+		const ttl = 2 * time.Second
+		// A sends on Discord only: the Telegram rows are B's.
+		a := &sharingBot{fakeBot: newFakeBot(t, citybot.Discord)}
+		da, err := responder.NewDispatcher(responder.DispatcherOptions{Store: open(), Bots: []bots.Bot{a}, Instance: "A", HeartbeatTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, da)
+		waitFor(t, "A to count itself", func() bool { return a.n.Load() == 1 })
+
+		dbB := open()
+		var items []citybot.OutboxItem
+		for i := range 5 {
+			items = append(items, citybot.OutboxItem{Kind: citybot.OutboxNotice, Out: citybot.Outgoing{
+				Key: fmt.Sprint("b", i), Platform: citybot.Telegram, Chat: citybot.ChatID(fmt.Sprint("chat-b", i)), Text: "notice"}})
+		}
+		b := &sharingBot{fakeBot: newFakeBot(t, citybot.Telegram)}
+		var early atomic.Int64 // B's sends while A still counted one instance
+		b.fail = func(citybot.Outgoing) error {
+			if a.n.Load() != 2 {
+				early.Add(1)
+			}
+			return nil
+		}
+		dispB, err := responder.NewDispatcher(responder.DispatcherOptions{Store: dbB, Bots: []bots.Bot{b}, Instance: "B", HeartbeatTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, dispB)
+		waitFor(t, "B to count two instances", func() bool { return b.n.Load() == 2 })
+		if _, err := dbB.Enqueue(ctx, items...); err != nil {
+			t.Fatal(err)
+		}
+		dispB.Notify() // as intake does: queued, send at once
+		waitFor(t, "B's sends", func() bool {
+			n := 0
+			for _, it := range items {
+				n += b.callCount(it.Out.Key)
+			}
+			return n > 0
+		})
+		if n := early.Load(); n > 0 {
+			t.Errorf("B sent %d messages before A counted it", n)
+		}
+	})
+}
