@@ -441,8 +441,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// heartbeat's length; two renewals leave room for a slow one): until
 	// then they keep to their larger shares of the platforms' limits, and
 	// its sends would take the platform over its global limit (seen as
-	// Discord 429s when a third instance started during a burst).
-	if d.LiveInstances() > 1 {
+	// Discord 429s when a third instance started during a burst). A
+	// heartbeat not renewed within those two renewals is a dead process's
+	// (this one's own before a crash, say): nobody to wait for.
+	if d.LiveInstances() > 1 && d.peersRenewing(ctx, 2*d.ttl/5) {
+		d.log.Info("waiting for the other instances to count this one before sending", "wait", 2*d.ttl/5)
 		t := time.NewTimer(2 * d.ttl / 5)
 		select {
 		case <-ctx.Done():

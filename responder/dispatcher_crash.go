@@ -179,6 +179,28 @@ func (d *Dispatcher) keepAlive(ctx, run context.Context) {
 	}
 }
 
+// renewingCounter is the store's count of the instances alive now
+// (store.DB.RenewingInstances); a store without it counts every live
+// heartbeat as renewing.
+type renewingCounter interface {
+	RenewingInstances(ctx context.Context, self string, ttl, within time.Duration) (int, error)
+}
+
+// peersRenewing reports whether another instance renewed its heartbeat
+// within the last within (true when the store cannot tell).
+func (d *Dispatcher) peersRenewing(ctx context.Context, within time.Duration) bool {
+	rc, ok := d.store.(renewingCounter)
+	if !ok {
+		return true
+	}
+	n, err := rc.RenewingInstances(ctx, d.instance, d.ttl, within)
+	if err != nil {
+		d.log.Warn("count the instances renewing their heartbeat", "err", err)
+		return true
+	}
+	return n > 0
+}
+
 // LiveInstances returns how many citybot instances share the database,
 // this one included, as its heartbeat last counted them (every fifth of
 // HeartbeatTTL); 0 before Run first counted.

@@ -466,3 +466,41 @@ func TestNewcomerWaitsToBeCounted(t *testing.T) {
 		}
 	})
 }
+
+// TestRestartAfterCrashDoesNotWait: a dispatcher restarted after its
+// process died finds the dead process's heartbeat still live but no
+// longer renewed: nobody to wait for, it sends at once (it does not log
+// the newcomer's wait), where beside a live instance it waits.
+func TestRestartAfterCrashDoesNotWait(t *testing.T) {
+	forEachDatabase(t, store.Options{}, func(t *testing.T, open func() *store.DB) {
+		ctx := context.Background()
+		const ttl = 5 * time.Second
+		db := open()
+		// The process before the crash: its heartbeat, never renewed,
+		// lives ttl; two renewals (2 s) pass without a renewal.
+		if err := db.InstanceHeartbeat(ctx, "before-crash", ttl); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2*ttl/5 + 100*time.Millisecond)
+		if n, err := db.LiveInstances(ctx); err != nil || n != 1 {
+			t.Fatalf("LiveInstances = %d, %v; want 1 (the dead process's heartbeat not yet expired)", n, err)
+		}
+		bot := newFakeBot(t, citybot.Telegram)
+		logs := &logBuf{}
+		d, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Bots: []bots.Bot{bot}, Instance: "after-crash",
+			HeartbeatTTL: ttl, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, d)
+		if _, err := db.Enqueue(ctx, citybot.OutboxItem{Kind: citybot.OutboxNotice,
+			Out: citybot.Outgoing{Key: "answer", Platform: citybot.Telegram, Chat: "c1", Text: "An officer answered"}}); err != nil {
+			t.Fatal(err)
+		}
+		d.Notify()
+		waitFor(t, "the answer to be sent", func() bool { return bot.callCount("answer") == 1 })
+		if strings.Contains(logs.String(), "waiting for the other instances") {
+			t.Errorf("the restarted dispatcher waited for a dead process:\n%s", logs.String())
+		}
+	})
+}

@@ -218,3 +218,49 @@ func TestInstanceHeartbeatPrunes(t *testing.T) {
 		}
 	})
 }
+
+// TestRenewingInstances: an instance counts the others whose heartbeat was
+// renewed lately, not itself, and not one that stopped renewing though
+// its heartbeat has not yet expired (a process killed a moment ago).
+func TestRenewingInstances(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		clk := newClock()
+		dbs := openInstances(t, te, clk, 2)
+		a, b := dbs[0], dbs[1]
+		const ttl, within = 10 * time.Second, 4 * time.Second
+		renewing := func(db *DB, self string) int {
+			n, err := db.RenewingInstances(ctx, self, ttl, within)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, x := range []struct {
+			db   *DB
+			name string
+		}{{a, "A"}, {b, "B"}} {
+			if err := x.db.InstanceHeartbeat(ctx, x.name, ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := renewing(a, "A"); n != 1 {
+			t.Errorf("A counts %d instances renewing, want 1 (B)", n)
+		}
+		// B stops renewing; A goes on. Past within, B is alive by its
+		// heartbeat but no longer renewing.
+		clk.Add(within + time.Second)
+		if err := a.InstanceHeartbeat(ctx, "A", ttl); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := a.LiveInstances(ctx); err != nil || n != 2 {
+			t.Errorf("LiveInstances = %d, %v; want 2 (B's heartbeat has not expired)", n, err)
+		}
+		if n := renewing(a, "A"); n != 0 {
+			t.Errorf("A counts %d instances renewing, want 0 (B stopped)", n)
+		}
+		if n := renewing(b, "B"); n != 1 {
+			t.Errorf("B counts %d instances renewing, want 1 (A)", n)
+		}
+	})
+}

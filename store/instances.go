@@ -95,6 +95,20 @@ func (db *DB) LiveInstances(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// RenewingInstances counts the instances other than self whose
+// heartbeat (of length ttl) was renewed within the last within: those
+// alive now, where LiveInstances also counts a process that died less
+// than ttl ago.
+func (db *DB) RenewingInstances(ctx context.Context, self string, ttl, within time.Duration) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases WHERE name >= ? AND name < ? AND name <> ? AND expires_at > ?`,
+		instancePrefix, "instance;", instancePrefix+self, ts(db.now().Add(ttl-within))).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: renewing instances: %w", mapErr(err))
+	}
+	return n, nil
+}
+
 // AbandonedOutbox returns the rows of the given platforms left in
 // sending by a process that is gone: claimed by an instance other than
 // self whose heartbeat has expired or was released (or by a citybot from
