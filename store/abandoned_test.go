@@ -42,14 +42,8 @@ func TestAbandonedOutbox(t *testing.T) {
 		dbs := openInstances(t, te, clk, 2)
 		a, b := dbs[0], dbs[1]
 		const ttl = 10 * time.Second
-		for _, x := range []struct {
-			db   *DB
-			name string
-		}{{a, "A"}, {b, "B"}} {
-			if err := x.db.InstanceHeartbeat(ctx, x.name, ttl); err != nil {
-				t.Fatal(err)
-			}
-		}
+		beat(t, ttl, a, "A")
+		beat(t, ttl, b, "B")
 		res, err := a.Ingest(ctx, report(msg("c1", "1", "u1", "pothole on Main Street"), "roads", citybot.UrgencyNormal), ackFor)
 		if err != nil {
 			t.Fatal(err)
@@ -99,9 +93,7 @@ func TestAbandonedOutbox(t *testing.T) {
 
 		// A dies: its heartbeat is not renewed; B's is.
 		clk.Add(ttl + time.Second)
-		if err := b.InstanceHeartbeat(ctx, "B", ttl); err != nil {
-			t.Fatal(err)
-		}
+		beat(t, ttl, b, "B")
 		if n, err := b.LiveInstances(ctx); err != nil || n != 1 {
 			t.Errorf("LiveInstances after A's death = %d, %v; want 1", n, err)
 		}
@@ -170,9 +162,7 @@ func TestAbandonedOutbox(t *testing.T) {
 			t.Errorf("after B's release, abandoned = %q, %v; want n1", outboxKeys(got), err)
 		}
 		// A process that takes its heartbeat back is alive again.
-		if err := b.InstanceHeartbeat(ctx, "B", ttl); err != nil {
-			t.Fatal(err)
-		}
+		beat(t, ttl, b, "B")
 		if got, err := a.AbandonedOutbox(ctx, tgOnly, "C"); err != nil || len(got) != 0 {
 			t.Errorf("after B's return, abandoned = %q, %v", outboxKeys(got), err)
 		}
@@ -236,23 +226,15 @@ func TestRenewingInstances(t *testing.T) {
 			}
 			return n
 		}
-		for _, x := range []struct {
-			db   *DB
-			name string
-		}{{a, "A"}, {b, "B"}} {
-			if err := x.db.InstanceHeartbeat(ctx, x.name, ttl); err != nil {
-				t.Fatal(err)
-			}
-		}
+		beat(t, ttl, a, "A")
+		beat(t, ttl, b, "B")
 		if n := renewing(a, "A"); n != 1 {
 			t.Errorf("A counts %d instances renewing, want 1 (B)", n)
 		}
 		// B stops renewing; A goes on. Past within, B is alive by its
 		// heartbeat but no longer renewing.
 		clk.Add(within + time.Second)
-		if err := a.InstanceHeartbeat(ctx, "A", ttl); err != nil {
-			t.Fatal(err)
-		}
+		beat(t, ttl, a, "A")
 		if n, err := a.LiveInstances(ctx); err != nil || n != 2 {
 			t.Errorf("LiveInstances = %d, %v; want 2 (B's heartbeat has not expired)", n, err)
 		}
@@ -263,4 +245,12 @@ func TestRenewingInstances(t *testing.T) {
 			t.Errorf("B counts %d instances renewing, want 1 (A)", n)
 		}
 	})
+}
+
+// beat renews the heartbeat of the instance name on db for ttl.
+func beat(t *testing.T, ttl time.Duration, db *DB, name string) {
+	t.Helper()
+	if err := db.InstanceHeartbeat(context.Background(), name, ttl); err != nil {
+		t.Fatalf("heartbeat of %s: %v", name, err)
+	}
 }
