@@ -54,7 +54,8 @@ type scratch struct {
 	knownT, knownU int
 	sens           []sensHit
 	sensFeats      []sensFeat
-	langRead       uint64 // the languages the detection did not rule out (detectVotes)
+	sensWinHits    []sensHit // a window's hits (sentenceWindows)
+	langRead       uint64    // the languages the detection did not rule out (detectVotes)
 }
 
 // New returns a Classifier using opts.Model, or the shipped default model

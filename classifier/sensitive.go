@@ -811,7 +811,17 @@ func (c *Classifier) sensitive(sc *scratch, out *citybot.Classification) {
 		// The model flags what the rules miss, and vetoes a rule (but a
 		// phrase) or the rules' evidence when it reads a lawful story.
 		sc.sensFeats = sensFeatures(sc.toks, sc.sens, sc.sensFeats)
-		switch p := c.sensModel.prob(sc.sensFeats); {
+		p := c.sensModel.prob(sc.sensFeats)
+		if p >= c.sensModel.cut(level) {
+			// A message of three sentences or more must read as a report
+			// in one window of two sentences too: words that lean a little
+			// toward a report add up over a long lawful story, not within
+			// two of its sentences.
+			var best float64
+			sc.sensWinHits, best = c.sensModel.bestWindow(sc.toks, sc.sens, sc.sensWinHits, &sc.sensFeats)
+			p = min(p, best)
+		}
+		switch {
 		case level == sensRule && p >= c.sensModel.ruleVeto:
 		case level == sensEvidence && p >= c.sensModel.evidence:
 		case p >= c.sensModel.threshold:

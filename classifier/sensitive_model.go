@@ -548,7 +548,8 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 	}
 	type item struct {
 		feats []sensFeat
-		level int // sensNone, sensEvidence, sensRule, sensPhrase
+		wins  [][]sensFeat // each window of two sentences, when three or more (sentenceWindows)
+		level int          // sensNone, sensEvidence, sensRule, sensPhrase
 		y     bool
 		round int // -1: negative
 		fold  int
@@ -562,7 +563,11 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 		var level int
 		_, read := ld.detectVotes(text, sc.toks, "")
 		_, level, sc.sens = sens.detectLevel(sc.toks, sens.readBits(read), nil)
-		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), level: level, y: y, round: round, fold: fold, text: text})
+		var wins [][]sensFeat
+		sentenceWindows(sc.toks, sc.sens, nil, func(wt []token, wh []sensHit) {
+			wins = append(wins, sensFeatures(wt, wh, nil))
+		})
+		items = append(items, item{feats: slices.Clone(sensFeatures(sc.toks, sc.sens, nil)), wins: wins, level: level, y: y, round: round, fold: fold, text: text})
 	}
 	R := len(tr.Rounds)
 	if R < 2 {
@@ -619,8 +624,8 @@ func TrainSensitive(ctx context.Context, tr SensitiveTraining) ([]byte, *Sensiti
 			return nil, nil, err
 		}
 		for i := range items {
-			if items[i].fold == r {
-				oof[i] = m.prob(items[i].feats)
+			if it := &items[i]; it.fold == r {
+				oof[i] = m.windowedProb(it.feats, it.wins)
 			}
 		}
 		logf("fold %d (%s): %d iterations, gradient norm %.2g", r, tr.Rounds[r].Round, st.iters, st.grad)
@@ -844,4 +849,77 @@ func (m *sensModel) explain(toks []token, p float64) []string {
 		}
 	}
 	return cues
+}
+
+// cut is the probability the model must reach for a message whose rules
+// reached level: the rule veto threshold after a rule (not a phrase), the
+// evidence threshold after the evidence score alone, else the threshold.
+func (m *sensModel) cut(level int) float64 {
+	switch level {
+	case sensRule:
+		return m.ruleVeto
+	case sensEvidence:
+		return m.evidence
+	}
+	return m.threshold
+}
+
+// bestWindow is the model's highest probability on a window of two
+// consecutive sentences of a message of three sentences or more, and 1
+// for a shorter message (its one window is the message). feats is a
+// buffer, overwritten; hbuf is returned for reuse.
+func (m *sensModel) bestWindow(toks []token, hits, hbuf []sensHit, feats *[]sensFeat) ([]sensHit, float64) {
+	best, seen := 0.0, false
+	hbuf = sentenceWindows(toks, hits, hbuf, func(wt []token, wh []sensHit) {
+		*feats = sensFeatures(wt, wh, *feats)
+		best, seen = max(best, m.prob(*feats)), true
+	})
+	if !seen {
+		return hbuf, 1
+	}
+	return hbuf, best
+}
+
+// sentenceWindows calls f with each window of two consecutive sentences
+// of a message of three sentences or more: the window's tokens and the
+// hits wholly within it, their positions made relative to the window.
+// A message of one or two sentences has no window but itself, and f is
+// not called. hbuf is returned for reuse.
+func sentenceWindows(toks []token, hits, hbuf []sensHit, f func([]token, []sensHit)) []sensHit {
+	next := func(i int) int {
+		for i++; i < len(toks) && !toks[i].sentStart; i++ {
+		}
+		return i
+	}
+	if b := next(0); b >= len(toks) || next(b) >= len(toks) {
+		return hbuf
+	}
+	for a, b := 0, next(0); b < len(toks); a, b = b, next(b) {
+		c := next(b)
+		hbuf = hbuf[:0]
+		for _, h := range hits {
+			if h.first >= a && h.end <= c {
+				h.first -= a
+				h.end -= a
+				hbuf = append(hbuf, h)
+			}
+		}
+		f(toks[a:c], hbuf)
+	}
+	return hbuf
+}
+
+// windowedProb is the probability Classifier.sensitive uses: the lower of
+// the message's and of its best window of two sentences (wins, empty for
+// a message of one or two sentences).
+func (m *sensModel) windowedProb(feats []sensFeat, wins [][]sensFeat) float64 {
+	p := m.prob(feats)
+	if len(wins) == 0 {
+		return p
+	}
+	best := 0.0
+	for _, w := range wins {
+		best = max(best, m.prob(w))
+	}
+	return min(p, best)
 }

@@ -3,6 +3,7 @@ package classifier
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -87,6 +88,9 @@ func TestSensitiveRecall(t *testing.T) {
 		{"held-out-8", []string{"testdata/sensitive_fresh8.tsv"}, false, fresh8MinRecall, fresh8MaxFA},
 		// Long messages, written blind by a helper of session 6.
 		{"long", []string{"testdata/sensitive_long_check.tsv"}, false, longMinRecall, longMaxFA},
+		// Long messages again, written blind by a helper of session 7
+		// (60/60, about 45 of the controls near twins).
+		{"long-2", []string{"testdata/sensitive_long_check2.tsv"}, false, long2MinRecall, long2MaxFA},
 	} {
 		t.Run(part.name, func(t *testing.T) {
 			files := part.files
@@ -207,12 +211,22 @@ const (
 // 0.950 (76/80) and 0.425 (34/80), the model of rounds 0–22 with the
 // city negatives 0.913 (73/80) and 0.388 (31/80); with a long message's
 // features scaled by 1/n, tried and not kept, 0.875 (70/80) and 0.300
-// (24/80): a miss weighs more than a false alarm.
+// (24/80): a miss weighs more than a false alarm. Since session 7 a
+// message of three sentences or more must read as a report in one window
+// of two sentences too (TestSensitiveWindows): 0.913 (73/80) and 0.325
+// (26/80). The second long check (sensitive_long_check2.tsv: 60 reports
+// and 60 lawful stories of 80–140 words, en 34, fr 20, es 3, pt 3 each,
+// some 45 of the controls near twins), written blind by a helper of
+// session 7 and measured once, before and with the window check: recall
+// 1.000 (60/60) both, false alarms 0.417 (25/60) before, 0.383 (23/60)
+// with it.
 const (
 	fresh8MinRecall = 0.84
 	fresh8MaxFA     = 0.05
 	longMinRecall   = 0.91
-	longMaxFA       = 0.39
+	longMaxFA       = 0.33
+	long2MinRecall  = 1.0
+	long2MaxFA      = 0.39
 )
 
 // TestSensitiveModelCV retrains the learned part of the sensitive detector
@@ -356,8 +370,9 @@ func TestSensitiveCues(t *testing.T) {
 // "never", "the council approved"; never trained on): the model of
 // branch sens9c flagged 58, the model with rounds 21–22 and ordinary city
 // messages 49 (a long message's features scaled by 1/n would flag 33,
-// at a cost in recall on long reports: see the long check above). The
-// floor is the level measured: far too many, a known weakness.
+// at a cost in recall on long reports: see the long check above), 36
+// since session 7's window check (TestSensitiveWindows). The floor is
+// the level measured: still too many, a known weakness.
 func TestSensitiveQuietOnCityData(t *testing.T) {
 	dir, err := FindSharedData(".")
 	if err != nil {
@@ -396,8 +411,8 @@ func TestSensitiveQuietOnCityData(t *testing.T) {
 		}
 	}
 	t.Logf("sensitive_quiet_long.tsv: %d of %d flagged", n, len(long))
-	if len(long) < 100 || float64(n) > 0.31*float64(len(long)) {
-		t.Errorf("sensitive_quiet_long.tsv: %d of %d long lawful stories flagged, want at most 31 %%", n, len(long))
+	if len(long) < 100 || float64(n) > 0.23*float64(len(long)) {
+		t.Errorf("sensitive_quiet_long.tsv: %d of %d long lawful stories flagged, want at most 23 %%", n, len(long))
 	}
 }
 
@@ -532,7 +547,7 @@ func TestSensitiveModelFlags(t *testing.T) {
 			toks, _ := tokenize(r.text, nil)
 			_, read := c.lang.detectVotes(r.text, toks, "")
 			_, level, hits := c.sens.detectLevel(toks, c.sens.readBits(read), nil)
-			p := c.sensModel.prob(sensFeatures(toks, hits, nil))
+			p := c.sensModel.windowedProb(sensFeatures(toks, hits, nil), windowFeatures(toks, hits))
 			if rules.Sensitive != (level != sensNone) && rules.Topic.Label != corruptionTopic {
 				t.Errorf("%q: rules alone %v, level %d", r.text, rules.Sensitive, level)
 			}
@@ -685,5 +700,94 @@ func TestSensitiveOtherLanguages(t *testing.T) {
 		if r := c.Classify(tc.text, ""); r.Sensitive != tc.sensitive {
 			t.Errorf("%s %q: sensitive %v %v, want %v (detected %s)", tc.lang, tc.text, r.Sensitive, r.SensitiveCues, tc.sensitive, r.Language)
 		}
+	}
+}
+
+// windowFeatures is the model's features of each window of two sentences
+// of a message of three sentences or more (none for a shorter one).
+func windowFeatures(toks []token, hits []sensHit) [][]sensFeat {
+	var wins [][]sensFeat
+	sentenceWindows(toks, hits, nil, func(wt []token, wh []sensHit) {
+		wins = append(wins, sensFeatures(wt, wh, nil))
+	})
+	return wins
+}
+
+// TestSentenceWindows: each window is two consecutive sentences, its hits
+// those wholly within it with positions relative to it; a message of one
+// or two sentences has none.
+func TestSentenceWindows(t *testing.T) {
+	c := newDefault(t)
+	for _, tc := range []struct {
+		text string
+		want []string // each window's first and last token, and its hits' words
+	}{
+		{"The clerk asked me for 200 in cash.", nil},
+		{"We went to the office. The clerk asked me for 200 in cash.", nil},
+		{"We went to the office. The clerk asked me for 200 in cash. We paid it.",
+			[]string{"we…cash hits [went,office,clerk,asked,200,cash]", "the…it hits [clerk,asked,200,cash,paid]"}},
+		{"First. Second one. Third. Fourth!", []string{"first…one hits []", "second…third hits []", "third…fourth hits []"}},
+	} {
+		toks, _ := tokenize(tc.text, nil)
+		_, read := c.lang.detectVotes(tc.text, toks, "")
+		_, _, hits := c.sens.detectLevel(toks, c.sens.readBits(read), nil)
+		var got []string
+		sentenceWindows(toks, hits, nil, func(wt []token, wh []sensHit) {
+			var words []string
+			for _, h := range wh {
+				if h.first < 0 || h.end > len(wt) || h.first >= h.end {
+					t.Fatalf("%q: hit %+v outside its window of %d tokens", tc.text, h, len(wt))
+				}
+				words = append(words, wt[h.first].stem)
+			}
+			got = append(got, fmt.Sprintf("%s…%s hits [%s]", wt[0].stem, wt[len(wt)-1].stem, strings.Join(words, ",")))
+		})
+		if strings.Join(got, "; ") != strings.Join(tc.want, "; ") {
+			t.Errorf("%q: windows\n%s\nwant\n%s", tc.text, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}
+
+// TestSensitiveWindows: a long lawful story whose words lean a little
+// toward a report, message-wide, is not flagged when no window of two of
+// its sentences reads as one. When it came in, the window took away 13
+// of the 49 flags on sensitive_quiet_long.tsv and 5 of the 31 false
+// alarms of sensitive_long_check.tsv, and none of its 73 reports caught;
+// only where the whole message reached its cut and no window did; it
+// never adds a flag.
+func TestSensitiveWindows(t *testing.T) {
+	c := newDefault(t)
+	lowered := 0
+	for _, f := range []string{"testdata/sensitive_quiet_long.tsv", "testdata/sensitive_long_check.tsv"} {
+		for _, r := range readLabelled(t, f) {
+			toks, _ := tokenize(r.text, nil)
+			_, read := c.lang.detectVotes(r.text, toks, "")
+			_, level, hits := c.sens.detectLevel(toks, c.sens.readBits(read), nil)
+			if level == sensPhrase {
+				continue
+			}
+			whole := c.sensModel.prob(sensFeatures(toks, hits, nil))
+			wins := windowFeatures(toks, hits)
+			p := c.sensModel.windowedProb(sensFeatures(toks, hits, nil), wins)
+			got := c.Classify(r.text, "").Sensitive
+			if got != (p >= c.sensModel.cut(level)) {
+				t.Errorf("%q: flagged %v, windowed p %.3f, cut %.3f", r.text, got, p, c.sensModel.cut(level))
+			}
+			if p > whole {
+				t.Errorf("%q: windowed p %.3f above the whole message's %.3f", r.text, p, whole)
+			}
+			if whole >= c.sensModel.cut(level) && !got {
+				if len(wins) == 0 {
+					t.Errorf("%q: not flagged at p %.3f with no window", r.text, whole)
+				}
+				if !r.sensitive {
+					lowered++
+				}
+			}
+		}
+	}
+	t.Logf("%d lawful long stories no longer flagged for want of a window", lowered)
+	if lowered == 0 {
+		t.Error("no long lawful story was kept unflagged by its windows: the window check does nothing on these sets")
 	}
 }
