@@ -21,6 +21,16 @@ import (
 // instancePrefix starts the name of every instance's heartbeat lease.
 const instancePrefix = "instance:"
 
+// isHeartbeat is the condition that a job_leases row is an instance's
+// heartbeat. It compares the name's first characters for equality, not a
+// range on the prefix ("name >= 'instance:' AND name < 'instance;'"):
+// a range holds only in byte order, and a PostgreSQL database made with
+// a language's collation (en_US.UTF-8, ICU's en-US) sorts punctuation
+// otherwise, so the range held no heartbeat at all there and every
+// instance counted itself alone. job_leases holds a few rows per job and
+// per instance of the last day: a scan costs nothing.
+const isHeartbeat = `substr(name, 1, 9) = 'instance:'`
+
 // claimerGone is the condition, on an outbox row o, that its claimer has
 // no live heartbeat: none was ever taken (a row claimed before claimers
 // were recorded has an empty claimed_by), it was released, or it expired
@@ -54,8 +64,8 @@ func (db *DB) InstanceHeartbeat(ctx context.Context, instance string, ttl time.D
 	}
 	db.instancesPruned.Store(now.UnixNano())
 	err = db.write(ctx, func(ctx context.Context, tx querier) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM job_leases WHERE name >= ? AND name < ? AND expires_at < ?`,
-			instancePrefix, "instance;", ts(now.Add(-instanceKeep)))
+		_, err := tx.ExecContext(ctx, `DELETE FROM job_leases WHERE `+isHeartbeat+` AND expires_at < ?`,
+			ts(now.Add(-instanceKeep)))
 		return err
 	})
 	if err != nil {
@@ -86,9 +96,8 @@ func (db *DB) ReleaseInstance(ctx context.Context, instance string) error {
 // (this one included, once it took its own).
 func (db *DB) LiveInstances(ctx context.Context) (int, error) {
 	var n int
-	// A range on the prefix (':' + 1 is ';'), which the primary key serves.
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases WHERE name >= ? AND name < ? AND expires_at > ?`,
-		instancePrefix, "instance;", ts(db.now())).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases WHERE `+isHeartbeat+` AND expires_at > ?`,
+		ts(db.now())).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: live instances: %w", mapErr(err))
 	}
@@ -101,8 +110,8 @@ func (db *DB) LiveInstances(ctx context.Context) (int, error) {
 // than ttl ago.
 func (db *DB) RenewingInstances(ctx context.Context, self string, ttl, within time.Duration) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases WHERE name >= ? AND name < ? AND name <> ? AND expires_at > ?`,
-		instancePrefix, "instance;", instancePrefix+self, ts(db.now().Add(ttl-within))).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_leases WHERE `+isHeartbeat+` AND name <> ? AND expires_at > ?`,
+		instancePrefix+self, ts(db.now().Add(ttl-within))).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: renewing instances: %w", mapErr(err))
 	}

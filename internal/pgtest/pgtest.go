@@ -78,11 +78,11 @@ func NewDBFrom(tb testing.TB, prefix, template string) string {
 	tb.Helper()
 	db := Admin(tb)
 	name := prefix + "_" + randomHex()
-	q := `CREATE DATABASE ` + name
 	if template != "" {
-		q += ` TEMPLATE ` + template
-	}
-	if _, err := db.Exec(q); err != nil {
+		if _, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE ` + template); err != nil {
+			tb.Fatalf("create database: %v", err)
+		}
+	} else if err := create(db, name); err != nil {
 		tb.Fatalf("create database: %v", err)
 	}
 	tb.Cleanup(func() {
@@ -101,7 +101,7 @@ func Template(tb testing.TB, build func(ctx context.Context, src string) error) 
 	db := Admin(tb)
 	admin.tmplOnce.Do(func() {
 		name := "citybot_tmpl_" + randomHex()
-		if _, err := db.Exec(`CREATE DATABASE ` + name); err != nil {
+		if err := create(db, name); err != nil {
 			admin.tmplErr = err
 			return
 		}
@@ -126,6 +126,31 @@ func Close() {
 		admin.db.Exec(`DROP DATABASE IF EXISTS ` + admin.tmpl + ` WITH (FORCE)`)
 	}
 	admin.db.Close()
+}
+
+// create makes the empty database name with a language's collation
+// (ICU's en-US), as a city's server most often has (en_US.UTF-8 and the
+// like), not the byte order of the test server's C.UTF-8: a query that
+// holds only in byte order (a range on a prefix, an ORDER BY meant to
+// be byte-wise) fails the tests as it would fail the city. A server
+// built without ICU gets a database of its default collation.
+func create(db *sql.DB, name string) error {
+	_, err := db.Exec(`CREATE DATABASE ` + name + ` TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`)
+	if err == nil {
+		return nil
+	}
+	if missing, _ := icuMissing(db); !missing {
+		return err
+	}
+	_, err = db.Exec(`CREATE DATABASE ` + name)
+	return err
+}
+
+// icuMissing reports whether the server lacks ICU collations.
+func icuMissing(db *sql.DB) (bool, error) {
+	var n int
+	err := db.QueryRow(`SELECT count(*) FROM pg_collation WHERE collprovider = 'i'`).Scan(&n)
+	return err == nil && n == 0, err
 }
 
 // URL is the test server's connection string for the database name: Env
