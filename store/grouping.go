@@ -91,7 +91,7 @@ func candidateSQL(q citybot.CandidateQuery, byPlace bool) (string, []any) {
 		or := ""
 		for _, p := range q.Places {
 			lit, _ := json.Marshal(p)
-			sb.WriteString(or + `places LIKE ? ESCAPE '\'`)
+			sb.WriteString(or + `places LIKE ? ESCAPE '!'`)
 			args = append(args, "%"+likeEscaper.Replace(string(lit))+"%")
 			or = ` OR `
 		}
@@ -257,7 +257,11 @@ func quickTS(s string) time.Time {
 	return time.Date(y, time.Month(mo), d, h, mi, se, us*1000, time.UTC)
 }
 
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+// likeEscaper makes a text literal in a LIKE pattern written with ESCAPE
+// '!'. Not a backslash: on a PostgreSQL server with
+// standard_conforming_strings off, a backslash in a literal escapes the
+// quote after it and the statement does not parse.
+var likeEscaper = strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`)
 
 // maxTextCases bounds the cases one CaseTexts call reads.
 const maxTextCases = 100

@@ -627,8 +627,7 @@ func (db *DB) OutboxItem(ctx context.Context, key string) (citybot.OutboxItem, e
 // row when prefix is empty), in queue order.
 func (db *DB) OutboxItems(ctx context.Context, prefix string) ([]citybot.OutboxItem, error) {
 	// Escape LIKE wildcards so that the prefix is taken literally.
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE key LIKE ? ESCAPE '\' ORDER BY id`, esc+"%")
+	rows, err := db.r.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE key LIKE ? ESCAPE '!' ORDER BY id`, likeEscaper.Replace(prefix)+"%")
 	if err != nil {
 		return nil, fmt.Errorf("store: outbox items: %w", mapErr(err))
 	}

@@ -106,3 +106,42 @@ func TestPublicCasesEachPages(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxItemsPrefixIsLiteral: OutboxItems reads its prefix as text,
+// not as a LIKE pattern: "_", "%" and the escape character "!" match
+// only themselves, on both engines.
+func TestOutboxItemsPrefixIsLiteral(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, te testEngine) {
+		ctx := context.Background()
+		db := te.openTest(t, time.Now)
+		keys := []string{"a_b:1", "axb:1", "a!b:1", "a!!b:1", "a%b:1", `a\b:1`}
+		var items []citybot.OutboxItem
+		for _, k := range keys {
+			items = append(items, citybot.OutboxItem{Out: citybot.Outgoing{Key: k, Platform: citybot.Telegram, Chat: "1", Text: "x"}})
+		}
+		if _, err := db.Enqueue(ctx, items...); err != nil {
+			t.Fatal(err)
+		}
+		for prefix, want := range map[string]string{
+			"a_b":   "a_b:1",
+			"a!b":   "a!b:1",
+			"a!!":   "a!!b:1",
+			"a%":    "a%b:1",
+			`a\b`:   `a\b:1`,
+			"a":     strings.Join(keys, ","),
+			"axb:1": "axb:1",
+		} {
+			got, err := db.OutboxItems(ctx, prefix)
+			if err != nil {
+				t.Fatalf("%q: %v", prefix, err)
+			}
+			var ks []string
+			for _, it := range got {
+				ks = append(ks, it.Out.Key)
+			}
+			if strings.Join(ks, ",") != want {
+				t.Errorf("OutboxItems(%q) = %v, want %s", prefix, ks, want)
+			}
+		}
+	})
+}

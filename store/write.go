@@ -31,9 +31,15 @@ const (
 // unique key. Both statements go in one round trip (pgx sends a query
 // without arguments in the simple protocol, which runs several).
 //
+// READ COMMITTED is named, not left to the server's
+// default_transaction_isolation: under REPEATABLE READ or SERIALIZABLE
+// the transaction's snapshot is taken by the lock's SELECT, before it
+// waits, and the batch would not see what the batch it waited for
+// committed (two cases for one citizen again, or serialization failures).
+//
 // Readers never take the lock; nor does any statement outside a write
 // batch, so a batch waits only for another process's batch.
-const pgBegin = `BEGIN; SELECT pg_advisory_xact_lock(7163384747000820823)` // pgWriteLockKey
+const pgBegin = `BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(7163384747000820823)` // pgWriteLockKey
 
 // pgWriteLockKey is the advisory lock key of the write batches: an
 // arbitrary constant ("citybotW" read as a 64-bit integer), which other

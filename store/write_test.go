@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -340,5 +342,62 @@ func TestBatchJobFailsAlone(t *testing.T) {
 func TestWriteLockKey(t *testing.T) {
 	if want := "pg_advisory_xact_lock(" + strconv.FormatInt(pgWriteLockKey, 10) + ")"; !strings.Contains(pgBegin, want) {
 		t.Errorf("pgBegin %q does not take %s", pgBegin, want)
+	}
+}
+
+// TestPostgresServerSettings: on a PostgreSQL database whose default
+// isolation is REPEATABLE READ and whose standard_conforming_strings is
+// off (a server's or a database's settings, not our test server's), a
+// write batch still runs READ COMMITTED, so that it sees what the batch
+// it waited for on the lock committed, and the statements with a LIKE
+// pattern (OutboxItems, CandidateCases by place) and intake still parse
+// and run.
+func TestPostgresServerSettings(t *testing.T) {
+	if os.Getenv(testPostgresURL) == "" {
+		t.Skip(testPostgresURL + " not set")
+	}
+	ctx := context.Background()
+	te := testEngine{Postgres}
+	src := te.newSource(t)
+	raw, err := sql.Open("pgx", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	if err := raw.QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `ALTER DATABASE `+name+` SET default_transaction_isolation TO 'repeatable read'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `ALTER DATABASE `+name+` SET standard_conforming_strings TO off`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := te.open(ctx, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var def, got string
+	if err := db.r.QueryRowContext(ctx, `SHOW default_transaction_isolation`).Scan(&def); err != nil || def != "repeatable read" {
+		t.Fatalf("the database's default isolation = %q, %v: the test sets nothing up", def, err)
+	}
+	if err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		return tx.QueryRowContext(ctx, `SHOW transaction_isolation`).Scan(&got)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != "read committed" {
+		t.Errorf("a write batch runs %q, want read committed", got)
+	}
+	if _, err := db.Ingest(ctx, report(msg("c1", "1", "u1", "pothole on Main Street"), "roads", citybot.UrgencyNormal), ackFor); err != nil {
+		t.Errorf("ingest: %v", err)
+	}
+	if items, err := db.OutboxItems(ctx, "a_b"); err != nil || len(items) != 0 {
+		t.Errorf("outbox items of a literal prefix: %d, %v", len(items), err)
+	}
+	if _, err := db.CandidateCases(ctx, citybot.CandidateQuery{Topics: []string{"roads"}, Places: []string{"Main_Street"}}); err != nil {
+		t.Errorf("candidates by place: %v", err)
 	}
 }
