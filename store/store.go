@@ -270,6 +270,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.w.Close()
 		return nil, fmt.Errorf("store: open: %w", redactConnErr(err, cfg))
 	}
+	db.warnServerSettings(ctx)
 	db.openReaders(opts, func() *sql.DB { return pgPool(cfg, true) })
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
