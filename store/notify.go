@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -86,14 +88,66 @@ func (db *DB) listenOutbox(ctx context.Context, wake, listening func()) error {
 	}
 	listening()
 	wake()
+	var tok [8]byte
+	rand.Read(tok[:]) // never fails (crypto/rand)
+	token := "probe:" + hex.EncodeToString(tok[:])
+	heard := make(chan struct{})
+	pctx, stopProbe := context.WithCancel(ctx)
+	probed := make(chan struct{})
+	defer func() { stopProbe(); <-probed }()
+	go func() { defer close(probed); db.probeListen(pctx, token, heard) }()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return lostErr(err)
 		}
+		if n.Payload == token {
+			if heard != nil {
+				close(heard)
+				heard = nil
+			}
+			continue
+		}
 		wake()
+	}
+}
+
+// listenProbeTimeout is how long a new listening connection may take to
+// hear its own probe before WatchOutbox warns.
+const listenProbeTimeout = 10 * time.Second
+
+// probeListen notifies the outbox channel with token from the writers'
+// connection and warns, in words, when the listening connection has not
+// heard it (closed heard) within listenProbeTimeout: a pooler in
+// transaction mode (PgBouncer) lets LISTEN succeed and passes on no
+// notification, and the dispatchers would silently wait for their poll.
+func (db *DB) probeListen(ctx context.Context, token string, heard <-chan struct{}) {
+	channel, timeout := db.listenProbe.channel, db.listenProbe.timeout
+	if channel == "" {
+		channel = outboxChannel
+	}
+	if timeout <= 0 {
+		timeout = listenProbeTimeout
+	}
+	if _, err := db.w.ExecContext(ctx, `SELECT pg_notify(?, ?)`, channel, token); err != nil {
+		if ctx.Err() == nil {
+			db.log.Warn("outbox wake-ups: could not send the listener's probe", "err", mapErr(err))
+		}
+		return
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-heard:
+		db.log.Debug("outbox wake-ups: the listener heard its probe")
+	case <-ctx.Done():
+	case <-t.C:
+		db.log.Warn("outbox wake-ups: the listening connection did not hear its own probe within " + timeout.String() +
+			": a pooler in transaction mode (PgBouncer) lets LISTEN through and passes on no notification; connect citybot" +
+			" to PostgreSQL directly or through a pooler in session mode. Meanwhile the dispatcher polls ([outbox] poll_interval)")
 	}
 }
 

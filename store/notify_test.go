@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,3 +140,61 @@ func TestWatchOutboxReconnects(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestWatchOutboxProbe: a new listening connection notifies itself once
+// through the writers' connection. Heard, it says so at debug level and
+// the probe wakes nobody; not heard (as behind a pooler in transaction
+// mode: here, a probe sent on another channel), it warns in words of the
+// pooler and of the poll.
+func TestWatchOutboxProbe(t *testing.T) {
+	if os.Getenv(testPostgresURL) == "" {
+		t.Skip(testPostgresURL + " not set")
+	}
+	te := testEngine{Postgres}
+	src := te.newSource(t)
+	for _, deaf := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		logs := &strings.Builder{}
+		var mu sync.Mutex
+		logw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+		db, err := te.open(ctx, src, Options{Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.listenProbe.timeout = 2 * time.Second
+		if deaf {
+			db.listenProbe.channel = "citybot_elsewhere"
+		}
+		var wakes atomic.Int32
+		done := make(chan struct{})
+		go func() { defer close(done); db.WatchOutbox(ctx, func() { wakes.Add(1) }) }()
+		want := "the listener heard its probe"
+		if deaf {
+			want = "did not hear its own probe within 2s: a pooler in transaction mode"
+		}
+		deadline := time.Now().Add(30 * time.Second) // only to fail instead of hanging
+		for {
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			if strings.Contains(out, want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("deaf %v: the log lacks %q:\n%s", deaf, want, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		db.Close()
+		if n := wakes.Load(); n != 1 {
+			t.Errorf("deaf %v: %d wake-ups, want 1 (once listening; the probe wakes nobody)", deaf, n)
+		}
+		mu.Lock()
+		if !deaf && strings.Contains(logs.String(), "did not hear") {
+			t.Errorf("warned though the probe was heard:\n%s", logs.String())
+		}
+		mu.Unlock()
+	}
+}

@@ -139,6 +139,13 @@ type DB struct {
 	// onFail returns the rows to queue when a row is given up
 	// (SetFailureFollowup).
 	onFail atomic.Pointer[func(citybot.OutboxItem) []citybot.OutboxItem]
+	// listenProbe is what WatchOutbox's probe of its own listening
+	// connection uses; zero: outboxChannel and listenProbeTimeout (tests
+	// change them).
+	listenProbe struct {
+		channel string
+		timeout time.Duration
+	}
 	// instancesPruned is when InstanceHeartbeat last deleted ended
 	// heartbeats (UnixNano of the DB's clock; 0: never).
 	instancesPruned atomic.Int64
