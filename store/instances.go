@@ -29,7 +29,7 @@ const instancePrefix = "instance:"
 // otherwise, so the range held no heartbeat at all there and every
 // instance counted itself alone. job_leases holds a few rows per job and
 // per instance of the last day: a scan costs nothing.
-const isHeartbeat = `substr(name, 1, 9) = 'instance:'`
+var isHeartbeat = fmt.Sprintf(`substr(name, 1, %d) = '%s'`, len(instancePrefix), instancePrefix)
 
 // claimerGone is the condition, on an outbox row o, that its claimer has
 // no live heartbeat: none was ever taken (a row claimed before claimers

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -88,9 +87,7 @@ func (db *DB) listenOutbox(ctx context.Context, wake, listening func()) error {
 	}
 	listening()
 	wake()
-	var tok [8]byte
-	rand.Read(tok[:]) // never fails (crypto/rand)
-	token := "probe:" + hex.EncodeToString(tok[:])
+	token := "probe:" + rand.Text()
 	heard := make(chan struct{})
 	pctx, stopProbe := context.WithCancel(ctx)
 	probed := make(chan struct{})
