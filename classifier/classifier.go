@@ -236,10 +236,13 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 	// the model leaves to its other labels: keywords name it when the
 	// model hesitates, not against a model sure of its answer.
 	unknown := unknownTopicPrior
-	trust := 1.0
+	trust, unknownTrust := 1.0, 1.0
 	if h != nil {
 		unknown *= 1 - slices.Max(sc.logits[:len(h.labels)])
-		trust = h.trust
+		trust, unknownTrust = h.trust, h.trust
+		if h.unknown > 0 {
+			unknownTrust = h.unknown
+		}
 	}
 	hits := make([]int, L)
 	c.keywords.hits(sc.matches, sc.langRead, hits)
@@ -251,7 +254,7 @@ func (c *Classifier) topic(sc *scratch, out *citybot.Classification) {
 		case col >= 0:
 			scores[i] = trust * math.Log(sc.logits[col]+c.eps)
 		default:
-			scores[i] = trust * math.Log(unknown+c.eps)
+			scores[i] = unknownTrust * math.Log(unknown+c.eps)
 		}
 	}
 	// Keyword evidence: β for the first keyword occurrence of a topic,

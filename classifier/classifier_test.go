@@ -501,3 +501,60 @@ func TestUrgencyCues(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownTrust checks TrainOptions.UnknownTrust: a head trusted fully
+// against the keywords of the topics it learnt, but weighing its silence
+// on a topic it has no data for less, lets that topic's keywords name
+// it; the setting survives a model file, and the shipped model has it.
+func TestUnknownTrust(t *testing.T) {
+	ctx := context.Background()
+	var exs []Example
+	for i := range 40 {
+		exs = append(exs,
+			Example{Text: "the office at city hall lost my file " + strings.Repeat("x", i%4), Label: "administration_permits"},
+			Example{Text: "the road in front of city hall has holes " + strings.Repeat("y", i%4), Label: "roads"})
+	}
+	opts := DefaultOptions()
+	opts.DisableNER = true
+	text := "corruption and embezzlement at the office at city hall"
+	topicOf := func(m *Model) string {
+		t.Helper()
+		c, err := NewWithModel(opts, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Classify(text, "").Topic.Label
+	}
+	full, err := Train(ctx, KindTopic, exs, TrainOptions{Topics: opts.Topics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, err := Train(ctx, KindTopic, exs, TrainOptions{Topics: opts.Topics, UnknownTrust: DefaultUnknownTrust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := topicOf(full); got == "corruption" {
+		t.Errorf("unknown-topic trust 1: %q named %s, want the head's answer", text, got)
+	}
+	if got := topicOf(low); got != "corruption" {
+		t.Errorf("unknown-topic trust %v: %q named %s, want corruption", DefaultUnknownTrust, text, got)
+	}
+	path := filepath.Join(t.TempDir(), "m.model")
+	if err := low.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadModelFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.topic.unknown != DefaultUnknownTrust || topicOf(back) != "corruption" {
+		t.Errorf("from file: unknown-topic trust %v, topic %s", back.topic.unknown, topicOf(back))
+	}
+	def, err := DefaultModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.topic.trust != DefaultTopicTrust || def.topic.unknown != DefaultUnknownTrust {
+		t.Errorf("shipped topic head: trust %v, unknown-topic trust %v", def.topic.trust, def.topic.unknown)
+	}
+}

@@ -41,7 +41,10 @@ type head struct {
 	bias    []float32
 	trained int     // number of training examples
 	trust   float64 // how far Classify trusts the head against keywords, in (0,1]
-	counts  []int   // per label: training messages (keyword examples not counted)
+	// unknown, when in (0,1], weighs the head's prior against a topic
+	// it has no data for instead of trust (TrainOptions.UnknownTrust).
+	unknown float64
+	counts  []int // per label: training messages (keyword examples not counted)
 
 	svm svmSetting // the topic SVM's C and NB scaling as Train chose them (not stored)
 }
@@ -172,8 +175,10 @@ type headFile struct {
 	Weights []byte // int16 little endian, rows × labels, rows in key order
 	Bias    []float32
 	Trust   float64 // in (0,1]
-	IDF     []byte  // uint16 little endian per row, in key order, × 1/idfQuantum
-	Counts  []int   // per label: training messages
+	// UnknownTrust: 0 (absent from older files) means Trust.
+	UnknownTrust float64 // in [0,1]
+	IDF          []byte  // uint16 little endian per row, in key order, × 1/idfQuantum
+	Counts       []int   // per label: training messages
 }
 
 // Save writes m in the model file format.
@@ -268,7 +273,7 @@ func encodeHead(kind LabelKind, h *head) headFile {
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
 		}
 	}
-	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust, IDF: ib, Counts: h.counts}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust, UnknownTrust: h.unknown, IDF: ib, Counts: h.counts}
 }
 
 func decodeHead(hf headFile) (*head, error) {
@@ -293,13 +298,16 @@ func decodeHead(hf headFile) (*head, error) {
 	if !(hf.Trust > 0 && hf.Trust <= 1) {
 		return nil, fmt.Errorf("%s head has trust %v outside (0,1]", hf.Kind, hf.Trust)
 	}
+	if !(hf.UnknownTrust >= 0 && hf.UnknownTrust <= 1) {
+		return nil, fmt.Errorf("%s head has unknown-topic trust %v outside [0,1]", hf.Kind, hf.UnknownTrust)
+	}
 	if len(hf.Counts) != L || slices.ContainsFunc(hf.Counts, func(n int) bool { return n < 0 }) {
 		return nil, fmt.Errorf("%s head has %d label counts for %d labels", hf.Kind, len(hf.Counts), L)
 	}
 	if len(hf.IDF) != 2*rows {
 		return nil, fmt.Errorf("%s head has %d idf bytes for %d features", hf.Kind, len(hf.IDF), rows)
 	}
-	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust, counts: hf.Counts,
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust, unknown: hf.UnknownTrust, counts: hf.Counts,
 		weights: make([]float32, rows*L), idf: make([]float32, rows)}
 	for r := range rows {
 		h.idf[r] = float32(binary.LittleEndian.Uint16(hf.IDF[2*r:])) / idfQuantum

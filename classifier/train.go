@@ -69,6 +69,13 @@ type TrainOptions struct {
 	// unlike the city's messages deserves less: the shipped model uses
 	// 0.4.
 	Trust float64
+	// UnknownTrust, in (0,1], weighs the topic head's prior against a
+	// topic it has no data for (its keywords must carry it) instead of
+	// Trust. The shipped head learns every default topic but corruption
+	// from data, and leaves corruption to its keywords and the sensitive
+	// flag: DefaultUnknownTrust. Zero means Trust: a city's own head
+	// was not given the topics it has no messages of for a reason.
+	UnknownTrust float64
 	// Progress, when not nil, is called from Train's goroutine with the
 	// solver iterations done so far and their upper bound (the solver
 	// usually stops earlier, converged; the last call has done = total).
@@ -381,7 +388,11 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	if trust <= 0 || trust > 1 {
 		trust = 1
 	}
-	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, counts: dataCounts, svm: chosen}
+	unknown := opts.UnknownTrust
+	if unknown < 0 || unknown > 1 {
+		unknown = 0
+	}
+	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, unknown: unknown, counts: dataCounts, svm: chosen}
 	m := &Model{name: name}
 	switch kind {
 	case KindTopic:

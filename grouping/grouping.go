@@ -37,6 +37,8 @@ func DefaultRelated() [][]string {
 		{"roads", "public_safety"},
 		{"housing", "public_safety"},
 		{"transport", "street_lighting"},
+		{"waste", "public_safety"},
+		{"water_sanitation", "transport"},
 	}
 }
 

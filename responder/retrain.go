@@ -80,10 +80,13 @@ const (
 	minCheckMessages = 20
 	// bootstrapRounds resamples the paired differences.
 	bootstrapRounds = 2000
-	// shippedTrust is how far a retrained head is trusted against the
-	// keyword lists and urgency cues: as the shipped model's heads
-	// (classifier.TrainDefault), since most of its data is the same.
-	shippedTrust = 0.4
+	// fewWordsTrust is how far a head trained on the corrections alone
+	// (no shipped data: Shipped is nil) is trusted against the keyword
+	// lists and urgency cues: it knows few words. A head trained on the
+	// shipped data is trusted as the shipped one (classifier.TrainDefault:
+	// DefaultTopicTrust, DefaultUrgencyTrust), since most of its data is
+	// the same.
+	fewWordsTrust = 0.4
 )
 
 // RetrainerOptions configure a Retrainer. Store and Live are required.
@@ -99,8 +102,10 @@ type RetrainerOptions struct {
 	// built with the same.
 	Classifier classifier.Options
 	// Shipped returns the data the shipped model learnt from (the rows of
-	// disaster_en.csv); it is called once per training. Nil trains on the
-	// officers' corrections and the topics' keywords only (tests).
+	// disaster_en.csv); it is called once per training, and the topic
+	// head also learns from the city corpus (classifier.CityTopicExamples)
+	// as the shipped one did. Nil trains on the officers' corrections and
+	// the topics' keywords only (tests).
 	Shipped func() (*classifier.Table, error)
 	// Files is where a switched model is kept so that it survives
 	// restarts; the zero value keeps it in memory only.
@@ -303,7 +308,9 @@ func (r *Retrainer) train(ctx context.Context, actor string, labels []citybot.La
 	for _, h := range heads {
 		h.corr = corrections(labels, string(h.kind))
 		if h.kind == classifier.KindTopic {
-			h.shipped = shippedExamples(shipped, "topic")
+			if h.shipped, err = r.shippedTopics(shipped); err != nil {
+				return citybot.RetrainReport{}, err
+			}
 		} else {
 			h.shipped = shippedExamples(shipped, "urgency")
 		}
@@ -458,7 +465,18 @@ func (r *Retrainer) trainHead(ctx context.Context, h *headJob, name string, use 
 		}
 	}
 	h.score.Examples = len(exs)
-	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: shippedTrust, NoSearch: r.opts.NoSearch}
+	trust := fewWordsTrust
+	switch {
+	case len(h.shipped) == 0:
+	case h.kind == classifier.KindTopic:
+		trust = classifier.DefaultTopicTrust
+	default:
+		trust = classifier.DefaultUrgencyTrust
+	}
+	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: trust, NoSearch: r.opts.NoSearch}
+	if h.kind == classifier.KindTopic && len(h.shipped) > 0 {
+		opts.UnknownTrust = classifier.DefaultUnknownTrust
+	}
 	if h.kind == classifier.KindTopic {
 		opts.Topics = r.opts.Classifier.Topics
 		if len(opts.Topics) == 0 {
@@ -699,6 +717,34 @@ func shippedExamples(t *classifier.Table, kind string) []classifier.Example {
 		return classifier.UrgencyExamples(t)
 	}
 	return t.Examples(kind)
+}
+
+// shippedTopics returns the topic examples of the shipped data and the
+// city corpus, keeping only the corpus messages of topics the city has
+// (a city may have dropped or renamed a default topic).
+func (r *Retrainer) shippedTopics(t *classifier.Table) ([]classifier.Example, error) {
+	if t == nil {
+		return nil, nil
+	}
+	exs := shippedExamples(t, "topic")
+	city, err := classifier.CityTopicExamples()
+	if err != nil {
+		return nil, fmt.Errorf("responder: retrain: %w", err)
+	}
+	topics := r.opts.Classifier.Topics
+	if len(topics) == 0 {
+		topics = classifier.DefaultOptions().Topics
+	}
+	has := map[string]bool{classifier.OtherTopic: true}
+	for _, tp := range topics {
+		has[tp.Name] = true
+	}
+	for _, e := range city {
+		if has[e.Label] {
+			exs = append(exs, e)
+		}
+	}
+	return exs, nil
 }
 
 // assignFolds gives each example a fold in [0,k): within each label,
