@@ -180,7 +180,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	if err := db.w.PingContext(ctx); err != nil {
+	if err := pingBusy(ctx, db.w); err != nil {
 		db.w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -203,6 +203,31 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	go db.checkpointLoop(lctx, interval)
 	return db, nil
 }
+
+// pingBusy opens p's first connection. Turning a new database to WAL
+// takes an exclusive lock, and when several processes first open it at
+// once SQLite may answer "database is locked" at once, without waiting
+// out the busy timeout (it would otherwise deadlock); so a busy answer is
+// tried again for up to openBusyWait.
+func pingBusy(ctx context.Context, p *sql.DB) error {
+	deadline := time.Now().Add(openBusyWait)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := p.PingContext(ctx)
+		var se sqlite3.Error
+		if err == nil || !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// openBusyWait bounds pingBusy's retries, as the busy timeout bounds a
+// statement's wait.
+const openBusyWait = 5 * time.Second
 
 // openReaders opens db's read-only pools with pool: ReadConns for
 // queries, and apart from them ExportConns for public exports and one for
