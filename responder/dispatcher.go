@@ -406,7 +406,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("responder: dispatcher: heartbeat: %w", err)
 	}
-	if n, err := d.store.LiveInstances(ctx); err != nil {
+	n, err := d.store.LiveInstances(ctx)
+	counted := err == nil
+	if err != nil {
 		d.log.Warn("count live instances", "err", err)
 	} else {
 		d.setLive(n)
@@ -443,8 +445,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// its sends would take the platform over its global limit (seen as
 	// Discord 429s when a third instance started during a burst). A
 	// heartbeat not renewed within those two renewals is a dead process's
-	// (this one's own before a crash, say): nobody to wait for.
-	if d.LiveInstances() > 1 && d.peersRenewing(ctx, 2*d.ttl/5) {
+	// (this one's own before a crash, say): nobody to wait for. When the
+	// first count failed, others may be there: the renewals decide.
+	if (!counted || d.LiveInstances() > 1) && d.peersRenewing(ctx, 2*d.ttl/5) {
 		d.log.Info("waiting for the other instances to count this one before sending", "wait", 2*d.ttl/5)
 		t := time.NewTimer(2 * d.ttl / 5)
 		select {

@@ -504,3 +504,43 @@ func TestRestartAfterCrashDoesNotWait(t *testing.T) {
 		}
 	})
 }
+
+// failFirstCount is a store whose first count of live instances fails.
+type failFirstCount struct {
+	*store.DB
+	failed atomic.Bool
+}
+
+func (f *failFirstCount) LiveInstances(ctx context.Context) (int, error) {
+	if !f.failed.Swap(true) {
+		return 0, fmt.Errorf("count failed (test)")
+	}
+	return f.DB.LiveInstances(ctx)
+}
+
+// TestNewcomerWaitsWhenFirstCountFails: a newcomer whose first count of
+// the live instances fails does not take itself for the only one: beside
+// an instance renewing its heartbeat it still waits to be counted.
+func TestNewcomerWaitsWhenFirstCountFails(t *testing.T) {
+	forEachDatabase(t, store.Options{}, func(t *testing.T, open func() *store.DB) {
+		ctx := context.Background()
+		const ttl = 5 * time.Second
+		db := open()
+		a, err := responder.NewDispatcher(responder.DispatcherOptions{Store: db, Bots: []bots.Bot{newFakeBot(t, citybot.Telegram)}, Instance: "A", HeartbeatTTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, a)
+		waitFor(t, "A's heartbeat", func() bool { n, err := db.LiveInstances(ctx); return err == nil && n == 1 })
+		logs := &logBuf{}
+		flaky := &failFirstCount{DB: db}
+		b, err := responder.NewDispatcher(responder.DispatcherOptions{Store: flaky, Bots: []bots.Bot{newFakeBot(t, citybot.Telegram)}, Instance: "B",
+			HeartbeatTTL: ttl, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDispatcher(t, b)
+		waitFor(t, "B's first count", func() bool { return flaky.failed.Load() })
+		waitFor(t, "B to log its wait", func() bool { return strings.Contains(logs.String(), "waiting for the other instances") })
+	})
+}
