@@ -465,23 +465,15 @@ func (r *Retrainer) trainHead(ctx context.Context, h *headJob, name string, use 
 		}
 	}
 	h.score.Examples = len(exs)
-	trust := fewWordsTrust
-	switch {
-	case len(h.shipped) == 0:
+	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: fewWordsTrust, NoSearch: r.opts.NoSearch}
+	switch shipped := len(h.shipped) > 0; {
 	case h.kind == classifier.KindTopic:
-		trust = classifier.DefaultTopicTrust
-	default:
-		trust = classifier.DefaultUrgencyTrust
-	}
-	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: trust, NoSearch: r.opts.NoSearch}
-	if h.kind == classifier.KindTopic && len(h.shipped) > 0 {
-		opts.UnknownTrust = classifier.DefaultUnknownTrust
-	}
-	if h.kind == classifier.KindTopic {
-		opts.Topics = r.opts.Classifier.Topics
-		if len(opts.Topics) == 0 {
-			opts.Topics = classifier.DefaultOptions().Topics
+		opts.Topics = r.topics()
+		if shipped {
+			opts.Trust, opts.UnknownTrust = classifier.DefaultTopicTrust, classifier.DefaultUnknownTrust
 		}
+	case shipped:
+		opts.Trust = classifier.DefaultUrgencyTrust
 	}
 	m, err := classifier.Train(ctx, h.kind, exs, opts)
 	if ctx.Err() != nil {
@@ -731,12 +723,8 @@ func (r *Retrainer) shippedTopics(t *classifier.Table) ([]classifier.Example, er
 	if err != nil {
 		return nil, fmt.Errorf("responder: retrain: %w", err)
 	}
-	topics := r.opts.Classifier.Topics
-	if len(topics) == 0 {
-		topics = classifier.DefaultOptions().Topics
-	}
 	has := map[string]bool{classifier.OtherTopic: true}
-	for _, tp := range topics {
+	for _, tp := range r.topics() {
 		has[tp.Name] = true
 	}
 	for _, e := range city {
@@ -745,6 +733,15 @@ func (r *Retrainer) shippedTopics(t *classifier.Table) ([]classifier.Example, er
 		}
 	}
 	return exs, nil
+}
+
+// topics returns the city's topics: those the live classifier was built
+// with, or the defaults.
+func (r *Retrainer) topics() []classifier.Topic {
+	if len(r.opts.Classifier.Topics) > 0 {
+		return r.opts.Classifier.Topics
+	}
+	return classifier.DefaultOptions().Topics
 }
 
 // assignFolds gives each example a fold in [0,k): within each label,
