@@ -136,10 +136,18 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	// learnt from them which words point to it (see keywordHalf); but
 	// only for a trusted head (trust above ½, fully at 1): the shipped
 	// head (0.4) learnt from disaster messages, not the city's.
+	// A city's own head also fades the keywords of a topic it has no
+	// data for by the training messages they were found in, all
+	// labelled otherwise: the city's own labels say those words point
+	// elsewhere ("road" in messages it files under transport).
 	c.kwFade = make([]float64, len(c.labels))
 	for i, col := range c.modelCol {
-		if col >= 0 && col < len(m.topic.counts) {
+		switch {
+		case col >= 0 && col < len(m.topic.counts):
 			n := float64(m.topic.counts[col])
+			c.kwFade[i] = n / (keywordHalf + n)
+		case col < 0 && m.topic != nil:
+			n := float64(m.topic.kwSeen[c.labels[i]])
 			c.kwFade[i] = n / (keywordHalf + n)
 		}
 	}

@@ -238,7 +238,7 @@ type cvResult struct {
 // life-threat flags ("1"/"0"), for the factorised heads (trained, like
 // every head, on the training folds only).
 // The topic head is scored twice: trained on the fold (as a city's own
-// model) and shipped-style, trained on the fold and the city corpus as
+// model, with the city corpus as `citybot train` adds it) and shipped-style, trained on the fold and the city corpus as
 // the shipped model is (but with C fixed, no inner search, to keep this
 // test's time: TestTopicCV trains it exactly as shipped).
 //
@@ -272,7 +272,7 @@ func crossValidate(t *testing.T, texts, topics, urgency, request, life []string,
 				trLife = append(trLife, Example{texts[i], life[i]})
 			}
 		}
-		m, err := Train(ctx, KindTopic, trTopic, TrainOptions{Topics: DefaultOptions().Topics})
+		m, err := Train(ctx, KindTopic, trTopic, TrainOptions{Topics: DefaultOptions().Topics, Aux: city})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,10 @@ type head struct {
 	// it has no data for instead of trust (TrainOptions.UnknownTrust).
 	unknown float64
 	counts  []int // per label: training messages (keyword examples not counted)
+	// kwSeen, for a city's own topic head (no UnknownTrust): per topic
+	// it has no data for, the training messages its keywords were found
+	// in, all labelled otherwise (Train, keywordSeen).
+	kwSeen map[string]int
 
 	svm svmSetting // the topic SVM's C and NB scaling as Train chose them (not stored)
 }
@@ -179,6 +183,8 @@ type headFile struct {
 	UnknownTrust float64 // in [0,1]
 	IDF          []byte  // uint16 little endian per row, in key order, × 1/idfQuantum
 	Counts       []int   // per label: training messages
+	// KeywordSeen: head.kwSeen (absent from older files: none).
+	KeywordSeen map[string]int
 }
 
 // Save writes m in the model file format.
@@ -273,7 +279,7 @@ func encodeHead(kind LabelKind, h *head) headFile {
 			wb = binary.LittleEndian.AppendUint16(wb, uint16(q))
 		}
 	}
-	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust, UnknownTrust: h.unknown, IDF: ib, Counts: h.counts}
+	return headFile{Kind: string(kind), Labels: h.labels, Trained: h.trained, Keys: kb, Scale: scale, Weights: wb, Bias: h.bias, Trust: h.trust, UnknownTrust: h.unknown, IDF: ib, Counts: h.counts, KeywordSeen: h.kwSeen}
 }
 
 func decodeHead(hf headFile) (*head, error) {
@@ -307,7 +313,12 @@ func decodeHead(hf headFile) (*head, error) {
 	if len(hf.IDF) != 2*rows {
 		return nil, fmt.Errorf("%s head has %d idf bytes for %d features", hf.Kind, len(hf.IDF), rows)
 	}
-	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust, unknown: hf.UnknownTrust, counts: hf.Counts,
+	for l, n := range hf.KeywordSeen {
+		if n < 0 || slices.Contains(hf.Labels, l) {
+			return nil, fmt.Errorf("%s head: keyword count %d for topic %q", hf.Kind, n, l)
+		}
+	}
+	h := &head{labels: hf.Labels, bias: hf.Bias, trained: hf.Trained, trust: hf.Trust, unknown: hf.UnknownTrust, counts: hf.Counts, kwSeen: hf.KeywordSeen,
 		weights: make([]float32, rows*L), idf: make([]float32, rows)}
 	for r := range rows {
 		h.idf[r] = float32(binary.LittleEndian.Uint16(hf.IDF[2*r:])) / idfQuantum

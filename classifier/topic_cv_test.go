@@ -18,7 +18,7 @@ type topicVariant struct {
 // (the folds of TestCrossValidation and TestWriteFolds) and returns, per
 // variant, the mean over the 5 folds of the test fold's macro-F1 (as the
 // reference script computes it).
-func topicFoldsF1(t *testing.T, name string, variants func(m, shipped *Model) []topicVariant) map[string]float64 {
+func topicFoldsF1(t *testing.T, name string, variants func(m, own, shipped *Model) []topicVariant) map[string]float64 {
 	t.Helper()
 	ctx := context.Background()
 	tab := readShared(t, name+".csv")
@@ -36,7 +36,14 @@ func topicFoldsF1(t *testing.T, name string, variants func(m, shipped *Model) []
 				tr = append(tr, Example{texts[i], topics[i]})
 			}
 		}
-		m, err := Train(ctx, KindTopic, tr, TrainOptions{Topics: DefaultOptions().Topics})
+		// retrained: as `citybot train` trains a city's own model, the
+		// corpus by feature augmentation (TrainOptions.Aux)
+		m, err := Train(ctx, KindTopic, tr, TrainOptions{Topics: DefaultOptions().Topics, Aux: city})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// own: the fold alone (`citybot train --corpus=false`)
+		om, err := Train(ctx, KindTopic, tr, TrainOptions{Topics: DefaultOptions().Topics})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,8 +52,8 @@ func topicFoldsF1(t *testing.T, name string, variants func(m, shipped *Model) []
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s fold %d: SVM C %.2f, NB scaling %.1f (chosen by the inner folds); shipped-style C %.2f, NB %.1f", name, f, m.topic.svm.C, m.topic.svm.nb, sm.topic.svm.C, sm.topic.svm.nb)
-		for _, v := range variants(m, sm) {
+		t.Logf("%s fold %d: SVM C %.2f, NB scaling %.1f (chosen by the inner folds); own data C %.2f, NB %.1f; shipped-style C %.2f, NB %.1f", name, f, m.topic.svm.C, m.topic.svm.nb, om.topic.svm.C, om.topic.svm.nb, sm.topic.svm.C, sm.topic.svm.nb)
+		for _, v := range variants(m, om, sm) {
 			var gold, pred []string
 			for i := range texts {
 				if foldOf(texts[i], k) == f {
@@ -67,11 +74,13 @@ func topicFoldsF1(t *testing.T, name string, variants func(m, shipped *Model) []
 }
 
 // topicVariants are the head alone, the head with the default keywords
-// as a city's own model (trust 1), and shipped-style: a head trained on
-// the fold and the city corpus with the shipped trust, as TrainDefault
-// trains the shipped one.
-func topicVariants(t *testing.T) func(m, shipped *Model) []topicVariant {
-	return func(m, shipped *Model) []topicVariant {
+// as a city's own model (trust 1; "retrained": learning from the city
+// corpus too, by feature augmentation, as `citybot train` does; "own
+// data": the fold alone), and shipped-style: a head trained on the fold
+// and the city corpus with the shipped trust, as TrainDefault trains the
+// shipped one.
+func topicVariants(t *testing.T) func(m, own, shipped *Model) []topicVariant {
+	return func(m, own, shipped *Model) []topicVariant {
 		mk := func(name string, m *Model, trust float64) topicVariant {
 			h := *m.topic
 			h.trust = trust
@@ -89,13 +98,14 @@ func topicVariants(t *testing.T) func(m, shipped *Model) []topicVariant {
 			m.topic.logits(featurize(toks, nil), z)
 			return m.topic.labels[argmax(z)]
 		}}
-		return []topicVariant{head, mk("retrained", m, 1), mk("shipped-style", shipped, DefaultTopicTrust)}
+		return []topicVariant{head, mk("retrained", m, 1), mk("own data", own, 1), mk("shipped-style", shipped, DefaultTopicTrust)}
 	}
 }
 
 // TestTopicCV is the topic part of TestCrossValidation alone (a few
 // minutes instead of a quarter of an hour): 5-fold macro-F1 of the topic
-// head alone, retrained (trust 1) and shipped-style (the fold and the
+// head alone, retrained (trust 1, with the city corpus as citybot train
+// learns from it; and on the fold alone) and shipped-style (the fold and the
 // city corpus, searched as shipped) on both
 // shared data files, beside scikit-learn's TF-IDF + logistic regression
 // and LinearSVC on the same folds when CITYBOT_BASELINE_DIR holds the

@@ -76,6 +76,22 @@ type TrainOptions struct {
 	// flag: DefaultUnknownTrust. Zero means Trust: a city's own head
 	// was not given the topics it has no messages of for a reason.
 	UnknownTrust float64
+	// Aux are topic examples of another kind of message than the data
+	// (the city corpus, CityTopicExamples, for `citybot train` on a
+	// city's own messages) that the SVM topic head also learns from, by
+	// feature augmentation (Daumé 2007): every feature has a shared
+	// weight, learnt from both, and a weight of the data's own and one
+	// of Aux's own, each learnt from its examples alone; the head keeps
+	// the shared weight plus the data's. So the data decides where the
+	// two kinds of message disagree, and Aux teaches the words the data
+	// lacks. Only examples of labels the data has are used (a topic the
+	// city does not label is not learnt from Aux), each kind
+	// class-balanced on its own; they are never held out, and C is
+	// chosen by the data's inner folds alone. Ignored above
+	// AuxMax data examples (a city with that many messages of its own
+	// gains little, and training stays within a minute), for other
+	// kinds and with LogReg.
+	Aux []Example
 	// Progress, when not nil, is called from Train's goroutine with the
 	// solver iterations done so far and their upper bound (the solver
 	// usually stops earlier, converged; the last call has done = total).
@@ -195,6 +211,16 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	}
 	exs = slices.DeleteFunc(exs, func(e Example) bool { return hasData[e.Label] || kwWeight == 0 })
 	nKeyword := len(exs)
+	var aux []Example
+	if kind == KindTopic && !opts.LogReg && len(data) <= AuxMax {
+		for _, e := range opts.Aux {
+			if l := strings.TrimSpace(e.Label); hasData[l] {
+				aux = append(aux, Example{Text: e.Text, Label: l})
+			}
+		}
+	}
+	nAux := len(aux)
+	exs = append(exs, aux...)
 	exs = append(exs, data...)
 	counts := map[string]int{}
 	for _, e := range exs {
@@ -242,11 +268,15 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	// keywordWeight each, whatever their label.
 	balance := func(idx []int) []float64 {
 		n := map[int]int{}
-		nd := 0
+		na := map[int]int{}
+		nd, nda := 0, 0
 		for _, i := range idx {
-			if i >= nKeyword {
+			if i >= nKeyword+nAux {
 				n[ys[i]]++
 				nd++
+			} else if i >= nKeyword {
+				na[ys[i]]++
+				nda++
 			}
 		}
 		w := make([]float64, len(idx))
@@ -256,6 +286,8 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 				w[j] = kwWeight
 			case opts.NoBalance:
 				w[j] = 1
+			case i < nKeyword+nAux:
+				w[j] = auxWeight * math.Pow(float64(nda)/(float64(len(na))*float64(na[ys[i]])), balPow)
 			default:
 				w[j] = math.Pow(float64(nd)/(float64(len(n))*float64(n[ys[i]])), balPow)
 			}
@@ -263,7 +295,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		return w
 	}
 	dataCounts := make([]int, L)
-	for i := nKeyword; i < len(exs); i++ {
+	for i := nKeyword + nAux; i < len(exs); i++ {
 		dataCounts[ys[i]]++
 	}
 	all := make([]int, len(exs))
@@ -272,7 +304,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	}
 	// Progress counts solver iterations against their upper bound: one
 	// or two fits of at most maxIter each.
-	nData := len(exs) - nKeyword
+	nData := len(exs) - nKeyword - nAux
 	calibrate := nData >= selectMin && !opts.NoCalibrate
 	fits := 1
 	if calibrate && nData <= selectMax {
@@ -307,9 +339,16 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	var chosen svmSetting
 	if svm {
 		var err error
-		theta0, temp, chosen, err = fitTopicSVM(ctx, exs, nKeyword, docs, balance, R, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
+		fitDocs, fitR := docs, R
+		if nAux > 0 {
+			fitDocs, fitR = augment(docs, nKeyword, nAux, R), 3*R
+		}
+		theta0, temp, chosen, err = fitTopicSVM(ctx, exs, nKeyword+nAux, fitDocs, balance, fitR, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
 		if err != nil {
 			return nil, err
+		}
+		if nAux > 0 {
+			theta0 = collapse(theta0, R, L)
 		}
 	}
 	if calibrate && !svm {
@@ -393,6 +432,15 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		unknown = 0
 	}
 	h := &head{labels: labels, index: newFeatTable(v.keys), idf: v.idf, weights: w, bias: bias, trained: len(examples), trust: trust, unknown: unknown, counts: dataCounts, svm: chosen}
+	if kind == KindTopic && unknown == 0 && len(opts.Topics) > 0 {
+		isLabel := map[string]bool{}
+		for _, l := range labels {
+			isLabel[l] = true
+		}
+		if h.kwSeen, err = keywordSeen(ctx, opts.Topics, data, isLabel); err != nil {
+			return nil, err
+		}
+	}
 	m := &Model{name: name}
 	switch kind {
 	case KindTopic:
@@ -405,6 +453,98 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		m.lifeThreat = h
 	}
 	return m, nil
+}
+
+// keywordSeen counts, per topic of topics the head has no label for
+// (not in hasLabel: no data, nor keyword examples), the data messages its keywords are found in (as Classify
+// finds them, in the languages a message is read in); topics found in
+// none are left out.
+func keywordSeen(ctx context.Context, topics []Topic, data []Example, hasLabel map[string]bool) (map[string]int, error) {
+	ls, topics, err := loadLexicons(Options{Topics: topics})
+	if err != nil {
+		return nil, err
+	}
+	lang, err := newLangDetector(ls)
+	if err != nil {
+		return nil, err
+	}
+	var labels []string
+	for _, t := range topics {
+		if l := strings.TrimSpace(t.Name); !hasLabel[l] && !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	kw := newTopicKeywords(lang.langs, labels, topics)
+	hits := make([]int, len(labels))
+	var toks []token
+	var ms []match
+	seen := map[string]int{}
+	for i, e := range data {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		text := prefix(e.Text, DefaultMaxBytes)
+		toks, _ = tokenize(text, toks[:0])
+		_, read := lang.detectVotes(text, toks, "")
+		ms = kw.find(toks, read, ms[:0])
+		kw.hits(ms, read, hits)
+		for j, n := range hits {
+			if n > 0 {
+				seen[labels[j]]++
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return nil, nil
+	}
+	return seen, nil
+}
+
+// AuxMax is the most data examples with which Train learns from
+// TrainOptions.Aux: those with which the topic SVM still chooses its C by
+// inner cross-validation.
+const AuxMax = svmInnerMax
+
+// auxWeight weighs the Aux examples against the data's: each kind is
+// class-balanced on its own, so Aux's examples weigh as much in all as
+// the data's when there are as many.
+const auxWeight = 1.0
+
+// augment returns docs with their features in three copies of R rows
+// each (Daumé's feature augmentation): every example reaches the shared
+// rows (0 to R−1); the data's examples (and keyword ones) also reach the
+// next R, and the Aux examples (nKeyword to nKeyword+nAux−1) the last R.
+func augment(docs []trainDoc, nKeyword, nAux, R int) []trainDoc {
+	out := make([]trainDoc, len(docs))
+	for i, d := range docs {
+		off := int32(R)
+		if i >= nKeyword && i < nKeyword+nAux {
+			off = int32(2 * R)
+		}
+		a := trainDoc{label: d.label, w: d.w, rows: make([]int32, 0, 2*len(d.rows)), vals: make([]float32, 0, 2*len(d.vals))}
+		a.rows = append(a.rows, d.rows...)
+		a.vals = append(a.vals, d.vals...)
+		for j, r := range d.rows {
+			a.rows = append(a.rows, r+off)
+			a.vals = append(a.vals, d.vals[j])
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// collapse returns the weights a data example sees under augmented
+// weights (augment): the shared rows plus the data's own.
+func collapse(theta []float64, R, L int) []float64 {
+	out := make([]float64, R*L+L)
+	for i := range R * L {
+		out[i] = theta[i] + theta[R*L+i]
+	}
+	copy(out[R*L:], theta[3*R*L:])
+	return out
 }
 
 // innerFoldSalt starts the hash of innerFold. Without it Train's inner

@@ -25,7 +25,10 @@ taken from --base, or from the model shipped with citybot. Point
 [classifier] model in config.toml at MODEL to serve with it.
 
 Topic training also learns the default topics' keywords (--keywords=false
-to leave them out). Labels citybot does not know are reported, not fatal:
+to leave them out) and, for up to 5,000 messages, the messages of the city
+corpus embedded in citybot of the topics FILE.csv has (six languages;
+--corpus=false to learn from FILE.csv alone): FILE.csv's own messages
+decide where the two disagree. Labels citybot does not know are reported, not fatal:
 new topics are trained as they are; invalid urgency levels are skipped.
 
 --from-store retrains topic and urgency, with the trainer of the console's
@@ -73,6 +76,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	epochs := fs.Int("epochs", 0, "bound on the solver's passes over the data, per label for a topic model (default: until converged)")
 	seed := fs.Uint64("seed", 1, "random seed; the same data and seed give the same model")
 	keywords := fs.Bool("keywords", true, "add the default topics' keywords as topic examples")
+	corpus := fs.Bool("corpus", true, "topic training: also learn from the city corpus embedded in citybot (its messages of the topics the data has; up to 5,000 data messages)")
 	trust := fs.Float64("trust", 1, "how far serving trusts this model against the keyword lists, in (0,1]; the shipped model, trained on data unlike a city's, uses 0.4")
 	fromStore := fs.Bool("from-store", false, "retrain topic and urgency from the officers' corrections in the database")
 	configPath := fs.String("config", e.configPath, "configuration `file` (with --from-store; default as the global --config)")
@@ -91,7 +95,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *fromStore {
 		var wrong []string
-		for _, f := range []string{"data", "label", "base", "name", "epochs", "seed", "keywords", "trust"} {
+		for _, f := range []string{"data", "label", "base", "name", "epochs", "seed", "keywords", "corpus", "trust"} {
 			if set[f] {
 				wrong = append(wrong, "--"+f)
 			}
@@ -160,6 +164,29 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	}
 	if kind == classifier.KindTopic && *keywords {
 		opts.Topics = classifier.DefaultOptions().Topics
+	}
+	if kind == classifier.KindTopic && *corpus {
+		if opts.Aux, err = classifier.CityTopicExamples(); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		has := map[string]bool{}
+		for _, e := range exs {
+			has[e.Label] = true
+		}
+		n := 0
+		for _, e := range opts.Aux {
+			if has[e.Label] {
+				n++
+			}
+		}
+		switch {
+		case len(exs) > classifier.AuxMax:
+			fmt.Fprintf(stderr, "train: %d examples: the city corpus is not used above %d\n", len(exs), classifier.AuxMax)
+		case n > 0:
+			fmt.Fprintf(stderr, "train: also learning from %d messages of the city corpus (--corpus=false to leave them out)\n", n)
+		}
+	} else if set["corpus"] && *corpus {
+		return trainUsage("--corpus applies to --label topic only")
 	}
 	bar := newClsProgress(stderr, "training")
 	opts.Progress = bar.update

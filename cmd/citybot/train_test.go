@@ -62,12 +62,30 @@ func TestTrainTopicThenEval(t *testing.T) {
 	if !strings.Contains(errb.String(), `"snow_removal" (40)`) {
 		t.Errorf("new topic not reported: %q", errb.String())
 	}
+	// waste and public_safety are corpus topics, snow_removal is not
+	if !strings.Contains(errb.String(), "also learning from") || !strings.Contains(errb.String(), "city corpus") {
+		t.Errorf("the city corpus is not reported: %q", errb.String())
+	}
 	m, err := classifier.ReadModelFile(model)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !m.Has(classifier.KindUrgency) || m.Name() != "city" {
 		t.Errorf("model %q lacks the default urgency head or its name", m.Name())
+	}
+	// --corpus=false: the data alone, so fewer words known
+	own := filepath.Join(t.TempDir(), "own.model")
+	var ob, oe bytes.Buffer
+	if err := runTrain(ctx, []string{"--data", data, "--label", "topic", "--out", own, "--corpus=false"}, &ob, &oe); err != nil {
+		t.Fatalf("train --corpus=false: %v\n%s", err, oe.String())
+	}
+	if strings.Contains(oe.String(), "city corpus") {
+		t.Errorf("--corpus=false still reports the corpus: %q", oe.String())
+	}
+	if om, err := classifier.ReadModelFile(own); err != nil {
+		t.Fatal(err)
+	} else if om.Features(classifier.KindTopic) >= m.Features(classifier.KindTopic) {
+		t.Errorf("features: %d without the corpus, %d with it", om.Features(classifier.KindTopic), m.Features(classifier.KindTopic))
 	}
 
 	out.Reset()
@@ -186,6 +204,8 @@ func TestTrainErrors(t *testing.T) {
 		{"no label column", []string{"--data", noText, "--label", "urgency", "--out", out}, "text"},
 		{"unknown flag", []string{"--colour"}, "not defined"},
 		{"bad trust", []string{"--data", data, "--label", "topic", "--out", out, "--trust", "2"}, "--trust"},
+		{"corpus for urgency", []string{"--data", data, "--label", "urgency", "--out", out, "--corpus"}, "--label topic only"},
+		{"corpus from store", []string{"--from-store", "--corpus=false"}, "--corpus cannot be used with --from-store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
