@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -213,5 +215,58 @@ func TestKeywordSeen(t *testing.T) {
 	}
 	if s.topic.kwSeen != nil {
 		t.Errorf("shipped-style head has keyword counts %v", s.topic.kwSeen)
+	}
+}
+
+// TestSVMWarmStartSameOptimum: a fit started from the solution under
+// another C and NB scaling (fitTopicSVM's foldWarm) reaches the same
+// classifier as a cold start.
+func TestSVMWarmStartSameOptimum(t *testing.T) {
+	ctx := context.Background()
+	const R, L, n = 60, 3, 300
+	rng := rand.New(rand.NewPCG(1, 2))
+	docs := make([]trainDoc, n)
+	for i := range docs {
+		d := trainDoc{label: i % L, w: 1}
+		var ss float64
+		for r := range R {
+			// label-leaning features plus noise
+			if rng.Float64() < 0.08 || (r%L == d.label && rng.Float64() < 0.15) {
+				v := float32(rng.Float64() + 0.1)
+				d.rows, d.vals = append(d.rows, int32(r)), append(d.vals, v)
+				ss += float64(v) * float64(v)
+			}
+		}
+		for j := range d.vals {
+			d.vals[j] /= float32(math.Sqrt(ss))
+		}
+		docs[i] = d
+	}
+	nop := func(int) {}
+	cold, _, err := fitSVMDual(ctx, docs, R, L, 0.25, 0.5, svmMaxEpochs, nil, nop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prev, err := fitSVMDual(ctx, docs, R, L, 0.1, 0, svmMaxEpochs, nil, nop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, _, err := fitSVMDual(ctx, docs, R, L, 0.25, 0.5, svmMaxEpochs, prev, nop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree := 0
+	for i := range docs {
+		if argmaxF(docLogits(cold, &docs[i], L)) == argmaxF(docLogits(warm, &docs[i], L)) {
+			agree++
+		}
+	}
+	var diff, norm float64
+	for i := range cold {
+		diff += (cold[i] - warm[i]) * (cold[i] - warm[i])
+		norm += cold[i] * cold[i]
+	}
+	if agree < n*98/100 || diff > 0.01*norm {
+		t.Errorf("warm start: %d of %d predictions agree with a cold start, relative squared distance %.4f", agree, n, diff/norm)
 	}
 }

@@ -269,7 +269,13 @@ var svmCGrid = []float64{0.1, 0.25, 0.5}
 // svmCDefault, there is no NB scaling, and the final fit starts from that
 // SVM's solution). Keyword examples are never held out. balance gives the
 // class-balancing weights of a set of example indices.
-func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainDoc, balance func([]int) []float64, R, L int, opts TrainOptions, calibrate bool, progress func(done, of int)) (theta []float64, temp float64, chosen svmSetting, err error) {
+//
+// With foldWarm (augmented Aux examples, whose fits take several times
+// longer), each inner fold's fit starts from that fold's solution under
+// the previous setting: any non-negative dual point is feasible for the
+// squared hinge loss, so the optimum is the same, reached in fewer
+// passes.
+func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainDoc, balance func([]int) []float64, R, L int, opts TrainOptions, calibrate, foldWarm bool, progress func(done, of int)) (theta []float64, temp float64, chosen svmSetting, err error) {
 	inner := calibrate && !opts.NoSearch && len(exs)-nKeyword <= svmInnerMax
 	cs := svmCGrid
 	if opts.C > 0 {
@@ -310,6 +316,7 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 	warmStart := len(folds) == 1
 	var warm, bestAlpha [][]float64
 	var warmIdx []int // the docs warm's columns belong to
+	perFold := map[int][][]float64{} // foldWarm: each fold's last solution
 	// try scores setting c on the folds and keeps it when its macro-F1
 	// is the best so far.
 	try := func(c svmSetting) error {
@@ -335,11 +342,17 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 			if !warmStart {
 				warm = nil
 			}
+			if foldWarm && !warmStart {
+				warm = perFold[f]
+			}
 			theta, alpha, err := fitSVMDual(ctx, trDocs, R, L, c.C, c.nb, epochs, warm, func(d int) { progress(done+d, of) })
 			if err != nil {
 				return err
 			}
 			warm, warmIdx = alpha, tr
+			if foldWarm && !warmStart {
+				perFold[f] = alpha
+			}
 			done += L * epochs
 			scaleTheta(theta, svmScale)
 			for _, i := range ho {

@@ -343,7 +343,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		if nAux > 0 {
 			fitDocs, fitR = augment(docs, nKeyword, nAux, R), 3*R
 		}
-		theta0, temp, chosen, err = fitTopicSVM(ctx, exs, nKeyword+nAux, fitDocs, balance, fitR, L, opts, calibrate, func(done, of int) { progress(done * total / max(of, 1)) })
+		theta0, temp, chosen, err = fitTopicSVM(ctx, exs, nKeyword+nAux, fitDocs, balance, fitR, L, opts, calibrate, nAux > 0, func(done, of int) { progress(done * total / max(of, 1)) })
 		if err != nil {
 			return nil, err
 		}
