@@ -315,7 +315,7 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 	// previous one's).
 	warmStart := len(folds) == 1
 	var warm, bestAlpha [][]float64
-	var warmIdx []int // the docs warm's columns belong to
+	var warmIdx []int                // the docs warm's columns belong to
 	perFold := map[int][][]float64{} // foldWarm: each fold's last solution
 	// try scores setting c on the folds and keeps it when its macro-F1
 	// is the best so far.
