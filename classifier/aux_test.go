@@ -213,8 +213,11 @@ func TestKeywordSeen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.topic.kwSeen != nil {
+	if s.topic.kwSeen != nil || s.KeywordSeen() != nil {
 		t.Errorf("shipped-style head has keyword counts %v", s.topic.kwSeen)
+	}
+	if got := m.KeywordSeen(); got["roads"] != m.topic.kwSeen["roads"] || len(got) != len(m.topic.kwSeen) {
+		t.Errorf("KeywordSeen() = %v, want %v", got, m.topic.kwSeen)
 	}
 }
 

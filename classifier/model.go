@@ -9,6 +9,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -106,6 +107,17 @@ func (m *Model) Labels(kind LabelKind) []string {
 		return slices.Clone(h.labels)
 	}
 	return nil
+}
+
+// KeywordSeen returns, for a city's own topic head, the topics it has no
+// data for whose keywords were found in its training messages (all
+// labelled otherwise), with how many: Classify fades those keywords. Nil
+// for the shipped model and older files. The caller owns the map.
+func (m *Model) KeywordSeen() map[string]int {
+	if m.topic == nil || len(m.topic.kwSeen) == 0 {
+		return nil
+	}
+	return maps.Clone(m.topic.kwSeen)
 }
 
 // Has reports whether the model holds a head of that kind.

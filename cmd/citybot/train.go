@@ -196,6 +196,9 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
+	if seen := m.KeywordSeen(); len(seen) > 0 {
+		fmt.Fprintf(stderr, "train: keywords of topics without a label in %s were found in messages labelled otherwise, so they weigh less in this model: %s\n", *data, clsFormatCounts(seen))
+	}
 	var other *classifier.Model
 	if *base != "" {
 		other, err = classifier.ReadModelFile(*base)

@@ -62,6 +62,10 @@ func TestTrainTopicThenEval(t *testing.T) {
 	if !strings.Contains(errb.String(), `"snow_removal" (40)`) {
 		t.Errorf("new topic not reported: %q", errb.String())
 	}
+	// "snow" and "plowed" are roads keywords, found in the 40 snow_removal messages
+	if !strings.Contains(errb.String(), `weigh less in this model: "roads" (40)`) {
+		t.Errorf("the faded keywords are not reported: %q", errb.String())
+	}
 	// waste and public_safety are corpus topics, snow_removal is not
 	if !strings.Contains(errb.String(), "also learning from") || !strings.Contains(errb.String(), "city corpus") {
 		t.Errorf("the city corpus is not reported: %q", errb.String())
