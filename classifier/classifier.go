@@ -142,14 +142,14 @@ func NewWithModel(opts Options, m *Model) (*Classifier, error) {
 	// elsewhere ("road" in messages it files under transport).
 	c.kwFade = make([]float64, len(c.labels))
 	for i, col := range c.modelCol {
+		var n float64
 		switch {
 		case col >= 0 && col < len(m.topic.counts):
-			n := float64(m.topic.counts[col])
-			c.kwFade[i] = n / (keywordHalf + n)
+			n = float64(m.topic.counts[col])
 		case col < 0 && m.topic != nil:
-			n := float64(m.topic.kwSeen[c.labels[i]])
-			c.kwFade[i] = n / (keywordHalf + n)
+			n = float64(m.topic.kwSeen[c.labels[i]])
 		}
+		c.kwFade[i] = n / (keywordHalf + n)
 	}
 	// Keywords: one id per distinct phrase, mapped to every topic that
 	// lists it.

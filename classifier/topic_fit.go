@@ -340,10 +340,7 @@ func fitTopicSVM(ctx context.Context, exs []Example, nKeyword int, docs []trainD
 				trDocs[j].w = w
 			}
 			if !warmStart {
-				warm = nil
-			}
-			if foldWarm && !warmStart {
-				warm = perFold[f]
+				warm = perFold[f] // nil unless foldWarm
 			}
 			theta, alpha, err := fitSVMDual(ctx, trDocs, R, L, c.C, c.nb, epochs, warm, func(d int) { progress(done+d, of) })
 			if err != nil {

@@ -212,12 +212,8 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	exs = slices.DeleteFunc(exs, func(e Example) bool { return hasData[e.Label] || kwWeight == 0 })
 	nKeyword := len(exs)
 	var aux []Example
-	if kind == KindTopic && !opts.LogReg && len(data) <= AuxMax {
-		for _, e := range opts.Aux {
-			if l := strings.TrimSpace(e.Label); hasData[l] {
-				aux = append(aux, Example{Text: e.Text, Label: l})
-			}
-		}
+	if kind == KindTopic && !opts.LogReg {
+		aux = AuxFor(data, opts.Aux)
 	}
 	nAux := len(aux)
 	exs = append(exs, aux...)
@@ -501,6 +497,30 @@ func keywordSeen(ctx context.Context, topics []Topic, data []Example, hasLabel m
 		return nil, nil
 	}
 	return seen, nil
+}
+
+// AuxFor returns the examples of aux that Train learns from beside data
+// (TrainOptions.Aux): those of a label some data example has (labels
+// trimmed), none when data has more than AuxMax labelled examples.
+func AuxFor(data, aux []Example) []Example {
+	has := map[string]bool{}
+	n := 0
+	for _, e := range data {
+		if l := strings.TrimSpace(e.Label); l != "" {
+			has[l] = true
+			n++
+		}
+	}
+	if n > AuxMax {
+		return nil
+	}
+	var out []Example
+	for _, e := range aux {
+		if l := strings.TrimSpace(e.Label); has[l] {
+			out = append(out, Example{Text: e.Text, Label: l})
+		}
+	}
+	return out
 }
 
 // AuxMax is the most data examples with which Train learns from

@@ -169,17 +169,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 		if opts.Aux, err = classifier.CityTopicExamples(); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
-		has := map[string]bool{}
-		for _, e := range exs {
-			has[e.Label] = true
-		}
-		n := 0
-		for _, e := range opts.Aux {
-			if has[e.Label] {
-				n++
-			}
-		}
-		switch {
+		switch n := len(classifier.AuxFor(exs, opts.Aux)); {
 		case len(exs) > classifier.AuxMax:
 			fmt.Fprintf(stderr, "train: %d examples: the city corpus is not used above %d\n", len(exs), classifier.AuxMax)
 		case n > 0:
