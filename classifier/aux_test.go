@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -218,6 +220,26 @@ func TestKeywordSeen(t *testing.T) {
 	}
 	if got := m.KeywordSeen(); got["roads"] != m.topic.kwSeen["roads"] || len(got) != len(m.topic.kwSeen) {
 		t.Errorf("KeywordSeen() = %v, want %v", got, m.topic.kwSeen)
+	}
+
+	// A city's lexicon directory adds keywords: they are counted too
+	// ("camp" is in a third of the messages, no default noise keyword is).
+	if n := m.topic.kwSeen["noise"]; n != 0 {
+		t.Fatalf("noise keywords seen in %d messages before the city's file; the test shows nothing", n)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "en.toml"), []byte("[topics]\nnoise = [\"camp\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Train(ctx, KindTopic, data, TrainOptions{Topics: topics, LexiconDir: dir, NoSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.KeywordSeen()["noise"]; n != 40 {
+		t.Errorf("with the city's lexicon directory, noise keywords seen in %d messages, want 40 (counts %v)", n, c.KeywordSeen())
+	}
+	if _, err := Train(ctx, KindTopic, data, TrainOptions{Topics: topics, LexiconDir: filepath.Join(dir, "missing"), NoSearch: true}); err == nil {
+		t.Error("a lexicon directory that does not exist: no error")
 	}
 }
 

@@ -37,6 +37,12 @@ type TrainOptions struct {
 	// keywordWeight, which is 0: such a topic is left to the keywords
 	// at run time (Options.Topics), see keywordWeight.
 	Topics []Topic
+	// LexiconDir is the city's lexicon directory (Options.LexiconDir):
+	// its [topics] keywords join Topics' (as New merges them) when
+	// Train counts the keywords of topics without data in the training
+	// messages (Model.KeywordSeen). Empty: Topics' keywords and the
+	// embedded lexicons only.
+	LexiconDir string
 	// Balance weighs each label's examples by (N / (labels × n_label))^p,
 	// which raises rare labels' recall (macro-F1). Default true; set
 	// NoBalance to turn it off.
@@ -433,7 +439,7 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 		for _, l := range labels {
 			isLabel[l] = true
 		}
-		if h.kwSeen, err = keywordSeen(ctx, opts.Topics, data, isLabel); err != nil {
+		if h.kwSeen, err = keywordSeen(ctx, Options{Topics: opts.Topics, LexiconDir: opts.LexiconDir}, data, isLabel); err != nil {
 			return nil, err
 		}
 	}
@@ -451,12 +457,13 @@ func Train(ctx context.Context, kind LabelKind, examples []Example, opts TrainOp
 	return m, nil
 }
 
-// keywordSeen counts, per topic of topics the head has no label for
-// (not in hasLabel: no data, nor keyword examples), the data messages its keywords are found in (as Classify
-// finds them, in the languages a message is read in); topics found in
-// none are left out.
-func keywordSeen(ctx context.Context, topics []Topic, data []Example, hasLabel map[string]bool) (map[string]int, error) {
-	ls, topics, err := loadLexicons(Options{Topics: topics})
+// keywordSeen counts, per topic of opts.Topics the head has no label for
+// (not in hasLabel: no data, nor keyword examples), the data messages its
+// keywords are found in (as Classify finds them, with the keywords of
+// opts.LexiconDir too, in the languages a message is read in); topics
+// found in none are left out.
+func keywordSeen(ctx context.Context, opts Options, data []Example, hasLabel map[string]bool) (map[string]int, error) {
+	ls, topics, err := loadLexicons(opts)
 	if err != nil {
 		return nil, err
 	}

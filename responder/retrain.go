@@ -468,7 +468,7 @@ func (r *Retrainer) trainHead(ctx context.Context, h *headJob, name string, use 
 	opts := classifier.TrainOptions{Name: name, Seed: 1, Trust: fewWordsTrust, NoSearch: r.opts.NoSearch}
 	switch shipped := len(h.shipped) > 0; {
 	case h.kind == classifier.KindTopic:
-		opts.Topics = r.topics()
+		opts.Topics, opts.LexiconDir = r.topics(), r.opts.Classifier.LexiconDir
 		if shipped {
 			opts.Trust, opts.UnknownTrust = classifier.DefaultTopicTrust, classifier.DefaultUnknownTrust
 		}

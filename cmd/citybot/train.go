@@ -24,8 +24,13 @@ The model's other head (urgency when training topics, and the reverse) is
 taken from --base, or from the model shipped with citybot. Point
 [classifier] model in config.toml at MODEL to serve with it.
 
-Topic training also learns the default topics' keywords (--keywords=false
-to leave them out) and, for up to 5,000 messages, the messages of the city
+Topic training reads the city's topics from the configuration ([classifier]
+topics and lexicon_dir of --config, else config.toml when there is one,
+else the default topics): a label that is not one of them is reported, and
+the keywords of a topic FILE.csv has no label for are counted in its
+messages, so that the new model trusts them less where they were found in
+messages of other topics (--keywords=false to leave the keywords out).
+For up to 5,000 messages it also learns from the messages of the city
 corpus embedded in citybot of the topics FILE.csv has (six languages;
 --corpus=false to learn from FILE.csv alone): FILE.csv's own messages
 decide where the two disagree. Labels citybot does not know are reported, not fatal:
@@ -75,11 +80,11 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "model name reported in classifications (default: the output file name)")
 	epochs := fs.Int("epochs", 0, "bound on the solver's passes over the data, per label for a topic model (default: until converged)")
 	seed := fs.Uint64("seed", 1, "random seed; the same data and seed give the same model")
-	keywords := fs.Bool("keywords", true, "add the default topics' keywords as topic examples")
+	keywords := fs.Bool("keywords", true, "topic training: learn which messages hold the city's topic keywords (config [classifier] topics and lexicon_dir, else the defaults)")
 	corpus := fs.Bool("corpus", true, "topic training: also learn from the city corpus embedded in citybot (its messages of the topics the data has; up to 5,000 data messages)")
 	trust := fs.Float64("trust", 1, "how far serving trusts this model against the keyword lists, in (0,1]; the shipped model, trained on data unlike a city's, uses 0.4")
 	fromStore := fs.Bool("from-store", false, "retrain topic and urgency from the officers' corrections in the database")
-	configPath := fs.String("config", e.configPath, "configuration `file` (with --from-store; default as the global --config)")
+	configPath := fs.String("config", e.configPath, "configuration `file`: the city's topics and keywords ([classifier] topics, lexicon_dir), or with --from-store its database (default as the global --config)")
 	switchTo := fs.Bool("switch", false, "with --from-store: switch to the new model if it passes the rules ([retrain] dir, loaded by serve at start)")
 	shipped := fs.String("shipped", "", "with --from-store: the shipped data CSV `file` (default: the data embedded in citybot; \"none\" for corrections only)")
 	if err := fs.Parse(args); err != nil {
@@ -105,7 +110,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 		}
 		return trainFromStore(ctx, e, storeTrainArgs{config: *configPath, out: *out, switchTo: *switchTo, shipped: *shipped})
 	}
-	for _, f := range []string{"switch", "shipped", "config"} {
+	for _, f := range []string{"switch", "shipped"} {
 		if set[f] {
 			return trainUsage("--%s needs --from-store", f)
 		}
@@ -133,10 +138,35 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 	}
 	exs := tab.Examples(*label)
 
+	// The city's topics: a topic model is served with them, so its
+	// labels are checked against them and their keywords (with the
+	// lexicon directory's) are counted in the messages.
+	var city classifier.Options
+	if kind == classifier.KindTopic {
+		cfg, err := LoadConfig(*configPath, e.getenv)
+		if err != nil {
+			return err
+		}
+		city = cfg.Classifier
+		if len(city.Topics) == 0 {
+			city.Topics = classifier.DefaultOptions().Topics
+		}
+		if cfg.Source != "" {
+			from := cfg.Source
+			if city.LexiconDir != "" {
+				from += " and " + city.LexiconDir
+			}
+			fmt.Fprintf(stderr, "train: the city's topics and keywords from %s\n", from)
+		}
+	}
+
 	// Report labels citybot does not know.
-	known := classifier.DefaultTopicNames()
-	if kind == classifier.KindUrgency {
-		known = classifier.UrgencyLabels()
+	known := classifier.UrgencyLabels()
+	if kind == classifier.KindTopic {
+		known = nil
+		for _, t := range city.Topics {
+			known = append(known, strings.TrimSpace(t.Name))
+		}
 	}
 	unknown := map[string]int{}
 	for _, e := range exs {
@@ -163,7 +193,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 		opts.Name = strings.TrimSuffix(clsBaseName(*out), ".model")
 	}
 	if kind == classifier.KindTopic && *keywords {
-		opts.Topics = classifier.DefaultOptions().Topics
+		opts.Topics, opts.LexiconDir = city.Topics, city.LexiconDir
 	}
 	if kind == classifier.KindTopic && *corpus {
 		if opts.Aux, err = classifier.CityTopicExamples(); err != nil {

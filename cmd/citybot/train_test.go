@@ -247,3 +247,81 @@ func TestClsProgressQuietThenLines(t *testing.T) {
 		t.Errorf("long run printed %d lines:\n%s", len(lines), b.String())
 	}
 }
+
+// TestTrainCityTopics: topic training reads the city's topics and
+// lexicon directory from --config: a label the city lists is not new, and
+// the keywords of a topic without data (the config's and the lexicon
+// directory's) are counted in the messages they are found in.
+func TestTrainCityTopics(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lex := filepath.Join(dir, "lexicons")
+	if err := os.MkdirAll(lex, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// "street" is in the 40 snow_removal messages, "block" in the 40 waste ones.
+	if err := os.WriteFile(filepath.Join(lex, "en.toml"), []byte("[topics]\nnoise = [\"street\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "city.toml")
+	if err := os.WriteFile(conf, []byte(`[classifier]
+lexicon_dir = "`+lex+`"
+
+[[classifier.topics]]
+name = "snow_removal"
+keywords = { en = ["plow"] }
+
+[[classifier.topics]]
+name = "waste"
+keywords = { en = ["garbage"] }
+
+[[classifier.topics]]
+name = "public_safety"
+keywords = { en = ["fire"] }
+
+[[classifier.topics]]
+name = "noise"
+keywords = { en = ["block"] }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := clsWriteCSV(t, clsCityRows())
+	model := filepath.Join(dir, "city.model")
+	var out, errb bytes.Buffer
+	if err := runTrain(ctx, []string{"--config", conf, "--data", data, "--label", "topic", "--out", model, "--corpus=false"}, &out, &errb); err != nil {
+		t.Fatalf("train: %v\n%s", err, errb.String())
+	}
+	if strings.Contains(errb.String(), "new topics") {
+		t.Errorf("a topic the city lists is reported as new: %q", errb.String())
+	}
+	if !strings.Contains(errb.String(), "topics and keywords from "+conf+" and "+lex) {
+		t.Errorf("the city's topics are not said to be read: %q", errb.String())
+	}
+	if !strings.Contains(errb.String(), `weigh less in this model: "noise" (80)`) {
+		t.Errorf("the city's keywords are not counted: %q", errb.String())
+	}
+	if strings.Contains(errb.String(), `"roads"`) {
+		t.Errorf("a default topic the city does not list is counted: %q", errb.String())
+	}
+	m, err := classifier.ReadModelFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.KeywordSeen()["noise"]; got != 80 {
+		t.Errorf("the model's keyword count for noise: %d, want 80", got)
+	}
+
+	// A configuration that cannot be used stops topic training.
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[classifier]\ncolour = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = runTrain(ctx, []string{"--config", bad, "--data", data, "--label", "topic", "--out", model}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("a bad configuration: err = %v, want it to name the unknown key", err)
+	}
+	// Urgency training does not read it.
+	if err := runTrain(ctx, []string{"--config", bad, "--data", data, "--label", "urgency", "--out", model}, &out, &errb); err != nil {
+		t.Errorf("urgency training with a bad configuration: %v", err)
+	}
+}
