@@ -37,3 +37,8 @@ func newOpsMux(db pinger, platforms map[string]string, reg *prometheus.Registry,
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return runTrainEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
 }
+
+// runEval runs `citybot eval` with an empty environment.
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runEvalEnv(ctx, &env{getenv: func(string) string { return "" }, stdout: stdout, stderr: stderr}, args)
+}

@@ -167,7 +167,7 @@ evaluator: run 'citybot eval --help' for its own options.
 `,
 		passThrough: true,
 		run: func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
-			return runEval(ctx, args, e.stdout, e.stderr)
+			return runEvalEnv(ctx, e, args)
 		},
 	}
 }

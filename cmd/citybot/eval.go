@@ -18,7 +18,7 @@ import (
 	"citybot/classifier"
 )
 
-const clsEvalUsage = `usage: citybot eval --data FILE.csv [--model MODEL] [--json] [--predictions OUT.csv]
+const clsEvalUsage = `usage: citybot eval --data FILE.csv [--model MODEL] [--config PATH] [--json] [--predictions OUT.csv]
 
 Classifies every row of FILE.csv (a header row with a "text" column) and
 scores each label column present ("topic", "urgency"): accuracy, macro-F1
@@ -27,7 +27,14 @@ and the confusion matrix. Labels the model cannot predict are reported and
 scored as errors. A "sensitive" column (true/false, 1/0, yes/no; empty
 cells are skipped) is scored by the precision and recall of the sensitive
 flag. --predictions writes one row per message, with a "sensitive" column
-(true/false). Without --model, the model shipped with citybot is used.
+(true/false).
+
+The classifier is built as serve builds it, from the configuration's
+[classifier] section (--config, else config.toml when there is one, else
+the defaults): the city's topics and keywords, lexicon_dir, places and
+thresholds. Without --model it evaluates the model serve would load: the
+one retraining switched to ([retrain] dir), else [classifier] model, else
+the model shipped with citybot; it says which on stderr.
 
 flags:
 `
@@ -112,9 +119,11 @@ func clsScoreFlag(gold []string, pred []bool) *clsFlagReport {
 	return r
 }
 
-// runEval implements `citybot eval`. args exclude the subcommand name.
-// Bad flags and arguments return a *UsageError (exit status 2).
-func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runEvalEnv implements `citybot eval`. args exclude the subcommand name.
+// Bad flags and arguments return a *UsageError (exit status 2); a
+// configuration that cannot be used, a *ConfigError.
+func runEvalEnv(ctx context.Context, e *env, args []string) error {
+	stdout, stderr := e.stdout, e.stderr
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -122,7 +131,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.PrintDefaults()
 	}
 	data := fs.String("data", "", "CSV `file` to evaluate on (required)")
-	modelPath := fs.String("model", "", "model `file` (default: the shipped model)")
+	modelPath := fs.String("model", "", "model `file` (default: the model serve would load)")
+	configPath := fs.String("config", e.configPath, "configuration `file` whose [classifier] section builds the classifier (default as the global --config)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	predictions := fs.String("predictions", "", "write one row per message to this CSV `file`")
 	if err := fs.Parse(args); err != nil {
@@ -142,10 +152,15 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	c, err := clsEvalClassifier(*modelPath)
+	cfg, err := LoadConfig(*configPath, e.getenv)
+	if err != nil {
+		return err
+	}
+	c, which, err := clsEvalClassifier(cfg, *modelPath)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
+	fmt.Fprintf(stderr, "eval: %s\n", which)
 
 	texts := tab.Column("text")
 	topics := make([]string, len(texts))
@@ -250,28 +265,55 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// clsEvalClassifier builds the classifier eval uses: the default topics
-// plus any topic the model knows beyond them.
-func clsEvalClassifier(modelPath string) (*classifier.Classifier, error) {
-	opts := classifier.DefaultOptions()
+// clsEvalClassifier builds the classifier eval uses, with cfg's
+// [classifier] options (the default topics when it lists none) plus any
+// topic the model knows beyond them, and the model at modelPath, else
+// the one serve would load (servingClassifier's order). which says, in
+// words, what model and configuration that is.
+func clsEvalClassifier(cfg Config, modelPath string) (c *classifier.Classifier, which string, err error) {
+	opts := cfg.Classifier
+	if len(opts.Topics) == 0 {
+		opts.Topics = classifier.DefaultOptions().Topics
+	}
 	def, err := classifier.DefaultModel()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	m := def
-	if modelPath != "" {
+	m, which := def, "the model shipped with citybot"
+	switch {
+	case modelPath != "":
 		own, err := classifier.ReadModelFile(modelPath)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		m = own.WithFallback(def)
+		m, which = own.WithFallback(def), "model "+modelPath
+	default:
+		if opts.Model != "" {
+			own, err := classifier.ReadModelFile(opts.Model)
+			if err != nil {
+				return nil, "", fmt.Errorf("[classifier] model: %w", err)
+			}
+			m, which = own.WithFallback(def), "model "+opts.Model+" ([classifier] model)"
+		}
+		files := cfg.ModelFiles()
+		switched, err := files.Load()
+		if err != nil {
+			return nil, "", fmt.Errorf("the model retraining switched to: %w (roll back in the console, or pass --model)", err)
+		}
+		if switched != nil {
+			m, which = switched.WithFallback(m), "model "+files.Current+" (switched to by retraining)"
+		}
+	}
+	if cfg.Source != "" {
+		which += ", with the [classifier] section of " + cfg.Source
 	}
 	for _, l := range m.Labels(classifier.KindTopic) {
 		if !slices.ContainsFunc(opts.Topics, func(t classifier.Topic) bool { return t.Name == l }) {
 			opts.Topics = append(opts.Topics, classifier.Topic{Name: l})
 		}
 	}
-	return classifier.NewWithModel(opts, m)
+	c, err = classifier.NewWithModel(opts, m)
+	return c, which, err
 }
 
 func clsFloat(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }

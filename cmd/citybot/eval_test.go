@@ -204,3 +204,95 @@ func TestEvalSensitive(t *testing.T) {
 		t.Errorf("text report lacks the sensitive line:\n%s", out.String())
 	}
 }
+
+// TestEvalConfig: eval builds the classifier from the configuration, as
+// serve does: the city's topics and keywords tag messages the shipped
+// model has no label for, and without --model the model retraining
+// switched to is the one evaluated.
+func TestEvalConfig(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	data := clsWriteCSV(t, clsCityRows())
+	eval := func(args ...string) (map[string]any, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := runEval(ctx, append([]string{"--data", data, "--json"}, args...), &out, &errb); err != nil {
+			t.Fatalf("eval %v: %v\n%s", args, err, errb.String())
+		}
+		var res map[string]any
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		return res, errb.String()
+	}
+	snowRecall := func(res map[string]any) float64 {
+		t.Helper()
+		pc := res["topic"].(map[string]any)["per_class"].(map[string]any)
+		s, ok := pc["snow_removal"].(map[string]any)
+		if !ok {
+			t.Fatalf("no snow_removal in per_class: %v", pc)
+		}
+		return s["recall"].(float64)
+	}
+	res, stderr := eval()
+	if r := snowRecall(res); r != 0 {
+		t.Fatalf("without the city's topics, snow_removal recall %.2f: the test shows nothing", r)
+	}
+	if !strings.Contains(stderr, "the model shipped with citybot") {
+		t.Errorf("stderr does not say which model: %q", stderr)
+	}
+
+	conf := filepath.Join(dir, "city.toml")
+	modelDir := filepath.Join(dir, "models")
+	if err := os.WriteFile(conf, []byte(`[retrain]
+dir = "`+modelDir+`"
+
+[[classifier.topics]]
+name = "snow_removal"
+keywords = { en = ["plowed", "snow"] }
+
+[[classifier.topics]]
+name = "waste"
+keywords = { en = ["garbage"] }
+
+[[classifier.topics]]
+name = "public_safety"
+keywords = { en = ["fire"] }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, stderr = eval("--config", conf)
+	if r := snowRecall(res); r < 0.9 {
+		t.Errorf("with the city's snow_removal keywords, its recall is %.2f, want at least 0.9", r)
+	}
+	if !strings.Contains(stderr, "[classifier] section of "+conf) {
+		t.Errorf("stderr does not name the configuration: %q", stderr)
+	}
+
+	// A model switched to by retraining is the one evaluated.
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var o, e bytes.Buffer
+	if err := runTrain(ctx, []string{"--data", data, "--label", "topic", "--out", filepath.Join(modelDir, "current.model"), "--corpus=false", "--name", "switched"}, &o, &e); err != nil {
+		t.Fatalf("train: %v\n%s", err, e.String())
+	}
+	res, stderr = eval("--config", conf)
+	if res["model"] != "switched" || !strings.Contains(stderr, "switched to by retraining") {
+		t.Errorf("model %v, stderr %q: want the switched model", res["model"], stderr)
+	}
+	if r := snowRecall(res); r < 0.9 {
+		t.Errorf("the switched model's snow_removal recall %.2f", r)
+	}
+	// --model still wins.
+	if res, _ := eval("--config", conf, "--model", filepath.Join(modelDir, "current.model")); res["model"] != "switched" {
+		t.Errorf("--model: model %v", res["model"])
+	}
+	if err := os.WriteFile(filepath.Join(modelDir, "current.model"), []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var eo, ee bytes.Buffer
+	if err := runEval(ctx, []string{"--data", data, "--config", conf}, &eo, &ee); err == nil || !strings.Contains(err.Error(), "retraining switched to") {
+		t.Errorf("a damaged switched model: err = %v", err)
+	}
+}
