@@ -65,19 +65,26 @@ type scratch struct {
 // damaged one or invalid options. Loading takes well under a second
 // (prose's tagger and recogniser are loaded once here).
 func New(opts Options) (*Classifier, error) {
-	def, err := DefaultModel()
+	m, err := LoadModel(opts.Model)
 	if err != nil {
 		return nil, err
 	}
-	m := def
-	if opts.Model != "" {
-		m, err = ReadModelFile(opts.Model)
-		if err != nil {
-			return nil, err
-		}
-		m = m.WithFallback(def)
-	}
 	return NewWithModel(opts, m)
+}
+
+// LoadModel returns the model New serves with for Options.Model = path:
+// the model file at path, falling back to the shipped model for the heads
+// it lacks, or the shipped model when path is empty.
+func LoadModel(path string) (*Model, error) {
+	def, err := DefaultModel()
+	if err != nil || path == "" {
+		return def, err
+	}
+	m, err := ReadModelFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return m.WithFallback(def), nil
 }
 
 // NewWithModel returns a Classifier using m (for instance one Train just

@@ -584,6 +584,17 @@ func defaultClassifierOptions() classifier.Options {
 	return o
 }
 
+// cityClassifier returns the [classifier] section with the default
+// topics when it lists none: the topics train and eval check labels
+// against and count keywords of.
+func (c Config) cityClassifier() classifier.Options {
+	o := c.Classifier
+	if len(o.Topics) == 0 {
+		o.Topics = classifier.DefaultOptions().Topics
+	}
+	return o
+}
+
 // ConfigError is a configuration that cannot be used: it could not be
 // read or decoded, or it holds one or more problems. main exits with
 // status 2 on it.

@@ -271,29 +271,21 @@ func runEvalEnv(ctx context.Context, e *env, args []string) error {
 // the one serve would load (servingClassifier's order). which says, in
 // words, what model and configuration that is.
 func clsEvalClassifier(cfg Config, modelPath string) (c *classifier.Classifier, which string, err error) {
-	opts := cfg.Classifier
-	if len(opts.Topics) == 0 {
-		opts.Topics = classifier.DefaultOptions().Topics
-	}
-	def, err := classifier.DefaultModel()
-	if err != nil {
-		return nil, "", err
-	}
-	m, which := def, "the model shipped with citybot"
+	opts := cfg.cityClassifier()
+	var m *classifier.Model
 	switch {
 	case modelPath != "":
-		own, err := classifier.ReadModelFile(modelPath)
-		if err != nil {
+		if m, err = classifier.LoadModel(modelPath); err != nil {
 			return nil, "", err
 		}
-		m, which = own.WithFallback(def), "model "+modelPath
+		which = "model " + modelPath
 	default:
+		if m, err = classifier.LoadModel(opts.Model); err != nil {
+			return nil, "", fmt.Errorf("[classifier] model: %w", err)
+		}
+		which = "the model shipped with citybot"
 		if opts.Model != "" {
-			own, err := classifier.ReadModelFile(opts.Model)
-			if err != nil {
-				return nil, "", fmt.Errorf("[classifier] model: %w", err)
-			}
-			m, which = own.WithFallback(def), "model "+opts.Model+" ([classifier] model)"
+			which = "model " + opts.Model + " ([classifier] model)"
 		}
 		files := cfg.ModelFiles()
 		switched, err := files.Load()

@@ -242,25 +242,8 @@ func TestEvalConfig(t *testing.T) {
 		t.Errorf("stderr does not say which model: %q", stderr)
 	}
 
-	conf := filepath.Join(dir, "city.toml")
 	modelDir := filepath.Join(dir, "models")
-	if err := os.WriteFile(conf, []byte(`[retrain]
-dir = "`+modelDir+`"
-
-[[classifier.topics]]
-name = "snow_removal"
-keywords = { en = ["plowed", "snow"] }
-
-[[classifier.topics]]
-name = "waste"
-keywords = { en = ["garbage"] }
-
-[[classifier.topics]]
-name = "public_safety"
-keywords = { en = ["fire"] }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	conf := clsCityConfig(t, dir, "[retrain]\ndir = \""+modelDir+"\"\n", "")
 	res, stderr = eval("--config", conf)
 	if r := snowRecall(res); r < 0.9 {
 		t.Errorf("with the city's snow_removal keywords, its recall is %.2f, want at least 0.9", r)

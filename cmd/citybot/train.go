@@ -147,10 +147,7 @@ func runTrainEnv(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		city = cfg.Classifier
-		if len(city.Topics) == 0 {
-			city.Topics = classifier.DefaultOptions().Topics
-		}
+		city = cfg.cityClassifier()
 		if cfg.Source != "" {
 			from := cfg.Source
 			if city.LexiconDir != "" {

@@ -248,6 +248,31 @@ func TestClsProgressQuietThenLines(t *testing.T) {
 	}
 }
 
+// clsCityConfig writes dir/city.toml: head, then the three topics of
+// clsCityRows as [[classifier.topics]] (snow_removal with the keywords
+// "plowed" and "snow"), then extra; it returns the file's path.
+func clsCityConfig(t *testing.T, dir, head, extra string) string {
+	t.Helper()
+	conf := filepath.Join(dir, "city.toml")
+	text := head + `
+[[classifier.topics]]
+name = "snow_removal"
+keywords = { en = ["plowed", "snow"] }
+
+[[classifier.topics]]
+name = "waste"
+keywords = { en = ["garbage"] }
+
+[[classifier.topics]]
+name = "public_safety"
+keywords = { en = ["fire"] }
+` + extra
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf
+}
+
 // TestTrainCityTopics: topic training reads the city's topics and
 // lexicon directory from --config: a label the city lists is not new, and
 // the keywords of a topic without data (the config's and the lexicon
@@ -263,28 +288,11 @@ func TestTrainCityTopics(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(lex, "en.toml"), []byte("[topics]\nnoise = [\"street\"]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(dir, "city.toml")
-	if err := os.WriteFile(conf, []byte(`[classifier]
-lexicon_dir = "`+lex+`"
-
-[[classifier.topics]]
-name = "snow_removal"
-keywords = { en = ["plow"] }
-
-[[classifier.topics]]
-name = "waste"
-keywords = { en = ["garbage"] }
-
-[[classifier.topics]]
-name = "public_safety"
-keywords = { en = ["fire"] }
-
+	conf := clsCityConfig(t, dir, "[classifier]\nlexicon_dir = \""+lex+"\"\n", `
 [[classifier.topics]]
 name = "noise"
 keywords = { en = ["block"] }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`)
 	data := clsWriteCSV(t, clsCityRows())
 	model := filepath.Join(dir, "city.model")
 	var out, errb bytes.Buffer
