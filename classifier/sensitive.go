@@ -130,9 +130,10 @@ const (
 	sInvoice
 	sQuestion
 	sPositive
-	sOpen   // an open procedure: published, an interview, a price list (the model's)
-	sHidden // hidden dealing: privately, at his house, in his name (the model's)
-	sAmount // a number that is no date, year or measure
+	sOpen     // an open procedure: published, an interview, a price list (the model's)
+	sHidden   // hidden dealing: privately, at his house, in his name (the model's)
+	sDeclined // nothing was asked, or the official refused: "no money asked", "il a refusé la bouteille"
+	sAmount   // a number that is no date, year or measure
 )
 
 // sensitiveWords is the [sensitive] section of a lexicon file.
@@ -162,6 +163,7 @@ type sensitiveWords struct {
 	Positive    []string `toml:"positive"`
 	Open        []string `toml:"open"`
 	Hidden      []string `toml:"hidden"`
+	Declined    []string `toml:"declined"`
 	NotAmounts  []string `toml:"not_amounts"`
 }
 
@@ -230,6 +232,7 @@ func newSensitiveSet(ls lexicons) *sensitiveSet {
 		{sPositive, func(l *lexicon) []string { return l.Sensitive.Positive }},
 		{sOpen, func(l *lexicon) []string { return l.Sensitive.Open }},
 		{sHidden, func(l *lexicon) []string { return l.Sensitive.Hidden }},
+		{sDeclined, func(l *lexicon) []string { return l.Sensitive.Declined }},
 	} {
 		ls.each(l.get, add(l.cat))
 	}
@@ -508,7 +511,7 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 			d := y.first - x.first
 			// "give him", "lui donner", "pay the guard"; not "paie au
 			// service des sports" (the office's own words say where)
-			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && d >= -2 && d <= 4 || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first+1])) {
+			if x.mask&sPayVerb != 0 && (y.mask&sPayee != 0 && payeeAt(toks[y.first].stem, d) || y.mask&sOfficial != 0 && y.first >= x.end && y.first-x.end <= 3 && !atPlace(toks[x.end:y.first+1])) {
 				payeePay = true
 			}
 			if x.mask&sWithout != 0 && y.mask&sReceipt != 0 && y.first >= x.end && y.first-x.end <= 3 && !withBetween(toks[x.end:y.first]) &&
@@ -532,6 +535,12 @@ func (s *sensitiveSet) score(toks []token, hits []sensHit) float64 {
 	lawful := has(sFee) || !noReceipt && hasReceipt(toks, hits) || paidAtPlace(toks, hits)
 	if has(sPhrase) {
 		return sensPhraseScore
+	}
+	if has(sDeclined) && !has(sCondition) && !noReceipt && !has(sInformal) {
+		// "he hadn't asked for anything", "personne n'a rien payé", "il a
+		// refusé la bouteille": what was given was a thanks, or nothing;
+		// a condition, a missing receipt or an informal payment still count
+		return 0
 	}
 	if s.rule(has, payeePay, noReceipt, linkedRelative, takingNearOfficial, startsQuestion(hits), lawful) {
 		return sensRuleScore
@@ -606,6 +615,24 @@ func (s *sensitiveSet) rule(has func(sensCat) bool, payeePay, noReceipt, linkedR
 	}
 	return false
 }
+
+// payeeAt reports whether a payee d words after a payment verb is the one
+// paid: after it ("give him", "pay the guard"), or, for a clitic
+// pronoun, just before it ("lui donner", "je lui ai donné", "lhe dei");
+// an English "them" before the verb is another verb's object ("fixed
+// them and paid the fee").
+func payeeAt(stem string, d int) bool {
+	switch {
+	case d >= 0:
+		return d <= 4
+	case d >= -2:
+		return payeeClitics[stem]
+	}
+	return false
+}
+
+// payeeClitics are the payee pronouns written before the verb.
+var payeeClitics = map[string]bool{"lui": true, "leur": true, "lhe": true}
 
 // atPlace reports whether the words between a payment and an official
 // say where it was paid, not to whom ("paid 30 at the counter", "payé à la

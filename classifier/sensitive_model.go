@@ -178,7 +178,7 @@ func sensFeatures(toks []token, hits []sensHit, out []sensFeat) []sensFeat {
 		all |= x.mask
 	}
 	illicit := all&sensIllicit != 0 || payToPerson(toks, hits)
-	lawful := all&(sFee|sPositive|sOpen) != 0 || hasReceipt(toks, hits) || paidAtPlace(toks, hits)
+	lawful := all&(sFee|sPositive|sOpen|sDeclined) != 0 || hasReceipt(toks, hits) || paidAtPlace(toks, hits)
 	const used = sensCat(1)<<sensCats - 1
 	all &= used &^ (sPhrase | sQuestion) // phrases and questions: the rules' business
 	switch {
@@ -245,7 +245,7 @@ const sensCatScale = 1.0
 const sensMaxN = 4
 
 // sensCats is the number of categories (sPhrase … sAmount).
-const sensCats = 26
+const sensCats = 27
 
 // The model's two derived categories: the lawful frame (a fee, price,
 // fine or tax, a receipt or an invoice, a payment at a counter, a bank or
@@ -262,14 +262,15 @@ const (
 )
 
 // payToPerson reports whether a payment verb has a person a few words
-// after it ("give him", "paid the guard", "lui donner": the payee before).
+// after it ("give him", "paid the guard"; "lui donner": a clitic before,
+// payeeAt).
 func payToPerson(toks []token, hits []sensHit) bool {
 	for _, x := range hits {
 		if x.mask&sPayVerb == 0 {
 			continue
 		}
 		for _, y := range hits {
-			if d := y.first - x.first; y.mask&sPayee != 0 && d >= -2 && d <= 3 && d != 0 {
+			if d := y.first - x.first; y.mask&sPayee != 0 && d != 0 && d <= 3 && payeeAt(toks[y.first].stem, d) {
 				return true
 			}
 		}
@@ -497,8 +498,13 @@ const (
 	// out-of-fold recall 0.858 instead of 0.872 with rounds 0–14). With
 	// rounds 0–16, 2 %, 2.5 % and 3 % give thresholds 0.88, 0.82 and 0.69,
 	// recall 0.870, 0.879 and 0.895, and 2, 4 and 6 of newport_en's 513
-	// messages flagged: 2.5 % keeps the city data quiet.
-	defaultSensMaxAddedFA = 0.025
+	// messages flagged: 2.5 % keeps the city data quiet. 4 % since round
+	// 26 (session 11), whose near twins are the hardest controls yet:
+	// with them, 2.5 % raised the threshold from 0.75 to 0.84 and cut the
+	// out-of-fold recall from 0.818 to 0.796; 3.5 % gives 0.816, 4 % 0.825
+	// (false alarms 0.066), the smallest bound at which round 26 costs no
+	// recall out of fold.
+	defaultSensMaxAddedFA = 0.04
 	// defaultSensMaxVetoLoss: the model may veto the rules' evidence (no
 	// rule fired) on at most 0.5 % of the reports, out of fold.
 	defaultSensMaxVetoLoss = 0.005
