@@ -253,13 +253,13 @@ type sensHit struct {
 	mask       sensCat
 }
 
-// amount reports whether toks[i] is a number that may be an amount of
+// amount reports whether toks[i] is a number (or thousands, "20k") that may be an amount of
 // money: not a year (1900–2099), and neither the word before it in its
 // sentence nor the word after it is one of not_amounts ("3 days", "June
 // 14", "5 km").
 func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	t := &toks[i]
-	if t.digits == 0 || t.letters > 0 {
+	if t.digits == 0 || t.letters > 0 && !thousands(t.norm) {
 		return false
 	}
 	if n := t.norm; len(n) == 4 && (n[:2] == "19" || n[:2] == "20") {
@@ -269,6 +269,20 @@ func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 		return false
 	}
 	return i+1 == len(toks) || toks[i+1].sentStart || s.notAmounts[toks[i+1].stem]&allow == 0
+}
+
+// thousands reports whether a word is a number of thousands written
+// with a k, as SMS write amounts: "20k", "5k".
+func thousands(w string) bool {
+	if len(w) < 2 || w[len(w)-1] != 'k' {
+		return false
+	}
+	for i := 0; i < len(w)-1; i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // duration reports whether toks[i:] opens with a number and a unit of
