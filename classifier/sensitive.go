@@ -253,10 +253,10 @@ type sensHit struct {
 	mask       sensCat
 }
 
-// amount reports whether toks[i] is a number (or thousands, "20k") that may be an amount of
-// money: not a year (1900–2099), and neither the word before it in its
-// sentence nor the word after it is one of not_amounts ("3 days", "June
-// 14", "5 km").
+// amount reports whether toks[i] is a number (or thousands written "20k")
+// that may be an amount of money: not a year (1900–2099), and neither
+// the word before it in its sentence nor the word after it is one of
+// not_amounts ("3 days", "June 14", "5 km").
 func (s *sensitiveSet) amount(toks []token, i int, allow uint64) bool {
 	t := &toks[i]
 	if t.digits == 0 || t.letters > 0 && !thousands(t.norm) {
