@@ -130,7 +130,13 @@ enabled = false
 		if unknown != carried+1 {
 			t.Errorf("%d acknowledgements delivery unknown, want the %d the interrupted message carried and its own", unknown, carried+1)
 		}
-		if n := strings.Count(p2.stderr.String(), "delivery unknown: a crash interrupted"); n != 1 {
+		// The warning is logged just after the row is settled, and the
+		// child's stderr is copied asynchronously: give it a moment.
+		const warned = "delivery unknown: a crash interrupted"
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p2.stderr.String(), warned) && time.Now().Before(deadline); {
+			time.Sleep(25 * time.Millisecond)
+		}
+		if n := strings.Count(p2.stderr.String(), warned); n != 1 {
 			t.Errorf("%d delivery-unknown warnings at restart, want 1 (the combined message); logs:\n%s", n, p2.stderr)
 		}
 		if n := acceptCount(t, live, `SELECT COUNT(*) FROM audit_log WHERE action = 'outbox.delivery_unknown'`); n != carried+1 {
